@@ -1,0 +1,53 @@
+import { execSync } from 'node:child_process'
+import { cpus, totalmem, type as osType, release } from 'node:os'
+
+export interface Figure {
+  name: string
+  value: number
+  unit: string
+  /** e.g. '≥ 1,000,000 events/s' */
+  target?: string
+  met?: boolean
+  notes?: string
+}
+
+export interface Section {
+  title: string
+  description: string
+  figures: Figure[]
+}
+
+export function fmt(n: number): string {
+  if (n >= 100) return Math.round(n).toLocaleString('en-US')
+  return n.toLocaleString('en-US', { maximumFractionDigits: 2 })
+}
+
+export function machine(): string[] {
+  const cpu = cpus()
+  let commit = 'unknown'
+  try {
+    commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+  } catch {
+    // not a git checkout
+  }
+  return [
+    `- Date: ${new Date().toISOString()}`,
+    `- Commit: ${commit}`,
+    `- CPU: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
+    `- Memory: ${(totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    `- OS: ${osType()} ${release()}; Node ${process.version}`,
+  ]
+}
+
+export function renderReport(sections: Section[]): string {
+  const lines = ['# Benchmarks', '', 'Written by `npm run bench`; every figure below was measured in the same run on this machine.', '', ...machine(), '']
+  for (const s of sections) {
+    lines.push(`## ${s.title}`, '', s.description, '', '| measure | value | target | met |', '| --- | ---: | --- | --- |')
+    for (const f of s.figures) {
+      const met = f.met === undefined ? '' : f.met ? 'yes' : '**no**'
+      lines.push(`| ${f.name}${f.notes ? ` (${f.notes})` : ''} | ${fmt(f.value)} ${f.unit} | ${f.target ?? ''} | ${met} |`)
+    }
+    lines.push('')
+  }
+  return lines.join('\n')
+}

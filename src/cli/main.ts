@@ -1,0 +1,85 @@
+import { Command, InvalidArgumentError } from 'commander'
+import { TOPICS } from '../log/event-log.ts'
+import { openEventLog } from '../log/open-log.ts'
+import { runDemo } from './demo.ts'
+import { ingestFile } from './ingest-file.ts'
+import { DEFAULTS, logUrl, parsePositiveInt } from './options.ts'
+
+function positive(name: string) {
+  const parse = parsePositiveInt(name)
+  return (v: string) => {
+    try {
+      return parse(v)
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message)
+    }
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tagstream')
+    .description('Real-time user segmentation and event analytics for games and apps')
+    .option('--data <dir>', 'data directory for embedded storage', DEFAULTS.dataDir)
+    .option('--log <url>', 'event log: a directory (embedded, default <data>/log) or kafka://host:port')
+    .option('--partitions <n>', 'partitions per topic', positive('--partitions'), DEFAULTS.partitions)
+    .showHelpAfterError()
+
+  program
+    .command('demo')
+    .description('run the demo on embedded storage')
+    .action(async () => {
+      const o = program.opts<{ data: string; partitions: number }>()
+      await runDemo(o.data, o.partitions)
+    })
+
+  program
+    .command('ingest')
+    .description('validate an NDJSON file (optionally .gz) into the event log; bad lines go to the dead-letter log')
+    .argument('<file>', 'events, one JSON object per line')
+    .option('--tenant <name>', 'tenant of the events', 'default')
+    .action(async (file: string, cmd: { tenant: string }) => {
+      const o = program.opts<{ data: string; log?: string; partitions: number }>()
+      const { log, partitions } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
+      try {
+        const r = await ingestFile(log, file, partitions, cmd.tenant)
+        console.log(JSON.stringify({ accepted: r.accepted, rejected: r.rejected, seconds: r.seconds, eventsPerSecond: Math.round(r.accepted / Math.max(r.seconds, 0.001)), firstErrors: r.samples }))
+        if (r.rejected > 0) process.exitCode = 3
+      } finally {
+        await log.close()
+      }
+    })
+
+  program
+    .command('offsets')
+    .description('print the start and end offsets of every topic partition')
+    .action(async () => {
+      const o = program.opts<{ data: string; log?: string; partitions: number }>()
+      const { log } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
+      try {
+        for (const topic of Object.values(TOPICS)) {
+          const n = (await log.partitionCount(topic)) ?? 0
+          const parts = []
+          for (let p = 0; p < n; p++) parts.push({ partition: p, ...(await log.offsets(topic, p)) })
+          console.log(JSON.stringify({ topic, partitions: parts }))
+        }
+      } finally {
+        await log.close()
+      }
+    })
+
+  return program
+}
+
+export async function main(argv: string[]): Promise<void> {
+  // `tagstream offsets | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0)
+    throw err
+  })
+  try {
+    await buildProgram().parseAsync(argv)
+  } catch (err) {
+    console.error(`tagstream: ${(err as Error).message}`)
+    process.exitCode = 2
+  }
+}

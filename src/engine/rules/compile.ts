@@ -1,0 +1,115 @@
+import type { Aggregate, Expr } from './ast.ts'
+import { compileCondition, type Leaves } from './compile-expr.ts'
+import { compileFilter } from './compile-filter.ts'
+import type { ExprContext } from './cursor.ts'
+import { errorAt, type ExprSource } from './errors.ts'
+import { metricKey, printExpr } from './print.ts'
+import { pathReader } from './read-path.ts'
+import { assertKnownTrait, assertTimestampTrait } from './traits.ts'
+import type { CompiledRules, MetricSpec, RuleEnv, RulesDefinition } from './types.ts'
+
+interface CompiledWhen {
+  test: (env: RuleEnv) => boolean
+  metrics: number[]
+  traits: string[]
+  usesNow: boolean
+}
+
+/**
+ * Compiles every rule once into closures. Metrics are shared across all rules by canonical text,
+ * so `count(spin, 2h)` in two segments (or spelled `count(spin, 120m)`) is one window in the engine.
+ * Indexes follow first appearance: segments in order, then triggers.
+ */
+export function compileRules(def: RulesDefinition): CompiledRules {
+  const metrics: MetricSpec[] = []
+  const byKey = new Map<string, MetricSpec>()
+
+  const metricFor = (node: Aggregate, src: ExprSource): MetricSpec => {
+    const key = metricKey(node)
+    const existing = byKey.get(key)
+    if (existing) return existing
+    checkAggregate(node, src)
+    const spec: MetricSpec = {
+      index: metrics.length,
+      key,
+      agg: node.fn,
+      event: node.event,
+      field: node.field,
+      filter: node.filter ? compileFilter(node.filter, src) : null,
+      filterText: node.filter ? printExpr(node.filter) : null,
+      windowMs: node.window?.ms ?? null,
+    }
+    metrics.push(spec)
+    byKey.set(key, spec)
+    return spec
+  }
+
+  const compileWhen = (expr: Expr, src: ExprSource, context: ExprContext): CompiledWhen => {
+    const used = new Set<number>()
+    const traits = new Set<string>()
+    const flags = { usesNow: false }
+    const leaves: Leaves<RuleEnv> = {
+      aggregate(node) {
+        const i = metricFor(node, src).index
+        used.add(i)
+        return (env) => env.metric(i) ?? null
+      },
+      trait(node) {
+        const name = assertKnownTrait(node.name, src, node.start)
+        traits.add(name)
+        return (env) => env.trait(name) ?? null
+      },
+      since(node) {
+        const name = assertTimestampTrait(node.trait, src, node.start)
+        traits.add(name)
+        flags.usesNow = true
+        return (env) => {
+          const t = env.trait(name)
+          return typeof t === 'number' && Number.isFinite(t) ? env.now - t : null
+        }
+      },
+      field(node) {
+        if (context === 'segment') {
+          throw errorAt(src, node.start, "event properties can only be read in a filter or in a trigger's when")
+        }
+        const read = pathReader(node.path)
+        return (env) => (env.props ? read(env.props) : null)
+      },
+    }
+    const test = compileCondition(expr, leaves)
+    return { test, metrics: [...used].sort((a, b) => a - b), traits: [...traits].sort(), usesNow: flags.usesNow }
+  }
+
+  const segments = def.segments.map((seg) => {
+    const src = seg.source ?? { text: seg.text, path: `segments.${seg.name}.when`, segment: seg.name }
+    const when = compileWhen(seg.when, src, 'segment')
+    let maxWindowMs: number | null = null
+    for (const i of when.metrics) {
+      const w = metrics[i]?.windowMs ?? null
+      if (w !== null && (maxWindowMs === null || w > maxWindowMs)) maxWindowMs = w
+    }
+    return { name: seg.name, text: seg.text, keepMs: seg.keepMs, ...when, maxWindowMs }
+  })
+
+  const triggers = def.triggers.map((trg) => {
+    const base = { name: trg.name, on: trg.on, text: trg.text, emit: trg.emit }
+    if (trg.when === null) return { ...base, test: null, metrics: [], traits: [], usesNow: false }
+    const src = trg.source ?? { text: trg.text ?? '', path: `triggers.${trg.name}.when`, trigger: trg.name }
+    return { ...base, ...compileWhen(trg.when, src, 'trigger') }
+  })
+
+  return { metrics, segments, triggers }
+}
+
+/** The parser already guarantees these; a hand-built AST gets the same errors. */
+function checkAggregate(node: Aggregate, src: ExprSource): void {
+  if (node.fn === 'count' && node.field !== null) {
+    throw errorAt(src, node.start, 'count() counts events and takes no field')
+  }
+  if (node.fn !== 'count' && (node.field === null || node.field.length === 0)) {
+    throw errorAt(src, node.start, `${node.fn}() needs an event field`)
+  }
+  if (node.window && !(node.window.ms > 0)) {
+    throw errorAt(src, node.window.start, 'a window must be longer than zero')
+  }
+}

@@ -1,0 +1,172 @@
+import { readFileSync } from 'node:fs'
+import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml'
+import type { Expr } from './ast.ts'
+import { compileRules } from './compile.ts'
+import type { ExprContext } from './cursor.ts'
+import { parseDuration } from './duration.ts'
+import { quote, type ExprSource } from './errors.ts'
+import { parseExpression } from './parser.ts'
+import { scalarOffsetMap } from './source-map.ts'
+import type { CompiledRules, RulesDefinition, SegmentDefinition, TriggerDefinition } from './types.ts'
+import { YamlFile, type Entry, type ErrorExtra } from './yaml-nodes.ts'
+
+const TOP_KEYS = ['segments', 'triggers'] as const
+const SEGMENT_KEYS = ['when', 'keep', 'description'] as const
+const TRIGGER_KEYS = ['on', 'when', 'emit', 'description'] as const
+/** Segment, trigger and emit names travel in change logs and URLs: keep them path-safe. */
+const NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/
+export const DEFAULT_EMIT = 'notification'
+
+export function loadRulesFile(path: string): CompiledRules {
+  return compileRules(parseRulesYaml(readFileSync(path, 'utf8'), path))
+}
+
+export function compileRulesYaml(source: string, fileName?: string): CompiledRules {
+  return compileRules(parseRulesYaml(source, fileName))
+}
+
+/**
+ * Parses and validates a rules file. Every error, from YAML syntax to an unknown trait deep in an
+ * expression, is a RuleError positioned in `source`. Since JSON is YAML, a JSON rules document
+ * is accepted too.
+ */
+export function parseRulesYaml(source: string, fileName?: string): RulesDefinition {
+  const lines = new LineCounter()
+  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const y = new YamlFile(source, lines, fileName)
+  const [bad] = doc.errors
+  if (bad) throw y.error(bad.pos[0], undefined, `invalid YAML: ${bad.message}`)
+
+  const def: RulesDefinition = { segments: [], triggers: [] }
+  const root = doc.contents
+  if (root === null || (isScalar(root) && root.value === null)) return def
+  if (!isMap(root)) throw y.errorAtNode(root, 0, undefined, 'the rules file must be a map with "segments" and/or "triggers"')
+  const top = y.entries(root, '')
+  y.checkKeys(top, TOP_KEYS, '')
+  for (const { key, value } of top) {
+    if (value === null) continue
+    if (!isMap(value)) throw y.errorAtNode(value, 0, key, `${quote(key)} must be a map from name to definition`)
+    for (const entry of y.entries(value, key)) {
+      if (key === 'segments') def.segments.push(segment(y, entry))
+      else def.triggers.push(trigger(y, entry))
+    }
+  }
+  return def
+}
+
+function segment(y: YamlFile, { key: name, keyNode, value }: Entry): SegmentDefinition {
+  const path = `segments.${name}`
+  const owner = { segment: name }
+  checkName(y, name, keyNode.range?.[0] ?? 0, path, 'segment', owner)
+  if (!isMap(value)) {
+    throw y.errorAtNode(value, keyNode.range?.[0] ?? 0, path, 'a segment must be a map with "when" and optionally "keep"', owner)
+  }
+  const entries = y.entries(value, path)
+  y.checkKeys(entries, SEGMENT_KEYS, path)
+  const when = entries.find((e) => e.key === 'when')
+  if (!when) throw y.error(keyNode.range?.[0] ?? 0, path, 'missing "when": the condition for being in the segment', { ...owner, expected: '"when"' })
+  const parsed = expression(y, when, `${path}.when`, owner, 'segment')
+  const keep = entries.find((e) => e.key === 'keep')
+  return {
+    name,
+    when: parsed.expr,
+    text: parsed.source.text,
+    keepMs: keep ? keepMs(y, keep, `${path}.keep`, owner) : 0,
+    description: text(y, entries.find((e) => e.key === 'description'), `${path}.description`, owner),
+    source: parsed.source,
+  }
+}
+
+function trigger(y: YamlFile, { key: name, keyNode, value }: Entry): TriggerDefinition {
+  const path = `triggers.${name}`
+  const owner = { trigger: name }
+  checkName(y, name, keyNode.range?.[0] ?? 0, path, 'trigger', owner)
+  if (!isMap(value)) {
+    throw y.errorAtNode(value, keyNode.range?.[0] ?? 0, path, 'a trigger must be a map with "on", "emit" and optionally "when"', owner)
+  }
+  const entries = y.entries(value, path)
+  y.checkKeys(entries, TRIGGER_KEYS, path)
+  const onEntry = entries.find((e) => e.key === 'on')
+  const on = text(y, onEntry, `${path}.on`, owner)
+  if (on === undefined || on === '') {
+    const at = onEntry?.keyNode.range?.[0] ?? keyNode.range?.[0] ?? 0
+    throw y.error(at, path, 'missing "on": the event name that fires the trigger', { ...owner, expected: '"on"' })
+  }
+  const whenEntry = entries.find((e) => e.key === 'when')
+  const parsed = whenEntry ? expression(y, whenEntry, `${path}.when`, owner, 'trigger') : null
+  const emitEntry = entries.find((e) => e.key === 'emit')
+  const emit = text(y, emitEntry, `${path}.emit`, owner) ?? DEFAULT_EMIT
+  if (!NAME.test(emit)) {
+    throw y.errorAtNode(emitEntry?.value ?? null, 0, `${path}.emit`, `invalid emit target ${quote(emit)}`, owner)
+  }
+  return {
+    name,
+    on,
+    when: parsed?.expr ?? null,
+    text: parsed?.source.text ?? null,
+    emit,
+    description: text(y, entries.find((e) => e.key === 'description'), `${path}.description`, owner),
+    source: parsed?.source,
+  }
+}
+
+function expression(y: YamlFile, entry: Entry, path: string, owner: ErrorExtra, context: ExprContext): { expr: Expr; source: ExprSource } {
+  const node = entry.value
+  if (node === null || (isScalar(node) && typeof node.value === 'string' && node.value.trim() === '')) {
+    throw y.error(entry.keyNode.range?.[0] ?? 0, path, '"when" is empty; write a condition such as count(spin, 1h) > 0', {
+      ...owner,
+      expected: 'a condition',
+    })
+  }
+  if (!isScalar(node) || typeof node.value !== 'string') {
+    throw y.errorAtNode(node, 0, path, `"when" must be a string, got ${describeNode(node)}; quote it if needed`, owner)
+  }
+  const value = node.value
+  const toFile = scalarOffsetMap(y.source, node, value)
+  const source: ExprSource = {
+    text: value.trimEnd(),
+    path,
+    file: y.file,
+    ...owner,
+    locate: (offset) => {
+      const { line, col } = y.lines.linePos(toFile(offset))
+      return { line, column: col }
+    },
+  }
+  return { expr: parseExpression(source, context), source }
+}
+
+function keepMs(y: YamlFile, entry: Entry, path: string, owner: ErrorExtra): number {
+  const node = entry.value
+  const raw = isScalar(node) ? node.value : undefined
+  const shown = typeof raw === 'string' || typeof raw === 'number' ? quote(String(raw).trim()) : describeNode(node)
+  if (typeof raw === 'string') {
+    const d = parseDuration(raw.trim())
+    if (d.ok) return d.ms
+    const hint = d.hint ? ` (${d.hint})` : ''
+    throw y.errorAtNode(node, 0, path, `expected a duration like 3m, got ${shown}${hint}`, { ...owner, expected: 'a duration like 3m', got: shown })
+  }
+  const hint = typeof raw === 'number' ? ' (add a unit: s, m, h or d)' : ''
+  const at = node ?? entry.keyNode
+  throw y.errorAtNode(at, 0, path, `expected a duration like 3m, got ${shown}${hint}`, { ...owner, expected: 'a duration like 3m', got: shown })
+}
+
+function text(y: YamlFile, entry: Entry | undefined, path: string, owner: ErrorExtra): string | undefined {
+  if (!entry || entry.value === null) return undefined
+  const node = entry.value
+  if (isScalar(node) && typeof node.value === 'string') return node.value.trim()
+  throw y.errorAtNode(node, 0, path, `expected a string, got ${describeNode(node)}`, { ...owner, expected: 'a string' })
+}
+
+function checkName(y: YamlFile, name: string, at: number, path: string, what: string, owner: ErrorExtra): void {
+  if (NAME.test(name)) return
+  const detail = `invalid ${what} name ${quote(name)}: use letters, digits and _ . : -, starting with a letter or _`
+  throw y.error(at, path, detail, owner)
+}
+
+function describeNode(node: Node | null): string {
+  if (node === null) return 'nothing'
+  if (isMap(node)) return 'a map'
+  if (isScalar(node)) return node.value === null ? 'nothing' : `${typeof node.value} ${String(node.value)}`
+  return 'a list'
+}

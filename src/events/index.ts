@@ -1,0 +1,7 @@
+export * from './envelope.ts'
+export * from './validate.ts'
+export * from './event-time.ts'
+export * from './partition.ts'
+export * from './murmur2.ts'
+export * from './codec.ts'
+export { uuid7 } from './uuid7.ts'

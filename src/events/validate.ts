@@ -1,0 +1,163 @@
+import { DEFAULT_LIMITS, DEFAULT_TENANT, RESERVED_FIELDS, type EnvelopeLimits, type JsonValue, type TrackedEvent } from './envelope.ts'
+import { parseEventTime } from './event-time.ts'
+import { uuid7 } from './uuid7.ts'
+
+export interface ValidationContext {
+  tenant?: string
+  receivedAt?: number
+  limits?: EnvelopeLimits
+}
+
+/** A rejected event names the field at fault and why, so a client can fix it without guessing. */
+export interface EventError {
+  field: string
+  reason: string
+}
+
+export type ValidationResult = { ok: true; event: TrackedEvent } | { ok: false; error: EventError }
+
+/** Event names become warehouse directory names (event=NAME), so they are kept path-safe. */
+const EVENT_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/
+const MAX_ID_LENGTH = 256
+const RESERVED = new Set<string>(RESERVED_FIELDS)
+
+const fail = (field: string, reason: string): ValidationResult => ({ ok: false, error: { field, reason } })
+
+export function formatEventError(e: EventError): string {
+  return `${e.field}: ${e.reason}`
+}
+
+export function validateEvent(raw: unknown, ctx: ValidationContext = {}): ValidationResult {
+  const limits = ctx.limits ?? DEFAULT_LIMITS
+  const receivedAt = ctx.receivedAt ?? Date.now()
+  const tenant = ctx.tenant ?? DEFAULT_TENANT
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('(event)', 'must be a JSON object')
+  const obj = raw as Record<string, unknown>
+
+  const name = obj.event
+  if (name === undefined || name === null) return fail('event', 'is required')
+  if (typeof name !== 'string') return fail('event', `must be a string, got ${typeName(name)}`)
+  if (!EVENT_NAME.test(name)) {
+    return fail('event', 'must start with a letter or _ and contain only letters, digits, _ . : - (at most 128 characters)')
+  }
+
+  const userId = identity(obj, 'user_id')
+  if (typeof userId === 'object') return userId
+  const anonymousId = identity(obj, 'anonymous_id')
+  if (typeof anonymousId === 'object') return anonymousId
+  if (userId === undefined && anonymousId === undefined) return fail('user_id', 'is required (or anonymous_id)')
+
+  let ts = receivedAt
+  if (obj.ts !== undefined && obj.ts !== null) {
+    const t = parseEventTime(obj.ts)
+    if (!t.ok) return fail('ts', t.reason)
+    if (t.ms > receivedAt + limits.maxFutureMs) return fail('ts', `is more than ${limits.maxFutureMs / 3_600_000}h in the future`)
+    ts = t.ms
+  }
+
+  let eventId: string
+  if (obj.event_id === undefined || obj.event_id === null) eventId = uuid7(receivedAt)
+  else if (typeof obj.event_id !== 'string') return fail('event_id', `must be a string, got ${typeName(obj.event_id)}`)
+  else if (obj.event_id.length === 0 || obj.event_id.length > MAX_ID_LENGTH) return fail('event_id', `must be 1 to ${MAX_ID_LENGTH} characters`)
+  else eventId = obj.event_id
+
+  if (obj.tenant !== undefined && obj.tenant !== tenant) {
+    return fail('tenant', 'is set by the API key; omit it or send the key\'s own tenant')
+  }
+
+  const properties: Record<string, JsonValue> = {}
+  const budget = { bytes: 64 + name.length + eventId.length + (userId?.length ?? 0) + (anonymousId?.length ?? 0), items: 0 }
+  for (const key in obj) {
+    if (RESERVED.has(key)) continue
+    const value = obj[key]
+    const bad = checkKey(key, key, limits) ?? checkValue(key, value, 1, limits, budget)
+    if (bad) return fail(bad.field, bad.reason)
+    properties[key] = value as JsonValue
+  }
+  if (budget.bytes > limits.maxEventBytes) return fail('(event)', `is larger than ${limits.maxEventBytes} bytes`)
+
+  const event: TrackedEvent = {
+    event: name,
+    user_id: userId ?? anonymousId!,
+    ts,
+    event_id: eventId,
+    tenant,
+    received_at: receivedAt,
+    properties,
+  }
+  if (anonymousId !== undefined) event.anonymous_id = anonymousId
+  return { ok: true, event }
+}
+
+function identity(obj: Record<string, unknown>, field: 'user_id' | 'anonymous_id'): string | undefined | ValidationResult {
+  const v = obj[field]
+  if (v === undefined || v === null) return undefined
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) return fail(field, 'must be a string or an integer')
+    return String(v)
+  }
+  if (typeof v !== 'string') return fail(field, `must be a string or an integer, got ${typeName(v)}`)
+  if (v.length === 0 || v.length > MAX_ID_LENGTH) return fail(field, `must be 1 to ${MAX_ID_LENGTH} characters`)
+  return v
+}
+
+interface Budget {
+  bytes: number
+  items: number
+}
+
+function checkValue(path: string, value: unknown, depth: number, limits: EnvelopeLimits, budget: Budget): EventError | null {
+  if (++budget.items > limits.maxProperties) return { field: path, reason: `too many properties (at most ${limits.maxProperties} keys and items in all)` }
+  switch (typeof value) {
+    case 'string':
+      if (value.length > limits.maxStringLength) return { field: path, reason: `string longer than ${limits.maxStringLength} characters` }
+      budget.bytes += value.length + path.length + 6
+      return null
+    case 'number':
+      if (!Number.isFinite(value)) return { field: path, reason: 'number is out of range' }
+      if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+        return { field: path, reason: 'integer is beyond 2^53 and would lose precision; send it as a string' }
+      }
+      budget.bytes += path.length + 24
+      return null
+    case 'boolean':
+      budget.bytes += path.length + 8
+      return null
+    case 'object': {
+      if (value === null) {
+        budget.bytes += path.length + 8
+        return null
+      }
+      if (depth >= limits.maxDepth) return { field: path, reason: `nested deeper than ${limits.maxDepth} levels` }
+      budget.bytes += path.length + 4
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const bad = checkValue(`${path}[${i}]`, value[i], depth + 1, limits, budget)
+          if (bad) return bad
+        }
+        return null
+      }
+      for (const key in value as Record<string, unknown>) {
+        const sub = `${path}.${key}`
+        const bad = checkKey(sub, key, limits) ?? checkValue(sub, (value as Record<string, unknown>)[key], depth + 1, limits, budget)
+        if (bad) return bad
+      }
+      return null
+    }
+    default:
+      return { field: path, reason: `unsupported value of type ${typeof value}` }
+  }
+}
+
+function checkKey(path: string, key: string, limits: EnvelopeLimits): EventError | null {
+  if (key.length === 0) return { field: path, reason: 'property names must not be empty' }
+  if (key.length > limits.maxKeyLength) return { field: path, reason: `property name longer than ${limits.maxKeyLength} characters` }
+  if (key === '__proto__') return { field: path, reason: 'property name "__proto__" is not allowed' }
+  return null
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'array'
+  return typeof v
+}

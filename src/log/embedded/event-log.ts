@@ -1,0 +1,277 @@
+import { mkdirSync } from 'node:fs'
+import { open, type Database, type RootDatabase } from 'lmdb'
+import {
+  DEFAULT_RETENTION,
+  UnknownTopicError,
+  type AppendRecord,
+  type AppendResult,
+  type EventLog,
+  type LogRecord,
+  type PartitionOffsets,
+  type ReadOptions,
+  type RetentionPolicy,
+  type RetentionResult,
+  type TopicSpec,
+} from '../event-log.ts'
+import { decodeFrame, encodeFrame, frameInfo } from './frame.ts'
+import { Waiters } from './waiters.ts'
+
+/*
+ * Why LMDB rather than SQLite: appends are the hot path and LMDB's lmdb-js binding batches every put
+ * issued while the previous commit is syncing into the next transaction — group commit for free —
+ * and a fsync'd commit resolves each put's promise. Reads are zero-copy memory-mapped B-tree range
+ * scans that never block the writer. SQLite (better-sqlite3) is synchronous: it would stall the event
+ * loop during fsync and needs a native build on every install.
+ */
+
+export interface EmbeddedLogOptions extends Partial<RetentionPolicy> {
+  /** How often retention runs by itself; 0 disables the timer (default 60 s). */
+  retentionCheckMs?: number
+}
+
+interface PartitionState {
+  /** Next offset to hand out; runs ahead of `end` while appends are in flight. */
+  next: number
+  /** Next offset after the last durable record. */
+  end: number
+  start: number
+  bytes: number
+}
+
+interface TopicState {
+  batches: Database<Buffer, [number, number]>
+  /** [partition, baseOffset] → f64 × 3: count, bytes, appendTime. Lets retention and startup skip the batch bodies. */
+  index: Database<Buffer, [number, number]>
+  partitions: PartitionState[]
+}
+
+/** lmdb-js adds `flushed` to a put's promise when the store is opened with separateFlushed. */
+type FlushablePromise = Promise<boolean> & { flushed?: Promise<unknown> }
+
+const DEFAULT_MAX_RECORDS = 10_000
+const DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+const END = Number.MAX_SAFE_INTEGER
+
+export class EmbeddedEventLog implements EventLog {
+  private readonly topics = new Map<string, TopicState>()
+  private readonly waiters = new Waiters()
+  private readonly policy: RetentionPolicy
+  private retentionTimer: NodeJS.Timeout | null = null
+  private failure: Error | null = null
+  private closed = false
+  private inflight = new Set<Promise<unknown>>()
+
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly meta: Database<number | { partitions: number }, (string | number)[]>,
+    options: EmbeddedLogOptions,
+  ) {
+    this.policy = {
+      retentionMs: options.retentionMs ?? DEFAULT_RETENTION.retentionMs,
+      retentionBytes: options.retentionBytes ?? DEFAULT_RETENTION.retentionBytes,
+    }
+    const every = options.retentionCheckMs ?? 60_000
+    if (every > 0) {
+      this.retentionTimer = setInterval(() => void this.applyRetention().catch(() => undefined), every)
+      this.retentionTimer.unref()
+    }
+  }
+
+  static async open(dir: string, options: EmbeddedLogOptions = {}): Promise<EmbeddedEventLog> {
+    mkdirSync(dir, { recursive: true })
+    // overlappingSync lets the next transaction be written while the previous one is fsync'd;
+    // separateFlushed gives each put a `flushed` promise, which is what an append waits for.
+    const root = open({ path: dir, maxDbs: 256, overlappingSync: true, separateFlushed: true, compression: false })
+    const meta = root.openDB<number | { partitions: number }, (string | number)[]>('meta', {})
+    const log = new EmbeddedEventLog(root, meta, options)
+    for (const { key, value } of meta.getRange({ start: ['topic'] })) {
+      if (key[0] !== 'topic') break
+      const name = key[1]
+      if (typeof name === 'string' && typeof value === 'object') await log.load(name, value.partitions)
+    }
+    return log
+  }
+
+  async createTopic(topic: string, spec: TopicSpec): Promise<number> {
+    const existing = this.topics.get(topic)
+    if (existing) return existing.partitions.length
+    if (!Number.isInteger(spec.partitions) || spec.partitions < 1) throw new RangeError('partitions must be a positive integer')
+    await this.meta.put(['topic', topic], { partitions: spec.partitions })
+    await this.load(topic, spec.partitions)
+    return spec.partitions
+  }
+
+  async partitionCount(topic: string): Promise<number | null> {
+    return this.topics.get(topic)?.partitions.length ?? null
+  }
+
+  append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
+    if (this.failure) return Promise.reject(this.failure)
+    if (this.closed) return Promise.reject(new Error('event log is closed'))
+    const t = this.topics.get(topic)
+    const p = t?.partitions[partition]
+    if (!t || !p) return Promise.reject(new UnknownTopicError(topic, partition))
+    if (records.length === 0) return Promise.resolve({ baseOffset: p.end, count: 0 })
+    const baseOffset = p.next
+    p.next += records.length
+    const now = Date.now()
+    const frame = encodeFrame(records, now)
+    const body = t.batches.put([partition, baseOffset], frame) as FlushablePromise
+    const entry = t.index.put([partition, baseOffset], indexEntry(records.length, frame.length, now)) as FlushablePromise
+    // Committed is not enough for an acknowledgement: wait until the OS reports the pages on disk.
+    const written = Promise.all([body, entry]).then(() => Promise.all([body.flushed, entry.flushed]))
+    const done = written.then(
+      () => {
+        p.end = Math.max(p.end, baseOffset + records.length)
+        p.bytes += frame.length
+        this.waiters.wake(`${topic}/${partition}`)
+        return { baseOffset, count: records.length }
+      },
+      (err: unknown) => {
+        // Fail-stop: a later append must not commit past a lost batch and leave a hole in the offsets.
+        this.failure = err instanceof Error ? err : new Error(String(err))
+        throw this.failure
+      },
+    )
+    this.track(done)
+    return done
+  }
+
+  async read(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<LogRecord[]> {
+    const { t, p } = this.partition(topic, partition)
+    const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
+    if (offset >= p.end && (options.maxWaitMs ?? 0) > 0 && !this.closed) {
+      await this.waiters.wait(`${topic}/${partition}`, options.maxWaitMs!)
+    }
+    const from = Math.max(offset, p.start)
+    const end = p.end
+    if (from >= end) return []
+    const out: LogRecord[] = []
+    let bytes = 0
+    let first = from
+    for (const key of t.batches.getKeys({ start: [partition, from], end: [partition, -1], reverse: true, limit: 1 })) {
+      first = key[1]
+    }
+    for (const { key, value } of t.batches.getRange({ start: [partition, first], end: [partition, end] })) {
+      bytes += decodeFrame(value, key[1], from, out, maxRecords)
+      if (out.length >= maxRecords || bytes >= maxBytes) break
+    }
+    // A batch committed after `end` was sampled is left for the next read, so offsets never skip.
+    while (out.length > 0 && out[out.length - 1]!.offset >= end) out.pop()
+    return out
+  }
+
+  async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    const { p } = this.partition(topic, partition)
+    return { start: p.start, end: p.end }
+  }
+
+  async commit(group: string, topic: string, partition: number, offset: number): Promise<void> {
+    this.partition(topic, partition)
+    await this.meta.put(['offset', group, topic, partition], offset)
+  }
+
+  async committed(group: string, topic: string, partition: number): Promise<number | null> {
+    this.partition(topic, partition)
+    const v = this.meta.get(['offset', group, topic, partition])
+    return typeof v === 'number' ? v : null
+  }
+
+  async applyRetention(now: number = Date.now()): Promise<RetentionResult> {
+    const cutoff = now - this.policy.retentionMs
+    const result: RetentionResult = { deletedRecords: 0, deletedBytes: 0 }
+    for (const [name, t] of this.topics) {
+      for (let partition = 0; partition < t.partitions.length; partition++) {
+        const p = t.partitions[partition]!
+        const doomed: Array<{ base: number; count: number; bytes: number }> = []
+        let bytes = p.bytes
+        for (const { key, value } of t.index.getRange({ start: [partition, p.start], end: [partition, END] })) {
+          const [count, size, appendTime] = readIndexEntry(value)
+          if (appendTime >= cutoff && bytes <= this.policy.retentionBytes) break
+          doomed.push({ base: key[1], count, bytes: size })
+          bytes -= size
+        }
+        if (doomed.length === 0) continue
+        const last = doomed[doomed.length - 1]!
+        const newStart = last.base + last.count
+        await this.root.transaction(() => {
+          for (const d of doomed) {
+            void t.batches.remove([partition, d.base])
+            void t.index.remove([partition, d.base])
+          }
+          void this.meta.put(['start', name, partition], newStart)
+        })
+        p.start = newStart
+        p.bytes = bytes
+        for (const d of doomed) {
+          result.deletedRecords += d.count
+          result.deletedBytes += d.bytes
+        }
+      }
+    }
+    return result
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.retentionTimer) clearInterval(this.retentionTimer)
+    this.waiters.wakeAll()
+    await Promise.allSettled([...this.inflight])
+    await this.root.close()
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inflight.add(p)
+    const drop = () => this.inflight.delete(p)
+    p.then(drop, drop)
+  }
+
+  private partition(topic: string, partition: number): { t: TopicState; p: PartitionState } {
+    const t = this.topics.get(topic)
+    const p = t?.partitions[partition]
+    if (!t || !p) throw new UnknownTopicError(topic, partition)
+    return { t, p }
+  }
+
+  /** Rebuilds in-memory offsets from disk, repairing index entries a crash left unwritten. */
+  private async load(topic: string, partitions: number): Promise<void> {
+    const batches = this.root.openDB<Buffer, [number, number]>(`batches:${topic}`, { encoding: 'binary', keyEncoding: 'ordered-binary' })
+    const index = this.root.openDB<Buffer, [number, number]>(`index:${topic}`, { encoding: 'binary', keyEncoding: 'ordered-binary' })
+    const states: PartitionState[] = []
+    for (let partition = 0; partition < partitions; partition++) {
+      const storedStart = this.meta.get(['start', topic, partition])
+      const start = typeof storedStart === 'number' ? storedStart : 0
+      let end = start
+      let bytes = 0
+      let lastIndexed = -1
+      for (const { key, value } of index.getRange({ start: [partition, start], end: [partition, END] })) {
+        const [count, size] = readIndexEntry(value)
+        end = key[1] + count
+        bytes += size
+        lastIndexed = key[1]
+      }
+      for (const { key, value } of batches.getRange({ start: [partition, lastIndexed + 1], end: [partition, END] })) {
+        const info = frameInfo(value)
+        await index.put([partition, key[1]], indexEntry(info.count, value.length, info.appendTime))
+        end = key[1] + info.count
+        bytes += value.length
+      }
+      states.push({ next: end, end, start, bytes })
+    }
+    this.topics.set(topic, { batches, index, partitions: states })
+  }
+}
+
+function indexEntry(count: number, bytes: number, appendTime: number): Buffer {
+  const b = Buffer.allocUnsafe(24)
+  b.writeDoubleLE(count, 0)
+  b.writeDoubleLE(bytes, 8)
+  b.writeDoubleLE(appendTime, 16)
+  return b
+}
+
+function readIndexEntry(b: Buffer): [number, number, number] {
+  return [b.readDoubleLE(0), b.readDoubleLE(8), b.readDoubleLE(16)]
+}

@@ -1,0 +1,105 @@
+/**
+ * The event log port: an append-only, partitioned, offset-addressed log with consumer-group offsets,
+ * modelled on Kafka so the embedded adapter and the Kafka adapter are interchangeable.
+ * Every adapter passes test/log/event-log-contract.ts.
+ */
+
+export interface AppendRecord {
+  /** Partition key (`tenant:user_id` for events); kept with the record, not used to route it. */
+  key: string | null
+  value: Uint8Array
+  /** Record time in epoch ms; defaults to the append time. */
+  timestamp?: number
+}
+
+export interface LogRecord {
+  offset: number
+  key: string | null
+  value: Uint8Array
+  timestamp: number
+}
+
+export interface AppendResult {
+  /** Offset of the first record; the batch holds baseOffset .. baseOffset + count - 1. */
+  baseOffset: number
+  count: number
+}
+
+export interface ReadOptions {
+  /** Stop after this many records (default 10,000). */
+  maxRecords?: number
+  /** Stop after this many value bytes, always returning at least one record (default 4 MiB). */
+  maxBytes?: number
+  /** When nothing is there yet, wait this long for an append before returning empty (default 0). */
+  maxWaitMs?: number
+}
+
+export interface PartitionOffsets {
+  /** First offset still stored (retention moves it forward). */
+  start: number
+  /** Next offset to be written: the log holds start .. end - 1. */
+  end: number
+}
+
+export interface TopicSpec {
+  partitions: number
+}
+
+export interface RetentionResult {
+  deletedRecords: number
+  deletedBytes: number
+}
+
+export interface EventLog {
+  /** Creates the topic when missing and returns its partition count; an existing topic keeps its own. */
+  createTopic(topic: string, spec: TopicSpec): Promise<number>
+  /** Partition count of a topic, or null when it does not exist. */
+  partitionCount(topic: string): Promise<number | null>
+  /**
+   * Appends records to one partition in order. Resolves only once the records are durable: a
+   * collector may acknowledge its client at that moment. Rejects when the topic or partition is unknown.
+   */
+  append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult>
+  /**
+   * Reads records from `offset` on. An offset before the start (removed by retention) reads from the
+   * start, like Kafka's auto.offset.reset=earliest; an offset at or past the end returns nothing.
+   */
+  read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]>
+  offsets(topic: string, partition: number): Promise<PartitionOffsets>
+  /** Stores a consumer group's next offset to read. */
+  commit(group: string, topic: string, partition: number, offset: number): Promise<void>
+  /** A consumer group's committed next offset, or null when it has none. */
+  committed(group: string, topic: string, partition: number): Promise<number | null>
+  /** Removes records older than the age limit or beyond the size limit, oldest first. */
+  applyRetention(now?: number): Promise<RetentionResult>
+  close(): Promise<void>
+}
+
+export interface RetentionPolicy {
+  /** Records older than this (by append time) are removed. Default 3 days, as in seed 004. */
+  retentionMs: number
+  /** Bytes kept per partition; the oldest records beyond it are removed. Default 4 GiB. */
+  retentionBytes: number
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  retentionMs: 3 * 24 * 60 * 60 * 1000,
+  retentionBytes: 4 * 1024 ** 3,
+}
+
+/** Topic names used by the product. */
+export const TOPICS = {
+  events: 'events',
+  segmentChanges: 'segment-changes',
+  notifications: 'notifications',
+  deadLetters: 'dead-letters',
+} as const
+
+export const DEFAULT_PARTITIONS = 8
+
+export class UnknownTopicError extends Error {
+  constructor(topic: string, partition?: number) {
+    super(partition === undefined ? `unknown topic "${topic}"` : `unknown partition ${partition} of topic "${topic}"`)
+    this.name = 'UnknownTopicError'
+  }
+}
