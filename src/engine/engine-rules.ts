@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs'
+import type { EngineOptions } from './engine-options.ts'
+import type { WindowShape } from './metrics/windowed.ts'
+import { compileRules, parseRulesYaml, type CompiledRules, type CompiledTrigger, type MetricSpec, type RulesDefinition } from './rules/index.ts'
+import { pathReader } from './rules/read-path.ts'
+import { slideOnlyExits } from './monotonic.ts'
+import { timeDependence, type TimeDependence } from './time-thresholds.ts'
+
+export interface PreparedMetric {
+  spec: MetricSpec
+  /** Window ring shape, or null for a lifetime aggregate. */
+  shape: WindowShape | null
+  read: ((props: Readonly<Record<string, unknown>>) => unknown) | null
+}
+
+/** Compiled rules plus the lookup tables the hot path needs, built once per rules version. */
+export interface EngineRules {
+  definition: RulesDefinition
+  compiled: CompiledRules
+  metrics: PreparedMetric[]
+  metricsByEvent: Map<string, PreparedMetric[]>
+  triggersByEvent: Map<string, CompiledTrigger[]>
+  /** Per segment: since()/is_new thresholds that flip the rule with no event. */
+  timeDeps: TimeDependence[]
+  /** Per segment: its windowed metrics, whose slide-out times become timers. */
+  segmentWindows: number[][]
+  /** Per segment: sliding can only take users out, so non-members need no slide timer. */
+  slideOnlyExits: boolean[]
+  purchaseEvents: ReadonlySet<string>
+}
+
+export function windowShape(windowMs: number, bucketsPerWindow: number, allowedLatenessMs: number): WindowShape {
+  const bucketMs = Math.max(1, Math.round(windowMs / bucketsPerWindow))
+  return {
+    bucketMs,
+    buckets: Math.ceil(windowMs / bucketMs),
+    // Events up to the lateness ahead of the watermark wait in extra slots until the clock reaches them.
+    ahead: Math.ceil(allowedLatenessMs / bucketMs) + 1,
+  }
+}
+
+export function prepareRules(definition: RulesDefinition, options: EngineOptions): EngineRules {
+  const compiled = compileRules(definition)
+  const metrics = compiled.metrics.map((spec) => ({
+    spec,
+    shape: spec.windowMs === null ? null : windowShape(spec.windowMs, options.bucketsPerWindow, options.allowedLatenessMs),
+    read: spec.field ? pathReader(spec.field) : null,
+  }))
+  const metricsByEvent = new Map<string, PreparedMetric[]>()
+  for (const m of metrics) {
+    const list = metricsByEvent.get(m.spec.event) ?? []
+    list.push(m)
+    metricsByEvent.set(m.spec.event, list)
+  }
+  const triggersByEvent = new Map<string, CompiledTrigger[]>()
+  for (const t of compiled.triggers) {
+    const list = triggersByEvent.get(t.on) ?? []
+    list.push(t)
+    triggersByEvent.set(t.on, list)
+  }
+  return {
+    definition,
+    compiled,
+    metrics,
+    metricsByEvent,
+    triggersByEvent,
+    timeDeps: definition.segments.map((s) => timeDependence(s.when, options.newUserMs)),
+    segmentWindows: compiled.segments.map((s) => s.metrics.filter((i) => metrics[i]!.shape !== null)),
+    slideOnlyExits: definition.segments.map((s) => slideOnlyExits(s.when)),
+    purchaseEvents: new Set(options.purchaseEvents),
+  }
+}
+
+export function loadEngineRules(path: string, options: EngineOptions): EngineRules {
+  return prepareRules(parseRulesYaml(readFileSync(path, 'utf8'), path), options)
+}

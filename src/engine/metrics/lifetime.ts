@@ -1,0 +1,75 @@
+import type { AggregateFn } from '../rules/index.ts'
+import { numeric, scalar, type MetricSnapshot, type MetricState, type Scalar } from './metric-state.ts'
+
+/** Distinct values kept per user for a lifetime distinct(); beyond it the count stops growing. */
+export const MAX_LIFETIME_DISTINCT = 10_000
+
+/** An aggregate over all of a user's events: a few numbers, never slides. */
+export class LifetimeMetric implements MetricState {
+  private count = 0
+  private sum = 0
+  private extreme: number | null = null
+  private values: Set<Scalar> | null
+
+  constructor(readonly agg: AggregateFn) {
+    this.values = agg === 'distinct' ? new Set() : null
+  }
+
+  advance(): void {}
+
+  add(_ts: number, value: unknown): boolean {
+    if (this.agg === 'count') {
+      this.count++
+      return true
+    }
+    if (this.agg === 'distinct') {
+      const s = scalar(value)
+      if (s !== null && this.values!.size < MAX_LIFETIME_DISTINCT) this.values!.add(s)
+      return true
+    }
+    const n = numeric(value)
+    if (n === null) return true
+    this.count++
+    this.sum += n
+    if (this.extreme === null || (this.agg === 'min' ? n < this.extreme : n > this.extreme)) this.extreme = n
+    return true
+  }
+
+  value(): number | null {
+    switch (this.agg) {
+      case 'count':
+        return this.count
+      case 'sum':
+        return this.sum
+      case 'avg':
+        return this.count === 0 ? null : this.sum / this.count
+      case 'min':
+      case 'max':
+        return this.extreme
+      case 'distinct':
+        return this.values!.size
+    }
+  }
+
+  nextChange(): number {
+    return Infinity
+  }
+
+  isEmpty(): boolean {
+    return this.count === 0 && (this.values === null || this.values.size === 0)
+  }
+
+  snapshot(): MetricSnapshot {
+    return { kind: 'l', agg: this.agg, count: this.count, sum: this.sum, extreme: this.extreme, values: this.values ? [...this.values] : null }
+  }
+
+  static restore(s: MetricSnapshot, agg: AggregateFn): LifetimeMetric | null {
+    if (s.agg !== agg) return null
+    const m = new LifetimeMetric(agg)
+    m.count = s.count as number
+    m.sum = s.sum as number
+    m.extreme = s.extreme as number | null
+    if (m.values && Array.isArray(s.values)) m.values = new Set(s.values as Scalar[])
+    return m
+  }
+}

@@ -1,0 +1,40 @@
+import type { AggregateFn } from '../rules/index.ts'
+
+/** A distinct-able value: what `distinct()` counts. */
+export type Scalar = string | number | boolean
+
+/**
+ * One user's state for one aggregate. Windowed and lifetime states share this shape so the
+ * evaluator does not care which it holds. Times are event times in epoch ms.
+ */
+export interface MetricState {
+  readonly agg: AggregateFn
+  /** Moves the state's clock to T (non-decreasing). Must be called before add() and value(). */
+  advance(T: number): void
+  /**
+   * Adds one matching event. `value` is the aggregated field (undefined for count). Returns false
+   * when the event is too late for the window and was not counted.
+   */
+  add(ts: number, value: unknown): boolean
+  /** The aggregate at the current clock: 0 for count/sum/distinct of nothing, null for min/max/avg of nothing. */
+  value(): number | null
+  /** Earliest time after the clock at which value() can change with no new event; Infinity if never. */
+  nextChange(): number
+  /** True when nothing is held (the state can be dropped). */
+  isEmpty(): boolean
+  snapshot(): MetricSnapshot
+}
+
+export interface MetricSnapshot {
+  kind: 'w' | 'l'
+  [field: string]: unknown
+}
+
+/** Values that feed sum/min/max/avg: finite JSON numbers only, never coerced strings. */
+export function numeric(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null
+}
+
+export function scalar(v: unknown): Scalar | null {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : null
+}

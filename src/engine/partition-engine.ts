@@ -1,0 +1,293 @@
+import type { TrackedEvent } from '../events/envelope.ts'
+import type { EngineOptions } from './engine-options.ts'
+import type { EngineRules, PreparedMetric } from './engine-rules.ts'
+import { eventNameId } from './event-names.ts'
+import { LifetimeMetric } from './metrics/lifetime.ts'
+import type { MetricState } from './metrics/metric-state.ts'
+import { WindowedMetric } from './metrics/windowed.ts'
+import { emptyStats, type EngineStats, type Notification, type SegmentChange } from './records.ts'
+import { UserEnv, userTrait } from './rule-env.ts'
+import type { CompiledTrigger } from './rules/index.ts'
+import { TimerQueue } from './timers.ts'
+import { UserState, type ProfileProperty } from './user-state.ts'
+
+/** Everything the hot path needs to know about an event name, looked up once per event. */
+interface EventPlan {
+  id: number
+  metrics: PreparedMetric[] | undefined
+  triggers: CompiledTrigger[] | undefined
+  purchase: boolean
+}
+
+const PROFILE_KEYS: ReadonlySet<string> = new Set<ProfileProperty>(['country', 'language', 'user_agent', 'referrer', 'host'])
+
+/**
+ * One partition's segmentation state machine. Deterministic: the same events in the same order give
+ * the same state and the same output records, which is what makes checkpoint + replay exactly-once.
+ *
+ * Ordering per event: fire timers up to the new watermark, then apply the event to traits and
+ * metrics, then evaluate segments and triggers for its user.
+ */
+export class PartitionEngine {
+  /** Users by tenant, then user id: no key string is built per event. */
+  readonly tenants = new Map<string, Map<string, UserState>>()
+  readonly timers = new TimerQueue<UserState>()
+  private readonly plans = new Map<string, EventPlan>()
+  private lastTenant = ''
+  private lastUsers: Map<string, UserState> | null = null
+  /** Users changed since the last drainDirty(): what the next checkpoint writes. */
+  readonly dirty = new Set<UserState>()
+  changes: SegmentChange[] = []
+  notifications: Notification[] = []
+  stats: EngineStats = emptyStats()
+  maxTs = -Infinity
+  watermark = -Infinity
+  private readonly env: UserEnv
+
+  constructor(
+    readonly rules: EngineRules,
+    readonly options: EngineOptions,
+  ) {
+    this.env = new UserEnv(rules, options)
+  }
+
+  process(e: TrackedEvent): void {
+    this.stats.processed++
+    if (e.ts > this.maxTs) {
+      this.maxTs = e.ts
+      const w = e.ts - this.options.allowedLatenessMs
+      if (w > this.watermark) this.advanceWatermark(w)
+    }
+    if (e.ts < this.watermark) this.stats.late++
+    const T = this.watermark
+    const user = this.userFor(e.tenant, e.user_id)
+    const plan = this.plan(e.event)
+    this.applyTraits(user, e, plan)
+    const metrics = plan.metrics
+    if (metrics !== undefined) {
+      for (const m of metrics) {
+        if (m.spec.filter !== null && !m.spec.filter(e.properties)) continue
+        let state = user.metrics[m.spec.index]
+        if (state === undefined) state = user.metrics[m.spec.index] = this.newMetric(m.spec.index, T)
+        else state.advance(T)
+        if (!state.add(e.ts, m.read === null ? undefined : m.read(e.properties))) this.stats.lateDropped++
+      }
+    }
+    this.evaluate(user, T)
+    const triggers = plan.triggers
+    if (triggers !== undefined) {
+      const env = this.env
+      env.user = user
+      env.now = T
+      env.props = e.properties
+      for (const t of triggers) {
+        if (t.test !== null && !t.test(env)) continue
+        this.notifications.push({
+          trigger: t.name,
+          emit: t.emit,
+          tenant: user.tenant,
+          user_id: user.userId,
+          event: e.event,
+          event_id: e.event_id,
+          at: e.ts,
+          properties: e.properties,
+          values: this.values(t.metrics),
+        })
+        this.stats.notifications++
+      }
+      env.props = undefined
+    }
+    this.schedule(user, T)
+    this.dirty.add(user)
+  }
+
+  /** Moves event time forward with no event (end of a replay, `--as-of`): fires the timers due by then. */
+  advanceTo(T: number): void {
+    if (T > this.watermark) this.advanceWatermark(T)
+    if (T + this.options.allowedLatenessMs > this.maxTs) this.maxTs = T + this.options.allowedLatenessMs
+  }
+
+  /** Output records produced since the last call, in order. */
+  drainOutputs(): { changes: SegmentChange[]; notifications: Notification[] } {
+    const out = { changes: this.changes, notifications: this.notifications }
+    this.changes = []
+    this.notifications = []
+    return out
+  }
+
+  get userCount(): number {
+    let n = 0
+    for (const m of this.tenants.values()) n += m.size
+    return n
+  }
+
+  *allUsers(): IterableIterator<UserState> {
+    for (const m of this.tenants.values()) yield* m.values()
+  }
+
+  getUser(tenant: string, userId: string): UserState | undefined {
+    return this.tenants.get(tenant)?.get(userId)
+  }
+
+  members(segment: number): UserState[] {
+    const out: UserState[] = []
+    for (const u of this.allUsers()) if (u.isMember(segment)) out.push(u)
+    return out
+  }
+
+  /** Re-arms a restored user's timer: timers live in memory, their times in the user state. */
+  restoreUser(user: UserState): void {
+    this.usersOf(user.tenant).set(user.userId, user)
+    if (user.timerAt !== Infinity) this.timers.push(user.timerAt, user)
+  }
+
+  private advanceWatermark(target: number): void {
+    for (let top = this.timers.peek(); top !== undefined && top.at <= target; top = this.timers.peek()) {
+      this.timers.pop()
+      const user = top.item
+      if (user.timerAt !== top.at) continue
+      user.timerAt = Infinity
+      this.evaluate(user, top.at)
+      this.schedule(user, top.at)
+      this.dirty.add(user)
+    }
+    this.watermark = target
+  }
+
+  private usersOf(tenant: string): Map<string, UserState> {
+    if (tenant === this.lastTenant && this.lastUsers !== null) return this.lastUsers
+    let users = this.tenants.get(tenant)
+    if (users === undefined) this.tenants.set(tenant, (users = new Map()))
+    this.lastTenant = tenant
+    this.lastUsers = users
+    return users
+  }
+
+  private userFor(tenant: string, userId: string): UserState {
+    const users = this.usersOf(tenant)
+    let user = users.get(userId)
+    if (user === undefined) {
+      user = new UserState(`${tenant}:${userId}`, tenant, userId, this.rules.metrics.length, this.rules.compiled.segments.length)
+      users.set(userId, user)
+    }
+    return user
+  }
+
+  private plan(event: string): EventPlan {
+    let plan = this.plans.get(event)
+    if (plan === undefined) {
+      plan = {
+        id: eventNameId(event),
+        metrics: this.rules.metricsByEvent.get(event),
+        triggers: this.rules.triggersByEvent.get(event),
+        purchase: this.rules.purchaseEvents.has(event),
+      }
+      this.plans.set(event, plan)
+    }
+    return plan
+  }
+
+  private newMetric(index: number, T: number): MetricState {
+    const m = this.rules.metrics[index]!
+    return m.shape === null ? new LifetimeMetric(m.spec.agg) : new WindowedMetric(m.spec.agg, m.shape, T)
+  }
+
+  private applyTraits(user: UserState, e: TrackedEvent, plan: EventPlan): void {
+    if (e.ts < user.firstSeen) user.firstSeen = e.ts
+    if (e.ts > user.lastSeen) user.lastSeen = e.ts
+    user.eventCount++
+    user.counts[plan.id] = (user.counts[plan.id] ?? 0) + 1
+    const props = e.properties
+    if (plan.purchase) {
+      const amount = props[this.options.purchaseAmountField]
+      if (typeof amount === 'number' && Number.isFinite(amount)) user.totalPurchases += amount
+    }
+    // Walking the event's own (few) keys beats probing five absent names on every event.
+    for (const k in props) {
+      if (PROFILE_KEYS.has(k)) {
+        const v = props[k]
+        if (typeof v === 'string') user.profile[k as ProfileProperty] = v
+      }
+    }
+  }
+
+  private evaluate(user: UserState, T: number): void {
+    const env = this.env
+    env.user = user
+    env.now = T
+    const segments = this.rules.compiled.segments
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!
+      const holds = seg.test(env)
+      const member = user.isMember(i)
+      if (holds) {
+        user.falseSince[i] = NaN
+        if (!member) {
+          user.since[i] = T
+          this.emit(user, i, 'entered', T)
+        }
+      } else if (member) {
+        if (Number.isNaN(user.falseSince[i]!)) user.falseSince[i] = T
+        const until = user.falseSince[i]! + seg.keepMs
+        if (T >= until) {
+          user.since[i] = NaN
+          user.falseSince[i] = NaN
+          this.emit(user, i, 'exited', until)
+        }
+      }
+    }
+  }
+
+  private emit(user: UserState, segment: number, change: 'entered' | 'exited', at: number): void {
+    const seg = this.rules.compiled.segments[segment]!
+    this.changes.push({
+      segment: seg.name,
+      tenant: user.tenant,
+      user_id: user.userId,
+      change,
+      at,
+      values: this.values(seg.metrics),
+      version: ++user.version,
+    })
+    this.stats.segmentChanges++
+  }
+
+  private values(indexes: readonly number[]): Record<string, number | null> {
+    const out: Record<string, number | null> = {}
+    for (const i of indexes) out[this.rules.metrics[i]!.spec.key] = this.env.metric(i)
+    return out
+  }
+
+  /** Sets the user's timer to the earliest moment a segment could flip with no event of theirs. */
+  private schedule(user: UserState, T: number): void {
+    let next = Infinity
+    const segments = this.rules.compiled.segments
+    for (let i = 0; i < segments.length; i++) {
+      const windows = this.rules.segmentWindows[i]!
+      if (windows.length > 0) {
+        const needed = user.isMember(i) || !this.rules.slideOnlyExits[i]
+        for (const mi of windows) {
+          const m = user.metrics[mi]
+          if (m === undefined) continue
+          m.advance(T)
+          const w = m as WindowedMetric
+          if (w.isEmpty()) user.metrics[mi] = undefined
+          else if (needed || w.hasNegative) next = Math.min(next, w.nextChange())
+          else next = Math.min(next, w.nextEnter())
+        }
+      }
+      const keep = segments[i]!.keepMs
+      if (keep > 0 && !Number.isNaN(user.falseSince[i]!)) next = Math.min(next, user.falseSince[i]! + keep)
+      const deps = this.rules.timeDeps[i]!
+      for (const th of deps.thresholds) {
+        const base = userTrait(user, th.trait, T, this.options)
+        if (typeof base === 'number' && base + th.offsetMs > T) next = Math.min(next, base + th.offsetMs)
+      }
+      if (deps.needsPolling) next = Math.min(next, T + this.options.sinceResolutionMs)
+    }
+    if (next !== user.timerAt) {
+      user.timerAt = next
+      if (next !== Infinity) this.timers.push(next, user)
+    }
+  }
+}

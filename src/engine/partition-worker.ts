@@ -1,0 +1,128 @@
+import { decodeEvent } from '../events/codec.ts'
+import { TOPICS, type AppendRecord, type EventLog } from '../log/event-log.ts'
+import type { Logger } from '../logger.ts'
+import type { PartitionCheckpoint, StateStore, UserRecord } from '../state/state-store.ts'
+import type { EngineOptions } from './engine-options.ts'
+import type { EngineRules } from './engine-rules.ts'
+import { PartitionEngine } from './partition-engine.ts'
+import { emptyStats, type EngineStats } from './records.ts'
+import { decodeUser, encodeUser } from './user-snapshot.ts'
+
+export interface WorkerOptions {
+  namespace: string
+  /** How often state + offset are checkpointed. Default 1 s. */
+  checkpointIntervalMs: number
+  /** Events read per poll. Default 5,000. */
+  batchSize: number
+  /** How long a poll waits at the end of the log. Default 100 ms. */
+  pollWaitMs: number
+}
+
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { namespace: 'engine', checkpointIntervalMs: 1_000, batchSize: 5_000, pollWaitMs: 100 }
+
+const OUTPUT_TOPICS = [TOPICS.segmentChanges, TOPICS.notifications] as const
+type OutputTopic = (typeof OUTPUT_TOPICS)[number]
+
+/**
+ * Runs one partition's engine over the event log with exactly-once effects:
+ * - state and the next input offset are checkpointed in one atomic write;
+ * - outputs are appended (durably) before the checkpoint that covers them;
+ * - after a restart the engine replays from the checkpoint and regenerates the same outputs in the
+ *   same order; the ones the log already holds beyond the checkpoint's output offsets are skipped.
+ */
+export class PartitionWorker {
+  engine: PartitionEngine
+  nextOffset = 0
+  private readonly outputEnd: Record<OutputTopic, number> = { 'segment-changes': 0, notifications: 0 }
+  private readonly skip: Record<OutputTopic, number> = { 'segment-changes': 0, notifications: 0 }
+  private lastCheckpoint = 0
+  private checkpointedOffset = -1
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly store: StateStore,
+    readonly rules: EngineRules,
+    readonly options: EngineOptions,
+    readonly partition: number,
+    private readonly worker: WorkerOptions = DEFAULT_WORKER_OPTIONS,
+    private readonly logger?: Logger,
+  ) {
+    this.engine = new PartitionEngine(rules, options)
+  }
+
+  /** Loads the checkpoint and users, and works out which regenerated outputs are already in the log. */
+  async restore(): Promise<void> {
+    const { namespace } = this.worker
+    const ckpt = await this.store.loadCheckpoint(namespace, this.partition)
+    const engine = new PartitionEngine(this.rules, this.options)
+    if (ckpt) {
+      const clock = ckpt.engine as { maxTs: number | null; watermark: number | null; stats: EngineStats }
+      engine.maxTs = clock.maxTs ?? -Infinity
+      engine.watermark = clock.watermark ?? -Infinity
+      engine.stats = { ...emptyStats(), ...clock.stats }
+      for await (const u of this.store.loadUsers(namespace, this.partition)) {
+        if (u.state) engine.restoreUser(decodeUser(u.state, this.rules))
+      }
+      this.nextOffset = ckpt.nextOffset
+    }
+    this.engine = engine
+    for (const topic of OUTPUT_TOPICS) {
+      const end = (await this.log.offsets(topic, this.partition)).end
+      this.outputEnd[topic] = ckpt?.outputs[topic] ?? 0
+      this.skip[topic] = Math.max(0, end - this.outputEnd[topic])
+    }
+    this.checkpointedOffset = this.nextOffset
+    this.lastCheckpoint = Date.now()
+    this.logger?.info({ partition: this.partition, nextOffset: this.nextOffset, users: engine.userCount, skip: this.skip }, 'partition restored')
+  }
+
+  /** Reads and processes one batch; returns the number of events processed. */
+  async poll(maxWaitMs = this.worker.pollWaitMs): Promise<number> {
+    const records = await this.log.read(TOPICS.events, this.partition, this.nextOffset, { maxRecords: this.worker.batchSize, maxWaitMs })
+    for (const r of records) this.engine.process(decodeEvent(r.value))
+    if (records.length > 0) this.nextOffset = records[records.length - 1]!.offset + 1
+    await this.flushOutputs()
+    if (Date.now() - this.lastCheckpoint >= this.worker.checkpointIntervalMs) await this.checkpoint()
+    return records.length
+  }
+
+  async flushOutputs(): Promise<void> {
+    const { changes, notifications } = this.engine.drainOutputs()
+    await Promise.all([this.append(TOPICS.segmentChanges, changes), this.append(TOPICS.notifications, notifications)])
+  }
+
+  async checkpoint(): Promise<void> {
+    this.lastCheckpoint = Date.now()
+    if (this.nextOffset === this.checkpointedOffset && this.engine.dirty.size === 0) return
+    await this.flushOutputs()
+    const users: UserRecord[] = []
+    for (const u of this.engine.dirty) users.push({ key: u.key, state: encodeUser(u, this.rules) })
+    this.engine.dirty.clear()
+    const e = this.engine
+    const ckpt: PartitionCheckpoint = {
+      nextOffset: this.nextOffset,
+      engine: { maxTs: finite(e.maxTs), watermark: finite(e.watermark), stats: { ...e.stats } },
+      outputs: { ...this.outputEnd },
+    }
+    await this.store.saveCheckpoint(this.worker.namespace, this.partition, ckpt, users)
+    this.checkpointedOffset = this.nextOffset
+  }
+
+  private async append(topic: OutputTopic, items: readonly object[]): Promise<void> {
+    if (items.length === 0) return
+    const already = Math.min(this.skip[topic], items.length)
+    this.skip[topic] -= already
+    this.outputEnd[topic] += items.length
+    if (already === items.length) return
+    const records: AppendRecord[] = []
+    for (let i = already; i < items.length; i++) {
+      const item = items[i] as { tenant: string; user_id: string; at: number }
+      records.push({ key: `${item.tenant}:${item.user_id}`, value: Buffer.from(JSON.stringify(item)), timestamp: item.at })
+    }
+    await this.log.append(topic, this.partition, records)
+  }
+}
+
+function finite(n: number): number | null {
+  return Number.isFinite(n) ? n : null
+}

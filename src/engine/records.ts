@@ -1,0 +1,41 @@
+/** A user entering or leaving a segment: the `segment-changes` log, in order per user. */
+export interface SegmentChange {
+  segment: string
+  tenant: string
+  user_id: string
+  change: 'entered' | 'exited'
+  /** Event time of the change, epoch ms. */
+  at: number
+  /** The segment's aggregates at that moment, by canonical text. */
+  values: Record<string, number | null>
+  /** Per-user sequence number of changes, from 1. */
+  version: number
+}
+
+/** A trigger firing on an event: the `notifications` log. */
+export interface Notification {
+  trigger: string
+  emit: string
+  tenant: string
+  user_id: string
+  event: string
+  event_id: string
+  /** Event time of the triggering event, epoch ms. */
+  at: number
+  properties: Record<string, unknown>
+  values: Record<string, number | null>
+}
+
+export interface EngineStats {
+  processed: number
+  /** Events older than the watermark when they arrived. */
+  late: number
+  /** Late events too old for a window they belonged to: not counted in that window. */
+  lateDropped: number
+  segmentChanges: number
+  notifications: number
+}
+
+export function emptyStats(): EngineStats {
+  return { processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0 }
+}

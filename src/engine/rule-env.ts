@@ -1,0 +1,56 @@
+import type { EngineOptions } from './engine-options.ts'
+import type { EngineRules } from './engine-rules.ts'
+import type { RuleEnv } from './rules/index.ts'
+import type { UserState } from './user-state.ts'
+
+/**
+ * The one RuleEnv a partition reuses for every evaluation: pointing it at a user and a time costs
+ * two assignments, where a fresh object per event would cost an allocation.
+ */
+export class UserEnv implements RuleEnv {
+  now = 0
+  user!: UserState
+  props: Readonly<Record<string, unknown>> | undefined = undefined
+
+  constructor(
+    private readonly rules: EngineRules,
+    private readonly options: EngineOptions,
+  ) {}
+
+  metric(index: number): number | null {
+    const m = this.user.metrics[index]
+    if (m === undefined) {
+      const agg = this.rules.metrics[index]!.spec.agg
+      return agg === 'min' || agg === 'max' || agg === 'avg' ? null : 0
+    }
+    m.advance(this.now)
+    return m.value()
+  }
+
+  trait(name: string): string | number | boolean | null {
+    return userTrait(this.user, name, this.now, this.options)
+  }
+}
+
+export function userTrait(u: UserState, name: string, now: number, options: EngineOptions): string | number | boolean | null {
+  switch (name) {
+    case 'first_seen':
+      return Number.isFinite(u.firstSeen) ? u.firstSeen : null
+    case 'last_seen':
+      return Number.isFinite(u.lastSeen) ? u.lastSeen : null
+    case 'is_new':
+      return Number.isFinite(u.firstSeen) ? now - u.firstSeen < options.newUserMs : null
+    case 'total_purchases':
+      return u.totalPurchases
+    case 'event_count':
+      return u.eventCount
+    case 'country':
+    case 'language':
+    case 'user_agent':
+    case 'referrer':
+    case 'host':
+      return u.profile[name] ?? null
+    default:
+      return null
+  }
+}

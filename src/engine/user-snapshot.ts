@@ -1,0 +1,89 @@
+import { pack, unpack } from 'msgpackr'
+import type { EngineRules } from './engine-rules.ts'
+import { LifetimeMetric } from './metrics/lifetime.ts'
+import type { MetricSnapshot } from './metrics/metric-state.ts'
+import { WindowedMetric } from './metrics/windowed.ts'
+import { eventNameId, eventNameOf } from './event-names.ts'
+import { UserState, type ProfileProperty } from './user-state.ts'
+
+/**
+ * A user's state as checkpointed. Metrics and segments are stored by canonical text and name, not
+ * by index, so a checkpoint survives rules being added, removed or reordered: unknown entries are
+ * dropped, new ones start empty.
+ */
+interface UserSnapshot {
+  k: string
+  t: string
+  u: string
+  fs: number | null
+  ls: number | null
+  ec: number
+  tp: number
+  p: Partial<Record<ProfileProperty, string>>
+  c: Record<string, number>
+  m: Record<string, MetricSnapshot>
+  s: Record<string, [number, number | null]>
+  v: number
+  ta: number | null
+}
+
+export function encodeUser(u: UserState, rules: EngineRules): Buffer {
+  const m: Record<string, MetricSnapshot> = {}
+  u.metrics.forEach((state, i) => {
+    if (state !== undefined) m[rules.metrics[i]!.spec.key] = state.snapshot()
+  })
+  const s: Record<string, [number, number | null]> = {}
+  rules.compiled.segments.forEach((seg, i) => {
+    if (u.isMember(i)) s[seg.name] = [u.since[i]!, Number.isNaN(u.falseSince[i]!) ? null : u.falseSince[i]!]
+  })
+  const snap: UserSnapshot = {
+    k: u.key,
+    t: u.tenant,
+    u: u.userId,
+    fs: Number.isFinite(u.firstSeen) ? u.firstSeen : null,
+    ls: Number.isFinite(u.lastSeen) ? u.lastSeen : null,
+    ec: u.eventCount,
+    tp: u.totalPurchases,
+    p: u.profile,
+    c: countsByName(u.counts),
+    m,
+    s,
+    v: u.version,
+    ta: u.timerAt === Infinity ? null : u.timerAt,
+  }
+  return pack(snap)
+}
+
+export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
+  const snap = unpack(bytes) as UserSnapshot
+  const u = new UserState(snap.k, snap.t, snap.u, rules.metrics.length, rules.compiled.segments.length)
+  u.firstSeen = snap.fs ?? Infinity
+  u.lastSeen = snap.ls ?? -Infinity
+  u.eventCount = snap.ec
+  u.totalPurchases = snap.tp
+  u.profile = snap.p
+  for (const [name, n] of Object.entries(snap.c)) u.counts[eventNameId(name)] = n
+  u.version = snap.v
+  u.timerAt = snap.ta ?? Infinity
+  rules.metrics.forEach((pm, i) => {
+    const ms = snap.m[pm.spec.key]
+    if (ms === undefined) return
+    const restored = pm.shape === null ? (ms.kind === 'l' ? LifetimeMetric.restore(ms, pm.spec.agg) : null) : ms.kind === 'w' ? WindowedMetric.restore(ms, pm.spec.agg, pm.shape) : null
+    if (restored) u.metrics[i] = restored
+  })
+  rules.compiled.segments.forEach((seg, i) => {
+    const entry = snap.s[seg.name]
+    if (entry === undefined) return
+    u.since[i] = entry[0]
+    u.falseSince[i] = entry[1] ?? NaN
+  })
+  return u
+}
+
+function countsByName(counts: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  counts.forEach((n, id) => {
+    if (n !== undefined) out[eventNameOf(id)] = n
+  })
+  return out
+}

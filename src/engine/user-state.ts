@@ -1,0 +1,49 @@
+import type { MetricState } from './metrics/metric-state.ts'
+
+/** Trait properties copied from the latest event that carries them (seed 004's profile). */
+export const PROFILE_PROPERTIES = ['country', 'language', 'user_agent', 'referrer', 'host'] as const
+export type ProfileProperty = (typeof PROFILE_PROPERTIES)[number]
+
+/**
+ * Everything the engine keeps for one user. Kept flat and small: with a 2h window of 1-minute
+ * buckets a slots player costs one 121-slot count ring plus a few numbers.
+ */
+export class UserState {
+  firstSeen = Infinity
+  lastSeen = -Infinity
+  eventCount = 0
+  totalPurchases = 0
+  profile: Partial<Record<ProfileProperty, string>> = {}
+  /** Events per name, lifetime, indexed by eventNameId(). */
+  counts: number[] = []
+  /** By metric index of the current rules. */
+  metrics: Array<MetricState | undefined>
+  /** By segment index: when the user entered (NaN = not a member). */
+  since: number[]
+  /** By segment index: when the condition was first found false while a member (keep), or NaN. */
+  falseSince: number[]
+  /** Changes emitted for this user so far: the `version` of the next change record. */
+  version = 0
+  /** Time of this user's pending timer, or Infinity. */
+  timerAt = Infinity
+
+  constructor(
+    readonly key: string,
+    readonly tenant: string,
+    readonly userId: string,
+    metricCount: number,
+    segmentCount: number,
+  ) {
+    this.metrics = new Array<MetricState | undefined>(metricCount)
+    this.since = new Array<number>(segmentCount).fill(NaN)
+    this.falseSince = new Array<number>(segmentCount).fill(NaN)
+  }
+
+  isMember(segment: number): boolean {
+    return !Number.isNaN(this.since[segment]!)
+  }
+
+  countOf(eventId: number): number {
+    return this.counts[eventId] ?? 0
+  }
+}

@@ -1,0 +1,60 @@
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { open, type Database, type RootDatabase } from 'lmdb'
+import type { PartitionCheckpoint, StateStore, UserRecord } from '../state-store.ts'
+
+type Key = (string | number)[]
+
+/** LMDB on the local disk, beside the embedded event log; one transaction per checkpoint. */
+export class EmbeddedStateStore implements StateStore {
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly checkpoints: Database<PartitionCheckpoint, Key>,
+    private readonly users: Database<Buffer, Key>,
+  ) {}
+
+  static open(dir: string): EmbeddedStateStore {
+    mkdirSync(resolve(dir), { recursive: true })
+    const root = open({ path: resolve(dir), maxDbs: 16 })
+    return new EmbeddedStateStore(
+      root,
+      root.openDB<PartitionCheckpoint, Key>('checkpoints', {}),
+      root.openDB<Buffer, Key>('users', { encoding: 'binary' }),
+    )
+  }
+
+  async loadCheckpoint(namespace: string, partition: number): Promise<PartitionCheckpoint | null> {
+    return this.checkpoints.get([namespace, partition]) ?? null
+  }
+
+  async *loadUsers(namespace: string, partition: number): AsyncIterable<UserRecord> {
+    for (const { key, value } of this.users.getRange({ start: [namespace, partition], end: [namespace, partition + 1] })) {
+      yield { key: key[2] as string, state: value }
+    }
+  }
+
+  async getUser(namespace: string, partition: number, key: string): Promise<Uint8Array | null> {
+    return this.users.get([namespace, partition, key]) ?? null
+  }
+
+  async saveCheckpoint(namespace: string, partition: number, checkpoint: PartitionCheckpoint, users: readonly UserRecord[]): Promise<void> {
+    await this.root.transaction(() => {
+      for (const u of users) {
+        if (u.state === null) void this.users.remove([namespace, partition, u.key])
+        else void this.users.put([namespace, partition, u.key], Buffer.from(u.state.buffer, u.state.byteOffset, u.state.byteLength))
+      }
+      void this.checkpoints.put([namespace, partition], checkpoint)
+    })
+  }
+
+  async reset(namespace: string): Promise<void> {
+    await this.root.transaction(() => {
+      for (const key of this.checkpoints.getKeys({ start: [namespace], end: [namespace, Number.MAX_SAFE_INTEGER] })) void this.checkpoints.remove(key)
+      for (const key of this.users.getKeys({ start: [namespace], end: [namespace, Number.MAX_SAFE_INTEGER] })) void this.users.remove(key)
+    })
+  }
+
+  async close(): Promise<void> {
+    await this.root.close()
+  }
+}

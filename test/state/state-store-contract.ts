@@ -1,0 +1,83 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { PartitionCheckpoint, StateStore } from '../../src/state/state-store.ts'
+
+export interface StateStoreHarness {
+  open(): Promise<StateStore>
+  reopen(): Promise<StateStore>
+  cleanup(): Promise<void>
+}
+
+const bytes = (s: string) => new TextEncoder().encode(s)
+const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b))
+const ckpt = (nextOffset: number): PartitionCheckpoint => ({ nextOffset, engine: { watermark: nextOffset * 10, late: 1 }, outputs: { 'segment-changes': nextOffset / 2 } })
+
+async function collect(store: StateStore, ns: string, p: number) {
+  const out: Array<[string, string | null]> = []
+  for await (const u of store.loadUsers(ns, p)) out.push([u.key, text(u.state)])
+  return out
+}
+
+/** The StateStore contract: every adapter's test calls this. */
+export function runStateStoreContract(name: string, harness: () => StateStoreHarness): void {
+  describe(`StateStore contract: ${name}`, () => {
+    let h: StateStoreHarness
+    let store: StateStore
+    beforeEach(async () => {
+      h = harness()
+      store = await h.open()
+    })
+    afterEach(async () => {
+      await store.close()
+      await h.cleanup()
+    })
+
+    it('has no checkpoint and no users before the first save', async () => {
+      expect(await store.loadCheckpoint('engine', 0)).toBeNull()
+      expect(await collect(store, 'engine', 0)).toEqual([])
+      expect(await store.getUser('engine', 0, 'default:1')).toBeNull()
+    })
+
+    it('saves a checkpoint with its users and reads them back', async () => {
+      await store.saveCheckpoint('engine', 3, ckpt(100), [
+        { key: 'default:2', state: bytes('two') },
+        { key: 'default:1', state: bytes('one') },
+      ])
+      expect(await store.loadCheckpoint('engine', 3)).toEqual(ckpt(100))
+      expect(await collect(store, 'engine', 3)).toEqual([
+        ['default:1', 'one'],
+        ['default:2', 'two'],
+      ])
+      expect(text(await store.getUser('engine', 3, 'default:2'))).toBe('two')
+    })
+
+    it('updates and deletes users in later checkpoints and keeps partitions and namespaces apart', async () => {
+      await store.saveCheckpoint('engine', 0, ckpt(10), [{ key: 'a', state: bytes('a1') }, { key: 'b', state: bytes('b1') }])
+      await store.saveCheckpoint('engine', 1, ckpt(20), [{ key: 'a', state: bytes('other partition') }])
+      await store.saveCheckpoint('other', 0, ckpt(30), [{ key: 'a', state: bytes('other namespace') }])
+      await store.saveCheckpoint('engine', 0, ckpt(12), [{ key: 'a', state: bytes('a2') }, { key: 'b', state: null }])
+      expect(await collect(store, 'engine', 0)).toEqual([['a', 'a2']])
+      expect(await collect(store, 'engine', 1)).toEqual([['a', 'other partition']])
+      expect(await collect(store, 'other', 0)).toEqual([['a', 'other namespace']])
+      expect((await store.loadCheckpoint('engine', 0))!.nextOffset).toBe(12)
+    })
+
+    it('keeps everything across a restart and can reset a namespace', async () => {
+      await store.saveCheckpoint('engine', 0, ckpt(10), [{ key: 'a', state: new Uint8Array([0, 255, 7]) }])
+      await store.saveCheckpoint('keep', 0, ckpt(5), [{ key: 'z', state: bytes('z') }])
+      await store.close()
+      store = await h.reopen()
+      expect(await store.loadCheckpoint('engine', 0)).toEqual(ckpt(10))
+      expect([...(await store.getUser('engine', 0, 'a'))!]).toEqual([0, 255, 7])
+      await store.reset('engine')
+      expect(await store.loadCheckpoint('engine', 0)).toBeNull()
+      expect(await collect(store, 'engine', 0)).toEqual([])
+      expect(await collect(store, 'keep', 0)).toEqual([['z', 'z']])
+    })
+
+    it('writes large checkpoints atomically', async () => {
+      const users = Array.from({ length: 5_000 }, (_, i) => ({ key: `u${String(i).padStart(5, '0')}`, state: bytes('x'.repeat(200)) }))
+      await store.saveCheckpoint('engine', 0, ckpt(1), users)
+      expect((await collect(store, 'engine', 0)).length).toBe(5_000)
+    })
+  })
+}
