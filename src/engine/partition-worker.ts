@@ -93,11 +93,9 @@ export class PartitionWorker {
 
   async checkpoint(): Promise<void> {
     this.lastCheckpoint = Date.now()
-    if (this.nextOffset === this.checkpointedOffset && this.engine.dirty.size === 0) return
+    if (this.nextOffset === this.checkpointedOffset && this.engine.dirtyCount === 0) return
     await this.flushOutputs()
-    const users: UserRecord[] = []
-    for (const u of this.engine.dirty) users.push({ key: u.key, state: encodeUser(u, this.rules) })
-    this.engine.dirty.clear()
+    const users: UserRecord[] = this.engine.takeDirty().map((u) => ({ key: u.key, state: encodeUser(u, this.rules) }))
     const e = this.engine
     const ckpt: PartitionCheckpoint = {
       nextOffset: this.nextOffset,

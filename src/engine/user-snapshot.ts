@@ -25,6 +25,7 @@ interface UserSnapshot {
   s: Record<string, [number, number | null]>
   v: number
   ta: number | null
+  n?: boolean
 }
 
 export function encodeUser(u: UserState, rules: EngineRules): Buffer {
@@ -50,6 +51,7 @@ export function encodeUser(u: UserState, rules: EngineRules): Buffer {
     s,
     v: u.version,
     ta: u.timerAt === Infinity ? null : u.timerAt,
+    ...(u.negative ? { n: true } : {}),
   }
   return pack(snap)
 }
@@ -65,6 +67,7 @@ export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
   for (const [name, n] of Object.entries(snap.c)) u.counts[eventNameId(name)] = n
   u.version = snap.v
   u.timerAt = snap.ta ?? Infinity
+  u.negative = snap.n === true
   rules.metrics.forEach((pm, i) => {
     const ms = snap.m[pm.spec.key]
     if (ms === undefined) return

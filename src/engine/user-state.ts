@@ -26,6 +26,12 @@ export class UserState {
   version = 0
   /** Time of this user's pending timer, or Infinity. */
   timerAt = Infinity
+  /** Segments the user is in: lets the hot path skip timer work for the many users in none. */
+  memberships = 0
+  /** Summed a negative value at some point (see PartitionEngine.schedule). */
+  negative = false
+  /** See PartitionEngine.markDirty. */
+  dirtyEpoch = 0
 
   constructor(
     readonly key: string,

@@ -14,8 +14,21 @@ export interface WindowShape {
  * buckets in the window makes value() O(1); sliding the clock by one bucket adds the bucket that
  * enters and subtracts the one that leaves. Only the arrays an aggregate needs are allocated.
  */
+const COUNT = 0
+const SUM = 1
+const AVG = 2
+const MIN = 3
+const MAX = 4
+const DISTINCT = 5
+const KINDS: Record<AggregateFn, number> = { count: COUNT, sum: SUM, avg: AVG, min: MIN, max: MAX, distinct: DISTINCT }
+
 export class WindowedMetric implements MetricState {
   private readonly size: number
+  /** The aggregate as a small integer: the hot path switches on it. */
+  private readonly kind: number
+  /** Start of the clock's bucket and its ring slot, so in-order events skip a division and a modulo. */
+  private clockStart: number
+  private clockSlot: number
   private counts: Uint32Array | null = null
   private sums: Float64Array | null = null
   private extremes: Float64Array | null = null
@@ -39,8 +52,11 @@ export class WindowedMetric implements MetricState {
     T: number,
   ) {
     this.size = shape.buckets + shape.ahead
+    this.kind = KINDS[agg]
     this.clock = Math.floor(T / shape.bucketMs)
-    this.clockEnd = (this.clock + 1) * shape.bucketMs
+    this.clockStart = this.clock * shape.bucketMs
+    this.clockEnd = this.clockStart + shape.bucketMs
+    this.clockSlot = this.clock % this.size
     this.head = this.clock
     if (agg === 'count' || agg === 'avg') this.counts = new Uint32Array(this.size)
     if (agg === 'sum' || agg === 'avg') this.sums = new Float64Array(this.size)
@@ -71,27 +87,38 @@ export class WindowedMetric implements MetricState {
       this.clock = to
       this.raiseHead(to)
     }
-    this.clockEnd = (to + 1) * this.shape.bucketMs
+    this.clockStart = to * this.shape.bucketMs
+    this.clockEnd = this.clockStart + this.shape.bucketMs
+    this.clockSlot = to % this.size
     if (this.oldest <= to - buckets) this.findOldest()
     if (this.distinct) for (const [v, b] of this.distinct) if (b <= to - buckets) this.distinct.delete(v)
   }
 
   add(ts: number, value: unknown): boolean {
-    const k = Math.floor(ts / this.shape.bucketMs)
-    if (k <= this.clock - this.shape.buckets) return false
-    if (k > this.head) {
-      // Further ahead than the ring holds: cannot happen while the clock follows the watermark.
-      if (k - this.clock >= this.size) return false
-      this.raiseHead(k)
+    let k: number
+    let slot: number
+    let inWindow: boolean
+    if (ts >= this.clockStart && ts < this.clockEnd) {
+      k = this.clock
+      slot = this.clockSlot
+      inWindow = true
+    } else {
+      k = Math.floor(ts / this.shape.bucketMs)
+      if (k <= this.clock - this.shape.buckets) return false
+      if (k > this.head) {
+        // Further ahead than the ring holds: cannot happen while the clock follows the watermark.
+        if (k - this.clock >= this.size) return false
+        this.raiseHead(k)
+      }
+      slot = k % this.size
+      inWindow = k <= this.clock
     }
-    const slot = k % this.size
-    const inWindow = k <= this.clock
-    switch (this.agg) {
-      case 'count':
+    switch (this.kind) {
+      case COUNT:
         this.counts![slot]!++
         if (inWindow) this.totalCount++
         break
-      case 'sum': {
+      case SUM: {
         const n = numeric(value)
         if (n === null || n === 0) return true
         if (n < 0) this.hasNegative = true
@@ -99,7 +126,7 @@ export class WindowedMetric implements MetricState {
         if (inWindow) this.totalSum += n
         break
       }
-      case 'avg': {
+      case AVG: {
         const n = numeric(value)
         if (n === null) return true
         if (n < 0) this.hasNegative = true
@@ -111,20 +138,19 @@ export class WindowedMetric implements MetricState {
         }
         break
       }
-      case 'min':
-      case 'max': {
+      case MIN:
+      case MAX: {
         const n = numeric(value)
         if (n === null) return true
         const cur = this.extremes![slot]!
-        if (Number.isNaN(cur) || (this.agg === 'min' ? n < cur : n > cur)) this.extremes![slot] = n
+        if (Number.isNaN(cur) || (this.kind === MIN ? n < cur : n > cur)) this.extremes![slot] = n
         break
       }
-      case 'distinct': {
+      default: {
         const s = scalar(value)
         if (s === null) return true
         const prev = this.distinct!.get(s)
         if (prev === undefined || prev < k) this.distinct!.set(s, k)
-        break
       }
     }
     if (k < this.oldest) this.oldest = k
@@ -132,24 +158,24 @@ export class WindowedMetric implements MetricState {
   }
 
   value(): number | null {
-    switch (this.agg) {
-      case 'count':
+    switch (this.kind) {
+      case COUNT:
         return this.totalCount
-      case 'sum':
+      case SUM:
         return this.totalSum
-      case 'avg':
+      case AVG:
         return this.totalCount === 0 ? null : this.totalSum / this.totalCount
-      case 'min':
-      case 'max': {
+      case MIN:
+      case MAX: {
         let best: number | null = null
         for (let k = this.clock - this.shape.buckets + 1; k <= this.clock; k++) {
           const v = this.extremes![k % this.size]!
           if (Number.isNaN(v) || k > this.head) continue
-          if (best === null || (this.agg === 'min' ? v < best : v > best)) best = v
+          if (best === null || (this.kind === MIN ? v < best : v > best)) best = v
         }
         return best
       }
-      case 'distinct': {
+      default: {
         let n = 0
         for (const b of this.distinct!.values()) if (b <= this.clock) n++
         return n
@@ -198,7 +224,9 @@ export class WindowedMetric implements MetricState {
     if (s.agg !== agg || !sameShape(s.counts) || !sameShape(s.sums) || !sameShape(s.ext)) return null
     const m = new WindowedMetric(agg, shape, 0)
     m.clock = s.clock as number
-    m.clockEnd = (m.clock + 1) * shape.bucketMs
+    m.clockStart = m.clock * shape.bucketMs
+    m.clockEnd = m.clockStart + shape.bucketMs
+    m.clockSlot = m.clock % m.size
     m.head = s.head as number
     m.oldest = (s.oldest as number | null) ?? Infinity
     m.totalCount = s.tc as number

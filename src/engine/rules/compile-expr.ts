@@ -75,6 +75,19 @@ function compileCompare<C>(op: CompareOp, left: Expr, right: Expr, leaves: Leave
   // The usual shape is `metric > constant`: keep the constant out of the per-event call.
   if (isLiteral(right)) {
     const k = literalValue(right)
+    if (typeof k === 'number') {
+      // `metric >= 200`: a typeof check and one comparison, no generic comparator call.
+      switch (op) {
+        case '>':
+          return (c) => { const v = l(c); return typeof v === 'number' && v > k }
+        case '>=':
+          return (c) => { const v = l(c); return typeof v === 'number' && v >= k }
+        case '<':
+          return (c) => { const v = l(c); return typeof v === 'number' && v < k }
+        case '<=':
+          return (c) => { const v = l(c); return typeof v === 'number' && v <= k }
+      }
+    }
     return (c) => cmp(l(c), k)
   }
   const r = compileValue(right, leaves)

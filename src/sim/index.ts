@@ -1,0 +1,7 @@
+export * from './raw-event.ts'
+export * from './random.ts'
+export * from './radix-sort.ts'
+export * from './slots-options.ts'
+export * from './slots.ts'
+export * from './slots-ndjson.ts'
+export * from './ndjson-sink.ts'
