@@ -1,9 +1,13 @@
 import { writeFileSync } from 'node:fs'
+import { benchEngine } from './engine.bench.ts'
 import { benchLog } from './log.bench.ts'
 import { renderReport, type Section } from './report.ts'
 
 /** `npm run bench`: runs every benchmark in this process, one after another, and writes BENCHMARKS.md. */
-const benches: Array<[string, () => Promise<Section>]> = [['log', benchLog]]
+const benches: Array<[string, () => Promise<Section>]> = [
+  ['log', benchLog],
+  ['engine', benchEngine],
+]
 
 const only = process.argv[2]
 const sections: Section[] = []

@@ -3,7 +3,7 @@ import { appendDeadLetters, type DeadLetter } from '../ingest/dead-letters.ts'
 import { appendEvents } from '../ingest/append-events.ts'
 import type { EventLog } from '../log/event-log.ts'
 import { progressBar } from './progress.ts'
-import { readLines } from './read-lines.ts'
+import { readLineBatches } from './read-lines.ts'
 
 export interface IngestFileResult {
   accepted: number
@@ -16,7 +16,7 @@ export interface IngestFileResult {
 /** Validates an NDJSON file line by line into the event log; bad lines go to the dead-letter log. */
 export async function ingestFile(log: EventLog, path: string, partitions: number, tenant = 'default'): Promise<IngestFileResult> {
   const started = Date.now()
-  const { lines, size, bytesRead } = readLines(path)
+  const { batches, size, bytesRead } = readLineBatches(path)
   const bar = progressBar(size, 'bytes', 'ingest ')
   const result: IngestFileResult = { accepted: 0, rejected: 0, seconds: 0, samples: [] }
   let batch: TrackedEvent[] = []
@@ -29,7 +29,7 @@ export async function ingestFile(log: EventLog, path: string, partitions: number
     dead = []
     bar.update(bytesRead(), { info: `${result.accepted} accepted, ${result.rejected} rejected` })
   }
-  for await (const line of lines) {
+  for await (const lines of batches) for (const line of lines) {
     const index = lineNo++
     if (line.trim() === '') continue
     let raw: unknown

@@ -3,12 +3,11 @@ import { loadEngineRules } from '../engine/engine-rules.ts'
 import { Replay, type ReplayResult } from '../engine/replay.ts'
 import { parseEventTime } from '../events/event-time.ts'
 import { progressBar } from './progress.ts'
-import { readLines } from './read-lines.ts'
+import { readLineBatches } from './read-lines.ts'
 
 export interface ReplayCliResult extends ReplayResult {
   seconds: number
   eventsPerSecond: number
-  engineEventsPerSecond: number
 }
 
 export function parseAsOf(value: string): number {
@@ -24,21 +23,23 @@ export async function replayFile(input: string, rulesPath: string, opts: { asOf?
   const rules = loadEngineRules(rulesPath, options)
   const replay = new Replay(rules, options, opts.partitions, opts.asOf ?? null)
   const started = process.hrtime.bigint()
-  const { lines, size, bytesRead } = readLines(input)
+  const { batches, size, bytesRead } = readLineBatches(input)
   const bar = progressBar(size, 'bytes', 'replay ')
   let line = 0
-  for await (const text of lines) {
-    line++
-    if (text.trim() === '') continue
-    let raw: unknown
-    try {
-      raw = JSON.parse(text)
-    } catch (err) {
-      replay.reject(line, `invalid JSON: ${(err as Error).message}`)
-      continue
+  for await (const lines of batches) {
+    for (const text of lines) {
+      line++
+      if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue
+      let raw: unknown
+      try {
+        raw = JSON.parse(text)
+      } catch (err) {
+        replay.reject(line, `invalid JSON: ${(err as Error).message}`)
+        continue
+      }
+      replay.push(raw, line)
     }
-    replay.push(raw, line)
-    if ((line & 0xffff) === 0) bar.update(bytesRead())
+    bar.update(bytesRead())
   }
   bar.update(size)
   bar.stop()
@@ -48,6 +49,5 @@ export async function replayFile(input: string, rulesPath: string, opts: { asOf?
     ...result,
     seconds,
     eventsPerSecond: Math.round(result.events / seconds),
-    engineEventsPerSecond: Math.round(result.events / Math.max(result.engineSeconds, 1e-9)),
   }
 }

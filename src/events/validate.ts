@@ -6,6 +6,8 @@ export interface ValidationContext {
   tenant?: string
   receivedAt?: number
   limits?: EnvelopeLimits
+  /** Id for an event that has none; default a UUIDv7 of the receive time. */
+  makeId?: () => string
 }
 
 /** A rejected event names the field at fault and why, so a client can fix it without guessing. */
@@ -56,7 +58,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext = {}): Valida
   }
 
   let eventId: string
-  if (obj.event_id === undefined || obj.event_id === null) eventId = uuid7(receivedAt)
+  if (obj.event_id === undefined || obj.event_id === null) eventId = ctx.makeId ? ctx.makeId() : uuid7(receivedAt)
   else if (typeof obj.event_id !== 'string') return fail('event_id', `must be a string, got ${typeName(obj.event_id)}`)
   else if (obj.event_id.length === 0 || obj.event_id.length > MAX_ID_LENGTH) return fail('event_id', `must be 1 to ${MAX_ID_LENGTH} characters`)
   else eventId = obj.event_id
