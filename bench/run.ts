@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { benchEngine } from './engine.bench.ts'
+import { benchHttp } from './http.bench.ts'
 import { benchLog } from './log.bench.ts'
 import { renderReport, type Section } from './report.ts'
 
@@ -7,6 +8,7 @@ import { renderReport, type Section } from './report.ts'
 const benches: Array<[string, () => Promise<Section>]> = [
   ['log', benchLog],
   ['engine', benchEngine],
+  ['http', benchHttp],
 ]
 
 const only = process.argv[2]

@@ -4,6 +4,7 @@ import { openEventLog } from '../log/open-log.ts'
 import { runDemo } from './demo.ts'
 import { ingestFile } from './ingest-file.ts'
 import { parseAsOf, replayFile } from './replay.ts'
+import { registerServe } from './serve.ts'
 import { registerSimulate } from './simulate.ts'
 import { DEFAULTS, logUrl, parsePositiveInt } from './options.ts'
 
@@ -95,6 +96,7 @@ export function buildProgram(): Command {
     })
 
   registerSimulate(program)
+  registerServe(program)
   return program
 }
 

@@ -37,7 +37,8 @@ export class EngineRunner {
     this.loops = this.workers.map(async (w) => {
       while (this.running) {
         try {
-          await w.poll()
+          // An empty poll that did not wait (rare) must still let timers and messages run.
+          if ((await w.poll()) === 0) await new Promise((resolve) => setImmediate(resolve))
         } catch (err) {
           // A failed poll stops this partition, not the process: the checkpoint still holds.
           this.failure = err as Error

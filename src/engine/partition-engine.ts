@@ -4,7 +4,7 @@ import type { EngineRules, PreparedMetric } from './engine-rules.ts'
 import { eventNameId } from './event-names.ts'
 import { LifetimeMetric } from './metrics/lifetime.ts'
 import type { MetricState } from './metrics/metric-state.ts'
-import { WindowedMetric } from './metrics/windowed.ts'
+import { WindowedMetric, type WindowShape } from './metrics/windowed.ts'
 import { emptyStats, type EngineStats, type Notification, type SegmentChange } from './records.ts'
 import { UserEnv, userTrait } from './rule-env.ts'
 import type { CompiledTrigger } from './rules/index.ts'
@@ -44,13 +44,48 @@ export class PartitionEngine {
   stats: EngineStats = emptyStats()
   maxTs = -Infinity
   watermark = -Infinity
-  private readonly env: UserEnv
+  /** Members per tenant and segment, kept as changes are emitted: sizes cost nothing to read. */
+  readonly sizes = new Map<string, Map<string, number>>()
+  private env: UserEnv
 
   constructor(
-    readonly rules: EngineRules,
+    public rules: EngineRules,
     readonly options: EngineOptions,
   ) {
     this.env = new UserEnv(rules, options)
+  }
+
+  /**
+   * Switches to new rules (a segment added or changed at run time). State is carried over by
+   * aggregate text and segment name; new aggregates start empty. A changed rule applies from each
+   * user's next event or timer.
+   */
+  replaceRules(next: EngineRules): void {
+    const prev = this.rules
+    const metricFrom = next.metrics.map((m) => prev.metrics.findIndex((o) => o.spec.key === m.spec.key && sameShape(o.shape, m.shape)))
+    const segmentFrom = next.compiled.segments.map((s) => prev.compiled.segments.findIndex((o) => o.name === s.name))
+    for (const u of this.allUsers()) {
+      u.metrics = metricFrom.map((i) => (i < 0 ? undefined : u.metrics[i]))
+      u.since = segmentFrom.map((i) => (i < 0 ? NaN : u.since[i]!))
+      u.falseSince = segmentFrom.map((i) => (i < 0 ? NaN : u.falseSince[i]!))
+      u.memberships = u.since.filter((t) => !Number.isNaN(t)).length
+    }
+    this.rules = next
+    this.env = new UserEnv(next, this.options)
+    this.plans.clear()
+    this.recountSizes()
+  }
+
+  recountSizes(): void {
+    this.sizes.clear()
+    const segments = this.rules.compiled.segments
+    for (const u of this.allUsers()) for (let i = 0; i < segments.length; i++) if (u.isMember(i)) this.bumpSize(u.tenant, segments[i]!.name, 1)
+  }
+
+  private bumpSize(tenant: string, segment: string, by: number): void {
+    let m = this.sizes.get(tenant)
+    if (m === undefined) this.sizes.set(tenant, (m = new Map()))
+    m.set(segment, (m.get(segment) ?? 0) + by)
   }
 
   process(e: TrackedEvent): void {
@@ -163,6 +198,9 @@ export class PartitionEngine {
   restoreUser(user: UserState): void {
     this.usersOf(user.tenant).set(user.userId, user)
     user.memberships = user.since.filter((t) => !Number.isNaN(t)).length
+    this.rules.compiled.segments.forEach((s, i) => {
+      if (user.isMember(i)) this.bumpSize(user.tenant, s.name, 1)
+    })
     if (user.timerAt !== Infinity) this.timers.push(user.timerAt, user)
   }
 
@@ -267,6 +305,7 @@ export class PartitionEngine {
 
   private emit(user: UserState, segment: number, change: 'entered' | 'exited', at: number): void {
     const seg = this.rules.compiled.segments[segment]!
+    this.bumpSize(user.tenant, seg.name, change === 'entered' ? 1 : -1)
     this.changes.push({
       segment: seg.name,
       tenant: user.tenant,
@@ -317,4 +356,8 @@ export class PartitionEngine {
       if (next !== Infinity) this.timers.push(next, user)
     }
   }
+}
+
+function sameShape(a: WindowShape | null, b: WindowShape | null): boolean {
+  return a === b || (a !== null && b !== null && a.bucketMs === b.bucketMs && a.buckets === b.buckets && a.ahead === b.ahead)
 }

@@ -41,7 +41,7 @@ export class PartitionWorker {
   constructor(
     private readonly log: EventLog,
     private readonly store: StateStore,
-    readonly rules: EngineRules,
+    public rules: EngineRules,
     readonly options: EngineOptions,
     readonly partition: number,
     private readonly worker: WorkerOptions = DEFAULT_WORKER_OPTIONS,
@@ -74,6 +74,11 @@ export class PartitionWorker {
     this.checkpointedOffset = this.nextOffset
     this.lastCheckpoint = Date.now()
     this.logger?.info({ partition: this.partition, nextOffset: this.nextOffset, users: engine.userCount, skip: this.skip }, 'partition restored')
+  }
+
+  replaceRules(rules: EngineRules): void {
+    this.rules = rules
+    this.engine.replaceRules(rules)
   }
 
   /** Reads and processes one batch; returns the number of events processed. */

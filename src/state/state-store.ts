@@ -19,7 +19,7 @@ export interface UserRecord {
   state: Uint8Array | null
 }
 
-export interface StateStore {
+export interface StateStore extends PlayerStore {
   /** The checkpoint of one engine partition, or null before the first one. */
   loadCheckpoint(namespace: string, partition: number): Promise<PartitionCheckpoint | null>
   /** Every user stored for the partition, in key order. */
@@ -34,4 +34,37 @@ export interface StateStore {
   /** Drops a namespace's checkpoints and users (a full rebuild from the log). */
   reset(namespace: string): Promise<void>
   close(): Promise<void>
+}
+
+/** A game player (seeds 002 and 003), kept by the game API. */
+export interface PlayerRecord {
+  id: string
+  tenant: string
+  name: string
+  /** scrypt hash with its salt and parameters; never returned by the API. */
+  password_hash: string
+  wealth: number
+  health: number
+  /** Epoch ms. */
+  created: number
+  inventory: Array<{ kind: string; type: string; cost: number; bought_at: number }>
+  affiliations: Array<{ kind: string; org: string; level: string; joined_at: number }>
+  /** Incremented by every update. */
+  version: number
+}
+
+/** What an atomic player update decides: write the new record, or refuse without writing. */
+export type PlayerUpdate<T> = { write: PlayerRecord; result: T } | { refuse: T }
+
+/**
+ * Players, as the game API needs them. Updates are atomic read-modify-write: `update` runs on the
+ * current record inside the store's transaction, so concurrent purchases never overspend.
+ */
+export interface PlayerStore {
+  getPlayer(tenant: string, id: string): Promise<PlayerRecord | null>
+  getPlayerByName(tenant: string, name: string): Promise<PlayerRecord | null>
+  /** 'duplicate_name' when the tenant already has a player of that name (names are unique per tenant). */
+  createPlayer(player: PlayerRecord): Promise<'created' | 'duplicate_name'>
+  /** null when the player does not exist. */
+  updatePlayer<T>(tenant: string, id: string, update: (current: PlayerRecord) => PlayerUpdate<T>): Promise<T | null>
 }

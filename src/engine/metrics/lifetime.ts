@@ -51,6 +51,10 @@ export class LifetimeMetric implements MetricState {
     }
   }
 
+  peek(): number | null {
+    return this.value()
+  }
+
   nextChange(): number {
     return Infinity
   }

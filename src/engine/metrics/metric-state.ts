@@ -18,6 +18,8 @@ export interface MetricState {
   add(ts: number, value: unknown): boolean
   /** The aggregate at the current clock: 0 for count/sum/distinct of nothing, null for min/max/avg of nothing. */
   value(): number | null
+  /** The aggregate at time T (at or after the clock) without moving the clock: for reads from APIs. */
+  peek(T: number): number | null
   /** Earliest time after the clock at which value() can change with no new event; Infinity if never. */
   nextChange(): number
   /** True when nothing is held (the state can be dropped). */

@@ -183,6 +183,33 @@ export class WindowedMetric implements MetricState {
     }
   }
 
+  peek(T: number): number | null {
+    const to = Math.floor(T / this.shape.bucketMs)
+    if (to <= this.clock) return this.value()
+    const from = to - this.shape.buckets + 1
+    if (this.distinct) {
+      let n = 0
+      for (const b of this.distinct.values()) if (b >= from && b <= to) n++
+      return n
+    }
+    let count = 0
+    let sum = 0
+    let best: number | null = null
+    for (let k = Math.max(from, this.head - this.size + 1); k <= Math.min(to, this.head); k++) {
+      const slot = k % this.size
+      if (this.counts) count += this.counts[slot]!
+      if (this.sums) sum += this.sums[slot]!
+      if (this.extremes) {
+        const v = this.extremes[slot]!
+        if (!Number.isNaN(v) && (best === null || (this.kind === MIN ? v < best : v > best))) best = v
+      }
+    }
+    if (this.kind === COUNT) return count
+    if (this.kind === SUM) return sum
+    if (this.kind === AVG) return count === 0 ? null : sum / count
+    return best
+  }
+
   nextChange(): number {
     let next = this.oldest === Infinity ? Infinity : (this.oldest + this.shape.buckets) * this.shape.bucketMs
     if (this.distinct) for (const b of this.distinct.values()) next = Math.min(next, (b + this.shape.buckets) * this.shape.bucketMs)

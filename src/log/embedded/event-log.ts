@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, realpathSync } from 'node:fs'
+import { BroadcastChannel } from 'node:worker_threads'
 import { open, type Database, type RootDatabase } from 'lmdb'
 import {
   DEFAULT_RETENTION,
@@ -39,6 +40,7 @@ interface PartitionState {
 }
 
 interface TopicState {
+  name: string
   batches: Database<Buffer, [number, number]>
   /** [partition, baseOffset] → f64 × 3: count, bytes, appendTime. Lets retention and startup skip the batch bodies. */
   index: Database<Buffer, [number, number]>
@@ -60,12 +62,22 @@ export class EmbeddedEventLog implements EventLog {
   private failure: Error | null = null
   private closed = false
   private inflight = new Set<Promise<unknown>>()
+  /**
+   * Threads of one process may open the same log (the server appends events on the main thread and
+   * the engine appends its outputs on its own). Each partition has one writer; appends are announced
+   * on this channel so readers in other threads wake at once instead of polling.
+   */
+  private readonly channel: BroadcastChannel
 
   private constructor(
     private readonly root: RootDatabase,
     private readonly meta: Database<number | { partitions: number }, (string | number)[]>,
     options: EmbeddedLogOptions,
+    dir: string,
   ) {
+    this.channel = new BroadcastChannel(`tagstream-log:${dir}`)
+    this.channel.unref()
+    this.channel.onmessage = (msg) => this.onRemoteAppend((msg as { data: { topic: string; partition: number; end: number } }).data)
     this.policy = {
       retentionMs: options.retentionMs ?? DEFAULT_RETENTION.retentionMs,
       retentionBytes: options.retentionBytes ?? DEFAULT_RETENTION.retentionBytes,
@@ -83,7 +95,7 @@ export class EmbeddedEventLog implements EventLog {
     // separateFlushed gives each put a `flushed` promise, which is what an append waits for.
     const root = open({ path: dir, maxDbs: 256, overlappingSync: true, separateFlushed: true, compression: false })
     const meta = root.openDB<number | { partitions: number }, (string | number)[]>('meta', {})
-    const log = new EmbeddedEventLog(root, meta, options)
+    const log = new EmbeddedEventLog(root, meta, options, realpathSync(dir))
     for (const { key, value } of meta.getRange({ start: ['topic'] })) {
       if (key[0] !== 'topic') break
       const name = key[1]
@@ -125,6 +137,7 @@ export class EmbeddedEventLog implements EventLog {
         p.end = Math.max(p.end, baseOffset + records.length)
         p.bytes += frame.length
         this.waiters.wake(`${topic}/${partition}`)
+        this.channel.postMessage({ topic, partition, end: p.end })
         return { baseOffset, count: records.length }
       },
       (err: unknown) => {
@@ -141,6 +154,7 @@ export class EmbeddedEventLog implements EventLog {
     const { t, p } = this.partition(topic, partition)
     const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
+    if (offset >= p.end) this.refreshEnd(t, p, partition)
     if (offset >= p.end && (options.maxWaitMs ?? 0) > 0 && !this.closed) {
       await this.waiters.wait(`${topic}/${partition}`, options.maxWaitMs!)
     }
@@ -153,9 +167,17 @@ export class EmbeddedEventLog implements EventLog {
     for (const key of t.batches.getKeys({ start: [partition, from], end: [partition, -1], reverse: true, limit: 1 })) {
       first = key[1]
     }
-    for (const { key, value } of t.batches.getRange({ start: [partition, first], end: [partition, end] })) {
-      bytes += decodeFrame(value, key[1], from, out, maxRecords)
-      if (out.length >= maxRecords || bytes >= maxBytes) break
+    for (let attempt = 0; attempt < 2 && out.length === 0; attempt++) {
+      if (attempt > 0) {
+        // The end says records exist but this snapshot does not show them: yield, then look again
+        // with a fresh snapshot, never spinning on a stale one.
+        await new Promise((resolve) => setImmediate(resolve))
+        this.root.resetReadTxn()
+      }
+      for (const { key, value } of t.batches.getRange({ start: [partition, first], end: [partition, end] })) {
+        bytes += decodeFrame(value, key[1], from, out, maxRecords)
+        if (out.length >= maxRecords || bytes >= maxBytes) break
+      }
     }
     // A batch committed after `end` was sampled is left for the next read, so offsets never skip.
     while (out.length > 0 && out[out.length - 1]!.offset >= end) out.pop()
@@ -163,7 +185,8 @@ export class EmbeddedEventLog implements EventLog {
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
-    const { p } = this.partition(topic, partition)
+    const { t, p } = this.partition(topic, partition)
+    this.refreshEnd(t, p, partition)
     return { start: p.start, end: p.end }
   }
 
@@ -216,10 +239,39 @@ export class EmbeddedEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.channel.close()
     if (this.retentionTimer) clearInterval(this.retentionTimer)
     this.waiters.wakeAll()
     await Promise.allSettled([...this.inflight])
     await this.root.close()
+  }
+
+  /** Another thread appended: its records are committed and visible in LMDB already. */
+  private onRemoteAppend(msg: { topic: string; partition: number; end: number }): void {
+    const p = this.topics.get(msg.topic)?.partitions[msg.partition]
+    if (!p || msg.end <= p.end) return
+    // This thread's read snapshot may predate the other thread's commit (lmdb-js renews it only on
+    // a later macrotask): start a fresh one, or a woken reader would see the new end but no records.
+    this.root.resetReadTxn()
+    p.end = msg.end
+    if (p.next < msg.end) p.next = msg.end
+    this.waiters.wake(`${msg.topic}/${msg.partition}`)
+  }
+
+  /** Picks up records another thread or process appended, from the index. */
+  private refreshEnd(t: TopicState, p: PartitionState, partition: number): void {
+    // This instance's own appends in flight are committed but not yet fsync'd: not readable yet.
+    if (p.next !== p.end) return
+    for (const { key, value } of t.index.getRange({ start: [partition, END], end: [partition, -1], reverse: true, limit: 1 })) {
+      const end = key[1] + readIndexEntry(value)[0]
+      if (end > p.end) {
+        p.end = end
+        if (p.next < end) p.next = end
+        // Readers parked on this partition must hear of it: the other thread's own message may
+        // arrive after this refresh and then be ignored as old news.
+        this.waiters.wake(`${t.name}/${partition}`)
+      }
+    }
   }
 
   private track(p: Promise<unknown>): void {
@@ -260,7 +312,7 @@ export class EmbeddedEventLog implements EventLog {
       }
       states.push({ next: end, end, start, bytes })
     }
-    this.topics.set(topic, { batches, index, partitions: states })
+    this.topics.set(topic, { name: topic, batches, index, partitions: states })
   }
 }
 

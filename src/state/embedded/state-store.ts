@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
-import type { PartitionCheckpoint, StateStore, UserRecord } from '../state-store.ts'
+import type { PartitionCheckpoint, PlayerRecord, PlayerUpdate, StateStore, UserRecord } from '../state-store.ts'
 
 type Key = (string | number)[]
 
@@ -11,6 +11,8 @@ export class EmbeddedStateStore implements StateStore {
     private readonly root: RootDatabase,
     private readonly checkpoints: Database<PartitionCheckpoint, Key>,
     private readonly users: Database<Buffer, Key>,
+    private readonly players: Database<PlayerRecord, Key>,
+    private readonly playerNames: Database<string, Key>,
   ) {}
 
   static open(dir: string): EmbeddedStateStore {
@@ -20,6 +22,8 @@ export class EmbeddedStateStore implements StateStore {
       root,
       root.openDB<PartitionCheckpoint, Key>('checkpoints', {}),
       root.openDB<Buffer, Key>('users', { encoding: 'binary' }),
+      root.openDB<PlayerRecord, Key>('players', {}),
+      root.openDB<string, Key>('player-names', {}),
     )
   }
 
@@ -51,6 +55,39 @@ export class EmbeddedStateStore implements StateStore {
     await this.root.transaction(() => {
       for (const key of this.checkpoints.getKeys({ start: [namespace], end: [namespace, Number.MAX_SAFE_INTEGER] })) void this.checkpoints.remove(key)
       for (const key of this.users.getKeys({ start: [namespace], end: [namespace, Number.MAX_SAFE_INTEGER] })) void this.users.remove(key)
+    })
+  }
+
+  async getPlayer(tenant: string, id: string): Promise<PlayerRecord | null> {
+    return this.players.get([tenant, id]) ?? null
+  }
+
+  async getPlayerByName(tenant: string, name: string): Promise<PlayerRecord | null> {
+    const id = this.playerNames.get([tenant, name])
+    return id === undefined ? null : (this.players.get([tenant, id]) ?? null)
+  }
+
+  async createPlayer(player: PlayerRecord): Promise<'created' | 'duplicate_name'> {
+    // The name check and both writes share one write transaction: two registrations of one name
+    // cannot both succeed.
+    return this.root.transaction(() => {
+      if (this.playerNames.get([player.tenant, player.name]) !== undefined) return 'duplicate_name' as const
+      void this.players.put([player.tenant, player.id], player)
+      void this.playerNames.put([player.tenant, player.name], player.id)
+      return 'created' as const
+    })
+  }
+
+  async updatePlayer<T>(tenant: string, id: string, update: (current: PlayerRecord) => PlayerUpdate<T>): Promise<T | null> {
+    // Read, decide and write inside one write transaction: transactions are serialised, so 100
+    // concurrent purchases each see the wealth the previous one left.
+    return this.root.transaction(() => {
+      const current = this.players.get([tenant, id])
+      if (current === undefined) return null
+      const decision = update(current)
+      if ('refuse' in decision) return decision.refuse
+      void this.players.put([tenant, id], { ...decision.write, version: current.version + 1 })
+      return decision.result
     })
   }
 

@@ -1,0 +1,152 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fmt, type Section } from './report.ts'
+
+const KEY = 'bench-key'
+const RULES = `segments:
+  probe_seen:
+    when: count(probe, 1h) >= 1
+  spinner:
+    when: count(spin, 1h) >= 50
+`
+const BATCH = 1_000
+const MAX_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 10)
+const RATE = 100_000
+
+interface Server {
+  url: string
+  proc: ChildProcess
+}
+
+/** `tagstream serve` in its own process, as users run it; the load comes from this process. */
+async function startServer(dir: string): Promise<Server> {
+  const rules = join(dir, 'segments.yaml')
+  writeFileSync(rules, RULES)
+  const proc = spawn(process.execPath, ['bin/tagstream.mjs', '--data', dir, 'serve', '--port', '0', '--segments', rules], {
+    env: { ...process.env, TAGSTREAM_API_KEYS: `${KEY}:default:write+read`, TAGSTREAM_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m) resolve(m[1]!)
+    })
+    proc.on('exit', (code) => reject(new Error(`server exited with ${code}`)))
+  })
+  return { url, proc }
+}
+
+function body(i: number, now: number, probe: string | null): string {
+  const events = new Array<string>(BATCH)
+  for (let j = 0; j < BATCH; j++) events[j] = `{"event":"spin","user_id":"u${(i * 7 + j) % 20_000}","ts":${now},"bet":${j % 100}}`
+  if (probe) events[0] = `{"event":"probe","user_id":"${probe}","ts":${now}}`
+  return `[${events.join(',')}]`
+}
+
+async function post(url: string, payload: string): Promise<number> {
+  const r = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: payload })
+  const json = (await r.json()) as { accepted?: number }
+  if (r.status !== 200) throw new Error(`ingest answered ${r.status}: ${JSON.stringify(json)}`)
+  return json.accepted ?? 0
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
+}
+
+/** Durable ingest through POST /v1/events, request latency at a fixed rate, and ingest-to-segment-change latency. */
+export async function benchHttp(): Promise<Section> {
+  const dir = mkdtempSync(join(tmpdir(), 'tagstream-bench-http-'))
+  const server = await startServer(dir)
+  try {
+    const bodies = Array.from({ length: 64 }, (_, i) => body(i, Date.now(), null))
+    // Flat out: 16 requests in flight.
+    let accepted = 0
+    let next = 0
+    const stopAt = Date.now() + MAX_SECONDS * 1000
+    const t0 = performance.now()
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (Date.now() < stopAt) accepted += await post(server.url, bodies[next++ % bodies.length]!)
+      }),
+    )
+    const flatOut = accepted / ((performance.now() - t0) / 1000)
+
+    // Let the engine catch up before measuring latency.
+    await new Promise((r) => setTimeout(r, 3_000))
+
+    // Fixed rate: 100 requests of 1,000 events per second, each with one probe user new to the
+    // probe segment; the segment-changes stream says when the engine tagged it.
+    const sent = new Map<string, number>()
+    const changeLatency: number[] = []
+    const abort = new AbortController()
+    const stream = await fetch(`${server.url}/v1/segment-changes?segment=probe_seen`, { headers: { authorization: `Bearer ${KEY}`, accept: 'text/event-stream' }, signal: abort.signal })
+    const reading = (async () => {
+      const decoder = new TextDecoder()
+      let buf = ''
+      try {
+        for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
+          buf += decoder.decode(chunk, { stream: true })
+          let end: number
+          while ((end = buf.indexOf('\n\n')) >= 0) {
+            const frame = buf.slice(0, end)
+            buf = buf.slice(end + 2)
+            const data = frame.split('\n').find((l) => l.startsWith('data:'))
+            if (!data) continue
+            const c = JSON.parse(data.slice(5)) as { user_id: string; change: string }
+            const at = sent.get(c.user_id)
+            if (at !== undefined && c.change === 'entered') changeLatency.push(performance.now() - at)
+          }
+        }
+      } catch {
+        // aborted at the end
+      }
+    })()
+    const latencies: number[] = []
+    const requests = RATE / BATCH
+    const seconds = Math.min(MAX_SECONDS, 10)
+    const start = performance.now()
+    const inflight: Promise<void>[] = []
+    for (let i = 0; i < requests * seconds; i++) {
+      const due = start + (i * 1000) / requests
+      const wait = due - performance.now()
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+      const probe = `probe-${i}`
+      const payload = body(i, Date.now(), probe)
+      const t = performance.now()
+      sent.set(probe, t)
+      inflight.push(post(server.url, payload).then(() => void latencies.push(performance.now() - t)))
+    }
+    await Promise.all(inflight)
+    await new Promise((r) => setTimeout(r, 1_000))
+    abort.abort()
+    await reading
+    latencies.sort((a, b) => a - b)
+    changeLatency.sort((a, b) => a - b)
+    const p99 = percentile(latencies, 99)
+    const c99 = percentile(changeLatency, 99)
+    return {
+      title: 'HTTP ingest (POST /v1/events)',
+      description:
+        `\`tagstream serve\` in its own process on embedded storage, the load generator in this process on the same 2-core machine. ` +
+        `Batches of ${BATCH} events (JSON arrays, about 75 bytes per event); every request is answered only after its events are durable in the log, ` +
+        `while the engine thread segments them. Flat out: 16 requests in flight for ${MAX_SECONDS} s. Fixed rate: ${fmt(RATE)} events/s for ${seconds} s; ` +
+        `each request carries one event of a user new to a segment, and the segment-changes SSE stream times its entry (${changeLatency.length} of ${requests * seconds} probes seen).`,
+      figures: [
+        { name: 'accepted durably, flat out', value: flatOut, unit: 'events/s', target: '≥ 500,000 events/s', met: flatOut >= 500_000 },
+        { name: `request latency p50 at ${fmt(RATE)} events/s`, value: percentile(latencies, 50), unit: 'ms' },
+        { name: `request latency p99 at ${fmt(RATE)} events/s`, value: p99, unit: 'ms', target: '≤ 50 ms', met: p99 <= 50 },
+        { name: 'ingest-to-segment-change p50', value: percentile(changeLatency, 50), unit: 'ms' },
+        { name: 'ingest-to-segment-change p99', value: c99, unit: 'ms', target: '≤ 100 ms', met: c99 <= 100 && changeLatency.length >= requests * seconds * 0.99 },
+      ],
+    }
+  } finally {
+    server.proc.kill('SIGINT')
+    await new Promise((r) => server.proc.once('exit', r))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,38 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { ApiContext } from './context.ts'
+import { errorBody } from './errors.ts'
+import { registerOpenApi } from './openapi.ts'
+import { collectorRoutes } from './routes/collector.ts'
+import { deadLettersRoutes } from './routes/dead-letters.ts'
+import { gameRoutes } from './routes/game.ts'
+import { opsRoutes } from './routes/ops.ts'
+import { profilesRoutes } from './routes/profiles.ts'
+import { segmentsRoutes } from './routes/segments.ts'
+import { streamsRoutes } from './routes/streams.ts'
+
+/** Builds the HTTP API on an already wired context. Route modules own their paths. */
+export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is what Fastify uses inside; only the declared types differ.
+    loggerInstance: ctx.logger as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // The collector reads bodies itself (gzip, NDJSON, limits); other routes use small JSON bodies.
+    bodyLimit: ctx.config.limits.maxBodyBytes,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  })
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    if (status >= 500) ctx.logger.error({ err }, 'request failed')
+    const code = err.validation ? 'invalid_request' : status >= 500 ? 'internal' : (err.code ?? 'bad_request').toLowerCase()
+    void reply.code(status).send(errorBody(code, status >= 500 ? 'internal error; the request was not applied' : err.message))
+  })
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`))
+  })
+  await registerOpenApi(app)
+  for (const routes of [opsRoutes, collectorRoutes, deadLettersRoutes, profilesRoutes, segmentsRoutes, streamsRoutes, gameRoutes]) {
+    await routes(app, ctx)
+  }
+  return app
+}

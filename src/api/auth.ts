@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { sendError } from './errors.ts'
+
+export type Scope = 'write' | 'read' | 'admin'
+
+export interface ApiKey {
+  key: string
+  tenant: string
+  scopes: Scope[]
+}
+
+export interface Principal {
+  tenant: string
+  scopes: ReadonlySet<Scope>
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal
+  }
+}
+
+/**
+ * API keys map to a tenant and scopes. Keys come from TAGSTREAM_API_KEYS
+ * ("key:tenant:scope+scope,…") or the config; a key is sent as `Authorization: Bearer KEY` or
+ * `X-API-Key: KEY`.
+ */
+export class Auth {
+  private readonly keys = new Map<string, Principal>()
+
+  constructor(keys: readonly ApiKey[]) {
+    for (const k of keys) this.keys.set(k.key, { tenant: k.tenant, scopes: new Set(k.scopes) })
+  }
+
+  resolve(key: string): Principal | undefined {
+    return this.keys.get(key)
+  }
+
+  /** A Fastify preHandler that admits requests whose key has `scope`. */
+  require(scope: Scope) {
+    return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const key = keyOf(req)
+      if (key === null) return sendError(reply, 401, 'unauthorized', 'missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"')
+      const principal = this.keys.get(key)
+      if (!principal) return sendError(reply, 401, 'unauthorized', 'unknown API key')
+      if (!principal.scopes.has(scope)) {
+        return sendError(reply, 403, 'forbidden', `this key may not ${scope === 'write' ? 'send events' : scope === 'read' ? 'read data' : 'change segments'} (its scopes: ${[...principal.scopes].join(', ') || 'none'})`)
+      }
+      req.principal = principal
+    }
+  }
+}
+
+function keyOf(req: FastifyRequest): string | null {
+  const auth = req.headers.authorization
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth)
+    if (m) return m[1]!
+  }
+  const x = req.headers['x-api-key']
+  return typeof x === 'string' && x.length > 0 ? x : null
+}
+
+/** Parses TAGSTREAM_API_KEYS: `key:tenant:write+read,key2:acme:read`. */
+export function parseKeys(spec: string): ApiKey[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [key, tenant, scopes] = entry.split(':')
+      if (!key || !tenant || !scopes) throw new Error(`API key entry "${entry}" must look like key:tenant:write+read`)
+      const list = scopes.split('+') as Scope[]
+      for (const s of list) if (s !== 'write' && s !== 'read' && s !== 'admin') throw new Error(`API key entry "${entry}": unknown scope "${s}" (write, read, admin)`)
+      return { key, tenant, scopes: list }
+    })
+}
+
+/** A development key with every scope for the default tenant, printed by the demo. */
+export function devKey(): ApiKey {
+  return { key: `dev_${randomBytes(12).toString('hex')}`, tenant: 'default', scopes: ['write', 'read', 'admin'] }
+}

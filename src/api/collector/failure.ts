@@ -1,0 +1,13 @@
+/** A request-level refusal: the whole request is answered with this status and error body. */
+export interface RequestFailure {
+  status: number
+  code: string
+  message: string
+  field?: string
+  /** Seconds for a Retry-After header (backpressure). */
+  retryAfter?: number
+}
+
+export function failure(status: number, code: string, message: string, field?: string): RequestFailure {
+  return field === undefined ? { status, code, message } : { status, code, message, field }
+}

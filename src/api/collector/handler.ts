@@ -1,0 +1,131 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { DEFAULT_TENANT } from '../../events/index.ts'
+import { appendDeadLetters } from '../../ingest/dead-letters.ts'
+import type { ApiContext } from '../context.ts'
+import { errorBody } from '../errors.ts'
+import { checkBackpressure } from './backpressure.ts'
+import { bodyText, contentEncoding, decodeContent, mediaFormat, readRequestBody, tooLarge } from './body.ts'
+import { Deduper } from './dedupe.ts'
+import { failure, type RequestFailure } from './failure.ts'
+import { appendSorted, deadLetter, sortBatch, type IngestResult } from './ingest.ts'
+import { ParsedBody, emptyBody, parseEventsJson, parseNdjson, parseTrackJson } from './parse.ts'
+
+export type CollectorRoute = 'events' | 'track'
+
+/** Request-level errors whose body is kept in the dead-letter log (index −1): the bytes were sent, just unusable. */
+const KEEP_BODY = new Set(['invalid_json', 'invalid_body', 'invalid_utf8', 'invalid_gzip'])
+
+/**
+ * The collector's request handling, one instance per server (it owns the de-duplication horizon).
+ *
+ * Order, cheapest refusal first and nothing read before it is needed (auth has already run as the
+ * route's preHandler): media type and encoding (415), declared size (413), backpressure (429/503),
+ * read with limit (413), gunzip with limit (400/413), UTF-8 (400), parse (400/413), then validate,
+ * de-duplicate, append events and dead letters, and only when both are durable answer 200.
+ */
+export class Collector {
+  readonly deduper: Deduper
+
+  constructor(private readonly ctx: ApiContext) {
+    this.deduper = new Deduper(ctx.config.dedupe)
+  }
+
+  async handle(req: FastifyRequest, reply: FastifyReply, route: CollectorRoute): Promise<FastifyReply> {
+    const { ctx } = this
+    const tenant = req.principal?.tenant ?? DEFAULT_TENANT
+    const headers = req.headers
+    const maxBytes = ctx.config.limits.maxBodyBytes
+    if (headers['content-type'] === undefined && noBody(req)) return this.refuse(reply, emptyBody())
+    const format = mediaFormat(headers['content-type'], route === 'events')
+    if (typeof format !== 'string') return this.refuse(reply, format)
+    const encoding = contentEncoding(headers['content-encoding'])
+    if (typeof encoding !== 'string') return this.refuse(reply, encoding)
+
+    const declared = Number(headers['content-length']) || 0
+    if (declared > maxBytes) {
+      req.raw.resume()
+      return this.refuse(reply, tooLarge(maxBytes))
+    }
+    const refusal = checkBackpressure(ctx.inflight.bytes, declared, ctx.engine.snapshot(), ctx.config.backpressure)
+    if (refusal) {
+      req.raw.resume()
+      ctx.metrics.throttled.inc({ status: String(refusal.status) })
+      return this.refuse(reply, refusal)
+    }
+    // Memory held by this request counts against maxInflightBytes until its append is durable.
+    let reserved = declared
+    ctx.inflight.bytes += reserved
+    try {
+      const raw = await readRequestBody(req.raw, maxBytes)
+      if (!Buffer.isBuffer(raw)) return this.refuse(reply, raw)
+      ctx.metrics.ingestBytes.inc(raw.length)
+      if (raw.length === 0) return this.refuse(reply, emptyBody())
+      const receivedAt = Date.now()
+      const bytes = await decodeContent(raw, encoding, maxBytes)
+      if (!Buffer.isBuffer(bytes)) return await this.refuseBody(reply, bytes, tenant, receivedAt, raw)
+      if (bytes.length > reserved) {
+        ctx.inflight.bytes += bytes.length - reserved
+        reserved = bytes.length
+      }
+      const parsed = this.parse(route, format, bytes)
+      if (!(parsed instanceof ParsedBody)) return await this.refuseBody(reply, parsed, tenant, receivedAt, bytes)
+      return await this.ingest(reply, route, parsed, tenant, receivedAt)
+    } finally {
+      ctx.inflight.bytes -= reserved
+    }
+  }
+
+  private parse(route: CollectorRoute, format: 'json' | 'ndjson', bytes: Buffer): ParsedBody | RequestFailure {
+    const maxEvents = this.ctx.config.limits.maxEvents
+    const text = bodyText(bytes)
+    // NDJSON with bad UTF-8 is cut into lines from the bytes: only the bad lines are rejected.
+    if (format === 'ndjson') return parseNdjson(typeof text === 'string' ? text : null, bytes, maxEvents)
+    if (typeof text !== 'string') return text
+    return route === 'track' ? parseTrackJson(text, bytes) : parseEventsJson(text, bytes, maxEvents)
+  }
+
+  private async ingest(reply: FastifyReply, route: CollectorRoute, body: ParsedBody, tenant: string, receivedAt: number): Promise<FastifyReply> {
+    const { ctx } = this
+    const sorted = sortBatch(body, tenant, receivedAt, this.deduper)
+    try {
+      await appendSorted(ctx.log, ctx.partitions, sorted, this.deduper)
+    } catch (err) {
+      ctx.logger.error({ err }, 'collector append failed')
+      const f = failure(503, 'log_unavailable', `the event log did not confirm the append (${(err as Error).message}); nothing is acknowledged — retry the request`)
+      return this.refuse(reply, { ...f, retryAfter: ctx.config.backpressure.retryAfterSeconds })
+    }
+    const accepted = sorted.events.length
+    if (accepted > 0) ctx.metrics.ingestEvents.inc({ tenant }, accepted)
+    if (sorted.rejected.length > 0) ctx.metrics.rejectedEvents.inc({ tenant }, sorted.rejected.length)
+    if (sorted.duplicates > 0) ctx.metrics.duplicateEvents.inc(sorted.duplicates)
+    const first = sorted.rejected[0]
+    if (route === 'track' && first !== undefined) {
+      return this.refuse(reply, failure(400, 'invalid_event', first.error, first.field))
+    }
+    const result: IngestResult = { accepted, duplicates: sorted.duplicates, rejected: sorted.rejected }
+    return reply.code(200).send(result)
+  }
+
+  /** A bad body is answered only once its bytes are in the dead-letter log, so nothing sent is lost. */
+  private async refuseBody(reply: FastifyReply, f: RequestFailure, tenant: string, receivedAt: number, bytes: Buffer): Promise<FastifyReply> {
+    if (KEEP_BODY.has(f.code)) {
+      try {
+        await appendDeadLetters(this.ctx.log, [deadLetter(tenant, receivedAt, -1, f.field ?? '(body)', `${f.code}: ${f.message}`, bytes)], this.ctx.partitions)
+      } catch (err) {
+        this.ctx.logger.error({ err }, 'collector could not write a dead letter')
+      }
+    }
+    return this.refuse(reply, f)
+  }
+
+  refuse(reply: FastifyReply, f: RequestFailure): FastifyReply {
+    this.ctx.metrics.rejectedRequests.inc({ reason: f.code })
+    if (f.retryAfter !== undefined) void reply.header('retry-after', String(f.retryAfter))
+    return reply.code(f.status).type('application/json').send(errorBody(f.code, f.message, f.field))
+  }
+}
+
+function noBody(req: FastifyRequest): boolean {
+  const h = req.headers
+  return h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')
+}

@@ -1,0 +1,26 @@
+import type { EngineClient } from '../engine/thread/protocol.ts'
+import type { EventLog } from '../log/event-log.ts'
+import type { Logger } from '../logger.ts'
+import type { StateStore } from '../state/state-store.ts'
+import type { Auth } from './auth.ts'
+import type { ServerConfig } from './config.ts'
+import type { ApiMetrics } from './metrics.ts'
+
+/** What every route module receives: the server's wiring, built once in server.ts. */
+export interface ApiContext {
+  config: ServerConfig
+  log: EventLog
+  /** Partition count of the events topic (and of every output topic). */
+  partitions: number
+  engine: EngineClient
+  /** This thread's handle on the state store (players of the game API; the engine has its own). */
+  store: StateStore
+  auth: Auth
+  metrics: ApiMetrics
+  logger: Logger
+  /** Bytes of accepted request bodies whose append is still in flight (backpressure). */
+  inflight: { bytes: number }
+}
+
+/** A route module: registers its routes on the app. */
+export type RouteModule = (app: import('fastify').FastifyInstance, ctx: ApiContext) => Promise<void> | void

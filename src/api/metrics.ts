@@ -1,0 +1,31 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** The server's Prometheus metrics: one registry per server, so tests can run several. */
+export class ApiMetrics {
+  readonly registry = new Registry()
+  readonly ingestEvents = new Counter({ name: 'tagstream_ingest_events_total', help: 'Events accepted into the log', labelNames: ['tenant'], registers: [this.registry] })
+  readonly ingestBytes = new Counter({ name: 'tagstream_ingest_bytes_total', help: 'Request body bytes received by the collector (before gunzip)', registers: [this.registry] })
+  readonly rejectedEvents = new Counter({ name: 'tagstream_rejected_events_total', help: 'Events rejected by validation (sent to dead letters)', labelNames: ['tenant'], registers: [this.registry] })
+  readonly duplicateEvents = new Counter({ name: 'tagstream_duplicate_events_total', help: 'Events dropped as duplicates by event_id', registers: [this.registry] })
+  readonly rejectedRequests = new Counter({ name: 'tagstream_rejected_requests_total', help: 'Requests answered with 4xx/5xx, by reason', labelNames: ['reason'], registers: [this.registry] })
+  readonly throttled = new Counter({ name: 'tagstream_backpressure_total', help: 'Requests refused by backpressure (429/503)', labelNames: ['status'], registers: [this.registry] })
+  readonly httpDuration = new Histogram({
+    name: 'tagstream_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['route', 'method', 'status'],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  })
+  readonly lag = new Gauge({ name: 'tagstream_engine_lag_events', help: 'Events in the log not yet processed by the engine', labelNames: ['partition'], registers: [this.registry] })
+  readonly processed = new Gauge({ name: 'tagstream_engine_processed_events', help: 'Events processed by the engine since its state began', registers: [this.registry] })
+  readonly late = new Gauge({ name: 'tagstream_engine_late_events', help: 'Events older than the watermark on arrival', registers: [this.registry] })
+  readonly lateDropped = new Gauge({ name: 'tagstream_engine_late_dropped_events', help: 'Late events too old for a window they belonged to', registers: [this.registry] })
+  readonly segmentSize = new Gauge({ name: 'tagstream_segment_members', help: 'Members per segment', labelNames: ['segment'], registers: [this.registry] })
+  readonly segmentChanges = new Gauge({ name: 'tagstream_segment_changes', help: 'Segment entries and exits emitted', registers: [this.registry] })
+  readonly notifications = new Gauge({ name: 'tagstream_notifications', help: 'Trigger notifications emitted', registers: [this.registry] })
+  readonly webhookDeliveries = new Counter({ name: 'tagstream_webhook_deliveries_total', help: 'Webhook POSTs by outcome', labelNames: ['outcome'], registers: [this.registry] })
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tagstream_' })
+  }
+}

@@ -1,0 +1,42 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { Collector } from '../collector/index.ts'
+import { errorBody } from '../errors.ts'
+import type { ApiContext, RouteModule } from '../context.ts'
+
+/**
+ * POST /v1/events (a batch: JSON array, {"batch": [...]} or NDJSON) and POST /v1/track (one event).
+ * Both read their raw body themselves — gzip, NDJSON, size limits, exact bytes for dead letters — so
+ * they live in their own scope where one catch-all content-type parser leaves the body unread.
+ * See docs/collector.md.
+ */
+export const collectorRoutes: RouteModule = async (app, ctx) => {
+  const collector = new Collector(ctx)
+  await app.register(async (scope) => collectorScope(scope, ctx, collector))
+}
+
+async function collectorScope(scope: FastifyInstance, ctx: ApiContext, collector: Collector): Promise<void> {
+  scope.removeAllContentTypeParsers()
+  scope.addContentTypeParser('*', leaveUnread)
+  scope.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    // Fastify refuses a malformed Content-Type header before any handler runs.
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      ctx.metrics.rejectedRequests.inc({ reason: 'unsupported_media_type' })
+      return reply.code(415).type('application/json').send(errorBody('unsupported_media_type', 'malformed Content-Type; send application/json or application/x-ndjson'))
+    }
+    throw err
+  })
+  // Auth answers 401/403 itself; count those refusals with the collector's own.
+  scope.addHook('onResponse', async (_req, reply) => {
+    if (reply.statusCode === 401) ctx.metrics.rejectedRequests.inc({ reason: 'unauthorized' })
+    else if (reply.statusCode === 403) ctx.metrics.rejectedRequests.inc({ reason: 'forbidden' })
+  })
+  const write = ctx.auth.require('write')
+  scope.post('/v1/events', { preHandler: write }, (req, reply) => collector.handle(req, reply, 'events'))
+  scope.post('/v1/track', { preHandler: write }, (req, reply) => collector.handle(req, reply, 'track'))
+}
+
+/** The handler reads req.raw itself, after auth and backpressure: nothing is read here. */
+function leaveUnread(_req: FastifyRequest, _payload: unknown, done: (err: Error | null, body?: unknown) => void): void {
+  done(null, undefined)
+}
+

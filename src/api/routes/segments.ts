@@ -1,0 +1,58 @@
+import { RuleError } from '../../engine/rules/index.ts'
+import type { SegmentInput } from '../../engine/thread/protocol.ts'
+import type { RouteModule } from '../context.ts'
+import { sendError } from '../errors.ts'
+import { parseLimit } from './profile-query.ts'
+
+/** Segment definitions with live sizes, their members, and changing a segment at run time. */
+export const segmentsRoutes: RouteModule = (app, ctx) => {
+  const read = ctx.auth.require('read')
+  const tags = ['segments']
+
+  app.get('/v1/segments', { preHandler: read, schema: { summary: 'Segment definitions and live sizes', tags } }, async (req) => ({
+    segments: await ctx.engine.segments(req.principal!.tenant),
+  }))
+
+  app.get<{ Params: { id: string } }>('/v1/segments/:id', { preHandler: read, schema: { summary: 'One segment', tags } }, async (req, reply) => {
+    const s = (await ctx.engine.segments(req.principal!.tenant)).find((x) => x.name === req.params.id)
+    return s ?? sendError(reply, 404, 'not_found', `no segment "${req.params.id}"`)
+  })
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: string; cursor?: string } }>(
+    '/v1/segments/:id/members',
+    { preHandler: read, schema: { summary: 'Members of a segment, with since-when, paginated by user id', tags } },
+    async (req, reply) => {
+      const limit = parseLimit(req.query.limit, 100, 10_000)
+      if (!limit.ok) return sendError(reply, 400, 'invalid_query', limit.message, 'limit')
+      const page = await ctx.engine.members(req.principal!.tenant, req.params.id, limit.value, req.query.cursor)
+      return page ?? sendError(reply, 404, 'not_found', `no segment "${req.params.id}"`)
+    },
+  )
+
+  app.put<{ Params: { id: string }; Body: unknown }>(
+    '/v1/segments/:id',
+    {
+      preHandler: ctx.auth.require('admin'),
+      schema: {
+        summary: 'Add or change a segment at run time; it applies to new events',
+        tags,
+        body: {
+          type: 'object',
+          required: ['when'],
+          additionalProperties: false,
+          properties: { when: { type: 'string', minLength: 1, maxLength: 10_000 }, keep: { type: 'string' }, description: { type: 'string', maxLength: 1_000 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      try {
+        return await ctx.engine.putSegment(req.params.id, req.body as SegmentInput, req.principal!.tenant)
+      } catch (err) {
+        if (err instanceof RuleError) {
+          return reply.code(400).send({ error: { code: 'invalid_rule', message: err.message, field: err.path?.split('.').pop() ?? 'when', line: err.line, column: err.column, ...(err.expected ? { expected: err.expected } : {}) } })
+        }
+        throw err
+      }
+    },
+  )
+}

@@ -1,0 +1,75 @@
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { EngineThreadClient } from '../engine/thread/engine-client.ts'
+import { openEventLog } from '../log/open-log.ts'
+import { createLogger, type Logger } from '../logger.ts'
+import { EmbeddedStateStore } from '../state/embedded/state-store.ts'
+import { buildApp } from './app.ts'
+import { Auth } from './auth.ts'
+import type { ServerConfig } from './config.ts'
+import type { ApiContext } from './context.ts'
+import { ApiMetrics } from './metrics.ts'
+import { startWebhooks } from './webhooks/index.ts'
+
+export interface RunningServer {
+  url: string
+  ctx: ApiContext
+  app: FastifyInstance
+  /** Where runtime segment changes are saved. */
+  rulesPath: string
+  close(): Promise<void>
+}
+
+/**
+ * Wires `tagstream serve`: the event log, the engine in its own thread, and the HTTP API.
+ * Ordering: the log is opened (and its topics created) before the engine thread opens it too.
+ */
+export async function startServer(config: ServerConfig, logger: Logger = createLogger('tagstream')): Promise<RunningServer> {
+  mkdirSync(resolve(config.dataDir), { recursive: true })
+  const logUrl = config.logUrl.includes('://') ? config.logUrl : resolve(config.logUrl)
+  const { log, partitions } = await openEventLog(logUrl, { partitions: config.partitions })
+  const rulesPath = resolve(config.segmentsPath ?? join(config.dataDir, 'segments.yaml'))
+  const engine = new EngineThreadClient(
+    { logUrl, stateDir: resolve(config.dataDir, 'state'), partitions, rulesPath, engine: {}, worker: {}, snapshotIntervalMs: 100, logLevel: logger.level },
+    logger,
+  )
+  try {
+    await engine.ready()
+  } catch (err) {
+    await engine.close()
+    await log.close()
+    throw err
+  }
+  const store = EmbeddedStateStore.open(resolve(config.dataDir, 'state'))
+  const ctx: ApiContext = { config, log, partitions, engine, store, auth: new Auth(config.keys), metrics: new ApiMetrics(), logger, inflight: { bytes: 0 } }
+  const app = await buildApp(ctx)
+  let url: string
+  try {
+    url = await app.listen({ host: config.host, port: config.port })
+  } catch (err) {
+    await engine.close()
+    await store.close()
+    await log.close()
+    throw err
+  }
+  const webhooks = startWebhooks(ctx)
+  logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length }, 'tagstream serving')
+  let closing: Promise<void> | null = null
+  return {
+    url,
+    ctx,
+    app,
+    rulesPath,
+    close() {
+      closing ??= (async () => {
+        await webhooks.stop()
+        await app.close()
+        await engine.close()
+        await store.close()
+        await log.close()
+      })()
+      return closing
+    },
+  }
+}

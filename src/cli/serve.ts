@@ -1,0 +1,89 @@
+import type { Command } from 'commander'
+import { InvalidArgumentError } from 'commander'
+import { devKey, parseKeys, type ApiKey } from '../api/auth.ts'
+import { defaultConfig, type ServerConfig, type WebhookConfig } from '../api/config.ts'
+import { startServer, type RunningServer } from '../api/server.ts'
+import { validateWebhooks } from '../api/webhooks/index.ts'
+import { createLogger } from '../logger.ts'
+import { logUrl } from './options.ts'
+
+export interface ServeOptions {
+  host: string
+  port: number
+  segments?: string
+}
+
+function port(v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`--port must be an integer from 0 to 65535, got "${v}"`)
+  return n
+}
+
+/** Reads TAGSTREAM_WEBHOOKS: a JSON array of {url, streams, only?}. */
+export function parseWebhooks(spec: string | undefined): WebhookConfig[] {
+  if (!spec) return []
+  let raw: unknown
+  try {
+    raw = JSON.parse(spec)
+  } catch (err) {
+    throw new Error(`TAGSTREAM_WEBHOOKS is not JSON: ${(err as Error).message}`, { cause: err })
+  }
+  if (!Array.isArray(raw)) throw new Error('TAGSTREAM_WEBHOOKS must be a JSON array of {"url", "streams", "only"?}')
+  const list: WebhookConfig[] = raw.map((w: unknown, i) => {
+    const o = w as Partial<WebhookConfig>
+    if (typeof o.url !== 'string' || !/^https?:\/\//.test(o.url)) throw new Error(`TAGSTREAM_WEBHOOKS[${i}].url must be an http(s) URL`)
+    const streams = o.streams ?? ['segment-changes', 'notifications']
+    if (!Array.isArray(streams) || streams.some((s) => s !== 'segment-changes' && s !== 'notifications')) throw new Error(`TAGSTREAM_WEBHOOKS[${i}].streams must list "segment-changes" and/or "notifications"`)
+    return { url: o.url, streams, ...(Array.isArray(o.only) ? { only: o.only.map(String) } : {}) }
+  })
+  validateWebhooks(list)
+  return list
+}
+
+export function serverConfig(global: { data: string; log?: string; partitions: number }, o: ServeOptions, keys: ApiKey[]): ServerConfig {
+  return defaultConfig({
+    host: o.host,
+    port: o.port,
+    dataDir: global.data,
+    logUrl: logUrl(global.data, global.log),
+    partitions: global.partitions,
+    segmentsPath: o.segments ?? null,
+    keys,
+    webhooks: parseWebhooks(process.env.TAGSTREAM_WEBHOOKS),
+  })
+}
+
+/** Stops the server cleanly on Ctrl-C or SIGTERM: the engine writes its last checkpoint. */
+export function stopOnSignals(server: RunningServer): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      process.stderr.write('tagstream: stopping…\n')
+      void server.close().then(resolve)
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HTTP API, the collector and the engine on embedded storage (or the given log)')
+    .option('--host <host>', 'address to listen on', process.env.TAGSTREAM_HOST ?? '127.0.0.1')
+    .option('--port <port>', 'port to listen on', port, Number(process.env.TAGSTREAM_PORT ?? 8080))
+    .option('--segments <file>', 'segments and triggers (YAML); runtime changes are saved back to it (default <data>/segments.yaml)')
+    .action(async (o: ServeOptions) => {
+      const global = program.opts<{ data: string; log?: string; partitions: number }>()
+      let keys = parseKeys(process.env.TAGSTREAM_API_KEYS ?? '')
+      const dev = keys.length === 0 ? devKey() : null
+      if (dev) keys = [dev]
+      const server = await startServer(serverConfig(global, o, keys), createLogger('tagstream'))
+      console.log(`tagstream listening on ${server.url}`)
+      console.log(`  API docs:  ${server.url}/docs`)
+      console.log(`  metrics:   ${server.url}/metrics`)
+      if (dev) console.log(`  dev API key (all scopes, tenant "default"): ${dev.key}`)
+      await stopOnSignals(server)
+    })
+}

@@ -1,0 +1,59 @@
+import type { EngineRules } from './engine-rules.ts'
+import type { EngineOptions } from './engine-options.ts'
+import { eventNameOf } from './event-names.ts'
+import { userTrait } from './rule-env.ts'
+import type { Profile, TraitCondition } from './thread/protocol.ts'
+import type { UserState } from './user-state.ts'
+
+/** A user's live profile as the API returns it, read at time T without changing any state. */
+export function buildProfile(u: UserState, rules: EngineRules, options: EngineOptions, T: number): Profile {
+  const trait = (name: string) => userTrait(u, name, T, options)
+  const counts: Record<string, number> = {}
+  u.counts.forEach((n, id) => {
+    if (n !== undefined) counts[eventNameOf(id)] = n
+  })
+  const metrics: Record<string, number | null> = {}
+  for (const m of rules.metrics) {
+    const state = u.metrics[m.spec.index]
+    metrics[m.spec.key] = state === undefined ? (m.spec.agg === 'min' || m.spec.agg === 'max' || m.spec.agg === 'avg' ? null : 0) : state.peek(T)
+  }
+  return {
+    tenant: u.tenant,
+    user_id: u.userId,
+    traits: {
+      first_seen: trait('first_seen') as number | null,
+      last_seen: trait('last_seen') as number | null,
+      is_new: trait('is_new') as boolean | null,
+      event_count: u.eventCount,
+      total_purchases: u.totalPurchases,
+      country: u.profile.country ?? null,
+      language: u.profile.language ?? null,
+      user_agent: u.profile.user_agent ?? null,
+      referrer: u.profile.referrer ?? null,
+      host: u.profile.host ?? null,
+    },
+    counts,
+    segments: rules.compiled.segments.flatMap((s, i) => (u.isMember(i) ? [{ segment: s.name, since: u.since[i]! }] : [])),
+    metrics,
+  }
+}
+
+/** Whether a user's traits satisfy every condition of a profile search. */
+export function matchesTraits(u: UserState, where: readonly TraitCondition[], options: EngineOptions, T: number): boolean {
+  for (const c of where) {
+    const v = userTrait(u, c.trait, T, options)
+    if (v === null) return false
+    const want = typeof v === 'number' && typeof c.value === 'string' ? Number(c.value) : c.value
+    if (typeof v === 'boolean') {
+      const b = c.value === 'true' || c.value === 1 ? true : c.value === 'false' || c.value === 0 ? false : null
+      if (b === null || !(c.op === '=' ? v === b : c.op === '!=' ? v !== b : false)) return false
+      continue
+    }
+    if (typeof v !== typeof want || (typeof want === 'number' && Number.isNaN(want))) return false
+    const a = v as number | string
+    const b = want as number | string
+    const ok = c.op === '=' ? a === b : c.op === '!=' ? a !== b : c.op === '<' ? a < b : c.op === '<=' ? a <= b : c.op === '>' ? a > b : a >= b
+    if (!ok) return false
+  }
+  return true
+}

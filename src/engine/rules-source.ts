@@ -1,0 +1,49 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { stringify } from 'yaml'
+import { compileRules, formatDuration, parseDuration, parseExpression, parseRulesYaml, RuleError, type RulesDefinition, type SegmentDefinition } from './rules/index.ts'
+import type { SegmentInput } from './thread/protocol.ts'
+
+const SEGMENT_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/
+
+/** The rules a server runs: parsed from a YAML file and written back when a segment changes at run time. */
+export function loadRulesSource(path: string | null): RulesDefinition {
+  if (path === null || !existsSync(path)) return { segments: [], triggers: [] }
+  return parseRulesYaml(readFileSync(path, 'utf8'), path)
+}
+
+/**
+ * Adds or replaces one segment. Errors point into the `when` text as sent (line and column of that
+ * text), and the whole rule set is compiled before anything is accepted.
+ */
+export function upsertSegment(def: RulesDefinition, name: string, input: SegmentInput): RulesDefinition {
+  if (!SEGMENT_NAME.test(name)) throw new RuleError({ detail: `segment name "${name}" must start with a letter or _ and contain only letters, digits, _ . : -`, line: 1, column: 1, path: 'name' })
+  const path = `segments.${name}.when`
+  const when = parseExpression({ text: input.when, path, segment: name })
+  let keepMs = 0
+  if (input.keep !== undefined) {
+    const d = parseDuration(input.keep)
+    if (!d.ok) throw new RuleError({ detail: `keep must be a duration like 3m${d.hint ? ` (${d.hint})` : ''}, got "${input.keep}"`, line: 1, column: 1, path: `segments.${name}.keep`, segment: name })
+    keepMs = d.ms
+  }
+  const segment: SegmentDefinition = { name, when, text: input.when, keepMs, description: input.description, source: { text: input.when, path, segment: name } }
+  const segments = def.segments.some((s) => s.name === name) ? def.segments.map((s) => (s.name === name ? segment : s)) : [...def.segments, segment]
+  const next: RulesDefinition = { segments, triggers: def.triggers }
+  compileRules(next)
+  return next
+}
+
+export function rulesToYaml(def: RulesDefinition): string {
+  const segments: Record<string, Record<string, string>> = {}
+  for (const s of def.segments) {
+    segments[s.name] = { ...(s.description ? { description: s.description } : {}), when: s.text, ...(s.keepMs > 0 ? { keep: formatDuration(s.keepMs) } : {}) }
+  }
+  const triggers: Record<string, Record<string, string>> = {}
+  for (const t of def.triggers) {
+    triggers[t.name] = { ...(t.description ? { description: t.description } : {}), on: t.on, ...(t.text ? { when: t.text } : {}), emit: t.emit }
+  }
+  return stringify({ segments, triggers })
+}
+
+export function saveRules(path: string, def: RulesDefinition): void {
+  writeFileSync(path, rulesToYaml(def))
+}

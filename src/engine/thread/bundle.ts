@@ -1,0 +1,37 @@
+import { mkdirSync, renameSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { buildSync } from 'esbuild'
+
+const here = dirname(fileURLToPath(import.meta.url))
+let built: string | null = null
+
+/**
+ * The engine thread runs from a plain-JS bundle of its sources, built here once per process
+ * (about 150 ms). A worker that loads TypeScript through a loader hook can deadlock on Node 20's
+ * synchronous hook channel; a bundle needs no hook, and it also skips tsx's per-closure naming.
+ * Dependencies stay external and resolve from the project's node_modules.
+ */
+export function engineThreadScript(): string {
+  if (built) return built
+  const root = join(here, '..', '..', '..')
+  const outDir = join(root, 'node_modules', '.cache', 'tagstream')
+  mkdirSync(outDir, { recursive: true })
+  const out = join(outDir, 'engine-thread.mjs')
+  const tmp = join(outDir, `engine-thread.${process.pid}.${Date.now()}.mjs`)
+  buildSync({
+    entryPoints: [join(here, 'engine-thread.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: tmp,
+    sourcemap: 'inline',
+    logLevel: 'error',
+  })
+  // Renamed into place, so concurrent servers never load a half-written file.
+  renameSync(tmp, out)
+  built = out
+  return out
+}

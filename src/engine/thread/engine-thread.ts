@@ -1,0 +1,58 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import { openEventLog } from '../../log/open-log.ts'
+import { createLogger } from '../../logger.ts'
+import { EmbeddedStateStore } from '../../state/embedded/state-store.ts'
+import { engineOptions } from '../engine-options.ts'
+import { EngineRunner } from '../engine-runner.ts'
+import { prepareRules } from '../engine-rules.ts'
+import { loadRulesSource } from '../rules-source.ts'
+import { EngineQueries } from './engine-queries.ts'
+import type { EngineThreadData, FromEngine, SerializedError, ToEngine } from './messages.ts'
+
+/**
+ * The engine's own thread in `tagstream serve`: the collector and the engine each get a core. It
+ * reads the events log, runs every partition, answers the API's questions, and posts a snapshot of
+ * its progress every 100 ms.
+ */
+const data = workerData as EngineThreadData
+const port = parentPort!
+const logger = createLogger('engine', data.logLevel)
+const post = (msg: FromEngine) => port.postMessage(msg)
+
+function serialize(err: unknown): SerializedError {
+  const e = err as Error & { line?: number; column?: number; path?: string; expected?: string }
+  return { name: e.name ?? 'Error', message: e.message ?? String(err), line: e.line, column: e.column, path: e.path, expected: e.expected }
+}
+
+try {
+  const options = engineOptions(data.engine)
+  const { log, partitions } = await openEventLog(data.logUrl, { partitions: data.partitions, retentionCheckMs: 0 })
+  const store = EmbeddedStateStore.open(data.stateDir)
+  const definition = loadRulesSource(data.rulesPath)
+  const rules = prepareRules(definition, options)
+  const runner = await EngineRunner.create(log, store, rules, options, Array.from({ length: partitions }, (_, p) => p), data.worker, logger)
+  const queries = new EngineQueries(runner, log, options, definition, data.rulesPath)
+  runner.start()
+  const timer = setInterval(() => void queries.snapshot().then((snapshot) => post({ type: 'snapshot', snapshot })), data.snapshotIntervalMs)
+  post({ type: 'snapshot', snapshot: await queries.snapshot() })
+  port.on('message', (msg: ToEngine) => {
+    if (msg.type === 'stop') {
+      clearInterval(timer)
+      void (async () => {
+        await runner.stop()
+        await store.close()
+        await log.close()
+        post({ type: 'stopped' })
+        port.close()
+      })().catch((err: unknown) => post({ type: 'fatal', error: serialize(err) }))
+      return
+    }
+    queries
+      .handle(msg.method, msg.args)
+      .then((result) => post({ type: 'response', id: msg.id, ok: true, result }))
+      .catch((err: unknown) => post({ type: 'response', id: msg.id, ok: false, error: serialize(err) }))
+  })
+} catch (err) {
+  logger.error({ err }, 'engine failed to start')
+  post({ type: 'fatal', error: serialize(err) })
+}

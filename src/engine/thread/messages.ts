@@ -1,0 +1,33 @@
+import type { EngineOptions } from '../engine-options.ts'
+import type { WorkerOptions } from '../partition-worker.ts'
+import type { EngineSnapshot } from './protocol.ts'
+
+export interface EngineThreadData {
+  logUrl: string
+  stateDir: string
+  partitions: number
+  /** Where the rules are read from and runtime changes are saved. */
+  rulesPath: string
+  engine: Partial<EngineOptions>
+  worker: Partial<WorkerOptions>
+  snapshotIntervalMs: number
+  logLevel: string
+}
+
+export type ToEngine = { type: 'request'; id: number; method: string; args: unknown[] } | { type: 'stop' }
+
+export interface SerializedError {
+  name: string
+  message: string
+  line?: number
+  column?: number
+  path?: string
+  expected?: string
+}
+
+export type FromEngine =
+  | { type: 'response'; id: number; ok: true; result: unknown }
+  | { type: 'response'; id: number; ok: false; error: SerializedError }
+  | { type: 'snapshot'; snapshot: EngineSnapshot }
+  | { type: 'fatal'; error: SerializedError }
+  | { type: 'stopped' }

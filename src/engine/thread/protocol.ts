@@ -1,0 +1,100 @@
+/** What the API reads from the engine, and the engine-thread message protocol. */
+
+export interface ProfileSegment {
+  segment: string
+  /** When the user entered, epoch ms (event time). */
+  since: number
+}
+
+export interface Profile {
+  tenant: string
+  user_id: string
+  traits: {
+    first_seen: number | null
+    last_seen: number | null
+    is_new: boolean | null
+    event_count: number
+    total_purchases: number
+    country: string | null
+    language: string | null
+    user_agent: string | null
+    referrer: string | null
+    host: string | null
+  }
+  /** Lifetime events per name. */
+  counts: Record<string, number>
+  segments: ProfileSegment[]
+  /** Every aggregate of the current rules, by canonical text, at the partition's watermark. */
+  metrics: Record<string, number | null>
+}
+
+export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>='
+
+/** One condition of a profile search: `country:TR`, `last_seen>2026-11-01T00:00:00Z`, `total_purchases>=10`. */
+export interface TraitCondition {
+  trait: string
+  op: CompareOp
+  value: string | number
+}
+
+export interface ProfileQuery {
+  tenant: string
+  segment?: string
+  where: TraitCondition[]
+  limit: number
+  /** Opaque: the last user id of the previous page. */
+  cursor?: string
+}
+
+export interface ProfilePage {
+  profiles: Profile[]
+  next: string | null
+}
+
+export interface MemberPage {
+  members: ProfileSegment[] & Array<{ user_id: string }>
+  next: string | null
+}
+
+export interface SegmentInfo {
+  name: string
+  when: string
+  keep: string | null
+  description: string | null
+  /** Members in the asking tenant. */
+  size: number
+}
+
+export interface SegmentInput {
+  when: string
+  keep?: string
+  description?: string
+}
+
+/** Posted by the engine thread every 100 ms: what /metrics, /readyz and backpressure read. */
+export interface EngineSnapshot {
+  ready: boolean
+  /** Per partition: next offset to process and the end of the events log. */
+  partitions: Array<{ partition: number; nextOffset: number; end: number; watermark: number | null }>
+  processed: number
+  late: number
+  lateDropped: number
+  segmentChanges: number
+  notifications: number
+  /** Members per segment, all tenants. */
+  segmentSizes: Record<string, number>
+  users: number
+  error: string | null
+}
+
+export interface EngineClient {
+  profile(tenant: string, userId: string): Promise<Profile | null>
+  searchProfiles(query: ProfileQuery): Promise<ProfilePage>
+  segments(tenant: string): Promise<SegmentInfo[]>
+  members(tenant: string, segment: string, limit: number, cursor?: string): Promise<{ members: Array<{ user_id: string; since: number }>; next: string | null } | null>
+  /** Adds or replaces a segment; rejects with the rule error (line, column) when it does not compile. */
+  putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo>
+  /** The latest snapshot (synchronous: kept fresh by the engine thread). */
+  snapshot(): EngineSnapshot
+  close(): Promise<void>
+}

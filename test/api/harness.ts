@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { defaultConfig, type ServerConfig } from '../../src/api/config.ts'
+import type { ApiContext } from '../../src/api/context.ts'
+import { startServer, type RunningServer } from '../../src/api/server.ts'
+import { createLogger } from '../../src/logger.ts'
+
+export interface TestServer {
+  url: string
+  keys: { write: string; read: string; admin: string; acme: string }
+  dataDir: string
+  ctx: ApiContext
+  server: RunningServer
+  close(): Promise<void>
+}
+
+export const TEST_KEYS = { write: 'test-write', read: 'test-read', admin: 'test-admin', acme: 'test-acme' }
+
+/** Rules most API tests use: a spin counter segment and an add_to_cart trigger. */
+export const TEST_RULES = `segments:
+  spinner:
+    when: count(spin, 1h) >= 3
+  buyer:
+    when: sum(purchase.amount) > 10
+triggers:
+  cart_push:
+    on: add_to_cart
+`
+
+/**
+ * The real server (embedded log, engine thread, HTTP on a random port) in a fresh temp directory.
+ * `rules` writes a segments file unless `overrides.segmentsPath` is given.
+ */
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, rules: string = TEST_RULES): Promise<TestServer> {
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'tagstream-api-'))
+  let segmentsPath = overrides.segmentsPath ?? null
+  if (segmentsPath === null) {
+    segmentsPath = join(dataDir, 'test-segments.yaml')
+    writeFileSync(segmentsPath, rules)
+  }
+  const config = defaultConfig({
+    dataDir,
+    logUrl: join(dataDir, 'log'),
+    port: 0,
+    partitions: 4,
+    keys: [
+      { key: TEST_KEYS.write, tenant: 'default', scopes: ['write'] },
+      { key: TEST_KEYS.read, tenant: 'default', scopes: ['read'] },
+      { key: TEST_KEYS.admin, tenant: 'default', scopes: ['write', 'read', 'admin'] },
+      { key: TEST_KEYS.acme, tenant: 'acme', scopes: ['write', 'read'] },
+    ],
+    ...overrides,
+    segmentsPath,
+  })
+  const server = await startServer(config, createLogger('test', process.env.TAGSTREAM_LOG_LEVEL ?? 'warn'))
+  return {
+    url: server.url,
+    keys: TEST_KEYS,
+    dataDir,
+    ctx: server.ctx,
+    server,
+    async close() {
+      await server.close()
+      if (overrides.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export function auth(key: string): Record<string, string> {
+  return { authorization: `Bearer ${key}` }
+}
