@@ -63,8 +63,8 @@ export type PlayerUpdate<T> = { write: PlayerRecord; result: T } | { refuse: T }
 export interface PlayerStore {
   getPlayer(tenant: string, id: string): Promise<PlayerRecord | null>
   getPlayerByName(tenant: string, name: string): Promise<PlayerRecord | null>
-  /** 'duplicate_name' when the tenant already has a player of that name (names are unique per tenant). */
-  createPlayer(player: PlayerRecord): Promise<'created' | 'duplicate_name'>
+  /** Names and ids are unique per tenant; both are checked in the same transaction as the write. */
+  createPlayer(player: PlayerRecord): Promise<'created' | 'duplicate_name' | 'duplicate_id'>
   /** null when the player does not exist. */
   updatePlayer<T>(tenant: string, id: string, update: (current: PlayerRecord) => PlayerUpdate<T>): Promise<T | null>
 }

@@ -16,7 +16,7 @@ import { defaultConfig } from '../../src/api/config.ts'
 import type { ApiContext } from '../../src/api/context.ts'
 import { ApiMetrics } from '../../src/api/metrics.ts'
 import { createStreamsRoutes } from '../../src/api/routes/streams.ts'
-import { sseMessages, type SseMessage } from '../../src/api/streams/client.ts'
+import { Tail } from './sse-tail.ts'
 import { SseWriter } from '../../src/api/streams/sse.ts'
 import type { EngineClient } from '../../src/engine/thread/protocol.ts'
 import type { SegmentChange } from '../../src/engine/records.ts'
@@ -31,65 +31,6 @@ const KEYS: ApiKey[] = [
   { key: 'k_acme', tenant: 'acme', scopes: ['read'] },
 ]
 
-/** A frame reader over a fetch response: frames accumulate; waits are bounded. */
-class Tail {
-  readonly frames: SseMessage[] = []
-  ended = false
-  private wake: () => void = () => undefined
-
-  constructor(
-    readonly res: Response,
-    private readonly ac: AbortController,
-  ) {
-    void this.run()
-  }
-
-  get events(): Array<{ id: string; event: string; record: Record<string, unknown> }> {
-    return this.frames.filter((f) => f.data !== null).map((f) => ({ id: f.id!, event: f.event!, record: JSON.parse(f.data!) as Record<string, unknown> }))
-  }
-
-  get lastEventId(): string {
-    return this.frames.at(-1)?.lastEventId ?? ''
-  }
-
-  async until(what: string, done: () => boolean, timeoutMs = 3000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (!done()) {
-      if (this.ended) throw new Error(`stream ended while waiting for ${what}`)
-      const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${this.frames.length} frames`)
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left)
-        this.wake = () => {
-          clearTimeout(t)
-          resolve()
-        }
-      })
-    }
-  }
-
-  untilEvents(n: number, timeoutMs?: number): Promise<void> {
-    return this.until(`${n} events`, () => this.events.length >= n, timeoutMs)
-  }
-
-  close(): void {
-    this.ac.abort()
-  }
-
-  private async run(): Promise<void> {
-    try {
-      for await (const m of sseMessages(this.res.body!)) {
-        this.frames.push(m)
-        this.wake()
-      }
-    } catch {
-      // aborted
-    } finally {
-      this.ended = true
-      this.wake()
-    }
-  }
-}
 
 describe('SSE streams over HTTP', () => {
   let dir: string

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { PartitionCheckpoint, StateStore } from '../../src/state/state-store.ts'
+import type { PartitionCheckpoint, PlayerRecord, PlayerUpdate, StateStore } from '../../src/state/state-store.ts'
 
 export interface StateStoreHarness {
   open(): Promise<StateStore>
@@ -10,6 +10,26 @@ export interface StateStoreHarness {
 const bytes = (s: string) => new TextEncoder().encode(s)
 const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b))
 const ckpt = (nextOffset: number): PartitionCheckpoint => ({ nextOffset, engine: { watermark: nextOffset * 10, late: 1 }, outputs: { 'segment-changes': nextOffset / 2 } })
+
+const player = (over: Partial<PlayerRecord> = {}): PlayerRecord => ({
+  id: 'p1',
+  tenant: 'default',
+  name: 'dirk',
+  password_hash: 'scrypt$16384$8$1$c2FsdA==$aGFzaA==',
+  wealth: 1000,
+  health: 100,
+  created: 1_795_000_000_000,
+  inventory: [],
+  affiliations: [],
+  version: 1,
+  ...over,
+})
+
+/** A purchase decision as the game API makes it: pay when the wealth covers the cost, else refuse. */
+const spend = (cost: number) => (p: PlayerRecord): PlayerUpdate<string> =>
+  p.wealth < cost
+    ? { refuse: 'insufficient_funds' }
+    : { write: { ...p, wealth: p.wealth - cost, inventory: [...p.inventory, { kind: 'potion', type: 'elixir', cost, bought_at: 1 }] }, result: 'approved' }
 
 async function collect(store: StateStore, ns: string, p: number) {
   const out: Array<[string, string | null]> = []
@@ -78,6 +98,84 @@ export function runStateStoreContract(name: string, harness: () => StateStoreHar
       const users = Array.from({ length: 5_000 }, (_, i) => ({ key: `u${String(i).padStart(5, '0')}`, state: bytes('x'.repeat(200)) }))
       await store.saveCheckpoint('engine', 0, ckpt(1), users)
       expect((await collect(store, 'engine', 0)).length).toBe(5_000)
+    })
+
+    describe('players', () => {
+      it('has no players before the first is created', async () => {
+        expect(await store.getPlayer('default', 'p1')).toBeNull()
+        expect(await store.getPlayerByName('default', 'dirk')).toBeNull()
+        expect(await store.updatePlayer('default', 'p1', () => { throw new Error('must not run for a missing player') })).toBeNull()
+      })
+
+      it('creates a player and reads it back by id and by name, in its tenant only', async () => {
+        expect(await store.createPlayer(player())).toBe('created')
+        expect(await store.getPlayer('default', 'p1')).toEqual(player())
+        expect(await store.getPlayerByName('default', 'dirk')).toEqual(player())
+        expect(await store.getPlayer('acme', 'p1')).toBeNull()
+        expect(await store.getPlayerByName('acme', 'dirk')).toBeNull()
+      })
+
+      it('refuses a duplicate name in a tenant, leaving the first player as it was', async () => {
+        await store.createPlayer(player())
+        expect(await store.createPlayer(player({ id: 'p2', wealth: 5 }))).toBe('duplicate_name')
+        expect(await store.getPlayer('default', 'p2')).toBeNull()
+        expect(await store.getPlayerByName('default', 'dirk')).toEqual(player())
+        expect(await store.createPlayer(player({ tenant: 'acme' }))).toBe('created')
+        expect(await store.createPlayer(player({ id: 'p3', name: 'Dirk' }))).toBe('created')
+      })
+
+      it('refuses a taken id, even with another name, without overwriting', async () => {
+        await store.createPlayer(player())
+        const [a, b] = await Promise.all([store.createPlayer(player({ id: 'same', name: 'x' })), store.createPlayer(player({ id: 'same', name: 'y' }))])
+        expect([a, b].sort()).toEqual(['created', 'duplicate_id'])
+        expect(await store.createPlayer(player({ name: 'other' }))).toBe('duplicate_id')
+        expect(await store.getPlayer('default', 'p1')).toEqual(player())
+      })
+
+      it('lets exactly one of concurrent creations of one name win', async () => {
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.createPlayer(player({ id: `p${i}` }))))
+        expect(results.filter((r) => r === 'created')).toHaveLength(1)
+        const winner = results.indexOf('created')
+        expect((await store.getPlayerByName('default', 'dirk'))!.id).toBe(`p${winner}`)
+      })
+
+      it('updates atomically: writes the new record with the version incremented, returns the result', async () => {
+        await store.createPlayer(player())
+        expect(await store.updatePlayer('default', 'p1', spend(30))).toBe('approved')
+        const after = await store.getPlayer('default', 'p1')
+        expect(after).toMatchObject({ wealth: 970, version: 2, inventory: [{ kind: 'potion', type: 'elixir', cost: 30, bought_at: 1 }] })
+        expect(await store.getPlayerByName('default', 'dirk')).toEqual(after)
+      })
+
+      it('writes nothing when the update refuses, and returns the refusal', async () => {
+        await store.createPlayer(player({ wealth: 10 }))
+        expect(await store.updatePlayer('default', 'p1', spend(30))).toBe('insufficient_funds')
+        expect(await store.getPlayer('default', 'p1')).toEqual(player({ wealth: 10 }))
+      })
+
+      it('writes nothing when the update throws, and rejects', async () => {
+        await store.createPlayer(player())
+        await expect(store.updatePlayer('default', 'p1', () => { throw new Error('boom') })).rejects.toThrow('boom')
+        expect(await store.getPlayer('default', 'p1')).toEqual(player())
+      })
+
+      it('serialises concurrent updates: 100 purchases of 30 on 1000 never overspend', async () => {
+        await store.createPlayer(player())
+        const results = await Promise.all(Array.from({ length: 100 }, () => store.updatePlayer('default', 'p1', spend(30))))
+        expect(results.filter((r) => r === 'approved')).toHaveLength(33)
+        expect(results.filter((r) => r === 'insufficient_funds')).toHaveLength(67)
+        expect(await store.getPlayer('default', 'p1')).toMatchObject({ wealth: 10, version: 34 })
+        expect((await store.getPlayer('default', 'p1'))!.inventory).toHaveLength(33)
+      })
+
+      it('keeps players across a restart and apart from engine namespaces', async () => {
+        await store.createPlayer(player())
+        await store.updatePlayer('default', 'p1', spend(100))
+        await store.reset('engine')
+        await store.close()
+        store = await h.reopen()
+        expect(await store.getPlayerByName('default', 'dirk')).toMatchObject({ id: 'p1', wealth: 900, version: 2 })
+      })
     })
   })
 }

@@ -1,4 +1,74 @@
-import type { RouteModule } from '../context.ts'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { buy, GameError, join, login, lookup, parseForm, refFromQuery, register, type GameAnswer, type GameCall, type GameDeps } from '../../game/index.ts'
+import type { ApiContext, RouteModule } from '../context.ts'
+import { sendError } from '../errors.ts'
+import type { OpenApiBody } from '../openapi.ts'
 
-/** Placeholder until the game API is written. */
-export const gameRoutes: RouteModule = () => {}
+/** Game bodies are a handful of short fields; the app-wide limit is sized for collector batches. */
+export const GAME_BODY_LIMIT = 16 * 1024
+
+/**
+ * The game backend of seeds 002 and 003 under /game: players, wealth, purchases, guilds and teams,
+ * each action written as one enriched event to the log. In its own scope so the form parser and
+ * the body-error mapping apply to these routes only. See docs/game.md.
+ */
+export const gameRoutes: RouteModule = async (app, ctx) => {
+  await app.register(async (scope) => gameScope(scope, ctx), { prefix: '/game' })
+}
+
+type Params = Record<string, string | undefined>
+
+async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void> {
+  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, parseForm(String(body))))
+  scope.setErrorHandler(bodyErrors)
+  const deps: GameDeps = { store: ctx.store, log: ctx.log, partitions: ctx.partitions, onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }) }
+
+  const answer = (action: (call: GameCall, params: Params, query: Params) => Promise<GameAnswer>) => async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      const out = await action({ tenant: req.principal!.tenant, body: req.body, headers: req.headers }, req.params as Params, req.query as Params)
+      return await reply.code(out.status).send(out.body)
+    } catch (err) {
+      if (!(err instanceof GameError)) throw err
+      // The body may hold a password: log the cause, never the request.
+      if (err.status >= 500) ctx.logger.error({ err: err.cause ?? err }, err.message)
+      return sendError(reply, err.status, err.code, err.message, err.field)
+    }
+  }
+  const write = { preHandler: ctx.auth.require('write'), bodyLimit: GAME_BODY_LIMIT }
+  const doc = (summary: string, fields: Record<string, string>): { schema: object; config: { openapiBody: OpenApiBody } } => ({
+    schema: { summary, tags: ['game'] },
+    config: { openapiBody: { consumes: ['application/json', 'application/x-www-form-urlencoded'], schema: { type: 'object', properties: Object.fromEntries(Object.entries(fields).map(([k, t]) => [k, { type: t }])) } } },
+  })
+  const buyFields = { player: 'string', type: 'string', cost: 'number' }
+  const joinFields = { player: 'string', org: 'string', level: 'string', cost: 'number' }
+
+  scope.post('/players', { ...write, ...doc('Register a player (201); emits player_created', { name: 'string', password: 'string', wealth: 'number', id: 'string' }) }, answer((call) => register(deps, call)))
+  scope.post('/login', { ...write, ...doc('Check a player\'s password; emits login', { name: 'string', password: 'string' }) }, answer((call) => login(deps, call)))
+  scope.post('/buy/:kind', { ...write, ...doc('Buy an item atomically (402 when the player cannot afford it); emits purchase', buyFields) }, answer((call, p) => buy(deps, call, p.kind ?? '')))
+  scope.post('/purchase/:item_name', { ...write, ...doc('Seed 002: buy an item, cost defaulting to its list price; emits purchase', buyFields) }, answer((call, p) => buy(deps, call, p.item_name ?? '')))
+  scope.post('/join/:kind', { ...write, ...doc('Join a guild or team, paying cost if given; emits join_guild or join_team', joinFields) }, answer((call, p) => join(deps, call, p.kind ?? '')))
+  scope.post('/join_a_guild', { ...write, ...doc('Seed 002: join a guild; emits join_guild', joinFields) }, answer((call) => join(deps, call, 'guild')))
+
+  const read = { preHandler: ctx.auth.require('read') }
+  scope.get('/players/:id', { ...read, schema: { summary: 'One player by id (never the password hash)', tags: ['game'] } }, answer((call, p) => lookup(deps, call.tenant, { by: 'id', value: p.id ?? '' })))
+  scope.get('/players', { ...read, schema: { summary: 'One player by ?name= or ?id=', tags: ['game'] } }, answer((call, _p, q) => lookup(deps, call.tenant, refFromQuery(q))))
+}
+
+/** Fastify refuses bad bodies before a handler runs: give those refusals the game's error codes. */
+function bodyErrors(err: Error & { code?: string }, _req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendError(reply, 413, 'payload_too_large', `the body is larger than ${GAME_BODY_LIMIT} bytes`)
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return sendError(reply, 415, 'unsupported_media_type', 'send application/json or application/x-www-form-urlencoded')
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return sendError(reply, 400, 'invalid_json', 'the body is empty; send a JSON object')
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      // Also secure-json-parse's refusal of __proto__ and constructor.prototype keys.
+      return sendError(reply, 400, 'invalid_json', 'the body is not valid JSON')
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return sendError(reply, 400, 'bad_request', 'the Content-Length does not match the body')
+  }
+  // Anything else is the app's to answer (src/api/app.ts).
+  throw err
+}

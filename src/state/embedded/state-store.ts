@@ -67,11 +67,12 @@ export class EmbeddedStateStore implements StateStore {
     return id === undefined ? null : (this.players.get([tenant, id]) ?? null)
   }
 
-  async createPlayer(player: PlayerRecord): Promise<'created' | 'duplicate_name'> {
+  async createPlayer(player: PlayerRecord): Promise<'created' | 'duplicate_name' | 'duplicate_id'> {
     // The name check and both writes share one write transaction: two registrations of one name
     // cannot both succeed.
     return this.root.transaction(() => {
       if (this.playerNames.get([player.tenant, player.name]) !== undefined) return 'duplicate_name' as const
+      if (this.players.get([player.tenant, player.id]) !== undefined) return 'duplicate_id' as const
       void this.players.put([player.tenant, player.id], player)
       void this.playerNames.put([player.tenant, player.name], player.id)
       return 'created' as const
