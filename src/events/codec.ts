@@ -21,8 +21,11 @@ const VERSION = 1
 const HAS_ANONYMOUS_ID = 1
 const OPEN_BRACE = 0x7b
 
-// The envelope is written into one reusable scratch buffer and copied out once.
-let scratch = Buffer.allocUnsafe(64 * 1024)
+// Events are encoded straight into a shared slab and handed out as views of it: no copy and no
+// allocation per event. A full slab is left to the views that still point into it.
+const SLAB = 256 * 1024
+let slab = Buffer.allocUnsafe(SLAB)
+let used = 0
 
 const T_NULL = 0
 const T_FALSE = 1
@@ -48,13 +51,17 @@ export function encodeEvent(event: TrackedEvent): Buffer {
     }
     count++
   }
-  if (worst > scratch.length) scratch = Buffer.allocUnsafe(worst * 2)
-  const b = scratch
-  b[0] = VERSION
-  b.writeDoubleLE(event.ts, 1)
-  b.writeDoubleLE(event.received_at, 9)
-  b[17] = anon === undefined ? 0 : HAS_ANONYMOUS_ID
-  let pos = 18
+  if (used + worst > slab.length) {
+    slab = Buffer.allocUnsafe(Math.max(SLAB, worst))
+    used = 0
+  }
+  const b = slab
+  const start = used
+  b[start] = VERSION
+  b.writeDoubleLE(event.ts, start + 1)
+  b.writeDoubleLE(event.received_at, start + 9)
+  b[start + 17] = anon === undefined ? 0 : HAS_ANONYMOUS_ID
+  let pos = start + 18
   pos = writeString(b, pos, event.event, 1)
   pos = writeString(b, pos, event.tenant, 1)
   pos = writeString(b, pos, event.user_id, 2)
@@ -82,7 +89,8 @@ export function encodeEvent(event: TrackedEvent): Buffer {
     }
     i++
   }
-  return Buffer.from(b.subarray(0, pos))
+  used = pos
+  return b.subarray(start, pos)
 }
 
 export function decodeEvent(bytes: Uint8Array): TrackedEvent {
