@@ -25,7 +25,7 @@ interface Server {
 async function startServer(dir: string): Promise<Server> {
   const rules = join(dir, 'segments.yaml')
   writeFileSync(rules, RULES)
-  const proc = spawn(process.execPath, ['bin/tagstream.mjs', '--data', dir, 'serve', '--port', '0', '--segments', rules], {
+  const proc = spawn(process.execPath, ['--max-semi-space-size=32', 'bin/tagstream.mjs', '--data', dir, 'serve', '--port', '0', '--segments', rules], {
     env: { ...process.env, TAGSTREAM_API_KEYS: `${KEY}:default:write+read`, TAGSTREAM_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

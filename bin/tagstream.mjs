@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
+// --max-semi-space-size: the collector allocates many short-lived objects per event; a larger young
+// generation means fewer scavenges (measured ~20% more ingest throughput). V8 reads it only at start.
 // Runs the TypeScript sources directly through tsx, so there is no build step between edit and run.
 import { register } from 'tsx/esm/api'
 

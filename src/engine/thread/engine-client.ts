@@ -20,7 +20,8 @@ export class EngineThreadClient implements EngineClient {
     data: EngineThreadData,
     private readonly logger: Logger,
   ) {
-    this.worker = new Worker(engineThreadScript(), { workerData: data })
+    // A larger young generation, as for the main thread (see bin/tagstream.mjs).
+    this.worker = new Worker(engineThreadScript(), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 96 } })
     this.worker.on('message', (msg: FromEngine) => this.onMessage(msg))
     this.worker.on('error', (err) => {
       this.logger.error({ err }, 'engine thread crashed')
