@@ -99,8 +99,13 @@ export async function benchHttp(): Promise<Section> {
     )
     const flatOut = accepted / ((performance.now() - t0) / 1000)
 
-    // Let the engine catch up before measuring latency.
-    await new Promise((r) => setTimeout(r, 3_000))
+    // Let the engine catch up with the flat-out backlog before measuring latency at a steady rate.
+    const caughtUpBy = Date.now() + 120_000
+    while (Date.now() < caughtUpBy) {
+      const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { lag?: number }
+      if (ready.lag === 0) break
+      await new Promise((r) => setTimeout(r, 250))
+    }
 
     // Fixed rate: 100 requests of 1,000 events per second, each with one probe user new to the
     // probe segment; the segment-changes stream says when the engine tagged it.
