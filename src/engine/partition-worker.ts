@@ -83,7 +83,7 @@ export class PartitionWorker {
 
   /** Reads and processes one batch; returns the number of events processed. */
   async poll(maxWaitMs = this.worker.pollWaitMs): Promise<number> {
-    const records = await this.log.read(TOPICS.events, this.partition, this.nextOffset, { maxRecords: this.worker.batchSize, maxWaitMs })
+    const records = await this.log.read(TOPICS.events, this.partition, this.nextOffset, { maxRecords: this.worker.batchSize, maxWaitMs, keys: false })
     for (const r of records) this.engine.process(decodeEvent(r.value))
     if (records.length > 0) this.nextOffset = records[records.length - 1]!.offset + 1
     await this.flushOutputs()

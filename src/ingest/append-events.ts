@@ -12,16 +12,15 @@ export interface AppendedEvents {
  * partition's batch is durable. Order within a user is kept because a user maps to one partition.
  */
 export async function appendEvents(log: EventLog, events: readonly TrackedEvent[], partitions: number): Promise<AppendedEvents> {
-  const groups = new Map<number, AppendRecord[]>()
+  const groups: AppendRecord[][] = Array.from({ length: partitions }, () => [])
   for (const e of events) {
     const key = partitionKey(e.tenant, e.user_id)
-    const p = partitionFor(key, partitions)
-    let group = groups.get(p)
-    if (!group) groups.set(p, (group = []))
-    group.push({ key, value: encodeEvent(e), timestamp: e.ts })
+    groups[partitionFor(key, partitions)]!.push({ key, value: encodeEvent(e), timestamp: e.ts })
   }
-  const ranges = await Promise.all(
-    [...groups].map(async ([partition, records]) => ({ partition, ...(await log.append(TOPICS.events, partition, records)) })),
-  )
+  const appends: Array<Promise<{ partition: number; baseOffset: number; count: number }>> = []
+  groups.forEach((records, partition) => {
+    if (records.length > 0) appends.push(log.append(TOPICS.events, partition, records).then((r) => ({ partition, ...r })))
+  })
+  const ranges = await Promise.all(appends)
   return { count: events.length, ranges }
 }

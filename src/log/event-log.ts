@@ -32,6 +32,8 @@ export interface ReadOptions {
   maxBytes?: number
   /** When nothing is there yet, wait this long for an append before returning empty (default 0). */
   maxWaitMs?: number
+  /** false: records come back with `key: null`, sparing readers that never look at keys a decode. */
+  keys?: boolean
 }
 
 export interface PartitionOffsets {

@@ -63,6 +63,14 @@ export function runEventLogContract(name: string, harness: () => EventLogHarness
       expect(await log.read('t', 0, 0)).toEqual([])
     })
 
+    it('leaves keys out when asked, for readers that never use them', async () => {
+      await log.createTopic('t', { partitions: 1 })
+      await log.append('t', 0, [rec('u:1', 'a')])
+      const [r] = await log.read('t', 0, 0, { keys: false })
+      expect(r!.key).toBeNull()
+      expect(text(r!)).toBe('a')
+    })
+
     it('keeps binary values intact', async () => {
       await log.createTopic('t', { partitions: 1 })
       const value = new Uint8Array(300).map((_, i) => i % 256)

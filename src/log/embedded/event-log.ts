@@ -175,7 +175,7 @@ export class EmbeddedEventLog implements EventLog {
         this.root.resetReadTxn()
       }
       for (const { key, value } of t.batches.getRange({ start: [partition, first], end: [partition, end] })) {
-        bytes += decodeFrame(value, key[1], from, out, maxRecords)
+        bytes += decodeFrame(value, key[1], from, out, maxRecords, options.keys !== false)
         if (out.length >= maxRecords || bytes >= maxBytes) break
       }
     }

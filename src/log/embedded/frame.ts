@@ -59,7 +59,7 @@ export function frameInfo(buf: Uint8Array): FrameInfo {
 }
 
 /** Decodes the records of a frame whose first offset is `baseOffset`, skipping those before `from`. */
-export function decodeFrame(buf: Uint8Array, baseOffset: number, from: number, out: LogRecord[], maxRecords: number): number {
+export function decodeFrame(buf: Uint8Array, baseOffset: number, from: number, out: LogRecord[], maxRecords: number, keys = true): number {
   const b = asBuffer(buf)
   const { count } = frameInfo(b)
   let pos = HEADER
@@ -71,7 +71,7 @@ export function decodeFrame(buf: Uint8Array, baseOffset: number, from: number, o
     pos += RECORD_HEADER
     const keyEnd = pos + Math.max(keyLength, 0)
     if (baseOffset + i >= from) {
-      const key = keyLength < 0 ? null : b.toString('utf8', pos, keyEnd)
+      const key = keyLength < 0 || !keys ? null : b.toString('utf8', pos, keyEnd)
       out.push({ offset: baseOffset + i, key, value: b.subarray(keyEnd, keyEnd + valueLength), timestamp })
       bytes += valueLength
     }
