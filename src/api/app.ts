@@ -7,6 +7,7 @@ import { deadLettersRoutes } from './routes/dead-letters.ts'
 import { gameRoutes } from './routes/game.ts'
 import { opsRoutes } from './routes/ops.ts'
 import { profilesRoutes } from './routes/profiles.ts'
+import { queryRoutes } from './routes/query.ts'
 import { segmentsRoutes } from './routes/segments.ts'
 import { streamsRoutes } from './routes/streams.ts'
 
@@ -31,7 +32,7 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
     void reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`))
   })
   await registerOpenApi(app)
-  for (const routes of [opsRoutes, collectorRoutes, deadLettersRoutes, profilesRoutes, segmentsRoutes, streamsRoutes, gameRoutes]) {
+  for (const routes of [opsRoutes, collectorRoutes, deadLettersRoutes, profilesRoutes, segmentsRoutes, streamsRoutes, gameRoutes, queryRoutes]) {
     await routes(app, ctx)
   }
   return app

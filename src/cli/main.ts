@@ -4,8 +4,10 @@ import { openEventLog } from '../log/open-log.ts'
 import { runDemo } from './demo.ts'
 import { ingestFile } from './ingest-file.ts'
 import { parseAsOf, replayFile } from './replay.ts'
+import { registerQuery } from './query.ts'
 import { registerServe } from './serve.ts'
 import { registerSimulate } from './simulate.ts'
+import { registerWarehouse } from './warehouse.ts'
 import { DEFAULTS, logUrl, parsePositiveInt } from './options.ts'
 
 function positive(name: string) {
@@ -97,6 +99,8 @@ export function buildProgram(): Command {
 
   registerSimulate(program)
   registerServe(program)
+  registerWarehouse(program)
+  registerQuery(program)
   return program
 }
 

@@ -1,0 +1,74 @@
+import type { RouteModule } from '../context.ts'
+import { sendError } from '../errors.ts'
+import { openWarehouse, QUERY_DEFAULTS, QueryError, type Warehouse } from '../../warehouse/query/index.ts'
+import { listReports, ReportParamError, runReport, UnknownReportError } from '../../warehouse/reports/index.ts'
+
+/** Largest `limit` a client may ask for. */
+const MAX_LIMIT = 100_000
+
+/**
+ * SQL over the Parquet warehouse: `POST /v1/query` (one read-only statement) and the named reports.
+ * The warehouse (`<dataDir>/warehouse`) is opened on first use and shared by every request.
+ */
+export const queryRoutes: RouteModule = (app, ctx) => {
+  const read = ctx.auth.require('read')
+  // Raw SQL sees every tenant's rows, so it takes the admin scope; reports are filtered to the key's tenant.
+  const admin = ctx.auth.require('admin')
+  const tags = ['warehouse']
+  let opening: Promise<Warehouse> | null = null
+  const warehouse = (): Promise<Warehouse> => {
+    opening ??= openWarehouse(`${ctx.config.dataDir}/warehouse`).catch((err: unknown) => {
+      opening = null
+      throw err
+    })
+    return opening
+  }
+  app.addHook('onClose', async () => {
+    if (opening) (await opening.catch(() => null))?.close()
+  })
+
+  app.post<{ Body: { sql: string; limit?: number } }>(
+    '/v1/query',
+    {
+      preHandler: admin,
+      schema: {
+        summary: 'Run one read-only SQL query (SELECT or WITH) over the warehouse views',
+        tags,
+        body: {
+          type: 'object',
+          required: ['sql'],
+          additionalProperties: false,
+          properties: { sql: { type: 'string', minLength: 1, maxLength: 100_000 }, limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT } },
+        },
+      },
+    },
+    async (req, reply) => {
+      try {
+        return await (await warehouse()).query(req.body.sql, { maxRows: req.body.limit ?? QUERY_DEFAULTS.maxRows })
+      } catch (err) {
+        if (err instanceof QueryError) return sendError(reply, 400, err.code, err.message)
+        throw err
+      }
+    },
+  )
+
+  app.get('/v1/reports', { preHandler: read, schema: { summary: 'The named reports, with their questions, parameters and SQL', tags } }, async () => ({
+    reports: listReports(),
+  }))
+
+  app.get<{ Params: { name: string }; Querystring: Record<string, string> }>(
+    '/v1/reports/:name',
+    { preHandler: read, schema: { summary: "Run a named report over the key's tenant; report parameters in the query string", tags } },
+    async (req, reply) => {
+      try {
+        // The tenant comes from the key, never from the query string.
+        return await runReport(await warehouse(), req.params.name, { ...req.query, tenant: req.principal!.tenant })
+      } catch (err) {
+        if (err instanceof UnknownReportError) return sendError(reply, 404, 'not_found', err.message)
+        if (err instanceof ReportParamError) return sendError(reply, 400, 'invalid_query', err.message, err.param)
+        if (err instanceof QueryError) return sendError(reply, 400, err.code, err.message)
+        throw err
+      }
+    },
+  )
+}

@@ -1,0 +1,43 @@
+import { join } from 'node:path'
+import { InvalidArgumentError, type Command } from 'commander'
+import { openEventLog } from '../log/open-log.ts'
+import { compactDay, dropOldPartitions, runSinkOnce } from '../warehouse/sink/index.ts'
+import { logUrl } from './options.ts'
+
+/** `tagstream warehouse sync|compact|retention`: the Parquet warehouse from the command line. */
+export function registerWarehouse(program: Command): void {
+  const wh = program.command('warehouse').description('the date-partitioned Parquet warehouse under <data>/warehouse')
+  const root = () => join(program.opts<{ data: string }>().data, 'warehouse')
+
+  wh.command('sync')
+    .description('write every event in the log not yet in the warehouse to Parquet, then exit')
+    .action(async () => {
+      const o = program.opts<{ data: string; log?: string; partitions: number }>()
+      const { log } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
+      try {
+        const r = await runSinkOnce(log, root())
+        console.log(JSON.stringify({ rows: r.rowsWritten, files: r.filesWritten, ms: Math.round(r.ms), rowsPerSecond: Math.round(r.rowsWritten / Math.max(r.ms / 1000, 0.001)), typeConflicts: r.typeConflicts }))
+      } finally {
+        await log.close()
+      }
+    })
+
+  wh.command('compact')
+    .description('merge a day\'s small Parquet files into one per event and partition range')
+    .requiredOption('--day <YYYY-MM-DD>', 'the day (dt) to compact')
+    .action(async (cmd: { day: string }) => {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(cmd.day)) throw new InvalidArgumentError(`--day must look like 2026-11-01, got "${cmd.day}"`)
+      console.log(JSON.stringify(await compactDay(root(), cmd.day)))
+    })
+
+  wh.command('retention')
+    .description('drop days older than --days (default 3, as in seed 004)')
+    .option('--days <n>', 'days to keep', (v: string) => {
+      const n = Number(v)
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--days must be a positive integer, got "${v}"`)
+      return n
+    }, 3)
+    .action(async (cmd: { days: number }) => {
+      console.log(JSON.stringify({ dropped: await dropOldPartitions(root(), cmd.days) }))
+    })
+}

@@ -1,0 +1,117 @@
+import { join } from 'node:path'
+
+/*
+ * The warehouse layout, shared by the sink (which writes it) and the SQL queries (which read it):
+ *
+ *   <root>/events/dt=YYYY-MM-DD/event=NAME/part-<partition>-<firstOffset>-<lastOffset>.parquet
+ *
+ * dt is the UTC date of the event's `ts`. first/last are the events-log offsets of the partition that
+ * the file covers (inclusive): every row of that partition, day and event in that range is in this file
+ * and in no other. Offsets are zero-padded to 12 digits so names sort by range. Files being written
+ * end in `.tmp` and never match `*.parquet`. See docs/warehouse-sink.md.
+ */
+
+export const EVENTS_DIR = 'events'
+export const DT_PREFIX = 'dt='
+export const EVENT_PREFIX = 'event='
+export const PART_PREFIX = 'part-'
+export const PARQUET_EXT = '.parquet'
+export const TMP_EXT = '.tmp'
+export const OFFSET_DIGITS = 12
+export const PARTITION_DIGITS = 4
+
+/** The fixed columns, in file order; flattened property columns follow them. */
+export const BASE_COLUMNS = [
+  { name: 'event', type: 'VARCHAR' },
+  { name: 'user_id', type: 'VARCHAR' },
+  { name: 'anonymous_id', type: 'VARCHAR' },
+  { name: 'ts', type: 'TIMESTAMP' },
+  { name: 'event_id', type: 'VARCHAR' },
+  { name: 'tenant', type: 'VARCHAR' },
+  { name: 'received_at', type: 'TIMESTAMP' },
+  { name: 'partition', type: 'INTEGER' },
+  { name: 'offset', type: 'BIGINT' },
+  { name: 'properties', type: 'VARCHAR' },
+] as const
+
+export type PropertyType = 'DOUBLE' | 'VARCHAR' | 'BOOLEAN'
+
+/** Separator between nested keys of a flattened property: `meta.price` → `meta_price`. */
+export const FLATTEN_SEPARATOR = '_'
+
+/**
+ * Column names a flattened property may not take (case-insensitively): the base columns and the hive
+ * keys. Such a property gets PROPERTY_PREFIX in front (`offset` → `p_offset`).
+ */
+export const RESERVED_COLUMN_NAMES: ReadonlySet<string> = new Set([...BASE_COLUMNS.map((c) => c.name), 'dt'])
+export const PROPERTY_PREFIX = 'p_'
+
+/** A read_parquet glob over every event file of a warehouse root. */
+export function eventsGlob(root: string): string {
+  return join(root, EVENTS_DIR, '**', `*${PARQUET_EXT}`)
+}
+
+const DAY_MS = 86_400_000
+const dayCache = new Map<number, string>()
+
+/** UTC date (YYYY-MM-DD) of an epoch-ms time. */
+export function dtOf(ts: number): string {
+  const day = Math.floor(ts / DAY_MS)
+  let s = dayCache.get(day)
+  if (s === undefined) {
+    s = new Date(day * DAY_MS).toISOString().slice(0, 10)
+    if (dayCache.size > 10_000) dayCache.clear()
+    dayCache.set(day, s)
+  }
+  return s
+}
+
+export function dayDir(root: string, dt: string): string {
+  return join(root, EVENTS_DIR, `${DT_PREFIX}${dt}`)
+}
+
+export function eventDir(root: string, dt: string, event: string): string {
+  return join(dayDir(root, dt), `${EVENT_PREFIX}${event}`)
+}
+
+export interface PartRange {
+  partition: number
+  /** First events-log offset covered, inclusive. */
+  first: number
+  /** Last events-log offset covered, inclusive. */
+  last: number
+}
+
+/** `part-0003-000000000100-000000000199.parquet` */
+export function partFileName(partition: number, first: number, last: number): string {
+  return `${PART_PREFIX}${pad(partition, PARTITION_DIGITS)}-${pad(first, OFFSET_DIGITS)}-${pad(last, OFFSET_DIGITS)}${PARQUET_EXT}`
+}
+
+const PART_RE = /^part-(\d+)-(\d+)-(\d+)\.parquet$/
+
+/** The range a part file name covers, or null for any other name (temp files included). */
+export function parsePartFileName(name: string): PartRange | null {
+  const m = PART_RE.exec(name)
+  if (!m) return null
+  const partition = Number(m[1])
+  const first = Number(m[2])
+  const last = Number(m[3])
+  if (last < first) return null
+  return { partition, first, last }
+}
+
+/** `2026-11-01` from `dt=2026-11-01`, or null. */
+export function parseDtDir(name: string): string | null {
+  if (!name.startsWith(DT_PREFIX)) return null
+  const dt = name.slice(DT_PREFIX.length)
+  return /^\d{4}-\d{2}-\d{2}$/.test(dt) ? dt : null
+}
+
+export function parseEventDir(name: string): string | null {
+  return name.startsWith(EVENT_PREFIX) ? name.slice(EVENT_PREFIX.length) : null
+}
+
+function pad(n: number, digits: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a non-negative integer: ${n}`)
+  return String(n).padStart(digits, '0')
+}

@@ -1,0 +1,132 @@
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { join } from 'node:path'
+import {
+  BASE_COLUMNS,
+  emptySelect,
+  GAME_COLUMNS,
+  ident,
+  lit,
+  NOTIFICATION_COLUMNS,
+  PROFILE_COLUMNS,
+  SEGMENT_CHANGE_COLUMNS,
+  type Inventory,
+} from './views.ts'
+
+type Columns = ReadonlyArray<readonly [string, string]>
+
+/** Every view openWarehouse creates, in creation order. */
+export const VIEW_NAMES = ['events', 'buys', 'social', 'segment_changes', 'notifications', 'profiles'] as const
+
+function eventsSource(glob: string): string {
+  return `read_parquet(${lit(glob)}, hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE, 'event': VARCHAR})`
+}
+
+function plainSource(glob: string): string {
+  return `read_parquet(${lit(glob)}, union_by_name = true)`
+}
+
+/** Column name → DuckDB type of a source, read from the files' footers. */
+async function describe(conn: DuckDBConnection, source: string): Promise<Map<string, string>> {
+  const r = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)
+  const out = new Map<string, string>()
+  for (const row of r.getRowsJson()) out.set(String(row[0]), String(row[1]))
+  return out
+}
+
+/** `name` cast to `type`, or a typed NULL when no file has that column. */
+function col(have: Map<string, string>, name: string, type: string): string {
+  return have.has(name) ? `CAST(${ident(name)} AS ${type})` : `NULL::${type}`
+}
+
+/** `*` plus typed NULLs for the expected columns no file carries yet. */
+function starWithMissing(have: Map<string, string>, expected: Columns): string {
+  const missing = expected.filter(([n]) => !have.has(n)).map(([n, t]) => `NULL::${t} AS ${ident(n)}`)
+  return ['*', ...missing].join(', ')
+}
+
+const TIME_TYPES = /^(TIMESTAMP|DATE)/
+/** Engine records carry `at` as epoch ms; present it as a TIMESTAMP whatever the sink chose. */
+function atAsTimestamp(have: Map<string, string>): string {
+  const t = have.get('at')
+  if (t === undefined || TIME_TYPES.test(t)) return ''
+  if (t === 'VARCHAR') return ` REPLACE (CAST("at" AS TIMESTAMP) AS "at")`
+  return ` REPLACE (epoch_ms(CAST("at" AS BIGINT)) AS "at")`
+}
+
+function buysSelect(have: Map<string, string>, source: string): string {
+  const c = (n: string, t: string) => col(have, n, t)
+  return `SELECT ${c('ts', 'TIMESTAMP')} AS "timestamp", 'buy_' || ${c('kind', 'VARCHAR')} AS event_type, ${c('user_id', 'VARCHAR')} AS user_id,
+    ${c('status', 'VARCHAR')} AS status, ${c('type', 'VARCHAR')} AS type, ${c('cost', 'DOUBLE')} AS cost,
+    ${c('player_created', 'VARCHAR')} AS player_created, ${c('player_wealth', 'DOUBLE')} AS player_wealth,
+    ${c('player_num_items', 'INTEGER')} AS player_num_items, ${c('host', 'VARCHAR')} AS host, ${c('user_agent', 'VARCHAR')} AS user_agent,
+    ${c('accept', 'VARCHAR')} AS accept, ${c('kind', 'VARCHAR')} AS kind, ${c('tenant', 'VARCHAR')} AS tenant,
+    ${c('received_at', 'TIMESTAMP')} AS spk_ts, ${c('properties', 'VARCHAR')} AS raw_event, ${c('dt', 'DATE')} AS dt FROM ${source}`
+}
+
+const BUYS_EMPTY = `SELECT * FROM (${buysSelect(new Map(), '(SELECT 1)')}) WHERE false`
+
+function socialSelect(have: Map<string, string>, source: string, event: string): string {
+  const c = (n: string, t: string) => col(have, n, t)
+  return `SELECT ${c('ts', 'TIMESTAMP')} AS "timestamp", ${lit(event)} AS event_type, ${c('user_id', 'VARCHAR')} AS user_id,
+    ${c('status', 'VARCHAR')} AS status, ${c('org', 'VARCHAR')} AS org, ${c('level', 'VARCHAR')} AS level, ${c('cost', 'DOUBLE')} AS cost,
+    ${c('player_created', 'VARCHAR')} AS player_created, ${c('player_wealth', 'DOUBLE')} AS player_wealth,
+    ${c('player_num_affiliations', 'INTEGER')} AS player_num_affiliations, ${c('host', 'VARCHAR')} AS host,
+    ${c('user_agent', 'VARCHAR')} AS user_agent, ${c('accept', 'VARCHAR')} AS accept, ${c('kind', 'VARCHAR')} AS kind,
+    ${c('tenant', 'VARCHAR')} AS tenant, ${c('received_at', 'TIMESTAMP')} AS spk_ts, ${c('properties', 'VARCHAR')} AS raw_event,
+    ${c('dt', 'DATE')} AS dt FROM ${source}`
+}
+
+const SOCIAL_EMPTY = `SELECT * FROM (${socialSelect(new Map(), '(SELECT 1)', 'join_guild')}) WHERE false`
+
+/**
+ * (Re)creates every view for what the inventory says exists. A view over files that do not exist
+ * yet would fail at query time ("No files found"), so those are typed empty views instead.
+ * Per-event views (buys, social) read only their own `event=NAME` directories.
+ */
+export async function buildViews(conn: DuckDBConnection, root: string, inv: Inventory): Promise<void> {
+  const views: Array<[string, string]> = []
+  const ev = join(root, 'events')
+
+  if (Object.keys(inv.events).length > 0) {
+    const source = eventsSource(join(ev, '*', '*', '*.parquet'))
+    const have = await describe(conn, source)
+    views.push(['events', `SELECT ${starWithMissing(have, [...BASE_COLUMNS, ...GAME_COLUMNS])} FROM ${source}`])
+  } else {
+    views.push(['events', emptySelect([...BASE_COLUMNS, ['dt', 'DATE'], ...GAME_COLUMNS])])
+  }
+
+  if ((inv.events.purchase ?? 0) > 0) {
+    const source = eventsSource(join(ev, '*', 'event=purchase', '*.parquet'))
+    views.push(['buys', buysSelect(await describe(conn, source), source)])
+  } else views.push(['buys', BUYS_EMPTY])
+
+  const socialParts: string[] = []
+  for (const event of ['join_guild', 'join_team']) {
+    if ((inv.events[event] ?? 0) === 0) continue
+    const source = eventsSource(join(ev, '*', `event=${event}`, '*.parquet'))
+    socialParts.push(socialSelect(await describe(conn, source), source, event))
+  }
+  views.push(['social', socialParts.length > 0 ? socialParts.join('\nUNION ALL\n') : SOCIAL_EMPTY])
+
+  for (const [name, dir, count, expected] of [
+    ['segment_changes', 'segment-changes', inv.segmentChanges, SEGMENT_CHANGE_COLUMNS],
+    ['notifications', 'notifications', inv.notifications, NOTIFICATION_COLUMNS],
+  ] as const) {
+    if (count > 0) {
+      const source = plainSource(join(root, dir, '**', '*.parquet'))
+      const have = await describe(conn, source)
+      views.push([name, `SELECT ${starWithMissing(have, expected).replace('*', `*${atAsTimestamp(have)}`)} FROM ${source}`])
+    } else views.push([name, emptySelect(expected)])
+  }
+
+  views.push(['profiles', inv.profiles > 0 ? `SELECT * FROM ${plainSource(join(root, 'profiles', '*.parquet'))}` : emptySelect(PROFILE_COLUMNS)])
+
+  await conn.run('BEGIN TRANSACTION')
+  try {
+    for (const [name, sql] of views) await conn.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`)
+    await conn.run('COMMIT')
+  } catch (err) {
+    await conn.run('ROLLBACK')
+    throw err
+  }
+}

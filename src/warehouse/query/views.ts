@@ -1,0 +1,94 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** SQL string literal. */
+export function lit(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`
+}
+
+export function ident(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`
+}
+
+type Columns = ReadonlyArray<readonly [name: string, type: string]>
+
+/** Columns the sink always writes, then `dt` (from the path). */
+export const BASE_COLUMNS: Columns = [
+  ['event', 'VARCHAR'], ['user_id', 'VARCHAR'], ['anonymous_id', 'VARCHAR'], ['ts', 'TIMESTAMP'], ['event_id', 'VARCHAR'],
+  ['tenant', 'VARCHAR'], ['received_at', 'TIMESTAMP'], ['partition', 'INTEGER'], ['offset', 'BIGINT'], ['properties', 'VARCHAR'],
+]
+
+/**
+ * Properties of the game API's events (docs/game.md). The `events` view always has them (NULL when
+ * no file carries one yet), so reports and saved queries do not break on a young warehouse.
+ */
+export const GAME_COLUMNS: Columns = [
+  ['host', 'VARCHAR'], ['user_agent', 'VARCHAR'], ['accept', 'VARCHAR'], ['kind', 'VARCHAR'], ['type', 'VARCHAR'],
+  ['cost', 'DOUBLE'], ['amount', 'DOUBLE'], ['status', 'VARCHAR'], ['org', 'VARCHAR'], ['level', 'VARCHAR'],
+  ['player_name', 'VARCHAR'], ['player_created', 'VARCHAR'], ['player_wealth', 'DOUBLE'], ['player_health', 'DOUBLE'],
+  ['player_num_items', 'DOUBLE'], ['player_num_affiliations', 'DOUBLE'], ['player_version', 'DOUBLE'],
+]
+
+export const SEGMENT_CHANGE_COLUMNS: Columns = [
+  ['segment', 'VARCHAR'], ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['change', 'VARCHAR'], ['at', 'TIMESTAMP'],
+  ['values', 'VARCHAR'], ['version', 'BIGINT'],
+]
+
+export const NOTIFICATION_COLUMNS: Columns = [
+  ['trigger', 'VARCHAR'], ['emit', 'VARCHAR'], ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['event', 'VARCHAR'],
+  ['event_id', 'VARCHAR'], ['at', 'TIMESTAMP'], ['properties', 'VARCHAR'], ['values', 'VARCHAR'],
+]
+
+export const PROFILE_COLUMNS: Columns = [
+  ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['first_seen', 'TIMESTAMP'], ['last_seen', 'TIMESTAMP'], ['event_count', 'BIGINT'], ['traits', 'VARCHAR'],
+]
+
+/** A typed view with no rows: what a view is before its first file exists. */
+export function emptySelect(cols: Columns): string {
+  return `SELECT ${cols.map(([n, t]) => `NULL::${t} AS ${ident(n)}`).join(', ')} WHERE false`
+}
+
+/** What files exist, cheaply (directory listings only). Changes to it trigger a view rebuild. */
+export interface Inventory {
+  /** event name → number of Parquet files under events/dt=* /event=NAME/ */
+  events: Record<string, number>
+  segmentChanges: number
+  notifications: number
+  profiles: number
+}
+
+function dirs(path: string): string[] {
+  try {
+    return readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)
+  } catch {
+    return []
+  }
+}
+
+function countParquet(path: string, recursive: boolean): number {
+  if (!existsSync(path)) return 0
+  try {
+    return readdirSync(path, { recursive, withFileTypes: true }).filter((d) => d.isFile() && d.name.endsWith('.parquet')).length
+  } catch {
+    return 0
+  }
+}
+
+export function inventory(root: string): Inventory {
+  const events: Record<string, number> = {}
+  const base = join(root, 'events')
+  for (const dt of dirs(base)) {
+    if (!dt.startsWith('dt=')) continue
+    for (const ev of dirs(join(base, dt))) {
+      if (!ev.startsWith('event=')) continue
+      const n = countParquet(join(base, dt, ev), false)
+      if (n > 0) events[ev.slice(6)] = (events[ev.slice(6)] ?? 0) + n
+    }
+  }
+  return {
+    events,
+    segmentChanges: countParquet(join(root, 'segment-changes'), true),
+    notifications: countParquet(join(root, 'notifications'), true),
+    profiles: countParquet(join(root, 'profiles'), false),
+  }
+}

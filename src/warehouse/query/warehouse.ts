@@ -1,0 +1,169 @@
+import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api'
+import { resolve, sep } from 'node:path'
+import { buildViews } from './build-views.ts'
+import { toJson, type JsonValue } from './convert.ts'
+import { READ_ONLY_MESSAGE, readOnlyViolation } from './guard.ts'
+import { inventory } from './views.ts'
+
+export const QUERY_DEFAULTS = { maxRows: 10_000, timeoutMs: 10_000, refreshMs: 2_000 } as const
+
+export type QueryErrorCode = 'read_only' | 'sql_error' | 'timeout'
+
+/** A query the warehouse refused or could not run; `message` is meant for the user as it is. */
+export class QueryError extends Error {
+  constructor(readonly code: QueryErrorCode, message: string) {
+    super(message)
+    this.name = 'QueryError'
+  }
+}
+
+export interface QueryOptions {
+  /** Rows returned at most; more set `truncated`. Default 10,000. */
+  maxRows?: number
+  /** The query is interrupted after this long. Default 10,000 ms. */
+  timeoutMs?: number
+  /** Named parameters (`$name` in the SQL). */
+  params?: Record<string, string | number | boolean | null>
+}
+
+export interface QueryColumn {
+  name: string
+  type: string
+}
+
+export interface QueryResult {
+  columns: QueryColumn[]
+  rows: JsonValue[][]
+  truncated: boolean
+  ms: number
+}
+
+export interface Warehouse {
+  /** Absolute warehouse directory. */
+  readonly root: string
+  query(sql: string, opts?: QueryOptions): Promise<QueryResult>
+  /** Re-reads which files exist and rebuilds the views if that changed. */
+  refresh(force?: boolean): Promise<void>
+  close(): void
+}
+
+export interface WarehouseOptions {
+  /** How often a query first checks for new files (directory listings). Default 2,000 ms; 0 = every query. */
+  refreshMs?: number
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+class DuckWarehouse implements Warehouse {
+  private signature = ''
+  private checkedAt = 0
+  private refreshing: Promise<void> | null = null
+
+  constructor(readonly root: string, private readonly db: DuckDBInstance, private readonly refreshMs: number) {}
+
+  async refresh(force = false): Promise<void> {
+    while (this.refreshing) await this.refreshing
+    const inv = inventory(this.root)
+    const signature = JSON.stringify(inv)
+    this.checkedAt = Date.now()
+    if (!force && signature === this.signature) return
+    this.refreshing = (async () => {
+      const conn = await this.db.connect()
+      try {
+        await buildViews(conn, this.root, inv)
+        this.signature = signature
+      } finally {
+        conn.closeSync()
+      }
+    })()
+    try {
+      await this.refreshing
+    } finally {
+      this.refreshing = null
+    }
+  }
+
+  async query(sql: string, opts: QueryOptions = {}): Promise<QueryResult> {
+    const maxRows = opts.maxRows ?? QUERY_DEFAULTS.maxRows
+    const timeoutMs = opts.timeoutMs ?? QUERY_DEFAULTS.timeoutMs
+    const refused = readOnlyViolation(sql)
+    if (refused) throw new QueryError('read_only', refused)
+    if (Date.now() - this.checkedAt >= this.refreshMs) await this.refresh()
+
+    const started = performance.now()
+    // One connection per query: interrupt() stops only this query, and queries run in parallel.
+    const conn = await this.db.connect()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      conn.interrupt()
+    }, timeoutMs)
+    const timeout = () => new QueryError('timeout', `query took longer than ${timeoutMs} ms`)
+    try {
+      const prepared = await this.prepare(conn, sql)
+      if (opts.params) prepared.bind(opts.params)
+      const result = await prepared.stream()
+      const rows: JsonValue[][] = []
+      let truncated = false
+      for (;;) {
+        const chunk = await result.fetchChunk()
+        if (timedOut) throw timeout()
+        if (!chunk || chunk.rowCount === 0) break
+        for (const row of chunk.getRows()) {
+          if (rows.length === maxRows) {
+            truncated = true
+            break
+          }
+          rows.push(row.map(toJson))
+        }
+        if (truncated) break
+      }
+      const names = result.columnNames()
+      const types = result.columnTypes()
+      const columns = names.map((name, i) => ({ name, type: types[i]?.toString() ?? 'UNKNOWN' }))
+      return { columns, rows, truncated, ms: Math.round((performance.now() - started) * 10) / 10 }
+    } catch (err) {
+      if (err instanceof QueryError) throw err
+      if (timedOut) throw timeout()
+      throw new QueryError('sql_error', message(err))
+    } finally {
+      clearTimeout(timer)
+      conn.closeSync()
+    }
+  }
+
+  private async prepare(conn: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+    const statements = await conn.extractStatements(sql)
+    if (statements.count !== 1) throw new QueryError('read_only', `${READ_ONLY_MESSAGE}, one statement at a time (got ${statements.count})`)
+    const prepared = await statements.prepare(0)
+    if (prepared.statementType !== StatementType.SELECT) throw new QueryError('read_only', READ_ONLY_MESSAGE)
+    return prepared
+  }
+
+  close(): void {
+    this.db.closeSync()
+  }
+}
+
+/**
+ * Opens the Parquet warehouse at `root` in an in-memory DuckDB with the views of docs/warehouse.md.
+ * Works on an empty or missing directory (empty typed views). File access is confined to `root`
+ * and the configuration is locked, so a SELECT cannot read other files or change settings.
+ */
+export async function openWarehouse(root: string, opts: WarehouseOptions = {}): Promise<Warehouse> {
+  const abs = resolve(root)
+  const db = await DuckDBInstance.create(':memory:')
+  const wh = new DuckWarehouse(abs, db, opts.refreshMs ?? QUERY_DEFAULTS.refreshMs)
+  await wh.refresh(true)
+  const conn = await db.connect()
+  try {
+    await conn.run(`SET allowed_directories = [${`'${(abs + sep).replaceAll("'", "''")}'`}]`)
+    await conn.run('SET enable_external_access = false')
+    await conn.run('SET lock_configuration = true')
+  } finally {
+    conn.closeSync()
+  }
+  return wh
+}

@@ -1,0 +1,61 @@
+import type { QueryOptions, QueryResult, Warehouse } from '../query/index.ts'
+import { REPORTS, type Report } from './definitions.ts'
+
+export class UnknownReportError extends Error {
+  constructor(readonly report: string) {
+    super(`no report "${report}" (reports: ${REPORTS.map((r) => r.name).join(', ')})`)
+    this.name = 'UnknownReportError'
+  }
+}
+
+export class ReportParamError extends Error {
+  constructor(readonly param: string, message: string) {
+    super(message)
+    this.name = 'ReportParamError'
+  }
+}
+
+export interface ReportInfo {
+  name: string
+  title: string
+  question: string
+  params: Report['params']
+  sql: string
+}
+
+export function listReports(): ReportInfo[] {
+  return REPORTS.map((r) => ({ name: r.name, title: r.title, question: r.question, params: r.params, sql: r.sql }))
+}
+
+export function getReport(name: string): Report | undefined {
+  return REPORTS.find((r) => r.name === name)
+}
+
+export type ReportParams = Record<string, string | number | undefined>
+
+/** Declared parameters only, typed, with defaults; anything unknown is an error, not ignored. */
+function bindParams(report: Report, given: ReportParams): Record<string, string | number> {
+  for (const k of Object.keys(given)) {
+    if (given[k] !== undefined && !report.params.some((p) => p.name === k)) {
+      throw new ReportParamError(k, `report "${report.name}" has no parameter "${k}" (parameters: ${report.params.map((p) => p.name).join(', ')})`)
+    }
+  }
+  const out: Record<string, string | number> = {}
+  for (const p of report.params) {
+    const v = given[p.name]
+    if (v === undefined || v === '') out[p.name] = p.default
+    else if (p.type === 'number') {
+      const n = typeof v === 'number' ? v : Number(v)
+      if (!Number.isFinite(n) || n < 0) throw new ReportParamError(p.name, `parameter "${p.name}" must be a non-negative number, got "${v}"`)
+      out[p.name] = n
+    } else out[p.name] = String(v)
+  }
+  return out
+}
+
+/** Runs a named report. Throws UnknownReportError, ReportParamError or the warehouse's QueryError. */
+export async function runReport(warehouse: Warehouse, name: string, params: ReportParams = {}, opts: Omit<QueryOptions, 'params'> = {}): Promise<QueryResult> {
+  const report = getReport(name)
+  if (!report) throw new UnknownReportError(name)
+  return warehouse.query(report.sql, { ...opts, params: bindParams(report, params) })
+}

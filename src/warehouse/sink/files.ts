@@ -1,0 +1,78 @@
+import { open, readdir, rename, rm, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { EVENTS_DIR, TMP_EXT, parseDtDir, parseEventDir, parsePartFileName, type PartRange } from '../layout.ts'
+
+export interface PartFile extends PartRange {
+  dt: string
+  event: string
+  dir: string
+  name: string
+  path: string
+}
+
+/** Every part file under the root (temp files excluded), and the temp files left by a crash. */
+export async function listPartFiles(root: string): Promise<{ parts: PartFile[]; temps: string[] }> {
+  const parts: PartFile[] = []
+  const temps: string[] = []
+  const base = join(root, EVENTS_DIR)
+  for (const dayName of await dirNames(base)) {
+    const dt = parseDtDir(dayName)
+    if (dt === null) continue
+    for (const eventName of await dirNames(join(base, dayName))) {
+      const event = parseEventDir(eventName)
+      if (event === null) continue
+      const dir = join(base, dayName, eventName)
+      for (const name of await fileNames(dir)) {
+        if (name.endsWith(TMP_EXT)) temps.push(join(dir, name))
+        const range = parsePartFileName(name)
+        if (range) parts.push({ ...range, dt, event, dir, name, path: join(dir, name) })
+      }
+    }
+  }
+  return { parts, temps }
+}
+
+export async function dirNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
+}
+
+export async function fileNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name).sort()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
+}
+
+/** fsyncs a file or directory, so a rename or unlink survives a power cut, not only a process crash. */
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Moves written temp files into place (each rename is atomic), then syncs their directories. */
+export async function publish(moves: ReadonlyArray<{ tmp: string; path: string; dir: string }>): Promise<void> {
+  for (const m of moves) await fsyncPath(m.tmp)
+  for (const m of moves) await rename(m.tmp, m.path)
+  for (const dir of new Set(moves.map((m) => m.dir))) await fsyncPath(dir)
+}
+
+export async function removeFiles(paths: readonly string[]): Promise<void> {
+  for (const p of paths) await unlink(p).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err
+  })
+}
+
+export async function removeDir(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true })
+}

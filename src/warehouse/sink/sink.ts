@@ -1,0 +1,244 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { decodeEvent } from '../../events/codec.ts'
+import { TOPICS, type EventLog } from '../../log/event-log.ts'
+import type { Logger } from '../../logger.ts'
+import { TMP_EXT, dtOf, eventDir, partFileName } from '../layout.ts'
+import { listPartFiles, publish, removeFiles, type PartFile } from './files.ts'
+import { ParquetWriter } from './parquet-writer.ts'
+import type { SinkRow } from './schema.ts'
+import { trimPart } from './trim.ts'
+
+export interface WarehouseSinkOptions {
+  /** Consumer group whose committed offsets say what the warehouse holds. Default `warehouse`. */
+  group: string
+  /** Pending rows are flushed this often. Default 5 s. */
+  flushIntervalMs: number
+  /** A partition is flushed as soon as it holds this many rows (cut exactly there). Default 200,000. */
+  flushRows: number
+  /** Records read per poll. Default 10,000. */
+  batchSize: number
+  /** Idle wait at the end of the log. Default 100 ms. */
+  pollWaitMs: number
+  /** Partitions this sink owns; default all of the events topic. */
+  partitions?: number[]
+  /** DuckDB threads; default DuckDB's own (the core count). */
+  threads?: number
+  logger?: Logger
+}
+
+export const DEFAULT_SINK_OPTIONS: WarehouseSinkOptions = {
+  group: 'warehouse',
+  flushIntervalMs: 5_000,
+  flushRows: 200_000,
+  batchSize: 10_000,
+  pollWaitMs: 100,
+}
+
+export interface WarehouseSinkStats {
+  rowsWritten: number
+  filesWritten: number
+  flushes: number
+  /** Property columns that became VARCHAR because rows of one file disagreed on the type. */
+  typeConflicts: number
+  /** Rows read and not yet flushed. */
+  pendingRows: number
+  /** Per partition, the committed next offset (everything before it is in the warehouse). */
+  committed: Record<number, number>
+  /** Files removed or trimmed on start because an earlier run wrote them and did not commit. */
+  recoveredFiles: number
+  /** Wall time of the last flush, ms. */
+  lastFlushMs: number
+  lastError: string | null
+}
+
+interface Pending {
+  offsets: number[]
+  values: Uint8Array[]
+}
+
+/**
+ * Copies the events topic into the Parquet layout of ../layout.ts, exactly once per row:
+ * - a flush of partition p covers [committed, last read]; its files are written under temp names,
+ *   renamed into place, and only then is `committed` moved past them;
+ * - on start, files of p at or beyond its committed offset (a flush that crashed before committing)
+ *   are removed, and a file straddling it (compacted over uncommitted files) is trimmed, so the replay
+ *   rewrites those ranges and nothing is counted twice.
+ * Not safe for two sinks on the same partitions at once: one owner per partition, as for the engine.
+ */
+export class WarehouseSink {
+  readonly options: WarehouseSinkOptions
+  private writer: ParquetWriter | null = null
+  private partitions: number[] = []
+  private readonly committed = new Map<number, number>()
+  private readonly pending = new Map<number, Pending>()
+  private readonly counters = { rowsWritten: 0, filesWritten: 0, flushes: 0, typeConflicts: 0, recoveredFiles: 0, lastFlushMs: 0 }
+  private lastError: string | null = null
+  private tail: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly log: EventLog,
+    readonly root: string,
+    options: Partial<WarehouseSinkOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_SINK_OPTIONS, ...options }
+    if (!(this.options.flushRows >= 1)) throw new RangeError('flushRows must be at least 1')
+  }
+
+  /** Loads committed offsets and clears what an interrupted run left beyond them. */
+  async open(): Promise<void> {
+    const count = await this.log.partitionCount(TOPICS.events)
+    if (count === null) throw new Error(`the log has no "${TOPICS.events}" topic`)
+    this.partitions = this.options.partitions ?? Array.from({ length: count }, (_, p) => p)
+    for (const p of this.partitions) {
+      const c = await this.log.committed(this.options.group, TOPICS.events, p)
+      this.committed.set(p, c ?? (await this.log.offsets(TOPICS.events, p)).start)
+      this.pending.set(p, { offsets: [], values: [] })
+    }
+    await mkdir(this.root, { recursive: true })
+    this.writer = await ParquetWriter.open(this.options.threads === undefined ? {} : { threads: this.options.threads })
+    await this.recover()
+  }
+
+  private async recover(): Promise<void> {
+    const { parts, temps } = await listPartFiles(this.root)
+    await removeFiles(temps)
+    const owned = new Set(this.partitions)
+    const stale: string[] = []
+    const straddling: PartFile[] = []
+    for (const f of parts) {
+      if (!owned.has(f.partition)) continue
+      const c = this.committed.get(f.partition)!
+      if (f.first >= c) stale.push(f.path)
+      else if (f.last >= c) straddling.push(f)
+    }
+    await removeFiles(stale)
+    for (const f of straddling) await trimPart(this.writer!, f, this.committed.get(f.partition)! - 1)
+    const n = stale.length + straddling.length + temps.length
+    this.counters.recoveredFiles += n
+    if (n > 0) this.options.logger?.warn({ removed: stale.length, trimmed: straddling.length, temps: temps.length }, 'warehouse sink: cleared files of an uncommitted flush')
+  }
+
+  /** Runs fn after everything queued before it: reads and flushes never interleave. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn)
+    this.tail = run.catch(() => undefined)
+    return run
+  }
+
+  /** Reads one batch from every partition; a partition reaching flushRows is flushed right there. */
+  poll(): Promise<number> {
+    return this.serial(async () => {
+      let total = 0
+      for (const p of this.partitions) {
+        const pend = this.pending.get(p)!
+        const next = this.nextOffset(p)
+        const room = this.options.flushRows - pend.offsets.length
+        const records = await this.log.read(TOPICS.events, p, next, { maxRecords: Math.min(this.options.batchSize, room) })
+        for (const r of records) {
+          pend.offsets.push(r.offset)
+          pend.values.push(r.value)
+        }
+        total += records.length
+        if (pend.offsets.length >= this.options.flushRows) await this.flushPartition(p)
+      }
+      return total
+    })
+  }
+
+  /** Flushes every partition's pending rows. */
+  flush(): Promise<void> {
+    return this.serial(async () => {
+      for (const p of this.partitions) await this.flushPartition(p)
+    })
+  }
+
+  /** True when every partition's committed offset has reached the end of the log as it is now. */
+  async caughtUp(): Promise<boolean> {
+    for (const p of this.partitions) {
+      if (this.committed.get(p)! < (await this.log.offsets(TOPICS.events, p)).end) return false
+    }
+    return true
+  }
+
+  /** Whether some partition has records beyond what has been read. */
+  async behind(): Promise<boolean> {
+    for (const p of this.partitions) {
+      if (this.nextOffset(p) < (await this.log.offsets(TOPICS.events, p)).end) return true
+    }
+    return false
+  }
+
+  private nextOffset(p: number): number {
+    const pend = this.pending.get(p)!
+    const last = pend.offsets[pend.offsets.length - 1]
+    return last === undefined ? this.committed.get(p)! : last + 1
+  }
+
+  private async flushPartition(p: number): Promise<void> {
+    const pend = this.pending.get(p)!
+    if (pend.offsets.length === 0) return
+    const started = performance.now()
+    const first = this.committed.get(p)!
+    const last = pend.offsets[pend.offsets.length - 1]!
+    const groups = new Map<string, { dt: string; event: string; rows: SinkRow[] }>()
+    for (let i = 0; i < pend.offsets.length; i++) {
+      const event = decodeEvent(pend.values[i]!)
+      const dt = dtOf(event.ts)
+      const key = `${dt}\u0000${event.event}`
+      let g = groups.get(key)
+      if (!g) groups.set(key, (g = { dt, event: event.event, rows: [] }))
+      g.rows.push({ event, offset: pend.offsets[i]! })
+    }
+    const name = partFileName(p, first, last)
+    const moves: Array<{ tmp: string; path: string; dir: string }> = []
+    let conflicts = 0
+    try {
+      for (const g of [...groups.values()].sort((a, b) => (a.dt + a.event < b.dt + b.event ? -1 : 1))) {
+        const dir = eventDir(this.root, g.dt, g.event)
+        await mkdir(dir, { recursive: true })
+        const path = join(dir, name)
+        const tmp = path + TMP_EXT
+        const written = await this.writer!.write(tmp, g.event, p, g.rows)
+        moves.push({ tmp, path, dir })
+        if (written.conflicts.length > 0) {
+          conflicts += written.conflicts.length
+          this.options.logger?.warn({ file: path, columns: written.conflicts }, 'warehouse sink: property type conflict; columns written as JSON text')
+        }
+      }
+      await publish(moves)
+    } catch (err) {
+      await removeFiles(moves.map((m) => m.tmp))
+      this.lastError = (err as Error).message
+      throw err
+    }
+    await this.log.commit(this.options.group, TOPICS.events, p, last + 1)
+    this.committed.set(p, last + 1)
+    const rows = pend.offsets.length
+    pend.offsets = []
+    pend.values = []
+    this.counters.rowsWritten += rows
+    this.counters.filesWritten += moves.length
+    this.counters.flushes++
+    this.counters.typeConflicts += conflicts
+    this.counters.lastFlushMs = performance.now() - started
+    this.options.logger?.debug({ partition: p, first, last, rows, files: moves.length, ms: this.counters.lastFlushMs }, 'warehouse flush')
+  }
+
+  stats(): WarehouseSinkStats {
+    let pendingRows = 0
+    for (const pend of this.pending.values()) pendingRows += pend.offsets.length
+    return { ...this.counters, pendingRows, committed: Object.fromEntries(this.committed), lastError: this.lastError }
+  }
+
+  noteError(err: unknown): void {
+    this.lastError = err instanceof Error ? err.message : String(err)
+  }
+
+  /** Waits for queued work, then closes DuckDB. Pending rows that were not flushed are dropped (they are re-read next time). */
+  async close(): Promise<void> {
+    await this.serial(async () => undefined)
+    this.writer?.close()
+    this.writer = null
+  }
+}
