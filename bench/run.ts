@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { benchEngine } from './engine.bench.ts'
 import { benchHttp } from './http.bench.ts'
 import { benchLog } from './log.bench.ts'
+import { benchWarehouse } from './warehouse.bench.ts'
 import { renderReport, type Section } from './report.ts'
 
 /** `npm run bench`: runs every benchmark in this process, one after another, and writes BENCHMARKS.md. */
@@ -9,6 +10,7 @@ const benches: Array<[string, () => Promise<Section>]> = [
   ['log', benchLog],
   ['engine', benchEngine],
   ['http', benchHttp],
+  ['warehouse', benchWarehouse],
 ]
 
 const only = process.argv[2]
