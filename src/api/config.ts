@@ -15,6 +15,8 @@ export interface ServerConfig {
   dedupe: { horizonMs: number; maxEntries: number }
   backpressure: { maxEngineLag: number; maxInflightBytes: number; retryAfterSeconds: number }
   webhooks: WebhookConfig[]
+  /** Run the Parquet warehouse sink (into <dataDir>/warehouse) inside the server. Default true. */
+  warehouse: boolean
 }
 
 export interface CollectorLimits {
@@ -49,6 +51,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     dedupe: { horizonMs: 10 * 60 * 1000, maxEntries: 2_000_000 },
     backpressure: { maxEngineLag: 2_000_000, maxInflightBytes: 256 * 1024 * 1024, retryAfterSeconds: 1 },
     webhooks: [],
+    warehouse: true,
     ...overrides,
   }
 }

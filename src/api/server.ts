@@ -31,7 +31,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const { log, partitions } = await openEventLog(logUrl, { partitions: config.partitions })
   const rulesPath = resolve(config.segmentsPath ?? join(config.dataDir, 'segments.yaml'))
   const engine = new EngineThreadClient(
-    { logUrl, stateDir: resolve(config.dataDir, 'state'), partitions, rulesPath, engine: {}, worker: {}, snapshotIntervalMs: 100, logLevel: logger.level },
+    { logUrl, stateDir: resolve(config.dataDir, 'state'), partitions, rulesPath, engine: {}, worker: {}, snapshotIntervalMs: 100, logLevel: logger.level, warehouseRoot: config.warehouse ? resolve(config.dataDir, 'warehouse') : null },
     logger,
   )
   try {

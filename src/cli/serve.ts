@@ -11,6 +11,7 @@ export interface ServeOptions {
   host: string
   port: number
   segments?: string
+  warehouse: boolean
 }
 
 function port(v: string): number {
@@ -50,6 +51,7 @@ export function serverConfig(global: { data: string; log?: string; partitions: n
     segmentsPath: o.segments ?? null,
     keys,
     webhooks: parseWebhooks(process.env.TAGSTREAM_WEBHOOKS),
+    warehouse: o.warehouse,
   })
 }
 
@@ -74,6 +76,7 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on', process.env.TAGSTREAM_HOST ?? '127.0.0.1')
     .option('--port <port>', 'port to listen on', port, Number(process.env.TAGSTREAM_PORT ?? 8080))
     .option('--segments <file>', 'segments and triggers (YAML); runtime changes are saved back to it (default <data>/segments.yaml)')
+    .option('--no-warehouse', 'do not write events to the Parquet warehouse while serving')
     .action(async (o: ServeOptions) => {
       const global = program.opts<{ data: string; log?: string; partitions: number }>()
       let keys = parseKeys(process.env.TAGSTREAM_API_KEYS ?? '')
