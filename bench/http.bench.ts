@@ -25,7 +25,7 @@ interface Server {
 async function startServer(dir: string): Promise<Server> {
   const rules = join(dir, 'segments.yaml')
   writeFileSync(rules, RULES)
-  const proc = spawn(process.execPath, ['--max-semi-space-size=32', 'bin/tagstream.mjs', '--data', dir, 'serve', '--port', '0', '--segments', rules], {
+  const proc = spawn(process.execPath, ['--max-semi-space-size=32', 'bin/tagstream.mjs', '--data', dir, 'serve', '--port', '0', '--segments', rules, '--no-warehouse'], {
     env: { ...process.env, TAGSTREAM_API_KEYS: `${KEY}:default:write+read`, TAGSTREAM_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -160,7 +160,8 @@ export async function benchHttp(): Promise<Section> {
     return {
       title: 'HTTP ingest (POST /v1/events)',
       description:
-        `\`tagstream serve\` in its own process on embedded storage, the load generator in this process on the same 2-core machine. ` +
+        `\`tagstream serve --no-warehouse\` in its own process on embedded storage, the load generator in this process on the same 2-core machine ` +
+        `(the Parquet sink would take a third busy thread on two cores; it is measured in its own section). ` +
         `Batches of ${BATCH} events (JSON arrays, about 75 bytes per event); every request is answered only after its events are durable in the log, ` +
         `while the engine thread segments them. Flat out: 16 requests in flight for ${MAX_SECONDS} s. Fixed rate: ${fmt(RATE)} events/s for ${seconds} s; ` +
         `each request carries one event of a user new to a segment, and the segment-changes SSE stream times its entry (${changeLatency.length} of ${requests * seconds} probes seen).`,

@@ -11,6 +11,7 @@ import type { ServerConfig } from './config.ts'
 import type { ApiContext } from './context.ts'
 import { ApiMetrics } from './metrics.ts'
 import { startWebhooks } from './webhooks/index.ts'
+import { startSinkThread } from '../warehouse/thread/sink-thread-client.ts'
 
 export interface RunningServer {
   url: string
@@ -31,7 +32,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const { log, partitions } = await openEventLog(logUrl, { partitions: config.partitions })
   const rulesPath = resolve(config.segmentsPath ?? join(config.dataDir, 'segments.yaml'))
   const engine = new EngineThreadClient(
-    { logUrl, stateDir: resolve(config.dataDir, 'state'), partitions, rulesPath, engine: {}, worker: {}, snapshotIntervalMs: 100, logLevel: logger.level, warehouseRoot: config.warehouse ? resolve(config.dataDir, 'warehouse') : null },
+    { logUrl, stateDir: resolve(config.dataDir, 'state'), partitions, rulesPath, engine: {}, worker: {}, snapshotIntervalMs: 100, logLevel: logger.level },
     logger,
   )
   try {
@@ -54,6 +55,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     throw err
   }
   const webhooks = startWebhooks(ctx)
+  const sink = config.warehouse ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level }) : null
   logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length }, 'tagstream serving')
   let closing: Promise<void> | null = null
   return {
@@ -65,6 +67,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       closing ??= (async () => {
         await webhooks.stop()
         await app.close()
+        await sink?.stop()
         await engine.close()
         await store.close()
         await log.close()

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { buildSync } from 'esbuild'
 
 const here = dirname(fileURLToPath(import.meta.url))
-let built: string | null = null
+const built = new Map<string, string>()
 
 /**
  * The engine thread runs from a plain-JS bundle of its sources, built here once per process
@@ -13,14 +13,20 @@ let built: string | null = null
  * Dependencies stay external and resolve from the project's node_modules.
  */
 export function engineThreadScript(): string {
-  if (built) return built
+  return threadScript(join(here, 'engine-thread.ts'), 'engine-thread')
+}
+
+/** The same for any worker-thread entry file (the warehouse sink's, for one). */
+export function threadScript(entry: string, name: string): string {
+  const cached = built.get(name)
+  if (cached) return cached
   const root = join(here, '..', '..', '..')
   const outDir = join(root, 'node_modules', '.cache', 'tagstream')
   mkdirSync(outDir, { recursive: true })
-  const out = join(outDir, 'engine-thread.mjs')
-  const tmp = join(outDir, `engine-thread.${process.pid}.${Date.now()}.mjs`)
+  const out = join(outDir, `${name}.mjs`)
+  const tmp = join(outDir, `${name}.${process.pid}.${Date.now()}.mjs`)
   buildSync({
-    entryPoints: [join(here, 'engine-thread.ts')],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -32,6 +38,6 @@ export function engineThreadScript(): string {
   })
   // Renamed into place, so concurrent servers never load a half-written file.
   renameSync(tmp, out)
-  built = out
+  built.set(name, out)
   return out
 }

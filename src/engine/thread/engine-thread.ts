@@ -2,7 +2,6 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { openEventLog } from '../../log/open-log.ts'
 import { createLogger } from '../../logger.ts'
 import { EmbeddedStateStore } from '../../state/embedded/state-store.ts'
-import { startWarehouseSink } from '../../warehouse/sink/index.ts'
 import { engineOptions } from '../engine-options.ts'
 import { EngineRunner } from '../engine-runner.ts'
 import { prepareRules } from '../engine-rules.ts'
@@ -34,15 +33,12 @@ try {
   const runner = await EngineRunner.create(log, store, rules, options, Array.from({ length: partitions }, (_, p) => p), data.worker, logger)
   const queries = new EngineQueries(runner, log, options, definition, data.rulesPath)
   runner.start()
-  // The warehouse sink shares this thread: the collector keeps the main thread to itself.
-  const sink = data.warehouseRoot === null ? null : await startWarehouseSink(log, data.warehouseRoot, { logger })
   const timer = setInterval(() => void queries.snapshot().then((snapshot) => post({ type: 'snapshot', snapshot })), data.snapshotIntervalMs)
   post({ type: 'snapshot', snapshot: await queries.snapshot() })
   port.on('message', (msg: ToEngine) => {
     if (msg.type === 'stop') {
       clearInterval(timer)
       void (async () => {
-        await sink?.stop()
         await runner.stop()
         await store.close()
         await log.close()

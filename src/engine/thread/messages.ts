@@ -12,8 +12,6 @@ export interface EngineThreadData {
   worker: Partial<WorkerOptions>
   snapshotIntervalMs: number
   logLevel: string
-  /** Where the warehouse sink writes Parquet, or null to run no sink in this thread. */
-  warehouseRoot: string | null
 }
 
 export type ToEngine = { type: 'request'; id: number; method: string; args: unknown[] } | { type: 'stop' }

@@ -1,0 +1,30 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import { openEventLog } from '../../log/open-log.ts'
+import { createLogger } from '../../logger.ts'
+import { startWarehouseSink } from '../sink/index.ts'
+
+export interface SinkThreadData {
+  logUrl: string
+  root: string
+  logLevel: string
+}
+
+/**
+ * The warehouse sink in `tagstream serve` has a thread of its own: a flush appends hundreds of
+ * thousands of values synchronously, which would stall the engine's (or the collector's) event loop.
+ */
+const data = workerData as SinkThreadData
+const port = parentPort!
+const logger = createLogger('warehouse', data.logLevel)
+const { log } = await openEventLog(data.logUrl, { retentionCheckMs: 0 })
+const sink = await startWarehouseSink(log, data.root, { logger })
+port.postMessage({ type: 'ready' })
+port.on('message', (msg: { type: string }) => {
+  if (msg.type !== 'stop') return
+  void (async () => {
+    await sink.stop()
+    await log.close()
+    port.postMessage({ type: 'stopped' })
+    port.close()
+  })()
+})
