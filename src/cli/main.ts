@@ -33,7 +33,7 @@ export function buildProgram(): Command {
   const program = new Command('tagstream')
     .description('Real-time user segmentation and event analytics for games and apps')
     .option('--data <dir>', 'data directory for embedded storage', DEFAULTS.dataDir)
-    .option('--log <url>', 'event log: a directory (embedded, default <data>/log) or kafka://host:port')
+    .option('--log <dir>', 'event log directory (embedded; default <data>/log)')
     .option('--partitions <n>', 'partitions per topic', positive('--partitions'), DEFAULTS.partitions)
     .showHelpAfterError()
 
