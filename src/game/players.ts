@@ -35,13 +35,7 @@ const minus = (wealth: number, cost: number): number => (cents(wealth) - cents(c
 /** Runs inside the store's write transaction (`updatePlayer`): it sees the wealth the previous purchase left. */
 export function decideBuy(current: PlayerRecord, req: BuyRequest, now: number): PlayerUpdate<Outcome<BuyStatus>> {
   if (cents(current.wealth) < cents(req.cost)) return { refuse: { status: 'insufficient_funds', player: current, at: now } }
-  const write: PlayerRecord = {
-    ...current,
-    wealth: minus(current.wealth, req.cost),
-    inventory: [...current.inventory, { kind: req.kind, type: req.type, cost: req.cost, bought_at: now }],
-    // The store sets the same version; the outcome carries the record as written.
-    version: current.version + 1,
-  }
+  const write = spend(current, req.cost, { inventory: [...current.inventory, { kind: req.kind, type: req.type, cost: req.cost, bought_at: now }] })
   return { write, result: { status: 'approved_purchase', player: write, at: now } }
 }
 
@@ -49,11 +43,11 @@ export function decideBuy(current: PlayerRecord, req: BuyRequest, now: number): 
 export function decideJoin(current: PlayerRecord, req: JoinRequest, now: number): PlayerUpdate<Outcome<JoinStatus>> {
   if (current.affiliations.some((a) => a.kind === req.kind && a.org === req.org)) return { refuse: { status: 'already_member', player: current, at: now } }
   if (cents(current.wealth) < cents(req.cost)) return { refuse: { status: 'insufficient_funds', player: current, at: now } }
-  const write: PlayerRecord = {
-    ...current,
-    wealth: minus(current.wealth, req.cost),
-    affiliations: [...current.affiliations, { kind: req.kind, org: req.org, level: req.level, joined_at: now }],
-    version: current.version + 1,
-  }
+  const write = spend(current, req.cost, { affiliations: [...current.affiliations, { kind: req.kind, org: req.org, level: req.level, joined_at: now }] })
   return { write, result: { status: 'approved_join', player: write, at: now } }
+}
+
+/** The player after paying `cost` for `change`. The store sets the same version; the outcome carries the record as written. */
+function spend(current: PlayerRecord, cost: number, change: Partial<PlayerRecord>): PlayerRecord {
+  return { ...current, ...change, wealth: minus(current.wealth, cost), version: current.version + 1 }
 }

@@ -1,3 +1,4 @@
+import type { PlayerRecord } from '../../src/state/state-store.ts'
 import { request } from 'node:http'
 import { decodeEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
@@ -7,17 +8,8 @@ export interface ErrorJson {
   error: { code: string; message: string; field?: string }
 }
 
-export interface PlayerJson {
-  id: string
-  name: string
-  wealth: number
-  health: number
-  created: number
-  inventory: Array<{ kind: string; type: string; cost: number; bought_at: number }>
-  affiliations: Array<{ kind: string; org: string; level: string; joined_at: number }>
-  version: number
-  password_hash?: unknown
-}
+/** A player as the API returns it: the stored record without tenant and hash (checked absent). */
+export type PlayerJson = Omit<PlayerRecord, 'tenant' | 'password_hash'> & { password_hash?: unknown }
 
 export interface Answer {
   status: number
