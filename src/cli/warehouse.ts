@@ -1,7 +1,13 @@
 import { join } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { openEventLog } from '../log/open-log.ts'
+import { readFileSync } from 'node:fs'
+import { engineOptions } from '../engine/engine-options.ts'
+import { parseRulesYaml } from '../engine/rules/index.ts'
+import { ruleToSql } from '../warehouse/backfill/rule-sql.ts'
+import { openWarehouse } from '../warehouse/query/index.ts'
 import { compactDay, dropOldPartitions, runSinkOnce } from '../warehouse/sink/index.ts'
+import { parseAsOf } from './replay.ts'
 import { logUrl } from './options.ts'
 
 /** `tagstream warehouse sync|compact|retention`: the Parquet warehouse from the command line. */
@@ -19,6 +25,28 @@ export function registerWarehouse(program: Command): void {
         console.log(JSON.stringify({ rows: r.rowsWritten, files: r.filesWritten, ms: Math.round(r.ms), rowsPerSecond: Math.round(r.rowsWritten / Math.max(r.ms / 1000, 0.001)), typeConflicts: r.typeConflicts }))
       } finally {
         await log.close()
+      }
+    })
+
+  wh.command('backfill')
+    .description('the members of a segment at a time, computed in SQL over the warehouse (same semantics as the engine, without keep)')
+    .requiredOption('--segments <file>', 'segments file (YAML)')
+    .requiredOption('--segment <name>', 'the segment to compute')
+    .option('--as-of <time>', 'event time to evaluate at (ISO-8601 or epoch ms; default now)')
+    .option('--sql', 'print the SQL instead of running it')
+    .action(async (cmd: { segments: string; segment: string; asOf?: string; sql?: boolean }) => {
+      const def = parseRulesYaml(readFileSync(cmd.segments, 'utf8'), cmd.segments)
+      const seg = def.segments.find((s) => s.name === cmd.segment)
+      if (!seg) throw new InvalidArgumentError(`no segment "${cmd.segment}" in ${cmd.segments} (it has: ${def.segments.map((s) => s.name).join(', ') || 'none'})`)
+      const asOf = cmd.asOf === undefined ? Date.now() : parseAsOf(cmd.asOf)
+      const sql = ruleToSql(seg.when, asOf, engineOptions())
+      if (cmd.sql) return console.log(sql)
+      const wh = await openWarehouse(root())
+      try {
+        const r = await wh.query(sql, { maxRows: 10_000_000, timeoutMs: 600_000 })
+        console.log(JSON.stringify({ segment: seg.name, asOf: new Date(asOf).toISOString(), size: r.rows.length, ms: Math.round(r.ms), members: r.rows.map((row) => (row[0] === 'default' ? row[1] : `${String(row[0])}:${String(row[1])}`)) }))
+      } finally {
+        wh.close()
       }
     })
 

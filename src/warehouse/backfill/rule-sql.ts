@@ -1,0 +1,177 @@
+import { windowShape } from '../../engine/engine-rules.ts'
+import type { EngineOptions } from '../../engine/engine-options.ts'
+import type { Aggregate, CompareExpr, Expr, Literal } from '../../engine/rules/index.ts'
+import { literalValue } from '../../engine/rules/index.ts'
+
+/**
+ * A segment rule compiled to DuckDB SQL over the warehouse `events` view: the members at time T,
+ * with the streaming engine's semantics — bucketed windows, "a comparison with a null side is
+ * false" followed by two-valued logic, only JSON numbers feeding sum/min/max/avg, traits as the
+ * engine keeps them (latest string value in arrival order, i.e. by log offset).
+ *
+ * The result has one row per member: (tenant, user_id). `keep` is not applied: it depends on the
+ * history of evaluations, not on the events alone.
+ */
+export function ruleToSql(when: Expr, T: number, options: EngineOptions): string {
+  const ctx: Ctx = { T, options }
+  const cond = condition(when, ctx)
+  return `SELECT tenant, user_id FROM events WHERE epoch_ms(ts) <= ${T} GROUP BY tenant, user_id HAVING ${cond}`
+}
+
+interface Ctx {
+  T: number
+  options: EngineOptions
+}
+
+const NUMERIC = `('DOUBLE', 'BIGINT', 'UBIGINT', 'INTEGER')`
+
+function quoteString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`
+}
+
+function jsonPath(path: readonly string[]): string {
+  return quoteString('$' + path.map((k) => `."${k.replaceAll('"', '\\"')}"`).join(''))
+}
+
+/** A condition in SQL that is never NULL, so NOT/AND/OR behave as the engine's two-valued logic. */
+function condition(e: Expr, ctx: Ctx, where: 'row' | 'user' = 'user'): string {
+  switch (e.kind) {
+    case 'and':
+      return `(${condition(e.left, ctx, where)} AND ${condition(e.right, ctx, where)})`
+    case 'or':
+      return `(${condition(e.left, ctx, where)} OR ${condition(e.right, ctx, where)})`
+    case 'not':
+      return `(NOT ${condition(e.operand, ctx, where)})`
+    case 'compare':
+      return compare(e, ctx, where)
+    case 'in': {
+      const v = value(e.operand, ctx, where)
+      const list = e.values.map((l) => typedEquals(v, l))
+      const any = list.length === 0 ? 'false' : list.join(' OR ')
+      return `coalesce(${v.notNull} AND ${e.negated ? `NOT (${any})` : `(${any})`}, false)`
+    }
+    default: {
+      const v = value(e, ctx, where)
+      return `coalesce(${v.type === 'boolean' ? `${v.sql} = true` : 'false'}, false)`
+    }
+  }
+}
+
+type Typed = { sql: string; type: 'number' | 'string' | 'boolean' | 'any'; notNull: string; isNumber?: string; isString?: string }
+
+function value(e: Expr, ctx: Ctx, where: 'row' | 'user'): Typed {
+  switch (e.kind) {
+    case 'number':
+    case 'duration':
+      return { sql: String(literalValue(e)), type: 'number', notNull: 'true' }
+    case 'string':
+      return { sql: quoteString(e.value), type: 'string', notNull: 'true' }
+    case 'boolean':
+      return { sql: String(e.value), type: 'boolean', notNull: 'true' }
+    case 'field': {
+      // A property of the event in scope (inside a filter: the aggregated event).
+      const p = jsonPath(e.path)
+      const t = `json_type(properties, ${p})`
+      return {
+        sql: `json_extract_string(properties, ${p})`,
+        type: 'any',
+        notNull: `(${t} IN ${NUMERIC} OR ${t} IN ('VARCHAR', 'BOOLEAN'))`,
+        isNumber: `${t} IN ${NUMERIC}`,
+        isString: `${t} = 'VARCHAR'`,
+      }
+    }
+    case 'aggregate': {
+      const sql = aggregate(e, ctx)
+      return { sql, type: 'number', notNull: `(${sql}) IS NOT NULL` }
+    }
+    case 'trait':
+      return trait(e.name, ctx)
+    case 'since': {
+      const t = trait(e.trait, ctx)
+      return { sql: `(${ctx.T} - ${t.sql})`, type: 'number', notNull: t.notNull }
+    }
+    default: {
+      const c = condition(e, ctx, where)
+      return { sql: c, type: 'boolean', notNull: 'true' }
+    }
+  }
+}
+
+function trait(name: string, ctx: Ctx): Typed {
+  const num = (sql: string): Typed => ({ sql, type: 'number', notNull: `(${sql}) IS NOT NULL` })
+  switch (name) {
+    case 'first_seen':
+      return num('min(epoch_ms(ts))')
+    case 'last_seen':
+      return num('max(epoch_ms(ts))')
+    case 'event_count':
+      return num('count(*)')
+    case 'total_purchases': {
+      const events = ctx.options.purchaseEvents.map(quoteString).join(', ')
+      const p = jsonPath([ctx.options.purchaseAmountField])
+      return num(`coalesce(sum(CAST(json_extract_string(properties, ${p}) AS DOUBLE)) FILTER (WHERE event IN (${events}) AND json_type(properties, ${p}) IN ${NUMERIC}), 0)`)
+    }
+    case 'is_new':
+      return { sql: `(${ctx.T} - min(epoch_ms(ts)) < ${ctx.options.newUserMs})`, type: 'boolean', notNull: 'true' }
+    default: {
+      // Profile properties: the latest string value in arrival order (the log offset within the user's partition).
+      const p = jsonPath([name])
+      const sql = `arg_max(json_extract_string(properties, ${p}), "offset") FILTER (WHERE json_type(properties, ${p}) = 'VARCHAR')`
+      return { sql, type: 'string', notNull: `(${sql}) IS NOT NULL` }
+    }
+  }
+}
+
+function aggregate(a: Aggregate, ctx: Ctx): string {
+  const filters = [`event = ${quoteString(a.event)}`]
+  if (a.window) {
+    const shape = windowShape(a.window.ms, ctx.options.bucketsPerWindow, ctx.options.allowedLatenessMs)
+    filters.push(`floor(epoch_ms(ts) / ${shape.bucketMs}) > ${Math.floor(ctx.T / shape.bucketMs) - shape.buckets}`)
+  }
+  if (a.filter) filters.push(condition(a.filter, ctx, 'row'))
+  const where = filters.join(' AND ')
+  if (a.fn === 'count') return `count(*) FILTER (WHERE ${where})`
+  const p = jsonPath(a.field!)
+  const t = `json_type(properties, ${p})`
+  if (a.fn === 'distinct') return `count(DISTINCT json_extract(properties, ${p})) FILTER (WHERE ${where} AND (${t} IN ${NUMERIC} OR ${t} IN ('VARCHAR', 'BOOLEAN')))`
+  const num = `CAST(json_extract_string(properties, ${p}) AS DOUBLE)`
+  const numWhere = `${where} AND ${t} IN ${NUMERIC}`
+  if (a.fn === 'sum') return `coalesce(sum(${num}) FILTER (WHERE ${numWhere}), 0)`
+  return `${a.fn}(${num}) FILTER (WHERE ${numWhere})`
+}
+
+function typedEquals(v: Typed, lit: Literal): string {
+  const k = literalValue(lit)
+  if (typeof k === 'number') return v.type === 'any' ? `(${v.isNumber} AND CAST(${v.sql} AS DOUBLE) = ${k})` : v.type === 'number' ? `${v.sql} = ${k}` : 'false'
+  if (typeof k === 'string') return v.type === 'any' ? `(${v.isString} AND ${v.sql} = ${quoteString(k)})` : v.type === 'string' ? `${v.sql} = ${quoteString(k)}` : 'false'
+  return v.type === 'any' ? `(json_extract_string(properties, '$') IS NOT NULL AND ${v.sql} = '${k}')` : v.type === 'boolean' ? `${v.sql} = ${k}` : 'false'
+}
+
+const SQL_OPS: Record<CompareExpr['op'], string> = { '=': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' }
+
+/** Ordering only between two numbers or two strings; a null side is false (engine semantics). */
+function compare(e: CompareExpr, ctx: Ctx, where: 'row' | 'user'): string {
+  const l = value(e.left, ctx, where)
+  const r = value(e.right, ctx, where)
+  const same = (op: string): string[] => {
+    const out: string[] = []
+    for (const kind of ['number', 'string', 'boolean'] as const) {
+      const side = (v: Typed): string | null =>
+        v.type === kind ? v.notNull : v.type === 'any' ? (kind === 'number' ? v.isNumber! : kind === 'string' ? v.isString! : `${v.notNull} AND ${v.sql} IN ('true', 'false')`) : null
+      const a = side(l)
+      const b = side(r)
+      if (a === null || b === null) continue
+      if (kind === 'boolean' && op !== '=') continue
+      const cast = (v: Typed) => (v.type === 'any' && kind === 'number' ? `CAST(${v.sql} AS DOUBLE)` : v.type === 'boolean' && kind === 'boolean' ? `CAST(${v.sql} AS VARCHAR)` : v.sql)
+      out.push(`(${a} AND ${b} AND ${cast(l)} ${op} ${cast(r)})`)
+    }
+    return out
+  }
+  if (e.op === '!=') {
+    // Both present and not equal: values of different types count as different, as in the engine.
+    const eq = same('=')
+    return `coalesce(${l.notNull} AND ${r.notNull} AND NOT (${eq.length ? eq.join(' OR ') : 'false'}), false)`
+  }
+  const parts = same(SQL_OPS[e.op])
+  return parts.length === 0 ? 'false' : `coalesce(${parts.join(' OR ')}, false)`
+}
