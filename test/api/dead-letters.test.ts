@@ -1,3 +1,4 @@
+import type { DeadLetterItem } from '../../src/api/collector/dead-letter-list.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendDeadLetters } from '../../src/ingest/dead-letters.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
@@ -13,19 +14,7 @@ afterAll(async () => {
   await s?.close()
 })
 
-interface Item {
-  raw_truncated?: true
-  raw_bytes?: number
-  partition: number
-  offset: number
-  received_at: string
-  index: number
-  field: string
-  reason: string
-  source: string
-  raw?: string
-  raw_base64?: string
-}
+type Item = DeadLetterItem
 interface Page {
   dead_letters: Item[]
   next: string | null
