@@ -1,4 +1,4 @@
-import type { Expr } from './rules/index.ts'
+import { childExprs, type Expr } from './rules/index.ts'
 
 /**
  * Whether sliding the window can only make a segment's rule false, never true. Then a user who is
@@ -44,19 +44,5 @@ function flip(op: string): string {
 }
 
 function hasWindowed(e: Expr): boolean {
-  switch (e.kind) {
-    case 'and':
-    case 'or':
-      return hasWindowed(e.left) || hasWindowed(e.right)
-    case 'not':
-      return hasWindowed(e.operand)
-    case 'compare':
-      return hasWindowed(e.left) || hasWindowed(e.right)
-    case 'in':
-      return hasWindowed(e.operand)
-    case 'aggregate':
-      return e.window !== null
-    default:
-      return false
-  }
+  return (e.kind === 'aggregate' && e.window !== null) || childExprs(e).some(hasWindowed)
 }

@@ -1,4 +1,4 @@
-import type { Expr } from './rules/index.ts'
+import { childExprs, type Expr } from './rules/index.ts'
 
 /**
  * `since(last_seen) > 7d` becomes true at last_seen + 7d with no event at all. Reading such
@@ -22,39 +22,18 @@ export function timeDependence(expr: Expr, newUserMs: number): TimeDependence {
 }
 
 function walk(e: Expr, out: TimeDependence, newUserMs: number): void {
-  switch (e.kind) {
-    case 'and':
-    case 'or':
-      walk(e.left, out, newUserMs)
-      walk(e.right, out, newUserMs)
-      return
-    case 'not':
-      walk(e.operand, out, newUserMs)
-      return
-    case 'compare': {
-      const since = e.left.kind === 'since' ? e.left : e.right.kind === 'since' ? e.right : null
+  if (e.kind === 'compare') {
+    const since = e.left.kind === 'since' ? e.left : e.right.kind === 'since' ? e.right : null
+    if (since) {
       const other = since === e.left ? e.right : e.left
-      if (since) {
-        const ms = other.kind === 'duration' ? other.ms : other.kind === 'number' ? other.value : null
-        if (ms === null) out.needsPolling = true
-        // The comparison flips at trait + ms (for >=, <) or one millisecond later (for >, <=).
-        else out.thresholds.push({ trait: since.trait, offsetMs: ms }, { trait: since.trait, offsetMs: ms + 1 })
-        return
-      }
-      walk(e.left, out, newUserMs)
-      walk(e.right, out, newUserMs)
+      const ms = other.kind === 'duration' ? other.ms : other.kind === 'number' ? other.value : null
+      if (ms === null) out.needsPolling = true
+      // The comparison flips at trait + ms (for >=, <) or one millisecond later (for >, <=).
+      else out.thresholds.push({ trait: since.trait, offsetMs: ms }, { trait: since.trait, offsetMs: ms + 1 })
       return
     }
-    case 'in':
-      walk(e.operand, out, newUserMs)
-      return
-    case 'since':
-      out.needsPolling = true
-      return
-    case 'trait':
-      if (e.name === 'is_new') out.thresholds.push({ trait: 'first_seen', offsetMs: newUserMs })
-      return
-    default:
-      return
   }
+  if (e.kind === 'since') out.needsPolling = true
+  if (e.kind === 'trait' && e.name === 'is_new') out.thresholds.push({ trait: 'first_seen', offsetMs: newUserMs })
+  for (const child of childExprs(e)) walk(child, out, newUserMs)
 }

@@ -160,23 +160,8 @@ function parseNdjsonText(text: string, maxEvents: number): ParsedBody | RequestF
   }
   if (lines.length === 0) return emptyBody()
   if (lines.length > maxEvents) return tooMany(lines.length, maxEvents)
-  const items: unknown[] = []
-  const positions: number[] = []
-  const itemSpans: number[] = []
-  const early: EarlyReject[] = []
-  for (let k = 0; k < lines.length; k++) {
-    const start = spans[2 * k]!
-    const end = spans[2 * k + 1]!
-    const lineText = text.slice(start, end)
-    try {
-      items.push(JSON.parse(lineText) as unknown)
-      positions.push(lines[k]!)
-      itemSpans.push(start, end)
-    } catch (err) {
-      early.push({ index: lines[k]!, field: '(line)', reason: lineJsonError(lineText, err), raw: Buffer.from(lineText) })
-    }
-  }
-  return new ParsedBody(items, positions, early, { kind: 'lines', text, spans: itemSpans })
+  const parsed = parseLines(spans, lines, (start, end) => text.slice(start, end), (lineText) => Buffer.from(lineText))
+  return new ParsedBody(parsed.items, parsed.positions, parsed.early, { kind: 'lines', text, spans: parsed.spans })
 }
 
 function parseNdjsonBytes(bytes: Buffer, maxEvents: number): ParsedBody | RequestFailure {
@@ -198,28 +183,46 @@ function parseNdjsonBytes(bytes: Buffer, maxEvents: number): ParsedBody | Reques
   }
   if (lines.length === 0) return emptyBody()
   if (lines.length > maxEvents) return tooMany(lines.length, maxEvents)
-  const items: unknown[] = []
-  const positions: number[] = []
-  const itemSpans: number[] = []
-  const early: EarlyReject[] = []
+  const parsed = parseLines(
+    spans,
+    lines,
+    (start, end) => {
+      const raw = bytes.subarray(start, end)
+      return isUtf8(raw) ? raw.toString('utf8') : null
+    },
+    (_lineText, start, end) => bytes.subarray(start, end),
+  )
+  return new ParsedBody(parsed.items, parsed.positions, parsed.early, { kind: 'byte-lines', bytes, spans: parsed.spans })
+}
+
+/**
+ * Pass 2, shared by text and byte bodies: parse each non-blank line. `text` returns the line, or null
+ * when its bytes are not UTF-8; `raw` gives the bytes a rejected line is dead-lettered with.
+ */
+function parseLines(
+  spans: readonly number[],
+  lines: readonly number[],
+  text: (start: number, end: number) => string | null,
+  raw: (lineText: string, start: number, end: number) => Buffer,
+): { items: unknown[]; positions: number[]; spans: number[]; early: EarlyReject[] } {
+  const out = { items: [] as unknown[], positions: [] as number[], spans: [] as number[], early: [] as EarlyReject[] }
   for (let k = 0; k < lines.length; k++) {
     const start = spans[2 * k]!
     const end = spans[2 * k + 1]!
-    const raw = bytes.subarray(start, end)
-    if (!isUtf8(raw)) {
-      early.push({ index: lines[k]!, field: '(line)', reason: 'line is not valid UTF-8', raw })
+    const lineText = text(start, end)
+    if (lineText === null) {
+      out.early.push({ index: lines[k]!, field: '(line)', reason: 'line is not valid UTF-8', raw: raw('', start, end) })
       continue
     }
-    const lineText = raw.toString('utf8')
     try {
-      items.push(JSON.parse(lineText) as unknown)
-      positions.push(lines[k]!)
-      itemSpans.push(start, end)
+      out.items.push(JSON.parse(lineText) as unknown)
+      out.positions.push(lines[k]!)
+      out.spans.push(start, end)
     } catch (err) {
-      early.push({ index: lines[k]!, field: '(line)', reason: lineJsonError(lineText, err), raw })
+      out.early.push({ index: lines[k]!, field: '(line)', reason: lineJsonError(lineText, err), raw: raw(lineText, start, end) })
     }
   }
-  return new ParsedBody(items, positions, early, { kind: 'byte-lines', bytes, spans: itemSpans })
+  return out
 }
 
 function lineJsonError(line: string, err: unknown): string {

@@ -125,3 +125,19 @@ export type Expr =
 export function literalValue(lit: Literal): string | number | boolean {
   return lit.kind === 'duration' ? lit.ms : lit.value
 }
+
+/** The direct sub-expressions of a node (an aggregate's `where` excluded: it is about one event). */
+export function childExprs(e: Expr): Expr[] {
+  switch (e.kind) {
+    case 'and':
+    case 'or':
+    case 'compare':
+      return [e.left, e.right]
+    case 'not':
+      return [e.operand]
+    case 'in':
+      return [e.operand]
+    default:
+      return []
+  }
+}
