@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { afterAll, beforeAll } from 'vitest'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defaultConfig, type ServerConfig } from '../../src/api/config.ts'
@@ -69,4 +70,24 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, rul
 
 export function auth(key: string): Record<string, string> {
   return { authorization: `Bearer ${key}` }
+}
+
+/**
+ * One real server for a describe block: started in beforeAll, closed in afterAll. The returned
+ * object stands for the server once it is up (property reads go to it).
+ */
+export function useTestServer(overrides: Partial<ServerConfig> = {}, rules: string = TEST_RULES): TestServer {
+  let server: TestServer | undefined
+  beforeAll(async () => {
+    server = await startTestServer(overrides, rules)
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+  return new Proxy({} as TestServer, {
+    get(_target, key) {
+      if (!server) throw new Error('the test server is not started yet (use it inside a test or a later hook)')
+      return server[key as keyof TestServer]
+    },
+  })
 }

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { auth, startTestServer, type TestServer } from './harness.ts'
+import { describe, expect, it } from 'vitest'
+import { auth, useTestServer } from './harness.ts'
 
 describe('server wiring', () => {
-  let s: TestServer
-  beforeAll(async () => {
-    s = await startTestServer()
-  })
-  afterAll(async () => {
-    await s?.close()
-  })
+  const s = useTestServer()
 
   it('starts the engine thread and reports its snapshot', async () => {
     const snap = s.ctx.engine.snapshot()

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestServer, type TestServer } from '../api/harness.ts'
+import { describe, expect, it } from 'vitest'
+import { useTestServer } from '../api/harness.ts'
 import { call, errorOf, get, logEvents, playerOf, post, uniqueName } from './helpers.ts'
 
 describe('game API: players over HTTP', () => {
-  let s: TestServer
-  beforeAll(async () => {
-    s = await startTestServer()
-  })
-  afterAll(async () => {
-    await s?.close()
-  })
+  const s = useTestServer()
 
   it('registers a player with defaults and answers 201 without the hash', async () => {
     const name = uniqueName('dirk')

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { auth, startTestServer, type TestServer } from '../api/harness.ts'
+import { describe, expect, it } from 'vitest'
+import { auth, useTestServer } from '../api/harness.ts'
 
 describe('tagstream serve writes the warehouse as events arrive', () => {
-  let s: TestServer
-  beforeAll(async () => {
-    s = await startTestServer()
-  })
-  afterAll(async () => {
-    await s?.close()
-  })
+  const s = useTestServer()
 
   it('answers SQL and reports over events posted to the collector', async () => {
     const t0 = Date.UTC(2026, 10, 1, 10)
