@@ -262,6 +262,9 @@ export class EmbeddedEventLog implements EventLog {
   private refreshEnd(t: TopicState, p: PartitionState, partition: number): void {
     // This instance's own appends in flight are committed but not yet fsync'd: not readable yet.
     if (p.next !== p.end) return
+    // A reader at the end asks because it expects news: look with a fresh snapshot, since lmdb-js
+    // may still hold one from before another thread's commit.
+    this.root.resetReadTxn()
     for (const { key, value } of t.index.getRange({ start: [partition, END], end: [partition, -1], reverse: true, limit: 1 })) {
       const end = key[1] + readIndexEntry(value)[0]
       if (end > p.end) {
