@@ -1,0 +1,23 @@
+import { resolve } from 'node:path'
+import type { Logger } from '../logger.ts'
+import { EmbeddedStateStore } from './embedded/state-store.ts'
+import { PostgresStateStore } from './postgres/state-store.ts'
+import type { StateStore } from './state-store.ts'
+
+/** True for URLs that name a Postgres server rather than a directory. */
+export function isPostgresUrl(url: string): boolean {
+  return url.startsWith('postgres://') || url.startsWith('postgresql://')
+}
+
+/**
+ * Chooses the adapter by URL: a path or file: URL opens the embedded store (the default),
+ * postgres:// or postgresql:// a Postgres database (tables created on open, see docs/postgres.md).
+ */
+export async function openStateStore(url: string, options: { logger?: Logger } = {}): Promise<StateStore> {
+  if (isPostgresUrl(url)) return PostgresStateStore.open(url, options)
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) {
+    throw new Error(`unsupported state URL scheme in "${url.slice(0, url.indexOf('://'))}://…"; use a directory path, file:, or postgres://`)
+  }
+  const dir = url.startsWith('file://') ? new URL(url).pathname : url.startsWith('file:') ? url.slice(5) : url
+  return EmbeddedStateStore.open(resolve(dir))
+}
