@@ -3,6 +3,7 @@ import type { ApiContext } from './context.ts'
 import { errorBody } from './errors.ts'
 import { registerOpenApi } from './openapi.ts'
 import { collectorRoutes } from './routes/collector.ts'
+import { dashboardRoutes } from './routes/dashboard.ts'
 import { deadLettersRoutes } from './routes/dead-letters.ts'
 import { gameRoutes } from './routes/game.ts'
 import { opsRoutes } from './routes/ops.ts'
@@ -32,7 +33,7 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
     void reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`))
   })
   await registerOpenApi(app)
-  for (const routes of [opsRoutes, collectorRoutes, deadLettersRoutes, profilesRoutes, segmentsRoutes, streamsRoutes, gameRoutes, queryRoutes]) {
+  for (const routes of [opsRoutes, collectorRoutes, deadLettersRoutes, profilesRoutes, segmentsRoutes, streamsRoutes, gameRoutes, queryRoutes, dashboardRoutes]) {
     await routes(app, ctx)
   }
   return app

@@ -1,0 +1,7 @@
+export type { LiveHello, LiveSample } from './live-sample.ts'
+export { LiveStreams } from './live-stream.ts'
+export { recentChanges, type RecentChanges } from './recent-changes.ts'
+export { recentEvents, type RecentEvent, type RecentEvents } from './recent-events.ts'
+export { acceptsGzip, bundleExists, contentType, DEFAULT_WEB_DIR, isAssetName, StaticFiles, webDir, type StaticFile } from './static-files.ts'
+export { DEFAULT_SAMPLER, StatsSampler, type SamplerOptions } from './stats-sampler.ts'
+export { validateSegment, type Validation } from './validate-segment.ts'

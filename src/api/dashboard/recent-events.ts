@@ -1,0 +1,51 @@
+import { decodeEvent, partitionKey, partitionOfUser, type JsonValue } from '../../events/index.ts'
+import { TOPICS, type EventLog } from '../../log/event-log.ts'
+
+export interface RecentEvent {
+  event: string
+  ts: number
+  received_at: number
+  event_id: string
+  properties: Record<string, JsonValue>
+  offset: number
+}
+
+export interface RecentEvents {
+  events: RecentEvent[]
+  partition: number
+  /** Records of the partition looked at, newest first. */
+  scanned: number
+  /** True when the scan reached the partition's first retained record: nothing older is stored. */
+  complete: boolean
+}
+
+/** Records read per step back from the end. */
+const STEP = 1_000
+
+/**
+ * A user's latest events, newest first, straight from the event log: the user's partition is
+ * read backwards from its end, at most `scan` records, keeping those keyed `tenant:user_id`.
+ * Bounded work whatever the log's size; a user quiet for longer than `scan` records of their
+ * partition shows none (`complete: false` says so).
+ */
+export async function recentEvents(log: EventLog, partitions: number, tenant: string, userId: string, limit: number, scan: number): Promise<RecentEvents> {
+  const partition = partitionOfUser(tenant, userId, partitions)
+  const key = partitionKey(tenant, userId)
+  const { start, end } = await log.offsets(TOPICS.events, partition)
+  const found: RecentEvent[] = []
+  let to = end
+  let scanned = 0
+  while (to > start && scanned < scan && found.length < limit) {
+    const from = Math.max(start, to - Math.min(STEP, scan - scanned))
+    const records = await log.read(TOPICS.events, partition, from, { maxRecords: to - from })
+    scanned += to - from
+    for (let i = records.length - 1; i >= 0 && found.length < limit; i--) {
+      const r = records[i]!
+      if (r.offset >= to || r.key !== key) continue
+      const e = decodeEvent(r.value)
+      found.push({ event: e.event, ts: e.ts, received_at: e.received_at, event_id: e.event_id, properties: e.properties, offset: r.offset })
+    }
+    to = from
+  }
+  return { events: found, partition, scanned, complete: to <= start }
+}

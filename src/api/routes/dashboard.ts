@@ -1,0 +1,186 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { RuleError } from '../../engine/rules/index.ts'
+import type { SegmentInput } from '../../engine/thread/protocol.ts'
+import type { RouteModule } from '../context.ts'
+import { DEFAULT_SAMPLER, LiveStreams, StaticFiles, StatsSampler, acceptsGzip, bundleExists, isAssetName, recentChanges, recentEvents, validateSegment, webDir, type SamplerOptions, type StaticFile } from '../dashboard/index.ts'
+import { sendError } from '../errors.ts'
+import { ERROR_RESPONSE_SCHEMA, NO_SECURITY } from '../openapi.ts'
+import { parseNameList } from '../streams/records.ts'
+import { parseLimit } from './profile-query.ts'
+
+export interface DashboardRouteOptions {
+  /** The built bundle. Default TAGSTREAM_WEB_DIR or web/dist. */
+  dir?: string
+  sampler?: Partial<SamplerOptions>
+  /** Open live streams at once; more get 503. Default 64. */
+  maxLiveClients?: number
+}
+
+/** Log records read back per partition for the dashboard's feeds: bounded work per request. */
+const CHANGES_SCAN = 1_000
+const EVENTS_SCAN = 5_000
+
+/**
+ * The page may load nothing but its own files and talk to nothing but this server. uPlot sizes
+ * its elements through the style attribute, hence 'unsafe-inline' for styles only.
+ */
+const DASHBOARD_CSP = [
+  "default-src 'self'",
+  "base-uri 'none'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+].join('; ')
+
+const TAGS = ['dashboard']
+
+/** The web dashboard (web/dist at `/`) and the few read-only routes only it needs. */
+export function createDashboardRoutes(options: DashboardRouteOptions = {}): RouteModule {
+  return (app, ctx) => {
+    const dir = options.dir ?? webDir()
+    const files = new StaticFiles(dir)
+    if (bundleExists(dir)) ctx.logger.info({ dir }, 'dashboard served at /')
+    else ctx.logger.warn({ dir }, 'dashboard bundle missing: / answers 503 until it is built; run "npm run build:web"')
+
+    const stats = new StatsSampler(ctx, { ...DEFAULT_SAMPLER, ...options.sampler })
+    const live = new LiveStreams(stats, ctx.partitions, options.maxLiveClients ?? 64)
+    stats.start()
+    app.addHook('onClose', async () => {
+      stats.stop()
+      live.closeAll()
+    })
+
+    const send = (req: FastifyRequest, reply: FastifyReply, file: StaticFile, cacheControl: string) => {
+      void reply.header('etag', file.etag).header('cache-control', cacheControl).header('x-content-type-options', 'nosniff').header('vary', 'accept-encoding')
+      if (req.headers['if-none-match'] === file.etag) return reply.code(304).send()
+      void reply.type(file.type)
+      if (file.gzip !== null && acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(file.gzip)
+      return reply.send(file.body)
+    }
+
+    app.get(
+      '/',
+      { schema: { summary: 'The dashboard (the built web bundle)', tags: TAGS, security: NO_SECURITY, produces: ['text/html'], response: { 200: { type: 'string', description: 'index.html' }, 503: ERROR_RESPONSE_SCHEMA } } },
+      async (req, reply) => {
+        const file = await files.get('index.html')
+        if (file === null) return sendError(reply, 503, 'dashboard_not_built', `the dashboard bundle is missing (${dir}/index.html); run "npm run build:web"`)
+        void reply.header('content-security-policy', DASHBOARD_CSP).header('referrer-policy', 'no-referrer')
+        // Revalidated on every load (a cheap 304), so a rebuilt bundle shows up at once.
+        return send(req, reply, file, 'no-cache')
+      },
+    )
+
+    app.get<{ Params: { file: string } }>(
+      '/assets/:file',
+      {
+        schema: {
+          summary: "The dashboard's scripts and styles (content-hashed names, cached for a year)",
+          tags: TAGS,
+          security: NO_SECURITY,
+          params: { type: 'object', properties: { file: { type: 'string' } }, required: ['file'] },
+          response: { 200: { type: 'string', description: 'the file' }, 404: ERROR_RESPONSE_SCHEMA },
+        },
+      },
+      async (req, reply) => {
+        const name = req.params.file
+        const file = isAssetName(name) ? await files.get(`assets/${name}`) : null
+        if (file === null) return sendError(reply, 404, 'not_found', `no dashboard asset "${name.length > 100 ? `${name.slice(0, 100)}…` : name}"`)
+        return send(req, reply, file, 'public, max-age=31536000, immutable')
+      },
+    )
+
+    const read = ctx.auth.require('read')
+
+    app.get(
+      '/v1/dashboard/live',
+      {
+        preHandler: read,
+        config: { httpDurationMetric: false },
+        schema: {
+          summary: 'Live server stats as Server-Sent Events: a `hello` frame with recent history, then a `sample` frame every second',
+          description: "Events/s accepted and rejected (the key's tenant), bytes/s, duplicates/s, engine processing rate and lag per partition (server), and the tenant's segment sizes. See docs/dashboard.md.",
+          tags: TAGS,
+          produces: ['text/event-stream'],
+          response: { 200: { type: 'string', description: 'text/event-stream' }, 503: ERROR_RESPONSE_SCHEMA },
+        },
+      },
+      async (req, reply) => {
+        if (live.full) return sendError(reply, 503, 'too_many_streams', `${live.maxClients} live dashboard streams are open; close one and retry`)
+        live.open(reply, req.principal!.tenant)
+        return reply
+      },
+    )
+
+    app.get<{ Querystring: { limit?: string; segment?: string } }>(
+      '/v1/dashboard/recent-changes',
+      {
+        preHandler: read,
+        schema: {
+          summary: "The tenant's latest segment entries and exits, and the cursor to follow GET /v1/segment-changes from",
+          tags: TAGS,
+          querystring: { type: 'object', properties: { limit: { type: 'string', description: '1–500, default 50' }, segment: { type: 'string', description: 'only these segments, comma-separated' } } },
+        },
+      },
+      async (req, reply) => {
+        const limit = parseLimit(req.query.limit, 50, 500)
+        if (!limit.ok) return sendError(reply, 400, 'invalid_query', limit.message, 'limit')
+        return recentChanges(ctx.log, ctx.partitions, req.principal!.tenant, parseNameList(req.query.segment), limit.value, CHANGES_SCAN)
+      },
+    )
+
+    app.get<{ Params: { user_id: string }; Querystring: { limit?: string } }>(
+      '/v1/dashboard/profiles/:user_id/events',
+      {
+        preHandler: read,
+        schema: {
+          summary: "A user's latest events, newest first, read from the tail of their log partition",
+          tags: TAGS,
+          params: { type: 'object', properties: { user_id: { type: 'string' } }, required: ['user_id'] },
+          querystring: { type: 'object', properties: { limit: { type: 'string', description: '1–100, default 20' } } },
+        },
+      },
+      async (req, reply) => {
+        const limit = parseLimit(req.query.limit, 20, 100)
+        if (!limit.ok) return sendError(reply, 400, 'invalid_query', limit.message, 'limit')
+        return recentEvents(ctx.log, ctx.partitions, req.principal!.tenant, req.params.user_id, limit.value, EVENTS_SCAN)
+      },
+    )
+
+    app.post<{ Params: { id: string }; Body: SegmentInput }>(
+      '/v1/dashboard/segments/:id/validate',
+      {
+        preHandler: read,
+        schema: {
+          summary: 'Check a segment rule as PUT /v1/segments/:id would, without applying it',
+          description: '200 `{"valid":true,"metrics":[…]}`; 400 `invalid_rule` with `line` and `column`, the same body PUT answers with.',
+          tags: TAGS,
+          params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+          body: {
+            type: 'object',
+            required: ['when'],
+            additionalProperties: false,
+            properties: { when: { type: 'string', minLength: 1, maxLength: 10_000 }, keep: { type: 'string' }, description: { type: 'string', maxLength: 1_000 } },
+          },
+        },
+      },
+      async (req, reply) => {
+        try {
+          return validateSegment(req.params.id, req.body)
+        } catch (err) {
+          if (err instanceof RuleError) return reply.code(400).send(ruleErrorBody(err))
+          throw err
+        }
+      },
+    )
+  }
+}
+
+export const dashboardRoutes: RouteModule = createDashboardRoutes()
+
+/** The body PUT /v1/segments/:id answers a bad rule with (src/api/routes/segments.ts), so the editor reads one shape. */
+function ruleErrorBody(err: RuleError) {
+  return { error: { code: 'invalid_rule', message: err.message, field: err.path?.split('.').pop() ?? 'when', line: err.line, column: err.column, ...(err.expected ? { expected: err.expected } : {}) } }
+}
