@@ -7,6 +7,8 @@ export interface ServerConfig {
   dataDir: string
   /** Event log URL; default <dataDir>/log. */
   logUrl: string
+  /** State store URL (engine checkpoints, players): a directory or postgres://…; default <dataDir>/state. */
+  stateUrl: string
   partitions: number
   /** Segments file (YAML); null = start with no segments. Runtime changes are saved to <dataDir>/segments.yaml. */
   segmentsPath: string | null
@@ -44,6 +46,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     port: 8080,
     dataDir,
     logUrl: `${dataDir}/log`,
+    stateUrl: `${dataDir}/state`,
     partitions: 8,
     segmentsPath: null,
     keys: [],

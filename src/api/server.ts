@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import { EngineThreadClient } from '../engine/thread/engine-client.ts'
 import { openEventLog } from '../log/open-log.ts'
 import { createLogger, type Logger } from '../logger.ts'
-import { EmbeddedStateStore } from '../state/embedded/state-store.ts'
+import { openStateStore } from '../state/open-state.ts'
+import type { StateStore } from '../state/state-store.ts'
 import { buildApp } from './app.ts'
 import { Auth } from './auth.ts'
 import type { ServerConfig } from './config.ts'
@@ -30,9 +31,10 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   mkdirSync(resolve(config.dataDir), { recursive: true })
   const logUrl = config.logUrl.includes('://') ? config.logUrl : resolve(config.logUrl)
   const { log, partitions } = await openEventLog(logUrl, { partitions: config.partitions })
+  const stateUrl = config.stateUrl.includes('://') ? config.stateUrl : resolve(config.stateUrl)
   const rulesPath = resolve(config.segmentsPath ?? join(config.dataDir, 'segments.yaml'))
   const engine = new EngineThreadClient(
-    { logUrl, stateDir: resolve(config.dataDir, 'state'), partitions, rulesPath, engine: {}, worker: {}, snapshotIntervalMs: 100, logLevel: logger.level },
+    { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: {}, snapshotIntervalMs: 100, logLevel: logger.level },
     logger,
   )
   try {
@@ -42,7 +44,14 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     await log.close()
     throw err
   }
-  const store = EmbeddedStateStore.open(resolve(config.dataDir, 'state'))
+  let store: StateStore
+  try {
+    store = await openStateStore(stateUrl, { logger })
+  } catch (err) {
+    await engine.close()
+    await log.close()
+    throw err
+  }
   const ctx: ApiContext = { config, log, partitions, engine, store, auth: new Auth(config.keys), metrics: new ApiMetrics(), logger, inflight: { bytes: 0 } }
   const app = await buildApp(ctx)
   let url: string

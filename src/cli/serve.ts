@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { devKey, parseKeys, type ApiKey } from '../api/auth.ts'
@@ -11,6 +12,8 @@ export interface ServeOptions {
   host: string
   port: number
   segments?: string
+  /** State store URL: a directory or postgres://…; default TAGSTREAM_STATE, else <data>/state. */
+  state?: string
   warehouse: boolean
 }
 
@@ -47,6 +50,7 @@ export function serverConfig(global: { data: string; log?: string; partitions: n
     port: o.port,
     dataDir: global.data,
     logUrl: logUrl(global.data, global.log),
+    stateUrl: o.state ?? process.env.TAGSTREAM_STATE ?? join(global.data, 'state'),
     partitions: global.partitions,
     segmentsPath: o.segments ?? null,
     keys,
@@ -76,6 +80,7 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on', process.env.TAGSTREAM_HOST ?? '127.0.0.1')
     .option('--port <port>', 'port to listen on', port, Number(process.env.TAGSTREAM_PORT ?? 8080))
     .option('--segments <file>', 'segments and triggers (YAML); runtime changes are saved back to it (default <data>/segments.yaml)')
+    .option('--state <url>', 'state store: a directory or postgres://host:port/db?schema=name (default <data>/state, env TAGSTREAM_STATE)')
     .option('--no-warehouse', 'do not write events to the Parquet warehouse while serving')
     .action(async (o: ServeOptions) => {
       const global = program.opts<{ data: string; log?: string; partitions: number }>()

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { openEventLog } from '../../log/open-log.ts'
 import { createLogger } from '../../logger.ts'
-import { EmbeddedStateStore } from '../../state/embedded/state-store.ts'
+import { openStateStore } from '../../state/open-state.ts'
 import { engineOptions } from '../engine-options.ts'
 import { EngineRunner } from '../engine-runner.ts'
 import { prepareRules } from '../engine-rules.ts'
@@ -27,7 +27,7 @@ function serialize(err: unknown): SerializedError {
 try {
   const options = engineOptions(data.engine)
   const { log, partitions } = await openEventLog(data.logUrl, { partitions: data.partitions, retentionCheckMs: 0 })
-  const store = EmbeddedStateStore.open(data.stateDir)
+  const store = await openStateStore(data.stateUrl, { logger })
   const definition = loadRulesSource(data.rulesPath)
   const rules = prepareRules(definition, options)
   const runner = await EngineRunner.create(log, store, rules, options, Array.from({ length: partitions }, (_, p) => p), data.worker, logger)

@@ -4,7 +4,8 @@ import type { EngineSnapshot } from './protocol.ts'
 
 export interface EngineThreadData {
   logUrl: string
-  stateDir: string
+  /** State store URL: a directory (embedded) or postgres://…; see src/state/open-state.ts. */
+  stateUrl: string
   partitions: number
   /** Where the rules are read from and runtime changes are saved. */
   rulesPath: string
