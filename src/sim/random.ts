@@ -53,6 +53,52 @@ export class Rng {
   int(lo: number, hi: number): number {
     return lo + this.below(hi - lo + 1)
   }
+
+  /** True with probability p. */
+  chance(p: number): boolean {
+    return this.float() < p
+  }
+
+  /** One element, uniformly. */
+  pick<T>(items: readonly T[]): T {
+    return items[this.below(items.length)]!
+  }
+
+  /** One element, chosen with probability proportional to its weight. */
+  weighted<T>(items: readonly T[], weights: readonly number[]): T {
+    return weightedAt(items, weights, this.float())
+  }
+}
+
+/**
+ * A 32-bit hash of integers: attributes that belong to an entity (a user's country, a player's
+ * provider) are derived from its id this way, so they stay the same wherever the entity shows up.
+ */
+export function hash32(...parts: number[]): number {
+  let h = 0x811c9dc5
+  for (const p of parts) h = fmix32(Math.imul(h ^ (p >>> 0), 0x01000193))
+  return h >>> 0
+}
+
+/** MurmurHash3's finaliser: every input bit affects every output bit. */
+function fmix32(h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return h ^ (h >>> 16)
+}
+
+/** `weighted` for a fixed fraction u in [0, 1): the choice a hash makes for an entity. */
+export function weightedAt<T>(items: readonly T[], weights: readonly number[], u: number): T {
+  let total = 0
+  for (const w of weights) total += w
+  let r = u * total
+  for (let i = 0; i < items.length; i++) {
+    r -= weights[i]!
+    if (r < 0) return items[i]!
+  }
+  return items[items.length - 1]!
 }
 
 function rotl(x: number, k: number): number {

@@ -1,0 +1,3 @@
+export * from './catalog.ts'
+export * from './options.ts'
+export * from './requests.ts'

@@ -1,0 +1,5 @@
+export * from './client.ts'
+export * from './pacer.ts'
+export * from './send-events.ts'
+export * from './send-game.ts'
+export * from './stats.ts'
