@@ -1,6 +1,8 @@
 import { resolve } from 'node:path'
 import { DEFAULT_PARTITIONS, TOPICS, type EventLog } from './event-log.ts'
 import { EmbeddedEventLog, type EmbeddedLogOptions } from './embedded/event-log.ts'
+import { isKafkaUrl } from './kafka/connection-url.ts'
+import { KafkaEventLog } from './kafka/event-log.ts'
 
 export interface OpenLogOptions extends EmbeddedLogOptions {
   partitions?: number
@@ -8,7 +10,8 @@ export interface OpenLogOptions extends EmbeddedLogOptions {
 
 /**
  * Chooses the adapter by URL: a path or file: URL opens the embedded log (the default),
- * kafka:// a Kafka cluster. The product's topics are created on open.
+ * kafka://host:port[,host:port…][?prefix=…&clientId=…&replication=…] a Kafka cluster (docs/kafka.md).
+ * The product's topics are created on open.
  */
 export interface OpenedLog {
   log: EventLog
@@ -19,13 +22,23 @@ export interface OpenedLog {
 export async function openEventLog(url: string, options: OpenLogOptions = {}): Promise<OpenedLog> {
   const partitions = options.partitions ?? DEFAULT_PARTITIONS
   let log: EventLog
-  if (url.startsWith('kafka://')) {
-    throw new Error('the Kafka event log is not available in this build yet; use a directory path for the embedded log')
+  if (isKafkaUrl(url)) {
+    // The broker applies retention itself (topic configs); retentionCheckMs is the embedded log's timer.
+    const { retentionMs, retentionBytes } = options
+    log = await KafkaEventLog.open(url, {
+      ...(retentionMs === undefined ? {} : { retentionMs }),
+      ...(retentionBytes === undefined ? {} : { retentionBytes }),
+    })
   } else {
     const dir = url.startsWith('file://') ? new URL(url).pathname : url.startsWith('file:') ? url.slice(5) : url
     log = await EmbeddedEventLog.open(resolve(dir), options)
   }
   const counts = new Map<string, number>()
-  for (const topic of Object.values(TOPICS)) counts.set(topic, await log.createTopic(topic, { partitions }))
+  try {
+    for (const topic of Object.values(TOPICS)) counts.set(topic, await log.createTopic(topic, { partitions }))
+  } catch (err) {
+    await log.close()
+    throw err
+  }
   return { log, partitions: counts.get(TOPICS.events)! }
 }

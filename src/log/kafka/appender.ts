@@ -1,0 +1,121 @@
+import type { MessageToProduce, ProduceResult, Producer } from '@platformatic/kafka'
+import type { AppendResult } from '../event-log.ts'
+
+/*
+ * Group commit over an idempotent producer. One produce request is in flight at a time; every append
+ * that arrives meanwhile joins the next request, and appends to the same partition share one record
+ * batch (offsets are handed out in arrival order within it). Why not a send per append: the idempotent
+ * producer numbers each batch when the request is built, so two concurrent sends to one partition would
+ * carry the same sequence number and the broker would drop the second as a "duplicate". One request at
+ * a time keeps the numbering right; coalescing keeps the throughput.
+ */
+
+interface Pending {
+  topic: string
+  partition: number
+  messages: MessageToProduce[]
+  bytes: number
+  resolve(result: AppendResult): void
+  reject(err: Error): void
+}
+
+export interface AppenderLimits {
+  /** A batch for one partition stops growing here (the broker refuses batches over message.max.bytes, 1 MiB by default). */
+  maxBatchBytes: number
+  /** A request stops taking appends here. */
+  maxRequestBytes: number
+}
+
+export class Appender {
+  private queue: Pending[] = []
+  private flushing = false
+  private producer: Producer | null = null
+
+  constructor(
+    private readonly createProducer: () => Producer,
+    private readonly limits: AppenderLimits,
+  ) {}
+
+  append(topic: string, partition: number, messages: MessageToProduce[], bytes: number): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ topic, partition, messages, bytes, resolve, reject })
+      if (!this.flushing) void this.flush()
+    })
+  }
+
+  async close(): Promise<void> {
+    const producer = this.producer
+    this.producer = null
+    if (producer) await producer.close()
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true
+    try {
+      while (this.queue.length > 0) await this.send(this.take())
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  /** Takes appends off the queue for one request, keeping each partition's appends in arrival order. */
+  private take(): Map<string, Pending[]> {
+    const groups = new Map<string, Pending[]>()
+    const groupBytes = new Map<string, number>()
+    const full = new Set<string>()
+    const rest: Pending[] = []
+    let requestBytes = 0
+    for (const p of this.queue) {
+      const key = `${p.topic}\0${p.partition}`
+      const size = groupBytes.get(key) ?? 0
+      const fits = size === 0 || size + p.bytes <= this.limits.maxBatchBytes
+      // Once an append of a partition waits, every later one of that partition waits too: order.
+      if (full.has(key) || !fits || (requestBytes > 0 && requestBytes + p.bytes > this.limits.maxRequestBytes)) {
+        full.add(key)
+        rest.push(p)
+        continue
+      }
+      let group = groups.get(key)
+      if (!group) groups.set(key, (group = []))
+      group.push(p)
+      groupBytes.set(key, size + p.bytes)
+      requestBytes += p.bytes
+    }
+    this.queue = rest
+    return groups
+  }
+
+  private async send(groups: Map<string, Pending[]>): Promise<void> {
+    const messages: MessageToProduce[] = []
+    for (const group of groups.values()) for (const p of group) for (const m of p.messages) messages.push(m)
+    let result: ProduceResult
+    let failure: Error | null = null
+    try {
+      this.producer ??= this.createProducer()
+      result = await this.producer.send({ messages })
+    } catch (err) {
+      failure = err as Error
+      // Partitions whose leader did acknowledge are reported with the error.
+      result = (err as { produced?: ProduceResult }).produced ?? {}
+      // The producer's sequence numbers may now disagree with the broker's: a fresh producer id
+      // makes sure a later batch is never mistaken for a retry of this one and dropped.
+      const old = this.producer
+      this.producer = null
+      old?.close().catch(() => {})
+    }
+    const bases = new Map<string, number>()
+    for (const o of result.offsets ?? []) bases.set(`${o.topic}\0${o.partition}`, Number(o.offset))
+    for (const [key, group] of groups) {
+      const base = bases.get(key)
+      let next = base ?? 0
+      for (const p of group) {
+        if (base === undefined) {
+          p.reject(failure ?? new Error(`Kafka did not acknowledge the batch for ${p.topic} partition ${p.partition}`))
+          continue
+        }
+        p.resolve({ baseOffset: next, count: p.messages.length })
+        next += p.messages.length
+      }
+    }
+  }
+}

@@ -1,0 +1,252 @@
+import { Admin, Consumer, Producer, type ConnectionOptions } from '@platformatic/kafka'
+import {
+  DEFAULT_RETENTION,
+  UnknownTopicError,
+  type AppendRecord,
+  type AppendResult,
+  type EventLog,
+  type LogRecord,
+  type PartitionOffsets,
+  type ReadOptions,
+  type RetentionPolicy,
+  type RetentionResult,
+  type TopicSpec,
+} from '../event-log.ts'
+import { Appender } from './appender.ts'
+import { parseKafkaUrl, type KafkaConnection } from './connection-url.ts'
+import { Fetcher } from './fetcher.ts'
+import { hasKafkaError } from './kafka-errors.ts'
+import { batchBytes, decodeBatches, lastOffsetOf, recordSize, toMessage } from './records.ts'
+import { applyRetention, type BatchSpan, type RetentionOps } from './retention.ts'
+
+export type KafkaLogOptions = Partial<RetentionPolicy>
+
+const DEFAULT_MAX_RECORDS = 10_000
+const DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+// Kafka's ListOffsets sentinels.
+const EARLIEST = -2n
+const LATEST = -1n
+
+/**
+ * The event log on Apache Kafka. Partitioning stays the caller's (murmur2 of the key, as Kafka's
+ * default partitioner): append writes to the partition it is given. Topic and group names carry the
+ * URL's prefix. Durability is Kafka's: an append resolves once every in-sync replica has the batch
+ * (acks=all, idempotent producer).
+ */
+export class KafkaEventLog implements EventLog {
+  private readonly partitions = new Map<string, number>()
+  private closed = false
+
+  private constructor(
+    private readonly conn: KafkaConnection,
+    private readonly policy: RetentionPolicy,
+    private readonly admin: Admin,
+    private readonly consumer: Consumer,
+    private readonly appender: Appender,
+    private readonly fetcher: Fetcher,
+  ) {}
+
+  /** Connects to the brokers of a kafka:// URL (see docs/kafka.md) and checks they answer. */
+  static async open(url: string, options: KafkaLogOptions = {}): Promise<KafkaEventLog> {
+    const conn = parseKafkaUrl(url)
+    const base = { clientId: conn.clientId, bootstrapBrokers: conn.brokers, retries: 5, retryDelay: 200 }
+    const admin = new Admin(base)
+    try {
+      await admin.metadata({ topics: [] })
+    } catch (err) {
+      await admin.close()
+      throw new Error(`cannot reach Kafka at ${conn.brokers.join(',')}: ${(err as Error).message}`, { cause: err })
+    }
+    // Never joins its group: it only fetches (and the group id is required by the client).
+    const consumer = new Consumer({ ...base, groupId: `${conn.prefix}${conn.clientId}-reader` })
+    const appender = new Appender(
+      () => new Producer({ ...base, idempotent: true, autocreateTopics: false, timeout: 30_000, retries: 10 }),
+      { maxBatchBytes: 768 * 1024, maxRequestBytes: 16 * 1024 * 1024 },
+    )
+    const connection: ConnectionOptions = { connectTimeout: 5_000, requestTimeout: 30_000, maxInflights: 5 }
+    const fetcher = new Fetcher(consumer, `${conn.clientId}-fetch`, connection)
+    return new KafkaEventLog(conn, { ...DEFAULT_RETENTION, ...options }, admin, consumer, appender, fetcher)
+  }
+
+  async createTopic(topic: string, spec: TopicSpec): Promise<number> {
+    const name = this.name(topic)
+    try {
+      const [created] = await this.admin.createTopics({
+        topics: [name],
+        partitions: spec.partitions,
+        replicas: this.conn.replication,
+        configs: [
+          { name: 'message.timestamp.type', value: 'LogAppendTime' },
+          { name: 'retention.ms', value: String(this.policy.retentionMs) },
+          { name: 'retention.bytes', value: String(this.policy.retentionBytes) },
+        ],
+      })
+      const count = created?.partitions ?? spec.partitions
+      await this.untilVisible(name, count)
+      this.partitions.set(topic, count)
+      return count
+    } catch (err) {
+      if (!hasKafkaError(err, 'TOPIC_ALREADY_EXISTS')) throw err
+    }
+    const existing = await this.partitionCount(topic)
+    if (existing === null) throw new Error(`Kafka says topic "${name}" exists but reports no metadata for it`)
+    return existing
+  }
+
+  async partitionCount(topic: string): Promise<number | null> {
+    const name = this.name(topic)
+    const topics = await this.admin.listTopics({ includeInternals: false })
+    if (!topics.includes(name)) return null
+    const metadata = await this.admin.metadata({ topics: [name], forceUpdate: true })
+    const count = metadata.topics.get(name)?.partitionsCount ?? null
+    if (count !== null) this.partitions.set(topic, count)
+    return count
+  }
+
+  async append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
+    await this.check(topic, partition)
+    if (records.length === 0) return { baseOffset: (await this.offsets(topic, partition)).end, count: 0 }
+    const name = this.name(topic)
+    let bytes = 0
+    const messages = records.map((r) => {
+      bytes += recordSize(r)
+      return toMessage(name, partition, r)
+    })
+    return this.appender.append(name, partition, messages, bytes)
+  }
+
+  async read(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<LogRecord[]> {
+    await this.check(topic, partition)
+    const name = this.name(topic)
+    const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
+    let from = Math.max(0, offset)
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const batches = await this.fetcher.fetch({ topic: name, partition, offset: from, maxWaitMs: options.maxWaitMs ?? 0, maxRecords, maxBytes })
+        return decodeBatches(batches, { from, maxRecords, maxBytes, keys: options.keys !== false })
+      } catch (err) {
+        if (!hasKafkaError(err, 'OFFSET_OUT_OF_RANGE')) throw err
+        // Before the start (retention removed it): read from the start, like auto.offset.reset=earliest.
+        // At or past the end: nothing to read.
+        const { start, end } = await this.offsets(topic, partition)
+        if (from >= end || start >= end) return []
+        from = Math.max(from, start)
+      }
+    }
+    return []
+  }
+
+  async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    await this.check(topic, partition)
+    const name = this.name(topic)
+    const [start, end] = await Promise.all([this.listOffset(name, partition, EARLIEST), this.listOffset(name, partition, LATEST)])
+    return { start: start ?? 0, end: end ?? 0 }
+  }
+
+  async commit(group: string, topic: string, partition: number, offset: number): Promise<void> {
+    await this.check(topic, partition)
+    await this.admin.alterConsumerGroupOffsets({
+      groupId: this.name(group),
+      topics: [{ name: this.name(topic), partitionOffsets: [{ partition, offset: BigInt(offset) }] }],
+    })
+  }
+
+  async committed(group: string, topic: string, partition: number): Promise<number | null> {
+    await this.check(topic, partition)
+    const name = this.name(topic)
+    const [g] = await this.admin.listConsumerGroupOffsets({
+      groups: [{ groupId: this.name(group), topics: [{ name, partitionIndexes: [partition] }] }],
+    })
+    const found = g?.topics.find((t) => t.name === name)?.partitions.find((p) => p.partitionIndex === partition)
+    return found === undefined || found.committedOffset < 0n ? null : Number(found.committedOffset)
+  }
+
+  /** Applies the policy to the topics this instance has created or looked up (never to others in the cluster). */
+  async applyRetention(now: number = Date.now()): Promise<RetentionResult> {
+    const topics = new Map<string, number>()
+    for (const [topic, count] of this.partitions) topics.set(topic, count)
+    return applyRetention(this.retentionOps(), topics, this.policy, now)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await Promise.allSettled([this.appender.close(), this.fetcher.close(), this.consumer.close(true), this.admin.close()])
+  }
+
+  private name(topicOrGroup: string): string {
+    return `${this.conn.prefix}${topicOrGroup}`
+  }
+
+  /** Rejects unknown topics and partitions up front: the producer would otherwise wrap the partition number. */
+  private async check(topic: string, partition: number): Promise<void> {
+    if (this.closed) throw new Error('the Kafka event log is closed')
+    let count = this.partitions.get(topic)
+    // Unknown here may be known to the cluster: created by another process, or partitions added.
+    if (count === undefined || partition >= count) count = (await this.partitionCount(topic)) ?? undefined
+    if (count === undefined) throw new UnknownTopicError(topic)
+    if (!Number.isInteger(partition) || partition < 0 || partition >= count) throw new UnknownTopicError(topic, partition)
+  }
+
+  /**
+   * The controller has the new topic when CreateTopics answers; brokers learn of it a moment later.
+   * Waiting here means whoever is told the topic exists (this process or another) can use it at once.
+   */
+  private async untilVisible(name: string, partitions: number): Promise<void> {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      if ((await this.admin.listTopics()).includes(name)) {
+        const topic = (await this.admin.metadata({ topics: [name], forceUpdate: true })).topics.get(name)
+        if (topic && topic.partitionsCount >= partitions && topic.partitions.every((p) => p.leader >= 0)) return
+      }
+      if (Date.now() > deadline) throw new Error(`topic "${name}" was created but no broker reported it within 30 s`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  private async listOffset(name: string, partition: number, timestamp: bigint): Promise<number | null> {
+    const [t] = await this.admin.listOffsets({ topics: [{ name, partitions: [{ partitionIndex: partition, timestamp }] }] })
+    const offset = t?.partitions.find((p) => p.partitionIndex === partition)?.offset
+    return offset === undefined || offset < 0n ? null : Number(offset)
+  }
+
+  private retentionOps(): RetentionOps {
+    return {
+      offsets: (topic, p) => this.offsets(topic, p),
+      offsetForTime: (topic, p, ts) => this.listOffset(this.name(topic), p, BigInt(Math.floor(ts))),
+      diskBytes: async (topic) => {
+        const name = this.name(topic)
+        const count = this.partitions.get(topic) ?? 0
+        const brokers = await this.admin.describeLogDirs({ topics: [{ name, partitions: Array.from({ length: count }, (_, i) => i) }] })
+        const bytes = new Map<number, number>()
+        for (const b of brokers) {
+          for (const dir of b.results) {
+            for (const t of dir.topics) {
+              if (t.name !== name) continue
+              for (const p of t.partitions) bytes.set(p.partitionIndex, Math.max(bytes.get(p.partitionIndex) ?? 0, Number(p.partitionSize)))
+            }
+          }
+        }
+        return bytes
+      },
+      scan: async (topic, p, from, to) => {
+        const spans: BatchSpan[] = []
+        for (let next = from; next < to; ) {
+          const batches = await this.fetcher.fetch({ topic: this.name(topic), partition: p, offset: next, maxWaitMs: 0, maxRecords: DEFAULT_MAX_RECORDS, maxBytes: 8 * 1024 * 1024 })
+          if (batches.length === 0) break
+          for (const b of batches) {
+            const first = Number(b.firstOffset)
+            if (first >= to) break
+            spans.push({ first, last: lastOffsetOf(b), bytes: batchBytes(b) })
+          }
+          next = lastOffsetOf(batches[batches.length - 1]!) + 1
+        }
+        return spans
+      },
+      deleteBefore: async (topic, p, offset) => {
+        await this.admin.deleteRecords({ topics: [{ name: this.name(topic), partitions: [{ partition: p, offset: BigInt(offset) }] }] })
+      },
+    }
+  }
+}

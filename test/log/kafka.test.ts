@@ -1,0 +1,166 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { Admin } from '@platformatic/kafka'
+import { describe, expect, it } from 'vitest'
+import { partitionFor } from '../../src/events/partition.ts'
+import { KafkaEventLog } from '../../src/log/kafka/event-log.ts'
+import { parseKafkaUrl } from '../../src/log/kafka/connection-url.ts'
+import { openEventLog } from '../../src/log/open-log.ts'
+import { TOPICS } from '../../src/log/event-log.ts'
+import { runEventLogContract } from './event-log-contract.ts'
+
+// The broker of scripts/kafka/start.sh; test/support/kafka-global-setup.ts starts it when it is not running.
+const BROKER = process.env.TAGSTREAM_TEST_KAFKA ?? '127.0.0.1:9092'
+const freshPrefix = () => `test-${randomUUID().slice(0, 8)}-`
+const urlFor = (prefix: string) => `kafka://${BROKER}?prefix=${prefix}&clientId=tagstream-test`
+
+/** Deletes every topic a test created, so a long-lived local broker does not fill up. */
+async function dropTopics(prefix: string): Promise<void> {
+  const admin = new Admin({ clientId: 'tagstream-test-cleanup', bootstrapBrokers: [BROKER] })
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
+  } finally {
+    await admin.close()
+  }
+}
+
+runEventLogContract('Kafka', () => {
+  const prefix = freshPrefix()
+  return {
+    open: (policy) => KafkaEventLog.open(urlFor(prefix), policy),
+    reopen: (policy) => KafkaEventLog.open(urlFor(prefix), policy),
+    retention: true,
+    cleanup: () => dropTopics(prefix),
+  }
+})
+
+describe('Kafka event log', () => {
+  it('lets a second instance read what the first appends, waking a waiting reader at once', async () => {
+    const prefix = freshPrefix()
+    const writer = await KafkaEventLog.open(urlFor(prefix))
+    const reader = await KafkaEventLog.open(urlFor(prefix))
+    try {
+      await writer.createTopic('t', { partitions: 2 })
+      await writer.append('t', 1, [{ key: 'k', value: Buffer.from('first') }])
+      expect(await reader.partitionCount('t')).toBe(2)
+      expect((await reader.offsets('t', 1)).end).toBe(1)
+      const waiting = reader.read('t', 1, 1, { maxWaitMs: 5_000 })
+      const t0 = Date.now()
+      await new Promise((r) => setTimeout(r, 50))
+      await writer.append('t', 1, [{ key: 'k', value: Buffer.from('second') }])
+      const got = await waiting
+      expect(got.map((r) => Buffer.from(r.value).toString())).toEqual(['second'])
+      expect(Date.now() - t0).toBeLessThan(1_000)
+    } finally {
+      await reader.close()
+      await writer.close()
+      await dropTopics(prefix)
+    }
+  })
+
+  it('long-polls every partition at once: one idle partition does not delay another', async () => {
+    const prefix = freshPrefix()
+    const log = await KafkaEventLog.open(urlFor(prefix))
+    try {
+      await log.createTopic('t', { partitions: 4 })
+      const idle = [0, 1, 2].map((p) => log.read('t', p, 0, { maxWaitMs: 3_000 }))
+      const busy = log.read('t', 3, 0, { maxWaitMs: 3_000 })
+      await new Promise((r) => setTimeout(r, 100))
+      const t0 = Date.now()
+      await log.append('t', 3, [{ key: 'k', value: Buffer.from('x') }])
+      expect((await busy).length).toBe(1)
+      expect(Date.now() - t0).toBeLessThan(1_000)
+      await Promise.all(idle)
+    } finally {
+      await log.close()
+      await dropTopics(prefix)
+    }
+  })
+
+  it('isolates prefixes: the same topic name under two prefixes holds different records', async () => {
+    const [a, b] = [freshPrefix(), freshPrefix()]
+    const la = await KafkaEventLog.open(urlFor(a))
+    const lb = await KafkaEventLog.open(urlFor(b))
+    try {
+      await la.createTopic('t', { partitions: 1 })
+      expect(await lb.partitionCount('t')).toBeNull()
+      await lb.createTopic('t', { partitions: 3 })
+      await la.append('t', 0, [{ key: null, value: Buffer.from('a') }])
+      expect(await lb.offsets('t', 0)).toEqual({ start: 0, end: 0 })
+      expect(await la.partitionCount('t')).toBe(1)
+      await la.commit('g', 't', 0, 1)
+      expect(await lb.committed('g', 't', 0)).toBeNull()
+    } finally {
+      await Promise.all([la.close(), lb.close()])
+      await Promise.all([dropTopics(a), dropTopics(b)])
+    }
+  })
+
+  it('creates the product topics on open with the configured partition count, stamped with append time', async () => {
+    const prefix = freshPrefix()
+    const { log, partitions } = await openEventLog(urlFor(prefix), { partitions: 3 })
+    const admin = new Admin({ clientId: 'tagstream-test-admin', bootstrapBrokers: [BROKER] })
+    try {
+      expect(partitions).toBe(3)
+      for (const t of Object.values(TOPICS)) expect(await log.partitionCount(t)).toBe(3)
+      const [desc] = await admin.describeConfigs({ resources: [{ resourceType: 2, resourceName: `${prefix}events`, configurationKeys: ['message.timestamp.type', 'retention.ms'] }] })
+      const config = Object.fromEntries((desc?.configs ?? []).map((c) => [c.name, c.value]))
+      expect(config).toEqual({ 'message.timestamp.type': 'LogAppendTime', 'retention.ms': String(3 * 24 * 3_600_000) })
+      // An existing log keeps its count.
+      await log.close()
+      const again = await openEventLog(urlFor(prefix), { partitions: 8 })
+      expect(again.partitions).toBe(3)
+      await again.log.close()
+    } finally {
+      await admin.close()
+      await log.close()
+      await dropTopics(prefix)
+    }
+  })
+
+  it('refuses unreachable brokers and bad URLs with a precise message', async () => {
+    await expect(KafkaEventLog.open('kafka://127.0.0.1:1')).rejects.toThrow(/cannot reach Kafka at 127\.0\.0\.1:1/)
+    expect(() => parseKafkaUrl('kafka://')).toThrow(/host:port/)
+    expect(() => parseKafkaUrl('kafka://h:9092?prefx=a')).toThrow(/unknown kafka:\/\/ option "prefx"/)
+    expect(() => parseKafkaUrl('kafka://h:9092?prefix=a b')).toThrow(/prefix may hold only/)
+    expect(() => parseKafkaUrl('kafka://h:9092?replication=0')).toThrow(/replication must be/)
+    expect(parseKafkaUrl('kafka://a:1,b:2/?prefix=x-&clientId=c&replication=3')).toEqual({ brokers: ['a:1', 'b:2'], prefix: 'x-', clientId: 'c', replication: 3 })
+  })
+})
+
+// Kafka's own producer decides where a keyed record goes; ours must agree for every key, or the
+// same user would land on different partitions depending on who wrote the record.
+const lib = resolve('.kafka/lib')
+describe.runIf(existsSync(join(lib, '.complete')))('murmur2 partitioning against the Java client', () => {
+  it('puts every key on the partition Kafka\'s BuiltInPartitioner chooses', () => {
+    const keys = ['default:1', 'default:17', 'acme:user-42', 'ü:ß', 'x', '', 'a'.repeat(300), ...Array.from({ length: 200 }, (_, i) => `t${i % 3}:${i * 7919}`)]
+    const dir = mkdtempSync(join(tmpdir(), 'tagstream-murmur-'))
+    try {
+      writeFileSync(join(dir, 'keys.txt'), keys.join('\n'))
+      const src = join(dir, 'Partitions.java')
+      writeFileSync(
+        src,
+        `import java.nio.charset.StandardCharsets;
+import java.nio.file.*;
+import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
+public class Partitions {
+  public static void main(String[] a) throws Exception {
+    for (String k : Files.readString(Path.of(a[0]), StandardCharsets.UTF_8).split("\\n", -1))
+      for (int p : new int[] {1, 3, 8, 12, 64}) System.out.print(BuiltInPartitioner.partitionForKey(k.getBytes(StandardCharsets.UTF_8), p) + " ");
+  }
+}
+`,
+      )
+      const out = execFileSync('java', ['-cp', `${lib}/*`, src, join(dir, 'keys.txt')], { encoding: 'utf8' })
+      const java = out.trim().split(' ').map(Number)
+      const ours = keys.flatMap((k) => [1, 3, 8, 12, 64].map((p) => partitionFor(k, p)))
+      expect(java).toEqual(ours)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
