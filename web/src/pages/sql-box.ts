@@ -1,0 +1,37 @@
+import { api, messageOf } from '../api.ts'
+import { fill, h } from '../dom.ts'
+import type { QueryResult } from '../types.ts'
+import { resultTable } from './result-table.ts'
+
+const EXAMPLE = 'SELECT event, count(*) AS events, count(DISTINCT user_id) AS users\nFROM events\nGROUP BY event\nORDER BY events DESC'
+
+/** One read-only SQL statement over the warehouse views (POST /v1/query: needs an admin key). */
+export function sqlBox(): { el: HTMLElement } {
+  const text = h('textarea', { 'data-testid': 'sql', rows: 5, spellcheck: 'false' })
+  text.value = EXAMPLE
+  const run = h('button', { type: 'submit', 'data-testid': 'sql-run' }, 'Run')
+  const out = h('div', { 'data-testid': 'sql-output' })
+  const form = h('form', { class: 'card sql' }, h('h3', null, 'SQL'), h('p', { class: 'muted' }, 'Views: events, buys, social, segment_changes, notifications, profiles (docs/warehouse.md). Ctrl+Enter runs.'), text, h('div', { class: 'row' }, run), out)
+  const go = async () => {
+    run.disabled = true
+    fill(out, h('p', { class: 'muted' }, 'running…'))
+    try {
+      fill(out, resultTable(await api<QueryResult>('/v1/query', { method: 'POST', body: { sql: text.value, limit: 1000 } }), 'sql-table'))
+    } catch (err) {
+      fill(out, h('pre', { class: 'error', 'data-testid': 'sql-error' }, messageOf(err)))
+    } finally {
+      run.disabled = false
+    }
+  }
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault()
+    void go()
+  })
+  text.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault()
+      void go()
+    }
+  })
+  return { el: form }
+}
