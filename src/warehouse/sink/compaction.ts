@@ -3,7 +3,7 @@ import type { Logger } from '../../logger.ts'
 import { EVENTS_DIR, TMP_EXT, dayDir, dtOf, parseDtDir, parseEventDir, parsePartFileName, partFileName, type PartRange } from '../layout.ts'
 import { dirNames, fileNames, publish, removeDir, removeFiles } from './files.ts'
 import { ParquetWriter } from './parquet-writer.ts'
-import { literal } from './schema.ts'
+import { literal } from './sql.ts'
 
 export interface CompactionResult {
   /** Files merged away (the inputs of a merge), plus redundant leftovers removed. */

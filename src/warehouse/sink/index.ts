@@ -1,6 +1,6 @@
 export { WarehouseSink, DEFAULT_SINK_OPTIONS, type WarehouseSinkOptions, type WarehouseSinkStats } from './sink.ts'
 export { startWarehouseSink, runSinkOnce, type RunningSink, type SinkRunResult } from './run.ts'
 export { compactDay, dropOldPartitions, DEFAULT_RETENTION_DAYS, type CompactionResult } from './compaction.ts'
-export { buildFileSchema, type FileSchema, type PropertyColumn, type SinkRow } from './schema.ts'
+export { CsvTranscoder, type CsvGroup, type PropertyColumn } from './csv-rows.ts'
 export { ParquetWriter } from './parquet-writer.ts'
 export { listPartFiles, type PartFile } from './files.ts'

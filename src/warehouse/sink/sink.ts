@@ -1,12 +1,14 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decodeEvent } from '../../events/codec.ts'
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
 import type { Logger } from '../../logger.ts'
-import { TMP_EXT, dtOf, eventDir, partFileName } from '../layout.ts'
+import { TMP_EXT, eventDir, partFileName } from '../layout.ts'
+
+/** The CSV a part file is made from, staged beside it; ends in TMP_EXT so recovery removes leftovers. */
+const CSV_STAGING_EXT = '.csv' + TMP_EXT
 import { listPartFiles, publish, removeFiles, type PartFile } from './files.ts'
 import { ParquetWriter } from './parquet-writer.ts'
-import type { SinkRow } from './schema.ts'
+import { CsvTranscoder, type CsvGroup } from './csv-rows.ts'
 import { trimPart } from './trim.ts'
 
 export interface WarehouseSinkOptions {
@@ -52,6 +54,15 @@ export interface WarehouseSinkStats {
   lastError: string | null
 }
 
+interface PreparedFlush {
+  p: number
+  first: number
+  last: number
+  rows: number
+  groups: CsvGroup[]
+  started: number
+}
+
 interface Pending {
   offsets: number[]
   values: Uint8Array[]
@@ -69,6 +80,7 @@ interface Pending {
 export class WarehouseSink {
   readonly options: WarehouseSinkOptions
   private writer: ParquetWriter | null = null
+  private readonly transcoder = new CsvTranscoder()
   private partitions: number[] = []
   private readonly committed = new Map<number, number>()
   private readonly pending = new Map<number, Pending>()
@@ -149,7 +161,18 @@ export class WarehouseSink {
   /** Flushes every partition's pending rows. */
   flush(): Promise<void> {
     return this.serial(async () => {
-      for (const p of this.partitions) await this.flushPartition(p)
+      // The next partition's CSV is built while DuckDB writes the previous one's files.
+      let writing: Promise<void> | null = null
+      try {
+        for (const p of this.partitions) {
+          const prepared = this.prepare(p)
+          if (!prepared) continue
+          if (writing) await writing
+          writing = this.writeFlush(prepared)
+        }
+      } finally {
+        if (writing) await writing
+      }
     })
   }
 
@@ -176,34 +199,42 @@ export class WarehouseSink {
   }
 
   private async flushPartition(p: number): Promise<void> {
+    const prepared = this.prepare(p)
+    if (prepared) await this.writeFlush(prepared)
+  }
+
+  /**
+   * Turns a partition's pending rows into CSV groups and clears them. If the write then fails, the
+   * rows are simply read again from the committed offset.
+   */
+  private prepare(p: number): PreparedFlush | null {
     const pend = this.pending.get(p)!
-    if (pend.offsets.length === 0) return
+    if (pend.offsets.length === 0) return null
     const started = performance.now()
     const first = this.committed.get(p)!
     const last = pend.offsets[pend.offsets.length - 1]!
-    const groups = new Map<string, { dt: string; event: string; rows: SinkRow[] }>()
-    for (let i = 0; i < pend.offsets.length; i++) {
-      const event = decodeEvent(pend.values[i]!)
-      const dt = dtOf(event.ts)
-      const key = `${dt}\u0000${event.event}`
-      let g = groups.get(key)
-      if (!g) groups.set(key, (g = { dt, event: event.event, rows: [] }))
-      g.rows.push({ event, offset: pend.offsets[i]! })
-    }
+    const groups = this.transcoder.transcode(pend.values, pend.offsets)
+    const rows = pend.offsets.length
+    pend.offsets = []
+    pend.values = []
+    return { p, first, last, rows, groups, started }
+  }
+
+  private async writeFlush({ p, first, last, rows, groups, started }: PreparedFlush): Promise<void> {
     const name = partFileName(p, first, last)
     const moves: Array<{ tmp: string; path: string; dir: string }> = []
     let conflicts = 0
     try {
-      for (const g of [...groups.values()].sort((a, b) => (a.dt + a.event < b.dt + b.event ? -1 : 1))) {
+      for (const g of groups) {
         const dir = eventDir(this.root, g.dt, g.event)
         await mkdir(dir, { recursive: true })
         const path = join(dir, name)
         const tmp = path + TMP_EXT
-        const written = await this.writer!.write(tmp, g.event, p, g.rows)
+        await this.writer!.write(tmp, path + CSV_STAGING_EXT, g, p)
         moves.push({ tmp, path, dir })
-        if (written.conflicts.length > 0) {
-          conflicts += written.conflicts.length
-          this.options.logger?.warn({ file: path, columns: written.conflicts }, 'warehouse sink: property type conflict; columns written as JSON text')
+        if (g.conflicts.length > 0) {
+          conflicts += g.conflicts.length
+          this.options.logger?.warn({ file: path, columns: g.conflicts }, 'warehouse sink: property type conflict; columns written as JSON text')
         }
       }
       await publish(moves)
@@ -214,9 +245,6 @@ export class WarehouseSink {
     }
     await this.log.commit(this.options.group, TOPICS.events, p, last + 1)
     this.committed.set(p, last + 1)
-    const rows = pend.offsets.length
-    pend.offsets = []
-    pend.values = []
     this.counters.rowsWritten += rows
     this.counters.filesWritten += moves.length
     this.counters.flushes++

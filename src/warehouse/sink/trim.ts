@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { TMP_EXT, partFileName } from '../layout.ts'
 import { publish, removeFiles, type PartFile } from './files.ts'
 import type { ParquetWriter } from './parquet-writer.ts'
-import { literal } from './schema.ts'
+import { literal } from './sql.ts'
 
 /**
  * Rewrites a part file keeping only rows at offsets ≤ newLast, under the name of the shorter range,
