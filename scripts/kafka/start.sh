@@ -20,6 +20,14 @@ fi
 command -v java >/dev/null || { echo "kafka: java (17+) is needed to run the broker" >&2; exit 1; }
 
 mkdir -p "$dir"
+# Several test runs may start at once in one checkout: one starts the broker, the others wait for the
+# lock and then find it answering.
+exec 9>"$dir/lock"
+flock -w 600 9 || { echo "kafka: timed out waiting for $dir/lock" >&2; exit 1; }
+if answers "$port"; then
+  echo "kafka: 127.0.0.1:$port already answers; leaving it running"
+  exit 0
+fi
 lib="$dir/lib"
 if [ ! -f "$lib/.complete" ]; then
   command -v mvn >/dev/null || { echo "kafka: mvn is needed once to fetch the broker jars" >&2; exit 1; }
@@ -28,6 +36,18 @@ if [ ! -f "$lib/.complete" ]; then
   mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$lib"
   touch "$lib/.complete"
+fi
+
+log="$dir/broker.log"
+pidfile="$dir/broker.pid"
+# A broker of an earlier start that is alive but not answering is stuck: replace it.
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  stale="$(cat "$pidfile")"
+  echo "kafka: broker pid $stale from an earlier start does not answer; stopping it" >&2
+  kill -TERM "$stale" 2>/dev/null || true
+  for _ in $(seq 150); do kill -0 "$stale" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL "$stale" 2>/dev/null || true
+  rm -f "$pidfile"
 fi
 
 # A fresh log directory each start: tests isolate by topic prefix, but stale topics only cost disk.
@@ -77,10 +97,8 @@ java "${java_opts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id"
   exit 1
 }
 
-log="$dir/broker.log"
-pidfile="$dir/broker.pid"
 # setsid: the broker outlives this script and is not killed with the shell that started it.
-setsid java "${java_opts[@]}" -cp "$cp" kafka.Kafka "$props" >"$log" 2>&1 </dev/null &
+setsid java "${java_opts[@]}" -cp "$cp" kafka.Kafka "$props" >"$log" 2>&1 </dev/null 9>&- &
 pid=$!
 echo "$pid" >"$pidfile"
 

@@ -8,6 +8,10 @@ dir="${TAGSTREAM_KAFKA_DIR:-$root/.kafka}"
 pidfile="$dir/broker.pid"
 wait_s="${KAFKA_STOP_TIMEOUT_S:-30}"
 
+[ -d "$dir" ] || { echo "kafka: nothing started from $dir"; exit 0; }
+# Never stop a broker that start.sh is still bringing up.
+exec 9>"$dir/lock"
+flock -w 600 9 || { echo "kafka: timed out waiting for $dir/lock" >&2; exit 1; }
 [ -f "$pidfile" ] || { echo "kafka: no pid file at $pidfile; nothing to stop"; exit 0; }
 pid="$(cat "$pidfile")"
 if ! kill -0 "$pid" 2>/dev/null; then

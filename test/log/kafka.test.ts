@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { Admin } from '@platformatic/kafka'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { partitionFor } from '../../src/events/partition.ts'
 import { KafkaEventLog } from '../../src/log/kafka/event-log.ts'
 import { parseKafkaUrl } from '../../src/log/kafka/connection-url.ts'
@@ -14,6 +14,10 @@ import { runEventLogContract } from './event-log-contract.ts'
 
 // The broker of scripts/kafka/start.sh; test/support/kafka-global-setup.ts starts it when it is not running.
 const BROKER = process.env.TAGSTREAM_TEST_KAFKA ?? '127.0.0.1:9092'
+beforeAll(() => {
+  const startError = inject('kafkaStartError')
+  if (startError) throw new Error(startError)
+})
 const freshPrefix = () => `test-${randomUUID().slice(0, 8)}-`
 const urlFor = (prefix: string) => `kafka://${BROKER}?prefix=${prefix}&clientId=tagstream-test`
 
