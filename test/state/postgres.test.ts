@@ -97,6 +97,33 @@ describe('Postgres state store specifics', () => {
     }
   })
 
+  it('splits a checkpoint too large for one statement into statements of one transaction, still all or nothing', async () => {
+    for (const statement of [{ maxUsers: 300 }, { maxBytes: 10_000 }]) {
+      await store.reset('engine')
+      const small = await PostgresStateStore.open(s.url, { statement })
+      try {
+        await small.saveCheckpoint('engine', 0, ckpt(10), [{ key: 'gone', state: bytes('g') }])
+        const users = Array.from({ length: 2_000 }, (_, i) => ({ key: `u${String(i).padStart(4, '0')}`, state: bytes('s'.repeat(200)) }))
+        await small.saveCheckpoint('engine', 0, ckpt(20), [...users, { key: 'gone', state: null }])
+        expect(await keysOf(store, 'engine', 0)).toEqual(users.map((u) => u.key))
+        expect(await store.loadCheckpoint('engine', 0)).toEqual(ckpt(20))
+        await sql(`ALTER TABLE ${s.schema}.users ADD CONSTRAINT small_state CHECK (length(state) < 1000)`)
+        try {
+          // The failing row is in the last slice: the earlier slices' statements must roll back with it.
+          const rewrite = users.map((u, i) => ({ key: u.key, state: bytes(i === 1_999 ? 'x'.repeat(1_000) : 'new') }))
+          await expect(small.saveCheckpoint('engine', 0, ckpt(30), [{ key: 'u0000', state: null }, ...rewrite.slice(1)])).rejects.toThrow(/small_state/)
+        } finally {
+          await sql(`ALTER TABLE ${s.schema}.users DROP CONSTRAINT small_state`)
+        }
+        expect(await store.loadCheckpoint('engine', 0)).toEqual(ckpt(20))
+        expect(await keysOf(store, 'engine', 0)).toHaveLength(2_000)
+        expect(new TextDecoder().decode((await store.getUser('engine', 0, 'u0001'))!)).toBe('s'.repeat(200))
+      } finally {
+        await small.close()
+      }
+    }
+  })
+
   it('reads the checkpoint back with its key order and numbers exactly as written', async () => {
     const c: PartitionCheckpoint = { nextOffset: 2 ** 53 - 1, engine: { z: 1, a: 0.1 + 0.2, m: -0, nested: { b: [1, 'two', null], a: true } }, outputs: { b: 1, a: 2 } }
     await store.saveCheckpoint('engine', 1, c, [])

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { createLogger, type Logger } from '../../logger.ts'
 import type { PartitionCheckpoint, PlayerRecord, PlayerStore, PlayerUpdate, StateStore, UserRecord } from '../state-store.ts'
+import { packUsers, type PackedUsers, type PackLimits } from './packed-users.ts'
 import { PostgresPlayerStore } from './player-store.ts'
 import { createTables } from './schema.ts'
 import { inTransaction } from './transaction.ts'
@@ -9,30 +10,18 @@ import { parsePostgresUrl, redactUrl } from './url.ts'
 export interface PostgresStoreOptions {
   /** Users per query while loadUsers pages through a partition. Default 2,000. */
   pageSize?: number
+  /** Largest slice of a checkpoint's users sent in one statement. Default 20,000 users, 64 MiB. */
+  statement?: Partial<PackLimits>
   logger?: Logger
 }
 
-/** Keys and states as bytea arrays, split into writes and deletes; a key repeated in one call keeps its last state. */
-function splitUsers(users: readonly UserRecord[]): { keys: Buffer[]; states: Buffer[]; deleted: Buffer[] } {
-  const last = new Map<string, Uint8Array | null>()
-  for (const u of users) last.set(u.key, u.state)
-  const keys: Buffer[] = []
-  const states: Buffer[] = []
-  const deleted: Buffer[] = []
-  for (const [key, state] of last) {
-    if (state === null) deleted.push(Buffer.from(key))
-    else {
-      keys.push(Buffer.from(key))
-      states.push(Buffer.from(state.buffer, state.byteOffset, state.byteLength))
-    }
-  }
-  return { keys, states, deleted }
-}
+const DEFAULT_STATEMENT: PackLimits = { maxUsers: 20_000, maxBytes: 64 * 1024 * 1024 }
 
 /**
  * Postgres: checkpoints, engine users and players in one schema. A checkpoint (its users upserted
  * and deleted in bulk, then the checkpoint row) is one SQL statement, hence one transaction and one
- * round trip however many users it carries.
+ * round trip; a checkpoint larger than one statement's limits runs its statements in one explicit
+ * transaction instead.
  */
 export class PostgresStateStore implements StateStore {
   private readonly players: PlayerStore
@@ -42,6 +31,7 @@ export class PostgresStateStore implements StateStore {
     private readonly pool: pg.Pool,
     schema: string,
     private readonly pageSize: number,
+    private readonly limits: PackLimits,
   ) {
     this.players = new PostgresPlayerStore(pool, schema)
     const users = `${schema}.users`
@@ -51,16 +41,18 @@ export class PostgresStateStore implements StateStore {
       firstPage: `SELECT key, state FROM ${users} WHERE namespace = $1 AND partition = $2 ORDER BY key LIMIT $3`,
       nextPage: `SELECT key, state FROM ${users} WHERE namespace = $1 AND partition = $2 AND key > $4 ORDER BY key LIMIT $3`,
       user: `SELECT state FROM ${users} WHERE namespace = $1 AND partition = $2 AND key = $3`,
-      // Data-modifying CTEs run in the statement's single transaction; the upserted and deleted keys
-      // are disjoint (splitUsers), so no row is touched twice.
+      // Data-modifying CTEs run in the statement's single transaction; packUsers leaves each key
+      // either written or deleted, so no row is touched twice. $3 is the packed keys and states.
       save: `WITH written AS (
           INSERT INTO ${users} (namespace, partition, key, state)
-          SELECT $1::text, $2::integer, u.key, u.state FROM unnest($3::bytea[], $4::bytea[]) AS u(key, state)
+          SELECT $1::text, $2::integer, substring($3::bytea FROM u.key_at FOR u.key_length), substring($3::bytea FROM u.state_at FOR u.state_length)
+          FROM unnest($4::integer[], $5::integer[], $6::integer[], $7::integer[]) AS u(key_at, key_length, state_at, state_length)
           ON CONFLICT (namespace, partition, key) DO UPDATE SET state = excluded.state
         ), deleted AS (
-          DELETE FROM ${users} WHERE namespace = $1 AND partition = $2 AND key = ANY($5::bytea[])
+          DELETE FROM ${users} WHERE namespace = $1 AND partition = $2
+            AND key IN (SELECT substring($3::bytea FROM d.key_at FOR d.key_length) FROM unnest($8::integer[], $9::integer[]) AS d(key_at, key_length))
         )
-        INSERT INTO ${checkpoints} (namespace, partition, checkpoint) VALUES ($1, $2, $6::json)
+        INSERT INTO ${checkpoints} (namespace, partition, checkpoint) VALUES ($1, $2, $10::json)
         ON CONFLICT (namespace, partition) DO UPDATE SET checkpoint = excluded.checkpoint`,
       resetUsers: `DELETE FROM ${users} WHERE namespace = $1`,
       resetCheckpoints: `DELETE FROM ${checkpoints} WHERE namespace = $1`,
@@ -81,7 +73,7 @@ export class PostgresStateStore implements StateStore {
       await pool.end()
       throw new Error(`cannot open the Postgres state store at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err })
     }
-    return new PostgresStateStore(pool, schema, options.pageSize ?? 2_000)
+    return new PostgresStateStore(pool, schema, options.pageSize ?? 2_000, { ...DEFAULT_STATEMENT, ...options.statement })
   }
 
   async loadCheckpoint(namespace: string, partition: number): Promise<PartitionCheckpoint | null> {
@@ -100,7 +92,7 @@ export class PostgresStateStore implements StateStore {
       const page: pg.QueryResult<{ key: Buffer; state: Buffer }> =
         after === null
           ? await this.pool.query(this.sql.firstPage, [namespace, partition, this.pageSize])
-          : await this.pool.query(this.sql.nextPage, [namespace, partition, this.pageSize, after])
+          : await this.pool.query({ name: 'tagstream_users_page', text: this.sql.nextPage, values: [namespace, partition, this.pageSize, after] })
       for (const row of page.rows) yield { key: row.key.toString('utf8'), state: row.state }
       const last = page.rows[page.rows.length - 1]
       if (last === undefined || page.rows.length < this.pageSize) return
@@ -114,8 +106,24 @@ export class PostgresStateStore implements StateStore {
   }
 
   async saveCheckpoint(namespace: string, partition: number, checkpoint: PartitionCheckpoint, users: readonly UserRecord[]): Promise<void> {
-    const { keys, states, deleted } = splitUsers(users)
-    await this.pool.query(this.sql.save, [namespace, partition, keys, states, deleted, JSON.stringify(checkpoint)])
+    const slices = packUsers(users, this.limits)
+    const json = JSON.stringify(checkpoint)
+    const save = (client: pg.Pool | pg.PoolClient, slice: PackedUsers) =>
+      client.query({
+        // Prepared once per connection: a checkpoint every few hundred ms should not be re-planned.
+        name: 'tagstream_save_checkpoint',
+        text: this.sql.save,
+        values: [namespace, partition, slice.bytes, slice.keyAt, slice.keyLength, slice.stateAt, slice.stateLength, slice.deletedAt, slice.deletedLength, json],
+      })
+    if (slices.length === 1) {
+      await save(this.pool, slices[0]!)
+      return
+    }
+    // Every slice also writes the (same) checkpoint row: simpler than a second statement, and the
+    // transaction makes all of them one atomic write.
+    await inTransaction(this.pool, async (client) => {
+      for (const slice of slices) await save(client, slice)
+    })
   }
 
   async reset(namespace: string): Promise<void> {
