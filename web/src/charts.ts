@@ -27,13 +27,13 @@ export interface LineChart extends Chart {
 }
 
 /** Lines over time; `labels` names each series (their order is the order of `ys`). */
-export function lineChart(el: HTMLElement, labels: string[], opts: { height?: number; yLabel?: string } = {}): LineChart {
+export function lineChart(el: HTMLElement, labels: string[], opts: { height?: number; yLabel?: string; dashed?: number[] } = {}): LineChart {
   const height = opts.height ?? 220
   const plot = new uPlot(
     {
       width: Math.max(200, el.clientWidth),
       height,
-      series: [{}, ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length]!, width: 2, spanGaps: false }))],
+      series: [{}, ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length]!, width: 2, spanGaps: false, ...(opts.dashed?.includes(i) ? { dash: [6, 4] } : {}) }))],
       axes: [{}, { label: opts.yLabel ?? '', size: 60 }],
       scales: { x: { time: true } },
       cursor: { drag: { x: false, y: false } },
@@ -69,7 +69,7 @@ export function barChart(el: HTMLElement, labels: string[], values: Array<number
       axes: [
         {
           splits: () => labels.map((_, i) => i),
-          values: (_u, splits) => splits.map((i) => truncate(labels[i] ?? '', 14)),
+          values: (_u, splits) => splits.map((i) => truncate(labels[i] ?? '', 24)),
           rotate: labels.length > 8 ? -40 : 0,
           size: labels.length > 8 ? 80 : 40,
           gap: 4,

@@ -18,7 +18,7 @@ const PAGES = [
 ] as const
 
 const nav = h('nav', { class: 'tabs' }, ...PAGES.map(([id, label]) => h('a', { href: `#/${id}`, 'data-page': id }, label)))
-const live = h('span', { class: 'live-dot', 'data-testid': 'header-status' })
+const live = h('span', { class: 'live-dot', 'data-testid': 'live-status' })
 const keyButton = h('button', { type: 'button', class: 'secondary small', onclick: () => askForKey(null) }, 'API key')
 const main = h('main')
 document.getElementById('app')!.append(h('header', null, h('a', { class: 'brand', href: '#/live' }, 'tagstream'), nav, live, keyButton), main)
@@ -84,6 +84,8 @@ async function start(): Promise<void> {
     fill(main, h('p', { class: 'error' }, `The server did not answer: ${messageOf(err)}`))
     return
   }
+  // A new key may see another tenant: start the live stream afresh with it.
+  liveFeed.stop()
   liveFeed.start()
   render()
 }
@@ -97,7 +99,11 @@ liveFeed.subscribe((s) => {
   live.className = `live-dot ${s.state}`
 })
 window.addEventListener('hashchange', () => {
-  if (getKey() !== null) render()
+  // A link with a new key (`/#key=…`) opened in this tab changes only the fragment: no reload.
+  if (/(?:^#|[#&])key=/.test(location.hash)) {
+    takeKeyFromFragment()
+    void start()
+  } else if (getKey() !== null) render()
 })
 takeKeyFromFragment()
 void start()

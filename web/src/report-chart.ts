@@ -2,9 +2,10 @@
  * Picks a chart for a query result, from its column types alone:
  * - a DATE or TIMESTAMP column → lines over time: one line per numeric column, or, when a text
  *   column is there too, one line per value of it (for the last numeric column);
- * - otherwise text (or number) labels and a numeric column → bars, labels joined from every
- *   non-numeric column, the first numeric column after them as the height;
- * - nothing numeric → no chart, only the table.
+ * - otherwise text labels and a numeric column → bars, labels joined from every non-numeric
+ *   column, the first numeric column as the height (only numbers: the first labels, the last is
+ *   the height);
+ * - nothing numeric, or one row of numbers → no chart, only the table.
  */
 export type ChartPlan =
   | { kind: 'lines'; x: number[]; series: Array<{ label: string; values: Array<number | null> }> }
@@ -83,14 +84,22 @@ export function planChart(columns: readonly Column[], rows: readonly unknown[][]
   }
   const labelCols = columns.flatMap((c, i) => (isNumeric(c.type) ? [] : [i]))
   if (numeric.length === 0) return null
-  // Without a text column, the first numeric column labels the bars (a bucket, a level) when there is another to plot.
-  const labels = labelCols.length > 0 ? labelCols : numeric.length > 1 ? [numeric[0]!] : []
-  const valueCol = numeric.find((i) => !labels.includes(i))
-  if (valueCol === undefined) return null
+  let labels: number[]
+  let valueCol: number
+  if (labelCols.length > 0) {
+    labels = labelCols
+    valueCol = numeric[0]!
+  } else {
+    // Only numbers: the first column labels the bars (a bucket) and the last one is their height
+    // (`min_wealth, below, players`). A single row of numbers is a summary: the table says it best.
+    if (numeric.length < 2 || rows.length < 2) return null
+    labels = [numeric[0]!]
+    valueCol = numeric[numeric.length - 1]!
+  }
   const shown = rows.slice(0, MAX_BARS)
   return {
     kind: 'bars',
-    labels: shown.map((r, n) => (labels.length === 0 ? String(n + 1) : labels.map((i) => String(r[i] ?? 'null')).join(' · '))),
+    labels: shown.map((r) => labels.map((i) => String(r[i] ?? 'null')).join(' · ')),
     values: shown.map((r) => toNumber(r[valueCol])),
     label: columns[valueCol]!.name,
     truncated: rows.length > MAX_BARS,

@@ -20,20 +20,16 @@ export function livePage(root: HTMLElement): Cleanup {
   const rateChart = h('div', { class: 'chart', 'data-testid': 'rate-chart' })
   const lagChart = h('div', { class: 'chart', 'data-testid': 'lag-chart' })
   const partitions = h('div', { class: 'partitions', 'data-testid': 'lag-partitions' })
-  const status = h('p', { class: 'status', 'data-testid': 'live-status' }, 'connecting…')
   fill(
     root,
     h('div', { class: 'stats' }, events.el, rejected.el, processed.el, lag.el, received.el),
-    status,
     h('section', { class: 'card' }, h('h3', null, 'Rates'), rateChart),
     h('div', { class: 'two' }, h('section', { class: 'card' }, h('h3', null, 'Lag (all partitions)'), lagChart), h('section', { class: 'card' }, h('h3', null, 'Lag per partition'), partitions)),
   )
-  const rates = lineChart(rateChart, ['accepted', 'processed', 'rejected'], { yLabel: 'events / s' })
+  const rates = lineChart(rateChart, ['accepted', 'processed', 'rejected'], { yLabel: 'events / s', dashed: [1] })
   const lags = lineChart(lagChart, ['lag'], { height: 180, yLabel: 'events' })
 
   const render = (s: LiveState) => {
-    status.textContent = statusText(s)
-    status.className = `status ${s.state}`
     const last: LiveSample | undefined = s.samples.at(-1)
     if (last) {
       const lagTotal = last.lag.reduce((a, b) => a + b, 0)
