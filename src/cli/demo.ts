@@ -1,42 +1,192 @@
-import { resolve } from 'node:path'
-import { partitionOfUser, validateEvent, type TrackedEvent } from '../events/index.ts'
-import { appendEvents } from '../ingest/append-events.ts'
-import { TOPICS } from '../log/event-log.ts'
-import { openEventLog } from '../log/open-log.ts'
+import { randomBytes } from 'node:crypto'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { InvalidArgumentError, type Command } from 'commander'
+import type { ApiKey } from '../api/auth.ts'
+import { defaultConfig } from '../api/config.ts'
+import { startServer, type RunningServer } from '../api/server.ts'
+import { createLogger, type Logger } from '../logger.ts'
+import { PARTNERS, DEMO_WORKLOADS, startDemoTraffic, type SimulatorName } from '../sim/index.ts'
+import { ChangeTally, summaryLine } from './demo-summary.ts'
+import { logUrl } from './options.ts'
+
+/** Every default of `tagstream demo`, named in docs/simulators.md. */
+export const DEMO_DEFAULTS = {
+  dataDir: '.tagstream-demo',
+  host: '127.0.0.1',
+  port: 8080,
+  /** Events per second across the three simulators: enough to watch segments move, little enough for a laptop. */
+  rate: 300,
+  summaryEverySeconds: 5,
+}
+
+/** The demo's own file in its data directory: the keys (so a dashboard link survives a restart) and the mark that --fresh may wipe it. */
+const STATE_FILE = 'demo.json'
+const EXAMPLE_RULES = fileURLToPath(new URL('../../examples/demo-segments.yaml', import.meta.url))
+
+interface DemoKeys {
+  dev: string
+  /** Tenant (partner name) → key, for the clickstream partners after the first. */
+  partners: Record<string, string>
+}
+
+export interface DemoOptions {
+  dataDir: string
+  logUrl: string
+  partitions: number
+  host: string
+  port: number
+  /** The port was chosen by the user: a busy port is an error rather than a reason to pick another. */
+  portExplicit: boolean
+  rate: number
+  fresh: boolean
+  warehouse: boolean
+  summaryEverySeconds: number
+}
+
+/** The tenants of the clickstream partners after the first (who shares the default tenant with the slots and the game). */
+const partnerTenants = (): string[] => PARTNERS.slice(1, DEMO_WORKLOADS.clickstream.partners).map((p) => p.name)
+
+/** Wipes (with --fresh) and prepares the data directory; refuses to wipe one the demo did not create. */
+function prepareDataDir(dir: string, fresh: boolean): DemoKeys {
+  const state = join(dir, STATE_FILE)
+  if (fresh && existsSync(dir)) {
+    if (!existsSync(state) && readdirSync(dir).length > 0) throw new Error(`--fresh wipes only a directory the demo created (it holds ${STATE_FILE}); ${dir} does not, so it is left alone`)
+    rmSync(dir, { recursive: true, force: true })
+  }
+  mkdirSync(dir, { recursive: true })
+  if (!existsSync(join(dir, 'segments.yaml'))) copyFileSync(EXAMPLE_RULES, join(dir, 'segments.yaml'))
+  if (existsSync(state)) return JSON.parse(readFileSync(state, 'utf8')) as DemoKeys
+  const key = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`
+  const keys: DemoKeys = { dev: key('dev'), partners: Object.fromEntries(partnerTenants().map((t) => [t, key(t)])) }
+  writeFileSync(state, JSON.stringify(keys, null, 2) + '\n')
+  return keys
+}
+
+async function listen(o: DemoOptions, keys: ApiKey[], logger: Logger): Promise<RunningServer> {
+  const config = (port: number) =>
+    defaultConfig({ host: o.host, port, dataDir: o.dataDir, logUrl: o.logUrl, partitions: o.partitions, segmentsPath: join(o.dataDir, 'segments.yaml'), keys, warehouse: o.warehouse })
+  try {
+    return await startServer(config(o.port), logger)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    if (o.portExplicit) throw new Error(`port ${o.port} on ${o.host} is in use: pass another --port, or --port 0 for any free one`, { cause: err })
+    process.stdout.write(`port ${o.port} is in use; using a free port instead\n`)
+    return startServer(config(0), logger)
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one while stopping exits at once. */
+function untilSignal(): Promise<string> {
+  return new Promise((done) => {
+    const first = (signal: string) => {
+      process.off('SIGINT', first)
+      process.off('SIGTERM', first)
+      const again = () => process.exit(130)
+      process.once('SIGINT', again)
+      process.once('SIGTERM', again)
+      done(signal)
+    }
+    process.on('SIGINT', first)
+    process.on('SIGTERM', first)
+  })
+}
 
 /**
- * A small end-to-end run on embedded storage: slot-machine events are validated, appended durably
- * to the partitioned log and read back. Grows into the full demo (server, simulators, dashboard).
+ * `npm start`: the server on embedded storage with the demo's segments and triggers, the three
+ * simulators sending live traffic over HTTP through the collector and the Game API, and a line
+ * every few seconds saying what the engine did. Ctrl-C stops the simulators, then the server.
  */
-export async function runDemo(dataDir: string, partitions: number): Promise<void> {
-  const dir = resolve(dataDir, 'demo-log')
-  const { log, partitions: stored } = await openEventLog(dir, { partitions })
-  partitions = stored
-  try {
-    const now = Date.now()
-    const events: TrackedEvent[] = []
-    for (let i = 0; i < 20_000; i++) {
-      const user = String(1 + (i % 500))
-      const raw = i % 40 === 0
-        ? { event: 'in_app_purchase', user_id: user, ts: now - (i % 10_800) * 1000, amount: 4.99 }
-        : { event: 'spin', user_id: user, ts: now - (i % 10_800) * 1000 }
-      const v = validateEvent(raw, { receivedAt: now })
-      if (v.ok) events.push(v.event)
-    }
-    const t0 = performance.now()
-    const appended = await appendEvents(log, events, partitions)
-    const ms = performance.now() - t0
-    console.log(`appended ${appended.count} events durably in ${ms.toFixed(0)} ms across ${partitions} partitions`)
-    for (let p = 0; p < partitions; p++) {
-      const { start, end } = await log.offsets(TOPICS.events, p)
-      console.log(`  events partition ${p}: offsets ${start}..${end - 1}`)
-    }
-    const p17 = partitionOfUser('default', '17', partitions)
-    const recs = await log.read(TOPICS.events, p17, 0, { maxRecords: 100_000 })
-    const mine = recs.filter((r) => r.key === 'default:17').length
-    console.log(`user 17 lives on partition ${p17} (murmur2, as Kafka would place it) with ${mine} events stored`)
-    console.log(`log directory: ${dir}`)
-  } finally {
-    await log.close()
-  }
+export async function runDemo(o: DemoOptions): Promise<void> {
+  const dataDir = resolve(o.dataDir)
+  const keys = prepareDataDir(dataDir, o.fresh)
+  const apiKeys: ApiKey[] = [
+    { key: keys.dev, tenant: 'default', scopes: ['write', 'read', 'admin'] },
+    ...Object.entries(keys.partners).map(([tenant, key]): ApiKey => ({ key, tenant, scopes: ['write', 'read'] })),
+  ]
+  // The demo's own lines are the interface; the server's logs stay quiet unless asked for.
+  const logger = createLogger('tagstream', process.env.TAGSTREAM_LOG_LEVEL ?? 'warn')
+  const server = await listen({ ...o, dataDir }, apiKeys, logger)
+  const signal = untilSignal()
+  const abort = new AbortController()
+  const traffic = startDemoTraffic({
+    url: server.url, key: keys.dev, partnerKeys: partnerTenants().map((t) => keys.partners[t]!), rate: o.rate, signal: abort.signal,
+    onError: (name: SimulatorName, err: Error) => process.stdout.write(`simulator ${name} stopped: ${err.message}\n`),
+  })
+  const out = (line = ''): void => void process.stdout.write(line + '\n')
+  out(`tagstream demo: live traffic on embedded storage in ${dataDir}`)
+  out(`  API:        ${server.url}`)
+  out(`  API docs:   ${server.url}/docs`)
+  out(`  dashboard:  ${server.url}/#key=${keys.dev}`)
+  out(`  dev API key (tenant "default", all scopes): ${keys.dev}`)
+  out(`  partner tenants (clickstream, write+read): ${Object.entries(keys.partners).map(([t, k]) => `${t} ${k}`).join(', ')}`)
+  out(`  simulators: slots ${traffic.rates.slots}/s, clickstream ${traffic.rates.clickstream}/s, game ${traffic.rates.game}/s (--rate ${o.rate})`)
+  out(`  segments and triggers: ${join(dataDir, 'segments.yaml')}`)
+  out('Ctrl-C stops.')
+
+  const tally = await ChangeTally.start(server.ctx.log, server.ctx.partitions)
+  let last = { at: performance.now(), events: 0 }
+  const stored = () => traffic.stats.slots.accepted + traffic.stats.clickstream.accepted + traffic.stats.game.accepted
+  let ticking = Promise.resolve()
+  const timer = setInterval(() => {
+    ticking = ticking.then(async () => {
+      await tally.poll()
+      const now = performance.now()
+      const events = stored()
+      out(summaryLine({ at: new Date(), events, perSecond: ((events - last.events) * 1000) / (now - last.at), tally, sizes: server.ctx.engine.snapshot().segmentSizes }))
+      last = { at: now, events }
+    }).catch((err: unknown) => void out(`summary: ${(err as Error).message}`))
+  }, o.summaryEverySeconds * 1000)
+
+  const why = await signal
+  out(`${why}: stopping the simulators, then the server…`)
+  clearInterval(timer)
+  abort.abort()
+  await traffic.done
+  await ticking
+  await server.close()
+  out(`stopped. ${stored().toLocaleString('en-US')} events stored; data kept in ${dataDir} (--fresh starts over)`)
+}
+
+function port(v: string): number {
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n > 65_535) throw new InvalidArgumentError(`--port must be an integer from 0 to 65535, got "${v}"`)
+  return n
+}
+
+function rate(v: string): number {
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n < 1 || n > 1_000_000) throw new InvalidArgumentError(`--rate must be an integer from 1 to 1000000 events/s, got "${v}"`)
+  return n
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description(`the server on embedded storage with demo segments, and live slots, game and clickstream traffic (data in ${DEMO_DEFAULTS.dataDir} unless --data)`)
+    .option('--host <host>', 'address to listen on', DEMO_DEFAULTS.host)
+    .option('--port <port>', `port to listen on (default ${DEMO_DEFAULTS.port}, or a free one when that is taken)`, port)
+    .option('--rate <n>', 'events per second across the three simulators', rate, DEMO_DEFAULTS.rate)
+    .option('--fresh', 'wipe the demo\'s data directory first', false)
+    .option('--no-warehouse', 'do not write events to the Parquet warehouse')
+    .action(async (o: { host: string; port?: number; rate: number; fresh: boolean; warehouse: boolean }) => {
+      const g = program.opts<{ data: string; log?: string; partitions: number }>()
+      const dataGiven = program.getOptionValueSource('data') !== 'default' || process.env.TAGSTREAM_DATA !== undefined
+      const dataDir = dataGiven ? g.data : DEMO_DEFAULTS.dataDir
+      await runDemo({
+        dataDir,
+        logUrl: logUrl(dataDir, g.log),
+        partitions: g.partitions,
+        host: o.host,
+        port: o.port ?? DEMO_DEFAULTS.port,
+        portExplicit: o.port !== undefined,
+        rate: o.rate,
+        fresh: o.fresh,
+        warehouse: o.warehouse,
+        summaryEverySeconds: DEMO_DEFAULTS.summaryEverySeconds,
+      })
+      // Everything is closed; a handle some library keeps must not hold the terminal.
+      setTimeout(() => process.exit(0), 2_000).unref()
+    })
 }

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { TOPICS } from '../log/event-log.ts'
 import { openEventLog } from '../log/open-log.ts'
-import { runDemo } from './demo.ts'
+import { registerDemo } from './demo.ts'
 import { ingestFile } from './ingest-file.ts'
 import { parseAsOf, replayFile } from './replay.ts'
 import { registerQuery } from './query.ts'
@@ -37,13 +37,7 @@ export function buildProgram(): Command {
     .option('--partitions <n>', 'partitions per topic', positive('--partitions'), DEFAULTS.partitions)
     .showHelpAfterError()
 
-  program
-    .command('demo')
-    .description('run the demo on embedded storage')
-    .action(async () => {
-      const o = program.opts<{ data: string; partitions: number }>()
-      await runDemo(o.data, o.partitions)
-    })
+  registerDemo(program)
 
   program
     .command('ingest')
