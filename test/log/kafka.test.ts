@@ -85,6 +85,26 @@ describe('Kafka event log', () => {
     }
   })
 
+  it('fails an append the broker refuses, alone, and keeps appending at contiguous offsets', async () => {
+    const prefix = freshPrefix()
+    const log = await KafkaEventLog.open(urlFor(prefix))
+    try {
+      await log.createTopic('t', { partitions: 2 })
+      await log.append('t', 0, [{ key: 'k', value: Buffer.from('before') }])
+      // Over the broker's message.max.bytes (1 MiB): refused whatever the retries.
+      const huge = log.append('t', 0, [{ key: 'k', value: Buffer.alloc(1_200_000, 1) }])
+      const beside = log.append('t', 1, [{ key: 'k', value: Buffer.from('other partition') }])
+      await expect(huge).rejects.toThrow(/too large|MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/i)
+      expect((await beside).baseOffset).toBe(0)
+      // A fresh producer id after the failure: the next batch is neither lost as a "duplicate" nor out of order.
+      expect(await log.append('t', 0, [{ key: 'k', value: Buffer.from('after') }])).toEqual({ baseOffset: 1, count: 1 })
+      expect((await log.read('t', 0, 0)).map((r) => Buffer.from(r.value).toString())).toEqual(['before', 'after'])
+    } finally {
+      await log.close()
+      await dropTopics(prefix)
+    }
+  })
+
   it('isolates prefixes: the same topic name under two prefixes holds different records', async () => {
     const [a, b] = [freshPrefix(), freshPrefix()]
     const la = await KafkaEventLog.open(urlFor(a))

@@ -1,5 +1,5 @@
-import type { MessageToProduce, ProduceResult, Producer } from '@platformatic/kafka'
-import type { AppendResult } from '../event-log.ts'
+import type { AppendRecord, AppendResult } from '../event-log.ts'
+import type { IdempotentProducer } from './producer.ts'
 
 /*
  * Group commit over an idempotent producer. One produce request is in flight at a time; every append
@@ -13,7 +13,7 @@ import type { AppendResult } from '../event-log.ts'
 interface Pending {
   topic: string
   partition: number
-  messages: MessageToProduce[]
+  records: readonly AppendRecord[]
   bytes: number
   resolve(result: AppendResult): void
   reject(err: Error): void
@@ -29,24 +29,16 @@ export interface AppenderLimits {
 export class Appender {
   private queue: Pending[] = []
   private flushing = false
-  private producer: Producer | null = null
-
   constructor(
-    private readonly createProducer: () => Producer,
+    private readonly producer: IdempotentProducer,
     private readonly limits: AppenderLimits,
   ) {}
 
-  append(topic: string, partition: number, messages: MessageToProduce[], bytes: number): Promise<AppendResult> {
+  append(topic: string, partition: number, records: readonly AppendRecord[], bytes: number): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ topic, partition, messages, bytes, resolve, reject })
+      this.queue.push({ topic, partition, records, bytes, resolve, reject })
       if (!this.flushing) void this.flush()
     })
-  }
-
-  async close(): Promise<void> {
-    const producer = this.producer
-    this.producer = null
-    if (producer) await producer.close()
   }
 
   private async flush(): Promise<void> {
@@ -86,36 +78,29 @@ export class Appender {
   }
 
   private async send(groups: Map<string, Pending[]>): Promise<void> {
-    const messages: MessageToProduce[] = []
-    for (const group of groups.values()) for (const p of group) for (const m of p.messages) messages.push(m)
-    let result: ProduceResult
-    let failure: Error | null = null
+    const list = [...groups.values()]
+    const batches = list.map((group) => ({
+      topic: group[0]!.topic,
+      partition: group[0]!.partition,
+      records: group.length === 1 ? group[0]!.records : group.flatMap((p) => p.records),
+    }))
+    let results: Array<number | Error>
     try {
-      this.producer ??= this.createProducer()
-      result = await this.producer.send({ messages })
+      results = await this.producer.produce(batches)
     } catch (err) {
-      failure = err as Error
-      // Partitions whose leader did acknowledge are reported with the error.
-      result = (err as { produced?: ProduceResult }).produced ?? {}
-      // The producer's sequence numbers may now disagree with the broker's: a fresh producer id
-      // makes sure a later batch is never mistaken for a retry of this one and dropped.
-      const old = this.producer
-      this.producer = null
-      old?.close().catch(() => {})
+      results = batches.map(() => err as Error)
     }
-    const bases = new Map<string, number>()
-    for (const o of result.offsets ?? []) bases.set(`${o.topic}\0${o.partition}`, Number(o.offset))
-    for (const [key, group] of groups) {
-      const base = bases.get(key)
-      let next = base ?? 0
+    list.forEach((group, i) => {
+      const base = results[i]
+      let next = typeof base === 'number' ? base : 0
       for (const p of group) {
-        if (base === undefined) {
-          p.reject(failure ?? new Error(`Kafka did not acknowledge the batch for ${p.topic} partition ${p.partition}`))
+        if (typeof base !== 'number') {
+          p.reject(base ?? new Error(`Kafka did not acknowledge the batch for ${p.topic} partition ${p.partition}`))
           continue
         }
-        p.resolve({ baseOffset: next, count: p.messages.length })
-        next += p.messages.length
+        p.resolve({ baseOffset: next, count: p.records.length })
+        next += p.records.length
       }
-    }
+    })
   }
 }

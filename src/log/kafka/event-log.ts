@@ -1,4 +1,4 @@
-import { Admin, Consumer, Producer, type ConnectionOptions } from '@platformatic/kafka'
+import { Admin, Consumer, type ConnectionOptions } from '@platformatic/kafka'
 import {
   DEFAULT_RETENTION,
   UnknownTopicError,
@@ -16,7 +16,8 @@ import { Appender } from './appender.ts'
 import { parseKafkaUrl, type KafkaConnection } from './connection-url.ts'
 import { Fetcher } from './fetcher.ts'
 import { hasKafkaError } from './kafka-errors.ts'
-import { batchBytes, decodeBatches, lastOffsetOf, recordSize, toMessage } from './records.ts'
+import { IdempotentProducer } from './producer.ts'
+import { batchBytes, decodeBatches, lastOffsetOf, recordSize } from './records.ts'
 import { applyRetention, type BatchSpan, type RetentionOps } from './retention.ts'
 
 export type KafkaLogOptions = Partial<RetentionPolicy>
@@ -42,6 +43,7 @@ export class KafkaEventLog implements EventLog {
     private readonly policy: RetentionPolicy,
     private readonly admin: Admin,
     private readonly consumer: Consumer,
+    private readonly producer: IdempotentProducer,
     private readonly appender: Appender,
     private readonly fetcher: Fetcher,
   ) {}
@@ -59,13 +61,11 @@ export class KafkaEventLog implements EventLog {
     }
     // Never joins its group: it only fetches (and the group id is required by the client).
     const consumer = new Consumer({ ...base, groupId: `${conn.prefix}${conn.clientId}-reader` })
-    const appender = new Appender(
-      () => new Producer({ ...base, idempotent: true, autocreateTopics: false, timeout: 30_000, retries: 10 }),
-      { maxBatchBytes: 768 * 1024, maxRequestBytes: 16 * 1024 * 1024 },
-    )
-    const connection: ConnectionOptions = { connectTimeout: 5_000, requestTimeout: 30_000, maxInflights: 5 }
+    const connection: ConnectionOptions = { connectTimeout: 5_000, requestTimeout: 35_000, maxInflights: 5 }
+    const producer = new IdempotentProducer(admin, { clientId: `${conn.clientId}-produce`, connection, timeoutMs: 30_000, attempts: 6 })
+    const appender = new Appender(producer, { maxBatchBytes: 768 * 1024, maxRequestBytes: 16 * 1024 * 1024 })
     const fetcher = new Fetcher(consumer, `${conn.clientId}-fetch`, connection)
-    return new KafkaEventLog(conn, { ...DEFAULT_RETENTION, ...options }, admin, consumer, appender, fetcher)
+    return new KafkaEventLog(conn, { ...DEFAULT_RETENTION, ...options }, admin, consumer, producer, appender, fetcher)
   }
 
   async createTopic(topic: string, spec: TopicSpec): Promise<number> {
@@ -106,13 +106,9 @@ export class KafkaEventLog implements EventLog {
   async append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
     await this.check(topic, partition)
     if (records.length === 0) return { baseOffset: (await this.offsets(topic, partition)).end, count: 0 }
-    const name = this.name(topic)
     let bytes = 0
-    const messages = records.map((r) => {
-      bytes += recordSize(r)
-      return toMessage(name, partition, r)
-    })
-    return this.appender.append(name, partition, messages, bytes)
+    for (const r of records) bytes += recordSize(r)
+    return this.appender.append(this.name(topic), partition, records, bytes)
   }
 
   async read(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<LogRecord[]> {
@@ -172,7 +168,7 @@ export class KafkaEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await Promise.allSettled([this.appender.close(), this.fetcher.close(), this.consumer.close(true), this.admin.close()])
+    await Promise.allSettled([this.producer.close(), this.fetcher.close(), this.consumer.close(true), this.admin.close()])
   }
 
   private name(topicOrGroup: string): string {

@@ -1,4 +1,4 @@
-import type { MessageToProduce, RecordsBatch } from '@platformatic/kafka'
+import type { RecordsBatch } from '@platformatic/kafka'
 import type { AppendRecord, LogRecord } from '../event-log.ts'
 
 /*
@@ -7,9 +7,10 @@ import type { AppendRecord, LogRecord } from '../event-log.ts'
  * embedded log does. With CreateTime they would count from the event time we pass (an event's `ts`),
  * and a backfill of week-old events would be deleted by the broker minutes after it was accepted.
  * The time a caller gives travels in an 8-byte big-endian `ts` header instead and comes back as the
- * record's timestamp; records without one read back the broker's append time.
+ * record's timestamp; records without one read back the broker's append time. (Written by
+ * record-batch.ts.)
  */
-export const TIME_HEADER = Buffer.from('ts')
+const TIME_HEADER = Buffer.from('ts')
 const IS_CONTROL = 0x20
 const LOG_APPEND_TIME = 0x08
 const EMPTY = new Uint8Array(0)
@@ -17,21 +18,6 @@ const EMPTY = new Uint8Array(0)
 /** Bytes a record adds to a produce request, near enough to keep batches under the broker's limit. */
 export function recordSize(r: AppendRecord): number {
   return r.value.length + (r.key === null ? 0 : r.key.length * 3) + (r.timestamp === undefined ? 0 : 12) + 24
-}
-
-export function toMessage(topic: string, partition: number, r: AppendRecord): MessageToProduce {
-  const message: MessageToProduce = {
-    topic,
-    partition,
-    value: Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length),
-  }
-  if (r.key !== null) message.key = Buffer.from(r.key)
-  if (r.timestamp !== undefined) {
-    const ts = Buffer.allocUnsafe(8)
-    ts.writeBigInt64BE(BigInt(Math.trunc(r.timestamp)))
-    message.headers = new Map([[TIME_HEADER, ts]])
-  }
-  return message
 }
 
 export interface DecodeLimits {
