@@ -19,6 +19,8 @@ export interface ServerConfig {
   webhooks: WebhookConfig[]
   /** Run the Parquet warehouse sink (into <dataDir>/warehouse) inside the server. Default true. */
   warehouse: boolean
+  /** Days kept, in the embedded log (by append time) and in the warehouse (by event day). Default 3, as in seed 004. */
+  retentionDays: number
 }
 
 export interface CollectorLimits {
@@ -55,6 +57,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     backpressure: { maxEngineLag: 2_000_000, maxInflightBytes: 256 * 1024 * 1024, retryAfterSeconds: 1 },
     webhooks: [],
     warehouse: true,
+    retentionDays: 3,
     ...overrides,
   }
 }

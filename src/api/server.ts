@@ -30,7 +30,7 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, logger: Logger = createLogger('tagstream')): Promise<RunningServer> {
   mkdirSync(resolve(config.dataDir), { recursive: true })
   const logUrl = config.logUrl.includes('://') ? config.logUrl : resolve(config.logUrl)
-  const { log, partitions } = await openEventLog(logUrl, { partitions: config.partitions })
+  const { log, partitions } = await openEventLog(logUrl, { partitions: config.partitions, retentionMs: config.retentionDays * 86_400_000 })
   const stateUrl = config.stateUrl.includes('://') ? config.stateUrl : resolve(config.stateUrl)
   const rulesPath = resolve(config.segmentsPath ?? join(config.dataDir, 'segments.yaml'))
   const engine = new EngineThreadClient(
@@ -64,7 +64,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     throw err
   }
   const webhooks = startWebhooks(ctx)
-  const sink = config.warehouse ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level }) : null
+  const sink = config.warehouse ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level, retentionDays: config.retentionDays }) : null
   logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length }, 'tagstream serving')
   let closing: Promise<void> | null = null
   return {

@@ -15,6 +15,14 @@ export interface ServeOptions {
   /** State store URL: a directory or postgres://…; default TAGSTREAM_STATE, else <data>/state. */
   state?: string
   warehouse: boolean
+  /** Default 3 (config.ts). */
+  retentionDays?: number
+}
+
+function days(v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1 || n > 3650) throw new InvalidArgumentError(`--retention-days must be an integer from 1 to 3650, got "${v}"`)
+  return n
 }
 
 function port(v: string): number {
@@ -56,6 +64,7 @@ export function serverConfig(global: { data: string; log?: string; partitions: n
     keys,
     webhooks: parseWebhooks(process.env.TAGSTREAM_WEBHOOKS),
     warehouse: o.warehouse,
+    ...(o.retentionDays === undefined ? {} : { retentionDays: o.retentionDays }),
   })
 }
 
@@ -82,6 +91,7 @@ export function registerServe(program: Command): void {
     .option('--segments <file>', 'segments and triggers (YAML); runtime changes are saved back to it (default <data>/segments.yaml)')
     .option('--state <url>', 'state store: a directory or postgres://host:port/db?schema=name (default <data>/state, env TAGSTREAM_STATE)')
     .option('--no-warehouse', 'do not write events to the Parquet warehouse while serving')
+    .option('--retention-days <n>', 'days kept in the log and the warehouse (env TAGSTREAM_RETENTION_DAYS)', days, Number(process.env.TAGSTREAM_RETENTION_DAYS ?? 3))
     .action(async (o: ServeOptions) => {
       const global = program.opts<{ data: string; log?: string; partitions: number }>()
       let keys = parseKeys(process.env.TAGSTREAM_API_KEYS ?? '')

@@ -23,7 +23,8 @@ describe('warehouse sink exactly-once across SIGKILL', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'tagstream-sink-crash-'))
   afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
-  it('ends with the same rows as an uninterrupted run: no loss, no duplicate', async () => {
+  // Five kills and restarts of a child process: slow on a loaded 2-core machine, hence its own timeout.
+  it('ends with the same rows as an uninterrupted run: no loss, no duplicate', { timeout: 180_000 }, async () => {
     const logDir = join(tmp, 'log')
     const { log, partitions } = await openEventLog(logDir, { partitions: 4 })
     await appendAll(log, workload(12_000, 21), partitions, 1_000)

@@ -7,7 +7,6 @@ import {
   ident,
   lit,
   NOTIFICATION_COLUMNS,
-  PROFILE_COLUMNS,
   SEGMENT_CHANGE_COLUMNS,
   type Inventory,
 } from './views.ts'
@@ -119,7 +118,16 @@ export async function buildViews(conn: DuckDBConnection, root: string, inv: Inve
     } else views.push([name, emptySelect(expected)])
   }
 
-  views.push(['profiles', inv.profiles > 0 ? `SELECT * FROM ${plainSource(join(root, 'profiles', '*.parquet'))}` : emptySelect(PROFILE_COLUMNS)])
+  // A snapshot of every user as the warehouse knows them: activity from the events, and the segments
+  // they are in now (their latest change per segment is an entry). Traits live in the live profile API.
+  views.push([
+    'profiles',
+    `WITH seen AS (SELECT tenant, user_id, min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS event_count FROM events GROUP BY ALL),
+latest AS (SELECT tenant, user_id, segment, arg_max(change, version) AS change, max("at") AS since FROM segment_changes GROUP BY ALL)
+SELECT seen.tenant, seen.user_id, seen.first_seen, seen.last_seen, seen.event_count,
+  coalesce(list(latest.segment ORDER BY latest.segment) FILTER (WHERE latest.change = 'entered'), []) AS segments
+FROM seen LEFT JOIN latest USING (tenant, user_id) GROUP BY ALL`,
+  ])
 
   await conn.run('BEGIN TRANSACTION')
   try {

@@ -39,10 +39,6 @@ export const NOTIFICATION_COLUMNS: Columns = [
   ['event_id', 'VARCHAR'], ['at', 'TIMESTAMP'], ['properties', 'VARCHAR'], ['values', 'VARCHAR'],
 ]
 
-export const PROFILE_COLUMNS: Columns = [
-  ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['first_seen', 'TIMESTAMP'], ['last_seen', 'TIMESTAMP'], ['event_count', 'BIGINT'], ['traits', 'VARCHAR'],
-]
-
 /** A typed view with no rows: what a view is before its first file exists. */
 export function emptySelect(cols: Columns): string {
   return `SELECT ${cols.map(([n, t]) => `NULL::${t} AS ${ident(n)}`).join(', ')} WHERE false`
@@ -54,7 +50,6 @@ export interface Inventory {
   events: Record<string, number>
   segmentChanges: number
   notifications: number
-  profiles: number
 }
 
 function dirs(path: string): string[] {
@@ -89,6 +84,5 @@ export function inventory(root: string): Inventory {
     events,
     segmentChanges: countParquet(join(root, 'segment-changes'), true),
     notifications: countParquet(join(root, 'notifications'), true),
-    profiles: countParquet(join(root, 'profiles'), false),
   }
 }

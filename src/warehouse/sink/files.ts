@@ -10,25 +10,30 @@ export interface PartFile extends PartRange {
   path: string
 }
 
-/** Every part file under the root (temp files excluded), and the temp files left by a crash. */
+/** Every events part file under the root (temp files excluded), and the temp files left by a crash. */
 export async function listPartFiles(root: string): Promise<{ parts: PartFile[]; temps: string[] }> {
+  return listPartFilesUnder(join(root, EVENTS_DIR))
+}
+
+/**
+ * Every part file at any depth under `base` (a topic's directory), and the temp files left by a
+ * crash. `dt` and `event` come from `dt=`/`event=` directories on the way ('' where there is none).
+ */
+export async function listPartFilesUnder(base: string): Promise<{ parts: PartFile[]; temps: string[] }> {
   const parts: PartFile[] = []
   const temps: string[] = []
-  const base = join(root, EVENTS_DIR)
-  for (const dayName of await dirNames(base)) {
-    const dt = parseDtDir(dayName)
-    if (dt === null) continue
-    for (const eventName of await dirNames(join(base, dayName))) {
-      const event = parseEventDir(eventName)
-      if (event === null) continue
-      const dir = join(base, dayName, eventName)
-      for (const name of await fileNames(dir)) {
-        if (name.endsWith(TMP_EXT)) temps.push(join(dir, name))
-        const range = parsePartFileName(name)
-        if (range) parts.push({ ...range, dt, event, dir, name, path: join(dir, name) })
-      }
+  const walk = async (dir: string, dt: string, event: string): Promise<void> => {
+    for (const name of await dirNames(dir)) {
+      await walk(join(dir, name), parseDtDir(name) ?? dt, parseEventDir(name) ?? event)
+    }
+    for (const name of await fileNames(dir)) {
+      const path = join(dir, name)
+      if (name.endsWith(TMP_EXT)) temps.push(path)
+      const range = parsePartFileName(name)
+      if (range) parts.push({ ...range, dt, event, dir, name, path })
     }
   }
+  await walk(base, '', '')
   return { parts, temps }
 }
 

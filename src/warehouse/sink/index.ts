@@ -1,5 +1,6 @@
 export { WarehouseSink, DEFAULT_SINK_OPTIONS, type WarehouseSinkOptions, type WarehouseSinkStats } from './sink.ts'
-export { startWarehouseSink, runSinkOnce, type RunningSink, type SinkRunResult } from './run.ts'
+export { startWarehouseSink, runSinkOnce, maintain, warehouseTopics, type RunningSink, type SinkRunResult, type WarehouseStats } from './run.ts'
+export { eventsTopic, segmentChangesTopic, notificationsTopic, type SinkTopic } from './topics.ts'
 export { compactDay, dropOldPartitions, DEFAULT_RETENTION_DAYS, type CompactionResult } from './compaction.ts'
 export { CsvTranscoder, type CsvGroup, type PropertyColumn } from './csv-rows.ts'
 export { ParquetWriter } from './parquet-writer.ts'

@@ -53,6 +53,29 @@ export class ParquetWriter {
     }
   }
 
+  /**
+   * Writes one Parquet file from NDJSON records (an output stream's), staged at `jsonPath`: the
+   * columns in order, `at` as a TIMESTAMP, JSON columns as their text, then partition and offset.
+   */
+  async writeJson(path: string, jsonPath: string, ndjson: Buffer, columns: ReadonlyArray<readonly [string, string]>, partition: number): Promise<void> {
+    await writeFile(jsonPath, ndjson)
+    try {
+      const decl = [`'_offset': 'BIGINT'`, ...columns.map(([name, type]) => `${literal(name)}: '${type}'`)]
+      const select = [
+        ...columns.map(([name, type]) =>
+          name === 'at' ? 'epoch_ms(CAST("at" AS BIGINT)) AS "at"' : type === 'JSON' ? `CAST(${ident(name)} AS VARCHAR) AS ${ident(name)}` : ident(name),
+        ),
+        `CAST(${partition} AS INTEGER) AS "partition"`,
+        '_offset AS "offset"',
+      ]
+      await this.connection.run(
+        `COPY (SELECT ${select.join(', ')} FROM read_json(${literal(jsonPath)}, format = 'newline_delimited', maximum_object_size = ${MAX_LINE_BYTES}, columns = {${decl.join(', ')}}) ORDER BY "offset") TO ${literal(path)} (FORMAT parquet)`,
+      )
+    } finally {
+      await rm(jsonPath, { force: true })
+    }
+  }
+
   /** Runs a statement on the writer's connection (compaction reuses it). */
   async run(sql: string): Promise<void> {
     await this.connection.run(sql)

@@ -1,23 +1,62 @@
 import type { EventLog } from '../../log/event-log.ts'
+import type { Logger } from '../../logger.ts'
+import { DT_PREFIX, EVENTS_DIR, STREAM_DIRS, dtOf, parseDtDir } from '../layout.ts'
+import { compactDay, dropOldPartitions } from './compaction.ts'
+import { dirNames } from './files.ts'
 import { WarehouseSink, type WarehouseSinkOptions, type WarehouseSinkStats } from './sink.ts'
+import { eventsTopic, notificationsTopic, segmentChangesTopic, type SinkTopic } from './topics.ts'
 
 export interface RunningSink {
   /** Stops polling, flushes what was read, commits, and closes DuckDB. */
   stop(): Promise<void>
   /** Reads every partition up to the log's current end, then flushes and commits it all. */
   flushNow(): Promise<void>
-  stats(): WarehouseSinkStats
+  /** The events' figures, and each output stream's under `streams`. */
+  stats(): WarehouseStats
+}
+
+export interface WarehouseStats extends WarehouseSinkStats {
+  streams: Record<string, WarehouseSinkStats>
+}
+
+/** What the warehouse copies by default: the events, then the engine's two output streams. */
+export function warehouseTopics(): SinkTopic[] {
+  return [eventsTopic(), segmentChangesTopic(), notificationsTopic()]
 }
 
 /**
- * Starts the sink in the background: poll every partition, flush a partition when it holds
+ * One sink per topic (the events and the output streams, or just `options.topic`). The output
+ * streams are small beside the events, so their DuckDB gets one thread.
+ */
+async function openSinks(log: EventLog, root: string, options: Partial<WarehouseSinkOptions>): Promise<WarehouseSink[]> {
+  const topics = options.topic ? [options.topic] : warehouseTopics()
+  const sinks: WarehouseSink[] = []
+  for (const [i, topic] of topics.entries()) {
+    const own: Partial<WarehouseSinkOptions> = { ...options, topic }
+    if (i > 0) {
+      own.threads = 1
+      delete own.group
+    }
+    const sink = new WarehouseSink(log, root, own)
+    await sink.open()
+    sinks.push(sink)
+  }
+  return sinks
+}
+
+function statsOf(sinks: readonly WarehouseSink[]): WarehouseStats {
+  const [first, ...rest] = sinks
+  return { ...first!.stats(), streams: Object.fromEntries(rest.map((s) => [s.topic.topic, s.stats()])) }
+}
+
+/**
+ * Starts the sinks in the background: poll every partition, flush a partition when it holds
  * `flushRows` rows, and flush everything every `flushIntervalMs`. An error stops the loop (the next
  * start replays from the committed offsets); it is logged and shown in stats().lastError.
  */
 export async function startWarehouseSink(log: EventLog, root: string, options: Partial<WarehouseSinkOptions> = {}): Promise<RunningSink> {
-  const sink = new WarehouseSink(log, root, options)
-  await sink.open()
-  const { flushIntervalMs, pollWaitMs, logger } = sink.options
+  const sinks = await openSinks(log, root, options)
+  const { flushIntervalMs, pollWaitMs, logger, retentionDays, maintenanceIntervalMs } = sinks[0]!.options
   let running = true
   let wake: (() => void) | null = null
   const sleep = (ms: number) =>
@@ -34,17 +73,23 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
     })
   const loop = (async () => {
     let lastFlush = Date.now()
+    let lastMaintenance = 0
     try {
       while (running) {
-        const n = await sink.poll()
+        if (Date.now() - lastMaintenance >= maintenanceIntervalMs) {
+          lastMaintenance = Date.now()
+          await maintain(root, retentionDays, logger)
+        }
+        let n = 0
+        for (const sink of sinks) n += await sink.poll()
         if (Date.now() - lastFlush >= flushIntervalMs) {
           lastFlush = Date.now()
-          await sink.flush()
+          for (const sink of sinks) await sink.flush()
         }
         if (n === 0 && running) await sleep(Math.min(pollWaitMs, Math.max(1, flushIntervalMs - (Date.now() - lastFlush))))
       }
     } catch (err) {
-      sink.noteError(err)
+      for (const sink of sinks) sink.noteError(err)
       logger?.error({ err }, 'warehouse sink stopped')
       running = false
     }
@@ -55,36 +100,62 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
       wake?.()
       await loop
       try {
-        await sink.flush()
+        for (const sink of sinks) await sink.flush()
       } finally {
-        await sink.close()
+        for (const sink of sinks) await sink.close()
       }
     },
     async flushNow() {
-      while (await sink.behind()) await sink.poll()
-      await sink.flush()
+      for (const sink of sinks) {
+        while (await sink.behind()) await sink.poll()
+        await sink.flush()
+      }
     },
-    stats: () => sink.stats(),
+    stats: () => statsOf(sinks),
   }
 }
 
-export interface SinkRunResult extends WarehouseSinkStats {
+/**
+ * Drops days beyond retention, then compacts every finished day (before today, UTC) into one file
+ * per event (or stream) and partition. Runs between flushes, in the sink's own loop: see compactDay.
+ */
+export async function maintain(root: string, retentionDays: number, logger?: Logger): Promise<{ dropped: string[]; compacted: string[] }> {
+  const dropped = await dropOldPartitions(root, retentionDays)
+  if (dropped.length > 0) logger?.info({ dropped, retentionDays }, 'warehouse retention: days dropped')
+  const today = dtOf(Date.now())
+  const days = new Set<string>()
+  for (const base of [EVENTS_DIR, ...STREAM_DIRS]) {
+    for (const name of await dirNames(`${root}/${base}`)) {
+      const dt = name.startsWith(DT_PREFIX) ? parseDtDir(name) : null
+      if (dt !== null && dt < today) days.add(dt)
+    }
+  }
+  const compacted: string[] = []
+  for (const dt of [...days].sort()) {
+    const r = await compactDay(root, dt, logger ? { logger } : {})
+    if (r.filesWritten > 0) compacted.push(dt)
+  }
+  return { dropped, compacted }
+}
+
+export interface SinkRunResult extends WarehouseStats {
   ms: number
 }
 
 /**
- * Copies the events topic up to its current end into the warehouse, flushing every `flushRows`
- * rows of a partition and at the end, and returns the counts (for `tagstream warehouse sync`).
+ * Copies every topic up to its current end into the warehouse, flushing every `flushRows` rows of a
+ * partition and at the end, and returns the counts (for `tagstream warehouse sync`).
  */
 export async function runSinkOnce(log: EventLog, root: string, options: Partial<WarehouseSinkOptions> = {}): Promise<SinkRunResult> {
   const started = performance.now()
-  const sink = new WarehouseSink(log, root, options)
-  await sink.open()
+  const sinks = await openSinks(log, root, options)
   try {
-    while (await sink.behind()) await sink.poll()
-    await sink.flush()
-    return { ...sink.stats(), ms: performance.now() - started }
+    for (const sink of sinks) {
+      while (await sink.behind()) await sink.poll()
+      await sink.flush()
+    }
+    return { ...statsOf(sinks), ms: performance.now() - started }
   } finally {
-    await sink.close()
+    for (const sink of sinks) await sink.close()
   }
 }

@@ -1,19 +1,21 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { TOPICS, type EventLog } from '../../log/event-log.ts'
+import type { EventLog } from '../../log/event-log.ts'
 import type { Logger } from '../../logger.ts'
-import { TMP_EXT, eventDir, partFileName } from '../layout.ts'
-
-/** The CSV a part file is made from, staged beside it; ends in TMP_EXT so recovery removes leftovers. */
-const CSV_STAGING_EXT = '.csv' + TMP_EXT
-import { listPartFiles, publish, removeFiles, type PartFile } from './files.ts'
+import { TMP_EXT, partFileName } from '../layout.ts'
+import { listPartFilesUnder, publish, removeFiles, type PartFile } from './files.ts'
 import { ParquetWriter } from './parquet-writer.ts'
-import { CsvTranscoder, type CsvGroup } from './csv-rows.ts'
+import { eventsTopic, type SinkFile, type SinkTopic } from './topics.ts'
 import { trimPart } from './trim.ts'
 
+/** The CSV or NDJSON a part file is made from, staged beside it; ends in TMP_EXT so recovery removes leftovers. */
+const STAGING_EXT = '.stage' + TMP_EXT
+
 export interface WarehouseSinkOptions {
-  /** Consumer group whose committed offsets say what the warehouse holds. Default `warehouse`. */
-  group: string
+  /** The topic copied and its layout; default the events (./topics.ts). */
+  topic?: SinkTopic
+  /** Consumer group whose committed offsets say what the warehouse holds; default the topic's (`warehouse` for events). */
+  group?: string
   /** Pending rows are flushed this often. Default 5 s. */
   flushIntervalMs: number
   /** A partition is flushed as soon as it holds this many rows (cut exactly there). Default 200,000. */
@@ -24,17 +26,22 @@ export interface WarehouseSinkOptions {
   pollWaitMs: number
   /** Partitions this sink owns; default all of the events topic. */
   partitions?: number[]
+  /** Days of data the warehouse keeps (UTC dates, as `dt`); older days are dropped. Default 3, as in seed 004. */
+  retentionDays: number
+  /** How often the running sink compacts finished days and applies retention. Default 1 h (and once at start). */
+  maintenanceIntervalMs: number
   /** DuckDB threads; default DuckDB's own (the core count). */
   threads?: number
   logger?: Logger
 }
 
 export const DEFAULT_SINK_OPTIONS: WarehouseSinkOptions = {
-  group: 'warehouse',
   flushIntervalMs: 5_000,
   flushRows: 200_000,
   batchSize: 10_000,
   pollWaitMs: 100,
+  retentionDays: 3,
+  maintenanceIntervalMs: 3_600_000,
 }
 
 export interface WarehouseSinkStats {
@@ -59,17 +66,19 @@ interface PreparedFlush {
   first: number
   last: number
   rows: number
-  groups: CsvGroup[]
+  files: SinkFile[]
   started: number
 }
 
 interface Pending {
   offsets: number[]
   values: Uint8Array[]
+  timestamps: number[]
 }
 
 /**
- * Copies the events topic into the Parquet layout of ../layout.ts, exactly once per row:
+ * Copies a log topic (the events, or an output stream: ./topics.ts) into the Parquet layout of
+ * ../layout.ts, exactly once per row:
  * - a flush of partition p covers [committed, last read]; its files are written under temp names,
  *   renamed into place, and only then is `committed` moved past them;
  * - on start, files of p at or beyond its committed offset (a flush that crashed before committing)
@@ -80,7 +89,8 @@ interface Pending {
 export class WarehouseSink {
   readonly options: WarehouseSinkOptions
   private writer: ParquetWriter | null = null
-  private readonly transcoder = new CsvTranscoder()
+  readonly topic: SinkTopic
+  readonly group: string
   private partitions: number[] = []
   private readonly committed = new Map<number, number>()
   private readonly pending = new Map<number, Pending>()
@@ -94,18 +104,21 @@ export class WarehouseSink {
     options: Partial<WarehouseSinkOptions> = {},
   ) {
     this.options = { ...DEFAULT_SINK_OPTIONS, ...options }
+    this.topic = options.topic ?? eventsTopic()
+    this.group = options.group ?? this.topic.group
     if (!(this.options.flushRows >= 1)) throw new RangeError('flushRows must be at least 1')
   }
 
   /** Loads committed offsets and clears what an interrupted run left beyond them. */
   async open(): Promise<void> {
-    const count = await this.log.partitionCount(TOPICS.events)
-    if (count === null) throw new Error(`the log has no "${TOPICS.events}" topic`)
+    const topic = this.topic.topic
+    const count = await this.log.partitionCount(topic)
+    if (count === null) throw new Error(`the log has no "${topic}" topic`)
     this.partitions = this.options.partitions ?? Array.from({ length: count }, (_, p) => p)
     for (const p of this.partitions) {
-      const c = await this.log.committed(this.options.group, TOPICS.events, p)
-      this.committed.set(p, c ?? (await this.log.offsets(TOPICS.events, p)).start)
-      this.pending.set(p, { offsets: [], values: [] })
+      const c = await this.log.committed(this.group, topic, p)
+      this.committed.set(p, c ?? (await this.log.offsets(topic, p)).start)
+      this.pending.set(p, { offsets: [], values: [], timestamps: [] })
     }
     await mkdir(this.root, { recursive: true })
     this.writer = await ParquetWriter.open(this.options.threads === undefined ? {} : { threads: this.options.threads })
@@ -113,7 +126,7 @@ export class WarehouseSink {
   }
 
   private async recover(): Promise<void> {
-    const { parts, temps } = await listPartFiles(this.root)
+    const { parts, temps } = await listPartFilesUnder(join(this.root, this.topic.dir))
     await removeFiles(temps)
     const owned = new Set(this.partitions)
     const stale: string[] = []
@@ -146,10 +159,11 @@ export class WarehouseSink {
         const pend = this.pending.get(p)!
         const next = this.nextOffset(p)
         const room = this.options.flushRows - pend.offsets.length
-        const records = await this.log.read(TOPICS.events, p, next, { maxRecords: Math.min(this.options.batchSize, room) })
+        const records = await this.log.read(this.topic.topic, p, next, { maxRecords: Math.min(this.options.batchSize, room), keys: false })
         for (const r of records) {
           pend.offsets.push(r.offset)
           pend.values.push(r.value)
+          pend.timestamps.push(r.timestamp)
         }
         total += records.length
         if (pend.offsets.length >= this.options.flushRows) await this.flushPartition(p)
@@ -179,7 +193,7 @@ export class WarehouseSink {
   /** True when every partition's committed offset has reached the end of the log as it is now. */
   async caughtUp(): Promise<boolean> {
     for (const p of this.partitions) {
-      if (this.committed.get(p)! < (await this.log.offsets(TOPICS.events, p)).end) return false
+      if (this.committed.get(p)! < (await this.log.offsets(this.topic.topic, p)).end) return false
     }
     return true
   }
@@ -187,7 +201,7 @@ export class WarehouseSink {
   /** Whether some partition has records beyond what has been read. */
   async behind(): Promise<boolean> {
     for (const p of this.partitions) {
-      if (this.nextOffset(p) < (await this.log.offsets(TOPICS.events, p)).end) return true
+      if (this.nextOffset(p) < (await this.log.offsets(this.topic.topic, p)).end) return true
     }
     return false
   }
@@ -213,28 +227,29 @@ export class WarehouseSink {
     const started = performance.now()
     const first = this.committed.get(p)!
     const last = pend.offsets[pend.offsets.length - 1]!
-    const groups = this.transcoder.transcode(pend.values, pend.offsets)
+    const files = this.topic.files(pend)
     const rows = pend.offsets.length
     pend.offsets = []
     pend.values = []
-    return { p, first, last, rows, groups, started }
+    pend.timestamps = []
+    return { p, first, last, rows, files, started }
   }
 
-  private async writeFlush({ p, first, last, rows, groups, started }: PreparedFlush): Promise<void> {
+  private async writeFlush({ p, first, last, rows, files, started }: PreparedFlush): Promise<void> {
     const name = partFileName(p, first, last)
     const moves: Array<{ tmp: string; path: string; dir: string }> = []
     let conflicts = 0
     try {
-      for (const g of groups) {
-        const dir = eventDir(this.root, g.dt, g.event)
+      for (const f of files) {
+        const dir = join(this.root, this.topic.dir, ...f.dirs)
         await mkdir(dir, { recursive: true })
         const path = join(dir, name)
         const tmp = path + TMP_EXT
-        await this.writer!.write(tmp, path + CSV_STAGING_EXT, g, p)
+        await f.write(this.writer!, tmp, path + STAGING_EXT, p)
         moves.push({ tmp, path, dir })
-        if (g.conflicts.length > 0) {
-          conflicts += g.conflicts.length
-          this.options.logger?.warn({ file: path, columns: g.conflicts }, 'warehouse sink: property type conflict; columns written as JSON text')
+        if (f.conflicts.length > 0) {
+          conflicts += f.conflicts.length
+          this.options.logger?.warn({ file: path, columns: f.conflicts }, 'warehouse sink: property type conflict; columns written as JSON text')
         }
       }
       await publish(moves)
@@ -243,7 +258,7 @@ export class WarehouseSink {
       this.lastError = (err as Error).message
       throw err
     }
-    await this.log.commit(this.options.group, TOPICS.events, p, last + 1)
+    await this.log.commit(this.group, this.topic.topic, p, last + 1)
     this.committed.set(p, last + 1)
     this.counters.rowsWritten += rows
     this.counters.filesWritten += moves.length

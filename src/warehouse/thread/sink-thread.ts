@@ -7,6 +7,7 @@ export interface SinkThreadData {
   logUrl: string
   root: string
   logLevel: string
+  retentionDays: number
 }
 
 /**
@@ -17,7 +18,7 @@ const data = workerData as SinkThreadData
 const port = parentPort!
 const logger = createLogger('warehouse', data.logLevel)
 const { log } = await openEventLog(data.logUrl, { retentionCheckMs: 0 })
-const sink = await startWarehouseSink(log, data.root, { logger })
+const sink = await startWarehouseSink(log, data.root, { logger, retentionDays: data.retentionDays })
 port.postMessage({ type: 'ready' })
 port.on('message', (msg: { type: string }) => {
   if (msg.type !== 'stop') return
