@@ -2,6 +2,7 @@ import type { EventLog } from '../../log/event-log.ts'
 import { encodeCursor } from '../streams/cursor.ts'
 import { SEGMENT_CHANGES } from '../streams/kinds.ts'
 import { selectRecord, type WireRecord } from '../streams/records.ts'
+import { readRange } from './read-range.ts'
 
 export interface RecentChanges {
   /** Oldest first, as the stream would have sent them. */
@@ -23,9 +24,7 @@ export async function recentChanges(log: EventLog, partitions: number, tenant: s
     const { start, end } = bounds[p]!
     const from = Math.max(start, end - scan)
     if (from >= end) continue
-    const records = await log.read(kind.topic, p, from, { maxRecords: end - from })
-    for (const r of records) {
-      if (r.offset >= end) break
+    for (const r of await readRange(log, kind.topic, p, from, end)) {
       const wire = selectRecord(kind, p, r, { tenant, only })
       if (wire !== null) found.push(wire)
     }

@@ -1,5 +1,6 @@
 import { decodeEvent, partitionKey, partitionOfUser, type JsonValue } from '../../events/index.ts'
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
+import { readRange } from './read-range.ts'
 
 export interface RecentEvent {
   event: string
@@ -37,11 +38,11 @@ export async function recentEvents(log: EventLog, partitions: number, tenant: st
   let scanned = 0
   while (to > start && scanned < scan && found.length < limit) {
     const from = Math.max(start, to - Math.min(STEP, scan - scanned))
-    const records = await log.read(TOPICS.events, partition, from, { maxRecords: to - from })
+    const records = await readRange(log, TOPICS.events, partition, from, to)
     scanned += to - from
     for (let i = records.length - 1; i >= 0 && found.length < limit; i--) {
       const r = records[i]!
-      if (r.offset >= to || r.key !== key) continue
+      if (r.key !== key) continue
       const e = decodeEvent(r.value)
       found.push({ event: e.event, ts: e.ts, received_at: e.received_at, event_id: e.event_id, properties: e.properties, offset: r.offset })
     }

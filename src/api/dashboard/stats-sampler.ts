@@ -47,6 +47,9 @@ export class StatsSampler {
   private previous: Reading | null = null
   private timer: NodeJS.Timeout | null = null
   private busy = false
+  private stopped = false
+  /** Whether the last sample failed: a lasting failure (a stopped engine) is logged once, not every second. */
+  private failing = false
 
   constructor(
     private readonly ctx: ApiContext,
@@ -61,6 +64,7 @@ export class StatsSampler {
   }
 
   stop(): void {
+    this.stopped = true
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
     this.listeners.clear()
@@ -78,16 +82,19 @@ export class StatsSampler {
 
   /** Takes one sample now (the timer calls this; tests may too). Overlapping calls are skipped. */
   async tick(): Promise<void> {
-    if (this.busy) return
+    if (this.busy || this.stopped) return
     this.busy = true
     try {
       const sample = await this.sample()
-      if (sample === null) return
+      // A sample that finishes after stop() (the server closing) is dropped.
+      if (sample === null || this.stopped) return
+      this.failing = false
       this.history.push(sample)
       if (this.history.length > this.options.historySize) this.history.splice(0, this.history.length - this.options.historySize)
       for (const fn of this.listeners) fn(sample)
     } catch (err) {
-      this.ctx.logger.warn({ err }, 'dashboard stats sample failed; the next interval tries again')
+      if (!this.failing && !this.stopped) this.ctx.logger.warn({ err }, 'dashboard stats sample failed; retrying every interval (logged again once it has recovered and fails anew)')
+      this.failing = true
     } finally {
       this.busy = false
     }

@@ -5,10 +5,14 @@ import { resultTable } from './result-table.ts'
 
 const EXAMPLE = 'SELECT event, count(*) AS events, count(DISTINCT user_id) AS users\nFROM events\nGROUP BY event\nORDER BY events DESC'
 
+/** What was typed, kept while the page lives: switching reports rebuilds the page, not the query. */
+let typed = EXAMPLE
+
 /** One read-only SQL statement over the warehouse views (POST /v1/query: needs an admin key). */
 export function sqlBox(): { el: HTMLElement } {
   const text = h('textarea', { 'data-testid': 'sql', rows: 5, spellcheck: 'false' })
-  text.value = EXAMPLE
+  text.value = typed
+  text.addEventListener('input', () => (typed = text.value))
   const run = h('button', { type: 'submit', 'data-testid': 'sql-run' }, 'Run')
   const out = h('div', { 'data-testid': 'sql-output' })
   const form = h('form', { class: 'card sql' }, h('h3', null, 'SQL'), h('p', { class: 'muted' }, 'Views: events, buys, social, segment_changes, notifications, profiles (docs/warehouse.md). Ctrl+Enter runs.'), text, h('div', { class: 'row' }, run), out)
