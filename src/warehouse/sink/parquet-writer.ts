@@ -4,6 +4,14 @@ import { BASE_COLUMNS } from '../layout.ts'
 import { CSV_BASE_COLUMNS, type CsvGroup } from './csv-rows.ts'
 import { ident, literal } from './sql.ts'
 
+/**
+ * Fresh part files skip dictionary pages: building dictionaries for columns like event_id that
+ * never repeat costs about a third of DuckDB's write time, and snappy still compresses repeated
+ * strings (files ~10 % larger). Compaction rewrites finished days with DuckDB's defaults, so the
+ * daily files get dictionaries back.
+ */
+const FRESH_FILE_OPTIONS = 'FORMAT parquet, DICTIONARY_SIZE_LIMIT 1'
+
 /** Longest CSV line DuckDB accepts: far above any event the collector admits. */
 const MAX_LINE_BYTES = 64 * 1024 * 1024
 
@@ -47,7 +55,7 @@ export class ParquetWriter {
         ...group.columns.map((col, i) => `c${i} AS ${ident(col.name)}`),
       ]
       if (select.length !== BASE_COLUMNS.length + group.columns.length) throw new Error('column list out of step with BASE_COLUMNS')
-      await this.connection.run(`COPY (SELECT ${select.join(', ')} FROM ${source}) TO ${literal(path)} (FORMAT parquet)`)
+      await this.connection.run(`COPY (SELECT ${select.join(', ')} FROM ${source}) TO ${literal(path)} (${FRESH_FILE_OPTIONS})`)
     } finally {
       await rm(csvPath, { force: true })
     }
