@@ -99,6 +99,7 @@ export function registerServe(program: Command): void {
       if (dev) keys = [dev]
       const server = await startServer(serverConfig(global, o, keys), createLogger('tagstream'))
       console.log(`tagstream listening on ${server.url}`)
+      console.log(`  dashboard: ${server.url}/${dev ? `#key=${dev.key}` : ''}`)
       console.log(`  API docs:  ${server.url}/docs`)
       console.log(`  metrics:   ${server.url}/metrics`)
       if (dev) console.log(`  dev API key (all scopes, tenant "default"): ${dev.key}`)
