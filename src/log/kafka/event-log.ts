@@ -1,4 +1,4 @@
-import { Admin, Consumer, type ConnectionOptions } from '@platformatic/kafka'
+import { Admin, type ConnectionOptions } from '@platformatic/kafka'
 import {
   DEFAULT_RETENTION,
   UnknownTopicError,
@@ -17,8 +17,8 @@ import { parseKafkaUrl, type KafkaConnection } from './connection-url.ts'
 import { Fetcher } from './fetcher.ts'
 import { hasKafkaError } from './kafka-errors.ts'
 import { IdempotentProducer } from './producer.ts'
-import { batchBytes, decodeBatches, lastOffsetOf, recordSize } from './records.ts'
-import { applyRetention, type BatchSpan, type RetentionOps } from './retention.ts'
+import { batchSpans, decodeRecords, recordSize, type BatchSpan } from './records.ts'
+import { applyRetention, type RetentionOps } from './retention.ts'
 
 export type KafkaLogOptions = Partial<RetentionPolicy>
 
@@ -42,7 +42,6 @@ export class KafkaEventLog implements EventLog {
     private readonly conn: KafkaConnection,
     private readonly policy: RetentionPolicy,
     private readonly admin: Admin,
-    private readonly consumer: Consumer,
     private readonly producer: IdempotentProducer,
     private readonly appender: Appender,
     private readonly fetcher: Fetcher,
@@ -59,13 +58,11 @@ export class KafkaEventLog implements EventLog {
       await admin.close()
       throw new Error(`cannot reach Kafka at ${conn.brokers.join(',')}: ${(err as Error).message}`, { cause: err })
     }
-    // Never joins its group: it only fetches (and the group id is required by the client).
-    const consumer = new Consumer({ ...base, groupId: `${conn.prefix}${conn.clientId}-reader` })
     const connection: ConnectionOptions = { connectTimeout: 5_000, requestTimeout: 35_000, maxInflights: 5 }
     const producer = new IdempotentProducer(admin, { clientId: `${conn.clientId}-produce`, connection, timeoutMs: 30_000, attempts: 6 })
     const appender = new Appender(producer, { maxBatchBytes: 768 * 1024, maxRequestBytes: 16 * 1024 * 1024 })
-    const fetcher = new Fetcher(consumer, `${conn.clientId}-fetch`, connection)
-    return new KafkaEventLog(conn, { ...DEFAULT_RETENTION, ...options }, admin, consumer, producer, appender, fetcher)
+    const fetcher = new Fetcher(admin, `${conn.clientId}-fetch`, connection)
+    return new KafkaEventLog(conn, { ...DEFAULT_RETENTION, ...options }, admin, producer, appender, fetcher)
   }
 
   async createTopic(topic: string, spec: TopicSpec): Promise<number> {
@@ -119,8 +116,8 @@ export class KafkaEventLog implements EventLog {
     let from = Math.max(0, offset)
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const batches = await this.fetcher.fetch({ topic: name, partition, offset: from, maxWaitMs: options.maxWaitMs ?? 0, maxRecords, maxBytes })
-        return decodeBatches(batches, { from, maxRecords, maxBytes, keys: options.keys !== false })
+        const records = await this.fetcher.fetch({ topic: name, partition, offset: from, maxWaitMs: options.maxWaitMs ?? 0, maxRecords, maxBytes })
+        return decodeRecords(records, { from, maxRecords, maxBytes, keys: options.keys !== false })
       } catch (err) {
         if (!hasKafkaError(err, 'OFFSET_OUT_OF_RANGE')) throw err
         // Before the start (retention removed it): read from the start, like auto.offset.reset=earliest.
@@ -168,7 +165,7 @@ export class KafkaEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await Promise.allSettled([this.producer.close(), this.fetcher.close(), this.consumer.close(true), this.admin.close()])
+    await Promise.allSettled([this.producer.close(), this.fetcher.close(), this.admin.close()])
   }
 
   private name(topicOrGroup: string): string {
@@ -229,14 +226,10 @@ export class KafkaEventLog implements EventLog {
       scan: async (topic, p, from, to) => {
         const spans: BatchSpan[] = []
         for (let next = from; next < to; ) {
-          const batches = await this.fetcher.fetch({ topic: this.name(topic), partition: p, offset: next, maxWaitMs: 0, maxRecords: DEFAULT_MAX_RECORDS, maxBytes: 8 * 1024 * 1024 })
+          const batches = batchSpans(await this.fetcher.fetch({ topic: this.name(topic), partition: p, offset: next, maxWaitMs: 0, maxRecords: DEFAULT_MAX_RECORDS, maxBytes: 8 * 1024 * 1024 }))
           if (batches.length === 0) break
-          for (const b of batches) {
-            const first = Number(b.firstOffset)
-            if (first >= to) break
-            spans.push({ first, last: lastOffsetOf(b), bytes: batchBytes(b) })
-          }
-          next = lastOffsetOf(batches[batches.length - 1]!) + 1
+          for (const b of batches) if (b.first < to) spans.push(b)
+          next = batches[batches.length - 1]!.last + 1
         }
         return spans
       },

@@ -1,5 +1,8 @@
-import { ConnectionPool, type ConnectionOptions, type Consumer, type RecordsBatch } from '@platformatic/kafka'
-import { hasKafkaError } from './kafka-errors.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { ConnectionPool, type Admin, type ConnectionOptions } from '@platformatic/kafka'
+import { isRetriable } from './kafka-errors.ts'
+import { FETCH_API_KEY, FETCH_VERSION, fetchRequest, parseFetchResponse, type FetchedPartition } from './fetch-api.ts'
+import { batchSpans } from './records.ts'
 
 /*
  * A broker answers the requests of one connection strictly in order, so a fetch that long-polls for
@@ -9,8 +12,9 @@ import { hasKafkaError } from './kafka-errors.ts'
  * other, which costs nothing when records are there and at most one extra wait when they are not.
  */
 
-// The connection's request timeout is 30 s; a longer wait is split into several fetches.
+// The connection's request timeout is 35 s; a longer wait is split into several fetches.
 const MAX_WAIT_PER_FETCH_MS = 20_000
+const ATTEMPTS = 4
 
 interface Lane {
   pool: ConnectionPool
@@ -31,34 +35,33 @@ export class Fetcher {
   private readonly lanes = new Map<string, Lane>()
 
   constructor(
-    private readonly consumer: Consumer,
+    private readonly admin: Admin,
     private readonly clientId: string,
     private readonly connection: ConnectionOptions,
   ) {}
 
-  /** Whole record batches from the one holding `offset` on; throws OFFSET_OUT_OF_RANGE as the broker does. */
-  async fetch(req: FetchRequest): Promise<RecordsBatch[]> {
+  /** Record batches from the one holding `offset` on (empty when none came in time); throws OFFSET_OUT_OF_RANGE as the broker does. */
+  async fetch(req: FetchRequest): Promise<Buffer> {
     const lane = this.lane(req.topic, req.partition)
-    // Enough for maxRecords at the size seen so far, never far past maxBytes: the client decodes
-    // every record it receives, so asking for 4 MiB to return 10 records would cost real time.
+    // Enough for maxRecords at the size seen so far, never far past maxBytes: the response is held in
+    // memory and decoding stops at the limits, but the broker still reads and sends every byte asked for.
     const want = Math.ceil(req.maxRecords * lane.bytesPerRecord * 1.2) + 16_384
     const fetchBytes = Math.max(65_536, Math.min(want, req.maxBytes + 65_536))
     const deadline = Date.now() + req.maxWaitMs
-    for (let staleRetry = true; ; ) {
+    for (let attempt = 1; ; attempt++) {
       try {
         for (;;) {
           const wait = Math.max(0, Math.min(MAX_WAIT_PER_FETCH_MS, deadline - Date.now()))
-          const batches = await this.fetchOnce(req, lane, wait, fetchBytes)
-          if (batches.length > 0 || Date.now() >= deadline) {
-            this.learn(lane, batches)
-            return batches
+          const records = (await this.fetchOnce(req, lane, wait, fetchBytes, attempt > 1))?.records
+          if ((records && records.length > 0) || Date.now() >= deadline) {
+            if (records) this.learn(lane, records)
+            return records ?? Buffer.alloc(0)
           }
         }
       } catch (err) {
-        // A moved leader or a partition the cached metadata does not know yet: refresh once.
-        if (!staleRetry || !hasKafkaError(err, 'hasStaleMetadata')) throw err
-        staleRetry = false
-        this.consumer.clearMetadata()
+        // A moved leader, a broker restarting, a dropped connection: fresh metadata and again.
+        if (attempt >= ATTEMPTS || !isRetriable(err)) throw err
+        await sleep(100 * attempt)
       }
     }
   }
@@ -69,33 +72,21 @@ export class Fetcher {
     await Promise.all(lanes.map((l) => l.pool.close()))
   }
 
-  private async fetchOnce(req: FetchRequest, lane: Lane, maxWaitMs: number, fetchBytes: number): Promise<RecordsBatch[]> {
-    const metadata = await this.consumer.metadata({ topics: [req.topic] })
-    const topic = metadata.topics.get(req.topic)
-    const partition = topic?.partitions[req.partition]
-    if (!topic || !partition) throw new Error(`no metadata for partition ${req.partition} of "${req.topic}"`)
-    const response = await this.consumer.fetch({
-      node: partition.leader,
-      topics: [
-        {
-          topicId: topic.id,
-          partitions: [
-            {
-              partition: req.partition,
-              fetchOffset: BigInt(req.offset),
-              partitionMaxBytes: fetchBytes,
-              currentLeaderEpoch: partition.leaderEpoch,
-              lastFetchedEpoch: -1,
-            },
-          ],
-        },
-      ],
-      maxWaitTime: maxWaitMs,
-      minBytes: 1,
-      maxBytes: fetchBytes,
-      connectionPool: lane.pool,
+  private async fetchOnce(req: FetchRequest, lane: Lane, maxWaitMs: number, maxBytes: number, refresh: boolean): Promise<FetchedPartition | undefined> {
+    const metadata = await this.admin.metadata({ topics: [req.topic], forceUpdate: refresh })
+    const partition = metadata.topics.get(req.topic)?.partitions[req.partition]
+    const broker = partition ? metadata.brokers.get(partition.leader) : undefined
+    if (!partition || !broker) throw new Error(`no leader known for partition ${req.partition} of "${req.topic}"`)
+    const connection = await lane.pool.get(broker)
+    // Leader epoch -1: no fencing check. Right after a topic is created the epoch in our metadata can be
+    // ahead of the broker's own (UNKNOWN_LEADER_EPOCH); a moved leader still answers NOT_LEADER.
+    const request = { topic: req.topic, partition: req.partition, offset: req.offset, leaderEpoch: -1, maxBytes }
+    const response = await new Promise<FetchedPartition[]>((resolve, reject) => {
+      connection.send(FETCH_API_KEY, FETCH_VERSION, () => fetchRequest(request, maxWaitMs), parseFetchResponse, true, true, (err, r) =>
+        err ? reject(err) : resolve(r as FetchedPartition[]),
+      )
     })
-    return response.responses[0]?.partitions[0]?.records ?? []
+    return response.find((p) => p.partition === req.partition)
   }
 
   private lane(topic: string, partition: number): Lane {
@@ -108,13 +99,13 @@ export class Fetcher {
     return lane
   }
 
-  private learn(lane: Lane, batches: readonly RecordsBatch[]): void {
+  private learn(lane: Lane, records: Buffer): void {
     let bytes = 0
-    let records = 0
-    for (const b of batches) {
-      bytes += b.length + 12
-      records += b.lastOffsetDelta + 1
+    let count = 0
+    for (const s of batchSpans(records)) {
+      bytes += s.bytes
+      count += s.last - s.first + 1
     }
-    if (records > 0) lane.bytesPerRecord = 0.7 * lane.bytesPerRecord + 0.3 * (bytes / records)
+    if (count > 0) lane.bytesPerRecord = 0.7 * lane.bytesPerRecord + 0.3 * (bytes / count)
   }
 }

@@ -12,3 +12,10 @@ export function hasKafkaError(err: unknown, idOrFlag: string): boolean {
   if (typeof e?.findBy !== 'function') return false
   return idOrFlag === 'hasStaleMetadata' ? Boolean(e.findBy('hasStaleMetadata', true)) : Boolean(e.findBy('apiId', idOrFlag))
 }
+
+/** Retriable when every error in the chain says so (leader moved, broker restarting, dropped connection). */
+export function isRetriable(err: unknown): boolean {
+  const e = err as (Findable & { canRetry?: boolean }) | null
+  if (typeof e?.findBy === 'function') return !e.findBy('canRetry', false)
+  return e?.canRetry === true
+}

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConnectionPool, ProtocolError, Writer, initProducerIdV4, produceV9, type Admin, type Connection, type ConnectionOptions } from '@platformatic/kafka'
 import type { AppendRecord } from '../event-log.ts'
+import { isRetriable } from './kafka-errors.ts'
 import { encodeRecordBatch, nextSequence, type ProducerIdentity } from './record-batch.ts'
 
 /*
@@ -192,10 +193,4 @@ function refused(batch: PartitionBatch, err: ProtocolError): Error {
   const wrapped = new Error(`Kafka refused the batch for partition ${batch.partition} of ${batch.topic}: ${id} (${err.message})`, { cause: err })
   // Retriability stays readable for the retry loop.
   return Object.assign(wrapped, { canRetry: (err as { canRetry?: boolean }).canRetry === true })
-}
-
-function isRetriable(err: Error): boolean {
-  const e = err as { canRetry?: boolean; findBy?: (k: string, v: unknown) => unknown }
-  if (typeof e.findBy === 'function') return !e.findBy('canRetry', false)
-  return e.canRetry === true
 }

@@ -1,4 +1,5 @@
 import type { PartitionOffsets, RetentionPolicy, RetentionResult } from '../event-log.ts'
+import type { BatchSpan } from './records.ts'
 
 /*
  * The broker applies retention.ms and retention.bytes on its own schedule, a whole segment at a time;
@@ -9,11 +10,6 @@ import type { PartitionOffsets, RetentionPolicy, RetentionResult } from '../even
  * files (DescribeLogDirs) are over the limit, and for the records being deleted, to report their bytes.
  */
 
-export interface BatchSpan {
-  first: number
-  last: number
-  bytes: number
-}
 
 export interface RetentionOps {
   offsets(topic: string, partition: number): Promise<PartitionOffsets>
