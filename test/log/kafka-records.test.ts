@@ -1,0 +1,63 @@
+import { createRecordsBatch } from '@platformatic/kafka'
+import { describe, expect, it } from 'vitest'
+import type { AppendRecord } from '../../src/log/event-log.ts'
+import { encodeRecordBatch, nextSequence } from '../../src/log/kafka/record-batch.ts'
+import { batchSpans, decodeRecords } from '../../src/log/kafka/records.ts'
+
+/** Gives a batch the base offset a broker would have assigned. */
+function at(base: number, batch: Buffer): Buffer {
+  batch.writeBigInt64BE(BigInt(base), 0)
+  return batch
+}
+
+const all = { from: 0, maxRecords: 1e9, maxBytes: 1e12, keys: true }
+const id = { producerId: 42n, producerEpoch: 3 }
+
+describe('Kafka record batches (our encoder and reader, no broker)', () => {
+  const records: AppendRecord[] = [
+    { key: 'default:17', value: Buffer.from('{"a":1}'), timestamp: 1_700_000_000_123 },
+    { key: null, value: Buffer.from('no key') },
+    { key: '', value: new Uint8Array(0) },
+    { key: 'ü:ß☃', value: Buffer.from([0, 255, 1]), timestamp: 0 },
+    { key: 'k'.repeat(200), value: Buffer.alloc(5_000, 7), timestamp: 1 },
+  ]
+
+  it('round-trips keys, values and caller timestamps at the broker-assigned offsets', () => {
+    const buf = at(1_000, encodeRecordBatch(records, id, 5, 1_800_000_000_000))
+    const got = decodeRecords(buf, all)
+    expect(got.map((r) => [r.offset, r.key, Buffer.from(r.value).toString('hex'), r.timestamp])).toEqual(
+      records.map((r, i) => [1_000 + i, r.key, Buffer.from(r.value).toString('hex'), r.timestamp ?? 1_800_000_000_000]),
+    )
+    expect(batchSpans(buf)).toEqual([{ first: 1_000, last: 1_004, bytes: buf.length }])
+  })
+
+  it('reads from the middle of a batch, across batches, within maxRecords and maxBytes, keys left out on request', () => {
+    const buf = Buffer.concat([at(0, encodeRecordBatch(records, id, 0, 1)), at(5, encodeRecordBatch(records, id, 5, 2))])
+    expect(decodeRecords(buf, { ...all, from: 3 }).map((r) => r.offset)).toEqual([3, 4, 5, 6, 7, 8, 9])
+    expect(decodeRecords(buf, { ...all, from: 3, maxRecords: 3 }).map((r) => r.offset)).toEqual([3, 4, 5])
+    expect(decodeRecords(buf, { ...all, from: 4, maxBytes: 1 }).map((r) => r.offset)).toEqual([4])
+    expect(decodeRecords(buf, { ...all, keys: false }).every((r) => r.key === null)).toBe(true)
+    // A response cut inside its last batch: only whole batches are read.
+    expect(decodeRecords(buf.subarray(0, buf.length - 10), all).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4])
+  })
+
+  it('reads batches written by another client, compressed, with CreateTime timestamps', () => {
+    const messages = [
+      { topic: 't', partition: 0, key: Buffer.from('a'), value: Buffer.from('one'), timestamp: 1_600_000_000_000n },
+      { topic: 't', partition: 0, key: Buffer.from('b'), value: Buffer.from('two'), timestamp: 1_600_000_000_500n, headers: new Map([[Buffer.from('x'), Buffer.from('y')]]) },
+    ]
+    for (const compression of ['none', 'gzip'] as const) {
+      const buf = at(7, Buffer.from(createRecordsBatch(messages, { compression, producerId: -1n, producerEpoch: 0, sequences: undefined, partitionLeaderEpoch: 0 } as never).buffer))
+      expect(decodeRecords(buf, all).map((r) => [r.offset, r.key, Buffer.from(r.value).toString(), r.timestamp])).toEqual([
+        [7, 'a', 'one', 1_600_000_000_000],
+        [8, 'b', 'two', 1_600_000_000_500],
+      ])
+    }
+  })
+
+  it('wraps producer sequences the way the broker expects', () => {
+    expect(nextSequence(10, 5)).toBe(15)
+    expect(nextSequence(0x7fffffff - 2, 2)).toBe(0x7fffffff)
+    expect(nextSequence(0x7fffffff - 2, 5)).toBe(2)
+  })
+})
