@@ -1,26 +1,41 @@
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { benchE2e } from './e2e.bench.ts'
 import { benchEngine } from './engine.bench.ts'
 import { benchHttp } from './http.bench.ts'
+import { benchKafka } from './kafka.bench.ts'
 import { benchLog } from './log.bench.ts'
 import { benchWarehouse } from './warehouse.bench.ts'
 import { renderReport, type Section } from './report.ts'
 
-/** `npm run bench`: runs every benchmark in this process, one after another, and writes BENCHMARKS.md. */
-const benches: Array<[string, () => Promise<Section>]> = [
+/**
+ * `npm run bench`: runs every benchmark in this process, one after another, and writes BENCHMARKS.md.
+ * `npm run bench -- http` runs one section and writes tmp/bench-http.md, leaving BENCHMARKS.md (a
+ * whole run, every figure measured together) as it was.
+ */
+const benches: Array<[string, () => Promise<Section>, { needs?: string }?]> = [
   ['log', benchLog],
   ['engine', benchEngine],
   ['http', benchHttp],
+  ['e2e', benchE2e],
   ['warehouse', benchWarehouse],
+  // Needs a broker (scripts/kafka): part of a full run only when BENCH_KAFKA names it.
+  ['kafka', benchKafka, { needs: 'BENCH_KAFKA' }],
 ]
 
 const only = process.argv[2]
+if (only && !benches.some(([name]) => name === only)) {
+  process.stderr.write(`bench: no section "${only}" (sections: ${benches.map(([n]) => n).join(', ')})\n`)
+  process.exit(2)
+}
 const sections: Section[] = []
-for (const [name, run] of benches) {
-  if (only && only !== name) continue
+for (const [name, run, o] of benches) {
+  if (only ? only !== name : o?.needs !== undefined && process.env[o.needs] === undefined) continue
   process.stderr.write(`bench: ${name}…\n`)
   const section = await run()
-  for (const f of section.figures) process.stderr.write(`  ${f.name}: ${Math.round(f.value)} ${f.unit}\n`)
+  for (const f of section.figures) process.stderr.write(`  ${f.name}: ${f.value.toFixed(f.value < 100 ? 2 : 0)} ${f.unit}\n`)
   sections.push(section)
 }
-writeFileSync('BENCHMARKS.md', renderReport(sections))
-process.stderr.write('bench: wrote BENCHMARKS.md\n')
+const out = only ? `tmp/bench-${only}.md` : 'BENCHMARKS.md'
+if (only) mkdirSync('tmp', { recursive: true })
+writeFileSync(out, renderReport(sections))
+process.stderr.write(`bench: wrote ${out}\n`)

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { validateEvent, type TrackedEvent } from '../src/events/index.ts'
+import { appendEvents } from '../src/ingest/append-events.ts'
+import { openEventLog } from '../src/log/open-log.ts'
+import { HttpTarget, planSlots, sendEvents, slotsStream, type RawEvent } from '../src/sim/index.ts'
+import { runSinkOnce } from '../src/warehouse/sink/index.ts'
+import { fmt, type Section } from './report.ts'
+import { BENCH_KEY, engineCaughtUp, startServeProcess } from './serve-process.ts'
+
+const EVENTS = Number(process.env.BENCH_E2E_EVENTS ?? 1_000_000)
+const RULES = `segments:
+  high_roller:
+    when: count(spin, 2h) >= 200 and sum(in_app_purchase.amount, 2h) > 10
+    keep: 3m
+  spinner:
+    when: count(spin, 1h) >= 50
+`
+const TARGET = 100_000
+
+/** The first `EVENTS` of seed 000's workload, as the slots simulator sends them. */
+const workload = () => slotsStream({ users: 5_000, spins: 10_000_000 })
+
+async function warehouseRows(url: string): Promise<number> {
+  const res = await fetch(`${url}/v1/query`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sql: 'SELECT count(*) AS n FROM events' }),
+  })
+  if (res.status !== 200) throw new Error(`POST /v1/query answered ${res.status}: ${await res.text()}`)
+  return Number(((await res.json()) as { rows: unknown[][] }).rows[0]![0])
+}
+
+/**
+ * The whole pipeline as a user runs it: `tagstream serve` with the Parquet sink on, the slots
+ * simulator sending seed 000's events over HTTP flat out, the engine segmenting them, the sink
+ * writing them to Parquet. Timed from the first request until SQL over the warehouse counts every
+ * event. The comparison is the batch path on the same events in this process: append to a log,
+ * then one sink run (what `tagstream ingest` + `tagstream warehouse sync` do), no HTTP, no engine.
+ */
+export async function benchE2e(): Promise<Section> {
+  const dir = mkdtempSync(join(tmpdir(), 'tagstream-bench-e2e-'))
+  try {
+    const server = await startServeProcess(join(dir, 'serve'), RULES)
+    let ingestS: number
+    let engineS: number
+    let warehouseS: number
+    let rows = 0
+    try {
+      const target = new HttpTarget(server.url, 16)
+      const t0 = performance.now()
+      const stats = await sendEvents(workload(), { target, keyFor: () => BENCH_KEY, batch: 1_000, concurrency: 16, rate: 0, limit: EVENTS })
+      ingestS = (performance.now() - t0) / 1000
+      target.close()
+      if (stats.accepted !== EVENTS) throw new Error(`the server accepted ${stats.accepted} of ${EVENTS} events`)
+      if (!(await engineCaughtUp(server.url))) throw new Error('the engine did not catch up within 10 minutes')
+      engineS = (performance.now() - t0) / 1000
+      const deadline = Date.now() + 600_000
+      while ((rows = await warehouseRows(server.url)) < EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500))
+      warehouseS = (performance.now() - t0) / 1000
+      if (rows !== EVENTS) throw new Error(`the warehouse holds ${rows} rows of ${EVENTS} events`)
+    } finally {
+      await server.stop()
+    }
+
+    // The batch path, same events: validate, append to a fresh log, one sink run.
+    const events: TrackedEvent[] = []
+    const now = Date.now()
+    const source = workload()
+    for (let i = 0; i < EVENTS; i++) {
+      const v = validateEvent(source.next().value as RawEvent, { receivedAt: now })
+      if (!v.ok) throw new Error(v.error.reason)
+      events.push(v.event)
+    }
+    const { log, partitions } = await openEventLog(join(dir, 'batch', 'log'), { partitions: 8 })
+    const t1 = performance.now()
+    for (let i = 0; i < events.length; i += 10_000) await appendEvents(log, events.slice(i, i + 10_000), partitions)
+    const sink = await runSinkOnce(log, join(dir, 'batch', 'warehouse'))
+    const batchS = (performance.now() - t1) / 1000
+    await log.close()
+    if (sink.rowsWritten < EVENTS) throw new Error(`the batch sink wrote ${sink.rowsWritten} rows of ${EVENTS}`)
+
+    const e2e = EVENTS / warehouseS
+    return {
+      title: 'End to end: HTTP ingest → segmentation → warehouse',
+      description:
+        `\`tagstream serve\` with the Parquet sink on (collector, engine thread and sink thread on the same 2 cores), the slots simulator sending the first ${fmt(EVENTS)} events of seed 000's workload ` +
+        `(${fmt(planSlots({ users: 5_000, spins: 10_000_000 }).count)} in all) over HTTP flat out, 1,000 events per request, 16 requests in flight. ` +
+        `Times run from the first request: until every event is acknowledged (durable), until the engine has applied all of them (/readyz lag 0), ` +
+        `and until \`SELECT count(*) FROM events\` over the warehouse counts all ${fmt(rows)} rows. ` +
+        'The comparison is the batch path over the same events in one process: append to a fresh log, then one sink run (`tagstream ingest` + `tagstream warehouse sync`), no HTTP, no engine.',
+      figures: [
+        { name: 'events in the warehouse, from first request to last row', value: e2e, unit: 'events/s', target: `≥ ${fmt(TARGET)} events/s`, met: e2e >= TARGET, notes: `${fmt(warehouseS)} s` },
+        { name: 'acknowledged durably, sink running', value: EVENTS / ingestS, unit: 'events/s', notes: `${fmt(ingestS)} s` },
+        { name: 'segmented (engine caught up)', value: EVENTS / engineS, unit: 'events/s', notes: `${fmt(engineS)} s` },
+        { name: 'comparison: batch path, log append + one sink run', value: EVENTS / batchS, unit: 'events/s', notes: `${fmt(batchS)} s` },
+      ],
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+export const BENCH_KEY = 'bench-key'
+
+export interface ServeProcess {
+  url: string
+  proc: ChildProcess
+  stop(): Promise<void>
+}
+
+/** `tagstream serve` in its own process, as users run it, so the load generator does not share its event loop. */
+export async function startServeProcess(dir: string, rules: string, extraArgs: string[] = []): Promise<ServeProcess> {
+  mkdirSync(dir, { recursive: true })
+  const rulesPath = join(dir, 'segments.yaml')
+  writeFileSync(rulesPath, rules)
+  const proc = spawn(process.execPath, ['--max-semi-space-size=32', 'bin/tagstream.mjs', '--data', dir, 'serve', '--port', '0', '--segments', rulesPath, ...extraArgs], {
+    env: { ...process.env, TAGSTREAM_API_KEYS: `${BENCH_KEY}:default:write+read+admin`, TAGSTREAM_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m) resolve(m[1]!)
+    })
+    proc.on('exit', (code) => reject(new Error(`server exited with ${code}`)))
+  })
+  return {
+    url,
+    proc,
+    async stop() {
+      if (proc.exitCode !== null) return
+      proc.kill('SIGINT')
+      await new Promise((r) => proc.once('exit', r))
+    },
+  }
+}
+
+/** Waits until the engine has applied everything in the log (/readyz lag 0). */
+export async function engineCaughtUp(url: string, timeoutMs = 600_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const ready = (await (await fetch(`${url}/readyz`)).json()) as { lag?: number }
+    if (ready.lag === 0) return true
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return false
+}
