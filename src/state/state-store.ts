@@ -13,6 +13,23 @@ export interface PartitionCheckpoint {
   outputs: Record<string, number>
 }
 
+/**
+ * Whose lease a checkpoint is written under (src/worker): the owner and epoch the partition's lease
+ * row held when this owner acquired it. A takeover bumps the epoch, so a stale owner's fence no longer matches.
+ */
+export interface CheckpointFence {
+  owner: string
+  epoch: number
+}
+
+/** A fenced checkpoint whose lease is no longer held as the fence says; nothing of it was written. */
+export class FencedError extends Error {
+  constructor(namespace: string, partition: number, fence: CheckpointFence) {
+    super(`checkpoint of ${namespace} partition ${partition} refused: its lease is not held by "${fence.owner}" at epoch ${fence.epoch}`)
+    this.name = 'FencedError'
+  }
+}
+
 export interface UserRecord {
   key: string
   /** Engine state, opaque to the store; null deletes the user. */
@@ -29,8 +46,12 @@ export interface StateStore extends PlayerStore {
   /**
    * Writes the checkpoint and the changed users in one atomic transaction: after a crash either all
    * of it is there or none of it, so state and input offset never disagree.
+   * With a fence, the same transaction first checks the partition's lease row (kept in this store by
+   * a worker coordinator) still names fence.owner at fence.epoch, holding it so a takeover waits for
+   * the commit; otherwise it rejects with FencedError and writes nothing. A store that keeps no
+   * leases (embedded) refuses every fenced write.
    */
-  saveCheckpoint(namespace: string, partition: number, checkpoint: PartitionCheckpoint, users: readonly UserRecord[]): Promise<void>
+  saveCheckpoint(namespace: string, partition: number, checkpoint: PartitionCheckpoint, users: readonly UserRecord[], fence?: CheckpointFence): Promise<void>
   /** Drops a namespace's checkpoints and users (a full rebuild from the log). */
   reset(namespace: string): Promise<void>
   close(): Promise<void>

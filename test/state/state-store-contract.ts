@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { PartitionCheckpoint, PlayerRecord, PlayerUpdate, StateStore } from '../../src/state/state-store.ts'
+import { FencedError, type PartitionCheckpoint, type PlayerRecord, type PlayerUpdate, type StateStore } from '../../src/state/state-store.ts'
 
 export interface StateStoreHarness {
   open(): Promise<StateStore>
@@ -98,6 +98,15 @@ export function runStateStoreContract(name: string, harness: () => StateStoreHar
       const users = Array.from({ length: 5_000 }, (_, i) => ({ key: `u${String(i).padStart(5, '0')}`, state: bytes('x'.repeat(200)) }))
       await store.saveCheckpoint('engine', 0, ckpt(1), users)
       expect((await collect(store, 'engine', 0)).length).toBe(5_000)
+    })
+
+    it('refuses a fenced checkpoint under a lease it does not hold, writing nothing', async () => {
+      await store.saveCheckpoint('engine', 2, ckpt(10), [{ key: 'a', state: bytes('a1') }])
+      const fenced = store.saveCheckpoint('engine', 2, ckpt(20), [{ key: 'a', state: bytes('a2') }, { key: 'b', state: bytes('b') }], { owner: 'w1', epoch: 1 })
+      await expect(fenced).rejects.toThrow(FencedError)
+      await expect(fenced).rejects.toThrow('checkpoint of engine partition 2 refused: its lease is not held by "w1" at epoch 1')
+      expect(await store.loadCheckpoint('engine', 2)).toEqual(ckpt(10))
+      expect(await collect(store, 'engine', 2)).toEqual([['a', 'a1']])
     })
 
     describe('players', () => {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
-import type { PartitionCheckpoint, PlayerRecord, PlayerUpdate, StateStore, UserRecord } from '../state-store.ts'
+import { FencedError, type CheckpointFence, type PartitionCheckpoint, type PlayerRecord, type PlayerUpdate, type StateStore, type UserRecord } from '../state-store.ts'
 
 type Key = (string | number)[]
 
@@ -41,7 +41,9 @@ export class EmbeddedStateStore implements StateStore {
     return this.users.get([namespace, partition, key]) ?? null
   }
 
-  async saveCheckpoint(namespace: string, partition: number, checkpoint: PartitionCheckpoint, users: readonly UserRecord[]): Promise<void> {
+  async saveCheckpoint(namespace: string, partition: number, checkpoint: PartitionCheckpoint, users: readonly UserRecord[], fence?: CheckpointFence): Promise<void> {
+    // One process owns an embedded store, so no coordinator keeps leases here: no fence can match.
+    if (fence) throw new FencedError(namespace, partition, fence)
     await this.root.transaction(() => {
       for (const u of users) {
         if (u.state === null) void this.users.remove([namespace, partition, u.key])

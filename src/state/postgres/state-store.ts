@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { createLogger, type Logger } from '../../logger.ts'
-import type { PartitionCheckpoint, PlayerRecord, PlayerStore, PlayerUpdate, StateStore, UserRecord } from '../state-store.ts'
+import { FencedError, type CheckpointFence, type PartitionCheckpoint, type PlayerRecord, type PlayerStore, type PlayerUpdate, type StateStore, type UserRecord } from '../state-store.ts'
 import { packUsers, type PackedUsers, type PackLimits } from './packed-users.ts'
 import { PostgresPlayerStore } from './player-store.ts'
 import { createTables } from './schema.ts'
@@ -25,7 +25,7 @@ const DEFAULT_STATEMENT: PackLimits = { maxUsers: 20_000, maxBytes: 64 * 1024 * 
  */
 export class PostgresStateStore implements StateStore {
   private readonly players: PlayerStore
-  private readonly sql: { checkpoint: string; firstPage: string; nextPage: string; user: string; save: string; resetUsers: string; resetCheckpoints: string }
+  private readonly sql: { checkpoint: string; firstPage: string; nextPage: string; user: string; save: string; fence: string; resetUsers: string; resetCheckpoints: string }
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -54,6 +54,9 @@ export class PostgresStateStore implements StateStore {
         )
         INSERT INTO ${checkpoints} (namespace, partition, checkpoint) VALUES ($1, $2, $10::json)
         ON CONFLICT (namespace, partition) DO UPDATE SET checkpoint = excluded.checkpoint`,
+      // FOR SHARE conflicts with the UPDATE that takes a lease over: a takeover waits for this
+      // checkpoint to commit, and a checkpoint waiting on a takeover re-reads the row and finds the new epoch.
+      fence: `SELECT 1 FROM ${schema}.partition_leases WHERE namespace = $1 AND partition = $2 AND owner = $3 AND epoch = $4 FOR SHARE`,
       resetUsers: `DELETE FROM ${users} WHERE namespace = $1`,
       resetCheckpoints: `DELETE FROM ${checkpoints} WHERE namespace = $1`,
     }
@@ -105,7 +108,7 @@ export class PostgresStateStore implements StateStore {
     return rows[0]?.state ?? null
   }
 
-  async saveCheckpoint(namespace: string, partition: number, checkpoint: PartitionCheckpoint, users: readonly UserRecord[]): Promise<void> {
+  async saveCheckpoint(namespace: string, partition: number, checkpoint: PartitionCheckpoint, users: readonly UserRecord[], fence?: CheckpointFence): Promise<void> {
     const slices = packUsers(users, this.limits)
     const json = JSON.stringify(checkpoint)
     const save = (client: pg.Pool | pg.PoolClient, slice: PackedUsers) =>
@@ -115,6 +118,14 @@ export class PostgresStateStore implements StateStore {
         text: this.sql.save,
         values: [namespace, partition, slice.bytes, slice.keyAt, slice.keyLength, slice.stateAt, slice.stateLength, slice.deletedAt, slice.deletedLength, json],
       })
+    if (fence) {
+      await inTransaction(this.pool, async (client) => {
+        const held = await client.query({ name: 'tagstream_lease_fence', text: this.sql.fence, values: [namespace, partition, fence.owner, fence.epoch] })
+        if (held.rowCount === 0) throw new FencedError(namespace, partition, fence)
+        for (const slice of slices) await save(client, slice)
+      })
+      return
+    }
     if (slices.length === 1) {
       await save(this.pool, slices[0]!)
       return
