@@ -64,7 +64,7 @@ function withSendFlags(cmd: Command, o: { batch: boolean; live: boolean; concurr
   cmd
     .option('--out <file>', 'output file, gzipped if it ends in .gz; - for stdout (the default when --url is not given)')
     .option('--url <url>', 'send to this tagstream server instead of writing a file, e.g. http://127.0.0.1:8080')
-    .option('--key <key>', 'API key with the write scope (env TAGSTREAM_KEY)', keys, process.env.TAGSTREAM_KEY ? keys(process.env.TAGSTREAM_KEY) : undefined)
+    .option('--key <key>', 'API key with the write scope, or a comma-separated list (env TAGSTREAM_KEY)', keys)
     .option('--rate <n>', 'events per second when sending; 0 = flat out', integer('--rate', 0), 0)
     .option('--concurrency <n>', 'requests in flight when sending', integer('--concurrency', 1, 1024), o.concurrency)
   if (o.batch) cmd.option('--batch <n>', 'events per request when sending', integer('--batch', 1, 10_000), 500)
@@ -76,8 +76,9 @@ function withSendFlags(cmd: Command, o: { batch: boolean; live: boolean; concurr
 function destination(flags: SendFlags): { kind: 'file'; out: string } | { kind: 'http'; url: string; key: string[] } {
   if (flags.url === undefined) return { kind: 'file', out: flags.out ?? '-' }
   if (flags.out !== undefined) throw invalid('--out and --url cannot be used together: write a file or send to a server')
-  if (!flags.key?.length) throw invalid('--url needs --key: an API key with the write scope (tagstream serve prints a dev key)')
-  return { kind: 'http', url: flags.url, key: flags.key }
+  const key = flags.key ?? (process.env.TAGSTREAM_KEY ? keys(process.env.TAGSTREAM_KEY) : undefined)
+  if (!key?.length) throw invalid('--url needs --key: an API key with the write scope (tagstream serve prints a dev key)')
+  return { kind: 'http', url: flags.url, key }
 }
 
 function printSummary(out: string | undefined, summary: Record<string, unknown>): void {
