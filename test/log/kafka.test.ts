@@ -105,6 +105,24 @@ describe('Kafka event log', () => {
     }
   })
 
+  it('ends a waiting read at once on close, and refuses calls after it', async () => {
+    const prefix = freshPrefix()
+    const log = await KafkaEventLog.open(urlFor(prefix))
+    try {
+      await log.createTopic('t', { partitions: 1 })
+      const waiting = log.read('t', 0, 0, { maxWaitMs: 10_000 })
+      await new Promise((r) => setTimeout(r, 100))
+      const t0 = Date.now()
+      await log.close()
+      await expect(waiting).rejects.toThrow(/closed/)
+      expect(Date.now() - t0).toBeLessThan(1_000)
+      await expect(log.append('t', 0, [{ key: null, value: Buffer.from('x') }])).rejects.toThrow(/closed/)
+    } finally {
+      await log.close()
+      await dropTopics(prefix)
+    }
+  })
+
   it('isolates prefixes: the same topic name under two prefixes holds different records', async () => {
     const [a, b] = [freshPrefix(), freshPrefix()]
     const la = await KafkaEventLog.open(urlFor(a))

@@ -33,6 +33,7 @@ export interface FetchRequest {
 
 export class Fetcher {
   private readonly lanes = new Map<string, Lane>()
+  private closed = false
 
   constructor(
     private readonly admin: Admin,
@@ -59,6 +60,7 @@ export class Fetcher {
           }
         }
       } catch (err) {
+        if (this.closed) throw new Error('the Kafka event log was closed during the read', { cause: err })
         // A moved leader, a broker restarting, a dropped connection: fresh metadata and again.
         if (attempt >= ATTEMPTS || !isRetriable(err)) throw err
         await sleep(100 * attempt)
@@ -67,6 +69,7 @@ export class Fetcher {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     const lanes = [...this.lanes.values()]
     this.lanes.clear()
     await Promise.all(lanes.map((l) => l.pool.close()))

@@ -41,6 +41,7 @@ export class IdempotentProducer {
   private identity: ProducerIdentity | null = null
   private readonly sequences = new Map<string, number>()
   private readonly pool: ConnectionPool
+  private closed = false
 
   constructor(
     private readonly admin: Admin,
@@ -87,7 +88,7 @@ export class IdempotentProducer {
             if (typeof r === 'number') {
               results[g.index] = r
               this.sequences.set(g.out.key, nextSequence(g.out.sequence, g.out.batch.records.length))
-            } else if (isRetriable(r) && attempt < this.settings.attempts) {
+            } else if (isRetriable(r) && attempt < this.settings.attempts && !this.closed) {
               retry.push(g)
             } else {
               results[g.index] = r
@@ -110,6 +111,7 @@ export class IdempotentProducer {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     await this.pool.close()
   }
 
