@@ -44,15 +44,14 @@ export class PostgresPlayerStore implements PlayerStore {
   async updatePlayer<T>(tenant: string, id: string, update: (current: PlayerRecord) => PlayerUpdate<T>): Promise<T | null> {
     // FOR UPDATE under READ COMMITTED queues concurrent updates of one player on its row lock, each
     // reading what the previous one committed. No serialization failures can happen at this
-    // isolation level, so there is nothing to retry. Both statements are prepared once per
-    // connection rather than planned on every purchase.
+    // isolation level, so there is nothing to retry.
     return inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{ record: PlayerRecord }>({ name: 'tagstream_player_lock', text: this.sql.lock, values: [tenant, id] })
+      const { rows } = await client.query<{ record: PlayerRecord }>(this.sql.lock, [tenant, id])
       const current = rows[0]?.record
       if (current === undefined) return null
       const decision = update(current)
       if ('refuse' in decision) return decision.refuse
-      await client.query({ name: 'tagstream_player_update', text: this.sql.update, values: [tenant, id, JSON.stringify({ ...decision.write, version: current.version + 1 })] })
+      await client.query(this.sql.update, [tenant, id, JSON.stringify({ ...decision.write, version: current.version + 1 })])
       return decision.result
     })
   }

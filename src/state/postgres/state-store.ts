@@ -95,7 +95,7 @@ export class PostgresStateStore implements StateStore {
       const page: pg.QueryResult<{ key: Buffer; state: Buffer }> =
         after === null
           ? await this.pool.query(this.sql.firstPage, [namespace, partition, this.pageSize])
-          : await this.pool.query({ name: 'tagstream_users_page', text: this.sql.nextPage, values: [namespace, partition, this.pageSize, after] })
+          : await this.pool.query(this.sql.nextPage, [namespace, partition, this.pageSize, after])
       for (const row of page.rows) yield { key: row.key.toString('utf8'), state: row.state }
       const last = page.rows[page.rows.length - 1]
       if (last === undefined || page.rows.length < this.pageSize) return
@@ -112,15 +112,13 @@ export class PostgresStateStore implements StateStore {
     const slices = packUsers(users, this.limits)
     const json = JSON.stringify(checkpoint)
     const save = (client: pg.Pool | pg.PoolClient, slice: PackedUsers) =>
-      client.query({
-        // Prepared once per connection: a checkpoint every few hundred ms should not be re-planned.
-        name: 'tagstream_save_checkpoint',
-        text: this.sql.save,
-        values: [namespace, partition, slice.bytes, slice.keyAt, slice.keyLength, slice.stateAt, slice.stateLength, slice.deletedAt, slice.deletedLength, json],
-      })
+      // Deliberately not a named (prepared) statement: Postgres would switch it to a generic plan
+      // made while the tables were still empty, and keep it for the connection's life. Measured:
+      // checkpoints of 1,000 users took 2-3x as long once the partition held 100,000 users.
+      client.query(this.sql.save, [namespace, partition, slice.bytes, slice.keyAt, slice.keyLength, slice.stateAt, slice.stateLength, slice.deletedAt, slice.deletedLength, json])
     if (fence) {
       await inTransaction(this.pool, async (client) => {
-        const held = await client.query({ name: 'tagstream_lease_fence', text: this.sql.fence, values: [namespace, partition, fence.owner, fence.epoch] })
+        const held = await client.query(this.sql.fence, [namespace, partition, fence.owner, fence.epoch])
         if (held.rowCount === 0) throw new FencedError(namespace, partition, fence)
         for (const slice of slices) await save(client, slice)
       })
