@@ -8,6 +8,7 @@ import { registerQuery } from './query.ts'
 import { registerServe } from './serve.ts'
 import { registerSimulate } from './simulate.ts'
 import { registerWarehouse } from './warehouse.ts'
+import { registerWorker } from './worker.ts'
 import { DEFAULTS, logUrl, parsePositiveInt } from './options.ts'
 
 function positive(name: string) {
@@ -95,6 +96,7 @@ export function buildProgram(): Command {
   registerServe(program)
   registerWarehouse(program)
   registerQuery(program)
+  registerWorker(program)
   return program
 }
 

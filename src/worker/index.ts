@@ -1,0 +1,6 @@
+export { assignedPartitions } from './assignment.ts'
+export type { Coordinator, Heartbeat, HeldLease } from './coordinator.ts'
+export { GroupWorker, type GroupWorkerConfig } from './group-worker.ts'
+export { LeaseLostError } from './partition-slot.ts'
+export { PostgresCoordinator, type PostgresCoordinatorOptions } from './postgres/coordinator.ts'
+export { checkTiming, DEFAULT_TIMING, type CoordinationTiming } from './timing.ts'

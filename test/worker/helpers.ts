@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { join, resolve } from 'node:path'
+import { Admin } from '@platformatic/kafka'
+import { inject } from 'vitest'
+import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
+import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
+import type { StateStore } from '../../src/state/state-store.ts'
+import { sql } from '../state/postgres-helpers.ts'
+
+export const BROKER = process.env.TAGSTREAM_TEST_KAFKA ?? '127.0.0.1:9092'
+const bin = resolve(import.meta.dirname, '../../bin/tagstream.mjs')
+
+/** Fails the file with start.sh's output when the global setup could not start a broker. */
+export function requireKafka(): void {
+  const startError = inject('kafkaStartError')
+  if (startError) throw new Error(startError)
+}
+
+export const freshPrefix = (label: string) => `test-worker-${label}-${randomUUID().slice(0, 8)}-`
+export const kafkaUrl = (prefix: string) => `kafka://${BROKER}?prefix=${prefix}&clientId=tagstream-test`
+
+export async function dropTopics(prefix: string): Promise<void> {
+  const admin = new Admin({ clientId: 'tagstream-test-cleanup', bootstrapBrokers: [BROKER] })
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
+  } finally {
+    await admin.close()
+  }
+}
+
+/** Timings short enough for a test, in the proportions of the defaults. */
+export const FAST = ['--heartbeat-ms', '200', '--lease-ms', '1500', '--append-margin-ms', '500']
+
+/** A `tagstream worker` process; stderr (its JSON logs) is kept for failure messages. */
+export class WorkerProcess {
+  readonly proc: ChildProcess
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  readonly joined: Promise<void>
+  private log = ''
+
+  constructor(
+    readonly id: string,
+    args: readonly string[],
+  ) {
+    this.proc = spawn(process.execPath, [bin, 'worker', '--id', id, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TAGSTREAM_LOG_LEVEL: 'info' } })
+    this.proc.stderr!.on('data', (c: Buffer) => (this.log = (this.log + c.toString()).slice(-20_000)))
+    this.exited = new Promise((done) => this.proc.on('exit', (code, signal) => done({ code, signal })))
+    this.joined = new Promise((done, fail) => {
+      let out = ''
+      this.proc.stdout!.on('data', (c: Buffer) => {
+        out += c.toString()
+        if (out.includes('"worker"')) done()
+      })
+      void this.exited.then(({ code, signal }) => fail(new Error(`worker ${id} exited (${code ?? signal}) before joining:\n${this.log}`)))
+    })
+    this.joined.catch(() => {})
+  }
+
+  get stderr(): string {
+    return this.log
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.proc.kill(sig)
+  }
+}
+
+export function workerArgs(prefix: string, stateUrl: string, segments: string, extra: readonly string[] = []): string[] {
+  return ['--log', kafkaUrl(prefix), '--state', stateUrl, '--segments', segments, ...FAST, ...extra]
+}
+
+/** Polls until `check` returns a value other than undefined; the error names what was awaited and the last value seen. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, context: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    const got = await check()
+    if (got !== undefined) return got
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}\n${context()}`)
+    await new Promise((r) => setTimeout(r, 100))
+    last = got
+  }
+}
+
+export interface LeaseRow {
+  partition: number
+  owner: string | null
+  epoch: number
+}
+
+export async function leases(schema: string): Promise<LeaseRow[]> {
+  return sql<LeaseRow>(`SELECT partition, owner, epoch FROM ${schema}.partition_leases WHERE namespace = 'engine' ORDER BY partition`)
+}
+
+/** Partitions per owner, e.g. { a: [0, 2], b: [1, 3] }. */
+export function owners(rows: readonly LeaseRow[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {}
+  for (const r of rows) if (r.owner !== null) (out[r.owner] ??= []).push(r.partition)
+  return out
+}
+
+/** True once every partition's checkpoint has reached the end of its events partition. */
+export async function caughtUp(log: EventLog, store: StateStore, partitions: number): Promise<boolean> {
+  for (let p = 0; p < partitions; p++) {
+    const { end } = await log.offsets(TOPICS.events, p)
+    if (((await store.loadCheckpoint('engine', p))?.nextOffset ?? 0) < end) return false
+  }
+  return true
+}
+
+export async function readAll(log: EventLog, topic: string, partitions: number): Promise<string[][]> {
+  const out: string[][] = []
+  for (let p = 0; p < partitions; p++) {
+    const values: string[] = []
+    for (let offset = 0; ; ) {
+      const got = await log.read(topic, p, offset, { maxRecords: 10_000 })
+      if (got.length === 0) break
+      values.push(...got.map((r) => Buffer.from(r.value).toString()))
+      offset = got[got.length - 1]!.offset + 1
+    }
+    out.push(values)
+  }
+  return out
+}
+
+/** Everything a run leaves behind: the output streams per partition in offset order, users and checkpoints. */
+export async function outcome(log: EventLog, store: StateStore, partitions: number) {
+  const users: Record<string, string> = {}
+  const checkpoints = []
+  for (let p = 0; p < partitions; p++) {
+    for await (const u of store.loadUsers('engine', p)) users[u.key] = Buffer.from(u.state!).toString('base64')
+    checkpoints.push(await store.loadCheckpoint('engine', p))
+  }
+  return { changes: await readAll(log, TOPICS.segmentChanges, partitions), notifications: await readAll(log, TOPICS.notifications, partitions), users, checkpoints }
+}
+
+export const RULES = `
+segments:
+  high_roller:
+    when: count(spin, 20m) >= 30 and sum(in_app_purchase.amount, 20m) > 5
+    keep: 2m
+  idle_spender:
+    when: sum(in_app_purchase.amount) > 0 and count(spin, 10m) < 3
+triggers:
+  big_buy:
+    on: in_app_purchase
+    when: amount > 9
+`
+
+/** A slots-like stream in time order: `users` users, `count` events 120 ms of event time apart. */
+export function workload(count: number, users = 400, seed = 42): TrackedEvent[] {
+  let s = seed
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32)
+  const t0 = Date.UTC(2026, 10, 1, 10)
+  const out: TrackedEvent[] = []
+  for (let i = 0; i < count; i++) {
+    const user = String(1 + Math.floor(rnd() ** 2 * users))
+    const purchase = rnd() < 0.02
+    const raw = purchase ? { event: 'in_app_purchase', user_id: user, ts: t0 + i * 120, amount: [0.99, 4.99, 9.99, 19.99][Math.floor(rnd() * 4)] } : { event: 'spin', user_id: user, ts: t0 + i * 120, bet: 1 }
+    const v = validateEvent({ ...raw, event_id: `e${i}` }, { receivedAt: t0 })
+    if (!v.ok) throw new Error(v.error.reason)
+    out.push(v.event)
+  }
+  return out
+}
+
+export const rulesFile = (dir: string) => join(dir, 'rules.yaml')
