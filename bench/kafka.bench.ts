@@ -19,7 +19,9 @@ export async function benchKafka(): Promise<Section> {
   const records = encodedRecords(sampleEvents(BATCH))
   const avgBytes = records.reduce((a, r) => a + r.value.length, 0) / records.length
   const prefix = `bench-${randomUUID().slice(0, 8)}-`
-  const log = await KafkaEventLog.open(`kafka://${BROKER}?prefix=${prefix}&clientId=tagstream-bench`)
+  const log = await KafkaEventLog.open(`kafka://${BROKER}?prefix=${prefix}&clientId=tagstream-bench`).catch((err: Error) => {
+    throw new Error(`${err.message} (start a broker with scripts/kafka/start.sh, or set BENCH_KAFKA=host:port)`, { cause: err })
+  })
   try {
     await log.createTopic('events', { partitions: PARTITIONS })
     let next = 0

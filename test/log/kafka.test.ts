@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { Admin } from '@platformatic/kafka'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { partitionFor } from '../../src/events/partition.ts'
-import { KafkaEventLog } from '../../src/log/kafka/event-log.ts'
+import { KafkaEventLog, MAX_BATCH_BYTES } from '../../src/log/kafka/event-log.ts'
 import { parseKafkaUrl } from '../../src/log/kafka/connection-url.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
@@ -91,14 +91,38 @@ describe('Kafka event log', () => {
     try {
       await log.createTopic('t', { partitions: 2 })
       await log.append('t', 0, [{ key: 'k', value: Buffer.from('before') }])
-      // Over the broker's message.max.bytes (1 MiB): refused whatever the retries.
-      const huge = log.append('t', 0, [{ key: 'k', value: Buffer.alloc(1_200_000, 1) }])
+      // Over the topic's max.message.bytes (16 MiB): refused whatever the retries.
+      const huge = log.append('t', 0, [{ key: 'k', value: Buffer.alloc(MAX_BATCH_BYTES + 1_000, 1) }])
       const beside = log.append('t', 1, [{ key: 'k', value: Buffer.from('other partition') }])
       await expect(huge).rejects.toThrow(/too large|MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/i)
       expect((await beside).baseOffset).toBe(0)
       // A fresh producer id after the failure: the next batch is neither lost as a "duplicate" nor out of order.
       expect(await log.append('t', 0, [{ key: 'k', value: Buffer.from('after') }])).toEqual({ baseOffset: 1, count: 1 })
       expect((await log.read('t', 0, 0)).map((r) => Buffer.from(r.value).toString())).toEqual(['before', 'after'])
+    } finally {
+      await log.close()
+      await dropTopics(prefix)
+    }
+  })
+
+  it('stores an append over the broker\'s default 1 MiB batch limit whole, at one base offset', async () => {
+    const prefix = freshPrefix()
+    const log = await KafkaEventLog.open(urlFor(prefix))
+    try {
+      await log.createTopic('t', { partitions: 1 })
+      // A collector request's worst case: 10,000 events of one user in one partition.
+      const big = Array.from({ length: 10_000 }, (_, i) => ({ key: 'default:1', value: Buffer.alloc(300, i % 256), timestamp: 1_700_000_000_000 + i }))
+      const [a, b] = await Promise.all([log.append('t', 0, big), log.append('t', 0, [{ key: 'x', value: Buffer.from('small') }])])
+      expect(a).toEqual({ baseOffset: 0, count: 10_000 })
+      expect(b).toEqual({ baseOffset: 10_000, count: 1 })
+      const got = []
+      for (let next = 0; next < 10_001; ) {
+        const part = await log.read('t', 0, next, { maxRecords: 4_000 })
+        got.push(...part)
+        next = part[part.length - 1]!.offset + 1
+      }
+      expect(got.map((r) => r.offset)).toEqual(Array.from({ length: 10_001 }, (_, i) => i))
+      expect(got[9_999]!.timestamp).toBe(1_700_000_009_999)
     } finally {
       await log.close()
       await dropTopics(prefix)

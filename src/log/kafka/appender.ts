@@ -20,7 +20,7 @@ interface Pending {
 }
 
 export interface AppenderLimits {
-  /** A batch for one partition stops growing here (the broker refuses batches over message.max.bytes, 1 MiB by default). */
+  /** Coalesced appends of one partition stop here; a larger single append goes alone (topics allow 16 MiB). */
   maxBatchBytes: number
   /** A request stops taking appends here. */
   maxRequestBytes: number

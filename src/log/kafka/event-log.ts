@@ -24,6 +24,8 @@ export type KafkaLogOptions = Partial<RetentionPolicy>
 
 const DEFAULT_MAX_RECORDS = 10_000
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+/** Largest append (one record batch) a topic created here accepts. */
+export const MAX_BATCH_BYTES = 16 * 1024 * 1024
 // Kafka's ListOffsets sentinels.
 const EARLIEST = -2n
 const LATEST = -1n
@@ -76,6 +78,9 @@ export class KafkaEventLog implements EventLog {
           { name: 'message.timestamp.type', value: 'LogAppendTime' },
           { name: 'retention.ms', value: String(this.policy.retentionMs) },
           { name: 'retention.bytes', value: String(this.policy.retentionBytes) },
+          // One append is one record batch (stored whole or not at all), and a collector request may
+          // put 10,000 events of up to 10 MiB of JSON into one partition: above the broker's 1 MiB.
+          { name: 'max.message.bytes', value: String(MAX_BATCH_BYTES) },
         ],
       })
       const count = created?.partitions ?? spec.partitions
