@@ -4,7 +4,9 @@ import { benchEngine } from './engine.bench.ts'
 import { benchHttp } from './http.bench.ts'
 import { benchKafka } from './kafka.bench.ts'
 import { benchLog } from './log.bench.ts'
+import { benchPostgres } from './postgres.bench.ts'
 import { benchWarehouse } from './warehouse.bench.ts'
+import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
 import { renderReport, type Section } from './report.ts'
 
 /**
@@ -12,14 +14,15 @@ import { renderReport, type Section } from './report.ts'
  * `npm run bench -- http` runs one section and writes tmp/bench-http.md, leaving BENCHMARKS.md (a
  * whole run, every figure measured together) as it was.
  */
-const benches: Array<[string, () => Promise<Section>, { needs?: string }?]> = [
+const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = [
   ['log', benchLog],
   ['engine', benchEngine],
   ['http', benchHttp],
   ['e2e', benchE2e],
   ['warehouse', benchWarehouse],
-  // Needs a broker (scripts/kafka): part of a full run only when BENCH_KAFKA names it.
-  ['kafka', benchKafka, { needs: 'BENCH_KAFKA' }],
+  // Postgres at 127.0.0.1:5432 (TAGSTREAM_TEST_POSTGRES); Kafka from scripts/kafka, started when none answers.
+  ['postgres', benchPostgres],
+  ['kafka', benchKafka, { broker: true }],
 ]
 
 const only = process.argv[2]
@@ -28,13 +31,19 @@ if (only && !benches.some(([name]) => name === only)) {
   process.exit(2)
 }
 const sections: Section[] = []
+let broker: BrokerLease | null = null
 for (const [name, run, o] of benches) {
-  if (only ? only !== name : o?.needs !== undefined && process.env[o.needs] === undefined) continue
+  if (only && only !== name) continue
+  if (o?.broker && !broker) {
+    broker = await leaseBroker()
+    if (broker.error) throw new Error(`bench: no Kafka broker for "${name}": ${broker.error}`)
+  }
   process.stderr.write(`bench: ${name}…\n`)
   const section = await run()
   for (const f of section.figures) process.stderr.write(`  ${f.name}: ${f.value.toFixed(f.value < 100 ? 2 : 0)} ${f.unit}\n`)
   sections.push(section)
 }
+await broker?.release()
 const out = only ? `tmp/bench-${only}.md` : 'BENCHMARKS.md'
 if (only) mkdirSync('tmp', { recursive: true })
 writeFileSync(out, renderReport(sections))
