@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { Admin } from '@platformatic/kafka'
 import { decodeEvent } from '../src/events/index.ts'
 import { KafkaEventLog } from '../src/log/kafka/event-log.ts'
+import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
 import type { Section } from './report.ts'
 import { encodedRecords, sampleEvents } from './sample-events.ts'
 
-const BROKER = process.env.BENCH_KAFKA ?? '127.0.0.1:9092'
+const BROKER = process.env.BENCH_KAFKA ?? `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`
 const BATCH = 1_000
 const BATCHES = Number(process.env.BENCH_KAFKA_BATCHES ?? 2_000)
 const CONCURRENCY = 64
@@ -16,6 +17,20 @@ const PARTITIONS = 8
  * measured like the embedded log's section: the same encoded events, batches and concurrency.
  */
 export async function benchKafka(): Promise<Section> {
+  // The local broker of scripts/kafka/start.sh, started here when none runs (BENCH_KAFKA: another one).
+  const lease: BrokerLease | null = process.env.BENCH_KAFKA ? null : await leaseBroker()
+  if (lease?.error) {
+    await lease.release()
+    throw new Error(lease.error)
+  }
+  try {
+    return await measure()
+  } finally {
+    await lease?.release()
+  }
+}
+
+async function measure(): Promise<Section> {
   const records = encodedRecords(sampleEvents(BATCH))
   const avgBytes = records.reduce((a, r) => a + r.value.length, 0) / records.length
   const prefix = `bench-${randomUUID().slice(0, 8)}-`

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Starts a single-node Apache Kafka broker (KRaft, broker+controller) on 127.0.0.1:9092 for tests and
-# local use. The jars come from Maven Central once (scripts/kafka/pom.xml → .kafka/lib); every start
-# formats a fresh data directory, so a run never sees an earlier run's topics. Idempotent: a broker
-# already answering on 9092 is left alone. Stop it with scripts/kafka/stop.sh.
+# local use (KAFKA_PORT moves it, e.g. when 9092 is taken). The jars come from Maven Central once
+# (scripts/kafka/pom.xml → .kafka/lib); every start formats a fresh data directory, so a run never
+# sees an earlier run's topics. Idempotent: a broker already answering on the port is left alone.
+# Stop it with scripts/kafka/stop.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 dir="${TAGSTREAM_KAFKA_DIR:-$root/.kafka}"
-port=9092
-controller_port=9093
+port="${KAFKA_PORT:-9092}"
+controller_port="${KAFKA_CONTROLLER_PORT:-$((port + 1))}"
 wait_s="${KAFKA_START_TIMEOUT_S:-90}"
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

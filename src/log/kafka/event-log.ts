@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Admin, type ConnectionOptions } from '@platformatic/kafka'
 import {
   DEFAULT_RETENTION,
@@ -15,7 +16,7 @@ import {
 import { Appender } from './appender.ts'
 import { parseKafkaUrl, type KafkaConnection } from './connection-url.ts'
 import { Fetcher } from './fetcher.ts'
-import { hasKafkaError } from './kafka-errors.ts'
+import { hasKafkaError, isRetriable } from './kafka-errors.ts'
 import { IdempotentProducer } from './producer.ts'
 import { batchSpans, decodeRecords, recordSize, type BatchSpan } from './records.ts'
 import { applyRetention, type RetentionOps } from './retention.ts'
@@ -144,18 +145,22 @@ export class KafkaEventLog implements EventLog {
 
   async commit(group: string, topic: string, partition: number, offset: number): Promise<void> {
     await this.check(topic, partition)
-    await this.admin.alterConsumerGroupOffsets({
-      groupId: this.name(group),
-      topics: [{ name: this.name(topic), partitionOffsets: [{ partition, offset: BigInt(offset) }] }],
-    })
+    await whileLoading(() =>
+      this.admin.alterConsumerGroupOffsets({
+        groupId: this.name(group),
+        topics: [{ name: this.name(topic), partitionOffsets: [{ partition, offset: BigInt(offset) }] }],
+      }),
+    )
   }
 
   async committed(group: string, topic: string, partition: number): Promise<number | null> {
     await this.check(topic, partition)
     const name = this.name(topic)
-    const [g] = await this.admin.listConsumerGroupOffsets({
-      groups: [{ groupId: this.name(group), topics: [{ name, partitionIndexes: [partition] }] }],
-    })
+    const [g] = await whileLoading(() =>
+      this.admin.listConsumerGroupOffsets({
+        groups: [{ groupId: this.name(group), topics: [{ name, partitionIndexes: [partition] }] }],
+      }),
+    )
     const found = g?.topics.find((t) => t.name === name)?.partitions.find((p) => p.partitionIndex === partition)
     return found === undefined || found.committedOffset < 0n ? null : Number(found.committedOffset)
   }
@@ -241,6 +246,22 @@ export class KafkaEventLog implements EventLog {
       deleteBefore: async (topic, p, offset) => {
         await this.admin.deleteRecords({ topics: [{ name: this.name(topic), partitions: [{ partition: p, offset: BigInt(offset) }] }] })
       },
+    }
+  }
+}
+
+/**
+ * Group offsets live in __consumer_offsets, whose coordinator a freshly started broker is still
+ * creating or loading for a while (COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS): retried
+ * for up to about 20 s, beyond the client's own few retries.
+ */
+async function whileLoading<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op()
+    } catch (err) {
+      if (attempt >= 20 || !isRetriable(err)) throw err
+      await sleep(Math.min(1_000, 100 * attempt))
     }
   }
 }

@@ -29,6 +29,8 @@ export interface ProducerSettings {
 }
 
 const ACKS_ALL = -1
+// About 20 s: a broker that has just started loads its coordinators first.
+const INIT_ATTEMPTS = 30
 
 interface Outgoing {
   batch: PartitionBatch
@@ -120,11 +122,19 @@ export class IdempotentProducer {
     this.sequences.clear()
   }
 
+  /** A new producer id; retried while a fresh cluster is still loading its coordinators. */
   private async initProducerId(): Promise<ProducerIdentity> {
-    const metadata = await this.admin.metadata({ topics: [] })
-    const connection = await this.pool.getFirstAvailable([...metadata.brokers.values()])
-    const r = await initProducerIdV4.api.async(connection, null, this.settings.timeoutMs, -1n, -1)
-    return { producerId: r.producerId, producerEpoch: r.producerEpoch }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const metadata = await this.admin.metadata({ topics: [] })
+        const connection = await this.pool.getFirstAvailable([...metadata.brokers.values()])
+        const r = await initProducerIdV4.api.async(connection, null, this.settings.timeoutMs, -1n, -1)
+        return { producerId: r.producerId, producerEpoch: r.producerEpoch }
+      } catch (err) {
+        if (this.closed || attempt >= INIT_ATTEMPTS || !isRetriable(err)) throw err
+        await sleep(Math.min(1_000, 100 * attempt))
+      }
+    }
   }
 
   /** Leader broker per partition of each topic. */
