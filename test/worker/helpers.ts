@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Admin } from '@platformatic/kafka'
 import { inject } from 'vitest'
@@ -46,6 +47,9 @@ export class WorkerProcess {
   ) {
     this.proc = spawn(process.execPath, [bin, 'worker', '--id', id, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TAGSTREAM_LOG_LEVEL: 'info' } })
     this.proc.stderr!.on('data', (c: Buffer) => (this.log = (this.log + c.toString()).slice(-20_000)))
+    // TAGSTREAM_TEST_WORKER_LOGS=<dir> keeps every worker's full log, for looking into a failure.
+    const keep = process.env.TAGSTREAM_TEST_WORKER_LOGS
+    if (keep) this.proc.stderr!.pipe(createWriteStream(join(keep, `${id}-${this.proc.pid}.log`)))
     this.exited = new Promise((done) => this.proc.on('exit', (code, signal) => done({ code, signal })))
     this.joined = new Promise((done, fail) => {
       let out = ''
