@@ -14,7 +14,6 @@ import { redactUrl } from '../state/postgres/url.ts'
 import { GroupWorker } from '../worker/group-worker.ts'
 import { PostgresCoordinator } from '../worker/postgres/coordinator.ts'
 import { checkTiming, DEFAULT_TIMING, type CoordinationTiming } from '../worker/timing.ts'
-import { logUrl } from './options.ts'
 
 /** Flags as commander hands them over: strings, validated by workerSettings. */
 export interface WorkerFlags {
@@ -67,7 +66,7 @@ export function workerSettings(global: { data: string; log?: string; partitions:
     appendMarginMs: integer('--append-margin-ms', flags.appendMarginMs ?? env.TAGSTREAM_APPEND_MARGIN_MS, DEFAULT_TIMING.appendMarginMs, 0),
   })
   return {
-    logUrl: logUrl(global.data, global.log),
+    logUrl: global.log ?? env.TAGSTREAM_LOG ?? join(global.data, 'log'),
     stateUrl,
     segmentsPath: named ?? join(global.data, 'segments.yaml'),
     segmentsNamed: named !== undefined,
