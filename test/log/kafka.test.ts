@@ -199,10 +199,11 @@ describe('Kafka event log', () => {
   })
 })
 
-// Kafka's own producer decides where a keyed record goes; ours must agree for every key, or the
-// same user would land on different partitions depending on who wrote the record.
-const lib = resolve('.kafka/lib')
-describe.runIf(existsSync(join(lib, '.complete')))('murmur2 partitioning against the Java client', () => {
+// Kafka's own Java client, from the broker's jars: its producer decides where a keyed record goes,
+// and ours must agree for every key, or a user would land on different partitions depending on who
+// wrote the record; its consumer must read what we write, for every other tool on the cluster.
+const lib = resolve(process.env.TAGSTREAM_KAFKA_DIR ?? '.kafka', 'lib')
+describe.runIf(existsSync(join(lib, '.complete')))('against the Java client', () => {
   it('puts every key on the partition Kafka\'s BuiltInPartitioner chooses', () => {
     const keys = ['default:1', 'default:17', 'acme:user-42', 'ü:ß', 'x', '', 'a'.repeat(300), ...Array.from({ length: 200 }, (_, i) => `t${i % 3}:${i * 7919}`)]
     const dir = mkdtempSync(join(tmpdir(), 'tagstream-murmur-'))
@@ -222,12 +223,71 @@ public class Partitions {
 }
 `,
       )
-      const out = execFileSync('java', ['-cp', `${lib}/*`, src, join(dir, 'keys.txt')], { encoding: 'utf8' })
+      const out = execFileSync('java', ['-cp', `${lib}/*`, src, join(dir, 'keys.txt')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
       const java = out.trim().split(' ').map(Number)
       const ours = keys.flatMap((k) => [1, 3, 8, 12, 64].map((p) => partitionFor(k, p)))
       expect(java).toEqual(ours)
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('writes batches a Java KafkaConsumer reads: offsets, keys, values, the ts header, append time', async () => {
+    const prefix = freshPrefix()
+    const log = await KafkaEventLog.open(urlFor(prefix))
+    const dir = mkdtempSync(join(tmpdir(), 'tagstream-java-consumer-'))
+    try {
+      await log.createTopic('t', { partitions: 2 })
+      await log.append('t', 1, [
+        { key: 'default:17', value: Buffer.from('{"a":1}'), timestamp: 1_700_000_000_123 },
+        { key: null, value: Buffer.from('no key') },
+      ])
+      await log.append('t', 1, [{ key: 'ü:ß', value: Buffer.from('third'), timestamp: 5 }])
+      const src = join(dir, 'Consume.java')
+      writeFileSync(
+        src,
+        `import java.time.Duration;
+import java.util.*;
+import org.apache.kafka.clients.consumer.*;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.StringDeserializer;
+public class Consume {
+  public static void main(String[] a) {
+    Properties p = new Properties();
+    p.put("bootstrap.servers", a[0]);
+    p.put("key.deserializer", StringDeserializer.class.getName());
+    p.put("value.deserializer", StringDeserializer.class.getName());
+    p.put("enable.auto.commit", "false");
+    try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
+      TopicPartition tp = new TopicPartition(a[1], 1);
+      c.assign(List.of(tp));
+      c.seekToBeginning(List.of(tp));
+      int n = 0;
+      long deadline = System.currentTimeMillis() + 20000;
+      while (n < 3 && System.currentTimeMillis() < deadline) {
+        for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+          Header h = r.headers().lastHeader("ts");
+          String ts = h == null ? "-" : Long.toString(java.nio.ByteBuffer.wrap(h.value()).getLong());
+          System.out.println(r.offset() + "\t" + r.key() + "\t" + r.value() + "\t" + ts + "\t" + r.timestampType() + "\t" + (Math.abs(System.currentTimeMillis() - r.timestamp()) < 600000));
+          n++;
+        }
+      }
+    }
+  }
+}
+`,
+      )
+      const out = execFileSync('java', ['-cp', `${lib}/*`, src, BROKER, `${prefix}t`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 })
+      expect(out.trim().split('\n').map((l) => l.split('\t'))).toEqual([
+        ['0', 'default:17', '{"a":1}', '1700000000123', 'LogAppendTime', 'true'],
+        ['1', 'null', 'no key', '-', 'LogAppendTime', 'true'],
+        ['2', 'ü:ß', 'third', '5', 'LogAppendTime', 'true'],
+      ])
+    } finally {
+      await log.close()
+      rmSync(dir, { recursive: true, force: true })
+      await dropTopics(prefix)
     }
   })
 })
