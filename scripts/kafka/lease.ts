@@ -70,8 +70,35 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+// One lease file per process: nested leases (bench/run.ts around a section that leases too) share it.
+let held: { count: number; error: Promise<string> } | null = null
+
 /** Makes sure a broker answers on 127.0.0.1:9092 (KAFKA_PORT), starting one if needed, and holds it until release(). */
 export async function leaseBroker(): Promise<BrokerLease> {
+  if (held) held.count++
+  else held = { count: 1, error: acquire() }
+  return once(await held.error, releaseOne)
+}
+
+function once(error: string, release: () => Promise<void>): BrokerLease {
+  let released = false
+  return {
+    error,
+    release: () => {
+      if (released) return Promise.resolve()
+      released = true
+      return release()
+    },
+  }
+}
+
+async function releaseOne(): Promise<void> {
+  if (!held || --held.count > 0) return
+  held = null
+  await releaseFile()
+}
+
+async function acquire(): Promise<string> {
   const lease = join(leases, String(process.pid))
   const error = await withLock(async () => {
     mkdirSync(leases, { recursive: true })
@@ -86,19 +113,15 @@ export async function leaseBroker(): Promise<BrokerLease> {
     writeFileSync(startedByLease, String(process.pid))
     return ''
   })
-  let released = false
-  return {
-    error,
-    release: () => {
-      if (released) return Promise.resolve()
-      released = true
-      return withLock(async () => {
-        rmSync(lease, { force: true })
-        const others = readdirSync(leases).filter((f) => alive(Number(f)))
-        if (others.length > 0 || !existsSync(startedByLease)) return
-        spawnSync(join(here, 'stop.sh'), { stdio: 'inherit', timeout: 60_000 })
-        rmSync(startedByLease, { force: true })
-      })
-    },
-  }
+  return error
+}
+
+function releaseFile(): Promise<void> {
+  return withLock(async () => {
+    rmSync(join(leases, String(process.pid)), { force: true })
+    const others = readdirSync(leases).filter((f) => alive(Number(f)))
+    if (others.length > 0 || !existsSync(startedByLease)) return
+    spawnSync(join(here, 'stop.sh'), { stdio: 'inherit', timeout: 60_000 })
+    rmSync(startedByLease, { force: true })
+  })
 }
