@@ -21,6 +21,11 @@ export interface ServerConfig {
   warehouse: boolean
   /** Days kept, in the embedded log (by append time) and in the warehouse (by event day). Default 3, as in seed 004. */
   retentionDays: number
+  /**
+   * Run the engine in a thread of this server. Default true. false (`serve --no-engine`) makes a
+   * stateless collector: profiles and segments are read from the workers' checkpoints in the state store.
+   */
+  engine: boolean
 }
 
 export interface CollectorLimits {
@@ -58,6 +63,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     webhooks: [],
     warehouse: true,
     retentionDays: 3,
+    engine: true,
     ...overrides,
   }
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { EngineThreadClient } from '../engine/thread/engine-client.ts'
+import type { EngineClient } from '../engine/thread/protocol.ts'
 import { openEventLog } from '../log/open-log.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import { openStateStore } from '../state/open-state.ts'
@@ -10,6 +11,7 @@ import { buildApp } from './app.ts'
 import { Auth } from './auth.ts'
 import type { ServerConfig } from './config.ts'
 import type { ApiContext } from './context.ts'
+import { openCollectorEngine } from './engine-store/index.ts'
 import { ApiMetrics } from './metrics.ts'
 import { startWebhooks } from './webhooks/index.ts'
 import { startSinkThread } from '../warehouse/thread/sink-thread-client.ts'
@@ -26,6 +28,7 @@ export interface RunningServer {
 /**
  * Wires `tagstream serve`: the event log, the engine in its own thread, and the HTTP API.
  * Ordering: the log is opened (and its topics created) before the engine thread opens it too.
+ * With `engine: false` no engine runs: reads come from the workers' checkpoints (src/api/engine-store).
  */
 export async function startServer(config: ServerConfig, logger: Logger = createLogger('tagstream')): Promise<RunningServer> {
   mkdirSync(resolve(config.dataDir), { recursive: true })
@@ -33,24 +36,32 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const { log, partitions } = await openEventLog(logUrl, { partitions: config.partitions, retentionMs: config.retentionDays * 86_400_000 })
   const stateUrl = config.stateUrl.includes('://') ? config.stateUrl : resolve(config.stateUrl)
   const rulesPath = resolve(config.segmentsPath ?? join(config.dataDir, 'segments.yaml'))
-  const engine = new EngineThreadClient(
-    { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: {}, snapshotIntervalMs: 100, logLevel: logger.level },
-    logger,
-  )
-  try {
-    await engine.ready()
-  } catch (err) {
-    await engine.close()
-    await log.close()
-    throw err
-  }
+  let engine: EngineClient
   let store: StateStore
-  try {
-    store = await openStateStore(stateUrl, { logger })
-  } catch (err) {
-    await engine.close()
-    await log.close()
-    throw err
+  if (config.engine) {
+    const thread = new EngineThreadClient(
+      { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: {}, snapshotIntervalMs: 100, logLevel: logger.level },
+      logger,
+    )
+    engine = thread
+    try {
+      await thread.ready()
+    } catch (err) {
+      await engine.close()
+      await log.close()
+      throw err
+    }
+    try {
+      store = await openStateStore(stateUrl, { logger })
+    } catch (err) {
+      await engine.close()
+      await log.close()
+      throw err
+    }
+  } else {
+    const collector = await openCollectorEngine({ log, stateUrl, partitions, rulesPath, logger })
+    engine = collector.engine
+    store = collector.store
   }
   const ctx: ApiContext = { config, log, partitions, engine, store, auth: new Auth(config.keys), metrics: new ApiMetrics(), logger, inflight: { bytes: 0 } }
   const app = await buildApp(ctx)
@@ -65,7 +76,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   }
   const webhooks = startWebhooks(ctx)
   const sink = config.warehouse ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level, retentionDays: config.retentionDays }) : null
-  logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length }, 'tagstream serving')
+  logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length, engine: config.engine }, 'tagstream serving')
   let closing: Promise<void> | null = null
   return {
     url,

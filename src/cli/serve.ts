@@ -17,6 +17,17 @@ export interface ServeOptions {
   warehouse: boolean
   /** Default 3 (config.ts). */
   retentionDays?: number
+  /** false with --no-engine; commander leaves it true otherwise, and TAGSTREAM_ENGINE decides. */
+  engine?: boolean
+}
+
+/** TAGSTREAM_ENGINE: on (default) or off, the latter being `--no-engine`. */
+export function parseEngineEnv(value: string | undefined): boolean {
+  if (value === undefined || value.trim() === '') return true
+  const v = value.trim().toLowerCase()
+  if (v === 'on' || v === 'true' || v === '1') return true
+  if (v === 'off' || v === 'false' || v === '0') return false
+  throw new Error(`TAGSTREAM_ENGINE must be "on" or "off", got "${value}"`)
 }
 
 function days(v: string): number {
@@ -65,6 +76,7 @@ export function serverConfig(global: { data: string; log?: string; partitions: n
     webhooks: parseWebhooks(process.env.TAGSTREAM_WEBHOOKS),
     warehouse: o.warehouse,
     ...(o.retentionDays === undefined ? {} : { retentionDays: o.retentionDays }),
+    engine: o.engine === false ? false : parseEngineEnv(process.env.TAGSTREAM_ENGINE),
   })
 }
 
@@ -91,6 +103,7 @@ export function registerServe(program: Command): void {
     .option('--segments <file>', 'segments and triggers (YAML); runtime changes are saved back to it (default <data>/segments.yaml)')
     .option('--state <url>', 'state store: a directory or postgres://host:port/db?schema=name (default <data>/state, env TAGSTREAM_STATE)')
     .option('--no-warehouse', 'do not write events to the Parquet warehouse while serving')
+    .option('--no-engine', 'run no engine: a stateless collector reading profiles and segments from the workers\' checkpoints in --state (env TAGSTREAM_ENGINE=off)')
     .option('--retention-days <n>', 'days kept in the log and the warehouse (env TAGSTREAM_RETENTION_DAYS)', days, Number(process.env.TAGSTREAM_RETENTION_DAYS ?? 3))
     .action(async (o: ServeOptions) => {
       const global = program.opts<{ data: string; log?: string; partitions: number }>()

@@ -1,0 +1,57 @@
+import type { EngineRules } from '../../engine/engine-rules.ts'
+import { decodeUser } from '../../engine/user-snapshot.ts'
+import type { PartitionCheckpoint, StateStore } from '../../state/state-store.ts'
+
+/** What the last scan of one partition's users counted: members per tenant and segment, and users. */
+export interface PartitionCounts {
+  sizes: Map<string, Map<string, number>>
+  users: number
+}
+
+/** One partition as a collector sees it: the workers' last checkpoint, the log's end, the last count. */
+export interface PartitionView {
+  partition: number
+  checkpoint: PartitionCheckpoint | null
+  /** End of the events log partition when the checkpoint was read. */
+  end: number
+  counts: PartitionCounts
+  /** The checkpoint (as JSON) the counts were taken at; null before the first scan. */
+  countedAt: string | null
+  /** Date.now() of the last scan. */
+  countedTime: number
+}
+
+export function emptyView(partition: number): PartitionView {
+  return { partition, checkpoint: null, end: 0, counts: { sizes: new Map(), users: 0 }, countedAt: null, countedTime: 0 }
+}
+
+/** The engine clock a checkpoint carries (see PartitionWorker.checkpoint); -Infinity before any event, as in the engine. */
+export function checkpointWatermark(ckpt: PartitionCheckpoint | null): number {
+  const w = (ckpt?.engine as { watermark?: number | null } | undefined)?.watermark
+  return typeof w === 'number' ? w : -Infinity
+}
+
+export function checkpointStats(ckpt: PartitionCheckpoint | null): Record<'processed' | 'late' | 'lateDropped' | 'segmentChanges' | 'notifications', number> {
+  const s = ((ckpt?.engine as { stats?: Record<string, unknown> } | undefined)?.stats ?? {}) as Record<string, unknown>
+  const n = (k: string) => (typeof s[k] === 'number' ? s[k] : 0)
+  return { processed: n('processed'), late: n('late'), lateDropped: n('lateDropped'), segmentChanges: n('segmentChanges'), notifications: n('notifications') }
+}
+
+/** Decodes every user of the partition once: O(users) reads and decodes, which is why it is cached. */
+export async function countPartition(store: StateStore, namespace: string, partition: number, rules: EngineRules): Promise<PartitionCounts> {
+  const sizes = new Map<string, Map<string, number>>()
+  let users = 0
+  const segments = rules.compiled.segments
+  for await (const rec of store.loadUsers(namespace, partition)) {
+    if (!rec.state) continue
+    users++
+    const u = decodeUser(rec.state, rules)
+    for (let i = 0; i < segments.length; i++) {
+      if (!u.isMember(i)) continue
+      let m = sizes.get(u.tenant)
+      if (m === undefined) sizes.set(u.tenant, (m = new Map()))
+      m.set(segments[i]!.name, (m.get(segments[i]!.name) ?? 0) + 1)
+    }
+  }
+  return { sizes, users }
+}
