@@ -1,0 +1,230 @@
+/**
+ * `serve --no-engine`: a collector over the log and state store an engine wrote. It accepts events
+ * into the log without processing them, and answers profiles, segments, members and searches exactly
+ * as the engine-thread server did from the same state.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { StoreEngineClient } from '../../src/api/engine-store/index.ts'
+import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
+import { readiness } from '../../src/api/ops/index.ts'
+import { engineOptions } from '../../src/engine/engine-options.ts'
+import { prepareRules } from '../../src/engine/engine-rules.ts'
+import type { StateStore } from '../../src/state/state-store.ts'
+import { auth, startTestServer, type TestServer } from './harness.ts'
+
+const T0 = Date.UTC(2026, 10, 1, 10)
+
+const EVENTS = [
+  { event: 'spin', user_id: 'u1', ts: T0, country: 'TR' },
+  { event: 'spin', user_id: 'u1', ts: T0 + 1000 },
+  { event: 'spin', user_id: 'u1', ts: T0 + 2000 },
+  { event: 'purchase', user_id: 'u2', ts: T0 + 3000, amount: 25, country: 'DE' },
+  { event: 'spin', user_id: 'u3', ts: T0 + 4000, country: 'TR' },
+  { event: 'spin', user_id: 'u4', ts: T0 + 4100 },
+  { event: 'spin', user_id: 'u4', ts: T0 + 4200 },
+  { event: 'spin', user_id: 'u4', ts: T0 + 4300 },
+  { event: 'purchase', user_id: 'u5', ts: T0 + 5000, amount: 11 },
+  // u1, u2, u3 and u5 share partition 3 (of 4): a day later its clock has slid u1 out of spinner and
+  // made them all old users, so profiles read at the wrong time would differ.
+  { event: 'login', user_id: 'u2', ts: T0 + 25 * 3_600_000 },
+]
+const USERS = ['u1', 'u2', 'u3', 'u4', 'u5', 'nobody']
+/** Every read a client can make of profiles and segments, per key (tenant). */
+const READS = [
+  ...USERS.map((u) => `/v1/profiles/${u}`),
+  '/v1/segments',
+  '/v1/segments/spinner',
+  '/v1/segments/missing',
+  '/v1/segments/spinner/members',
+  '/v1/segments/spinner/members?limit=1',
+  '/v1/segments/buyer/members',
+  '/v1/profiles?where=country:TR',
+  '/v1/profiles?segment=spinner&limit=1',
+  '/v1/profiles?segment=buyer&where=total_purchases>20',
+]
+
+async function until<T>(what: string, f: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await f()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+async function postEvents(s: TestServer, events: Array<Record<string, unknown>>, key = s.keys.write): Promise<Response> {
+  return fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(key), 'content-type': 'application/json' }, body: JSON.stringify(events) })
+}
+
+/** Status and body of every read, as the read and acme keys see them. */
+async function view(s: TestServer): Promise<unknown[]> {
+  const out: unknown[] = []
+  for (const key of [s.keys.read, s.keys.acme]) {
+    for (const path of READS) {
+      const r = await fetch(`${s.url}${path}`, { headers: auth(key) })
+      out.push([key, path, r.status, await r.json()])
+    }
+  }
+  return out
+}
+
+async function ends(log: EventLog, topic: string, partitions: number): Promise<number> {
+  let n = 0
+  for (let p = 0; p < partitions; p++) n += (await log.offsets(topic, p)).end
+  return n
+}
+
+describe('serve --no-engine on the embedded log and state store', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tagstream-collector-'))
+  const segmentsPath = join(dataDir, 'test-segments.yaml')
+  let engineView: unknown[]
+  let changesWritten: number
+  let collector: TestServer
+
+  beforeAll(async () => {
+    // The engine-thread server writes the state: its answers are the reference.
+    const engine = await startTestServer({ dataDir })
+    try {
+      expect((await postEvents(engine, EVENTS)).status).toBe(200)
+      expect((await postEvents(engine, [{ event: 'spin', user_id: 'u1', ts: T0 }], engine.keys.acme)).status).toBe(200)
+      await until('the engine to process every event', () => engine.ctx.engine.snapshot().processed >= EVENTS.length + 1)
+      engineView = await view(engine)
+      changesWritten = await ends(engine.ctx.log, TOPICS.segmentChanges, engine.ctx.partitions)
+    } finally {
+      await engine.close()
+    }
+    collector = await startTestServer({ dataDir, engine: false, segmentsPath })
+  })
+  afterAll(async () => {
+    await collector?.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('runs no engine: reads come from the store', () => {
+    expect(collector.ctx.engine).toBeInstanceOf(StoreEngineClient)
+    expect(collector.ctx.config.engine).toBe(false)
+  })
+
+  it('answers profiles, segments with sizes, members and searches exactly as the engine thread did', async () => {
+    expect(changesWritten).toBeGreaterThan(0)
+    const got = await view(collector)
+    expect(got).toEqual(engineView)
+    // The comparison is not vacuous: members, sizes and a profile with window metrics are there.
+    expect(got).toContainEqual([collector.keys.read, '/v1/segments/spinner/members', 200, { members: [{ user_id: 'u4', since: T0 + 4300 }], next: null }])
+    const list = got.find((x) => (x as unknown[])[0] === collector.keys.read && (x as unknown[])[1] === '/v1/segments') as [string, string, number, { segments: Array<{ name: string; size: number }> }]
+    expect(list[3].segments.map((x) => [x.name, x.size])).toEqual([['spinner', 1], ['buyer', 2]])
+    expect(got).toContainEqual([
+      collector.keys.read,
+      '/v1/profiles/u1',
+      200,
+      expect.objectContaining({ segments: [], metrics: { 'count(spin, 1h)': 0, 'sum(purchase.amount)': 0 }, traits: expect.objectContaining({ is_new: false, event_count: 3 }) }),
+    ])
+    expect(got).toContainEqual([collector.keys.read, '/v1/profiles/u4', 200, expect.objectContaining({ segments: [{ segment: 'spinner', since: T0 + 4300 }], traits: expect.objectContaining({ is_new: true }) })])
+    expect(got).toContainEqual([collector.keys.acme, '/v1/profiles/u1', 200, expect.objectContaining({ counts: { spin: 1 }, segments: [] })])
+  })
+
+  it('is ready with no lag, and reports the checkpointed counters and sizes in /metrics', async () => {
+    const ready = await fetch(`${collector.url}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({ status: 'ready', lag: 0, partitions: 4 })
+    const snap = collector.ctx.engine.snapshot()
+    expect(snap).toMatchObject({ ready: true, error: null, processed: EVENTS.length + 1, segmentSizes: { spinner: 1, buyer: 2 }, users: 6 })
+    const metrics = await (await fetch(`${collector.url}/metrics`)).text()
+    expect(metrics).toMatch(/segment="spinner"} 1/)
+  })
+
+  it('refuses to change a segment with a 409 that says where rules change', async () => {
+    const r = await fetch(`${collector.url}/v1/segments/whale`, {
+      method: 'PUT',
+      headers: { ...auth(collector.keys.admin), 'content-type': 'application/json' },
+      body: JSON.stringify({ when: 'sum(purchase.amount) > 100' }),
+    })
+    expect(r.status).toBe(409)
+    const body = (await r.json()) as { error: { code: string; message: string } }
+    expect(body.error.code).toBe('segments_read_only')
+    expect(body.error.message).toMatch(/serve --no-engine.*segments file the workers/)
+    expect((await fetch(`${collector.url}/v1/segments/whale`, { headers: auth(collector.keys.read) })).status).toBe(404)
+  })
+
+  it('accepts events into the log without processing them; lag shows them until a worker does', async () => {
+    const { log, partitions } = collector.ctx
+    const eventsBefore = await ends(log, TOPICS.events, partitions)
+    const r = await postEvents(collector, [
+      { event: 'spin', user_id: 'u3', ts: T0 + 6000 },
+      { event: 'spin', user_id: 'u3', ts: T0 + 6001 },
+      { event: 'spin', user_id: '', ts: T0 + 6002 },
+    ])
+    expect(r.status).toBe(200)
+    expect(await r.json()).toMatchObject({ accepted: 2, rejected: [expect.objectContaining({ index: 2, field: 'user_id' })] })
+    expect(await ends(log, TOPICS.events, partitions)).toBe(eventsBefore + 2)
+    expect(await ends(log, TOPICS.deadLetters, partitions)).toBe(1)
+
+    const engine = collector.ctx.engine as StoreEngineClient
+    await engine.refresh()
+    const ready = (await (await fetch(`${collector.url}/readyz`)).json()) as { lag: number }
+    expect(ready).toEqual({ status: 'ready', lag: 2, partitions: 4 })
+    // Half a second is five engine-thread polls: nothing here processes them.
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await ends(log, TOPICS.segmentChanges, partitions)).toBe(changesWritten)
+    const u3 = (await (await fetch(`${collector.url}/v1/profiles/u3`, { headers: auth(collector.keys.read) })).json()) as { traits: { event_count: number } }
+    expect(u3.traits.event_count).toBe(1)
+    expect(engine.snapshot().processed).toBe(EVENTS.length + 1)
+  })
+})
+
+/** The real store, with reads that fail while `down` is set: an unreachable database, as the client sees it. */
+function breakable(store: StateStore): { store: StateStore; down: boolean } {
+  const handle = { down: false, store }
+  handle.store = new Proxy(store, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver) as unknown
+      if (key !== 'loadCheckpoint' || typeof v !== 'function') return v
+      return (...args: unknown[]) => (handle.down ? Promise.reject(new Error('connect ECONNREFUSED')) : (v as (...a: unknown[]) => unknown).apply(target, args))
+    },
+  })
+  return handle
+}
+
+describe('StoreEngineClient readiness', () => {
+  it('turns failed while the store cannot be read, and ready again once it can', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tagstream-collector-ready-'))
+    const s = await startTestServer({ dataDir, engine: false })
+    const handle = breakable(s.ctx.store)
+    const options = engineOptions()
+    const client = await StoreEngineClient.start({ log: s.ctx.log, store: handle.store, partitions: s.ctx.partitions, rules: prepareRules({ segments: [], triggers: [] }, options), engine: options, logger: s.ctx.logger })
+    try {
+      expect(readiness(client.snapshot())).toEqual({ statusCode: 200, body: { status: 'ready', lag: 0, partitions: 4 } })
+      handle.down = true
+      await client.refresh()
+      expect(readiness(client.snapshot())).toEqual({ statusCode: 503, body: { status: 'failed', error: 'state store or log unreadable: connect ECONNREFUSED' } })
+      handle.down = false
+      await client.refresh()
+      expect(readiness(client.snapshot()).statusCode).toBe(200)
+    } finally {
+      await client.close()
+      await s.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('is not ready before the first read of the checkpoints succeeded', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tagstream-collector-ready-'))
+    const s = await startTestServer({ dataDir, engine: false })
+    const handle = breakable(s.ctx.store)
+    handle.down = true
+    const options = engineOptions()
+    const client = await StoreEngineClient.start({ log: s.ctx.log, store: handle.store, partitions: s.ctx.partitions, rules: prepareRules({ segments: [], triggers: [] }, options), engine: options, logger: s.ctx.logger })
+    try {
+      expect(readiness(client.snapshot())).toEqual({ statusCode: 503, body: { status: 'failed', error: 'state store or log unreadable: connect ECONNREFUSED' } })
+      expect(client.snapshot().ready).toBe(false)
+    } finally {
+      await client.close()
+      await s.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
