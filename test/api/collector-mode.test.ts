@@ -3,7 +3,7 @@
  * into the log without processing them, and answers profiles, segments, members and searches exactly
  * as the engine-thread server did from the same state.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,7 +13,11 @@ import { readiness } from '../../src/api/ops/index.ts'
 import { engineOptions } from '../../src/engine/engine-options.ts'
 import { prepareRules } from '../../src/engine/engine-rules.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
-import { auth, startTestServer, type TestServer } from './harness.ts'
+import { runWorker, workerSettings } from '../../src/cli/worker.ts'
+import { createLogger } from '../../src/logger.ts'
+import { testSchema } from '../state/postgres-helpers.ts'
+import { dropTopics, freshPrefix, kafkaUrl, requireKafka } from '../worker/helpers.ts'
+import { auth, startTestServer, TEST_RULES, type TestServer } from './harness.ts'
 
 const T0 = Date.UTC(2026, 10, 1, 10)
 
@@ -225,6 +229,64 @@ describe('StoreEngineClient readiness', () => {
       await client.close()
       await s.close()
       rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('serve --no-engine on Kafka + Postgres, with a worker doing the segmentation', () => {
+  const prefix = freshPrefix('collector')
+  const url = kafkaUrl(prefix)
+  const pg = testSchema('collector')
+  const dataDir = mkdtempSync(join(tmpdir(), 'tagstream-collector-kafka-'))
+  const segmentsPath = join(dataDir, 'segments.yaml')
+  const collectors: TestServer[] = []
+  let stopWorker: () => void = () => {}
+  let worker: Promise<void> = Promise.resolve()
+
+  beforeAll(async () => {
+    requireKafka()
+    writeFileSync(segmentsPath, TEST_RULES)
+    // Two collectors behind a (notional) load balancer; they create the topics and the schema.
+    for (let i = 0; i < 2; i++) collectors.push(await startTestServer({ dataDir, logUrl: url, stateUrl: pg.url, engine: false, warehouse: false, segmentsPath }))
+    const settings = workerSettings({ data: dataDir, log: url, partitions: 4 }, { state: pg.url, segments: segmentsPath, checkpointMs: '100', heartbeatMs: '200', leaseMs: '1500', appendMarginMs: '500' }, {})
+    const stop = new Promise<void>((resolve) => (stopWorker = resolve))
+    worker = runWorker(settings, createLogger('worker', process.env.TAGSTREAM_LOG_LEVEL ?? 'warn'), stop)
+  })
+  afterAll(async () => {
+    stopWorker()
+    await worker
+    await Promise.all(collectors.map((c) => c.close()))
+    await dropTopics(prefix)
+    await pg.drop()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('accepts on either collector; both answer what the worker checkpointed', async () => {
+    const [a, b] = collectors as [TestServer, TestServer]
+    const ts = Date.now()
+    expect((await postEvents(a, [{ event: 'spin', user_id: 'k-1', ts }, { event: 'spin', user_id: 'k-1', ts: ts + 1 }])).status).toBe(200)
+    expect((await postEvents(b, [{ event: 'spin', user_id: 'k-1', ts: ts + 2 }, { event: 'purchase', user_id: 'k-2', ts: ts + 3, amount: 50 }])).status).toBe(200)
+
+    const profile = await until('the worker\'s checkpoint to put k-1 in spinner', async () => {
+      const r = await fetch(`${b.url}/v1/profiles/k-1`, { headers: auth(b.keys.read) })
+      const p = (await r.json()) as { counts?: Record<string, number>; segments?: Array<{ segment: string; since: number }> }
+      return r.status === 200 && p.segments?.some((s) => s.segment === 'spinner') ? p : null
+    }, 30_000)
+    expect(profile).toMatchObject({ counts: { spin: 3 }, segments: [{ segment: 'spinner', since: ts + 2 }] })
+    const fromA = await (await fetch(`${a.url}/v1/profiles/k-1`, { headers: auth(a.keys.read) })).json()
+    expect(fromA).toEqual(profile)
+
+    for (const c of collectors) {
+      const engine = c.ctx.engine as StoreEngineClient
+      const snap = await until('the checkpoint of every event and the sizes', async () => {
+        await engine.refresh()
+        const s = engine.snapshot()
+        return s.processed === 4 && s.segmentSizes.buyer === 1 ? s : null
+      }, 30_000)
+      expect(snap).toMatchObject({ ready: true, error: null, segmentSizes: { spinner: 1, buyer: 1 }, segmentChanges: 2 })
+      expect(await (await fetch(`${c.url}/readyz`)).json()).toEqual({ status: 'ready', lag: 0, partitions: 4 })
+      const members = await (await fetch(`${c.url}/v1/segments/buyer/members`, { headers: auth(c.keys.read) })).json()
+      expect(members).toEqual({ members: [{ user_id: 'k-2', since: ts + 3 }], next: null })
     }
   })
 })
