@@ -115,6 +115,7 @@ export function registerServe(program: Command): void {
       console.log(`  dashboard: ${server.url}/${dev ? `#key=${dev.key}` : ''}`)
       console.log(`  API docs:  ${server.url}/docs`)
       console.log(`  metrics:   ${server.url}/metrics`)
+      if (!server.ctx.config.engine) console.log('  no engine: profiles and segments as of the workers\' last checkpoint (docs/collectors.md)')
       if (dev) console.log(`  dev API key (all scopes, tenant "default"): ${dev.key}`)
       await stopOnSignals(server)
     })
