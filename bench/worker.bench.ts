@@ -1,0 +1,177 @@
+import { execSync, spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { Admin } from '@platformatic/kafka'
+import pg from 'pg'
+import { encodeEvent, partitionOfUser, validateEvent } from '../src/events/index.ts'
+import { TOPICS, type AppendRecord, type EventLog } from '../src/log/event-log.ts'
+import { openEventLog } from '../src/log/open-log.ts'
+import { planSlots, slotsEventAt } from '../src/sim/index.ts'
+import { fmt, type Section } from './report.ts'
+
+const BROKER = process.env.BENCH_KAFKA ?? '127.0.0.1:9092'
+const SERVER = process.env.TAGSTREAM_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test'
+// 10M spin attempts: seed 000's own 2.8M events (5,000 users, 3 hours), as in the engine section.
+const SPINS = Number(process.env.BENCH_WORKER_SPINS ?? 10_000_000)
+const PARTITIONS = 8
+const RULES = resolve(import.meta.dirname, '../examples/segments.yaml')
+const BIN = resolve(import.meta.dirname, '../bin/tagstream.mjs')
+// The worker's default. Progress is read from the checkpoints, so it moves in steps of up to 1 s of
+// one partition's work: the 10–90% window spans many of them.
+const CHECKPOINT_MS = Number(process.env.BENCH_WORKER_CHECKPOINT_MS ?? 1_000)
+const TICKS = Number(execSync('getconf CLK_TCK').toString()) || 100
+
+/** CPU seconds (user + system) a live process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / TICKS
+}
+
+/** The whole machine's busy and total CPU ticks, from /proc/stat. */
+function machineTicks(): { busy: number; total: number } {
+  const v = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const total = v.reduce((a, b) => a + b, 0)
+  return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total }
+}
+
+interface Run {
+  /** Events per second between the moment the group is balanced (or 10% done) and 90% done. */
+  rate: number
+  /** Worker processes' CPU time per event in that window, in µs. */
+  workerCpuMicros: number
+  /** Share of the machine's CPU busy in that window (every process: workers, broker, Postgres, this one). */
+  machineBusy: number
+  /** From the first worker's start to every checkpoint at the end of the log. */
+  wallSeconds: number
+  /** Only for runs that kill a worker at the end: SIGKILL to every partition leased again. */
+  failoverMs?: number
+}
+
+async function fill(log: EventLog): Promise<number> {
+  const plan = planSlots({ spins: SPINS })
+  const parts: AppendRecord[][] = Array.from({ length: PARTITIONS }, () => [])
+  for (let i = 0; i < plan.count; i++) {
+    const raw = slotsEventAt(plan, i)
+    const v = validateEvent(raw, { receivedAt: raw.ts })
+    if (!v.ok) throw new Error(v.error.reason)
+    parts[partitionOfUser(v.event.tenant, v.event.user_id, PARTITIONS)]!.push({ key: `${v.event.tenant}:${v.event.user_id}`, value: encodeEvent(v.event), timestamp: v.event.received_at })
+  }
+  // One lane per partition keeps each partition in time order, as a collector's appends are.
+  await Promise.all(parts.map(async (records, p) => {
+    for (let i = 0; i < records.length; i += 1_000) await log.append(TOPICS.events, p, records.slice(i, i + 1_000))
+  }))
+  return plan.count
+}
+
+function worker(id: string, prefix: string, stateUrl: string): { proc: ChildProcess; exited: Promise<unknown>; gone: () => boolean } {
+  const proc = spawn(process.execPath, ['--max-semi-space-size=32', BIN, 'worker', '--id', id, '--log', `kafka://${BROKER}?prefix=${prefix}&clientId=bench-${id}`, '--state', stateUrl, '--segments', RULES, '--checkpoint-ms', String(CHECKPOINT_MS)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, TAGSTREAM_LOG_LEVEL: 'warn' },
+  })
+  let gone = false
+  return { proc, exited: new Promise((done) => proc.on('exit', () => done((gone = true)))), gone: () => gone }
+}
+
+async function runGroup(workers: number, killOneAtEnd: boolean): Promise<Run & { events: number; changes: number }> {
+  const prefix = `bench-worker-${randomUUID().slice(0, 8)}-`
+  const schema = `tagstream_bench_worker_${process.pid}_${workers}_${Date.now().toString(36)}`
+  const stateUrl = `${SERVER}${SERVER.includes('?') ? '&' : '?'}schema=${schema}`
+  const { log } = await openEventLog(`kafka://${BROKER}?prefix=${prefix}&clientId=tagstream-bench`, { partitions: PARTITIONS })
+  const db = new pg.Client({ connectionString: SERVER })
+  await db.connect()
+  const procs: Array<ReturnType<typeof worker>> = []
+  try {
+    const events = await fill(log)
+    const progress = async () => Number((await db.query<{ n: string }>(`SELECT coalesce(sum((checkpoint->>'nextOffset')::bigint), 0) AS n FROM ${schema}.checkpoints WHERE namespace = 'engine'`)).rows[0]!.n)
+    const balanced = async () => {
+      const { rows } = await db.query<{ owner: string; n: number }>(`SELECT owner, count(*)::integer AS n FROM ${schema}.partition_leases WHERE owner IS NOT NULL GROUP BY owner`)
+      return rows.length === workers && rows.every((r) => r.n === PARTITIONS / workers)
+    }
+    const t0 = performance.now()
+    for (let i = 0; i < workers; i++) procs.push(worker(`w${i}`, prefix, stateUrl))
+    const samples: Array<{ t: number; n: number; cpu: number; busy: number; ticks: number }> = []
+    let stableAt: number | null = null
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 100))
+      const dead = procs.findIndex((w) => w.gone())
+      if (dead !== -1) throw new Error(`worker w${dead} exited before the log was processed (see its log above)`)
+      if (performance.now() - t0 > 600_000) throw new Error('workers did not finish within 10 minutes')
+      let n = 0
+      try {
+        n = await progress()
+        if (stableAt === null && (await balanced())) stableAt = performance.now()
+      } catch {
+        continue // tables not created yet
+      }
+      const machine = machineTicks()
+      samples.push({ t: performance.now(), n, cpu: procs.reduce((a, w) => a + cpuSeconds(w.proc.pid!), 0), busy: machine.busy, ticks: machine.total })
+      if (n >= events) break
+    }
+    const wallSeconds = (performance.now() - t0) / 1000
+    const at = (fraction: number) => samples.find((s) => s.n >= events * fraction)!
+    const from = samples.find((s) => s.t >= (stableAt ?? 0) && s.n >= events * 0.1) ?? at(0.1)
+    const to = at(0.9)
+    const rate = to.t > from.t ? (to.n - from.n) / ((to.t - from.t) / 1000) : NaN
+    const workerCpuMicros = ((to.cpu - from.cpu) * 1e6) / (to.n - from.n)
+    const machineBusy = (to.busy - from.busy) / (to.ticks - from.ticks)
+    let failoverMs: number | undefined
+    if (killOneAtEnd) {
+      const killed = performance.now()
+      procs[0]!.proc.kill('SIGKILL')
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 50))
+        const { rows } = await db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${schema}.partition_leases WHERE owner = 'w1' AND expires > now()`)
+        if (rows[0]!.n === PARTITIONS) break
+      }
+      failoverMs = performance.now() - killed
+    }
+    let changes = 0
+    for (let p = 0; p < PARTITIONS; p++) changes += (await log.offsets(TOPICS.segmentChanges, p)).end
+    return { rate, workerCpuMicros, machineBusy, wallSeconds, events, changes, ...(failoverMs === undefined ? {} : { failoverMs }) }
+  } finally {
+    for (const w of procs) w.proc.kill('SIGTERM')
+    await Promise.all(procs.map((w) => w.exited))
+    await log.close()
+    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await db.end()
+    const admin = new Admin({ clientId: 'tagstream-bench-cleanup', bootstrapBrokers: [BROKER] })
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
+    await admin.close()
+  }
+}
+
+/**
+ * `tagstream worker` end to end through Kafka: the events are in the topic first; then 1 and then 2
+ * worker processes read them, segment them, append the segment changes and notifications to Kafka and
+ * checkpoint to Postgres. The rate is read off the checkpoints in Postgres, from the moment the group
+ * is balanced (or 10% is done, whichever is later) to 90% done.
+ */
+export async function benchWorker(): Promise<Section> {
+  const one = await runGroup(1, false)
+  const two = await runGroup(2, true)
+  return {
+    title: 'Engine workers on Kafka and Postgres (tagstream worker)',
+    description:
+      `${fmt(one.events)} events of seed 000's workload (5,000 users, 3 hours of event time) already in an 8-partition events topic on one local ` +
+      'KRaft broker; `tagstream worker` processes (examples/segments.yaml: 4 segments, 1 trigger) read them, segment them, append ' +
+      `${fmt(one.changes)} segment changes and the notifications to Kafka (acks=all) and checkpoint each partition to Postgres 15 every ${CHECKPOINT_MS} ms ` +
+      '(fenced by its lease). Each worker is its own process; the broker, Postgres and the workers share the same two cores, so two ' +
+      'workers cannot reach twice one. Failover: one of the two workers is SIGKILLed at the end; its partitions are leased again by the ' +
+      'other after the lease (5 s) expires and the next heartbeat (1 s) sees it.',
+    figures: [
+      { name: 'end to end through Kafka, 1 worker', value: one.rate, unit: 'events/s' },
+      { name: 'end to end through Kafka, 2 workers', value: two.rate, unit: 'events/s' },
+      { name: 'scaling from 1 to 2 workers', value: two.rate / one.rate, unit: '×' },
+      { name: 'worker CPU per event, 1 worker', value: one.workerCpuMicros, unit: 'µs' },
+      { name: 'worker CPU per event, 2 workers', value: two.workerCpuMicros, unit: 'µs' },
+      { name: 'machine CPU busy (2 cores), 1 worker', value: one.machineBusy * 100, unit: '%' },
+      { name: 'machine CPU busy (2 cores), 2 workers', value: two.machineBusy * 100, unit: '%' },
+      { name: 'catch-up wall time, 1 worker (process start to last checkpoint)', value: one.wallSeconds, unit: 's' },
+      { name: 'catch-up wall time, 2 workers', value: two.wallSeconds, unit: 's' },
+      { name: 'failover after SIGKILL (all partitions leased again)', value: two.failoverMs ?? NaN, unit: 'ms' },
+    ],
+  }
+}
