@@ -76,7 +76,9 @@ export class GroupWorker {
   private schedule(): void {
     if (this.stopped) return
     this.timer = setTimeout(() => {
-      this.ticking = this.tick().finally(() => this.schedule())
+      this.ticking = this.tick()
+        .catch((err: unknown) => this.c.logger.error({ err }, 'rebalance failed; retried next heartbeat'))
+        .finally(() => this.schedule())
     }, this.c.timing.heartbeatMs)
   }
 
