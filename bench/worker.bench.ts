@@ -9,6 +9,7 @@ import { encodeEvent, partitionOfUser, validateEvent } from '../src/events/index
 import { TOPICS, type AppendRecord, type EventLog } from '../src/log/event-log.ts'
 import { openEventLog } from '../src/log/open-log.ts'
 import { planSlots, slotsEventAt } from '../src/sim/index.ts'
+import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
 import { fmt, type Section } from './report.ts'
 
 const BROKER = process.env.BENCH_KAFKA ?? '127.0.0.1:9092'
@@ -151,6 +152,18 @@ async function runGroup(workers: number, killOneAtEnd: boolean): Promise<Run & {
  * is balanced (or 10% is done, whichever is later) to 90% done.
  */
 export async function benchWorker(): Promise<Section> {
+  // The local broker of scripts/kafka/start.sh, started here when none runs (BENCH_KAFKA: another one);
+  // the lease keeps another user of the checkout from stopping it mid-run.
+  const lease: BrokerLease | null = process.env.BENCH_KAFKA ? null : await leaseBroker()
+  try {
+    if (lease?.error) throw new Error(lease.error)
+    return await measure()
+  } finally {
+    await lease?.release()
+  }
+}
+
+async function measure(): Promise<Section> {
   const one = await runGroup(1, false)
   const two = await runGroup(2, true)
   return {
