@@ -47,7 +47,9 @@ interface Run {
   machineBusy: number
   /** From the first worker's start to every checkpoint at the end of the log. */
   wallSeconds: number
-  /** Only for runs that kill a worker at the end: SIGKILL to every partition leased again. */
+  /** Only for runs that move partitions at the end: SIGTERM of one of two workers to every partition held by the other. */
+  handoverMs?: number
+  /** …and SIGKILL of one of two workers to every partition held by the other. */
   failoverMs?: number
 }
 
@@ -76,7 +78,7 @@ function worker(id: string, prefix: string, stateUrl: string): { proc: ChildProc
   return { proc, exited: new Promise((done) => proc.on('exit', () => done((gone = true)))), gone: () => gone }
 }
 
-async function runGroup(workers: number, killOneAtEnd: boolean): Promise<Run & { events: number; changes: number }> {
+async function runGroup(workers: number, measureMoves: boolean): Promise<Run & { events: number; changes: number; users: number; stateBytes: number }> {
   const prefix = `bench-worker-${randomUUID().slice(0, 8)}-`
   const schema = `tagstream_bench_worker_${process.pid}_${workers}_${Date.now().toString(36)}`
   const stateUrl = `${SERVER}${SERVER.includes('?') ? '&' : '?'}schema=${schema}`
@@ -118,20 +120,29 @@ async function runGroup(workers: number, killOneAtEnd: boolean): Promise<Run & {
     const rate = to.t > from.t ? (to.n - from.n) / ((to.t - from.t) / 1000) : NaN
     const workerCpuMicros = ((to.cpu - from.cpu) * 1e6) / (to.n - from.n)
     const machineBusy = (to.busy - from.busy) / (to.ticks - from.ticks)
-    let failoverMs: number | undefined
-    if (killOneAtEnd) {
-      const killed = performance.now()
-      procs[0]!.proc.kill('SIGKILL')
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 50))
-        const { rows } = await db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${schema}.partition_leases WHERE owner = 'w1' AND expires > now()`)
-        if (rows[0]!.n === PARTITIONS) break
+    let moves: { handoverMs: number; failoverMs: number } | undefined
+    if (measureMoves) {
+      const heldBy = async (owner: string) => (await db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${schema}.partition_leases WHERE owner = $1 AND expires > now()`, [owner])).rows[0]!.n
+      const untilHeld = async (owner: string, n: number) => {
+        while ((await heldBy(owner)) !== n) await new Promise((r) => setTimeout(r, 20))
       }
-      failoverMs = performance.now() - killed
+      // A clean stop: w0 checkpoints and releases; w1 takes everything at its next heartbeat.
+      let t = performance.now()
+      procs[0]!.proc.kill('SIGTERM')
+      await untilHeld('w1', PARTITIONS)
+      const handoverMs = performance.now() - t
+      // A crash: a third worker joins, gets half, and is SIGKILLed; its leases have to expire.
+      procs.push(worker('w2', prefix, stateUrl))
+      await untilHeld('w2', PARTITIONS / 2)
+      t = performance.now()
+      procs[2]!.proc.kill('SIGKILL')
+      await untilHeld('w1', PARTITIONS)
+      moves = { handoverMs, failoverMs: performance.now() - t }
     }
+    const stored = (await db.query<{ bytes: number; users: number }>(`SELECT avg(length(state))::float AS bytes, count(*)::integer AS users FROM ${schema}.users`)).rows[0]!
     let changes = 0
     for (let p = 0; p < PARTITIONS; p++) changes += (await log.offsets(TOPICS.segmentChanges, p)).end
-    return { rate, workerCpuMicros, machineBusy, wallSeconds, events, changes, ...(failoverMs === undefined ? {} : { failoverMs }) }
+    return { rate, workerCpuMicros, machineBusy, wallSeconds, events, changes, users: stored.users, stateBytes: stored.bytes, ...moves }
   } finally {
     for (const w of procs) w.proc.kill('SIGTERM')
     await Promise.all(procs.map((w) => w.exited))
@@ -173,8 +184,8 @@ async function measure(): Promise<Section> {
       'KRaft broker; `tagstream worker` processes (examples/segments.yaml: 4 segments, 1 trigger) read them, segment them, append ' +
       `${fmt(one.changes)} segment changes and the notifications to Kafka (acks=all) and checkpoint each partition to Postgres 15 every ${CHECKPOINT_MS} ms ` +
       '(fenced by its lease). Each worker is its own process; the broker, Postgres and the workers share the same two cores, so two ' +
-      'workers cannot reach twice one. Failover: one of the two workers is SIGKILLed at the end; its partitions are leased again by the ' +
-      'other after the lease (5 s) expires and the next heartbeat (1 s) sees it.',
+      'workers cannot reach twice one. At the end of the two-worker run one worker is stopped with SIGTERM (it checkpoints and ' +
+      'releases its leases), then a third joins, takes half and is SIGKILLed (its leases must expire: 5 s, seen at the next 1 s heartbeat).',
     figures: [
       { name: 'end to end through Kafka, 1 worker', value: one.rate, unit: 'events/s' },
       { name: 'end to end through Kafka, 2 workers', value: two.rate, unit: 'events/s' },
@@ -185,9 +196,11 @@ async function measure(): Promise<Section> {
       { name: 'broker, Postgres and the rest: CPU per event, 1 worker', value: (one.machineBusy * cpus().length * 1e6) / one.rate - one.workerCpuMicros, unit: 'µs' },
       { name: `machine CPU busy (${cpus().length} cores), 1 worker`, value: one.machineBusy * 100, unit: '%' },
       { name: `machine CPU busy (${cpus().length} cores), 2 workers`, value: two.machineBusy * 100, unit: '%' },
+      { name: `stored engine state per user (${fmt(one.users)} users)`, value: one.stateBytes, unit: 'bytes' },
       { name: 'catch-up wall time, 1 worker (process start to last checkpoint)', value: one.wallSeconds, unit: 's' },
       { name: 'catch-up wall time, 2 workers', value: two.wallSeconds, unit: 's' },
-      { name: 'failover after SIGKILL (all partitions leased again)', value: two.failoverMs ?? NaN, unit: 'ms' },
+      { name: 'handover after SIGTERM of one of two workers (all partitions held by the other)', value: two.handoverMs ?? NaN, unit: 'ms' },
+      { name: 'failover after SIGKILL of one of two workers', value: two.failoverMs ?? NaN, unit: 'ms' },
     ],
   }
 }
