@@ -1,4 +1,5 @@
-import { rm, writeFile } from 'node:fs/promises'
+import { writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { BASE_COLUMNS } from '../layout.ts'
 import { CSV_BASE_COLUMNS, type CsvGroup } from './csv-rows.ts'
@@ -35,7 +36,9 @@ export class ParquetWriter {
 
   /** Writes one Parquet file from a group's CSV, staged at `csvPath` (removed afterwards). */
   async write(path: string, csvPath: string, group: CsvGroup, partition: number): Promise<void> {
-    await writeFile(csvPath, group.csv)
+    // Written synchronously (into the page cache): the COPY below is submitted before write() first
+    // yields, so a caller can build the next file while DuckDB works on this one.
+    writeFileSync(csvPath, group.csv)
     try {
       const columns = [...CSV_BASE_COLUMNS.map(([name, type]) => `${literal(name)}: '${type}'`), ...group.columns.map((c, i) => `'c${i}': '${c.type}'`)]
       const source =
@@ -66,7 +69,7 @@ export class ParquetWriter {
    * columns in order, `at` as a TIMESTAMP, JSON columns as their text, then partition and offset.
    */
   async writeJson(path: string, jsonPath: string, ndjson: Buffer, columns: ReadonlyArray<readonly [string, string]>, partition: number): Promise<void> {
-    await writeFile(jsonPath, ndjson)
+    writeFileSync(jsonPath, ndjson)
     try {
       const decl = [`'_offset': 'BIGINT'`, ...columns.map(([name, type]) => `${literal(name)}: '${type}'`)]
       const select = [

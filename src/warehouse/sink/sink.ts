@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EventLog } from '../../log/event-log.ts'
@@ -182,7 +183,10 @@ export class WarehouseSink {
           const prepared = this.prepare(p)
           if (!prepared) continue
           if (writing) await writing
-          writing = this.writeFlush(prepared)
+          let started = (): void => undefined
+          const submitted = new Promise<void>((resolve) => (started = resolve))
+          writing = this.writeFlush(prepared, started)
+          await submitted
         }
       } finally {
         if (writing) await writing
@@ -235,25 +239,34 @@ export class WarehouseSink {
     return { p, first, last, rows, files, started }
   }
 
-  private async writeFlush({ p, first, last, rows, files, started }: PreparedFlush): Promise<void> {
+  /**
+   * Writes a prepared flush's files, largest first, then publishes and commits. `submitted` is
+   * called once DuckDB is busy with the largest file (or on failure): the caller may then build the
+   * next partition's CSV while DuckDB writes on its own threads.
+   */
+  private async writeFlush({ p, first, last, rows, files, started }: PreparedFlush, submitted: () => void = () => undefined): Promise<void> {
     const name = partFileName(p, first, last)
     const moves: Array<{ tmp: string; path: string; dir: string }> = []
     let conflicts = 0
     try {
-      for (const f of files) {
+      for (const f of [...files].sort((a, b) => b.rows - a.rows)) {
         const dir = join(this.root, this.topic.dir, ...f.dirs)
-        await mkdir(dir, { recursive: true })
+        mkdirSync(dir, { recursive: true })
         const path = join(dir, name)
         const tmp = path + TMP_EXT
-        await f.write(this.writer!, tmp, path + STAGING_EXT, p)
+        const writing = f.write(this.writer!, tmp, path + STAGING_EXT, p)
+        submitted()
+        await writing
         moves.push({ tmp, path, dir })
         if (f.conflicts.length > 0) {
           conflicts += f.conflicts.length
           this.options.logger?.warn({ file: path, columns: f.conflicts }, 'warehouse sink: property type conflict; columns written as JSON text')
         }
       }
+      submitted()
       await publish(moves)
     } catch (err) {
+      submitted()
       await removeFiles(moves.map((m) => m.tmp))
       this.lastError = (err as Error).message
       throw err
