@@ -122,7 +122,8 @@ async function runGroup(workers: number, measureMoves: boolean): Promise<Run & {
     const machineBusy = (to.busy - from.busy) / (to.ticks - from.ticks)
     let moves: { handoverMs: number; failoverMs: number } | undefined
     if (measureMoves) {
-      const heldBy = async (owner: string) => (await db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${schema}.partition_leases WHERE owner = $1 AND expires > now()`, [owner])).rows[0]!.n
+      const heldBy = async (owner: string) =>
+        (await db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${schema}.partition_leases l JOIN ${schema}.workers w ON w.namespace = l.namespace AND w.id = l.owner WHERE l.owner = $1 AND w.expires > now()`, [owner])).rows[0]!.n
       const untilHeld = async (owner: string, n: number) => {
         while ((await heldBy(owner)) !== n) await new Promise((r) => setTimeout(r, 20))
       }

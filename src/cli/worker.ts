@@ -107,7 +107,7 @@ export async function runWorker(s: WorkerSettings, logger: Logger, stop: Promise
     closers.push(() => log.close())
     const store = await openStateStore(s.stateUrl, { logger })
     closers.push(() => store.close())
-    const coordinator = await PostgresCoordinator.open(s.stateUrl, { namespace: s.worker.namespace, workerId: s.workerId, leaseMs: s.timing.leaseMs, logger })
+    const coordinator = await PostgresCoordinator.open(s.stateUrl, { namespace: s.worker.namespace, workerId: s.workerId, leaseMs: s.timing.leaseMs, lockTimeoutMs: s.timing.heartbeatMs, logger })
     closers.push(() => coordinator.close())
     const group = new GroupWorker({ log, store, coordinator, rules, engine: options, partitions, worker: s.worker, timing: s.timing, logger })
     await group.start()

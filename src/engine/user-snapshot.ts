@@ -84,9 +84,12 @@ export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
 }
 
 function countsByName(counts: readonly number[]): Record<string, number> {
-  const out: Record<string, number> = {}
+  // In name order, not id order: ids are interned per process in first-seen order, and a worker
+  // taking a partition over must write the same bytes for the same state as its previous owner.
+  const named: Array<[string, number]> = []
   counts.forEach((n, id) => {
-    if (n !== undefined) out[eventNameOf(id)] = n
+    if (n !== undefined) named.push([eventNameOf(id), n])
   })
-  return out
+  named.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  return Object.fromEntries(named)
 }

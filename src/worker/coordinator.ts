@@ -14,7 +14,7 @@ export interface HeldLease {
 export interface Heartbeat {
   /** The group's live workers, this one included, sorted by id (JavaScript string order). */
   workers: string[]
-  /** The leases this worker still holds, each renewed for another lease period by this call. */
+  /** The leases this worker still holds; they stay valid as long as its heartbeats do. */
   leases: HeldLease[]
 }
 
@@ -25,9 +25,9 @@ export interface Coordinator {
    * ago, or a second process started with the same --id), then records this worker alive.
    */
   join(): Promise<void>
-  /** Records this worker alive and renews its leases; one round trip. */
+  /** Records this worker alive for another lease period (and with it its leases); one round trip. */
   heartbeat(): Promise<Heartbeat>
-  /** Takes a partition's lease when it is free, expired or already this worker's: the new epoch, or null when another worker holds it. */
+  /** Takes a partition's lease when it is free, its owner's heartbeat expired, or it is already this worker's: the new epoch, or null when a live worker holds it. */
   acquire(partition: number): Promise<number | null>
   /** Gives a lease up at once, if it is still held at this epoch, so the next owner need not wait for it to expire. */
   release(partition: number, epoch: number): Promise<void>

@@ -41,6 +41,8 @@ export class GroupWorker {
   private stopped = false
   private progress: { at: number; processed: number } = { at: performance.now(), processed: 0 }
   private retired = 0
+  /** performance.now() until which this worker's leases are surely still its own, less the append margin. */
+  private validUntil = 0
 
   constructor(private readonly c: GroupWorkerConfig) {}
 
@@ -93,16 +95,14 @@ export class GroupWorker {
       logger.warn({ err }, 'heartbeat failed')
       return
     }
-    const validUntil = sentAt + timing.leaseMs - timing.appendMarginMs
+    // The server set expires = its now() + lease, and its now() is no earlier than sentAt.
+    this.validUntil = sentAt + timing.leaseMs - timing.appendMarginMs
     const held = new Map(beat.leases.map((l) => [l.partition, l.epoch]))
     for (const slot of this.slots.values()) {
-      const holds = held.get(slot.partition) === slot.epoch
-      // A partition being handed over still appends its last outputs: keep its lease valid too.
-      if (holds) slot.renewed(validUntil)
       if (slot.isStopping) continue
       if (slot.failed !== null) {
         this.forget(slot)
-      } else if (!holds) {
+      } else if (held.get(slot.partition) !== slot.epoch) {
         logger.warn({ partition: slot.partition, epoch: slot.epoch }, 'lease lost; partition stopped')
         slot.lose()
         this.forget(slot)
@@ -116,17 +116,16 @@ export class GroupWorker {
     }
     for (const partition of mine) {
       if (this.slots.has(partition) || this.stopped) continue
-      const askedAt = performance.now()
       const epoch = await this.quietly(() => coordinator.acquire(partition), partition)
       if (epoch === null || epoch === undefined) continue
-      this.open(partition, epoch, askedAt + timing.leaseMs - timing.appendMarginMs)
+      this.open(partition, epoch)
     }
     this.logProgress(beat.workers)
   }
 
-  private open(partition: number, epoch: number, validUntil: number): void {
+  private open(partition: number, epoch: number): void {
     const { log, store, rules, engine, worker, logger } = this.c
-    const slot = new PartitionSlot(partition, epoch, validUntil, logger)
+    const slot = new PartitionSlot(partition, epoch, () => this.validUntil, logger)
     this.slots.set(partition, slot)
     const fencedLog = new FencedEventLog(log, slot.guard)
     const fencedStore = new FencedStateStore(store, { owner: this.id, epoch })

@@ -12,12 +12,10 @@ export class LeaseLostError extends Error {
 }
 
 /**
- * One partition this process holds a lease on: the PartitionWorker and its polling loop, and how
- * long the lease is known to be valid. `done` settles when the loop has ended (stopped, lost or failed).
+ * One partition this process holds a lease on: the PartitionWorker and its polling loop. `done`
+ * settles when the loop has ended (stopped, lost or failed).
  */
 export class PartitionSlot {
-  /** performance.now() until which outputs may be appended; moved on by every renewal. */
-  private validUntil: number
   private lost = false
   private stopping = false
   private failure: Error | null = null
@@ -29,23 +27,18 @@ export class PartitionSlot {
   constructor(
     readonly partition: number,
     readonly epoch: number,
-    validUntil: number,
+    /** performance.now() until which outputs may be appended: the worker's last heartbeat plus lease minus margin. */
+    private readonly validUntil: () => number,
     private readonly logger: Logger,
-  ) {
-    this.validUntil = validUntil
-  }
+  ) {}
 
   /** Throws once the lease is lost or within the append margin of expiring. Checked before every output append. */
   guard = (): void => {
-    if (this.lost || performance.now() >= this.validUntil) throw new LeaseLostError(this.partition, this.epoch)
+    if (this.lost || performance.now() >= this.validUntil()) throw new LeaseLostError(this.partition, this.epoch)
   }
 
   start(make: () => PartitionWorker): void {
     this.done = this.run(make)
-  }
-
-  renewed(validUntil: number): void {
-    this.validUntil = Math.max(this.validUntil, validUntil)
   }
 
   /** Another worker holds the partition now: stop at once, append nothing more, write no checkpoint. */

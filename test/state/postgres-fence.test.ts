@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { PostgresStateStore } from '../../src/state/postgres/state-store.ts'
+import { inTransaction } from '../../src/state/postgres/transaction.ts'
 import { FencedError, type PartitionCheckpoint } from '../../src/state/state-store.ts'
 import { sql, testSchema, TEST_POSTGRES } from './postgres-helpers.ts'
 
@@ -11,7 +12,7 @@ describe('Postgres fenced checkpoints', () => {
   const s = testSchema('fence')
   let store: PostgresStateStore
   const lease = (partition: number, owner: string | null, epoch: number) =>
-    sql(`INSERT INTO ${s.schema}.partition_leases (namespace, partition, owner, epoch, expires) VALUES ('engine', $1, $2, $3, now() + interval '1 minute')
+    sql(`INSERT INTO ${s.schema}.partition_leases (namespace, partition, owner, epoch) VALUES ('engine', $1, $2, $3)
          ON CONFLICT (namespace, partition) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch`, [partition, owner, epoch])
   const stateOf = async (partition: number) => new TextDecoder().decode((await store.getUser('engine', partition, 'a')) ?? new Uint8Array())
 
@@ -68,6 +69,22 @@ describe('Postgres fenced checkpoints', () => {
       expect(await store.loadCheckpoint('engine', 2)).toBeNull()
     } finally {
       await taker.end()
+    }
+  })
+
+  it('survives the server ending a transaction left idle (a paused process), failing only that transaction', async () => {
+    const pool = new pg.Pool({ connectionString: TEST_POSTGRES, max: 1, idle_in_transaction_session_timeout: 200 })
+    try {
+      const paused = inTransaction(pool, async (client) => {
+        await client.query('SELECT 1')
+        // As if the process were stopped here: the server gives up on the open transaction.
+        await new Promise((r) => setTimeout(r, 600))
+        await client.query('SELECT 2')
+      })
+      await expect(paused).rejects.toThrow()
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1)
+    } finally {
+      await pool.end()
     }
   })
 

@@ -1,9 +1,10 @@
+import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { workerSettings } from '../../src/cli/worker.ts'
 import { createLogger } from '../../src/logger.ts'
 import { assignedPartitions } from '../../src/worker/assignment.ts'
 import { PostgresCoordinator } from '../../src/worker/postgres/coordinator.ts'
-import { sql, testSchema } from '../state/postgres-helpers.ts'
+import { sql, testSchema, TEST_POSTGRES } from '../state/postgres-helpers.ts'
 
 const logger = createLogger('test', 'silent')
 
@@ -46,24 +47,31 @@ describe('Postgres coordinator', () => {
     expect((await b.heartbeat()).leases).toEqual([])
   })
 
-  it('grants a free lease, refuses a held one, takes an expired or own one over with a higher epoch', async () => {
+  it('grants a free lease, refuses one a live worker holds, takes one over when its owner stops beating, with a higher epoch', async () => {
     const a = await member('a', 300)
     const b = await member('b', 300)
+    await Promise.all([a.join(), b.join()])
     expect(await a.acquire(0)).toBe(1)
     expect(await b.acquire(0)).toBeNull()
     expect(await a.acquire(0)).toBe(2)
-    await new Promise((r) => setTimeout(r, 400))
+    // b keeps beating, a does not: a's heartbeat row expires and with it its lease.
+    await new Promise((r) => setTimeout(r, 200))
+    await b.heartbeat()
+    expect(await b.acquire(0)).toBeNull()
+    await new Promise((r) => setTimeout(r, 200))
+    await b.heartbeat()
     expect(await b.acquire(0)).toBe(3)
     expect(await lease(0)).toEqual({ owner: 'b', epoch: 3 })
-    // a's heartbeat no longer returns the lease it lost; b's renews it.
+    // a's next heartbeat no longer lists the lease it lost; b's does.
     expect((await a.heartbeat()).leases).toEqual([])
     expect((await b.heartbeat()).leases).toEqual([{ partition: 0, epoch: 3 }])
     expect(await a.acquire(0)).toBeNull()
   })
 
-  it('renews leases with every heartbeat, so a live owner keeps them past the lease length', async () => {
+  it('keeps a live worker\'s leases for as long as it beats, past the lease length', async () => {
     const a = await member('a', 400)
     const b = await member('b', 400)
+    await Promise.all([a.join(), b.join()])
     expect(await a.acquire(1)).toBe(1)
     expect(await a.acquire(2)).toBe(1)
     for (let i = 0; i < 5; i++) {
@@ -73,9 +81,38 @@ describe('Postgres coordinator', () => {
     expect(await b.acquire(1)).toBeNull()
   })
 
+  it('gives up on a lease row locked by an open transaction after the lock timeout, and a heartbeat never waits on it', async () => {
+    const a = await member('a')
+    await a.join()
+    expect(await a.acquire(4)).toBe(1)
+    const b = await PostgresCoordinator.open(s.url, { namespace: 'engine', workerId: 'b', leaseMs: 60_000, lockTimeoutMs: 300, logger })
+    open.push(b)
+    await b.join()
+    // A paused owner in the middle of a fenced checkpoint: the lease row held FOR SHARE, transaction open.
+    const frozen = new pg.Client({ connectionString: TEST_POSTGRES })
+    await frozen.connect()
+    try {
+      await frozen.query('BEGIN')
+      await frozen.query(`SELECT 1 FROM ${s.schema}.partition_leases WHERE namespace = 'engine' AND partition = 4 FOR SHARE`)
+      await sql(`UPDATE ${s.schema}.workers SET expires = now() - interval '1 second' WHERE id = 'a'`)
+      const t0 = Date.now()
+      await expect(b.acquire(4)).rejects.toThrow(/lock timeout/)
+      expect(Date.now() - t0).toBeLessThan(5_000)
+      const t1 = Date.now()
+      expect((await a.heartbeat()).leases).toEqual([{ partition: 4, epoch: 1 }])
+      expect(Date.now() - t1).toBeLessThan(250)
+      await frozen.query('ROLLBACK')
+      await sql(`UPDATE ${s.schema}.workers SET expires = now() - interval '1 second' WHERE id = 'a'`)
+      expect(await b.acquire(4)).toBe(2)
+    } finally {
+      await frozen.end()
+    }
+  })
+
   it('hands a released lease over at once, but not one released under an old epoch', async () => {
     const a = await member('a')
     const b = await member('b')
+    await Promise.all([a.join(), b.join()])
     expect(await a.acquire(3)).toBe(1)
     expect(await a.acquire(3)).toBe(2)
     await a.release(3, 1)

@@ -30,13 +30,13 @@ function ddl(schema: string): string[] {
       PRIMARY KEY (tenant, id),
       UNIQUE (tenant, name))`,
     // Who may checkpoint a partition (src/worker/postgres/coordinator.ts writes it; a fenced
-    // saveCheckpoint checks it). owner is null once released; epoch only ever grows.
+    // saveCheckpoint checks it). owner is null once released; epoch only ever grows. A lease lives
+    // as long as its owner's heartbeat row in the coordinator's workers table.
     `CREATE TABLE IF NOT EXISTS ${schema}.partition_leases (
       namespace text NOT NULL,
       partition integer NOT NULL,
       owner text,
       epoch integer NOT NULL,
-      expires timestamptz NOT NULL,
       PRIMARY KEY (namespace, partition))`,
   ]
 }

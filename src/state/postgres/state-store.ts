@@ -16,6 +16,9 @@ export interface PostgresStoreOptions {
 }
 
 const DEFAULT_STATEMENT: PackLimits = { maxUsers: 20_000, maxBytes: 64 * 1024 * 1024 }
+// A transaction left open by a paused or hung process (a fenced checkpoint holds its lease row) is
+// ended by the server after this long, so a takeover waits for a frozen owner at most this much.
+const IDLE_IN_TRANSACTION_MS = 10_000
 
 /**
  * Postgres: checkpoints, engine users and players in one schema. A checkpoint (its users upserted
@@ -66,7 +69,7 @@ export class PostgresStateStore implements StateStore {
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStateStore> {
     const { connectionString, schema, poolSize } = parsePostgresUrl(url)
     const logger = options.logger ?? createLogger('state')
-    const pool = new pg.Pool({ connectionString, max: poolSize })
+    const pool = new pg.Pool({ connectionString, max: poolSize, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS })
     // An idle connection dropped by the server (restart, idle timeout) is reported here; without a
     // listener it would crash the process. The next query simply gets a fresh connection.
     pool.on('error', (err) => logger.warn({ err, url: redactUrl(url) }, 'idle Postgres connection lost'))

@@ -4,6 +4,11 @@ import type pg from 'pg'
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect()
   let broken: Error | undefined
+  // The server may end the session between two statements (idle_in_transaction_session_timeout after
+  // this process was paused): pg reports that as an 'error' event on the checked-out client, which
+  // would crash the process unheard. The next statement fails with it instead.
+  const onError = (err: Error) => (broken = err)
+  client.on('error', onError)
   try {
     await client.query('BEGIN')
     const result = await work(client)
@@ -16,6 +21,7 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     })
     throw err
   } finally {
+    client.off('error', onError)
     client.release(broken)
   }
 }

@@ -8,14 +8,22 @@ export interface PostgresCoordinatorOptions {
   /** The group: workers of one namespace share its partitions (the engine namespace of the checkpoints). */
   namespace: string
   workerId: string
+  /** How long a worker stays alive, and keeps its leases, after its last heartbeat. */
   leaseMs: number
+  /**
+   * How long a coordination statement waits for a lease row's lock (held by a checkpoint that is
+   * committing, or by a paused owner's open transaction) before failing, to be retried at the next
+   * heartbeat. Default 1 s.
+   */
+  lockTimeoutMs?: number
   logger: Logger
 }
 
 /**
- * Membership and leases in the state store's Postgres schema. Every expiry is the server's clock
- * (now()), so workers on machines whose clocks disagree still agree on who is alive; a worker's own
- * clock only ever measures how long ago it sent a renewal.
+ * Membership and leases in the state store's Postgres schema. A lease lives as long as its owner's
+ * row in `workers`, so one heartbeat statement keeps all of a worker's leases and never waits on a
+ * lease row. Every expiry is the server's clock (now()), so workers whose clocks disagree still
+ * agree on who is alive; a worker's own clock only measures how long ago it sent a heartbeat.
  */
 export class PostgresCoordinator implements Coordinator {
   private readonly sql: { alive: string; beat: string; acquire: string; release: string; leaveLeases: string; leaveWorker: string }
@@ -27,26 +35,25 @@ export class PostgresCoordinator implements Coordinator {
   ) {
     const workers = `${schema}.workers`
     const leases = `${schema}.partition_leases`
-    const expiry = `now() + $3 * interval '1 millisecond'`
     this.sql = {
       alive: `SELECT ceil(extract(epoch FROM expires - now()) * 1000)::integer AS left FROM ${workers} WHERE namespace = $1 AND id = $2 AND expires > now()`,
-      // One statement, one round trip: the membership row, the renewal, the live members. The final
-      // SELECT reads the snapshot from before this statement's own insert, so the caller adds itself.
+      // One statement, one round trip: the membership row, the leases held, the live members. Reads
+      // take no locks, so a heartbeat never waits on a checkpoint. The final SELECTs see the snapshot
+      // from before this statement's own insert, so the caller adds itself.
       beat: `WITH beat AS (
-          INSERT INTO ${workers} (namespace, id, heartbeat, expires) VALUES ($1, $2, now(), ${expiry})
+          INSERT INTO ${workers} (namespace, id, heartbeat, expires) VALUES ($1, $2, now(), now() + $3 * interval '1 millisecond')
           ON CONFLICT (namespace, id) DO UPDATE SET heartbeat = excluded.heartbeat, expires = excluded.expires
-        ), renewed AS (
-          UPDATE ${leases} SET expires = ${expiry} WHERE namespace = $1 AND owner = $2 RETURNING partition, epoch
         )
-        SELECT NULL::text AS id, partition, epoch FROM renewed
+        SELECT NULL::text AS id, partition, epoch FROM ${leases} WHERE namespace = $1 AND owner = $2
         UNION ALL
         SELECT id, NULL, NULL FROM ${workers} WHERE namespace = $1 AND id <> $2 AND expires > now()`,
-      acquire: `INSERT INTO ${leases} AS l (namespace, partition, owner, epoch, expires) VALUES ($1, $4, $2, 1, ${expiry})
-        ON CONFLICT (namespace, partition) DO UPDATE SET owner = excluded.owner, epoch = l.epoch + 1, expires = excluded.expires
-        WHERE l.owner IS NULL OR l.owner = excluded.owner OR l.expires <= now()
+      acquire: `INSERT INTO ${leases} AS l (namespace, partition, owner, epoch) VALUES ($1, $3, $2, 1)
+        ON CONFLICT (namespace, partition) DO UPDATE SET owner = excluded.owner, epoch = l.epoch + 1
+        WHERE l.owner IS NULL OR l.owner = excluded.owner
+          OR NOT EXISTS (SELECT 1 FROM ${workers} w WHERE w.namespace = l.namespace AND w.id = l.owner AND w.expires > now())
         RETURNING epoch`,
-      release: `UPDATE ${leases} SET owner = NULL, expires = now() WHERE namespace = $1 AND partition = $2 AND owner = $3 AND epoch = $4`,
-      leaveLeases: `UPDATE ${leases} SET owner = NULL, expires = now() WHERE namespace = $1 AND owner = $2`,
+      release: `UPDATE ${leases} SET owner = NULL WHERE namespace = $1 AND partition = $2 AND owner = $3 AND epoch = $4`,
+      leaveLeases: `UPDATE ${leases} SET owner = NULL WHERE namespace = $1 AND owner = $2`,
       leaveWorker: `DELETE FROM ${workers} WHERE namespace = $1 AND id = $2`,
     }
   }
@@ -54,7 +61,7 @@ export class PostgresCoordinator implements Coordinator {
   /** `url`: the state store's postgres:// URL (its schema parameter included); two connections suffice. */
   static async open(url: string, options: PostgresCoordinatorOptions): Promise<PostgresCoordinator> {
     const { connectionString, schema } = parsePostgresUrl(url)
-    const pool = new pg.Pool({ connectionString, max: 2 })
+    const pool = new pg.Pool({ connectionString, max: 2, lock_timeout: options.lockTimeoutMs ?? 1_000 })
     pool.on('error', (err) => options.logger.warn({ err, url: redactUrl(url) }, 'idle Postgres connection lost'))
     try {
       await createWorkerTables(pool, schema)
@@ -97,8 +104,8 @@ export class PostgresCoordinator implements Coordinator {
   }
 
   async acquire(partition: number): Promise<number | null> {
-    const { namespace, workerId, leaseMs } = this.o
-    const { rows } = await this.pool.query<{ epoch: number }>({ name: 'tagstream_lease_acquire', text: this.sql.acquire, values: [namespace, workerId, leaseMs, partition] })
+    const { namespace, workerId } = this.o
+    const { rows } = await this.pool.query<{ epoch: number }>({ name: 'tagstream_lease_acquire', text: this.sql.acquire, values: [namespace, workerId, partition] })
     return rows[0]?.epoch ?? null
   }
 
