@@ -6,6 +6,7 @@ import { benchKafka } from './kafka.bench.ts'
 import { benchLog } from './log.bench.ts'
 import { benchPostgres } from './postgres.bench.ts'
 import { benchWarehouse } from './warehouse.bench.ts'
+import { benchWorker } from './worker.bench.ts'
 import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
 import { renderReport, type Section } from './report.ts'
 
@@ -23,6 +24,7 @@ const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = 
   // Postgres at 127.0.0.1:5432 (TAGSTREAM_TEST_POSTGRES); Kafka from scripts/kafka, started when none answers.
   ['postgres', benchPostgres],
   ['kafka', benchKafka, { broker: true }],
+  ['worker', benchWorker, { broker: true }],
 ]
 
 const only = process.argv[2]
