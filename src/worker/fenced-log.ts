@@ -11,7 +11,8 @@ export class FencedEventLog implements EventLog {
     private readonly guard: () => void,
   ) {}
 
-  append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
+  // async: a refusal is a rejected promise like any other append failure; the guard still runs at the call.
+  async append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
     this.guard()
     return this.log.append(topic, partition, records)
   }

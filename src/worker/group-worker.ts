@@ -27,10 +27,12 @@ export interface GroupWorkerConfig {
 }
 
 /**
- * One member of a group of engine workers. Every heartbeat it renews its leases, learns the live
- * members, and moves towards the assignment: partitions no longer its own are checkpointed and
- * released, partitions now its own are acquired (when free or expired) and restored from their
- * checkpoint. A lease the heartbeat no longer returns is lost: that partition stops at once.
+ * One member of a group of engine workers. Every heartbeat it renews its membership (and with it its
+ * leases) and learns the live members; a lease the heartbeat no longer returns is lost and that
+ * partition stops at once. After each heartbeat it moves towards the assignment: partitions no
+ * longer its own are checkpointed and released, partitions now its own are acquired (when free or
+ * their owner is gone) and restored from their checkpoint. Lease calls run beside the heartbeats,
+ * never in their way: a lease row locked by a paused owner must not make this worker miss beats.
  * Ordering: a partition is never started while an earlier run of it in this process is still ending.
  */
 export class GroupWorker {
@@ -38,6 +40,7 @@ export class GroupWorker {
   private readonly handovers = new Set<Promise<void>>()
   private timer: NodeJS.Timeout | null = null
   private ticking: Promise<void> = Promise.resolve()
+  private reconciling: Promise<void> | null = null
   private stopped = false
   private progress: { at: number; processed: number } = { at: performance.now(), processed: 0 }
   private retired = 0
@@ -60,6 +63,7 @@ export class GroupWorker {
     await this.c.coordinator.join()
     this.ticking = this.tick()
     await this.ticking
+    await this.reconciling
     this.schedule()
   }
 
@@ -69,6 +73,7 @@ export class GroupWorker {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     await this.ticking
+    await this.reconciling
     for (const slot of this.slots.values()) if (!slot.isStopping) this.handOver(slot)
     await Promise.all(this.handovers)
     await this.c.coordinator.leave()
@@ -79,48 +84,65 @@ export class GroupWorker {
     if (this.stopped) return
     this.timer = setTimeout(() => {
       this.ticking = this.tick()
-        .catch((err: unknown) => this.c.logger.error({ err }, 'rebalance failed; retried next heartbeat'))
+        .catch((err: unknown) => this.c.logger.error({ err }, 'heartbeat handling failed; retried next heartbeat'))
         .finally(() => this.schedule())
     }, this.c.timing.heartbeatMs)
   }
 
+  /** One heartbeat: renew, drop the partitions whose lease is gone, and start a rebalance unless one is running. */
   private async tick(): Promise<void> {
-    const { coordinator, timing, logger, partitions } = this.c
+    const { coordinator, timing, logger } = this.c
     const sentAt = performance.now()
     let beat: Heartbeat
     try {
       beat = await coordinator.heartbeat()
     } catch (err) {
-      // Leases are not renewed: each running partition stops appending when its margin is reached.
+      // Nothing renewed: each running partition stops appending when its margin is reached.
       logger.warn({ err }, 'heartbeat failed')
       return
     }
-    // The server set expires = its now() + lease, and its now() is no earlier than sentAt.
+    // The server set expires = its now() + lease, and its now() was no earlier than sentAt.
     this.validUntil = sentAt + timing.leaseMs - timing.appendMarginMs
     const held = new Map(beat.leases.map((l) => [l.partition, l.epoch]))
     for (const slot of this.slots.values()) {
       if (slot.isStopping) continue
       if (slot.failed !== null) {
         this.forget(slot)
-      } else if (held.get(slot.partition) !== slot.epoch) {
+      } else if (slot.openedAt < sentAt && held.get(slot.partition) !== slot.epoch) {
+        // (A slot opened after this heartbeat was sent may not be in its answer yet.)
         logger.warn({ partition: slot.partition, epoch: slot.epoch }, 'lease lost; partition stopped')
-        slot.lose()
         this.forget(slot)
       }
     }
-    const mine = new Set(assignedPartitions(this.id, beat.workers, partitions))
-    for (const slot of this.slots.values()) if (!mine.has(slot.partition) && !slot.isStopping) this.handOver(slot)
-    for (const [partition, epoch] of held) {
-      // A lease held with nothing running it: left by a previous run of this id, or by a partition that failed.
-      if (!this.slots.has(partition) && !mine.has(partition)) await this.quietly(() => coordinator.release(partition, epoch), partition)
-    }
-    for (const partition of mine) {
-      if (this.slots.has(partition) || this.stopped) continue
-      const epoch = await this.quietly(() => coordinator.acquire(partition), partition)
-      if (epoch === null || epoch === undefined) continue
-      this.open(partition, epoch)
+    if (this.reconciling === null && !this.stopped) {
+      this.reconciling = this.reconcile(beat, held)
+        .catch((err: unknown) => logger.error({ err }, 'rebalance failed; retried next heartbeat'))
+        .finally(() => (this.reconciling = null))
     }
     this.logProgress(beat.workers)
+  }
+
+  /** Hands over what is no longer this worker's and acquires what now is, all lease calls at once. */
+  private async reconcile(beat: Heartbeat, held: Map<number, number>): Promise<void> {
+    const { coordinator, partitions } = this.c
+    const mine = new Set(assignedPartitions(this.id, beat.workers, partitions))
+    for (const slot of this.slots.values()) if (!mine.has(slot.partition) && !slot.isStopping) this.handOver(slot)
+    const calls: Array<Promise<unknown>> = []
+    for (const [partition, epoch] of held) {
+      // A lease held with nothing running it: left by a previous run of this id, or by a partition that failed.
+      if (!this.slots.has(partition) && !mine.has(partition)) calls.push(this.quietly(() => coordinator.release(partition, epoch), partition))
+    }
+    for (const partition of mine) {
+      if (this.slots.has(partition)) continue
+      calls.push(
+        this.quietly(() => coordinator.acquire(partition), partition).then((epoch) => {
+          if (epoch === null || epoch === undefined) return
+          if (this.stopped || this.slots.has(partition)) return void this.quietly(() => coordinator.release(partition, epoch), partition)
+          this.open(partition, epoch)
+        }),
+      )
+    }
+    await Promise.all(calls)
   }
 
   private open(partition: number, epoch: number): void {

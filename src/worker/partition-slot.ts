@@ -22,6 +22,8 @@ export class PartitionSlot {
   private worker: PartitionWorker | null = null
   /** Events processed since the slot started. */
   processed = 0
+  /** performance.now() when the lease was granted (the acquire had committed). */
+  readonly openedAt = performance.now()
   done: Promise<void> = Promise.resolve()
 
   constructor(

@@ -10,8 +10,9 @@ import { testSchema } from '../state/postgres-helpers.ts'
 import { caughtUp, dropTopics, freshPrefix, kafkaUrl, leases, outcome, requireKafka, RULES, until, workerArgs, WorkerProcess, workload } from './helpers.ts'
 
 const PARTITIONS = 8
-// Small batches and frequent checkpoints: many moments for a kill to land between an output append and its checkpoint.
-const SLOW = ['--batch-size', '300', '--checkpoint-ms', '20']
+// Small polls, each appending its outputs, and a checkpoint only every 20 ms: a worker busy with a
+// backlog nearly always has outputs in the log that no checkpoint covers yet.
+const SLOW = ['--batch-size', '50', '--checkpoint-ms', '20']
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Run {
@@ -40,7 +41,7 @@ describe('tagstream worker: exactly-once across SIGKILL and a paused worker', ()
     return w
   }
   const logs = () => procs.map((p) => `--- ${p.id}\n${p.stderr.slice(-3_000)}`).join('\n')
-  const done = (run: Run) => until('every partition checkpointed at the end of the log', async () => ((await caughtUp(run.log, run.store, PARTITIONS)) ? true : undefined), 120_000, logs)
+  const done = (run: Run) => until('every partition checkpointed at the end of the log', async () => ((await caughtUp(run.log, run.store, PARTITIONS)) ? true : undefined), 60_000, logs)
 
   beforeAll(() => {
     requireKafka()
@@ -70,40 +71,55 @@ describe('tagstream worker: exactly-once across SIGKILL and a paused worker', ()
     solo.signal('SIGTERM')
     expect(await solo.exited).toEqual({ code: 0, signal: null })
 
-    // Two workers while the events arrive; one is SIGKILLed (and replaced) twice, one is frozen past
-    // its lease and then resumed, so a stale owner wakes up mid-poll after its partitions moved.
+    // Two workers while the events arrive. One is SIGKILLed (and replaced) twice in the middle of a
+    // backlog, while outputs are dense: whatever it appended after its last checkpoint is regenerated
+    // by the next owner and must be recognised. The other is frozen (SIGSTOP) twice while idle; events
+    // arrive while it sleeps, its partitions move past its lease, and once the others have processed
+    // them it is woken up: its stale poll finds events to process and must neither append (mid-stream,
+    // dense outputs: the append guard) nor checkpoint (at the end, rare outputs: the fence).
     const crashy = await open('crashy')
     const alive = new Map<string, WorkerProcess>()
     const launch = (id: string) => alive.set(id, start(crashy, id)).get(id)!
+    const feed = (from: number, batches: number) => appendEvents(crashy.log, events.slice(from * 1_000, (from + batches) * 1_000), PARTITIONS)
+    const freezeWhile = async (w: WorkerProcess, from: number, batches: number) => {
+      // Caught up: every output it appended is checkpointed and no append is in flight. A process
+      // paused inside an append could still land it after the takeover; see docs/deployment.md.
+      await done(crashy)
+      expect((await leases(crashy.schema.schema)).some((l) => l.owner === w.id)).toBe(true)
+      w.signal('SIGSTOP')
+      await feed(from, batches)
+      await until(`${w.id}'s partitions taken over`, async () => {
+        const now = await leases(crashy.schema.schema)
+        return now.length === PARTITIONS && now.every((l) => l.owner !== w.id && l.owner !== null) ? now : undefined
+      }, 60_000, logs)
+      await done(crashy)
+      w.signal('SIGCONT')
+    }
     launch('k1')
     launch('k2')
     await Promise.all([...alive.values()].map((w) => w.joined))
-    let stale: WorkerProcess | null = null
     let kills = 0
-    for (let batch = 0; batch * 1_000 < events.length; batch++) {
-      await appendEvents(crashy.log, events.slice(batch * 1_000, (batch + 1) * 1_000), PARTITIONS)
-      await sleep(80)
+    for (let batch = 0; batch < 60; batch++) {
       if (batch === 8 || batch === 40) {
-        const victim = batch === 8 ? 'k1' : 'k3'
-        alive.get(victim)!.signal('SIGKILL')
-        expect((await alive.get(victim)!.exited).signal).toBe('SIGKILL')
-        alive.delete(victim)
+        const victim = alive.get(batch === 8 ? 'k1' : 'k3')!
+        await victim.joined
+        // Five batches at once make a backlog, so the victim is mid-work 40 ms later.
+        await feed(batch, 5)
+        await sleep(40)
+        victim.signal('SIGKILL')
+        expect((await victim.exited).signal).toBe('SIGKILL')
+        alive.delete(victim.id)
         kills++
-        launch(victim === 'k1' ? 'k3' : 'k4')
+        launch(batch < 40 ? 'k3' : 'k4')
+      } else if (batch === 22 || batch === 55) {
+        if (batch === 55) await alive.get('k4')!.joined
+        await freezeWhile(alive.get('k2')!, batch, 5)
+      } else {
+        await feed(batch, 1)
+        await sleep(40)
+        continue
       }
-      if (batch === 22) {
-        stale = alive.get('k2')!
-        const before = await leases(crashy.schema.schema)
-        stale.signal('SIGSTOP')
-        // Frozen well past its 1.5 s lease: the other worker takes every partition over meanwhile.
-        await until('the frozen worker\'s partitions taken over', async () => {
-          const now = await leases(crashy.schema.schema)
-          return now.length === PARTITIONS && now.every((l) => l.owner !== 'k2' && l.owner !== null) ? now : undefined
-        }, 30_000, logs)
-        expect(before.some((l) => l.owner === 'k2')).toBe(true)
-        await sleep(300)
-        stale.signal('SIGCONT')
-      }
+      batch += 4
     }
     await done(crashy)
     // A worker still starting has no SIGTERM handler yet.
@@ -112,7 +128,7 @@ describe('tagstream worker: exactly-once across SIGKILL and a paused worker', ()
     for (const w of alive.values()) expect(await w.exited).toEqual({ code: 0, signal: null })
     expect(kills).toBe(2)
     // The frozen worker noticed on waking that its leases had moved, and let its stale work go.
-    expect(stale!.stderr).toMatch(/lease lost|LeaseLostError|FencedError/)
+    expect(alive.get('k2')!.stderr).toMatch(/lease lost|LeaseLostError|FencedError/)
 
     const a = await outcome(calm.log, calm.store, PARTITIONS)
     const b = await outcome(crashy.log, crashy.store, PARTITIONS)

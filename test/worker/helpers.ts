@@ -151,9 +151,16 @@ triggers:
   big_buy:
     on: in_app_purchase
     when: amount > 9
+  big_bet:
+    on: spin
+    when: bet > 1
 `
 
-/** A slots-like stream in time order: `users` users, `count` events 120 ms of event time apart. */
+/**
+ * A slots-like stream in time order: `users` users, `count` events 120 ms of event time apart. Spins
+ * bet 2 in the first 80% of the stream (each one a big_bet notification: outputs in every poll) and
+ * 1 after (outputs rare), so both a worker with outputs in flight and one without can be caught.
+ */
 export function workload(count: number, users = 400, seed = 42): TrackedEvent[] {
   let s = seed
   const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32)
@@ -162,7 +169,7 @@ export function workload(count: number, users = 400, seed = 42): TrackedEvent[] 
   for (let i = 0; i < count; i++) {
     const user = String(1 + Math.floor(rnd() ** 2 * users))
     const purchase = rnd() < 0.02
-    const raw = purchase ? { event: 'in_app_purchase', user_id: user, ts: t0 + i * 120, amount: [0.99, 4.99, 9.99, 19.99][Math.floor(rnd() * 4)] } : { event: 'spin', user_id: user, ts: t0 + i * 120, bet: 1 }
+    const raw = purchase ? { event: 'in_app_purchase', user_id: user, ts: t0 + i * 120, amount: [0.99, 4.99, 9.99, 19.99][Math.floor(rnd() * 4)] } : { event: 'spin', user_id: user, ts: t0 + i * 120, bet: i < count * 0.8 ? 2 : 1 }
     const v = validateEvent({ ...raw, event_id: `e${i}` }, { receivedAt: t0 })
     if (!v.ok) throw new Error(v.error.reason)
     out.push(v.event)

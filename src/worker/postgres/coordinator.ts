@@ -29,6 +29,8 @@ export class PostgresCoordinator implements Coordinator {
   private readonly sql: { alive: string; beat: string; acquire: string; release: string; leaveLeases: string; leaveWorker: string }
 
   private constructor(
+    /** Heartbeats only: never queued behind a lease statement waiting for a lock. */
+    private readonly beats: pg.Pool,
     private readonly pool: pg.Pool,
     schema: string,
     private readonly o: PostgresCoordinatorOptions,
@@ -58,18 +60,20 @@ export class PostgresCoordinator implements Coordinator {
     }
   }
 
-  /** `url`: the state store's postgres:// URL (its schema parameter included); two connections suffice. */
+  /** `url`: the state store's postgres:// URL (its schema parameter included). Opens 1 connection for heartbeats and up to 4 for leases. */
   static async open(url: string, options: PostgresCoordinatorOptions): Promise<PostgresCoordinator> {
     const { connectionString, schema } = parsePostgresUrl(url)
-    const pool = new pg.Pool({ connectionString, max: 2, lock_timeout: options.lockTimeoutMs ?? 1_000 })
-    pool.on('error', (err) => options.logger.warn({ err, url: redactUrl(url) }, 'idle Postgres connection lost'))
+    const lockTimeout = options.lockTimeoutMs ?? 1_000
+    const beats = new pg.Pool({ connectionString, max: 1, lock_timeout: lockTimeout })
+    const pool = new pg.Pool({ connectionString, max: 4, lock_timeout: lockTimeout })
+    for (const p of [beats, pool]) p.on('error', (err) => options.logger.warn({ err, url: redactUrl(url) }, 'idle Postgres connection lost'))
     try {
       await createWorkerTables(pool, schema)
     } catch (err) {
-      await pool.end()
+      await Promise.all([beats.end(), pool.end()])
       throw new Error(`cannot open the worker coordinator at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err })
     }
-    return new PostgresCoordinator(pool, schema, options)
+    return new PostgresCoordinator(beats, pool, schema, options)
   }
 
   get workerId(): string {
@@ -90,7 +94,7 @@ export class PostgresCoordinator implements Coordinator {
 
   async heartbeat(): Promise<Heartbeat> {
     const { namespace, workerId, leaseMs } = this.o
-    const { rows } = await this.pool.query<{ id: string | null; partition: number | null; epoch: number | null }>({ name: 'tagstream_worker_beat', text: this.sql.beat, values: [namespace, workerId, leaseMs] })
+    const { rows } = await this.beats.query<{ id: string | null; partition: number | null; epoch: number | null }>({ name: 'tagstream_worker_beat', text: this.sql.beat, values: [namespace, workerId, leaseMs] })
     const workers = [workerId]
     const leases = []
     for (const r of rows) {
@@ -119,6 +123,6 @@ export class PostgresCoordinator implements Coordinator {
   }
 
   async close(): Promise<void> {
-    await this.pool.end()
+    await Promise.all([this.beats.end(), this.pool.end()])
   }
 }
