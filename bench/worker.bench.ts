@@ -24,6 +24,20 @@ const BIN = resolve(import.meta.dirname, '../bin/tagstream.mjs')
 const CHECKPOINT_MS = Number(process.env.BENCH_WORKER_CHECKPOINT_MS ?? 1_000)
 const TICKS = Number(execSync('getconf CLK_TCK').toString()) || 100
 
+/** Least-squares slope of y over x; null for fewer than two distinct x. */
+function slope(points: Array<[number, number]>): number | null {
+  if (points.length < 2) return null
+  const mx = points.reduce((a, [x]) => a + x, 0) / points.length
+  const my = points.reduce((a, [, y]) => a + y, 0) / points.length
+  let num = 0
+  let den = 0
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my)
+    den += (x - mx) ** 2
+  }
+  return den === 0 ? null : num / den
+}
+
 /** CPU seconds (user + system) a live process has used, from /proc. */
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -117,8 +131,11 @@ async function runGroup(workers: number, measureMoves: boolean): Promise<Run & {
     const at = (fraction: number) => samples.find((s) => s.n >= events * fraction)!
     const from = samples.find((s) => s.t >= (stableAt ?? 0) && s.n >= events * 0.1) ?? at(0.1)
     const to = at(0.9)
-    const rate = to.t > from.t ? (to.n - from.n) / ((to.t - from.t) / 1000) : NaN
-    const workerCpuMicros = ((to.cpu - from.cpu) * 1e6) / (to.n - from.n)
+    // Progress moves in steps (one partition's checkpoint at a time): the least-squares slope over
+    // every sample of the window is steadier than the two end points.
+    const window = samples.filter((x) => x.t >= from.t && x.t <= to.t)
+    const rate = slope(window.map((x) => [x.t / 1000, x.n])) ?? NaN
+    const workerCpuMicros = ((to.cpu - from.cpu) * 1e6) / (rate * ((to.t - from.t) / 1000))
     const machineBusy = (to.busy - from.busy) / (to.ticks - from.ticks)
     let moves: { handoverMs: number; failoverMs: number } | undefined
     if (measureMoves) {
@@ -160,8 +177,8 @@ async function runGroup(workers: number, measureMoves: boolean): Promise<Run & {
 /**
  * `tagstream worker` end to end through Kafka: the events are in the topic first; then 1 and then 2
  * worker processes read them, segment them, append the segment changes and notifications to Kafka and
- * checkpoint to Postgres. The rate is read off the checkpoints in Postgres, from the moment the group
- * is balanced (or 10% is done, whichever is later) to 90% done.
+ * checkpoint to Postgres. The rate is the slope of the checkpoints' progress in Postgres (sampled
+ * every 100 ms) from the moment the group is balanced (or 10% is done, whichever is later) to 90% done.
  */
 export async function benchWorker(): Promise<Section> {
   // The local broker of scripts/kafka/start.sh, started here when none runs (BENCH_KAFKA: another one);
