@@ -7,6 +7,7 @@ import { sendError } from '../errors.ts'
 import { ERROR_RESPONSE_SCHEMA, NO_SECURITY } from '../openapi.ts'
 import { parseNameList } from '../streams/records.ts'
 import { parseLimit } from './profile-query.ts'
+import { SEGMENT_INPUT_SCHEMA, ruleErrorBody } from './segment-input.ts'
 
 export interface DashboardRouteOptions {
   /** The built bundle. Default TAGSTREAM_WEB_DIR or web/dist. */
@@ -158,12 +159,7 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
           description: '200 `{"valid":true,"metrics":[…]}`; 400 `invalid_rule` with `line` and `column`, the same body PUT answers with.',
           tags: TAGS,
           params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
-          body: {
-            type: 'object',
-            required: ['when'],
-            additionalProperties: false,
-            properties: { when: { type: 'string', minLength: 1, maxLength: 10_000 }, keep: { type: 'string' }, description: { type: 'string', maxLength: 1_000 } },
-          },
+          body: SEGMENT_INPUT_SCHEMA,
         },
       },
       async (req, reply) => {
@@ -179,8 +175,3 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
 }
 
 export const dashboardRoutes: RouteModule = createDashboardRoutes()
-
-/** The body PUT /v1/segments/:id answers a bad rule with (src/api/routes/segments.ts), so the editor reads one shape. */
-function ruleErrorBody(err: RuleError) {
-  return { error: { code: 'invalid_rule', message: err.message, field: err.path?.split('.').pop() ?? 'when', line: err.line, column: err.column, ...(err.expected ? { expected: err.expected } : {}) } }
-}

@@ -3,6 +3,7 @@ import type { SegmentInput } from '../../engine/thread/protocol.ts'
 import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
 import { parseLimit } from './profile-query.ts'
+import { SEGMENT_INPUT_SCHEMA, ruleErrorBody } from './segment-input.ts'
 
 /** Segment definitions with live sizes, their members, and changing a segment at run time. */
 export const segmentsRoutes: RouteModule = (app, ctx) => {
@@ -36,21 +37,14 @@ export const segmentsRoutes: RouteModule = (app, ctx) => {
       schema: {
         summary: 'Add or change a segment at run time; it applies to new events',
         tags,
-        body: {
-          type: 'object',
-          required: ['when'],
-          additionalProperties: false,
-          properties: { when: { type: 'string', minLength: 1, maxLength: 10_000 }, keep: { type: 'string' }, description: { type: 'string', maxLength: 1_000 } },
-        },
+        body: SEGMENT_INPUT_SCHEMA,
       },
     },
     async (req, reply) => {
       try {
         return await ctx.engine.putSegment(req.params.id, req.body as SegmentInput, req.principal!.tenant)
       } catch (err) {
-        if (err instanceof RuleError) {
-          return reply.code(400).send({ error: { code: 'invalid_rule', message: err.message, field: err.path?.split('.').pop() ?? 'when', line: err.line, column: err.column, ...(err.expected ? { expected: err.expected } : {}) } })
-        }
+        if (err instanceof RuleError) return reply.code(400).send(ruleErrorBody(err))
         throw err
       }
     },
