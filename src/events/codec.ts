@@ -17,22 +17,25 @@ import { readShortString } from './intern.ts'
  * A value that starts with "{" is a JSON-encoded event (as other producers may write to a Kafka
  * topic); decodeEvent reads both.
  */
-const VERSION = 1
-const HAS_ANONYMOUS_ID = 1
-const OPEN_BRACE = 0x7b
+/** The layout's constants, for readers that walk encoded events without decoding them (the warehouse sink). */
+export const CODEC = {
+  VERSION: 1,
+  HAS_ANONYMOUS_ID: 1,
+  OPEN_BRACE: 0x7b,
+  T_NULL: 0,
+  T_FALSE: 1,
+  T_TRUE: 2,
+  T_NUMBER: 3,
+  T_STRING: 4,
+  T_JSON: 5,
+} as const
+const { VERSION, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 // Events are encoded straight into a shared slab and handed out as views of it: no copy and no
 // allocation per event. A full slab is left to the views that still point into it.
 const SLAB = 256 * 1024
 let slab = Buffer.allocUnsafe(SLAB)
 let used = 0
-
-const T_NULL = 0
-const T_FALSE = 1
-const T_TRUE = 2
-const T_NUMBER = 3
-const T_STRING = 4
-const T_JSON = 5
 
 export function encodeEvent(event: TrackedEvent): Buffer {
   const anon = event.anonymous_id

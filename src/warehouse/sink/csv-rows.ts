@@ -1,5 +1,5 @@
 import type { JsonValue } from '../../events/envelope.ts'
-import { decodeEvent, encodeEvent } from '../../events/codec.ts'
+import { CODEC, decodeEvent, encodeEvent } from '../../events/codec.ts'
 import { readShortString } from '../../events/intern.ts'
 import { FLATTEN_SEPARATOR, PROPERTY_PREFIX, RESERVED_COLUMN_NAMES, dtOf, type PropertyType } from '../layout.ts'
 import { CsvOut } from './csv-out.ts'
@@ -45,14 +45,7 @@ export const CSV_BASE_COLUMNS = [
  */
 
 const DAY_MS = 86_400_000
-const VERSION = 1
-const OPEN_BRACE = 0x7b
-const T_NULL = 0
-const T_FALSE = 1
-const T_TRUE = 2
-const T_NUMBER = 3
-const T_STRING = 4
-const T_JSON = 5
+const { VERSION, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 const K_EMPTY = 0
 const K_NUMBER = 1
@@ -129,7 +122,7 @@ export class CsvTranscoder {
     const out = this.out
     const ts = b.readDoubleLE(1)
     const receivedAt = b.readDoubleLE(9)
-    const hasAnonymous = (b[17]! & 1) !== 0
+    const hasAnonymous = (b[17]! & HAS_ANONYMOUS_ID) !== 0
     let pos = 18
     pos += 1 + b[pos]! // event: a SQL constant of the file
     const tenantStart = pos + 1
