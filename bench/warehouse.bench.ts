@@ -12,22 +12,31 @@ import { sampleEvents } from './sample-events.ts'
 
 const SINK_EVENTS = Number(process.env.BENCH_SINK_EVENTS ?? 1_000_000)
 const REPORT_ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 10_000_000)
+const START = Date.UTC(2026, 10, 1)
 
 /** The Parquet sink's speed, and every report over ten million rows. */
 export async function benchWarehouse(): Promise<Section> {
   const dir = mkdtempSync(join(tmpdir(), 'tagstream-bench-wh-'))
   try {
     const { log, partitions } = await openEventLog(join(dir, 'log'), { partitions: 8 })
-    const events = sampleEvents(SINK_EVENTS)
-    for (let i = 0; i < events.length; i += 10_000) await appendEvents(log, events.slice(i, i + 10_000), partitions)
+    // Made and appended a chunk at a time: a million event objects kept alive through the sink's run
+    // would make every major collection in it trace them, which no real sink process pays.
+    for (let i = 0; i < SINK_EVENTS; i += 10_000) await appendEvents(log, sampleEvents(Math.min(10_000, SINK_EVENTS - i), 10_000, START + i), partitions)
+    ;(globalThis as { gc?: () => void }).gc?.()
+    const cpu0 = process.cpuUsage()
     const sink = await runSinkOnce(log, join(dir, 'warehouse'))
+    const cpu = process.cpuUsage(cpu0)
     await log.close()
     const sinkRate = sink.rowsWritten / (sink.ms / 1000)
+    const cpuPerMillion = ((cpu.user + cpu.system) / 1e6) * (1_000_000 / sink.rowsWritten)
 
     const big = join(dir, 'big')
     await writeLargeWarehouse(big, REPORT_ROWS)
     const wh = await openWarehouse(big)
-    const figures: Figure[] = [{ name: 'sink: events log → Parquet', value: sinkRate, unit: 'rows/s', target: '≥ 1,000,000 rows/s', met: sinkRate >= 1_000_000 }]
+    const figures: Figure[] = [
+      { name: 'sink: events log → Parquet', value: sinkRate, unit: 'rows/s', target: '≥ 1,000,000 rows/s', met: sinkRate >= 1_000_000 },
+      { name: 'sink: CPU time per million rows (all threads of the process)', value: cpuPerMillion, unit: 's' },
+    ]
     for (const r of listReports()) {
       await runReport(wh, r.name, {}) // first run reads the files into the OS cache
       const t0 = performance.now()
@@ -39,7 +48,8 @@ export async function benchWarehouse(): Promise<Section> {
     return {
       title: 'Warehouse (Parquet + DuckDB)',
       description:
-        `The sink copies ${fmt(SINK_EVENTS)} events from the embedded log (8 partitions) into the date-partitioned Parquet layout and commits its offsets (\`tagstream warehouse sync\`). ` +
+        `The sink copies ${fmt(SINK_EVENTS)} events from the embedded log (8 partitions) into the date-partitioned Parquet layout and commits its offsets (\`tagstream warehouse sync\`); ` +
+        'it encodes the event files itself (uncompressed Parquet) and fsyncs them before committing. ' +
         `Each report runs over ${fmt(REPORT_ROWS)} rows of game events in the same layout (10 days), second run timed.`,
       figures,
     }

@@ -19,6 +19,21 @@ export interface LogRecord {
   timestamp: number
 }
 
+/**
+ * Records of one partition laid out as columns, for bulk readers (the warehouse sink) that would
+ * otherwise pay an object and a Buffer view per record. Record i has offset `offsets[i]`, time
+ * `timestamps[i]`, and its value is bytes `starts[i]` .. `ends[i]` of `chunks[chunkOf[i]]`.
+ */
+export interface RecordBatch {
+  count: number
+  offsets: Float64Array
+  timestamps: Float64Array
+  chunks: Uint8Array[]
+  chunkOf: Uint32Array
+  starts: Uint32Array
+  ends: Uint32Array
+}
+
 export interface AppendResult {
   /** Offset of the first record; the batch holds baseOffset .. baseOffset + count - 1. */
   baseOffset: number
@@ -60,6 +75,8 @@ export interface EventLog {
   /**
    * Appends records to one partition in order. Resolves only once the records are durable: a
    * collector may acknowledge its client at that moment. Rejects when the topic or partition is unknown.
+   * Appends to one partition issued without waiting for the earlier ones still take offsets in call
+   * order (the engine pipelines its outputs on this).
    */
   append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult>
   /**
@@ -67,6 +84,11 @@ export interface EventLog {
    * start, like Kafka's auto.offset.reset=earliest; an offset at or past the end returns nothing.
    */
   read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]>
+  /**
+   * The same records as read() with the same options (keys are never returned), as columns. Optional:
+   * readRecordBatch (./read-batch.ts) falls back to read() for an adapter without it.
+   */
+  readBatch?(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<RecordBatch>
   offsets(topic: string, partition: number): Promise<PartitionOffsets>
   /** Stores a consumer group's next offset to read. */
   commit(group: string, topic: string, partition: number, offset: number): Promise<void>

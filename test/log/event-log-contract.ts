@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { AppendRecord, EventLog, RetentionPolicy } from '../../src/log/event-log.ts'
+import type { AppendRecord, EventLog, LogRecord, RecordBatch, RetentionPolicy } from '../../src/log/event-log.ts'
+import { batchValue, readRecordBatch } from '../../src/log/read-batch.ts'
 
 /**
  * The EventLog contract: every adapter's test file calls this with a factory, so the embedded log
@@ -20,6 +21,10 @@ const dec = new TextDecoder()
 const rec = (key: string | null, value: string, timestamp?: number): AppendRecord =>
   timestamp === undefined ? { key, value: enc.encode(value) } : { key, value: enc.encode(value), timestamp }
 const text = (r: { value: Uint8Array }) => dec.decode(r.value)
+/** A batch's records as read() would give them (keys left out). */
+const recordsOf = (b: RecordBatch): LogRecord[] =>
+  Array.from({ length: b.count }, (_, i) => ({ offset: b.offsets[i]!, key: null, value: new Uint8Array(batchValue(b, i)), timestamp: b.timestamps[i]! }))
+const plain = (rs: readonly LogRecord[]) => rs.map((r) => ({ ...r, value: new Uint8Array(r.value) }))
 const batch = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => rec(`k${i % 7}`, `${prefix}-${i}`))
 
 export function runEventLogContract(name: string, harness: () => EventLogHarness): void {
@@ -93,6 +98,35 @@ export function runEventLogContract(name: string, harness: () => EventLogHarness
       expect(all.map((r) => r.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i))
     })
 
+    it('reads the same records as columns (readBatch, or its fallback on read())', async () => {
+      await log.createTopic('t', { partitions: 2 })
+      const binary = new Uint8Array(300).map((_, i) => (i * 7) % 256)
+      await log.append('t', 1, [rec('u:1', 'a', 1_700_000_000_123), rec(null, ''), { key: 'b', value: binary, timestamp: 1_700_000_000_456 }])
+      await log.append('t', 1, batch('b', 100))
+      await log.append('t', 1, batch('c', 100))
+      for (const [offset, options] of [[0, {}], [50, { maxRecords: 10 }], [3, { maxRecords: 1_000 }], [120, { maxRecords: 150 }], [7, { maxBytes: 1 }]] as const) {
+        const got = recordsOf(await readRecordBatch(log, 't', 1, offset, options))
+        expect(got.length, `from ${offset}`).toBeGreaterThan(0)
+        expect(got, `from ${offset}`).toEqual(plain(await log.read('t', 1, offset, { ...options, keys: false })))
+      }
+      const first = await readRecordBatch(log, 't', 1, 0, { maxRecords: 3 })
+      expect(first.count).toBe(3)
+      expect(Array.from(first.offsets)).toEqual([0, 1, 2])
+      expect(first.timestamps[0]).toBe(1_700_000_000_123)
+      expect(Buffer.from(batchValue(first, 2)).equals(Buffer.from(binary))).toBe(true)
+      expect(batchValue(first, 1).byteLength).toBe(0)
+      const mid = await readRecordBatch(log, 't', 1, 150, { maxRecords: 10 })
+      expect(Array.from(mid.offsets)).toEqual(Array.from({ length: 10 }, (_, i) => 150 + i))
+      expect(dec.decode(batchValue(mid, 0))).toBe('c-47')
+      expect((await readRecordBatch(log, 't', 1, 203)).count).toBe(0)
+      expect((await readRecordBatch(log, 't', 0, 0)).count).toBe(0)
+      const waiting = readRecordBatch(log, 't', 0, 0, { maxWaitMs: 10_000 })
+      await new Promise((r) => setTimeout(r, 50))
+      await log.append('t', 0, [rec('k', 'late')])
+      expect(recordsOf(await waiting).map(text)).toEqual(['late'])
+      await expect(readRecordBatch(log, 't', 9, 0)).rejects.toThrow(/unknown/)
+    })
+
     it('returns nothing at the end, and wakes a waiting reader on append', async () => {
       await log.createTopic('t', { partitions: 1 })
       await log.append('t', 0, batch('a', 2))
@@ -124,6 +158,21 @@ export function runEventLogContract(name: string, harness: () => EventLogHarness
           expect(got.slice(base, base + 25).map(text)).toEqual(Array.from({ length: 25 }, (_, j) => `c${i}-${j}`))
         }
       }
+    })
+
+    it('gives appends to one partition offsets in call order, even before it has looked the topic up', async () => {
+      await log.createTopic('t', { partitions: 2 })
+      await log.close()
+      // A fresh instance has not seen the topic yet: its first appends must still keep call order.
+      log = await h.open()
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => log.append('t', 1, batch(`o${i}`, 1 + (i % 3)))))
+      let expected = 0
+      for (const [i, r] of results.entries()) {
+        expect(r.baseOffset).toBe(expected)
+        expected += 1 + (i % 3)
+      }
+      const got = await log.read('t', 1, 0, { maxRecords: 100 })
+      expect(got.map(text)).toEqual(Array.from({ length: 12 }, (_, i) => Array.from({ length: 1 + (i % 3) }, (_, j) => `o${i}-${j}`)).flat())
     })
 
     it('rejects unknown topics and partitions', async () => {
@@ -170,6 +219,7 @@ export function runEventLogContract(name: string, harness: () => EventLogHarness
       expect(await log.read('t', 0, 0)).toEqual([])
       expect((await log.append('t', 0, batch('new', 2))).baseOffset).toBe(10)
       expect((await log.read('t', 0, 0)).map((x) => x.offset)).toEqual([10, 11])
+      expect(Array.from((await readRecordBatch(log, 't', 0, 0)).offsets)).toEqual([10, 11])
       await log.close()
       log = await h.reopen()
       expect(await log.offsets('t', 0)).toEqual({ start: 10, end: 12 })

@@ -1,5 +1,6 @@
 // Runs the warehouse sink over an existing log with small, time-driven flushes until it has caught up;
-// the parent test SIGKILLs it at random moments and compares with an uninterrupted run.
+// the parent test SIGKILLs it at random moments and compares with an uninterrupted run. Each flush is
+// announced, so the parent can aim its kills into the run however fast the machine is.
 import { openEventLog } from '../../src/log/open-log.ts'
 import { WarehouseSink } from '../../src/warehouse/sink/index.ts'
 
@@ -12,7 +13,10 @@ process.stdout.write('started\n')
 let polls = 0
 while (await sink.behind()) {
   await sink.poll()
-  if (++polls % (1 + Math.floor(Math.random() * 4)) === 0) await sink.flush()
+  if (++polls % (1 + Math.floor(Math.random() * 4)) === 0) {
+    await sink.flush()
+    process.stdout.write('flushed\n')
+  }
 }
 await sink.flush()
 await sink.close()

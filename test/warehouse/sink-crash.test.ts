@@ -9,11 +9,18 @@ import { appendAll, fingerprint, query, workload } from './sink-helpers.ts'
 
 const child = join(import.meta.dirname, 'sink-crash-child.ts')
 
-function run(logDir: string, root: string, killAfterMs?: number): Promise<'done' | 'killed'> {
+/** Runs the child; with `kill`, SIGKILLs it `ms` after its `flushes`-th announced flush (a moment inside the next one). */
+function run(logDir: string, root: string, kill?: { flushes: number; ms: number }): Promise<'done' | 'killed'> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', child, logDir, root, '211'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let flushes = 0
+    let armed = false
     proc.stdout.on('data', (chunk: Buffer) => {
-      if (killAfterMs !== undefined && chunk.toString().includes('started')) setTimeout(() => proc.kill('SIGKILL'), killAfterMs)
+      flushes += chunk.toString().split('flushed\n').length - 1
+      if (kill && !armed && flushes >= kill.flushes) {
+        armed = true
+        setTimeout(() => proc.kill('SIGKILL'), kill.ms)
+      }
     })
     proc.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve('killed') : code === 0 ? resolve('done') : reject(new Error(`sink exited with ${code}`))))
   })
@@ -40,7 +47,9 @@ describe('warehouse sink exactly-once across SIGKILL', () => {
     await again.close()
     const root = join(tmp, 'crashy')
     let kills = 0
-    for (const delay of [250, 600, 400, 900, 150]) if ((await run(crashyLog, root, delay)) === 'killed') kills++
+    for (const kill of [{ flushes: 2, ms: 7 }, { flushes: 3, ms: 0 }, { flushes: 1, ms: 25 }, { flushes: 4, ms: 3 }, { flushes: 1, ms: 12 }]) {
+      if ((await run(crashyLog, root, kill)) === 'killed') kills++
+    }
     expect(await run(crashyLog, root)).toBe('done')
     expect(kills).toBeGreaterThanOrEqual(2)
 

@@ -10,11 +10,12 @@ import {
   type LogRecord,
   type PartitionOffsets,
   type ReadOptions,
+  type RecordBatch,
   type RetentionPolicy,
   type RetentionResult,
   type TopicSpec,
 } from '../event-log.ts'
-import { decodeFrame, encodeFrame, frameInfo } from './frame.ts'
+import { BatchBuilder, decodeFrame, encodeFrame, frameInfo } from './frame.ts'
 import { Waiters } from './waiters.ts'
 
 /*
@@ -45,6 +46,15 @@ interface TopicState {
   /** [partition, baseOffset] → f64 × 3: count, bytes, appendTime. Lets retention and startup skip the batch bodies. */
   index: Database<Buffer, [number, number]>
   partitions: PartitionState[]
+}
+
+/** Where a scan puts the records of each frame it visits. */
+interface FrameReader {
+  count(): number
+  /** Adds a frame's records from `from` on, up to `max` in all; returns their value bytes. */
+  frame(value: Buffer, baseOffset: number, from: number, max: number): number
+  /** Drops records at or past `end`. */
+  truncate(end: number): void
 }
 
 /** lmdb-js adds `flushed` to a put's promise when the store is opened with separateFlushed. */
@@ -151,6 +161,31 @@ export class EmbeddedEventLog implements EventLog {
   }
 
   async read(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<LogRecord[]> {
+    const out: LogRecord[] = []
+    const keys = options.keys !== false
+    await this.scan(topic, partition, offset, options, {
+      count: () => out.length,
+      frame: (value, base, from, max) => decodeFrame(value, base, from, out, max, keys),
+      truncate: (end) => {
+        // A batch committed after `end` was sampled is left for the next read, so offsets never skip.
+        while (out.length > 0 && out[out.length - 1]!.offset >= end) out.pop()
+      },
+    })
+    return out
+  }
+
+  async readBatch(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<RecordBatch> {
+    const out = new BatchBuilder(Math.min(options.maxRecords ?? DEFAULT_MAX_RECORDS, 16_384))
+    await this.scan(topic, partition, offset, options, {
+      count: () => out.count,
+      frame: (value, base, from, max) => out.addFrame(value, base, from, max),
+      truncate: (end) => out.truncate(end),
+    })
+    return out.build()
+  }
+
+  /** What read() and readBatch() share: where to start, waiting at the end, and snapshot retries. */
+  private async scan(topic: string, partition: number, offset: number, options: ReadOptions, out: FrameReader): Promise<void> {
     const { t, p } = this.partition(topic, partition)
     const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
@@ -160,14 +195,13 @@ export class EmbeddedEventLog implements EventLog {
     }
     const from = Math.max(offset, p.start)
     const end = p.end
-    if (from >= end) return []
-    const out: LogRecord[] = []
+    if (from >= end) return
     let bytes = 0
     let first = from
     for (const key of t.batches.getKeys({ start: [partition, from], end: [partition, -1], reverse: true, limit: 1 })) {
       first = key[1]
     }
-    for (let attempt = 0; attempt < 2 && out.length === 0; attempt++) {
+    for (let attempt = 0; attempt < 2 && out.count() === 0; attempt++) {
       if (attempt > 0) {
         // The end says records exist but this snapshot does not show them: yield, then look again
         // with a fresh snapshot, never spinning on a stale one.
@@ -175,13 +209,11 @@ export class EmbeddedEventLog implements EventLog {
         this.root.resetReadTxn()
       }
       for (const { key, value } of t.batches.getRange({ start: [partition, first], end: [partition, end] })) {
-        bytes += decodeFrame(value, key[1], from, out, maxRecords, options.keys !== false)
-        if (out.length >= maxRecords || bytes >= maxBytes) break
+        bytes += out.frame(value, key[1], from, maxRecords)
+        if (out.count() >= maxRecords || bytes >= maxBytes) break
       }
     }
-    // A batch committed after `end` was sampled is left for the next read, so offsets never skip.
-    while (out.length > 0 && out[out.length - 1]!.offset >= end) out.pop()
-    return out
+    out.truncate(end)
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {

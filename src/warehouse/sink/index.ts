@@ -2,6 +2,7 @@ export { WarehouseSink, DEFAULT_SINK_OPTIONS, type WarehouseSinkOptions, type Wa
 export { startWarehouseSink, runSinkOnce, maintain, warehouseTopics, type RunningSink, type SinkRunResult, type WarehouseStats } from './run.ts'
 export { eventsTopic, segmentChangesTopic, notificationsTopic, type SinkTopic } from './topics.ts'
 export { compactDay, dropOldPartitions, DEFAULT_RETENTION_DAYS, type CompactionResult } from './compaction.ts'
-export { CsvTranscoder, type CsvGroup, type PropertyColumn } from './csv-rows.ts'
+export { EventRows, type EventFile } from './event-rows.ts'
+export type { PropertyColumn } from './event-columns.ts'
 export { ParquetWriter } from './parquet-writer.ts'
 export { listPartFiles, type PartFile } from './files.ts'

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { EventLog } from '../../log/event-log.ts'
+import type { EventLog, RecordBatch } from '../../log/event-log.ts'
+import { readRecordBatch } from '../../log/read-batch.ts'
 import type { Logger } from '../../logger.ts'
 import { TMP_EXT, partFileName } from '../layout.ts'
 import { listPartFilesUnder, publish, removeFiles, type PartFile } from './files.ts'
@@ -9,7 +10,7 @@ import { ParquetWriter } from './parquet-writer.ts'
 import { eventsTopic, type SinkFile, type SinkTopic } from './topics.ts'
 import { trimPart } from './trim.ts'
 
-/** The CSV or NDJSON a part file is made from, staged beside it; ends in TMP_EXT so recovery removes leftovers. */
+/** The NDJSON an output stream's file is made from, staged beside it; ends in TMP_EXT so recovery removes leftovers. */
 const STAGING_EXT = '.stage' + TMP_EXT
 
 export interface WarehouseSinkOptions {
@@ -72,9 +73,10 @@ interface PreparedFlush {
 }
 
 interface Pending {
-  offsets: number[]
-  values: Uint8Array[]
-  timestamps: number[]
+  batches: RecordBatch[]
+  rows: number
+  /** Offset after the last record read, or null when nothing is pending. */
+  next: number | null
 }
 
 /**
@@ -89,7 +91,8 @@ interface Pending {
  */
 export class WarehouseSink {
   readonly options: WarehouseSinkOptions
-  private writer: ParquetWriter | null = null
+  /** DuckDB, opened on first need (output streams, trimming): event files are encoded without it. */
+  private writer: Promise<ParquetWriter> | null = null
   readonly topic: SinkTopic
   readonly group: string
   private partitions: number[] = []
@@ -119,10 +122,9 @@ export class WarehouseSink {
     for (const p of this.partitions) {
       const c = await this.log.committed(this.group, topic, p)
       this.committed.set(p, c ?? (await this.log.offsets(topic, p)).start)
-      this.pending.set(p, { offsets: [], values: [], timestamps: [] })
+      this.pending.set(p, { batches: [], rows: 0, next: null })
     }
     await mkdir(this.root, { recursive: true })
-    this.writer = await ParquetWriter.open(this.options.threads === undefined ? {} : { threads: this.options.threads })
     await this.recover()
   }
 
@@ -139,10 +141,14 @@ export class WarehouseSink {
       else if (f.last >= c) straddling.push(f)
     }
     await removeFiles(stale)
-    for (const f of straddling) await trimPart(this.writer!, f, this.committed.get(f.partition)! - 1)
+    for (const f of straddling) await trimPart(await this.duck(), f, this.committed.get(f.partition)! - 1)
     const n = stale.length + straddling.length + temps.length
     this.counters.recoveredFiles += n
     if (n > 0) this.options.logger?.warn({ removed: stale.length, trimmed: straddling.length, temps: temps.length }, 'warehouse sink: cleared files of an uncommitted flush')
+  }
+
+  private duck(): Promise<ParquetWriter> {
+    return (this.writer ??= ParquetWriter.open(this.options.threads === undefined ? {} : { threads: this.options.threads }))
   }
 
   /** Runs fn after everything queued before it: reads and flushes never interleave. */
@@ -159,15 +165,15 @@ export class WarehouseSink {
       for (const p of this.partitions) {
         const pend = this.pending.get(p)!
         const next = this.nextOffset(p)
-        const room = this.options.flushRows - pend.offsets.length
-        const records = await this.log.read(this.topic.topic, p, next, { maxRecords: Math.min(this.options.batchSize, room), keys: false })
-        for (const r of records) {
-          pend.offsets.push(r.offset)
-          pend.values.push(r.value)
-          pend.timestamps.push(r.timestamp)
+        const room = this.options.flushRows - pend.rows
+        const batch = await readRecordBatch(this.log, this.topic.topic, p, next, { maxRecords: Math.min(this.options.batchSize, room) })
+        if (batch.count > 0) {
+          pend.batches.push(batch)
+          pend.rows += batch.count
+          pend.next = batch.offsets[batch.count - 1]! + 1
         }
-        total += records.length
-        if (pend.offsets.length >= this.options.flushRows) await this.flushPartition(p)
+        total += batch.count
+        if (pend.rows >= this.options.flushRows) await this.flushPartition(p)
       }
       return total
     })
@@ -176,21 +182,25 @@ export class WarehouseSink {
   /** Flushes every partition's pending rows. */
   flush(): Promise<void> {
     return this.serial(async () => {
-      // The next partition's CSV is built while DuckDB writes the previous one's files.
-      let writing: Promise<void> | null = null
+      // The next partition's files are built while the previous ones are fsync'd, renamed and
+      // committed (partitions commit independently), and while DuckDB writes an output stream's.
+      const writing: Array<Promise<void>> = []
+      let failure: { err: unknown } | null = null
       try {
         for (const p of this.partitions) {
           const prepared = this.prepare(p)
           if (!prepared) continue
-          if (writing) await writing
           let started = (): void => undefined
           const submitted = new Promise<void>((resolve) => (started = resolve))
-          writing = this.writeFlush(prepared, started)
+          writing.push(this.writeFlush(prepared, started))
           await submitted
         }
-      } finally {
-        if (writing) await writing
+      } catch (err) {
+        failure = { err }
       }
+      // Every flush started is seen through (published and committed, or cleaned up) before returning.
+      for (const r of await Promise.allSettled(writing)) if (r.status === 'rejected') failure ??= { err: r.reason }
+      if (failure) throw failure.err
     })
   }
 
@@ -211,9 +221,7 @@ export class WarehouseSink {
   }
 
   private nextOffset(p: number): number {
-    const pend = this.pending.get(p)!
-    const last = pend.offsets[pend.offsets.length - 1]
-    return last === undefined ? this.committed.get(p)! : last + 1
+    return this.pending.get(p)!.next ?? this.committed.get(p)!
   }
 
   private async flushPartition(p: number): Promise<void> {
@@ -222,27 +230,25 @@ export class WarehouseSink {
   }
 
   /**
-   * Turns a partition's pending rows into CSV groups and clears them. If the write then fails, the
-   * rows are simply read again from the committed offset.
+   * Turns a partition's pending rows into the files' contents and clears them. If the write then
+   * fails, the rows are simply read again from the committed offset.
    */
   private prepare(p: number): PreparedFlush | null {
     const pend = this.pending.get(p)!
-    if (pend.offsets.length === 0) return null
+    if (pend.next === null) return null
     const started = performance.now()
     const first = this.committed.get(p)!
-    const last = pend.offsets[pend.offsets.length - 1]!
-    const files = this.topic.files(pend)
-    const rows = pend.offsets.length
-    pend.offsets = []
-    pend.values = []
-    pend.timestamps = []
+    const last = pend.next - 1
+    const files = this.topic.files(pend.batches)
+    const rows = pend.rows
+    this.pending.set(p, { batches: [], rows: 0, next: null })
     return { p, first, last, rows, files, started }
   }
 
   /**
    * Writes a prepared flush's files, largest first, then publishes and commits. `submitted` is
-   * called once DuckDB is busy with the largest file (or on failure): the caller may then build the
-   * next partition's CSV while DuckDB writes on its own threads.
+   * called once the largest file is written or handed to DuckDB (or on failure): the caller may then
+   * build the next partition's files meanwhile.
    */
   private async writeFlush({ p, first, last, rows, files, started }: PreparedFlush, submitted: () => void = () => undefined): Promise<void> {
     const name = partFileName(p, first, last)
@@ -254,7 +260,7 @@ export class WarehouseSink {
         mkdirSync(dir, { recursive: true })
         const path = join(dir, name)
         const tmp = path + TMP_EXT
-        const writing = f.write(this.writer!, tmp, path + STAGING_EXT, p)
+        const writing = f.write(() => this.duck(), tmp, path + STAGING_EXT, p)
         submitted()
         await writing
         moves.push({ tmp, path, dir })
@@ -283,7 +289,7 @@ export class WarehouseSink {
 
   stats(): WarehouseSinkStats {
     let pendingRows = 0
-    for (const pend of this.pending.values()) pendingRows += pend.offsets.length
+    for (const pend of this.pending.values()) pendingRows += pend.rows
     return { ...this.counters, pendingRows, committed: Object.fromEntries(this.committed), lastError: this.lastError }
   }
 
@@ -294,7 +300,8 @@ export class WarehouseSink {
   /** Waits for queued work, then closes DuckDB. Pending rows that were not flushed are dropped (they are re-read next time). */
   async close(): Promise<void> {
     await this.serial(async () => undefined)
-    this.writer?.close()
+    const writer = this.writer
     this.writer = null
+    await writer?.then((w) => w.close(), () => undefined)
   }
 }

@@ -1,6 +1,8 @@
-import { TOPICS } from '../../log/event-log.ts'
+import { TOPICS, type RecordBatch } from '../../log/event-log.ts'
+import { batchValue } from '../../log/read-batch.ts'
 import { DT_PREFIX, EVENTS_DIR, EVENT_PREFIX, dtOf } from '../layout.ts'
-import { CsvTranscoder } from './csv-rows.ts'
+import { EventRows } from './event-rows.ts'
+import { writePieces } from './files.ts'
 import type { ParquetWriter } from './parquet-writer.ts'
 
 /** One Parquet file a flush writes for a partition: its directory under the topic's, and how. */
@@ -10,14 +12,8 @@ export interface SinkFile {
   rows: number
   /** Property columns written as JSON text because rows disagreed on the type. */
   conflicts: string[]
-  write(writer: ParquetWriter, path: string, stagingPath: string, partition: number): Promise<void>
-}
-
-export interface SinkRecords {
-  values: readonly Uint8Array[]
-  offsets: readonly number[]
-  /** Record times (epoch ms): the output streams' `at`. */
-  timestamps: readonly number[]
+  /** Writes the file at `path`; `duck` opens DuckDB for files it writes. */
+  write(duck: () => Promise<ParquetWriter>, path: string, stagingPath: string, partition: number): Promise<void>
 }
 
 /** A log topic the warehouse copies, where to, and how its records become files. */
@@ -27,22 +23,26 @@ export interface SinkTopic {
   dir: string
   /** Consumer group whose committed offsets say what the warehouse holds of this topic. */
   group: string
-  files(records: SinkRecords): SinkFile[]
+  /** The files of a flush, from its records in offset order (record times are the output streams' `at`). */
+  files(batches: readonly RecordBatch[]): SinkFile[]
 }
 
-/** Events: `events/dt=…/event=…/`, typed property columns (./csv-rows.ts). */
+/** Events: `events/dt=…/event=…/`, typed property columns, written by our own Parquet encoder (./event-rows.ts). */
 export function eventsTopic(): SinkTopic {
-  const transcoder = new CsvTranscoder()
+  const rows = new EventRows()
   return {
     topic: TOPICS.events,
     dir: EVENTS_DIR,
     group: 'warehouse',
-    files: ({ values, offsets }) =>
-      transcoder.transcode(values, offsets).map((g) => ({
-        dirs: [`${DT_PREFIX}${g.dt}`, `${EVENT_PREFIX}${g.event}`],
-        rows: g.rows,
-        conflicts: g.conflicts,
-        write: (writer, path, staging, partition) => writer.write(path, staging, g, partition),
+    files: (batches) =>
+      rows.transcode(batches).map((f) => ({
+        dirs: [`${DT_PREFIX}${f.dt}`, `${EVENT_PREFIX}${f.event}`],
+        rows: f.rows,
+        conflicts: f.conflicts,
+        write: async (_duck, path, _staging, partition) => {
+          writePieces(path, f.encode(partition))
+          f.release()
+        },
       })),
   }
 }
@@ -82,18 +82,20 @@ function jsonTopic(topic: string, group: string, columns: JsonColumns): SinkTopi
     topic,
     dir: topic,
     group,
-    files({ values, offsets, timestamps }) {
+    files(batches) {
       const byDay = new Map<string, Buffer[]>()
       const counts = new Map<string, number>()
-      for (let i = 0; i < values.length; i++) {
-        const dt = dtOf(timestamps[i]!)
-        let parts = byDay.get(dt)
-        if (!parts) byDay.set(dt, (parts = []))
-        const v = values[i]!
-        // `{"_offset":N,` + the record without its opening brace (`{}` would leave a trailing comma).
-        const empty = v.length <= 2
-        parts.push(OFFSET_FIELD, Buffer.from(String(offsets[i]) + (empty ? '}' : ',')), empty ? Buffer.alloc(0) : Buffer.from(v.buffer, v.byteOffset + 1, v.byteLength - 1), Buffer.of(NEWLINE))
-        counts.set(dt, (counts.get(dt) ?? 0) + 1)
+      for (const batch of batches) {
+        for (let i = 0; i < batch.count; i++) {
+          const dt = dtOf(batch.timestamps[i]!)
+          let parts = byDay.get(dt)
+          if (!parts) byDay.set(dt, (parts = []))
+          const v = batchValue(batch, i)
+          // `{"_offset":N,` + the record without its opening brace (`{}` would leave a trailing comma).
+          const empty = v.length <= 2
+          parts.push(OFFSET_FIELD, Buffer.from(String(batch.offsets[i]) + (empty ? '}' : ',')), empty ? Buffer.alloc(0) : Buffer.from(v.buffer, v.byteOffset + 1, v.byteLength - 1), Buffer.of(NEWLINE))
+          counts.set(dt, (counts.get(dt) ?? 0) + 1)
+        }
       }
       return [...byDay].sort(([a], [b]) => (a < b ? -1 : 1)).map(([dt, parts]) => {
         const ndjson = Buffer.concat(parts)
@@ -101,7 +103,7 @@ function jsonTopic(topic: string, group: string, columns: JsonColumns): SinkTopi
           dirs: [`${DT_PREFIX}${dt}`],
           rows: counts.get(dt)!,
           conflicts: [],
-          write: (writer: ParquetWriter, path: string, staging: string, partition: number) => writer.writeJson(path, staging, ndjson, columns, partition),
+          write: async (duck: () => Promise<ParquetWriter>, path: string, staging: string, partition: number) => (await duck()).writeJson(path, staging, ndjson, columns, partition),
         }
       })
     },

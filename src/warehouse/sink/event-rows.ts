@@ -1,0 +1,210 @@
+import type { JsonValue } from '../../events/envelope.ts'
+import { CODEC, decodeEvent, encodeEvent } from '../../events/codec.ts'
+import { readShortString } from '../../events/intern.ts'
+import type { RecordBatch } from '../../log/event-log.ts'
+import { FLATTEN_SEPARATOR, dtOf } from '../layout.ts'
+import { viewOf } from './byte-out.ts'
+import { FileBuild, RowGroupPool, sameBytes, type PropertyColumn, type RowGroupBuild } from './event-columns.ts'
+import { eventFileColumns, encodeEventFile } from './event-file.ts'
+
+/** The rows of one part file (one day, one event) as Parquet columns, with the file's property columns. */
+export interface EventFile {
+  dt: string
+  event: string
+  rows: number
+  /** Columns after the fixed ones (BASE_COLUMNS), in file order. */
+  columns: PropertyColumn[]
+  /** Names of the columns that became VARCHAR JSON text. */
+  conflicts: string[]
+  /** The Parquet file's bytes, in pieces, for the log partition the rows came from. */
+  encode(partition: number): Uint8Array[]
+  /** Hands the file's buffers to the next flush: call once the encoded pieces are written. */
+  release(): void
+}
+
+/*
+ * Turns encoded events (src/events/codec.ts) into one Parquet file per (day, event), straight from
+ * their bytes: strings are copied, not decoded; the `properties` JSON is rebuilt from the encoded
+ * properties; no event object is built. Property columns are those of the file's rows in the order
+ * first seen (so the same offset range always gives the same file); nested objects are flattened
+ * with `_`; arrays and nulls give no column (they stay in `properties`); names match
+ * case-insensitively, as DuckDB's do (./event-columns.ts). A column whose rows disagree on the type
+ * is a conflict: it is written as each value's JSON text. Values are kept per column until the file
+ * is encoded, so a conflict found late costs nothing more.
+ */
+
+const DAY_MS = 86_400_000
+const { VERSION, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
+
+const COMMA = 0x2c
+const COLON = 0x3a
+const CLOSE_BRACE = 0x7d
+const TRUE = Buffer.from('true')
+const FALSE = Buffer.from('false')
+const NULL = Buffer.from('null')
+
+export class EventRows {
+  private readonly pool = new RowGroupPool()
+
+  /** Groups rows by day and event; rows keep their order within a file. */
+  transcode(batches: readonly RecordBatch[]): EventFile[] {
+    const files = new Map<string, Map<number, FileBuild>>()
+    for (const batch of batches) {
+      let chunkIndex = -1
+      let chunk: Buffer = EMPTY
+      let chunkView = viewOf(EMPTY)
+      // Consecutive rows are mostly of one file: look it up again only when the event or day changes.
+      let last: FileBuild | null = null
+      let lastDay = NaN
+      for (let i = 0; i < batch.count; i++) {
+        if (batch.chunkOf[i] !== chunkIndex) {
+          chunkIndex = batch.chunkOf[i]!
+          chunk = asBuffer(batch.chunks[chunkIndex]!)
+          chunkView = viewOf(chunk)
+        }
+        let b: Buffer = chunk
+        let view = chunkView
+        let s = batch.starts[i]!
+        // Other producers may write JSON events to the topic; give them the binary form first.
+        if (b[s] === OPEN_BRACE) {
+          b = encodeEvent(decodeEvent(b.subarray(s, batch.ends[i])))
+          view = viewOf(b)
+          s = 0
+        }
+        if (b[s] !== VERSION) throw new Error(`unknown event encoding ${b[s]}`)
+        const ts = view.getFloat64(s + 1, true)
+        const day = Math.floor(ts / DAY_MS)
+        const nameEnd = s + 19 + b[s + 18]!
+        let f: FileBuild | null = last
+        if (f === null || day !== lastDay || !sameBytes(f.eventBytes, b, s + 19, nameEnd)) {
+          const event = readShortString(b, s + 19, nameEnd)
+          let byDay = files.get(event)
+          if (!byDay) files.set(event, (byDay = new Map()))
+          f = byDay.get(day) ?? null
+          if (!f) byDay.set(day, (f = new FileBuild(dtOf(day * DAY_MS), event, this.pool)))
+          last = f
+          lastDay = day
+        }
+        addRow(f, b, view, s, ts, batch.offsets[i]!)
+      }
+    }
+    const result: EventFile[] = []
+    for (const byDay of files.values()) {
+      for (const f of byDay.values()) {
+        for (const c of f.columns) if (c.conflict) c.type = 'VARCHAR'
+        result.push({
+          dt: f.dt,
+          event: f.event,
+          rows: f.rows,
+          columns: f.columns,
+          conflicts: f.columns.filter((c) => c.conflict).map((c) => c.name),
+          encode: (partition) => encodeEventFile(eventFileColumns(f.columns), f, partition),
+          release: () => this.pool.give(f.groups.splice(0)),
+        })
+      }
+    }
+    return result.sort((a, b) => (a.dt + a.event < b.dt + b.event ? -1 : 1))
+  }
+}
+
+function addRow(f: FileBuild, b: Buffer, view: DataView, s: number, ts: number, offset: number): void {
+  const g = f.current()
+  const row = g.rows
+  g.ts.set(row, roundHalfEven(ts))
+  g.receivedAt.set(row, roundHalfEven(view.getFloat64(s + 9, true)))
+  g.offset.set(row, offset)
+  const hasAnonymous = (b[s + 17]! & HAS_ANONYMOUS_ID) !== 0
+  let pos = s + 18
+  pos += 1 + b[pos]! // event: the same for every row of the file
+  const tenantStart = pos + 1
+  pos = tenantStart + b[pos]!
+  g.tenant.byteArray(b, tenantStart, pos, view)
+  let start = pos + 2
+  pos = start + (b[pos]! | (b[pos + 1]! << 8))
+  g.userId.byteArray(b, start, pos, view)
+  if (hasAnonymous) {
+    start = pos + 2
+    pos = start + (b[pos]! | (b[pos + 1]! << 8))
+    g.anonymousId.byteArray(b, start, pos, view)
+    g.anonymousDefined[row] = 1
+  } else {
+    g.anonymousDefined[row] = 0
+    g.anonymousNulls++
+  }
+  start = pos + 2
+  pos = start + (b[pos]! | (b[pos + 1]! << 8))
+  g.eventId.byteArray(b, start, pos, view)
+
+  const count = b[pos]! | (b[pos + 1]! << 8)
+  pos += 2
+  const json = g.properties
+  const lengthAt = json.pos
+  json.u32(0)
+  json.byte(0x7b)
+  for (let p = 0; p < count; p++) {
+    const kStart = pos + 1
+    const kEnd = kStart + b[pos]!
+    pos = kEnd
+    if (p > 0) json.byte(COMMA)
+    json.jsonString(b, kStart, kEnd)
+    json.byte(COLON)
+    const type = b[pos++]
+    if (type === T_NUMBER) {
+      const v = view.getFloat64(pos, true)
+      pos += 8
+      json.number(v)
+      f.valuesAt(g, b, kStart, kEnd, p, 'DOUBLE').number(row, v)
+    } else if (type === T_STRING) {
+      const vStart = pos + 4
+      pos = vStart + view.getUint32(pos, true)
+      json.jsonString(b, vStart, pos)
+      f.valuesAt(g, b, kStart, kEnd, p, 'VARCHAR').string(row, b, vStart, pos, view)
+    } else if (type === T_FALSE || type === T_TRUE) {
+      const v = type === T_TRUE
+      json.raw(v ? TRUE : FALSE, 0, v ? 4 : 5)
+      f.valuesAt(g, b, kStart, kEnd, p, 'BOOLEAN').boolean(row, v)
+    } else if (type === T_NULL) json.raw(NULL, 0, 4)
+    else if (type === T_JSON) {
+      const vStart = pos + 4
+      pos = vStart + view.getUint32(pos, true)
+      json.raw(b, vStart, pos, view)
+      if (b[vStart] === OPEN_BRACE) flatten(f, g, row, readShortString(b, kStart, kEnd), JSON.parse(b.toString('utf8', vStart, pos)) as { [key: string]: JsonValue })
+    } else throw new Error(`unknown property type ${type}`)
+  }
+  json.byte(CLOSE_BRACE)
+  json.u32At(lengthAt, json.pos - lengthAt - 4)
+  g.rows++
+  f.rows++
+}
+
+/** Flattens a nested object's scalars into `key_sub` columns (rare: most properties are flat). */
+function flatten(f: FileBuild, g: RowGroupBuild, row: number, prefix: string, obj: { [key: string]: JsonValue }): void {
+  for (const key in obj) {
+    const v = obj[key]
+    if (v === null || v === undefined || Array.isArray(v)) continue
+    const path = prefix + FLATTEN_SEPARATOR + key
+    if (typeof v === 'object') flatten(f, g, row, path, v)
+    else if (typeof v === 'number') f.values(g, path, 'DOUBLE').number(row, v)
+    else if (typeof v === 'boolean') f.values(g, path, 'BOOLEAN').boolean(row, v)
+    else {
+      const bytes = Buffer.from(v, 'utf8')
+      f.values(g, path, 'VARCHAR').string(row, bytes, 0, bytes.length)
+    }
+  }
+}
+
+/**
+ * Epoch ms as a whole number, rounded as DuckDB's CAST(DOUBLE AS BIGINT) rounds (half to even):
+ * what the sink's SQL, `epoch_ms(CAST(ts AS BIGINT))`, gave before this writer.
+ */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x)
+  // `|| 0`: an integer column has no -0 (Math.round(-0.4) is -0).
+  return (r - x === 0.5 && r % 2 !== 0 ? r - 1 : r) || 0
+}
+
+const EMPTY: Buffer = Buffer.alloc(0)
+
+function asBuffer(v: Uint8Array): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+}
