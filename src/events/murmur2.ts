@@ -3,12 +3,17 @@
  * the same partition number in the embedded log and in a Kafka topic written by any Kafka client.
  */
 export function murmur2(data: Uint8Array): number {
-  const length = data.length
+  return murmur2Range(data, 0, data.length)
+}
+
+/** murmur2 of data[start, end): callers hashing a key inside a larger buffer make no view of it. */
+export function murmur2Range(data: Uint8Array, start: number, end: number): number {
+  const length = end - start
   const m = 0x5bd1e995
   let h = (0x9747b28c ^ length) | 0
   const length4 = length >>> 2
   for (let i = 0; i < length4; i++) {
-    const i4 = i * 4
+    const i4 = start + i * 4
     let k = (data[i4]! & 0xff) | ((data[i4 + 1]! & 0xff) << 8) | ((data[i4 + 2]! & 0xff) << 16) | ((data[i4 + 3]! & 0xff) << 24)
     k = Math.imul(k, m)
     k ^= k >>> 24
@@ -16,7 +21,7 @@ export function murmur2(data: Uint8Array): number {
     h = Math.imul(h, m)
     h ^= k
   }
-  const tail = length & ~3
+  const tail = start + (length & ~3)
   // Java's switch falls through from case 3 to case 1.
   const rest = length % 4
   if (rest === 3) h ^= (data[tail + 2]! & 0xff) << 16

@@ -17,10 +17,20 @@ export async function appendEvents(log: EventLog, events: readonly TrackedEvent[
     const key = partitionKey(e.tenant, e.user_id)
     groups[partitionFor(key, partitions)]!.push({ key, value: encodeEvent(e), timestamp: e.ts })
   }
+  return appendEncoded(log, groups)
+}
+
+/**
+ * Appends events already encoded and grouped by partition (index = partition), as the collector's
+ * fast path produces them; resolves once every partition's batch is durable.
+ */
+export async function appendEncoded(log: EventLog, groups: ReadonlyArray<readonly AppendRecord[]>): Promise<AppendedEvents> {
   const appends: Array<Promise<{ partition: number; baseOffset: number; count: number }>> = []
+  let count = 0
   groups.forEach((records, partition) => {
+    count += records.length
     if (records.length > 0) appends.push(log.append(TOPICS.events, partition, records).then((r) => ({ partition, ...r })))
   })
   const ranges = await Promise.all(appends)
-  return { count: events.length, ranges }
+  return { count, ranges }
 }

@@ -7,13 +7,16 @@ import { checkBackpressure } from './backpressure.ts'
 import { bodyText, contentEncoding, decodeContent, mediaFormat, readRequestBody, tooLarge } from './body.ts'
 import { Deduper } from './dedupe.ts'
 import { failure, type RequestFailure } from './failure.ts'
-import { appendSorted, deadLetter, sortBatch, type IngestResult } from './ingest.ts'
+import { encodeEventsBody } from './fast-path.ts'
+import { RequestIds } from './ids.ts'
+import { appendEncodedBody, appendSorted, deadLetter, sortBatch, type IngestResult, type RejectedEvent } from './ingest.ts'
 import { ParsedBody, emptyBody, parseEventsJson, parseNdjson, parseTrackJson } from './parse.ts'
 
 export type CollectorRoute = 'events' | 'track'
 
 /** Request-level errors whose body is kept in the dead-letter log (index −1): the bytes were sent, just unusable. */
 const KEEP_BODY = new Set(['invalid_json', 'invalid_body', 'invalid_utf8', 'invalid_gzip'])
+
 
 /**
  * The collector's request handling, one instance per server (it owns the de-duplication horizon).
@@ -25,6 +28,8 @@ const KEEP_BODY = new Set(['invalid_json', 'invalid_body', 'invalid_utf8', 'inva
  */
 export class Collector {
   readonly deduper: Deduper
+  /** TAGSTREAM_COLLECTOR_FAST_PATH=0 turns the byte-level fast path off (A/B benchmarks, or a suspected bug in it). */
+  readonly fastPath = process.env.TAGSTREAM_COLLECTOR_FAST_PATH !== '0'
 
   constructor(private readonly ctx: ApiContext) {
     this.deduper = new Deduper(ctx.config.dedupe)
@@ -67,6 +72,14 @@ export class Collector {
         ctx.inflight.bytes += bytes.length - reserved
         reserved = bytes.length
       }
+      if (this.fastPath && format === 'json' && route === 'events') {
+        const ids = new RequestIds(receivedAt)
+        const fast = encodeEventsBody(bytes, { tenant, receivedAt, partitions: ctx.partitions, maxEvents: ctx.config.limits.maxEvents, deduper: this.deduper, ids })
+        if (fast !== null) {
+          const append = () => appendEncodedBody(ctx.log, ctx.partitions, fast, this.deduper)
+          return await this.answer(reply, route, tenant, append, fast.count, fast.duplicates, fast.rejected)
+        }
+      }
       const parsed = this.parse(route, format, bytes)
       if (!(parsed instanceof ParsedBody)) return await this.refuseBody(reply, parsed, tenant, receivedAt, bytes)
       return await this.ingest(reply, route, parsed, tenant, receivedAt)
@@ -84,25 +97,38 @@ export class Collector {
     return route === 'track' ? parseTrackJson(text, bytes) : parseEventsJson(text, bytes, maxEvents)
   }
 
-  private async ingest(reply: FastifyReply, route: CollectorRoute, body: ParsedBody, tenant: string, receivedAt: number): Promise<FastifyReply> {
-    const { ctx } = this
+  private ingest(reply: FastifyReply, route: CollectorRoute, body: ParsedBody, tenant: string, receivedAt: number): Promise<FastifyReply> {
     const sorted = sortBatch(body, tenant, receivedAt, this.deduper)
+    const append = () => appendSorted(this.ctx.log, this.ctx.partitions, sorted, this.deduper)
+    return this.answer(reply, route, tenant, append, sorted.events.length, sorted.duplicates, sorted.rejected)
+  }
+
+  /** Appends a sorted request and answers once it is durable. */
+  private async answer(
+    reply: FastifyReply,
+    route: CollectorRoute,
+    tenant: string,
+    append: () => Promise<void>,
+    accepted: number,
+    duplicates: number,
+    rejected: RejectedEvent[],
+  ): Promise<FastifyReply> {
+    const { ctx } = this
     try {
-      await appendSorted(ctx.log, ctx.partitions, sorted, this.deduper)
+      await append()
     } catch (err) {
       ctx.logger.error({ err }, 'collector append failed')
       const f = failure(503, 'log_unavailable', `the event log did not confirm the append (${(err as Error).message}); nothing is acknowledged — retry the request`)
       return this.refuse(reply, { ...f, retryAfter: ctx.config.backpressure.retryAfterSeconds })
     }
-    const accepted = sorted.events.length
     if (accepted > 0) ctx.metrics.ingestEvents.inc({ tenant }, accepted)
-    if (sorted.rejected.length > 0) ctx.metrics.rejectedEvents.inc({ tenant }, sorted.rejected.length)
-    if (sorted.duplicates > 0) ctx.metrics.duplicateEvents.inc(sorted.duplicates)
-    const first = sorted.rejected[0]
+    if (rejected.length > 0) ctx.metrics.rejectedEvents.inc({ tenant }, rejected.length)
+    if (duplicates > 0) ctx.metrics.duplicateEvents.inc(duplicates)
+    const first = rejected[0]
     if (route === 'track' && first !== undefined) {
       return this.refuse(reply, failure(400, 'invalid_event', first.error, first.field))
     }
-    const result: IngestResult = { accepted, duplicates: sorted.duplicates, rejected: sorted.rejected }
+    const result: IngestResult = { accepted, duplicates, rejected }
     return reply.code(200).send(result)
   }
 

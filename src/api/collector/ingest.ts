@@ -1,8 +1,9 @@
 import { DEFAULT_LIMITS, formatEventError, validateEvent, type TrackedEvent, type ValidationContext } from '../../events/index.ts'
-import { appendEvents } from '../../ingest/append-events.ts'
+import { appendEncoded, appendEvents } from '../../ingest/append-events.ts'
 import { appendDeadLetters, type DeadLetter } from '../../ingest/dead-letters.ts'
 import type { EventLog } from '../../log/event-log.ts'
 import { Deduper } from './dedupe.ts'
+import type { EncodedBody } from './fast-path.ts'
 import { RequestIds } from './ids.ts'
 import type { ParsedBody } from './parse.ts'
 
@@ -35,10 +36,11 @@ export interface SortedBatch {
 
 /**
  * Validates every candidate event once and claims client event ids. The loop allocates nothing per
- * event beyond the validated event itself (no closures): it is the collector's hot path.
+ * event beyond the validated event itself (no closures). `ids` is given by tests that compare two
+ * paths with the same id sequence.
  */
-export function sortBatch(body: ParsedBody, tenant: string, receivedAt: number, deduper: Deduper): SortedBatch {
-  const vctx: ValidationContext = { tenant, receivedAt, limits: DEFAULT_LIMITS, makeId: new RequestIds(receivedAt).next }
+export function sortBatch(body: ParsedBody, tenant: string, receivedAt: number, deduper: Deduper, ids: RequestIds = new RequestIds(receivedAt)): SortedBatch {
+  const vctx: ValidationContext = { tenant, receivedAt, limits: DEFAULT_LIMITS, makeId: ids.next }
   const prefix = Deduper.prefix(tenant)
   const items = body.items
   const events: TrackedEvent[] = []
@@ -86,17 +88,27 @@ function byIndex(a: { index: number }, b: { index: number }): number {
  * Appends the good events and the dead letters; resolves once both are durable. Claimed ids become
  * seen only then; if the append fails they are released (a retry must not look like a duplicate).
  */
-export async function appendSorted(log: EventLog, partitions: number, sorted: SortedBatch, deduper: Deduper): Promise<void> {
+export function appendSorted(log: EventLog, partitions: number, sorted: SortedBatch, deduper: Deduper): Promise<void> {
+  const events = sorted.events.length > 0 ? () => appendEvents(log, sorted.events, partitions) : null
+  return appendBoth(log, partitions, events, sorted.letters, sorted.claimed, deduper)
+}
+
+/** appendSorted for a body the fast path has already encoded. */
+export function appendEncodedBody(log: EventLog, partitions: number, body: EncodedBody, deduper: Deduper): Promise<void> {
+  const events = body.count > 0 ? () => appendEncoded(log, body.groups) : null
+  return appendBoth(log, partitions, events, body.letters, body.claimed, deduper)
+}
+
+async function appendBoth(log: EventLog, partitions: number, events: (() => Promise<unknown>) | null, letters: DeadLetter[], claimed: string[], deduper: Deduper): Promise<void> {
   try {
-    if (sorted.events.length > 0 && sorted.letters.length > 0) {
-      await Promise.all([appendEvents(log, sorted.events, partitions), appendDeadLetters(log, sorted.letters, partitions)])
-    } else if (sorted.events.length > 0) await appendEvents(log, sorted.events, partitions)
-    else await appendDeadLetters(log, sorted.letters, partitions)
+    if (events !== null && letters.length > 0) await Promise.all([events(), appendDeadLetters(log, letters, partitions)])
+    else if (events !== null) await events()
+    else await appendDeadLetters(log, letters, partitions)
   } catch (err) {
-    deduper.release(sorted.claimed)
+    deduper.release(claimed)
     throw err
   }
-  deduper.commit(sorted.claimed, Date.now())
+  deduper.commit(claimed, Date.now())
 }
 
 export function deadLetter(tenant: string, receivedAt: number, index: number, field: string, reason: string, raw: Uint8Array): DeadLetter {

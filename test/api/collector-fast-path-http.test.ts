@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { ApiContext } from '../../src/api/context.ts'
+import { decodeEvent } from '../../src/events/index.ts'
+import { TOPICS } from '../../src/log/event-log.ts'
+import { rng, body } from './fast-path-bodies.ts'
+import { auth, startTestServer, type TestServer } from './harness.ts'
+
+/*
+ * The fast path end to end: two real servers (embedded LMDB log, engine thread), one with the fast
+ * path and one without (TAGSTREAM_COLLECTOR_FAST_PATH=0), get the same requests in the same order.
+ * Their answers must be identical, and so must their logs: every partition's events and dead
+ * letters, in order — up to the receive time and the random bits of server-assigned ids, which
+ * differ between any two requests.
+ */
+
+// Counts the bodies the fast path took, so the comparison cannot pass with the fast path unused.
+const taken = vi.hoisted(() => ({ bodies: 0 }))
+vi.mock('../../src/api/collector/fast-path.ts', async (original) => {
+  const m = await original<typeof import('../../src/api/collector/fast-path.ts')>()
+  return {
+    ...m,
+    encodeEventsBody: (...args: Parameters<typeof m.encodeEventsBody>) => {
+      const out = m.encodeEventsBody(...args)
+      if (out !== null) taken.bodies++
+      return out
+    },
+  }
+})
+
+const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+let fast: TestServer
+let slow: TestServer
+
+beforeAll(async () => {
+  const before = process.env.TAGSTREAM_COLLECTOR_FAST_PATH
+  try {
+    process.env.TAGSTREAM_COLLECTOR_FAST_PATH = '0'
+    slow = await startTestServer({ warehouse: false })
+    delete process.env.TAGSTREAM_COLLECTOR_FAST_PATH
+    fast = await startTestServer({ warehouse: false })
+  } finally {
+    if (before === undefined) delete process.env.TAGSTREAM_COLLECTOR_FAST_PATH
+    else process.env.TAGSTREAM_COLLECTOR_FAST_PATH = before
+  }
+})
+
+afterAll(async () => {
+  await fast?.close()
+  await slow?.close()
+})
+
+async function post(s: TestServer, payload: Buffer): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: payload })
+  return { status: res.status, body: (await res.json()) as unknown }
+}
+
+/** Every record of a topic, per partition in offset order, made comparable across servers. */
+async function topic(ctx: ApiContext, name: string): Promise<unknown[][]> {
+  const out: unknown[][] = []
+  for (let p = 0; p < ctx.partitions; p++) {
+    const records: unknown[] = []
+    for (let offset = 0; ; ) {
+      const batch = await ctx.log.read(name, p, offset)
+      if (batch.length === 0) break
+      for (const r of batch) {
+        if (name === TOPICS.events) {
+          const e = decodeEvent(r.value)
+          // The generated bodies' own ids are never UUIDv7s: these are server-assigned. An event
+          // without a time takes the receive time.
+          const ts = e.ts === e.received_at ? 'received' : e.ts
+          records.push({ ...e, ts, received_at: 0, event_id: UUID7.test(e.event_id) ? 'assigned' : e.event_id, key: r.key, timestamp: r.timestamp === e.ts })
+        } else records.push({ ...(JSON.parse(Buffer.from(r.value).toString()) as object), received_at: 0, key: r.key })
+      }
+      offset = batch[batch.length - 1]!.offset + 1
+    }
+    out.push(records)
+  }
+  return out
+}
+
+describe('collector fast path, end to end', () => {
+  it('answers and logs exactly what the slow path does', async () => {
+    const r = rng(7)
+    const pre = ['pre-1', 'pre-2']
+    // The dedupe horizon of both servers holds the same ids before the generated bodies arrive.
+    const seed = Buffer.from(JSON.stringify(pre.map((id) => ({ event: 'seed', user_id: 'u0', event_id: id }))))
+    expect(await post(fast, seed)).toEqual(await post(slow, seed))
+    const bodies = [
+      ...Array.from({ length: 40 }, () => body(r, pre, { awkward: true, maxElements: 30 })),
+      ...Array.from({ length: 5 }, () => body(r, pre, { awkward: false, maxElements: 400 })),
+    ]
+    let accepted = 0
+    for (const b of bodies) {
+      const a = await post(fast, b)
+      expect(a, b.toString().slice(0, 300)).toEqual(await post(slow, b))
+      accepted += (a.body as { accepted?: number }).accepted ?? 0
+    }
+    expect(accepted).toBeGreaterThan(500)
+    expect(taken.bodies).toBeGreaterThan(30)
+    expect(await topic(fast.ctx, TOPICS.events)).toEqual(await topic(slow.ctx, TOPICS.events))
+    expect(await topic(fast.ctx, TOPICS.deadLetters)).toEqual(await topic(slow.ctx, TOPICS.deadLetters))
+  }, 60_000)
+})
