@@ -1,5 +1,6 @@
-import { decodeEvent } from '../events/codec.ts'
+import { decodeEventAt } from '../events/codec.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../log/event-log.ts'
+import { readRecordBatch } from '../log/read-batch.ts'
 import type { Logger } from '../logger.ts'
 import type { PartitionCheckpoint, StateStore, UserRecord } from '../state/state-store.ts'
 import type { EngineOptions } from './engine-options.ts'
@@ -20,6 +21,8 @@ export interface WorkerOptions {
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { namespace: 'engine', checkpointIntervalMs: 1_000, batchSize: 5_000, pollWaitMs: 100 }
 
+const EMPTY: Buffer = Buffer.alloc(0)
+
 const OUTPUT_TOPICS = [TOPICS.segmentChanges, TOPICS.notifications] as const
 type OutputTopic = (typeof OUTPUT_TOPICS)[number]
 
@@ -37,6 +40,12 @@ export class PartitionWorker {
   private readonly skip: Record<OutputTopic, number> = { 'segment-changes': 0, notifications: 0 }
   private lastCheckpoint = 0
   private checkpointedOffset = -1
+  /** Output appends issued and not yet known durable; a checkpoint waits for the ones before it. */
+  private appending: Promise<void>[] = []
+  /** The checkpoint being written in the background, if any. */
+  private saving: Promise<void> | null = null
+  /** A background append or checkpoint failed: the next poll throws it and the partition stops. */
+  private failure: Error | null = null
 
   constructor(
     private readonly log: EventLog,
@@ -81,34 +90,96 @@ export class PartitionWorker {
     this.engine.replaceRules(rules)
   }
 
-  /** Reads and processes one batch; returns the number of events processed. */
+  /**
+   * Reads and processes one batch; returns the number of events processed. Neither the outputs'
+   * durability nor a due checkpoint holds up the next batch: both complete in the background (in
+   * order, before any checkpoint that covers them), so a partition never stalls for an fsync.
+   */
   async poll(maxWaitMs = this.worker.pollWaitMs): Promise<number> {
-    const records = await this.log.read(TOPICS.events, this.partition, this.nextOffset, { maxRecords: this.worker.batchSize, maxWaitMs, keys: false })
-    for (const r of records) this.engine.process(decodeEvent(r.value))
-    if (records.length > 0) this.nextOffset = records[records.length - 1]!.offset + 1
-    await this.flushOutputs()
-    if (Date.now() - this.lastCheckpoint >= this.worker.checkpointIntervalMs) await this.checkpoint()
-    return records.length
+    if (this.failure) throw this.failure
+    const batch = await readRecordBatch(this.log, TOPICS.events, this.partition, this.nextOffset, { maxRecords: this.worker.batchSize, maxWaitMs })
+    let chunk = -1
+    let bytes = EMPTY
+    for (let i = 0; i < batch.count; i++) {
+      if (batch.chunkOf[i] !== chunk) {
+        chunk = batch.chunkOf[i]!
+        const c = batch.chunks[chunk]!
+        bytes = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength)
+      }
+      this.engine.process(decodeEventAt(bytes, batch.starts[i]!, batch.ends[i]!))
+    }
+    if (batch.count > 0) this.nextOffset = batch.offsets[batch.count - 1]! + 1
+    this.startOutputs()
+    if (this.saving === null && Date.now() - this.lastCheckpoint >= this.worker.checkpointIntervalMs) {
+      const saving = this.startCheckpoint()
+      this.saving = saving
+      void saving.then(
+        () => {
+          if (this.saving === saving) this.saving = null
+        },
+        (err: unknown) => {
+          this.failure ??= err instanceof Error ? err : new Error(String(err))
+          if (this.saving === saving) this.saving = null
+        },
+      )
+    }
+    return batch.count
   }
 
+  /** Appends the outputs produced so far and waits until they (and every earlier one) are durable. */
   async flushOutputs(): Promise<void> {
-    const { changes, notifications } = this.engine.drainOutputs()
-    await Promise.all([this.append(TOPICS.segmentChanges, changes), this.append(TOPICS.notifications, notifications)])
+    this.startOutputs()
+    await this.outputsDurable()
   }
 
+  /** Writes a checkpoint of everything processed so far and waits for it (and any in flight) to be durable. */
   async checkpoint(): Promise<void> {
+    if (this.saving) await this.saving.catch(() => undefined)
+    if (this.failure) throw this.failure
+    await this.startCheckpoint()
+  }
+
+  /**
+   * Takes the checkpoint's contents now (offset, dirty users, output ends), then writes it once the
+   * outputs issued before it are durable. The caller keeps processing meanwhile; dirty users from
+   * then on belong to the next checkpoint. If the write fails, the partition stops (the failure is
+   * rethrown by the next poll) and a restart replays from the last checkpoint that was written.
+   */
+  private async startCheckpoint(): Promise<void> {
     this.lastCheckpoint = Date.now()
     if (this.nextOffset === this.checkpointedOffset && this.engine.dirtyCount === 0) return
-    await this.flushOutputs()
+    this.startOutputs()
     const users: UserRecord[] = this.engine.takeDirty().map((u) => ({ key: u.key, state: encodeUser(u, this.rules) }))
     const e = this.engine
+    const offset = this.nextOffset
     const ckpt: PartitionCheckpoint = {
-      nextOffset: this.nextOffset,
+      nextOffset: offset,
       engine: { maxTs: finite(e.maxTs), watermark: finite(e.watermark), stats: { ...e.stats } },
       outputs: { ...this.outputEnd },
     }
+    await this.outputsDurable()
     await this.store.saveCheckpoint(this.worker.namespace, this.partition, ckpt, users)
-    this.checkpointedOffset = this.nextOffset
+    this.checkpointedOffset = offset
+  }
+
+  private startOutputs(): void {
+    const { changes, notifications } = this.engine.drainOutputs()
+    for (const [topic, items] of [[TOPICS.segmentChanges, changes], [TOPICS.notifications, notifications]] as const) {
+      if (items.length === 0) continue
+      // Appends to one partition keep the order they were issued in (the EventLog contract).
+      const appended = this.append(topic, items)
+      this.appending.push(appended)
+      if (this.appending.length >= 64) this.appending = [Promise.all(this.appending).then(() => undefined)]
+      appended.catch((err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err))
+      })
+    }
+  }
+
+  private async outputsDurable(): Promise<void> {
+    const issued = this.appending
+    this.appending = []
+    await Promise.all(issued)
   }
 
   private async append(topic: OutputTopic, items: readonly object[]): Promise<void> {

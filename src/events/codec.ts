@@ -99,16 +99,52 @@ export function encodeEvent(event: TrackedEvent): Buffer {
 export function decodeEvent(bytes: Uint8Array): TrackedEvent {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (b[0] === OPEN_BRACE) return JSON.parse(b.toString('utf8')) as TrackedEvent
-  if (b[0] !== VERSION) throw new Error(`unknown event encoding ${b[0]}`)
-  const ts = b.readDoubleLE(1)
-  const received_at = b.readDoubleLE(9)
-  const flags = b[17]!
-  const r = { pos: 18 }
+  const v = decodeEventAt(b, 0, b.length)
+  const out: TrackedEvent = { event: v.event, user_id: v.user_id, ts: v.ts, event_id: v.event_id, tenant: v.tenant, received_at: v.received_at, properties: v.properties }
+  if (v.anonymous_id !== undefined) out.anonymous_id = v.anonymous_id
+  return out
+}
+
+/**
+ * An event decoded in place for the engine, which reads many events and few event ids (only
+ * notifications carry one): `event_id` is decoded from the bytes when first asked for. The view
+ * keeps its buffer alive, so it is for processing, not for keeping; `decodeEvent` gives a plain object.
+ */
+export class EventView implements TrackedEvent {
+  anonymous_id?: string
+  private id: string | undefined = undefined
+  constructor(
+    readonly event: string,
+    readonly tenant: string,
+    readonly user_id: string,
+    readonly ts: number,
+    readonly received_at: number,
+    readonly properties: Record<string, JsonValue>,
+    private readonly bytes: Buffer,
+    private readonly idStart: number,
+    private readonly idEnd: number,
+  ) {}
+
+  get event_id(): string {
+    return (this.id ??= this.bytes.toString('utf8', this.idStart, this.idEnd))
+  }
+}
+
+/** Decodes the event in b[start, end) (binary or JSON-encoded) without copying it first. */
+export function decodeEventAt(b: Buffer, start: number, end: number): TrackedEvent {
+  if (b[start] === OPEN_BRACE) return JSON.parse(b.toString('utf8', start, end)) as TrackedEvent
+  if (b[start] !== VERSION) throw new Error(`unknown event encoding ${b[start]}`)
+  const ts = b.readDoubleLE(start + 1)
+  const received_at = b.readDoubleLE(start + 9)
+  const flags = b[start + 17]!
+  const r = { pos: start + 18 }
   const event = readString(b, r, 1, true)
   const tenant = readString(b, r, 1, true)
   const user_id = readString(b, r, 2, true)
   const anonymous_id = flags & HAS_ANONYMOUS_ID ? readString(b, r, 2, true) : undefined
-  const event_id = readString(b, r, 2, false)
+  const idLength = b.readUInt16LE(r.pos)
+  const idStart = r.pos + 2
+  r.pos = idStart + idLength
   const count = b.readUInt16LE(r.pos)
   r.pos += 2
   const properties: Record<string, JsonValue> = {}
@@ -127,9 +163,10 @@ export function decodeEvent(bytes: Uint8Array): TrackedEvent {
     else throw new Error(`unknown property type ${type}`)
     properties[key] = v
   }
-  const out: TrackedEvent = { event, user_id, ts, event_id, tenant, received_at, properties }
-  if (anonymous_id !== undefined) out.anonymous_id = anonymous_id
-  return out
+  if (r.pos > end) throw new Error('encoded event overruns its record')
+  const view = new EventView(event, tenant, user_id, ts, received_at, properties, b, idStart, idStart + idLength)
+  if (anonymous_id !== undefined) view.anonymous_id = anonymous_id
+  return view
 }
 
 function writeString(b: Buffer, pos: number, s: string, lengthBytes: 1 | 2 | 4): number {

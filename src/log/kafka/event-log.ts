@@ -40,6 +40,8 @@ const LATEST = -1n
 export class KafkaEventLog implements EventLog {
   private readonly partitions = new Map<string, number>()
   private closed = false
+  /** Settles after the last append's topic check: keeps appends in call order (the EventLog contract). */
+  private appendOrder: Promise<void> = Promise.resolve()
 
   private constructor(
     private readonly conn: KafkaConnection,
@@ -107,7 +109,10 @@ export class KafkaEventLog implements EventLog {
   }
 
   async append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
-    await this.check(topic, partition)
+    // Appends reach the appender in call order even when an early one must look its topic up first.
+    const checked = this.appendOrder.then(() => this.check(topic, partition))
+    this.appendOrder = checked.catch(() => undefined)
+    await checked
     if (records.length === 0) return { baseOffset: (await this.offsets(topic, partition)).end, count: 0 }
     let bytes = 0
     for (const r of records) bytes += recordSize(r)
