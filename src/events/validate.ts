@@ -151,9 +151,14 @@ function checkValue(path: string, value: unknown, depth: number, limits: Envelop
   }
 }
 
+/** Longest property name in UTF-8 bytes. */
+const MAX_KEY_BYTES = 255
+
 function checkKey(path: string, key: string, limits: EnvelopeLimits): EventError | null {
   if (key.length === 0) return { field: path, reason: 'property names must not be empty' }
   if (key.length > limits.maxKeyLength) return { field: path, reason: `property name longer than ${limits.maxKeyLength} characters` }
+  // The log stores a name's length in one byte (src/events/codec.ts); only non-ASCII names can get there.
+  if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) return { field: path, reason: `property name longer than ${MAX_KEY_BYTES} bytes in UTF-8` }
   if (key === '__proto__') return { field: path, reason: 'property name "__proto__" is not allowed' }
   return null
 }

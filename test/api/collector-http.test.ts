@@ -235,6 +235,15 @@ describe('POST /v1/events', () => {
     expect(r.body.rejected![0]).toMatchObject({ index: 0, field: 'p.k.k.k.k', error: 'p.k.k.k.k: nested deeper than 5 levels' })
   })
 
+
+  it('rejects a property name of 128 characters but over 255 UTF-8 bytes as that event, and keeps its neighbours', async () => {
+    const key = 'é'.repeat(128)
+    const r = await post(`[{"event":"ok","user_id":"u","t":"longkey"},{"event":"x","user_id":"u","t":"longkey","${key}":1}]`)
+    expect(r.status).toBe(200)
+    expect(r.body.accepted).toBe(1)
+    expect(r.body.rejected).toEqual([{ index: 1, field: key, error: `${key}: property name longer than 255 bytes in UTF-8` }])
+    await expectServing()
+  })
   it('stores events of an acme key under tenant acme', async () => {
     const r = await post(json([{ event: 'a', user_id: 'u', t: 'acmetag' }, { event: 'b', user_id: 'u', tenant: 'acme', t: 'acmetag' }, { event: 'c', user_id: 'u', tenant: 'default', t: 'acmetag' }]), { key: s.keys.acme })
     expect(r.body.accepted).toBe(2)

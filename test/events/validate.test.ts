@@ -75,6 +75,8 @@ describe('validateEvent', () => {
     [{ event: 'x', user_id: 'u', o: { '': 1 } }, 'o.: property names must not be empty'],
     [JSON.parse('{"event":"x","user_id":"u","o":{"__proto__":{"polluted":1}}}'), 'o.__proto__: property name "__proto__" is not allowed'],
     [JSON.parse('{"event":"x","user_id":"u","__proto__":1}'), '__proto__: property name "__proto__" is not allowed'],
+    // 128 characters (within maxKeyLength) but 256 bytes in UTF-8: more than the log's one-byte name length.
+    [{ event: 'x', user_id: 'u', ['é'.repeat(128)]: 1 }, `${'é'.repeat(128)}: property name longer than 255 bytes in UTF-8`],
   ])('rejects %j with a message naming the field', (raw, message) => {
     expect(err(v(raw))).toContain(message)
   })
