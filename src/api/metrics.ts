@@ -6,6 +6,12 @@ export class ApiMetrics {
   readonly ingestEvents = new Counter({ name: 'tagstream_ingest_events_total', help: 'Events accepted into the log', labelNames: ['tenant'], registers: [this.registry] })
   readonly ingestBytes = new Counter({ name: 'tagstream_ingest_bytes_total', help: 'Request body bytes received by the collector (before gunzip)', registers: [this.registry] })
   readonly rejectedEvents = new Counter({ name: 'tagstream_rejected_events_total', help: 'Events rejected by validation (sent to dead letters)', labelNames: ['tenant'], registers: [this.registry] })
+  readonly parsedEvents = new Counter({
+    name: 'tagstream_collector_parsed_events_total',
+    help: 'Events of POST /v1/events and /v1/track by how they were read: fast (straight from the bytes) or validated (JSON.parse + validation; the fast path declined them)',
+    labelNames: ['path'],
+    registers: [this.registry],
+  })
   readonly duplicateEvents = new Counter({ name: 'tagstream_duplicate_events_total', help: 'Events dropped as duplicates by event_id', registers: [this.registry] })
   readonly rejectedRequests = new Counter({ name: 'tagstream_rejected_requests_total', help: 'Requests answered with 4xx/5xx, by reason', labelNames: ['reason'], registers: [this.registry] })
   readonly throttled = new Counter({ name: 'tagstream_backpressure_total', help: 'Requests refused by backpressure (429/503)', labelNames: ['status'], registers: [this.registry] })

@@ -76,6 +76,8 @@ export class Collector {
         const ids = new RequestIds(receivedAt)
         const fast = encodeEventsBody(bytes, { tenant, receivedAt, partitions: ctx.partitions, maxEvents: ctx.config.limits.maxEvents, deduper: this.deduper, ids })
         if (fast !== null) {
+          ctx.metrics.parsedEvents.inc({ path: 'validated' }, fast.slow)
+          ctx.metrics.parsedEvents.inc({ path: 'fast' }, fast.count + fast.duplicates + fast.rejected.length - fast.slow)
           const append = () => appendEncodedBody(ctx.log, ctx.partitions, fast, this.deduper)
           return await this.answer(reply, route, tenant, append, fast.count, fast.duplicates, fast.rejected)
         }
@@ -99,6 +101,7 @@ export class Collector {
 
   private ingest(reply: FastifyReply, route: CollectorRoute, body: ParsedBody, tenant: string, receivedAt: number): Promise<FastifyReply> {
     const sorted = sortBatch(body, tenant, receivedAt, this.deduper)
+    this.ctx.metrics.parsedEvents.inc({ path: 'validated' }, sorted.events.length + sorted.duplicates + sorted.rejected.length)
     const append = () => appendSorted(this.ctx.log, this.ctx.partitions, sorted, this.deduper)
     return this.answer(reply, route, tenant, append, sorted.events.length, sorted.duplicates, sorted.rejected)
   }

@@ -175,7 +175,8 @@ export class EmbeddedEventLog implements EventLog {
   }
 
   async readBatch(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<RecordBatch> {
-    const out = new BatchBuilder(Math.min(options.maxRecords ?? DEFAULT_MAX_RECORDS, 16_384))
+    // Small to start: most reads of a live log are short (or empty), and the arrays grow by doubling.
+    const out = new BatchBuilder(Math.min(options.maxRecords ?? DEFAULT_MAX_RECORDS, 256))
     await this.scan(topic, partition, offset, options, {
       count: () => out.count,
       frame: (value, base, from, max) => out.addFrame(value, base, from, max),
