@@ -48,8 +48,9 @@ describe('Postgres coordinator', () => {
   })
 
   it('grants a free lease, refuses one a live worker holds, takes one over when its owner stops beating, with a higher epoch', async () => {
-    const a = await member('a', 300)
-    const b = await member('b', 300)
+    // A 1 s lease with checks at ~0.2 s and ~1.1 s: wide margins, so a busy machine cannot flip either.
+    const a = await member('a', 1_000)
+    const b = await member('b', 1_000)
     await Promise.all([a.join(), b.join()])
     expect(await a.acquire(0)).toBe(1)
     expect(await b.acquire(0)).toBeNull()
@@ -58,7 +59,7 @@ describe('Postgres coordinator', () => {
     await new Promise((r) => setTimeout(r, 200))
     await b.heartbeat()
     expect(await b.acquire(0)).toBeNull()
-    await new Promise((r) => setTimeout(r, 200))
+    await new Promise((r) => setTimeout(r, 900))
     await b.heartbeat()
     expect(await b.acquire(0)).toBe(3)
     expect(await lease(0)).toEqual({ owner: 'b', epoch: 3 })
