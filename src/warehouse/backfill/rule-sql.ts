@@ -47,8 +47,8 @@ function condition(e: Expr, ctx: Ctx, where: 'row' | 'user' = 'user'): string {
     case 'in': {
       const v = value(e.operand, ctx, where)
       const list = e.values.map((l) => typedEquals(v, l))
-      const any = list.length === 0 ? 'false' : list.join(' OR ')
-      return `coalesce(${v.notNull} AND ${e.negated ? `NOT (${any})` : `(${any})`}, false)`
+      const matches = list.length === 0 ? 'false' : list.join(' OR ')
+      return `coalesce(${v.notNull} AND ${e.negated ? `NOT (${matches})` : `(${matches})`}, false)`
     }
     default: {
       const v = value(e, ctx, where)
@@ -57,7 +57,8 @@ function condition(e: Expr, ctx: Ctx, where: 'row' | 'user' = 'user'): string {
   }
 }
 
-type Typed = { sql: string; type: 'number' | 'string' | 'boolean' | 'any'; notNull: string; isNumber?: string; isString?: string }
+/** `json`: an event property, whose JSON type is only known per row (isNumber / isString test it). */
+type Typed = { sql: string; type: 'number' | 'string' | 'boolean' | 'json'; notNull: string; isNumber?: string; isString?: string }
 
 function value(e: Expr, ctx: Ctx, where: 'row' | 'user'): Typed {
   switch (e.kind) {
@@ -74,7 +75,7 @@ function value(e: Expr, ctx: Ctx, where: 'row' | 'user'): Typed {
       const t = `json_type(properties, ${p})`
       return {
         sql: `json_extract_string(properties, ${p})`,
-        type: 'any',
+        type: 'json',
         notNull: `(${t} IN ${NUMERIC} OR ${t} IN ('VARCHAR', 'BOOLEAN'))`,
         isNumber: `${t} IN ${NUMERIC}`,
         isString: `${t} = 'VARCHAR'`,
@@ -142,9 +143,9 @@ function aggregate(a: Aggregate, ctx: Ctx): string {
 
 function typedEquals(v: Typed, lit: Literal): string {
   const k = literalValue(lit)
-  if (typeof k === 'number') return v.type === 'any' ? `(${v.isNumber} AND CAST(${v.sql} AS DOUBLE) = ${k})` : v.type === 'number' ? `${v.sql} = ${k}` : 'false'
-  if (typeof k === 'string') return v.type === 'any' ? `(${v.isString} AND ${v.sql} = ${quoteString(k)})` : v.type === 'string' ? `${v.sql} = ${quoteString(k)}` : 'false'
-  return v.type === 'any' ? `(json_extract_string(properties, '$') IS NOT NULL AND ${v.sql} = '${k}')` : v.type === 'boolean' ? `${v.sql} = ${k}` : 'false'
+  if (typeof k === 'number') return v.type === 'json' ? `(${v.isNumber} AND CAST(${v.sql} AS DOUBLE) = ${k})` : v.type === 'number' ? `${v.sql} = ${k}` : 'false'
+  if (typeof k === 'string') return v.type === 'json' ? `(${v.isString} AND ${v.sql} = ${quoteString(k)})` : v.type === 'string' ? `${v.sql} = ${quoteString(k)}` : 'false'
+  return v.type === 'json' ? `(json_extract_string(properties, '$') IS NOT NULL AND ${v.sql} = '${k}')` : v.type === 'boolean' ? `${v.sql} = ${k}` : 'false'
 }
 
 const SQL_OPS: Record<CompareExpr['op'], string> = { '=': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' }
@@ -157,12 +158,12 @@ function compare(e: CompareExpr, ctx: Ctx, where: 'row' | 'user'): string {
     const out: string[] = []
     for (const kind of ['number', 'string', 'boolean'] as const) {
       const side = (v: Typed): string | null =>
-        v.type === kind ? v.notNull : v.type === 'any' ? (kind === 'number' ? v.isNumber! : kind === 'string' ? v.isString! : `${v.notNull} AND ${v.sql} IN ('true', 'false')`) : null
+        v.type === kind ? v.notNull : v.type === 'json' ? (kind === 'number' ? v.isNumber! : kind === 'string' ? v.isString! : `${v.notNull} AND ${v.sql} IN ('true', 'false')`) : null
       const a = side(l)
       const b = side(r)
       if (a === null || b === null) continue
       if (kind === 'boolean' && op !== '=') continue
-      const cast = (v: Typed) => (v.type === 'any' && kind === 'number' ? `CAST(${v.sql} AS DOUBLE)` : v.type === 'boolean' && kind === 'boolean' ? `CAST(${v.sql} AS VARCHAR)` : v.sql)
+      const cast = (v: Typed) => (v.type === 'json' && kind === 'number' ? `CAST(${v.sql} AS DOUBLE)` : v.type === 'boolean' && kind === 'boolean' ? `CAST(${v.sql} AS VARCHAR)` : v.sql)
       out.push(`(${a} AND ${b} AND ${cast(l)} ${op} ${cast(r)})`)
     }
     return out
