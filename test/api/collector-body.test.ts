@@ -143,7 +143,7 @@ describe('locateJsonError', () => {
 describe('elementSpans', () => {
   it('finds the exact text of each array element', () => {
     const text = ' [ {"a":"x]\\"}"} , 1.5e3,"s" ,[[],{}] , null ]'
-    const spans = elementSpans(text, false)!
+    const spans = elementSpans(Buffer.from(text), false)!
     const parts = []
     for (let i = 0; i < spans.length; i += 2) parts.push(text.slice(spans[i], spans[i + 1]))
     expect(parts).toEqual(['{"a":"x]\\"}"}', '1.5e3', '"s"', '[[],{}]', 'null'])
@@ -151,7 +151,7 @@ describe('elementSpans', () => {
 
   it('finds the batch array, the last one when the key repeats (as JSON.parse does)', () => {
     const text = '{"sent_at":"x","batch":[1],"b\\u0061tch":[{"k":[2]}, 3],"z":{}}'
-    const spans = elementSpans(text, true)!
+    const spans = elementSpans(Buffer.from(text), true)!
     expect(spans.length).toBe(4)
     expect(text.slice(spans[0], spans[1])).toBe('{"k":[2]}')
     expect(text.slice(spans[2], spans[3])).toBe('3')

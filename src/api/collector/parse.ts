@@ -19,7 +19,7 @@ export interface EarlyReject {
 
 type RawSource =
   | { kind: 'whole'; bytes: Buffer }
-  | { kind: 'elements'; text: string; batch: boolean }
+  | { kind: 'elements'; bytes: Buffer; batch: boolean }
   | { kind: 'lines'; text: string; spans: number[] }
   | { kind: 'byte-lines'; bytes: Buffer; spans: number[] }
 
@@ -52,9 +52,9 @@ export class ParsedBody {
       case 'byte-lines':
         return src.bytes.subarray(src.spans[2 * k]!, src.spans[2 * k + 1]!)
       case 'elements': {
-        if (this.elementSpans === undefined) this.elementSpans = safeSpans(src.text, src.batch)
+        if (this.elementSpans === undefined) this.elementSpans = safeSpans(src.bytes, src.batch)
         const spans = this.elementSpans
-        if (spans !== null && spans.length === this.items.length * 2) return Buffer.from(src.text.slice(spans[2 * k]!, spans[2 * k + 1]!))
+        if (spans !== null && spans.length === this.items.length * 2) return src.bytes.subarray(spans[2 * k]!, spans[2 * k + 1]!)
         return Buffer.from(safeStringify(this.items[k]))
       }
     }
@@ -117,7 +117,7 @@ export function parseEventsJson(text: string, bytes: Buffer, maxEvents: number):
     return failure(400, 'invalid_body', `body must be a JSON array of events, an object {"batch": [...]}, or one event object; got ${describe(v)}`)
   }
   if (items.length > maxEvents) return tooMany(items.length, maxEvents)
-  return new ParsedBody(items, null, [], { kind: 'elements', text, batch })
+  return new ParsedBody(items, null, [], { kind: 'elements', bytes, batch })
 }
 
 /** A POST /v1/track body: exactly one event object. */
@@ -247,9 +247,9 @@ function blankBytes(b: Buffer, start: number, end: number): boolean {
   return true
 }
 
-function safeSpans(text: string, batch: boolean): number[] | null {
+function safeSpans(bytes: Buffer, batch: boolean): number[] | null {
   try {
-    return elementSpans(text, batch)
+    return elementSpans(bytes, batch)
   } catch {
     return null
   }
