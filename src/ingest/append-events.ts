@@ -13,11 +13,18 @@ export interface AppendedEvents {
  */
 export async function appendEvents(log: EventLog, events: readonly TrackedEvent[], partitions: number): Promise<AppendedEvents> {
   const groups: AppendRecord[][] = Array.from({ length: partitions }, () => [])
-  for (const e of events) {
-    const key = partitionKey(e.tenant, e.user_id)
-    groups[partitionFor(key, partitions)]!.push({ key, value: encodeEvent(e), timestamp: e.ts })
-  }
+  for (const e of events) groupEvent(groups, e)
   return appendEncoded(log, groups)
+}
+
+/**
+ * Encodes an event into its user's partition's group (index = partition, groups.length partitions).
+ * Throws, leaving the groups as they were, when the event cannot be encoded.
+ */
+export function groupEvent(groups: AppendRecord[][], e: TrackedEvent): void {
+  const key = partitionKey(e.tenant, e.user_id)
+  const record = { key, value: encodeEvent(e), timestamp: e.ts }
+  groups[partitionFor(key, groups.length)]!.push(record)
 }
 
 /**

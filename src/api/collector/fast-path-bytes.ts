@@ -30,36 +30,40 @@ for (let c = 0; c < 128; c++) {
 export function reservedField(b: Buffer, s: number, e: number): number {
   switch (e - s) {
     case 2:
-      return sameBytes(b, s, TS) ? F_TS : 0
+      return startsWith(b, s, TS) ? F_TS : 0
     case 5:
-      return sameBytes(b, s, EVENT) ? F_EVENT : 0
+      return startsWith(b, s, EVENT) ? F_EVENT : 0
     case 6:
-      return sameBytes(b, s, TENANT) ? F_TENANT : 0
+      return startsWith(b, s, TENANT) ? F_TENANT : 0
     case 7:
-      return sameBytes(b, s, USER_ID) ? F_USER : 0
+      return startsWith(b, s, USER_ID) ? F_USER : 0
     case 8:
-      return sameBytes(b, s, EVENT_ID) ? F_EVENT_ID : 0
+      return startsWith(b, s, EVENT_ID) ? F_EVENT_ID : 0
     case 12:
-      return sameBytes(b, s, ANONYMOUS_ID) ? F_ANON : 0
+      return startsWith(b, s, ANONYMOUS_ID) ? F_ANON : 0
     default:
       return 0
   }
 }
 
 /** b[a, a+len) and b[c, c+len) hold the same bytes. */
-export function sameRange(b: Buffer, a: number, c: number, len: number): boolean {
-  for (let i = 0; i < len; i++) if (b[a + i] !== b[c + i]) return false
-  return true
+export function sameRange(b: Uint8Array, a: number, c: number, len: number): boolean {
+  return sameBytes(b, a, b, c, len)
 }
 
 /** The key b[s, s+len) is "__proto__", which validate.ts refuses. */
 export function isProtoKey(b: Buffer, s: number, len: number): boolean {
-  return len === PROTO.length && sameBytes(b, s, PROTO)
+  return len === PROTO.length && startsWith(b, s, PROTO)
 }
 
-function sameBytes(b: Buffer, s: number, lit: Buffer): boolean {
-  for (let i = 0; i < lit.length; i++) if (b[s + i] !== lit[i]) return false
+function sameBytes(x: Uint8Array, xs: number, y: Uint8Array, ys: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (x[xs + i] !== y[ys + i]) return false
   return true
+}
+
+/** b[s, …) starts with the bytes of `lit`. */
+function startsWith(b: Uint8Array, s: number, lit: Buffer): boolean {
+  return sameBytes(b, s, lit, 0, lit.length)
 }
 
 /** validate.ts's event name rule on the bytes b[s, e). */

@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, formatEventError, validateEvent, type TrackedEvent, type ValidationContext } from '../../events/index.ts'
+import { DEFAULT_LIMITS, formatEventError, validateEvent, type EventError, type TrackedEvent, type ValidationContext, type ValidationResult } from '../../events/index.ts'
 import { appendEncoded, appendEvents } from '../../ingest/append-events.ts'
 import { appendDeadLetters, type DeadLetter } from '../../ingest/dead-letters.ts'
 import type { EventLog } from '../../log/event-log.ts'
@@ -25,13 +25,64 @@ export interface IngestResult {
 }
 
 /** An ingest request sorted into what to append, what to dead-letter and what was a duplicate. */
-export interface SortedBatch {
+export interface SortedBatch extends SortOutcome {
   events: TrackedEvent[]
+}
+
+/** What sorting a request leaves besides its events: rejections with their dead letters, duplicates, claimed ids. */
+export interface SortOutcome {
   letters: DeadLetter[]
   rejected: RejectedEvent[]
   duplicates: number
-  /** Dedupe keys claimed for `events`: commit them after the append, release them if it fails. */
+  /** Dedupe keys claimed for the events: commit them after the append, release them if it fails. */
   claimed: string[]
+}
+
+/**
+ * Sorts one request's candidate events, one at a time, into `out`: the one place that says how a
+ * candidate is validated, how a client's own event id is claimed, and how a rejection is recorded
+ * (sortBatch and the fast path both go through it).
+ */
+export class RequestSorter {
+  private readonly vctx: ValidationContext
+  private readonly prefix: string
+
+  constructor(
+    private readonly tenant: string,
+    private readonly receivedAt: number,
+    private readonly deduper: Deduper,
+    ids: RequestIds,
+    readonly out: SortOutcome,
+  ) {
+    this.vctx = { tenant, receivedAt, limits: DEFAULT_LIMITS, makeId: ids.next }
+    this.prefix = Deduper.prefix(tenant)
+  }
+
+  /** Validates a candidate and claims its client id: the result, or null for a duplicate (counted). */
+  check(item: unknown): ValidationResult | null {
+    const r = validateEvent(item, this.vctx)
+    if (!r.ok) return r
+    // Only a client's own id is de-duplicated; validateEvent assigns fresh ids to the others.
+    const id = (item as { event_id?: unknown }).event_id
+    return typeof id === 'string' && !this.claim(id) ? null : r
+  }
+
+  /** Claims a client's own event id for this request; false (and counted) when it is a duplicate. */
+  claim(id: string): boolean {
+    const key = this.prefix + id
+    if (!this.deduper.claim(key, this.receivedAt)) {
+      this.out.duplicates++
+      return false
+    }
+    this.out.claimed.push(key)
+    return true
+  }
+
+  /** Records a rejected event at request position `index`, its bytes as sent kept as a dead letter. */
+  reject(index: number, error: EventError, raw: Uint8Array): void {
+    this.out.rejected.push({ index, error: formatEventError(error), field: error.field })
+    this.out.letters.push(deadLetter(this.tenant, this.receivedAt, index, error.field, error.reason, raw))
+  }
 }
 
 /**
@@ -40,44 +91,21 @@ export interface SortedBatch {
  * paths with the same id sequence.
  */
 export function sortBatch(body: ParsedBody, tenant: string, receivedAt: number, deduper: Deduper, ids: RequestIds = new RequestIds(receivedAt)): SortedBatch {
-  const vctx: ValidationContext = { tenant, receivedAt, limits: DEFAULT_LIMITS, makeId: ids.next }
-  const prefix = Deduper.prefix(tenant)
+  const sorted: SortedBatch = { events: [], letters: [], rejected: [], duplicates: 0, claimed: [] }
+  const sorter = new RequestSorter(tenant, receivedAt, deduper, ids, sorted)
+  for (const e of body.early) sorter.reject(e.index, e, e.raw)
   const items = body.items
-  const events: TrackedEvent[] = []
-  const claimed: string[] = []
-  const rejected: RejectedEvent[] = []
-  const letters: DeadLetter[] = []
-  let duplicates = 0
-  for (const e of body.early) {
-    rejected.push({ index: e.index, error: `${e.field}: ${e.reason}`, field: e.field })
-    letters.push(deadLetter(tenant, receivedAt, e.index, e.field, e.reason, e.raw))
-  }
   for (let k = 0; k < items.length; k++) {
-    const item = items[k]
-    const r = validateEvent(item, vctx)
-    if (!r.ok) {
-      const index = body.position(k)
-      rejected.push({ index, error: formatEventError(r.error), field: r.error.field })
-      letters.push(deadLetter(tenant, receivedAt, index, r.error.field, r.error.reason, body.raw(k)))
-      continue
-    }
-    // Only a client's own id is de-duplicated; validateEvent assigns fresh ids to the others.
-    const id = (item as { event_id?: unknown }).event_id
-    if (typeof id === 'string') {
-      const key = prefix + id
-      if (!deduper.claim(key, receivedAt)) {
-        duplicates++
-        continue
-      }
-      claimed.push(key)
-    }
-    events.push(r.event)
+    const r = sorter.check(items[k])
+    if (r === null) continue
+    if (r.ok) sorted.events.push(r.event)
+    else sorter.reject(body.position(k), r.error, body.raw(k))
   }
   if (body.early.length > 0) {
-    rejected.sort(byIndex)
-    letters.sort(byIndex)
+    sorted.rejected.sort(byIndex)
+    sorted.letters.sort(byIndex)
   }
-  return { events, letters, rejected, duplicates, claimed }
+  return sorted
 }
 
 function byIndex(a: { index: number }, b: { index: number }): number {

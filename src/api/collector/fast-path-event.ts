@@ -1,0 +1,166 @@
+import { CODEC, murmur2Range, toPositive } from '../../events/index.ts'
+import type { AppendRecord } from '../../log/event-log.ts'
+import { copy, u16, viewOf } from './fast-path-bytes.ts'
+import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
+
+/*
+ * The fast path's output side: what reading one element leaves (field spans in the body, the
+ * properties already encoded in a scratch buffer) and how that becomes the event's binary encoding
+ * (src/events/codec.ts's layout) and its partition key. ./fast-path.ts does the reading.
+ */
+
+const { VERSION, HAS_ANONYMOUS_ID } = CODEC
+
+/** A string field of the element being read: [start, end) of its bytes in the body, start −1 when absent. */
+export class Span {
+  start = -1
+  end = -1
+  /** Length in UTF-16 code units, as validate.ts counts. */
+  units = 0
+  ascii = true
+
+  set(start: number, end: number, units: number, ascii: boolean): void {
+    this.start = start
+    this.end = end
+    this.units = units
+    this.ascii = ascii
+  }
+
+  get present(): boolean {
+    return this.start >= 0
+  }
+
+  get length(): number {
+    return this.end - this.start
+  }
+}
+
+/** What reading one element leaves for encoding it. */
+export interface ReadElement {
+  readonly event: Span
+  readonly userId: Span
+  readonly anonymousId: Span
+  readonly eventId: Span
+  readonly ts: number
+  /** Properties encoded in `props.bytes[0, propLen)`, `u8 len, key | u8 type | value` each. */
+  readonly propCount: number
+  readonly propLen: number
+}
+
+/** One element's encoded properties, reused by every request (the scan is synchronous). */
+export const props = {
+  bytes: Buffer.allocUnsafe(64 * 1024),
+  view: viewOf(Buffer.allocUnsafe(0)),
+  /** Room for `more` bytes after `p`; returns p. */
+  ensure(p: number, more: number): number {
+    if (p + more > this.bytes.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, p + more))
+      this.bytes.copy(bigger, 0, 0, p)
+      this.bytes = bigger
+      this.view = viewOf(bigger)
+    }
+    return p
+  },
+  /** Writes a property's `u8 len, key` at p; returns the offset after it. */
+  key(b: Buffer, ks: number, klen: number, p: number): number {
+    this.bytes[p] = klen
+    return p + 1 + copy(b, ks, ks + klen, this.bytes, p + 1)
+  },
+}
+props.view = viewOf(props.bytes)
+
+/** Longest user_id / anonymous_id, in UTF-16 code units (validate.ts's MAX_ID_LENGTH). */
+export const MAX_ID_UNITS = 256
+
+// `tenant:` + the identity: the partition key, as bytes (murmur2 input) and as a string (the record's key).
+let keyBytes = Buffer.allocUnsafe(1024)
+let tenantLength = 0
+// Partition keys repeat (one per user): a direct-mapped cache on the key's murmur2 returns the same string.
+const KEY_SLOTS = 16384
+const keyCache = new Array<string | undefined>(KEY_SLOTS)
+
+// Encoded events are written into a shared slab and handed out as views, as encodeEvent does.
+const SLAB = 256 * 1024
+let slab = Buffer.allocUnsafe(SLAB)
+// Doubles and ids are written through a DataView: a byte loop costs several times more.
+let slabView = viewOf(slab)
+let used = 0
+
+type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
+
+/** Sets the tenant of the request about to be read (at most 255 bytes, ASCII). */
+export function startRequest(tenant: Buffer): void {
+  const t = tenant.length
+  if (keyBytes.length < t + 1 + 3 * MAX_ID_UNITS) keyBytes = Buffer.allocUnsafe(2 * (t + 1 + 3 * MAX_ID_UNITS))
+  tenant.copy(keyBytes, 0)
+  keyBytes[t] = 0x3a
+  tenantLength = t
+}
+
+/**
+ * Encodes the element just read from body `b` (exactly the bytes encodeEvent gives for the event
+ * validateEvent makes) and adds it to its partition's group.
+ */
+export function groupElement(groups: AppendRecord[][], b: Buffer, e: ReadElement, receivedAt: number, ids: RequestIds): void {
+  const t = tenantLength
+  // With no user_id the anonymous id is both fields.
+  const id = e.userId.present ? e.userId : e.anonymousId
+  const idLen = id.length
+  const keyLength = t + 1 + idLen
+  copy(b, id.start, id.end, keyBytes, t + 1)
+  const hash = murmur2Range(keyBytes, 0, keyLength)
+
+  const evLen = e.event.length
+  const anon = e.anonymousId
+  const eidLen = e.eventId.present ? e.eventId.length : REQUEST_ID_LENGTH
+  const size = 18 + 1 + evLen + 1 + t + 2 + idLen + (anon.present ? 2 + anon.length : 0) + 2 + eidLen + 2 + e.propLen
+  if (used + size > slab.length) {
+    slab = Buffer.allocUnsafe(Math.max(SLAB, size))
+    slabView = viewOf(slab)
+    used = 0
+  }
+  const s = slab
+  const sv = slabView
+  const start = used
+  s[start] = VERSION
+  sv.setFloat64(start + 1, e.ts, true)
+  sv.setFloat64(start + 9, receivedAt, true)
+  s[start + 17] = anon.present ? HAS_ANONYMOUS_ID : 0
+  let pos = start + 18
+  s[pos] = evLen
+  pos = copy(b, e.event.start, e.event.end, s, pos + 1) + pos + 1
+  s[pos] = t
+  pos = copy(keyBytes, 0, t, s, pos + 1) + pos + 1
+  pos = u16(s, pos, idLen)
+  pos = copy(b, id.start, id.end, s, pos) + pos
+  if (anon.present) {
+    pos = u16(s, pos, anon.length)
+    pos = copy(b, anon.start, anon.end, s, pos) + pos
+  }
+  pos = u16(s, pos, eidLen)
+  if (e.eventId.present) pos = copy(b, e.eventId.start, e.eventId.end, s, pos) + pos
+  else {
+    ids.writeNext(sv, pos)
+    pos += REQUEST_ID_LENGTH
+  }
+  pos = u16(s, pos, e.propCount)
+  pos = copy(props.bytes, 0, e.propLen, s, pos) + pos
+  used = pos
+  // A plain Uint8Array view: a third of the cost of Buffer#subarray, and all AppendRecord asks for.
+  const value = new Uint8Array(s.buffer, s.byteOffset + start, pos - start)
+  groups[toPositive(hash) % groups.length]!.push({ key: partitionKey(hash, keyLength, id.ascii), value, timestamp: e.ts })
+}
+
+function partitionKey(hash: number, length: number, ascii: boolean): string {
+  if (!ascii || length > 64) return keyBytes.toString('utf8', 0, length)
+  const slot = hash & (KEY_SLOTS - 1)
+  const hit = keyCache[slot]
+  if (hit !== undefined && hit.length === length) {
+    let i = 0
+    while (i < length && hit.charCodeAt(i) === keyBytes[i]) i++
+    if (i === length) return hit
+  }
+  const key = (keyBytes as Latin1).latin1Slice(0, length)
+  keyCache[slot] = key
+  return key
+}
