@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { decodeEventAt } from '../events/codec.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../log/event-log.ts'
 import { readRecordBatch } from '../log/read-batch.ts'
@@ -123,6 +124,9 @@ export class PartitionWorker {
         },
       )
     }
+    // Nothing above waits on I/O while there is a backlog: give the event loop a turn after each
+    // batch, or fsync completions, timers and the API's messages would wait for the catch-up to end.
+    if (batch.count > 0) await yieldToLoop()
     return batch.count
   }
 
