@@ -1,5 +1,5 @@
-// Runs the engine over an existing log until it has caught up, checkpointing often; the parent test
-// SIGKILLs it at random moments and compares with an uninterrupted run.
+// Runs the engine over an existing log until it has caught up, checkpointing often, reporting its
+// progress; the parent test SIGKILLs it at chosen points and compares with an uninterrupted run.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { engineOptions } from '../../src/engine/engine-options.ts'
@@ -18,8 +18,10 @@ const runner = await EngineRunner.create(log, store, rules, options, Array.from(
   checkpointIntervalMs: 20,
   batchSize: 300,
 })
-process.stdout.write('started\n')
+// Progress for the parent, which kills this process at a chosen point: events processed in all.
+const progress = setInterval(() => process.stdout.write(`at ${runner.workers.reduce((n, w) => n + w.nextOffset, 0)}\n`), 2)
 await runner.drain(log)
+clearInterval(progress)
 await runner.stop()
 await store.close()
 await log.close()

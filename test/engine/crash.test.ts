@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
+import { outcome } from './outcome.ts'
 
 const RULES = `
 segments:
@@ -40,47 +40,32 @@ function workload(): TrackedEvent[] {
   return out
 }
 
-function run(dir: string, rulesPath: string, killAfterMs?: number): Promise<'done' | 'killed'> {
+/**
+ * Runs the child until done, or SIGKILLs it once it reports having processed `killAt` events in all
+ * (counting from offset 0): kills land by progress, not by time, however fast the engine has become.
+ */
+function run(dir: string, rulesPath: string, killAt?: number): Promise<'done' | 'killed'> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, rulesPath], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let pending = ''
     proc.stdout.on('data', (chunk: Buffer) => {
-      if (killAfterMs !== undefined && chunk.toString().includes('started')) setTimeout(() => proc.kill('SIGKILL'), killAfterMs)
+      pending += chunk.toString()
+      const lines = pending.split('\n')
+      pending = lines.pop()!
+      for (const line of lines) {
+        const m = /^at (\d+)$/.exec(line)
+        if (killAt !== undefined && m && Number(m[1]) >= killAt) proc.kill('SIGKILL')
+      }
     })
     proc.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve('killed') : code === 0 ? resolve('done') : reject(new Error(`engine exited with ${code}`))))
   })
 }
 
-async function readAll(log: EventLog, topic: string, partitions: number): Promise<string[][]> {
-  const out: string[][] = []
-  for (let p = 0; p < partitions; p++) {
-    const values: string[] = []
-    for (let offset = 0; ; ) {
-      const got = await log.read(topic, p, offset, { maxRecords: 10_000 })
-      if (got.length === 0) break
-      values.push(...got.map((r) => Buffer.from(r.value).toString()))
-      offset = got[got.length - 1]!.offset + 1
-    }
-    out.push(values)
-  }
-  return out
-}
-
-async function outcome(dir: string) {
+async function outcomeOf(dir: string) {
   const { log, partitions } = await openEventLog(join(dir, 'log'))
   const store = EmbeddedStateStore.open(join(dir, 'state'))
   try {
-    const users: Record<string, string> = {}
-    const checkpoints = []
-    for (let p = 0; p < partitions; p++) {
-      for await (const u of store.loadUsers('engine', p)) users[u.key] = Buffer.from(u.state!).toString('base64')
-      checkpoints.push(await store.loadCheckpoint('engine', p))
-    }
-    return {
-      changes: await readAll(log, TOPICS.segmentChanges, partitions),
-      notifications: await readAll(log, TOPICS.notifications, partitions),
-      users,
-      checkpoints,
-    }
+    return await outcome(log, store, partitions)
   } finally {
     await store.close()
     await log.close()
@@ -106,12 +91,12 @@ describe('engine exactly-once across SIGKILL', () => {
 
     expect(await run(calm, rulesPath)).toBe('done')
     let kills = 0
-    for (const delay of [150, 400, 250, 700]) if ((await run(crashy, rulesPath, delay)) === 'killed') kills++
+    for (const share of [0.15, 0.35, 0.6, 0.85]) if ((await run(crashy, rulesPath, Math.round(share * events.length))) === 'killed') kills++
     expect(await run(crashy, rulesPath)).toBe('done')
     expect(kills).toBeGreaterThanOrEqual(2)
 
-    const a = await outcome(calm)
-    const b = await outcome(crashy)
+    const a = await outcomeOf(calm)
+    const b = await outcomeOf(crashy)
     const total = a.changes.flat().length
     expect(total).toBeGreaterThan(50)
     expect(a.notifications.flat().length).toBeGreaterThan(50)
