@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { partitionFor } from '../../events/index.ts'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import { TOPICS, type EventLog, type LogRecord } from '../../log/event-log.ts'
+import { recordsInRange } from '../../log/read-range.ts'
 import { failure, type RequestFailure } from './failure.ts'
 
 /*
@@ -102,17 +103,10 @@ export async function listDeadLetters(log: EventLog, partitions: number, tenant:
  */
 async function readWindow(log: EventLog, topic: string, partition: number, lo: number, hi: number, tenant: string): Promise<DeadLetterItem[]> {
   const out: DeadLetterItem[] = []
-  let offset = lo
-  while (offset < hi) {
-    const batch = await log.read(topic, partition, offset, { maxRecords: hi - offset })
-    if (batch.length === 0) break
-    for (const r of batch) {
-      if (r.offset >= hi) break
-      if (r.key !== tenant) continue
-      const item = toItem(partition, r)
-      if (item !== null) out.push(item)
-    }
-    offset = batch[batch.length - 1]!.offset + 1
+  for await (const r of recordsInRange(log, topic, partition, lo, hi)) {
+    if (r.key !== tenant) continue
+    const item = toItem(partition, r)
+    if (item !== null) out.push(item)
   }
   return out
 }

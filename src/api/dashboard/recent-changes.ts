@@ -2,7 +2,7 @@ import type { EventLog } from '../../log/event-log.ts'
 import { encodeCursor } from '../streams/cursor.ts'
 import { SEGMENT_CHANGES } from '../streams/kinds.ts'
 import { selectRecord, type WireRecord } from '../streams/records.ts'
-import { readRange } from './read-range.ts'
+import { readRange } from '../../log/read-range.ts'
 
 export interface RecentChanges {
   /** Oldest first, as the stream would have sent them. */

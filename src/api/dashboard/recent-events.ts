@@ -1,6 +1,6 @@
 import { decodeEvent, partitionKey, partitionOfUser, type JsonValue } from '../../events/index.ts'
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
-import { readRange } from './read-range.ts'
+import { readRange } from '../../log/read-range.ts'
 
 export interface RecentEvent {
   event: string

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readRange } from '../../src/api/dashboard/index.ts'
+import { readRange } from '../../src/log/read-range.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import type { EventLog } from '../../src/log/event-log.ts'
 
