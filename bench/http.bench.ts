@@ -51,28 +51,44 @@ function post(url: string, payload: Buffer): Promise<number> {
 const histogram = (): Histogram => build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 })
 const ms = (h: Histogram, p: number): number => (h.totalCount === 0 ? NaN : h.getValueAtPercentile(p) / 1000)
 
+/** Events/s durably accepted with 16 requests of BATCH events in flight for MAX_SECONDS. */
+async function flatOutRate(url: string): Promise<number> {
+  const bodies = Array.from({ length: 64 }, (_, i) => body(i, Date.now(), null))
+  let accepted = 0
+  let next = 0
+  const stopAt = Date.now() + MAX_SECONDS * 1000
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (Date.now() < stopAt) {
+        // Awaited first, then added: `accepted += await …` would read `accepted` before the await
+        // and lose the other loops' additions.
+        const got = await post(url, bodies[next++ % bodies.length]!)
+        accepted += got
+      }
+    }),
+  )
+  return accepted / ((performance.now() - t0) / 1000)
+}
+
+/** The same flat-out load on a server whose collector fast path is off (every event JSON.parse'd and validated). */
+async function validatedPathRate(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'tagstream-bench-http-validated-'))
+  const server = await startServeProcess(dir, RULES, ['--no-warehouse'], { TAGSTREAM_COLLECTOR_FAST_PATH: '0' })
+  try {
+    return await flatOutRate(server.url)
+  } finally {
+    await server.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 /** Durable ingest through POST /v1/events, request latency at a fixed rate, and ingest-to-segment-change latency. */
 export async function benchHttp(): Promise<Section> {
   const dir = mkdtempSync(join(tmpdir(), 'tagstream-bench-http-'))
   const server = await startServeProcess(dir, RULES, ['--no-warehouse'])
   try {
-    const bodies = Array.from({ length: 64 }, (_, i) => body(i, Date.now(), null))
-    // Flat out: 16 requests in flight.
-    let accepted = 0
-    let next = 0
-    const stopAt = Date.now() + MAX_SECONDS * 1000
-    const t0 = performance.now()
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (Date.now() < stopAt) {
-          // Awaited first, then added: `accepted += await …` would read `accepted` before the await
-          // and lose the other loops' additions.
-          const got = await post(server.url, bodies[next++ % bodies.length]!)
-          accepted += got
-        }
-      }),
-    )
-    const flatOut = accepted / ((performance.now() - t0) / 1000)
+    const flatOut = await flatOutRate(server.url)
 
     // Let the engine catch up with the flat-out backlog before measuring latency at a steady rate.
     await engineCaughtUp(server.url, 120_000)
@@ -126,6 +142,8 @@ export async function benchHttp(): Promise<Section> {
     const p99 = ms(latencies, 99)
     const c99 = ms(changeLatency, 99)
     const seen = changeLatency.totalCount
+    await server.stop()
+    const validated = await validatedPathRate()
     return {
       title: 'HTTP ingest (POST /v1/events)',
       description:
@@ -134,7 +152,8 @@ export async function benchHttp(): Promise<Section> {
         `Batches of ${BATCH} events (JSON arrays, about 75 bytes per event); every request is answered only after its events are durable in the log, ` +
         `while the engine thread segments them. Flat out: 16 requests in flight for ${MAX_SECONDS} s. Fixed rate: ${fmt(RATE)} events/s for ${seconds} s; ` +
         `each request carries one event of a user new to a segment, and the segment-changes SSE stream times its entry (${seen} of ${requests * seconds} probes seen). ` +
-        'Latencies are recorded in HDR histograms (microseconds, 3 significant digits).',
+        'Latencies are recorded in HDR histograms (microseconds, 3 significant digits). ' +
+        'The comparison runs the same flat-out load against a fresh server with the fast path off, so every event takes JSON.parse and validateEvent (the path before issue #4).',
       figures: [
         { name: 'accepted durably, flat out', value: flatOut, unit: 'events/s', target: '≥ 500,000 events/s', met: flatOut >= 500_000 },
         { name: `request latency p50 at ${fmt(RATE)} events/s`, value: ms(latencies, 50), unit: 'ms' },
@@ -143,6 +162,7 @@ export async function benchHttp(): Promise<Section> {
         { name: 'ingest-to-segment-change p90', value: ms(changeLatency, 90), unit: 'ms' },
         { name: 'ingest-to-segment-change p99', value: c99, unit: 'ms', target: '≤ 100 ms', met: c99 <= 100 && seen >= requests * seconds * 0.99 },
         { name: 'ingest-to-segment-change max', value: changeLatency.totalCount === 0 ? NaN : changeLatency.maxValue / 1000, unit: 'ms' },
+        { name: 'comparison: flat out with the collector fast path off (TAGSTREAM_COLLECTOR_FAST_PATH=0)', value: validated, unit: 'events/s' },
       ],
     }
   } finally {

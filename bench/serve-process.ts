@@ -11,12 +11,12 @@ export interface ServeProcess {
 }
 
 /** `tagstream serve` in its own process, as users run it, so the load generator does not share its event loop. */
-export async function startServeProcess(dir: string, rules: string, extraArgs: string[] = []): Promise<ServeProcess> {
+export async function startServeProcess(dir: string, rules: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ServeProcess> {
   mkdirSync(dir, { recursive: true })
   const rulesPath = join(dir, 'segments.yaml')
   writeFileSync(rulesPath, rules)
   const proc = spawn(process.execPath, ['--max-semi-space-size=32', 'bin/tagstream.mjs', '--data', dir, 'serve', '--port', '0', '--segments', rulesPath, ...extraArgs], {
-    env: { ...process.env, TAGSTREAM_API_KEYS: `${BENCH_KEY}:default:write+read+admin`, TAGSTREAM_LOG_LEVEL: 'warn' },
+    env: { ...process.env, TAGSTREAM_API_KEYS: `${BENCH_KEY}:default:write+read+admin`, TAGSTREAM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = await new Promise<string>((resolve, reject) => {
