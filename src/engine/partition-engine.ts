@@ -161,7 +161,7 @@ export class PartitionEngine {
   }
 
   /** Moves event time forward with no event (end of a replay, `--as-of`): fires the timers due by then. */
-  advanceTo(T: number): void {
+  advanceTo(T: number, _final = false): void {
     if (T > this.watermark) this.advanceWatermark(T)
     if (T + this.options.allowedLatenessMs > this.maxTs) this.maxTs = T + this.options.allowedLatenessMs
   }
