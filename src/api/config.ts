@@ -26,6 +26,11 @@ export interface ServerConfig {
    * stateless collector: profiles and segments are read from the workers' checkpoints in the state store.
    */
   engine: boolean
+  /**
+   * The engine's clock records (docs/engine.md, "Time"): at most this often a quiet partition's
+   * clock moves with wall time. Default 1,000 ms; 0 turns it off (time moves with events only).
+   */
+  clockTickMs: number
 }
 
 export interface CollectorLimits {
@@ -64,6 +69,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     warehouse: true,
     retentionDays: 3,
     engine: true,
+    clockTickMs: 1_000,
     ...overrides,
   }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import { appendClockRecord } from '../engine/partition-worker.ts'
 import { EngineThreadClient } from '../engine/thread/engine-client.ts'
 import type { EngineClient } from '../engine/thread/protocol.ts'
 import { openEventLog } from '../log/open-log.ts'
@@ -40,9 +41,12 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   let store: StateStore
   if (config.engine) {
     const thread = new EngineThreadClient(
-      { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: {}, snapshotIntervalMs: 100, logLevel: logger.level },
+      { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: { clockTickMs: config.clockTickMs }, snapshotIntervalMs: 100, logLevel: logger.level },
       logger,
     )
+    thread.onClock = (partition, time) => {
+      appendClockRecord(log, partition, time).catch((err: unknown) => logger.warn({ err, partition }, 'clock record not appended; the next one will be'))
+    }
     engine = thread
     try {
       await thread.ready()
@@ -59,7 +63,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       throw err
     }
   } else {
-    const collector = await openCollectorEngine({ log, stateUrl, partitions, rulesPath, logger })
+    const collector = await openCollectorEngine({ log, stateUrl, partitions, rulesPath, logger }, { followsWallClock: config.clockTickMs > 0 })
     engine = collector.engine
     store = collector.store
   }

@@ -3,7 +3,7 @@ import { TOPICS } from '../log/event-log.ts'
 import { openEventLog } from '../log/open-log.ts'
 import { registerDemo } from './demo.ts'
 import { ingestFile } from './ingest-file.ts'
-import { parseAsOf, replayFile } from './replay.ts'
+import { registerReplay } from './replay-command.ts'
 import { registerQuery } from './query.ts'
 import { registerServe } from './serve.ts'
 import { registerSimulate } from './simulate.ts'
@@ -19,14 +19,6 @@ function positive(name: string) {
     } catch (err) {
       throw new InvalidArgumentError((err as Error).message)
     }
-  }
-}
-
-function nonNegative(name: string) {
-  return (v: string) => {
-    const n = Number(v)
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${v}"`)
-    return n
   }
 }
 
@@ -57,22 +49,7 @@ export function buildProgram(): Command {
       }
     })
 
-  program
-    .command('replay')
-    .description('run the segmentation engine over an NDJSON file and print the final members of each segment')
-    .requiredOption('--input <file>', 'events, one JSON object per line (.gz accepted)')
-    .requiredOption('--segments <file>', 'segments and triggers (YAML)')
-    .option('--as-of <time>', 'evaluate at this event time (ISO-8601 or epoch ms); later events are skipped')
-    .option('--lateness <ms>', 'allowed lateness in ms', nonNegative('--lateness'), 0)
-    .action(async (cmd: { input: string; segments: string; asOf?: string; lateness: number }) => {
-      const o = program.opts<{ partitions: number }>()
-      const asOf = cmd.asOf === undefined ? undefined : parseAsOf(cmd.asOf)
-      const r = await replayFile(cmd.input, cmd.segments, { partitions: o.partitions, engine: { allowedLatenessMs: cmd.lateness }, ...(asOf === undefined ? {} : { asOf }) })
-      const { members, ...summary } = r
-      process.stderr.write(`replay: ${r.events} events in ${r.seconds.toFixed(2)} s (${r.eventsPerSecond} events/s), ${r.rejected} rejected\n`)
-      console.log(JSON.stringify({ ...summary, asOf: r.asOf === null ? null : new Date(r.asOf).toISOString(), segments: members }, null, 2))
-      if (r.rejected > 0) process.exitCode = 3
-    })
+  registerReplay(program)
 
   program
     .command('offsets')

@@ -17,6 +17,7 @@ export interface ServeOptions {
   warehouse: boolean
   /** Default 3 (config.ts). */
   retentionDays?: number
+  clockTickMs?: number
   /** false with --no-engine; commander leaves it true otherwise, and TAGSTREAM_ENGINE decides. */
   engine?: boolean
 }
@@ -77,6 +78,7 @@ export function serverConfig(global: { data: string; log?: string; partitions: n
     warehouse: o.warehouse,
     ...(o.retentionDays === undefined ? {} : { retentionDays: o.retentionDays }),
     engine: o.engine === false ? false : parseEngineEnv(process.env.TAGSTREAM_ENGINE),
+    ...(o.clockTickMs === undefined ? {} : { clockTickMs: o.clockTickMs }),
   })
 }
 
@@ -94,6 +96,12 @@ export function stopOnSignals(server: RunningServer): Promise<void> {
   })
 }
 
+function nonNegativeMs(value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`--clock-tick-ms must be a whole number of ms, 0 or more; got "${value}"`)
+  return n
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -105,6 +113,7 @@ export function registerServe(program: Command): void {
     .option('--no-warehouse', 'do not write events to the Parquet warehouse while serving')
     .option('--no-engine', 'run no engine: a stateless collector reading profiles and segments from the workers\' checkpoints in --state (env TAGSTREAM_ENGINE=off)')
     .option('--retention-days <n>', 'days kept in the log and the warehouse (env TAGSTREAM_RETENTION_DAYS)', days, Number(process.env.TAGSTREAM_RETENTION_DAYS ?? 3))
+    .option('--clock-tick-ms <ms>', 'how often a quiet partition\'s clock follows the wall clock; 0 = only events move it (env TAGSTREAM_CLOCK_TICK_MS; default 1000)', nonNegativeMs, process.env.TAGSTREAM_CLOCK_TICK_MS === undefined ? undefined : nonNegativeMs(process.env.TAGSTREAM_CLOCK_TICK_MS))
     .action(async (o: ServeOptions) => {
       const global = program.opts<{ data: string; log?: string; partitions: number }>()
       let keys = parseKeys(process.env.TAGSTREAM_API_KEYS ?? '')

@@ -25,6 +25,7 @@ export interface WorkerFlags {
   appendMarginMs?: string
   checkpointMs?: string
   batchSize?: string
+  clockTickMs?: string
 }
 
 export interface WorkerSettings {
@@ -77,6 +78,7 @@ export function workerSettings(global: { data: string; log?: string; partitions:
       ...DEFAULT_WORKER_OPTIONS,
       checkpointIntervalMs: integer('--checkpoint-ms', flags.checkpointMs ?? env.TAGSTREAM_CHECKPOINT_MS, DEFAULT_WORKER_OPTIONS.checkpointIntervalMs, 1),
       batchSize: integer('--batch-size', flags.batchSize ?? env.TAGSTREAM_BATCH_SIZE, DEFAULT_WORKER_OPTIONS.batchSize, 1),
+      clockTickMs: integer('--clock-tick-ms', flags.clockTickMs ?? env.TAGSTREAM_CLOCK_TICK_MS, DEFAULT_WORKER_OPTIONS.clockTickMs, 0),
     },
   }
 }
@@ -132,6 +134,7 @@ export function registerWorker(program: Command): void {
     .option('--append-margin-ms <ms>', `stop appending this long before a lease could expire (env TAGSTREAM_APPEND_MARGIN_MS; default ${DEFAULT_TIMING.appendMarginMs})`)
     .option('--checkpoint-ms <ms>', `checkpoint period per partition (env TAGSTREAM_CHECKPOINT_MS; default ${DEFAULT_WORKER_OPTIONS.checkpointIntervalMs})`)
     .option('--batch-size <n>', `events read per poll (env TAGSTREAM_BATCH_SIZE; default ${DEFAULT_WORKER_OPTIONS.batchSize})`)
+    .option('--clock-tick-ms <ms>', `how often a quiet partition's clock follows the wall clock; 0 = only events move it (env TAGSTREAM_CLOCK_TICK_MS; default ${DEFAULT_WORKER_OPTIONS.clockTickMs})`)
     .action(async (flags: WorkerFlags) => {
       const settings = workerSettings(program.opts<{ data: string; log?: string; partitions: number }>(), flags)
       const logger = createLogger('worker')

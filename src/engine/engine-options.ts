@@ -1,9 +1,11 @@
-/** Engine settings; every default is named in docs/segments.md. */
+/** Engine settings; every default is named in docs/engine.md. */
 export interface EngineOptions {
   /** Buckets per window: a window of W has buckets of W / bucketsPerWindow. Default 120 (2h → 1m). */
   bucketsPerWindow: number
-  /** Watermark = max event time − allowed lateness. Default 0. */
+  /** Watermark = max event time − allowed lateness; events ahead of it are held. Default 0. */
   allowedLatenessMs: number
+  /** Events held ahead of the watermark per partition; beyond it the earliest are released. Default 1,000,000. */
+  maxHeldEvents: number
   /** Events whose amount feeds total_purchases. Default purchase, in_app_purchase, approved_purchase. */
   purchaseEvents: readonly string[]
   /** The property summed into total_purchases. Default amount. */
@@ -17,6 +19,7 @@ export interface EngineOptions {
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   bucketsPerWindow: 120,
   allowedLatenessMs: 0,
+  maxHeldEvents: 1_000_000,
   purchaseEvents: ['purchase', 'in_app_purchase', 'approved_purchase'],
   purchaseAmountField: 'amount',
   newUserMs: 24 * 60 * 60 * 1000,

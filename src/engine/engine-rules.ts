@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { EngineOptions } from './engine-options.ts'
-import type { WindowShape } from './metrics/windowed.ts'
+import { windowShape, type WindowShape } from './window-shape.ts'
 import { compileRules, parseRulesYaml, type CompiledRules, type CompiledTrigger, type MetricSpec, type RulesDefinition } from './rules/index.ts'
 import { pathReader } from './rules/read-path.ts'
 import { slideOnlyExits } from './monotonic.ts'
@@ -29,26 +29,17 @@ export interface EngineRules {
   purchaseEvents: ReadonlySet<string>
   /**
    * No timer can matter for a user who is in no segment: every rule only loses users as windows
-   * slide, nothing depends on since()/is_new, and no event waits ahead of the watermark.
+   * slide and nothing depends on since()/is_new. (Events held ahead of the watermark wait in the
+   * partition's buffer, not in users' timers.)
    */
   quiet: boolean
-}
-
-export function windowShape(windowMs: number, bucketsPerWindow: number, allowedLatenessMs: number): WindowShape {
-  const bucketMs = Math.max(1, Math.round(windowMs / bucketsPerWindow))
-  return {
-    bucketMs,
-    buckets: Math.ceil(windowMs / bucketMs),
-    // Events up to the lateness ahead of the watermark wait in extra slots until the clock reaches them.
-    ahead: Math.ceil(allowedLatenessMs / bucketMs) + 1,
-  }
 }
 
 export function prepareRules(definition: RulesDefinition, options: EngineOptions): EngineRules {
   const compiled = compileRules(definition)
   const metrics = compiled.metrics.map((spec) => ({
     spec,
-    shape: spec.windowMs === null ? null : windowShape(spec.windowMs, options.bucketsPerWindow, options.allowedLatenessMs),
+    shape: spec.windowMs === null ? null : windowShape(spec.windowMs, options.bucketsPerWindow),
     read: spec.field ? pathReader(spec.field) : null,
   }))
   const metricsByEvent = new Map<string, PreparedMetric[]>()
@@ -75,7 +66,7 @@ export function prepareRules(definition: RulesDefinition, options: EngineOptions
     segmentWindows: compiled.segments.map((s) => s.metrics.filter((i) => metrics[i]!.shape !== null)),
     slideOnlyExits: monotone,
     purchaseEvents: new Set(options.purchaseEvents),
-    quiet: options.allowedLatenessMs === 0 && monotone.every(Boolean) && timeDeps.every((d) => d.thresholds.length === 0 && !d.needsPolling),
+    quiet: monotone.every(Boolean) && timeDeps.every((d) => d.thresholds.length === 0 && !d.needsPolling),
   }
 }
 

@@ -4,7 +4,10 @@ import type { EngineRules, PreparedMetric } from './engine-rules.ts'
 import { eventNameId } from './event-names.ts'
 import { LifetimeMetric } from './metrics/lifetime.ts'
 import type { MetricState } from './metrics/metric-state.ts'
-import { WindowedMetric, type WindowShape } from './metrics/windowed.ts'
+import { WindowedMetric } from './metrics/windowed.ts'
+import { toMicros } from './metrics/exact-sum.ts'
+import { HeldEvents } from './held-events.ts'
+import type { WindowShape } from './window-shape.ts'
 import { emptyStats, type EngineStats, type Notification, type SegmentChange } from './records.ts'
 import { UserEnv, userTrait } from './rule-env.ts'
 import type { CompiledTrigger } from './rules/index.ts'
@@ -25,8 +28,10 @@ const PROFILE_KEY_LIST: readonly ProfileProperty[] = ['country', 'language', 'us
  * One partition's segmentation state machine. Deterministic: the same events in the same order give
  * the same state and the same output records, which is what makes checkpoint + replay exactly-once.
  *
- * Ordering per event: fire timers up to the new watermark, then apply the event to traits and
- * metrics, then evaluate segments and triggers for its user.
+ * Time (docs/engine.md, "Time"): an event moves the watermark to its time minus the allowed
+ * lateness; moving the clock releases held events and fires timers in time order; then the event
+ * is applied at once (at the watermark) or, if it is still ahead of it, held until the watermark
+ * reaches it and applied at its own time.
  */
 export class PartitionEngine {
   /** Users by tenant, then user id: no key string is built per event. */
@@ -44,6 +49,10 @@ export class PartitionEngine {
   stats: EngineStats = emptyStats()
   maxTs = -Infinity
   watermark = -Infinity
+  /** Events ahead of the watermark, waiting for it (allowed lateness > 0 only). */
+  readonly held = new HeldEvents()
+  /** Position of the next event when the caller gives none (replay): held events release in (ts, pos) order. */
+  private seq = 0
   /** Members per tenant and segment, kept as changes are emitted: sizes cost nothing to read. */
   readonly sizes = new Map<string, Map<string, number>>()
   private env: UserEnv
@@ -88,20 +97,38 @@ export class PartitionEngine {
     m.set(segment, (m.get(segment) ?? 0) + by)
   }
 
-  process(e: TrackedEvent): void {
+  /**
+   * Reads one event of the partition, in log order; `pos` is its log offset (held events are
+   * released in (ts, pos) order, and a checkpoint re-reads the log from the smallest held pos).
+   */
+  process(e: TrackedEvent, pos = this.seq): void {
+    this.seq = pos + 1
     this.stats.processed++
-    if (e.ts > this.maxTs) {
-      this.maxTs = e.ts
-      const w = e.ts - this.options.allowedLatenessMs
-      if (w > this.watermark) this.advanceWatermark(w)
+    if (e.ts > this.maxTs) this.maxTs = e.ts
+    const target = e.ts - this.options.allowedLatenessMs
+    if (target > this.watermark) this.moveClock(target, false)
+    if (e.ts > this.watermark) {
+      this.held.push({ event: e, pos })
+      if (this.held.size > this.options.maxHeldEvents) this.moveClock(this.held.peek()!.event.ts, false)
+      return
     }
     if (e.ts < this.watermark) this.stats.late++
-    const T = this.watermark
+    this.apply(e, this.watermark)
+  }
+
+  /** Holds an event again after a restore (the log re-read from the checkpoint's held position). */
+  rehold(e: TrackedEvent, pos: number): void {
+    if (e.ts > this.watermark) this.held.push({ event: e, pos })
+  }
+
+  /** Applies an event at time T (its own time, or the watermark if it came late). */
+  private apply(e: TrackedEvent, T: number): void {
     const user = this.userFor(e.tenant, e.user_id)
     const plan = this.plan(e.event)
     this.applyTraits(user, e, plan)
     const metrics = plan.metrics
     if (metrics !== undefined) {
+      let dropped = false
       for (const m of metrics) {
         if (m.spec.filter !== null && !m.spec.filter(e.properties)) continue
         let state = user.metrics[m.spec.index]
@@ -110,8 +137,10 @@ export class PartitionEngine {
         const value = m.read === null ? undefined : m.read(e.properties)
         // A negative amount can make a sum grow as it slides out: that user needs timers.
         if (typeof value === 'number' && value < 0) user.negative = true
-        if (!state.add(e.ts, value)) this.stats.lateDropped++
+        if (!state.add(e.ts, value)) dropped = true
       }
+      // Once per event, however many windows it was too old for: lateDropped ≤ late.
+      if (dropped) this.stats.lateDropped++
     }
     this.evaluate(user, T)
     const triggers = plan.triggers
@@ -160,10 +189,24 @@ export class PartitionEngine {
     return out
   }
 
-  /** Moves event time forward with no event (end of a replay, `--as-of`): fires the timers due by then. */
-  advanceTo(T: number, _final = false): void {
-    if (T > this.watermark) this.advanceWatermark(T)
-    if (T + this.options.allowedLatenessMs > this.maxTs) this.maxTs = T + this.options.allowedLatenessMs
+  /**
+   * Moves event time forward with no event: a clock record in live mode, or the end of a replay
+   * (`final`: timers due exactly at T fire too, since no event can follow).
+   */
+  advanceTo(T: number, final = false): void {
+    if (T > this.watermark || (final && T === this.watermark)) this.moveClock(T, final)
+  }
+
+  /** Whether moving the clock to T would release a held event or fire a timer (a clock record is worth writing). */
+  dueBefore(T: number): boolean {
+    if (T <= this.watermark) return false
+    const h = this.held.peek()
+    if (h !== undefined && h.event.ts <= T) return true
+    for (let top = this.timers.peek(); top !== undefined; top = this.timers.peek()) {
+      if (top.item.timerAt === top.at) return top.at < T
+      this.timers.pop()
+    }
+    return false
   }
 
   /** Output records produced since the last call, in order. */
@@ -201,18 +244,37 @@ export class PartitionEngine {
     this.rules.compiled.segments.forEach((s, i) => {
       if (user.isMember(i)) this.bumpSize(user.tenant, s.name, 1)
     })
-    if (user.timerAt !== Infinity) this.timers.push(user.timerAt, user)
+    if (user.timerAt !== Infinity) this.timers.add(user.timerAt, user)
   }
 
-  private advanceWatermark(target: number): void {
-    for (let top = this.timers.peek(); top !== undefined && top.at <= target; top = this.timers.peek()) {
-      this.timers.pop()
-      const user = top.item
-      if (user.timerAt !== top.at) continue
-      user.timerAt = Infinity
-      this.evaluate(user, top.at)
-      this.schedule(user, top.at)
-      this.markDirty(user)
+  /**
+   * Moves the watermark to `target`: held events with ts ≤ target and timers due before it
+   * (at < target, or ≤ when final) run in time order, held events first at equal times (the state
+   * at t includes the events at t), timers by (at, user key).
+   */
+  private moveClock(target: number, final: boolean): void {
+    for (;;) {
+      const h = this.held.peek()
+      let top = this.timers.peek()
+      while (top !== undefined && top.item.timerAt !== top.at) {
+        this.timers.pop()
+        top = this.timers.peek()
+      }
+      const timerDue = top !== undefined && (top.at < target || (final && top.at === target))
+      const heldDue = h !== undefined && h.event.ts <= target
+      if (heldDue && (!timerDue || h.event.ts <= top!.at)) {
+        this.held.pop()
+        this.watermark = h.event.ts
+        this.apply(h.event, h.event.ts)
+      } else if (timerDue) {
+        this.timers.pop()
+        const user = top!.item
+        this.watermark = Math.max(this.watermark, top!.at)
+        user.timerAt = Infinity
+        this.evaluate(user, top!.at)
+        this.schedule(user, top!.at)
+        this.markDirty(user)
+      } else break
     }
     this.watermark = target
   }
@@ -263,13 +325,13 @@ export class PartitionEngine {
     const props = e.properties
     if (plan.purchase) {
       const amount = props[this.options.purchaseAmountField]
-      if (typeof amount === 'number' && Number.isFinite(amount)) user.totalPurchases += amount
+      if (typeof amount === 'number' && Number.isFinite(amount)) user.purchaseMicros += toMicros(amount)
     }
     // Five direct probes beat walking the event's keys (for-in) by about 4× on V8.
     if (props.country !== undefined || props.language !== undefined || props.user_agent !== undefined || props.referrer !== undefined || props.host !== undefined) {
       for (const k of PROFILE_KEY_LIST) {
         const v = props[k]
-        if (typeof v === 'string') user.profile[k] = v
+        if (typeof v === 'string') user.setProfile(k, v, e.ts)
       }
     }
   }
@@ -339,7 +401,6 @@ export class PartitionEngine {
           const w = m as WindowedMetric
           if (w.isEmpty()) user.metrics[mi] = undefined
           else if (needed || w.hasNegative) next = Math.min(next, w.nextChange())
-          else next = Math.min(next, w.nextEnter())
         }
       }
       const keep = segments[i]!.keepMs
@@ -353,11 +414,11 @@ export class PartitionEngine {
     }
     if (next !== user.timerAt) {
       user.timerAt = next
-      if (next !== Infinity) this.timers.push(next, user)
+      if (next !== Infinity) this.timers.add(next, user)
     }
   }
 }
 
 function sameShape(a: WindowShape | null, b: WindowShape | null): boolean {
-  return a === b || (a !== null && b !== null && a.bucketMs === b.bucketMs && a.buckets === b.buckets && a.ahead === b.ahead)
+  return a === b || (a !== null && b !== null && a.bucketMs === b.bucketMs && a.buckets === b.buckets)
 }

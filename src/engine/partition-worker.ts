@@ -1,7 +1,9 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
-import { decodeEventAt } from '../events/codec.ts'
+import { clockRecordTime, encodeClockRecord, isClockRecord } from '../events/clock-record.ts'
+import { decodeEvent, decodeEventAt } from '../events/codec.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../log/event-log.ts'
 import { readRecordBatch } from '../log/read-batch.ts'
+import { recordsInRange } from '../log/read-range.ts'
 import type { Logger } from '../logger.ts'
 import type { PartitionCheckpoint, StateStore, UserRecord } from '../state/state-store.ts'
 import type { EngineOptions } from './engine-options.ts'
@@ -18,9 +20,31 @@ export interface WorkerOptions {
   batchSize: number
   /** How long a poll waits at the end of the log. Default 100 ms. */
   pollWaitMs: number
+  /**
+   * Live mode: at most this often a quiet partition with something due appends a clock record
+   * moving its clock with wall time (docs/engine.md, "Time"). Default 1 s; 0 turns it off (the
+   * clock then moves with events only, as in a replay).
+   */
+  clockTickMs: number
+  /** A clock record carries now − allowed lateness − this margin. Default 1 s. */
+  clockMarginMs: number
+  /**
+   * Appends a clock record for the partition. Default: to the events log directly. The embedded
+   * log has one writer per partition, so `serve`'s engine thread hands it to the main thread.
+   */
+  appendClock?: (partition: number, time: number) => Promise<unknown>
 }
 
-export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { namespace: 'engine', checkpointIntervalMs: 1_000, batchSize: 5_000, pollWaitMs: 100 }
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { namespace: 'engine', checkpointIntervalMs: 1_000, batchSize: 5_000, pollWaitMs: 100, clockTickMs: 1_000, clockMarginMs: 1_000 }
+
+/** The engine clock a checkpoint carries. */
+interface CheckpointClock {
+  maxTs: number | null
+  watermark: number | null
+  stats: EngineStats
+  /** Smallest log offset of an event held ahead of the watermark, or null: restore re-reads from there. */
+  heldFrom?: number | null
+}
 
 const EMPTY: Buffer = Buffer.alloc(0)
 
@@ -47,6 +71,9 @@ export class PartitionWorker {
   private saving: Promise<void> | null = null
   /** A background append or checkpoint failed: the next poll throws it and the partition stops. */
   private failure: Error | null = null
+  /** Wall time of the last clock record appended, and whether one is in flight. */
+  private lastClock = 0
+  private clockInFlight = false
 
   constructor(
     private readonly log: EventLog,
@@ -66,7 +93,7 @@ export class PartitionWorker {
     const ckpt = await this.store.loadCheckpoint(namespace, this.partition)
     const engine = new PartitionEngine(this.rules, this.options)
     if (ckpt) {
-      const clock = ckpt.engine as { maxTs: number | null; watermark: number | null; stats: EngineStats }
+      const clock = ckpt.engine as unknown as CheckpointClock
       engine.maxTs = clock.maxTs ?? -Infinity
       engine.watermark = clock.watermark ?? -Infinity
       engine.stats = { ...emptyStats(), ...clock.stats }
@@ -74,6 +101,14 @@ export class PartitionWorker {
         if (u.state) engine.restoreUser(decodeUser(u.state, this.rules))
       }
       this.nextOffset = ckpt.nextOffset
+      // Events held ahead of the watermark are not in the checkpoint: every event read before it
+      // with a time past its watermark was held, so they are read again from the log.
+      const from = clock.heldFrom ?? null
+      if (from !== null) {
+        for await (const r of recordsInRange(this.log, TOPICS.events, this.partition, from, this.nextOffset)) {
+          if (!isClockRecord(r.value)) engine.rehold(decodeEvent(r.value), r.offset)
+        }
+      }
     }
     this.engine = engine
     for (const topic of OUTPUT_TOPICS) {
@@ -107,9 +142,12 @@ export class PartitionWorker {
         const c = batch.chunks[chunk]!
         bytes = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength)
       }
-      this.engine.process(decodeEventAt(bytes, batch.starts[i]!, batch.ends[i]!))
+      const start = batch.starts[i]!
+      if (isClockRecord(bytes, start)) this.engine.advanceTo(clockRecordTime(bytes, start))
+      else this.engine.process(decodeEventAt(bytes, start, batch.ends[i]!), batch.offsets[i]!)
     }
     if (batch.count > 0) this.nextOffset = batch.offsets[batch.count - 1]! + 1
+    if (batch.count < this.worker.batchSize) this.tickClock()
     this.startOutputs()
     if (this.saving === null && Date.now() - this.lastCheckpoint >= this.worker.checkpointIntervalMs) {
       const saving = this.startCheckpoint()
@@ -158,12 +196,37 @@ export class PartitionWorker {
     const offset = this.nextOffset
     const ckpt: PartitionCheckpoint = {
       nextOffset: offset,
-      engine: { maxTs: finite(e.maxTs), watermark: finite(e.watermark), stats: { ...e.stats } },
+      engine: { maxTs: finite(e.maxTs), watermark: finite(e.watermark), stats: { ...e.stats }, heldFrom: e.held.minPos() } satisfies CheckpointClock,
       outputs: { ...this.outputEnd },
     }
     await this.outputsDurable()
     await this.store.saveCheckpoint(this.worker.namespace, this.partition, ckpt, users)
     this.checkpointedOffset = offset
+  }
+
+  /**
+   * At the end of the log: if the wall clock says something is due (a timer, a held event), append
+   * a clock record to this partition's events. The engine moves its clock when it reads the record
+   * back, so the move is in the log and a restore or a replay of the log repeats it exactly.
+   */
+  private tickClock(): void {
+    const { clockTickMs, clockMarginMs } = this.worker
+    if (clockTickMs <= 0 || this.clockInFlight) return
+    const now = Date.now()
+    if (now - this.lastClock < clockTickMs) return
+    const T = now - this.options.allowedLatenessMs - clockMarginMs
+    if (!this.engine.dueBefore(T)) return
+    this.lastClock = now
+    this.clockInFlight = true
+    const appended = this.worker.appendClock ? this.worker.appendClock(this.partition, T) : appendClockRecord(this.log, this.partition, T)
+    appended.then(
+      () => {
+        this.clockInFlight = false
+      },
+      (err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err))
+      },
+    )
   }
 
   private startOutputs(): void {
@@ -203,4 +266,9 @@ export class PartitionWorker {
 
 function finite(n: number): number | null {
   return Number.isFinite(n) ? n : null
+}
+
+/** A clock record at the end of a partition of the events log (docs/engine.md, "Time"). */
+export function appendClockRecord(log: EventLog, partition: number, time: number): Promise<unknown> {
+  return log.append(TOPICS.events, partition, [{ key: null, value: encodeClockRecord(time), timestamp: Date.now() }])
 }

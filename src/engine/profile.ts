@@ -5,6 +5,15 @@ import { userTrait } from './rule-env.ts'
 import type { Profile, TraitCondition } from './thread/protocol.ts'
 import type { UserState } from './user-state.ts'
 
+/**
+ * The time profiles and searches are read at: now (less the allowed lateness) where the clock
+ * follows the wall clock (live mode, docs/engine.md "Time"), so windows show what slid out during
+ * quiet time; else the partition's watermark. Never before the watermark.
+ */
+export function readTime(watermark: number, options: EngineOptions, followsWallClock: boolean): number {
+  return followsWallClock ? Math.max(watermark, Date.now() - options.allowedLatenessMs) : watermark
+}
+
 /** A user's live profile as the API returns it, read at time T without changing any state. */
 export function buildProfile(u: UserState, rules: EngineRules, options: EngineOptions, T: number): Profile {
   const trait = (name: string) => userTrait(u, name, T, options)

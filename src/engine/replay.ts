@@ -3,11 +3,14 @@ import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
 import { PartitionEngine } from './partition-engine.ts'
 import type { Notification, SegmentChange } from './records.ts'
+import { DEFAULT_REPLAY_DEDUPE_IDS, SeenIds } from './replay-ids.ts'
 
 export interface ReplayResult {
   asOf: number | null
   events: number
   rejected: number
+  /** Events whose (tenant, event_id) was already replayed: skipped, as the collector skips them. */
+  duplicates: number
   /** Events after --as-of, not processed. */
   skipped: number
   late: number
@@ -19,8 +22,22 @@ export interface ReplayResult {
   firstErrors: Array<{ line: number; error: string }>
 }
 
+export interface ReplaySettings {
+  /** Client event ids remembered for de-duplication; 0 turns it off. Default 2,000,000. */
+  dedupeIds?: number
+}
+
 /** Replay keeps no future-skew bound: the file's own clock is the only clock. */
 const REPLAY_LIMITS = { ...DEFAULT_LIMITS, maxFutureMs: Number.POSITIVE_INFINITY }
+
+/**
+ * A replay has no receive time. A constant stands in for it so that nothing in an event depends on
+ * the wall clock; the one thing it would decide, the time of an event without `ts`, is refused in
+ * push() instead.
+ */
+const REPLAY_RECEIVED_AT = 0
+
+const MAX_FIRST_ERRORS = 5
 
 /**
  * The engine over a stream of raw events, with no log and no store: partitioned exactly as the live
@@ -28,45 +45,57 @@ const REPLAY_LIMITS = { ...DEFAULT_LIMITS, maxFutureMs: Number.POSITIVE_INFINITY
  */
 export class Replay {
   readonly engines: PartitionEngine[]
-  private result: ReplayResult
+  private readonly result: ReplayResult
+  private finished = false
   /** Partition per user key: the murmur2 of each key is computed once. */
   private readonly partitionOf = new Map<string, number>()
+  private readonly seen: SeenIds
   onChange: ((c: SegmentChange) => void) | null = null
   onNotification: ((n: Notification) => void) | null = null
   private line = 0
   // One context object for every event: a closure per event would be an allocation per event
   // (and, under tsx, a defineProperty call for its name). Ids from the line number keep a
   // replay's output identical from run to run.
-  private readonly validation = { limits: REPLAY_LIMITS, receivedAt: Date.now(), makeId: () => `line-${this.line}` }
+  private readonly validation = { limits: REPLAY_LIMITS, serverClock: false, receivedAt: REPLAY_RECEIVED_AT, makeId: () => `line-${this.line}` }
 
   constructor(
     readonly rules: EngineRules,
     readonly options: EngineOptions,
     readonly partitions: number,
     readonly asOf: number | null = null,
+    settings: ReplaySettings = {},
   ) {
     this.engines = Array.from({ length: partitions }, () => new PartitionEngine(rules, options))
-    this.result = { asOf, events: 0, rejected: 0, skipped: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, members: {}, firstErrors: [] }
+    this.seen = new SeenIds(settings.dedupeIds ?? DEFAULT_REPLAY_DEDUPE_IDS)
+    this.result = { asOf, events: 0, rejected: 0, duplicates: 0, skipped: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, members: {}, firstErrors: [] }
   }
 
-  /** Validates and processes one raw event (as parsed JSON); `line` numbers errors. */
+  /**
+   * Validates and processes one raw event (as parsed JSON); `line` numbers errors. A repeated client
+   * event_id is counted in `duplicates` and skipped; ids made from the line number never repeat.
+   */
   push(raw: unknown, line: number): void {
     this.line = line
     const v = validateEvent(raw, this.validation)
-    if (!v.ok) {
-      this.result.rejected++
-      if (this.result.firstErrors.length < 5) this.result.firstErrors.push({ line, error: `${v.error.field}: ${v.error.reason}` })
+    if (!v.ok) return this.reject(line, `${v.error.field}: ${v.error.reason}`)
+    // validateEvent accepted an object, so these reads are safe.
+    const { ts, event_id: clientId } = raw as { ts?: unknown; event_id?: unknown }
+    if (ts === undefined || ts === null) return this.reject(line, 'ts: is required in a replay (the collector would use its receive time; a file has none)')
+    // Checked after validation, as the collector does: a rejected event does not claim its id.
+    if (typeof clientId === 'string' && !this.seen.firstTime(v.event.tenant, clientId)) {
+      this.result.duplicates++
       return
     }
     this.processEvent(v.event)
   }
 
-  /** Counts a line that never became an event (bad JSON). */
+  /** Counts a line that never became an event (bad JSON, or an event refused). */
   reject(line: number, error: string): void {
     this.result.rejected++
-    if (this.result.firstErrors.length < 5) this.result.firstErrors.push({ line, error })
+    if (this.result.firstErrors.length < MAX_FIRST_ERRORS) this.result.firstErrors.push({ line, error })
   }
 
+  /** Processes an already validated event; no de-duplication here (its id may be the caller's own). */
   processEvent(e: TrackedEvent): void {
     if (this.asOf !== null && e.ts > this.asOf) {
       this.result.skipped++
@@ -81,12 +110,30 @@ export class Replay {
     this.result.events++
   }
 
-  /** Brings every partition to the same time (--as-of, else the latest event time) and reports. */
-  finish(): ReplayResult {
-    const end = this.asOf ?? Math.max(...this.engines.map((e) => e.watermark))
-    if (Number.isFinite(end)) for (const e of this.engines) e.advanceTo(end)
+  /**
+   * Hands on (or, with no listener, drops) every partition's outputs so far. With no listener the
+   * records would otherwise pile up in the engines for the whole replay: call it now and then.
+   */
+  drainAll(): void {
     for (const e of this.engines) this.drain(e)
+  }
+
+  /**
+   * Brings every partition to the end time and reports; later calls return the same report. The end
+   * is --as-of, else the latest event time of the whole input: not the latest watermark, which
+   * trails it by the lateness and would leave the last events of the file unapplied.
+   */
+  finish(): ReplayResult {
     const r = this.result
+    if (this.finished) return r
+    this.finished = true
+    let end = this.asOf ?? Number.NEGATIVE_INFINITY
+    if (this.asOf === null) for (const e of this.engines) end = Math.max(end, e.maxTs)
+    // Partition by partition, each one's end-of-replay outputs drained before the next moves.
+    for (const e of this.engines) {
+      if (Number.isFinite(end)) e.advanceTo(end, true)
+      this.drain(e)
+    }
     r.asOf = Number.isFinite(end) ? end : null
     for (const e of this.engines) {
       r.late += e.stats.late
@@ -101,6 +148,7 @@ export class Replay {
     return r
   }
 
+  /** Hands on a partition's new outputs: its segment changes, then its notifications. */
   private drain(engine: PartitionEngine): void {
     const { changes, notifications } = engine.drainOutputs()
     if (this.onChange) for (const c of changes) this.onChange(c)

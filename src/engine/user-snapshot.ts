@@ -1,5 +1,6 @@
 import { pack, unpack } from 'msgpackr'
 import type { EngineRules } from './engine-rules.ts'
+import { toMicros } from './metrics/exact-sum.ts'
 import { LifetimeMetric } from './metrics/lifetime.ts'
 import type { MetricSnapshot } from './metrics/metric-state.ts'
 import { WindowedMetric } from './metrics/windowed.ts'
@@ -18,8 +19,13 @@ interface UserSnapshot {
   fs: number | null
   ls: number | null
   ec: number
+  /** total_purchases: whole millionths from version 2 on, a float total before. */
   tp: number
   p: Partial<Record<ProfileProperty, string>>
+  /** Event time of each profile value (version 2). */
+  pa?: Partial<Record<ProfileProperty, number>>
+  /** Snapshot version: absent before the exact sums (2). */
+  sv?: number
   c: Record<string, number>
   m: Record<string, MetricSnapshot>
   s: Record<string, [number, number | null]>
@@ -27,6 +33,8 @@ interface UserSnapshot {
   ta: number | null
   n?: boolean
 }
+
+const SNAPSHOT_VERSION = 2
 
 export function encodeUser(u: UserState, rules: EngineRules): Buffer {
   const m: Record<string, MetricSnapshot> = {}
@@ -44,8 +52,10 @@ export function encodeUser(u: UserState, rules: EngineRules): Buffer {
     fs: Number.isFinite(u.firstSeen) ? u.firstSeen : null,
     ls: Number.isFinite(u.lastSeen) ? u.lastSeen : null,
     ec: u.eventCount,
-    tp: u.totalPurchases,
+    tp: u.purchaseMicros,
     p: u.profile,
+    ...(u.profileAt === null ? {} : { pa: u.profileAt }),
+    sv: SNAPSHOT_VERSION,
     c: countsByName(u.counts),
     m,
     s,
@@ -62,8 +72,10 @@ export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
   u.firstSeen = snap.fs ?? Infinity
   u.lastSeen = snap.ls ?? -Infinity
   u.eventCount = snap.ec
-  u.totalPurchases = snap.tp
+  u.purchaseMicros = snap.sv === SNAPSHOT_VERSION ? snap.tp : toMicros(snap.tp)
   u.profile = snap.p
+  // Before version 2 a value's event time was not kept: it counts as seen at last_seen.
+  u.profileAt = snap.pa ?? (snap.sv === SNAPSHOT_VERSION ? null : Object.fromEntries(Object.keys(snap.p).map((k) => [k, snap.ls ?? -Infinity])))
   for (const [name, n] of Object.entries(snap.c)) u.counts[eventNameId(name)] = n
   u.version = snap.v
   u.timerAt = snap.ta ?? Infinity

@@ -1,3 +1,4 @@
+import { fromMicros } from './metrics/exact-sum.ts'
 import type { MetricState } from './metrics/metric-state.ts'
 
 /** Trait properties copied from the latest event that carries them (seed 004's profile). */
@@ -12,8 +13,11 @@ export class UserState {
   firstSeen = Infinity
   lastSeen = -Infinity
   eventCount = 0
-  totalPurchases = 0
+  /** total_purchases in whole millionths (metrics/exact-sum.ts). */
+  purchaseMicros = 0
   profile: Partial<Record<ProfileProperty, string>> = {}
+  /** Event time of each profile value: the latest event time wins, not the latest processed. */
+  profileAt: Partial<Record<ProfileProperty, number>> | null = null
   /** Events per name, lifetime, indexed by eventNameId(). */
   counts: number[] = []
   /** By metric index of the current rules. */
@@ -47,6 +51,23 @@ export class UserState {
 
   isMember(segment: number): boolean {
     return !Number.isNaN(this.since[segment]!)
+  }
+
+  get totalPurchases(): number {
+    return fromMicros(this.purchaseMicros)
+  }
+
+  /**
+   * Takes a profile value seen at event time `ts` if it is the latest: the greatest event time
+   * wins, at equal times the greater string, so arrival order never changes the result.
+   */
+  setProfile(key: ProfileProperty, value: string, ts: number): void {
+    const times = (this.profileAt ??= {})
+    const at = times[key]
+    if (at === undefined || ts > at || (ts === at && value > this.profile[key]!)) {
+      this.profile[key] = value
+      times[key] = ts
+    }
   }
 
   countOf(eventId: number): number {

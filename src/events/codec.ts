@@ -14,12 +14,16 @@ import { readShortString } from './intern.ts'
  * Property values: type 0 null, 1 false, 2 true, 3 f64, 4 u32 len + UTF-8 string, 5 u32 len + JSON
  * (objects and arrays). Flat scalar properties — nearly all of them — decode with no JSON.parse.
  *
+ * A value whose first byte is 2 is a clock record, not an event (clock-record.ts).
+ *
  * A value that starts with "{" is a JSON-encoded event (as other producers may write to a Kafka
  * topic); decodeEvent reads both.
  */
 /** The layout's constants, for readers that walk encoded events without decoding them (the warehouse sink). */
 export const CODEC = {
   VERSION: 1,
+  /** First byte of a clock record (clock-record.ts), not an event. */
+  CLOCK: 2,
   HAS_ANONYMOUS_ID: 1,
   OPEN_BRACE: 0x7b,
   T_NULL: 0,

@@ -19,8 +19,11 @@ export interface TrackedEvent {
   properties: Record<string, JsonValue>
 }
 
-/** Field names with a meaning of their own; every other top-level field is a property. */
-export const RESERVED_FIELDS = ['event', 'user_id', 'anonymous_id', 'ts', 'event_id', 'tenant'] as const
+/**
+ * Field names with a meaning of their own; every other top-level field is a property. `sent_at` is
+ * read and consumed (docs/events.md#event-time): it is the client's clock, not a fact about the event.
+ */
+export const RESERVED_FIELDS = ['event', 'user_id', 'anonymous_id', 'ts', 'event_id', 'tenant', 'sent_at'] as const
 
 export interface EnvelopeLimits {
   /** Approximate encoded size of one event, bytes. */
@@ -31,7 +34,11 @@ export interface EnvelopeLimits {
   maxProperties: number
   maxStringLength: number
   maxKeyLength: number
-  /** How far in the future an event time may be, relative to receive time (clock skew). */
+  /**
+   * How far in the future an event time may be, relative to receive time (clock skew): later than
+   * the receive time but within this it is clamped to the receive time, beyond it rejected. Not
+   * finite: there is no server clock (replay), see ValidationContext.serverClock.
+   */
   maxFutureMs: number
 }
 

@@ -1,11 +1,25 @@
 import { DEFAULT_LIMITS, DEFAULT_TENANT, RESERVED_FIELDS, type EnvelopeLimits, type JsonValue, type TrackedEvent } from './envelope.ts'
-import { parseEventTime } from './event-time.ts'
+import { ORIGINAL_TS, resolveEventTime, resolved } from './client-time.ts'
 import { uuid7 } from './uuid7.ts'
 
 export interface ValidationContext {
   tenant?: string
+  /** When the event was received, epoch ms; default now. */
   receivedAt?: number
   limits?: EnvelopeLimits
+  /**
+   * The request's `sent_at` (the client's clock when it sent the batch), parsed; an event's own
+   * `sent_at` wins over it. See docs/events.md#event-time.
+   */
+  sentAt?: number
+  /**
+   * receivedAt is a reading of the server's clock: event times are corrected by sent_at and never
+   * later than it (a later one is clamped, its client value kept as the property original_ts).
+   * false when there is no server clock (tagstream replay: a file is replayed as written): the
+   * client's ts is kept exactly and sent_at, still validated, changes nothing. Default: true, unless
+   * limits.maxFutureMs is not finite (replay's limits say the same thing).
+   */
+  serverClock?: boolean
   /** Id for an event that has none; default a UUIDv7 of the receive time. */
   makeId?: () => string
 }
@@ -49,13 +63,12 @@ export function validateEvent(raw: unknown, ctx: ValidationContext = {}): Valida
   if (typeof anonymousId === 'object') return anonymousId
   if (userId === undefined && anonymousId === undefined) return fail('user_id', 'is required (or anonymous_id)')
 
-  let ts = receivedAt
-  if (obj.ts !== undefined && obj.ts !== null) {
-    const t = parseEventTime(obj.ts)
-    if (!t.ok) return fail('ts', t.reason)
-    if (t.ms > receivedAt + limits.maxFutureMs) return fail('ts', `is more than ${limits.maxFutureMs / 3_600_000}h in the future`)
-    ts = t.ms
-  }
+  const serverClock = ctx.serverClock ?? Number.isFinite(limits.maxFutureMs)
+  const badTime = resolveEventTime(obj.ts, obj.sent_at, receivedAt, limits.maxFutureMs, serverClock, ctx.sentAt)
+  if (badTime) return { ok: false, error: badTime }
+  const ts = resolved.ts
+  // The client's own value, kept whenever the server changed it: nothing sent is lost.
+  const originalTs = resolved.changed ? resolved.client : null
 
   let eventId: string
   if (obj.event_id === undefined || obj.event_id === null) eventId = ctx.makeId ? ctx.makeId() : uuid7(receivedAt)
@@ -77,6 +90,8 @@ export function validateEvent(raw: unknown, ctx: ValidationContext = {}): Valida
     properties[key] = value as JsonValue
   }
   if (budget.bytes > limits.maxEventBytes) return fail('(event)', `is larger than ${limits.maxEventBytes} bytes`)
+  // Replaces a client's own original_ts, if any: the name means "the ts this event was sent with".
+  if (originalTs !== null) properties[ORIGINAL_TS] = originalTs
 
   const event: TrackedEvent = {
     event: name,

@@ -161,7 +161,7 @@ describe('elementSpans', () => {
 describe('parseEventsJson', () => {
   it('takes an array, a {"batch": [...]} object, or one event object', () => {
     expect(parsed(events('[{"event":"a"},{"event":"b"}]')).items).toEqual([{ event: 'a' }, { event: 'b' }])
-    expect(parsed(events('{"batch":[{"event":"a"}],"sent_at":1}')).items).toEqual([{ event: 'a' }])
+    expect(parsed(events('{"batch":[{"event":"a"}],"context":1}')).items).toEqual([{ event: 'a' }])
     expect(parsed(events('{"event":"a","user_id":"u"}')).items).toEqual([{ event: 'a', user_id: 'u' }])
     expect(parsed(events('[]')).items).toEqual([])
   })
@@ -181,6 +181,23 @@ describe('parseEventsJson', () => {
     expect(f.code).toBe(code)
     expect(f.message).toContain(message)
     expect(f.field).toBe(field)
+  })
+
+  it('reads a batch\'s sent_at like an event time; null or absent is none', () => {
+    expect(parsed(events('{"batch":[{"event":"a"}],"sent_at":"2026-11-01T10:00:00.5Z"}')).sentAt).toBe(Date.UTC(2026, 10, 1, 10, 0, 0, 500))
+    expect(parsed(events('{"sent_at":1793527200000,"batch":[{"event":"a"}]}')).sentAt).toBe(1793527200000)
+    expect(parsed(events('{"batch":[{"event":"a"}],"sent_at":null}')).sentAt).toBeUndefined()
+    expect(parsed(events('[{"event":"a","sent_at":1793527200000}]')).sentAt).toBeUndefined()
+    // A one-event body's sent_at is the event's own, read by validateEvent.
+    expect(parsed(events('{"event":"a","sent_at":"x"}')).sentAt).toBeUndefined()
+  })
+
+  it.each([
+    ['{"batch":[],"sent_at":"yesterday"}', 'sent_at: "yesterday" is not an ISO-8601 date-time'],
+    ['{"batch":[{"event":"a"}],"sent_at":1793527200}', 'sent_at: looks like epoch seconds; send epoch milliseconds or an ISO-8601 string'],
+    ['{"sent_at":true,"batch":[]}', 'sent_at: must be an ISO-8601 string or epoch milliseconds'],
+  ])('refuses a batch with a bad sent_at as a whole: %s', (text, message) => {
+    expect(fail(events(text))).toMatchObject({ status: 400, code: 'invalid_body', message, field: 'sent_at' })
   })
 
   it('refuses more than maxEvents with 413 too_many_events', () => {

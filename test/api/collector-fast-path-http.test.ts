@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiContext } from '../../src/api/context.ts'
-import { decodeEvent } from '../../src/events/index.ts'
+import { ORIGINAL_TS, decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { rng, body } from './fast-path-bodies.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
@@ -51,10 +51,15 @@ async function topic(ctx: ApiContext, name: string): Promise<unknown[][]> {
       if (batch.length === 0) break
       for (const r of batch) {
         if (name === TOPICS.events) {
+          // The engine's clock records follow the wall clock, not the requests.
+          if (isClockRecord(r.value)) continue
           const e = decodeEvent(r.value)
           // The generated bodies' own ids are never UUIDv7s: these are server-assigned. An event
-          // without a time takes the receive time.
-          const ts = e.ts === e.received_at ? 'received' : e.ts
+          // without a time takes the receive time, as does one clamped to it. A time corrected by
+          // sent_at is the receive time minus what the client sent: compared as that distance. (The
+          // server wrote original_ts when it changed the time; the bodies never send a numeric one.)
+          const changed = typeof e.properties[ORIGINAL_TS] === 'number'
+          const ts = e.ts === e.received_at ? 'received' : changed ? `received - ${e.received_at - e.ts}` : e.ts
           records.push({ ...e, ts, received_at: 0, event_id: UUID7.test(e.event_id) ? 'assigned' : e.event_id, key: r.key, timestamp: r.timestamp === e.ts })
         } else records.push({ ...(JSON.parse(Buffer.from(r.value).toString()) as object), received_at: 0, key: r.key })
       }
@@ -79,8 +84,11 @@ describe('collector fast path, end to end', () => {
     // The dedupe horizon of both servers holds the same ids before the generated bodies arrive.
     const seed = Buffer.from(JSON.stringify(pre.map((id) => ({ event: 'seed', user_id: 'u0', event_id: id }))))
     expect(await post(fast, seed)).toEqual(await post(slow, seed))
+    // Client times ahead of the receive time are made ten minutes ahead of the clock, so that both
+    // servers clamp them (a millisecond ahead would be clamped by one and not by the other).
+    const now = Date.now() + 10 * 60_000
     const bodies = [
-      ...Array.from({ length: 40 }, () => body(r, pre, { awkward: true, maxElements: 30 })),
+      ...Array.from({ length: 40 }, () => body(r, pre, { awkward: true, maxElements: 30, now })),
       ...Array.from({ length: 5 }, () => body(r, pre, { awkward: false, maxElements: 400 })),
     ]
     let accepted = 0
@@ -96,7 +104,12 @@ describe('collector fast path, end to end', () => {
     expect(v.fast).toBe(0)
     expect(f.fast + f.validated).toBe(v.validated)
     expect(f.fast).toBeGreaterThan(f.validated * 4)
-    expect(await topic(fast.ctx, TOPICS.events)).toEqual(await topic(slow.ctx, TOPICS.events))
+    const events = await topic(fast.ctx, TOPICS.events)
+    expect(events).toEqual(await topic(slow.ctx, TOPICS.events))
+    // Among them, times the server clamped and times it corrected by sent_at.
+    const changed = (events.flat() as Array<{ ts: number | string; properties: TrackedEvent['properties'] }>).filter((e) => typeof e.properties[ORIGINAL_TS] === 'number')
+    expect(changed.filter((e) => e.ts === 'received').length).toBeGreaterThan(5)
+    expect(changed.filter((e) => String(e.ts).startsWith('received - ')).length).toBeGreaterThan(2)
     expect(await topic(fast.ctx, TOPICS.deadLetters)).toEqual(await topic(slow.ctx, TOPICS.deadLetters))
   }, 60_000)
 })

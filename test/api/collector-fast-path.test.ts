@@ -5,7 +5,7 @@ import { encodeEventsBody, type EncodedBody } from '../../src/api/collector/fast
 import { RequestIds } from '../../src/api/collector/ids.ts'
 import { appendEncodedBody, appendSorted, sortBatch } from '../../src/api/collector/ingest.ts'
 import { ParsedBody, parseEventsJson } from '../../src/api/collector/parse.ts'
-import { decodeEvent } from '../../src/events/index.ts'
+import { ORIGINAL_TS, decodeEvent } from '../../src/events/index.ts'
 import type { AppendRecord, EventLog } from '../../src/log/event-log.ts'
 import { T0, body, rng } from './fast-path-bodies.ts'
 
@@ -46,7 +46,10 @@ interface Outcome {
   claimed: string[]
 }
 
-async function slowPath(bytes: Buffer, receivedAt: number, maxEvents: number, pre: readonly string[]): Promise<Outcome | 'refused' | 'append failed'> {
+/** What the slow path made of a body, and the batch's own sent_at (not compared: only the fast path's view lacks it). */
+type SlowOutcome = Outcome & { sentAt?: number }
+
+async function slowPath(bytes: Buffer, receivedAt: number, maxEvents: number, pre: readonly string[]): Promise<SlowOutcome | 'refused' | 'append failed'> {
   const text = bodyText(bytes)
   if (typeof text !== 'string') return 'refused'
   const parsed = parseEventsJson(text, bytes, maxEvents)
@@ -59,7 +62,14 @@ async function slowPath(bytes: Buffer, receivedAt: number, maxEvents: number, pr
   } catch {
     return 'append failed'
   }
-  return { appends: log.appends, accepted: sorted.events.length, duplicates: sorted.duplicates, rejected: sorted.rejected, claimed: sorted.claimed }
+  const outcome: SlowOutcome = { appends: log.appends, accepted: sorted.events.length, duplicates: sorted.duplicates, rejected: sorted.rejected, claimed: sorted.claimed }
+  if (parsed.sentAt !== undefined) outcome.sentAt = parsed.sentAt
+  return outcome
+}
+
+/** Events of an encoded body whose time the server changed (clamped or corrected): they carry a numeric original_ts. */
+function timeChanged(body: EncodedBody): number {
+  return body.groups.flat().filter((r) => typeof decodeEvent(r.value).properties[ORIGINAL_TS] === 'number').length
 }
 
 async function fastPath(bytes: Buffer, receivedAt: number, maxEvents: number, pre: readonly string[]): Promise<{ outcome: Outcome | null; body: EncodedBody | null; deduper: Deduper }> {
@@ -84,7 +94,7 @@ function readsShape(bytes: Buffer): boolean {
 async function differential(seed: number, count: number, options: { awkward: boolean; maxElements: number; maxEvents: number }) {
   const r = rng(seed)
   const pre = ['pre-1', 'pre-2', 'é-pre']
-  const stats = { bodies: 0, accepted: 0, declined: 0, needless: 0, events: 0, slowElements: 0, rejected: 0, duplicates: 0 }
+  const stats = { bodies: 0, accepted: 0, declined: 0, needless: 0, events: 0, slowElements: 0, rejected: 0, duplicates: 0, timeChanged: 0, sentAtRejected: 0, batchSentAt: 0 }
   for (let i = 0; i < count; i++) {
     const bytes = body(r, pre, options)
     const receivedAt = T0 + Math.floor(r() * 1000)
@@ -100,6 +110,7 @@ async function differential(seed: number, count: number, options: { awkward: boo
         stats.needless++
         if (process.env.FAST_PATH_DEBUG) console.log('needless decline', where)
       }
+      if (typeof slow !== 'string' && slow.sentAt !== undefined) stats.batchSentAt++
       // A declined body leaves the horizon as it found it: nothing pending, nothing new.
       expect([fast.deduper.pendingCount, fast.deduper.size], where).toEqual([0, pre.length])
       continue
@@ -112,6 +123,8 @@ async function differential(seed: number, count: number, options: { awkward: boo
     stats.rejected += (fast.outcome.rejected as unknown[]).length
     stats.duplicates += fast.outcome.duplicates
     stats.slowElements += fast.body!.slow
+    stats.timeChanged += timeChanged(fast.body!)
+    stats.sentAtRejected += (fast.outcome.rejected as Array<{ field: string }>).filter((x) => x.field === 'sent_at').length
   }
   return stats
 }
@@ -122,6 +135,7 @@ describe('collector fast path', () => {
     expect(stats.declined).toBe(0)
     expect(stats.events).toBeGreaterThan(10_000)
     expect(stats.slowElements).toBe(0)
+    expect(stats.timeChanged).toBe(0)
   })
 
   it('matches the slow path byte for byte on awkward bodies, or declines them', async () => {
@@ -133,6 +147,10 @@ describe('collector fast path', () => {
     expect(stats.rejected).toBeGreaterThan(500)
     expect(stats.duplicates).toBeGreaterThan(50)
     expect(stats.slowElements).toBeLessThan(stats.events + stats.rejected + stats.duplicates)
+    // Times the server changes: clamped or corrected events, bad per-event sent_at, batches with a sent_at.
+    expect(stats.timeChanged).toBeGreaterThan(400)
+    expect(stats.sentAtRejected).toBeGreaterThan(300)
+    expect(stats.batchSentAt).toBeGreaterThan(30)
   }, 60_000)
 
   it('declines a body with more events than allowed, leaving the 413 to the slow path', async () => {

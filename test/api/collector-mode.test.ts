@@ -93,7 +93,8 @@ describe('serve --no-engine on the embedded log and state store', () => {
 
   beforeAll(async () => {
     // The engine-thread server writes the state: its answers are the reference.
-    const engine = await startTestServer({ dataDir })
+    // Fixed event times: both servers read as of the watermark, not of today's wall clock.
+    const engine = await startTestServer({ dataDir, clockTickMs: 0 })
     try {
       expect((await postEvents(engine, EVENTS)).status).toBe(200)
       expect((await postEvents(engine, [{ event: 'spin', user_id: 'u1', ts: T0 }], engine.keys.acme)).status).toBe(200)
@@ -103,7 +104,7 @@ describe('serve --no-engine on the embedded log and state store', () => {
     } finally {
       await engine.close()
     }
-    collector = await startTestServer({ dataDir, engine: false, segmentsPath })
+    collector = await startTestServer({ dataDir, engine: false, segmentsPath, clockTickMs: 0 })
   })
   afterAll(async () => {
     await collector?.close()
@@ -265,7 +266,8 @@ describe('serve --no-engine on Kafka + Postgres, with a worker doing the segment
 
   it('accepts on either collector; both answer what the worker checkpointed', async () => {
     const [a, b] = collectors as [TestServer, TestServer]
-    const ts = Date.now()
+    // A second in the past: a time later than the collector's receive time would be clamped to it.
+    const ts = Date.now() - 1000
     expect((await postEvents(a, [{ event: 'spin', user_id: 'k-1', ts }, { event: 'spin', user_id: 'k-1', ts: ts + 1 }])).status).toBe(200)
     expect((await postEvents(b, [{ event: 'spin', user_id: 'k-1', ts: ts + 2 }, { event: 'purchase', user_id: 'k-2', ts: ts + 3, amount: 50 }])).status).toBe(200)
 

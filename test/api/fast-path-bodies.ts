@@ -2,7 +2,8 @@
  * Random POST /v1/events bodies for the fast path's differential test: mostly events of the common
  * shape, mixed with every awkward thing validate.ts and JSON.parse care about — escapes, unicode,
  * lone surrogates, numbers at the edges of double precision, wrong types, duplicate and digit-led
- * keys, nested values, non-objects — and, for some bodies, a syntax error or a bad UTF-8 byte.
+ * keys, nested values, non-objects, times the server changes (ahead of the receive time, `sent_at`
+ * on an event or on the batch) — and, for some bodies, a syntax error or a bad UTF-8 byte.
  * Written as text token by token (not JSON.stringify), so number spellings and escapes vary.
  */
 
@@ -57,12 +58,31 @@ const TS = [
   q('2026-06-15T10:00:00Z'), q('2026-06-15 10:00:00 UTC'), q('2026-02-30'), q('bad'), 'null', 'true', q('2026-06-15T10:00:00+02:00'),
   q('2026-06-15T10:00:00.123456Z'), q('2026-06-15T10:00:00\\u005a'), `${T0}e0`, '1.7e12', q('2026-06-17T10:00:00Z'), q('2026-06-16T09:00:00Z'),
 ]
+/** Client times around `now` (the receive time, give or take a second): clamped, kept, or too far ahead. */
+function clientTimes(now: number): string[] {
+  return [
+    String(now - 5000), String(now + 1), String(now + 500), String(now + 999), String(now + 60_000), String(now + 23 * H), `${now + 2 * H}.5`,
+    String(now + 24 * H + 60_000), q(new Date(now + 30_000).toISOString()), q(new Date(now - 30_000).toISOString().replace('Z', '+00:00')),
+  ]
+}
+/** `sent_at` values: a client clock ahead, behind or right, days off, and ones that are not times. */
+function sentAts(now: number): string[] {
+  return [
+    String(now + H), String(now - H), String(now), String(now + 5 * 24 * H), q(new Date(now + 90_000).toISOString()), String(T0 + H),
+    'null', q('bad'), '1700000000', 'true', '1e400', '{}', q('2026-02-30'),
+  ]
+}
+/** A client's own original_ts. Never a number: collector-fast-path-http.test.ts tells a server-written one by its type. */
+const ORIGINAL_TS = [q('mine'), 'true', 'null', q('')]
 const TENANTS = [q('default'), q('other'), 'null', '5', q('def\\u0061ult')]
 const NON_OBJECTS = ['5', '"x"', 'null', '[]', '[{"event":"a","user_id":"u"}]', 'true', '{}']
 const WS = ['', '', '', ' ', '\n', '\t', '\r\n  ']
 
-/** One element of a body. `pre` are event ids the dedupe horizon already holds; `used` those sent so far. */
-function element(r: Rng, used: string[], pre: readonly string[], mixed: boolean): string {
+/**
+ * One element of a body. `pre` are event ids the dedupe horizon already holds; `used` those sent so
+ * far; `now` about the receive time.
+ */
+function element(r: Rng, used: string[], pre: readonly string[], mixed: boolean, now: number): string {
   if (mixed && r() < 0.04) return pick(r, NON_OBJECTS)
   const awkward = mixed && r() < 0.45
   const a = (p: number) => awkward && r() < p
@@ -72,7 +92,9 @@ function element(r: Rng, used: string[], pre: readonly string[], mixed: boolean)
   const anon = r() < 0.15 ? (a(0.3) ? pick(r, ID_LITERALS) : q(`anon-${Math.floor(r() * 50)}`)) : null
   if (!(anon !== null && r() < 0.5) || a(0.1)) fields.push(['user_id', user])
   if (anon !== null) fields.push(['anonymous_id', anon])
-  if (!a(0.1)) fields.push(['ts', a(0.3) ? pick(r, TS) : String(T0 - Math.floor(r() * H))])
+  if (!a(0.1)) fields.push(['ts', a(0.3) ? (r() < 0.35 ? pick(r, clientTimes(now)) : pick(r, TS)) : String(T0 - Math.floor(r() * H))])
+  if (a(0.12)) fields.push([r() < 0.9 ? 'sent_at' : 'sent\\u005fat', pick(r, sentAts(now))])
+  if (a(0.06)) fields.push(['original_ts', pick(r, ORIGINAL_TS)])
   if (r() < 0.3) {
     let id: string
     const x = r()
@@ -108,15 +130,25 @@ function element(r: Rng, used: string[], pre: readonly string[], mixed: boolean)
   return `{${w()}${fields.map(([k, v]) => `${q(k)}${w()}:${w()}${v}`).join(`${w()},${w()}`)}${w()}}`
 }
 
-/** A whole body. Not `awkward`: valid events of the common shapes only. `awkward`: anything, and some bodies not JSON or not UTF-8. */
-export function body(r: Rng, pre: readonly string[], options: { awkward: boolean; maxElements: number }): Buffer {
+/**
+ * A whole body. Not `awkward`: valid events of the common shapes only. `awkward`: anything, and some
+ * bodies not JSON or not UTF-8. `now` (default T0) is about when it will be received: the times the
+ * server changes are generated around it.
+ */
+export function body(r: Rng, pre: readonly string[], options: { awkward: boolean; maxElements: number; now?: number }): Buffer {
+  const now = options.now ?? T0
   const n = 1 + Math.floor(r() * options.maxElements)
   const used: string[] = []
   const elements: string[] = []
-  for (let i = 0; i < n; i++) elements.push(options.awkward || r() < 0.1 ? element(r, used, pre, options.awkward) : `{"event":"spin","user_id":"u${Math.floor(r() * 100)}","ts":${T0 - i},"bet":${i % 100}}`)
+  for (let i = 0; i < n; i++) elements.push(options.awkward || r() < 0.1 ? element(r, used, pre, options.awkward, now) : `{"event":"spin","user_id":"u${Math.floor(r() * 100)}","ts":${T0 - i},"bet":${i % 100}}`)
   const w = () => pick(r, WS)
   let text = `${w()}[${w()}${elements.join(`${w()},${w()}`)}${w()}]${w()}`
-  if (r() < 0.15) text = `{${w()}"batch"${w()}:${w()}${text}${w()}}`
+  if (r() < 0.15) {
+    // The batch's own sent_at, before or after it (the fast path leaves such a body to the validated path).
+    const sent = options.awkward && r() < 0.4 ? `"sent_at"${w()}:${w()}${pick(r, sentAts(now))}` : null
+    const after = r() < 0.5
+    text = `{${w()}${sent !== null && !after ? `${sent},${w()}` : ''}"batch"${w()}:${w()}${text}${sent !== null && after ? `,${w()}${sent}` : ''}${w()}}`
+  }
   if (r() < 0.05) text = `\ufeff${text}`
   let bytes: Buffer = Buffer.from(text)
   if (options.awkward && r() < 0.15) bytes = corrupt(r, bytes)

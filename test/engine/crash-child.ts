@@ -9,14 +9,16 @@ import { parseRulesYaml } from '../../src/engine/rules/index.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
 
-const [dir, rulesPath] = process.argv.slice(2)
-const options = engineOptions()
+const [dir, rulesPath, lateness] = process.argv.slice(2)
+const options = engineOptions({ allowedLatenessMs: Number(lateness ?? 0) })
 const rules = prepareRules(parseRulesYaml(readFileSync(rulesPath!, 'utf8')), options)
 const { log, partitions } = await openEventLog(join(dir!, 'log'))
 const store = EmbeddedStateStore.open(join(dir!, 'state'))
 const runner = await EngineRunner.create(log, store, rules, options, Array.from({ length: partitions }, (_, p) => p), {
   checkpointIntervalMs: 20,
   batchSize: 300,
+  // Fixed event times: the clock moves with events only, as in the run it is compared with.
+  clockTickMs: 0,
 })
 // Progress for the parent, which kills this process at a chosen point: events processed in all.
 const progress = setInterval(() => process.stdout.write(`at ${runner.workers.reduce((n, w) => n + w.nextOffset, 0)}\n`), 2)

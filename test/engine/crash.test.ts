@@ -23,8 +23,12 @@ triggers:
 `
 const child = join(import.meta.dirname, 'crash-child.ts')
 
-/** A slots-like stream: 400 users, 60,000 events over 2 hours, in time order. */
-function workload(): TrackedEvent[] {
+/**
+ * A slots-like stream: 400 users, 60,000 events over 2 hours, in time order; with `jitter`, each
+ * event time moves by up to ± jitter, so that with allowed lateness events are held ahead of the
+ * watermark across checkpoints (and re-read from the log after a kill).
+ */
+function workload(jitter = 0): TrackedEvent[] {
   let s = 42
   const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32)
   const t0 = Date.UTC(2026, 10, 1, 10)
@@ -32,8 +36,10 @@ function workload(): TrackedEvent[] {
   for (let i = 0; i < 60_000; i++) {
     const user = String(1 + Math.floor(rnd() ** 2 * 400))
     const purchase = rnd() < 0.02
-    const raw = purchase ? { event: 'in_app_purchase', user_id: user, ts: t0 + i * 120, amount: [0.99, 4.99, 9.99, 19.99][Math.floor(rnd() * 4)] } : { event: 'spin', user_id: user, ts: t0 + i * 120, bet: 1 }
-    const v = validateEvent({ ...raw, event_id: `e${i}` }, { receivedAt: t0 })
+    const ts = t0 + i * 120 + Math.round((rnd() * 2 - 1) * jitter)
+    const raw = purchase ? { event: 'in_app_purchase', user_id: user, ts, amount: [0.99, 4.99, 9.99, 19.99][Math.floor(rnd() * 4)] } : { event: 'spin', user_id: user, ts, bet: 1 }
+    // Received as it happened: the collector never lets an event time pass its receive time.
+    const v = validateEvent({ ...raw, event_id: `e${i}` }, { receivedAt: Math.max(t0, ts) })
     if (!v.ok) throw new Error(v.error.reason)
     out.push(v.event)
   }
@@ -44,9 +50,9 @@ function workload(): TrackedEvent[] {
  * Runs the child until done, or SIGKILLs it once it reports having processed `killAt` events in all
  * (counting from offset 0): kills land by progress, not by time, however fast the engine has become.
  */
-function run(dir: string, rulesPath: string, killAt?: number): Promise<'done' | 'killed'> {
+function run(dir: string, rulesPath: string, lateness: number, killAt?: number): Promise<'done' | 'killed'> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, rulesPath], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, rulesPath, String(lateness)], { stdio: ['ignore', 'pipe', 'inherit'] })
     let pending = ''
     proc.stdout.on('data', (chunk: Buffer) => {
       pending += chunk.toString()
@@ -76,23 +82,27 @@ describe('engine exactly-once across SIGKILL', () => {
   const root = mkdtempSync(join(tmpdir(), 'tagstream-engine-crash-'))
   afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-  it('ends with the same state and the same change stream as an uninterrupted run', async () => {
+  it.each([
+    ['in time order, no lateness', 0, 0],
+    ['out of order by up to 60 s, 90 s of allowed lateness (held events)', 60_000, 90_000],
+  ])('ends with the same state and the same change stream as an uninterrupted run: %s', async (_name, jitter, lateness) => {
+    const dirOf = (d: string) => join(root, `${lateness}-${d}`)
     const rulesPath = join(root, 'rules.yaml')
     writeFileSync(rulesPath, RULES)
-    const base = join(root, 'base')
+    const base = dirOf('base')
     const { log, partitions } = await openEventLog(join(base, 'log'), { partitions: 4 })
-    const events = workload()
+    const events = workload(jitter)
     for (let i = 0; i < events.length; i += 1_000) await appendEvents(log, events.slice(i, i + 1_000), partitions)
     await log.close()
-    const calm = join(root, 'calm')
-    const crashy = join(root, 'crashy')
+    const calm = dirOf('calm')
+    const crashy = dirOf('crashy')
     cpSync(base, calm, { recursive: true })
     cpSync(base, crashy, { recursive: true })
 
-    expect(await run(calm, rulesPath)).toBe('done')
+    expect(await run(calm, rulesPath, lateness)).toBe('done')
     let kills = 0
-    for (const share of [0.15, 0.35, 0.6, 0.85]) if ((await run(crashy, rulesPath, Math.round(share * events.length))) === 'killed') kills++
-    expect(await run(crashy, rulesPath)).toBe('done')
+    for (const share of [0.15, 0.35, 0.6, 0.85]) if ((await run(crashy, rulesPath, lateness, Math.round(share * events.length))) === 'killed') kills++
+    expect(await run(crashy, rulesPath, lateness)).toBe('done')
     expect(kills).toBeGreaterThanOrEqual(2)
 
     const a = await outcomeOf(calm)

@@ -23,14 +23,14 @@ describe('engine loop during a catch-up', () => {
       const t0 = Date.UTC(2026, 10, 1, 10)
       const events: TrackedEvent[] = []
       for (let i = 0; i < 40_000; i++) {
-        const v = validateEvent({ event: 'spin', user_id: `u${i % 500}`, ts: t0 + i * 10 }, { receivedAt: t0 })
+        const v = validateEvent({ event: 'spin', user_id: `u${i % 500}`, ts: t0 + i * 10 }, { receivedAt: t0 + i * 10 })
         if (!v.ok) throw new Error(v.error.reason)
         events.push(v.event)
       }
       for (let i = 0; i < events.length; i += 5_000) await appendEvents(log, events.slice(i, i + 5_000), partitions)
       const options = engineOptions()
       const rules = prepareRules(parseRulesYaml('segments:\n  spinner:\n    when: count(spin, 1h) >= 20\n'), options)
-      const runner = await EngineRunner.create(log, store, rules, options, [0, 1], { batchSize: 200, checkpointIntervalMs: 1 })
+      const runner = await EngineRunner.create(log, store, rules, options, [0, 1], { batchSize: 200, checkpointIntervalMs: 1, clockTickMs: 0 })
       // Sampled by a timer: with a loop that never yields, it would fire only once the backlog is done.
       const seen: number[] = []
       const timer = setInterval(() => seen.push(runner.workers.reduce((n, w) => n + w.nextOffset, 0)), 1)

@@ -35,6 +35,9 @@ segments:
     e.process(ev('page_view', 'b', T0 + 7 * 24 * HOUR))
     expect(changes(e)).toEqual([])
     e.process(ev('page_view', 'b', T0 + 7 * 24 * HOUR + 1))
+    // The flip is due at 7d + 1 ms; a timer fires once the watermark is past its time.
+    expect(changes(e)).toEqual([])
+    e.process(ev('page_view', 'b', T0 + 7 * 24 * HOUR + 2))
     expect(changes(e)).toEqual([['a', 'lapsed_buyer', 'entered', 7 * 24 * 60 + 1 / MIN]])
     e.process(ev('page_view', 'a', T0 + 8 * 24 * HOUR))
     expect(changes(e)).toEqual([['a', 'lapsed_buyer', 'exited', 8 * 24 * 60]])

@@ -1,6 +1,6 @@
 import type { PlayerRecord } from '../../src/state/state-store.ts'
 import { request } from 'node:http'
-import { decodeEvent, type TrackedEvent } from '../../src/events/index.ts'
+import { decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import type { TestServer } from '../api/harness.ts'
 
@@ -77,7 +77,7 @@ export async function logEvents(s: TestServer, userId?: string): Promise<Tracked
     for (let offset = 0; ; ) {
       const records = await s.ctx.log.read(TOPICS.events, p, offset)
       if (records.length === 0) break
-      for (const r of records) out.push(decodeEvent(r.value))
+      for (const r of records) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))
       offset = records[records.length - 1]!.offset + 1
     }
   }

@@ -84,7 +84,7 @@ interface Run {
 async function session(stateUrl: (dataDir: string) => string): Promise<Run> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tagstream-pg-api-'))
   try {
-    let s = await startTestServer({ dataDir, stateUrl: stateUrl(dataDir) })
+    let s = await startTestServer({ dataDir, stateUrl: stateUrl(dataDir), clockTickMs: 0 })
     try {
       const accepted = await post(s, '/v1/events', JSON.stringify(EVENTS))
       expect(accepted.status).toBeLessThan(300)
@@ -95,7 +95,7 @@ async function session(stateUrl: (dataDir: string) => string): Promise<Run> {
       const beforeRestart = [...(await profilesView(s)), (await get(s, '/game/players?name=dirk')).json].map(normalise)
       await s.close()
       // A restart restores the engine from the store's checkpoint and finds the players there.
-      s = await startTestServer({ dataDir, stateUrl: stateUrl(dataDir), segmentsPath: join(dataDir, 'test-segments.yaml') })
+      s = await startTestServer({ dataDir, stateUrl: stateUrl(dataDir), segmentsPath: join(dataDir, 'test-segments.yaml'), clockTickMs: 0 })
       const afterRestart = [...(await profilesView(s)), (await get(s, '/game/players?name=dirk')).json]
       return { profiles, game, beforeRestart, afterRestart: afterRestart.map(normalise), stateDirExists: existsSync(join(dataDir, 'state')) }
     } finally {

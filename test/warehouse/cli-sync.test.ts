@@ -17,7 +17,7 @@ describe('tagstream warehouse sync', () => {
     const t0 = Date.UTC(2026, 10, 1, 23, 59)
     const events: TrackedEvent[] = []
     for (let i = 0; i < 500; i++) {
-      const v = validateEvent({ event: i % 2 ? 'spin' : 'purchase', user_id: `u${i % 37}`, ts: t0 + i * 1000, amount: i }, { receivedAt: t0 })
+      const v = validateEvent({ event: i % 2 ? 'spin' : 'purchase', user_id: `u${i % 37}`, ts: t0 + i * 1000, amount: i }, { receivedAt: t0 + i * 1000 })
       if (v.ok) events.push(v.event)
     }
     await appendEvents(log, events, partitions)

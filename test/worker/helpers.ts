@@ -45,7 +45,9 @@ export class WorkerProcess {
     readonly id: string,
     args: readonly string[],
   ) {
-    this.proc = spawn(process.execPath, [bin, 'worker', '--id', id, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TAGSTREAM_LOG_LEVEL: 'info' } })
+    // The workloads carry fixed event times: the workers' clocks move with events only, so every
+    // run's output can be compared with one uninterrupted run (clock records: test/engine/clock).
+    this.proc = spawn(process.execPath, [bin, 'worker', '--id', id, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TAGSTREAM_LOG_LEVEL: 'info', TAGSTREAM_CLOCK_TICK_MS: '0' } })
     this.proc.stderr!.on('data', (c: Buffer) => (this.log = (this.log + c.toString()).slice(-20_000)))
     // TAGSTREAM_TEST_WORKER_LOGS=<dir> keeps every worker's full log, for looking into a failure.
     const keep = process.env.TAGSTREAM_TEST_WORKER_LOGS
@@ -146,7 +148,8 @@ export function workload(count: number, users = 400, seed = 42): TrackedEvent[] 
     const user = String(1 + Math.floor(rnd() ** 2 * users))
     const purchase = rnd() < 0.02
     const raw = purchase ? { event: 'in_app_purchase', user_id: user, ts: t0 + i * 120, amount: [0.99, 4.99, 9.99, 19.99][Math.floor(rnd() * 4)] } : { event: 'spin', user_id: user, ts: t0 + i * 120, bet: i < count * 0.8 ? 2 : 1 }
-    const v = validateEvent({ ...raw, event_id: `e${i}` }, { receivedAt: t0 })
+    // Received as it happens: a time later than the receive time would be clamped to it.
+    const v = validateEvent({ ...raw, event_id: `e${i}` }, { receivedAt: raw.ts })
     if (!v.ok) throw new Error(v.error.reason)
     out.push(v.event)
   }

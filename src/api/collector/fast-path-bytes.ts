@@ -10,12 +10,15 @@ export const F_ANON = 4
 export const F_TS = 8
 export const F_EVENT_ID = 16
 export const F_TENANT = 32
+/** sent_at: its element takes the slow path (a corrected time; rare). */
+export const F_SENT_AT = 64
 const EVENT = Buffer.from('event')
 const USER_ID = Buffer.from('user_id')
 const ANONYMOUS_ID = Buffer.from('anonymous_id')
 const TS = Buffer.from('ts')
 const EVENT_ID = Buffer.from('event_id')
 const TENANT = Buffer.from('tenant')
+const SENT_AT = Buffer.from('sent_at')
 const PROTO = Buffer.from('__proto__')
 
 // validate.ts's event name rule, /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/, as a byte table: 2 = may start a name, 1 = may follow.
@@ -36,7 +39,7 @@ export function reservedField(b: Buffer, s: number, e: number): number {
     case 6:
       return startsWith(b, s, TENANT) ? F_TENANT : 0
     case 7:
-      return startsWith(b, s, USER_ID) ? F_USER : 0
+      return startsWith(b, s, USER_ID) ? F_USER : startsWith(b, s, SENT_AT) ? F_SENT_AT : 0
     case 8:
       return startsWith(b, s, EVENT_ID) ? F_EVENT_ID : 0
     case 12:

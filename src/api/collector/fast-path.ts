@@ -3,7 +3,7 @@ import { CODEC, DEFAULT_LIMITS, MIN_EVENT_TIME, parseEventTime } from '../../eve
 import { groupEvent } from '../../ingest/append-events.ts'
 import type { AppendRecord } from '../../log/event-log.ts'
 import type { Deduper } from './dedupe.ts'
-import { F_ANON, F_EVENT, F_EVENT_ID, F_TENANT, F_TS, F_USER, copy, isEventName, isProtoKey, reservedField, sameRange } from './fast-path-bytes.ts'
+import { F_ANON, F_EVENT, F_EVENT_ID, F_SENT_AT, F_TENANT, F_TS, F_USER, copy, isEventName, isProtoKey, reservedField, sameRange } from './fast-path-bytes.ts'
 import { MAX_ID_UNITS, Span, groupElement, props, startRequest, type ReadElement } from './fast-path-event.ts'
 import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
 import { RequestSorter, type SortOutcome } from './ingest.ts'
@@ -14,12 +14,13 @@ import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipValue, skipWs, st
  * byte, each event written straight into its binary encoding — the exact bytes encodeEvent gives for
  * the event validateEvent makes — and grouped by partition, with no JSON.parse and no object per
  * event. It reads the common shape only: an object of envelope fields and flat properties. Any other
- * element (nested values, escapes in envelope fields, a digit-led key, a duplicate key, anything
- * validation would refuse) takes the slow path on its own: JSON.parse of its bytes, validateEvent,
+ * element (nested values, escapes in envelope fields, a digit-led key, a duplicate key, a `sent_at`
+ * or a ts later than the receive time — the server changes those times —, anything validation would
+ * refuse) takes the slow path on its own: JSON.parse of its bytes, validateEvent,
  * encodeEvent, in its place in the request, sharing the request's id generator and dedupe claims, so
  * ids, order, rejections and dead letters are what sortBatch gives. A body that is not valid JSON or
- * UTF-8, has too many events, or has any other shape is declined whole (null) and the caller takes
- * today's path, which words the error.
+ * UTF-8, has too many events, or has any other shape (a {"batch": [...]} with a `sent_at` beside it
+ * among them) is declined whole (null) and the caller takes today's path, which words the error.
  */
 
 /** A request body sorted like SortedBatch, its good events already encoded and grouped by partition. */
@@ -185,7 +186,9 @@ class BodyEncoder implements ReadElement {
   /** An envelope field's value at b[i]: the offset after it, FALLBACK or SYNTAX. */
   private reserved(field: number, i: number): number {
     const { b, n } = this
-    if ((this.seen & field) !== 0) return FALLBACK
+    // sent_at corrects the event time (validate.ts), as does a ts later than the receive time (a
+    // clamp, and the property original_ts): rare enough for the slow path, which has the rules once.
+    if (field === F_SENT_AT || (this.seen & field) !== 0) return FALLBACK
     this.seen |= field
     const c = b[i]
     if (c === 0x6e) {
@@ -215,7 +218,7 @@ class BodyEncoder implements ReadElement {
       // ts as an ISO-8601 string: rare enough to go through parseEventTime itself.
       if (!str.ascii) return FALLBACK
       const t = parseEventTime((b as Latin1).latin1Slice(s, e))
-      if (!t.ok || t.ms > this.o.receivedAt + LIMITS.maxFutureMs) return FALLBACK
+      if (!t.ok || t.ms > this.o.receivedAt) return FALLBACK
       this.ts = t.ms
       return end
     }
@@ -224,10 +227,10 @@ class BodyEncoder implements ReadElement {
       if (end === SYNTAX) return SYNTAX
       const v = num.value
       if (field === F_TS) {
-        // Infinity passes this and fails the future check below.
+        // Infinity passes this and fails the receive time check below.
         if (!(v >= MIN_EVENT_TIME)) return FALLBACK
         const ms = Math.floor(v)
-        if (ms > this.o.receivedAt + LIMITS.maxFutureMs) return FALLBACK
+        if (ms > this.o.receivedAt) return FALLBACK
         this.ts = ms
         return end
       }

@@ -53,8 +53,10 @@ export class RequestSorter {
     private readonly deduper: Deduper,
     ids: RequestIds,
     readonly out: SortOutcome,
+    /** The request's own sent_at (a {"batch": [...], "sent_at": …} body), epoch ms. */
+    sentAt: number | undefined = undefined,
   ) {
-    this.vctx = { tenant, receivedAt, limits: DEFAULT_LIMITS, makeId: ids.next }
+    this.vctx = { tenant, receivedAt, limits: DEFAULT_LIMITS, makeId: ids.next, sentAt }
     this.prefix = Deduper.prefix(tenant)
   }
 
@@ -92,7 +94,7 @@ export class RequestSorter {
  */
 export function sortBatch(body: ParsedBody, tenant: string, receivedAt: number, deduper: Deduper, ids: RequestIds = new RequestIds(receivedAt)): SortedBatch {
   const sorted: SortedBatch = { events: [], letters: [], rejected: [], duplicates: 0, claimed: [] }
-  const sorter = new RequestSorter(tenant, receivedAt, deduper, ids, sorted)
+  const sorter = new RequestSorter(tenant, receivedAt, deduper, ids, sorted, body.sentAt)
   for (const e of body.early) sorter.reject(e.index, e, e.raw)
   const items = body.items
   for (let k = 0; k < items.length; k++) {

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer'
+import { parseEventTime } from '../../events/index.ts'
 import { failure, type RequestFailure } from './failure.ts'
 import { elementSpans } from './json-spans.ts'
 import { locateJsonError } from './json-syntax.ts'
@@ -35,6 +36,8 @@ export class ParsedBody {
     /** Events already rejected while parsing. */
     readonly early: EarlyReject[],
     private readonly source: RawSource,
+    /** The body's own `sent_at` ({"batch": [...], "sent_at": …}), epoch ms: the client's clock when it sent the request. */
+    readonly sentAt: number | undefined = undefined,
   ) {}
 
   position(k: number): number {
@@ -106,6 +109,7 @@ export function parseEventsJson(text: string, bytes: Buffer, maxEvents: number):
   const v = parsed.value
   let items: unknown[]
   let batch = false
+  let sentAt: number | undefined
   if (Array.isArray(v)) items = v
   else if (typeof v === 'object' && v !== null) {
     if (!Object.hasOwn(v, 'batch')) return new ParsedBody([v], null, [], { kind: 'whole', bytes })
@@ -113,11 +117,24 @@ export function parseEventsJson(text: string, bytes: Buffer, maxEvents: number):
     if (!Array.isArray(b)) return failure(400, 'invalid_body', `"batch" must be an array of events, got ${describe(b)}`, 'batch')
     items = b
     batch = true
+    const sent = requestSentAt((v as { sent_at?: unknown }).sent_at)
+    if (typeof sent === 'object') return sent
+    sentAt = sent
   } else {
     return failure(400, 'invalid_body', `body must be a JSON array of events, an object {"batch": [...]}, or one event object; got ${describe(v)}`)
   }
   if (items.length > maxEvents) return tooMany(items.length, maxEvents)
-  return new ParsedBody(items, null, [], { kind: 'elements', bytes, batch })
+  return new ParsedBody(items, null, [], { kind: 'elements', bytes, batch }, sentAt)
+}
+
+/**
+ * A batch's `sent_at` (docs/events.md#event-time), read like an event's `ts`. A bad one is the
+ * request's fault, not one event's: every event of the batch would be corrected by it.
+ */
+function requestSentAt(raw: unknown): number | undefined | RequestFailure {
+  if (raw === undefined || raw === null) return undefined
+  const t = parseEventTime(raw)
+  return t.ok ? t.ms : failure(400, 'invalid_body', `sent_at: ${t.reason}`, 'sent_at')
 }
 
 /** A POST /v1/track body: exactly one event object. */

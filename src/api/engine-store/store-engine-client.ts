@@ -1,7 +1,7 @@
 import type { EngineOptions } from '../../engine/engine-options.ts'
 import type { EngineRules } from '../../engine/engine-rules.ts'
 import { DEFAULT_WORKER_OPTIONS } from '../../engine/partition-worker.ts'
-import { buildProfile, matchesTraits } from '../../engine/profile.ts'
+import { buildProfile, matchesTraits, readTime } from '../../engine/profile.ts'
 import { compareIds } from '../../engine/replay.ts'
 import { formatDuration } from '../../engine/rules/index.ts'
 import type { EngineClient, EngineSnapshot, Profile, ProfilePage, ProfileQuery, SegmentInfo } from '../../engine/thread/protocol.ts'
@@ -21,9 +21,11 @@ export interface StoreEngineOptions {
   refreshMs: number
   /** Least time between two scans of a partition's users for segment sizes. Default 5 s. */
   countIntervalMs: number
+  /** The workers' clocks follow the wall clock (clock records on): profiles are read as of now. Default true. */
+  followsWallClock: boolean
 }
 
-export const DEFAULT_STORE_ENGINE_OPTIONS: StoreEngineOptions = { namespace: DEFAULT_WORKER_OPTIONS.namespace, refreshMs: 1_000, countIntervalMs: 5_000 }
+export const DEFAULT_STORE_ENGINE_OPTIONS: StoreEngineOptions = { namespace: DEFAULT_WORKER_OPTIONS.namespace, refreshMs: 1_000, countIntervalMs: 5_000, followsWallClock: true }
 
 const STARTING: EngineSnapshot = { ready: false, partitions: [], processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, segmentSizes: {}, users: 0, error: null }
 
@@ -73,7 +75,7 @@ export class StoreEngineClient implements EngineClient {
     const bytes = await this.store.getUser(this.options.namespace, p, partitionKey(tenant, userId))
     if (!bytes) return null
     // Read after the user: that checkpoint is the one that wrote this state or a later one, so its clock is not behind the state.
-    const T = checkpointWatermark(await this.store.loadCheckpoint(this.options.namespace, p))
+    const T = readTime(checkpointWatermark(await this.store.loadCheckpoint(this.options.namespace, p)), this.engineOptions, this.options.followsWallClock)
     return buildProfile(decodeUser(bytes, this.rules), this.rules, this.engineOptions, T)
   }
 
@@ -195,7 +197,7 @@ export class StoreEngineClient implements EngineClient {
         // A prefix can also match a longer tenant name ("a" and "a:b").
         if (u.tenant === tenant) users.push(u)
       }
-      const T = checkpointWatermark(await this.store.loadCheckpoint(this.options.namespace, p))
+      const T = readTime(checkpointWatermark(await this.store.loadCheckpoint(this.options.namespace, p)), this.engineOptions, this.options.followsWallClock)
       for (const u of users) visit(u, T)
     }
   }

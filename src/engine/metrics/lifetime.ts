@@ -1,4 +1,5 @@
 import type { AggregateFn } from '../rules/index.ts'
+import { fromMicros, toMicros } from './exact-sum.ts'
 import { numeric, scalar, type MetricSnapshot, type MetricState, type Scalar } from './metric-state.ts'
 
 /** Distinct values kept per user for a lifetime distinct(); beyond it the count stops growing. */
@@ -7,6 +8,7 @@ export const MAX_LIFETIME_DISTINCT = 10_000
 /** An aggregate over all of a user's events: a few numbers, never slides. */
 export class LifetimeMetric implements MetricState {
   private count = 0
+  /** Whole millionths (exact-sum.ts): order-independent and exact. */
   private sum = 0
   private extreme: number | null = null
   private values: Set<Scalar> | null
@@ -30,7 +32,7 @@ export class LifetimeMetric implements MetricState {
     const n = numeric(value)
     if (n === null) return true
     this.count++
-    this.sum += n
+    this.sum += toMicros(n)
     if (this.extreme === null || (this.agg === 'min' ? n < this.extreme : n > this.extreme)) this.extreme = n
     return true
   }
@@ -40,9 +42,9 @@ export class LifetimeMetric implements MetricState {
       case 'count':
         return this.count
       case 'sum':
-        return this.sum
+        return fromMicros(this.sum)
       case 'avg':
-        return this.count === 0 ? null : this.sum / this.count
+        return this.count === 0 ? null : fromMicros(this.sum) / this.count
       case 'min':
       case 'max':
         return this.extreme
@@ -64,14 +66,15 @@ export class LifetimeMetric implements MetricState {
   }
 
   snapshot(): MetricSnapshot {
-    return { kind: 'l', agg: this.agg, count: this.count, sum: this.sum, extreme: this.extreme, values: this.values ? [...this.values] : null }
+    return { kind: 'l', v: 2, agg: this.agg, count: this.count, sum: this.sum, extreme: this.extreme, values: this.values ? [...this.values] : null }
   }
 
   static restore(s: MetricSnapshot, agg: AggregateFn): LifetimeMetric | null {
     if (s.agg !== agg) return null
     const m = new LifetimeMetric(agg)
     m.count = s.count as number
-    m.sum = s.sum as number
+    // Before version 2 the sum was a float total.
+    m.sum = s.v === 2 ? (s.sum as number) : toMicros(s.sum as number)
     m.extreme = s.extreme as number | null
     if (m.values && Array.isArray(s.values)) m.values = new Set(s.values as Scalar[])
     return m

@@ -1,18 +1,16 @@
 import type { AggregateFn } from '../rules/index.ts'
+import type { WindowShape } from '../window-shape.ts'
+import { fromMicros, toMicros } from './exact-sum.ts'
 import { numeric, scalar, type MetricSnapshot, type MetricState, type Scalar } from './metric-state.ts'
 
-export interface WindowShape {
-  bucketMs: number
-  /** Buckets in the window: the window at time T covers buckets (bucket(T) − buckets, bucket(T)]. */
-  buckets: number
-  /** Extra ring slots for events ahead of the clock (allowed lateness). */
-  ahead: number
-}
-
 /**
- * A sliding event-time window as a ring of buckets. For count/sum/avg a running total over the
- * buckets in the window makes value() O(1); sliding the clock by one bucket adds the bucket that
- * enters and subtracts the one that leaves. Only the arrays an aggregate needs are allocated.
+ * A sliding event-time window as a ring of buckets: the window at clock bucket c holds buckets
+ * (c − n, c]. The engine only adds events whose time is at or before the clock (events ahead of
+ * the watermark wait in the partition's held buffer), so the ring needs exactly n slots.
+ *
+ * For count/sum/avg a running total over the buckets in the window makes value() O(1); moving the
+ * clock by one bucket subtracts the bucket that leaves. Sums are whole millionths (exact-sum.ts),
+ * so the running total never drifts. Only the arrays an aggregate needs are allocated.
  */
 const COUNT = 0
 const SUM = 1
@@ -22,24 +20,26 @@ const MAX = 4
 const DISTINCT = 5
 const KINDS: Record<AggregateFn, number> = { count: COUNT, sum: SUM, avg: AVG, min: MIN, max: MAX, distinct: DISTINCT }
 
+/** Checkpoints written before the exact windows (rings with slots ahead of the clock, float sums). */
+const SNAPSHOT_VERSION = 2
+/** The one window shape whose buckets were the same before: 120 buckets dividing the window exactly. */
+const LEGACY_BUCKETS = 120
+
 export class WindowedMetric implements MetricState {
-  private readonly size: number
   /** The aggregate as a small integer: the hot path switches on it. */
   private readonly kind: number
-  /** Start of the clock's bucket and its ring slot, so in-order events skip a division and a modulo. */
-  private clockStart: number
-  private clockSlot: number
   private counts: Uint32Array | null = null
+  /** Whole millionths per bucket. */
   private sums: Float64Array | null = null
   private extremes: Float64Array | null = null
+  /** Each value's latest bucket in the window. */
   private distinct: Map<Scalar, number> | null = null
   /** Bucket of the clock. */
   private clock: number
   /** Start of the bucket after the clock's: advance() is a no-op before it. */
   private clockEnd: number
-  /** Highest bucket whose slot is live; slots hold buckets (head − size, head]. */
-  private head: number
   private totalCount = 0
+  /** Whole millionths. */
   private totalSum = 0
   /** Oldest non-empty bucket, or Infinity: when it leaves the window the value can change. */
   private oldest = Infinity
@@ -51,16 +51,13 @@ export class WindowedMetric implements MetricState {
     private readonly shape: WindowShape,
     T: number,
   ) {
-    this.size = shape.buckets + shape.ahead
     this.kind = KINDS[agg]
     this.clock = Math.floor(T / shape.bucketMs)
-    this.clockStart = this.clock * shape.bucketMs
-    this.clockEnd = this.clockStart + shape.bucketMs
-    this.clockSlot = this.clock % this.size
-    this.head = this.clock
-    if (agg === 'count' || agg === 'avg') this.counts = new Uint32Array(this.size)
-    if (agg === 'sum' || agg === 'avg') this.sums = new Float64Array(this.size)
-    if (agg === 'min' || agg === 'max') this.extremes = new Float64Array(this.size).fill(NaN)
+    this.clockEnd = (this.clock + 1) * shape.bucketMs
+    const n = shape.buckets
+    if (agg === 'count' || agg === 'avg') this.counts = new Uint32Array(n)
+    if (agg === 'sum' || agg === 'avg') this.sums = new Float64Array(n)
+    if (agg === 'min' || agg === 'max') this.extremes = new Float64Array(n).fill(NaN)
     if (agg === 'distinct') this.distinct = new Map()
   }
 
@@ -69,73 +66,50 @@ export class WindowedMetric implements MetricState {
     if (T < this.clockEnd) return
     const to = Math.floor(T / this.shape.bucketMs)
     if (to <= this.clock) return
-    const { buckets } = this.shape
-    if (this.counts || this.sums) {
-      if (to - this.clock >= buckets) {
-        this.clock = to
-        this.raiseHead(to)
-        this.recount()
-      } else {
-        for (let j = this.clock + 1; j <= to; j++) {
-          this.slide(j, 1)
-          this.slide(j - buckets, -1)
-        }
-        this.clock = to
-        this.raiseHead(to)
-      }
+    const n = this.shape.buckets
+    if (to - this.clock >= n || this.oldest === Infinity) {
+      this.clear()
     } else {
-      this.clock = to
-      this.raiseHead(to)
+      // Buckets (clock − n, to − n] leave; their slots become the new buckets (clock, to].
+      for (let k = this.clock + 1; k <= to; k++) this.evict(k - n)
     }
-    this.clockStart = to * this.shape.bucketMs
-    this.clockEnd = this.clockStart + this.shape.bucketMs
-    this.clockSlot = to % this.size
-    if (this.oldest <= to - buckets) this.findOldest()
-    if (this.distinct) for (const [v, b] of this.distinct) if (b <= to - buckets) this.distinct.delete(v)
+    this.clock = to
+    this.clockEnd = (to + 1) * this.shape.bucketMs
+    if (this.oldest <= to - n) this.findOldest()
+    if (this.distinct) for (const [v, b] of this.distinct) if (b <= to - n) this.distinct.delete(v)
   }
 
   add(ts: number, value: unknown): boolean {
-    let k: number
-    let slot: number
-    let inWindow: boolean
-    if (ts >= this.clockStart && ts < this.clockEnd) {
-      k = this.clock
-      slot = this.clockSlot
-      inWindow = true
-    } else {
+    let k = this.clock
+    if (ts < this.clockEnd - this.shape.bucketMs) {
       k = Math.floor(ts / this.shape.bucketMs)
       if (k <= this.clock - this.shape.buckets) return false
-      if (k > this.head) {
-        // Further ahead than the ring holds: cannot happen while the clock follows the watermark.
-        if (k - this.clock >= this.size) return false
-        this.raiseHead(k)
-      }
-      slot = k % this.size
-      inWindow = k <= this.clock
     }
+    const slot = k % this.shape.buckets
     switch (this.kind) {
       case COUNT:
         this.counts![slot]!++
-        if (inWindow) this.totalCount++
+        this.totalCount++
         break
       case SUM: {
         const n = numeric(value)
-        if (n === null || n === 0) return true
-        if (n < 0) this.hasNegative = true
-        this.sums![slot]! += n
-        if (inWindow) this.totalSum += n
+        if (n === null) return true
+        const m = toMicros(n)
+        if (m === 0) return true
+        if (m < 0) this.hasNegative = true
+        this.sums![slot]! += m
+        this.totalSum += m
         break
       }
       case AVG: {
         const n = numeric(value)
         if (n === null) return true
-        if (n < 0) this.hasNegative = true
-        this.sums![slot]! += n
+        const m = toMicros(n)
+        if (m < 0) this.hasNegative = true
+        this.sums![slot]! += m
         this.counts![slot]!++
-        if (inWindow) {
-          this.totalSum += n
-          this.totalCount++
-        }
+        this.totalSum += m
+        this.totalCount++
         break
       }
       case MIN:
@@ -162,66 +136,44 @@ export class WindowedMetric implements MetricState {
       case COUNT:
         return this.totalCount
       case SUM:
-        return this.totalSum
+        return fromMicros(this.totalSum)
       case AVG:
-        return this.totalCount === 0 ? null : this.totalSum / this.totalCount
+        return this.totalCount === 0 ? null : fromMicros(this.totalSum) / this.totalCount
       case MIN:
-      case MAX: {
-        let best: number | null = null
-        for (let k = this.clock - this.shape.buckets + 1; k <= this.clock; k++) {
-          const v = this.extremes![k % this.size]!
-          if (Number.isNaN(v) || k > this.head) continue
-          if (best === null || (this.kind === MIN ? v < best : v > best)) best = v
-        }
-        return best
-      }
-      default: {
-        let n = 0
-        for (const b of this.distinct!.values()) if (b <= this.clock) n++
-        return n
-      }
+      case MAX:
+        return this.extreme(this.clock - this.shape.buckets + 1)
+      default:
+        return this.distinct!.size
     }
   }
 
   peek(T: number): number | null {
     const to = Math.floor(T / this.shape.bucketMs)
     if (to <= this.clock) return this.value()
-    const from = to - this.shape.buckets + 1
+    const from = Math.max(to - this.shape.buckets + 1, this.clock - this.shape.buckets + 1)
     if (this.distinct) {
       let n = 0
-      for (const b of this.distinct.values()) if (b >= from && b <= to) n++
+      for (const b of this.distinct.values()) if (b >= from) n++
       return n
     }
+    if (this.extremes) return this.extreme(from)
     let count = 0
     let sum = 0
-    let best: number | null = null
-    for (let k = Math.max(from, this.head - this.size + 1); k <= Math.min(to, this.head); k++) {
-      const slot = k % this.size
+    for (let k = from; k <= this.clock; k++) {
+      const slot = k % this.shape.buckets
       if (this.counts) count += this.counts[slot]!
       if (this.sums) sum += this.sums[slot]!
-      if (this.extremes) {
-        const v = this.extremes[slot]!
-        if (!Number.isNaN(v) && (best === null || (this.kind === MIN ? v < best : v > best))) best = v
-      }
     }
     if (this.kind === COUNT) return count
-    if (this.kind === SUM) return sum
-    if (this.kind === AVG) return count === 0 ? null : sum / count
-    return best
+    if (this.kind === SUM) return fromMicros(sum)
+    return count === 0 ? null : fromMicros(sum) / count
   }
 
   nextChange(): number {
-    let next = this.oldest === Infinity ? Infinity : (this.oldest + this.shape.buckets) * this.shape.bucketMs
-    if (this.distinct) for (const b of this.distinct.values()) next = Math.min(next, (b + this.shape.buckets) * this.shape.bucketMs)
-    return Math.min(next, this.nextEnter())
-  }
-
-  /** When the first bucket ahead of the clock (allowed lateness) enters the window; Infinity if none. */
-  nextEnter(): number {
-    for (let k = this.clock + 1; k <= this.head; k++) {
-      if (this.slotNonEmpty(k)) return k * this.shape.bucketMs
-    }
-    return Infinity
+    const n = this.shape.buckets
+    let next = this.oldest === Infinity ? Infinity : (this.oldest + n) * this.shape.bucketMs
+    if (this.distinct) for (const b of this.distinct.values()) next = Math.min(next, (b + n) * this.shape.bucketMs)
+    return next
   }
 
   isEmpty(): boolean {
@@ -231,9 +183,9 @@ export class WindowedMetric implements MetricState {
   snapshot(): MetricSnapshot {
     return {
       kind: 'w',
+      v: SNAPSHOT_VERSION,
       agg: this.agg,
       clock: this.clock,
-      head: this.head,
       oldest: this.oldest === Infinity ? null : this.oldest,
       tc: this.totalCount,
       ts: this.totalSum,
@@ -245,72 +197,110 @@ export class WindowedMetric implements MetricState {
     }
   }
 
+  /** Null when the snapshot does not fit this shape (the window changed): the metric starts empty. */
   static restore(s: MetricSnapshot, agg: AggregateFn, shape: WindowShape): WindowedMetric | null {
-    const size = shape.buckets + shape.ahead
-    const sameShape = (a: unknown) => a === null || (Array.isArray(a) && a.length === size)
-    if (s.agg !== agg || !sameShape(s.counts) || !sameShape(s.sums) || !sameShape(s.ext)) return null
+    if (s.agg !== agg) return null
     const m = new WindowedMetric(agg, shape, 0)
     m.clock = s.clock as number
-    m.clockStart = m.clock * shape.bucketMs
-    m.clockEnd = m.clockStart + shape.bucketMs
-    m.clockSlot = m.clock % m.size
-    m.head = s.head as number
-    m.oldest = (s.oldest as number | null) ?? Infinity
-    m.totalCount = s.tc as number
-    m.totalSum = s.ts as number
+    m.clockEnd = (m.clock + 1) * shape.bucketMs
     m.hasNegative = s.neg === true
-    if (m.counts && s.counts) m.counts.set(s.counts as number[])
-    if (m.sums && s.sums) m.sums.set(s.sums as number[])
-    if (m.extremes && s.ext) m.extremes.set((s.ext as Array<number | null>).map((v) => v ?? NaN))
+    if (s.v === SNAPSHOT_VERSION) {
+      const sameShape = (a: unknown) => a === null || (Array.isArray(a) && a.length === shape.buckets)
+      if (!sameShape(s.counts) || !sameShape(s.sums) || !sameShape(s.ext)) return null
+      if (m.counts && s.counts) m.counts.set(s.counts as number[])
+      if (m.sums && s.sums) m.sums.set(s.sums as number[])
+      if (m.extremes && s.ext) m.extremes.set((s.ext as Array<number | null>).map((v) => v ?? NaN))
+    } else if (!m.restoreFirstVersion(s)) return null
     if (m.distinct && s.distinct) m.distinct = new Map(s.distinct as Array<[Scalar, number]>)
+    m.recount()
     return m
   }
 
+  /**
+   * A checkpoint from before the exact windows: a ring of n + ahead slots holding buckets
+   * (head − size, head] and sums as floats. Same bucket size only (a window that is a multiple of
+   * 120 ms kept its buckets); its buckets in the window are copied, sums rounded to millionths.
+   */
+  private restoreFirstVersion(s: MetricSnapshot): boolean {
+    // Only a default-shaped window (a multiple of 120 ms at 120 buckets) had the same buckets then;
+    // any other starts empty after the upgrade (docs/engine.md, "Checkpoints from older versions").
+    if (this.shape.buckets !== LEGACY_BUCKETS) return false
+    const arrays = [s.counts, s.sums, s.ext].filter((a): a is unknown[] => Array.isArray(a))
+    const size = arrays[0]?.length ?? this.shape.buckets + 1
+    if (arrays.some((a) => a.length !== size) || size < this.shape.buckets) return false
+    const head = typeof s.head === 'number' ? s.head : this.clock
+    // Buckets ahead of the clock (events that waited for the watermark) are not carried over.
+    for (let k = Math.max(this.clock - this.shape.buckets + 1, head - size + 1); k <= Math.min(this.clock, head); k++) {
+      const from = k % size
+      const to = k % this.shape.buckets
+      if (this.counts && Array.isArray(s.counts)) this.counts[to] = s.counts[from] as number
+      if (this.sums && Array.isArray(s.sums)) this.sums[to] = toMicros(s.sums[from] as number)
+      if (this.extremes && Array.isArray(s.ext)) this.extremes[to] = (s.ext[from] as number | null) ?? NaN
+    }
+    if (this.distinct && Array.isArray(s.distinct)) s.distinct = (s.distinct as Array<[Scalar, number]>).filter(([, b]) => b <= this.clock)
+    return true
+  }
+
+  private extreme(from: number): number | null {
+    let best: number | null = null
+    for (let k = from; k <= this.clock; k++) {
+      const v = this.extremes![k % this.shape.buckets]!
+      if (Number.isNaN(v)) continue
+      if (best === null || (this.kind === MIN ? v < best : v > best)) best = v
+    }
+    return best
+  }
+
   private slotNonEmpty(k: number): boolean {
-    const slot = k % this.size
+    const slot = k % this.shape.buckets
     if (this.counts) return this.counts[slot] !== 0
     if (this.sums) return this.sums[slot] !== 0
     if (this.extremes) return !Number.isNaN(this.extremes[slot]!)
     return false
   }
 
-  private slide(k: number, sign: 1 | -1): void {
-    // Only buckets still held in the ring have data; anything older or not yet written is zero.
-    if (k > this.head || k <= this.head - this.size) return
-    const slot = k % this.size
-    if (this.counts) this.totalCount += sign * this.counts[slot]!
-    if (this.sums) this.totalSum += sign * this.sums[slot]!
-    if (sign < 0 && this.totalCount === 0 && this.agg === 'avg') this.totalSum = 0
+  /** Bucket k leaves the window: its slot is emptied for the bucket n later. */
+  private evict(k: number): void {
+    const slot = k % this.shape.buckets
+    if (this.counts) {
+      this.totalCount -= this.counts[slot]!
+      this.counts[slot] = 0
+    }
+    if (this.sums) {
+      this.totalSum -= this.sums[slot]!
+      this.sums[slot] = 0
+    }
+    if (this.extremes) this.extremes[slot] = NaN
   }
 
-  private raiseHead(to: number): void {
-    if (to <= this.head) return
-    const from = Math.max(this.head + 1, to - this.size + 1)
-    for (let k = from; k <= to; k++) {
-      const slot = k % this.size
-      if (this.counts) this.counts[slot] = 0
-      if (this.sums) this.sums[slot] = 0
-      if (this.extremes) this.extremes[slot] = NaN
-    }
-    this.head = to
+  private clear(): void {
+    this.counts?.fill(0)
+    this.sums?.fill(0)
+    this.extremes?.fill(NaN)
+    this.totalCount = 0
+    this.totalSum = 0
+    this.oldest = Infinity
   }
 
   private recount(): void {
     this.totalCount = 0
     this.totalSum = 0
-    for (let k = this.clock - this.shape.buckets + 1; k <= this.clock; k++) this.slide(k, 1)
+    this.oldest = Infinity
+    for (let k = this.clock - this.shape.buckets + 1; k <= this.clock; k++) {
+      const slot = k % this.shape.buckets
+      if (this.counts) this.totalCount += this.counts[slot]!
+      if (this.sums) this.totalSum += this.sums[slot]!
+      if (this.oldest === Infinity && this.slotNonEmpty(k)) this.oldest = k
+    }
   }
 
   private findOldest(): void {
     this.oldest = Infinity
-    for (let k = Math.max(this.clock - this.shape.buckets + 1, this.head - this.size + 1); k <= this.head; k++) {
+    for (let k = this.clock - this.shape.buckets + 1; k <= this.clock; k++) {
       if (this.slotNonEmpty(k)) {
         this.oldest = k
         return
       }
     }
-    // An empty window sums to exactly zero, whatever rounding the running total picked up.
-    this.totalCount = 0
-    this.totalSum = 0
   }
 }

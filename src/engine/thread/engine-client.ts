@@ -15,6 +15,8 @@ export class EngineThreadClient implements EngineClient {
   private latest: EngineSnapshot = STARTING
   private stopped: Promise<void> | null = null
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = []
+  /** Appends the engine's clock records (the caller owns the events log). */
+  onClock: ((partition: number, time: number) => void) | null = null
 
   constructor(
     data: EngineThreadData,
@@ -100,6 +102,9 @@ export class EngineThreadClient implements EngineClient {
       }
       case 'fatal':
         this.fail(revive(msg.error))
+        return
+      case 'clock':
+        this.onClock?.(msg.partition, msg.time)
         return
       case 'stopped':
         return

@@ -4,7 +4,7 @@ import type { EngineOptions } from '../engine-options.ts'
 import type { EngineRunner } from '../engine-runner.ts'
 import { prepareRules } from '../engine-rules.ts'
 import { compareIds } from '../replay.ts'
-import { buildProfile, matchesTraits } from '../profile.ts'
+import { buildProfile, matchesTraits, readTime } from '../profile.ts'
 import { saveRules, upsertSegment } from '../rules-source.ts'
 import { formatDuration, type RulesDefinition } from '../rules/index.ts'
 import type { UserState } from '../user-state.ts'
@@ -18,7 +18,13 @@ export class EngineQueries {
     private readonly options: EngineOptions,
     private definition: RulesDefinition,
     private readonly rulesPath: string,
+    /** Reads are as of now, not of the watermark (clock records on: readTime). */
+    private readonly followsWallClock: boolean,
   ) {}
+
+  private T(watermark: number): number {
+    return readTime(watermark, this.options, this.followsWallClock)
+  }
 
   /** Async so that a throwing query rejects instead of taking the thread down. */
   async handle(method: string, args: unknown[]): Promise<unknown> {
@@ -41,7 +47,7 @@ export class EngineQueries {
   profile(tenant: string, userId: string): Profile | null {
     const w = this.runner.workers[partitionOfUser(tenant, userId, this.runner.workers.length)]
     const u = w?.engine.getUser(tenant, userId)
-    return w && u ? buildProfile(u, w.rules, this.options, w.engine.watermark) : null
+    return w && u ? buildProfile(u, w.rules, this.options, this.T(w.engine.watermark)) : null
   }
 
   search(q: ProfileQuery): ProfilePage {
@@ -54,14 +60,14 @@ export class EngineQueries {
       for (const u of users.values()) {
         if (q.cursor !== undefined && compareIds(u.userId, q.cursor) <= 0) continue
         if (segment >= 0 && !u.isMember(segment)) continue
-        if (!matchesTraits(u, q.where, this.options, w.engine.watermark)) continue
+        if (!matchesTraits(u, q.where, this.options, this.T(w.engine.watermark))) continue
         found.push({ u, p })
       }
     })
     found.sort((a, b) => compareIds(a.u.userId, b.u.userId))
     const page = found.slice(0, q.limit)
     return {
-      profiles: page.map(({ u, p }) => buildProfile(u, this.runner.workers[p]!.rules, this.options, this.runner.workers[p]!.engine.watermark)),
+      profiles: page.map(({ u, p }) => buildProfile(u, this.runner.workers[p]!.rules, this.options, this.T(this.runner.workers[p]!.engine.watermark))),
       next: found.length > q.limit ? page[page.length - 1]!.u.userId : null,
     }
   }

@@ -4,6 +4,7 @@ import { createLogger } from '../../logger.ts'
 import { openStateStore } from '../../state/open-state.ts'
 import { engineOptions } from '../engine-options.ts'
 import { EngineRunner } from '../engine-runner.ts'
+import { DEFAULT_WORKER_OPTIONS } from '../partition-worker.ts'
 import { prepareRules } from '../engine-rules.ts'
 import { loadRulesSource } from '../rules-source.ts'
 import { EngineQueries } from './engine-queries.ts'
@@ -30,8 +31,10 @@ try {
   const store = await openStateStore(data.stateUrl, { logger })
   const definition = loadRulesSource(data.rulesPath)
   const rules = prepareRules(definition, options)
-  const runner = await EngineRunner.create(log, store, rules, options, Array.from({ length: partitions }, (_, p) => p), data.worker, logger)
-  const queries = new EngineQueries(runner, log, options, definition, data.rulesPath)
+  // The main thread is the events log's writer (one per partition): it appends the clock records.
+  const appendClock = (partition: number, time: number) => Promise.resolve(post({ type: 'clock', partition, time }))
+  const runner = await EngineRunner.create(log, store, rules, options, Array.from({ length: partitions }, (_, p) => p), { ...data.worker, appendClock }, logger)
+  const queries = new EngineQueries(runner, log, options, definition, data.rulesPath, (data.worker.clockTickMs ?? DEFAULT_WORKER_OPTIONS.clockTickMs) > 0)
   runner.start()
   const timer = setInterval(() => void queries.snapshot().then((snapshot) => post({ type: 'snapshot', snapshot })), data.snapshotIntervalMs)
   post({ type: 'snapshot', snapshot: await queries.snapshot() })

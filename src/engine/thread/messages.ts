@@ -30,5 +30,7 @@ export type FromEngine =
   | { type: 'response'; id: number; ok: true; result: unknown }
   | { type: 'response'; id: number; ok: false; error: SerializedError }
   | { type: 'snapshot'; snapshot: EngineSnapshot }
+  /** A clock record for the main thread to append: it is the events log's one writer. */
+  | { type: 'clock'; partition: number; time: number }
   | { type: 'fatal'; error: SerializedError }
   | { type: 'stopped' }

@@ -1,4 +1,4 @@
-import { windowShape } from '../../engine/engine-rules.ts'
+import { windowShape } from '../../engine/window-shape.ts'
 import type { EngineOptions } from '../../engine/engine-options.ts'
 import type { Aggregate, CompareExpr, Expr, Literal } from '../../engine/rules/index.ts'
 import { literalValue } from '../../engine/rules/index.ts'
@@ -110,14 +110,15 @@ function trait(name: string, ctx: Ctx): Typed {
     case 'total_purchases': {
       const events = ctx.options.purchaseEvents.map(quoteString).join(', ')
       const p = jsonPath([ctx.options.purchaseAmountField])
-      return num(`coalesce(sum(CAST(json_extract_string(properties, ${p}) AS DOUBLE)) FILTER (WHERE event IN (${events}) AND json_type(properties, ${p}) IN ${NUMERIC}), 0)`)
+      return num(`coalesce(${exactSum(`CAST(json_extract_string(properties, ${p}) AS DOUBLE)`, `event IN (${events}) AND json_type(properties, ${p}) IN ${NUMERIC}`)}, 0)`)
     }
     case 'is_new':
       return { sql: `(${ctx.T} - min(epoch_ms(ts)) < ${ctx.options.newUserMs})`, type: 'boolean', notNull: 'true' }
     default: {
-      // Profile properties: the latest string value in arrival order (the log offset within the user's partition).
+      // Profile properties: the value of the latest event time, the greater string at equal times (docs/engine.md, Traits).
       const p = jsonPath([name])
-      const sql = `arg_max(json_extract_string(properties, ${p}), "offset") FILTER (WHERE json_type(properties, ${p}) = 'VARCHAR')`
+      const v = `json_extract_string(properties, ${p})`
+      const sql = `arg_max(${v}, {'t': epoch_ms(ts), 's': ${v}}) FILTER (WHERE json_type(properties, ${p}) = 'VARCHAR')`
       return { sql, type: 'string', notNull: `(${sql}) IS NOT NULL` }
     }
   }
@@ -126,7 +127,7 @@ function trait(name: string, ctx: Ctx): Typed {
 function aggregate(a: Aggregate, ctx: Ctx): string {
   const filters = [`event = ${quoteString(a.event)}`]
   if (a.window) {
-    const shape = windowShape(a.window.ms, ctx.options.bucketsPerWindow, ctx.options.allowedLatenessMs)
+    const shape = windowShape(a.window.ms, ctx.options.bucketsPerWindow)
     filters.push(`floor(epoch_ms(ts) / ${shape.bucketMs}) > ${Math.floor(ctx.T / shape.bucketMs) - shape.buckets}`)
   }
   if (a.filter) filters.push(condition(a.filter, ctx, 'row'))
@@ -137,8 +138,15 @@ function aggregate(a: Aggregate, ctx: Ctx): string {
   if (a.fn === 'distinct') return `count(DISTINCT json_extract(properties, ${p})) FILTER (WHERE ${where} AND (${t} IN ${NUMERIC} OR ${t} IN ('VARCHAR', 'BOOLEAN')))`
   const num = `CAST(json_extract_string(properties, ${p}) AS DOUBLE)`
   const numWhere = `${where} AND ${t} IN ${NUMERIC}`
-  if (a.fn === 'sum') return `coalesce(sum(${num}) FILTER (WHERE ${numWhere}), 0)`
+  if (a.fn === 'sum') return `coalesce(${exactSum(num, numWhere)}, 0)`
+  if (a.fn === 'avg') return `(${exactSum(num, numWhere)} / count(${num}) FILTER (WHERE ${numWhere}))`
   return `${a.fn}(${num}) FILTER (WHERE ${numWhere})`
+}
+
+/** The engine's sums: each value rounded to whole millionths, added as integers (src/engine/metrics/exact-sum.ts). */
+function exactSum(num: string, where: string): string {
+  // floor(x + 0.5), not round(): DuckDB rounds halves away from zero, Math.round rounds them up.
+  return `(sum(floor(${num} * 1000000 + 0.5)::BIGINT) FILTER (WHERE ${where}) / 1000000.0)`
 }
 
 function typedEquals(v: Typed, lit: Literal): string {

@@ -34,7 +34,7 @@ export interface EventFile {
  */
 
 const DAY_MS = 86_400_000
-const { VERSION, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
+const { VERSION, CLOCK, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 const COMMA = 0x2c
 const COLON = 0x3a
@@ -65,6 +65,8 @@ export class EventRows {
         let b: Buffer = chunk
         let view = chunkView
         let s = batch.starts[i]!
+        // The engine's clock records share the topic; they are not events.
+        if (b[s] === CLOCK) continue
         // Other producers may write JSON events to the topic; give them the binary form first.
         if (b[s] === OPEN_BRACE) {
           b = encodeEvent(decodeEvent(b.subarray(s, batch.ends[i])))
