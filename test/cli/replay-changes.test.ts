@@ -2,28 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { replayFile } from '../../src/cli/replay.ts'
+import type { Notification, SegmentChange } from '../../src/engine/records.ts'
 import { partitionFor } from '../../src/events/index.ts'
 import { tempDir } from '../support/ndjson.ts'
 import { CLI_TIMEOUT_MS, RULES, runCli, summaryOf, workload, writeLines } from './replay-cli.ts'
 
-interface SegmentLine {
-  type: 'segment'
-  segment: string
-  tenant: string
-  user_id: string
-  change: 'entered' | 'exited'
-  at: number
-  values: Record<string, number | null>
-  version: number
-}
-interface NotificationLine {
-  type: 'notification'
-  trigger: string
-  tenant: string
-  user_id: string
-  event_id: string
-  at: number
-}
+type SegmentLine = SegmentChange & { type: 'segment' }
+type NotificationLine = Notification & { type: 'notification' }
 type Line = SegmentLine | NotificationLine
 
 const PARTITIONS = 4

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Admin } from '@platformatic/kafka'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { engineOptions } from '../../src/engine/engine-options.ts'
 import { prepareRules } from '../../src/engine/engine-rules.ts'
@@ -17,8 +16,8 @@ import { KafkaEventLog } from '../../src/log/kafka/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { readRange } from '../../src/log/read-range.ts'
 import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
+import { dropTopics, TEST_BROKER as BROKER } from '../support/kafka-topics.ts'
 
-const BROKER = process.env.TAGSTREAM_TEST_KAFKA ?? `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`
 const RULES = 'segments:\n  busy:\n    when: count(spin, 2s) >= 3\n    keep: 1s\n'
 const options = engineOptions()
 const rules = prepareRules(parseRulesYaml(RULES), options)
@@ -47,15 +46,7 @@ const kafka = (): Adapter => {
       for (const t of Object.values(TOPICS)) await log.createTopic(t, { partitions: 1 })
       return log
     },
-    cleanup: async () => {
-      const admin = new Admin({ clientId: 'tagstream-test-cleanup', bootstrapBrokers: [BROKER] })
-      try {
-        const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
-        if (mine.length > 0) await admin.deleteTopics({ topics: mine })
-      } finally {
-        await admin.close()
-      }
-    },
+    cleanup: () => dropTopics(prefix),
   }
 }
 

@@ -11,6 +11,7 @@ import { parseKafkaUrl } from '../../src/log/kafka/connection-url.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { runEventLogContract } from './event-log-contract.ts'
+import { dropTopics as dropKafkaTopics } from '../support/kafka-topics.ts'
 
 // The broker of scripts/kafka/start.sh; test/support/kafka-global-setup.ts starts it when it is not running.
 const BROKER = process.env.TAGSTREAM_TEST_KAFKA ?? `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`
@@ -21,16 +22,7 @@ beforeAll(() => {
 const freshPrefix = () => `test-${randomUUID().slice(0, 8)}-`
 const urlFor = (prefix: string) => `kafka://${BROKER}?prefix=${prefix}&clientId=tagstream-test`
 
-/** Deletes every topic a test created, so a long-lived local broker does not fill up. */
-async function dropTopics(prefix: string): Promise<void> {
-  const admin = new Admin({ clientId: 'tagstream-test-cleanup', bootstrapBrokers: [BROKER] })
-  try {
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
-  } finally {
-    await admin.close()
-  }
-}
+const dropTopics = (prefix: string): Promise<void> => dropKafkaTopics(prefix, BROKER)
 
 runEventLogContract('Kafka', () => {
   const prefix = freshPrefix()

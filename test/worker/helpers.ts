@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { Admin } from '@platformatic/kafka'
 import { inject } from 'vitest'
 import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
 import { sql } from '../state/postgres-helpers.ts'
+import { dropTopics as dropKafkaTopics } from '../support/kafka-topics.ts'
 
 export const BROKER = process.env.TAGSTREAM_TEST_KAFKA ?? '127.0.0.1:9092'
 const bin = resolve(import.meta.dirname, '../../bin/tagstream.mjs')
@@ -21,15 +21,7 @@ export function requireKafka(): void {
 export const freshPrefix = (label: string) => `test-worker-${label}-${randomUUID().slice(0, 8)}-`
 export const kafkaUrl = (prefix: string) => `kafka://${BROKER}?prefix=${prefix}&clientId=tagstream-test`
 
-export async function dropTopics(prefix: string): Promise<void> {
-  const admin = new Admin({ clientId: 'tagstream-test-cleanup', bootstrapBrokers: [BROKER] })
-  try {
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
-  } finally {
-    await admin.close()
-  }
-}
+export const dropTopics = (prefix: string): Promise<void> => dropKafkaTopics(prefix, BROKER)
 
 /** Timings short enough for a test, in the proportions of the defaults. */
 export const FAST = ['--heartbeat-ms', '200', '--lease-ms', '1500', '--append-margin-ms', '500']

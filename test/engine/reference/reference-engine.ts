@@ -3,10 +3,12 @@
  * "Output records") for one partition. Nothing here is incremental: each user keeps the list of the
  * events applied to them, every aggregate and trait is recomputed by scanning that list, and the
  * evaluation instants are enumerated from scratch after every evaluation. Slow, but each function
- * can be checked against one sentence of the docs. It shares no code with src/engine.
+ * can be checked against one sentence of the docs. It shares no code with src/engine (only the
+ * output record types).
  */
 import type { AggSpec, Cond, RuleSet, Scalar, Term, TraitName } from './rule-model.ts'
 import { aggKey, aggregatesOf, sinceThresholds } from './rule-model.ts'
+import type { Notification, SegmentChange } from '../../../src/engine/records.ts'
 
 export interface RefEvent {
   event: string
@@ -35,27 +37,12 @@ export const REF_DEFAULTS: RefOptions = {
   purchaseAmountField: 'amount',
 }
 
-export interface RefChange {
-  segment: string
-  tenant: string
-  user_id: string
-  change: 'entered' | 'exited'
-  at: number
-  values: Record<string, number | null>
-  version: number
-}
-
-export interface RefNotification {
-  trigger: string
-  emit: string
-  tenant: string
-  user_id: string
-  event: string
-  event_id: string
-  at: number
-  properties: Record<string, unknown>
-  values: Record<string, number | null>
-}
+/**
+ * The output records are the documented contract (docs/engine.md, "Output records"): the reference
+ * produces the engine's record types, which is all it takes from src/.
+ */
+export type RefChange = SegmentChange
+export type RefNotification = Notification
 
 type Value = Scalar | null
 
