@@ -285,7 +285,8 @@ describe('serve --no-engine on Kafka + Postgres, with a worker doing the segment
       const snap = await until('the checkpoint of every event and the sizes', async () => {
         await engine.refresh()
         const s = engine.snapshot()
-        return s.processed === 4 && s.segmentSizes.buyer === 1 ? s : null
+        // Sizes come from a scan redone at most every 5 s per partition: wait for both to be counted.
+        return s.processed === 4 && s.segmentSizes.buyer === 1 && s.segmentSizes.spinner === 1 ? s : null
       }, 30_000)
       expect(snap).toMatchObject({ ready: true, error: null, segmentSizes: { spinner: 1, buyer: 1 }, segmentChanges: 2 })
       expect(await (await fetch(`${c.url}/readyz`)).json()).toEqual({ status: 'ready', lag: 0, partitions: 4 })
