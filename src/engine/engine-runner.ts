@@ -5,14 +5,26 @@ import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
 import { DEFAULT_WORKER_OPTIONS, PartitionWorker, type WorkerOptions } from './partition-worker.ts'
 
-/** Runs the engine for a set of partitions in this process, one polling loop per partition. */
+/** After a partition fails, how long before it is restored from its checkpoint again (doubling). */
+const RESTART_FIRST_MS = 1_000
+const RESTART_MAX_MS = 30_000
+
+/**
+ * Runs the engine for a set of partitions in this process, one polling loop per partition. A
+ * partition whose poll fails (a full disk refusing its outputs or checkpoint, a store that went
+ * away) is restored from its last checkpoint after a pause and goes on: it replays from there, so
+ * nothing is lost or doubled, and the engine resumes by itself once the cause is gone.
+ */
 export class EngineRunner {
   private running = false
   private loops: Promise<void>[] = []
   private failure: Error | null = null
+  /** Partitions waiting to be restored after a failure. */
+  private readonly down = new Set<number>()
 
   private constructor(
     readonly workers: PartitionWorker[],
+    private readonly make: (partition: number, rules: EngineRules) => PartitionWorker,
     private readonly logger?: Logger,
   ) {}
 
@@ -26,27 +38,51 @@ export class EngineRunner {
     logger?: Logger,
   ): Promise<EngineRunner> {
     const wo = { ...DEFAULT_WORKER_OPTIONS, ...worker }
-    const workers = partitions.map((p) => new PartitionWorker(log, store, rules, options, p, wo, logger))
+    const make = (p: number, r: EngineRules) => new PartitionWorker(log, store, r, options, p, wo, logger)
+    const workers = partitions.map((p) => make(p, rules))
     for (const w of workers) await w.restore()
-    return new EngineRunner(workers, logger)
+    return new EngineRunner(workers, make, logger)
   }
 
   start(): void {
     if (this.running) return
     this.running = true
-    this.loops = this.workers.map(async (w) => {
+    this.loops = this.workers.map(async (_, i) => {
+      let pause = RESTART_FIRST_MS
       while (this.running) {
+        const w = this.workers[i]!
         try {
           // An empty poll that did not wait (rare) must still let timers and messages run.
           if ((await w.poll()) === 0) await new Promise((resolve) => setImmediate(resolve))
+          pause = RESTART_FIRST_MS
         } catch (err) {
           // A failed poll stops this partition, not the process: the checkpoint still holds.
           this.failure = err as Error
-          this.logger?.error({ err, partition: w.partition }, 'engine partition stopped')
-          return
+          this.down.add(w.partition)
+          this.logger?.error({ err, partition: w.partition, retryInMs: pause }, 'engine partition stopped; restoring it from its checkpoint')
+          await this.restart(i, pause)
+          pause = Math.min(RESTART_MAX_MS, pause * 2)
         }
       }
     })
+  }
+
+  /** Replaces partition i's worker with one restored from the checkpoint, after `pause` (unless stopping). */
+  private async restart(i: number, pause: number): Promise<void> {
+    const old = this.workers[i]!
+    for (let waited = 0; waited < pause && this.running; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100))
+    if (!this.running) return
+    const fresh = this.make(old.partition, old.rules)
+    try {
+      await fresh.restore()
+    } catch (err) {
+      this.logger?.warn({ err, partition: old.partition }, 'engine partition could not be restored yet')
+      return
+    }
+    this.workers[i] = fresh
+    this.down.delete(old.partition)
+    if (this.down.size === 0) this.failure = null
+    this.logger?.info({ partition: old.partition, nextOffset: fresh.nextOffset }, 'engine partition restored after a failure')
   }
 
   /** Processes until every partition has caught up with the log's end as it is now. */
@@ -74,6 +110,10 @@ export class EngineRunner {
   async stop(): Promise<void> {
     this.running = false
     await Promise.all(this.loops)
-    for (const w of this.workers) await w.checkpoint()
+    for (const w of this.workers) {
+      // A partition that failed keeps its last written checkpoint: nothing newer to save.
+      if (this.down.has(w.partition)) continue
+      await w.checkpoint()
+    }
   }
 }

@@ -46,7 +46,7 @@ export const queryRoutes: RouteModule = (app, ctx) => {
       try {
         return await (await warehouse()).query(req.body.sql, { maxRows: req.body.limit ?? QUERY_DEFAULTS.maxRows })
       } catch (err) {
-        if (err instanceof QueryError) return sendError(reply, 400, err.code, err.message)
+        if (err instanceof QueryError) return sendError(reply, err.status, err.code, err.message)
         throw err
       }
     },
@@ -66,7 +66,7 @@ export const queryRoutes: RouteModule = (app, ctx) => {
       } catch (err) {
         if (err instanceof UnknownReportError) return sendError(reply, 404, 'not_found', err.message)
         if (err instanceof ReportParamError) return sendError(reply, 400, 'invalid_query', err.message, err.param)
-        if (err instanceof QueryError) return sendError(reply, 400, err.code, err.message)
+        if (err instanceof QueryError) return sendError(reply, err.status, err.code, err.message)
         throw err
       }
     },

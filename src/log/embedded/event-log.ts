@@ -63,6 +63,8 @@ type FlushablePromise = Promise<boolean> & { flushed?: Promise<unknown> }
 const DEFAULT_MAX_RECORDS = 10_000
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 const END = Number.MAX_SAFE_INTEGER
+/** After a failed write, how often an append may try again. */
+const RETRY_AFTER_FAILURE_MS = 1_000
 
 export class EmbeddedEventLog implements EventLog {
   private readonly topics = new Map<string, TopicState>()
@@ -72,6 +74,9 @@ export class EmbeddedEventLog implements EventLog {
   private failure: Error | null = null
   private closed = false
   private inflight = new Set<Promise<unknown>>()
+  /** When the last write failed, or the last retry after it began. */
+  private failedAt = 0
+  private healing: Promise<void> | null = null
   /**
    * Threads of one process may open the same log (the server appends events on the main thread and
    * the engine appends its outputs on its own). Each partition has one writer; appends are announced
@@ -128,7 +133,7 @@ export class EmbeddedEventLog implements EventLog {
   }
 
   append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
-    if (this.failure) return Promise.reject(this.failure)
+    if (this.failure) return this.afterFailure(topic, partition, records)
     if (this.closed) return Promise.reject(new Error('event log is closed'))
     const t = this.topics.get(topic)
     const p = t?.partitions[partition]
@@ -141,6 +146,11 @@ export class EmbeddedEventLog implements EventLog {
     const body = t.batches.put([partition, baseOffset], frame) as FlushablePromise
     const entry = t.index.put([partition, baseOffset], indexEntry(records.length, frame.length, now)) as FlushablePromise
     // Committed is not enough for an acknowledgement: wait until the OS reports the pages on disk.
+    // When a commit fails (a full disk) every one of these four rejects: each is handled here, or
+    // the ones nobody awaits would be unhandled rejections and take the process down.
+    // lmdb-js also hangs the write thread's own error on the rejection as `commitError`, a promise
+    // that rejects later with the cause (ENOSPC, EIO): handled too.
+    for (const q of [body, entry, body.flushed, entry.flushed]) q?.catch((e: unknown) => (e as { commitError?: Promise<unknown> } | null)?.commitError?.catch(() => undefined))
     const written = Promise.all([body, entry]).then(() => Promise.all([body.flushed, entry.flushed]))
     const done = written.then(
       () => {
@@ -151,13 +161,59 @@ export class EmbeddedEventLog implements EventLog {
         return { baseOffset, count: records.length }
       },
       (err: unknown) => {
-        // Fail-stop: a later append must not commit past a lost batch and leave a hole in the offsets.
-        this.failure = err instanceof Error ? err : new Error(String(err))
+        // Stop appending: a later append must not commit past a lost batch. afterFailure() looks
+        // again, from what is on disk, once the appends in flight have settled.
+        absorbLmdbCommitFailures()
+        this.failure ??= new Error(`the event log could not write to disk (${err instanceof Error ? err.message : String(err)}); if the disk is full, free space: appends resume by themselves`)
+        this.failedAt = Date.now()
         throw this.failure
       },
     )
     this.track(done)
     return done
+  }
+
+  /**
+   * After a failed write every append is refused with that failure, except that once a second, when
+   * nothing is in flight, the log re-reads each partition's end from disk (a failed batch may or may
+   * not have reached it) and tries again: when space returns, appends resume by themselves. No
+   * append is acknowledged unless its own write succeeded.
+   */
+  private async afterFailure(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
+    const failure = this.failure!
+    if (this.closed || Date.now() - this.failedAt < RETRY_AFTER_FAILURE_MS || this.inflight.size > 0) throw failure
+    this.failedAt = Date.now()
+    this.healing ??= this.rereadEnds().finally(() => (this.healing = null))
+    try {
+      await this.healing
+    } catch {
+      throw failure
+    }
+    this.failure = null
+    return this.append(topic, partition, records)
+  }
+
+  /** Each partition's end as the disk has it: batches past the known end (a write whose acknowledgement failed) count. */
+  private async rereadEnds(): Promise<void> {
+    this.root.resetReadTxn()
+    for (const t of this.topics.values()) {
+      for (let partition = 0; partition < t.partitions.length; partition++) {
+        const p = t.partitions[partition]!
+        let end = p.end
+        for (const { key, value } of t.batches.getRange({ start: [partition, p.end], end: [partition, END] })) {
+          const info = frameInfo(value)
+          if (t.index.get([partition, key[1]]) === undefined) await t.index.put([partition, key[1]], indexEntry(info.count, value.length, info.appendTime))
+          end = key[1] + info.count
+          p.bytes += value.length
+        }
+        p.next = end
+        if (end > p.end) {
+          p.end = end
+          this.waiters.wake(`${t.name}/${partition}`)
+          this.channel.postMessage({ topic: t.name, partition, end })
+        }
+      }
+    }
   }
 
   async read(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<LogRecord[]> {
@@ -350,6 +406,30 @@ export class EmbeddedEventLog implements EventLog {
     }
     this.topics.set(topic, { name: topic, batches, index, partitions: states })
   }
+}
+
+let absorbing = false
+
+/**
+ * When a commit fails (a full disk), lmdb-js rejects a promise of its own for the transaction that
+ * no caller holds (found on a tmpfs: not one of the put promises this log awaits), and Node's
+ * default for an unhandled rejection is to exit. The log has already turned the failure into its
+ * own refusal and retries by itself, so from the first failure on, lmdb's commit failures (they
+ * carry `commitError`) are absorbed; any other unhandled rejection is rethrown, which ends the
+ * process exactly as the default would.
+ */
+function absorbLmdbCommitFailures(): void {
+  if (absorbing) return
+  absorbing = true
+  process.on('unhandledRejection', (reason) => {
+    if (typeof reason === 'object' && reason !== null && 'commitError' in reason) {
+      ;(reason as { commitError?: Promise<unknown> }).commitError?.catch(() => undefined)
+      return
+    }
+    // Another listener decides for everything else; with none, end the process as Node would.
+    if (process.listenerCount('unhandledRejection') > 1) return
+    throw reason
+  })
 }
 
 function indexEntry(count: number, bytes: number, appendTime: number): Buffer {

@@ -1,19 +1,39 @@
 import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api'
-import { resolve, sep } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import { totalmem } from 'node:os'
+import { join, resolve, sep } from 'node:path'
 import { buildViews } from './build-views.ts'
 import { toJson, type JsonValue } from './convert.ts'
 import { READ_ONLY_MESSAGE, readOnlyViolation } from './guard.ts'
 import { inventory } from './views.ts'
 
-export const QUERY_DEFAULTS = { maxRows: 10_000, timeoutMs: 10_000, refreshMs: 2_000 } as const
+export const QUERY_DEFAULTS = {
+  maxRows: 10_000,
+  timeoutMs: 10_000,
+  refreshMs: 2_000,
+  /** Queries running at once, counting ones past their time limit that DuckDB has not stopped yet. */
+  maxRunning: 4,
+  /** DuckDB's memory limit: a quarter of the machine's memory, at most 2 GiB. */
+  memoryLimitBytes: Math.min(2 * 1024 ** 3, Math.floor(totalmem() / 4)),
+  /** Spill files DuckDB may write under <warehouse>/.duckdb-tmp. */
+  maxTempBytes: 4 * 1024 ** 3,
+} as const
 
-export type QueryErrorCode = 'read_only' | 'sql_error' | 'timeout'
+/** How long past its time limit a query is waited for before the caller is answered anyway. */
+const ABANDON_AFTER_MS = 1_000
+
+export type QueryErrorCode = 'read_only' | 'sql_error' | 'timeout' | 'busy'
 
 /** A query the warehouse refused or could not run; `message` is meant for the user as it is. */
 export class QueryError extends Error {
   constructor(readonly code: QueryErrorCode, message: string) {
     super(message)
     this.name = 'QueryError'
+  }
+
+  /** The HTTP status that says it: the caller's query (400), or the warehouse being busy (503). */
+  get status(): 400 | 503 {
+    return this.code === 'busy' ? 503 : 400
   }
 }
 
@@ -50,6 +70,8 @@ export interface Warehouse {
 export interface WarehouseOptions {
   /** How often a query first checks for new files (directory listings). Default 2,000 ms; 0 = every query. */
   refreshMs?: number
+  /** Queries running at once, abandoned ones included. Default 4. */
+  maxRunning?: number
 }
 
 function message(err: unknown): string {
@@ -60,8 +82,15 @@ class DuckWarehouse implements Warehouse {
   private signature = ''
   private checkedAt = 0
   private refreshing: Promise<void> | null = null
+  /** Queries DuckDB is still running, including ones whose caller was already answered. */
+  private running = 0
 
-  constructor(readonly root: string, private readonly db: DuckDBInstance, private readonly refreshMs: number) {}
+  constructor(
+    readonly root: string,
+    private readonly db: DuckDBInstance,
+    private readonly refreshMs: number,
+    private readonly maxRunning: number,
+  ) {}
 
   async refresh(force = false): Promise<void> {
     while (this.refreshing) await this.refreshing
@@ -85,12 +114,36 @@ class DuckWarehouse implements Warehouse {
     }
   }
 
+  /**
+   * Runs one read-only statement with a time limit. DuckDB checks for an interrupt between vectors,
+   * so a single long computation (`length(repeat('x', 1500000000))`) can outlive it: the caller is
+   * answered with `timeout` at most ABANDON_AFTER_MS later anyway, and the query keeps its slot in
+   * `running` until DuckDB lets go, so abandoned queries cannot pile up (`busy` beyond maxRunning).
+   */
   async query(sql: string, opts: QueryOptions = {}): Promise<QueryResult> {
-    const maxRows = opts.maxRows ?? QUERY_DEFAULTS.maxRows
     const timeoutMs = opts.timeoutMs ?? QUERY_DEFAULTS.timeoutMs
     const refused = readOnlyViolation(sql)
     if (refused) throw new QueryError('read_only', refused)
+    if (this.running >= this.maxRunning) {
+      throw new QueryError('busy', `${this.running} queries are running (at most ${this.maxRunning}, counting ones past their time limit); retry shortly`)
+    }
     if (Date.now() - this.checkedAt >= this.refreshMs) await this.refresh()
+    this.running++
+    const work = this.run(sql, opts, timeoutMs).finally(() => this.running--)
+    let abandon: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      abandon = setTimeout(() => reject(new QueryError('timeout', `query took longer than ${timeoutMs} ms`)), timeoutMs + ABANDON_AFTER_MS)
+    })
+    try {
+      return await Promise.race([work, late])
+    } finally {
+      clearTimeout(abandon)
+      work.catch(() => undefined)
+    }
+  }
+
+  private async run(sql: string, opts: QueryOptions, timeoutMs: number): Promise<QueryResult> {
+    const maxRows = opts.maxRows ?? QUERY_DEFAULTS.maxRows
 
     const started = performance.now()
     // One connection per query: interrupt() stops only this query, and queries run in parallel.
@@ -154,8 +207,15 @@ class DuckWarehouse implements Warehouse {
  */
 export async function openWarehouse(root: string, opts: WarehouseOptions = {}): Promise<Warehouse> {
   const abs = resolve(root)
-  const db = await DuckDBInstance.create(':memory:')
-  const wh = new DuckWarehouse(abs, db, opts.refreshMs ?? QUERY_DEFAULTS.refreshMs)
+  // Spill files stay under the warehouse directory (not <cwd>/.tmp); views never look there.
+  const temp = join(abs, '.duckdb-tmp')
+  mkdirSync(temp, { recursive: true })
+  const db = await DuckDBInstance.create(':memory:', {
+    memory_limit: `${Math.floor(QUERY_DEFAULTS.memoryLimitBytes / 1024 ** 2)}MB`,
+    temp_directory: temp,
+    max_temp_directory_size: `${Math.floor(QUERY_DEFAULTS.maxTempBytes / 1024 ** 2)}MB`,
+  })
+  const wh = new DuckWarehouse(abs, db, opts.refreshMs ?? QUERY_DEFAULTS.refreshMs, opts.maxRunning ?? QUERY_DEFAULTS.maxRunning)
   await wh.refresh(true)
   const conn = await db.connect()
   try {
