@@ -5,6 +5,7 @@ import { benchHttp } from './http.bench.ts'
 import { benchKafka } from './kafka.bench.ts'
 import { benchLog } from './log.bench.ts'
 import { benchPostgres } from './postgres.bench.ts'
+import { benchSlowBody } from './slow-body.bench.ts'
 import { benchWarehouse } from './warehouse.bench.ts'
 import { benchWorker } from './worker.bench.ts'
 import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
@@ -19,6 +20,7 @@ const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = 
   ['log', benchLog],
   ['engine', benchEngine],
   ['http', benchHttp],
+  ['slow-body', benchSlowBody],
   ['e2e', benchE2e],
   ['warehouse', benchWarehouse],
   // Postgres at 127.0.0.1:5432 (TAGSTREAM_TEST_POSTGRES); Kafka from scripts/kafka, started when none answers.

@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { EngineUnavailableError } from '../engine/thread/engine-client.ts'
 import type { ApiContext } from './context.ts'
 import { errorBody } from './errors.ts'
 import { registerOpenApi } from './openapi.ts'
@@ -12,18 +13,32 @@ import { queryRoutes } from './routes/query.ts'
 import { segmentsRoutes } from './routes/segments.ts'
 import { streamsRoutes } from './routes/streams.ts'
 
+/** Bodies of routes other than the collector's (docs/api.md, "Resource limits"). */
+export const OTHER_BODY_LIMIT = 1024 * 1024
+
 /** Builds the HTTP API on an already wired context. Route modules own their paths. */
 export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
   const app = Fastify({
     // pino's Logger is what Fastify uses inside; only the declared types differ.
     loggerInstance: ctx.logger as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    // The collector reads bodies itself (gzip, NDJSON, limits); other routes use small JSON bodies.
-    bodyLimit: ctx.config.limits.maxBodyBytes,
+    // The collector reads bodies itself (gzip, NDJSON, limits, in-flight budget); other routes take
+    // small JSON bodies (a rule, a SQL query), which Fastify buffers outside that budget: 1 MiB caps
+    // what a stalled one holds until requestTimeout.
+    bodyLimit: Math.min(ctx.config.limits.maxBodyBytes, OTHER_BODY_LIMIT),
     return503OnClosing: true,
     forceCloseConnections: true,
+    // Node's whole-request deadline (Fastify's default is none): a backstop against slow bodies and
+    // headers on every route; the collector has tighter body timeouts of its own (docs/api.md).
+    requestTimeout: ctx.config.http.requestTimeoutMs,
   })
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
+    if (err instanceof EngineUnavailableError) {
+      // A dead or stuck engine thread: say so at once (docs/api.md) rather than hang or answer 500.
+      ctx.metrics.limitHits.inc({ limit: 'engine_unavailable' })
+      void reply.code(503).header('retry-after', String(ctx.config.backpressure.retryAfterSeconds)).send(errorBody('engine_unavailable', err.message))
+      return
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     if (status >= 500) ctx.logger.error({ err }, 'request failed')
     const code = err.validation ? 'invalid_request' : status >= 500 ? 'internal' : (err.code ?? 'bad_request').toLowerCase()

@@ -15,7 +15,11 @@ export interface ServerConfig {
   keys: ApiKey[]
   limits: CollectorLimits
   dedupe: { horizonMs: number; maxEntries: number }
-  backpressure: { maxEngineLag: number; maxInflightBytes: number; retryAfterSeconds: number }
+  backpressure: BackpressureConfig
+  /** Timeouts on reading requests, so a slow client cannot hold memory or budget forever. */
+  http: HttpTimeouts
+  /** Caps on open Server-Sent Event streams, per tenant and for the whole server. */
+  streams: StreamCaps
   webhooks: WebhookConfig[]
   /** Run the Parquet warehouse sink (into <dataDir>/warehouse) inside the server. Default true. */
   warehouse: boolean
@@ -31,6 +35,49 @@ export interface ServerConfig {
    * clock moves with wall time. Default 1,000 ms; 0 turns it off (time moves with events only).
    */
   clockTickMs: number
+}
+
+export interface BackpressureConfig {
+  maxEngineLag: number
+  /** Bytes of collector bodies in flight, all tenants. Default 256 MiB. */
+  maxInflightBytes: number
+  /**
+   * One tenant's share of maxInflightBytes, so one tenant (or an attacker with its key) cannot take
+   * the whole budget. Default 64 MiB; when absent, a quarter of maxInflightBytes.
+   */
+  maxTenantInflightBytes?: number
+  retryAfterSeconds: number
+}
+
+export interface HttpTimeouts {
+  /**
+   * Node's requestTimeout: the whole request (headers and body) of any route must arrive within
+   * this; Node checks it every 30 s, so it is a backstop. Default 60,000 ms; 0 = none.
+   */
+  requestTimeoutMs: number
+  /** A collector body must be read completely within this from when reading starts (408). Default 30,000 ms. */
+  bodyTimeoutMs: number
+  /** A collector body that sends no byte for this long is refused (408). Default 10,000 ms. */
+  bodyIdleTimeoutMs: number
+}
+
+export interface StreamCaps {
+  /** `/v1/segment-changes` + `/v1/notifications` streams of one tenant (429 above). Default 100. */
+  ssePerTenant: number
+  /** The same, all tenants (503 above). Default 500. */
+  sseTotal: number
+  /** `/v1/dashboard/live` streams of one tenant (429 above). Default 16. */
+  dashboardPerTenant: number
+  /** The same, all tenants (503 above). Default 64. */
+  dashboardTotal: number
+}
+
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { requestTimeoutMs: 60_000, bodyTimeoutMs: 30_000, bodyIdleTimeoutMs: 10_000 }
+export const DEFAULT_STREAM_CAPS: StreamCaps = { ssePerTenant: 100, sseTotal: 500, dashboardPerTenant: 16, dashboardTotal: 64 }
+
+/** A tenant's in-flight share: the configured one, else a quarter of the whole budget. */
+export function tenantInflightLimit(b: BackpressureConfig): number {
+  return b.maxTenantInflightBytes ?? Math.floor(b.maxInflightBytes / 4)
 }
 
 export interface CollectorLimits {
@@ -64,7 +111,9 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     keys: [],
     limits: DEFAULT_LIMITS,
     dedupe: { horizonMs: 10 * 60 * 1000, maxEntries: 2_000_000 },
-    backpressure: { maxEngineLag: 2_000_000, maxInflightBytes: 256 * 1024 * 1024, retryAfterSeconds: 1 },
+    backpressure: { maxEngineLag: 2_000_000, maxInflightBytes: 256 * 1024 * 1024, maxTenantInflightBytes: 64 * 1024 * 1024, retryAfterSeconds: 1 },
+    http: DEFAULT_HTTP_TIMEOUTS,
+    streams: DEFAULT_STREAM_CAPS,
     webhooks: [],
     warehouse: true,
     retentionDays: 3,

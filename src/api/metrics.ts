@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { truncatedTexts } from './text-bounds.ts'
 
 /** The server's Prometheus metrics: one registry per server, so tests can run several. */
 export class ApiMetrics {
@@ -15,6 +16,21 @@ export class ApiMetrics {
   readonly duplicateEvents = new Counter({ name: 'tagstream_duplicate_events_total', help: 'Events dropped as duplicates by event_id', registers: [this.registry] })
   readonly rejectedRequests = new Counter({ name: 'tagstream_rejected_requests_total', help: 'Requests answered with 4xx/5xx, by reason', labelNames: ['reason'], registers: [this.registry] })
   readonly throttled = new Counter({ name: 'tagstream_backpressure_total', help: 'Requests refused by backpressure (429/503)', labelNames: ['status'], registers: [this.registry] })
+  readonly limitHits = new Counter({
+    name: 'tagstream_limit_hits_total',
+    help: 'Requests or values stopped by a resource limit (tenant in-flight share, body timeouts, stream caps, engine timeouts, truncated text), by limit',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  })
+  readonly truncatedTexts = new Gauge({
+    name: 'tagstream_truncated_texts',
+    help: 'Client-controlled texts (error messages, dead-letter fields and reasons) cut to their bound since the process started',
+    registers: [this.registry],
+    collect() {
+      this.set(truncatedTexts())
+    },
+  })
+  readonly openStreams = new Gauge({ name: 'tagstream_open_streams', help: 'Open Server-Sent Event streams, by kind (sse, dashboard)', labelNames: ['kind'], registers: [this.registry] })
   readonly httpDuration = new Histogram({
     name: 'tagstream_http_request_duration_seconds',
     help: 'HTTP request duration',
@@ -27,8 +43,19 @@ export class ApiMetrics {
   readonly late = new Gauge({ name: 'tagstream_engine_late_events', help: 'Events older than the watermark on arrival', registers: [this.registry] })
   readonly lateDropped = new Gauge({ name: 'tagstream_engine_late_dropped_events', help: 'Late events too old for a window they belonged to', registers: [this.registry] })
   readonly segmentSize = new Gauge({ name: 'tagstream_segment_members', help: 'Members per segment', labelNames: ['segment'], registers: [this.registry] })
+  readonly poisonRecords = new Gauge({
+    name: 'tagstream_engine_poison_records',
+    help: 'Records of the events log the engine could not decode or apply, sent to the dead letters, since its state began (a gauge like tagstream_engine_processed_events: it is read from the checkpointed engine)',
+    registers: [this.registry],
+  })
   readonly segmentChanges = new Gauge({ name: 'tagstream_segment_changes', help: 'Segment entries and exits emitted', registers: [this.registry] })
   readonly notifications = new Gauge({ name: 'tagstream_notifications', help: 'Trigger notifications emitted', registers: [this.registry] })
+  readonly webhookSkipped = new Counter({
+    name: 'tagstream_webhook_skipped_records_total',
+    help: 'Records of segment-changes / notifications a webhook dispatcher skipped because they are not JSON objects with the fields it needs, by stream',
+    labelNames: ['stream'],
+    registers: [this.registry],
+  })
   readonly webhookDeliveries = new Counter({ name: 'tagstream_webhook_deliveries_total', help: 'Webhook POSTs by outcome', labelNames: ['outcome'], registers: [this.registry] })
 
   constructor() {

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { appendClockRecord } from '../engine/partition-worker.ts'
 import { EngineThreadClient } from '../engine/thread/engine-client.ts'
 import type { EngineClient } from '../engine/thread/protocol.ts'
+import { appendDeadLetters, type DeadLetter } from '../ingest/dead-letters.ts'
 import { openEventLog } from '../log/open-log.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import { openStateStore } from '../state/open-state.ts'
@@ -47,6 +48,10 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     thread.onClock = (partition, time) => {
       appendClockRecord(log, partition, time).catch((err: unknown) => logger.warn({ err, partition }, 'clock record not appended; the next one will be'))
     }
+    // The engine's poison records (docs/engine.md): this thread is the dead-letters log's writer.
+    thread.onDeadLetters = (letters) => {
+      appendDeadLetters(log, letters, partitions).catch((err: unknown) => logger.error({ err, count: letters.length }, 'dead letters of poison records not appended'))
+    }
     engine = thread
     try {
       await thread.ready()
@@ -79,7 +84,11 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     throw err
   }
   const webhooks = startWebhooks(ctx)
-  const sink = config.warehouse ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level, retentionDays: config.retentionDays }) : null
+  // The main thread is the embedded log's writer: the sink thread's dead letters (poison records) come here.
+  const sinkLetters = (letters: DeadLetter[]) => {
+    appendDeadLetters(log, letters, partitions).catch((err: unknown) => logger.error({ err, count: letters.length }, 'dead letters of the warehouse sink not appended'))
+  }
+  const sink = config.warehouse ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level, retentionDays: config.retentionDays }, sinkLetters) : null
   logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length, engine: config.engine }, 'tagstream serving')
   let closing: Promise<void> | null = null
   return {

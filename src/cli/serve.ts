@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { devKey, parseKeys, type ApiKey } from '../api/auth.ts'
-import { defaultConfig, type ServerConfig, type WebhookConfig } from '../api/config.ts'
+import { DEFAULT_HTTP_TIMEOUTS, DEFAULT_STREAM_CAPS, defaultConfig, type ServerConfig, type WebhookConfig } from '../api/config.ts'
 import { startServer, type RunningServer } from '../api/server.ts'
 import { validateWebhooks } from '../api/webhooks/index.ts'
 import { createLogger } from '../logger.ts'
@@ -20,6 +20,20 @@ export interface ServeOptions {
   clockTickMs?: number
   /** false with --no-engine; commander leaves it true otherwise, and TAGSTREAM_ENGINE decides. */
   engine?: boolean
+  /** Collector body deadlines (config.http); defaults in config.ts. */
+  bodyTimeoutMs?: number
+  bodyIdleTimeoutMs?: number
+  /** SSE stream caps (config.streams); defaults in config.ts. */
+  streamsPerTenant?: number
+  streamsTotal?: number
+}
+
+function positiveInt(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v)
+    if (v.trim() === '' || !Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number, 1 or more; got "${v}"`)
+    return n
+  }
 }
 
 /** TAGSTREAM_ENGINE: on (default) or off, the latter being `--no-engine`. */
@@ -79,6 +93,16 @@ export function serverConfig(global: { data: string; log?: string; partitions: n
     ...(o.retentionDays === undefined ? {} : { retentionDays: o.retentionDays }),
     engine: o.engine === false ? false : parseEngineEnv(process.env.TAGSTREAM_ENGINE),
     ...(o.clockTickMs === undefined ? {} : { clockTickMs: o.clockTickMs }),
+    http: {
+      ...DEFAULT_HTTP_TIMEOUTS,
+      ...(o.bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs: o.bodyTimeoutMs }),
+      ...(o.bodyIdleTimeoutMs === undefined ? {} : { bodyIdleTimeoutMs: o.bodyIdleTimeoutMs }),
+    },
+    streams: {
+      ...DEFAULT_STREAM_CAPS,
+      ...(o.streamsPerTenant === undefined ? {} : { ssePerTenant: o.streamsPerTenant }),
+      ...(o.streamsTotal === undefined ? {} : { sseTotal: o.streamsTotal }),
+    },
   })
 }
 
@@ -114,6 +138,10 @@ export function registerServe(program: Command): void {
     .option('--no-engine', 'run no engine: a stateless collector reading profiles and segments from the workers\' checkpoints in --state (env TAGSTREAM_ENGINE=off)')
     .option('--retention-days <n>', 'days kept in the log and the warehouse (env TAGSTREAM_RETENTION_DAYS)', days, Number(process.env.TAGSTREAM_RETENTION_DAYS ?? 3))
     .option('--clock-tick-ms <ms>', 'how often a quiet partition\'s clock follows the wall clock; 0 = only events move it (env TAGSTREAM_CLOCK_TICK_MS; default 1000)', nonNegativeMs, process.env.TAGSTREAM_CLOCK_TICK_MS === undefined ? undefined : nonNegativeMs(process.env.TAGSTREAM_CLOCK_TICK_MS))
+    .option('--body-timeout-ms <ms>', 'a collector request body must arrive within this (default 30000)', positiveInt('--body-timeout-ms'))
+    .option('--body-idle-timeout-ms <ms>', 'a collector request body may pause this long between bytes (default 10000)', positiveInt('--body-idle-timeout-ms'))
+    .option('--streams-per-tenant <n>', 'open /v1/segment-changes + /v1/notifications streams per tenant (default 100)', positiveInt('--streams-per-tenant'))
+    .option('--streams-total <n>', 'open /v1/segment-changes + /v1/notifications streams, all tenants (default 500)', positiveInt('--streams-total'))
     .action(async (o: ServeOptions) => {
       const global = program.opts<{ data: string; log?: string; partitions: number }>()
       let keys = parseKeys(process.env.TAGSTREAM_API_KEYS ?? '')

@@ -22,7 +22,7 @@ export function registerWarehouse(program: Command): void {
       const { log } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
       try {
         const r = await runSinkOnce(log, root())
-        console.log(JSON.stringify({ rows: r.rowsWritten, files: r.filesWritten, ms: Math.round(r.ms), rowsPerSecond: Math.round(r.rowsWritten / Math.max(r.ms / 1000, 0.001)), typeConflicts: r.typeConflicts }))
+        console.log(JSON.stringify({ rows: r.rowsWritten, files: r.filesWritten, ms: Math.round(r.ms), rowsPerSecond: Math.round(r.rowsWritten / Math.max(r.ms / 1000, 0.001)), typeConflicts: r.typeConflicts, poisonRecords: r.poisonRecords }))
       } finally {
         await log.close()
       }

@@ -56,6 +56,12 @@ export class PartitionEngine {
   /** Members per tenant and segment, kept as changes are emitted: sizes cost nothing to read. */
   readonly sizes = new Map<string, Map<string, number>>()
   private env: UserEnv
+  /**
+   * Called when applying an event throws (a bug, or a value no rule anticipated): the event counts
+   * as poison and the partition goes on (docs/engine.md, "Poison records"). Null: the error is
+   * thrown, as replay and the tests want.
+   */
+  onApplyError: ((e: TrackedEvent, pos: number, err: unknown) => void) | null = null
 
   constructor(
     public rules: EngineRules,
@@ -113,7 +119,7 @@ export class PartitionEngine {
       return
     }
     if (e.ts < this.watermark) this.stats.late++
-    this.apply(e, this.watermark)
+    this.apply(e, this.watermark, pos)
   }
 
   /** Holds an event again after a restore (the log re-read from the checkpoint's held position). */
@@ -121,8 +127,26 @@ export class PartitionEngine {
     if (e.ts > this.watermark) this.held.push({ event: e, pos })
   }
 
+  /**
+   * Applies an event, containing a failure to that event. Also for a held event released by a later
+   * record's clock move: the failure is reported at the held event's own position, and the clock
+   * move goes on. The user is marked dirty whatever was changed before the throw, so the next
+   * checkpoint holds the same state as a run that replays the failure.
+   */
+  private apply(e: TrackedEvent, T: number, pos: number): void {
+    if (this.onApplyError === null) return this.applyEvent(e, T)
+    try {
+      this.applyEvent(e, T)
+    } catch (err) {
+      this.stats.poison++
+      const user = this.getUser(e.tenant, e.user_id)
+      if (user !== undefined) this.markDirty(user)
+      this.onApplyError(e, pos, err)
+    }
+  }
+
   /** Applies an event at time T (its own time, or the watermark if it came late). */
-  private apply(e: TrackedEvent, T: number): void {
+  private applyEvent(e: TrackedEvent, T: number): void {
     const user = this.userFor(e.tenant, e.user_id)
     const plan = this.plan(e.event)
     this.applyTraits(user, e, plan)
@@ -265,7 +289,7 @@ export class PartitionEngine {
       if (heldDue && (!timerDue || h.event.ts <= top!.at)) {
         this.held.pop()
         this.watermark = h.event.ts
-        this.apply(h.event, h.event.ts)
+        this.apply(h.event, h.event.ts, h.pos)
       } else if (timerDue) {
         this.timers.pop()
         const user = top!.item

@@ -1,6 +1,8 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
-import { clockRecordTime, encodeClockRecord, isClockRecord } from '../events/clock-record.ts'
-import { decodeEvent, decodeEventAt } from '../events/codec.ts'
+import { clockRecordTime, encodeClockRecord } from '../events/clock-record.ts'
+import { CODEC } from '../events/codec.ts'
+import { DEFAULT_TENANT, type TrackedEvent } from '../events/envelope.ts'
+import { appendDeadLetters, type DeadLetter } from '../ingest/dead-letters.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../log/event-log.ts'
 import { readRecordBatch } from '../log/read-batch.ts'
 import { recordsInRange } from '../log/read-range.ts'
@@ -8,7 +10,9 @@ import type { Logger } from '../logger.ts'
 import type { PartitionCheckpoint, StateStore, UserRecord } from '../state/state-store.ts'
 import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
+import { checkClock, decodeBinary, decodeEngineRecord, message, poison, type Poison } from './engine-record.ts'
 import { PartitionEngine } from './partition-engine.ts'
+import { poisonLetter } from './poison-letter.ts'
 import { emptyStats, type EngineStats } from './records.ts'
 import { decodeUser, encodeUser } from './user-snapshot.ts'
 
@@ -33,6 +37,12 @@ export interface WorkerOptions {
    * log has one writer per partition, so `serve`'s engine thread hands it to the main thread.
    */
   appendClock?: (partition: number, time: number) => Promise<unknown>
+  /**
+   * Appends the dead letters of poison records (docs/engine.md, "Poison records"). Default: to the
+   * dead-letters log directly; `serve`'s engine thread hands them to the main thread, the writer
+   * of that log's partitions.
+   */
+  appendDeadLetters?: (letters: DeadLetter[]) => Promise<unknown>
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { namespace: 'engine', checkpointIntervalMs: 1_000, batchSize: 5_000, pollWaitMs: 100, clockTickMs: 1_000, clockMarginMs: 1_000 }
@@ -74,6 +84,15 @@ export class PartitionWorker {
   /** Wall time of the last clock record appended, and whether one is in flight. */
   private lastClock = 0
   private clockInFlight = false
+  /** Dead letters of poison records not yet appended: they go with the batch's outputs. */
+  private letters: DeadLetter[] = []
+  /** Partitions of the dead-letters log (dead letters are keyed by tenant). */
+  private deadLetterPartitions = 1
+  /**
+   * The record being handled, so an apply error of that very record can quote its bytes. Left set
+   * after it (no reset per record): a held event's position is always below the current offset.
+   */
+  private current: { bytes: Buffer; start: number; end: number; offset: number } = { bytes: EMPTY, start: 0, end: 0, offset: -1 }
 
   constructor(
     private readonly log: EventLog,
@@ -84,14 +103,21 @@ export class PartitionWorker {
     private readonly worker: WorkerOptions = DEFAULT_WORKER_OPTIONS,
     private readonly logger?: Logger,
   ) {
-    this.engine = new PartitionEngine(rules, options)
+    this.engine = this.newEngine()
+  }
+
+  private newEngine(): PartitionEngine {
+    const engine = new PartitionEngine(this.rules, this.options)
+    engine.onApplyError = (e, pos, err) => this.applyFailed(e, pos, err)
+    return engine
   }
 
   /** Loads the checkpoint and users, and works out which regenerated outputs are already in the log. */
   async restore(): Promise<void> {
     const { namespace } = this.worker
     const ckpt = await this.store.loadCheckpoint(namespace, this.partition)
-    const engine = new PartitionEngine(this.rules, this.options)
+    this.deadLetterPartitions = (await this.log.partitionCount(TOPICS.deadLetters)) ?? 1
+    const engine = this.newEngine()
     if (ckpt) {
       const clock = ckpt.engine as unknown as CheckpointClock
       engine.maxTs = clock.maxTs ?? -Infinity
@@ -106,7 +132,10 @@ export class PartitionWorker {
       const from = clock.heldFrom ?? null
       if (from !== null) {
         for await (const r of recordsInRange(this.log, TOPICS.events, this.partition, from, this.nextOffset)) {
-          if (!isClockRecord(r.value)) engine.rehold(decodeEvent(r.value), r.offset)
+          const b = asBuffer(r.value)
+          // Decided exactly as the poll loop did: a poison record was never held.
+          const d = decodeEngineRecord(b, 0, b.length, this.partition, r.offset, r.timestamp)
+          if (d.kind === 'event') engine.rehold(d.event, r.offset)
         }
       }
     }
@@ -139,12 +168,9 @@ export class PartitionWorker {
     for (let i = 0; i < batch.count; i++) {
       if (batch.chunkOf[i] !== chunk) {
         chunk = batch.chunkOf[i]!
-        const c = batch.chunks[chunk]!
-        bytes = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength)
+        bytes = asBuffer(batch.chunks[chunk]!)
       }
-      const start = batch.starts[i]!
-      if (isClockRecord(bytes, start)) this.engine.advanceTo(clockRecordTime(bytes, start))
-      else this.engine.process(decodeEventAt(bytes, start, batch.ends[i]!), batch.offsets[i]!)
+      this.handle(bytes, batch.starts[i]!, batch.ends[i]!, batch.offsets[i]!, batch.timestamps[i]!)
     }
     if (batch.count > 0) this.nextOffset = batch.offsets[batch.count - 1]! + 1
     if (batch.count < this.worker.batchSize) this.tickClock()
@@ -166,6 +192,61 @@ export class PartitionWorker {
     // batch, or fsync completions, timers and the API's messages would wait for the catch-up to end.
     if (batch.count > 0) await yieldToLoop()
     return batch.count
+  }
+
+  /**
+   * One record of the events log: a clock record moves the clock, an event is processed, anything
+   * else is poison: dead-lettered, counted, logged, and the partition moves on (docs/engine.md,
+   * "Poison records"). Our own binary events take the first branch with no allocation beyond the
+   * decoded event.
+   */
+  private handle(bytes: Buffer, start: number, end: number, offset: number, timestamp: number): void {
+    const cur = this.current
+    cur.bytes = bytes
+    cur.start = start
+    cur.end = end
+    cur.offset = offset
+    try {
+      // An empty value has no first byte of its own (decodeEngineRecord dead-letters it).
+      const first = end > start ? bytes[start] : -1
+      if (first === CODEC.VERSION) {
+        const e = decodeBinary(bytes, start, end)
+        if ('poison' in e) this.poisoned(e.poison, offset, timestamp, bytes.subarray(start, end))
+        else this.engine.process(e, offset)
+      } else if (first === CODEC.CLOCK && checkClock(bytes, start, end) === null) {
+        // Never past the record's own log time: a forged clock record cannot move the clock ahead.
+        this.engine.advanceTo(Math.min(clockRecordTime(bytes, start), timestamp))
+      } else {
+        const d = decodeEngineRecord(bytes, start, end, this.partition, offset, timestamp)
+        if (d.kind === 'event') this.engine.process(d.event, offset)
+        else if (d.kind === 'clock') this.engine.advanceTo(Math.min(d.time, timestamp))
+        else this.poisoned(d.poison, offset, timestamp, bytes.subarray(start, end))
+      }
+    } catch (err) {
+      // Applying an event is contained by the engine (onApplyError); what still gets here is a
+      // failure around it, e.g. a timer's evaluation during a clock move. The record is the
+      // nearest thing to blame, and stopping the partition for good would be worse.
+      this.poisoned(poison(DEFAULT_TENANT, '(apply)', `engine error: ${message(err)}`), offset, timestamp, bytes.subarray(start, end))
+    }
+  }
+
+  /** An event that failed to apply (the engine's onApplyError): possibly a held one, applied later. */
+  private applyFailed(e: TrackedEvent, pos: number, err: unknown): void {
+    const cur = this.current
+    // A held event's record was read earlier: the letter then quotes the event as decoded, and
+    // topic/partition/offset still find the record itself.
+    const raw = pos === cur.offset ? cur.bytes.subarray(cur.start, cur.end) : Buffer.from(safeJson(e))
+    this.deadLetter(poison(e.tenant, '(apply)', `engine error: ${message(err)}`), pos, e.received_at, raw)
+  }
+
+  private poisoned(p: Poison, offset: number, timestamp: number, raw: Uint8Array): void {
+    this.engine.stats.poison++
+    this.deadLetter(p, offset, timestamp, raw)
+  }
+
+  private deadLetter(p: Poison, offset: number, timestamp: number, raw: Uint8Array): void {
+    this.letters.push(poisonLetter(p, { topic: TOPICS.events, partition: this.partition, offset, timestamp }, raw))
+    this.logger?.warn({ topic: TOPICS.events, partition: this.partition, offset, tenant: p.tenant, field: p.field, reason: p.reason }, 'poison record: dead-lettered, partition continues')
   }
 
   /** Appends the outputs produced so far and waits until they (and every earlier one) are durable. */
@@ -230,6 +311,17 @@ export class PartitionWorker {
   }
 
   private startOutputs(): void {
+    if (this.letters.length > 0) {
+      const letters = this.letters
+      this.letters = []
+      // Durable before the checkpoint that covers their records, like the outputs: a crash
+      // re-decides those records and may write their letters again (at least once, never lost).
+      const appended = (this.worker.appendDeadLetters ?? ((l: DeadLetter[]) => appendDeadLetters(this.log, l, this.deadLetterPartitions)))(letters).then(() => undefined)
+      this.appending.push(appended)
+      appended.catch((err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err))
+      })
+    }
     const { changes, notifications } = this.engine.drainOutputs()
     for (const [topic, items] of [[TOPICS.segmentChanges, changes], [TOPICS.notifications, notifications]] as const) {
       if (items.length === 0) continue
@@ -261,6 +353,18 @@ export class PartitionWorker {
       records.push({ key: `${item.tenant}:${item.user_id}`, value: Buffer.from(JSON.stringify(item)), timestamp: item.at })
     }
     await this.log.append(topic, this.partition, records)
+  }
+}
+
+function asBuffer(c: Uint8Array): Buffer {
+  return Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength)
+}
+
+function safeJson(e: TrackedEvent): string {
+  try {
+    return JSON.stringify({ event: e.event, user_id: e.user_id, ts: e.ts, event_id: e.event_id, tenant: e.tenant, received_at: e.received_at, properties: e.properties })
+  } catch {
+    return '{}'
   }
 }
 

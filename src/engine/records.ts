@@ -34,8 +34,13 @@ export interface EngineStats {
   lateDropped: number
   segmentChanges: number
   notifications: number
+  /**
+   * Records of the partition that could not be decoded or applied and went to the dead letters
+   * (docs/engine.md, "Poison records"). An event that failed to apply is in `processed` too.
+   */
+  poison: number
 }
 
 export function emptyStats(): EngineStats {
-  return { processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0 }
+  return { processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, poison: 0 }
 }

@@ -12,6 +12,16 @@ export interface DeadLetter {
   reason: string
   /** The bytes as received, base64, so invalid UTF-8 survives. */
   raw_base64: string
+  /**
+   * A record read from a log (the engine's poison records, docs/engine.md): where it is. The
+   * record stays there until retention, so topic, partition and offset find its full bytes.
+   */
+  topic?: string
+  partition?: number
+  offset?: number
+  /** Set when raw_base64 holds only the first bytes of the record: its full size. */
+  raw_bytes?: number
+  raw_truncated?: true
 }
 
 export function deadLetterRecord(d: DeadLetter): AppendRecord {

@@ -218,7 +218,7 @@ describe('live stats stream', () => {
       expect(one.status).toBe(200)
       const two = await fetch(`${url}/v1/dashboard/live`, { headers: auth(s.keys.read) })
       expect(two.status).toBe(503)
-      expect(((await two.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'too_many_streams', message: '1 live dashboard streams are open; close one and retry' })
+      expect(((await two.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'too_many_streams', message: 'the server has 1 dashboard live streams open (server-wide cap 1); retry later' })
     } finally {
       ac.abort()
       await app.close()

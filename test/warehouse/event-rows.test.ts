@@ -76,10 +76,14 @@ function awkwardEvents(): TrackedEvent[] {
   return events
 }
 
-/** The oracle: a file's property columns (first seen, case-insensitive, p_ for reserved names) and its rows. */
+/**
+ * The oracle: a file's property columns (first seen, case-insensitive, p_ for reserved names) and its
+ * rows. A column's type is the one most of its values have (ties: the first value's); a value of
+ * another type is NULL in the column and kept in `_rescued` ({"column": value}, in column order).
+ */
 function oracle(events: readonly TrackedEvent[], partition: number, offsets: readonly number[]) {
-  const reserved = new Set([...BASE_COLUMNS.map((col) => col.name), 'dt'])
-  const columns: Array<{ name: string; type: string; conflict: boolean }> = []
+  const reserved = new Set([...BASE_COLUMNS.map((col) => col.name), 'dt', '_rescued'])
+  const columns: Array<{ name: string; type: string; conflict: boolean; counts: Map<string, number> }> = []
   const byName = new Map<string, number>()
   const scalars = (props: Record<string, JsonValue>, prefix = ''): Array<[string, string | number | boolean]> => {
     const out: Array<[string, string | number | boolean]> = []
@@ -99,13 +103,21 @@ function oracle(events: readonly TrackedEvent[], partition: number, offsets: rea
       const type = typeof v === 'number' ? 'DOUBLE' : typeof v === 'boolean' ? 'BOOLEAN' : 'VARCHAR'
       if (col === undefined) {
         col = columns.length
-        columns.push({ name, type, conflict: false })
+        columns.push({ name, type, conflict: false, counts: new Map() })
         byName.set(name.toLowerCase(), col)
       } else if (columns[col]!.type !== type) columns[col]!.conflict = true
       values.set(col, v)
     }
     return values
   })
+  const typeOf = (v: string | number | boolean) => (typeof v === 'number' ? 'DOUBLE' : typeof v === 'boolean' ? 'BOOLEAN' : 'VARCHAR')
+  for (const values of perRow) for (const [col, v] of values) columns[col]!.counts.set(typeOf(v), (columns[col]!.counts.get(typeOf(v)) ?? 0) + 1)
+  for (const col of columns) {
+    if (!col.conflict) continue
+    const n = (t: string) => col.counts.get(t) ?? 0
+    for (const t of ['DOUBLE', 'VARCHAR', 'BOOLEAN']) if (n(t) > n(col.type)) col.type = t
+  }
+  const rescued = columns.some((col) => col.conflict)
   const rows = events.map((e, i) => {
     const row: Record<string, unknown> = {
       event: e.event,
@@ -119,10 +131,15 @@ function oracle(events: readonly TrackedEvent[], partition: number, offsets: rea
       offset: offsets[i],
       properties: JSON.stringify(e.properties),
     }
-    for (const [col, v] of perRow[i]!) row[`c${col}`] = columns[col]!.conflict ? JSON.stringify(v) : v
+    const rescue: Record<string, unknown> = {}
+    for (const [col, v] of [...perRow[i]!].sort(([a], [b]) => a - b)) {
+      if (typeOf(v) === columns[col]!.type) row[`c${col}`] = v
+      else rescue[columns[col]!.name] = v
+    }
+    if (Object.keys(rescue).length > 0) row._rescued = JSON.stringify(rescue)
     return row
   })
-  return { columns: columns.map((col) => ({ name: col.name, type: col.conflict ? 'VARCHAR' : col.type })), rows }
+  return { columns: columns.map((col) => ({ name: col.name, type: col.type })), rows, rescued }
 }
 
 /** The oracle's rows written by DuckDB's own Parquet writer: the reference a file of ours must equal. */
@@ -133,10 +150,12 @@ async function referenceFile(dir: string, o: ReturnType<typeof oracle>): Promise
     `event: 'VARCHAR', user_id: 'VARCHAR', anonymous_id: 'VARCHAR', ts_ms: 'BIGINT', event_id: 'VARCHAR', tenant: 'VARCHAR'`,
     `received_at_ms: 'BIGINT', "partition": 'INTEGER', "offset": 'BIGINT', properties: 'VARCHAR'`,
     ...o.columns.map((col, i) => `c${i}: '${col.type}'`),
+    ...(o.rescued ? [`_rescued: 'VARCHAR'`] : []),
   ]
   const select = [
     'event, user_id, anonymous_id, epoch_ms(ts_ms) AS ts, event_id, tenant, epoch_ms(received_at_ms) AS received_at, "partition", "offset", properties',
     ...o.columns.map((col, i) => `c${i} AS "${col.name.replaceAll('"', '""')}"`),
+    ...(o.rescued ? ['_rescued'] : []),
   ]
   const ref = join(dir, 'reference.parquet')
   await c.run(`COPY (SELECT ${select.join(', ')} FROM read_json(${lit(json)}, format = 'newline_delimited', columns = {${decl.join(', ')}})) TO ${lit(ref)} (FORMAT parquet)`)
@@ -166,7 +185,10 @@ describe('event files encoded by the sink', () => {
     const { parts } = await listPartFiles(join(dir, 'wh'))
     expect(parts).toHaveLength(1)
     const o = oracle(events, 0, events.map((_, i) => i))
-    expect(o.columns.find((col) => col.name === 'mixed')).toEqual({ name: 'mixed', type: 'VARCHAR' })
+    // One number, one string, one boolean: the first value's type; nested_s: ten strings and a number.
+    expect(o.columns.find((col) => col.name === 'mixed')).toEqual({ name: 'mixed', type: 'DOUBLE' })
+    expect(o.columns.find((col) => col.name === 'nested_s')).toEqual({ name: 'nested_s', type: 'VARCHAR' })
+    expect(o.rows.filter((r) => r._rescued !== undefined).map((r) => r._rescued)).toEqual(['{"nested_s":7}', '{"mixed":"one \\"and\\" a half"}', '{"mixed":false}'])
     await expectSameAsDuckDB(parts[0]!.path, await referenceFile(dir, o), events.length)
   })
 
@@ -264,9 +286,11 @@ describe('event files encoded by the sink', () => {
     expect(ts[0]).toEqual({ lo: '2026-11-01 12:00:00', hi: new Date(T0 + ROW_GROUP_ROWS - 1).toISOString().replace('T', ' ').replace('Z', ''), nulls: 0n })
     const [summary] = await rowsOf(`SELECT count(*) AS n, count(late) AS late, min(late) AS first_late, count(anonymous_id) AS anon, sum(bet) AS bet, count_if(win) AS wins,
       count(mixed) AS mixed, min("partition") AS p, max("partition") AS q FROM read_parquet(${lit(path)})`)
-    expect(summary).toEqual({ n: BigInt(total), late: 1_000n, first_late: `l${ROW_GROUP_ROWS}`, anon: BigInt(Math.ceil(total / 5)), bet: records.reduce((s, _, i) => s + (i % 10), 0), wins: BigInt(Math.ceil(total / 3)), mixed: BigInt(Math.ceil(total / 1000)), p: 3, q: 3 })
-    const mixed = await rowsOf(`SELECT mixed FROM read_parquet(${lit(path)}) WHERE mixed IS NOT NULL ORDER BY "offset"`)
-    expect(mixed.map((r) => r.mixed)).toEqual(Array.from({ length: Math.ceil(total / 1000) }, (_, k) => (k * 1000 >= ROW_GROUP_ROWS ? '"text"' : String(k * 1000))))
+    const numbers = Math.ceil(ROW_GROUP_ROWS / 1000)
+    expect(summary).toEqual({ n: BigInt(total), late: 1_000n, first_late: `l${ROW_GROUP_ROWS}`, anon: BigInt(Math.ceil(total / 5)), bet: records.reduce((s, _, i) => s + (i % 10), 0), wins: BigInt(Math.ceil(total / 3)), mixed: BigInt(numbers), p: 3, q: 3 })
+    // mixed stays DOUBLE (123 numbers against one string); the string is kept in _rescued, in the second row group.
+    const mixed = await rowsOf(`SELECT mixed, _rescued FROM read_parquet(${lit(path)}) WHERE mixed IS NOT NULL OR _rescued IS NOT NULL ORDER BY "offset"`)
+    expect(mixed.map((r) => [r.mixed, r._rescued])).toEqual(Array.from({ length: Math.ceil(total / 1000) }, (_, k) => (k < numbers ? [k * 1000, null] : [null, '{"mixed":"text"}'])))
     const [row] = await rowsOf(`SELECT * FROM read_parquet(${lit(path)}) WHERE "offset" = ${1_000 + ROW_GROUP_ROWS + 5}`)
     const e = decodeEvent(records[ROW_GROUP_ROWS + 5]!.value)
     expect(row).toMatchObject({ event: 'spin', user_id: e.user_id, anonymous_id: e.anonymous_id ?? null, event_id: e.event_id, tenant: e.tenant, partition: 3, bet: 5, late: `l${ROW_GROUP_ROWS + 5}` })

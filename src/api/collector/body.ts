@@ -53,12 +53,35 @@ export function tooLarge(limit: number): RequestFailure {
   return failure(413, 'payload_too_large', `request body is larger than ${limit} bytes (the limit applies after gunzip); split it into smaller batches`)
 }
 
+export interface ReadOptions {
+  /**
+   * Called before bytes beyond the declared Content-Length (all of a chunked body) are kept, with
+   * the total that would be held: the in-flight budget grows as the body arrives. A refusal stops
+   * reading at once.
+   */
+  grow?: (total: number) => RequestFailure | null
+  /** The whole body must arrive within this from the start of reading (0 = no limit). */
+  timeoutMs?: number
+  /** At most this long between two chunks (0 = no limit). */
+  idleTimeoutMs?: number
+}
+
+/** A body too slow to finish: its connection is closed, so a trickle cannot keep it open. */
+export function bodyTimeout(kind: 'total' | 'idle', ms: number): RequestFailure {
+  const message =
+    kind === 'total'
+      ? `the request body did not arrive within ${ms} ms; send it faster or in smaller batches`
+      : `no byte of the request body arrived for ${ms} ms; the body is abandoned`
+  return { ...failure(408, 'body_timeout', message), close: true, limit: kind === 'total' ? 'body_timeout' : 'body_idle_timeout' }
+}
+
 /**
  * Reads the request body, stopping at `limit` bytes. A body over the limit is not kept: the rest is
  * drained (so the connection stays usable and the client sees the 413) and 413 is returned.
- * With a Content-Length the bytes go straight into one buffer of that size.
+ * With a Content-Length the bytes go straight into one buffer of that size. A refusal by `grow` or
+ * a timeout stops reading and asks for the connection to be closed.
  */
-export function readRequestBody(req: IncomingMessage, limit: number): Promise<Buffer | RequestFailure> {
+export function readRequestBody(req: IncomingMessage, limit: number, options: ReadOptions = {}): Promise<Buffer | RequestFailure> {
   const declared = Number(req.headers['content-length'])
   if (declared > limit) {
     req.resume()
@@ -69,24 +92,41 @@ export function readRequestBody(req: IncomingMessage, limit: number): Promise<Bu
     const chunks: Buffer[] = []
     let size = 0
     let settled = false
+    let idle: NodeJS.Timeout | null = null
+    const total = options.timeoutMs ? setTimeout(() => stop(bodyTimeout('total', options.timeoutMs!)), options.timeoutMs) : null
+    const idleMs = options.idleTimeoutMs ?? 0
+    const armIdle = () => {
+      if (idleMs <= 0) return
+      if (idle === null) idle = setTimeout(() => stop(bodyTimeout('idle', idleMs)), idleMs)
+      else idle.refresh()
+    }
     const finish = (result: Buffer | RequestFailure) => {
       if (settled) return
       settled = true
+      if (total !== null) clearTimeout(total)
+      if (idle !== null) clearTimeout(idle)
       req.removeListener('data', onData)
       req.removeListener('end', onEnd)
       req.removeListener('error', onError)
       req.removeListener('close', onClose)
       resolve(result)
     }
+    // Reading stops here; the rest is discarded until the connection closes after the answer.
+    const stop = (f: RequestFailure) => {
+      finish(f)
+      req.resume()
+    }
     const onData = (chunk: Buffer) => {
-      if (size + chunk.length > limit || (sized !== null && size + chunk.length > sized.length)) {
-        finish(tooLarge(limit))
-        req.resume()
-        return
+      const next = size + chunk.length
+      if (next > limit || (sized !== null && next > sized.length)) return stop(tooLarge(limit))
+      if (sized === null && options.grow) {
+        const refusal = options.grow(next)
+        if (refusal !== null) return stop({ ...refusal, close: true })
       }
       if (sized !== null) chunk.copy(sized, size)
       else chunks.push(chunk)
-      size += chunk.length
+      size = next
+      armIdle()
     }
     const onEnd = () => finish(sized !== null ? sized.subarray(0, size) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
     const onError = (err: Error) => finish(failure(400, 'aborted', `request body could not be read: ${err.message}`))
@@ -95,6 +135,7 @@ export function readRequestBody(req: IncomingMessage, limit: number): Promise<Bu
     req.on('end', onEnd)
     req.on('error', onError)
     req.on('close', onClose)
+    armIdle()
   })
 }
 

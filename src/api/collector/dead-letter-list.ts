@@ -3,6 +3,7 @@ import { partitionFor } from '../../events/index.ts'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import { TOPICS, type EventLog, type LogRecord } from '../../log/event-log.ts'
 import { recordsInRange } from '../../log/read-range.ts'
+import { MAX_FIELD_CHARS, MAX_MESSAGE_CHARS, bounded } from '../text-bounds.ts'
 import { failure, type RequestFailure } from './failure.ts'
 
 /*
@@ -19,6 +20,11 @@ const MAX_SCAN = 20_000
 const WINDOW = 1000
 /** Raw bytes shown per letter; a whole refused body may be megabytes. */
 export const MAX_RAW = 16 * 1024
+/**
+ * Approximate characters of one page's items: a full page of the largest items (1,000 × ~25 KB) would
+ * be 25 MB of JSON; a page stops here and gives a `next` instead.
+ */
+export const MAX_PAGE_CHARS = 4 * 1024 * 1024
 
 export interface DeadLetterItem {
   partition: number
@@ -81,6 +87,7 @@ export async function listDeadLetters(log: EventLog, partitions: number, tenant:
   const items: DeadLetterItem[] = []
   let hi = query.before === null ? end : Math.min(query.before, end)
   let scanned = 0
+  let chars = 0
   while (hi > start && items.length < query.limit) {
     if (scanned >= MAX_SCAN) return { dead_letters: items, next: String(hi) }
     const lo = Math.max(start, hi - WINDOW)
@@ -89,7 +96,8 @@ export async function listDeadLetters(log: EventLog, partitions: number, tenant:
     for (let i = window.length - 1; i >= 0; i--) {
       const item = window[i]!
       items.push(item)
-      if (items.length === query.limit) return { dead_letters: items, next: item.offset > start ? String(item.offset) : null }
+      chars += itemChars(item)
+      if (items.length === query.limit || chars >= MAX_PAGE_CHARS) return { dead_letters: items, next: item.offset > start ? String(item.offset) : null }
     }
     hi = lo
   }
@@ -111,6 +119,11 @@ async function readWindow(log: EventLog, topic: string, partition: number, lo: n
   return out
 }
 
+/** About how many characters an item adds to the page's JSON. */
+function itemChars(item: DeadLetterItem): number {
+  return 200 + item.field.length + item.reason.length + item.source.length + (item.raw?.length ?? 0) + (item.raw_base64?.length ?? 0)
+}
+
 function toItem(partition: number, r: LogRecord): DeadLetterItem | null {
   let d: DeadLetter
   try {
@@ -123,9 +136,10 @@ function toItem(partition: number, r: LogRecord): DeadLetterItem | null {
     offset: r.offset,
     received_at: new Date(typeof d.received_at === 'number' ? d.received_at : r.timestamp).toISOString(),
     index: d.index,
-    field: d.field,
-    reason: d.reason,
-    source: d.source,
+    // Letters written before these bounds (or by other writers) may hold megabytes here.
+    field: bounded(String(d.field), MAX_FIELD_CHARS),
+    reason: bounded(String(d.reason), MAX_MESSAGE_CHARS),
+    source: bounded(String(d.source), MAX_FIELD_CHARS),
   }
   const all = Buffer.from(typeof d.raw_base64 === 'string' ? d.raw_base64 : '', 'base64')
   let raw = all

@@ -7,6 +7,7 @@ import { checkBackpressure } from './backpressure.ts'
 import { bodyText, contentEncoding, decodeContent, mediaFormat, readRequestBody, tooLarge } from './body.ts'
 import { Deduper } from './dedupe.ts'
 import { failure, type RequestFailure } from './failure.ts'
+import { InflightBudget, Reservation } from './inflight.ts'
 import { encodeEventsBody } from './fast-path.ts'
 import { RequestIds } from './ids.ts'
 import { appendEncodedBody, appendSorted, deadLetter, sortBatch, type IngestResult, type RejectedEvent } from './ingest.ts'
@@ -31,8 +32,12 @@ export class Collector {
   /** TAGSTREAM_COLLECTOR_FAST_PATH=0 turns the byte-level fast path off (A/B benchmarks, or a suspected bug in it). */
   readonly fastPath = process.env.TAGSTREAM_COLLECTOR_FAST_PATH !== '0'
 
+  /** Bytes of bodies in flight, in all (mirrored in ctx.inflight) and per tenant. */
+  readonly inflight: InflightBudget
+
   constructor(private readonly ctx: ApiContext) {
     this.deduper = new Deduper(ctx.config.dedupe)
+    this.inflight = new InflightBudget(() => ctx.config.backpressure, ctx.inflight)
   }
 
   async handle(req: FastifyRequest, reply: FastifyReply, route: CollectorRoute): Promise<FastifyReply> {
@@ -51,27 +56,30 @@ export class Collector {
       req.raw.resume()
       return this.refuse(reply, tooLarge(maxBytes))
     }
-    const refusal = checkBackpressure(ctx.inflight.bytes, declared, ctx.engine.snapshot(), ctx.config.backpressure)
+    const refusal = checkBackpressure(ctx.inflight.bytes, declared, ctx.engine.snapshot(), ctx.config.backpressure) ?? this.inflight.check(tenant, 0, declared)
     if (refusal) {
       req.raw.resume()
       ctx.metrics.throttled.inc({ status: String(refusal.status) })
       return this.refuse(reply, refusal)
     }
-    // Memory held by this request counts against maxInflightBytes until its append is durable.
-    let reserved = declared
-    ctx.inflight.bytes += reserved
+    // Memory held by this request counts against the in-flight budget (the whole server's and its
+    // tenant's) until its append is durable; a chunked body's reservation grows as it arrives.
+    const reservation = new Reservation(this.inflight, tenant)
+    reservation.growTo(declared)
     try {
-      const raw = await readRequestBody(req.raw, maxBytes)
-      if (!Buffer.isBuffer(raw)) return this.refuse(reply, raw)
+      const { bodyTimeoutMs, bodyIdleTimeoutMs } = ctx.config.http
+      const raw = await readRequestBody(req.raw, maxBytes, { grow: (total) => reservation.growTo(total), timeoutMs: bodyTimeoutMs, idleTimeoutMs: bodyIdleTimeoutMs })
+      if (!Buffer.isBuffer(raw)) {
+        if (raw.status === 429) ctx.metrics.throttled.inc({ status: '429' })
+        return this.refuse(reply, raw)
+      }
       ctx.metrics.ingestBytes.inc(raw.length)
       if (raw.length === 0) return this.refuse(reply, emptyBody())
       const receivedAt = Date.now()
       const bytes = await decodeContent(raw, encoding, maxBytes)
       if (!Buffer.isBuffer(bytes)) return await this.refuseBody(reply, bytes, tenant, receivedAt, raw)
-      if (bytes.length > reserved) {
-        ctx.inflight.bytes += bytes.length - reserved
-        reserved = bytes.length
-      }
+      // Decompressed bytes are held too; they were admitted with the body, so they are counted, not refused.
+      reservation.force(bytes.length)
       if (this.fastPath && format === 'json' && route === 'events') {
         const ids = new RequestIds(receivedAt)
         const fast = encodeEventsBody(bytes, { tenant, receivedAt, partitions: ctx.partitions, maxEvents: ctx.config.limits.maxEvents, deduper: this.deduper, ids })
@@ -86,7 +94,7 @@ export class Collector {
       if (!(parsed instanceof ParsedBody)) return await this.refuseBody(reply, parsed, tenant, receivedAt, bytes)
       return await this.ingest(reply, route, parsed, tenant, receivedAt)
     } finally {
-      ctx.inflight.bytes -= reserved
+      reservation.release()
     }
   }
 
@@ -149,7 +157,9 @@ export class Collector {
 
   refuse(reply: FastifyReply, f: RequestFailure): FastifyReply {
     this.ctx.metrics.rejectedRequests.inc({ reason: f.code })
+    if (f.limit !== undefined) this.ctx.metrics.limitHits.inc({ limit: f.limit })
     if (f.retryAfter !== undefined) void reply.header('retry-after', String(f.retryAfter))
+    if (f.close) void reply.header('connection', 'close')
     return reply.code(f.status).type('application/json').send(errorBody(f.code, f.message, f.field))
   }
 }

@@ -2,6 +2,7 @@ import { DEFAULT_LIMITS, formatEventError, validateEvent, type EventError, type 
 import { appendEncoded, appendEvents } from '../../ingest/append-events.ts'
 import { appendDeadLetters, type DeadLetter } from '../../ingest/dead-letters.ts'
 import type { EventLog } from '../../log/event-log.ts'
+import { MAX_FIELD_CHARS, MAX_MESSAGE_CHARS, bounded } from '../text-bounds.ts'
 import { Deduper } from './dedupe.ts'
 import type { EncodedBody } from './fast-path.ts'
 import { RequestIds } from './ids.ts'
@@ -82,8 +83,11 @@ export class RequestSorter {
 
   /** Records a rejected event at request position `index`, its bytes as sent kept as a dead letter. */
   reject(index: number, error: EventError, raw: Uint8Array): void {
-    this.out.rejected.push({ index, error: formatEventError(error), field: error.field })
-    this.out.letters.push(deadLetter(this.tenant, this.receivedAt, index, error.field, error.reason, raw))
+    // A field path or reason may quote a property name of any size: bounded before it is echoed or stored.
+    const field = bounded(error.field, MAX_FIELD_CHARS)
+    const reason = bounded(error.reason, MAX_MESSAGE_CHARS)
+    this.out.rejected.push({ index, error: formatEventError({ ...error, field, reason }), field })
+    this.out.letters.push(deadLetter(this.tenant, this.receivedAt, index, field, reason, raw))
   }
 }
 
@@ -143,5 +147,6 @@ async function appendBoth(log: EventLog, partitions: number, events: (() => Prom
 
 export function deadLetter(tenant: string, receivedAt: number, index: number, field: string, reason: string, raw: Uint8Array): DeadLetter {
   const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
-  return { tenant, source: HTTP_SOURCE, received_at: receivedAt, index, field, reason, raw_base64: bytes.toString('base64') }
+  // field and reason are bounded (the raw bytes keep everything); raw_base64 is stored whole.
+  return { tenant, source: HTTP_SOURCE, received_at: receivedAt, index, field: bounded(field, MAX_FIELD_CHARS), reason: bounded(reason, MAX_MESSAGE_CHARS), raw_base64: bytes.toString('base64') }
 }

@@ -25,7 +25,8 @@ export class LiveStreams {
     return this.writers.size >= this.maxClients
   }
 
-  open(reply: FastifyReply, tenant: string): void {
+  /** Opens a stream for `tenant`; `onClosed` is called once when it ends (frees its slot). */
+  open(reply: FastifyReply, tenant: string, onClosed: () => void = () => {}): void {
     reply.hijack()
     reply.raw.writeHead(200, SSE_HEADERS)
     const writer = new SseWriter(reply.raw)
@@ -39,6 +40,7 @@ export class LiveStreams {
     writer.onClose(() => {
       unsubscribe()
       this.writers.delete(writer)
+      onClosed()
     })
   }
 

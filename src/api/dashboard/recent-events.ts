@@ -1,4 +1,4 @@
-import { decodeEvent, partitionKey, partitionOfUser, type JsonValue } from '../../events/index.ts'
+import { decodeEvent, partitionKey, partitionOfUser, type JsonValue, type TrackedEvent } from '../../events/index.ts'
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
 import { readRange } from '../../log/read-range.ts'
 
@@ -43,7 +43,13 @@ export async function recentEvents(log: EventLog, partitions: number, tenant: st
     for (let i = records.length - 1; i >= 0 && found.length < limit; i--) {
       const r = records[i]!
       if (r.key !== key) continue
-      const e = decodeEvent(r.value)
+      // A record another producer wrote under this key may not decode (the engine dead-letters it).
+      let e: TrackedEvent
+      try {
+        e = decodeEvent(r.value)
+      } catch {
+        continue
+      }
       found.push({ event: e.event, ts: e.ts, received_at: e.received_at, event_id: e.event_id, properties: e.properties, offset: r.offset })
     }
     to = from

@@ -24,6 +24,7 @@ export function refreshEngineGauges(metrics: ApiMetrics, snapshot: EngineSnapsho
   metrics.processed.set(snapshot.processed)
   metrics.late.set(snapshot.late)
   metrics.lateDropped.set(snapshot.lateDropped)
+  metrics.poisonRecords.set(snapshot.poisonRecords ?? 0)
   metrics.segmentChanges.set(snapshot.segmentChanges)
   metrics.notifications.set(snapshot.notifications)
   metrics.segmentSize.reset()

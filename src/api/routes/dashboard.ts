@@ -6,6 +6,7 @@ import { DEFAULT_SAMPLER, LiveStreams, StaticFiles, StatsSampler, acceptsGzip, b
 import { sendError } from '../errors.ts'
 import { ERROR_RESPONSE_SCHEMA, NO_SECURITY } from '../openapi.ts'
 import { parseNameList } from '../streams/records.ts'
+import { StreamSlots } from '../streams/slots.ts'
 import { parseLimit } from './profile-query.ts'
 import { SEGMENT_INPUT_SCHEMA, ruleErrorBody } from './segment-input.ts'
 
@@ -13,7 +14,7 @@ export interface DashboardRouteOptions {
   /** The built bundle. Default TAGSTREAM_WEB_DIR or web/dist. */
   dir?: string
   sampler?: Partial<SamplerOptions>
-  /** Open live streams at once; more get 503. Default 64. */
+  /** Open live streams at once, all tenants; more get 503. Default config.streams.dashboardTotal (64). */
   maxLiveClients?: number
 }
 
@@ -47,7 +48,12 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
     else ctx.logger.warn({ dir }, 'dashboard bundle missing: / answers 503 until it is built; run "npm run build:web"')
 
     const stats = new StatsSampler(ctx, { ...DEFAULT_SAMPLER, ...options.sampler })
-    const live = new LiveStreams(stats, ctx.partitions, options.maxLiveClients ?? 64)
+    const live = new LiveStreams(stats, ctx.partitions, options.maxLiveClients ?? ctx.config.streams.dashboardTotal)
+    // A per-tenant cap beside the global one: one tenant's 64 tabs must not lock out every other tenant.
+    const slots = new StreamSlots('dashboard live', ctx.config.streams.dashboardPerTenant, live.maxClients, {
+      size: (open) => ctx.metrics.openStreams.set({ kind: 'dashboard' }, open),
+      refused: (limit) => ctx.metrics.limitHits.inc({ limit: limit === 'tenant' ? 'dashboard_streams_per_tenant' : 'dashboard_streams_total' }),
+    })
     stats.start()
     app.addHook('onClose', async () => {
       stats.stop()
@@ -109,8 +115,9 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
         },
       },
       async (req, reply) => {
-        if (live.full) return sendError(reply, 503, 'too_many_streams', `${live.maxClients} live dashboard streams are open; close one and retry`)
-        live.open(reply, req.principal!.tenant)
+        const release = slots.acquire(req.principal!.tenant, ctx.config.backpressure.retryAfterSeconds)
+        if (typeof release !== 'function') return sendError(reply.header('retry-after', String(release.retryAfter)), release.status, release.code, release.message)
+        live.open(reply, req.principal!.tenant, release)
         return reply
       },
     )

@@ -5,6 +5,7 @@ import { CursorError } from '../streams/cursor.ts'
 import { NOTIFICATIONS, SEGMENT_CHANGES, type StreamKind } from '../streams/kinds.ts'
 import { parseNameList } from '../streams/records.ts'
 import { StreamSession } from '../streams/session.ts'
+import { StreamSlots } from '../streams/slots.ts'
 import { SSE_HEADERS, SseWriter } from '../streams/sse.ts'
 import { resolveStart } from '../streams/start.ts'
 
@@ -32,6 +33,12 @@ export function createStreamsRoutes(options: StreamsRouteOptions = {}): RouteMod
       retryMs: options.retryMs ?? 1_000,
     }
     const sessions = new Set<StreamSession>()
+    // One pool for both kinds: each stream costs the same (a parked read per partition).
+    const { ssePerTenant, sseTotal } = ctx.config.streams
+    const slots = new StreamSlots('segment-changes/notifications', ssePerTenant, sseTotal, {
+      size: (open) => ctx.metrics.openStreams.set({ kind: 'sse' }, open),
+      refused: (limit) => ctx.metrics.limitHits.inc({ limit: limit === 'tenant' ? 'sse_streams_per_tenant' : 'sse_streams_total' }),
+    })
     // Hijacked responses are invisible to Fastify: end them ourselves and wait for their read loops,
     // so nothing reads the log after the server closes it.
     app.addHook('onClose', async () => {
@@ -57,7 +64,7 @@ export function createStreamsRoutes(options: StreamsRouteOptions = {}): RouteMod
             },
           },
         },
-        (req, reply) => openStream(ctx, settings, sessions, kind, filterParam, req, reply),
+        (req, reply) => openStream(ctx, settings, sessions, slots, kind, filterParam, req, reply),
       )
     route(SEGMENT_CHANGES, 'segment')
     route(NOTIFICATIONS, 'trigger')
@@ -70,6 +77,7 @@ async function openStream(
   ctx: ApiContext,
   settings: Required<StreamsRouteOptions>,
   sessions: Set<StreamSession>,
+  slots: StreamSlots,
   kind: StreamKind,
   filterParam: 'segment' | 'trigger',
   req: FastifyRequest,
@@ -83,10 +91,16 @@ async function openStream(
   const header = req.headers['last-event-id']
   const from = typeof header === 'string' && header.trim() !== '' ? header.trim() : query.from
   if (from !== undefined && typeof from !== 'string') return void sendError(reply, 400, 'invalid_cursor', 'give "from" once', 'from')
+  const release = slots.acquire(tenant, ctx.config.backpressure.retryAfterSeconds)
+  if (typeof release !== 'function') {
+    void reply.header('retry-after', String(release.retryAfter))
+    return void sendError(reply, release.status, release.code, release.message)
+  }
   let start: number[]
   try {
     start = await resolveStart(ctx.log, kind, ctx.partitions, from === undefined || from === '' ? 'now' : from)
   } catch (err) {
+    release()
     if (err instanceof CursorError) return void sendError(reply, 400, 'invalid_cursor', err.message, typeof header === 'string' && header.trim() !== '' ? 'Last-Event-ID' : 'from')
     throw err
   }
@@ -110,8 +124,10 @@ async function openStream(
     retryMs: settings.retryMs,
   })
   sessions.add(session)
+  // The slot is held until the read loops have ended, not only the socket: they are the cost.
   void session.done.then(() => {
     sessions.delete(session)
     writer.end()
+    release()
   })
 }

@@ -1,8 +1,9 @@
 import type { EventLog, LogRecord } from '../../log/event-log.ts'
 import type { Logger } from '../../logger.ts'
 import type { StreamKind } from '../streams/kinds.ts'
-import { selectRecord, type RecordFilter, type WireRecord } from '../streams/records.ts'
+import type { RecordFilter, WireRecord } from '../streams/records.ts'
 import { deliverBatch, idempotencyKey, sleep, type DeliveryDeps } from './deliver.ts'
+import { readWebhookRecord } from './webhook-record.ts'
 
 export interface PartitionDispatch {
   log: EventLog
@@ -20,6 +21,8 @@ export interface PartitionDispatch {
   pollWaitMs: number
   /** Where a new group starts: the current end ('now') or the first retained record. */
   start: 'now' | 'earliest'
+  /** Counts a record skipped as unreadable (tagstream_webhook_skipped_records_total). */
+  skipped: () => void
 }
 
 /** Delay before retrying after the log itself failed (not the receiver). */
@@ -97,9 +100,16 @@ async function sendRecords(d: PartitionDispatch, pendingGroup: string, records: 
   const topic = d.kind.topic
   let batch: WireRecord[] = []
   for (const r of records) {
-    const wire = selectRecord(d.kind, d.partition, r, d.filter)
-    if (wire === null) continue
-    batch.push(wire)
+    const read = readWebhookRecord(d.kind, d.partition, r, d.filter)
+    if (read === null) continue
+    if ('skip' in read) {
+      // One bad record must not hold the partition: it is skipped (the committed offset moves past
+      // it with the batch) and named, so it can be found in the log.
+      d.skipped()
+      d.logger.warn({ group: d.group, topic, partition: d.partition, offset: r.offset, reason: read.skip }, 'webhook skipped an unreadable record')
+      continue
+    }
+    batch.push(read.wire)
     if (batch.length === d.batchSize) {
       if (!(await sendBatch(d, pendingGroup, batch, r.offset + 1))) return null
       batch = []

@@ -99,6 +99,7 @@ export function startWebhooks(ctx: ApiContext, options: WebhookOptions = {}): We
             readRecords: 1_000,
             pollWaitMs: options.pollWaitMs ?? 500,
             start: options.start ?? 'now',
+            skipped: () => ctx.metrics.webhookSkipped.inc({ stream: kind.name }),
           }),
         )
       }

@@ -1,26 +1,44 @@
 import { Worker } from 'node:worker_threads'
+import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { Logger } from '../../logger.ts'
 import { RuleError } from '../rules/index.ts'
 import { engineThreadScript } from './bundle.ts'
 import type { EngineThreadData, FromEngine, SerializedError, ToEngine } from './messages.ts'
 import type { EngineClient, EngineSnapshot, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
 
+/**
+ * The engine thread died or did not answer in time: reads answer 503 engine_unavailable at once
+ * instead of waiting on a thread that will never reply.
+ */
+export class EngineUnavailableError extends Error {
+  override readonly name = 'EngineUnavailableError'
+}
+
+/** How long a read waits for the engine thread. Default 10 s: a live engine answers in milliseconds. */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000
+
 const STARTING: EngineSnapshot = { ready: false, partitions: [], processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, segmentSizes: {}, users: 0, error: null }
 
 /** The main thread's handle on the engine thread: requests out, answers and snapshots back. */
 export class EngineThreadClient implements EngineClient {
-  private readonly worker: Worker
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  /** Public so fault tests (and an operator's debugger) can terminate the thread and watch the API degrade. */
+  readonly worker: Worker
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>()
+  /** Set once the thread has exited or crashed: every later call fails at once. */
+  private dead: Error | null = null
   private nextId = 1
   private latest: EngineSnapshot = STARTING
   private stopped: Promise<void> | null = null
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = []
   /** Appends the engine's clock records (the caller owns the events log). */
   onClock: ((partition: number, time: number) => void) | null = null
+  /** Appends the dead letters of the engine's poison records (the caller owns the dead-letters log). */
+  onDeadLetters: ((letters: DeadLetter[]) => void) | null = null
 
   constructor(
     data: EngineThreadData,
     private readonly logger: Logger,
+    private readonly callTimeoutMs: number = DEFAULT_CALL_TIMEOUT_MS,
   ) {
     // A larger young generation, as for the main thread (see bin/tagstream.mjs).
     this.worker = new Worker(engineThreadScript(), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 96 } })
@@ -30,7 +48,9 @@ export class EngineThreadClient implements EngineClient {
       this.fail(err)
     })
     this.worker.on('exit', (code) => {
-      if (this.stopped === null) this.fail(new Error(`engine thread exited with code ${code}`))
+      if (this.stopped !== null) return
+      this.logger.error({ code }, 'engine thread exited')
+      this.fail(new Error(`engine thread exited with code ${code}`))
     })
   }
 
@@ -67,6 +87,8 @@ export class EngineThreadClient implements EngineClient {
 
   close(): Promise<void> {
     if (this.stopped) return this.stopped
+    // A thread that already exited has nothing to stop (and will not emit 'exit' again).
+    if (this.dead) return (this.stopped = Promise.resolve())
     this.stopped = new Promise<void>((resolve) => {
       const done = () => resolve()
       this.worker.once('exit', done)
@@ -78,10 +100,18 @@ export class EngineThreadClient implements EngineClient {
   }
 
   private call(method: string, args: unknown[]): Promise<unknown> {
-    if (this.stopped) return Promise.reject(new Error('engine is stopping'))
+    if (this.dead) return Promise.reject(new EngineUnavailableError(`the engine thread is not running (${this.dead.message}); reads are unavailable until the server restarts`))
+    if (this.stopped) return Promise.reject(new EngineUnavailableError('the engine is stopping'))
     const id = this.nextId++
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
+      // A thread stuck in a loop never answers: the caller gets a prompt refusal instead of a hang.
+      const timer = setTimeout(() => {
+        if (!this.pending.delete(id)) return
+        this.logger.warn({ method, timeoutMs: this.callTimeoutMs }, 'engine thread did not answer in time')
+        reject(new EngineUnavailableError(`the engine thread did not answer ${method} within ${this.callTimeoutMs} ms`))
+      }, this.callTimeoutMs)
+      timer.unref()
+      this.pending.set(id, { resolve, reject, timer })
       this.worker.postMessage({ type: 'request', id, method, args } satisfies ToEngine)
     })
   }
@@ -96,6 +126,7 @@ export class EngineThreadClient implements EngineClient {
         const p = this.pending.get(msg.id)
         if (!p) return
         this.pending.delete(msg.id)
+        clearTimeout(p.timer)
         if (msg.ok) p.resolve(msg.result)
         else p.reject(revive(msg.error))
         return
@@ -106,15 +137,23 @@ export class EngineThreadClient implements EngineClient {
       case 'clock':
         this.onClock?.(msg.partition, msg.time)
         return
+      case 'dead-letters':
+        this.onDeadLetters?.(msg.letters)
+        return
       case 'stopped':
         return
     }
   }
 
   private fail(err: Error): void {
+    this.dead ??= err
     this.latest = { ...this.latest, ready: false, error: err.message }
     for (const w of this.readyWaiters.splice(0)) w.reject(err)
-    for (const p of this.pending.values()) p.reject(err)
+    const unavailable = new EngineUnavailableError(`the engine thread stopped (${err.message})`)
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer)
+      p.reject(unavailable)
+    }
     this.pending.clear()
   }
 }

@@ -107,7 +107,7 @@ export class EngineQueries {
   }
 
   async snapshot(): Promise<EngineSnapshot> {
-    const totals = { processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, users: 0 }
+    const totals = { processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, poisonRecords: 0, users: 0 }
     const segmentSizes: Record<string, number> = {}
     for (const s of this.definition.segments) segmentSizes[s.name] = 0
     const partitions: EngineSnapshot['partitions'] = []
@@ -118,6 +118,7 @@ export class EngineQueries {
       totals.lateDropped += e.stats.lateDropped
       totals.segmentChanges += e.stats.segmentChanges
       totals.notifications += e.stats.notifications
+      totals.poisonRecords += e.stats.poison
       totals.users += e.userCount
       for (const sizes of e.sizes.values()) for (const [name, n] of sizes) if (name in segmentSizes) segmentSizes[name] = segmentSizes[name]! + n
       const { end } = await this.log.offsets(TOPICS.events, w.partition)

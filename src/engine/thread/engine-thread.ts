@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads'
+import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import { openEventLog } from '../../log/open-log.ts'
 import { createLogger } from '../../logger.ts'
 import { openStateStore } from '../../state/open-state.ts'
@@ -33,7 +34,9 @@ try {
   const rules = prepareRules(definition, options)
   // The main thread is the events log's writer (one per partition): it appends the clock records.
   const appendClock = (partition: number, time: number) => Promise.resolve(post({ type: 'clock', partition, time }))
-  const runner = await EngineRunner.create(log, store, rules, options, Array.from({ length: partitions }, (_, p) => p), { ...data.worker, appendClock }, logger)
+  // And of the dead-letters log: the engine's poison records go there the same way.
+  const appendDeadLetters = (letters: DeadLetter[]) => Promise.resolve(post({ type: 'dead-letters', letters }))
+  const runner = await EngineRunner.create(log, store, rules, options, Array.from({ length: partitions }, (_, p) => p), { ...data.worker, appendClock, appendDeadLetters }, logger)
   const queries = new EngineQueries(runner, log, options, definition, data.rulesPath, (data.worker.clockTickMs ?? DEFAULT_WORKER_OPTIONS.clockTickMs) > 0)
   runner.start()
   const timer = setInterval(() => void queries.snapshot().then((snapshot) => post({ type: 'snapshot', snapshot })), data.snapshotIntervalMs)

@@ -1,3 +1,4 @@
+import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { EngineOptions } from '../engine-options.ts'
 import type { WorkerOptions } from '../partition-worker.ts'
 import type { EngineSnapshot } from './protocol.ts'
@@ -32,5 +33,7 @@ export type FromEngine =
   | { type: 'snapshot'; snapshot: EngineSnapshot }
   /** A clock record for the main thread to append: it is the events log's one writer. */
   | { type: 'clock'; partition: number; time: number }
+  /** Dead letters of poison records for the main thread to append: it writes the dead-letters log too. */
+  | { type: 'dead-letters'; letters: DeadLetter[] }
   | { type: 'fatal'; error: SerializedError }
   | { type: 'stopped' }

@@ -81,6 +81,11 @@ export interface EngineSnapshot {
   lateDropped: number
   segmentChanges: number
   notifications: number
+  /**
+   * Records of the events log the engine dead-lettered as poison (docs/engine.md, "Poison records").
+   * Optional: the collector-mode client, reading checkpoints, does not report it.
+   */
+  poisonRecords?: number
   /** Members per segment, all tenants. */
   segmentSizes: Record<string, number>
   users: number

@@ -3,10 +3,12 @@ import { join } from 'node:path'
 import {
   BASE_COLUMNS,
   emptySelect,
+  establishedTypes,
   GAME_COLUMNS,
   ident,
   lit,
   NOTIFICATION_COLUMNS,
+  RESCUED_COLUMN,
   SEGMENT_CHANGE_COLUMNS,
   type Inventory,
 } from './views.ts'
@@ -32,24 +34,57 @@ async function describe(conn: DuckDBConnection, source: string): Promise<Map<str
   return out
 }
 
-/** `name` cast to `type`, or a typed NULL when no file has that column. */
+/*
+ * Views never fail on one bad value. Files written before the sink kept column types (or by another
+ * writer) may type a column differently from file to file: read_parquet's union_by_name then gives
+ * the common supertype (VARCHAR when one file has a string), and a CAST of 'abc' fails the whole
+ * query. So every column a view declares is read with TRY_CAST to its declared type: a value that
+ * does not convert is NULL in the view (it is still in `properties`, and in `_rescued` for files
+ * the sink writes now).
+ */
+
+/** `name` converted to `type` (NULL where a value does not convert), or a typed NULL when no file has that column. */
 function col(have: Map<string, string>, name: string, type: string): string {
-  return have.has(name) ? `CAST(${ident(name)} AS ${type})` : `NULL::${type}`
+  const t = have.get(name)
+  if (t === undefined) return `NULL::${type}`
+  return t === type ? ident(name) : `TRY_CAST(${ident(name)} AS ${type})`
 }
 
-/** `*` plus typed NULLs for the expected columns no file carries yet. */
-function starWithMissing(have: Map<string, string>, expected: Columns): string {
+/**
+ * `*` with each expected column the files type otherwise converted to its type (TRY_CAST), plus
+ * typed NULLs for the expected columns no file carries yet. `skip`: columns converted elsewhere.
+ */
+function starWithMissing(have: Map<string, string>, expected: Columns, skip: ReadonlySet<string> = new Set()): string {
+  const replace = expected.filter(([n, t]) => !skip.has(n) && have.has(n) && have.get(n) !== t).map(([n, t]) => `TRY_CAST(${ident(n)} AS ${t}) AS ${ident(n)}`)
   const missing = expected.filter(([n]) => !have.has(n)).map(([n, t]) => `NULL::${t} AS ${ident(n)}`)
-  return ['*', ...missing].join(', ')
+  return [replace.length > 0 ? `* REPLACE (${replace.join(', ')})` : '*', ...missing].join(', ')
+}
+
+/**
+ * The events view's declared columns: the fixed ones, the game's, `_rescued`, then every other
+ * property column with the type the sink established for it (when all events that have it agree).
+ */
+function eventsColumns(root: string, have: Map<string, string>): Columns {
+  const declared: Array<readonly [string, string]> = [...BASE_COLUMNS.filter(([n]) => n !== 'event'), ...GAME_COLUMNS, [RESCUED_COLUMN, 'VARCHAR']]
+  const names = new Set(declared.map(([n]) => n.toLowerCase()))
+  const established = establishedTypes(root)
+  for (const name of have.keys()) {
+    const t = established.get(name.toLowerCase())
+    if (t !== undefined && !names.has(name.toLowerCase()) && name !== 'dt') declared.push([name, t])
+  }
+  return declared
 }
 
 const TIME_TYPES = /^(TIMESTAMP|DATE)/
-/** Engine records carry `at` as epoch ms; present it as a TIMESTAMP whatever the sink chose. */
+/**
+ * Engine records carry `at` as epoch ms: the REPLACE item that presents it as a TIMESTAMP whatever
+ * the sink chose, or '' when it is one already.
+ */
 function atAsTimestamp(have: Map<string, string>): string {
   const t = have.get('at')
   if (t === undefined || TIME_TYPES.test(t)) return ''
-  if (t === 'VARCHAR') return ` REPLACE (CAST("at" AS TIMESTAMP) AS "at")`
-  return ` REPLACE (epoch_ms(CAST("at" AS BIGINT)) AS "at")`
+  if (t === 'VARCHAR') return `TRY_CAST("at" AS TIMESTAMP) AS "at"`
+  return `epoch_ms(TRY_CAST("at" AS BIGINT)) AS "at"`
 }
 
 function buysSelect(have: Map<string, string>, source: string): string {
@@ -89,9 +124,9 @@ export async function buildViews(conn: DuckDBConnection, root: string, inv: Inve
   if (Object.keys(inv.events).length > 0) {
     const source = eventsSource(join(ev, '*', '*', '*.parquet'))
     const have = await describe(conn, source)
-    views.push(['events', `SELECT ${starWithMissing(have, [...BASE_COLUMNS, ...GAME_COLUMNS])} FROM ${source}`])
+    views.push(['events', `SELECT ${starWithMissing(have, eventsColumns(root, have))} FROM ${source}`])
   } else {
-    views.push(['events', emptySelect([...BASE_COLUMNS, ['dt', 'DATE'], ...GAME_COLUMNS])])
+    views.push(['events', emptySelect([...BASE_COLUMNS, ['dt', 'DATE'], ...GAME_COLUMNS, [RESCUED_COLUMN, 'VARCHAR']])])
   }
 
   if ((inv.events.purchase ?? 0) > 0) {
@@ -114,7 +149,10 @@ export async function buildViews(conn: DuckDBConnection, root: string, inv: Inve
     if (count > 0) {
       const source = plainSource(join(root, dir, '**', '*.parquet'))
       const have = await describe(conn, source)
-      views.push([name, `SELECT ${starWithMissing(have, expected).replace('*', `*${atAsTimestamp(have)}`)} FROM ${source}`])
+      const at = atAsTimestamp(have)
+      let star = starWithMissing(have, expected, new Set(['at']))
+      if (at !== '') star = star.startsWith('* REPLACE (') ? star.replace('* REPLACE (', `* REPLACE (${at}, `) : star.replace('*', `* REPLACE (${at})`)
+      views.push([name, `SELECT ${star} FROM ${source}`])
     } else views.push([name, emptySelect(expected)])
   }
 

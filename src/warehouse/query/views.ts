@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** SQL string literal. */
@@ -38,6 +38,34 @@ export const NOTIFICATION_COLUMNS: Columns = [
   ['trigger', 'VARCHAR'], ['emit', 'VARCHAR'], ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['event', 'VARCHAR'],
   ['event_id', 'VARCHAR'], ['at', 'TIMESTAMP'], ['properties', 'VARCHAR'], ['values', 'VARCHAR'],
 ]
+
+/** The rescue column of event files (src/warehouse/sink/event-columns.ts): values that did not fit their column's type. */
+export const RESCUED_COLUMN = '_rescued'
+
+/**
+ * Lower-cased column name → the type the sink established for it, where every event that has the
+ * column agrees (`<root>/events/_column_types.json`, src/warehouse/sink/column-types.ts). Empty
+ * when the file is missing or unreadable: the views then go by the files alone.
+ */
+export function establishedTypes(root: string): Map<string, string> {
+  const out = new Map<string, string>()
+  let stored: { events?: Record<string, Record<string, string>> }
+  try {
+    stored = JSON.parse(readFileSync(join(root, 'events', '_column_types.json'), 'utf8')) as typeof stored
+  } catch {
+    return out
+  }
+  const conflicting = new Set<string>()
+  for (const cols of Object.values(stored.events ?? {})) {
+    for (const [name, type] of Object.entries(cols)) {
+      const had = out.get(name)
+      if (had !== undefined && had !== type) conflicting.add(name)
+      out.set(name, type)
+    }
+  }
+  for (const name of conflicting) out.delete(name)
+  return out
+}
 
 /** A typed view with no rows: what a view is before its first file exists. */
 export function emptySelect(cols: Columns): string {

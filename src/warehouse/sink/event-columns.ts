@@ -12,10 +12,18 @@ import { int64Bytes } from './parquet-encode.ts'
 
 export interface PropertyColumn {
   name: string
+  /** The event's established type for the column (./column-types.ts), or, for a new one, the type it establishes. */
   type: PropertyType
-  /** Rows disagreed on the type: the column is VARCHAR holding each value's JSON text. */
+  /** Some values are not of `type`: they are left out of the column and kept in RESCUED_COLUMN instead. */
   conflict: boolean
 }
+
+/**
+ * The column holding, per row, the properties whose values did not fit their column's type, as a
+ * JSON object (column name → the value as sent), like Auto Loader's `_rescued_data`. A file has it
+ * only when some row needs it; a property named so gets PROPERTY_PREFIX, as reserved names do.
+ */
+export const RESCUED_COLUMN = '_rescued'
 
 /** Rows per row group: DuckDB's own default, so readers split large files the same way. */
 export const ROW_GROUP_ROWS = 122_880
@@ -222,6 +230,8 @@ export class FileBuild {
     readonly dt: string,
     readonly event: string,
     private readonly pool: RowGroupPool,
+    /** The event's established column types, by lower-cased column name (./column-types.ts). */
+    private readonly established: ReadonlyMap<string, PropertyType> = new Map(),
   ) {
     this.group = pool.take()
     this.groups = [this.group]
@@ -266,12 +276,13 @@ export class FileBuild {
     let c = this.byKey.get(key)
     if (c === undefined) {
       const lower = key.toLowerCase()
-      const name = RESERVED_COLUMN_NAMES.has(lower) ? PROPERTY_PREFIX + key : key
+      const name = RESERVED_COLUMN_NAMES.has(lower) || lower === RESCUED_COLUMN ? PROPERTY_PREFIX + key : key
       const lname = name === key ? lower : name.toLowerCase()
       c = this.byName.get(lname)
       if (c === undefined) {
         c = this.columns.length
-        this.columns.push({ name, type, conflict: false })
+        // An established type wins over this value's: a value that does not fit is a conflict (checked).
+        this.columns.push({ name, type: this.established.get(lname) ?? type, conflict: false })
         this.byName.set(lname, c)
       }
       this.byKey.set(key, c)

@@ -1,11 +1,14 @@
 import { BASE_COLUMNS } from '../layout.ts'
 import { ByteOut } from './byte-out.ts'
-import { K_BOOLEAN, K_NUMBER, K_STRING, type FileBuild, type Int64Column, type PropertyColumn, type PropertyValues, type RowGroupBuild } from './event-columns.ts'
+import { RESCUED_COLUMN, type FileBuild, type Int64Column, type PropertyColumn, type PropertyValues, type RowGroupBuild } from './event-columns.ts'
 import { encodeParquet, int64Bytes, packBooleans, type ColumnChunk, type ColumnSpec } from './parquet-encode.ts'
+import { fittingChunk, rescueChunk } from './rescue.ts'
 
-/** An event file's columns: BASE_COLUMNS, then its property columns. */
-export function eventFileColumns(properties: readonly PropertyColumn[]): ColumnSpec[] {
-  return [...BASE_COLUMNS.map((c) => ({ name: c.name, type: c.type })), ...properties.map((c) => ({ name: c.name, type: c.type }))]
+/** An event file's columns: BASE_COLUMNS, its property columns, then RESCUED_COLUMN when some value needs it. */
+export function eventFileColumns(properties: readonly PropertyColumn[], rescued = false): ColumnSpec[] {
+  const columns = [...BASE_COLUMNS.map((c) => ({ name: c.name, type: c.type })), ...properties.map((c) => ({ name: c.name, type: c.type }))]
+  if (rescued) columns.push({ name: RESCUED_COLUMN, type: 'VARCHAR' })
+  return columns
 }
 
 /**
@@ -34,10 +37,8 @@ export function encodeEventFile(columns: readonly ColumnSpec[], f: FileBuild, pa
         int64Chunk(g.offset, n),
         present(g.properties),
       ]
-      for (let c = BASE_COLUMNS.length; c < columns.length; c++) {
-        const col = f.columns[c - BASE_COLUMNS.length]!
-        chunks.push(propertyChunk(g, g.values[c - BASE_COLUMNS.length], col))
-      }
+      for (let c = 0; c < f.columns.length; c++) chunks.push(propertyChunk(g, g.values[c], f.columns[c]!))
+      if (columns.length > chunks.length) chunks.push(rescueChunk(g, f.columns))
       return { rows: n, columns: chunks }
     }),
   )
@@ -74,38 +75,17 @@ function int32Constant(v: number, n: number): ColumnChunk {
   return { values: [Buffer.from(new Int32Array(n).fill(v).buffer)], defined: null, nulls: 0, min: one, max: one }
 }
 
-/** A property column's chunk in its file-wide type; a conflict column holds each value's JSON text. */
+/** A property column's chunk in its type; a conflict column holds only the values that fit (./rescue.ts). */
 function propertyChunk(g: RowGroupBuild, v: PropertyValues | undefined, col: PropertyColumn): ColumnChunk {
   const rows = g.rows
   if (!v) return { values: [], defined: new Uint8Array(rows), nulls: rows }
+  if (col.conflict) return fittingChunk(g, v, col)
   const n = v.n
   const defined = new Uint8Array(rows)
   for (let i = 0; i < n; i++) defined[v.rows[i]!] = 1
   const chunk: ColumnChunk = { values: [], defined: n === rows ? null : defined, nulls: rows - n }
-  if (col.conflict) chunk.values.push(jsonText(v))
-  else if (col.type === 'DOUBLE') chunk.values.push(Buffer.from(v.nums.buffer, 0, n * 8))
+  if (col.type === 'DOUBLE') chunk.values.push(Buffer.from(v.nums.buffer, 0, n * 8))
   else if (col.type === 'BOOLEAN') chunk.values.push(packBooleans(new Uint8Array(v.nums.subarray(0, n)), n))
   else chunk.values.push(v.strs.bytes())
   return chunk
-}
-
-/** Values of mixed types as VARCHAR JSON text: `3`, `"4"`, `false`. */
-function jsonText(v: PropertyValues): Buffer {
-  const out = new ByteOut(v.strs.pos * 2 + v.n * 16)
-  const strs = v.strs.buf
-  let s = 0
-  for (let i = 0; i < v.n; i++) {
-    const at = out.pos
-    out.u32(0)
-    const k = v.kinds[i]
-    if (k === K_NUMBER) out.number(v.nums[i]!)
-    else if (k === K_BOOLEAN) out.ascii(v.nums[i] === 1 ? 'true' : 'false')
-    else if (k === K_STRING) {
-      const len = strs.readUInt32LE(s)
-      out.jsonString(strs, s + 4, s + 4 + len)
-      s += 4 + len
-    }
-    out.u32At(at, out.pos - at - 4)
-  }
-  return Buffer.from(out.bytes())
 }

@@ -1,11 +1,14 @@
 import type { JsonValue } from '../../events/envelope.ts'
-import { CODEC, decodeEvent, encodeEvent } from '../../events/codec.ts'
+import { CODEC } from '../../events/codec.ts'
 import { readShortString } from '../../events/intern.ts'
 import type { RecordBatch } from '../../log/event-log.ts'
 import { FLATTEN_SEPARATOR, dtOf } from '../layout.ts'
 import { viewOf } from './byte-out.ts'
+import { ColumnTypes } from './column-types.ts'
 import { FileBuild, RowGroupPool, sameBytes, type PropertyColumn, type RowGroupBuild } from './event-columns.ts'
 import { eventFileColumns, encodeEventFile } from './event-file.ts'
+import { EVENT_NAME, envelopeProblem, normaliseJsonEvent, type PoisonRecord } from './poison.ts'
+import { settleColumnTypes } from './rescue.ts'
 
 /** The rows of one part file (one day, one event) as Parquet columns, with the file's property columns. */
 export interface EventFile {
@@ -14,7 +17,7 @@ export interface EventFile {
   rows: number
   /** Columns after the fixed ones (BASE_COLUMNS), in file order. */
   columns: PropertyColumn[]
-  /** Names of the columns that became VARCHAR JSON text. */
+  /** Names of the columns some of whose values did not fit its type (kept in the rescue column). */
   conflicts: string[]
   /** The Parquet file's bytes, in pieces, for the log partition the rows came from. */
   encode(partition: number): Uint8Array[]
@@ -28,13 +31,15 @@ export interface EventFile {
  * properties; no event object is built. Property columns are those of the file's rows in the order
  * first seen (so the same offset range always gives the same file); nested objects are flattened
  * with `_`; arrays and nulls give no column (they stay in `properties`); names match
- * case-insensitively, as DuckDB's do (./event-columns.ts). A column whose rows disagree on the type
- * is a conflict: it is written as each value's JSON text. Values are kept per column until the file
- * is encoded, so a conflict found late costs nothing more.
+ * case-insensitively, as DuckDB's do (./event-columns.ts). A column's type is the event's established
+ * one (./column-types.ts); a value of another type is a conflict: it is left out of the column and
+ * kept in the row's rescue column (./rescue.ts). Values are kept per column until the file is
+ * encoded, so a conflict found late costs nothing more. A record that cannot be read is not a row:
+ * it goes to `poison` (./poison.ts) and the rest of the flush goes on.
  */
 
 const DAY_MS = 86_400_000
-const { VERSION, CLOCK, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
+const { CLOCK, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 const COMMA = 0x2c
 const COLON = 0x3a
@@ -46,9 +51,20 @@ const NULL = Buffer.from('null')
 export class EventRows {
   private readonly pool = new RowGroupPool()
 
-  /** Groups rows by day and event; rows keep their order within a file. */
-  transcode(batches: readonly RecordBatch[]): EventFile[] {
+  /** `types`: the warehouse's established column types; in memory only when not given. */
+  constructor(public types: ColumnTypes = ColumnTypes.inMemory()) {}
+
+  /**
+   * Groups rows by day and event; rows keep their order within a file. Records that cannot be
+   * read are appended to `poison` (with `partition`, the log partition, for JSON events' default id).
+   */
+  transcode(batches: readonly RecordBatch[], poison: PoisonRecord[] = [], partition = 0): EventFile[] {
     const files = new Map<string, Map<number, FileBuild>>()
+    const refuse = (batch: RecordBatch, i: number, reason: string, tenant = ''): void => {
+      // A copy: the batch's buffers belong to the log reader.
+      const raw = Buffer.from(batch.chunks[batch.chunkOf[i]!]!.subarray(batch.starts[i], batch.ends[i]))
+      poison.push({ offset: batch.offsets[i]!, timestamp: batch.timestamps[i]!, reason, tenant, raw })
+    }
     for (const batch of batches) {
       let chunkIndex = -1
       let chunk: Buffer = EMPTY
@@ -69,11 +85,21 @@ export class EventRows {
         if (b[s] === CLOCK) continue
         // Other producers may write JSON events to the topic; give them the binary form first.
         if (b[s] === OPEN_BRACE) {
-          b = encodeEvent(decodeEvent(b.subarray(s, batch.ends[i])))
+          const json = normaliseJsonEvent(b.toString('utf8', s, batch.ends[i]), partition, batch.offsets[i]!, batch.timestamps[i]!)
+          if ('reason' in json) {
+            refuse(batch, i, json.reason, json.tenant)
+            continue
+          }
+          b = json.event
           view = viewOf(b)
           s = 0
+        } else {
+          const problem = envelopeProblem(b, view, s, batch.ends[i]!)
+          if (problem !== null) {
+            refuse(batch, i, problem)
+            continue
+          }
         }
-        if (b[s] !== VERSION) throw new Error(`unknown event encoding ${b[s]}`)
         const ts = view.getFloat64(s + 1, true)
         const day = Math.floor(ts / DAY_MS)
         const nameEnd = s + 19 + b[s + 18]!
@@ -81,31 +107,39 @@ export class EventRows {
         if (f === null || day !== lastDay || !sameBytes(f.eventBytes, b, s + 19, nameEnd)) {
           const event = readShortString(b, s + 19, nameEnd)
           let byDay = files.get(event)
-          if (!byDay) files.set(event, (byDay = new Map()))
+          if (!byDay) {
+            // The name becomes a directory (event=NAME): only the collector's path-safe names.
+            if (!EVENT_NAME.test(event)) {
+              refuse(batch, i, 'event: not a valid event name')
+              continue
+            }
+            files.set(event, (byDay = new Map()))
+          }
           f = byDay.get(day) ?? null
-          if (!f) byDay.set(day, (f = new FileBuild(dtOf(day * DAY_MS), event, this.pool)))
+          if (!f) byDay.set(day, (f = new FileBuild(dtOf(day * DAY_MS), event, this.pool, this.types.of(event))))
           last = f
           lastDay = day
         }
         addRow(f, b, view, s, ts, batch.offsets[i]!)
       }
     }
-    const result: EventFile[] = []
-    for (const byDay of files.values()) {
-      for (const f of byDay.values()) {
-        for (const c of f.columns) if (c.conflict) c.type = 'VARCHAR'
-        result.push({
-          dt: f.dt,
-          event: f.event,
-          rows: f.rows,
-          columns: f.columns,
-          conflicts: f.columns.filter((c) => c.conflict).map((c) => c.name),
-          encode: (partition) => encodeEventFile(eventFileColumns(f.columns), f, partition),
-          release: () => this.pool.give(f.groups.splice(0)),
-        })
+    const built: FileBuild[] = []
+    for (const byDay of files.values()) for (const f of byDay.values()) built.push(f)
+    // Types are settled in file order, so the same log range always establishes the same types.
+    built.sort((a, b) => (a.dt + a.event < b.dt + b.event ? -1 : 1))
+    return built.map((f) => {
+      settleColumnTypes(f, this.types)
+      const rescued = f.columns.some((c) => c.conflict)
+      return {
+        dt: f.dt,
+        event: f.event,
+        rows: f.rows,
+        columns: f.columns,
+        conflicts: f.columns.filter((c) => c.conflict).map((c) => c.name),
+        encode: (partition: number) => encodeEventFile(eventFileColumns(f.columns, rescued), f, partition),
+        release: () => this.pool.give(f.groups.splice(0)),
       }
-    }
-    return result.sort((a, b) => (a.dt + a.event < b.dt + b.event ? -1 : 1))
+    })
   }
 }
 

@@ -54,6 +54,11 @@ export class ParquetWriter {
     }
   }
 
+  /** A query's rows as JS values (the column types of existing files: ./column-types.ts). */
+  rows(sql: string): Promise<unknown[][]> {
+    return this.exclusive(async () => (await this.connection.runAndReadAll(sql)).getRowsJS() as unknown[][])
+  }
+
   /** Runs a statement on the writer's connection (compaction reuses it). */
   run(sql: string): Promise<void> {
     return this.exclusive(async () => {

@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { EventLog, RecordBatch } from '../../log/event-log.ts'
+import { appendDeadLetters, type DeadLetter } from '../../ingest/dead-letters.ts'
+import { TOPICS, type EventLog, type RecordBatch } from '../../log/event-log.ts'
 import { readRecordBatch } from '../../log/read-batch.ts'
 import type { Logger } from '../../logger.ts'
 import { TMP_EXT, partFileName } from '../layout.ts'
 import { listPartFilesUnder, publish, removeFiles, type PartFile } from './files.ts'
 import { ParquetWriter } from './parquet-writer.ts'
+import type { PoisonRecord } from './poison.ts'
 import { eventsTopic, type SinkFile, type SinkTopic } from './topics.ts'
 import { trimPart } from './trim.ts'
 
@@ -34,6 +36,13 @@ export interface WarehouseSinkOptions {
   maintenanceIntervalMs: number
   /** DuckDB threads; default DuckDB's own (the core count). */
   threads?: number
+  /**
+   * Where the dead letters of poison records go. Default: appended to the `dead-letters` topic of
+   * the log the sink reads, right where the log assigns offsets itself (Kafka) or the sink is the
+   * only writer (`tagstream warehouse sync`). The embedded log counts offsets per handle, so a sink
+   * thread beside the server's own writer hands them over instead (src/warehouse/thread/).
+   */
+  deadLetters?: (letters: DeadLetter[]) => Promise<void>
   logger?: Logger
 }
 
@@ -50,8 +59,10 @@ export interface WarehouseSinkStats {
   rowsWritten: number
   filesWritten: number
   flushes: number
-  /** Property columns that became VARCHAR because rows of one file disagreed on the type. */
+  /** Property columns of a file some of whose values did not fit the column's type (kept in `_rescued`). */
   typeConflicts: number
+  /** Records that could not be read: skipped, sent to the dead letters (docs/warehouse-sink.md). */
+  poisonRecords: number
   /** Rows read and not yet flushed. */
   pendingRows: number
   /** Per partition, the committed next offset (everything before it is in the warehouse). */
@@ -69,8 +80,14 @@ interface PreparedFlush {
   last: number
   rows: number
   files: SinkFile[]
+  poison: PoisonRecord[]
   started: number
 }
+
+/** Bytes of a poison record kept in its dead letter: enough to see what it was, bounded. */
+const MAX_DEAD_LETTER_RAW = 64 * 1024
+/** Poison records logged one by one per flush; the rest are counted in one line. */
+const MAX_POISON_LOG_LINES = 20
 
 interface Pending {
   batches: RecordBatch[]
@@ -98,7 +115,9 @@ export class WarehouseSink {
   private partitions: number[] = []
   private readonly committed = new Map<number, number>()
   private readonly pending = new Map<number, Pending>()
-  private readonly counters = { rowsWritten: 0, filesWritten: 0, flushes: 0, typeConflicts: 0, recoveredFiles: 0, lastFlushMs: 0 }
+  private readonly counters = { rowsWritten: 0, filesWritten: 0, flushes: 0, typeConflicts: 0, poisonRecords: 0, recoveredFiles: 0, lastFlushMs: 0 }
+  /** Partitions of the dead-letter topic, once looked up; null when the log has none. */
+  private deadLetterPartitions: Promise<number | null> | null = null
   private lastError: string | null = null
   private tail: Promise<unknown> = Promise.resolve()
 
@@ -126,6 +145,7 @@ export class WarehouseSink {
     }
     await mkdir(this.root, { recursive: true })
     await this.recover()
+    await this.topic.open?.(this.root, () => this.duck(), this.options.logger)
   }
 
   private async recover(): Promise<void> {
@@ -239,10 +259,11 @@ export class WarehouseSink {
     const started = performance.now()
     const first = this.committed.get(p)!
     const last = pend.next - 1
-    const files = this.topic.files(pend.batches)
+    const poison: PoisonRecord[] = []
+    const files = this.topic.files(pend.batches, poison, p)
     const rows = pend.rows
     this.pending.set(p, { batches: [], rows: 0, next: null })
-    return { p, first, last, rows, files, started }
+    return { p, first, last, rows, files, poison, started }
   }
 
   /**
@@ -250,7 +271,7 @@ export class WarehouseSink {
    * called once the largest file is written or handed to DuckDB (or on failure): the caller may then
    * build the next partition's files meanwhile.
    */
-  private async writeFlush({ p, first, last, rows, files, started }: PreparedFlush, submitted: () => void = () => undefined): Promise<void> {
+  private async writeFlush({ p, first, last, rows, files, poison, started }: PreparedFlush, submitted: () => void = () => undefined): Promise<void> {
     const name = partFileName(p, first, last)
     const moves: Array<{ tmp: string; path: string; dir: string }> = []
     let conflicts = 0
@@ -266,11 +287,16 @@ export class WarehouseSink {
         moves.push({ tmp, path, dir })
         if (f.conflicts.length > 0) {
           conflicts += f.conflicts.length
-          this.options.logger?.warn({ file: path, columns: f.conflicts }, 'warehouse sink: property type conflict; columns written as JSON text')
+          this.options.logger?.warn({ file: path, columns: f.conflicts }, 'warehouse sink: values that do not fit their column type kept in _rescued')
         }
       }
       submitted()
+      // Column types this flush established are durable before any file that relies on them is visible.
+      await this.topic.beforePublish?.()
       await publish(moves)
+      // Before the commit: a crash in between replays the range and sends them again (at least once;
+      // topic, partition and offset tell the copies apart), never loses them.
+      await this.deadLetter(p, poison)
     } catch (err) {
       submitted()
       await removeFiles(moves.map((m) => m.tmp))
@@ -283,8 +309,45 @@ export class WarehouseSink {
     this.counters.filesWritten += moves.length
     this.counters.flushes++
     this.counters.typeConflicts += conflicts
+    this.counters.poisonRecords += poison.length
     this.counters.lastFlushMs = performance.now() - started
     this.options.logger?.debug({ partition: p, first, last, rows, files: moves.length, ms: this.counters.lastFlushMs }, 'warehouse flush')
+  }
+
+  /**
+   * Records of a flush that could not be read: logged (partition, offset, reason) and appended to the
+   * dead-letter log, the only trace of them in the warehouse's output. The flush's files do not
+   * depend on it: a replay of the range skips the same records and writes the same files.
+   */
+  private async deadLetter(p: number, poison: readonly PoisonRecord[]): Promise<void> {
+    if (poison.length === 0) return
+    const topic = this.topic.topic
+    const logger = this.options.logger
+    for (const r of poison.slice(0, MAX_POISON_LOG_LINES)) logger?.warn({ topic, partition: p, offset: r.offset, reason: r.reason }, 'warehouse sink: record skipped, sent to the dead letters')
+    if (poison.length > MAX_POISON_LOG_LINES) logger?.warn({ topic, partition: p, more: poison.length - MAX_POISON_LOG_LINES }, 'warehouse sink: more records skipped')
+    const letters: DeadLetter[] = poison.map((r) => {
+      const kept = r.raw.byteLength > MAX_DEAD_LETTER_RAW ? r.raw.subarray(0, MAX_DEAD_LETTER_RAW) : r.raw
+      const letter: DeadLetter = {
+        tenant: r.tenant,
+        source: 'warehouse-sink',
+        received_at: r.timestamp,
+        index: -1,
+        field: '(record)',
+        reason: r.reason,
+        raw_base64: Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength).toString('base64'),
+        topic,
+        partition: p,
+        offset: r.offset,
+      }
+      if (kept !== r.raw) {
+        letter.raw_bytes = r.raw.byteLength
+        letter.raw_truncated = true
+      }
+      return letter
+    })
+    if (this.options.deadLetters) return this.options.deadLetters(letters)
+    const partitions = await (this.deadLetterPartitions ??= this.log.partitionCount(TOPICS.deadLetters))
+    if (partitions !== null && partitions > 0) await appendDeadLetters(this.log, letters, partitions)
   }
 
   stats(): WarehouseSinkStats {

@@ -2,15 +2,25 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { threadScript } from '../../engine/thread/bundle.ts'
+import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { SinkThreadData } from './sink-thread.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
-/** Starts the warehouse sink in its own thread; resolves once it has opened the log. */
-export async function startSinkThread(data: SinkThreadData): Promise<{ stop(): Promise<void> }> {
+/**
+ * Starts the warehouse sink in its own thread; resolves once it has opened the log. On an embedded
+ * log the sink's dead letters (poison records, docs/warehouse-sink.md) come to `onDeadLetters`, for
+ * the thread that writes the log's dead letters; without one they are only logged and counted.
+ */
+export async function startSinkThread(data: SinkThreadData, onDeadLetters?: (letters: DeadLetter[]) => void): Promise<{ stop(): Promise<void> }> {
   const worker = new Worker(threadScript(join(here, 'sink-thread.ts'), 'sink-thread'), { workerData: data })
+  let ready = (): void => undefined
+  worker.on('message', (msg: { type: string; letters?: DeadLetter[] }) => {
+    if (msg.type === 'dead-letters' && msg.letters) onDeadLetters?.(msg.letters)
+    else if (msg.type === 'ready') ready()
+  })
   await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve())
+    ready = resolve
     worker.once('error', reject)
     worker.once('exit', (code) => reject(new Error(`warehouse sink thread exited with code ${code}`)))
   })
