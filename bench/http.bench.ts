@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build, type Histogram } from 'hdr-histogram-js'
+import { postEvents } from './post-events.ts'
 import { fmt, type Section } from './report.ts'
 import { BENCH_KEY as KEY, engineCaughtUp, startServeProcess } from './serve-process.ts'
 
@@ -27,24 +28,10 @@ function body(i: number, now: number, probe: string | null): Buffer {
 // server, and fetch costs several times more CPU per request.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
 
-function post(url: string, payload: Buffer): Promise<number> {
-  const { hostname, port } = new URL(url)
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: hostname, port, path: '/v1/events', method: 'POST', agent, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-length': payload.length } },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString()
-          if (res.statusCode !== 200) return reject(new Error(`ingest answered ${res.statusCode}: ${text}`))
-          resolve((JSON.parse(text) as { accepted?: number }).accepted ?? 0)
-        })
-      },
-    )
-    req.on('error', reject)
-    req.end(payload)
-  })
+async function post(url: string, payload: Buffer): Promise<number> {
+  const r = await postEvents(agent, url, payload)
+  if (r.status !== 200) throw new Error(`ingest answered ${r.status}: ${r.text}`)
+  return r.accepted
 }
 
 /** Latencies in microseconds, 3 significant digits: percentiles without keeping or sorting every sample. */

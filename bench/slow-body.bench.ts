@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { postEvents } from './post-events.ts'
 import { fmt, type Section } from './report.ts'
 import { BENCH_KEY as KEY, startServeProcess } from './serve-process.ts'
 
@@ -35,24 +36,7 @@ function body(i: number): Buffer {
 }
 
 /** Accepted events of one request; 0 for any other answer than 200 (a 429 is a lost request for the victim). */
-function post(url: string, payload: Buffer): Promise<{ accepted: number; status: number }> {
-  const { hostname, port } = new URL(url)
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: hostname, port, path: '/v1/events', method: 'POST', agent, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-length': payload.length } },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          const status = res.statusCode ?? 0
-          resolve({ status, accepted: status === 200 ? ((JSON.parse(Buffer.concat(chunks).toString()) as { accepted?: number }).accepted ?? 0) : 0 })
-        })
-      },
-    )
-    req.on('error', reject)
-    req.end(payload)
-  })
-}
+const post = (url: string, payload: Buffer) => postEvents(agent, url, payload)
 
 /** The victim: 8 requests of BATCH events in flight for SECONDS; events/s accepted and requests refused. */
 async function victimRate(url: string, seconds = SECONDS): Promise<{ rate: number; refused: number }> {

@@ -6,20 +6,11 @@
  * on an event or on the batch) — and, for some bodies, a syntax error or a bad UTF-8 byte.
  * Written as text token by token (not JSON.stringify), so number spellings and escapes vary.
  */
+import { mulberry32, type Rng } from '../support/prng.ts'
 
-export type Rng = () => number
-
-/** mulberry32: a small seeded generator, so a failing body can be rebuilt from its seed. */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export type { Rng }
+/** The bodies' generator (test/support/prng.ts). */
+export const rng: (seed: number) => Rng = mulberry32
 
 export const T0 = Date.UTC(2026, 5, 15, 10, 0, 0)
 const H = 3_600_000
