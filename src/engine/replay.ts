@@ -4,6 +4,7 @@ import type { EngineRules } from './engine-rules.ts'
 import { PartitionEngine } from './partition-engine.ts'
 import type { Notification, SegmentChange } from './records.ts'
 import { DEFAULT_REPLAY_DEDUPE_IDS, SeenIds } from './replay-ids.ts'
+import { compareIds } from './id-order.ts'
 
 export interface ReplayResult {
   asOf: number | null
@@ -154,12 +155,4 @@ export class Replay {
     if (this.onChange) for (const c of changes) this.onChange(c)
     if (this.onNotification) for (const n of notifications) this.onNotification(n)
   }
-}
-
-/** Numeric ids in numeric order, then the rest as strings: what a person reading the list expects. */
-export function compareIds(a: string, b: string): number {
-  const na = Number(a)
-  const nb = Number(b)
-  if (Number.isInteger(na) && Number.isInteger(nb)) return na - nb
-  return a < b ? -1 : a > b ? 1 : 0
 }
