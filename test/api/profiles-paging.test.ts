@@ -58,4 +58,14 @@ describe('paging over any mix of user ids (issue 15, item 9)', () => {
     expect(new Set(seen).size).toBe(ids.length)
     expect(seen).toEqual([...ids].sort(compareIds))
   })
+
+  it.each(['abc', '17', 'u.', 'u.!!', 'u.YQ=', `u.${'A'.repeat(10)}%`])('refuses the cursor "%s", which no page handed out, with 400', async (cursor) => {
+    for (const path of ['/v1/profiles', '/v1/segments/spinner/members']) {
+      const res = await fetch(`${s.url}${path}?cursor=${encodeURIComponent(cursor)}`, { headers: auth(s.keys.read) })
+      expect(res.status, path).toBe(400)
+      const body = (await res.json()) as { error: { code: string; message: string; field?: string } }
+      expect(body.error.code).toBe('invalid_query')
+      expect(body.error.message).toContain('cursor must be the "next" value of a previous page')
+    }
+  })
 })

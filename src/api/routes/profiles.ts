@@ -1,6 +1,7 @@
 import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
 import { parseConditions, parseLimit } from './profile-query.ts'
+import { decodePageCursor, encodePageCursor } from './page-cursor.ts'
 
 /** Seed 004's profile lookups: one user by id, and a search by segment and traits. */
 export const profilesRoutes: RouteModule = (app, ctx) => {
@@ -28,18 +29,21 @@ export const profilesRoutes: RouteModule = (app, ctx) => {
       if (!where.ok) return sendError(reply, 400, 'invalid_query', where.message, 'where')
       const limit = parseLimit(req.query.limit, 50, 1000)
       if (!limit.ok) return sendError(reply, 400, 'invalid_query', limit.message, 'limit')
+      const cursor = decodePageCursor(req.query.cursor)
+      if (!cursor.ok) return sendError(reply, 400, 'invalid_query', cursor.message, 'cursor')
       const segment = req.query.segment
       const tenant = req.principal!.tenant
       if (segment !== undefined && !(await ctx.engine.segments(tenant)).some((s) => s.name === segment)) {
         return sendError(reply, 404, 'not_found', `no segment "${segment}"`, 'segment')
       }
-      return ctx.engine.searchProfiles({
+      const page = await ctx.engine.searchProfiles({
         tenant,
         where: where.value,
         limit: limit.value,
         ...(segment === undefined ? {} : { segment }),
-        ...(req.query.cursor === undefined ? {} : { cursor: req.query.cursor }),
+        ...(cursor.userId === undefined ? {} : { cursor: cursor.userId }),
       })
+      return { ...page, next: page.next === null ? null : encodePageCursor(page.next) }
     },
   )
 }

@@ -4,6 +4,7 @@ import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
 import { parseLimit } from './profile-query.ts'
 import { SEGMENT_INPUT_SCHEMA, ruleErrorBody } from './segment-input.ts'
+import { decodePageCursor, encodePageCursor } from './page-cursor.ts'
 
 /** Segment definitions with live sizes, their members, and changing a segment at run time. */
 export const segmentsRoutes: RouteModule = (app, ctx) => {
@@ -25,8 +26,11 @@ export const segmentsRoutes: RouteModule = (app, ctx) => {
     async (req, reply) => {
       const limit = parseLimit(req.query.limit, 100, 10_000)
       if (!limit.ok) return sendError(reply, 400, 'invalid_query', limit.message, 'limit')
-      const page = await ctx.engine.members(req.principal!.tenant, req.params.id, limit.value, req.query.cursor)
-      return page ?? sendError(reply, 404, 'not_found', `no segment "${req.params.id}"`)
+      const cursor = decodePageCursor(req.query.cursor)
+      if (!cursor.ok) return sendError(reply, 400, 'invalid_query', cursor.message, 'cursor')
+      const page = await ctx.engine.members(req.principal!.tenant, req.params.id, limit.value, cursor.userId)
+      if (page === null) return sendError(reply, 404, 'not_found', `no segment "${req.params.id}"`)
+      return { ...page, next: page.next === null ? null : encodePageCursor(page.next) }
     },
   )
 
