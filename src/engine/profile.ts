@@ -19,7 +19,8 @@ export function buildProfile(u: UserState, rules: EngineRules, options: EngineOp
   const trait = (name: string) => userTrait(u, name, T, options)
   const counts: Record<string, number> = {}
   u.counts.forEach((n, id) => {
-    if (n !== undefined) counts[eventNameOf(id)] = n
+    // defineProperty, not assignment: an event named __proto__ is a count like any other.
+    if (n !== undefined) Object.defineProperty(counts, eventNameOf(id), { value: n, enumerable: true, writable: true, configurable: true })
   })
   const metrics: Record<string, number | null> = {}
   for (const m of rules.metrics) {

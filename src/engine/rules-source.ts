@@ -2,8 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { stringify } from 'yaml'
 import { compileRules, formatDuration, parseDuration, parseExpression, parseRulesYaml, RuleError, type RulesDefinition, type SegmentDefinition } from './rules/index.ts'
 import type { SegmentInput } from './thread/protocol.ts'
+import { isRuleName } from './rules/names.ts'
 
-const SEGMENT_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/
 
 /** The rules a server runs: parsed from a YAML file and written back when a segment changes at run time. */
 export function loadRulesSource(path: string | null): RulesDefinition {
@@ -16,7 +16,7 @@ export function loadRulesSource(path: string | null): RulesDefinition {
  * text), and the whole rule set is compiled before anything is accepted.
  */
 export function upsertSegment(def: RulesDefinition, name: string, input: SegmentInput): RulesDefinition {
-  if (!SEGMENT_NAME.test(name)) throw new RuleError({ detail: `segment name "${name}" must start with a letter or _ and contain only letters, digits, _ . : -`, line: 1, column: 1, path: 'name' })
+  if (!isRuleName(name)) throw new RuleError({ detail: `segment name "${name}" must start with a letter or _ and contain only letters, digits, _ . : - (not __proto__)`, line: 1, column: 1, path: 'name' })
   const path = `segments.${name}.when`
   const when = parseExpression({ text: input.when, path, segment: name })
   let keepMs = 0

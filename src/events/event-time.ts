@@ -30,7 +30,11 @@ export function parseEventTime(value: unknown): TimeParse {
   if (zone !== 'Z' && !zone.endsWith('UTC')) {
     const sign = zone[0] === '-' ? -1 : 1
     const digits = zone.slice(1).replace(':', '')
-    t -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000
+    const hours = Number(digits.slice(0, 2))
+    const minutes = Number(digits.slice(2, 4))
+    // Real offsets run from −12:00 to +14:00; ISO 8601 allows up to ±23:59, RFC 3339 minutes < 60.
+    if (hours > 23 || minutes > 59) return { ok: false, reason: `"${value.slice(0, 40)}" has an offset out of range (at most ±23:59)` }
+    t -= sign * (hours * 60 + minutes) * 60_000
   }
   if (t < MIN_EVENT_TIME) return { ok: false, reason: 'must be after 2000-01-01T00:00:00Z' }
   return { ok: true, ms: t }

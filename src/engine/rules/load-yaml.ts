@@ -9,12 +9,12 @@ import { parseExpression } from './parser.ts'
 import { scalarOffsetMap } from './source-map.ts'
 import type { CompiledRules, RulesDefinition, SegmentDefinition, TriggerDefinition } from './types.ts'
 import { YamlFile, type Entry, type ErrorExtra } from './yaml-nodes.ts'
+import { isRuleName } from './names.ts'
 
 const TOP_KEYS = ['segments', 'triggers'] as const
 const SEGMENT_KEYS = ['when', 'keep', 'description'] as const
 const TRIGGER_KEYS = ['on', 'when', 'emit', 'description'] as const
 /** Segment, trigger and emit names travel in change logs and URLs: keep them path-safe. */
-const NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/
 export const DEFAULT_EMIT = 'notification'
 
 export function loadRulesFile(path: string): CompiledRules {
@@ -96,7 +96,7 @@ function trigger(y: YamlFile, { key: name, keyNode, value }: Entry): TriggerDefi
   const parsed = whenEntry ? expression(y, whenEntry, `${path}.when`, owner, 'trigger') : null
   const emitEntry = entries.find((e) => e.key === 'emit')
   const emit = text(y, emitEntry, `${path}.emit`, owner) ?? DEFAULT_EMIT
-  if (!NAME.test(emit)) {
+  if (!isRuleName(emit)) {
     throw y.errorAtNode(emitEntry?.value ?? null, 0, `${path}.emit`, `invalid emit target ${quote(emit)}`, owner)
   }
   return {
@@ -159,8 +159,8 @@ function text(y: YamlFile, entry: Entry | undefined, path: string, owner: ErrorE
 }
 
 function checkName(y: YamlFile, name: string, at: number, path: string, what: string, owner: ErrorExtra): void {
-  if (NAME.test(name)) return
-  const detail = `invalid ${what} name ${quote(name)}: use letters, digits and _ . : -, starting with a letter or _`
+  if (isRuleName(name)) return
+  const detail = `invalid ${what} name ${quote(name)}: use letters, digits and _ . : -, starting with a letter or _ (not __proto__)`
   throw y.error(at, path, detail, owner)
 }
 

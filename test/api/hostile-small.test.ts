@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { auth, useTestServer } from './harness.ts'
+
+/** Issue 15, item 11: the small ones, over HTTP. */
+describe('small hostile inputs', () => {
+  const s = useTestServer()
+  const post = (events: unknown[]) => fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: JSON.stringify(events) })
+
+  it('refuses a segment named __proto__ (it worked live and was lost on restart)', async () => {
+    const res = await fetch(`${s.url}/v1/segments/__proto__`, { method: 'PUT', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ when: 'count(spin, 1h) >= 1' }) })
+    expect(res.status).toBe(400)
+    expect(JSON.stringify(await res.json())).toContain('not __proto__')
+  })
+
+  it('counts an event named __proto__ like any other', async () => {
+    expect((await post([{ event: '__proto__', user_id: 'proto-user', ts: Date.now() - 10 }])).status).toBe(200)
+    let counts: Record<string, number> = {}
+    for (const deadline = Date.now() + 10_000; !Object.hasOwn(counts, '__proto__') && Date.now() < deadline; ) {
+      const res = await fetch(`${s.url}/v1/profiles/proto-user`, { headers: auth(s.keys.read) })
+      if (res.status === 200) counts = ((await res.json()) as { counts: Record<string, number> }).counts
+      if (!Object.hasOwn(counts, '__proto__')) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(Object.hasOwn(counts, '__proto__')).toBe(true)
+    expect(Object.getOwnPropertyDescriptor(counts, '__proto__')?.value).toBe(1)
+  })
+
+  it('refuses a time zone offset beyond ±23:59', async () => {
+    const res = await post([{ event: 'spin', user_id: 'tz', ts: '2026-11-01T10:00:00+25:00' }])
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { accepted: number; rejected: Array<{ field: string; error: string }> }
+    expect(body.accepted).toBe(0)
+    expect(body.rejected[0]).toMatchObject({ field: 'ts' })
+    expect(body.rejected[0]!.error).toContain('offset out of range')
+  })
+
+  it('tells a read key that SQL needs the admin scope', async () => {
+    const res = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.read), 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'SELECT 1' }) })
+    expect(res.status).toBe(403)
+    const message = ((await res.json()) as { error: { message: string } }).error.message
+    expect(message).toContain('run SQL')
+    expect(message).not.toContain('may not change segments (')
+  })
+})
