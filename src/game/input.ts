@@ -55,7 +55,8 @@ function text(name: string, value: unknown): string {
   if (typeof s !== 'string') throw invalidField(name, 'must be a string')
   if (s.length > MAX_TEXT) throw invalidField(name, `must be at most ${MAX_TEXT} characters`)
   if (CONTROL.test(s)) throw invalidField(name, 'must not contain control characters')
-  return s
+  // One form per text: "é" typed as one code point or as e + accent names the same player.
+  return s.normalize('NFC')
 }
 
 export function readId(body: Body, names: readonly [string, ...string[]]): string | undefined {

@@ -40,4 +40,25 @@ describe('small hostile inputs', () => {
     expect(message).toContain('run SQL')
     expect(message).not.toContain('may not change segments (')
   })
+
+  const game = (body: string, type: string) => fetch(`${s.url}/game/players`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': type }, body })
+
+  it('refuses a game form whose percent-encoding is not UTF-8, instead of storing U+FFFD', async () => {
+    const res = await game('name=%ff%fe&password=secret1234', 'application/x-www-form-urlencoded')
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'invalid_form' })
+  })
+
+  it('answers text/plain on game routes with 415, as docs/game.md says', async () => {
+    const res = await game('name=x', 'text/plain')
+    expect(res.status).toBe(415)
+  })
+
+  it('treats a name in NFC and in NFD as the same player', async () => {
+    const nfc = 'Jos\u00e9'
+    const nfd = 'Jose\u0301'
+    expect((await game(JSON.stringify({ name: nfc, password: 'secret1234' }), 'application/json')).status).toBe(201)
+    const again = await game(JSON.stringify({ name: nfd, password: 'secret1234' }), 'application/json')
+    expect(again.status).toBe(409)
+  })
 })

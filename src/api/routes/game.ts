@@ -19,7 +19,15 @@ export const gameRoutes: RouteModule = async (app, ctx) => {
 type Params = Record<string, string | undefined>
 
 async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void> {
-  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, parseForm(String(body))))
+  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseForm(String(body)))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
+  // Fastify parses text/plain by default; the game takes JSON or a form, so text is a 415 (docs/game.md).
+  scope.removeContentTypeParser('text/plain')
   scope.setErrorHandler(bodyErrors)
   const deps: GameDeps = { store: ctx.store, log: ctx.log, partitions: ctx.partitions, onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }) }
 
@@ -66,6 +74,8 @@ function bodyErrors(err: Error & { code?: string }, _req: FastifyRequest, reply:
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       // Also secure-json-parse's refusal of __proto__ and constructor.prototype keys.
       return sendError(reply, 400, 'invalid_json', 'the body is not valid JSON')
+    case 'FORM_ENCODING':
+      return sendError(reply, 400, 'invalid_form', err.message)
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return sendError(reply, 400, 'bad_request', 'the Content-Length does not match the body')
   }
