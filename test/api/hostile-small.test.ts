@@ -61,4 +61,14 @@ describe('small hostile inputs', () => {
     const again = await game(JSON.stringify({ name: nfd, password: 'secret1234' }), 'application/json')
     expect(again.status).toBe(409)
   })
+
+  it('does not tell a tenant how many of other tenants\' records its recent-events scan looked at', async () => {
+    const acme = (events: unknown[]) => fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.acme), 'content-type': 'application/json' }, body: JSON.stringify(events) })
+    expect((await acme(Array.from({ length: 50 }, (_, i) => ({ event: 'spin', user_id: `acme-${i}`, ts: Date.now() - 10 })))).status).toBe(200)
+    const res = await fetch(`${s.url}/v1/dashboard/profiles/nobody-here/events`, { headers: auth(s.keys.read) })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as Record<string, unknown>
+    expect(body.events).toEqual([])
+    expect(Object.keys(body).sort()).toEqual(['complete', 'events', 'partition'])
+  })
 })

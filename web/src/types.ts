@@ -7,7 +7,6 @@ export type { MemberPage, Profile, ProfilePage, ProfileSegment, SegmentInfo, Seg
 export interface RecentEvents {
   events: Array<{ event: string; ts: number; received_at: number; event_id: string; properties: Record<string, unknown>; offset: number }>
   partition: number
-  scanned: number
   complete: boolean
 }
 

@@ -14,8 +14,6 @@ export interface RecentEvent {
 export interface RecentEvents {
   events: RecentEvent[]
   partition: number
-  /** Records of the partition looked at, newest first. */
-  scanned: number
   /** True when the scan reached the partition's first retained record: nothing older is stored. */
   complete: boolean
 }
@@ -54,5 +52,7 @@ export async function recentEvents(log: EventLog, partitions: number, tenant: st
     }
     to = from
   }
-  return { events: found, partition, scanned, complete: to <= start }
+  // How many records were looked at is not told: the partition holds other tenants' records too,
+  // and their count is not this tenant's to know.
+  return { events: found, partition, complete: to <= start }
 }

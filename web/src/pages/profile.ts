@@ -88,7 +88,7 @@ export function profilePage(root: HTMLElement, userId: string): Cleanup {
 
 function recent(r: RecentEvents | null): Node {
   if (r === null) return h('p', { class: 'muted' }, 'Recent events are not available.')
-  if (r.events.length === 0) return h('p', { class: 'muted' }, `None among the last ${num(r.scanned)} events of partition ${r.partition}.`)
+  if (r.events.length === 0) return h('p', { class: 'muted' }, r.complete ? 'None stored.' : `None among the latest events of partition ${r.partition}.`)
   return table(
     ['time', 'event', 'properties'],
     r.events.map((e) => [time(e.ts), e.event, h('code', null, short(e.properties))]),
