@@ -12,6 +12,7 @@ import { profilesRoutes } from './routes/profiles.ts'
 import { queryRoutes } from './routes/query.ts'
 import { segmentsRoutes } from './routes/segments.ts'
 import { streamsRoutes } from './routes/streams.ts'
+import { clientErrorHandler, frameworkErrors } from './client-errors.ts'
 
 /** Bodies of routes other than the collector's (docs/api.md, "Resource limits"). */
 export const OTHER_BODY_LIMIT = 1024 * 1024
@@ -31,6 +32,8 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
     // Node's whole-request deadline (Fastify's default is none): a backstop against slow bodies and
     // headers on every route; the collector has tighter body timeouts of its own (docs/api.md).
     requestTimeout: ctx.config.http.requestTimeoutMs,
+    clientErrorHandler,
+    frameworkErrors,
   })
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
     if (err instanceof EngineUnavailableError) {
