@@ -138,7 +138,7 @@ describe('structural errors are positioned in the file', () => {
     ['segments not a map', 'segments: [a, b]\n', 'segments', 1, 11, '"segments" must be a map from name to definition'],
     ['triggers not a map', 'triggers: cart\n', 'triggers', 1, 11, '"triggers" must be a map from name to definition'],
     ['segment not a map', 'segments:\n  s: is_new\n', 'segments.s', 2, 6, 'a segment must be a map with "when" and optionally "keep"'],
-    ['bad segment name', 'segments:\n  "high roller":\n    when: is_new\n', 'segments.high roller', 2, 3, 'invalid segment name "high roller": use letters, digits and _ . : -, starting with a letter or _'],
+    ['bad segment name', 'segments:\n  "high roller":\n    when: is_new\n', 'segments.high roller', 2, 3, 'invalid segment name "high roller": use letters, digits and _ . : -, starting with a letter or _ (not __proto__)'],
     ['when missing', 'segments:\n  s:\n    keep: 3m\n', 'segments.s', 2, 3, 'missing "when": the condition for being in the segment'],
     ['when empty', 'segments:\n  s:\n    when:\n', 'segments.s.when', 3, 5, '"when" is empty; write a condition such as count(spin, 1h) > 0'],
     ['when not a string', 'segments:\n  s:\n    when: 5\n', 'segments.s.when', 3, 11, '"when" must be a string, got number 5; quote it if needed'],
