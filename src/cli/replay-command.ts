@@ -49,7 +49,7 @@ export function registerReplay(program: Command): Command {
     .option('--lateness <ms>', 'allowed lateness in ms', nonNegative('--lateness'), 0)
     .option('--changes <file>', 'write the segment changes and notifications, in order, as NDJSON to this file; - for stdout (the summary then goes to stderr)')
     .option('--dedupe-ids <n>', 'client event ids remembered to skip repeated ones; 0 = no de-duplication', nonNegative('--dedupe-ids'), DEFAULT_REPLAY_DEDUPE_IDS)
-    .option('--strict', 'exit with 3 when any line was rejected (without it, rejected lines are reported and the exit code is 0)')
+    .option('--strict', 'exit with 3 if a line was rejected (without it, rejected lines are reported and the exit code is 0)')
     .exitOverride(usageExit)
     .action(async (flags: ReplayFlags) => {
       const { partitions } = program.opts<{ partitions: number }>()

@@ -57,13 +57,20 @@ export async function deliverBatch(batch: Batch, deps: DeliveryDeps): Promise<De
     let status: number
     let retryAfter: number | null
     let detail: string
+    // One attempt's signal: the hard stop or the attempt's own deadline. Built by hand so the
+    // listener on the long-lived hard-stop signal is removed after every attempt.
+    const perAttempt = new AbortController()
+    const onHardStop = () => perAttempt.abort(deps.hardSignal.reason)
+    if (deps.hardSignal.aborted) onHardStop()
+    else deps.hardSignal.addEventListener('abort', onHardStop, { once: true })
+    const deadline = setTimeout(() => perAttempt.abort(new DOMException(`no answer within ${deps.timeoutMs} ms`, 'TimeoutError')), deps.timeoutMs)
     try {
       const res = await deps.fetch(deps.url, {
         method: 'POST',
         headers,
         body,
         redirect: 'manual',
-        signal: AbortSignal.any([deps.hardSignal, AbortSignal.timeout(deps.timeoutMs)]),
+        signal: perAttempt.signal,
       })
       status = res.status
       retryAfter = parseRetryAfter(res.headers.get('retry-after'))
@@ -76,6 +83,9 @@ export async function deliverBatch(batch: Batch, deps: DeliveryDeps): Promise<De
       deps.logger.warn({ ...where, attempt: attempt + 1, err: errorText(err), retryInMs: delay }, 'webhook request failed; retrying')
       await sleep(delay, deps.signal)
       continue
+    } finally {
+      clearTimeout(deadline)
+      deps.hardSignal.removeEventListener('abort', onHardStop)
     }
     const action = classifyStatus(status)
     if (action === 'ok') {
