@@ -1,6 +1,7 @@
 import type { DeadLetter } from '../../src/ingest/dead-letters.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import type { PartitionWorker } from '../../src/engine/partition-worker.ts'
+import { mulberry32 } from '../support/prng.ts'
 
 /** Every dead letter the engine wrote (source `engine`), all partitions of the dead-letters log. */
 export async function engineDeadLetters(log: EventLog): Promise<DeadLetter[]> {
@@ -27,14 +28,5 @@ export async function drain(worker: PartitionWorker, log: EventLog): Promise<voi
   await worker.flushOutputs()
 }
 
-/** mulberry32: a small deterministic PRNG, so a failing seed reproduces. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A small deterministic PRNG (test/support/prng.ts), so a failing seed reproduces. */
+export const prng = mulberry32
