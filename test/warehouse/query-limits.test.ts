@@ -64,4 +64,25 @@ describe('warehouse query limits', () => {
       one.close()
     }
   })
+
+  it('lets one owner hold at most half of the slots, so another owner is still served', async () => {
+    const two = await openWarehouse(join(root, 'two'), { refreshMs: 0, maxRunning: 2 })
+    try {
+      const err = await two.query(`SELECT length(repeat('x', 1000000000))`, { timeoutMs: 100, owner: 'acme' }).catch((e: unknown) => e)
+      expect((err as QueryError).code).toBe('timeout')
+      // acme's abandoned query still runs: acme is at its share, the other tenant is not.
+      const again = await two.query('SELECT 1', { owner: 'acme' }).catch((e: unknown) => e)
+      expect((again as QueryError).code).toBe('busy')
+      const other = await two.query('SELECT 7 AS x', { owner: 'default' })
+      expect(other.rows).toEqual([[7]])
+      for (const deadline = Date.now() + 60_000; ; ) {
+        const r = await two.query('SELECT 1', { owner: 'acme' }).catch((e: unknown) => e)
+        if (!(r instanceof QueryError)) break
+        expect(Date.now()).toBeLessThan(deadline)
+        await new Promise((done) => setTimeout(done, 200))
+      }
+    } finally {
+      two.close()
+    }
+  })
 })

@@ -44,7 +44,7 @@ export const queryRoutes: RouteModule = (app, ctx) => {
     },
     async (req, reply) => {
       try {
-        return await (await warehouse()).query(req.body.sql, { maxRows: req.body.limit ?? QUERY_DEFAULTS.maxRows })
+        return await (await warehouse()).query(req.body.sql, { maxRows: req.body.limit ?? QUERY_DEFAULTS.maxRows, owner: req.principal!.tenant })
       } catch (err) {
         if (err instanceof QueryError) return sendError(reply, err.status, err.code, err.message)
         throw err
@@ -62,7 +62,7 @@ export const queryRoutes: RouteModule = (app, ctx) => {
     async (req, reply) => {
       try {
         // The tenant comes from the key, never from the query string.
-        return await runReport(await warehouse(), req.params.name, { ...req.query, tenant: req.principal!.tenant })
+        return await runReport(await warehouse(), req.params.name, { ...req.query, tenant: req.principal!.tenant }, { owner: req.principal!.tenant })
       } catch (err) {
         if (err instanceof UnknownReportError) return sendError(reply, 404, 'not_found', err.message)
         if (err instanceof ReportParamError) return sendError(reply, 400, 'invalid_query', err.message, err.param)

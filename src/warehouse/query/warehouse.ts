@@ -44,6 +44,11 @@ export interface QueryOptions {
   timeoutMs?: number
   /** Named parameters (`$name` in the SQL). */
   params?: Record<string, string | number | boolean | null>
+  /**
+   * Who asks (the key's tenant): one owner may hold at most half of the running slots, so one
+   * tenant's slow reports cannot make every other tenant's answer `busy`.
+   */
+  owner?: string
 }
 
 export interface QueryColumn {
@@ -84,6 +89,8 @@ class DuckWarehouse implements Warehouse {
   private refreshing: Promise<void> | null = null
   /** Queries DuckDB is still running, including ones whose caller was already answered. */
   private running = 0
+  /** The same, per owner (QueryOptions.owner). */
+  private readonly runningBy = new Map<string, number>()
 
   constructor(
     readonly root: string,
@@ -127,9 +134,21 @@ class DuckWarehouse implements Warehouse {
     if (this.running >= this.maxRunning) {
       throw new QueryError('busy', `${this.running} queries are running (at most ${this.maxRunning}, counting ones past their time limit); retry shortly`)
     }
+    const owner = opts.owner
+    const ownerLimit = Math.max(1, Math.floor(this.maxRunning / 2))
+    if (owner !== undefined && (this.runningBy.get(owner) ?? 0) >= ownerLimit) {
+      throw new QueryError('busy', `${ownerLimit} of your queries are running (at most ${ownerLimit} at once, counting ones past their time limit); retry shortly`)
+    }
     if (Date.now() - this.checkedAt >= this.refreshMs) await this.refresh()
     this.running++
-    const work = this.run(sql, opts, timeoutMs).finally(() => this.running--)
+    if (owner !== undefined) this.runningBy.set(owner, (this.runningBy.get(owner) ?? 0) + 1)
+    const work = this.run(sql, opts, timeoutMs).finally(() => {
+      this.running--
+      if (owner === undefined) return
+      const left = (this.runningBy.get(owner) ?? 1) - 1
+      if (left === 0) this.runningBy.delete(owner)
+      else this.runningBy.set(owner, left)
+    })
     let abandon: NodeJS.Timeout | undefined
     const late = new Promise<never>((_, reject) => {
       abandon = setTimeout(() => reject(new QueryError('timeout', `query took longer than ${timeoutMs} ms`)), timeoutMs + ABANDON_AFTER_MS)
