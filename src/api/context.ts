@@ -3,6 +3,7 @@ import type { EventLog } from '../log/event-log.ts'
 import type { Logger } from '../logger.ts'
 import type { StateStore } from '../state/state-store.ts'
 import type { Auth } from './auth.ts'
+import type { Deduper } from '../ingest/dedupe.ts'
 import type { ServerConfig } from './config.ts'
 import type { ApiMetrics } from './metrics.ts'
 
@@ -18,6 +19,11 @@ export interface ApiContext {
   auth: Auth
   metrics: ApiMetrics
   logger: Logger
+  /**
+   * The event_id de-duplication horizon (src/api/collector/dedupe.ts): the collector's, which the
+   * game's outbox relay consults too. startServer restores it from the log before listening.
+   */
+  deduper: Deduper
   /** Bytes of accepted request bodies whose append is still in flight (backpressure). */
   inflight: { bytes: number }
 }

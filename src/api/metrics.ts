@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { warehouseSinkCounts } from '../warehouse/thread/sink-counts.ts'
+import { skippedStreamRecords } from './streams/skipped.ts'
 import { truncatedTexts } from './text-bounds.ts'
 
 /** The server's Prometheus metrics: one registry per server, so tests can run several. */
@@ -14,6 +16,12 @@ export class ApiMetrics {
     registers: [this.registry],
   })
   readonly duplicateEvents = new Counter({ name: 'tagstream_duplicate_events_total', help: 'Events dropped as duplicates by event_id', registers: [this.registry] })
+  readonly outboxRelayed = new Counter({
+    name: 'tagstream_game_outbox_relayed_total',
+    help: 'Game events appended by the outbox relay (result="appended"), or found already in the log and dropped (result="already_appended")',
+    labelNames: ['result'],
+    registers: [this.registry],
+  })
   readonly rejectedRequests = new Counter({ name: 'tagstream_rejected_requests_total', help: 'Requests answered with 4xx/5xx, by reason', labelNames: ['reason'], registers: [this.registry] })
   readonly throttled = new Counter({ name: 'tagstream_backpressure_total', help: 'Requests refused by backpressure (429/503)', labelNames: ['status'], registers: [this.registry] })
   readonly limitHits = new Counter({
@@ -42,6 +50,11 @@ export class ApiMetrics {
   readonly processed = new Gauge({ name: 'tagstream_engine_processed_events', help: 'Events processed by the engine since its state began', registers: [this.registry] })
   readonly late = new Gauge({ name: 'tagstream_engine_late_events', help: 'Events older than the watermark on arrival', registers: [this.registry] })
   readonly lateDropped = new Gauge({ name: 'tagstream_engine_late_dropped_events', help: 'Late events too old for a window they belonged to', registers: [this.registry] })
+  readonly engineThreadRestarts = new Counter({
+    name: 'tagstream_engine_thread_restarts_total',
+    help: 'Engine threads started again after the engine thread exited or crashed (serve restarts it by itself, with backoff)',
+    registers: [this.registry],
+  })
   readonly segmentSize = new Gauge({ name: 'tagstream_segment_members', help: 'Members per segment', labelNames: ['segment'], registers: [this.registry] })
   readonly poisonRecords = new Gauge({
     name: 'tagstream_engine_poison_records',
@@ -57,6 +70,37 @@ export class ApiMetrics {
     registers: [this.registry],
   })
   readonly webhookDeliveries = new Counter({ name: 'tagstream_webhook_deliveries_total', help: 'Webhook POSTs by outcome', labelNames: ['outcome'], registers: [this.registry] })
+  // The next three are counted where this registry is not at hand (the sink thread, stream sessions)
+  // and copied from those counts on every scrape.
+  readonly streamSkipped = new Counter({
+    name: 'tagstream_stream_skipped_records_total',
+    help: 'Records of segment-changes / notifications an SSE stream skipped because they are not JSON objects with the fields a client is promised, by stream (counted by every stream that read them)',
+    labelNames: ['stream'],
+    registers: [this.registry],
+    collect() {
+      this.reset()
+      for (const [stream, n] of Object.entries(skippedStreamRecords())) this.inc({ stream }, n)
+    },
+  })
+  readonly warehousePoison = new Counter({
+    name: 'tagstream_warehouse_poison_records_total',
+    help: 'Records the warehouse sink could not write (poison: skipped, sent to the dead letters), by stream (events, segment-changes, notifications)',
+    labelNames: ['stream'],
+    registers: [this.registry],
+    collect() {
+      this.reset()
+      for (const [stream, n] of warehouseSinkCounts().poisonRecords) this.inc({ stream }, n)
+    },
+  })
+  readonly warehouseTypeConflicts = new Counter({
+    name: 'tagstream_warehouse_type_conflicts_total',
+    help: 'Property columns of warehouse files written with values that did not fit the column type (those values kept in _rescued); one per file and column',
+    registers: [this.registry],
+    collect() {
+      this.reset()
+      this.inc(warehouseSinkCounts().typeConflicts)
+    },
+  })
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tagstream_' })

@@ -3,8 +3,13 @@ import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { appendClockRecord } from '../engine/partition-worker.ts'
 import { EngineThreadClient } from '../engine/thread/engine-client.ts'
+import { EngineSupervisor } from '../engine/thread/engine-supervisor.ts'
+import type { EngineThreadData } from '../engine/thread/messages.ts'
 import type { EngineClient } from '../engine/thread/protocol.ts'
+import { DEFAULT_RELAY, OutboxRelay, SHARED_STORE_GRACE_MS } from '../game/outbox-relay.ts'
 import { appendDeadLetters, type DeadLetter } from '../ingest/dead-letters.ts'
+import { Deduper } from '../ingest/dedupe.ts'
+import { restoreDedupe } from '../ingest/dedupe-restore.ts'
 import { openEventLog } from '../log/open-log.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import { openStateStore } from '../state/open-state.ts'
@@ -28,7 +33,7 @@ export interface RunningServer {
 }
 
 /**
- * Wires `tagstream serve`: the event log, the engine in its own thread, and the HTTP API.
+ * Wires `tagstream serve`: the event log, the engine in its own thread (restarted when it dies), and the HTTP API.
  * Ordering: the log is opened (and its topics created) before the engine thread opens it too.
  * With `engine: false` no engine runs: reads come from the workers' checkpoints (src/api/engine-store).
  */
@@ -38,23 +43,25 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const { log, partitions } = await openEventLog(logUrl, { partitions: config.partitions, retentionMs: config.retentionDays * 86_400_000 })
   const stateUrl = config.stateUrl.includes('://') ? config.stateUrl : resolve(config.stateUrl)
   const rulesPath = resolve(config.segmentsPath ?? join(config.dataDir, 'segments.yaml'))
+  const metrics = new ApiMetrics()
   let engine: EngineClient
   let store: StateStore
   if (config.engine) {
-    const thread = new EngineThreadClient(
-      { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: { clockTickMs: config.clockTickMs }, snapshotIntervalMs: 100, logLevel: logger.level },
-      logger,
-    )
-    thread.onClock = (partition, time) => {
-      appendClockRecord(log, partition, time).catch((err: unknown) => logger.warn({ err, partition }, 'clock record not appended; the next one will be'))
-    }
-    // The engine's poison records (docs/engine.md): this thread is the dead-letters log's writer.
-    thread.onDeadLetters = (letters) => {
-      appendDeadLetters(log, letters, partitions).catch((err: unknown) => logger.error({ err, count: letters.length }, 'dead letters of poison records not appended'))
-    }
-    engine = thread
+    const data: EngineThreadData = { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: { clockTickMs: config.clockTickMs }, snapshotIntervalMs: 100, logLevel: logger.level }
+    // One stable client for the server's life: a thread that dies is replaced behind it (docs/operations.md).
+    const supervisor = new EngineSupervisor(() => new EngineThreadClient(data, logger), logger, {
+      onClock: (partition, time) => {
+        appendClockRecord(log, partition, time).catch((err: unknown) => logger.warn({ err, partition }, 'clock record not appended; the next one will be'))
+      },
+      // The engine's poison records (docs/engine.md): this thread is the dead-letters log's writer.
+      onDeadLetters: (letters) => {
+        appendDeadLetters(log, letters, partitions).catch((err: unknown) => logger.error({ err, count: letters.length }, 'dead letters of poison records not appended'))
+      },
+      onRestart: () => metrics.engineThreadRestarts.inc(),
+    })
+    engine = supervisor
     try {
-      await thread.ready()
+      await supervisor.start()
     } catch (err) {
       await engine.close()
       await log.close()
@@ -72,7 +79,19 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     engine = collector.engine
     store = collector.store
   }
-  const ctx: ApiContext = { config, log, partitions, engine, store, auth: new Auth(config.keys), metrics: new ApiMetrics(), logger, inflight: { bytes: 0 } }
+  // Before the first request: a client retrying a batch accepted before a crash gets `duplicates`.
+  const deduper = new Deduper(config.dedupe)
+  try {
+    const began = Date.now()
+    const restored = await restoreDedupe(deduper, log, partitions, began)
+    logger.info({ ...restored, ms: Date.now() - began }, 'event_id dedupe horizon restored from the log')
+  } catch (err) {
+    await engine.close()
+    await store.close()
+    await log.close()
+    throw err
+  }
+  const ctx: ApiContext = { config, log, partitions, engine, store, auth: new Auth(config.keys), metrics, logger, inflight: { bytes: 0 }, deduper }
   const app = await buildApp(ctx)
   let url: string
   try {
@@ -84,6 +103,18 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     throw err
   }
   const webhooks = startWebhooks(ctx)
+  // Game events a crash or a refusing log left in the outbox (docs/game.md); after the dedupe restore.
+  const relay = new OutboxRelay(
+    store,
+    { log, partitions, deduper, onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }) },
+    logger,
+    { ...DEFAULT_RELAY, graceMs: stateUrl.startsWith('postgres') ? SHARED_STORE_GRACE_MS : 0 },
+    (run) => {
+      ctx.metrics.outboxRelayed.inc({ result: 'appended' }, run.appended)
+      ctx.metrics.outboxRelayed.inc({ result: 'already_appended' }, run.alreadyAppended)
+    },
+  )
+  relay.start()
   // The main thread is the embedded log's writer: the sink thread's dead letters (poison records) come here.
   const sinkLetters = (letters: DeadLetter[]) => {
     appendDeadLetters(log, letters, partitions).catch((err: unknown) => logger.error({ err, count: letters.length }, 'dead letters of the warehouse sink not appended'))
@@ -100,6 +131,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       closing ??= (async () => {
         await webhooks.stop()
         await app.close()
+        await relay.stop()
         await sink?.stop()
         await engine.close()
         await store.close()

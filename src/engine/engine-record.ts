@@ -1,7 +1,7 @@
 import { CODEC, decodeEventAt } from '../events/codec.ts'
 import { clockRecordTime } from '../events/clock-record.ts'
 import { DEFAULT_TENANT, type TrackedEvent } from '../events/envelope.ts'
-import { validateEvent } from '../events/validate.ts'
+import { decodeJsonRecord, validTenant } from '../events/json-record.ts'
 
 /*
  * What the engine makes of one record of the `events` log (docs/engine.md, "Poison records").
@@ -21,26 +21,8 @@ export interface Poison {
 
 export type EngineRecord = { kind: 'clock'; time: number } | { kind: 'event'; event: TrackedEvent } | { kind: 'poison'; poison: Poison }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
 /** `u8 2 | f64 time` (src/events/clock-record.ts). */
 const CLOCK_RECORD_SIZE = 9
-
-const MAX_TENANT = 128
-
-/**
- * Tenants come from API keys (`key:tenant:scopes`), so a tenant never holds a colon, and the user
- * key is `tenant:user_id`: a colon would make two users one. Control characters would end up in
- * keys, logs and warehouse paths.
- */
-function validTenant(t: string): boolean {
-  if (t.length === 0 || t.length > MAX_TENANT) return false
-  for (let i = 0; i < t.length; i++) {
-    const c = t.charCodeAt(i)
-    if (c < 0x20 || c === 0x3a) return false
-  }
-  return true
-}
 
 /**
  * Decodes record b[start, end) of partition `partition` at `offset`, stored at `timestamp`.
@@ -90,33 +72,13 @@ export function decodeBinary(b: Buffer, start: number, end: number): TrackedEven
 }
 
 /**
- * Anything else is read as JSON, as a third-party producer would write it: the collector's envelope
- * (what a client POSTs to /v1/events: `event`, `user_id`, optional `ts`, `event_id`, flat
- * properties), validated exactly as the collector does, received at the record's log timestamp.
- * The tenant is the record's own `tenant` field, else `default`. An event without `event_id` gets
- * `events:<partition>:<offset>`: fixed by its position, so a replay gives the same id.
+ * Anything else is read as JSON, as a third-party producer would write it: the collector's envelope,
+ * validated as the collector does, decoded by the one decoder every reader of the log shares
+ * (src/events/json-record.ts), so the warehouse holds the very event processed here.
  */
 function decodeJson(b: Buffer, start: number, end: number, partition: number, offset: number, timestamp: number): EngineRecord {
-  let text: string
-  try {
-    text = utf8.decode(b.subarray(start, end))
-  } catch {
-    return { kind: 'poison', poison: poison(DEFAULT_TENANT, '(record)', `${looksJson(b[start]) ? 'invalid JSON' : `unknown encoding (first byte 0x${hex(b[start])})`}: not UTF-8`) }
-  }
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (err) {
-    return { kind: 'poison', poison: poison(DEFAULT_TENANT, '(record)', looksJson(b[start]) ? `invalid JSON: ${message(err)}` : `unknown encoding (first byte 0x${hex(b[start])}): neither an event envelope nor JSON`) }
-  }
-  let tenant = DEFAULT_TENANT
-  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && Object.hasOwn(raw, 'tenant')) {
-    const t = (raw as { tenant: unknown }).tenant
-    if (typeof t !== 'string' || !validTenant(t)) return { kind: 'poison', poison: poison(DEFAULT_TENANT, 'tenant', 'must be a string of 1 to 128 characters, no colon or control characters') }
-    tenant = t
-  }
-  const v = validateEvent(raw, { tenant, receivedAt: timestamp, makeId: () => `events:${partition}:${offset}` })
-  return v.ok ? { kind: 'event', event: v.event } : { kind: 'poison', poison: poison(tenant, v.error.field, v.error.reason) }
+  const r = decodeJsonRecord(b, { partition, offset, timestamp }, start, end)
+  return r.ok ? { kind: 'event', event: r.event } : { kind: 'poison', poison: poison(r.tenant ?? DEFAULT_TENANT, r.field, r.reason) }
 }
 
 /** Field names and reasons echo input (a long property name is its own field): both are capped. */
@@ -133,13 +95,4 @@ function cap(s: string, max: number): string {
 
 export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
-}
-
-/** `{`, `[`, `"` or JSON whitespace: the producer meant JSON. */
-function looksJson(first: number | undefined): boolean {
-  return first === 0x7b || first === 0x5b || first === 0x22 || first === 0x20 || first === 0x0a || first === 0x0d || first === 0x09
-}
-
-function hex(n: number | undefined): string {
-  return (n ?? 0).toString(16).padStart(2, '0')
 }

@@ -1,6 +1,6 @@
 /*
  * The client event ids a replay has seen, so a repeated (tenant, event_id) counts once, as it does
- * at the live collector (src/api/collector/dedupe.ts). A file has no receive times, so the
+ * at the live collector (src/ingest/dedupe.ts). A file has no receive times, so the
  * collector's time horizon becomes a count: the last `max` distinct ids are remembered and the
  * oldest is forgotten first, which bounds memory whatever the size of the file.
  */

@@ -1,5 +1,6 @@
 import type { JsonValue, TrackedEvent } from './envelope.ts'
 import { readShortString } from './intern.ts'
+import { decodeJsonRecord, type LogPosition } from './json-record.ts'
 
 /*
  * How an event travels through the log. JSON is parsed once, at the edge; inside, events are stored
@@ -7,7 +8,7 @@ import { readShortString } from './intern.ts'
  * strings, the properties as one JSON document. Half the bytes of the JSON envelope, which is what
  * bounds durable append speed on a disk, and decoding skips parsing the envelope's keys.
  *
- *   u8 version (1) | f64 ts | f64 received_at | u8 flags (1 = has anonymous_id)
+ *   u8 version (1) | f64 ts | f64 received_at | u8 flags (1 = has anonymous_id, 2 = server-assigned event_id)
  *   | u8 len, event | u8 len, tenant | u16 len, user_id | [u16 len, anonymous_id] | u16 len, event_id
  *   | u16 property count | count × (u8 len, key | u8 type | value)
  *
@@ -16,8 +17,9 @@ import { readShortString } from './intern.ts'
  *
  * A value whose first byte is 2 is a clock record, not an event (clock-record.ts).
  *
- * A value that starts with "{" is a JSON-encoded event (as other producers may write to a Kafka
- * topic); decodeEvent reads both.
+ * Any other value is JSON that another producer wrote to a Kafka topic: what a client would POST,
+ * read by json-record.ts as every reader of the log reads it. Its receive time and default event_id
+ * come from its place in the log, so decodeEvent reads one only when given that place.
  */
 /** The layout's constants, for readers that walk encoded events without decoding them (the warehouse sink). */
 export const CODEC = {
@@ -25,6 +27,13 @@ export const CODEC = {
   /** First byte of a clock record (clock-record.ts), not an event. */
   CLOCK: 2,
   HAS_ANONYMOUS_ID: 1,
+  /**
+   * The server assigned event_id (the client sent none). A restarted collector rebuilds its dedupe
+   * horizon from the log (src/ingest/dedupe-restore.ts) and skips these: no client can retry
+   * an id it never had. Records written before this flag existed count as client ids (safe: a few
+   * ids remembered that nobody will repeat).
+   */
+  SERVER_ID: 2,
   OPEN_BRACE: 0x7b,
   T_NULL: 0,
   T_FALSE: 1,
@@ -33,7 +42,7 @@ export const CODEC = {
   T_STRING: 4,
   T_JSON: 5,
 } as const
-const { VERSION, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
+const { VERSION, HAS_ANONYMOUS_ID, SERVER_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 // Events are encoded straight into a shared slab and handed out as views of it: no copy and no
 // allocation per event. A full slab is left to the views that still point into it.
@@ -67,7 +76,7 @@ export function encodeEvent(event: TrackedEvent): Buffer {
   b[start] = VERSION
   b.writeDoubleLE(event.ts, start + 1)
   b.writeDoubleLE(event.received_at, start + 9)
-  b[start + 17] = anon === undefined ? 0 : HAS_ANONYMOUS_ID
+  b[start + 17] = (anon === undefined ? 0 : HAS_ANONYMOUS_ID) | (event.id_assigned === true ? SERVER_ID : 0)
   let pos = start + 18
   pos = writeString(b, pos, event.event, 1)
   pos = writeString(b, pos, event.tenant, 1)
@@ -100,9 +109,13 @@ export function encodeEvent(event: TrackedEvent): Buffer {
   return b.subarray(start, pos)
 }
 
-export function decodeEvent(bytes: Uint8Array): TrackedEvent {
+/**
+ * A plain event object from a record's value; throws when the value is not an event. `at`, the
+ * record's log position, is needed for a JSON record (see decodeOther).
+ */
+export function decodeEvent(bytes: Uint8Array, at?: LogPosition): TrackedEvent {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (b[0] === OPEN_BRACE) return JSON.parse(b.toString('utf8')) as TrackedEvent
+  if (b[0] !== VERSION) return decodeOther(b, 0, b.length, at)
   const v = decodeEventAt(b, 0, b.length)
   const out: TrackedEvent = { event: v.event, user_id: v.user_id, ts: v.ts, event_id: v.event_id, tenant: v.tenant, received_at: v.received_at, properties: v.properties }
   if (v.anonymous_id !== undefined) out.anonymous_id = v.anonymous_id
@@ -134,10 +147,9 @@ export class EventView implements TrackedEvent {
   }
 }
 
-/** Decodes the event in b[start, end) (binary or JSON-encoded) without copying it first. */
-export function decodeEventAt(b: Buffer, start: number, end: number): TrackedEvent {
-  if (b[start] === OPEN_BRACE) return JSON.parse(b.toString('utf8', start, end)) as TrackedEvent
-  if (b[start] !== VERSION) throw new Error(`unknown event encoding ${b[start]}`)
+/** Decodes the event in b[start, end) (binary, or JSON when `at` is given) without copying it first. */
+export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPosition): TrackedEvent {
+  if (b[start] !== VERSION || end <= start) return decodeOther(b, start, end, at)
   const ts = b.readDoubleLE(start + 1)
   const received_at = b.readDoubleLE(start + 9)
   const flags = b[start + 17]!
@@ -171,6 +183,23 @@ export function decodeEventAt(b: Buffer, start: number, end: number): TrackedEve
   const view = new EventView(event, tenant, user_id, ts, received_at, properties, b, idStart, idStart + idLength)
   if (anonymous_id !== undefined) view.anonymous_id = anonymous_id
   return view
+}
+
+/**
+ * A value that is not the binary envelope. With its log position it is read as another producer's
+ * JSON event (json-record.ts, the engine's and the warehouse sink's decoder too); one that fails
+ * validation throws, as the engine dead-letters it. Without a position it throws too: its receive
+ * time and default event_id would have to be made up, and would differ from the engine's.
+ */
+function decodeOther(b: Buffer, start: number, end: number, at: LogPosition | undefined): TrackedEvent {
+  if (end <= start) throw new Error('empty record')
+  const first = b[start]
+  if (at === undefined || first === CODEC.CLOCK) {
+    throw new Error(first === OPEN_BRACE ? 'a JSON event record is decoded with its log position (partition, offset, timestamp)' : `unknown event encoding ${first}`)
+  }
+  const r = decodeJsonRecord(b, at, start, end)
+  if (!r.ok) throw new Error(`${r.field}: ${r.reason}`)
+  return r.event
 }
 
 function writeString(b: Buffer, pos: number, s: string, lengthBytes: 1 | 2 | 4): number {

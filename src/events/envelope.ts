@@ -13,6 +13,11 @@ export interface TrackedEvent {
   /** Event time, epoch milliseconds. */
   ts: number
   event_id: string
+  /**
+   * true when the server made up event_id because the client sent none. Kept only as a flag in the
+   * binary envelope (codec.ts); decoders leave it out and no output carries it.
+   */
+  id_assigned?: true
   tenant: string
   /** Receive time at the collector, epoch milliseconds. */
   received_at: number

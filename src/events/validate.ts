@@ -71,7 +71,8 @@ export function validateEvent(raw: unknown, ctx: ValidationContext = {}): Valida
   const originalTs = resolved.changed ? resolved.client : null
 
   let eventId: string
-  if (obj.event_id === undefined || obj.event_id === null) eventId = ctx.makeId ? ctx.makeId() : uuid7(receivedAt)
+  const assigned = obj.event_id === undefined || obj.event_id === null
+  if (assigned) eventId = ctx.makeId ? ctx.makeId() : uuid7(receivedAt)
   else if (typeof obj.event_id !== 'string') return fail('event_id', `must be a string, got ${typeName(obj.event_id)}`)
   else if (obj.event_id.length === 0 || obj.event_id.length > MAX_ID_LENGTH) return fail('event_id', `must be 1 to ${MAX_ID_LENGTH} characters`)
   else eventId = obj.event_id
@@ -103,6 +104,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext = {}): Valida
     properties,
   }
   if (anonymousId !== undefined) event.anonymous_id = anonymousId
+  if (assigned) event.id_assigned = true
   return { ok: true, event }
 }
 

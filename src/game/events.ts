@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { formatEventError, validateEvent, type JsonValue, type TrackedEvent } from '../events/index.ts'
 import { appendEvents } from '../ingest/append-events.ts'
+import { Deduper } from '../ingest/dedupe.ts'
+import { uuid7 } from '../events/uuid7.ts'
 import type { EventLog } from '../log/event-log.ts'
-import type { PlayerRecord } from '../state/state-store.ts'
+import type { OutboxEvent, PlayerRecord } from '../state/state-store.ts'
 
 /** Event names the game API writes; see docs/game.md for their properties and warehouse tables. */
 export const GAME_EVENTS = {
@@ -59,16 +61,53 @@ export function gameEvent(name: string, player: PlayerRecord, action: Record<str
 export interface EventSink {
   log: EventLog
   partitions: number
+  /**
+   * The collector's event_id horizon (src/ingest/dedupe.ts): an action's event is claimed in it while
+   * being appended, so the outbox relay never appends it a second time (./outbox-relay.ts).
+   */
+  deduper: Deduper
   /** Called once the event is durable (metrics). */
   onAppended?: (event: TrackedEvent) => void
 }
 
-/** Validates with the player's tenant and appends; resolves once the event is durable in the log. */
-export async function emitGameEvent(sink: EventSink, tenant: string, raw: Record<string, unknown>, receivedAt: number = Date.now()): Promise<TrackedEvent> {
-  const v = validateEvent(raw, { tenant, receivedAt })
+/**
+ * The validated event of an action. It carries an event_id of its own, made here, so that the
+ * relay can tell from the log (the restored dedupe horizon) whether it was already appended.
+ */
+export function actionEvent(tenant: string, raw: Record<string, unknown>, receivedAt: number = Date.now()): TrackedEvent {
+  const v = validateEvent({ ...raw, event_id: uuid7(receivedAt) }, { tenant, receivedAt })
   // Every field is bounded by the parsers, so a failure here is a bug in this module.
   if (!v.ok) throw new Error(`game event failed validation: ${formatEventError(v.error)}`)
-  await appendEvents(sink.log, [v.event], sink.partitions)
-  sink.onAppended?.(v.event)
   return v.event
+}
+
+/** The outbox row of an event: stored in the transaction of the change the event records. */
+export function outboxOf(event: TrackedEvent): OutboxEvent {
+  return { tenant: event.tenant, id: event.event_id, at: event.received_at, event: JSON.stringify(event) }
+}
+
+/**
+ * Appends action events and resolves once they are durable, claiming their ids in the dedupe horizon
+ * meanwhile. An event whose id is already claimed (the relay has it in hand, or it is in the log) is
+ * not appended again. Rejects, with the claims released, when the log refuses.
+ */
+export async function appendActionEvents(sink: EventSink, events: readonly TrackedEvent[]): Promise<void> {
+  const now = Date.now()
+  const claimed: string[] = []
+  const fresh: TrackedEvent[] = []
+  for (const e of events) {
+    const key = Deduper.key(e.tenant, e.event_id)
+    if (!sink.deduper.claim(key, now)) continue
+    claimed.push(key)
+    fresh.push(e)
+  }
+  if (fresh.length === 0) return
+  try {
+    await appendEvents(sink.log, fresh, sink.partitions)
+  } catch (err) {
+    sink.deduper.release(claimed)
+    throw err
+  }
+  sink.deduper.commit(claimed, Date.now())
+  for (const e of fresh) sink.onAppended?.(e)
 }

@@ -1,6 +1,6 @@
 export { GameError } from './errors.ts'
 export { parseForm } from './form.ts'
-export { emitGameEvent, gameEvent, GAME_EVENTS, playerState, requestInfo, type EventSink, type RequestInfo } from './events.ts'
+export { actionEvent, appendActionEvents, gameEvent, outboxOf, GAME_EVENTS, playerState, requestInfo, type EventSink, type RequestInfo } from './events.ts'
 export { buy, join, login, lookup, register, type GameAnswer, type GameCall, type GameDeps } from './handlers.ts'
 export { MAX_AMOUNT, parseAmount } from './input.ts'
 export { hashPassword, parseHash, SCRYPT_PARAMS, verifyPassword, type ScryptParams } from './password.ts'

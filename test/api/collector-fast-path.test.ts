@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { bodyText } from '../../src/api/collector/body.ts'
-import { Deduper } from '../../src/api/collector/dedupe.ts'
+import { Deduper } from '../../src/ingest/dedupe.ts'
 import { encodeEventsBody, type EncodedBody } from '../../src/api/collector/fast-path.ts'
 import { RequestIds } from '../../src/api/collector/ids.ts'
 import { appendEncodedBody, appendSorted, sortBatch } from '../../src/api/collector/ingest.ts'

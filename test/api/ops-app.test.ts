@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
 import { Auth } from '../../src/api/auth.ts'
 import { defaultConfig } from '../../src/api/config.ts'
+import { Deduper } from '../../src/ingest/dedupe.ts'
 import { sendError } from '../../src/api/errors.ts'
 import { ERROR_RESPONSE_SCHEMA } from '../../src/api/openapi.ts'
 import type { ApiContext } from '../../src/api/context.ts'
@@ -65,6 +66,7 @@ beforeAll(async () => {
     metrics: new ApiMetrics(),
     logger: createLogger('ops-test', 'silent'),
     inflight: { bytes: 0 },
+    deduper: new Deduper({ horizonMs: 600_000, maxEntries: 1000 }),
   }
   app = await buildApp(ctx)
   // Added after buildApp, like a route module registered after ops: one in its own encapsulated

@@ -13,6 +13,7 @@ import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Auth, type ApiKey } from '../../src/api/auth.ts'
 import { defaultConfig } from '../../src/api/config.ts'
+import { Deduper } from '../../src/ingest/dedupe.ts'
 import type { ApiContext } from '../../src/api/context.ts'
 import { ApiMetrics } from '../../src/api/metrics.ts'
 import { createStreamsRoutes } from '../../src/api/routes/streams.ts'
@@ -75,6 +76,7 @@ describe('SSE streams over HTTP', () => {
       metrics: new ApiMetrics(),
       logger: pino({ level: 'silent' }),
       inflight: { bytes: 0 },
+      deduper: new Deduper({ horizonMs: 600_000, maxEntries: 1000 }),
     }
     app = Fastify()
     await createStreamsRoutes({ heartbeatMs: 100, pollWaitMs: 200 })(app, ctx)

@@ -11,6 +11,7 @@ import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Auth } from '../../src/api/auth.ts'
 import { defaultConfig, type WebhookConfig } from '../../src/api/config.ts'
+import { Deduper } from '../../src/ingest/dedupe.ts'
 import type { ApiContext } from '../../src/api/context.ts'
 import { ApiMetrics } from '../../src/api/metrics.ts'
 import { startWebhooks, webhookGroup, type WebhookOptions, type WebhookRunner } from '../../src/api/webhooks/index.ts'
@@ -130,6 +131,7 @@ describe('webhook dispatchers', () => {
       metrics,
       logger: pino({ level: 'silent' }),
       inflight: { bytes: 0 },
+      deduper: new Deduper({ horizonMs: 600_000, maxEntries: 1000 }),
     }
     runner = startWebhooks(ctx, { backoff: { baseMs: 20, maxMs: 200 }, pollWaitMs: 100, ...options })
     return runner

@@ -12,6 +12,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Auth } from '../../src/api/auth.ts'
 import { defaultConfig } from '../../src/api/config.ts'
+import { Deduper } from '../../src/ingest/dedupe.ts'
 import type { ApiContext } from '../../src/api/context.ts'
 import { ApiMetrics } from '../../src/api/metrics.ts'
 import { startWebhooks, webhookGroup } from '../../src/api/webhooks/index.ts'
@@ -42,6 +43,9 @@ describe('webhook records', () => {
     expect(skip(JSON.stringify({ ...change('u'), at: 'now' }))).toBe('field "at" is missing or not a number')
     expect(skip(JSON.stringify({ ...change('u'), tenant: undefined }))).toBe('field "tenant" is missing or not a string')
     expect(skip(JSON.stringify(change('u')))).toBeNull()
+    // JSON.parse takes nesting that JSON.stringify overflows its stack on: skipped, not a crash.
+    const deep = JSON.stringify(change('u')).replace(/}$/, `,"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`)
+    expect(skip(deep)).toMatch(/^cannot be written as JSON/)
     // A notification needs its trigger; a change with a filter it fails is left out, not skipped.
     expect(readWebhookRecord(NOTIFICATIONS, 0, rec(JSON.stringify(change('u'))), all)).toEqual({ skip: 'field "trigger" is missing or not a string' })
     expect(readWebhookRecord(SEGMENT_CHANGES, 0, rec(JSON.stringify(change('u'))), { tenant: null, only: new Set(['other']) })).toBeNull()
@@ -98,6 +102,7 @@ describe('webhook dispatcher and bad records', () => {
       metrics,
       logger,
       inflight: { bytes: 0 },
+      deduper: new Deduper({ horizonMs: 600_000, maxEntries: 1000 }),
     }
     const runner = startWebhooks(ctx, { start: 'earliest', pollWaitMs: 50 })
     try {

@@ -21,7 +21,7 @@ export function testSchema(label: string): { schema: string; url: string; trunca
   return {
     schema,
     url,
-    truncate: () => admin(`DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '${schema}') THEN TRUNCATE ${schema}.users, ${schema}.checkpoints, ${schema}.players; END IF; END $$`),
+    truncate: () => admin(`DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '${schema}') THEN TRUNCATE ${schema}.users, ${schema}.checkpoints, ${schema}.players, ${schema}.game_outbox; END IF; END $$`),
     drop: () => admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`),
   }
 }

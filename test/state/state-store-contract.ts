@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { FencedError, type PartitionCheckpoint, type PlayerRecord, type PlayerUpdate, type StateStore } from '../../src/state/state-store.ts'
+import { FencedError, type OutboxEvent, type PartitionCheckpoint, type PlayerRecord, type PlayerUpdate, type StateStore } from '../../src/state/state-store.ts'
 
 export interface StateStoreHarness {
   open(): Promise<StateStore>
@@ -184,6 +184,39 @@ export function runStateStoreContract(name: string, harness: () => StateStoreHar
         await store.close()
         store = await h.reopen()
         expect(await store.getPlayerByName('default', 'dirk')).toMatchObject({ id: 'p1', wealth: 900, version: 2 })
+      })
+    })
+
+    describe('game outbox', () => {
+      const row = (id: string, at: number, tenant = 'default'): OutboxEvent => ({ tenant, id, at, event: JSON.stringify({ event: 'purchase', event_id: id, tenant, n: 0.1 + 0.2 }) })
+      const spendWith = (cost: number, id: string, at: number) => (p: PlayerRecord): PlayerUpdate<string> => {
+        const d = spend(cost)(p)
+        return 'refuse' in d ? d : { ...d, outbox: row(id, at) }
+      }
+
+      it('stores an event with the change it records, and none with a refusal, a throw or a refused creation', async () => {
+        expect(await store.pendingOutbox(10, Infinity)).toEqual([])
+        expect(await store.createPlayer(player(), row('created', 5))).toBe('created')
+        expect(await store.createPlayer(player({ id: 'p2' }), row('dup-name', 6))).toBe('duplicate_name')
+        expect(await store.updatePlayer('default', 'p1', spendWith(400, 'buy-1', 7))).toBe('approved')
+        expect(await store.updatePlayer('default', 'p1', spendWith(4000, 'buy-2', 8))).toBe('insufficient_funds')
+        await expect(store.updatePlayer('default', 'p1', () => { throw new Error('boom') })).rejects.toThrow('boom')
+        expect(await store.pendingOutbox(10, Infinity)).toEqual([row('created', 5), row('buy-1', 7)])
+        // The event text comes back exactly as written (numbers included).
+        expect(JSON.parse((await store.pendingOutbox(1, Infinity))[0]!.event)).toMatchObject({ n: 0.30000000000000004 })
+      })
+
+      it('lists the oldest first, only those decided before the bound, at most the limit; removes by row; survives a restart', async () => {
+        await store.createPlayer(player())
+        for (const [id, at] of [['c', 30], ['a', 10], ['b', 20], ['d', 40]] as const) await store.updatePlayer('default', 'p1', spendWith(1, id, at))
+        await store.createPlayer(player({ tenant: 'acme' }), row('a', 15, 'acme'))
+        expect((await store.pendingOutbox(10, 30)).map((r) => [r.tenant, r.id])).toEqual([['default', 'a'], ['acme', 'a'], ['default', 'b']])
+        expect((await store.pendingOutbox(2, Infinity)).map((r) => r.id)).toEqual(['a', 'a'])
+        await store.removeOutbox([row('a', 10), row('gone', 11)])
+        await store.close()
+        store = await h.reopen()
+        expect((await store.pendingOutbox(10, Infinity)).map((r) => [r.tenant, r.id, r.at])).toEqual([['acme', 'a', 15], ['default', 'b', 20], ['default', 'c', 30], ['default', 'd', 40]])
+        await store.removeOutbox([])
       })
     })
   })

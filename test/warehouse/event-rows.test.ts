@@ -10,8 +10,10 @@ import { batchOfRecords } from '../../src/log/read-batch.ts'
 import { BASE_COLUMNS, eventsGlob } from '../../src/warehouse/layout.ts'
 import { ROW_GROUP_ROWS } from '../../src/warehouse/sink/event-columns.ts'
 import { EventRows, roundHalfEven } from '../../src/warehouse/sink/event-rows.ts'
+import { decodeEngineRecord } from '../../src/engine/engine-record.ts'
 import { writePieces } from '../../src/warehouse/sink/files.ts'
 import { compactDay, listPartFiles, runSinkOnce } from '../../src/warehouse/sink/index.ts'
+import { JSON_LOG_TIME, JSON_RECORD_CASES } from '../events/json-record-cases.ts'
 import { appendAll, query } from './sink-helpers.ts'
 
 /*
@@ -229,21 +231,59 @@ describe('event files encoded by the sink', () => {
     expect(byId.get('t-105')!.anonymous_id).toBe(' ')
   })
 
-  it('reads events that another producer wrote as JSON, rounding fractional times as DuckDB casts them', async () => {
+  it('rounds fractional times of an envelope as DuckDB casts them', async () => {
     const dir = fresh()
     const { log } = await openEventLog(join(dir, 'log'), { partitions: 1 })
     const times = [T0 + 0.5, T0 + 1.5, T0 + 2.4999, T0 + 3.5000001, T0 + 4, -2.5, -3.5, 1e15 + 0.5]
-    const raw = times.map((t, i) => ({ event: 'json', user_id: 'u', ts: T0 + i + 0.5, event_id: `j${i}`, tenant: 'default', received_at: t, properties: { text: 'from "elsewhere"', n: 2.5 } }))
-    await log.append(TOPICS.events, 0, raw.map((e) => ({ key: 'default:u', value: Buffer.from(JSON.stringify(e)) })))
+    const events = times.map((t, i): TrackedEvent => ({ event: 'fractional', user_id: 'u', ts: T0 + i + 0.5, event_id: `j${i}`, tenant: 'default', received_at: t, properties: { text: 'from "elsewhere"', n: 2.5 } }))
+    await log.append(TOPICS.events, 0, events.map((e) => ({ key: 'default:u', value: Buffer.from(encodeEvent(e)) })))
     await runSinkOnce(log, join(dir, 'wh'))
     await log.close()
     const got = await query(join(dir, 'wh'), (from) => `SELECT epoch_ms(ts) AS ts, epoch_ms(received_at) AS r, text, n, properties FROM ${from} ORDER BY "offset"`)
-    const want = await rowsOf(`SELECT epoch_ms(epoch_ms(CAST(t AS BIGINT))) AS r FROM (SELECT unnest([${raw.map((e) => e.received_at).join(', ')}]::DOUBLE[]) AS t)`)
+    const want = await rowsOf(`SELECT epoch_ms(epoch_ms(CAST(t AS BIGINT))) AS r FROM (SELECT unnest([${events.map((e) => e.received_at).join(', ')}]::DOUBLE[]) AS t)`)
     expect(got.map((r) => r.r)).toEqual(want.map((r) => r.r))
-    expect(got.map((r) => Number(r.ts))).toEqual(raw.map((e) => roundHalfEven(e.ts)))
+    expect(got.map((r) => Number(r.ts))).toEqual(events.map((e) => roundHalfEven(e.ts)))
     expect(got[0]!.text).toBe('from "elsewhere"')
     expect(got[0]!.n).toBe(2.5)
-    expect(JSON.parse(String(got[0]!.properties))).toEqual(raw[0]!.properties)
+    expect(JSON.parse(String(got[0]!.properties))).toEqual(events[0]!.properties)
+  })
+
+  it('reads events that another producer wrote as JSON exactly as the engine does: same event_id, ts, tenant and properties', async () => {
+    const dir = fresh()
+    const { log } = await openEventLog(join(dir, 'log'), { partitions: 2 })
+    const P = 1
+    await log.append(TOPICS.events, P, JSON_RECORD_CASES.map((c) => ({ key: null, value: c.value, timestamp: JSON_LOG_TIME })))
+    const res = await runSinkOnce(log, join(dir, 'wh'))
+    await log.close()
+    // What the engine makes of each record (the same record at the same position).
+    const engine = JSON_RECORD_CASES.map((c, offset) => decodeEngineRecord(c.value, 0, c.value.length, P, offset, JSON_LOG_TIME))
+    const rows = JSON_RECORD_CASES.flatMap((c, offset) => {
+      const d = engine[offset]!
+      expect(d.kind, c.note).toBe(c.event ? 'event' : 'poison')
+      return d.kind === 'event' && c.sinkRefuses !== true ? [{ offset, e: d.event }] : []
+    })
+    expect(res.poisonRecords).toBe(JSON_RECORD_CASES.length - rows.length)
+    const got = await query(
+      join(dir, 'wh'),
+      (from) => `SELECT "offset", event, user_id, anonymous_id, epoch_ms(ts) AS ts, epoch_ms(received_at) AS r, event_id, tenant, "partition", properties FROM ${from} ORDER BY "offset"`,
+    )
+    expect(got.map((r) => ({ ...r, offset: Number(r.offset), ts: Number(r.ts), r: Number(r.r), properties: JSON.parse(String(r.properties)) as unknown }))).toEqual(
+      rows.map(({ offset, e }) => ({
+        offset,
+        event: e.event,
+        user_id: e.user_id,
+        anonymous_id: e.anonymous_id ?? null,
+        ts: e.ts,
+        r: e.received_at,
+        event_id: e.event_id,
+        tenant: e.tenant,
+        partition: P,
+        properties: e.properties,
+      })),
+    )
+    // Flat properties are columns, as for any event; a `properties` field is a property like another.
+    const [flat] = await query(join(dir, 'wh'), (from) => `SELECT amount, currency, properties_amount FROM ${from} WHERE event_id = 'j-2' OR user_id = '1' ORDER BY "offset"`)
+    expect(flat).toMatchObject({ amount: 5, currency: 'EUR', properties_amount: null })
   })
 
   it('rounds halves to even, as DuckDB CAST(DOUBLE AS BIGINT) does', async () => {

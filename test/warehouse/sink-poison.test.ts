@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { encodeClockRecord } from '../../src/events/clock-record.ts'
+import { decodeEngineRecord } from '../../src/engine/engine-record.ts'
 import { encodeEvent, validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import type { DeadLetter } from '../../src/ingest/dead-letters.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { runSinkOnce, startWarehouseSink } from '../../src/warehouse/sink/index.ts'
+import { JSON_LOG_TIME, JSON_RECORD_CASES } from '../events/json-record-cases.ts'
 import { query } from './sink-helpers.ts'
 
 /*
@@ -44,7 +46,7 @@ function hostileRecords(count: number, seed: number): Array<{ kind: Kind; value:
   const r = rng(seed)
   const out: Array<{ kind: Kind; value: Buffer; note: string }> = []
   const good = (i: number) => Buffer.from(encodeEvent(valid(i)))
-  const json = (o: unknown) => Buffer.from(JSON.stringify(o))
+  let jsonSeq = 0
   for (let i = 0; i < count; i++) {
     out.push({ kind: 'valid', value: good(i), note: 'valid' })
     const e = good(1000 + i)
@@ -71,15 +73,14 @@ function hostileRecords(count: number, seed: number): Array<{ kind: Kind; value:
       b[b.indexOf('bet') + 3] = 9 // the type byte of `bet`'s value: no such type
       out.push({ kind: 'poison', value: b, note: 'corrupted property' })
     } else if (pick === 6) out.push({ kind: 'clock', value: encodeClockRecord(T0 + i), note: 'clock' })
-    else if (pick === 7) out.push({ kind: 'poison', value: Buffer.from('{"event": "spin", "user_id":'), note: 'broken JSON' })
-    else if (pick === 8) out.push({ kind: 'poison', value: json({ user_id: 'u', tenant: 'default' }), note: 'JSON without event' })
-    else if (pick === 9) out.push({ kind: 'poison', value: json({ event: '../../etc', user_id: 'u', tenant: 'default' }), note: 'path in event name' })
-    else if (pick === 10) out.push({ kind: 'json', value: json({ event: 'spin', user_id: 'flat', tenant: 'default', ts: T0 + i, amount: 5 }), note: 'flat JSON, no properties' })
-    else if (pick === 11) out.push({ kind: 'json', value: json({ event: 'spin', user_id: 7, tenant: 'default', properties: 'abc' }), note: 'properties not an object, no ts' })
-    else if (pick === 12) out.push({ kind: 'poison', value: json({ event: 'spin', user_id: 'u', tenant: 'default', ts: 'yesterday' }), note: 'ts not a number' })
-    else if (pick === 13) out.push({ kind: 'poison', value: json([1, 2]), note: 'JSON array' })
     else if (pick === 14) out.push({ kind: 'poison', value: Buffer.of(1), note: 'one version byte' })
-    else out.push({ kind: 'poison', value: json({ event: 'spin', tenant: 'default' }), note: 'JSON without user_id' })
+    else if (pick === 15) out.push({ kind: 'poison', value: Buffer.alloc(0), note: 'empty record' })
+    else {
+      // Another producer's JSON (picks 7 to 13), the cases every reader of the log is tested with:
+      // an event where the engine makes one of it and a file can hold it, else poison.
+      const c = JSON_RECORD_CASES[jsonSeq++ % JSON_RECORD_CASES.length]!
+      out.push({ kind: c.event && c.sinkRefuses !== true ? 'json' : 'poison', value: c.value, note: c.note })
+    }
   }
   return out
 }
@@ -93,7 +94,8 @@ async function deadLetters(log: EventLog): Promise<DeadLetter[]> {
   return out
 }
 
-const LOG_TIME = Date.UTC(2026, 10, 5, 12)
+/** The JSON cases' times are relative to their log time (a `ts` a day ahead of it is refused). */
+const LOG_TIME = JSON_LOG_TIME
 
 describe('the warehouse sink and records it cannot read', () => {
   it('skips them into the dead letters, writes every other event once, and does so the same way every run', async () => {
@@ -112,14 +114,27 @@ describe('the warehouse sink and records it cannot read', () => {
     expect(res.poisonRecords).toBe(poison.length)
     expect(res.committed[1]).toBe(records.length)
 
-    const rows = await query(root, (from) => `SELECT "offset", event, user_id, epoch_ms(ts) AS ts, properties FROM ${from} ORDER BY "offset"`)
+    const rows = await query(root, (from) => `SELECT "offset", event, user_id, epoch_ms(ts) AS ts, event_id, tenant, properties FROM ${from} ORDER BY "offset"`)
     expect(rows.map((row) => Number(row.offset))).toEqual(written)
-    // Normalised JSON: properties {} when absent or not an object, ts the record's log time when absent, user_id as text.
-    const flat = rows.find((row) => row.user_id === 'flat')!
-    expect(JSON.parse(String(flat.properties))).toEqual({})
-    const odd = rows.find((row) => row.user_id === '7')!
-    expect(JSON.parse(String(odd.properties))).toEqual({})
-    expect(Number(odd.ts)).toBe(LOG_TIME)
+    // A JSON record's row is the event the engine makes of the same record at the same position.
+    for (const row of rows) {
+      const offset = Number(row.offset)
+      const x = records[offset]!
+      if (x.kind !== 'json') continue
+      const d = decodeEngineRecord(x.value, 0, x.value.length, 1, offset, LOG_TIME)
+      if (d.kind !== 'event') throw new Error(`${x.note}: the engine did not take it`)
+      const e = d.event
+      expect({ ...row, ts: Number(row.ts), properties: JSON.parse(String(row.properties)) as unknown }, x.note).toEqual({
+        offset: row.offset,
+        event: e.event,
+        user_id: e.user_id,
+        ts: e.ts,
+        event_id: e.event_id,
+        tenant: e.tenant,
+        properties: e.properties,
+      })
+    }
+    expect(rows.find((row) => row.user_id === '1')).toMatchObject({ tenant: 'default', event_id: expect.stringMatching(/^events:1:\d+$/) as unknown })
     // No directory outside the layout.
     expect(readdirSync(join(root, 'events')).filter((d) => !d.startsWith('dt=') && !d.startsWith('_'))).toEqual([])
 
@@ -130,6 +145,13 @@ describe('the warehouse sink and records it cannot read', () => {
       expect(Buffer.from(d.raw_base64, 'base64').equals(records[d.offset!]!.value)).toBe(true)
       expect(d.reason.length).toBeGreaterThan(0)
     }
+    // Refused JSON is keyed by the tenant it names (`default` for an object without one), garbage by none.
+    const letterOf = (note: string) => letters.find((d) => records[d.offset!]!.note === note)!
+    expect(letterOf('string too long')).toMatchObject({ tenant: 'acme', reason: expect.stringMatching(/^note: string longer than/) as unknown })
+    expect(letterOf('no event')).toMatchObject({ tenant: 'default', reason: 'event: is required' })
+    expect(letterOf('JSON array').tenant).toBe('')
+    expect(letterOf('tenant longer than the envelope holds (255 bytes)').reason).toMatch(/longer than 255 bytes/)
+    expect(letterOf('empty record').reason).toBe('empty record')
 
     // The same range, by another group into another root, with the same cuts: the same files, byte for byte.
     const again = join(dir, 'wh2')
@@ -149,7 +171,7 @@ describe('the warehouse sink and records it cannot read', () => {
     const sink = await startWarehouseSink(log, root, { flushIntervalMs: 50, pollWaitMs: 10, maintenanceIntervalMs: 3_600_000 })
     try {
       const first = hostileRecords(40, 5)
-      await log.append(TOPICS.events, 0, first.map((x) => ({ key: 'k', value: x.value })))
+      await log.append(TOPICS.events, 0, first.map((x) => ({ key: 'k', value: x.value, timestamp: LOG_TIME })))
       const change = (i: number) => Buffer.from(JSON.stringify({ segment: 's', tenant: 'default', user_id: `u${i}`, change: 'entered', at: T0 + i, values: {}, version: i }))
       const streamRecords = [
         change(1),

@@ -9,7 +9,7 @@ import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
  * (src/events/codec.ts's layout) and its partition key. ./fast-path.ts does the reading.
  */
 
-const { VERSION, HAS_ANONYMOUS_ID } = CODEC
+const { VERSION, HAS_ANONYMOUS_ID, SERVER_ID } = CODEC
 
 /** A string field of the element being read: [start, end) of its bytes in the body, start −1 when absent. */
 export class Span {
@@ -125,7 +125,7 @@ export function groupElement(groups: AppendRecord[][], b: Buffer, e: ReadElement
   s[start] = VERSION
   sv.setFloat64(start + 1, e.ts, true)
   sv.setFloat64(start + 9, receivedAt, true)
-  s[start + 17] = anon.present ? HAS_ANONYMOUS_ID : 0
+  s[start + 17] = (anon.present ? HAS_ANONYMOUS_ID : 0) | (e.eventId.present ? 0 : SERVER_ID)
   let pos = start + 18
   s[pos] = evLen
   pos = copy(b, e.event.start, e.event.end, s, pos + 1) + pos + 1

@@ -5,7 +5,7 @@ import type { ApiContext } from '../context.ts'
 import { errorBody } from '../errors.ts'
 import { checkBackpressure } from './backpressure.ts'
 import { bodyText, contentEncoding, decodeContent, mediaFormat, readRequestBody, tooLarge } from './body.ts'
-import { Deduper } from './dedupe.ts'
+import type { Deduper } from '../../ingest/dedupe.ts'
 import { failure, type RequestFailure } from './failure.ts'
 import { InflightBudget, Reservation } from './inflight.ts'
 import { encodeEventsBody } from './fast-path.ts'
@@ -36,7 +36,7 @@ export class Collector {
   readonly inflight: InflightBudget
 
   constructor(private readonly ctx: ApiContext) {
-    this.deduper = new Deduper(ctx.config.dedupe)
+    this.deduper = ctx.deduper
     this.inflight = new InflightBudget(() => ctx.config.backpressure, ctx.inflight)
   }
 

@@ -1,7 +1,7 @@
 export { checkBackpressure, maxEngineLag, type BackpressureLimits } from './backpressure.ts'
 export { bodyText, contentEncoding, decodeContent, mediaFormat, readRequestBody, JSON_TYPES, NDJSON_TYPES, type BodyEncoding, type BodyFormat } from './body.ts'
 export { listDeadLetters, parseDeadLetterQuery, DEFAULT_PAGE, MAX_PAGE, MAX_RAW, type DeadLetterItem, type DeadLetterPage, type DeadLetterQuery } from './dead-letter-list.ts'
-export { Deduper, type DedupeOptions } from './dedupe.ts'
+export { Deduper, type DedupeOptions } from '../../ingest/dedupe.ts'
 export { failure, type RequestFailure } from './failure.ts'
 export { encodeEventsBody, type EncodedBody, type FastPathOptions } from './fast-path.ts'
 export { Collector, type CollectorRoute } from './handler.ts'

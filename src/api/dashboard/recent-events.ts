@@ -41,10 +41,11 @@ export async function recentEvents(log: EventLog, partitions: number, tenant: st
     for (let i = records.length - 1; i >= 0 && found.length < limit; i--) {
       const r = records[i]!
       if (r.key !== key) continue
-      // A record another producer wrote under this key may not decode (the engine dead-letters it).
+      // Another producer's JSON record is read as the engine reads it, from its place in the log;
+      // one that is not an event (the engine dead-letters it) is left out.
       let e: TrackedEvent
       try {
-        e = decodeEvent(r.value)
+        e = decodeEvent(r.value, { partition, offset: r.offset, timestamp: r.timestamp })
       } catch {
         continue
       }

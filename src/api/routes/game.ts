@@ -29,7 +29,14 @@ async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void>
   // Fastify parses text/plain by default; the game takes JSON or a form, so text is a 415 (docs/game.md).
   scope.removeContentTypeParser('text/plain')
   scope.setErrorHandler(bodyErrors)
-  const deps: GameDeps = { store: ctx.store, log: ctx.log, partitions: ctx.partitions, onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }) }
+  const deps: GameDeps = {
+    store: ctx.store,
+    log: ctx.log,
+    partitions: ctx.partitions,
+    deduper: ctx.deduper,
+    onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }),
+    onQueued: (e, err) => ctx.logger.warn({ err, event: e.event, event_id: e.event_id, tenant: e.tenant }, 'game event kept in the outbox: the log refused it; the relay appends it when the log recovers'),
+  }
 
   const answer = (action: (call: GameCall, params: Params, query: Params) => Promise<GameAnswer>) => async (req: FastifyRequest, reply: FastifyReply) => {
     try {

@@ -1,6 +1,7 @@
 export { CursorError, decodeCursor, encodeCursor } from './cursor.ts'
 export { NOTIFICATIONS, SEGMENT_CHANGES, STREAM_KINDS, type StreamKind } from './kinds.ts'
-export { parseNameList, selectRecord, type RecordFilter, type WireRecord } from './records.ts'
+export { parseNameList, readStreamRecord, selectRecord, type RecordFilter, type WireRecord } from './records.ts'
+export { skippedStreamRecords } from './skipped.ts'
 export { StreamSession, type SessionOptions } from './session.ts'
 export { SSE_HEADERS, SseWriter, sseComment, sseFrame } from './sse.ts'
 export { resolveStart } from './start.ts'

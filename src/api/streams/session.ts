@@ -2,7 +2,8 @@ import type { EventLog, LogRecord } from '../../log/event-log.ts'
 import type { Logger } from '../../logger.ts'
 import { encodeCursor } from './cursor.ts'
 import type { StreamKind } from './kinds.ts'
-import { selectRecord, type RecordFilter } from './records.ts'
+import { readStreamRecord, type RecordFilter } from './records.ts'
+import { countSkippedRecord } from './skipped.ts'
 import { sseComment, sseFrame, type SseWriter } from './sse.ts'
 
 export interface SessionOptions {
@@ -74,7 +75,14 @@ export class StreamSession {
       }
       if (records.length === 0) continue
       offset = records[records.length - 1]!.offset + 1
-      await this.emit(partition, records)
+      try {
+        await this.emit(partition, records)
+      } catch (err) {
+        // Never a rejected loop: it would hold the stream's slot and stop this partition unseen.
+        if (!writer.isClosed) this.o.logger.error({ err, stream: kind.name, partition }, 'stream write failed; closing the stream (the client resumes with Last-Event-ID)')
+        writer.end()
+        return
+      }
     }
   }
 
@@ -87,12 +95,20 @@ export class StreamSession {
   private async write(partition: number, records: readonly LogRecord[]): Promise<void> {
     const { kind, writer, filter } = this.o
     let chunk = ''
+    let logged = false
     for (const record of records) {
       if (writer.isClosed) return
       this.cursor[partition] = record.offset + 1
-      const wire = selectRecord(kind, partition, record, filter)
-      if (wire === null) continue
-      chunk += sseFrame({ id: encodeCursor(kind, this.cursor), event: kind.event, data: JSON.stringify(wire) })
+      const r = readStreamRecord(kind, partition, record, filter)
+      if (r === null) continue
+      if ('skip' in r) {
+        // Counted each; logged once a read, as a producer writing garbage writes a lot of it.
+        countSkippedRecord(kind.name)
+        if (!logged) this.o.logger.warn({ stream: kind.name, partition, offset: record.offset, reason: r.skip }, 'stream skipped a record that is not a usable output record')
+        logged = true
+        continue
+      }
+      chunk += sseFrame({ id: encodeCursor(kind, this.cursor), event: kind.event, data: r.data })
       if (chunk.length >= CHUNK_CHARS) {
         await writer.write(chunk)
         chunk = ''

@@ -7,8 +7,8 @@ import type { EngineThreadData, FromEngine, SerializedError, ToEngine } from './
 import type { EngineClient, EngineSnapshot, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
 
 /**
- * The engine thread died or did not answer in time: reads answer 503 engine_unavailable at once
- * instead of waiting on a thread that will never reply.
+ * The engine thread died, is being restarted, or did not answer in time: reads answer 503
+ * engine_unavailable at once instead of waiting on a thread that will never reply.
  */
 export class EngineUnavailableError extends Error {
   override readonly name = 'EngineUnavailableError'
@@ -19,13 +19,20 @@ export const DEFAULT_CALL_TIMEOUT_MS = 10_000
 
 const STARTING: EngineSnapshot = { ready: false, partitions: [], processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, segmentSizes: {}, users: 0, error: null }
 
-/** The main thread's handle on the engine thread: requests out, answers and snapshots back. */
+/**
+ * The main thread's handle on one engine thread: requests out, answers and snapshots back. One
+ * client is one thread's life: once it exits, EngineSupervisor (engine-supervisor.ts) starts a new
+ * thread behind a new client.
+ */
 export class EngineThreadClient implements EngineClient {
   /** Public so fault tests (and an operator's debugger) can terminate the thread and watch the API degrade. */
   readonly worker: Worker
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>()
   /** Set once the thread has exited or crashed: every later call fails at once. */
   private dead: Error | null = null
+  /** Resolves once the thread has exited, whatever the cause. */
+  private readonly exited: Promise<void>
+  private hasExited = false
   private nextId = 1
   private latest: EngineSnapshot = STARTING
   private stopped: Promise<void> | null = null
@@ -34,6 +41,11 @@ export class EngineThreadClient implements EngineClient {
   onClock: ((partition: number, time: number) => void) | null = null
   /** Appends the dead letters of the engine's poison records (the caller owns the dead-letters log). */
   onDeadLetters: ((letters: DeadLetter[]) => void) | null = null
+  /**
+   * Called once when the thread has exited without being asked to (crash, exit, failed start),
+   * with the first error seen: the thread is gone by then, so a new one may open the same files.
+   */
+  onExit: ((err: Error, code: number) => void) | null = null
 
   constructor(
     data: EngineThreadData,
@@ -47,10 +59,16 @@ export class EngineThreadClient implements EngineClient {
       this.logger.error({ err }, 'engine thread crashed')
       this.fail(err)
     })
-    this.worker.on('exit', (code) => {
-      if (this.stopped !== null) return
-      this.logger.error({ code }, 'engine thread exited')
-      this.fail(new Error(`engine thread exited with code ${code}`))
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code) => {
+        this.hasExited = true
+        resolve()
+        if (this.stopped !== null) return
+        // The supervisor logs the exit with its restart plan; log it here only when nobody will.
+        if (this.onExit === null) this.logger.error({ code }, 'engine thread exited')
+        this.fail(new Error(`engine thread exited with code ${code}`))
+        this.onExit?.(this.dead ?? new Error(`engine thread exited with code ${code}`), code)
+      })
     })
   }
 
@@ -88,19 +106,31 @@ export class EngineThreadClient implements EngineClient {
   close(): Promise<void> {
     if (this.stopped) return this.stopped
     // A thread that already exited has nothing to stop (and will not emit 'exit' again).
-    if (this.dead) return (this.stopped = Promise.resolve())
+    if (this.hasExited) return (this.stopped = Promise.resolve())
+    // A failed thread that has not exited yet (its start failed) has nothing to save: end it.
+    if (this.dead) return this.abort()
     this.stopped = new Promise<void>((resolve) => {
-      const done = () => resolve()
-      this.worker.once('exit', done)
+      void this.exited.then(resolve)
       this.worker.postMessage({ type: 'stop' } satisfies ToEngine)
       // A stuck engine must not hold the process: its checkpoint is already durable.
-      setTimeout(() => void this.worker.terminate().then(done), 15_000).unref()
+      setTimeout(() => void this.worker.terminate().then(() => resolve()), 15_000).unref()
     })
     return this.stopped
   }
 
+  /**
+   * Ends the thread without asking it to stop, for one that has not started serving: it has nothing
+   * to save yet, and a stop would wait for its whole start (the thread reads messages only once
+   * started). What it did meanwhile is redone from the checkpoints, as after a crash.
+   */
+  abort(): Promise<void> {
+    if (this.stopped) return this.stopped
+    if (this.hasExited) return (this.stopped = Promise.resolve())
+    return (this.stopped = this.worker.terminate().then(() => this.exited))
+  }
+
   private call(method: string, args: unknown[]): Promise<unknown> {
-    if (this.dead) return Promise.reject(new EngineUnavailableError(`the engine thread is not running (${this.dead.message}); reads are unavailable until the server restarts`))
+    if (this.dead) return Promise.reject(new EngineUnavailableError(`the engine thread is not running (${this.dead.message})`))
     if (this.stopped) return Promise.reject(new EngineUnavailableError('the engine is stopping'))
     const id = this.nextId++
     return new Promise((resolve, reject) => {
@@ -133,6 +163,9 @@ export class EngineThreadClient implements EngineClient {
       }
       case 'fatal':
         this.fail(revive(msg.error))
+        // A thread whose start (or stop) failed may still hold what it opened and never exit by
+        // itself: ending it is what lets a new one start (onExit), or close() return at once.
+        void this.worker.terminate()
         return
       case 'clock':
         this.onClock?.(msg.partition, msg.time)

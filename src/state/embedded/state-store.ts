@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
-import { FencedError, type CheckpointFence, type PartitionCheckpoint, type PlayerRecord, type PlayerUpdate, type StateStore, type UserRecord } from '../state-store.ts'
+import { FencedError, type CheckpointFence, type OutboxEvent, type PartitionCheckpoint, type PlayerRecord, type PlayerUpdate, type StateStore, type UserRecord } from '../state-store.ts'
 
 type Key = (string | number)[]
 
@@ -13,6 +13,8 @@ export class EmbeddedStateStore implements StateStore {
     private readonly users: Database<Buffer, Key>,
     private readonly players: Database<PlayerRecord, Key>,
     private readonly playerNames: Database<string, Key>,
+    /** Keyed [at, tenant, id]: a range read gives the oldest first. */
+    private readonly outbox: Database<OutboxEvent, Key>,
   ) {}
 
   static open(dir: string): EmbeddedStateStore {
@@ -24,6 +26,7 @@ export class EmbeddedStateStore implements StateStore {
       root.openDB<Buffer, Key>('users', { encoding: 'binary' }),
       root.openDB<PlayerRecord, Key>('players', {}),
       root.openDB<string, Key>('player-names', {}),
+      root.openDB<OutboxEvent, Key>('game-outbox', {}),
     )
   }
 
@@ -69,7 +72,7 @@ export class EmbeddedStateStore implements StateStore {
     return id === undefined ? null : (this.players.get([tenant, id]) ?? null)
   }
 
-  async createPlayer(player: PlayerRecord): Promise<'created' | 'duplicate_name' | 'duplicate_id'> {
+  async createPlayer(player: PlayerRecord, outbox?: OutboxEvent): Promise<'created' | 'duplicate_name' | 'duplicate_id'> {
     // The name check and both writes share one write transaction: two registrations of one name
     // cannot both succeed.
     return this.root.transaction(() => {
@@ -77,6 +80,7 @@ export class EmbeddedStateStore implements StateStore {
       if (this.players.get([player.tenant, player.id]) !== undefined) return 'duplicate_id' as const
       void this.players.put([player.tenant, player.id], player)
       void this.playerNames.put([player.tenant, player.name], player.id)
+      if (outbox) void this.outbox.put([outbox.at, outbox.tenant, outbox.id], outbox)
       return 'created' as const
     })
   }
@@ -90,7 +94,20 @@ export class EmbeddedStateStore implements StateStore {
       const decision = update(current)
       if ('refuse' in decision) return decision.refuse
       void this.players.put([tenant, id], { ...decision.write, version: current.version + 1 })
+      const event = decision.outbox
+      if (event) void this.outbox.put([event.at, event.tenant, event.id], event)
       return decision.result
+    })
+  }
+
+  async pendingOutbox(limit: number, before: number): Promise<OutboxEvent[]> {
+    return [...this.outbox.getRange({ end: [before], limit }).map(({ value }) => value)]
+  }
+
+  async removeOutbox(events: ReadonlyArray<Pick<OutboxEvent, 'tenant' | 'id' | 'at'>>): Promise<void> {
+    if (events.length === 0) return
+    await this.root.transaction(() => {
+      for (const e of events) void this.outbox.remove([e.at, e.tenant, e.id])
     })
   }
 

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { PlayerRecord, PlayerStore, PlayerUpdate } from '../state-store.ts'
+import type { OutboxEvent, PlayerRecord, PlayerStore, PlayerUpdate } from '../state-store.ts'
 import { inTransaction } from './transaction.ts'
 
 /**
@@ -8,7 +8,7 @@ import { inTransaction } from './transaction.ts'
  * Like the embedded store, the name column keeps the name the player was created with.
  */
 export class PostgresPlayerStore implements PlayerStore {
-  private readonly sql: { byId: string; byName: string; insert: string; nameTaken: string; lock: string; update: string }
+  private readonly sql: { byId: string; byName: string; insert: string; nameTaken: string; lock: string; update: string; outbox: string; pending: string; remove: string }
 
   constructor(private readonly pool: pg.Pool, schema: string) {
     const t = `${schema}.players`
@@ -19,6 +19,9 @@ export class PostgresPlayerStore implements PlayerStore {
       nameTaken: `SELECT 1 FROM ${t} WHERE tenant = $1 AND name = $2`,
       lock: `SELECT record FROM ${t} WHERE tenant = $1 AND id = $2 FOR UPDATE`,
       update: `UPDATE ${t} SET record = $3::json WHERE tenant = $1 AND id = $2`,
+      outbox: `INSERT INTO ${schema}.game_outbox (tenant, id, at, event) VALUES ($1, $2, $3, $4)`,
+      pending: `SELECT tenant, id, at, event FROM ${schema}.game_outbox WHERE at < $2 ORDER BY at, tenant, id LIMIT $1`,
+      remove: `DELETE FROM ${schema}.game_outbox WHERE (tenant, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
     }
   }
 
@@ -30,12 +33,19 @@ export class PostgresPlayerStore implements PlayerStore {
     return this.one(this.sql.byName, [tenant, name])
   }
 
-  async createPlayer(player: PlayerRecord): Promise<'created' | 'duplicate_name' | 'duplicate_id'> {
+  async createPlayer(player: PlayerRecord, outbox?: OutboxEvent): Promise<'created' | 'duplicate_name' | 'duplicate_id'> {
     // ON CONFLICT DO NOTHING waits for a concurrent insert of the same id or name to commit or roll
     // back, so exactly one of concurrent registrations wins. Which constraint refused is asked
     // afterwards, in a new snapshot that sees the winner; a taken name is reported first, as the
     // embedded store does.
-    const inserted = await this.pool.query(this.sql.insert, [player.tenant, player.id, player.name, JSON.stringify(player)])
+    const record = JSON.stringify(player)
+    const inserted = outbox
+      ? await inTransaction(this.pool, async (client) => {
+          const r = await client.query(this.sql.insert, [player.tenant, player.id, player.name, record])
+          if (r.rowCount === 1) await this.putOutbox(client, outbox)
+          return r
+        })
+      : await this.pool.query(this.sql.insert, [player.tenant, player.id, player.name, record])
     if (inserted.rowCount === 1) return 'created'
     const named = await this.pool.query(this.sql.nameTaken, [player.tenant, player.name])
     return named.rowCount === 0 ? 'duplicate_id' : 'duplicate_name'
@@ -52,8 +62,23 @@ export class PostgresPlayerStore implements PlayerStore {
       const decision = update(current)
       if ('refuse' in decision) return decision.refuse
       await client.query(this.sql.update, [tenant, id, JSON.stringify({ ...decision.write, version: current.version + 1 })])
+      if (decision.outbox) await this.putOutbox(client, decision.outbox)
       return decision.result
     })
+  }
+
+  async pendingOutbox(limit: number, before: number): Promise<OutboxEvent[]> {
+    const { rows } = await this.pool.query<OutboxEvent>(this.sql.pending, [limit, before])
+    return rows.map((r) => ({ tenant: r.tenant, id: r.id, at: Number(r.at), event: r.event }))
+  }
+
+  async removeOutbox(events: ReadonlyArray<Pick<OutboxEvent, 'tenant' | 'id' | 'at'>>): Promise<void> {
+    if (events.length === 0) return
+    await this.pool.query(this.sql.remove, [events.map((e) => e.tenant), events.map((e) => e.id)])
+  }
+
+  private async putOutbox(client: pg.PoolClient, e: OutboxEvent): Promise<void> {
+    await client.query(this.sql.outbox, [e.tenant, e.id, e.at, e.event])
   }
 
   private async one(sql: string, params: string[]): Promise<PlayerRecord | null> {

@@ -29,6 +29,15 @@ function ddl(schema: string): string[] {
       record json NOT NULL,
       PRIMARY KEY (tenant, id),
       UNIQUE (tenant, name))`,
+    // The game's outbox: an event stored in the transaction of the player change it records, until
+    // the relay has appended it to the log (src/game/outbox-relay.ts). at = when it was decided.
+    `CREATE TABLE IF NOT EXISTS ${schema}.game_outbox (
+      tenant text NOT NULL,
+      id text NOT NULL,
+      at double precision NOT NULL,
+      event text NOT NULL,
+      PRIMARY KEY (tenant, id))`,
+    `CREATE INDEX IF NOT EXISTS game_outbox_at ON ${schema}.game_outbox (at)`,
     // Who may checkpoint a partition (src/worker/postgres/coordinator.ts writes it; a fenced
     // saveCheckpoint checks it). owner is null once released; epoch only ever grows. A lease lives
     // as long as its owner's heartbeat row in the coordinator's workers table.

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { createLogger, type Logger } from '../../logger.ts'
-import { FencedError, type CheckpointFence, type PartitionCheckpoint, type PlayerRecord, type PlayerStore, type PlayerUpdate, type StateStore, type UserRecord } from '../state-store.ts'
+import { FencedError, type CheckpointFence, type OutboxEvent, type PartitionCheckpoint, type PlayerRecord, type PlayerStore, type PlayerUpdate, type StateStore, type UserRecord } from '../state-store.ts'
 import { packUsers, type PackedUsers, type PackLimits } from './packed-users.ts'
 import { PostgresPlayerStore } from './player-store.ts'
 import { createTables } from './schema.ts'
@@ -153,12 +153,20 @@ export class PostgresStateStore implements StateStore {
     return this.players.getPlayerByName(tenant, name)
   }
 
-  createPlayer(player: PlayerRecord): Promise<'created' | 'duplicate_name' | 'duplicate_id'> {
-    return this.players.createPlayer(player)
+  createPlayer(player: PlayerRecord, outbox?: OutboxEvent): Promise<'created' | 'duplicate_name' | 'duplicate_id'> {
+    return this.players.createPlayer(player, outbox)
   }
 
   updatePlayer<T>(tenant: string, id: string, update: (current: PlayerRecord) => PlayerUpdate<T>): Promise<T | null> {
     return this.players.updatePlayer(tenant, id, update)
+  }
+
+  pendingOutbox(limit: number, before: number): Promise<OutboxEvent[]> {
+    return this.players.pendingOutbox(limit, before)
+  }
+
+  removeOutbox(events: ReadonlyArray<Pick<OutboxEvent, 'tenant' | 'id' | 'at'>>): Promise<void> {
+    return this.players.removeOutbox(events)
   }
 
   async close(): Promise<void> {

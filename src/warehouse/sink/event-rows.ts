@@ -7,7 +7,7 @@ import { viewOf } from './byte-out.ts'
 import { ColumnTypes } from './column-types.ts'
 import { FileBuild, RowGroupPool, sameBytes, type PropertyColumn, type RowGroupBuild } from './event-columns.ts'
 import { eventFileColumns, encodeEventFile } from './event-file.ts'
-import { EVENT_NAME, envelopeProblem, normaliseJsonEvent, type PoisonRecord } from './poison.ts'
+import { EVENT_NAME, envelopeProblem, jsonRecordEnvelope, type PoisonRecord } from './poison.ts'
 import { settleColumnTypes } from './rescue.ts'
 
 /** The rows of one part file (one day, one event) as Parquet columns, with the file's property columns. */
@@ -39,7 +39,7 @@ export interface EventFile {
  */
 
 const DAY_MS = 86_400_000
-const { CLOCK, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
+const { VERSION, CLOCK, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 const COMMA = 0x2c
 const COLON = 0x3a
@@ -56,7 +56,8 @@ export class EventRows {
 
   /**
    * Groups rows by day and event; rows keep their order within a file. Records that cannot be
-   * read are appended to `poison` (with `partition`, the log partition, for JSON events' default id).
+   * read are appended to `poison`. `partition`, the log partition, is part of a JSON record's log
+   * position (its default event_id).
    */
   transcode(batches: readonly RecordBatch[], poison: PoisonRecord[] = [], partition = 0): EventFile[] {
     const files = new Map<string, Map<number, FileBuild>>()
@@ -81,11 +82,17 @@ export class EventRows {
         let b: Buffer = chunk
         let view = chunkView
         let s = batch.starts[i]!
+        // An empty value (a Kafka tombstone): b[s] would be the next record's first byte.
+        if (batch.ends[i]! <= s) {
+          refuse(batch, i, 'empty record')
+          continue
+        }
         // The engine's clock records share the topic; they are not events.
         if (b[s] === CLOCK) continue
-        // Other producers may write JSON events to the topic; give them the binary form first.
-        if (b[s] === OPEN_BRACE) {
-          const json = normaliseJsonEvent(b.toString('utf8', s, batch.ends[i]), partition, batch.offsets[i]!, batch.timestamps[i]!)
+        // Anything but our envelope is another producer's JSON, decoded as the engine decodes it,
+        // into the binary form first.
+        if (b[s] !== VERSION) {
+          const json = jsonRecordEnvelope(b, s, batch.ends[i]!, { partition, offset: batch.offsets[i]!, timestamp: batch.timestamps[i]! })
           if ('reason' in json) {
             refuse(batch, i, json.reason, json.tenant)
             continue

@@ -1,13 +1,14 @@
 import { isUtf8 } from 'node:buffer'
 import { CODEC, encodeEvent } from '../../events/codec.ts'
-import type { JsonValue, TrackedEvent } from '../../events/envelope.ts'
+import { decodeJsonRecord, type LogPosition } from '../../events/json-record.ts'
 
 /*
  * What the sink does with a record it cannot read (docs/warehouse-sink.md, "Poison records"). A
  * Kafka topic takes bytes from any producer, so the sink checks every record before its bytes reach
  * a file: a binary envelope is walked once, bounds, types, times and UTF-8 checked, before the
- * transcoder copies it; a JSON record is normalised or refused. A refused record becomes a
- * PoisonRecord: the flush carries on without it and the sink sends it to the dead letters.
+ * transcoder copies it; a JSON record is decoded as the engine decodes it, or refused. A refused
+ * record becomes a PoisonRecord: the flush carries on without it and the sink sends it to the dead
+ * letters.
  */
 
 /** A record the sink skipped, with why: what goes to the dead-letter log. */
@@ -21,7 +22,7 @@ export interface PoisonRecord {
   raw: Uint8Array
 }
 
-const { VERSION, HAS_ANONYMOUS_ID, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
+const { VERSION, HAS_ANONYMOUS_ID, SERVER_ID, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 /**
  * Event times the layout can place in a `dt=YYYY-MM-DD` directory: years 0001 to 9999 (a later
@@ -50,7 +51,7 @@ export function envelopeProblem(b: Buffer, view: DataView, s: number, end: numbe
   const received = view.getFloat64(s + 9, true)
   if (!(received >= -MAX_ANY_TIME_MS && received <= MAX_ANY_TIME_MS)) return `received_at out of range: ${received}`
   const flags = b[s + 17]!
-  if ((flags & ~HAS_ANONYMOUS_ID) !== 0) return `unknown flags ${flags}`
+  if ((flags & ~(HAS_ANONYMOUS_ID | SERVER_ID)) !== 0) return `unknown flags ${flags}`
   // The header's strings: event and tenant (u8 length), user_id, [anonymous_id], event_id (u16
   // length). The record has at least 26 bytes, so the first two lengths are in it.
   const strings = s + 18
@@ -130,48 +131,24 @@ function parses(b: Buffer, start: number, end: number): boolean {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const inRange = (v: unknown): v is number => typeof v === 'number' && v >= MIN_TIME_MS && v <= MAX_TIME_MS
-const anyTime = (v: unknown): v is number => typeof v === 'number' && v >= -MAX_ANY_TIME_MS && v <= MAX_ANY_TIME_MS
-
 /**
- * A JSON event from another producer, in the binary form, or why it cannot be one. Lenient where a
- * safe default exists, strict where the row would be wrong or unplaceable:
- * - `event` (the collector's name rule), `tenant` (a non-empty string) and `user_id` (a string, or
- *   an integer as its text) are required;
- * - `ts` must be a number in range; missing, it is the record's log time; `received_at` likewise;
- * - `event_id` missing → `log:<partition>:<offset>` (the same on every replay);
- * - `properties` missing, null or not an object → `{}`; a non-string `anonymous_id` is dropped;
- * - anything encodeEvent refuses (a name longer than 255 bytes…) refuses the record.
+ * Any other record is read as a JSON event from another producer, by the decoder the engine uses
+ * (src/events/json-record.ts), so a row is exactly the event the engine processed: same event_id,
+ * ts, tenant and properties. The event comes back in the binary form, checked as any envelope is:
+ * what the engine takes but a file cannot hold (a `ts` outside the years 0001–9999, say, from a
+ * record whose log timestamp is one, or a tenant over 255 bytes) is refused too. A refusal carries
+ * the record's tenant when it names one (`default` for an object without `tenant`), else ''.
  */
-export function normaliseJsonEvent(text: string, partition: number, offset: number, logTime: number): { event: Buffer } | { reason: string; tenant: string } {
-  let raw: unknown
+export function jsonRecordEnvelope(b: Buffer, start: number, end: number, at: LogPosition): { event: Buffer } | { reason: string; tenant: string } {
+  const r = decodeJsonRecord(b, at, start, end)
+  if (!r.ok) return { reason: `${r.field}: ${r.reason}`, tenant: r.tenant ?? '' }
+  const tenant = r.event.tenant
+  let event: Buffer
   try {
-    raw = JSON.parse(text)
-  } catch {
-    return { reason: 'not JSON', tenant: '' }
-  }
-  if (!isObject(raw)) return { reason: 'JSON event is not an object', tenant: '' }
-  const tenant = typeof raw.tenant === 'string' ? raw.tenant : ''
-  const refuse = (reason: string) => ({ reason, tenant })
-  if (typeof raw.event !== 'string' || !EVENT_NAME.test(raw.event)) return refuse('event: missing or not a valid event name')
-  if (tenant === '') return refuse('tenant: missing or not a string')
-  const userId = typeof raw.user_id === 'string' ? raw.user_id : Number.isSafeInteger(raw.user_id) ? String(raw.user_id) : null
-  if (userId === null) return refuse('user_id: missing or not a string')
-  if (raw.ts !== undefined && !inRange(raw.ts)) return refuse('ts: not a number of ms in range')
-  const event: TrackedEvent = {
-    event: raw.event,
-    user_id: userId,
-    ts: inRange(raw.ts) ? raw.ts : logTime,
-    event_id: typeof raw.event_id === 'string' ? raw.event_id : `log:${partition}:${offset}`,
-    tenant,
-    received_at: anyTime(raw.received_at) ? raw.received_at : logTime,
-    properties: isObject(raw.properties) ? (raw.properties as Record<string, JsonValue>) : {},
-  }
-  if (typeof raw.anonymous_id === 'string') event.anonymous_id = raw.anonymous_id
-  try {
-    return { event: encodeEvent(event) }
+    event = encodeEvent(r.event)
   } catch (err) {
-    return refuse(err instanceof Error ? err.message : String(err))
+    return { reason: err instanceof Error ? err.message : String(err), tenant }
   }
+  const problem = envelopeProblem(event, new DataView(event.buffer, event.byteOffset, event.byteLength), 0, event.length)
+  return problem === null ? { event } : { reason: problem, tenant }
 }

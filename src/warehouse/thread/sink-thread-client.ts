@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { threadScript } from '../../engine/thread/bundle.ts'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
+import { addSinkCounts, type SinkCounts } from './sink-counts.ts'
 import type { SinkThreadData } from './sink-thread.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -11,13 +12,18 @@ const here = dirname(fileURLToPath(import.meta.url))
  * Starts the warehouse sink in its own thread; resolves once it has opened the log. On an embedded
  * log the sink's dead letters (poison records, docs/warehouse-sink.md) come to `onDeadLetters`, for
  * the thread that writes the log's dead letters; without one they are only logged and counted.
+ * Its poison and type-conflict counts are added to the process's (./sink-counts.ts, for /metrics).
  */
 export async function startSinkThread(data: SinkThreadData, onDeadLetters?: (letters: DeadLetter[]) => void): Promise<{ stop(): Promise<void> }> {
   const worker = new Worker(threadScript(join(here, 'sink-thread.ts'), 'sink-thread'), { workerData: data })
   let ready = (): void => undefined
-  worker.on('message', (msg: { type: string; letters?: DeadLetter[] }) => {
+  let counts: SinkCounts | null = null
+  worker.on('message', (msg: { type: string; letters?: DeadLetter[]; counts?: SinkCounts }) => {
     if (msg.type === 'dead-letters' && msg.letters) onDeadLetters?.(msg.letters)
-    else if (msg.type === 'ready') ready()
+    else if (msg.type === 'counts' && msg.counts) {
+      addSinkCounts(msg.counts, counts)
+      counts = msg.counts
+    } else if (msg.type === 'ready') ready()
   })
   await new Promise<void>((resolve, reject) => {
     ready = resolve

@@ -1,9 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
+import { TOPICS } from '../../log/event-log.ts'
 import { isKafkaUrl } from '../../log/kafka/connection-url.ts'
 import { openEventLog } from '../../log/open-log.ts'
 import { createLogger } from '../../logger.ts'
 import { startWarehouseSink } from '../sink/index.ts'
+import type { SinkCounts } from './sink-counts.ts'
 
 export interface SinkThreadData {
   logUrl: string
@@ -11,6 +13,9 @@ export interface SinkThreadData {
   logLevel: string
   retentionDays: number
 }
+
+/** How often the thread looks whether its counts changed. */
+const COUNTS_INTERVAL_MS = 1_000
 
 /**
  * The warehouse sink in `tagstream serve` has a thread of its own: a flush appends hundreds of
@@ -27,10 +32,31 @@ const deadLetters = isKafkaUrl(data.logUrl)
   : async (letters: DeadLetter[]): Promise<void> => port.postMessage({ type: 'dead-letters', letters })
 const sink = await startWarehouseSink(log, data.root, { logger, retentionDays: data.retentionDays, ...(deadLetters ? { deadLetters } : {}) })
 port.postMessage({ type: 'ready' })
+
+// The counts /metrics shows (./sink-counts.ts), sent when they change: flushes are seconds apart.
+let reported = ''
+const reportCounts = (): void => {
+  const stats = sink.stats()
+  const counts: SinkCounts = {
+    poisonRecords: { [TOPICS.events]: stats.poisonRecords, ...Object.fromEntries(Object.entries(stats.streams).map(([stream, s]) => [stream, s.poisonRecords])) },
+    typeConflicts: stats.typeConflicts + Object.values(stats.streams).reduce((n, s) => n + s.typeConflicts, 0),
+  }
+  const text = JSON.stringify(counts)
+  if (text === reported) return
+  reported = text
+  port.postMessage({ type: 'counts', counts })
+}
+reportCounts()
+const countsTimer = setInterval(reportCounts, COUNTS_INTERVAL_MS)
+countsTimer.unref()
+
 port.on('message', (msg: { type: string }) => {
   if (msg.type !== 'stop') return
   void (async () => {
+    clearInterval(countsTimer)
     await sink.stop()
+    // The last flush's counts too.
+    reportCounts()
     await log.close()
     port.postMessage({ type: 'stopped' })
     port.close()

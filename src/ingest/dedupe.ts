@@ -5,8 +5,9 @@
  * also count as seen, so two concurrent retries cannot both be appended; when the append fails the
  * pending ids are released and a retry is accepted.
  *
- * The horizon lives in memory only: a restart forgets it (documented in docs/collector.md). At most
- * `maxEntries` ids are remembered; beyond that the oldest are forgotten first, so memory stays bounded.
+ * The horizon lives in memory; a restarted server rebuilds it from the log before it takes a request
+ * (./dedupe-restore.ts, docs/collector.md). At most `maxEntries` ids are remembered; beyond that the
+ * oldest are forgotten first, so memory stays bounded.
  *
  * Keys are tenant-scoped: the same event_id from two tenants is two events.
  */
@@ -28,6 +29,10 @@ export class Deduper {
   private pending = 0
 
   constructor(private readonly options: DedupeOptions) {}
+
+  get settings(): Readonly<DedupeOptions> {
+    return this.options
+  }
 
   /** The key prefix of a tenant; compute it once per request, then `prefix + event_id` per event. */
   static prefix(tenant: string): string {
@@ -56,11 +61,37 @@ export class Deduper {
     return true
   }
 
+  /** Where a key stands, without claiming it: in a request's hands, seen within the horizon, or new. */
+  status(key: string, now: number): 'pending' | 'seen' | 'new' {
+    const at = this.ids.get(key)
+    if (at === undefined) return 'new'
+    if (at === PENDING) return 'pending'
+    return now - at < this.options.horizonMs ? 'seen' : 'new'
+  }
+
   /** After a successful append: the claimed keys become seen as of `now`. */
   commit(keys: readonly string[], now: number): void {
     const ids = this.ids
     for (let i = 0; i < keys.length; i++) ids.set(keys[i]!, now)
     this.pending -= keys.length
+    this.evict(now)
+  }
+
+  /**
+   * Marks ids accepted before a restart as seen at their receive times (`seen` oldest first), then
+   * forgets what the horizon and maxEntries would have forgotten by `now`. A key seen twice keeps its
+   * later time, moved to its place in time order. Called before the first claim, so the map stays
+   * in time order.
+   */
+  restore(seen: ReadonlyArray<{ key: string; at: number }>, now: number): void {
+    const ids = this.ids
+    for (let i = 0; i < seen.length; i++) {
+      const { key, at } = seen[i]!
+      const had = ids.get(key)
+      if (had === PENDING) continue
+      if (had !== undefined) ids.delete(key)
+      ids.set(key, at)
+    }
     this.evict(now)
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Deduper } from '../../src/api/collector/dedupe.ts'
+import { Deduper } from '../../src/ingest/dedupe.ts'
 
 const key = Deduper.key
 
