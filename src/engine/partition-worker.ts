@@ -12,7 +12,7 @@ import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
 import { checkClock, decodeBinary, decodeEngineRecord, message, poison, type Poison } from './engine-record.ts'
 import { PartitionEngine } from './partition-engine.ts'
-import { poisonLetter } from './poison-letter.ts'
+import { recordLetter } from '../ingest/record-letter.ts'
 import { emptyStats, type EngineStats } from './records.ts'
 import { decodeUser, encodeUser } from './user-snapshot.ts'
 
@@ -245,7 +245,7 @@ export class PartitionWorker {
   }
 
   private deadLetter(p: Poison, offset: number, timestamp: number, raw: Uint8Array): void {
-    this.letters.push(poisonLetter(p, { topic: TOPICS.events, partition: this.partition, offset, timestamp }, raw))
+    this.letters.push(recordLetter('engine', p, { topic: TOPICS.events, partition: this.partition, offset, timestamp }, raw))
     this.logger?.warn({ topic: TOPICS.events, partition: this.partition, offset, tenant: p.tenant, field: p.field, reason: p.reason }, 'poison record: dead-lettered, partition continues')
   }
 

@@ -124,6 +124,14 @@ describe('webhook dispatcher and bad records', () => {
         ['segment-changes', 0, 3],
       ])
       expect(warned[2]!.reason).toBe('field "user_id" is missing or not a string')
+      // Each skipped record is dead-lettered, named by the webhook's group and its place in the log.
+      const letters = (await log.read(TOPICS.deadLetters, 0, 0)).map((r) => JSON.parse(Buffer.from(r.value).toString()) as Record<string, unknown>)
+      expect(letters.map((l) => [l.source, l.tenant, l.topic, l.partition, l.offset, l.index])).toEqual([
+        [webhookGroup(url), 'default', 'segment-changes', 0, 1, -1],
+        [webhookGroup(url), 'default', 'segment-changes', 0, 2, -1],
+        [webhookGroup(url), 'default', 'segment-changes', 0, 3, -1],
+      ])
+      expect(Buffer.from(String(letters[0]!.raw_base64), 'base64').toString()).toBe('not json')
     } finally {
       await runner.stop()
     }

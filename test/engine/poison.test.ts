@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { engineOptions, type EngineOptions } from '../../src/engine/engine-options.ts'
 import { prepareRules } from '../../src/engine/engine-rules.ts'
 import { DEFAULT_WORKER_OPTIONS, PartitionWorker } from '../../src/engine/partition-worker.ts'
-import { POISON_RAW_BYTES } from '../../src/engine/poison-letter.ts'
+import { RECORD_RAW_BYTES } from '../../src/ingest/record-letter.ts'
 import { parseRulesYaml } from '../../src/engine/rules/index.ts'
 import { encodeClockRecord, encodeEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../../src/log/event-log.ts'
@@ -97,7 +97,7 @@ describe('poison records in the engine', () => {
     expect(letters[5]!.reason).toMatch(/string longer than/)
     // The raw bytes are kept up to the bound, with the full size.
     expect(letters[5]).toMatchObject({ raw_truncated: true, raw_bytes: records[8]!.value.byteLength })
-    expect(Buffer.from(letters[5]!.raw_base64, 'base64').byteLength).toBe(POISON_RAW_BYTES)
+    expect(Buffer.from(letters[5]!.raw_base64, 'base64').byteLength).toBe(RECORD_RAW_BYTES)
     expect(Buffer.from(letters[0]!.raw_base64, 'base64').toString()).toBe('[1,2,3]')
     expect(letters[0]!.received_at).toBe(T0 + 2)
 

@@ -4,6 +4,10 @@ import type { StreamKind } from '../streams/kinds.ts'
 import type { RecordFilter, WireRecord } from '../streams/records.ts'
 import { deliverBatch, idempotencyKey, sleep, type DeliveryDeps } from './deliver.ts'
 import { readWebhookRecord } from './webhook-record.ts'
+import type { DeadLetter } from '../../ingest/dead-letters.ts'
+import { recordLetter } from '../../ingest/record-letter.ts'
+import { validTenant } from '../../events/json-record.ts'
+import { DEFAULT_TENANT } from '../../events/index.ts'
 
 export interface PartitionDispatch {
   log: EventLog
@@ -23,6 +27,8 @@ export interface PartitionDispatch {
   start: 'now' | 'earliest'
   /** Counts a record skipped as unreadable (tagstream_webhook_skipped_records_total). */
   skipped: () => void
+  /** Files the dead letter of a skipped record; resolves once it is durable. */
+  deadLetter: (letter: DeadLetter) => Promise<void>
 }
 
 /** Delay before retrying after the log itself failed (not the receiver). */
@@ -104,7 +110,9 @@ async function sendRecords(d: PartitionDispatch, pendingGroup: string, records: 
     if (read === null) continue
     if ('skip' in read) {
       // One bad record must not hold the partition: it is skipped (the committed offset moves past
-      // it with the batch) and named, so it can be found in the log.
+      // it with the batch), named in the log, and dead-lettered before any commit passes it (a
+      // crash before that files it again: at least once, one letter per webhook that skipped it).
+      await d.deadLetter(recordLetter(d.group, { tenant: keyTenant(r.key), field: '(record)', reason: read.skip }, { topic, partition: d.partition, offset: r.offset, timestamp: r.timestamp }, r.value))
       d.skipped()
       d.logger.warn({ group: d.group, topic, partition: d.partition, offset: r.offset, reason: read.skip }, 'webhook skipped an unreadable record')
       continue
@@ -130,4 +138,11 @@ async function sendBatch(d: PartitionDispatch, pendingGroup: string, records: Wi
   if (outcome === 'stopped') return false
   await d.log.commit(d.group, topic, d.partition, end)
   return true
+}
+
+/** The tenant an output record's key (`tenant:user_id`) names, else the default tenant. */
+function keyTenant(key: string | null): string {
+  const colon = key === null ? -1 : key.indexOf(':')
+  const t = colon > 0 ? key!.slice(0, colon) : ''
+  return validTenant(t) ? t : DEFAULT_TENANT
 }

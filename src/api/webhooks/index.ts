@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { appendDeadLetters } from '../../ingest/dead-letters.ts'
 import type { WebhookConfig } from '../config.ts'
 import type { ApiContext } from '../context.ts'
 import { STREAM_KINDS } from '../streams/kinds.ts'
@@ -100,6 +101,7 @@ export function startWebhooks(ctx: ApiContext, options: WebhookOptions = {}): We
             pollWaitMs: options.pollWaitMs ?? 500,
             start: options.start ?? 'now',
             skipped: () => ctx.metrics.webhookSkipped.inc({ stream: kind.name }),
+            deadLetter: (letter) => appendDeadLetters(ctx.log, [letter], ctx.partitions),
           }),
         )
       }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { appendDeadLetters, type DeadLetter } from '../../ingest/dead-letters.ts'
+import { recordLetter } from '../../ingest/record-letter.ts'
 import { TOPICS, type EventLog, type RecordBatch } from '../../log/event-log.ts'
 import { readRecordBatch } from '../../log/read-batch.ts'
 import type { Logger } from '../../logger.ts'
@@ -84,8 +85,6 @@ interface PreparedFlush {
   started: number
 }
 
-/** Bytes of a poison record kept in its dead letter: enough to see what it was, bounded. */
-const MAX_DEAD_LETTER_RAW = 64 * 1024
 /** Poison records logged one by one per flush; the rest are counted in one line. */
 const MAX_POISON_LOG_LINES = 20
 
@@ -325,26 +324,7 @@ export class WarehouseSink {
     const logger = this.options.logger
     for (const r of poison.slice(0, MAX_POISON_LOG_LINES)) logger?.warn({ topic, partition: p, offset: r.offset, reason: r.reason }, 'warehouse sink: record skipped, sent to the dead letters')
     if (poison.length > MAX_POISON_LOG_LINES) logger?.warn({ topic, partition: p, more: poison.length - MAX_POISON_LOG_LINES }, 'warehouse sink: more records skipped')
-    const letters: DeadLetter[] = poison.map((r) => {
-      const kept = r.raw.byteLength > MAX_DEAD_LETTER_RAW ? r.raw.subarray(0, MAX_DEAD_LETTER_RAW) : r.raw
-      const letter: DeadLetter = {
-        tenant: r.tenant,
-        source: 'warehouse-sink',
-        received_at: r.timestamp,
-        index: -1,
-        field: '(record)',
-        reason: r.reason,
-        raw_base64: Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength).toString('base64'),
-        topic,
-        partition: p,
-        offset: r.offset,
-      }
-      if (kept !== r.raw) {
-        letter.raw_bytes = r.raw.byteLength
-        letter.raw_truncated = true
-      }
-      return letter
-    })
+    const letters = poison.map((r) => recordLetter('warehouse-sink', { tenant: r.tenant, field: '(record)', reason: r.reason }, { topic, partition: p, offset: r.offset, timestamp: r.timestamp }, r.raw))
     if (this.options.deadLetters) return this.options.deadLetters(letters)
     const partitions = await (this.deadLetterPartitions ??= this.log.partitionCount(TOPICS.deadLetters))
     if (partitions !== null && partitions > 0) await appendDeadLetters(this.log, letters, partitions)
