@@ -6,6 +6,7 @@ import { benchKafka } from './kafka.bench.ts'
 import { benchLog } from './log.bench.ts'
 import { benchPostgres } from './postgres.bench.ts'
 import { benchSlowBody } from './slow-body.bench.ts'
+import { benchSoak } from './soak.bench.ts'
 import { benchWarehouse } from './warehouse.bench.ts'
 import { benchWorker } from './worker.bench.ts'
 import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
@@ -22,6 +23,8 @@ const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = 
   ['http', benchHttp],
   ['slow-body', benchSlowBody],
   ['e2e', benchE2e],
+  // Long: TAGSTREAM_SOAK_DAY_S + TAGSTREAM_SOAK_RATE_S (default 10 + 10 min) plus the sink catching up.
+  ['soak', benchSoak],
   ['warehouse', benchWarehouse],
   // Postgres at 127.0.0.1:5432 (TAGSTREAM_TEST_POSTGRES); Kafka from scripts/kafka, started when none answers.
   ['postgres', benchPostgres],

@@ -9,6 +9,7 @@ import { runSinkOnce } from '../src/warehouse/sink/index.ts'
 import { writeLargeWarehouse } from '../test/warehouse/fixtures.ts'
 import { fmt, type Figure, type Section } from './report.ts'
 import { sampleEvents } from './sample-events.ts'
+import { benchSinkEncodings } from './sink-encodings.ts'
 
 const SINK_EVENTS = Number(process.env.BENCH_SINK_EVENTS ?? 1_000_000)
 const REPORT_ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 10_000_000)
@@ -29,6 +30,9 @@ export async function benchWarehouse(): Promise<Section> {
     await log.close()
     const sinkRate = sink.rowsWritten / (sink.ms / 1000)
     const cpuPerMillion = ((cpu.user + cpu.system) / 1e6) * (1_000_000 / sink.rowsWritten)
+    // The same log again: the encodings side by side, DuckDB's writer and DuckDB as the encoder.
+    rmSync(join(dir, 'warehouse'), { recursive: true, force: true })
+    const encodings = await benchSinkEncodings(join(dir, 'log'), dir)
 
     const big = join(dir, 'big')
     await writeLargeWarehouse(big, REPORT_ROWS)
@@ -36,6 +40,7 @@ export async function benchWarehouse(): Promise<Section> {
     const figures: Figure[] = [
       { name: 'sink: events log → Parquet', value: sinkRate, unit: 'rows/s', target: '≥ 1,000,000 rows/s', met: sinkRate >= 1_000_000 },
       { name: 'sink: CPU time per million rows (all threads of the process)', value: cpuPerMillion, unit: 's' },
+      ...encodings,
     ]
     for (const r of listReports()) {
       await runReport(wh, r.name, {}) // first run reads the files into the OS cache
@@ -49,7 +54,9 @@ export async function benchWarehouse(): Promise<Section> {
       title: 'Warehouse (Parquet + DuckDB)',
       description:
         `The sink copies ${fmt(SINK_EVENTS)} events from the embedded log (8 partitions) into the date-partitioned Parquet layout and commits its offsets (\`tagstream warehouse sync\`); ` +
-        'it encodes the event files itself (uncompressed Parquet) and fsyncs them before committing. ' +
+        'it encodes the event files itself (snappy pages, constant columns as dictionaries) and fsyncs them before committing. ' +
+        'Then the same log again in interleaved rounds, once per page encoding (bench/sink-encodings.ts), beside DuckDB\'s writer on the same rows ' +
+        'and DuckDB as the encoder (appendDataChunk, then COPY). ' +
         `Each report runs over ${fmt(REPORT_ROWS)} rows of game events in the same layout (10 days), second run timed.`,
       figures,
     }

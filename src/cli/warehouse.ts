@@ -6,7 +6,8 @@ import { engineOptions } from '../engine/engine-options.ts'
 import { parseRulesYaml } from '../engine/rules/index.ts'
 import { ruleToSql } from '../warehouse/backfill/rule-sql.ts'
 import { openWarehouse } from '../warehouse/query/index.ts'
-import { compactDay, dropOldPartitions, runSinkOnce } from '../warehouse/sink/index.ts'
+import { compactDay, DEFAULT_RETENTION_DAYS, dropOldPartitions, runSinkOnce } from '../warehouse/sink/index.ts'
+import { firstKeptDay } from '../warehouse/retention.ts'
 import { parseAsOf } from './replay.ts'
 import { logUrl } from './options.ts'
 
@@ -59,13 +60,14 @@ export function registerWarehouse(program: Command): void {
     })
 
   wh.command('retention')
-    .description('drop days older than --days (default 3, as in seed 004)')
-    .option('--days <n>', 'days to keep', (v: string) => {
+    .description(`drop expired days, as BigQuery's partition_expiration_days: day D expires at D 00:00 UTC + --days (default ${DEFAULT_RETENTION_DAYS}, seed 004), so --days days stay, today included`)
+    .option('--days <n>', 'partition expiration in days', (v: string) => {
       const n = Number(v)
       if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--days must be a positive integer, got "${v}"`)
       return n
-    }, 3)
+    }, DEFAULT_RETENTION_DAYS)
     .action(async (cmd: { days: number }) => {
-      console.log(JSON.stringify({ dropped: await dropOldPartitions(root(), cmd.days) }))
+      const now = Date.now()
+      console.log(JSON.stringify({ dropped: await dropOldPartitions(root(), cmd.days, now), keptFrom: firstKeptDay(now, cmd.days) }))
     })
 }

@@ -7,8 +7,9 @@ import { join } from 'node:path'
  *
  * dt is the UTC date of the event's `ts`. first/last are the events-log offsets of the partition that
  * the file covers (inclusive): every row of that partition, day and event in that range is in this file
- * and in no other. Offsets are zero-padded to 12 digits so names sort by range. Files being written
- * end in `.tmp` and never match `*.parquet`. See docs/warehouse-sink.md.
+ * and in no other live file (a file inside another's range is superseded: liveParts). Offsets are
+ * zero-padded to 12 digits so names sort by range. Files being written end in `.tmp` and never match
+ * `*.parquet`. See docs/warehouse-sink.md.
  */
 
 export const EVENTS_DIR = 'events'
@@ -100,6 +101,40 @@ export function parsePartFileName(name: string): PartRange | null {
   const last = Number(m[3])
   if (last < first) return null
   return { partition, first, last }
+}
+
+/**
+ * The part files of one directory that hold rows, in (partition, first offset) order: a file whose
+ * range lies inside another file's range of the same partition (an equal range counts once) is
+ * *superseded*: a merge wrote the other file with all its rows, and the superseded one is only
+ * kept a while for queries that listed it before (docs/warehouse-sink.md, "Compaction"). Readers
+ * that read these files, and no others, see every row exactly once while merges run.
+ */
+export function liveParts<T extends PartRange>(files: readonly T[]): T[] {
+  const sorted = [...files].sort((a, b) => a.partition - b.partition || a.first - b.first || b.last - a.last)
+  const kept: T[] = []
+  let partition = -1
+  let reach = -1
+  for (const f of sorted) {
+    if (f.partition !== partition) {
+      partition = f.partition
+      reach = -1
+    }
+    if (f.last <= reach) continue
+    kept.push(f)
+    reach = f.last
+  }
+  return kept
+}
+
+/** The names in a directory listing that are live part files (liveParts), in partition and offset order. */
+export function liveFileNames(names: readonly string[]): string[] {
+  const parts: Array<PartRange & { name: string }> = []
+  for (const name of names) {
+    const r = parsePartFileName(name)
+    if (r) parts.push({ ...r, name })
+  }
+  return liveParts(parts).map((p) => p.name)
 }
 
 /** `2026-11-01` from `dt=2026-11-01`, or null. */

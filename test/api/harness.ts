@@ -45,6 +45,8 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, rul
     logUrl: join(dataDir, 'log'),
     port: 0,
     partitions: 4,
+    // Many tests send events of fixed past dates; a test of retention sets its own.
+    retentionDays: 3650,
     keys: [
       { key: TEST_KEYS.write, tenant: 'default', scopes: ['write'] },
       { key: TEST_KEYS.read, tenant: 'default', scopes: ['read'] },

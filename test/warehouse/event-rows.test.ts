@@ -29,6 +29,8 @@ let c: DuckDBConnection
 beforeAll(async () => {
   db = await DuckDBInstance.create(':memory:')
   c = await db.connect()
+  // Event files hold instants (TIMESTAMPTZ): shown, and converted from TIMESTAMP, in UTC whatever the machine's zone.
+  await c.run(`SET TimeZone = 'UTC'`)
 })
 afterAll(() => {
   c.closeSync()
@@ -155,7 +157,7 @@ async function referenceFile(dir: string, o: ReturnType<typeof oracle>): Promise
     ...(o.rescued ? [`_rescued: 'VARCHAR'`] : []),
   ]
   const select = [
-    'event, user_id, anonymous_id, epoch_ms(ts_ms) AS ts, event_id, tenant, epoch_ms(received_at_ms) AS received_at, "partition", "offset", properties',
+    'event, user_id, anonymous_id, epoch_ms(ts_ms)::TIMESTAMPTZ AS ts, event_id, tenant, epoch_ms(received_at_ms)::TIMESTAMPTZ AS received_at, "partition", "offset", properties',
     ...o.columns.map((col, i) => `c${i} AS "${col.name.replaceAll('"', '""')}"`),
     ...(o.rescued ? ['_rescued'] : []),
   ]
@@ -323,7 +325,7 @@ describe('event files encoded by the sink', () => {
       { g: 1n, n: 1_000n, lo: String(1_000 + ROW_GROUP_ROWS), hi: String(1_000 + total - 1) },
     ])
     const ts = await rowsOf(`SELECT stats_min_value AS lo, stats_max_value AS hi, stats_null_count AS nulls FROM parquet_metadata(${lit(path)}) WHERE path_in_schema = 'ts' ORDER BY row_group_id`)
-    expect(ts[0]).toEqual({ lo: '2026-11-01 12:00:00', hi: new Date(T0 + ROW_GROUP_ROWS - 1).toISOString().replace('T', ' ').replace('Z', ''), nulls: 0n })
+    expect(ts[0]).toEqual({ lo: '2026-11-01 12:00:00+00', hi: new Date(T0 + ROW_GROUP_ROWS - 1).toISOString().replace('T', ' ').replace('Z', '+00'), nulls: 0n })
     const [summary] = await rowsOf(`SELECT count(*) AS n, count(late) AS late, min(late) AS first_late, count(anonymous_id) AS anon, sum(bet) AS bet, count_if(win) AS wins,
       count(mixed) AS mixed, min("partition") AS p, max("partition") AS q FROM read_parquet(${lit(path)})`)
     const numbers = Math.ceil(ROW_GROUP_ROWS / 1000)
@@ -357,7 +359,7 @@ describe('event files encoded by the sink', () => {
     expect(all).toEqual([{ n: 80n, extra: 30n, bet: (79 * 80) / 2, texts: BigInt(awkward.length) }])
     const types = await rowsOf(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${lit(eventsGlob(root))}, hive_partitioning = true, union_by_name = true))`)
     expect(types.map((t) => `${t.column_name} ${t.column_type}`)).toEqual([
-      ...BASE_COLUMNS.map((col) => `${col.name} ${col.type}`),
+      ...BASE_COLUMNS.map((col) => `${col.name} ${col.type === 'TIMESTAMP' ? 'TIMESTAMP WITH TIME ZONE' : col.type}`),
       'bet DOUBLE',
       'text VARCHAR',
       'extra BOOLEAN',

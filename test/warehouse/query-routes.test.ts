@@ -21,7 +21,7 @@ beforeAll(async () => {
   dataDir = tempRoot()
   const root = await smallWarehouse(join(dataDir, 'warehouse'))
   await writeEvents(root, [{ event: 'purchase', user_id: 'x', ts: '2026-01-01T12:00:00Z', tenant: 'acme', properties: { kind: 'sword', type: 'cutlass', cost: 999, status: 'approved_purchase' } }], { startOffset: 100 })
-  const config = defaultConfig({ dataDir, keys })
+  const config = defaultConfig({ dataDir, keys, retentionDays: 3650 })
   // The routes use only config and auth; the rest of the wiring is not needed here.
   const ctx = { config, auth: new Auth(config.keys), partitions: 1, inflight: { bytes: 0 } } as Partial<ApiContext> as ApiContext
   app = Fastify()

@@ -88,8 +88,9 @@ describe('reports on the small dataset', () => {
 describe('report catalogue', () => {
   it('lists every report with its question and SQL', () => {
     const names = listReports().map((r) => r.name)
-    expect(names).toEqual(['popular_events', 'events_by_provider', 'items_by_type_status', 'avg_price_by_type', 'popular_orgs', 'avg_wealth_by_org',
-      'first_login_to_first_purchase', 'wealth_distribution', 'daily_active_users', 'segment_sizes_over_time'])
+    expect(names).toEqual(['popular_events', 'events_by_provider', 'events_by_listed_provider', 'items_by_type_status', 'avg_price_by_type', 'popular_orgs',
+      'avg_wealth_by_org', 'first_login_to_first_purchase', 'first_login_to_first_org_join', 'wealth_distribution', 'wealth_by_time_played',
+      'daily_active_users', 'segment_sizes_over_time'])
     for (const r of listReports()) expect(r.question.length).toBeGreaterThan(10)
   })
 

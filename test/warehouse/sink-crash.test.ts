@@ -1,18 +1,19 @@
 import { spawn } from 'node:child_process'
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { runSinkOnce } from '../../src/warehouse/sink/index.ts'
+import { inventory } from '../../src/warehouse/query/views.ts'
 import { appendAll, fingerprint, query, workload } from './sink-helpers.ts'
 
 const child = join(import.meta.dirname, 'sink-crash-child.ts')
 
 /** Runs the child; with `kill`, SIGKILLs it `ms` after its `flushes`-th announced flush (a moment inside the next one). */
-function run(logDir: string, root: string, kill?: { flushes: number; ms: number }): Promise<'done' | 'killed'> {
+function run(logDir: string, root: string, kill?: { flushes: number; ms: number }, live = false): Promise<'done' | 'killed'> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, logDir, root, '211'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, logDir, root, '211', live ? 'live' : ''], { stdio: ['ignore', 'pipe', 'inherit'] })
     let flushes = 0
     let armed = false
     proc.stdout.on('data', (chunk: Buffer) => {
@@ -27,11 +28,14 @@ function run(logDir: string, root: string, kill?: { flushes: number; ms: number 
 }
 
 describe('warehouse sink exactly-once across SIGKILL', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'tagstream-sink-crash-'))
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+  const base = mkdtempSync(join(tmpdir(), 'tagstream-sink-crash-'))
+  afterAll(() => rmSync(base, { recursive: true, force: true }))
 
   // Five kills and restarts of a child process: slow on a loaded 2-core machine, hence its own timeout.
-  it('ends with the same rows as an uninterrupted run: no loss, no duplicate', { timeout: 180_000 }, async () => {
+  for (const [label, live] of [['flushing', false], ['flushing and merging live: compaction under load', true]] as const) {
+  it(`ends with the same rows as an uninterrupted run: no loss, no duplicate (${label})`, { timeout: 240_000 }, async () => {
+    const tmp = join(base, live ? 'live' : 'flush')
+    mkdirSync(tmp)
     const logDir = join(tmp, 'log')
     const { log, partitions } = await openEventLog(logDir, { partitions: 4 })
     await appendAll(log, workload(12_000, 21), partitions, 1_000)
@@ -48,9 +52,9 @@ describe('warehouse sink exactly-once across SIGKILL', () => {
     const root = join(tmp, 'crashy')
     let kills = 0
     for (const kill of [{ flushes: 2, ms: 7 }, { flushes: 3, ms: 0 }, { flushes: 1, ms: 25 }, { flushes: 4, ms: 3 }, { flushes: 1, ms: 12 }]) {
-      if ((await run(crashyLog, root, kill)) === 'killed') kills++
+      if ((await run(crashyLog, root, kill, live)) === 'killed') kills++
     }
-    expect(await run(crashyLog, root)).toBe('done')
+    expect(await run(crashyLog, root, undefined, live)).toBe('done')
     expect(kills).toBeGreaterThanOrEqual(2)
 
     const a = await fingerprint(join(tmp, 'calm'))
@@ -61,5 +65,9 @@ describe('warehouse sink exactly-once across SIGKILL', () => {
     const cols = (r: string) =>
       query(r, (from) => `SELECT count(*) AS n, sum(hash(event_id, amount, item, meta_store, meta_price, meta_promo, bet, win, first)::HUGEINT)::VARCHAR AS h FROM ${from}`)
     expect(await cols(root)).toEqual(await cols(join(tmp, 'calm')))
+    // The merging run really merged: fewer live files than the uninterrupted run without merges.
+    const files = (r: string) => Object.values(inventory(r).files.events).flat().length
+    if (live) expect(files(root)).toBeLessThan(files(join(tmp, 'calm')))
   })
+  }
 })

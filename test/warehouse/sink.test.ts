@@ -90,7 +90,7 @@ describe('warehouse sink', () => {
     expect(new Set(rows.map((r) => dtString(r.dt))).size).toBe(2)
     const types = await query(root, () => `DESCRIBE SELECT * FROM read_parquet('${parts.find((f) => f.event === 'in_app_purchase')!.path}', hive_partitioning = false)`)
     expect(types.map((t) => `${String(t.column_name)} ${String(t.column_type)}`)).toEqual([
-      'event VARCHAR', 'user_id VARCHAR', 'anonymous_id VARCHAR', 'ts TIMESTAMP', 'event_id VARCHAR', 'tenant VARCHAR', 'received_at TIMESTAMP',
+      'event VARCHAR', 'user_id VARCHAR', 'anonymous_id VARCHAR', 'ts TIMESTAMP WITH TIME ZONE', 'event_id VARCHAR', 'tenant VARCHAR', 'received_at TIMESTAMP WITH TIME ZONE',
       'partition INTEGER', 'offset BIGINT', 'properties VARCHAR', 'amount DOUBLE', 'item VARCHAR', 'meta_store VARCHAR', 'meta_price DOUBLE', 'meta_promo BOOLEAN',
     ])
   })
@@ -210,8 +210,9 @@ describe('compaction and retention', () => {
     const root = join(dir, 'wh')
     await runSinkOnce(log, root)
     await log.close()
-    expect(await dropOldPartitions(root, 3, Date.UTC(2026, 10, 4, 12))).toEqual([])
-    expect(await dropOldPartitions(root, 3, Date.UTC(2026, 10, 5, 12))).toEqual(['2026-11-01'])
+    // BigQuery's partition expiry: day D goes at D 00:00 UTC + 3 days (src/warehouse/retention.ts).
+    expect(await dropOldPartitions(root, 3, Date.UTC(2026, 10, 3, 12))).toEqual([])
+    expect(await dropOldPartitions(root, 3, Date.UTC(2026, 10, 4, 12))).toEqual(['2026-11-01'])
     const left = await query(root, (from) => `SELECT DISTINCT dt FROM ${from}`)
     expect(left.map((r) => dtString(r.dt))).toEqual(['2026-11-02'])
   })

@@ -17,7 +17,8 @@ export const queryRoutes: RouteModule = (app, ctx) => {
   const tags = ['warehouse']
   let opening: Promise<Warehouse> | null = null
   const warehouse = (): Promise<Warehouse> => {
-    opening ??= openWarehouse(`${ctx.config.dataDir}/warehouse`).catch((err: unknown) => {
+    // The server's retention: a day past it is never shown, even before the sink has dropped its files.
+    opening ??= openWarehouse(`${ctx.config.dataDir}/warehouse`, { retentionDays: ctx.config.retentionDays }).catch((err: unknown) => {
       opening = null
       throw err
     })
@@ -56,7 +57,8 @@ export const queryRoutes: RouteModule = (app, ctx) => {
     reports: listReports(),
   }))
 
-  app.get<{ Params: { name: string }; Querystring: Record<string, string> }>(
+  // A repeated key (`?providers=a&providers=b`) arrives as an array: list parameters take it, others answer 400.
+  app.get<{ Params: { name: string }; Querystring: Record<string, string | string[]> }>(
     '/v1/reports/:name',
     { preHandler: read, schema: { summary: "Run a named report over the key's tenant; report parameters in the query string", tags } },
     async (req, reply) => {

@@ -27,8 +27,25 @@ import { Waiters } from './waiters.ts'
  */
 
 export interface EmbeddedLogOptions extends Partial<RetentionPolicy> {
-  /** How often retention runs by itself; 0 disables the timer (default 60 s). */
+  /**
+   * How often retention runs by itself; 0 disables the timer (default 60 s). With the timer on,
+   * open() also applies retention once before it resolves: this handle is the one that keeps the
+   * log (the server's main thread), and nothing expired is served after a restart.
+   */
   retentionCheckMs?: number
+}
+
+const DAY_MS = 86_400_000
+
+/**
+ * The oldest append time retention keeps at `now`. The age limit works like BigQuery's partition
+ * expiration over days of append time (UTC), as the warehouse's days do (src/warehouse/retention.ts):
+ * a day's records go once its 00:00 UTC plus `retentionMs` has passed. With `serve --retention-days N`
+ * (retentionMs = N days) that is 00:00 UTC of the warehouse's first kept day, so the log and the
+ * warehouse keep the same days; records appended earlier belong to expired days.
+ */
+export function retentionCutoff(now: number, retentionMs: number): number {
+  return (Math.floor((now - retentionMs) / DAY_MS) + 1) * DAY_MS
 }
 
 interface PartitionState {
@@ -116,6 +133,9 @@ export class EmbeddedEventLog implements EventLog {
       const name = key[1]
       if (typeof name === 'string' && typeof value === 'object') await log.load(name, value.partitions)
     }
+    // A log reopened after days off would otherwise serve expired records until the first tick.
+    // A failure is the timer's too (it tries again every tick), so it must not keep the log shut.
+    if (log.retentionTimer) await log.applyRetention().catch(() => undefined)
     return log
   }
 
@@ -291,7 +311,7 @@ export class EmbeddedEventLog implements EventLog {
   }
 
   async applyRetention(now: number = Date.now()): Promise<RetentionResult> {
-    const cutoff = now - this.policy.retentionMs
+    const cutoff = retentionCutoff(now, this.policy.retentionMs)
     const result: RetentionResult = { deletedRecords: 0, deletedBytes: 0 }
     for (const [name, t] of this.topics) {
       for (let partition = 0; partition < t.partitions.length; partition++) {

@@ -1,5 +1,4 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { join } from 'node:path'
 import {
   BASE_COLUMNS,
   emptySelect,
@@ -12,18 +11,24 @@ import {
   SEGMENT_CHANGE_COLUMNS,
   type Inventory,
 } from './views.ts'
+import { SESSION_END_EVENT, SESSION_START_EVENT, sessionIdExpression, sessionsSelect } from './sessions-view.ts'
 
 type Columns = ReadonlyArray<readonly [string, string]>
 
 /** Every view openWarehouse creates, in creation order. */
-export const VIEW_NAMES = ['events', 'buys', 'social', 'segment_changes', 'notifications', 'profiles'] as const
+export const VIEW_NAMES = ['events', 'buys', 'social', 'segment_changes', 'notifications', 'profiles', 'sessions'] as const
 
-function eventsSource(glob: string): string {
-  return `read_parquet(${lit(glob)}, hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE, 'event': VARCHAR})`
+/** The files as a DuckDB list literal: views read the inventory's live files, never a glob (views.ts, Inventory). */
+function fileList(paths: readonly string[]): string {
+  return `[${paths.map(lit).join(', ')}]`
 }
 
-function plainSource(glob: string): string {
-  return `read_parquet(${lit(glob)}, union_by_name = true)`
+function eventsSource(paths: readonly string[]): string {
+  return `read_parquet(${fileList(paths)}, hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE, 'event': VARCHAR})`
+}
+
+function plainSource(paths: readonly string[]): string {
+  return `read_parquet(${fileList(paths)}, union_by_name = true)`
 }
 
 /** Column name → DuckDB type of a source, read from the files' footers. */
@@ -119,35 +124,37 @@ const SOCIAL_EMPTY = `SELECT * FROM (${socialSelect(new Map(), '(SELECT 1)', 'jo
  */
 export async function buildViews(conn: DuckDBConnection, root: string, inv: Inventory): Promise<void> {
   const views: Array<[string, string]> = []
-  const ev = join(root, 'events')
+  // The sessions view needs to know whether any file has a session_id (a missing column would not bind).
+  let eventColumns: ReadonlyMap<string, string> = new Map()
 
   if (Object.keys(inv.events).length > 0) {
-    const source = eventsSource(join(ev, '*', '*', '*.parquet'))
+    const source = eventsSource(Object.values(inv.files.events).flat())
     const have = await describe(conn, source)
+    eventColumns = have
     views.push(['events', `SELECT ${starWithMissing(have, eventsColumns(root, have))} FROM ${source}`])
   } else {
     views.push(['events', emptySelect([...BASE_COLUMNS, ['dt', 'DATE'], ...GAME_COLUMNS, [RESCUED_COLUMN, 'VARCHAR']])])
   }
 
   if ((inv.events.purchase ?? 0) > 0) {
-    const source = eventsSource(join(ev, '*', 'event=purchase', '*.parquet'))
+    const source = eventsSource(inv.files.events.purchase ?? [])
     views.push(['buys', buysSelect(await describe(conn, source), source)])
   } else views.push(['buys', BUYS_EMPTY])
 
   const socialParts: string[] = []
   for (const event of ['join_guild', 'join_team']) {
     if ((inv.events[event] ?? 0) === 0) continue
-    const source = eventsSource(join(ev, '*', `event=${event}`, '*.parquet'))
+    const source = eventsSource(inv.files.events[event] ?? [])
     socialParts.push(socialSelect(await describe(conn, source), source, event))
   }
   views.push(['social', socialParts.length > 0 ? socialParts.join('\nUNION ALL\n') : SOCIAL_EMPTY])
 
-  for (const [name, dir, count, expected] of [
-    ['segment_changes', 'segment-changes', inv.segmentChanges, SEGMENT_CHANGE_COLUMNS],
-    ['notifications', 'notifications', inv.notifications, NOTIFICATION_COLUMNS],
+  for (const [name, files, expected] of [
+    ['segment_changes', inv.files.segmentChanges, SEGMENT_CHANGE_COLUMNS],
+    ['notifications', inv.files.notifications, NOTIFICATION_COLUMNS],
   ] as const) {
-    if (count > 0) {
-      const source = plainSource(join(root, dir, '**', '*.parquet'))
+    if (files.length > 0) {
+      const source = plainSource(files)
       const have = await describe(conn, source)
       const at = atAsTimestamp(have)
       let star = starWithMissing(have, expected, new Set(['at']))
@@ -166,6 +173,9 @@ SELECT seen.tenant, seen.user_id, seen.first_seen, seen.last_seen, seen.event_co
   coalesce(list(latest.segment ORDER BY latest.segment) FILTER (WHERE latest.change = 'entered'), []) AS segments
 FROM seen LEFT JOIN latest USING (tenant, user_id) GROUP BY ALL`,
   ])
+
+  const markers = (inv.events[SESSION_START_EVENT] ?? 0) + (inv.events[SESSION_END_EVENT] ?? 0) > 0
+  views.push(['sessions', sessionsSelect({ sessionId: sessionIdExpression(eventColumns), markers })])
 
   await conn.run('BEGIN TRANSACTION')
   try {

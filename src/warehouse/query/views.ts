@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { liveFileNames } from '../layout.ts'
 
 /** SQL string literal. */
 export function lit(s: string): string {
@@ -72,45 +73,66 @@ export function emptySelect(cols: Columns): string {
   return `SELECT ${cols.map(([n, t]) => `NULL::${t} AS ${ident(n)}`).join(', ')} WHERE false`
 }
 
-/** What files exist, cheaply (directory listings only). Changes to it trigger a view rebuild. */
+/**
+ * What files exist, cheaply (directory listings only). Changes to it trigger a view rebuild. The
+ * views read exactly these files, never a glob: a merge publishes its file before its inputs go,
+ * and a glob would read both (docs/warehouse-sink.md, "Compaction"); superseded inputs are left out
+ * here (liveFileNames) and stay on disk for a grace period, so a query planned before a merge still
+ * finds every file it listed.
+ */
 export interface Inventory {
-  /** event name → number of Parquet files under events/dt=* /event=NAME/ */
+  /** event name → number of live Parquet files under events/dt=* /event=NAME/ */
   events: Record<string, number>
   segmentChanges: number
   notifications: number
+  files: {
+    /** event name → its live files, every day, in path order. */
+    events: Record<string, string[]>
+    segmentChanges: string[]
+    notifications: string[]
+  }
 }
 
 function dirs(path: string): string[] {
   try {
-    return readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)
+    return readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
   } catch {
     return []
   }
 }
 
-function countParquet(path: string, recursive: boolean): number {
-  if (!existsSync(path)) return 0
+/** The live part files directly in `dir`, as paths. */
+function liveIn(dir: string): string[] {
+  let names: string[]
   try {
-    return readdirSync(path, { recursive, withFileTypes: true }).filter((d) => d.isFile() && d.name.endsWith('.parquet')).length
+    names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name)
   } catch {
-    return 0
+    return []
   }
+  return liveFileNames(names).map((n) => join(dir, n))
+}
+
+/** An output stream's live files: `<root>/<stream>/dt=…/part-…` (and any files directly under the stream). */
+function streamFiles(base: string): string[] {
+  const out = liveIn(base)
+  for (const dt of dirs(base)) out.push(...liveIn(join(base, dt)))
+  return out
 }
 
 export function inventory(root: string): Inventory {
-  const events: Record<string, number> = {}
+  const files: Record<string, string[]> = {}
   const base = join(root, 'events')
   for (const dt of dirs(base)) {
     if (!dt.startsWith('dt=')) continue
     for (const ev of dirs(join(base, dt))) {
       if (!ev.startsWith('event=')) continue
-      const n = countParquet(join(base, dt, ev), false)
-      if (n > 0) events[ev.slice(6)] = (events[ev.slice(6)] ?? 0) + n
+      const live = liveIn(join(base, dt, ev))
+      if (live.length > 0) (files[ev.slice(6)] ??= []).push(...live)
     }
   }
-  return {
-    events,
-    segmentChanges: countParquet(join(root, 'segment-changes'), true),
-    notifications: countParquet(join(root, 'notifications'), true),
-  }
+  const events: Record<string, number> = {}
+  for (const [name, list] of Object.entries(files)) events[name] = list.length
+  const segmentChanges = streamFiles(join(root, 'segment-changes'))
+  const notifications = streamFiles(join(root, 'notifications'))
+  return { events, segmentChanges: segmentChanges.length, notifications: notifications.length, files: { events: files, segmentChanges, notifications } }
 }

@@ -6,6 +6,7 @@ import { buildViews } from './build-views.ts'
 import { toJson, type JsonValue } from './convert.ts'
 import { READ_ONLY_MESSAGE, readOnlyViolation } from './guard.ts'
 import { inventory } from './views.ts'
+import { keptInventory, viewsKeepFrom } from './kept-days.ts'
 
 export const QUERY_DEFAULTS = {
   maxRows: 10_000,
@@ -77,6 +78,12 @@ export interface WarehouseOptions {
   refreshMs?: number
   /** Queries running at once, abandoned ones included. Default 4. */
   maxRunning?: number
+  /**
+   * Partition expiration in days (`serve --retention-days`): the views leave out days that have
+   * expired (src/warehouse/retention.ts) from the first query after 00:00 UTC on, whether or not
+   * the sink has removed them yet. Default: every day on disk is shown.
+   */
+  retentionDays?: number
 }
 
 function message(err: unknown): string {
@@ -87,6 +94,8 @@ class DuckWarehouse implements Warehouse {
   private signature = ''
   private checkedAt = 0
   private refreshing: Promise<void> | null = null
+  /** The first day the views show (retention), as of the last refresh; null when every day is shown. */
+  private keptFrom: string | null = null
   /** Queries DuckDB is still running, including ones whose caller was already answered. */
   private running = 0
   /** The same, per owner (QueryOptions.owner). */
@@ -97,19 +106,25 @@ class DuckWarehouse implements Warehouse {
     private readonly db: DuckDBInstance,
     private readonly refreshMs: number,
     private readonly maxRunning: number,
+    private readonly retentionDays: number | null,
   ) {}
 
   async refresh(force = false): Promise<void> {
     while (this.refreshing) await this.refreshing
-    const inv = inventory(this.root)
+    const keptFrom = viewsKeepFrom(Date.now(), this.retentionDays)
+    const inv = keptFrom === null ? inventory(this.root) : keptInventory(inventory(this.root), keptFrom)
     const signature = JSON.stringify(inv)
     this.checkedAt = Date.now()
-    if (!force && signature === this.signature) return
+    if (!force && signature === this.signature) {
+      this.keptFrom = keptFrom
+      return
+    }
     this.refreshing = (async () => {
       const conn = await this.db.connect()
       try {
         await buildViews(conn, this.root, inv)
         this.signature = signature
+        this.keptFrom = keptFrom
       } finally {
         conn.closeSync()
       }
@@ -139,7 +154,8 @@ class DuckWarehouse implements Warehouse {
     if (owner !== undefined && (this.runningBy.get(owner) ?? 0) >= ownerLimit) {
       throw new QueryError('busy', `${ownerLimit} of your queries are running (at most ${ownerLimit} at once, counting ones past their time limit); retry shortly`)
     }
-    if (Date.now() - this.checkedAt >= this.refreshMs) await this.refresh()
+    // A day that expired since the last refresh goes at once, not refreshMs later.
+    if (Date.now() - this.checkedAt >= this.refreshMs || viewsKeepFrom(Date.now(), this.retentionDays) !== this.keptFrom) await this.refresh()
     this.running++
     if (owner !== undefined) this.runningBy.set(owner, (this.runningBy.get(owner) ?? 0) + 1)
     const work = this.run(sql, opts, timeoutMs).finally(() => {
@@ -234,12 +250,15 @@ export async function openWarehouse(root: string, opts: WarehouseOptions = {}): 
     temp_directory: temp,
     max_temp_directory_size: `${Math.floor(QUERY_DEFAULTS.maxTempBytes / 1024 ** 2)}MB`,
   })
-  const wh = new DuckWarehouse(abs, db, opts.refreshMs ?? QUERY_DEFAULTS.refreshMs, opts.maxRunning ?? QUERY_DEFAULTS.maxRunning)
+  const wh = new DuckWarehouse(abs, db, opts.refreshMs ?? QUERY_DEFAULTS.refreshMs, opts.maxRunning ?? QUERY_DEFAULTS.maxRunning, opts.retentionDays ?? null)
   await wh.refresh(true)
   const conn = await db.connect()
   try {
     await conn.run(`SET allowed_directories = [${`'${(abs + sep).replaceAll("'", "''")}'`}]`)
     await conn.run('SET enable_external_access = false')
+    // Event files store ts/received_at as UTC-adjusted instants (TIMESTAMP WITH TIME ZONE); the views
+    // present them as plain TIMESTAMPs, which must mean UTC whatever time zone the server runs in.
+    await conn.run(`SET GLOBAL TimeZone = 'UTC'`)
     await conn.run('SET lock_configuration = true')
   } finally {
     conn.closeSync()

@@ -113,6 +113,8 @@ export class RowGroupBuild {
   readonly receivedAt = new Int64Column(1024, 1000)
   readonly offset = new Int64Column(1024, 1)
   readonly properties = new ByteOut()
+  /** The group's compressed pages once the file is encoded (./parquet-encode.ts): valid until the group is reused. */
+  readonly pages = new ByteOut()
   /** By property column; a column first seen in a later row group has none here. */
   readonly values: Array<PropertyValues | undefined> = []
   private readonly spare: PropertyValues[] = []

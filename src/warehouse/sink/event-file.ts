@@ -1,46 +1,61 @@
 import { BASE_COLUMNS } from '../layout.ts'
 import { ByteOut } from './byte-out.ts'
 import { RESCUED_COLUMN, type FileBuild, type Int64Column, type PropertyColumn, type PropertyValues, type RowGroupBuild } from './event-columns.ts'
-import { encodeParquet, int64Bytes, packBooleans, type ColumnChunk, type ColumnSpec } from './parquet-encode.ts'
+import { SNAPPY, encodeParquet, int64Bytes, packBooleans, type ColumnChunk, type ColumnSpec, type EncodeOptions } from './parquet-encode.ts'
 import { fittingChunk, rescueChunk } from './rescue.ts'
 
-/** An event file's columns: BASE_COLUMNS, its property columns, then RESCUED_COLUMN when some value needs it. */
+/**
+ * How the sink encodes event files: SNAPPY pages, constant columns as one-entry dictionaries
+ * (docs/warehouse-sink.md, "How rows become Parquet", says why). The benchmark swaps these to
+ * measure the alternatives through the real sink (bench/warehouse.bench.ts).
+ */
+export const EVENT_FILE_ENCODING: Required<EncodeOptions> = { codec: SNAPPY, dictionaries: true }
+
+/**
+ * An event file's columns: BASE_COLUMNS, its property columns, then RESCUED_COLUMN when some value
+ * needs it. `ts` and `received_at` are instants (TIMESTAMPTZ: UTC-adjusted microseconds), so every
+ * engine reads them as points in time rather than as wall-clock times of an unknown zone.
+ */
 export function eventFileColumns(properties: readonly PropertyColumn[], rescued = false): ColumnSpec[] {
-  const columns = [...BASE_COLUMNS.map((c) => ({ name: c.name, type: c.type })), ...properties.map((c) => ({ name: c.name, type: c.type }))]
+  const columns: ColumnSpec[] = [
+    ...BASE_COLUMNS.map((c) => ({ name: c.name, type: c.type === 'TIMESTAMP' ? ('TIMESTAMPTZ' as const) : c.type })),
+    ...properties.map((c) => ({ name: c.name, type: c.type })),
+  ]
   if (rescued) columns.push({ name: RESCUED_COLUMN, type: 'VARCHAR' })
   return columns
 }
 
 /**
  * The Parquet bytes of a built (day, event) file. The column chunks follow BASE_COLUMNS' order;
- * `event` and `partition` are the same on every row. ts, received_at, partition and "offset"
- * carry min/max statistics (every column its null count), so a query on a time or offset range
- * skips row groups after reading only the footer.
+ * `event` and `partition` are the same on every row (one-entry dictionaries). ts, received_at,
+ * partition and "offset" carry min/max statistics (every column its null count), so a query on a
+ * time or offset range skips row groups after reading only the footer.
  */
 export function encodeEventFile(columns: readonly ColumnSpec[], f: FileBuild, partition: number): Uint8Array[] {
   const names = columns.slice(0, BASE_COLUMNS.length).map((c) => c.name)
   if (names.join() !== BASE_COLUMNS.map((c) => c.name).join()) throw new Error('column list out of step with BASE_COLUMNS')
-  const eventBytes = Buffer.from(f.event, 'utf8')
+  const event = plainString(f.event)
   return encodeParquet(
     columns,
     f.groups.map((g) => {
       const n = g.rows
       const chunks: ColumnChunk[] = [
-        { values: [repeated(eventBytes, n)], defined: null, nulls: 0 },
+        { values: [], constant: event, defined: null, nulls: 0 },
         present(g.userId),
         { values: [g.anonymousId.bytes()], defined: g.anonymousNulls > 0 ? g.anonymousDefined.subarray(0, n) : null, nulls: g.anonymousNulls },
         int64Chunk(g.ts, n),
         present(g.eventId),
         present(g.tenant),
         int64Chunk(g.receivedAt, n),
-        int32Constant(partition, n),
+        int32Constant(partition),
         int64Chunk(g.offset, n),
         present(g.properties),
       ]
       for (let c = 0; c < f.columns.length; c++) chunks.push(propertyChunk(g, g.values[c], f.columns[c]!))
       if (columns.length > chunks.length) chunks.push(rescueChunk(g, f.columns))
-      return { rows: n, columns: chunks }
+      return { rows: n, columns: chunks, pages: g.pages }
     }),
+    EVENT_FILE_ENCODING,
   )
 }
 
@@ -48,15 +63,12 @@ function present(out: ByteOut): ColumnChunk {
   return { values: [out.bytes()], defined: null, nulls: 0 }
 }
 
-/** A BYTE_ARRAY value n times, PLAIN-encoded. */
-function repeated(bytes: Buffer, n: number): Buffer {
-  const one = 4 + bytes.length
-  const out = Buffer.allocUnsafe(one * n)
-  if (n === 0) return out
+/** A BYTE_ARRAY value, PLAIN-encoded. */
+function plainString(s: string): Buffer {
+  const bytes = Buffer.from(s, 'utf8')
+  const out = Buffer.allocUnsafe(4 + bytes.length)
   out.writeUInt32LE(bytes.length, 0)
   bytes.copy(out, 4)
-  // Doubling copies: a few native calls instead of one per row.
-  for (let filled = one; filled < out.length; filled *= 2) out.copy(out, filled, 0, Math.min(filled, out.length - filled))
   return out
 }
 
@@ -69,10 +81,10 @@ function int64Chunk(c: Int64Column, n: number): ColumnChunk {
   return chunk
 }
 
-function int32Constant(v: number, n: number): ColumnChunk {
+function int32Constant(v: number): ColumnChunk {
   const one = Buffer.allocUnsafe(4)
   one.writeInt32LE(v, 0)
-  return { values: [Buffer.from(new Int32Array(n).fill(v).buffer)], defined: null, nulls: 0, min: one, max: one }
+  return { values: [], constant: one, defined: null, nulls: 0, min: one, max: one }
 }
 
 /** A property column's chunk in its type; a conflict column holds only the values that fit (./rescue.ts). */

@@ -2,6 +2,7 @@ import type { EventLog } from '../../log/event-log.ts'
 import type { Logger } from '../../logger.ts'
 import { DT_PREFIX, EVENTS_DIR, STREAM_DIRS, dtOf, parseDtDir } from '../layout.ts'
 import { compactDay, dropOldPartitions } from './compaction.ts'
+import { compactLive } from './live-compaction.ts'
 import { dirNames } from './files.ts'
 import { WarehouseSink, type WarehouseSinkOptions, type WarehouseSinkStats } from './sink.ts'
 import { eventsTopic, notificationsTopic, segmentChangesTopic, type SinkTopic } from './topics.ts'
@@ -56,7 +57,7 @@ function statsOf(sinks: readonly WarehouseSink[]): WarehouseStats {
  */
 export async function startWarehouseSink(log: EventLog, root: string, options: Partial<WarehouseSinkOptions> = {}): Promise<RunningSink> {
   const sinks = await openSinks(log, root, options)
-  const { flushIntervalMs, pollWaitMs, logger, retentionDays, maintenanceIntervalMs } = sinks[0]!.options
+  const { flushIntervalMs, pollWaitMs, logger, retentionDays, maintenanceIntervalMs, liveCompaction } = sinks[0]!.options
   let running = true
   let wake: (() => void) | null = null
   const sleep = (ms: number) =>
@@ -74,11 +75,17 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
   const loop = (async () => {
     let lastFlush = Date.now()
     let lastMaintenance = 0
+    let lastLive = Date.now()
     try {
       while (running) {
+        // Between flushes, so every file it sees is committed (compactDay's rule).
         if (Date.now() - lastMaintenance >= maintenanceIntervalMs) {
           lastMaintenance = Date.now()
-          await maintain(root, retentionDays, logger)
+          await maintain(root, retentionDays, logger, liveCompaction?.graceMs ?? 0)
+        }
+        if (liveCompaction !== null && Date.now() - lastLive >= liveCompaction.intervalMs) {
+          lastLive = Date.now()
+          await compactLive(root, { policy: liveCompaction, ...(logger ? { logger } : {}) })
         }
         let n = 0
         for (const sink of sinks) n += await sink.poll()
@@ -119,8 +126,10 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
  * Drops days beyond retention, then compacts every finished day (before today, UTC) into one file
  * per event (or stream) and partition. Runs between flushes, in the sink's own loop: see compactDay.
  */
-export async function maintain(root: string, retentionDays: number, logger?: Logger): Promise<{ dropped: string[]; compacted: string[] }> {
-  const dropped = await dropOldPartitions(root, retentionDays)
+export async function maintain(root: string, retentionDays: number, logger?: Logger, graceMs = 0): Promise<{ dropped: string[]; compacted: string[] }> {
+  // A day is removed graceMs after it expired: the views stopped listing it then
+  // (src/warehouse/query/kept-days.ts), and a query planned just before may still be reading it.
+  const dropped = await dropOldPartitions(root, retentionDays, Date.now() - graceMs)
   if (dropped.length > 0) logger?.info({ dropped, retentionDays }, 'warehouse retention: days dropped')
   const today = dtOf(Date.now())
   const days = new Set<string>()
@@ -132,7 +141,7 @@ export async function maintain(root: string, retentionDays: number, logger?: Log
   }
   const compacted: string[] = []
   for (const dt of [...days].sort()) {
-    const r = await compactDay(root, dt, logger ? { logger } : {})
+    const r = await compactDay(root, dt, { graceMs, ...(logger ? { logger } : {}) })
     if (r.filesWritten > 0) compacted.push(dt)
   }
   return { dropped, compacted }

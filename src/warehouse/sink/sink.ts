@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { appendDeadLetters, type DeadLetter } from '../../ingest/dead-letters.ts'
 import { recordLetter } from '../../ingest/record-letter.ts'
+import { LIVE_COMPACTION, type LiveCompactionPolicy } from './live-compaction.ts'
 import { TOPICS, type EventLog, type RecordBatch } from '../../log/event-log.ts'
 import { readRecordBatch } from '../../log/read-batch.ts'
 import type { Logger } from '../../logger.ts'
@@ -35,6 +36,11 @@ export interface WarehouseSinkOptions {
   retentionDays: number
   /** How often the running sink compacts finished days and applies retention. Default 1 h (and once at start). */
   maintenanceIntervalMs: number
+  /**
+   * Merging files while the sink writes (./live-compaction.ts), so a (day, event, partition) keeps a
+   * bounded number of files however long the server runs; null turns it off. Default LIVE_COMPACTION.
+   */
+  liveCompaction: LiveCompactionPolicy | null
   /** DuckDB threads; default DuckDB's own (the core count). */
   threads?: number
   /**
@@ -54,6 +60,7 @@ export const DEFAULT_SINK_OPTIONS: WarehouseSinkOptions = {
   pollWaitMs: 100,
   retentionDays: 3,
   maintenanceIntervalMs: 3_600_000,
+  liveCompaction: LIVE_COMPACTION,
 }
 
 export interface WarehouseSinkStats {

@@ -9,7 +9,8 @@ import type { SinkThreadData } from './sink-thread.ts'
 const here = dirname(fileURLToPath(import.meta.url))
 
 /**
- * Starts the warehouse sink in its own thread; resolves once it has opened the log. On an embedded
+ * Starts the warehouse sink in its own thread; resolves once it has dropped the days whose partition
+ * expiration has passed (src/warehouse/retention.ts) and opened the log. On an embedded
  * log the sink's dead letters (poison records, docs/warehouse-sink.md) come to `onDeadLetters`, for
  * the thread that writes the log's dead letters; without one they are only logged and counted.
  * Its poison and type-conflict counts are added to the process's (./sink-counts.ts, for /metrics).

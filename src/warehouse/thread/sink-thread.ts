@@ -4,13 +4,14 @@ import { TOPICS } from '../../log/event-log.ts'
 import { isKafkaUrl } from '../../log/kafka/connection-url.ts'
 import { openEventLog } from '../../log/open-log.ts'
 import { createLogger } from '../../logger.ts'
-import { startWarehouseSink } from '../sink/index.ts'
+import { dropOldPartitions, startWarehouseSink } from '../sink/index.ts'
 import type { SinkCounts } from './sink-counts.ts'
 
 export interface SinkThreadData {
   logUrl: string
   root: string
   logLevel: string
+  /** Partition expiration of the warehouse in days (`serve --retention-days`). */
   retentionDays: number
 }
 
@@ -24,6 +25,11 @@ const COUNTS_INTERVAL_MS = 1_000
 const data = workerData as SinkThreadData
 const port = parentPort!
 const logger = createLogger('warehouse', data.logLevel)
+// Expired days go before the thread reports ready, so a server is rid of them by the time
+// startSinkThread resolves; the sink's own maintenance would get to them only once its loop runs,
+// next to the first flushes. (Queries leave them out in any case: WarehouseOptions.retentionDays.)
+const dropped = await dropOldPartitions(data.root, data.retentionDays)
+if (dropped.length > 0) logger.info({ dropped, retentionDays: data.retentionDays }, 'warehouse retention at start: days dropped')
 const { log } = await openEventLog(data.logUrl, { retentionCheckMs: 0 })
 // Kafka assigns offsets itself, so the sink appends its dead letters there; the embedded log counts
 // offsets per handle, so beside the server's own writer they go to the parent thread instead.

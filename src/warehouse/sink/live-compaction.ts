@@ -1,0 +1,127 @@
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from '../../logger.ts'
+import { DT_PREFIX, EVENTS_DIR, STREAM_DIRS, parseDtDir } from '../layout.ts'
+import { byPartition, dayDirs, mergeRun, sweep, type CompactionResult, type PartStat } from './compaction.ts'
+import { ParquetWriter } from './parquet-writer.ts'
+
+/*
+ * Compaction while the sink writes (docs/warehouse-sink.md, "Compaction"). The sink writes a file per
+ * (day, event, partition) at every flush (every 5 s), so without merging a busy server gathers
+ * tens of thousands of files an hour and every query reads them all. This keeps the number of files
+ * of each (day, event, partition) bounded whatever the uptime and the rate, with little rewriting:
+ *
+ * - Files written in the current UTC hour are merged by size tiers: once the newest `tierFiles`
+ *   files are of one size tier (sizes within `tierFactor` of each other; everything below
+ *   `tierFloorBytes` is the lowest tier), they become one file of the next tier. A row is rewritten
+ *   about log_tierFactor(bytes an hour / floor) times, plus a few times while below the floor, and
+ *   the hour holds at most `tierFiles` files per tier; beyond `maxCurrentFiles` (sizes that defeat
+ *   the tiers) the hour's files are merged into one.
+ * - Files from earlier hours are kept as at most two: a base and a tail. When an hour ends its files
+ *   join the tail; the tail is merged into the base once it has grown to half the base, so the base
+ *   is rewritten only each time it grows by half (a logarithmic number of times a day).
+ *
+ * So outside the current hour a (day, event, partition) has at most 2 files; inside it, a few per tier.
+ * A file's age is when its newest row was written (mergeRun keeps the inputs' newest time).
+ */
+
+export interface LiveCompactionPolicy {
+  /** How often the sink runs a pass. */
+  intervalMs: number
+  /** How long merge inputs stay for queries planned before the merge (longer than a query can run). */
+  graceMs: number
+  /** Files of one size tier the current hour gathers before they are merged into one. */
+  tierFiles: number
+  /** Sizes within this factor of each other are one tier. */
+  tierFactor: number
+  /** Files up to this size are all the lowest tier (fresh files vary in size from flush to flush). */
+  tierFloorBytes: number
+  /** More current-hour files than this are all merged into one, whatever their tiers. */
+  maxCurrentFiles: number
+  hourMs: number
+}
+
+/**
+ * Defaults: a pass every 30 s; inputs kept 60 s (a query may run 10 s, plus 1 s before it is
+ * abandoned, plus the views' 2 s refresh: 60 s leaves a wide margin); 8 files a tier; tiers of 4×
+ * above 256 KiB; at most 32 files in the current hour.
+ */
+export const LIVE_COMPACTION: LiveCompactionPolicy = {
+  intervalMs: 30_000,
+  graceMs: 60_000,
+  tierFiles: 8,
+  tierFactor: 4,
+  tierFloorBytes: 256 * 1024,
+  maxCurrentFiles: 32,
+  hourMs: 3_600_000,
+}
+
+/** Runs of one partition's live files (offset order) to merge now, by the policy above. */
+export function runsToMerge(files: readonly PartStat[], now: number, policy: LiveCompactionPolicy): PartStat[][] {
+  const hourStart = Math.floor(now / policy.hourMs) * policy.hourMs
+  let split = 0
+  while (split < files.length && files[split]!.writtenMs < hourStart) split++
+  const past = files.slice(0, split)
+  const current = files.slice(split)
+  const runs: PartStat[][] = []
+  if (past.length >= 2) {
+    const tail = past.slice(1)
+    const tailBytes = tail.reduce((n, f) => n + f.bytes, 0)
+    if (tailBytes * 2 >= past[0]!.bytes) runs.push(past)
+    else if (tail.length >= 2) runs.push(tail)
+  }
+  if (current.length > policy.maxCurrentFiles) runs.push(current)
+  else if (current.length >= policy.tierFiles) {
+    const tier = (f: PartStat) => Math.floor(Math.log(Math.max(f.bytes, policy.tierFloorBytes) / policy.tierFloorBytes) / Math.log(policy.tierFactor))
+    // The newest files, back to the first one of a higher tier than the newest: older files are
+    // larger (merged before), so this is the run of the lowest tiers.
+    const t = tier(current[current.length - 1]!)
+    let start = current.length
+    while (start > 0 && tier(current[start - 1]!) <= t) start--
+    if (current.length - start >= policy.tierFiles) runs.push(current.slice(start))
+  }
+  return runs
+}
+
+/** Every day under the root that has event or stream files. */
+async function days(root: string): Promise<string[]> {
+  const out = new Set<string>()
+  for (const base of [EVENTS_DIR, ...STREAM_DIRS]) {
+    let names: string[]
+    try {
+      names = await readdir(join(root, base))
+    } catch {
+      continue
+    }
+    for (const name of names) {
+      const dt = name.startsWith(DT_PREFIX) ? parseDtDir(name) : null
+      if (dt !== null) out.add(dt)
+    }
+  }
+  return [...out].sort()
+}
+
+/** One pass over every day: sweep superseded files past their grace, merge what the policy says. */
+export async function compactLive(root: string, options: { now?: number; policy?: LiveCompactionPolicy; logger?: Logger } = {}): Promise<CompactionResult> {
+  const now = options.now ?? Date.now()
+  const policy = options.policy ?? LIVE_COMPACTION
+  const result: CompactionResult = { filesRemoved: 0, filesWritten: 0 }
+  let writer: ParquetWriter | null = null
+  try {
+    for (const dt of await days(root)) {
+      for (const dir of await dayDirs(root, dt)) {
+        const live = await sweep(dir, { graceMs: policy.graceMs, now }, result)
+        for (const files of byPartition(live)) {
+          for (const run of runsToMerge(files, now, policy)) {
+            writer ??= await ParquetWriter.open()
+            await mergeRun(writer, dir, run, result)
+          }
+        }
+      }
+    }
+  } finally {
+    writer?.close()
+  }
+  if (result.filesWritten + result.filesRemoved > 0) options.logger?.debug({ ...result }, 'warehouse live compaction pass')
+  return result
+}
