@@ -181,7 +181,7 @@ describe('sessions view', () => {
       expect(r.rows).toEqual([])
       expect(r.columns).toEqual([
         { name: 'tenant', type: 'VARCHAR' }, { name: 'user_id', type: 'VARCHAR' }, { name: 'session', type: 'VARCHAR' }, { name: 'source', type: 'VARCHAR' },
-        { name: 'started_at', type: 'TIMESTAMP' }, { name: 'ended_at', type: 'TIMESTAMP' }, { name: 'duration', type: 'DOUBLE' }, { name: 'events', type: 'BIGINT' },
+        { name: 'started_at', type: 'TIMESTAMP WITH TIME ZONE' }, { name: 'ended_at', type: 'TIMESTAMP WITH TIME ZONE' }, { name: 'duration', type: 'DOUBLE' }, { name: 'events', type: 'BIGINT' },
       ])
     } finally {
       wh.close()

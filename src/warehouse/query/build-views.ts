@@ -9,6 +9,7 @@ import {
   NOTIFICATION_COLUMNS,
   RESCUED_COLUMN,
   SEGMENT_CHANGE_COLUMNS,
+  TIMESTAMPTZ,
   type Inventory,
 } from './views.ts'
 import { SESSION_END_EVENT, SESSION_START_EVENT, sessionIdExpression, sessionsSelect } from './sessions-view.ts'
@@ -94,24 +95,24 @@ function atAsTimestamp(have: Map<string, string>): string {
 
 function buysSelect(have: Map<string, string>, source: string): string {
   const c = (n: string, t: string) => col(have, n, t)
-  return `SELECT ${c('ts', 'TIMESTAMP')} AS "timestamp", 'buy_' || ${c('kind', 'VARCHAR')} AS event_type, ${c('user_id', 'VARCHAR')} AS user_id,
+  return `SELECT ${c('ts', TIMESTAMPTZ)} AS "timestamp", 'buy_' || ${c('kind', 'VARCHAR')} AS event_type, ${c('user_id', 'VARCHAR')} AS user_id,
     ${c('status', 'VARCHAR')} AS status, ${c('type', 'VARCHAR')} AS type, ${c('cost', 'DOUBLE')} AS cost,
     ${c('player_created', 'VARCHAR')} AS player_created, ${c('player_wealth', 'DOUBLE')} AS player_wealth,
     ${c('player_num_items', 'INTEGER')} AS player_num_items, ${c('host', 'VARCHAR')} AS host, ${c('user_agent', 'VARCHAR')} AS user_agent,
     ${c('accept', 'VARCHAR')} AS accept, ${c('kind', 'VARCHAR')} AS kind, ${c('tenant', 'VARCHAR')} AS tenant,
-    ${c('received_at', 'TIMESTAMP')} AS spk_ts, ${c('properties', 'VARCHAR')} AS raw_event, ${c('dt', 'DATE')} AS dt FROM ${source}`
+    ${c('received_at', TIMESTAMPTZ)} AS spk_ts, ${c('properties', 'VARCHAR')} AS raw_event, ${c('dt', 'DATE')} AS dt FROM ${source}`
 }
 
 const BUYS_EMPTY = `SELECT * FROM (${buysSelect(new Map(), '(SELECT 1)')}) WHERE false`
 
 function socialSelect(have: Map<string, string>, source: string, event: string): string {
   const c = (n: string, t: string) => col(have, n, t)
-  return `SELECT ${c('ts', 'TIMESTAMP')} AS "timestamp", ${lit(event)} AS event_type, ${c('user_id', 'VARCHAR')} AS user_id,
+  return `SELECT ${c('ts', TIMESTAMPTZ)} AS "timestamp", ${lit(event)} AS event_type, ${c('user_id', 'VARCHAR')} AS user_id,
     ${c('status', 'VARCHAR')} AS status, ${c('org', 'VARCHAR')} AS org, ${c('level', 'VARCHAR')} AS level, ${c('cost', 'DOUBLE')} AS cost,
     ${c('player_created', 'VARCHAR')} AS player_created, ${c('player_wealth', 'DOUBLE')} AS player_wealth,
     ${c('player_num_affiliations', 'INTEGER')} AS player_num_affiliations, ${c('host', 'VARCHAR')} AS host,
     ${c('user_agent', 'VARCHAR')} AS user_agent, ${c('accept', 'VARCHAR')} AS accept, ${c('kind', 'VARCHAR')} AS kind,
-    ${c('tenant', 'VARCHAR')} AS tenant, ${c('received_at', 'TIMESTAMP')} AS spk_ts, ${c('properties', 'VARCHAR')} AS raw_event,
+    ${c('tenant', 'VARCHAR')} AS tenant, ${c('received_at', TIMESTAMPTZ)} AS spk_ts, ${c('properties', 'VARCHAR')} AS raw_event,
     ${c('dt', 'DATE')} AS dt FROM ${source}`
 }
 

@@ -13,10 +13,18 @@ export function ident(s: string): string {
 
 type Columns = ReadonlyArray<readonly [name: string, type: string]>
 
+/**
+ * Event times as the files hold them: UTC instants (the sink's files and compaction's declare them
+ * UTC-adjusted). Declared so, a view reads them without a cast, and DuckDB skips row groups by their
+ * ts statistics (a cast hides them: a time range over 5M rows took 641 ms instead of 4.5 ms). Older
+ * files with plain TIMESTAMPs are read as UTC (the warehouse's session time zone).
+ */
+export const TIMESTAMPTZ = 'TIMESTAMP WITH TIME ZONE'
+
 /** Columns the sink always writes, then `dt` (from the path). */
 export const BASE_COLUMNS: Columns = [
-  ['event', 'VARCHAR'], ['user_id', 'VARCHAR'], ['anonymous_id', 'VARCHAR'], ['ts', 'TIMESTAMP'], ['event_id', 'VARCHAR'],
-  ['tenant', 'VARCHAR'], ['received_at', 'TIMESTAMP'], ['partition', 'INTEGER'], ['offset', 'BIGINT'], ['properties', 'VARCHAR'],
+  ['event', 'VARCHAR'], ['user_id', 'VARCHAR'], ['anonymous_id', 'VARCHAR'], ['ts', TIMESTAMPTZ], ['event_id', 'VARCHAR'],
+  ['tenant', 'VARCHAR'], ['received_at', TIMESTAMPTZ], ['partition', 'INTEGER'], ['offset', 'BIGINT'], ['properties', 'VARCHAR'],
 ]
 
 /**
