@@ -139,7 +139,7 @@ function countFiles(root: string, now: number): FileCounts {
   const groups = new Map<string, { outside: number; within: number; past: boolean }>()
   let live = 0
   let liveBytes = 0
-  for (const paths of Object.values(inventory(root).files.events)) {
+  for (const paths of Object.values(inventory(root).events)) {
     for (const path of paths) {
       let st
       try {

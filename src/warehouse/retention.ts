@@ -8,7 +8,7 @@
  * expired at 2026-11-05T00:00Z and 2026-11-03, 11-04 and 11-05 are kept.
  *
  * The warehouse drops expired `dt=` directories (sink/compaction.ts dropOldPartitions) and its
- * views leave them out in between (query/kept-days.ts), so no query sees an expired day.
+ * views leave them out in between (query/views.ts, inventory), so no query sees an expired day.
  */
 import { dtOf } from './layout.ts'
 

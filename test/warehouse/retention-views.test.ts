@@ -1,9 +1,9 @@
 import { DuckDBInstance } from '@duckdb/node-api'
-import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { partFileName } from '../../src/warehouse/layout.ts'
-import { dayOfPath } from '../../src/warehouse/query/kept-days.ts'
+import { inventory } from '../../src/warehouse/query/views.ts'
 import { openWarehouse, type Warehouse } from '../../src/warehouse/query/index.ts'
 import { tempRoot, writeEvents } from './fixtures.ts'
 
@@ -99,9 +99,20 @@ describe('views with a partition expiration (WarehouseOptions.retentionDays)', (
     }
   })
 
-  it('a file takes its day from its last dt= directory; one outside any is kept', () => {
-    expect(dayOfPath('/data/dt=2020-01-01/warehouse/events/dt=2026-11-02/event=spin/part-0.parquet')).toBe('2026-11-02')
-    expect(dayOfPath('/w/segment-changes/dt=2026-11-03/part-0-000000000000-000000000001.parquet')).toBe('2026-11-03')
-    expect(dayOfPath('/w/segment-changes/part-0-000000000000-000000000099.parquet')).toBeNull()
+  it('a file takes its day from its own dt= directory under the warehouse; one outside any is kept', () => {
+    // The warehouse itself lies under a directory named like a day: that is not a file's day.
+    const base = join(root, 'dt=2020-01-01', 'warehouse')
+    const put = (dir: string, name: string) => {
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(join(dir, name), '')
+      return join(dir, name)
+    }
+    const spin = put(join(base, 'events', 'dt=2026-11-02', 'event=spin'), partFileName(0, 0, 0))
+    const change = put(join(base, 'segment-changes', 'dt=2026-11-03'), partFileName(0, 0, 1))
+    const loose = put(join(base, 'segment-changes'), partFileName(0, 0, 99))
+    expect(inventory(base, '2026-11-02').events).toEqual({ spin: [spin] })
+    expect(inventory(base, '2026-11-03').events).toEqual({})
+    expect(inventory(base, '2026-11-03').segmentChanges).toEqual([loose, change])
+    expect(inventory(base, '2026-11-04').segmentChanges).toEqual([loose])
   })
 })

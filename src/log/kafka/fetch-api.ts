@@ -30,7 +30,7 @@ export function fetchRequest(p: FetchPartition, maxWaitMs: number): Writer {
   return Writer.create()
     .appendInt32(-1) // replica id: a consumer
     .appendInt32(maxWaitMs)
-    .appendInt32(1) // min bytes: answer as soon as anything is there
+    .appendInt32(1) // min bytes: answer as soon as one record is there
     .appendInt32(p.maxBytes)
     .appendInt8(0) // read uncommitted: we never write transactions
     .appendInt32(0) // no fetch session

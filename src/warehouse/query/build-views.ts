@@ -129,7 +129,7 @@ export async function buildViews(conn: DuckDBConnection, root: string, inv: Inve
   let eventColumns: ReadonlyMap<string, string> = new Map()
 
   if (Object.keys(inv.events).length > 0) {
-    const source = eventsSource(Object.values(inv.files.events).flat())
+    const source = eventsSource(Object.values(inv.events).flat())
     const have = await describe(conn, source)
     eventColumns = have
     views.push(['events', `SELECT ${starWithMissing(have, eventsColumns(root, have))} FROM ${source}`])
@@ -137,22 +137,24 @@ export async function buildViews(conn: DuckDBConnection, root: string, inv: Inve
     views.push(['events', emptySelect([...BASE_COLUMNS, ['dt', 'DATE'], ...GAME_COLUMNS, [RESCUED_COLUMN, 'VARCHAR']])])
   }
 
-  if ((inv.events.purchase ?? 0) > 0) {
-    const source = eventsSource(inv.files.events.purchase ?? [])
+  const purchases = inv.events.purchase ?? []
+  if (purchases.length > 0) {
+    const source = eventsSource(purchases)
     views.push(['buys', buysSelect(await describe(conn, source), source)])
   } else views.push(['buys', BUYS_EMPTY])
 
   const socialParts: string[] = []
   for (const event of ['join_guild', 'join_team']) {
-    if ((inv.events[event] ?? 0) === 0) continue
-    const source = eventsSource(inv.files.events[event] ?? [])
+    const files = inv.events[event] ?? []
+    if (files.length === 0) continue
+    const source = eventsSource(files)
     socialParts.push(socialSelect(await describe(conn, source), source, event))
   }
   views.push(['social', socialParts.length > 0 ? socialParts.join('\nUNION ALL\n') : SOCIAL_EMPTY])
 
   for (const [name, files, expected] of [
-    ['segment_changes', inv.files.segmentChanges, SEGMENT_CHANGE_COLUMNS],
-    ['notifications', inv.files.notifications, NOTIFICATION_COLUMNS],
+    ['segment_changes', inv.segmentChanges, SEGMENT_CHANGE_COLUMNS],
+    ['notifications', inv.notifications, NOTIFICATION_COLUMNS],
   ] as const) {
     if (files.length > 0) {
       const source = plainSource(files)
@@ -175,7 +177,7 @@ SELECT seen.tenant, seen.user_id, seen.first_seen, seen.last_seen, seen.event_co
 FROM seen LEFT JOIN latest USING (tenant, user_id) GROUP BY ALL`,
   ])
 
-  const markers = (inv.events[SESSION_START_EVENT] ?? 0) + (inv.events[SESSION_END_EVENT] ?? 0) > 0
+  const markers = (inv.events[SESSION_START_EVENT]?.length ?? 0) + (inv.events[SESSION_END_EVENT]?.length ?? 0) > 0
   views.push(['sessions', sessionsSelect({ sessionId: sessionIdExpression(eventColumns), markers })])
 
   await conn.run('BEGIN TRANSACTION')

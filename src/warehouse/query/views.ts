@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { liveFileNames } from '../layout.ts'
+import { liveFileNames, parseDtDir, parseEventDir } from '../layout.ts'
 
 /** SQL string literal. */
 export function lit(s: string): string {
@@ -89,16 +89,10 @@ export function emptySelect(cols: Columns): string {
  * finds every file it listed.
  */
 export interface Inventory {
-  /** event name → number of live Parquet files under events/dt=* /event=NAME/ */
-  events: Record<string, number>
-  segmentChanges: number
-  notifications: number
-  files: {
-    /** event name → its live files, every day, in path order. */
-    events: Record<string, string[]>
-    segmentChanges: string[]
-    notifications: string[]
-  }
+  /** event name → its live files, every kept day, in path order. */
+  events: Record<string, string[]>
+  segmentChanges: string[]
+  notifications: string[]
 }
 
 function dirs(path: string): string[] {
@@ -120,27 +114,35 @@ function liveIn(dir: string): string[] {
   return liveFileNames(names).map((n) => join(dir, n))
 }
 
+/** A `dt=YYYY-MM-DD` directory of a day the views show (`keptFrom` null: every day). */
+function kept(name: string, keptFrom: string | null): boolean {
+  const dt = parseDtDir(name)
+  return dt !== null && (keptFrom === null || dt >= keptFrom)
+}
+
 /** An output stream's live files: `<root>/<stream>/dt=…/part-…` (and any files directly under the stream). */
-function streamFiles(base: string): string[] {
+function streamFiles(base: string, keptFrom: string | null): string[] {
   const out = liveIn(base)
-  for (const dt of dirs(base)) out.push(...liveIn(join(base, dt)))
+  for (const dt of dirs(base)) if (kept(dt, keptFrom)) out.push(...liveIn(join(base, dt)))
   return out
 }
 
-export function inventory(root: string): Inventory {
-  const files: Record<string, string[]> = {}
+/**
+ * The live files of every day from `keptFrom` (YYYY-MM-DD) on, or of every day when it is null: a
+ * warehouse with a partition expiration (src/warehouse/retention.ts) never shows an expired day,
+ * even before the sink's maintenance has removed its directory.
+ */
+export function inventory(root: string, keptFrom: string | null = null): Inventory {
+  const events: Record<string, string[]> = {}
   const base = join(root, 'events')
   for (const dt of dirs(base)) {
-    if (!dt.startsWith('dt=')) continue
+    if (!kept(dt, keptFrom)) continue
     for (const ev of dirs(join(base, dt))) {
-      if (!ev.startsWith('event=')) continue
+      const name = parseEventDir(ev)
+      if (name === null) continue
       const live = liveIn(join(base, dt, ev))
-      if (live.length > 0) (files[ev.slice(6)] ??= []).push(...live)
+      if (live.length > 0) (events[name] ??= []).push(...live)
     }
   }
-  const events: Record<string, number> = {}
-  for (const [name, list] of Object.entries(files)) events[name] = list.length
-  const segmentChanges = streamFiles(join(root, 'segment-changes'))
-  const notifications = streamFiles(join(root, 'notifications'))
-  return { events, segmentChanges: segmentChanges.length, notifications: notifications.length, files: { events: files, segmentChanges, notifications } }
+  return { events, segmentChanges: streamFiles(join(root, 'segment-changes'), keptFrom), notifications: streamFiles(join(root, 'notifications'), keptFrom) }
 }

@@ -6,7 +6,7 @@ import { buildViews } from './build-views.ts'
 import { toJson, type JsonValue } from './convert.ts'
 import { READ_ONLY_MESSAGE, readOnlyViolation } from './guard.ts'
 import { inventory } from './views.ts'
-import { keptInventory, viewsKeepFrom } from './kept-days.ts'
+import { firstKeptDay } from '../retention.ts'
 
 export const QUERY_DEFAULTS = {
   maxRows: 10_000,
@@ -109,10 +109,15 @@ class DuckWarehouse implements Warehouse {
     private readonly retentionDays: number | null,
   ) {}
 
+  /** The first day the views show now (an expired day is never shown), or null when they show every day. */
+  private keptFromNow(): string | null {
+    return this.retentionDays === null ? null : firstKeptDay(Date.now(), this.retentionDays)
+  }
+
   async refresh(force = false): Promise<void> {
     while (this.refreshing) await this.refreshing
-    const keptFrom = viewsKeepFrom(Date.now(), this.retentionDays)
-    const inv = keptFrom === null ? inventory(this.root) : keptInventory(inventory(this.root), keptFrom)
+    const keptFrom = this.keptFromNow()
+    const inv = inventory(this.root, keptFrom)
     const signature = JSON.stringify(inv)
     this.checkedAt = Date.now()
     if (!force && signature === this.signature) {
@@ -155,7 +160,7 @@ class DuckWarehouse implements Warehouse {
       throw new QueryError('busy', `${ownerLimit} of your queries are running (at most ${ownerLimit} at once, counting ones past their time limit); retry shortly`)
     }
     // A day that expired since the last refresh goes at once, not refreshMs later.
-    if (Date.now() - this.checkedAt >= this.refreshMs || viewsKeepFrom(Date.now(), this.retentionDays) !== this.keptFrom) await this.refresh()
+    if (Date.now() - this.checkedAt >= this.refreshMs || this.keptFromNow() !== this.keptFrom) await this.refresh()
     this.running++
     if (owner !== undefined) this.runningBy.set(owner, (this.runningBy.get(owner) ?? 0) + 1)
     const work = this.run(sql, opts, timeoutMs).finally(() => {

@@ -134,7 +134,7 @@ function parses(b: Buffer, start: number, end: number): boolean {
 /**
  * Any other record is read as a JSON event from another producer, by the decoder the engine uses
  * (src/events/json-record.ts), so a row is exactly the event the engine processed: same event_id,
- * ts, tenant and properties. The event comes back in the binary form, checked as any envelope is:
+ * ts, tenant and properties. The event comes back in the binary form, checked like every other envelope:
  * what the engine takes but a file cannot hold (a `ts` outside the years 0001–9999, say, from a
  * record whose log timestamp is one, or a tenant over 255 bytes) is refused too. A refusal carries
  * the record's tenant when it names one (`default` for an object without `tenant`), else ''.

@@ -128,7 +128,7 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
  */
 export async function maintain(root: string, retentionDays: number, logger?: Logger, graceMs = 0): Promise<{ dropped: string[]; compacted: string[] }> {
   // A day is removed graceMs after it expired: the views stopped listing it then
-  // (src/warehouse/query/kept-days.ts), and a query planned just before may still be reading it.
+  // (src/warehouse/query/views.ts, inventory), and a query planned just before may still be reading it.
   const dropped = await dropOldPartitions(root, retentionDays, Date.now() - graceMs)
   if (dropped.length > 0) logger?.info({ dropped, retentionDays }, 'warehouse retention: days dropped')
   const today = dtOf(Date.now())

@@ -42,7 +42,7 @@ export function snappyMaxLength(n: number): number {
 
 /**
  * What the pieces from index `from` on hold, whole values each: PLAIN byte arrays, or INT64 values
- * that mostly grow (times, offsets). A hint: any bytes still compress correctly.
+ * that mostly grow (times, offsets). The hint only tunes the search: every input compresses correctly.
  */
 export interface ValuesHint {
   from: number
