@@ -3,6 +3,7 @@ import type { ApiKey } from '../../src/api/auth.ts'
 import { decodeEvent, isClockRecord, partitionFor, partitionKey, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { TEST_KEYS, auth, useTestServer, type TestServer } from './harness.ts'
+import { until } from '../support/until.ts'
 
 /*
  * Issue 14, part 1, end to end over HTTP: a tenant whose clients' clocks run 23 hours ahead must not
@@ -29,16 +30,6 @@ const KEYS: ApiKey[] = [
 async function post(s: TestServer, key: string, body: string, type = 'application/json'): Promise<{ status: number; body: { accepted?: number; rejected?: unknown[]; error?: { code: string; message: string; field?: string } } }> {
   const res = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(key), 'content-type': type }, body })
   return { status: res.status, body: (await res.json()) as never }
-}
-
-async function until<T>(what: string, f: () => Promise<T | null>, ms: number): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await f()
-    if (v !== null) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
 }
 
 /** Engine counters from /metrics, as an operator sees them. */

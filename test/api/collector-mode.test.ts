@@ -20,6 +20,7 @@ import { createLogger } from '../../src/logger.ts'
 import { testSchema } from '../state/postgres-helpers.ts'
 import { dropTopics, freshPrefix, kafkaUrl, requireKafka } from '../worker/helpers.ts'
 import { auth, startTestServer, TEST_RULES, type TestServer } from './harness.ts'
+import { until } from '../support/until.ts'
 
 const T0 = Date.UTC(2026, 10, 1, 10)
 
@@ -51,16 +52,6 @@ const READS = [
   '/v1/profiles?segment=spinner&limit=1',
   '/v1/profiles?segment=buyer&where=total_purchases>20',
 ]
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await f()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 async function postEvents(s: TestServer, events: Array<Record<string, unknown>>, key = s.keys.write): Promise<Response> {
   return fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(key), 'content-type': 'application/json' }, body: JSON.stringify(events) })

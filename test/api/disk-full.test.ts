@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { canMount, mountTmpfs, unmountTmpfs } from '../support/tmpfs.ts'
+import { canMount, fillDisk, mountTmpfs, unmountTmpfs } from '../support/tmpfs.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
 
 const RULES = 'segments:\n  spinner:\n    when: count(spin, 1h) >= 3\n'
@@ -35,8 +35,7 @@ describe.skipIf(!canMount)('tagstream serve on a full disk', () => {
     const padding = 'x'.repeat(2_000)
     expect((await post([{ event: 'spin', user_id: 'before', ts: now }])).status).toBe(200)
     // Leave a little room, then fill it with requests until the log refuses.
-    const free = () => { const st = statfsSync(dir); return st.bavail * st.bsize }
-    writeFileSync(ballast, Buffer.alloc(Math.max(0, free() - 256 * 1024)))
+    fillDisk(dir, 256 * 1024)
     const acked: string[] = []
     let refused: { status: number; body: { error?: { code: string; message: string } } } | null = null
     for (let i = 0; i < 2_000 && refused === null; i++) {
@@ -78,8 +77,7 @@ describe.skipIf(!canMount)('tagstream serve on a full disk', () => {
 
   it('starts again on a full disk: up and ready, reads answer, ingest 503 until space returns, then 200', async () => {
     await s.close()
-    const free = () => { const st = statfsSync(dir); return st.bavail * st.bsize }
-    writeFileSync(ballast, Buffer.alloc(free()))
+    fillDisk(dir)
     s = await startTestServer({ dataDir: join(dir, 'data'), warehouse: false }, RULES)
     expect((await fetch(`${s.url}/readyz`)).status).toBe(200)
     const before = await fetch(`${s.url}/v1/profiles/after`, { headers: auth(s.keys.read) })

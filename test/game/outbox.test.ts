@@ -2,7 +2,7 @@
  * Issue 15 item 10: a game action's player change and its event are one (docs/game.md, "Player and
  * event together"). Reported: a crash between the player write and the event append lost the event.
  */
-import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -16,7 +16,8 @@ import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
 import { readRange } from '../../src/log/read-range.ts'
 import { auth, startTestServer } from '../api/harness.ts'
 import { startServeChild } from '../support/serve-child.ts'
-import { canMount, mountTmpfs, unmountTmpfs } from '../support/tmpfs.ts'
+import { canMount, fillDisk, mountTmpfs, unmountTmpfs } from '../support/tmpfs.ts'
+import { until } from '../support/until.ts'
 
 const KEY = 'outbox-admin'
 const PARTITIONS = 4
@@ -41,13 +42,6 @@ async function allEvents(log: EventLog): Promise<TrackedEvent[]> {
     for (const r of await readRange(log, TOPICS.events, p, start, end)) if (r.value[0] === 1) out.push(decodeEvent(r.value))
   }
   return out
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !(await probe()); ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
 }
 
 describe('the game outbox', () => {
@@ -77,7 +71,7 @@ describe('the game outbox', () => {
 
     const again = await startTestServer({ dataDir, partitions: PARTITIONS, warehouse: false, clockTickMs: 0 })
     try {
-      await until('the outbox to drain', async () => (await again.ctx.store.pendingOutbox(10, Infinity)).length === 0)
+      await until('the outbox to drain', async () => (await again.ctx.store.pendingOutbox(10, Infinity)).length === 0, 20_000)
       const purchases = (await allEvents(again.ctx.log)).filter((e) => e.event === 'purchase')
       expect(purchases.map((e) => e.event_id).sort()).toEqual(made.map((e) => e.event_id).sort())
       const metrics = await (await fetch(`${again.url}/metrics`)).text()
@@ -94,16 +88,15 @@ describe('the game outbox', () => {
     mkdirSync(mount)
     mountTmpfs(mount, '24m')
     const args = ['--data', join(root, 'data'), '--log', join(mount, 'log'), '--partitions', String(PARTITIONS)]
-    const ballast = join(mount, 'ballast')
     try {
       const first = await startServeChild(args, KEY)
       let boughtWhileFull: Record<string, unknown>
+      let ballast = ''
       try {
         expect((await post(first.url, '/game/players', { id: 'p1', name: 'dirk', password: 'pw-secret-1', wealth: 1000 })).status).toBe(201)
         expect((await post(first.url, '/game/buy/sword', { player: 'p1', type: 'cutlass', cost: 10 })).status).toBe(200)
         // Fill the log's disk until it refuses appends.
-        const free = () => { const st = statfsSync(mount); return st.bavail * st.bsize }
-        writeFileSync(ballast, Buffer.alloc(Math.max(0, free() - 256 * 1024)))
+        ballast = fillDisk(mount, 256 * 1024)
         const padding = 'x'.repeat(2_000)
         let refused = false
         for (let i = 0; i < 2_000 && !refused; i++) {
@@ -132,7 +125,7 @@ describe('the game outbox', () => {
         await until('both purchases in the profile', async () => {
           const res = await fetch(`${second.url}/v1/profiles/p1`, { headers: auth(KEY) })
           return res.status === 200 && ((await res.json()) as { counts?: Record<string, number> }).counts?.purchase === 2
-        })
+        }, 20_000)
         const player = await fetch(`${second.url}/game/players/p1`, { headers: auth(KEY) })
         expect(await player.json()).toMatchObject({ player: { wealth: 965, version: 3 } })
       } finally {

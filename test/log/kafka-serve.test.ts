@@ -10,6 +10,7 @@ import { partitionOfUser } from '../../src/events/partition.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { KafkaEventLog } from '../../src/log/kafka/event-log.ts'
 import { auth, startTestServer, type TestServer } from '../api/harness.ts'
+import { until } from '../support/until.ts'
 
 const BROKER = process.env.TAGSTREAM_TEST_KAFKA ?? `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`
 const prefix = `test-serve-${randomUUID().slice(0, 8)}-`
@@ -33,16 +34,6 @@ async function post(s: TestServer, events: Array<Record<string, unknown>>): Prom
   const res = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: JSON.stringify(events) })
   expect(res.status).toBe(200)
   return (await res.json()) as { accepted: number; rejected: Array<{ index: number; field: string }> }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const got = await probe()
-    if (got !== null) return got
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 describe('tagstream serve on Kafka', () => {
