@@ -35,8 +35,14 @@ export interface RestoreResult {
 export async function restoreDedupe(deduper: Deduper, log: EventLog, partitions: number, now: number): Promise<RestoreResult> {
   const { horizonMs, maxEntries } = deduper.settings
   const cutoff = now - horizonMs
-  const found: Array<{ key: string; at: number }> = []
+  let found: Array<{ key: string; at: number }> = []
   let records = 0
+  // Time order across partitions, newest maxEntries kept: the horizon forgets oldest first, as it
+  // would have live. Trimmed after every partition, so memory stays within 2 × maxEntries ids.
+  const newest = () => {
+    found.sort((a, b) => a.at - b.at)
+    if (found.length > maxEntries) found = found.slice(found.length - maxEntries)
+  }
   for (let p = 0; p < partitions; p++) {
     const { start, end } = await log.offsets(TOPICS.events, p)
     const from = await firstReceivedSince(log, p, Math.max(start, end - maxEntries), end, cutoff - SEARCH_SLACK_MS)
@@ -51,10 +57,9 @@ export async function restoreDedupe(deduper: Deduper, log: EventLog, partitions:
       records += batch.count
       next = batch.offsets[batch.count - 1]! + 1
     }
+    newest()
   }
-  // One time order across partitions: the horizon forgets oldest first, as it would have live.
-  found.sort((a, b) => a.at - b.at)
-  deduper.restore(found.length > maxEntries ? found.slice(found.length - maxEntries) : found, now)
+  deduper.restore(found, now)
   return { ids: deduper.size, records }
 }
 
