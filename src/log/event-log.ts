@@ -106,6 +106,20 @@ export interface RetentionPolicy {
   retentionBytes: number
 }
 
+const DAY_MS = 86_400_000
+
+/**
+ * The oldest append time retention keeps at `now`, for every adapter. The age limit works like
+ * BigQuery's partition expiration over days of append time (UTC), as the warehouse's days do
+ * (src/warehouse/retention.ts): a day's records go once its 00:00 UTC plus `retentionMs` has
+ * passed. With `serve --retention-days N` (retentionMs = N days) that is 00:00 UTC of the
+ * warehouse's first kept day, so the log and the warehouse keep the same days; records appended
+ * earlier belong to expired days.
+ */
+export function retentionCutoff(now: number, retentionMs: number): number {
+  return (Math.floor((now - retentionMs) / DAY_MS) + 1) * DAY_MS
+}
+
 export const DEFAULT_RETENTION: RetentionPolicy = {
   retentionMs: 3 * 24 * 60 * 60 * 1000,
   retentionBytes: 4 * 1024 ** 3,

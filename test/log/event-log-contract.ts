@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { AppendRecord, EventLog, LogRecord, RecordBatch, RetentionPolicy } from '../../src/log/event-log.ts'
+import { DEFAULT_RETENTION, type AppendRecord, type EventLog, type LogRecord, type RecordBatch, type RetentionPolicy } from '../../src/log/event-log.ts'
+
+const DAY = 86_400_000
 import { batchValue, readRecordBatch } from '../../src/log/read-batch.ts'
 
 /**
@@ -224,6 +226,20 @@ export function runEventLogContract(name: string, harness: () => EventLogHarness
       log = await h.reopen()
       expect(await log.offsets('t', 0)).toEqual({ start: 10, end: 12 })
       expect((await log.append('t', 0, batch('newer', 1))).baseOffset).toBe(12)
+    })
+
+    it('removes records by whole days of append time: a day goes at its 00:00 UTC plus the age limit', async ({ skip }) => {
+      if (!h.retention) skip()
+      await log.createTopic('t', { partitions: 1 })
+      const before = Date.now()
+      await log.append('t', 0, batch('today', 3))
+      const day = Math.floor(Date.now() / DAY)
+      if (Math.floor(before / DAY) !== day) return // appended across midnight: run again
+      const expires = (day + DEFAULT_RETENTION.retentionMs / DAY) * DAY
+      expect((await log.applyRetention(expires - 1)).deletedRecords).toBe(0)
+      expect(await log.offsets('t', 0)).toEqual({ start: 0, end: 3 })
+      expect((await log.applyRetention(expires)).deletedRecords).toBe(3)
+      expect(await log.offsets('t', 0)).toEqual({ start: 3, end: 3 })
     })
 
     it('keeps fresh records and removes the oldest beyond the size limit', async ({ skip }) => {

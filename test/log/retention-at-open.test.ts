@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { EmbeddedEventLog, retentionCutoff } from '../../src/log/embedded/event-log.ts'
+import { EmbeddedEventLog } from '../../src/log/embedded/event-log.ts'
+import { retentionCutoff } from '../../src/log/event-log.ts'
 import { firstKeptDay } from '../../src/warehouse/retention.ts'
 
 /*

@@ -3,6 +3,7 @@ import { BroadcastChannel } from 'node:worker_threads'
 import { open, type Database, type RootDatabase } from 'lmdb'
 import {
   DEFAULT_RETENTION,
+  retentionCutoff,
   UnknownTopicError,
   type AppendRecord,
   type AppendResult,
@@ -33,19 +34,6 @@ export interface EmbeddedLogOptions extends Partial<RetentionPolicy> {
    * log (the server's main thread), and nothing expired is served after a restart.
    */
   retentionCheckMs?: number
-}
-
-const DAY_MS = 86_400_000
-
-/**
- * The oldest append time retention keeps at `now`. The age limit works like BigQuery's partition
- * expiration over days of append time (UTC), as the warehouse's days do (src/warehouse/retention.ts):
- * a day's records go once its 00:00 UTC plus `retentionMs` has passed. With `serve --retention-days N`
- * (retentionMs = N days) that is 00:00 UTC of the warehouse's first kept day, so the log and the
- * warehouse keep the same days; records appended earlier belong to expired days.
- */
-export function retentionCutoff(now: number, retentionMs: number): number {
-  return (Math.floor((now - retentionMs) / DAY_MS) + 1) * DAY_MS
 }
 
 interface PartitionState {

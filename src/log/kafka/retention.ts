@@ -1,9 +1,11 @@
-import type { PartitionOffsets, RetentionPolicy, RetentionResult } from '../event-log.ts'
+import { retentionCutoff, type PartitionOffsets, type RetentionPolicy, type RetentionResult } from '../event-log.ts'
 import type { BatchSpan } from './records.ts'
 
 /*
  * The broker applies retention.ms and retention.bytes on its own schedule, a whole segment at a time;
- * applyRetention(now) applies the same policy at once and to the record batch, with DeleteRecords:
+ * applyRetention(now) applies the policy at once and to the record batch, with DeleteRecords, by
+ * whole days of append time as the embedded log does (retentionCutoff: the broker's own age limit
+ * only ever removes records that are older still):
  * the partition's start offset moves to the first batch to keep. Age comes from the broker's index
  * (ListOffsets by timestamp; our topics stamp batches with their append time). Size needs the stored
  * batch sizes, which only a read of the partition gives: that read happens only for a partition whose
@@ -34,7 +36,7 @@ export async function applyRetention(
     for (let p = 0; p < partitions; p++) {
       const { start, end } = await ops.offsets(topic, p)
       if (start >= end) continue
-      let cut = (await ops.offsetForTime(topic, p, now - policy.retentionMs)) ?? end
+      let cut = (await ops.offsetForTime(topic, p, retentionCutoff(now, policy.retentionMs))) ?? end
       let spans: BatchSpan[] | null = null
       if ((disk.get(p) ?? Infinity) > policy.retentionBytes) {
         spans = await ops.scan(topic, p, start, end)
