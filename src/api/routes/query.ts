@@ -8,7 +8,9 @@ const MAX_LIMIT = 100_000
 
 /**
  * SQL over the Parquet warehouse: `POST /v1/query` (one read-only statement) and the named reports.
- * The warehouse (`<dataDir>/warehouse`) is opened on first use and shared by every request.
+ * The warehouse (`<dataDir>/warehouse`) is shared by every request. It is opened when the server
+ * starts if it runs the sink (so its sessions tables are built before the first report asks), and
+ * on first use otherwise.
  */
 export const queryRoutes: RouteModule = (app, ctx) => {
   const read = ctx.auth.require('read')
@@ -18,11 +20,20 @@ export const queryRoutes: RouteModule = (app, ctx) => {
   let opening: Promise<Warehouse> | null = null
   const warehouse = (): Promise<Warehouse> => {
     // The server's retention: a day past it is never shown, even before the sink has dropped its files.
-    opening ??= openWarehouse(`${ctx.config.dataDir}/warehouse`, { retentionDays: ctx.config.retentionDays }).catch((err: unknown) => {
+    opening ??= openWarehouse(`${ctx.config.dataDir}/warehouse`, {
+      retentionDays: ctx.config.retentionDays,
+      materialiseSessions: true,
+      onError: (err, what) => ctx.logger.warn({ err, what }, 'warehouse: background work failed'),
+    }).catch((err: unknown) => {
       opening = null
       throw err
     })
     return opening
+  }
+  if (ctx.config.warehouse) {
+    app.addHook('onReady', async () => {
+      warehouse().catch((err: unknown) => ctx.logger.warn({ err }, 'warehouse: could not open at start; it is tried again at the first query'))
+    })
   }
   app.addHook('onClose', async () => {
     if (opening) (await opening.catch(() => null))?.close()

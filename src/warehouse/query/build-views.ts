@@ -14,7 +14,7 @@ import {
 } from './views.ts'
 import { SESSION_END_EVENT, SESSION_START_EVENT, sessionIdExpression, sessionsSelect } from './sessions-view.ts'
 
-type Columns = ReadonlyArray<readonly [string, string]>
+export type Columns = ReadonlyArray<readonly [string, string]>
 
 /** Every view openWarehouse creates, in creation order. */
 export const VIEW_NAMES = ['events', 'buys', 'social', 'segment_changes', 'notifications', 'profiles', 'sessions'] as const
@@ -24,8 +24,8 @@ function fileList(paths: readonly string[]): string {
   return `[${paths.map(lit).join(', ')}]`
 }
 
-function eventsSource(paths: readonly string[]): string {
-  return `read_parquet(${fileList(paths)}, hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE, 'event': VARCHAR})`
+function eventsSource(paths: readonly string[], filename = false): string {
+  return `read_parquet(${fileList(paths)}, hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE, 'event': VARCHAR}${filename ? ', filename = true' : ''})`
 }
 
 function plainSource(paths: readonly string[]): string {
@@ -123,16 +123,51 @@ const SOCIAL_EMPTY = `SELECT * FROM (${socialSelect(new Map(), '(SELECT 1)', 'jo
  * yet would fail at query time ("No files found"), so those are typed empty views instead.
  * Per-event views (buys, social) read only their own `event=NAME` directories.
  */
-export async function buildViews(conn: DuckDBConnection, root: string, inv: Inventory): Promise<void> {
+/** What the sessions view is built from, for a materialisation (sessions-store.ts). */
+export interface SessionsContext {
+  /** The session_id expression over the events view (null: no file has the property). */
+  sessionId: string | null
+  markers: boolean
+  /** The events view's source columns and their types (read_parquet's union of the files). */
+  eventColumns: ReadonlyMap<string, string>
+  /** The files the views read. */
+  inv: Inventory
+}
+
+/** How a materialisation takes part in a rebuild: its view, and work done in the rebuild's transaction. */
+export interface SessionsHooks {
+  /** The sessions view's SQL, or null for the live view. */
+  view(ctx: SessionsContext): string | null
+  /** Runs inside the transaction that replaces the views, after them (a failure rolls all back). */
+  within(conn: DuckDBConnection, ctx: SessionsContext): Promise<void>
+}
+
+/**
+ * The events view's SELECT over `files`: every column typed as the view declares it. `extra`:
+ * columns the relation must have with these types whatever the files hold (another relation's
+ * columns, so the same expressions bind over both); `filename`: with the file each row came from.
+ */
+export async function eventsRelation(
+  conn: DuckDBConnection, root: string, files: readonly string[], opts: { extra?: Columns; filename?: boolean } = {},
+): Promise<{ sql: string; columns: Map<string, string> }> {
+  const source = eventsSource(files, opts.filename === true)
+  const have = await describe(conn, source)
+  const declared = eventsColumns(root, have)
+  const names = new Set(declared.map(([n]) => n.toLowerCase()))
+  const expected = [...declared, ...(opts.extra ?? []).filter(([n]) => !names.has(n.toLowerCase()))]
+  return { sql: `SELECT ${starWithMissing(have, expected)} FROM ${source}`, columns: have }
+}
+
+export async function buildViews(conn: DuckDBConnection, root: string, inv: Inventory, sessions?: SessionsHooks): Promise<void> {
   const views: Array<[string, string]> = []
   // The sessions view needs to know whether any file has a session_id (a missing column would not bind).
   let eventColumns: ReadonlyMap<string, string> = new Map()
 
-  if (Object.keys(inv.events).length > 0) {
-    const source = eventsSource(Object.values(inv.events).flat())
-    const have = await describe(conn, source)
-    eventColumns = have
-    views.push(['events', `SELECT ${starWithMissing(have, eventsColumns(root, have))} FROM ${source}`])
+  const allEvents = Object.values(inv.events).flat()
+  if (allEvents.length > 0) {
+    const rel = await eventsRelation(conn, root, allEvents)
+    eventColumns = rel.columns
+    views.push(['events', rel.sql])
   } else {
     views.push(['events', emptySelect([...BASE_COLUMNS, ['dt', 'DATE'], ...GAME_COLUMNS, [RESCUED_COLUMN, 'VARCHAR']])])
   }
@@ -178,11 +213,14 @@ FROM seen LEFT JOIN latest USING (tenant, user_id) GROUP BY ALL`,
   ])
 
   const markers = (inv.events[SESSION_START_EVENT]?.length ?? 0) + (inv.events[SESSION_END_EVENT]?.length ?? 0) > 0
-  views.push(['sessions', sessionsSelect({ sessionId: sessionIdExpression(eventColumns), markers })])
+  const sessionId = sessionIdExpression(eventColumns)
+  const context: SessionsContext = { sessionId, markers, eventColumns, inv }
+  views.push(['sessions', sessions?.view(context) ?? sessionsSelect({ sessionId, markers })])
 
   await conn.run('BEGIN TRANSACTION')
   try {
     for (const [name, sql] of views) await conn.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`)
+    await sessions?.within(conn, context)
     await conn.run('COMMIT')
   } catch (err) {
     await conn.run('ROLLBACK')

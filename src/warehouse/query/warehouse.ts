@@ -6,6 +6,7 @@ import { buildViews } from './build-views.ts'
 import { toJson, type JsonValue } from './convert.ts'
 import { READ_ONLY_MESSAGE, readOnlyViolation } from './guard.ts'
 import { inventory } from './views.ts'
+import { SessionsStore, StreamGone } from './sessions-store.ts'
 import { firstKeptDay } from '../retention.ts'
 
 export const QUERY_DEFAULTS = {
@@ -70,6 +71,8 @@ export interface Warehouse {
   query(sql: string, opts?: QueryOptions): Promise<QueryResult>
   /** Re-reads which files exist and rebuilds the views if that changed. */
   refresh(force?: boolean): Promise<void>
+  /** Resolves when no background work (a sessions build, a rebuild) is running. */
+  settled(): Promise<void>
   close(): void
 }
 
@@ -84,7 +87,18 @@ export interface WarehouseOptions {
    * the sink has removed them yet. Default: every day on disk is shown.
    */
   retentionDays?: number
+  /**
+   * Keep the `sessions` view materialised (sessions-store.ts): built in the background after
+   * opening (the live view answers until then), brought up to date at every view rebuild and at
+   * least every SESSIONS_REFRESH_MS. Default false (one-off queries: `tagstream query`, reports).
+   */
+  materialiseSessions?: boolean
+  /** Told about background failures (a sessions build). */
+  onError?: (err: unknown, what: string) => void
 }
+
+/** How often a warehouse with materialised sessions looks for new files without being asked. */
+export const SESSIONS_REFRESH_MS = 30_000
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
@@ -101,13 +115,52 @@ class DuckWarehouse implements Warehouse {
   /** The same, per owner (QueryOptions.owner). */
   private readonly runningBy = new Map<string, number>()
 
+  private readonly sessions: SessionsStore | null
+  private timer: NodeJS.Timeout | null = null
+  private readonly onError: (err: unknown, what: string) => void
+
   constructor(
     readonly root: string,
     private readonly db: DuckDBInstance,
     private readonly refreshMs: number,
     private readonly maxRunning: number,
     private readonly retentionDays: number | null,
-  ) {}
+    opts: WarehouseOptions,
+  ) {
+    const onError = (this.onError = opts.onError ?? (() => undefined))
+    this.sessions = opts.materialiseSessions === true
+      ? new SessionsStore(root, () => db.connect(), {
+        onError: (err) => onError(err, 'sessions build'),
+        onBuilt: () => void this.refresh(true).catch((err: unknown) => onError(err, 'refresh')),
+      })
+      : null
+    if (this.sessions) {
+      this.timer = setInterval(() => void this.refresh().catch((err: unknown) => onError(err, 'refresh')), SESSIONS_REFRESH_MS)
+      this.timer.unref()
+    }
+  }
+
+  /** Waits for a running sessions build (tests). */
+  async settled(): Promise<void> {
+    await this.sessions?.idle()
+    while (this.refreshing) await this.refreshing
+  }
+
+  /** Replaces the views for `inv`, keeping the sessions tables in step (or dropping them when they cannot be). */
+  private async rebuild(conn: DuckDBConnection, inv: ReturnType<typeof inventory>): Promise<void> {
+    const sessions = this.sessions
+    if (sessions === null) return buildViews(conn, this.root, inv)
+    try {
+      await buildViews(conn, this.root, inv, sessions)
+    } catch (err) {
+      if (!sessions.materialised && !sessions.pending) throw err
+      // The tables could not follow (a stream gone, a failed step): the live view until they are built again.
+      if (!(err instanceof StreamGone)) this.onError(err, 'sessions update')
+      sessions.reset()
+      await buildViews(conn, this.root, inv, sessions)
+    }
+    sessions.startBuild()
+  }
 
   /** The first day the views show now (an expired day is never shown), or null when they show every day. */
   private keptFromNow(): string | null {
@@ -127,7 +180,7 @@ class DuckWarehouse implements Warehouse {
     this.refreshing = (async () => {
       const conn = await this.db.connect()
       try {
-        await buildViews(conn, this.root, inv)
+        await this.rebuild(conn, inv)
         this.signature = signature
         this.keptFrom = keptFrom
       } finally {
@@ -236,6 +289,8 @@ class DuckWarehouse implements Warehouse {
   }
 
   close(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.sessions?.stop()
     this.db.closeSync()
   }
 }
@@ -255,7 +310,7 @@ export async function openWarehouse(root: string, opts: WarehouseOptions = {}): 
     temp_directory: temp,
     max_temp_directory_size: `${Math.floor(QUERY_DEFAULTS.maxTempBytes / 1024 ** 2)}MB`,
   })
-  const wh = new DuckWarehouse(abs, db, opts.refreshMs ?? QUERY_DEFAULTS.refreshMs, opts.maxRunning ?? QUERY_DEFAULTS.maxRunning, opts.retentionDays ?? null)
+  const wh = new DuckWarehouse(abs, db, opts.refreshMs ?? QUERY_DEFAULTS.refreshMs, opts.maxRunning ?? QUERY_DEFAULTS.maxRunning, opts.retentionDays ?? null, opts)
   await wh.refresh(true)
   const conn = await db.connect()
   try {

@@ -1,0 +1,134 @@
+import { readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openWarehouse, type QueryResult, type Warehouse } from '../../src/warehouse/query/index.ts'
+import { compactDay } from '../../src/warehouse/sink/index.ts'
+import { tempRoot, writeEvents, type FixtureEvent } from './fixtures.ts'
+import { referenceSessions, sortSessions } from './sessions-reference.ts'
+
+/*
+ * The materialised `sessions` view (src/warehouse/query/sessions-store.ts) against the reference
+ * (sessions-reference.ts) while events keep arriving: after every batch the tables, brought up to
+ * date incrementally, must give exactly the sessions of every event written so far. Batches carry
+ * markers, session_ids, rows that come late (before a user's last event) and rows for several log
+ * partitions; days are compacted between batches (a merged file holding covered and new rows) and
+ * a day is removed (the tables are built again).
+ */
+
+const roots: string[] = []
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true })
+})
+
+type Row = Record<string, unknown>
+const objects = (r: QueryResult): Row[] => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i]])))
+const sessionsOf = async (wh: Warehouse) =>
+  sortSessions(objects(await wh.query('SELECT * FROM sessions')) as Array<Row & { tenant: string; user_id: string; started_at: string; session: string }>)
+
+/** A small deterministic generator (mulberry32), so a failure replays. */
+function rng(seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const USERS = ['u1', 'u2', 'u3', 'u4', 'u5']
+const START = Date.parse('2026-03-01T20:00:00Z')
+
+/**
+ * One batch: per user a run of events after their clock (gaps of 1–80 minutes, so some split),
+ * with markers and session_ids now and then, and a few late rows (hours before the user's clock).
+ * Every time is distinct (ms added from a counter), so (ts) alone orders events as (ts, partition, offset) does.
+ */
+function batch(next: () => number, clocks: Map<string, number>, seq: { n: number }, size: number, markers: boolean): FixtureEvent[] {
+  const out: FixtureEvent[] = []
+  for (let i = 0; i < size; i++) {
+    const user = USERS[Math.floor(next() * USERS.length)]!
+    const tenant = next() < 0.2 ? 'acme' : undefined
+    const key = `${tenant ?? 'default'}/${user}`
+    const clock = clocks.get(key) ?? START
+    const late = next() < 0.08
+    const at = late ? clock - Math.floor(next() * 5 * 3_600_000) : clock + Math.floor((1 + next() * 79) * 60_000)
+    if (!late) clocks.set(key, at)
+    const r = next()
+    const event = markers && r < 0.12 ? 'session_start' : markers && r < 0.22 ? 'session_end' : next() < 0.5 ? 'tap' : 'page_view'
+    const properties = next() < 0.15 ? { session_id: `s${Math.floor(next() * 3)}` } : {}
+    const e: FixtureEvent = { event, user_id: user, ts: new Date(at + (seq.n++ % 1000)).toISOString(), properties }
+    if (tenant !== undefined) e.tenant = tenant
+    out.push(e)
+  }
+  return out
+}
+
+async function settle(wh: Warehouse): Promise<void> {
+  await wh.refresh(true)
+  await wh.settled()
+}
+
+describe('materialised sessions', () => {
+  for (const markers of [false, true]) {
+    it(`stay equal to the reference as batches arrive (${markers ? 'with' : 'without'} markers), through compactions and late rows`, async () => {
+      const root = tempRoot()
+      roots.push(root)
+      const next = rng(markers ? 7 : 11)
+      const clocks = new Map<string, number>()
+      const seq = { n: 0 }
+      const offsets = [0, 0, 0]
+      const all: FixtureEvent[] = []
+      const write = async (events: FixtureEvent[]) => {
+        // Each batch goes to one partition; across batches, all three are used.
+        const p = all.length % 3
+        offsets[p] = await writeEvents(root, events, { partition: p, startOffset: offsets[p] })
+        all.push(...events)
+      }
+      await write(batch(next, clocks, seq, 40, markers))
+      const wh = await openWarehouse(root, { refreshMs: 0, materialiseSessions: true, onError: (err) => { throw err } })
+      try {
+        await settle(wh)
+        expect(await sessionsOf(wh)).toEqual(referenceSessions(all))
+        for (let round = 0; round < 12; round++) {
+          await write(batch(next, clocks, seq, 15 + Math.floor(next() * 30), markers))
+          if (round % 4 === 3) {
+            // Merges files the tables cover with ones they do not: the merged file straddles the cover.
+            for (const dt of readdirSync(join(root, 'events')).map((d) => d.slice(3))) await compactDay(root, dt)
+          }
+          await settle(wh)
+          expect(await sessionsOf(wh), `round ${round}`).toEqual(referenceSessions(all))
+        }
+        expect((await wh.query("SELECT count(*)::INTEGER FROM duckdb_tables() WHERE schema_name = '_sessions'")).rows).toEqual([[2]])
+      } finally {
+        wh.close()
+      }
+    })
+  }
+
+  it('are built again when a day they cover is gone, and answer live meanwhile', async () => {
+    const root = tempRoot()
+    roots.push(root)
+    const next = rng(3)
+    const clocks = new Map<string, number>()
+    const seq = { n: 0 }
+    const all = batch(next, clocks, seq, 120, true)
+    await writeEvents(root, all)
+    const wh = await openWarehouse(root, { refreshMs: 0, materialiseSessions: true })
+    try {
+      await settle(wh)
+      expect(await sessionsOf(wh)).toEqual(referenceSessions(all))
+      const days = readdirSync(join(root, 'events')).sort()
+      expect(days.length).toBeGreaterThan(1)
+      rmSync(join(root, 'events', days[0]!), { recursive: true })
+      const kept = all.filter((e) => `dt=${e.ts.slice(0, 10)}` !== days[0])
+      await wh.refresh(true)
+      // Right away (the live view) and once built again (the tables).
+      expect(await sessionsOf(wh)).toEqual(referenceSessions(kept))
+      await settle(wh)
+      expect(await sessionsOf(wh)).toEqual(referenceSessions(kept))
+    } finally {
+      wh.close()
+    }
+  })
+})
