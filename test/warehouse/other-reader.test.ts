@@ -4,10 +4,11 @@ import { join } from 'node:path'
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type FileMetaData, type SchemaElement } from 'hyparquet'
 import { afterAll, describe, expect, it } from 'vitest'
 import { encodeEvent, partitionFor, partitionKey, validateEvent, type JsonValue, type TrackedEvent } from '../../src/events/index.ts'
+import { TOPICS } from '../../src/log/event-log.ts'
 import { batchOfRecords } from '../../src/log/read-batch.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { BASE_COLUMNS, PROPERTY_PREFIX, RESERVED_COLUMN_NAMES, eventDir, partFileName } from '../../src/warehouse/layout.ts'
-import { writePieces } from '../../src/warehouse/sink/files.ts'
+import { listPartFilesUnder, writePieces } from '../../src/warehouse/sink/files.ts'
 import { EventRows, compactDay, listPartFiles, runSinkOnce, type PartFile } from '../../src/warehouse/sink/index.ts'
 import { writeEvents } from './fixtures.ts'
 import { appendAll } from './sink-helpers.ts'
@@ -237,5 +238,21 @@ describe('the warehouse read by another engine (hyparquet)', () => {
     for (const name of ['ts', 'received_at']) expect(declared(meta.schema.find((e) => e.name === name)!)).toBe(INSTANT)
     const micros = times.map((t) => BigInt(Date.parse(t)) * 1000n)
     expect(rows.map((r) => [r.user_id, r.ts])).toEqual([...micros.map((us) => ['old', us]), ...micros.map((us) => ['new', us])])
+  })
+  it('writes output streams with `at` as a UTC instant, exactly the engine\'s epoch ms', async () => {
+    const root = join(tmp, 'streams')
+    const { log } = await openEventLog(join(root, 'log'), { partitions: 1 })
+    const at = [Date.parse('2026-11-01T00:00:00.001Z'), Date.parse('2026-11-01T23:59:59.999Z')]
+    await log.append(TOPICS.segmentChanges, 0, at.map((t, i) => ({
+      key: `default:u${i}`, timestamp: t,
+      value: Buffer.from(JSON.stringify({ segment: 's', tenant: 'default', user_id: `u${i}`, change: 'entered', at: t, values: {}, version: 1 })),
+    })))
+    await runSinkOnce(log, join(root, 'wh'))
+    await log.close()
+    const files = liveFiles((await listPartFilesUnder(join(root, 'wh', 'segment-changes'))).parts)
+    expect(files).toHaveLength(1)
+    const { meta, rows } = await read(files[0]!)
+    expect(declared(meta.schema.find((e) => e.name === 'at')!)).toBe(INSTANT)
+    expect(rows.map((r) => r.at)).toEqual(at.map((t) => BigInt(t) * 1000n))
   })
 })

@@ -43,9 +43,9 @@ describe('views', () => {
     expect(r.rows).toEqual([['join_guild', 'soldiers', 750], ['join_team', 'soldiers', 5000], ['join_guild', 'magicians', 5000]])
   })
 
-  it('segment_changes presents epoch-ms `at` as a timestamp', async () => {
+  it('segment_changes presents epoch-ms `at` as a UTC instant', async () => {
     const r = await wh.query(`SELECT "at" FROM segment_changes ORDER BY "at" LIMIT 1`)
-    expect(r.columns[0]!.type).toBe('TIMESTAMP')
+    expect(r.columns[0]!.type).toBe('TIMESTAMP WITH TIME ZONE')
     expect(r.rows[0]![0]).toBe('2026-01-01T10:05:00.000Z')
   })
 

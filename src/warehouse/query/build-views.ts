@@ -83,14 +83,15 @@ function eventsColumns(root: string, have: Map<string, string>): Columns {
 
 const TIME_TYPES = /^(TIMESTAMP|DATE)/
 /**
- * Engine records carry `at` as epoch ms: the REPLACE item that presents it as a TIMESTAMP whatever
- * the sink chose, or '' when it is one already.
+ * Engine records carry `at` as epoch ms: the REPLACE item that presents it as a UTC instant
+ * (TIMESTAMP WITH TIME ZONE, as the sink writes it now) whatever older files hold, or '' when it is one already.
  */
 function atAsTimestamp(have: Map<string, string>): string {
   const t = have.get('at')
-  if (t === undefined || TIME_TYPES.test(t)) return ''
-  if (t === 'VARCHAR') return `TRY_CAST("at" AS TIMESTAMP) AS "at"`
-  return `epoch_ms(TRY_CAST("at" AS BIGINT)) AS "at"`
+  if (t === undefined || t === TIMESTAMPTZ) return ''
+  // Files written before `at` was an instant hold a UTC TIMESTAMP (the session is UTC, so the cast is exact).
+  if (TIME_TYPES.test(t) || t === 'VARCHAR') return `TRY_CAST("at" AS ${TIMESTAMPTZ}) AS "at"`
+  return `CAST(epoch_ms(TRY_CAST("at" AS BIGINT)) AS ${TIMESTAMPTZ}) AS "at"`
 }
 
 function buysSelect(have: Map<string, string>, source: string): string {

@@ -39,13 +39,13 @@ export const GAME_COLUMNS: Columns = [
 ]
 
 export const SEGMENT_CHANGE_COLUMNS: Columns = [
-  ['segment', 'VARCHAR'], ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['change', 'VARCHAR'], ['at', 'TIMESTAMP'],
+  ['segment', 'VARCHAR'], ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['change', 'VARCHAR'], ['at', TIMESTAMPTZ],
   ['values', 'VARCHAR'], ['version', 'BIGINT'],
 ]
 
 export const NOTIFICATION_COLUMNS: Columns = [
   ['trigger', 'VARCHAR'], ['emit', 'VARCHAR'], ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['event', 'VARCHAR'],
-  ['event_id', 'VARCHAR'], ['at', 'TIMESTAMP'], ['properties', 'VARCHAR'], ['values', 'VARCHAR'],
+  ['event_id', 'VARCHAR'], ['at', TIMESTAMPTZ], ['properties', 'VARCHAR'], ['values', 'VARCHAR'],
 ]
 
 /** The rescue column of event files (src/warehouse/sink/event-columns.ts): values that did not fit their column's type. */

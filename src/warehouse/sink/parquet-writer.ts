@@ -24,12 +24,16 @@ export class ParquetWriter {
     const config: Record<string, string> = {}
     if (options.threads !== undefined) config.threads = String(options.threads)
     const instance = await DuckDBInstance.create(':memory:', config)
-    return new ParquetWriter(instance, await instance.connect())
+    const connection = await instance.connect()
+    // Output streams' `at` becomes an instant (TIMESTAMP WITH TIME ZONE) from a UTC TIMESTAMP: exact only in UTC.
+    await connection.run(`SET TimeZone = 'UTC'`)
+    return new ParquetWriter(instance, connection)
   }
 
   /**
    * Writes one Parquet file from NDJSON records (an output stream's), staged at `jsonPath`: the
-   * columns in order, `at` as a TIMESTAMP, JSON columns as their text, then partition and offset.
+   * columns in order, `at` as a UTC instant (TIMESTAMP WITH TIME ZONE: Parquet's isAdjustedToUTC, as
+   * the event files' ts), JSON columns as their text, then partition and offset.
    */
   writeJson(path: string, jsonPath: string, ndjson: Buffer, columns: ReadonlyArray<readonly [string, string]>, partition: number): Promise<void> {
     return this.exclusive(() => this.copyJson(path, jsonPath, ndjson, columns, partition))
@@ -41,7 +45,7 @@ export class ParquetWriter {
       const decl = [`'_offset': 'BIGINT'`, ...columns.map(([name, type]) => `${literal(name)}: '${type}'`)]
       const select = [
         ...columns.map(([name, type]) =>
-          name === 'at' ? 'epoch_ms(CAST("at" AS BIGINT)) AS "at"' : type === 'JSON' ? `CAST(${ident(name)} AS VARCHAR) AS ${ident(name)}` : ident(name),
+          name === 'at' ? 'CAST(epoch_ms(CAST("at" AS BIGINT)) AS TIMESTAMPTZ) AS "at"' : type === 'JSON' ? `CAST(${ident(name)} AS VARCHAR) AS ${ident(name)}` : ident(name),
         ),
         `CAST(${partition} AS INTEGER) AS "partition"`,
         '_offset AS "offset"',
