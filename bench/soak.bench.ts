@@ -290,6 +290,8 @@ export async function benchSoak(): Promise<Section> {
     }
   } finally {
     await server.stop()
-    rmSync(dir, { recursive: true, force: true })
+    // TAGSTREAM_SOAK_KEEP=1 leaves the data directory to look into (its path on stderr).
+    if (process.env.TAGSTREAM_SOAK_KEEP === '1') process.stderr.write(`  soak: data kept in ${dir}\n`)
+    else rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -314,6 +314,12 @@ export async function openWarehouse(root: string, opts: WarehouseOptions = {}): 
   await wh.refresh(true)
   const conn = await db.connect()
   try {
+    // Every query and every view rebuild reads the footers of all live files (hundreds on a running
+    // server); files are never rewritten in place, so cached footers stay right. Measured on a soak's
+    // 396 files: a view rebuild 190 ms instead of 270 ms, popular_events 62 ms instead of 74 ms.
+    // (The setting belongs to the built-in parquet extension, loaded first.)
+    await conn.run('LOAD parquet')
+    await conn.run('SET GLOBAL parquet_metadata_cache = true')
     await conn.run(`SET allowed_directories = [${`'${(abs + sep).replaceAll("'", "''")}'`}]`)
     await conn.run('SET enable_external_access = false')
     // Event files store ts/received_at as UTC-adjusted instants (TIMESTAMP WITH TIME ZONE); the views
