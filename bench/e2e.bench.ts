@@ -17,7 +17,8 @@ const RULES = `segments:
   spinner:
     when: count(spin, 1h) >= 50
 `
-const TARGET = 100_000
+/** Issue 16's target for the whole path. */
+const TARGET = 300_000
 
 /** The first `EVENTS` of seed 000's workload, as the slots simulator sends them. */
 const workload = () => slotsStream({ users: 5_000, spins: 10_000_000 })
@@ -32,38 +33,91 @@ async function warehouseRows(url: string): Promise<number> {
   return Number(((await res.json()) as { rows: unknown[][] }).rows[0]![0])
 }
 
+/** The request bodies of the first `EVENTS` events, 1,000 to a request, as the simulator would send them. */
+function prebuiltBodies(): string[] {
+  const out: string[] = []
+  const source = workload()
+  let lines: string[] = []
+  for (let i = 0; i < EVENTS; i++) {
+    lines.push(JSON.stringify(source.next().value as RawEvent))
+    if (lines.length === 1_000 || i === EVENTS - 1) {
+      out.push(`[${lines.join(',')}]`)
+      lines = []
+    }
+  }
+  return out
+}
+
+/** Posts every body with `concurrency` requests in flight (a 429/503 is retried after its Retry-After); the events accepted. */
+async function postAll(target: HttpTarget, bodies: readonly string[], concurrency: number): Promise<number> {
+  const headers = { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' }
+  let next = 0
+  let accepted = 0
+  const lane = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!
+      for (;;) {
+        const a = await target.post('/v1/events', headers, body)
+        if (a.status === 200) {
+          accepted += (JSON.parse(a.text) as { accepted: number }).accepted
+          break
+        }
+        if (a.status !== 429 && a.status !== 503) throw new Error(`POST /v1/events answered ${a.status}: ${a.text.slice(0, 200)}`)
+        await new Promise((r) => setTimeout(r, (a.retryAfter ?? 1) * 1000))
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, lane))
+  return accepted
+}
+
+interface E2eRun {
+  ingestS: number
+  engineS: number
+  warehouseS: number
+}
+
+/** One server, the events sent flat out (`send`), timed from the first request to acknowledged, segmented and counted in the warehouse. */
+async function runOnce(dir: string, send: (target: HttpTarget) => Promise<number>): Promise<E2eRun> {
+  // Seed 000's fixed event times: the clock moves with events only, as in earlier runs.
+  const server = await startServeProcess(dir, RULES, ['--clock-tick-ms', '0'])
+  try {
+    const target = new HttpTarget(server.url, 16)
+    const t0 = performance.now()
+    const accepted = await send(target)
+    const ingestS = (performance.now() - t0) / 1000
+    target.close()
+    if (accepted !== EVENTS) throw new Error(`the server accepted ${accepted} of ${EVENTS} events`)
+    if (!(await engineCaughtUp(server.url))) throw new Error('the engine did not catch up within 10 minutes')
+    const engineS = (performance.now() - t0) / 1000
+    const deadline = Date.now() + 600_000
+    let rows = 0
+    while ((rows = await warehouseRows(server.url)) < EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    const warehouseS = (performance.now() - t0) / 1000
+    if (rows !== EVENTS) throw new Error(`the warehouse holds ${rows} rows of ${EVENTS} events`)
+    return { ingestS, engineS, warehouseS }
+  } finally {
+    await server.stop()
+  }
+}
+
 /**
- * The whole pipeline as a user runs it: `tagstream serve` with the Parquet sink on, the slots
- * simulator sending seed 000's events over HTTP flat out, the engine segmenting them, the sink
- * writing them to Parquet. Timed from the first request until SQL over the warehouse counts every
- * event. The comparison is the batch path on the same events in this process: append to a log,
- * then one sink run (what `tagstream ingest` + `tagstream warehouse sync` do), no HTTP, no engine.
+ * The whole pipeline as a user runs it: `tagstream serve` with the Parquet sink on, seed 000's
+ * events sent over HTTP flat out, the engine segmenting them, the sink writing them to Parquet.
+ * Timed from the first request until SQL over the warehouse counts every event. The request
+ * bodies are made before the clock starts (as in the HTTP section), so the 2 cores go to the
+ * server; the same run with the slots simulator making them on the fly is shown beside it. The
+ * other comparison is the batch path on the same events in this process: append to a log, then
+ * one sink run (what `tagstream ingest` + `tagstream warehouse sync` do), no HTTP, no engine.
  */
 export async function benchE2e(): Promise<Section> {
   const dir = mkdtempSync(join(tmpdir(), 'tagstream-bench-e2e-'))
   try {
-    // Seed 000's fixed event times: the clock moves with events only, as in earlier runs.
-    const server = await startServeProcess(join(dir, 'serve'), RULES, ['--clock-tick-ms', '0'])
-    let ingestS: number
-    let engineS: number
-    let warehouseS: number
-    let rows = 0
-    try {
-      const target = new HttpTarget(server.url, 16)
-      const t0 = performance.now()
-      const stats = await sendEvents(workload(), { target, keyFor: () => BENCH_KEY, batch: 1_000, concurrency: 16, rate: 0, limit: EVENTS })
-      ingestS = (performance.now() - t0) / 1000
-      target.close()
-      if (stats.accepted !== EVENTS) throw new Error(`the server accepted ${stats.accepted} of ${EVENTS} events`)
-      if (!(await engineCaughtUp(server.url))) throw new Error('the engine did not catch up within 10 minutes')
-      engineS = (performance.now() - t0) / 1000
-      const deadline = Date.now() + 600_000
-      while ((rows = await warehouseRows(server.url)) < EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500))
-      warehouseS = (performance.now() - t0) / 1000
-      if (rows !== EVENTS) throw new Error(`the warehouse holds ${rows} rows of ${EVENTS} events`)
-    } finally {
-      await server.stop()
-    }
+    const bodies = prebuiltBodies()
+    const main = await runOnce(join(dir, 'serve'), (target) => postAll(target, bodies, 16))
+    const simulated = await runOnce(join(dir, 'serve-sim'), async (target) =>
+      (await sendEvents(workload(), { target, keyFor: () => BENCH_KEY, batch: 1_000, concurrency: 16, rate: 0, limit: EVENTS })).accepted)
+    const rows = EVENTS
 
     // The batch path, same events: validate, append to a fresh log, one sink run.
     const events: TrackedEvent[] = []
@@ -82,19 +136,20 @@ export async function benchE2e(): Promise<Section> {
     await log.close()
     if (sink.rowsWritten < EVENTS) throw new Error(`the batch sink wrote ${sink.rowsWritten} rows of ${EVENTS}`)
 
-    const e2e = EVENTS / warehouseS
+    const e2e = EVENTS / main.warehouseS
     return {
       title: 'End to end: HTTP ingest → segmentation → warehouse',
       description:
-        `\`tagstream serve\` with the Parquet sink on (collector, engine thread and sink thread on the same 2 cores), the slots simulator sending the first ${fmt(EVENTS)} events of seed 000's workload ` +
-        `(${fmt(planSlots({ users: 5_000, spins: 10_000_000 }).count)} in all) over HTTP flat out, 1,000 events per request, 16 requests in flight. ` +
+        `\`tagstream serve\` with the Parquet sink on (collector, engine thread and sink thread on the same 2 cores), the first ${fmt(EVENTS)} events of seed 000's workload ` +
+        `(${fmt(planSlots({ users: 5_000, spins: 10_000_000 }).count)} in all) sent over HTTP flat out, 1,000 events per request, 16 requests in flight, the bodies made before the clock starts. ` +
         `Times run from the first request: until every event is acknowledged (durable), until the engine has applied all of them (/readyz lag 0), ` +
-        `and until \`SELECT count(*) FROM events\` over the warehouse counts all ${fmt(rows)} rows. ` +
-        'The comparison is the batch path over the same events in one process: append to a fresh log, then one sink run (`tagstream ingest` + `tagstream warehouse sync`), no HTTP, no engine.',
+        `and until \`SELECT count(*) FROM events\` over the warehouse counts all ${fmt(rows)} rows (the sink flushes 500 ms after the last event, \`quietFlushMs\`). ` +
+        'Comparisons: the same run with the slots simulator making the bodies on the fly in this process (on the same 2 cores); and the batch path over the same events in one process: append to a fresh log, then one sink run (`tagstream ingest` + `tagstream warehouse sync`), no HTTP, no engine.',
       figures: [
-        { name: 'events in the warehouse, from first request to last row', value: e2e, unit: 'events/s', target: `≥ ${fmt(TARGET)} events/s`, met: e2e >= TARGET, notes: `${fmt(warehouseS)} s` },
-        { name: 'acknowledged durably, sink running', value: EVENTS / ingestS, unit: 'events/s', notes: `${fmt(ingestS)} s` },
-        { name: 'segmented (engine caught up)', value: EVENTS / engineS, unit: 'events/s', notes: `${fmt(engineS)} s` },
+        { name: 'events in the warehouse, from first request to last row', value: e2e, unit: 'events/s', target: `≥ ${fmt(TARGET)} events/s`, met: e2e >= TARGET, notes: `${fmt(main.warehouseS)} s` },
+        { name: 'acknowledged durably, sink running', value: EVENTS / main.ingestS, unit: 'events/s', notes: `${fmt(main.ingestS)} s` },
+        { name: 'segmented (engine caught up)', value: EVENTS / main.engineS, unit: 'events/s', notes: `${fmt(main.engineS)} s` },
+        { name: 'comparison: bodies made on the fly by the simulator in the same process, to last row', value: EVENTS / simulated.warehouseS, unit: 'events/s', notes: `${fmt(simulated.warehouseS)} s; acknowledged in ${fmt(simulated.ingestS)} s` },
         { name: 'comparison: batch path, log append + one sink run', value: EVENTS / batchS, unit: 'events/s', notes: `${fmt(batchS)} s` },
       ],
     }

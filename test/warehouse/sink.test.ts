@@ -9,6 +9,7 @@ import { openEventLog } from '../../src/log/open-log.ts'
 import { dtOf, parsePartFileName, partFileName } from '../../src/warehouse/layout.ts'
 import { compactDay, dropOldPartitions, listPartFiles, runSinkOnce, startWarehouseSink } from '../../src/warehouse/sink/index.ts'
 import { appendAll, fingerprint, query, workload } from './sink-helpers.ts'
+import { until } from '../support/until.ts'
 
 const tmp = mkdtempSync(join(tmpdir(), 'tagstream-sink-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -167,6 +168,32 @@ describe('warehouse sink', () => {
     await log.close()
     const f = await fingerprint(root)
     expect(f).toMatchObject({ rows: 1_500, duplicates: 0 })
+  })
+})
+
+describe('flushing when traffic stops', () => {
+  it('flushes a burst once the log has been quiet for quietFlushMs, long before the interval; steady traffic waits for the interval', async () => {
+    const dir = fresh()
+    const { log, partitions } = await openEventLog(join(dir, 'log'), { partitions: 2 })
+    const root = join(dir, 'wh')
+    // An interval far beyond the test: any flush here is the quiet one.
+    const sink = await startWarehouseSink(log, root, { flushIntervalMs: 600_000, quietFlushMs: 1_000, pollWaitMs: 10, maintenanceIntervalMs: 3_600_000 })
+    try {
+      const events = workload(600, 9)
+      // Steady traffic: something new every 50 ms for a second, so the log is never quiet for a second.
+      for (let i = 0; i < 20; i++) {
+        await appendAll(log, events.slice(i * 10, i * 10 + 10), partitions)
+        expect(sink.stats().rowsWritten, `steady, step ${i}`).toBe(0)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      await appendAll(log, events.slice(200), partitions)
+      await until('the quiet flush', () => sink.stats().rowsWritten === 600, 10_000)
+      expect(sink.stats().flushes).toBeGreaterThanOrEqual(1)
+    } finally {
+      await sink.stop()
+      await log.close()
+    }
+    expect(await fingerprint(root)).toMatchObject({ rows: 600, duplicates: 0 })
   })
 })
 

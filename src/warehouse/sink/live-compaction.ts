@@ -102,7 +102,7 @@ async function days(root: string): Promise<string[]> {
 }
 
 /** One pass over every day: sweep superseded files past their grace, merge what the policy says. */
-export async function compactLive(root: string, options: { now?: number; policy?: LiveCompactionPolicy; logger?: Logger } = {}): Promise<CompactionResult> {
+export async function compactLive(root: string, options: { now?: number; policy?: LiveCompactionPolicy; logger?: Logger; threads?: number } = {}): Promise<CompactionResult> {
   const now = options.now ?? Date.now()
   const policy = options.policy ?? LIVE_COMPACTION
   const result: CompactionResult = { filesRemoved: 0, filesWritten: 0 }
@@ -113,7 +113,7 @@ export async function compactLive(root: string, options: { now?: number; policy?
         const live = await sweep(dir, { graceMs: policy.graceMs, now }, result)
         for (const files of byPartition(live)) {
           for (const run of runsToMerge(files, now, policy)) {
-            writer ??= await ParquetWriter.open()
+            writer ??= await ParquetWriter.open(options.threads === undefined ? {} : { threads: options.threads })
             await mergeRun(writer, dir, run, result)
           }
         }

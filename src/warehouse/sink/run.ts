@@ -52,12 +52,13 @@ function statsOf(sinks: readonly WarehouseSink[]): WarehouseStats {
 
 /**
  * Starts the sinks in the background: poll every partition, flush a partition when it holds
- * `flushRows` rows, and flush everything every `flushIntervalMs`. An error stops the loop (the next
+ * `flushRows` rows, and flush everything every `flushIntervalMs`, or sooner once nothing new has
+ * arrived for `quietFlushMs`. An error stops the loop (the next
  * start replays from the committed offsets); it is logged and shown in stats().lastError.
  */
 export async function startWarehouseSink(log: EventLog, root: string, options: Partial<WarehouseSinkOptions> = {}): Promise<RunningSink> {
   const sinks = await openSinks(log, root, options)
-  const { flushIntervalMs, pollWaitMs, logger, retentionDays, maintenanceIntervalMs, liveCompaction } = sinks[0]!.options
+  const { flushIntervalMs, quietFlushMs, pollWaitMs, logger, retentionDays, maintenanceIntervalMs, liveCompaction, threads } = sinks[0]!.options
   let running = true
   let wake: (() => void) | null = null
   const sleep = (ms: number) =>
@@ -74,6 +75,9 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
     })
   const loop = (async () => {
     let lastFlush = Date.now()
+    /** When a poll last found records, and whether any were read since the last flush. */
+    let lastRead = 0
+    let unflushed = false
     let lastMaintenance = 0
     let lastLive = Date.now()
     try {
@@ -81,16 +85,22 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
         // Between flushes, so every file it sees is committed (compactDay's rule).
         if (Date.now() - lastMaintenance >= maintenanceIntervalMs) {
           lastMaintenance = Date.now()
-          await maintain(root, retentionDays, logger, liveCompaction?.graceMs ?? 0)
+          await maintain(root, retentionDays, logger, liveCompaction?.graceMs ?? 0, threads)
         }
         if (liveCompaction !== null && Date.now() - lastLive >= liveCompaction.intervalMs) {
           lastLive = Date.now()
-          await compactLive(root, { policy: liveCompaction, ...(logger ? { logger } : {}) })
+          await compactLive(root, { policy: liveCompaction, ...(logger ? { logger } : {}), ...(threads === undefined ? {} : { threads }) })
         }
         let n = 0
         for (const sink of sinks) n += await sink.poll()
-        if (Date.now() - lastFlush >= flushIntervalMs) {
+        if (n > 0) {
+          lastRead = Date.now()
+          unflushed = true
+        }
+        const quiet = n === 0 && unflushed && Date.now() - lastRead >= quietFlushMs
+        if (quiet || Date.now() - lastFlush >= flushIntervalMs) {
           lastFlush = Date.now()
+          unflushed = false
           for (const sink of sinks) await sink.flush()
         }
         if (n === 0 && running) await sleep(Math.min(pollWaitMs, Math.max(1, flushIntervalMs - (Date.now() - lastFlush))))
@@ -126,7 +136,7 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
  * Drops days beyond retention, then compacts every finished day (before today, UTC) into one file
  * per event (or stream) and partition. Runs between flushes, in the sink's own loop: see compactDay.
  */
-export async function maintain(root: string, retentionDays: number, logger?: Logger, graceMs = 0): Promise<{ dropped: string[]; compacted: string[] }> {
+export async function maintain(root: string, retentionDays: number, logger?: Logger, graceMs = 0, threads?: number): Promise<{ dropped: string[]; compacted: string[] }> {
   // A day is removed graceMs after it expired: the views stopped listing it then
   // (src/warehouse/query/views.ts, inventory), and a query planned just before may still be reading it.
   const dropped = await dropOldPartitions(root, retentionDays, Date.now() - graceMs)
@@ -141,7 +151,7 @@ export async function maintain(root: string, retentionDays: number, logger?: Log
   }
   const compacted: string[] = []
   for (const dt of [...days].sort()) {
-    const r = await compactDay(root, dt, { graceMs, ...(logger ? { logger } : {}) })
+    const r = await compactDay(root, dt, { graceMs, ...(logger ? { logger } : {}), ...(threads === undefined ? {} : { threads }) })
     if (r.filesWritten > 0) compacted.push(dt)
   }
   return { dropped, compacted }

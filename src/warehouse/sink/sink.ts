@@ -24,6 +24,12 @@ export interface WarehouseSinkOptions {
   group?: string
   /** Pending rows are flushed this often. Default 5 s. */
   flushIntervalMs: number
+  /**
+   * Pending rows are also flushed once the log has had nothing new for this long (a burst ended),
+   * so its last rows are queryable without waiting for the next interval. Steady traffic (something
+   * new at least this often) only ever flushes on the interval. Default 500 ms.
+   */
+  quietFlushMs: number
   /** A partition is flushed as soon as it holds this many rows (cut exactly there). Default 200,000. */
   flushRows: number
   /** Records read per poll. Default 10,000. */
@@ -41,7 +47,7 @@ export interface WarehouseSinkOptions {
    * bounded number of files however long the server runs; null turns it off. Default LIVE_COMPACTION.
    */
   liveCompaction: LiveCompactionPolicy | null
-  /** DuckDB threads; default DuckDB's own (the core count). */
+  /** DuckDB threads (output streams, merges, trims); default DuckDB's own (the core count). */
   threads?: number
   /**
    * Where the dead letters of poison records go. Default: appended to the `dead-letters` topic of
@@ -55,6 +61,7 @@ export interface WarehouseSinkOptions {
 
 export const DEFAULT_SINK_OPTIONS: WarehouseSinkOptions = {
   flushIntervalMs: 5_000,
+  quietFlushMs: 500,
   flushRows: 200_000,
   batchSize: 10_000,
   pollWaitMs: 100,
