@@ -71,7 +71,7 @@ async function listen(o: DemoOptions, keys: ApiKey[], logger: Logger): Promise<R
     return await startServer(config(o.port), logger)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
-    if (o.portExplicit) throw new Error(`port ${o.port} on ${o.host} is in use: pass another --port, or --port 0 for any free one`, { cause: err })
+    if (o.portExplicit) throw new Error(`port ${o.port} on ${o.host} is in use: pass another --port, or --port 0 for a free one`, { cause: err })
     process.stdout.write(`port ${o.port} is in use; using a free port instead\n`)
     return startServer(config(0), logger)
   }

@@ -160,7 +160,7 @@ export function registerSimulate(program: Command): Command {
   const game = simulate
     .command('game')
     .description('players registering, logging in, buying items and joining guilds and teams through the Game API, like seeds 002/003')
-    .option('--players <n>', 'players playing at any time (a player out of money is replaced by a new one)', integer('--players', 1, 10_000_000), GAME_DEFAULTS.players)
+    .option('--players <n>', 'players playing at once (a player out of money is replaced by a new one)', integer('--players', 1, 10_000_000), GAME_DEFAULTS.players)
     .option('--sessions <n>', 'players in a session at once', integer('--sessions', 1, 100_000), GAME_DEFAULTS.sessions)
     .option('--requests <n>', 'Game API calls, one event each; 0 = until Ctrl-C (with --url)', integer('--requests', 0), 10_000)
     .addOption(seedOption(GAME_DEFAULTS.seed))

@@ -3,7 +3,7 @@
  * `PARTITION BY date OPTIONS (partition_expiration_days = 3)`. BigQuery's rule (REST API,
  * TimePartitioning.expirationMs): "the storage in a partition will have an expiration time of its
  * partition time plus this value", computed independently for each partition; a DAY partition's
- * time is 00:00 UTC of its date. So with N days, day D expires at D 00:00 UTC + N × 24 h, and at any
+ * time is 00:00 UTC of its date. So with N days, day D expires at D 00:00 UTC + N × 24 h, and at every
  * moment exactly N days are kept, today included: at 2026-11-05T10:00Z with N = 3, 2026-11-02
  * expired at 2026-11-05T00:00Z and 2026-11-03, 11-04 and 11-05 are kept.
  *

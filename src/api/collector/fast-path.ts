@@ -19,7 +19,7 @@ import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipValue, skipWs, st
  * refuse) takes the slow path on its own: JSON.parse of its bytes, validateEvent,
  * encodeEvent, in its place in the request, sharing the request's id generator and dedupe claims, so
  * ids, order, rejections and dead letters are what sortBatch gives. A body that is not valid JSON or
- * UTF-8, has too many events, or has any other shape (a {"batch": [...]} with a `sent_at` beside it
+ * UTF-8, has too many events, or has another shape (a {"batch": [...]} with a `sent_at` beside it
  * among them) is declined whole (null) and the caller takes today's path, which words the error.
  */
 
