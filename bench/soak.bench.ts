@@ -9,6 +9,7 @@ import {
 import { DEMO_DEFAULTS } from '../src/cli/demo.ts'
 import { EVENTS_DIR, PARQUET_EXT, parseDtDir, parseEventDir, parsePartFileName } from '../src/warehouse/layout.ts'
 import { inventory } from '../src/warehouse/query/views.ts'
+import { DAY_MS } from '../src/warehouse/retention.ts'
 import { fmt, type Figure, type Section } from './report.ts'
 import { BENCH_KEY, startServeProcess } from './serve-process.ts'
 
@@ -33,7 +34,6 @@ const REPORT_RUNS = 3
 const REPORT_TARGET_MS = 1_000
 const FILES_TARGET = 3
 const CATCH_UP_MS = 600_000
-const DAY_MS = 86_400_000
 const HOUR_MS = 3_600_000
 
 const RULES = readFileSync(fileURLToPath(new URL('../examples/demo-segments.yaml', import.meta.url)), 'utf8')

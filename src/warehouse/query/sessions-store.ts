@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { basename, dirname } from 'node:path'
 import { parsePartFileName } from '../layout.ts'
 import { eventsRelation, type Columns, type SessionsContext, type SessionsHooks } from './build-views.ts'
-import { keyOf, ruleSessionCtes, ruleSessionName, SESSION_COLUMNS, SESSION_ID_PROPERTY } from './sessions-view.ts'
+import { keyOf, ruleSessionCtes, ruleSessionName, SESSION_COLUMNS, SESSION_END_EVENT, SESSION_ID_PROPERTY, SESSION_START_EVENT } from './sessions-view.ts'
 import { lit, type Inventory } from './views.ts'
 
 /*
@@ -25,7 +25,8 @@ import { lit, type Inventory } from './views.ts'
  *   not an unclosed `session_start` (an earlier gap split could still turn into a closed pair).
  *   Otherwise the user's rule sessions are computed again from their events, from that unclosed
  *   start on (it always opens a session, and nothing before it depends on what follows) or, for a
- *   row that came late, from their first event.
+ *   row that came late, from the opener of the session it falls in (from their first event when a
+ *   new row is a marker, which could pair with a start before it).
  */
 
 const SCHEMA = '_sessions'
@@ -220,10 +221,17 @@ LEFT JOIN ${IDS} i ON i.tenant = t.tenant AND i.user_id = t.user_id AND i.sessio
 
     // Rule sessions: per user with tail rows, carry on (state) or compute again from `since` (null: all).
     const lastKey = keyOf('r.ended_at', 'r.last_p', 'r.last_o')
+    // A late row (before the user's last) is recomputed from the opener of the session it falls in:
+    // openers before it keep their neighbours and markers, unless a new row is a marker (then from the
+    // first event). So a client sending late rows costs a scan from its own recent sessions on (a
+    // time floor DuckDB prunes by), not of every event, for every tenant's next query.
+    const openKey = keyOf('o.started_at', 'o.open_p', 'o.open_o')
     await run(`CREATE OR REPLACE TEMP TABLE _users AS
 SELECT t.tenant, t.user_id, r.user_id IS NULL OR (r.unclosed IS NULL AND t.first > ${lastKey}) AS carry,
-  CASE WHEN r.unclosed IS NOT NULL AND t.first >= r.unclosed THEN r.unclosed END AS since
-FROM (SELECT tenant, user_id, min(${keyOf('ts', 'p', 'o')}) AS first FROM _tail WHERE sid IS NULL GROUP BY ALL) t
+  CASE WHEN r.unclosed IS NOT NULL AND t.first >= r.unclosed THEN r.unclosed
+       WHEN NOT t.markers THEN (SELECT max(${openKey}) FROM ${RULE} o WHERE o.tenant = t.tenant AND o.user_id = t.user_id AND ${openKey} <= t.first) END AS since
+FROM (SELECT tenant, user_id, min(${keyOf('ts', 'p', 'o')}) AS first, bool_or(event IN (${lit(SESSION_START_EVENT)}, ${lit(SESSION_END_EVENT)})) AS markers
+  FROM _tail WHERE sid IS NULL GROUP BY ALL) t
 LEFT JOIN ${RULE} r ON r.is_last AND r.tenant = t.tenant AND r.user_id = t.user_id`)
     await run(`CREATE OR REPLACE TEMP TABLE _state AS
 SELECT r.tenant, r.user_id, r.ended_at AS last_ts, r.last_event, r.started_at AS s_started_at, r.open_p AS s_p, r.open_o AS s_o,
@@ -261,8 +269,8 @@ export class StreamGone extends Error {
  */
 function ruleInsert(x: string, markers: boolean, state: string | null): string {
   const ctes = ruleSessionCtes(x, { markers }, state)
-  const start = lit('session_start')
-  const end = lit('session_end')
+  const start = lit(SESSION_START_EVENT)
+  const end = lit(SESSION_END_EVENT)
   // Where each user's rows end, and their last marker, from x itself (the state's last marker is never an unclosed start).
   ctes.push(`ends AS (
   SELECT tenant, user_id, arg_max(p, ${keyOf('ts', 'p', 'o')}) AS last_p, arg_max(o, ${keyOf('ts', 'p', 'o')}) AS last_o,
