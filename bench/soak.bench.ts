@@ -124,7 +124,7 @@ interface FileCounts {
 }
 
 /** Event files of the warehouse, grouped by (day, event, partition); a file's age is its mtime (when its newest row was written). */
-function countFiles(root: string, now: number): FileCounts {
+async function countFiles(root: string, now: number): Promise<FileCounts> {
   const hourStart = Math.floor(now / HOUR_MS) * HOUR_MS
   let onDisk = 0
   const base = join(root, EVENTS_DIR)
@@ -139,7 +139,7 @@ function countFiles(root: string, now: number): FileCounts {
   const groups = new Map<string, { outside: number; within: number; past: boolean }>()
   let live = 0
   let liveBytes = 0
-  for (const paths of Object.values(inventory(root).events)) {
+  for (const paths of Object.values((await inventory(root)).events)) {
     for (const path of paths) {
       let st
       try {
@@ -209,7 +209,7 @@ export async function benchSoak(): Promise<Section> {
     const catchUpS = (performance.now() - sentEnd) / 1000
 
     const measuredAt = Date.now()
-    const files = countFiles(join(dir, 'serve', 'warehouse'), measuredAt)
+    const files = await countFiles(join(dir, 'serve', 'warehouse'), measuredAt)
 
     // Every named report, as the dashboard runs them (GET /v1/reports/:name, the key's tenant).
     const list = await api(server.url, '/v1/reports')

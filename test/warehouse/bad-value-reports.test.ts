@@ -36,7 +36,7 @@ async function sql(s: TestServer, text: string): Promise<{ status: number; rows:
   return { status: r.status, rows: r.status === 200 ? (JSON.parse(body) as { rows: unknown[][] }).rows : [], body }
 }
 
-/** Waits until the `events` view holds `n` events (the sink flushes every 5 s; views see new files within 2 s). */
+/** Waits until the `events` view holds `n` events (the sink flushes every 5 s; views see new files within about 5 s, staleMs). */
 async function waitForEvents(s: TestServer, n: number): Promise<void> {
   const deadline = Date.now() + 40_000
   let seen: unknown = null

@@ -106,7 +106,7 @@ describe('queries while the running sink writes and merges', () => {
     void feeding.then(() => (fed = true))
     try {
       while (!fed || last < events.length) {
-        if (Object.keys(inventory(root).events).length > 0) {
+        if (Object.keys((await inventory(root)).events).length > 0) {
           const r = await wh.query(`SELECT count(*) AS n, count(DISTINCT ("partition", "offset")) AS distinct FROM events`)
           const n = Number(r.rows[0]![0])
           expect(Number(r.rows[0]![1]), 'a row seen twice').toBe(n)
@@ -130,6 +130,6 @@ describe('queries while the running sink writes and merges', () => {
     // equal). A factor of 2, not more: how far the merges get depends on the machine's load, and a
     // loaded run ended at 26 live files of 102 written.
     expect(sink.stats().filesWritten).toBeGreaterThan(100)
-    expect(Object.values(inventory(root).events).flat().length).toBeLessThan(sink.stats().filesWritten / 2)
+    expect(Object.values((await inventory(root)).events).flat().length).toBeLessThan(sink.stats().filesWritten / 2)
   })
 })

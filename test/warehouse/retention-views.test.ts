@@ -99,7 +99,7 @@ describe('views with a partition expiration (WarehouseOptions.retentionDays)', (
     }
   })
 
-  it('a file takes its day from its own dt= directory under the warehouse; one outside any is kept', () => {
+  it('a file takes its day from its own dt= directory under the warehouse; one outside any is kept', async () => {
     // The warehouse itself lies under a directory named like a day: that is not a file's day.
     const base = join(root, 'dt=2020-01-01', 'warehouse')
     const put = (dir: string, name: string) => {
@@ -110,9 +110,9 @@ describe('views with a partition expiration (WarehouseOptions.retentionDays)', (
     const spin = put(join(base, 'events', 'dt=2026-11-02', 'event=spin'), partFileName(0, 0, 0))
     const change = put(join(base, 'segment-changes', 'dt=2026-11-03'), partFileName(0, 0, 1))
     const loose = put(join(base, 'segment-changes'), partFileName(0, 0, 99))
-    expect(inventory(base, '2026-11-02').events).toEqual({ spin: [spin] })
-    expect(inventory(base, '2026-11-03').events).toEqual({})
-    expect(inventory(base, '2026-11-03').segmentChanges).toEqual([loose, change])
-    expect(inventory(base, '2026-11-04').segmentChanges).toEqual([loose])
+    expect((await inventory(base, '2026-11-02')).events).toEqual({ spin: [spin] })
+    expect((await inventory(base, '2026-11-03')).events).toEqual({})
+    expect((await inventory(base, '2026-11-03')).segmentChanges).toEqual([loose, change])
+    expect((await inventory(base, '2026-11-04')).segmentChanges).toEqual([loose])
   })
 })

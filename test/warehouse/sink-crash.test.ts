@@ -66,8 +66,8 @@ describe('warehouse sink exactly-once across SIGKILL', () => {
       query(r, (from) => `SELECT count(*) AS n, sum(hash(event_id, amount, item, meta_store, meta_price, meta_promo, bet, win, first)::HUGEINT)::VARCHAR AS h FROM ${from}`)
     expect(await cols(root)).toEqual(await cols(join(tmp, 'calm')))
     // The merging run really merged: fewer live files than the uninterrupted run without merges.
-    const files = (r: string) => Object.values(inventory(r).events).flat().length
-    if (live) expect(files(root)).toBeLessThan(files(join(tmp, 'calm')))
+    const files = async (r: string) => Object.values((await inventory(r)).events).flat().length
+    if (live) expect(await files(root)).toBeLessThan(await files(join(tmp, 'calm')))
   })
   }
 })

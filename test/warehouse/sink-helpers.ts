@@ -38,7 +38,7 @@ export async function query(root: string, sql: (from: string) => string): Promis
   try {
     // The live files, as the warehouse's own views read them: a glob would also read merge inputs
     // kept for their grace period (docs/warehouse-sink.md, "Compaction").
-    const files = Object.values(inventory(root).events).flat()
+    const files = Object.values((await inventory(root)).events).flat()
     const from = files.length === 0 ? `(SELECT NULL AS event WHERE false)` : `read_parquet([${files.map((f) => `'${f}'`).join(', ')}], hive_partitioning = true, union_by_name = true)`
     const reader = await c.runAndReadAll(sql(from))
     return reader.getRowObjectsJS() as Array<Record<string, unknown>>

@@ -72,4 +72,19 @@ describe('views a little old answer at once and are rebuilt in the background', 
       await w.close()
     }
   })
+
+  it('runs one check at a time: refreshes asked together neither fail nor leave stale views', async () => {
+    const w = await setup()
+    const wh = await openWarehouse(w.root, { refreshMs: 0 })
+    try {
+      await w.more()
+      // Each forced refresh rebuilds the views; at once, two rebuilds would replace the same views
+      // in two transactions (DuckDB refuses the second: a write-write conflict on the catalog).
+      await Promise.all(Array.from({ length: 8 }, () => wh.refresh(true)))
+      expect(await count(wh)).toBe(400)
+    } finally {
+      wh.close()
+      await w.close()
+    }
+  })
 })

@@ -5,7 +5,7 @@ import { join, resolve, sep } from 'node:path'
 import { buildViews } from './build-views.ts'
 import { toJson, type JsonValue } from './convert.ts'
 import { READ_ONLY_MESSAGE, readOnlyViolation } from './guard.ts'
-import { inventory } from './views.ts'
+import { inventory, type Inventory } from './views.ts'
 import { SessionsStore, StreamGone } from './sessions-store.ts'
 import { firstKeptDay } from '../retention.ts'
 
@@ -131,15 +131,19 @@ class DuckWarehouse implements Warehouse {
   private timer: NodeJS.Timeout | null = null
   private readonly onError: (err: unknown, what: string) => void
 
+  private readonly refreshMs: number
+  private readonly maxRunning: number
+  private readonly retentionDays: number | null
+
   constructor(
     readonly root: string,
     private readonly db: DuckDBInstance,
-    private readonly refreshMs: number,
-    private readonly maxRunning: number,
-    private readonly retentionDays: number | null,
     opts: WarehouseOptions,
   ) {
     const onError = (this.onError = opts.onError ?? (() => undefined))
+    const refreshMs = (this.refreshMs = opts.refreshMs ?? QUERY_DEFAULTS.refreshMs)
+    this.maxRunning = opts.maxRunning ?? QUERY_DEFAULTS.maxRunning
+    this.retentionDays = opts.retentionDays ?? null
     this.staleMs = refreshMs === 0 ? 0 : Math.max(refreshMs, opts.staleMs ?? QUERY_DEFAULTS.staleMs)
     this.sessions = opts.materialiseSessions === true
       ? new SessionsStore(root, () => db.connect(), {
@@ -153,14 +157,14 @@ class DuckWarehouse implements Warehouse {
     }
   }
 
-  /** Waits for a running sessions build (tests). */
+  /** Waits for a running sessions build and check (tests). */
   async settled(): Promise<void> {
     await this.sessions?.idle()
-    while (this.refreshing) await this.refreshing
+    while (this.refreshing) await this.refreshing.catch(() => undefined)
   }
 
   /** Replaces the views for `inv`, keeping the sessions tables in step (or dropping them when they cannot be). */
-  private async rebuild(conn: DuckDBConnection, inv: ReturnType<typeof inventory>): Promise<void> {
+  private async rebuild(conn: DuckDBConnection, inv: Inventory): Promise<void> {
     const sessions = this.sessions
     if (sessions === null) return buildViews(conn, this.root, inv)
     try {
@@ -180,30 +184,38 @@ class DuckWarehouse implements Warehouse {
     return this.retentionDays === null ? null : firstKeptDay(Date.now(), this.retentionDays)
   }
 
+  /** One check at a time: a refresh asked while one runs waits for it, then checks again (unless `force` is false and that check is fresh). */
   async refresh(force = false): Promise<void> {
-    while (this.refreshing) await this.refreshing
+    while (this.refreshing) {
+      await this.refreshing.catch(() => undefined)
+      if (!force && this.refreshMs > 0 && Date.now() - this.checkedAt < this.refreshMs && this.keptFromNow() === this.keptFrom) return
+    }
+    const run = this.check(force)
+    this.refreshing = run
+    try {
+      await run
+    } finally {
+      if (this.refreshing === run) this.refreshing = null
+    }
+  }
+
+  /** Lists the files and rebuilds the views if they changed (or `force`). */
+  private async check(force: boolean): Promise<void> {
     const keptFrom = this.keptFromNow()
-    const inv = inventory(this.root, keptFrom)
+    const inv = await inventory(this.root, keptFrom)
     const signature = JSON.stringify(inv)
     this.checkedAt = Date.now()
     if (!force && signature === this.signature) {
       this.keptFrom = keptFrom
       return
     }
-    this.refreshing = (async () => {
-      const conn = await this.db.connect()
-      try {
-        await this.rebuild(conn, inv)
-        this.signature = signature
-        this.keptFrom = keptFrom
-      } finally {
-        conn.closeSync()
-      }
-    })()
+    const conn = await this.db.connect()
     try {
-      await this.refreshing
+      await this.rebuild(conn, inv)
+      this.signature = signature
+      this.keptFrom = keptFrom
     } finally {
-      this.refreshing = null
+      conn.closeSync()
     }
   }
 
@@ -326,8 +338,8 @@ export async function openWarehouse(root: string, opts: WarehouseOptions = {}): 
     temp_directory: temp,
     max_temp_directory_size: `${Math.floor(QUERY_DEFAULTS.maxTempBytes / 1024 ** 2)}MB`,
   })
-  const wh = new DuckWarehouse(abs, db, opts.refreshMs ?? QUERY_DEFAULTS.refreshMs, opts.maxRunning ?? QUERY_DEFAULTS.maxRunning, opts.retentionDays ?? null, opts)
-  await wh.refresh(true)
+  // Settled before the first view rebuild, which also starts the sessions build: both read every
+  // file (the footer cache) and the build names sessions by time (the UTC time zone).
   const conn = await db.connect()
   try {
     // Every query and every view rebuild reads the footers of all live files (hundreds on a running
@@ -344,6 +356,13 @@ export async function openWarehouse(root: string, opts: WarehouseOptions = {}): 
     await conn.run('SET lock_configuration = true')
   } finally {
     conn.closeSync()
+  }
+  const wh = new DuckWarehouse(abs, db, opts)
+  try {
+    await wh.refresh(true)
+  } catch (err) {
+    wh.close()
+    throw err
   }
   return wh
 }
