@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { basename, dirname } from 'node:path'
 import { parsePartFileName } from '../layout.ts'
 import { eventsRelation, type Columns, type SessionsContext, type SessionsHooks } from './build-views.ts'
-import { keyOf, ruleSessionCtes, ruleSessionName, SESSION_COLUMNS, SESSION_END_EVENT, SESSION_ID_PROPERTY, SESSION_START_EVENT } from './sessions-view.ts'
+import { eventRows, idSessions, keyOf, ruleSessionCtes, ruleSessionName, SESSION_COLUMNS, SESSION_END_EVENT, SESSION_ID_PROPERTY, SESSION_START_EVENT } from './sessions-view.ts'
 import { lit, type Inventory } from './views.ts'
 
 /*
@@ -50,10 +50,6 @@ function coverOf(inv: Inventory): Map<string, number> {
   }
   return out
 }
-
-/** The relation of an events view's rows the rule computations take: tenant, user_id, event, ts, p, o (and sid). */
-const eventRows = (from: string, sessionId: string | null) =>
-  `SELECT tenant, user_id, event, ts, "partition" AS p, "offset" AS o, ${sessionId ?? 'NULL::VARCHAR'} AS sid FROM (${from}) WHERE user_id IS NOT NULL AND ts IS NOT NULL`
 
 /** Columns of a rule session row as stored: the user's last session also keeps where the user's history ends. */
 const RULE_ROW = `tenant, user_id, source, started_at, ended_at, events, open_p, open_o, open_event,
@@ -171,7 +167,7 @@ export class SessionsStore implements SessionsHooks {
   open_p INTEGER, open_o BIGINT, open_event VARCHAR, is_last BOOLEAN, last_p INTEGER, last_o BIGINT, last_event VARCHAR, unclosed STRUCT(t TIMESTAMPTZ, p INTEGER, o BIGINT))`)
       if (e !== null) {
         if (ctx.sessionId !== null) {
-          await conn.run(`INSERT INTO ${IDS} SELECT tenant, user_id, sid, min(ts), max(ts), count(*) FROM (${e}) WHERE sid IS NOT NULL GROUP BY tenant, user_id, sid`)
+          await conn.run(`INSERT INTO ${IDS} ${idSessions(`(${e})`)}`)
         }
         const x = ctx.sessionId === null ? `(${e})` : `(SELECT * FROM (${e}) WHERE sid IS NULL)`
         await conn.run(`INSERT INTO ${RULE} ${ruleInsert(x, ctx.markers, null)}`)
@@ -214,7 +210,7 @@ export class SessionsStore implements SessionsHooks {
     await run(`CREATE OR REPLACE TEMP TABLE _ids AS
 SELECT t.tenant, t.user_id, t.session, least(t.started_at, i.started_at) AS started_at, greatest(t.ended_at, i.ended_at) AS ended_at,
   t.events + coalesce(i.events, 0) AS events
-FROM (SELECT tenant, user_id, sid AS session, min(ts) AS started_at, max(ts) AS ended_at, count(*) AS events FROM _tail WHERE sid IS NOT NULL GROUP BY ALL) t
+FROM (${idSessions('_tail')}) t
 LEFT JOIN ${IDS} i ON i.tenant = t.tenant AND i.user_id = t.user_id AND i.session = t.session`)
     await run(`DELETE FROM ${IDS} i USING _ids t WHERE i.tenant = t.tenant AND i.user_id = t.user_id AND i.session = t.session`)
     await run(`INSERT INTO ${IDS} SELECT * FROM _ids`)

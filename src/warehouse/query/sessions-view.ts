@@ -35,6 +35,17 @@ export interface SessionSources {
   gapMinutes?: number
 }
 
+/**
+ * The rows sessions are made of, from an events relation: tenant, user_id, event, ts, p, o (its log
+ * partition and offset) and sid (the session_id, NULL when none or when no file has the property).
+ */
+export const eventRows = (from: string, sessionId: string | null) =>
+  `SELECT tenant, user_id, event, ts, "partition" AS p, "offset" AS o, ${sessionId ?? 'NULL::VARCHAR'} AS sid FROM (${from}) WHERE user_id IS NOT NULL AND ts IS NOT NULL`
+
+/** Rule 1 below over `x` (rows as eventRows gives them): one row per session_id of each user. */
+export const idSessions = (x: string) =>
+  `SELECT tenant, user_id, sid AS session, min(ts) AS started_at, max(ts) AS ended_at, count(*) AS events FROM ${x} WHERE sid IS NOT NULL GROUP BY tenant, user_id, sid`
+
 /** An event's place in a user's order, as a value DuckDB compares field by field: (ts, partition, offset). */
 export const keyOf = (ts: string, p: string, o: string) => `{'t': ${ts}, 'p': ${p}, 'o': ${o}}`
 
@@ -129,14 +140,8 @@ export const SESSION_COLUMNS = 'tenant, user_id, session, source, started_at, en
  */
 export function sessionsSelect({ sessionId, markers, gapMinutes = SESSION_GAP_MINUTES }: SessionSources): string {
   const byId = sessionId !== null
-  const parts: string[] = [`e AS (
-  SELECT tenant, user_id, event, ts, "partition" AS p, "offset" AS o${byId ? `, ${sessionId} AS sid` : ''}
-  FROM events WHERE user_id IS NOT NULL AND ts IS NOT NULL)`]
-  if (byId) {
-    parts.push(`by_id AS (
-  SELECT tenant, user_id, sid AS session, 'session_id' AS source, min(ts) AS started_at, max(ts) AS ended_at, count(*) AS events
-  FROM e WHERE sid IS NOT NULL GROUP BY tenant, user_id, sid)`)
-  }
+  const parts: string[] = [`e AS (${eventRows('SELECT * FROM events', sessionId)})`]
+  if (byId) parts.push(`by_id AS (SELECT tenant, user_id, session, 'session_id' AS source, started_at, ended_at, events FROM (${idSessions('e')}))`)
   parts.push(...ruleSessionCtes(byId ? '(SELECT * FROM e WHERE sid IS NULL)' : 'e', { markers, gapMinutes }))
   const byRule = `SELECT tenant, user_id, ${ruleSessionName('user_id', 'started_at')} AS session, source, started_at, ended_at, events FROM rs`
   return `WITH ${parts.join(',\n')}

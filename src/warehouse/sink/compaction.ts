@@ -38,7 +38,7 @@ export async function compactDay(root: string, dt: string, options: CompactionOp
   const minFiles = options.minFiles ?? 2
   const result: CompactionResult = { filesRemoved: 0, filesWritten: 0 }
   const ctx = { graceMs: options.graceMs ?? 0, now: options.now ?? Date.now() }
-  const writer = await ParquetWriter.open(options.threads === undefined ? {} : { threads: options.threads })
+  const writer = await ParquetWriter.open({ threads: options.threads })
   try {
     for (const dir of await dayDirs(root, dt)) {
       const files = await sweep(dir, ctx, result)

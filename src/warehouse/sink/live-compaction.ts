@@ -15,8 +15,8 @@ import { ParquetWriter } from './parquet-writer.ts'
  *   files are of one size tier (sizes within `tierFactor` of each other; everything below
  *   `tierFloorBytes` is the lowest tier), they become one file of the next tier. A row is rewritten
  *   about log_tierFactor(bytes an hour / floor) times, plus a few times while below the floor, and
- *   the hour holds fewer than `tierFiles` files per tier after a pass; beyond `maxCurrentFiles` (sizes that defeat
- *   the tiers) the hour's files are merged into one.
+ *   the hour holds fewer than `tierFiles` files per tier after a pass; beyond `maxCurrentFiles`
+ *   (sizes that defeat the tiers) the hour's files are merged into one.
  * - Files from earlier hours are kept as at most two: a base and a tail. When an hour ends its files
  *   join the tail; the tail is merged into the base once it has grown to half the base, so the base
  *   is rewritten only each time it grows by half (a logarithmic number of times a day).
@@ -43,7 +43,7 @@ export interface LiveCompactionPolicy {
 
 /**
  * Defaults: a pass every 30 s; inputs kept 60 s (a query may run 10 s, plus 1 s before it is
- * abandoned, plus the views' 2 s refresh: 60 s leaves a wide margin); 4 files a tier; tiers of 4×
+ * abandoned, over views up to 5 s old (the query views' staleMs): 60 s leaves a wide margin); 4 files a tier; tiers of 4×
  * above 256 KiB; at most 32 files in the current hour. Every query pays for every live file (its
  * schema is read to bind the views, then it is opened), so the tiers hold 4 files, not 8: simulated
  * over an hour of 23 KB flushes (a soak group at 10,000 events/s), 7.2 files on average in the
@@ -119,7 +119,7 @@ export async function compactLive(root: string, options: { now?: number; policy?
         const live = await sweep(dir, { graceMs: policy.graceMs, now }, result)
         for (const files of byPartition(live)) {
           for (const run of runsToMerge(files, now, policy)) {
-            writer ??= await ParquetWriter.open(options.threads === undefined ? {} : { threads: options.threads })
+            writer ??= await ParquetWriter.open({ threads: options.threads })
             await mergeRun(writer, dir, run, result)
           }
         }

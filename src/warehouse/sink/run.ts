@@ -89,7 +89,7 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
         }
         if (liveCompaction !== null && Date.now() - lastLive >= liveCompaction.intervalMs) {
           lastLive = Date.now()
-          await compactLive(root, { policy: liveCompaction, ...(logger ? { logger } : {}), ...(threads === undefined ? {} : { threads }) })
+          await compactLive(root, { policy: liveCompaction, logger, threads })
         }
         let n = 0
         for (const sink of sinks) n += await sink.poll()
@@ -151,7 +151,7 @@ export async function maintain(root: string, retentionDays: number, logger?: Log
   }
   const compacted: string[] = []
   for (const dt of [...days].sort()) {
-    const r = await compactDay(root, dt, { graceMs, ...(logger ? { logger } : {}), ...(threads === undefined ? {} : { threads }) })
+    const r = await compactDay(root, dt, { graceMs, logger, threads })
     if (r.filesWritten > 0) compacted.push(dt)
   }
   return { dropped, compacted }
