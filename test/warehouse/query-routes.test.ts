@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
+import { pino } from 'pino'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -22,8 +23,8 @@ beforeAll(async () => {
   const root = await smallWarehouse(join(dataDir, 'warehouse'))
   await writeEvents(root, [{ event: 'purchase', user_id: 'x', ts: '2026-01-01T12:00:00Z', tenant: 'acme', properties: { kind: 'sword', type: 'cutlass', cost: 999, status: 'approved_purchase' } }], { startOffset: 100 })
   const config = defaultConfig({ dataDir, keys, retentionDays: 3650 })
-  // The routes use only config and auth; the rest of the wiring is not needed here.
-  const ctx = { config, auth: new Auth(config.keys), partitions: 1, inflight: { bytes: 0 } } as Partial<ApiContext> as ApiContext
+  // The routes use only config, auth and the logger; the rest of the wiring is not needed here.
+  const ctx = { config, auth: new Auth(config.keys), partitions: 1, inflight: { bytes: 0 }, logger: pino({ level: 'silent' }) } as Partial<ApiContext> as ApiContext
   app = Fastify()
   await queryRoutes(app, ctx)
   await app.ready()

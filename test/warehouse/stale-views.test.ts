@@ -88,3 +88,23 @@ describe('views a little old answer at once and are rebuilt in the background', 
     }
   })
 })
+
+describe('closing while background work runs', () => {
+  // The server closes its warehouse at shutdown whatever runs then; the sessions build and the
+  // refresh it starts failed on the closed database and were reported (a test's logger-less
+  // context turned that report into an unhandled rejection).
+  it('reports nothing that fails only because the warehouse was closed', async () => {
+    const s = await setup()
+    const errors: string[] = []
+    try {
+      for (let i = 0; i < 5; i++) {
+        const wh = await openWarehouse(s.root, { materialiseSessions: true, onError: (_err, what) => errors.push(what) })
+        wh.close()
+        await new Promise((r) => setTimeout(r, 300))
+      }
+    } finally {
+      await s.close()
+    }
+    expect(errors).toEqual([])
+  })
+})

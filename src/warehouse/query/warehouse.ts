@@ -140,7 +140,11 @@ class DuckWarehouse implements Warehouse {
     private readonly db: DuckDBInstance,
     opts: WarehouseOptions,
   ) {
-    const onError = (this.onError = opts.onError ?? (() => undefined))
+    // Work still running when close() is called fails on the closed database: that is not news.
+    const told = opts.onError ?? (() => undefined)
+    const onError = (this.onError = (err, what) => {
+      if (!this.closed) told(err, what)
+    })
     const refreshMs = (this.refreshMs = opts.refreshMs ?? QUERY_DEFAULTS.refreshMs)
     this.maxRunning = opts.maxRunning ?? QUERY_DEFAULTS.maxRunning
     this.retentionDays = opts.retentionDays ?? null
@@ -240,7 +244,7 @@ class DuckWarehouse implements Warehouse {
     // A day that expired since the last refresh goes at once, not refreshMs later.
     const age = Date.now() - this.checkedAt
     if (age >= this.staleMs || this.keptFromNow() !== this.keptFrom) await this.refresh()
-    else if (age >= this.refreshMs && this.refreshing === null) void this.refresh().catch((err: unknown) => this.closed || this.onError(err, 'refresh'))
+    else if (age >= this.refreshMs && this.refreshing === null) void this.refresh().catch((err: unknown) => this.onError(err, 'refresh'))
     this.running++
     if (owner !== undefined) this.runningBy.set(owner, (this.runningBy.get(owner) ?? 0) + 1)
     const work = this.run(sql, opts, timeoutMs).finally(() => {

@@ -61,6 +61,14 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
   const { flushIntervalMs, quietFlushMs, pollWaitMs, logger, retentionDays, maintenanceIntervalMs, liveCompaction, threads } = sinks[0]!.options
   let running = true
   let wake: (() => void) | null = null
+  // The loop's steps and flushNow() take turns: a merge pass sweeps every temp file in the
+  // directories it visits, so it must never run while a flush has its files under temp names.
+  let turn: Promise<unknown> = Promise.resolve()
+  const exclusive = <T>(step: () => Promise<T>): Promise<T> => {
+    const next = turn.then(step)
+    turn = next.catch(() => undefined)
+    return next
+  }
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const t = setTimeout(() => {
@@ -82,27 +90,30 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
     let lastLive = Date.now()
     try {
       while (running) {
-        // Between flushes, so every file it sees is committed (compactDay's rule).
-        if (Date.now() - lastMaintenance >= maintenanceIntervalMs) {
-          lastMaintenance = Date.now()
-          await maintain(root, retentionDays, logger, liveCompaction?.graceMs ?? 0, threads)
-        }
-        if (liveCompaction !== null && Date.now() - lastLive >= liveCompaction.intervalMs) {
-          lastLive = Date.now()
-          await compactLive(root, { policy: liveCompaction, logger, threads })
-        }
-        let n = 0
-        for (const sink of sinks) n += await sink.poll()
-        if (n > 0) {
-          lastRead = Date.now()
-          unflushed = true
-        }
-        const quiet = n === 0 && unflushed && Date.now() - lastRead >= quietFlushMs
-        if (quiet || Date.now() - lastFlush >= flushIntervalMs) {
-          lastFlush = Date.now()
-          unflushed = false
-          for (const sink of sinks) await sink.flush()
-        }
+        const n = await exclusive(async () => {
+          // Between flushes, so every file it sees is committed (compactDay's rule).
+          if (Date.now() - lastMaintenance >= maintenanceIntervalMs) {
+            lastMaintenance = Date.now()
+            await maintain(root, retentionDays, logger, liveCompaction?.graceMs ?? 0, threads)
+          }
+          if (liveCompaction !== null && Date.now() - lastLive >= liveCompaction.intervalMs) {
+            lastLive = Date.now()
+            await compactLive(root, { policy: liveCompaction, logger, threads })
+          }
+          let read = 0
+          for (const sink of sinks) read += await sink.poll()
+          if (read > 0) {
+            lastRead = Date.now()
+            unflushed = true
+          }
+          const quiet = read === 0 && unflushed && Date.now() - lastRead >= quietFlushMs
+          if (quiet || Date.now() - lastFlush >= flushIntervalMs) {
+            lastFlush = Date.now()
+            unflushed = false
+            for (const sink of sinks) await sink.flush()
+          }
+          return read
+        })
         if (n === 0 && running) await sleep(Math.min(pollWaitMs, Math.max(1, flushIntervalMs - (Date.now() - lastFlush))))
       }
     } catch (err) {
@@ -116,17 +127,21 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
       running = false
       wake?.()
       await loop
-      try {
-        for (const sink of sinks) await sink.flush()
-      } finally {
-        for (const sink of sinks) await sink.close()
-      }
+      await exclusive(async () => {
+        try {
+          for (const sink of sinks) await sink.flush()
+        } finally {
+          for (const sink of sinks) await sink.close()
+        }
+      })
     },
-    async flushNow() {
-      for (const sink of sinks) {
-        while (await sink.behind()) await sink.poll()
-        await sink.flush()
-      }
+    flushNow() {
+      return exclusive(async () => {
+        for (const sink of sinks) {
+          while (await sink.behind()) await sink.poll()
+          await sink.flush()
+        }
+      })
     },
     stats: () => statsOf(sinks),
   }
