@@ -1,5 +1,5 @@
-import { readdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openWarehouse, type QueryResult, type Warehouse } from '../../src/warehouse/query/index.ts'
 import { compactDay } from '../../src/warehouse/sink/index.ts'
@@ -23,7 +23,7 @@ afterAll(() => {
 type Row = Record<string, unknown>
 const objects = (r: QueryResult): Row[] => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i]])))
 const sessionsOf = async (wh: Warehouse) =>
-  sortSessions(objects(await wh.query('SELECT * FROM sessions')) as Array<Row & { tenant: string; user_id: string; started_at: string; session: string }>)
+  sortSessions(objects(await wh.query('SELECT * FROM sessions', { maxRows: 100_000 })) as Array<Row & { tenant: string; user_id: string; started_at: string; session: string }>)
 
 /** A small deterministic generator (mulberry32), so a failure replays. */
 function rng(seed: number): () => number {
@@ -62,6 +62,16 @@ function batch(next: () => number, clocks: Map<string, number>, seq: { n: number
     out.push(e)
   }
   return out
+}
+
+/** Moves every file under `from` to the same place under `to`. */
+function moveFiles(from: string, to: string): void {
+  for (const entry of readdirSync(from, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const rel = relative(from, join(entry.parentPath, entry.name))
+    mkdirSync(dirname(join(to, rel)), { recursive: true })
+    renameSync(join(from, rel), join(to, rel))
+  }
 }
 
 async function settle(wh: Warehouse): Promise<void> {
@@ -106,6 +116,50 @@ describe('materialised sessions', () => {
     })
   }
 
+  it('stay equal to the reference when rebuilds outrun the updates (each update reads its own files)', async () => {
+    const root = tempRoot()
+    roots.push(root)
+    const next = rng(13)
+    const clocks = new Map<string, number>()
+    const seq = { n: 0 }
+    const offsets = [0, 0, 0]
+    const all: FixtureEvent[] = []
+    const write = async (events: FixtureEvent[]) => {
+      const p = all.length % 3
+      offsets[p] = await writeEvents(root, events, { partition: p, startOffset: offsets[p] })
+      all.push(...events)
+    }
+    await write(batch(next, clocks, seq, 300, true))
+    const wh = await openWarehouse(root, { refreshMs: 0, materialiseSessions: true, onError: (err) => { throw err } })
+    try {
+      await settle(wh)
+      for (let round = 0; round < 4; round++) {
+        for (const dt of readdirSync(join(root, 'events')).map((d) => d.slice(3))) await compactDay(root, dt)
+        // Several rebuilds queued behind one update: the batches are written aside first and moved
+        // in between rebuilds (a rename), so each rebuild comes while the update before it runs, and a
+        // later rebuild's rows must not be read by an earlier update.
+        const staged: string[] = []
+        for (let k = 0; k < 4; k++) {
+          const aside = tempRoot()
+          roots.push(aside)
+          const p = all.length % 3
+          const events = batch(next, clocks, seq, 200 + Math.floor(next() * 400), true)
+          offsets[p] = await writeEvents(aside, events, { partition: p, startOffset: offsets[p] })
+          all.push(...events)
+          staged.push(aside)
+        }
+        for (const aside of staged) {
+          moveFiles(aside, root)
+          await wh.refresh(true)
+        }
+        await wh.settled()
+        expect(await sessionsOf(wh), `round ${round}`).toEqual(referenceSessions(all))
+      }
+    } finally {
+      wh.close()
+    }
+  })
+
   it('are built again when a day they cover is gone, and answer live meanwhile', async () => {
     const root = tempRoot()
     roots.push(root)
@@ -127,6 +181,36 @@ describe('materialised sessions', () => {
       expect(await sessionsOf(wh)).toEqual(referenceSessions(kept))
       await settle(wh)
       expect(await sessionsOf(wh)).toEqual(referenceSessions(kept))
+    } finally {
+      wh.close()
+    }
+  })
+
+  // Issue 16's end-to-end target: a flush's rows waited in the benchmark 1.3 s for the sessions
+  // update when it ran inside the view rebuild. The rebuild now ends with the views; the tables follow.
+  it('do not hold up a rebuild: the new events answer at once, sessions the rebuild before until the update commits', async () => {
+    const root = tempRoot()
+    roots.push(root)
+    const next = rng(5)
+    const clocks = new Map<string, number>()
+    const seq = { n: 0 }
+    const first = batch(next, clocks, seq, 200, true)
+    let offset = await writeEvents(root, first)
+    const wh = await openWarehouse(root, { materialiseSessions: true })
+    try {
+      await settle(wh)
+      const total = async () => Number((await wh.query('SELECT sum(events) FROM sessions')).rows[0]![0])
+      expect(await total()).toBe(first.length)
+      // A large tail, so the update's statements take long enough to be seen running.
+      const more = Array.from({ length: 20 }, () => batch(next, clocks, seq, 1_000, true)).flat()
+      offset = await writeEvents(root, more, { startOffset: offset })
+      await wh.refresh(true)
+      const [events, during] = await Promise.all([wh.query('SELECT count(*) FROM events'), total()])
+      expect(Number(events.rows[0]![0])).toBe(first.length + more.length)
+      expect(during, 'sessions of the rebuild before, not a part of the update').toBe(first.length)
+      await wh.settled()
+      expect(await total()).toBe(first.length + more.length)
+      expect(await sessionsOf(wh)).toEqual(referenceSessions([...first, ...more]))
     } finally {
       wh.close()
     }

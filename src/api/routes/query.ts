@@ -24,6 +24,7 @@ export const queryRoutes: RouteModule = (app, ctx) => {
       retentionDays: ctx.config.retentionDays,
       materialiseSessions: true,
       onError: (err, what) => ctx.logger.warn({ err, what }, 'warehouse: background work failed'),
+      logger: ctx.logger,
     }).catch((err: unknown) => {
       opening = null
       throw err

@@ -119,11 +119,6 @@ function socialSelect(have: Map<string, string>, source: string, event: string):
 
 const SOCIAL_EMPTY = `SELECT * FROM (${socialSelect(new Map(), '(SELECT 1)', 'join_guild')}) WHERE false`
 
-/**
- * (Re)creates every view for what the inventory says exists. A view over files that do not exist
- * yet would fail at query time ("No files found"), so those are typed empty views instead.
- * Per-event views (buys, social) read only their own `event=NAME` directories.
- */
 /** What the sessions view is built from, for a materialisation (sessions-store.ts). */
 export interface SessionsContext {
   /** The session_id expression over the events view (null: no file has the property). */
@@ -135,12 +130,9 @@ export interface SessionsContext {
   inv: Inventory
 }
 
-/** How a materialisation takes part in a rebuild: its view, and work done in the rebuild's transaction. */
+/** How a materialisation takes part in a rebuild: the sessions view's SQL, or null for the live view. */
 export interface SessionsHooks {
-  /** The sessions view's SQL, or null for the live view. */
   view(ctx: SessionsContext): string | null
-  /** Runs inside the transaction that replaces the views, after them (a failure rolls all back). */
-  within(conn: DuckDBConnection, ctx: SessionsContext): Promise<void>
 }
 
 /**
@@ -159,7 +151,13 @@ export async function eventsRelation(
   return { sql: `SELECT ${starWithMissing(have, expected)} FROM ${source}`, columns: have }
 }
 
-export async function buildViews(conn: DuckDBConnection, root: string, inv: Inventory, sessions?: SessionsHooks): Promise<void> {
+/**
+ * (Re)creates every view for what the inventory says exists. A view over files that do not exist
+ * yet would fail at query time ("No files found"), so those are typed empty views instead.
+ * Per-event views (buys, social) read only their own `event=NAME` directories.
+ * All are replaced in one transaction; returns what the sessions view was built from.
+ */
+export async function buildViews(conn: DuckDBConnection, root: string, inv: Inventory, sessions?: SessionsHooks): Promise<SessionsContext> {
   const views: Array<[string, string]> = []
   // The sessions view needs to know whether any file has a session_id (a missing column would not bind).
   let eventColumns: ReadonlyMap<string, string> = new Map()
@@ -221,10 +219,10 @@ FROM seen LEFT JOIN latest USING (tenant, user_id) GROUP BY ALL`,
   await conn.run('BEGIN TRANSACTION')
   try {
     for (const [name, sql] of views) await conn.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`)
-    await sessions?.within(conn, context)
     await conn.run('COMMIT')
   } catch (err) {
     await conn.run('ROLLBACK')
     throw err
   }
+  return context
 }

@@ -4,19 +4,22 @@ import { parsePartFileName } from '../layout.ts'
 import { eventsRelation, type Columns, type SessionsContext, type SessionsHooks } from './build-views.ts'
 import { eventRows, idSessions, keyOf, ruleSessionCtes, ruleSessionName, SESSION_COLUMNS, SESSION_END_EVENT, SESSION_ID_PROPERTY, SESSION_START_EVENT } from './sessions-view.ts'
 import { lit, type Inventory } from './views.ts'
+import type { Logger } from '../../logger.ts'
 
 /*
  * The `sessions` view, materialised (docs/warehouse.md, "Sessions"). Computed live it is a window
- * over every event, seconds at ten million rows; a server keeps the sessions in tables instead, and
- * each view rebuild brings them up to date with the rows that arrived since, in the transaction that
- * replaces the views, so `sessions` always answers for exactly the files `events` reads.
+ * over every event, seconds at ten million rows; a server keeps the sessions in tables instead,
+ * brought up to date with the rows that arrived since after each view rebuild, in a transaction of
+ * their own. Neither queries nor later rebuilds wait for that update: until it commits, `sessions`
+ * answers for the files of an earlier rebuild (never a row twice, never part of an update). Updates
+ * run one at a time, in rebuild order, each reading its own rebuild's files.
  *
  * What the tables hold is defined by a cover: per stream (one event's directory of one day, one log
  * partition), the last offset they include. Within a stream the sink publishes files in offset order
  * and a merge replaces files by one with the same rows, so every row at or below the cover was read,
  * and the rows above it (the tail) are new. A stream that disappears (retention, a deleted day) has
- * taken rows away: the tables are dropped and built again from scratch, the live view answering
- * meanwhile.
+ * taken rows away: the rebuild that sees it gone drops the tables (the live view answers from then
+ * on) and they are built again from scratch.
  *
  * Sessions are per user, so only users with tail rows change:
  * - `session_id` sessions are sums (first, last, count) and merge with the tail's.
@@ -51,6 +54,12 @@ function coverOf(inv: Inventory): Map<string, number> {
   return out
 }
 
+/** Whether `next` still has every stream of `cover` (none was removed). */
+function covers(next: ReadonlyMap<string, number>, cover: ReadonlyMap<string, number>): boolean {
+  for (const key of cover.keys()) if (!next.has(key)) return false
+  return true
+}
+
 /** Columns of a rule session row as stored: the user's last session also keeps where the user's history ends. */
 const RULE_ROW = `tenant, user_id, source, started_at, ended_at, events, open_p, open_o, open_event,
   lead(rn) OVER (PARTITION BY tenant, user_id ORDER BY rn) IS NULL AS is_last`
@@ -60,6 +69,8 @@ export interface SessionsStoreOptions {
   onError?: (err: unknown) => void
   /** A build finished: the next rebuild takes it on (the caller forces one). */
   onBuilt?: () => void
+  /** Debug lines: each build, with how long it took. */
+  logger?: Logger
 }
 
 /** How long after a failed build the next one may start. */
@@ -75,6 +86,8 @@ export class SessionsStore implements SessionsHooks {
   /** The build's connection while it runs, so stop() can interrupt it. */
   private buildConn: DuckDBConnection | null = null
   private stopped = false
+  /** Counts resets, so an update that ran across one does not set the cover. */
+  private generation = 0
   /** The inventory the views were last built for, and the context. */
   private current: { inv: Inventory; ctx: SessionsContext } | null = null
 
@@ -84,14 +97,9 @@ export class SessionsStore implements SessionsHooks {
     private readonly opts: SessionsStoreOptions = {},
   ) {}
 
-  /** Whether queries read the tables (false: the live view, while a build runs or before one). */
-  get materialised(): boolean {
-    return this.cover !== null
-  }
-
-  /** Whether a finished build waits to be taken on at the next rebuild. */
-  get pending(): boolean {
-    return this.built !== null
+  /** Whether a build from scratch is running. */
+  get busy(): boolean {
+    return this.building !== null
   }
 
   view(): string | null {
@@ -102,36 +110,60 @@ export class SessionsStore implements SessionsHooks {
   SELECT tenant, user_id, ${ruleSessionName('user_id', 'started_at')} AS session, source, started_at, ended_at, events FROM ${RULE})`
   }
 
-  async within(conn: DuckDBConnection, ctx: SessionsContext): Promise<void> {
-    const inv = ctx.inv
+  /**
+   * Before a view rebuild for `inv`: takes on a finished build, and forgets the tables when a stream
+   * they cover is gone (so the rebuild gives the live view, never rows that are no longer there).
+   */
+  prepare(inv: Inventory): void {
     if (this.built !== null) {
       this.cover = this.built
       this.built = null
     }
-    if (this.cover !== null) {
-      const next = coverOf(inv)
-      for (const key of this.cover.keys()) {
-        if (!next.has(key)) throw new StreamGone(key)
-      }
-      await this.advance(conn, inv, ctx)
-      this.cover = next
-    }
-    this.current = { inv, ctx }
+    if (this.cover !== null && !covers(coverOf(inv), this.cover)) this.reset()
   }
 
-  /** Forgets the tables (the next rebuild uses the live view) and starts building them again. */
+  /**
+   * After the views were replaced for `ctx.inv`: brings the tables up to date with its files in a
+   * transaction of its own (all or nothing). Updates run one at a time, in rebuild order, while
+   * queries and later rebuilds go on. False when a stream the tables cover is not in `ctx.inv` (the
+   * caller resets and rebuilds the views with the live view).
+   */
+  async update(conn: DuckDBConnection, ctx: SessionsContext): Promise<boolean> {
+    this.current = { inv: ctx.inv, ctx }
+    const cover = this.cover
+    if (cover === null) return true
+    const next = coverOf(ctx.inv)
+    if (!covers(next, cover)) return false
+    const generation = this.generation
+    await conn.run('BEGIN TRANSACTION')
+    try {
+      await this.advance(conn, cover, ctx.inv, ctx)
+      await conn.run('COMMIT')
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => undefined)
+      throw err
+    }
+    // A reset meanwhile (a later rebuild saw a stream gone) made these tables obsolete.
+    if (generation === this.generation) this.cover = next
+    return true
+  }
+
+  /** Forgets the tables (the next rebuild uses the live view); startBuild() builds them again. */
   reset(): void {
     this.cover = null
     this.built = null
+    this.generation++
   }
 
   /** Starts a build from the views' current inventory unless one runs or the tables are in use. */
   startBuild(): void {
     if (this.stopped || this.building !== null || this.cover !== null || this.built !== null || this.current === null || Date.now() < this.retryAt) return
     const { inv, ctx } = this.current
+    const started = performance.now()
     this.building = this.build(inv, ctx)
       .then(() => {
         this.built = coverOf(inv)
+        this.opts.logger?.debug({ ms: Math.round(performance.now() - started) }, 'warehouse sessions tables built')
         this.opts.onBuilt?.()
       })
       .catch((err: unknown) => {
@@ -182,9 +214,8 @@ export class SessionsStore implements SessionsHooks {
     }
   }
 
-  /** Brings the tables from `this.cover` to `inv` (the tail: rows above the cover), in the caller's transaction. */
-  private async advance(conn: DuckDBConnection, inv: Inventory, ctx: SessionsContext): Promise<void> {
-    const cover = this.cover!
+  /** Brings the tables from `cover` to `inv` (the tail: rows above the cover), in the caller's transaction. */
+  private async advance(conn: DuckDBConnection, cover: ReadonlyMap<string, number>, inv: Inventory, ctx: SessionsContext): Promise<void> {
     const tail: string[] = []
     const partial: string[] = []
     for (const files of Object.values(inv.events)) {
@@ -237,9 +268,12 @@ FROM _users u JOIN ${RULE} r ON r.is_last AND r.tenant = u.tenant AND r.user_id 
     const [count, fromStart, earliest] = again.getRowsJson()[0] ?? [0, null, null]
     const parts = [`SELECT t.tenant, t.user_id, t.event, t.ts, t.p, t.o FROM _tail t JOIN _users u ON u.tenant = t.tenant AND u.user_id = t.user_id WHERE u.carry AND t.sid IS NULL`]
     if (Number(count) > 0) {
-      // Their events again, from the views' events; a time floor lets DuckDB skip row groups by ts.
+      // Their events again, from this update's files (the `events` view may already read a later
+      // rebuild's, whose new rows the next update takes as its tail); a time floor lets DuckDB skip
+      // row groups by ts.
       const floor = fromStart === true || earliest === null ? '' : ` AND e.ts >= ${lit(String(earliest))}::TIMESTAMPTZ`
-      parts.push(`SELECT e.tenant, e.user_id, e.event, e.ts, e.p, e.o FROM (${eventRows('SELECT * FROM events', ctx.sessionId)}) e
+      const all = await eventsRelation(conn, this.root, Object.values(inv.events).flat())
+      parts.push(`SELECT e.tenant, e.user_id, e.event, e.ts, e.p, e.o FROM (${eventRows(all.sql, ctx.sessionId)}) e
 JOIN _users u ON u.tenant = e.tenant AND u.user_id = e.user_id
 WHERE NOT u.carry AND e.sid IS NULL AND (u.since IS NULL OR ${keyOf('e.ts', 'e.p', 'e.o')} >= u.since)${floor}`)
     }
@@ -248,13 +282,6 @@ WHERE NOT u.carry AND e.sid IS NULL AND (u.since IS NULL OR ${keyOf('e.ts', 'e.p
   AND CASE WHEN u.carry THEN r.is_last ELSE u.since IS NULL OR ${keyOf('r.started_at', 'r.open_p', 'r.open_o')} >= u.since END`)
     await run(`INSERT INTO ${RULE} ${ruleInsert('_rows', ctx.markers, '_state')}`)
     for (const t of ['_tail', '_ids', '_users', '_state', '_rows']) await run(`DROP TABLE ${t}`)
-  }
-}
-
-/** Thrown inside a rebuild when a stream the tables cover is gone: they must be built again. */
-export class StreamGone extends Error {
-  constructor(readonly stream: string) {
-    super(`sessions: the warehouse no longer has ${stream}; the sessions tables are built again`)
   }
 }
 

@@ -7,6 +7,14 @@ import { dirNames } from './files.ts'
 import { WarehouseSink, type WarehouseSinkOptions, type WarehouseSinkStats } from './sink.ts'
 import { eventsTopic, notificationsTopic, segmentChangesTopic, type SinkTopic } from './topics.ts'
 
+/**
+ * The running sink's flushRows (a one-off sync keeps DEFAULT_SINK_OPTIONS' 200,000): under a burst
+ * a partition's rows become files while the burst arrives rather than all at its end. Measured with
+ * the e2e benchmark (1M events over HTTP): the last row queryable 0.5–1.4 s sooner (4.3–4.5 s
+ * instead of 4.9–5.7 s), acknowledgements within the noise.
+ */
+export const LIVE_FLUSH_ROWS = 50_000
+
 export interface RunningSink {
   /** Stops polling, flushes what was read, commits, and closes DuckDB. */
   stop(): Promise<void>
@@ -57,7 +65,7 @@ function statsOf(sinks: readonly WarehouseSink[]): WarehouseStats {
  * start replays from the committed offsets); it is logged and shown in stats().lastError.
  */
 export async function startWarehouseSink(log: EventLog, root: string, options: Partial<WarehouseSinkOptions> = {}): Promise<RunningSink> {
-  const sinks = await openSinks(log, root, options)
+  const sinks = await openSinks(log, root, { flushRows: LIVE_FLUSH_ROWS, ...options })
   const { flushIntervalMs, quietFlushMs, pollWaitMs, logger, retentionDays, maintenanceIntervalMs, liveCompaction, threads } = sinks[0]!.options
   let running = true
   let wake: (() => void) | null = null
