@@ -195,7 +195,7 @@ describe('materialised sessions', () => {
     const clocks = new Map<string, number>()
     const seq = { n: 0 }
     const first = batch(next, clocks, seq, 200, true)
-    let offset = await writeEvents(root, first)
+    const offset = await writeEvents(root, first)
     const wh = await openWarehouse(root, { materialiseSessions: true })
     try {
       await settle(wh)
@@ -203,7 +203,7 @@ describe('materialised sessions', () => {
       expect(await total()).toBe(first.length)
       // A large tail, so the update's statements take long enough to be seen running.
       const more = Array.from({ length: 20 }, () => batch(next, clocks, seq, 1_000, true)).flat()
-      offset = await writeEvents(root, more, { startOffset: offset })
+      await writeEvents(root, more, { startOffset: offset })
       await wh.refresh(true)
       const [events, during] = await Promise.all([wh.query('SELECT count(*) FROM events'), total()])
       expect(Number(events.rows[0]![0])).toBe(first.length + more.length)
