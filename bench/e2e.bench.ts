@@ -78,10 +78,10 @@ interface E2eRun {
 }
 
 /** One server, the events sent flat out (`send`), timed from the first request to acknowledged, segmented and counted in the warehouse. */
-async function runOnce(dir: string, send: (target: HttpTarget) => Promise<number>): Promise<E2eRun> {
+async function runOnce(dir: string, send: (target: HttpTarget) => Promise<number>, warehouse = true): Promise<E2eRun> {
   // Seed 000's fixed event times (2023): the clock moves with events only, as in earlier runs, and
   // the partition expiration must reach back to them (the default 3 days would hide every row).
-  const server = await startServeProcess(dir, RULES, ['--clock-tick-ms', '0', '--retention-days', '3650'])
+  const server = await startServeProcess(dir, RULES, ['--clock-tick-ms', '0', '--retention-days', '3650', ...(warehouse ? [] : ['--no-warehouse'])])
   try {
     const target = new HttpTarget(server.url, 16)
     const t0 = performance.now()
@@ -91,6 +91,7 @@ async function runOnce(dir: string, send: (target: HttpTarget) => Promise<number
     if (accepted !== EVENTS) throw new Error(`the server accepted ${accepted} of ${EVENTS} events`)
     if (!(await engineCaughtUp(server.url))) throw new Error('the engine did not catch up within 10 minutes')
     const engineS = (performance.now() - t0) / 1000
+    if (!warehouse) return { ingestS, engineS, warehouseS: NaN }
     const deadline = Date.now() + 600_000
     let rows = 0
     while ((rows = await warehouseRows(server.url)) < EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
@@ -116,6 +117,8 @@ export async function benchE2e(): Promise<Section> {
   try {
     const bodies = prebuiltBodies()
     const main = await runOnce(join(dir, 'serve'), (target) => postAll(target, bodies, 16))
+    // What the rest of the path allows on this machine: the same requests with no warehouse at all.
+    const bare = await runOnce(join(dir, 'serve-bare'), (target) => postAll(target, bodies, 16), false)
     const simulated = await runOnce(join(dir, 'serve-sim'), async (target) =>
       (await sendEvents(workload(), { target, keyFor: () => BENCH_KEY, batch: 1_000, concurrency: 16, rate: 0, limit: EVENTS })).accepted)
     const rows = EVENTS
@@ -145,11 +148,12 @@ export async function benchE2e(): Promise<Section> {
         `(${fmt(planSlots({ users: 5_000, spins: 10_000_000 }).count)} in all) sent over HTTP flat out, 1,000 events per request, 16 requests in flight, the bodies made before the clock starts. ` +
         `Times run from the first request: until every event is acknowledged (durable), until the engine has applied all of them (/readyz lag 0), ` +
         `and until \`SELECT count(*) FROM events\` over the warehouse counts all ${fmt(rows)} rows (the sink flushes 500 ms after the last event, \`quietFlushMs\`). ` +
-        'Comparisons: the same run with the slots simulator making the bodies on the fly in this process (on the same 2 cores); and the batch path over the same events in one process: append to a fresh log, then one sink run (`tagstream ingest` + `tagstream warehouse sync`), no HTTP, no engine.',
+        'Comparisons: the same requests to a server with the warehouse off (what HTTP, the log and the engine allow on these cores, the load generator beside them); the same run with the slots simulator making the bodies on the fly in this process (on the same 2 cores); and the batch path over the same events in one process: append to a fresh log, then one sink run (`tagstream ingest` + `tagstream warehouse sync`), no HTTP, no engine.',
       figures: [
         { name: 'events in the warehouse, from first request to last row', value: e2e, unit: 'events/s', target: `≥ ${fmt(TARGET)} events/s`, met: e2e >= TARGET, notes: `${fmt(main.warehouseS)} s` },
         { name: 'acknowledged durably, sink running', value: EVENTS / main.ingestS, unit: 'events/s', notes: `${fmt(main.ingestS)} s` },
         { name: 'segmented (engine caught up)', value: EVENTS / main.engineS, unit: 'events/s', notes: `${fmt(main.engineS)} s` },
+        { name: 'comparison: the warehouse off (`--no-warehouse`), segmented', value: EVENTS / bare.engineS, unit: 'events/s', notes: `${fmt(bare.engineS)} s; acknowledged in ${fmt(bare.ingestS)} s` },
         { name: 'comparison: bodies made on the fly by the simulator in the same process, to last row', value: EVENTS / simulated.warehouseS, unit: 'events/s', notes: `${fmt(simulated.warehouseS)} s; acknowledged in ${fmt(simulated.ingestS)} s` },
         { name: 'comparison: batch path, log append + one sink run', value: EVENTS / batchS, unit: 'events/s', notes: `${fmt(batchS)} s` },
       ],

@@ -10,6 +10,7 @@ import { dtOf, parsePartFileName, partFileName } from '../../src/warehouse/layou
 import { compactDay, dropOldPartitions, listPartFiles, runSinkOnce, startWarehouseSink } from '../../src/warehouse/sink/index.ts'
 import { appendAll, fingerprint, query, workload } from './sink-helpers.ts'
 import { until } from '../support/until.ts'
+import { BIG_BURST_ROWS } from '../../src/warehouse/sink/run.ts'
 
 const tmp = mkdtempSync(join(tmpdir(), 'tagstream-sink-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -194,6 +195,24 @@ describe('flushing when traffic stops', () => {
       await log.close()
     }
     expect(await fingerprint(root)).toMatchObject({ rows: 600, duplicates: 0 })
+  })
+  it('flushes a burst of BIG_BURST_ROWS or more after BIG_BURST_QUIET_MS of quiet; a smaller one still waits quietFlushMs', { timeout: 60_000 }, async () => {
+    const dir = fresh()
+    const { log, partitions } = await openEventLog(join(dir, 'log'), { partitions: 2 })
+    const root = join(dir, 'wh')
+    // quietFlushMs far beyond the test: a flush here is the big burst's.
+    const sink = await startWarehouseSink(log, root, { flushIntervalMs: 600_000, quietFlushMs: 600_000, pollWaitMs: 10, maintenanceIntervalMs: 3_600_000 })
+    try {
+      const events = workload(BIG_BURST_ROWS + 100, 11)
+      await appendAll(log, events.slice(0, 100), partitions)
+      await new Promise((r) => setTimeout(r, 1_500))
+      expect(sink.stats().rowsWritten, 'a small burst waits for quietFlushMs').toBe(0)
+      await appendAll(log, events.slice(100), partitions)
+      await until('the big burst flush', () => sink.stats().rowsWritten === events.length, 20_000)
+    } finally {
+      await sink.stop()
+      await log.close()
+    }
   })
 })
 

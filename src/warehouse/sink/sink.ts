@@ -27,7 +27,8 @@ export interface WarehouseSinkOptions {
   /**
    * Pending rows are also flushed once the log has had nothing new for this long (a burst ended),
    * so its last rows are queryable without waiting for the next interval. Steady traffic (something
-   * new at least this often) only ever flushes on the interval. Default 500 ms.
+   * new at least this often) only ever flushes on the interval. Default 500 ms; once BIG_BURST_ROWS
+   * rows are pending, the running sink waits BIG_BURST_QUIET_MS at most (./run.ts).
    */
   quietFlushMs: number
   /** A partition is flushed as soon as it holds this many rows (cut exactly there). Default 200,000. */
@@ -344,10 +345,15 @@ export class WarehouseSink {
     if (partitions !== null && partitions > 0) await appendDeadLetters(this.log, letters, partitions)
   }
 
+  /** Rows read and not yet flushed, every partition together. */
+  get pendingRows(): number {
+    let rows = 0
+    for (const pend of this.pending.values()) rows += pend.rows
+    return rows
+  }
+
   stats(): WarehouseSinkStats {
-    let pendingRows = 0
-    for (const pend of this.pending.values()) pendingRows += pend.rows
-    return { ...this.counters, pendingRows, committed: Object.fromEntries(this.committed), lastError: this.lastError }
+    return { ...this.counters, pendingRows: this.pendingRows, committed: Object.fromEntries(this.committed), lastError: this.lastError }
   }
 
   noteError(err: unknown): void {
