@@ -147,7 +147,7 @@ export async function benchE2e(): Promise<Section> {
         `\`tagstream serve\` with the Parquet sink on (collector, engine thread and sink thread on the same 2 cores), the first ${fmt(EVENTS)} events of seed 000's workload ` +
         `(${fmt(planSlots({ users: 5_000, spins: 10_000_000 }).count)} in all) sent over HTTP flat out, 1,000 events per request, 16 requests in flight, the bodies made before the clock starts. ` +
         `Times run from the first request: until every event is acknowledged (durable), until the engine has applied all of them (/readyz lag 0), ` +
-        `and until \`SELECT count(*) FROM events\` over the warehouse counts all ${fmt(rows)} rows (the sink flushes 500 ms after the last event, \`quietFlushMs\`). ` +
+        `and until \`SELECT count(*) FROM events\` over the warehouse counts all ${fmt(rows)} rows (the running sink flushes 100 ms after the last event once 10,000 rows or more are pending, \`BIG_BURST_QUIET_MS\`, and writes a partition's file every 50,000 rows meanwhile, \`LIVE_FLUSH_ROWS\`). ` +
         'Comparisons: the same requests to a server with the warehouse off (what HTTP, the log and the engine allow on these cores, the load generator beside them); the same run with the slots simulator making the bodies on the fly in this process (on the same 2 cores); and the batch path over the same events in one process: append to a fresh log, then one sink run (`tagstream ingest` + `tagstream warehouse sync`), no HTTP, no engine.',
       figures: [
         { name: 'events in the warehouse, from first request to last row', value: e2e, unit: 'events/s', target: `≥ ${fmt(TARGET)} events/s`, met: e2e >= TARGET, notes: `${fmt(main.warehouseS)} s` },

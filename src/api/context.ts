@@ -6,6 +6,7 @@ import type { Auth } from './auth.ts'
 import type { Deduper } from '../ingest/dedupe.ts'
 import type { ServerConfig } from './config.ts'
 import type { ApiMetrics } from './metrics.ts'
+import type { Signal } from './signal.ts'
 
 /** What every route module receives: the server's wiring, built once in server.ts. */
 export interface ApiContext {
@@ -26,6 +27,8 @@ export interface ApiContext {
   deduper: Deduper
   /** Bytes of accepted request bodies whose append is still in flight (backpressure). */
   inflight: { bytes: number }
+  /** Emitted when this server's warehouse sink has changed the warehouse's files (a flush, a merge), so query views follow at once. */
+  warehouseFiles: Signal
 }
 
 /** A route module: registers its routes on the app. */

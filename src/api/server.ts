@@ -22,6 +22,7 @@ import { openCollectorEngine } from './engine-store/index.ts'
 import { ApiMetrics } from './metrics.ts'
 import { startWebhooks } from './webhooks/index.ts'
 import { startSinkThread } from '../warehouse/thread/sink-thread-client.ts'
+import { Signal } from './signal.ts'
 
 export interface RunningServer {
   url: string
@@ -91,7 +92,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     await log.close()
     throw err
   }
-  const ctx: ApiContext = { config, log, partitions, engine, store, auth: new Auth(config.keys), metrics, logger, inflight: { bytes: 0 }, deduper }
+  const ctx: ApiContext = { config, log, partitions, engine, store, auth: new Auth(config.keys), metrics, logger, inflight: { bytes: 0 }, deduper, warehouseFiles: new Signal() }
   const app = await buildApp(ctx)
   let url: string
   try {
@@ -119,7 +120,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const sinkLetters = (letters: DeadLetter[]) => {
     appendDeadLetters(log, letters, partitions).catch((err: unknown) => logger.error({ err, count: letters.length }, 'dead letters of the warehouse sink not appended'))
   }
-  const sink = config.warehouse ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level, retentionDays: config.retentionDays }, sinkLetters) : null
+  const sink = config.warehouse ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level, retentionDays: config.retentionDays }, sinkLetters, () => ctx.warehouseFiles.emit()) : null
   logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length, engine: config.engine }, 'tagstream serving')
   let closing: Promise<void> | null = null
   return {

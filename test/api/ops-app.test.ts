@@ -15,6 +15,7 @@ import type { EngineClient, EngineSnapshot } from '../../src/engine/thread/proto
 import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { createLogger } from '../../src/logger.ts'
+import { Signal } from '../../src/api/signal.ts'
 
 // A real ApiContext (embedded log, metrics, auth, logger) around an engine whose snapshot the test sets:
 // readiness and gauges are checked against states the real engine passes through too quickly to catch.
@@ -67,6 +68,7 @@ beforeAll(async () => {
     logger: createLogger('ops-test', 'silent'),
     inflight: { bytes: 0 },
     deduper: new Deduper({ horizonMs: 600_000, maxEntries: 1000 }),
+    warehouseFiles: new Signal(),
   }
   app = await buildApp(ctx)
   // Added after buildApp, like a route module registered after ops: one in its own encapsulated

@@ -24,6 +24,7 @@ import type { SegmentChange } from '../../src/engine/records.ts'
 import type { EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
+import { Signal } from '../../src/api/signal.ts'
 
 const P = 4
 const KEYS: ApiKey[] = [
@@ -77,6 +78,7 @@ describe('SSE streams over HTTP', () => {
       logger: pino({ level: 'silent' }),
       inflight: { bytes: 0 },
       deduper: new Deduper({ horizonMs: 600_000, maxEntries: 1000 }),
+      warehouseFiles: new Signal(),
     }
     app = Fastify()
     await createStreamsRoutes({ heartbeatMs: 100, pollWaitMs: 200 })(app, ctx)

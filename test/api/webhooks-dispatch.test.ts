@@ -19,6 +19,7 @@ import type { EngineClient } from '../../src/engine/thread/protocol.ts'
 import type { EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
+import { Signal } from '../../src/api/signal.ts'
 
 const P = 2
 
@@ -132,6 +133,7 @@ describe('webhook dispatchers', () => {
       logger: pino({ level: 'silent' }),
       inflight: { bytes: 0 },
       deduper: new Deduper({ horizonMs: 600_000, maxEntries: 1000 }),
+      warehouseFiles: new Signal(),
     }
     runner = startWebhooks(ctx, { backoff: { baseMs: 20, maxMs: 200 }, pollWaitMs: 100, ...options })
     return runner

@@ -22,6 +22,7 @@ import type { EngineClient } from '../../src/engine/thread/protocol.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
+import { Signal } from '../../src/api/signal.ts'
 
 const change = (user: string) => ({ segment: 'spinner', tenant: 'default', user_id: user, change: 'entered', at: 1, values: {}, version: 1 })
 const rec = (value: string | Buffer, offset = 0) => ({ offset, key: null, value: Buffer.from(value), timestamp: 0 })
@@ -103,6 +104,7 @@ describe('webhook dispatcher and bad records', () => {
       logger,
       inflight: { bytes: 0 },
       deduper: new Deduper({ horizonMs: 600_000, maxEntries: 1000 }),
+      warehouseFiles: new Signal(),
     }
     const runner = startWebhooks(ctx, { start: 'earliest', pollWaitMs: 50 })
     try {

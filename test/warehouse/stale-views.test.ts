@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { openWarehouse } from '../../src/warehouse/query/index.ts'
-import { runSinkOnce } from '../../src/warehouse/sink/index.ts'
+import { runSinkOnce, startWarehouseSink } from '../../src/warehouse/sink/index.ts'
 import { appendAll, workload } from './sink-helpers.ts'
 
 const dirs: string[] = []
@@ -106,5 +106,44 @@ describe('closing while background work runs', () => {
       await s.close()
     }
     expect(errors).toEqual([])
+  })
+})
+
+describe('views that follow the running sink', () => {
+  // A query used to find new files only once its views were refreshMs old (then in the background,
+  // so the query after it) or staleMs old: the sink now says when it changed the files.
+  it('show a flush at the next query, however young the views, when the sink tells the warehouse', { timeout: 60_000 }, async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'tagstream-follow-sink-'))
+    dirs.push(tmp)
+    const { log, partitions } = await openEventLog(join(tmp, 'log'), { partitions: 2 })
+    const root = join(tmp, 'wh')
+    const events = workload(600, 4)
+    const wh = await openWarehouse(root, { refreshMs: 60_000, staleMs: 60_000 })
+    let told = 0
+    const sink = await startWarehouseSink(log, root, {
+      flushIntervalMs: 600_000,
+      quietFlushMs: 600_000,
+      liveCompaction: null,
+      onFilesChanged: () => {
+        told++
+        wh.filesChanged()
+      },
+    })
+    try {
+      expect(await count(wh)).toBe(0)
+      await appendAll(log, events.slice(0, 300), partitions)
+      await sink.flushNow()
+      await wh.settled()
+      expect(told).toBe(1)
+      expect(await count(wh)).toBe(300)
+      await appendAll(log, events.slice(300), partitions)
+      await sink.flushNow()
+      await wh.settled()
+      expect(await count(wh)).toBe(600)
+    } finally {
+      await sink.stop()
+      wh.close()
+      await log.close()
+    }
   })
 })

@@ -31,12 +31,16 @@ export const queryRoutes: RouteModule = (app, ctx) => {
     })
     return opening
   }
+  // The sink's flushes and merges reach the views at once (a query then answers from them without
+  // a check of its own); only a warehouse already open needs telling.
+  const stopListening = ctx.warehouseFiles.on(() => void opening?.then((wh) => wh.filesChanged(), () => undefined))
   if (ctx.config.warehouse) {
     app.addHook('onReady', async () => {
       warehouse().catch((err: unknown) => ctx.logger.warn({ err }, 'warehouse: could not open at start; it is tried again at the first query'))
     })
   }
   app.addHook('onClose', async () => {
+    stopListening()
     if (opening) (await opening.catch(() => null))?.close()
   })
 

@@ -74,6 +74,11 @@ export interface Warehouse {
   query(sql: string, opts?: QueryOptions): Promise<QueryResult>
   /** Re-reads which files exist and rebuilds the views if that changed. */
   refresh(force?: boolean): Promise<void>
+  /**
+   * The files changed (the server's sink flushed or merged): the views are checked again in the
+   * background now, not when a query finds them older than refreshMs, so the next query sees them.
+   */
+  filesChanged(): void
   /** Resolves when no background work (a sessions build, a rebuild) is running. */
   settled(): Promise<void>
   close(): void
@@ -122,6 +127,9 @@ function message(err: unknown): string {
 class DuckWarehouse implements Warehouse {
   private signature = ''
   private checkedAt = 0
+  /** filesChanged() calls so far, and how many of them the last finished check had seen. */
+  private changes = 0
+  private checkedChanges = 0
   private refreshing: Promise<void> | null = null
   /** The first day the views show (retention), as of the last refresh; null when every day is shown. */
   private keptFrom: string | null = null
@@ -234,7 +242,7 @@ class DuckWarehouse implements Warehouse {
   async refresh(force = false): Promise<void> {
     while (this.refreshing) {
       await this.refreshing.catch(() => undefined)
-      if (!force && this.refreshMs > 0 && Date.now() - this.checkedAt < this.refreshMs && this.keptFromNow() === this.keptFrom) return
+      if (!force && this.refreshMs > 0 && Date.now() - this.checkedAt < this.refreshMs && this.keptFromNow() === this.keptFrom && this.checkedChanges === this.changes) return
     }
     const run = this.check(force)
     this.refreshing = run
@@ -245,14 +253,21 @@ class DuckWarehouse implements Warehouse {
     }
   }
 
+  filesChanged(): void {
+    this.changes++
+    if (!this.closed) void this.refresh().catch((err: unknown) => this.onError(err, 'refresh'))
+  }
+
   /** Lists the files and rebuilds the views if they changed (or `force`). */
   private async check(force: boolean): Promise<void> {
+    const changes = this.changes
     const keptFrom = this.keptFromNow()
     const inv = await inventory(this.root, keptFrom)
     const signature = JSON.stringify(inv)
     this.checkedAt = Date.now()
     if (!force && signature === this.signature) {
       this.keptFrom = keptFrom
+      this.checkedChanges = changes
       return
     }
     const conn = await this.db.connect()
@@ -261,6 +276,7 @@ class DuckWarehouse implements Warehouse {
       await this.rebuild(conn, inv)
       this.signature = signature
       this.keptFrom = keptFrom
+      this.checkedChanges = changes
       this.logger?.debug({ files: Object.values(inv.events).flat().length, ms: Math.round(performance.now() - started) }, 'warehouse views rebuilt')
     } finally {
       conn.closeSync()

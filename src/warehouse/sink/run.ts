@@ -76,7 +76,8 @@ function statsOf(sinks: readonly WarehouseSink[]): WarehouseStats {
  */
 export async function startWarehouseSink(log: EventLog, root: string, options: Partial<WarehouseSinkOptions> = {}): Promise<RunningSink> {
   const sinks = await openSinks(log, root, { flushRows: LIVE_FLUSH_ROWS, ...options })
-  const { flushIntervalMs, quietFlushMs, pollWaitMs, logger, retentionDays, maintenanceIntervalMs, liveCompaction, threads } = sinks[0]!.options
+  const { flushIntervalMs, quietFlushMs, pollWaitMs, logger, retentionDays, maintenanceIntervalMs, liveCompaction, threads, onFilesChanged } = sinks[0]!.options
+  const filesWritten = (): number => sinks.reduce((n, sink) => n + sink.stats().filesWritten, 0)
   let running = true
   let wake: (() => void) | null = null
   // The loop's steps and flushNow() take turns: a merge pass sweeps every temp file in the
@@ -108,15 +109,19 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
     let lastLive = Date.now()
     try {
       while (running) {
+        const written = filesWritten()
+        let changed = false
         const n = await exclusive(async () => {
           // Between flushes, so every file it sees is committed (compactDay's rule).
           if (Date.now() - lastMaintenance >= maintenanceIntervalMs) {
             lastMaintenance = Date.now()
-            await maintain(root, retentionDays, logger, liveCompaction?.graceMs ?? 0, threads)
+            const done = await maintain(root, retentionDays, logger, liveCompaction?.graceMs ?? 0, threads)
+            changed = done.dropped.length + done.compacted.length > 0
           }
           if (liveCompaction !== null && Date.now() - lastLive >= liveCompaction.intervalMs) {
             lastLive = Date.now()
-            await compactLive(root, { policy: liveCompaction, logger, threads })
+            const merged = await compactLive(root, { policy: liveCompaction, logger, threads })
+            changed ||= merged.filesWritten + merged.filesRemoved > 0
           }
           let read = 0
           for (const sink of sinks) read += await sink.poll()
@@ -133,6 +138,7 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
           }
           return read
         })
+        if (changed || filesWritten() !== written) onFilesChanged?.()
         if (n === 0 && running) await sleep(Math.min(pollWaitMs, Math.max(1, flushIntervalMs - (Date.now() - lastFlush))))
       }
     } catch (err) {
@@ -156,10 +162,12 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
     },
     flushNow() {
       return exclusive(async () => {
+        const written = filesWritten()
         for (const sink of sinks) {
           while (await sink.behind()) await sink.poll()
           await sink.flush()
         }
+        if (filesWritten() !== written) onFilesChanged?.()
       })
     },
     stats: () => statsOf(sinks),

@@ -57,6 +57,8 @@ export interface WarehouseSinkOptions {
    * thread beside the server's own writer hands them over instead (src/warehouse/thread/).
    */
   deadLetters?: (letters: DeadLetter[]) => Promise<void>
+  /** The running sink (./run.ts) calls this after a flush, merge pass or maintenance changed the files. */
+  onFilesChanged?: () => void
   logger?: Logger
 }
 

@@ -14,8 +14,13 @@ const here = dirname(fileURLToPath(import.meta.url))
  * log the sink's dead letters (poison records, docs/warehouse-sink.md) come to `onDeadLetters`, for
  * the thread that writes the log's dead letters; without one they are only logged and counted.
  * Its poison and type-conflict counts are added to the process's (./sink-counts.ts, for /metrics).
+ * `onFilesChanged` is told after each flush or merge pass that changed the warehouse's files.
  */
-export async function startSinkThread(data: SinkThreadData, onDeadLetters?: (letters: DeadLetter[]) => void): Promise<{ stop(): Promise<void> }> {
+export async function startSinkThread(
+  data: SinkThreadData,
+  onDeadLetters?: (letters: DeadLetter[]) => void,
+  onFilesChanged?: () => void,
+): Promise<{ stop(): Promise<void> }> {
   // The engine thread's young generation: the sink allocates a copy of every log frame it reads
   // and the column buffers of every file, all short-lived (e2e bench, same hour, two runs each:
   // 101–102K events/s to the last row with the default, 105–118K with this; noisy, kept as cheap).
@@ -24,6 +29,7 @@ export async function startSinkThread(data: SinkThreadData, onDeadLetters?: (let
   let counts: SinkCounts | null = null
   worker.on('message', (msg: { type: string; letters?: DeadLetter[]; counts?: SinkCounts }) => {
     if (msg.type === 'dead-letters' && msg.letters) onDeadLetters?.(msg.letters)
+    else if (msg.type === 'files-changed') onFilesChanged?.()
     else if (msg.type === 'counts' && msg.counts) {
       addSinkCounts(msg.counts, counts)
       counts = msg.counts

@@ -39,7 +39,13 @@ const deadLetters = isKafkaUrl(data.logUrl)
 // One DuckDB thread for merges and output streams: inside a server they share the cores with ingest,
 // the engine and queries (after a soak, popular_events took 0.5–1.3 s in the running server while
 // it merged, 0.16–0.2 s in a quiet process over the same files). `tagstream warehouse` commands keep every core.
-const sink = await startWarehouseSink(log, data.root, { logger, retentionDays: data.retentionDays, threads: 1, ...(deadLetters ? { deadLetters } : {}) })
+const sink = await startWarehouseSink(log, data.root, {
+  logger,
+  retentionDays: data.retentionDays,
+  threads: 1,
+  ...(deadLetters ? { deadLetters } : {}),
+  onFilesChanged: () => port.postMessage({ type: 'files-changed' }),
+})
 port.postMessage({ type: 'ready' })
 
 // The counts /metrics shows (./sink-counts.ts), sent when they change: flushes are seconds apart.
