@@ -2,6 +2,11 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pino } from 'pino'
+import { Auth } from '../../src/api/auth.ts'
+import type { ServerConfig } from '../../src/api/config.ts'
+import type { ApiContext } from '../../src/api/context.ts'
+import { Signal } from '../../src/api/signal.ts'
 
 /** An event as the sink would receive it; `properties` are flattened into columns (nested keys joined with `_`). */
 export interface FixtureEvent {
@@ -207,4 +212,9 @@ export async function writeLargeWarehouse(root: string, rows: number, opts: { da
       }
     }
   })
+}
+
+/** What the query routes use of the server's context (config, auth, the logger and the files signal); the rest of the wiring is not needed. */
+export function queryRouteContext(config: ServerConfig): ApiContext {
+  return { config, auth: new Auth(config.keys), partitions: 1, inflight: { bytes: 0 }, logger: pino({ level: 'silent' }), warehouseFiles: new Signal() } as Partial<ApiContext> as ApiContext
 }

@@ -2,21 +2,21 @@
  * Issue 16, item 1: files stay bounded while the sink writes, and queries are exact while files are
  * merged (docs/warehouse-sink.md, "Compaction").
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openEventLog } from '../../src/log/open-log.ts'
 import { openWarehouse } from '../../src/warehouse/query/warehouse.ts'
 import { inventory } from '../../src/warehouse/query/views.ts'
 import type { PartStat } from '../../src/warehouse/sink/compaction.ts'
 import { startWarehouseSink } from '../../src/warehouse/sink/index.ts'
 import { LIVE_COMPACTION, runsToMerge, type LiveCompactionPolicy } from '../../src/warehouse/sink/live-compaction.ts'
 import { mulberry32 } from '../support/prng.ts'
-import { appendAll, workload } from './sink-helpers.ts'
+import { appendAll, logAndWarehouse, workload } from './sink-helpers.ts'
 
 const dirs: string[] = []
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+/** Tiers of two files and an "hour" of 500 ms, so both merge rules fire all the time. */
+const busyPolicy = (timing: Pick<LiveCompactionPolicy, 'intervalMs' | 'graceMs'>): LiveCompactionPolicy => ({ ...timing, tierFiles: 2, tierFactor: 4, tierFloorBytes: 1, maxCurrentFiles: 6, hourMs: 500 })
 
 describe('the live merge policy (runsToMerge), simulated over a day of flushes', () => {
   // Small flushes (a quiet server: every file below the lowest tier's floor) and large ones (a soak
@@ -84,13 +84,10 @@ describe('the live merge policy (runsToMerge), simulated over a day of flushes',
 
 describe('queries while the running sink writes and merges', () => {
   it('never count a row twice or lose one: counts only grow, every row once, and all rows at the end', { timeout: 120_000 }, async () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'tagstream-live-compaction-'))
-    dirs.push(tmp)
-    const { log, partitions } = await openEventLog(join(tmp, 'log'), { partitions: 2 })
-    const root = join(tmp, 'wh')
+    const { log, partitions, root } = await logAndWarehouse('tagstream-live-compaction-', dirs)
     // Flushes every 40 ms and a merge pass every 100 ms, in tiers of two and an "hour" of 500 ms, so
     // both rules merge all the time; inputs stay 1.5 s, longer than a query here takes.
-    const policy: LiveCompactionPolicy = { intervalMs: 100, graceMs: 1_500, tierFiles: 2, tierFactor: 4, tierFloorBytes: 1, maxCurrentFiles: 6, hourMs: 500 }
+    const policy = busyPolicy({ intervalMs: 100, graceMs: 1_500 })
     const sink = await startWarehouseSink(log, root, { flushIntervalMs: 40, pollWaitMs: 10, liveCompaction: policy })
     const events = workload(6_000, 5)
     const feeding = (async () => {
@@ -138,12 +135,9 @@ describe('flushNow while the sink loop runs merge passes', () => {
   // A merge pass sweeps every temp file in the directories it visits; a flush asked from outside
   // the loop (flushNow) once ran beside it and had its files removed under it (ENOENT at rename).
   it('takes its turn: every flush publishes its files and every row arrives', { timeout: 120_000 }, async () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'tagstream-flush-now-'))
-    dirs.push(tmp)
-    const { log, partitions } = await openEventLog(join(tmp, 'log'), { partitions: 2 })
-    const root = join(tmp, 'wh')
+    const { log, partitions, root } = await logAndWarehouse('tagstream-flush-now-', dirs)
     // The loop never flushes on its own (flushIntervalMs a minute) and runs a merge pass at every turn.
-    const policy: LiveCompactionPolicy = { intervalMs: 0, graceMs: 0, tierFiles: 2, tierFactor: 4, tierFloorBytes: 1, maxCurrentFiles: 6, hourMs: 500 }
+    const policy = busyPolicy({ intervalMs: 0, graceMs: 0 })
     const sink = await startWarehouseSink(log, root, { flushIntervalMs: 60_000, quietFlushMs: 60_000, pollWaitMs: 1, liveCompaction: policy })
     const events = workload(3_000, 9)
     try {

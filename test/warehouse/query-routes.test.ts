@@ -1,14 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { pino } from 'pino'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Auth } from '../../src/api/auth.ts'
 import { defaultConfig } from '../../src/api/config.ts'
-import type { ApiContext } from '../../src/api/context.ts'
 import { queryRoutes } from '../../src/api/routes/query.ts'
-import { Signal } from '../../src/api/signal.ts'
-import { smallWarehouse, tempRoot, writeEvents } from './fixtures.ts'
+import { queryRouteContext, smallWarehouse, tempRoot, writeEvents } from './fixtures.ts'
 
 let dataDir: string
 let app: FastifyInstance
@@ -24,8 +20,7 @@ beforeAll(async () => {
   const root = await smallWarehouse(join(dataDir, 'warehouse'))
   await writeEvents(root, [{ event: 'purchase', user_id: 'x', ts: '2026-01-01T12:00:00Z', tenant: 'acme', properties: { kind: 'sword', type: 'cutlass', cost: 999, status: 'approved_purchase' } }], { startOffset: 100 })
   const config = defaultConfig({ dataDir, keys, retentionDays: 3650 })
-  // The routes use only config, auth, the logger and the files signal; the rest of the wiring is not needed here.
-  const ctx = { config, auth: new Auth(config.keys), partitions: 1, inflight: { bytes: 0 }, logger: pino({ level: 'silent' }), warehouseFiles: new Signal() } as Partial<ApiContext> as ApiContext
+  const ctx = queryRouteContext(config)
   app = Fastify()
   await queryRoutes(app, ctx)
   await app.ready()

@@ -2,14 +2,12 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Auth } from '../../src/api/auth.ts'
 import { defaultConfig } from '../../src/api/config.ts'
-import type { ApiContext } from '../../src/api/context.ts'
 import { queryRoutes } from '../../src/api/routes/query.ts'
 import { PROVIDERS } from '../../src/sim/game/catalog.ts'
 import { openWarehouse, type QueryResult, type Warehouse } from '../../src/warehouse/query/index.ts'
 import { DEFAULT_PROVIDERS, getReport, ReportParamError, runReport } from '../../src/warehouse/reports/index.ts'
-import { tempRoot, writeEvents, type FixtureEvent } from './fixtures.ts'
+import { queryRouteContext, tempRoot, writeEvents, type FixtureEvent } from './fixtures.ts'
 import { referenceSessions } from './sessions-reference.ts'
 
 /*
@@ -95,7 +93,7 @@ beforeAll(async () => {
   wh = await openWarehouse(join(dataDir, 'warehouse'))
   // The fixture's days are long past the default retention, which the server's views apply.
   const config = defaultConfig({ dataDir, keys: [{ key: 'reader', tenant: 'default', scopes: ['read' as const] }], retentionDays: 3650 })
-  const ctx = { config, auth: new Auth(config.keys), partitions: 1, inflight: { bytes: 0 } } as Partial<ApiContext> as ApiContext
+  const ctx = queryRouteContext(config)
   app = Fastify()
   await queryRoutes(app, ctx)
   await app.ready()

@@ -64,6 +64,34 @@ function batch(next: () => number, clocks: Map<string, number>, seq: { n: number
   return out
 }
 
+/** A fresh warehouse and one test's generator; each batch goes to one partition, all three are used across batches. */
+function scenario(seed: number) {
+  const root = tempRoot()
+  roots.push(root)
+  const next = rng(seed)
+  const clocks = new Map<string, number>()
+  const seq = { n: 0 }
+  const offsets = [0, 0, 0]
+  const all: FixtureEvent[] = []
+  return {
+    root,
+    next,
+    all,
+    batch: (size: number, markers: boolean) => batch(next, clocks, seq, size, markers),
+    /** Writes `events` into `into`: the warehouse, or a directory aside whose files are moved in later. */
+    async write(events: FixtureEvent[], into = root): Promise<void> {
+      const p = all.length % 3
+      offsets[p] = await writeEvents(into, events, { partition: p, startOffset: offsets[p] })
+      all.push(...events)
+    },
+  }
+}
+
+/** Merges every day (files the tables cover with ones they do not: a merged file straddles the cover). */
+async function compactAll(root: string): Promise<void> {
+  for (const dt of readdirSync(join(root, 'events')).map((d) => d.slice(3))) await compactDay(root, dt)
+}
+
 /** Moves every file under `from` to the same place under `to`. */
 function moveFiles(from: string, to: string): void {
   for (const entry of readdirSync(from, { recursive: true, withFileTypes: true })) {
@@ -82,32 +110,17 @@ async function settle(wh: Warehouse): Promise<void> {
 describe('materialised sessions', () => {
   for (const markers of [false, true]) {
     it(`stay equal to the reference as batches arrive (${markers ? 'with' : 'without'} markers), through compactions and late rows`, async () => {
-      const root = tempRoot()
-      roots.push(root)
-      const next = rng(markers ? 7 : 11)
-      const clocks = new Map<string, number>()
-      const seq = { n: 0 }
-      const offsets = [0, 0, 0]
-      const all: FixtureEvent[] = []
-      const write = async (events: FixtureEvent[]) => {
-        // Each batch goes to one partition; across batches, all three are used.
-        const p = all.length % 3
-        offsets[p] = await writeEvents(root, events, { partition: p, startOffset: offsets[p] })
-        all.push(...events)
-      }
-      await write(batch(next, clocks, seq, 40, markers))
-      const wh = await openWarehouse(root, { refreshMs: 0, materialiseSessions: true, onError: (err) => { throw err } })
+      const s = scenario(markers ? 7 : 11)
+      await s.write(s.batch(40, markers))
+      const wh = await openWarehouse(s.root, { refreshMs: 0, materialiseSessions: true, onError: (err) => { throw err } })
       try {
         await settle(wh)
-        expect(await sessionsOf(wh)).toEqual(referenceSessions(all))
+        expect(await sessionsOf(wh)).toEqual(referenceSessions(s.all))
         for (let round = 0; round < 12; round++) {
-          await write(batch(next, clocks, seq, 15 + Math.floor(next() * 30), markers))
-          if (round % 4 === 3) {
-            // Merges files the tables cover with ones they do not: the merged file straddles the cover.
-            for (const dt of readdirSync(join(root, 'events')).map((d) => d.slice(3))) await compactDay(root, dt)
-          }
+          await s.write(s.batch(15 + Math.floor(s.next() * 30), markers))
+          if (round % 4 === 3) await compactAll(s.root)
           await settle(wh)
-          expect(await sessionsOf(wh), `round ${round}`).toEqual(referenceSessions(all))
+          expect(await sessionsOf(wh), `round ${round}`).toEqual(referenceSessions(s.all))
         }
         expect((await wh.query("SELECT count(*)::INTEGER FROM duckdb_tables() WHERE schema_name = '_sessions'")).rows).toEqual([[2]])
       } finally {
@@ -117,24 +130,13 @@ describe('materialised sessions', () => {
   }
 
   it('stay equal to the reference when rebuilds outrun the updates (each update reads its own files)', async () => {
-    const root = tempRoot()
-    roots.push(root)
-    const next = rng(13)
-    const clocks = new Map<string, number>()
-    const seq = { n: 0 }
-    const offsets = [0, 0, 0]
-    const all: FixtureEvent[] = []
-    const write = async (events: FixtureEvent[]) => {
-      const p = all.length % 3
-      offsets[p] = await writeEvents(root, events, { partition: p, startOffset: offsets[p] })
-      all.push(...events)
-    }
-    await write(batch(next, clocks, seq, 300, true))
-    const wh = await openWarehouse(root, { refreshMs: 0, materialiseSessions: true, onError: (err) => { throw err } })
+    const s = scenario(13)
+    await s.write(s.batch(300, true))
+    const wh = await openWarehouse(s.root, { refreshMs: 0, materialiseSessions: true, onError: (err) => { throw err } })
     try {
       await settle(wh)
       for (let round = 0; round < 4; round++) {
-        for (const dt of readdirSync(join(root, 'events')).map((d) => d.slice(3))) await compactDay(root, dt)
+        await compactAll(s.root)
         // Several rebuilds queued behind one update: the batches are written aside first and moved
         // in between rebuilds (a rename), so each rebuild comes while the update before it runs, and a
         // later rebuild's rows must not be read by an earlier update.
@@ -142,18 +144,15 @@ describe('materialised sessions', () => {
         for (let k = 0; k < 4; k++) {
           const aside = tempRoot()
           roots.push(aside)
-          const p = all.length % 3
-          const events = batch(next, clocks, seq, 200 + Math.floor(next() * 400), true)
-          offsets[p] = await writeEvents(aside, events, { partition: p, startOffset: offsets[p] })
-          all.push(...events)
+          await s.write(s.batch(200 + Math.floor(s.next() * 400), true), aside)
           staged.push(aside)
         }
         for (const aside of staged) {
-          moveFiles(aside, root)
+          moveFiles(aside, s.root)
           await wh.refresh(true)
         }
         await wh.settled()
-        expect(await sessionsOf(wh), `round ${round}`).toEqual(referenceSessions(all))
+        expect(await sessionsOf(wh), `round ${round}`).toEqual(referenceSessions(s.all))
       }
     } finally {
       wh.close()
@@ -161,13 +160,9 @@ describe('materialised sessions', () => {
   })
 
   it('are built again when a day they cover is gone, and answer live meanwhile', async () => {
-    const root = tempRoot()
-    roots.push(root)
-    const next = rng(3)
-    const clocks = new Map<string, number>()
-    const seq = { n: 0 }
-    const all = batch(next, clocks, seq, 120, true)
-    await writeEvents(root, all)
+    const s = scenario(3)
+    await s.write(s.batch(120, true))
+    const { root, all } = s
     const wh = await openWarehouse(root, { refreshMs: 0, materialiseSessions: true })
     try {
       await settle(wh)
@@ -189,28 +184,23 @@ describe('materialised sessions', () => {
   // Issue 16's end-to-end target: a flush's rows waited in the benchmark 1.3 s for the sessions
   // update when it ran inside the view rebuild. The rebuild now ends with the views; the tables follow.
   it('do not hold up a rebuild: the new events answer at once, sessions the rebuild before until the update commits', async () => {
-    const root = tempRoot()
-    roots.push(root)
-    const next = rng(5)
-    const clocks = new Map<string, number>()
-    const seq = { n: 0 }
-    const first = batch(next, clocks, seq, 200, true)
-    const offset = await writeEvents(root, first)
-    const wh = await openWarehouse(root, { materialiseSessions: true })
+    const s = scenario(5)
+    await s.write(s.batch(200, true))
+    const first = s.all.length
+    const wh = await openWarehouse(s.root, { materialiseSessions: true })
     try {
       await settle(wh)
       const total = async () => Number((await wh.query('SELECT sum(events) FROM sessions')).rows[0]![0])
-      expect(await total()).toBe(first.length)
+      expect(await total()).toBe(first)
       // A large tail, so the update's statements take long enough to be seen running.
-      const more = Array.from({ length: 20 }, () => batch(next, clocks, seq, 1_000, true)).flat()
-      await writeEvents(root, more, { startOffset: offset })
+      await s.write(Array.from({ length: 20 }, () => s.batch(1_000, true)).flat())
       await wh.refresh(true)
       const [events, during] = await Promise.all([wh.query('SELECT count(*) FROM events'), total()])
-      expect(Number(events.rows[0]![0])).toBe(first.length + more.length)
-      expect(during, 'sessions of the rebuild before, not a part of the update').toBe(first.length)
+      expect(Number(events.rows[0]![0])).toBe(s.all.length)
+      expect(during, 'sessions of the rebuild before, not a part of the update').toBe(first)
       await wh.settled()
-      expect(await total()).toBe(first.length + more.length)
-      expect(await sessionsOf(wh)).toEqual(referenceSessions([...first, ...more]))
+      expect(await total()).toBe(s.all.length)
+      expect(await sessionsOf(wh)).toEqual(referenceSessions(s.all))
     } finally {
       wh.close()
     }

@@ -1,7 +1,11 @@
 import { DuckDBInstance } from '@duckdb/node-api'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
 import type { EventLog } from '../../src/log/event-log.ts'
+import { openEventLog } from '../../src/log/open-log.ts'
 import { inventory } from '../../src/warehouse/query/views.ts'
 
 /** Validated events over two UTC days, several event names, nested and array properties. */
@@ -56,4 +60,12 @@ export async function fingerprint(root: string): Promise<{ rows: number; checksu
       count(*) - count(DISTINCT ("partition", "offset")) AS dup FROM ${from}`,
   )
   return { rows: Number(a!.n), checksum: String(a!.h), duplicates: Number(a!.dup) }
+}
+
+/** A fresh directory (pushed to `dirs` for cleanup) holding an embedded log of two partitions, and the warehouse root beside it. */
+export async function logAndWarehouse(prefix: string, dirs: string[]): Promise<{ tmp: string; log: EventLog; partitions: number; root: string }> {
+  const tmp = mkdtempSync(join(tmpdir(), prefix))
+  dirs.push(tmp)
+  const { log, partitions } = await openEventLog(join(tmp, 'log'), { partitions: 2 })
+  return { tmp, log, partitions, root: join(tmp, 'wh') }
 }

@@ -4,14 +4,11 @@
  * little old now answer at once while the rebuild runs in the background (docs/warehouse.md,
  * "When new files show").
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openEventLog } from '../../src/log/open-log.ts'
 import { openWarehouse } from '../../src/warehouse/query/index.ts'
 import { runSinkOnce, startWarehouseSink } from '../../src/warehouse/sink/index.ts'
-import { appendAll, workload } from './sink-helpers.ts'
+import { appendAll, logAndWarehouse, workload } from './sink-helpers.ts'
 
 const dirs: string[] = []
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -20,10 +17,7 @@ const count = async (wh: Awaited<ReturnType<typeof openWarehouse>>) => Number((a
 
 /** A log and warehouse holding the first 200 events of a workload, and a way to sink 200 more. */
 async function setup() {
-  const tmp = mkdtempSync(join(tmpdir(), 'tagstream-stale-views-'))
-  dirs.push(tmp)
-  const { log, partitions } = await openEventLog(join(tmp, 'log'), { partitions: 2 })
-  const root = join(tmp, 'wh')
+  const { log, partitions, root } = await logAndWarehouse('tagstream-stale-views-', dirs)
   const events = workload(400, 3)
   await appendAll(log, events.slice(0, 200), partitions)
   await runSinkOnce(log, root)
@@ -113,10 +107,7 @@ describe('views that follow the running sink', () => {
   // A query used to find new files only once its views were refreshMs old (then in the background,
   // so the query after it) or staleMs old: the sink now says when it changed the files.
   it('show a flush at the next query, however young the views, when the sink tells the warehouse', { timeout: 60_000 }, async () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'tagstream-follow-sink-'))
-    dirs.push(tmp)
-    const { log, partitions } = await openEventLog(join(tmp, 'log'), { partitions: 2 })
-    const root = join(tmp, 'wh')
+    const { log, partitions, root } = await logAndWarehouse('tagstream-follow-sink-', dirs)
     const events = workload(600, 4)
     const wh = await openWarehouse(root, { refreshMs: 60_000, staleMs: 60_000 })
     let told = 0
