@@ -57,7 +57,7 @@ export interface WarehouseSinkOptions {
    * thread beside the server's own writer hands them over instead (src/warehouse/thread/).
    */
   deadLetters?: (letters: DeadLetter[]) => Promise<void>
-  /** The running sink (./run.ts) calls this after a flush, merge pass or maintenance changed the files. */
+  /** The running sink (./run.ts) calls this after a timed or quiet flush, merge pass or maintenance changed the files (size cuts are told with the next of those). */
   onFilesChanged?: () => void
   logger?: Logger
 }
