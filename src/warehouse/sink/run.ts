@@ -63,21 +63,46 @@ async function openSinks(log: EventLog, root: string, options: Partial<Warehouse
   return sinks
 }
 
-function statsOf(sinks: readonly WarehouseSink[]): WarehouseStats {
-  const [first, ...rest] = sinks
-  return { ...first!.stats(), streams: Object.fromEntries(rest.map((s) => [s.topic.topic, s.stats()])) }
+/** The counts that add up across a running sink's restarts (the rest are the current sink's). */
+const SUMMED = ['rowsWritten', 'filesWritten', 'flushes', 'typeConflicts', 'poisonRecords', 'recoveredFiles'] as const
+
+/** A sink's stats with the counts of the sinks it replaced after failures (`before`, same topic) added. */
+function withEarlier(now: WarehouseSinkStats, before: readonly WarehouseSinkStats[]): WarehouseSinkStats {
+  const out = { ...now }
+  for (const b of before) for (const k of SUMMED) out[k] += b[k]
+  return out
 }
+
+function statsOf(sinks: readonly WarehouseSink[], earlier: ReadonlyArray<readonly WarehouseSinkStats[]> = []): WarehouseStats {
+  const all = sinks.map((s, i) => withEarlier(s.stats(), earlier.map((gen) => gen[i]!)))
+  const [first, ...rest] = all
+  return { ...first!, streams: Object.fromEntries(rest.map((st, i) => [sinks[i + 1]!.topic.topic, st])) }
+}
+
+/** The running sink's first wait after a failure; it doubles with each failure in a row, up to RESTART_MAX_MS. */
+export const RESTART_MIN_MS = 1_000
+export const RESTART_MAX_MS = 30_000
 
 /**
  * Starts the sinks in the background: poll every partition, flush a partition when it holds
  * `flushRows` rows, and flush everything every `flushIntervalMs`, or sooner once nothing new has
- * arrived for `quietFlushMs`. An error stops the loop (the next
- * start replays from the committed offsets); it is logged and shown in stats().lastError.
+ * arrived for `quietFlushMs`. A failure (a full disk, a removed directory) is logged and shown in
+ * stats().lastError, and the sinks start again after a pause, as a restarted process would: closed,
+ * opened (recovery from the committed offsets), reading on from there. Until then a server kept
+ * taking events with its warehouse stopped for good.
  */
 export async function startWarehouseSink(log: EventLog, root: string, options: Partial<WarehouseSinkOptions> = {}): Promise<RunningSink> {
-  const sinks = await openSinks(log, root, { flushRows: LIVE_FLUSH_ROWS, ...options })
+  const openOptions: Partial<WarehouseSinkOptions> = { flushRows: LIVE_FLUSH_ROWS, ...options }
+  let sinks = await openSinks(log, root, openOptions)
+  /** The final stats of the sinks each restart replaced, so counts never go back (/metrics, tests). */
+  const earlier: WarehouseSinkStats[][] = []
+  /** False after a failure until the sinks are open again (stop() then has nothing to flush). */
+  let open = true
   const { flushIntervalMs, quietFlushMs, pollWaitMs, logger, retentionDays, maintenanceIntervalMs, liveCompaction, threads, onFilesChanged } = sinks[0]!.options
-  const filesWritten = (): number => sinks.reduce((n, sink) => n + sink.stats().filesWritten, 0)
+  const filesWritten = (): number => {
+    const st = statsOf(sinks, earlier)
+    return Object.values(st.streams).reduce((n, stream) => n + stream.filesWritten, st.filesWritten)
+  }
   // Files written when onFilesChanged was last called. A flush cut at flushRows (inside poll, in the
   // middle of a burst) is told at the burst's quiet or timed flush, not at once: views rebuilt at
   // every cut cost the e2e benchmark's acknowledgements 15–25 % (a rebuild and a sessions update
@@ -110,58 +135,83 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
         resolve()
       }
     })
-  const loop = (async () => {
+  /** Failures since the last timed or quiet flush: the pause before starting again doubles with each. */
+  let failures = 0
+  /** The loop until stopped or a failure (thrown). */
+  const steps = async (): Promise<void> => {
     let lastFlush = Date.now()
     /** When a poll last found records, and whether any were read since the last flush. */
     let lastRead = 0
     let unflushed = false
     let lastMaintenance = 0
     let lastLive = Date.now()
-    try {
-      while (running) {
-        let changed = false
-        let timed = false
-        const n = await exclusive(async () => {
-          // Between flushes, so every file it sees is committed (compactDay's rule).
-          if (Date.now() - lastMaintenance >= maintenanceIntervalMs) {
-            lastMaintenance = Date.now()
-            const done = await maintain(root, retentionDays, logger, liveCompaction?.graceMs ?? 0, threads)
-            changed = done.dropped.length + done.compacted.length > 0
+    while (running) {
+      let changed = false
+      let timed = false
+      const n = await exclusive(async () => {
+        // Between flushes, so every file it sees is committed (compactDay's rule).
+        if (Date.now() - lastMaintenance >= maintenanceIntervalMs) {
+          lastMaintenance = Date.now()
+          const done = await maintain(root, retentionDays, logger, liveCompaction?.graceMs ?? 0, threads)
+          changed = done.dropped.length + done.compacted.length > 0
+        }
+        if (liveCompaction !== null && Date.now() - lastLive >= liveCompaction.intervalMs) {
+          lastLive = Date.now()
+          const merged = await compactLive(root, { policy: liveCompaction, logger, threads })
+          changed ||= merged.filesWritten + merged.filesRemoved > 0
+        }
+        let read = 0
+        for (const sink of sinks) read += await sink.poll()
+        if (read > 0) {
+          lastRead = Date.now()
+          unflushed = true
+        }
+        const pending = read === 0 && unflushed ? sinks.reduce((n, sink) => n + sink.pendingRows, 0) : 0
+        const quiet = read === 0 && unflushed && Date.now() - lastRead >= (pending >= BIG_BURST_ROWS ? Math.min(quietFlushMs, BIG_BURST_QUIET_MS) : quietFlushMs)
+        if (quiet || Date.now() - lastFlush >= flushIntervalMs) {
+          lastFlush = Date.now()
+          unflushed = false
+          timed = true
+          logger?.debug({ quiet, pending: sinks.reduce((n, sink) => n + sink.pendingRows, 0) }, 'warehouse sink: flushing')
+          // Told after each topic: the events' rows are queryable without waiting for the output
+          // streams' files (DuckDB writes those, about 0.1–0.2 s at the end of the e2e benchmark).
+          for (const sink of sinks) {
+            await sink.flush()
+            tell(false)
           }
-          if (liveCompaction !== null && Date.now() - lastLive >= liveCompaction.intervalMs) {
-            lastLive = Date.now()
-            const merged = await compactLive(root, { policy: liveCompaction, logger, threads })
-            changed ||= merged.filesWritten + merged.filesRemoved > 0
-          }
-          let read = 0
-          for (const sink of sinks) read += await sink.poll()
-          if (read > 0) {
-            lastRead = Date.now()
-            unflushed = true
-          }
-          const pending = read === 0 && unflushed ? sinks.reduce((n, sink) => n + sink.pendingRows, 0) : 0
-          const quiet = read === 0 && unflushed && Date.now() - lastRead >= (pending >= BIG_BURST_ROWS ? Math.min(quietFlushMs, BIG_BURST_QUIET_MS) : quietFlushMs)
-          if (quiet || Date.now() - lastFlush >= flushIntervalMs) {
-            lastFlush = Date.now()
-            unflushed = false
-            timed = true
-            logger?.debug({ quiet, pending: sinks.reduce((n, sink) => n + sink.pendingRows, 0) }, 'warehouse sink: flushing')
-            // Told after each topic: the events' rows are queryable without waiting for the output
-            // streams' files (DuckDB writes those, about 0.1–0.2 s at the end of the e2e benchmark).
-            for (const sink of sinks) {
-              await sink.flush()
-              tell(false)
-            }
-          }
-          return read
-        })
-        if (changed || timed) tell(changed)
-        if (n === 0 && running) await sleep(Math.min(pollWaitMs, Math.max(1, flushIntervalMs - (Date.now() - lastFlush))))
+        }
+        return read
+      })
+      if (changed || timed) tell(changed)
+      if (timed) failures = 0
+      if (n === 0 && running) await sleep(Math.min(pollWaitMs, Math.max(1, flushIntervalMs - (Date.now() - lastFlush))))
+    }
+  }
+  const loop = (async () => {
+    let failure: unknown = null
+    while (running) {
+      try {
+        if (failure !== null) {
+          await exclusive(async () => {
+            for (const sink of sinks) await sink.close().catch(() => undefined)
+            const final = sinks.map((sink) => sink.stats())
+            sinks = await openSinks(log, root, openOptions)
+            earlier.push(final)
+            open = true
+            for (const sink of sinks) sink.noteError(failure)
+          })
+          logger?.info({ failures }, 'warehouse sink started again from the committed offsets')
+        }
+        await steps()
+      } catch (err) {
+        failure = err
+        open = false
+        failures++
+        for (const sink of sinks) sink.noteError(err)
+        const retryMs = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** Math.min(failures - 1, 10))
+        logger?.error({ err, retryMs, failures }, 'warehouse sink failed; it starts again from the committed offsets after a pause')
+        if (running) await sleep(retryMs)
       }
-    } catch (err) {
-      for (const sink of sinks) sink.noteError(err)
-      logger?.error({ err }, 'warehouse sink stopped')
-      running = false
     }
   })()
   return {
@@ -171,7 +221,7 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
       await loop
       await exclusive(async () => {
         try {
-          for (const sink of sinks) await sink.flush()
+          if (open) for (const sink of sinks) await sink.flush()
         } finally {
           for (const sink of sinks) await sink.close()
         }
@@ -186,7 +236,7 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
         tell(false)
       })
     },
-    stats: () => statsOf(sinks),
+    stats: () => statsOf(sinks, earlier),
   }
 }
 
