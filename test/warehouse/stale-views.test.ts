@@ -5,6 +5,7 @@
  * "When new files show").
  */
 import { rmSync } from 'node:fs'
+import { pino } from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openWarehouse } from '../../src/warehouse/query/index.ts'
 import { runSinkOnce, startWarehouseSink } from '../../src/warehouse/sink/index.ts'
@@ -155,6 +156,29 @@ describe('views that follow the running sink', () => {
     } finally {
       await sink.stop()
       await log.close()
+    }
+  })
+
+  // A client whose small bursts each end in a quiet flush drove a view rebuild (and a sessions
+  // update) per flush, with nobody querying: now the next query checks instead.
+  it('rebuild nothing for a flush while no query comes; the next query checks first and sees it', { timeout: 60_000 }, async () => {
+    const s = await setup()
+    const rebuilt: string[] = []
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void rebuilt.push((JSON.parse(line) as { msg: string }).msg) })
+    const wh = await openWarehouse(s.root, { refreshMs: 50, staleMs: 200, logger })
+    try {
+      expect(await count(wh)).toBe(200)
+      await new Promise((r) => setTimeout(r, 300))
+      rebuilt.length = 0
+      await s.more()
+      wh.filesChanged()
+      await wh.settled()
+      expect(rebuilt.filter((m) => m === 'warehouse views rebuilt')).toEqual([])
+      expect(await count(wh)).toBe(400)
+      expect(rebuilt.filter((m) => m === 'warehouse views rebuilt')).toHaveLength(1)
+    } finally {
+      wh.close()
+      await s.close()
     }
   })
 })

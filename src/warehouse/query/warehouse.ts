@@ -75,8 +75,8 @@ export interface Warehouse {
   /** Re-reads which files exist and rebuilds the views if that changed. */
   refresh(force?: boolean): Promise<void>
   /**
-   * The files changed (the server's sink flushed or merged): the views are checked again in the
-   * background now, not when a query finds them older than refreshMs, so the next query sees them.
+   * The files changed (the server's sink flushed or merged), so the next query sees them: checked
+   * in the background now while queries come (one within staleMs), else by that query first.
    */
   filesChanged(): void
   /** Resolves when no background work (a sessions build, a rebuild) is running. */
@@ -130,6 +130,8 @@ class DuckWarehouse implements Warehouse {
   /** filesChanged() calls so far, and how many of them the last finished check had seen. */
   private changes = 0
   private checkedChanges = 0
+  /** When the last query came (epoch ms): filesChanged() checks at once only while queries come. */
+  private queriedAt = 0
   private refreshing: Promise<void> | null = null
   /** The first day the views show (retention), as of the last refresh; null when every day is shown. */
   private keptFrom: string | null = null
@@ -255,7 +257,11 @@ class DuckWarehouse implements Warehouse {
 
   filesChanged(): void {
     this.changes++
-    if (!this.closed) void this.refresh().catch((err: unknown) => this.onError(err, 'refresh'))
+    // Only while queries come (the last one within staleMs); otherwise the next query checks first.
+    // A client whose small bursts each end in a quiet flush must not buy a view rebuild (up to
+    // 250 ms over a soak's files) and a sessions update per flush on a server nobody is asking.
+    if (this.closed || Date.now() - this.queriedAt >= this.staleMs) return
+    void this.refresh().catch((err: unknown) => this.onError(err, 'refresh'))
   }
 
   /** Lists the files and rebuilds the views if they changed (or `force`). */
@@ -302,8 +308,11 @@ class DuckWarehouse implements Warehouse {
       throw new QueryError('busy', `${ownerLimit} of your queries are running (at most ${ownerLimit} at once, counting ones past their time limit); retry shortly`)
     }
     // A day that expired since the last refresh goes at once, not refreshMs later.
+    this.queriedAt = Date.now()
     const age = Date.now() - this.checkedAt
-    if (age >= this.staleMs || this.keptFromNow() !== this.keptFrom) await this.refresh()
+    // Files the sink said changed and nobody checks yet (no query came lately): checked first.
+    const untold = this.checkedChanges !== this.changes && this.refreshing === null
+    if (age >= this.staleMs || untold || this.keptFromNow() !== this.keptFrom) await this.refresh()
     else if (age >= this.refreshMs && this.refreshing === null) void this.refresh().catch((err: unknown) => this.onError(err, 'refresh'))
     this.running++
     if (owner !== undefined) this.runningBy.set(owner, (this.runningBy.get(owner) ?? 0) + 1)
