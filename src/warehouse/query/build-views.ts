@@ -128,6 +128,8 @@ export interface SessionsContext {
   eventColumns: ReadonlyMap<string, string>
   /** The files the views read. */
   inv: Inventory
+  /** The events view's SELECT over exactly those files (the sessions update reads them again, not the view, which a later rebuild may have moved on). */
+  eventsSql: string
 }
 
 /** How a materialisation takes part in a rebuild: the sessions view's SQL, or null for the live view. */
@@ -161,15 +163,15 @@ export async function buildViews(conn: DuckDBConnection, root: string, inv: Inve
   const views: Array<[string, string]> = []
   // The sessions view needs to know whether any file has a session_id (a missing column would not bind).
   let eventColumns: ReadonlyMap<string, string> = new Map()
+  let eventsSql = emptySelect([...BASE_COLUMNS, ['dt', 'DATE'], ...GAME_COLUMNS, [RESCUED_COLUMN, 'VARCHAR']])
 
   const allEvents = Object.values(inv.events).flat()
   if (allEvents.length > 0) {
     const rel = await eventsRelation(conn, root, allEvents)
     eventColumns = rel.columns
-    views.push(['events', rel.sql])
-  } else {
-    views.push(['events', emptySelect([...BASE_COLUMNS, ['dt', 'DATE'], ...GAME_COLUMNS, [RESCUED_COLUMN, 'VARCHAR']])])
+    eventsSql = rel.sql
   }
+  views.push(['events', eventsSql])
 
   const purchases = inv.events.purchase ?? []
   if (purchases.length > 0) {
@@ -213,7 +215,7 @@ FROM seen LEFT JOIN latest USING (tenant, user_id) GROUP BY ALL`,
 
   const markers = (inv.events[SESSION_START_EVENT]?.length ?? 0) + (inv.events[SESSION_END_EVENT]?.length ?? 0) > 0
   const sessionId = sessionIdExpression(eventColumns)
-  const context: SessionsContext = { sessionId, markers, eventColumns, inv }
+  const context: SessionsContext = { sessionId, markers, eventColumns, inv, eventsSql }
   views.push(['sessions', sessions?.view(context) ?? sessionsSelect({ sessionId, markers })])
 
   await conn.run('BEGIN TRANSACTION')

@@ -268,12 +268,11 @@ FROM _users u JOIN ${RULE} r ON r.is_last AND r.tenant = u.tenant AND r.user_id 
     const [count, fromStart, earliest] = again.getRowsJson()[0] ?? [0, null, null]
     const parts = [`SELECT t.tenant, t.user_id, t.event, t.ts, t.p, t.o FROM _tail t JOIN _users u ON u.tenant = t.tenant AND u.user_id = t.user_id WHERE u.carry AND t.sid IS NULL`]
     if (Number(count) > 0) {
-      // Their events again, from this update's files (the `events` view may already read a later
-      // rebuild's, whose new rows the next update takes as its tail); a time floor lets DuckDB skip
-      // row groups by ts.
+      // Their events again, from this update's files (ctx.eventsSql: the `events` view may already
+      // read a later rebuild's, whose new rows the next update takes as its tail); a time floor lets
+      // DuckDB skip row groups by ts.
       const floor = fromStart === true || earliest === null ? '' : ` AND e.ts >= ${lit(String(earliest))}::TIMESTAMPTZ`
-      const all = await eventsRelation(conn, this.root, Object.values(inv.events).flat())
-      parts.push(`SELECT e.tenant, e.user_id, e.event, e.ts, e.p, e.o FROM (${eventRows(all.sql, ctx.sessionId)}) e
+      parts.push(`SELECT e.tenant, e.user_id, e.event, e.ts, e.p, e.o FROM (${eventRows(ctx.eventsSql, ctx.sessionId)}) e
 JOIN _users u ON u.tenant = e.tenant AND u.user_id = e.user_id
 WHERE NOT u.carry AND e.sid IS NULL AND (u.since IS NULL OR ${keyOf('e.ts', 'e.p', 'e.o')} >= u.since)${floor}`)
     }
