@@ -7,6 +7,7 @@ import { benchLog } from './log.bench.ts'
 import { benchPostgres } from './postgres.bench.ts'
 import { benchSlowBody } from './slow-body.bench.ts'
 import { benchSoak } from './soak.bench.ts'
+import { benchStartup } from './startup.bench.ts'
 import { benchWarehouse } from './warehouse.bench.ts'
 import { benchWorker } from './worker.bench.ts'
 import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
@@ -18,6 +19,7 @@ import { renderReport, type Section } from './report.ts'
  * whole run, every figure measured together) as it was.
  */
 const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = [
+  ['startup', benchStartup],
   ['log', benchLog],
   ['engine', benchEngine],
   ['http', benchHttp],

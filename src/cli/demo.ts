@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { InvalidArgumentError, type Command } from 'commander'
 import type { ApiKey } from '../api/auth.ts'
 import { defaultConfig } from '../api/config.ts'
-import { startServer, type RunningServer } from '../api/server.ts'
+import type { RunningServer } from '../api/server.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import { PARTNERS, DEMO_WORKLOADS, startDemoTraffic, type SimulatorName } from '../sim/index.ts'
 import { ChangeTally, summaryLine } from './demo-summary.ts'
@@ -67,6 +67,8 @@ function prepareDataDir(dir: string, fresh: boolean): DemoKeys {
 async function listen(o: DemoOptions, keys: ApiKey[], logger: Logger): Promise<RunningServer> {
   const config = (port: number) =>
     defaultConfig({ host: o.host, port, dataDir: o.dataDir, logUrl: o.logUrl, partitions: o.partitions, segmentsPath: join(o.dataDir, 'segments.yaml'), keys, warehouse: o.warehouse })
+  // Loaded when the demo starts, not when the CLI does (`tagstream --help` stays fast).
+  const { startServer } = await import('../api/server.ts')
   try {
     return await startServer(config(o.port), logger)
   } catch (err) {

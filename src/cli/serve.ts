@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { devKey, parseKeys, type ApiKey } from '../api/auth.ts'
 import { DEFAULT_HTTP_TIMEOUTS, DEFAULT_STREAM_CAPS, defaultConfig, type ServerConfig, type WebhookConfig } from '../api/config.ts'
-import { startServer, type RunningServer } from '../api/server.ts'
+import type { RunningServer } from '../api/server.ts'
 import { validateWebhooks } from '../api/webhooks/index.ts'
 import { createLogger } from '../logger.ts'
 import { logUrl } from './options.ts'
@@ -147,6 +147,8 @@ export function registerServe(program: Command): void {
       let keys = parseKeys(process.env.TAGSTREAM_API_KEYS ?? '')
       const dev = keys.length === 0 ? devKey() : null
       if (dev) keys = [dev]
+      // Loaded when the command runs, not when the CLI starts (`tagstream --help` stays fast).
+      const { startServer } = await import('../api/server.ts')
       const server = await startServer(serverConfig(global, o, keys), createLogger('tagstream'))
       console.log(`tagstream listening on ${server.url}`)
       console.log(`  dashboard: ${server.url}/${dev ? `#key=${dev.key}` : ''}`)

@@ -1,13 +1,10 @@
 import { join } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
-import { openEventLog } from '../log/open-log.ts'
 import { readFileSync } from 'node:fs'
 import { engineOptions } from '../engine/engine-options.ts'
 import { parseRulesYaml } from '../engine/rules/index.ts'
 import { ruleToSql } from '../warehouse/backfill/rule-sql.ts'
-import { openWarehouse } from '../warehouse/query/index.ts'
-import { compactDay, DEFAULT_RETENTION_DAYS, dropOldPartitions, runSinkOnce } from '../warehouse/sink/index.ts'
-import { firstKeptDay } from '../warehouse/retention.ts'
+import { DEFAULT_RETENTION_DAYS, firstKeptDay } from '../warehouse/retention.ts'
 import { parseAsOf } from './replay.ts'
 import { logUrl } from './options.ts'
 
@@ -15,11 +12,15 @@ import { logUrl } from './options.ts'
 export function registerWarehouse(program: Command): void {
   const wh = program.command('warehouse').description('the date-partitioned Parquet warehouse under <data>/warehouse')
   const root = () => join(program.opts<{ data: string }>().data, 'warehouse')
+  // DuckDB, the sink and the log are loaded when a command runs, not when the CLI starts (`tagstream --help` stays fast).
+  const sink = () => import('../warehouse/sink/index.ts')
 
   wh.command('sync')
     .description('write every event in the log not yet in the warehouse to Parquet, then exit')
     .action(async () => {
       const o = program.opts<{ data: string; log?: string; partitions: number }>()
+      const { runSinkOnce } = await sink()
+      const { openEventLog } = await import('../log/open-log.ts')
       const { log } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
       try {
         const r = await runSinkOnce(log, root())
@@ -42,6 +43,7 @@ export function registerWarehouse(program: Command): void {
       const asOf = cmd.asOf === undefined ? Date.now() : parseAsOf(cmd.asOf)
       const sql = ruleToSql(seg.when, asOf, engineOptions())
       if (cmd.sql) return console.log(sql)
+      const { openWarehouse } = await import('../warehouse/query/warehouse.ts')
       const wh = await openWarehouse(root())
       try {
         const r = await wh.query(sql, { maxRows: 10_000_000, timeoutMs: 600_000 })
@@ -56,6 +58,7 @@ export function registerWarehouse(program: Command): void {
     .requiredOption('--day <YYYY-MM-DD>', 'the day (dt) to compact')
     .action(async (cmd: { day: string }) => {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(cmd.day)) throw new InvalidArgumentError(`--day must look like 2026-11-01, got "${cmd.day}"`)
+      const { compactDay } = await sink()
       console.log(JSON.stringify(await compactDay(root(), cmd.day)))
     })
 
@@ -68,6 +71,7 @@ export function registerWarehouse(program: Command): void {
     }, DEFAULT_RETENTION_DAYS)
     .action(async (cmd: { days: number }) => {
       const now = Date.now()
+      const { dropOldPartitions } = await sink()
       console.log(JSON.stringify({ dropped: await dropOldPartitions(root(), cmd.days, now), keptFrom: firstKeptDay(now, cmd.days) }))
     })
 }

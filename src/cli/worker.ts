@@ -11,8 +11,6 @@ import { openEventLog } from '../log/open-log.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import { isPostgresUrl, openStateStore } from '../state/open-state.ts'
 import { redactUrl } from '../state/postgres/url.ts'
-import { GroupWorker } from '../worker/group-worker.ts'
-import { PostgresCoordinator } from '../worker/postgres/coordinator.ts'
 import { checkTiming, DEFAULT_TIMING, type CoordinationTiming } from '../worker/timing.ts'
 
 /** Flags as commander hands them over: strings, validated by workerSettings. */
@@ -109,6 +107,9 @@ export async function runWorker(s: WorkerSettings, logger: Logger, stop: Promise
     closers.push(() => log.close())
     const store = await openStateStore(s.stateUrl, { logger })
     closers.push(() => store.close())
+    // The coordinator and group code (and pg) load when a worker runs, not when the CLI starts.
+    const { PostgresCoordinator } = await import('../worker/postgres/coordinator.ts')
+    const { GroupWorker } = await import('../worker/group-worker.ts')
     const coordinator = await PostgresCoordinator.open(s.stateUrl, { namespace: s.worker.namespace, workerId: s.workerId, leaseMs: s.timing.leaseMs, lockTimeoutMs: s.timing.heartbeatMs, logger })
     closers.push(() => coordinator.close())
     const group = new GroupWorker({ log, store, coordinator, rules, engine: options, partitions, worker: s.worker, timing: s.timing, logger })

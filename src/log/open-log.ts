@@ -2,7 +2,6 @@ import { resolve } from 'node:path'
 import { DEFAULT_PARTITIONS, TOPICS, type EventLog } from './event-log.ts'
 import { EmbeddedEventLog, type EmbeddedLogOptions } from './embedded/event-log.ts'
 import { isKafkaUrl } from './kafka/connection-url.ts'
-import { KafkaEventLog } from './kafka/event-log.ts'
 
 export interface OpenLogOptions extends EmbeddedLogOptions {
   partitions?: number
@@ -25,6 +24,9 @@ export async function openEventLog(url: string, options: OpenLogOptions = {}): P
   if (isKafkaUrl(url)) {
     // The broker applies retention itself (topic configs); retentionCheckMs is the embedded log's timer.
     const { retentionMs, retentionBytes } = options
+    // Loaded only for a Kafka URL: the client and its option schemas take ~0.4 s to load, which
+    // every embedded command (and `tagstream --help`) would otherwise pay at start.
+    const { KafkaEventLog } = await import('./kafka/event-log.ts')
     log = await KafkaEventLog.open(url, {
       ...(retentionMs === undefined ? {} : { retentionMs }),
       ...(retentionBytes === undefined ? {} : { retentionBytes }),

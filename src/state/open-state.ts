@@ -1,7 +1,6 @@
 import { resolve } from 'node:path'
 import type { Logger } from '../logger.ts'
 import { EmbeddedStateStore } from './embedded/state-store.ts'
-import { PostgresStateStore } from './postgres/state-store.ts'
 import type { StateStore } from './state-store.ts'
 
 /** True for URLs that name a Postgres server rather than a directory. */
@@ -14,7 +13,11 @@ export function isPostgresUrl(url: string): boolean {
  * postgres:// or postgresql:// a Postgres database (tables created on open, see docs/postgres.md).
  */
 export async function openStateStore(url: string, options: { logger?: Logger } = {}): Promise<StateStore> {
-  if (isPostgresUrl(url)) return PostgresStateStore.open(url, options)
+  if (isPostgresUrl(url)) {
+    // Loaded only for a Postgres URL: embedded commands and servers do not pay for the client's load.
+    const { PostgresStateStore } = await import('./postgres/state-store.ts')
+    return PostgresStateStore.open(url, options)
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) {
     throw new Error(`unsupported state URL scheme in "${url.slice(0, url.indexOf('://'))}://…"; use a directory path, file:, or postgres://`)
   }

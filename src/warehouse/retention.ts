@@ -14,6 +14,9 @@ import { dtOf } from './layout.ts'
 
 export const DAY_MS = 86_400_000
 
+/** Partition expiration of the warehouse (and the log) in days, as in seed 004 (`partition_expiration_days=3`). */
+export const DEFAULT_RETENTION_DAYS = 3
+
 /**
  * `days` as a partition expiration in whole days, or a RangeError. 0 is refused rather than
  * defined: BigQuery would drop every partition at once, and a warehouse that keeps nothing is a

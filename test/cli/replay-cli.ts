@@ -18,8 +18,8 @@ triggers:
 `
 
 /**
- * Each run starts node and tsx on the whole CLI (about 2 s of CPU), and tests start several at once:
- * on a loaded two-core machine that outlasts the default 60 s.
+ * Each run starts node on the compiled CLI, and tests start several at once: on a loaded two-core
+ * machine (the engine and Kafka tests beside them) a run can outlast the default 60 s.
  */
 export const CLI_TIMEOUT_MS = 180_000
 

@@ -4,7 +4,7 @@ import type { Logger } from '../../logger.ts'
 import { DT_PREFIX, EVENTS_DIR, STREAM_DIRS, TMP_EXT, dayDir, liveParts, parseDtDir, parseEventDir, parsePartFileName, partFileName, type PartRange } from '../layout.ts'
 import { dirNames, fileNames, publish, removeDir, removeFiles } from './files.ts'
 import { ParquetWriter } from './parquet-writer.ts'
-import { firstKeptDay } from '../retention.ts'
+import { DEFAULT_RETENTION_DAYS, firstKeptDay } from '../retention.ts'
 import { literal } from './sql.ts'
 
 export interface CompactionResult {
@@ -143,8 +143,7 @@ export async function mergeRun(writer: ParquetWriter, dir: string, run: readonly
   return { partition: first.partition, first: first.first, last: last.last, name, bytes: st.size, writtenMs, publishedMs: st.ctimeMs }
 }
 
-/** Partition expiration of the warehouse (and the log) in days, as in seed 004 (`partition_expiration_days=3`). */
-export const DEFAULT_RETENTION_DAYS = 3
+export { DEFAULT_RETENTION_DAYS }
 
 /**
  * Removes the `dt=` directories (events and output streams) of days that have expired at `now`,
