@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { join } from 'node:path'
 import { formatResult, type OutputFormat } from '../warehouse/query/format.ts'
 import type { Warehouse } from '../warehouse/query/index.ts'
+import { QueryError } from '../warehouse/query/query-error.ts'
 import { listReports, ReportParamError, runReport, UnknownReportError } from '../warehouse/reports/index.ts'
 
 const FORMATS: readonly OutputFormat[] = ['table', 'csv', 'json']
@@ -33,7 +34,7 @@ interface CommonOpts {
 }
 
 /** Errors the user can act on: `tagstream: …` on stderr, exit code 2. Anything else is a bug and propagates. */
-function fail(err: unknown, QueryError: abstract new (...args: never[]) => Error): void {
+function fail(err: unknown): void {
   if (err instanceof QueryError || err instanceof UnknownReportError || err instanceof ReportParamError) {
     process.stderr.write(`tagstream: ${err.message}\n`)
     process.exitCode = 2
@@ -45,12 +46,12 @@ function fail(err: unknown, QueryError: abstract new (...args: never[]) => Error
 async function withWarehouse(program: Command, o: CommonOpts, fn: (wh: Warehouse) => Promise<void>): Promise<void> {
   const dir = o.warehouse ?? join(program.opts<{ data: string }>().data, 'warehouse')
   // DuckDB is loaded when a command needs it, not when the CLI starts (`tagstream --help` stays fast).
-  const { openWarehouse, QueryError } = await import('../warehouse/query/warehouse.ts')
+  const { openWarehouse } = await import('../warehouse/query/warehouse.ts')
   const wh = await openWarehouse(dir, { refreshMs: 0 })
   try {
     await fn(wh)
   } catch (err) {
-    fail(err, QueryError)
+    fail(err)
   } finally {
     wh.close()
   }

@@ -8,6 +8,8 @@ const DIST = join(ROOT, 'dist')
 
 describe('the compiled package (dist/, built before the tests)', () => {
   it('runs `tagstream --help` from dist/ and lists every command', () => {
+    // bin/tagstream.mjs takes tsx only when dist/ lacks the CLI: with it there, this run is the compiled one.
+    expect(existsSync(join(DIST, 'cli', 'main.js'))).toBe(true)
     const out = execFileSync(process.execPath, [join(ROOT, 'bin', 'tagstream.mjs'), '--help'], { encoding: 'utf8' })
     for (const cmd of ['demo', 'serve', 'ingest', 'replay', 'warehouse', 'query', 'report', 'worker', 'simulate']) expect(out).toContain(`\n  ${cmd}`)
   })

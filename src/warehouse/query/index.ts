@@ -5,11 +5,10 @@ export { VIEW_NAMES } from './build-views.ts'
 export {
   openWarehouse,
   QUERY_DEFAULTS,
-  QueryError,
   type QueryColumn,
-  type QueryErrorCode,
   type QueryOptions,
   type QueryResult,
   type Warehouse,
   type WarehouseOptions,
 } from './warehouse.ts'
+export { QueryError, type QueryErrorCode } from './query-error.ts'

@@ -9,6 +9,7 @@ import { inventory, type Inventory } from './views.ts'
 import { SessionsStore } from './sessions-store.ts'
 import type { SessionsContext } from './build-views.ts'
 import { firstKeptDay } from '../retention.ts'
+import { QueryError } from './query-error.ts'
 import type { Logger } from '../../logger.ts'
 
 export const QUERY_DEFAULTS = {
@@ -26,21 +27,6 @@ export const QUERY_DEFAULTS = {
 
 /** How long past its time limit a query is waited for before the caller is answered anyway. */
 const ABANDON_AFTER_MS = 1_000
-
-export type QueryErrorCode = 'read_only' | 'sql_error' | 'timeout' | 'busy'
-
-/** A query the warehouse refused or could not run; `message` is meant for the user as it is. */
-export class QueryError extends Error {
-  constructor(readonly code: QueryErrorCode, message: string) {
-    super(message)
-    this.name = 'QueryError'
-  }
-
-  /** The HTTP status that says it: the caller's query (400), or the warehouse being busy (503). */
-  get status(): 400 | 503 {
-    return this.code === 'busy' ? 503 : 400
-  }
-}
 
 export interface QueryOptions {
   /** Rows returned at most; more set `truncated`. Default 10,000. */

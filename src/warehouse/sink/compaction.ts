@@ -143,7 +143,6 @@ export async function mergeRun(writer: ParquetWriter, dir: string, run: readonly
   return { partition: first.partition, first: first.first, last: last.last, name, bytes: st.size, writtenMs, publishedMs: st.ctimeMs }
 }
 
-export { DEFAULT_RETENTION_DAYS }
 
 /**
  * Removes the `dt=` directories (events and output streams) of days that have expired at `now`,
