@@ -21,7 +21,7 @@ export interface ApiContext {
   metrics: ApiMetrics
   logger: Logger
   /**
-   * The event_id de-duplication horizon (src/api/collector/dedupe.ts): the collector's, which the
+   * The event_id de-duplication horizon (src/ingest/dedupe.ts): the collector's, which the
    * game's outbox relay consults too. startServer restores it from the log before listening.
    */
   deduper: Deduper

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import { MAX_FIELD_CHARS, MAX_MESSAGE_CHARS, bounded } from './text-bounds.ts'
+import { MAX_FIELD_CHARS, MAX_MESSAGE_CHARS, bounded } from '../ingest/text-bounds.ts'
 
 /** Every error response has this shape, so clients handle one thing. */
 export interface ErrorBody {

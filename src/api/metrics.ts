@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { warehouseSinkCounts } from '../warehouse/thread/sink-counts.ts'
 import { skippedStreamRecords } from './streams/skipped.ts'
-import { truncatedTexts } from './text-bounds.ts'
+import { truncatedTexts } from '../ingest/text-bounds.ts'
 
 /** The server's Prometheus metrics: one registry per server, so tests can run several. */
 export class ApiMetrics {

@@ -1,4 +1,4 @@
-import type { EventError } from './validate.ts'
+import type { EventError } from './envelope.ts'
 import { MIN_EVENT_TIME, parseEventTime } from './event-time.ts'
 
 /*

@@ -24,6 +24,11 @@ import { decodeJsonRecord, type LogPosition } from './json-record.ts'
 /** The layout's constants, for readers that walk encoded events without decoding them (the warehouse sink). */
 export const CODEC = {
   VERSION: 1,
+  /** Offsets in an encoded event of the fixed header's fields (f64 ts, f64 received_at, u8 flags), and its size. */
+  AT_TS: 1,
+  AT_RECEIVED: 9,
+  AT_FLAGS: 17,
+  HEADER: 18,
   /** First byte of a clock record (clock-record.ts), not an event. */
   CLOCK: 2,
   HAS_ANONYMOUS_ID: 1,
@@ -42,7 +47,7 @@ export const CODEC = {
   T_STRING: 4,
   T_JSON: 5,
 } as const
-const { VERSION, HAS_ANONYMOUS_ID, SERVER_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
+const { VERSION, AT_TS, AT_RECEIVED, AT_FLAGS, HEADER, HAS_ANONYMOUS_ID, SERVER_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 // Events are encoded straight into a shared slab and handed out as views of it: no copy and no
 // allocation per event. A full slab is left to the views that still point into it.
@@ -74,10 +79,10 @@ export function encodeEvent(event: TrackedEvent): Buffer {
   const b = slab
   const start = used
   b[start] = VERSION
-  b.writeDoubleLE(event.ts, start + 1)
-  b.writeDoubleLE(event.received_at, start + 9)
-  b[start + 17] = (anon === undefined ? 0 : HAS_ANONYMOUS_ID) | (event.id_assigned === true ? SERVER_ID : 0)
-  let pos = start + 18
+  b.writeDoubleLE(event.ts, start + AT_TS)
+  b.writeDoubleLE(event.received_at, start + AT_RECEIVED)
+  b[start + AT_FLAGS] = (anon === undefined ? 0 : HAS_ANONYMOUS_ID) | (event.id_assigned === true ? SERVER_ID : 0)
+  let pos = start + HEADER
   pos = writeString(b, pos, event.event, 1)
   pos = writeString(b, pos, event.tenant, 1)
   pos = writeString(b, pos, event.user_id, 2)
@@ -150,10 +155,10 @@ export class EventView implements TrackedEvent {
 /** Decodes the event in b[start, end) (binary, or JSON when `at` is given) without copying it first. */
 export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPosition): TrackedEvent {
   if (b[start] !== VERSION || end <= start) return decodeOther(b, start, end, at)
-  const ts = b.readDoubleLE(start + 1)
-  const received_at = b.readDoubleLE(start + 9)
-  const flags = b[start + 17]!
-  const r = { pos: start + 18 }
+  const ts = b.readDoubleLE(start + AT_TS)
+  const received_at = b.readDoubleLE(start + AT_RECEIVED)
+  const flags = b[start + AT_FLAGS]!
+  const r = { pos: start + HEADER }
   const event = readString(b, r, 1, true)
   const tenant = readString(b, r, 1, true)
   const user_id = readString(b, r, 2, true)

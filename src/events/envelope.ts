@@ -30,6 +30,30 @@ export interface TrackedEvent {
  */
 export const RESERVED_FIELDS = ['event', 'user_id', 'anonymous_id', 'ts', 'event_id', 'tenant', 'sent_at'] as const
 
+/** One of RESERVED_FIELDS. */
+export type ReservedField = (typeof RESERVED_FIELDS)[number]
+
+/**
+ * The event name rule. Names become warehouse directory names (event=NAME), so they are kept
+ * path-safe: a first character from `first`, then characters from `rest`, `maxLength` in all.
+ * Written as regular-expression character classes; validate.ts and the collector's byte-level fast
+ * path (src/ingest/fast-path-bytes.ts) both build their checks from these.
+ */
+export const EVENT_NAME_RULE = { first: 'A-Za-z_', rest: 'A-Za-z0-9_.:-', maxLength: 128 } as const
+
+/** Longest user_id, anonymous_id or event_id, in UTF-16 code units. */
+export const MAX_ID_LENGTH = 256
+
+/** A property name refused at any depth: as a key of a plain object it would set the prototype. */
+export const FORBIDDEN_KEY = '__proto__'
+
+/**
+ * How an event's size is estimated against EnvelopeLimits.maxEventBytes (cheaply, before it is
+ * encoded): `base` plus the envelope strings' lengths, plus per property value its path's length and
+ * the cost of its kind (a string adds its length too). validate.ts and the fast path both count so.
+ */
+export const SIZE_ESTIMATE = { base: 64, string: 6, number: 24, literal: 8, container: 4 } as const
+
 export interface EnvelopeLimits {
   /** Approximate encoded size of one event, bytes. */
   maxEventBytes: number
@@ -54,6 +78,12 @@ export const DEFAULT_LIMITS: EnvelopeLimits = {
   maxStringLength: 8 * 1024,
   maxKeyLength: 128,
   maxFutureMs: 24 * 60 * 60 * 1000,
+}
+
+/** A rejected event names the field at fault and why, so a client can fix it without guessing. */
+export interface EventError {
+  field: string
+  reason: string
 }
 
 export const DEFAULT_TENANT = 'default'

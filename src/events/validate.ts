@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, DEFAULT_TENANT, RESERVED_FIELDS, type EnvelopeLimits, type JsonValue, type TrackedEvent } from './envelope.ts'
+import { DEFAULT_LIMITS, DEFAULT_TENANT, EVENT_NAME_RULE, FORBIDDEN_KEY, MAX_ID_LENGTH, RESERVED_FIELDS, SIZE_ESTIMATE, type EnvelopeLimits, type EventError, type JsonValue, type TrackedEvent } from './envelope.ts'
 import { ORIGINAL_TS, resolveEventTime, resolved } from './client-time.ts'
 import { uuid7 } from './uuid7.ts'
 
@@ -24,17 +24,10 @@ export interface ValidationContext {
   makeId?: () => string
 }
 
-/** A rejected event names the field at fault and why, so a client can fix it without guessing. */
-export interface EventError {
-  field: string
-  reason: string
-}
 
 export type ValidationResult = { ok: true; event: TrackedEvent } | { ok: false; error: EventError }
 
-/** Event names become warehouse directory names (event=NAME), so they are kept path-safe. */
-const EVENT_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/
-const MAX_ID_LENGTH = 256
+const EVENT_NAME = new RegExp(`^[${EVENT_NAME_RULE.first}][${EVENT_NAME_RULE.rest}]{0,${EVENT_NAME_RULE.maxLength - 1}}$`)
 const RESERVED = new Set<string>(RESERVED_FIELDS)
 
 const fail = (field: string, reason: string): ValidationResult => ({ ok: false, error: { field, reason } })
@@ -54,7 +47,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext = {}): Valida
   if (name === undefined || name === null) return fail('event', 'is required')
   if (typeof name !== 'string') return fail('event', `must be a string, got ${typeName(name)}`)
   if (!EVENT_NAME.test(name)) {
-    return fail('event', 'must start with a letter or _ and contain only letters, digits, _ . : - (at most 128 characters)')
+    return fail('event', `must start with a letter or _ and contain only letters, digits, _ . : - (at most ${EVENT_NAME_RULE.maxLength} characters)`)
   }
 
   const userId = identity(obj, 'user_id')
@@ -82,7 +75,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext = {}): Valida
   }
 
   const properties: Record<string, JsonValue> = {}
-  const budget = { bytes: 64 + name.length + eventId.length + (userId?.length ?? 0) + (anonymousId?.length ?? 0), items: 0 }
+  const budget = { bytes: SIZE_ESTIMATE.base + name.length + eventId.length + (userId?.length ?? 0) + (anonymousId?.length ?? 0), items: 0 }
   for (const key in obj) {
     if (RESERVED.has(key)) continue
     const value = obj[key]
@@ -130,25 +123,25 @@ function checkValue(path: string, value: unknown, depth: number, limits: Envelop
   switch (typeof value) {
     case 'string':
       if (value.length > limits.maxStringLength) return { field: path, reason: `string longer than ${limits.maxStringLength} characters` }
-      budget.bytes += value.length + path.length + 6
+      budget.bytes += value.length + path.length + SIZE_ESTIMATE.string
       return null
     case 'number':
       if (!Number.isFinite(value)) return { field: path, reason: 'number is out of range' }
       if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
         return { field: path, reason: 'integer is beyond 2^53 and would lose precision; send it as a string' }
       }
-      budget.bytes += path.length + 24
+      budget.bytes += path.length + SIZE_ESTIMATE.number
       return null
     case 'boolean':
-      budget.bytes += path.length + 8
+      budget.bytes += path.length + SIZE_ESTIMATE.literal
       return null
     case 'object': {
       if (value === null) {
-        budget.bytes += path.length + 8
+        budget.bytes += path.length + SIZE_ESTIMATE.literal
         return null
       }
       if (depth >= limits.maxDepth) return { field: path, reason: `nested deeper than ${limits.maxDepth} levels` }
-      budget.bytes += path.length + 4
+      budget.bytes += path.length + SIZE_ESTIMATE.container
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
           const bad = checkValue(`${path}[${i}]`, value[i], depth + 1, limits, budget)
@@ -176,7 +169,7 @@ function checkKey(path: string, key: string, limits: EnvelopeLimits): EventError
   if (key.length > limits.maxKeyLength) return { field: path, reason: `property name longer than ${limits.maxKeyLength} characters` }
   // The log stores a name's length in one byte (src/events/codec.ts); only non-ASCII names can get there.
   if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) return { field: path, reason: `property name longer than ${MAX_KEY_BYTES} bytes in UTF-8` }
-  if (key === '__proto__') return { field: path, reason: 'property name "__proto__" is not allowed' }
+  if (key === FORBIDDEN_KEY) return { field: path, reason: `property name "${FORBIDDEN_KEY}" is not allowed` }
   return null
 }
 

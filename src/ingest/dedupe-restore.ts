@@ -15,7 +15,7 @@ import { Deduper } from './dedupe.ts'
  * horizon, so a restart after a quiet hour reads a handful of records, not the whole log.
  */
 
-const { VERSION, SERVER_ID, HAS_ANONYMOUS_ID } = CODEC
+const { VERSION, AT_RECEIVED, AT_FLAGS, HEADER, SERVER_ID, HAS_ANONYMOUS_ID } = CODEC
 
 /** Receive times are close to append order, not exactly (concurrent requests): search this far before the cutoff. */
 const SEARCH_SLACK_MS = 60_000
@@ -85,7 +85,7 @@ async function receivedNear(log: EventLog, partition: number, offset: number, en
   for (let i = 0; i < batch.count; i++) {
     const chunk = batch.chunks[batch.chunkOf[i]!]!
     const s = batch.starts[i]!
-    if (batch.ends[i]! - s >= 17 && chunk[s] === VERSION) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).readDoubleLE(s + 9)
+    if (batch.ends[i]! - s >= AT_RECEIVED + 8 && chunk[s] === VERSION) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).readDoubleLE(s + AT_RECEIVED)
   }
   return null
 }
@@ -96,11 +96,12 @@ async function receivedNear(log: EventLog, partition: number, offset: number, en
  * server assigned, or a record too short to hold what its lengths say (poison is skipped, not fatal).
  */
 export function clientId(b: Buffer, s: number, end: number): { key: string; at: number } | null {
-  if (end - s < 26 || b[s] !== VERSION) return null
-  const flags = b[s + 17]!
+  // HEADER + 8: the header and the five length prefixes of an event with empty strings, the smallest there is.
+  if (end - s < HEADER + 8 || b[s] !== VERSION) return null
+  const flags = b[s + AT_FLAGS]!
   if (flags & SERVER_ID) return null
-  const at = b.readDoubleLE(s + 9)
-  let pos = s + 18
+  const at = b.readDoubleLE(s + AT_RECEIVED)
+  let pos = s + HEADER
   pos += 1 + b[pos]! // event
   if (pos >= end) return null
   const tenantStart = pos + 1

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiContext } from '../../src/api/context.ts'
 import { ORIGINAL_TS, decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
-import { rng, body } from './fast-path-bodies.ts'
+import { rng, body } from '../ingest/fast-path-bodies.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
 
 /*

@@ -1,6 +1,6 @@
 import type { EngineSnapshot } from '../../engine/thread/protocol.ts'
 import type { ServerConfig } from '../config.ts'
-import { failure, type RequestFailure } from './failure.ts'
+import { failure, type RequestFailure } from '../../ingest/failure.ts'
 
 /*
  * Backpressure, checked before a body is read: a collector that keeps accepting while its appends

@@ -3,8 +3,8 @@ import { partitionFor } from '../../events/index.ts'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import { TOPICS, type EventLog, type LogRecord } from '../../log/event-log.ts'
 import { recordsInRange } from '../../log/read-range.ts'
-import { MAX_FIELD_CHARS, MAX_MESSAGE_CHARS, bounded } from '../text-bounds.ts'
-import { failure, type RequestFailure } from './failure.ts'
+import { MAX_FIELD_CHARS, MAX_MESSAGE_CHARS, bounded } from '../../ingest/text-bounds.ts'
+import { failure, type RequestFailure } from '../../ingest/failure.ts'
 
 /*
  * Listing a tenant's dead letters, newest first. appendDeadLetters keys a tenant's dead letters by the

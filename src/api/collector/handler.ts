@@ -1,22 +1,20 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { DEFAULT_TENANT } from '../../events/index.ts'
+import { appendBatch } from '../../ingest/append-batch.ts'
+import type { IngestBatch, IngestResult } from '../../ingest/batch.ts'
+import { contentEncoding, decodeContent, mediaFormat, readRequestBody, tooLarge } from '../../ingest/body.ts'
 import { appendDeadLetters } from '../../ingest/dead-letters.ts'
+import type { Deduper } from '../../ingest/dedupe.ts'
+import { failure, type RequestFailure } from '../../ingest/failure.ts'
+import { emptyBody } from '../../ingest/parse.ts'
+import { refusedBodyLetter, sortBody, type BodyShape } from '../../ingest/pipeline.ts'
 import type { ApiContext } from '../context.ts'
 import { errorBody } from '../errors.ts'
 import { checkBackpressure } from './backpressure.ts'
-import { bodyText, contentEncoding, decodeContent, mediaFormat, readRequestBody, tooLarge } from './body.ts'
-import type { Deduper } from '../../ingest/dedupe.ts'
-import { failure, type RequestFailure } from './failure.ts'
 import { InflightBudget, Reservation } from './inflight.ts'
-import { encodeEventsBody } from './fast-path.ts'
-import { RequestIds } from './ids.ts'
-import { appendEncodedBody, appendSorted, deadLetter, sortBatch, type IngestResult, type RejectedEvent } from './ingest.ts'
-import { ParsedBody, emptyBody, parseEventsJson, parseNdjson, parseTrackJson } from './parse.ts'
 
-export type CollectorRoute = 'events' | 'track'
-
-/** Request-level errors whose body is kept in the dead-letter log (index −1): the bytes were sent, just unusable. */
-const KEEP_BODY = new Set(['invalid_json', 'invalid_body', 'invalid_utf8', 'invalid_gzip'])
+/** The collector's two routes: POST /v1/events (a batch) and POST /v1/track (one event). */
+export type CollectorRoute = BodyShape
 
 
 /**
@@ -80,53 +78,23 @@ export class Collector {
       if (!Buffer.isBuffer(bytes)) return await this.refuseBody(reply, bytes, tenant, receivedAt, raw)
       // Decompressed bytes are held too; they were admitted with the body, so they are counted, not refused.
       reservation.force(bytes.length)
-      if (this.fastPath && format === 'json' && route === 'events') {
-        const ids = new RequestIds(receivedAt)
-        const fast = encodeEventsBody(bytes, { tenant, receivedAt, partitions: ctx.partitions, maxEvents: ctx.config.limits.maxEvents, deduper: this.deduper, ids })
-        if (fast !== null) {
-          ctx.metrics.parsedEvents.inc({ path: 'validated' }, fast.slow)
-          ctx.metrics.parsedEvents.inc({ path: 'fast' }, fast.count + fast.duplicates + fast.rejected.length - fast.slow)
-          const append = () => appendEncodedBody(ctx.log, ctx.partitions, fast, this.deduper)
-          return await this.answer(reply, route, tenant, append, fast.count, fast.duplicates, fast.rejected)
-        }
-      }
-      const parsed = this.parse(route, format, bytes)
-      if (!(parsed instanceof ParsedBody)) return await this.refuseBody(reply, parsed, tenant, receivedAt, bytes)
-      return await this.ingest(reply, route, parsed, tenant, receivedAt)
+      const batch = sortBody(bytes, format, route, { tenant, receivedAt, partitions: ctx.partitions, maxEvents: ctx.config.limits.maxEvents, deduper: this.deduper, fastPath: this.fastPath })
+      if ('status' in batch) return await this.refuseBody(reply, batch, tenant, receivedAt, bytes)
+      return await this.answer(reply, route, tenant, batch)
     } finally {
       reservation.release()
     }
   }
 
-  private parse(route: CollectorRoute, format: 'json' | 'ndjson', bytes: Buffer): ParsedBody | RequestFailure {
-    const maxEvents = this.ctx.config.limits.maxEvents
-    const text = bodyText(bytes)
-    // NDJSON with bad UTF-8 is cut into lines from the bytes: only the bad lines are rejected.
-    if (format === 'ndjson') return parseNdjson(typeof text === 'string' ? text : null, bytes, maxEvents)
-    if (typeof text !== 'string') return text
-    return route === 'track' ? parseTrackJson(text, bytes) : parseEventsJson(text, bytes, maxEvents)
-  }
-
-  private ingest(reply: FastifyReply, route: CollectorRoute, body: ParsedBody, tenant: string, receivedAt: number): Promise<FastifyReply> {
-    const sorted = sortBatch(body, tenant, receivedAt, this.deduper)
-    this.ctx.metrics.parsedEvents.inc({ path: 'validated' }, sorted.events.length + sorted.duplicates + sorted.rejected.length)
-    const append = () => appendSorted(this.ctx.log, this.ctx.partitions, sorted, this.deduper)
-    return this.answer(reply, route, tenant, append, sorted.events.length, sorted.duplicates, sorted.rejected)
-  }
-
   /** Appends a sorted request and answers once it is durable. */
-  private async answer(
-    reply: FastifyReply,
-    route: CollectorRoute,
-    tenant: string,
-    append: () => Promise<void>,
-    accepted: number,
-    duplicates: number,
-    rejected: RejectedEvent[],
-  ): Promise<FastifyReply> {
+  private async answer(reply: FastifyReply, route: CollectorRoute, tenant: string, batch: IngestBatch): Promise<FastifyReply> {
     const { ctx } = this
+    const { accepted, duplicates, rejected } = batch
+    const read = accepted + duplicates + rejected.length
+    if (batch.validated > 0) ctx.metrics.parsedEvents.inc({ path: 'validated' }, batch.validated)
+    if (read > batch.validated) ctx.metrics.parsedEvents.inc({ path: 'fast' }, read - batch.validated)
     try {
-      await append()
+      await appendBatch(ctx.log, ctx.partitions, batch, this.deduper)
     } catch (err) {
       ctx.logger.error({ err }, 'collector append failed')
       const f = failure(503, 'log_unavailable', `the event log did not confirm the append (${(err as Error).message}); nothing is acknowledged — retry the request`)
@@ -145,9 +113,10 @@ export class Collector {
 
   /** A bad body is answered only once its bytes are in the dead-letter log, so nothing sent is lost. */
   private async refuseBody(reply: FastifyReply, f: RequestFailure, tenant: string, receivedAt: number, bytes: Buffer): Promise<FastifyReply> {
-    if (KEEP_BODY.has(f.code)) {
+    const letter = refusedBodyLetter(f, tenant, receivedAt, bytes)
+    if (letter !== null) {
       try {
-        await appendDeadLetters(this.ctx.log, [deadLetter(tenant, receivedAt, -1, f.field ?? '(body)', `${f.code}: ${f.message}`, bytes)], this.ctx.partitions)
+        await appendDeadLetters(this.ctx.log, [letter], this.ctx.partitions)
       } catch (err) {
         this.ctx.logger.error({ err }, 'collector could not write a dead letter')
       }

@@ -1,5 +1,5 @@
 import { tenantInflightLimit, type BackpressureConfig } from '../config.ts'
-import { failure, type RequestFailure } from './failure.ts'
+import { failure, type RequestFailure } from '../../ingest/failure.ts'
 
 /*
  * The collector's in-flight byte budget: bytes of request bodies held in memory until their append

@@ -1,4 +1,4 @@
-import { bounded } from '../text-bounds.ts'
+import { bounded } from '../../ingest/text-bounds.ts'
 
 /**
  * The `next` / `cursor` of the profile and member lists: the last user id of the page, made opaque

@@ -3,7 +3,7 @@ import type { StreamKind } from './kinds.ts'
 /*
  * Records of the output logs that SSE streams skipped as unusable (./records.ts), for the server's
  * /metrics (`tagstream_stream_skipped_records_total`). Module state, like the truncated-texts count
- * (src/api/text-bounds.ts): sessions are made by the route without the metrics registry, and a
+ * (src/ingest/text-bounds.ts): sessions are made by the route without the metrics registry, and a
  * process runs one server. A record is counted by every stream that read it.
  */
 

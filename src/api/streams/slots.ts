@@ -1,4 +1,4 @@
-import type { RequestFailure } from '../collector/failure.ts'
+import type { RequestFailure } from '../../ingest/failure.ts'
 
 /*
  * Caps on open long-lived streams (SSE): each holds a socket, timers and, for the log streams, a

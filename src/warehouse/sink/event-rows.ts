@@ -39,7 +39,7 @@ export interface EventFile {
  */
 
 const DAY_MS = 86_400_000
-const { VERSION, CLOCK, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
+const { VERSION, AT_TS, AT_RECEIVED, AT_FLAGS, HEADER, CLOCK, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 const COMMA = 0x2c
 const COLON = 0x3a
@@ -107,9 +107,9 @@ export class EventRows {
             continue
           }
         }
-        const ts = view.getFloat64(s + 1, true)
+        const ts = view.getFloat64(s + AT_TS, true)
         const day = Math.floor(ts / DAY_MS)
-        const nameEnd = s + 19 + b[s + 18]!
+        const nameEnd = s + HEADER + 1 + b[s + HEADER]!
         let f: FileBuild | null = last
         if (f === null || day !== lastDay || !sameBytes(f.eventBytes, b, s + 19, nameEnd)) {
           const event = readShortString(b, s + 19, nameEnd)
@@ -154,10 +154,10 @@ function addRow(f: FileBuild, b: Buffer, view: DataView, s: number, ts: number, 
   const g = f.current()
   const row = g.rows
   g.ts.set(row, roundHalfEven(ts))
-  g.receivedAt.set(row, roundHalfEven(view.getFloat64(s + 9, true)))
+  g.receivedAt.set(row, roundHalfEven(view.getFloat64(s + AT_RECEIVED, true)))
   g.offset.set(row, offset)
-  const hasAnonymous = (b[s + 17]! & HAS_ANONYMOUS_ID) !== 0
-  let pos = s + 18
+  const hasAnonymous = (b[s + AT_FLAGS]! & HAS_ANONYMOUS_ID) !== 0
+  let pos = s + HEADER
   pos += 1 + b[pos]! // event: the same for every row of the file
   const tenantStart = pos + 1
   pos = tenantStart + b[pos]!

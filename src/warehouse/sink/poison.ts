@@ -22,7 +22,7 @@ export interface PoisonRecord {
   raw: Uint8Array
 }
 
-const { VERSION, HAS_ANONYMOUS_ID, SERVER_ID, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
+const { VERSION, AT_TS, AT_RECEIVED, AT_FLAGS, HEADER, HAS_ANONYMOUS_ID, SERVER_ID, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 /**
  * Event times the layout can place in a `dt=YYYY-MM-DD` directory: years 0001 to 9999 (a later
@@ -46,15 +46,15 @@ export const EVENT_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/
 export function envelopeProblem(b: Buffer, view: DataView, s: number, end: number): string | null {
   if (b[s] !== VERSION) return `unknown event encoding ${b[s]}`
   if (end - s < 26) return 'record shorter than an event envelope'
-  const ts = view.getFloat64(s + 1, true)
+  const ts = view.getFloat64(s + AT_TS, true)
   if (!(ts >= MIN_TIME_MS && ts <= MAX_TIME_MS)) return `ts out of range: ${ts}`
-  const received = view.getFloat64(s + 9, true)
+  const received = view.getFloat64(s + AT_RECEIVED, true)
   if (!(received >= -MAX_ANY_TIME_MS && received <= MAX_ANY_TIME_MS)) return `received_at out of range: ${received}`
-  const flags = b[s + 17]!
+  const flags = b[s + AT_FLAGS]!
   if ((flags & ~(HAS_ANONYMOUS_ID | SERVER_ID)) !== 0) return `unknown flags ${flags}`
   // The header's strings: event and tenant (u8 length), user_id, [anonymous_id], event_id (u16
   // length). The record has at least 26 bytes, so the first two lengths are in it.
-  const strings = s + 18
+  const strings = s + HEADER
   let pos = strings + 1 + b[strings]!
   if (pos >= end) return 'envelope truncated'
   pos += 1 + b[pos]!
@@ -98,7 +98,7 @@ export function envelopeProblem(b: Buffer, view: DataView, s: number, end: numbe
 
 /** Each header string on its own (called only when their span has a high byte). */
 function headerUtf8(b: Buffer, view: DataView, s: number, flags: number): boolean {
-  let pos = s + 18
+  let pos = s + HEADER
   for (let f = 0; f < (flags & HAS_ANONYMOUS_ID ? 5 : 4); f++) {
     const wide = f >= 2
     const start = pos + (wide ? 2 : 1)

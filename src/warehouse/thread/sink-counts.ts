@@ -1,7 +1,7 @@
 /*
  * What the warehouse sink threads of this process have counted (stats() of src/warehouse/sink),
  * summed for the server's /metrics (src/api/metrics.ts). Module state, like the truncated-texts count
- * (src/api/text-bounds.ts): the server starts its sink thread without handing it its metrics
+ * (src/ingest/text-bounds.ts): the server starts its sink thread without handing it its metrics
  * registry, and a process runs one server. Each thread reports its own running totals; what is
  * kept here are the sums of their increases, so a restarted thread never takes a count back.
  */

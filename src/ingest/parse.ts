@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import { parseEventTime } from '../../events/index.ts'
+import { parseEventTime } from '../events/index.ts'
 import { failure, type RequestFailure } from './failure.ts'
 import { elementSpans } from './json-spans.ts'
 import { locateJsonError } from './json-syntax.ts'

@@ -1,52 +1,45 @@
+import { EVENT_NAME_RULE, FORBIDDEN_KEY, RESERVED_FIELDS, type ReservedField } from '../events/index.ts'
+
 /*
  * Byte-level pieces of the collector's fast path: which envelope field a key names, validate.ts's
  * name rules on bytes, and the small writes and copies an encoded event is made of.
  */
 
-// Reserved fields, as bits of a seen-mask.
-export const F_EVENT = 1
-export const F_USER = 2
-export const F_ANON = 4
-export const F_TS = 8
-export const F_EVENT_ID = 16
-export const F_TENANT = 32
+// Reserved fields, as bits of a seen-mask: bit i is RESERVED_FIELDS[i], so the list lives in envelope.ts only.
+const FIELD_BIT = Object.fromEntries(RESERVED_FIELDS.map((name, i) => [name, 1 << i])) as Record<ReservedField, number>
+export const F_EVENT = FIELD_BIT.event
+export const F_USER = FIELD_BIT.user_id
+export const F_ANON = FIELD_BIT.anonymous_id
+export const F_TS = FIELD_BIT.ts
+export const F_EVENT_ID = FIELD_BIT.event_id
+export const F_TENANT = FIELD_BIT.tenant
 /** sent_at: its element takes the slow path (a corrected time; rare). */
-export const F_SENT_AT = 64
-const EVENT = Buffer.from('event')
-const USER_ID = Buffer.from('user_id')
-const ANONYMOUS_ID = Buffer.from('anonymous_id')
-const TS = Buffer.from('ts')
-const EVENT_ID = Buffer.from('event_id')
-const TENANT = Buffer.from('tenant')
-const SENT_AT = Buffer.from('sent_at')
-const PROTO = Buffer.from('__proto__')
+export const F_SENT_AT = FIELD_BIT.sent_at
+const PROTO = Buffer.from(FORBIDDEN_KEY)
 
-// validate.ts's event name rule, /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/, as a byte table: 2 = may start a name, 1 = may follow.
+/** Reserved names by byte length: the few a key of that length could be, with their bits. */
+const BY_LENGTH: Array<Array<{ name: Buffer; bit: number }>> = []
+for (const name of RESERVED_FIELDS) (BY_LENGTH[Buffer.byteLength(name)] ??= []).push({ name: Buffer.from(name), bit: FIELD_BIT[name] })
+
+// envelope.ts's event name rule as a byte table: 2 = may start a name, 1 = may only follow.
+const NAME_FIRST = new RegExp(`[${EVENT_NAME_RULE.first}]`)
+const NAME_REST = new RegExp(`[${EVENT_NAME_RULE.rest}]`)
 const NAME_BYTE = new Uint8Array(256)
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c)
-  if (/[A-Za-z_]/.test(ch)) NAME_BYTE[c] = 2
-  else if (/[0-9.:-]/.test(ch)) NAME_BYTE[c] = 1
+  if (NAME_FIRST.test(ch)) NAME_BYTE[c] = 2
+  else if (NAME_REST.test(ch)) NAME_BYTE[c] = 1
 }
 
 /** Which envelope field the key b[s, e) names (an F_* bit), or 0 for a property. */
 export function reservedField(b: Buffer, s: number, e: number): number {
-  switch (e - s) {
-    case 2:
-      return startsWith(b, s, TS) ? F_TS : 0
-    case 5:
-      return startsWith(b, s, EVENT) ? F_EVENT : 0
-    case 6:
-      return startsWith(b, s, TENANT) ? F_TENANT : 0
-    case 7:
-      return startsWith(b, s, USER_ID) ? F_USER : startsWith(b, s, SENT_AT) ? F_SENT_AT : 0
-    case 8:
-      return startsWith(b, s, EVENT_ID) ? F_EVENT_ID : 0
-    case 12:
-      return startsWith(b, s, ANONYMOUS_ID) ? F_ANON : 0
-    default:
-      return 0
+  const candidates = BY_LENGTH[e - s]
+  if (candidates === undefined) return 0
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]!
+    if (startsWith(b, s, c.name)) return c.bit
   }
+  return 0
 }
 
 /** b[a, a+len) and b[c, c+len) hold the same bytes. */
@@ -54,7 +47,7 @@ export function sameRange(b: Uint8Array, a: number, c: number, len: number): boo
   return sameBytes(b, a, b, c, len)
 }
 
-/** The key b[s, s+len) is "__proto__", which validate.ts refuses. */
+/** The key b[s, s+len) is FORBIDDEN_KEY ("__proto__"), which validate.ts refuses. */
 export function isProtoKey(b: Buffer, s: number, len: number): boolean {
   return len === PROTO.length && startsWith(b, s, PROTO)
 }
@@ -72,7 +65,7 @@ function startsWith(b: Uint8Array, s: number, lit: Buffer): boolean {
 /** validate.ts's event name rule on the bytes b[s, e). */
 export function isEventName(b: Buffer, s: number, e: number): boolean {
   const len = e - s
-  if (len === 0 || len > 128 || NAME_BYTE[b[s]!] !== 2) return false
+  if (len === 0 || len > EVENT_NAME_RULE.maxLength || NAME_BYTE[b[s]!] !== 2) return false
   for (let i = s + 1; i < e; i++) if (NAME_BYTE[b[i]!] === 0) return false
   return true
 }

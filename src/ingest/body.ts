@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import type { IncomingMessage } from 'node:http'
+import type { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
 import { failure, type RequestFailure } from './failure.ts'
@@ -53,6 +53,9 @@ export function tooLarge(limit: number): RequestFailure {
   return failure(413, 'payload_too_large', `request body is larger than ${limit} bytes (the limit applies after gunzip); split it into smaller batches`)
 }
 
+/** A request body as a stream, with its declared length (an HTTP request is one; so is a test's stream). */
+export type BodySource = Readable & { readonly headers: { readonly 'content-length'?: string } }
+
 export interface ReadOptions {
   /**
    * Called before bytes beyond the declared Content-Length (all of a chunked body) are kept, with
@@ -81,7 +84,7 @@ export function bodyTimeout(kind: 'total' | 'idle', ms: number): RequestFailure 
  * With a Content-Length the bytes go straight into one buffer of that size. A refusal by `grow` or
  * a timeout stops reading and asks for the connection to be closed.
  */
-export function readRequestBody(req: IncomingMessage, limit: number, options: ReadOptions = {}): Promise<Buffer | RequestFailure> {
+export function readRequestBody(req: BodySource, limit: number, options: ReadOptions = {}): Promise<Buffer | RequestFailure> {
   const declared = Number(req.headers['content-length'])
   if (declared > limit) {
     req.resume()

@@ -1,5 +1,5 @@
-import { CODEC, murmur2Range, toPositive } from '../../events/index.ts'
-import type { AppendRecord } from '../../log/event-log.ts'
+import { CODEC, MAX_ID_LENGTH, murmur2Range, toPositive } from '../events/index.ts'
+import type { AppendRecord } from '../log/event-log.ts'
 import { copy, u16, viewOf } from './fast-path-bytes.ts'
 import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
 
@@ -9,7 +9,7 @@ import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
  * (src/events/codec.ts's layout) and its partition key. ./fast-path.ts does the reading.
  */
 
-const { VERSION, HAS_ANONYMOUS_ID, SERVER_ID } = CODEC
+const { VERSION, AT_TS, AT_RECEIVED, AT_FLAGS, HEADER, HAS_ANONYMOUS_ID, SERVER_ID } = CODEC
 
 /** A string field of the element being read: [start, end) of its bytes in the body, start −1 when absent. */
 export class Span {
@@ -69,8 +69,8 @@ export const props = {
 }
 props.view = viewOf(props.bytes)
 
-/** Longest user_id / anonymous_id, in UTF-16 code units (validate.ts's MAX_ID_LENGTH). */
-export const MAX_ID_UNITS = 256
+/** Longest user_id / anonymous_id, in UTF-16 code units. */
+export const MAX_ID_UNITS = MAX_ID_LENGTH
 
 // `tenant:` + the identity: the partition key, as bytes (murmur2 input) and as a string (the record's key).
 let keyBytes = Buffer.allocUnsafe(1024)
@@ -113,7 +113,7 @@ export function groupElement(groups: AppendRecord[][], b: Buffer, e: ReadElement
   const evLen = e.event.length
   const anon = e.anonymousId
   const eidLen = e.eventId.present ? e.eventId.length : REQUEST_ID_LENGTH
-  const size = 18 + 1 + evLen + 1 + t + 2 + idLen + (anon.present ? 2 + anon.length : 0) + 2 + eidLen + 2 + e.propLen
+  const size = HEADER + 1 + evLen + 1 + t + 2 + idLen + (anon.present ? 2 + anon.length : 0) + 2 + eidLen + 2 + e.propLen
   if (used + size > slab.length) {
     slab = Buffer.allocUnsafe(Math.max(SLAB, size))
     slabView = viewOf(slab)
@@ -123,10 +123,10 @@ export function groupElement(groups: AppendRecord[][], b: Buffer, e: ReadElement
   const sv = slabView
   const start = used
   s[start] = VERSION
-  sv.setFloat64(start + 1, e.ts, true)
-  sv.setFloat64(start + 9, receivedAt, true)
-  s[start + 17] = (anon.present ? HAS_ANONYMOUS_ID : 0) | (e.eventId.present ? 0 : SERVER_ID)
-  let pos = start + 18
+  sv.setFloat64(start + AT_TS, e.ts, true)
+  sv.setFloat64(start + AT_RECEIVED, receivedAt, true)
+  s[start + AT_FLAGS] = (anon.present ? HAS_ANONYMOUS_ID : 0) | (e.eventId.present ? 0 : SERVER_ID)
+  let pos = start + HEADER
   s[pos] = evLen
   pos = copy(b, e.event.start, e.event.end, s, pos + 1) + pos + 1
   s[pos] = t

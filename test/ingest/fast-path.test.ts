@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { bodyText } from '../../src/api/collector/body.ts'
+import { appendBatch } from '../../src/ingest/append-batch.ts'
+import type { IngestBatch } from '../../src/ingest/batch.ts'
+import { bodyText } from '../../src/ingest/body.ts'
 import { Deduper } from '../../src/ingest/dedupe.ts'
-import { encodeEventsBody, type EncodedBody } from '../../src/api/collector/fast-path.ts'
-import { RequestIds } from '../../src/api/collector/ids.ts'
-import { appendEncodedBody, appendSorted, sortBatch } from '../../src/api/collector/ingest.ts'
-import { ParsedBody, parseEventsJson } from '../../src/api/collector/parse.ts'
+import { encodeEventsBody } from '../../src/ingest/fast-path.ts'
+import { RequestIds } from '../../src/ingest/ids.ts'
+import { ParsedBody, parseEventsJson } from '../../src/ingest/parse.ts'
+import { sortBatch } from '../../src/ingest/sorter.ts'
 import { ORIGINAL_TS, decodeEvent } from '../../src/events/index.ts'
 import type { AppendRecord, EventLog } from '../../src/log/event-log.ts'
 import { T0, body, rng } from './fast-path-bodies.ts'
 
 /*
  * The fast path's correctness argument: for thousands of generated bodies, whatever it accepts is
- * byte for byte what today's path (parseEventsJson, sortBatch, appendSorted) produces — the encoded
+ * byte for byte what today's path (parseEventsJson, sortBatch, appendBatch) produces — the encoded
  * events, their partitions, keys, timestamps and order, the generated ids, the dead letters, the
  * rejections, the duplicates and the dedupe claims — and what it declines today's path refuses or
  * the fast path leaves no trace of (claims released).
@@ -55,30 +57,30 @@ async function slowPath(bytes: Buffer, receivedAt: number, maxEvents: number, pr
   const parsed = parseEventsJson(text, bytes, maxEvents)
   if (!(parsed instanceof ParsedBody)) return 'refused'
   const deduper = deduperWith(pre)
-  const sorted = sortBatch(parsed, TENANT, receivedAt, deduper, new RequestIds(receivedAt, SEED))
+  const sorted = sortBatch(parsed, TENANT, receivedAt, PARTITIONS, deduper, new RequestIds(receivedAt, SEED))
   const log = new RecordingLog()
   try {
-    await appendSorted(log as unknown as EventLog, PARTITIONS, sorted, deduper)
+    await appendBatch(log as unknown as EventLog, PARTITIONS, sorted, deduper)
   } catch {
     return 'append failed'
   }
-  const outcome: SlowOutcome = { appends: log.appends, accepted: sorted.events.length, duplicates: sorted.duplicates, rejected: sorted.rejected, claimed: sorted.claimed }
+  const outcome: SlowOutcome = { appends: log.appends, accepted: sorted.accepted, duplicates: sorted.duplicates, rejected: sorted.rejected, claimed: sorted.claimed }
   if (parsed.sentAt !== undefined) outcome.sentAt = parsed.sentAt
   return outcome
 }
 
 /** Events of an encoded body whose time the server changed (clamped or corrected): they carry a numeric original_ts. */
-function timeChanged(body: EncodedBody): number {
+function timeChanged(body: IngestBatch): number {
   return body.groups.flat().filter((r) => typeof decodeEvent(r.value).properties[ORIGINAL_TS] === 'number').length
 }
 
-async function fastPath(bytes: Buffer, receivedAt: number, maxEvents: number, pre: readonly string[]): Promise<{ outcome: Outcome | null; body: EncodedBody | null; deduper: Deduper }> {
+async function fastPath(bytes: Buffer, receivedAt: number, maxEvents: number, pre: readonly string[]): Promise<{ outcome: Outcome | null; body: IngestBatch | null; deduper: Deduper }> {
   const deduper = deduperWith(pre)
   const encoded = encodeEventsBody(bytes, { tenant: TENANT, receivedAt, partitions: PARTITIONS, maxEvents, deduper, ids: new RequestIds(receivedAt, SEED) })
   if (encoded === null) return { outcome: null, body: null, deduper }
   const log = new RecordingLog()
-  await appendEncodedBody(log as unknown as EventLog, PARTITIONS, encoded, deduper)
-  return { outcome: { appends: log.appends, accepted: encoded.count, duplicates: encoded.duplicates, rejected: encoded.rejected, claimed: encoded.claimed }, body: encoded, deduper }
+  await appendBatch(log as unknown as EventLog, PARTITIONS, encoded, deduper)
+  return { outcome: { appends: log.appends, accepted: encoded.accepted, duplicates: encoded.duplicates, rejected: encoded.rejected, claimed: encoded.claimed }, body: encoded, deduper }
 }
 
 /** The body is a non-empty array, or {"batch": a non-empty array} and nothing else. */
@@ -122,7 +124,7 @@ async function differential(seed: number, count: number, options: { awkward: boo
     stats.events += fast.outcome.accepted
     stats.rejected += (fast.outcome.rejected as unknown[]).length
     stats.duplicates += fast.outcome.duplicates
-    stats.slowElements += fast.body!.slow
+    stats.slowElements += fast.body!.validated
     stats.timeChanged += timeChanged(fast.body!)
     stats.sentAtRejected += (fast.outcome.rejected as Array<{ field: string }>).filter((x) => x.field === 'sent_at').length
   }
@@ -176,7 +178,7 @@ describe('collector fast path', () => {
     expect(byName.get('x')).toEqual({ event: 'x', user_id: '12', anonymous_id: '12', ts: T0 + 5, event_id: 'e-1', tenant: TENANT, received_at: T0 + 5, properties: {} })
     expect(byName.get('y')).toMatchObject({ user_id: '7', anonymous_id: 'a', ts: Date.UTC(2026, 5, 15, 10), event_id: ids.next(), properties: { nested: { a: [1] } } })
     // The nested element took the slow path; the other two did not.
-    expect(encoded!.slow).toBe(1)
+    expect(encoded!.validated).toBe(1)
   })
 
   it('writes the same ids as RequestIds.next', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RequestIds } from '../../src/api/collector/ids.ts'
+import { RequestIds } from '../../src/ingest/ids.ts'
 
 const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 const at = Date.UTC(2026, 10, 1, 10, 0, 0, 123)

@@ -1,10 +1,10 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { bodyText, contentEncoding, decodeContent, firstInvalidUtf8, mediaFormat } from '../../src/api/collector/body.ts'
-import type { RequestFailure } from '../../src/api/collector/failure.ts'
-import { elementSpans } from '../../src/api/collector/json-spans.ts'
-import { locateJsonError } from '../../src/api/collector/json-syntax.ts'
-import { ParsedBody, parseEventsJson, parseNdjson, parseTrackJson } from '../../src/api/collector/parse.ts'
+import { bodyText, contentEncoding, decodeContent, firstInvalidUtf8, mediaFormat } from '../../src/ingest/body.ts'
+import type { RequestFailure } from '../../src/ingest/failure.ts'
+import { elementSpans } from '../../src/ingest/json-spans.ts'
+import { locateJsonError } from '../../src/ingest/json-syntax.ts'
+import { ParsedBody, parseEventsJson, parseNdjson, parseTrackJson } from '../../src/ingest/parse.ts'
 
 const fail = (v: unknown): RequestFailure => {
   if (v instanceof ParsedBody || Buffer.isBuffer(v) || typeof v === 'string') throw new Error(`expected a failure, got ${String(v)}`)

@@ -1,12 +1,11 @@
 import { isUtf8 } from 'node:buffer'
-import { CODEC, DEFAULT_LIMITS, MIN_EVENT_TIME, parseEventTime } from '../../events/index.ts'
-import { groupEvent } from '../../ingest/append-events.ts'
-import type { AppendRecord } from '../../log/event-log.ts'
-import type { Deduper } from '../../ingest/dedupe.ts'
+import { CODEC, DEFAULT_LIMITS, MIN_EVENT_TIME, SIZE_ESTIMATE, parseEventTime } from '../events/index.ts'
+import type { Deduper } from './dedupe.ts'
 import { F_ANON, F_EVENT, F_EVENT_ID, F_SENT_AT, F_TENANT, F_TS, F_USER, copy, isEventName, isProtoKey, reservedField, sameRange } from './fast-path-bytes.ts'
 import { MAX_ID_UNITS, Span, groupElement, props, startRequest, type ReadElement } from './fast-path-event.ts'
 import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
-import { RequestSorter, type SortOutcome } from './ingest.ts'
+import { emptyBatch, type IngestBatch } from './batch.ts'
+import { RequestSorter } from './sorter.ts'
 import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipValue, skipWs, str, unescapeInto } from './json-bytes.ts'
 
 /*
@@ -22,16 +21,6 @@ import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipValue, skipWs, st
  * UTF-8, has too many events, or has another shape (a {"batch": [...]} with a `sent_at` beside it
  * among them) is declined whole (null) and the caller takes today's path, which words the error.
  */
-
-/** A request body sorted like SortedBatch, its good events already encoded and grouped by partition. */
-export interface EncodedBody extends SortOutcome {
-  /** Index = partition; the records of that partition in request order. */
-  groups: AppendRecord[][]
-  /** Events to append (all groups together). */
-  count: number
-  /** Elements that took the slow path (JSON.parse and validateEvent): how often the fast one falls short. */
-  slow: number
-}
 
 export interface FastPathOptions {
   tenant: string
@@ -60,14 +49,14 @@ type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
  * one this path reads (the caller then runs parseEventsJson and sortBatch, which give the answer).
  * Claims dedupe keys like sortBatch; a declined body has released its claims.
  */
-export function encodeEventsBody(bytes: Buffer, options: FastPathOptions): EncodedBody | null {
+export function encodeEventsBody(bytes: Buffer, options: FastPathOptions): IngestBatch | null {
   return new BodyEncoder(bytes, options).run()
 }
 
 class BodyEncoder implements ReadElement {
   private readonly n: number
   private readonly tenantBytes: Buffer
-  private readonly out: EncodedBody
+  private readonly out: IngestBatch
   private readonly sorter: RequestSorter
 
   // The element being read (ReadElement): string fields as spans of the body.
@@ -89,11 +78,11 @@ class BodyEncoder implements ReadElement {
   ) {
     this.n = b.length
     this.tenantBytes = Buffer.from(o.tenant)
-    this.out = { groups: Array.from({ length: o.partitions }, () => []), count: 0, letters: [], rejected: [], duplicates: 0, claimed: [], slow: 0 }
-    this.sorter = new RequestSorter(o.tenant, o.receivedAt, o.deduper, o.ids, this.out)
+    this.out = emptyBatch(o.partitions)
+    this.sorter = new RequestSorter(o, this.out)
   }
 
-  run(): EncodedBody | null {
+  run(): IngestBatch | null {
     const { b, n } = this
     if (this.tenantBytes.length > 255 || this.tenantBytes.length !== this.o.tenant.length || !isUtf8(b)) return null
     startRequest(this.tenantBytes)
@@ -149,7 +138,7 @@ class BodyEncoder implements ReadElement {
     this.ts = this.o.receivedAt
     this.propLen = 0
     this.propCount = 0
-    this.budget = 64
+    this.budget = SIZE_ESTIMATE.base
     i = skipWs(b, i + 1, n)
     if (b[i] === 0x7d) return FALLBACK
     for (;;) {
@@ -271,7 +260,7 @@ class BodyEncoder implements ReadElement {
       if (end === SYNTAX) return SYNTAX
       const units = str.units
       if (units > LIMITS.maxStringLength) return FALLBACK
-      this.budget += units + keyUnits + 6
+      this.budget += units + keyUnits + SIZE_ESTIMATE.string
       // Checked here too (the budget only grows), so the scratch never holds much more than one event's worth.
       if (this.budget > LIMITS.maxEventBytes) return FALLBACK
       p = props.key(b, ks, klen, props.ensure(p, klen + 6 + end - i))
@@ -289,7 +278,7 @@ class BodyEncoder implements ReadElement {
       if (end === SYNTAX) return SYNTAX
       const v = num.value
       if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) return FALLBACK
-      this.budget += keyUnits + 24
+      this.budget += keyUnits + SIZE_ESTIMATE.number
       p = props.key(b, ks, klen, props.ensure(p, klen + 10))
       props.bytes[p] = T_NUMBER
       props.view.setFloat64(p + 1, v, true)
@@ -299,7 +288,7 @@ class BodyEncoder implements ReadElement {
     if (c === 0x74 || c === 0x66 || c === 0x6e) {
       end = scanLiteral(b, i)
       if (end === SYNTAX) return SYNTAX
-      this.budget += keyUnits + 8
+      this.budget += keyUnits + SIZE_ESTIMATE.literal
       p = props.key(b, ks, klen, props.ensure(p, klen + 2))
       props.bytes[p] = c === 0x74 ? T_TRUE : c === 0x66 ? T_FALSE : T_NULL
       this.propLen = p + 1
@@ -316,13 +305,12 @@ class BodyEncoder implements ReadElement {
       if (!this.sorter.claim(id)) return
     }
     groupElement(this.out.groups, b, this, this.o.receivedAt, this.o.ids)
-    this.out.count++
+    this.out.accepted++
   }
 
   /** An element this path does not read, taken exactly as sortBatch and appendEvents take it. false: decline the body. */
   private slowElement(start: number, end: number, index: number): boolean {
-    const { b, out } = this
-    out.slow++
+    const b = this.b
     let item: unknown
     try {
       item = JSON.parse(b.toString('utf8', start, end))
@@ -335,13 +323,7 @@ class BodyEncoder implements ReadElement {
       this.sorter.reject(index, r.error, b.subarray(start, end))
       return true
     }
-    try {
-      groupEvent(out.groups, r.event)
-    } catch {
-      // The slow path fails this request at append time (503); let it.
-      return false
-    }
-    out.count++
-    return true
+    // An event that cannot be encoded: declined, and the general path fails the request at append time (503).
+    return this.sorter.add(r.event)
   }
 }

@@ -1,0 +1,57 @@
+import type { IngestBatch } from './batch.ts'
+import { bodyText, type BodyFormat } from './body.ts'
+import { HTTP_SOURCE, inputLetter, type DeadLetter } from './dead-letters.ts'
+import type { Deduper } from './dedupe.ts'
+import type { RequestFailure } from './failure.ts'
+import { encodeEventsBody } from './fast-path.ts'
+import { RequestIds } from './ids.ts'
+import { ParsedBody, parseEventsJson, parseNdjson, parseTrackJson } from './parse.ts'
+import { sortBatch } from './sorter.ts'
+
+/*
+ * The ingestion pipeline from a request's decoded bytes to a batch ready to append, free of HTTP:
+ * the byte-level fast path where the body has its common shape, else parsing (JSON or NDJSON) and
+ * sorting one candidate at a time. Both end in the same IngestBatch, so what a request becomes
+ * does not depend on which path read it (test/ingest/fast-path.test.ts compares them).
+ */
+
+/** `events`: a JSON array, {"batch": [...]} or NDJSON of events; `track`: one JSON event. */
+export type BodyShape = 'events' | 'track'
+
+export interface BodyContext {
+  tenant: string
+  receivedAt: number
+  partitions: number
+  maxEvents: number
+  deduper: Deduper
+  /** The byte-level fast path may read the body (TAGSTREAM_COLLECTOR_FAST_PATH=0 turns it off). */
+  fastPath: boolean
+}
+
+/** Sorts a request body (UTF-8 not yet checked) into a batch, or the failure that refuses it whole. */
+export function sortBody(bytes: Buffer, format: BodyFormat, shape: BodyShape, c: BodyContext): IngestBatch | RequestFailure {
+  if (c.fastPath && format === 'json' && shape === 'events') {
+    const fast = encodeEventsBody(bytes, { ...c, ids: new RequestIds(c.receivedAt) })
+    if (fast !== null) return fast
+  }
+  const parsed = parseBody(bytes, format, shape, c.maxEvents)
+  if (!(parsed instanceof ParsedBody)) return parsed
+  return sortBatch(parsed, c.tenant, c.receivedAt, c.partitions, c.deduper)
+}
+
+function parseBody(bytes: Buffer, format: BodyFormat, shape: BodyShape, maxEvents: number): ParsedBody | RequestFailure {
+  const text = bodyText(bytes)
+  // NDJSON with bad UTF-8 is cut into lines from the bytes: only the bad lines are rejected.
+  if (format === 'ndjson') return parseNdjson(typeof text === 'string' ? text : null, bytes, maxEvents)
+  if (typeof text !== 'string') return text
+  return shape === 'track' ? parseTrackJson(text, bytes) : parseEventsJson(text, bytes, maxEvents)
+}
+
+/** Request-level failures whose body is kept in the dead-letter log (index −1): the bytes were sent, just unusable. */
+const KEEP_BODY = new Set(['invalid_json', 'invalid_body', 'invalid_utf8', 'invalid_gzip'])
+
+/** The dead letter that keeps a body refused whole, or null when the failure keeps nothing (too large, throttled …). */
+export function refusedBodyLetter(f: RequestFailure, tenant: string, receivedAt: number, bytes: Buffer): DeadLetter | null {
+  if (!KEEP_BODY.has(f.code)) return null
+  return inputLetter(HTTP_SOURCE, tenant, receivedAt, -1, f.field ?? '(body)', `${f.code}: ${f.message}`, bytes)
+}
