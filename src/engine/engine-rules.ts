@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import type { EngineOptions } from './engine-options.ts'
 import { windowShape, type WindowShape } from './window-shape.ts'
-import { compileRules, parseRulesYaml, type CompiledRules, type CompiledTrigger, type MetricSpec, type RulesDefinition } from './rules/index.ts'
-import { pathReader } from './rules/read-path.ts'
+import { compileRules, parseRulesYaml, type CompiledRules, type CompiledTrigger, type MetricSpec, type RulesDefinition } from '../rules/index.ts'
+import { pathReader } from '../rules/read-path.ts'
 import { slideOnlyExits } from './monotonic.ts'
 import { timeDependence, type TimeDependence } from './time-thresholds.ts'
 

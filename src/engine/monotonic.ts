@@ -1,4 +1,4 @@
-import { childExprs, type Expr } from './rules/index.ts'
+import { childExprs, type Expr } from '../rules/index.ts'
 
 /**
  * Whether sliding the window can only make a segment's rule false, never true. Then a user who is

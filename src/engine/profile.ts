@@ -1,3 +1,4 @@
+import { KNOWN_TRAITS, isKnownTrait, type TraitName, type TraitValues } from '../rules/index.ts'
 import type { EngineRules } from './engine-rules.ts'
 import type { EngineOptions } from './engine-options.ts'
 import { eventNameOf } from './event-names.ts'
@@ -16,7 +17,6 @@ export function readTime(watermark: number, options: EngineOptions, followsWallC
 
 /** A user's live profile as the API returns it, read at time T without changing any state. */
 export function buildProfile(u: UserState, rules: EngineRules, options: EngineOptions, T: number): Profile {
-  const trait = (name: string) => userTrait(u, name, T, options)
   const counts: Record<string, number> = {}
   u.counts.forEach((n, id) => {
     // defineProperty, not assignment: an event named __proto__ is a count like any other.
@@ -30,28 +30,24 @@ export function buildProfile(u: UserState, rules: EngineRules, options: EngineOp
   return {
     tenant: u.tenant,
     user_id: u.userId,
-    traits: {
-      first_seen: trait('first_seen') as number | null,
-      last_seen: trait('last_seen') as number | null,
-      is_new: trait('is_new') as boolean | null,
-      event_count: u.eventCount,
-      total_purchases: u.totalPurchases,
-      country: u.profile.country ?? null,
-      language: u.profile.language ?? null,
-      user_agent: u.profile.user_agent ?? null,
-      referrer: u.profile.referrer ?? null,
-      host: u.profile.host ?? null,
-    },
+    traits: traitValues(u, T, options),
     counts,
     segments: rules.compiled.segments.flatMap((s, i) => (u.isMember(i) ? [{ segment: s.name, since: u.since[i]! }] : [])),
     metrics,
   }
 }
 
+/** Every registry trait of a user at time T, in the registry's order. */
+export function traitValues(u: UserState, T: number, options: EngineOptions): TraitValues {
+  const values: Partial<Record<TraitName, string | number | boolean | null>> = {}
+  for (const name of KNOWN_TRAITS) values[name] = userTrait(u, name, T, options)
+  return values as TraitValues
+}
+
 /** Whether a user's traits satisfy every condition of a profile search. */
 export function matchesTraits(u: UserState, where: readonly TraitCondition[], options: EngineOptions, T: number): boolean {
   for (const c of where) {
-    const v = userTrait(u, c.trait, T, options)
+    const v = isKnownTrait(c.trait) ? userTrait(u, c.trait, T, options) : null
     if (v === null) return false
     const want = typeof v === 'number' && typeof c.value === 'string' ? Number(c.value) : c.value
     if (typeof v === 'boolean') {

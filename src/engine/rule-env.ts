@@ -1,6 +1,6 @@
 import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
-import type { RuleEnv } from './rules/index.ts'
+import { isKnownTrait, type RuleEnv, type TraitName, type TraitValues } from '../rules/index.ts'
 import type { UserState } from './user-state.ts'
 
 /**
@@ -28,11 +28,16 @@ export class UserEnv implements RuleEnv {
   }
 
   trait(name: string): string | number | boolean | null {
-    return userTrait(this.user, name, this.now, this.options)
+    return isKnownTrait(name) ? userTrait(this.user, name, this.now, this.options) : null
   }
 }
 
-export function userTrait(u: UserState, name: string, now: number, options: EngineOptions): string | number | boolean | null {
+/**
+ * A registry trait's value for a user at time `now`. The switch is exhaustive over TraitName: a
+ * trait added to src/rules/traits.ts does not compile until the engine can answer it.
+ */
+export function userTrait<K extends TraitName>(u: UserState, name: K, now: number, options: EngineOptions): TraitValues[K]
+export function userTrait(u: UserState, name: TraitName, now: number, options: EngineOptions): string | number | boolean | null {
   switch (name) {
     case 'first_seen':
       return Number.isFinite(u.firstSeen) ? u.firstSeen : null
@@ -51,6 +56,11 @@ export function userTrait(u: UserState, name: string, now: number, options: Engi
     case 'host':
       return u.profile[name] ?? null
     default:
-      return null
+      return unknownTrait(name)
   }
+}
+
+function unknownTrait(name: never): null {
+  void name
+  return null
 }

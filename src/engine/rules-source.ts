@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { stringify } from 'yaml'
-import { compileRules, formatDuration, parseDuration, parseExpression, parseRulesYaml, RuleError, type RulesDefinition, type SegmentDefinition } from './rules/index.ts'
+import { compileRules, formatDuration, parseDuration, parseExpression, parseRulesYaml, RuleError, type RulesDefinition, type SegmentDefinition } from '../rules/index.ts'
 import type { SegmentInput } from './thread/protocol.ts'
-import { isRuleName } from './rules/names.ts'
+import { isRuleName } from '../rules/names.ts'
 
 
 /** The rules a server runs: parsed from a YAML file and written back when a segment changes at run time. */

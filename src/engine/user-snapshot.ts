@@ -5,7 +5,8 @@ import { LifetimeMetric } from './metrics/lifetime.ts'
 import type { MetricSnapshot } from './metrics/metric-state.ts'
 import { WindowedMetric } from './metrics/windowed.ts'
 import { eventNameId, eventNameOf } from './event-names.ts'
-import { UserState, type ProfileProperty } from './user-state.ts'
+import type { ProfileProperty } from '../rules/index.ts'
+import { UserState } from './user-state.ts'
 
 /**
  * A user's state as checkpointed. Metrics and segments are stored by canonical text and name, not

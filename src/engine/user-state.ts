@@ -1,9 +1,7 @@
 import { fromMicros } from './metrics/exact-sum.ts'
 import type { MetricState } from './metrics/metric-state.ts'
 
-/** Trait properties copied from the latest event that carries them (seed 004's profile). */
-export const PROFILE_PROPERTIES = ['country', 'language', 'user_agent', 'referrer', 'host'] as const
-export type ProfileProperty = (typeof PROFILE_PROPERTIES)[number]
+import type { ProfileProperty } from '../rules/index.ts'
 
 /**
  * Everything the engine keeps for one user. Kept flat and small: with a 2h window of 1-minute

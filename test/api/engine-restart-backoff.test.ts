@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { RuleError } from '../../src/engine/rules/index.ts'
+import { RuleError } from '../../src/rules/index.ts'
 import { EngineUnavailableError } from '../../src/engine/thread/engine-client.ts'
 import { EngineSupervisor, type EngineThread } from '../../src/engine/thread/engine-supervisor.ts'
 import type { EngineSnapshot } from '../../src/engine/thread/protocol.ts'

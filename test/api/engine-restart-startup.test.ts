@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { RuleError } from '../../src/engine/rules/index.ts'
+import { RuleError } from '../../src/rules/index.ts'
 import { auth, startTestServer, TEST_KEYS, type TestServer } from './harness.ts'
 
 /*

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { engineOptions } from '../../src/engine/engine-options.ts'
 import { EngineRunner } from '../../src/engine/engine-runner.ts'
 import { prepareRules } from '../../src/engine/engine-rules.ts'
-import { parseRulesYaml } from '../../src/engine/rules/index.ts'
+import { parseRulesYaml } from '../../src/rules/index.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
 

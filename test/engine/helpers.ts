@@ -2,7 +2,7 @@ import { engineOptions, type EngineOptions } from '../../src/engine/engine-optio
 import { prepareRules, type EngineRules } from '../../src/engine/engine-rules.ts'
 import { PartitionEngine } from '../../src/engine/partition-engine.ts'
 import type { SegmentChange } from '../../src/engine/records.ts'
-import { parseRulesYaml } from '../../src/engine/rules/index.ts'
+import { parseRulesYaml } from '../../src/rules/index.ts'
 import type { TrackedEvent } from '../../src/events/envelope.ts'
 
 export const T0 = Date.UTC(2026, 10, 1, 10)

@@ -12,7 +12,7 @@ import { engineOptions, type EngineOptions } from '../../src/engine/engine-optio
 import { prepareRules } from '../../src/engine/engine-rules.ts'
 import { DEFAULT_WORKER_OPTIONS, PartitionWorker } from '../../src/engine/partition-worker.ts'
 import { RECORD_RAW_BYTES } from '../../src/ingest/record-letter.ts'
-import { parseRulesYaml } from '../../src/engine/rules/index.ts'
+import { parseRulesYaml } from '../../src/rules/index.ts'
 import { encodeClockRecord, encodeEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest'
 
 /*
  * The layout's import rules (docs/architecture.md), checked on the source: no import cycles, type
- * imports included (a cycle of types still ties two files' changes together), and the ingestion
- * pipeline free of HTTP.
+ * imports included (a cycle of types still ties two files' changes together), the rule language
+ * standing alone, and the ingestion pipeline free of HTTP.
  */
 
 const SRC = resolve(import.meta.dirname, '../../src')
@@ -64,6 +64,13 @@ describe('imports in src/', () => {
 
   it('has no import cycles, type imports included', () => {
     expect(cycles()).toEqual([])
+  })
+
+  it('keeps the rule language a module of its own: src/rules imports nothing else of src/', () => {
+    const rules = files.filter((f) => name(f).startsWith('rules/'))
+    expect(rules.length).toBeGreaterThan(10)
+    const outside = rules.flatMap((f) => graph.get(f)!.local.filter((d) => !name(d).startsWith('rules/')).map((d) => `${name(f)} -> ${name(d)}`))
+    expect(outside).toEqual([])
   })
 
   it('keeps the ingestion pipeline free of HTTP: src/ingest imports neither src/api nor an HTTP framework', () => {

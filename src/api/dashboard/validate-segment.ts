@@ -1,5 +1,5 @@
 import { upsertSegment } from '../../engine/rules-source.ts'
-import { compileRules } from '../../engine/rules/index.ts'
+import { compileRules } from '../../rules/index.ts'
 import type { SegmentInput } from '../../engine/thread/protocol.ts'
 
 export interface Validation {

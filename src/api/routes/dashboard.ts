@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { RuleError } from '../../engine/rules/index.ts'
+import { RuleError } from '../../rules/index.ts'
 import type { SegmentInput } from '../../engine/thread/protocol.ts'
 import type { RouteModule } from '../context.ts'
 import { DEFAULT_SAMPLER, LiveStreams, StaticFiles, StatsSampler, acceptsGzip, bundleExists, isAssetName, recentChanges, recentEvents, validateSegment, webDir, type SamplerOptions, type StaticFile } from '../dashboard/index.ts'

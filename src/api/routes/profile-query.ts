@@ -1,5 +1,5 @@
 import { parseEventTime } from '../../events/event-time.ts'
-import { TRAITS, isKnownTrait } from '../../engine/rules/index.ts'
+import { TRAITS, isKnownTrait } from '../../rules/index.ts'
 import type { CompareOp, TraitCondition } from '../../engine/thread/protocol.ts'
 
 /** Query parameters with a meaning of their own; any other key is read as a condition. */

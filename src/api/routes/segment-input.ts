@@ -1,4 +1,4 @@
-import type { RuleError } from '../../engine/rules/index.ts'
+import type { RuleError } from '../../rules/index.ts'
 
 /** The body of a segment definition, as PUT /v1/segments/:id and the dashboard's validate take it. */
 export const SEGMENT_INPUT_SCHEMA = {

@@ -1,4 +1,4 @@
-import { RuleError } from '../../engine/rules/index.ts'
+import { RuleError } from '../../rules/index.ts'
 import type { SegmentInput } from '../../engine/thread/protocol.ts'
 import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'

@@ -1,4 +1,4 @@
-import type { AggregateFn } from '../rules/index.ts'
+import type { AggregateFn } from '../../rules/index.ts'
 
 /** A distinct-able value: what `distinct()` counts. */
 export type Scalar = string | number | boolean

@@ -1,4 +1,4 @@
-import type { AggregateFn } from '../rules/index.ts'
+import type { AggregateFn } from '../../rules/index.ts'
 import type { WindowShape } from '../window-shape.ts'
 import { fromMicros, toMicros } from './exact-sum.ts'
 import { numeric, scalar, type MetricSnapshot, type MetricState, type Scalar } from './metric-state.ts'

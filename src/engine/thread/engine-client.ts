@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { Logger } from '../../logger.ts'
-import { RuleError } from '../rules/index.ts'
+import { RuleError } from '../../rules/index.ts'
 import { engineThreadScript } from './bundle.ts'
 import type { EngineThreadData, FromEngine, SerializedError, ToEngine } from './messages.ts'
 import type { EngineClient, EngineSnapshot, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'

@@ -6,7 +6,7 @@ import { prepareRules } from '../engine-rules.ts'
 import { compareIds } from '../id-order.ts'
 import { buildProfile, matchesTraits, readTime } from '../profile.ts'
 import { saveRules, upsertSegment } from '../rules-source.ts'
-import { formatDuration, type RulesDefinition } from '../rules/index.ts'
+import { formatDuration, type RulesDefinition } from '../../rules/index.ts'
 import type { UserState } from '../user-state.ts'
 import type { EngineSnapshot, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
 

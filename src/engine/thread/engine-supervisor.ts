@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { Logger } from '../../logger.ts'
-import { RuleError } from '../rules/index.ts'
+import { RuleError } from '../../rules/index.ts'
 import { EngineUnavailableError } from './engine-client.ts'
 import type { EngineClient, EngineSnapshot, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
 

@@ -1,3 +1,5 @@
+import type { TraitValues } from '../../rules/index.ts'
+
 /** What the API reads from the engine, and the engine-thread message protocol. */
 
 export interface ProfileSegment {
@@ -9,18 +11,8 @@ export interface ProfileSegment {
 export interface Profile {
   tenant: string
   user_id: string
-  traits: {
-    first_seen: number | null
-    last_seen: number | null
-    is_new: boolean | null
-    event_count: number
-    total_purchases: number
-    country: string | null
-    language: string | null
-    user_agent: string | null
-    referrer: string | null
-    host: string | null
-  }
+  /** Every trait of the registry (src/rules/traits.ts), in its order. */
+  traits: TraitValues
   /** Lifetime events per name. */
   counts: Record<string, number>
   segments: ProfileSegment[]

@@ -1,7 +1,7 @@
 import { windowShape } from '../../engine/window-shape.ts'
 import type { EngineOptions } from '../../engine/engine-options.ts'
-import type { Aggregate, CompareExpr, Expr, Literal } from '../../engine/rules/index.ts'
-import { literalValue } from '../../engine/rules/index.ts'
+import type { Aggregate, CompareExpr, Expr, Literal, TraitName } from '../../rules/index.ts'
+import { literalValue } from '../../rules/index.ts'
 
 /**
  * A segment rule compiled to DuckDB SQL over the warehouse `events` view: the members at time T,
@@ -98,7 +98,8 @@ function value(e: Expr, ctx: Ctx, where: 'row' | 'user'): Typed {
   }
 }
 
-function trait(name: string, ctx: Ctx): Typed {
+/** A registry trait in SQL. Exhaustive over TraitName: a trait added to src/rules/traits.ts does not compile until backfill can compute it. */
+function trait(name: TraitName, ctx: Ctx): Typed {
   const num = (sql: string): Typed => ({ sql, type: 'number', notNull: `(${sql}) IS NOT NULL` })
   switch (name) {
     case 'first_seen':
@@ -114,14 +115,24 @@ function trait(name: string, ctx: Ctx): Typed {
     }
     case 'is_new':
       return { sql: `(${ctx.T} - min(epoch_ms(ts)) < ${ctx.options.newUserMs})`, type: 'boolean', notNull: 'true' }
-    default: {
+    case 'country':
+    case 'language':
+    case 'user_agent':
+    case 'referrer':
+    case 'host': {
       // Profile properties: the value of the latest event time, the greater string at equal times (docs/engine.md, Traits).
       const p = jsonPath([name])
       const v = `json_extract_string(properties, ${p})`
       const sql = `arg_max(${v}, {'t': epoch_ms(ts), 's': ${v}}) FILTER (WHERE json_type(properties, ${p}) = 'VARCHAR')`
       return { sql, type: 'string', notNull: `(${sql}) IS NOT NULL` }
     }
+    default:
+      return unknownTrait(name)
   }
+}
+
+function unknownTrait(name: never): never {
+  throw new Error(`no SQL for trait ${String(name)}`)
 }
 
 function aggregate(a: Aggregate, ctx: Ctx): string {

@@ -6,7 +6,7 @@
 import { engineOptions } from '../../../src/engine/engine-options.ts'
 import { prepareRules } from '../../../src/engine/engine-rules.ts'
 import { PartitionEngine } from '../../../src/engine/partition-engine.ts'
-import { parseRulesYaml } from '../../../src/engine/rules/index.ts'
+import { parseRulesYaml } from '../../../src/rules/index.ts'
 import type { JsonValue, TrackedEvent } from '../../../src/events/envelope.ts'
 import type { RefChange, RefEvent, RefNotification } from './reference-engine.ts'
 import { rulesYaml } from './rule-model.ts'

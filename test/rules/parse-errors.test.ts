@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { KNOWN_TRAITS, parseExpression } from '../../../src/engine/rules/index.ts'
+import { KNOWN_TRAITS, parseExpression } from '../../src/rules/index.ts'
 import { ruleError } from './helpers.ts'
 
 /** [expression, column, message detail] — all on line 1 of a bare expression. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { compileRulesYaml } from '../../../src/engine/rules/index.ts'
+import { compileRulesYaml } from '../../src/rules/index.ts'
 import { fakeEnv } from './helpers.ts'
 
 const MIN = 60_000

@@ -22,7 +22,25 @@ export const TRAITS = {
 
 export type TraitName = keyof typeof TRAITS
 
+/** The value a trait of each type has (timestamps: epoch ms). */
+interface TraitValueOf {
+  timestamp: number
+  number: number
+  boolean: boolean
+  string: string
+}
+
+/** Every trait's value for one user, null where the user has none: the `traits` of a profile. */
+export type TraitValues = { [K in TraitName]: TraitValueOf[(typeof TRAITS)[K]] | null }
+
 export const KNOWN_TRAITS = Object.keys(TRAITS) as readonly TraitName[]
+
+/**
+ * The string traits are profile properties: each is copied from the latest event carrying a property
+ * of its name (seed 004's profile; docs/engine.md, "Traits"), in registry order.
+ */
+export type ProfileProperty = { [K in TraitName]: (typeof TRAITS)[K] extends 'string' ? K : never }[TraitName]
+export const PROFILE_PROPERTIES: readonly ProfileProperty[] = KNOWN_TRAITS.filter((t): t is ProfileProperty => TRAITS[t] === 'string')
 
 export function isKnownTrait(name: string): name is TraitName {
   return Object.hasOwn(TRAITS, name)

@@ -1,5 +1,5 @@
 import { expect } from 'vitest'
-import { RuleError, type CompiledRules, type RuleEnv } from '../../../src/engine/rules/index.ts'
+import { RuleError, type CompiledRules, type RuleEnv } from '../../src/rules/index.ts'
 
 /** Runs `fn`, which must throw a RuleError, and returns it. */
 export function ruleError(fn: () => unknown): RuleError {

@@ -6,7 +6,8 @@ import {
   type CompiledRules,
   type Expr,
   type RulesDefinition,
-} from '../../../src/engine/rules/index.ts'
+  type TraitName,
+} from '../../src/rules/index.ts'
 import { fakeEnv, ruleError, type FakeUser } from './helpers.ts'
 
 /** Compiles one segment and returns a tester over fake users. */
@@ -231,8 +232,9 @@ describe('hand-built definitions are checked too', () => {
   const def = (when: Expr): RulesDefinition => ({ segments: [{ name: 's', when, text: 'x', keepMs: 0 }], triggers: [] })
   const span = { start: 0, end: 1 }
 
+  // A definition built outside the parser (its types bypassed) is still checked at run time.
   test('unknown trait', () => {
-    const e = ruleError(() => compileRules(def({ kind: 'trait', name: 'nope', ...span })))
+    const e = ruleError(() => compileRules(def({ kind: 'trait', name: 'nope' as TraitName, ...span })))
     expect(e.message).toMatch(/^segments\.s\.when: line 1, column 1: unknown trait "nope"/)
     expect(e.segment).toBe('s')
   })

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { loadRulesFile, parseRulesYaml, printExpr } from '../../../src/engine/rules/index.ts'
+import { loadRulesFile, parseRulesYaml, printExpr } from '../../src/rules/index.ts'
 import { ruleError } from './helpers.ts'
 
 /** The error as [path, line, column], plus the text the caret points at in the file. */

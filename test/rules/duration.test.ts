@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { formatDuration, parseDuration } from '../../../src/engine/rules/index.ts'
+import { formatDuration, parseDuration } from '../../src/rules/index.ts'
 
 describe('parseDuration', () => {
   test.each([

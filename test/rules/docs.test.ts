@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
-import { compileRulesYaml, parseExpression } from '../../../src/engine/rules/index.ts'
+import { compileRulesYaml, parseExpression } from '../../src/rules/index.ts'
 
 /** docs/segments.md is the language reference: its examples must keep compiling. */
-const DOC = readFileSync(new URL('../../../docs/segments.md', import.meta.url), 'utf8')
+const DOC = readFileSync(new URL('../../docs/segments.md', import.meta.url), 'utf8')
 
 function blocks(lang: string): string[] {
   const re = new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g')

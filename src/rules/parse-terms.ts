@@ -24,9 +24,9 @@ function parseSince(cur: Cursor, name: Token): Expr {
   const arg = cur.peek()
   if (arg.kind !== 'ident') throw cur.expected(arg, 'a trait name such as last_seen')
   cur.next()
-  assertTimestampTrait(arg.text, cur.src, arg.start)
+  const trait = assertTimestampTrait(arg.text, cur.src, arg.start)
   const close = cur.expectPunct(')')
-  return { kind: 'since', trait: arg.text, start: name.start, end: close.end }
+  return { kind: 'since', trait, start: name.start, end: close.end }
 }
 
 function parseAggregate(cur: Cursor, fn: AggregateFn, name: Token, parseFilter: () => Expr): Aggregate {

@@ -1,3 +1,4 @@
+import type { TraitName } from './traits.ts'
 /**
  * The segment-language AST: a plain discriminated union on `kind`, with no behaviour attached, so
  * that more than one back end can consume it (closures here, DuckDB SQL for backfill later).
@@ -74,12 +75,12 @@ export interface Aggregate extends NodeBase {
 /** `since(last_seen)`: now − trait, in ms; null when the trait is not a number. */
 export interface SinceCall extends NodeBase {
   readonly kind: 'since'
-  readonly trait: string
+  readonly trait: TraitName
 }
 
 export interface TraitRef extends NodeBase {
   readonly kind: 'trait'
-  readonly name: string
+  readonly name: TraitName
 }
 
 export interface FieldRef extends NodeBase {

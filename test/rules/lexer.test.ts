@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { Lexer, type Token } from '../../../src/engine/rules/lexer.ts'
+import { Lexer, type Token } from '../../src/rules/lexer.ts'
 import { ruleError } from './helpers.ts'
 
 function tokens(text: string): Token[] {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { parseExpression, printExpr, type Expr } from '../../../src/engine/rules/index.ts'
+import { parseExpression, printExpr, type Expr } from '../../src/rules/index.ts'
 
 /** Strips offsets so shapes can be compared; offsets are tested on their own. */
 function shape(e: unknown): unknown {
