@@ -1,18 +1,15 @@
 import type { EngineOptions } from '../../engine/engine-options.ts'
 import type { EngineRules } from '../../engine/engine-rules.ts'
 import { DEFAULT_WORKER_OPTIONS } from '../../engine/partition-worker.ts'
-import { buildProfile, matchesTraits, readTime } from '../../engine/profile.ts'
-import { compareIds } from '../../engine/id-order.ts'
-import { formatDuration } from '../../rules/index.ts'
-import type { EngineClient, EngineSnapshot, Profile, ProfilePage, ProfileQuery, SegmentInfo } from '../../engine/thread/protocol.ts'
-import { decodeUser } from '../../engine/user-snapshot.ts'
-import type { UserState } from '../../engine/user-state.ts'
-import { partitionKey, partitionOfUser } from '../../events/partition.ts'
+import { EngineReadModel } from '../../engine/read/read-model.ts'
+import { buildSnapshot, type PartitionReading } from '../../engine/read/snapshot.ts'
+import type { EngineClient, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo } from '../../engine/thread/protocol.ts'
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
 import type { Logger } from '../../logger.ts'
 import type { StateStore } from '../../state/state-store.ts'
 import { checkpointStats, checkpointWatermark, countPartition, emptyView, type PartitionView } from './partition-view.ts'
 import { SegmentsReadOnlyError } from './read-only.ts'
+import { StoredUsers } from './stored-users.ts'
 
 export interface StoreEngineOptions {
   /** Checkpoint namespace the workers write. Default "engine" (DEFAULT_WORKER_OPTIONS). */
@@ -37,6 +34,7 @@ const STARTING: EngineSnapshot = { ready: false, partitions: [], processed: 0, l
  */
 export class StoreEngineClient implements EngineClient {
   private readonly views: PartitionView[]
+  private readonly read: EngineReadModel
   private latest: EngineSnapshot = STARTING
   private timer: NodeJS.Timeout | null = null
   private refreshing: Promise<void> | null = null
@@ -53,6 +51,7 @@ export class StoreEngineClient implements EngineClient {
     private readonly logger: Logger,
   ) {
     this.views = Array.from({ length: partitions }, (_, p) => emptyView(p))
+    this.read = new EngineReadModel(new StoredUsers(store, options.namespace, rules, engineOptions, options.followsWallClock, this.views), engineOptions)
   }
 
   /** Reads every checkpoint and counts every partition once before answering, then keeps refreshing. */
@@ -70,51 +69,20 @@ export class StoreEngineClient implements EngineClient {
     return this.latest
   }
 
-  async profile(tenant: string, userId: string): Promise<Profile | null> {
-    const p = partitionOfUser(tenant, userId, this.partitions)
-    const bytes = await this.store.getUser(this.options.namespace, p, partitionKey(tenant, userId))
-    if (!bytes) return null
-    // Read after the user: that checkpoint is the one that wrote this state or a later one, so its clock is not behind the state.
-    const T = readTime(checkpointWatermark(await this.store.loadCheckpoint(this.options.namespace, p)), this.engineOptions, this.options.followsWallClock)
-    return buildProfile(decodeUser(bytes, this.rules), this.rules, this.engineOptions, T)
+  profile(tenant: string, userId: string): Promise<Profile | null> {
+    return this.read.profile(tenant, userId)
   }
 
-  async searchProfiles(q: ProfileQuery): Promise<ProfilePage> {
-    const segment = q.segment === undefined ? -1 : this.segmentIndex(q.segment)
-    if (segment === null) return { profiles: [], next: null }
-    const found: Array<{ u: UserState; T: number }> = []
-    await this.scan(q.tenant, (u, T) => {
-      if (q.cursor !== undefined && compareIds(u.userId, q.cursor) <= 0) return
-      if (segment >= 0 && !u.isMember(segment)) return
-      if (matchesTraits(u, q.where, this.engineOptions, T)) found.push({ u, T })
-    })
-    found.sort((a, b) => compareIds(a.u.userId, b.u.userId))
-    const page = found.slice(0, q.limit)
-    return {
-      profiles: page.map(({ u, T }) => buildProfile(u, this.rules, this.engineOptions, T)),
-      next: found.length > q.limit ? page[page.length - 1]!.u.userId : null,
-    }
+  searchProfiles(q: ProfileQuery): Promise<ProfilePage> {
+    return this.read.searchProfiles(q)
   }
 
-  async members(tenant: string, name: string, limit: number, cursor?: string): Promise<{ members: Array<{ user_id: string; since: number }>; next: string | null } | null> {
-    const segment = this.segmentIndex(name)
-    if (segment === null) return null
-    const found: Array<{ user_id: string; since: number }> = []
-    await this.scan(tenant, (u) => {
-      if (!u.isMember(segment) || (cursor !== undefined && compareIds(u.userId, cursor) <= 0)) return
-      found.push({ user_id: u.userId, since: u.since[segment]! })
-    })
-    found.sort((a, b) => compareIds(a.user_id, b.user_id))
-    const page = found.slice(0, limit)
-    return { members: page, next: found.length > limit ? page[page.length - 1]!.user_id : null }
+  members(tenant: string, name: string, limit: number, cursor?: string): Promise<MemberPage | null> {
+    return this.read.members(tenant, name, limit, cursor)
   }
 
-  async segments(tenant: string): Promise<SegmentInfo[]> {
-    return this.rules.definition.segments.map((s) => {
-      let size = 0
-      for (const v of this.views) size += v.counts.sizes.get(tenant)?.get(s.name) ?? 0
-      return { name: s.name, when: s.text, keep: s.keepMs > 0 ? formatDuration(s.keepMs) : null, description: s.description ?? null, size }
-    })
+  segments(tenant: string): Promise<SegmentInfo[]> {
+    return this.read.segments(tenant)
   }
 
   putSegment(name: string): Promise<SegmentInfo> {
@@ -167,43 +135,15 @@ export class StoreEngineClient implements EngineClient {
   }
 
   private build(error: string | null): EngineSnapshot {
-    const totals = { processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, users: 0 }
-    const segmentSizes: Record<string, number> = {}
-    for (const s of this.rules.definition.segments) segmentSizes[s.name] = 0
-    const partitions: EngineSnapshot['partitions'] = []
-    for (const v of this.views) {
-      const s = checkpointStats(v.checkpoint)
-      totals.processed += s.processed
-      totals.late += s.late
-      totals.lateDropped += s.lateDropped
-      totals.segmentChanges += s.segmentChanges
-      totals.notifications += s.notifications
-      totals.users += v.counts.users
-      for (const sizes of v.counts.sizes.values()) for (const [name, n] of sizes) if (name in segmentSizes) segmentSizes[name] = segmentSizes[name]! + n
-      const w = checkpointWatermark(v.checkpoint)
-      partitions.push({ partition: v.partition, nextOffset: v.checkpoint?.nextOffset ?? 0, end: v.end, watermark: Number.isFinite(w) ? w : null })
-    }
-    return { ready: true, partitions, segmentSizes, error, ...totals }
-  }
-
-  /** Every stored user of the tenant, decoded, with its partition's clock. O(all users) reads. */
-  private async scan(tenant: string, visit: (u: UserState, T: number) => void): Promise<void> {
-    const prefix = partitionKey(tenant, '')
-    for (let p = 0; p < this.partitions; p++) {
-      const users: UserState[] = []
-      for await (const rec of this.store.loadUsers(this.options.namespace, p)) {
-        if (!rec.state || !rec.key.startsWith(prefix)) continue
-        const u = decodeUser(rec.state, this.rules)
-        // A prefix can also match a longer tenant name ("a" and "a:b").
-        if (u.tenant === tenant) users.push(u)
-      }
-      const T = readTime(checkpointWatermark(await this.store.loadCheckpoint(this.options.namespace, p)), this.engineOptions, this.options.followsWallClock)
-      for (const u of users) visit(u, T)
-    }
-  }
-
-  private segmentIndex(name: string): number | null {
-    const i = this.rules.definition.segments.findIndex((s) => s.name === name)
-    return i < 0 ? null : i
+    const partitions: PartitionReading[] = this.views.map((v) => ({
+      partition: v.partition,
+      nextOffset: v.checkpoint?.nextOffset ?? 0,
+      end: v.end,
+      watermark: checkpointWatermark(v.checkpoint),
+      stats: checkpointStats(v.checkpoint),
+      users: v.counts.users,
+      sizes: v.counts.sizes,
+    }))
+    return buildSnapshot(partitions, this.rules.definition, error)
   }
 }

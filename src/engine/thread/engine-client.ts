@@ -3,8 +3,8 @@ import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { Logger } from '../../logger.ts'
 import { RuleError } from '../../rules/index.ts'
 import { engineThreadScript } from './bundle.ts'
-import type { EngineThreadData, FromEngine, SerializedError, ToEngine } from './messages.ts'
-import type { EngineClient, EngineSnapshot, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
+import type { EngineAnswer, EngineRequest, EngineThreadData, FromEngine, SerializedError, ToEngine } from './messages.ts'
+import type { EngineClient, EngineMethod, EngineQueryApi, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
 
 /**
  * The engine thread died, is being restarted, or did not answer in time: reads answer 503
@@ -84,23 +84,23 @@ export class EngineThreadClient implements EngineClient {
   }
 
   profile(tenant: string, userId: string): Promise<Profile | null> {
-    return this.call('profile', [tenant, userId]) as Promise<Profile | null>
+    return this.call('profile', [tenant, userId])
   }
 
   searchProfiles(query: ProfileQuery): Promise<ProfilePage> {
-    return this.call('searchProfiles', [query]) as Promise<ProfilePage>
+    return this.call('searchProfiles', [query])
   }
 
   segments(tenant: string): Promise<SegmentInfo[]> {
-    return this.call('segments', [tenant]) as Promise<SegmentInfo[]>
+    return this.call('segments', [tenant])
   }
 
-  members(tenant: string, segment: string, limit: number, cursor?: string): Promise<{ members: Array<{ user_id: string; since: number }>; next: string | null } | null> {
-    return this.call('members', [tenant, segment, limit, cursor]) as Promise<{ members: Array<{ user_id: string; since: number }>; next: string | null } | null>
+  members(tenant: string, segment: string, limit: number, cursor?: string): Promise<MemberPage | null> {
+    return this.call('members', [tenant, segment, limit, cursor])
   }
 
   putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo> {
-    return this.call('putSegment', [name, input, tenant]) as Promise<SegmentInfo>
+    return this.call('putSegment', [name, input, tenant])
   }
 
   close(): Promise<void> {
@@ -129,11 +129,12 @@ export class EngineThreadClient implements EngineClient {
     return (this.stopped = this.worker.terminate().then(() => this.exited))
   }
 
-  private call(method: string, args: unknown[]): Promise<unknown> {
+  /** Sends one query; the method name and its arguments are checked against EngineQueryApi at compile time. */
+  private call<M extends EngineMethod>(method: M, args: Parameters<EngineQueryApi[M]>): Promise<EngineAnswer<M>> {
     if (this.dead) return Promise.reject(new EngineUnavailableError(`the engine thread is not running (${this.dead.message})`))
     if (this.stopped) return Promise.reject(new EngineUnavailableError('the engine is stopping'))
     const id = this.nextId++
-    return new Promise((resolve, reject) => {
+    return new Promise<EngineAnswer<M>>((resolve, reject) => {
       // A thread stuck in a loop never answers: the caller gets a prompt refusal instead of a hang.
       const timer = setTimeout(() => {
         if (!this.pending.delete(id)) return
@@ -141,8 +142,9 @@ export class EngineThreadClient implements EngineClient {
         reject(new EngineUnavailableError(`the engine thread did not answer ${method} within ${this.callTimeoutMs} ms`))
       }, this.callTimeoutMs)
       timer.unref()
-      this.pending.set(id, { resolve, reject, timer })
-      this.worker.postMessage({ type: 'request', id, method, args } satisfies ToEngine)
+      // The thread answers request `id` with what `method` returns (engine-thread.ts routes it there).
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer })
+      this.worker.postMessage({ type: 'request', id, method, args } as EngineRequest satisfies ToEngine)
     })
   }
 

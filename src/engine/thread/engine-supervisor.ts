@@ -3,7 +3,7 @@ import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { Logger } from '../../logger.ts'
 import { RuleError } from '../../rules/index.ts'
 import { EngineUnavailableError } from './engine-client.ts'
-import type { EngineClient, EngineSnapshot, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
+import type { EngineClient, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
 
 /** What the supervisor needs of one engine thread: EngineThreadClient, or a fake in unit tests. */
 export interface EngineThread extends EngineClient {
@@ -125,7 +125,7 @@ export class EngineSupervisor implements EngineClient {
     return this.route((t) => t.segments(tenant))
   }
 
-  members(tenant: string, segment: string, limit: number, cursor?: string): Promise<{ members: Array<{ user_id: string; since: number }>; next: string | null } | null> {
+  members(tenant: string, segment: string, limit: number, cursor?: string): Promise<MemberPage | null> {
     return this.route((t) => t.members(tenant, segment, limit, cursor))
   }
 

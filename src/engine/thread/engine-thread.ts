@@ -54,7 +54,7 @@ try {
       return
     }
     queries
-      .handle(msg.method, msg.args)
+      .handle(msg)
       .then((result) => post({ type: 'response', id: msg.id, ok: true, result }))
       .catch((err: unknown) => post({ type: 'response', id: msg.id, ok: false, error: serialize(err) }))
   })

@@ -1,7 +1,7 @@
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { EngineOptions } from '../engine-options.ts'
 import type { WorkerOptions } from '../partition-worker.ts'
-import type { EngineSnapshot } from './protocol.ts'
+import type { EngineMethod, EngineQueryApi, EngineSnapshot } from './protocol.ts'
 
 export interface EngineThreadData {
   logUrl: string
@@ -16,7 +16,13 @@ export interface EngineThreadData {
   logLevel: string
 }
 
-export type ToEngine = { type: 'request'; id: number; method: string; args: unknown[] } | { type: 'stop' }
+/** A query to the engine thread: one variant per EngineQueryApi method, its arguments typed by that method. */
+export type EngineRequest = { [M in EngineMethod]: { type: 'request'; id: number; method: M; args: Parameters<EngineQueryApi[M]> } }[EngineMethod]
+
+/** The answer a method's request resolves to. */
+export type EngineAnswer<M extends EngineMethod> = Awaited<ReturnType<EngineQueryApi[M]>>
+
+export type ToEngine = EngineRequest | { type: 'stop' }
 
 export interface SerializedError {
   name: string

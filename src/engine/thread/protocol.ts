@@ -1,4 +1,5 @@
-import type { TraitValues } from '../../rules/index.ts'
+// From traits.ts itself, not the index: the dashboard's build reads this file and must not reach Node modules.
+import type { TraitValues } from '../../rules/traits.ts'
 
 /** What the API reads from the engine, and the engine-thread message protocol. */
 
@@ -43,8 +44,14 @@ export interface ProfilePage {
   next: string | null
 }
 
+/** A member of a segment: who, and since when (epoch ms, event time). */
+export interface Member {
+  user_id: string
+  since: number
+}
+
 export interface MemberPage {
-  members: ProfileSegment[] & Array<{ user_id: string }>
+  members: Member[]
   next: string | null
 }
 
@@ -84,13 +91,24 @@ export interface EngineSnapshot {
   error: string | null
 }
 
-export interface EngineClient {
+/**
+ * The questions the API asks the engine. Over the thread boundary each is one request message named
+ * by its method (messages.ts derives the message types from this interface): a new query is one
+ * method here, its answer in EngineQueries, and one line in EngineThreadClient.
+ */
+export interface EngineQueryApi {
   profile(tenant: string, userId: string): Promise<Profile | null>
   searchProfiles(query: ProfileQuery): Promise<ProfilePage>
   segments(tenant: string): Promise<SegmentInfo[]>
-  members(tenant: string, segment: string, limit: number, cursor?: string): Promise<{ members: Array<{ user_id: string; since: number }>; next: string | null } | null>
+  /** A segment's members after the cursor; null when there is no such segment. */
+  members(tenant: string, segment: string, limit: number, cursor?: string): Promise<MemberPage | null>
   /** Adds or replaces a segment; rejects with the rule error (line, column) when it does not compile. */
   putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo>
+}
+
+export type EngineMethod = keyof EngineQueryApi
+
+export interface EngineClient extends EngineQueryApi {
   /** The latest snapshot (synchronous: kept fresh by the engine thread). */
   snapshot(): EngineSnapshot
   close(): Promise<void>

@@ -1,0 +1,63 @@
+import type { EngineOptions } from '../../engine/engine-options.ts'
+import type { EngineRules } from '../../engine/engine-rules.ts'
+import { readTime } from '../../engine/profile.ts'
+import type { UserAt, UserSource } from '../../engine/read/user-source.ts'
+import { decodeUser } from '../../engine/user-snapshot.ts'
+import type { UserState } from '../../engine/user-state.ts'
+import { partitionKey, partitionOfUser } from '../../events/partition.ts'
+import type { RulesDefinition } from '../../rules/index.ts'
+import type { StateStore } from '../../state/state-store.ts'
+import { checkpointWatermark, type PartitionView } from './partition-view.ts'
+
+/**
+ * The workers' checkpoints as a UserSource (`serve --no-engine`): a profile is one key read, a
+ * scan decodes every stored user of the partition; sizes come from the views' last counts.
+ */
+export class StoredUsers implements UserSource {
+  constructor(
+    private readonly store: StateStore,
+    private readonly namespace: string,
+    private readonly rules: EngineRules,
+    private readonly engineOptions: EngineOptions,
+    private readonly followsWallClock: boolean,
+    private readonly views: readonly PartitionView[],
+  ) {}
+
+  definition(): RulesDefinition {
+    return this.rules.definition
+  }
+
+  async user(tenant: string, userId: string): Promise<UserAt | null> {
+    const p = partitionOfUser(tenant, userId, this.views.length)
+    const bytes = await this.store.getUser(this.namespace, p, partitionKey(tenant, userId))
+    if (!bytes) return null
+    // Read after the user: that checkpoint is the one that wrote this state or a later one, so its clock is not behind the state.
+    return { user: decodeUser(bytes, this.rules), rules: this.rules, T: await this.T(p) }
+  }
+
+  /** Every stored user of the tenant, decoded, with its partition's clock. O(all users) reads. */
+  async scan(tenant: string, visit: (u: UserState, rules: EngineRules, T: number) => void): Promise<void> {
+    const prefix = partitionKey(tenant, '')
+    for (let p = 0; p < this.views.length; p++) {
+      const users: UserState[] = []
+      for await (const rec of this.store.loadUsers(this.namespace, p)) {
+        if (!rec.state || !rec.key.startsWith(prefix)) continue
+        const u = decodeUser(rec.state, this.rules)
+        // A prefix can also match a longer tenant name ("a" and "a:b").
+        if (u.tenant === tenant) users.push(u)
+      }
+      const T = await this.T(p)
+      for (const u of users) visit(u, this.rules, T)
+    }
+  }
+
+  segmentSize(tenant: string, segment: string): number {
+    let size = 0
+    for (const v of this.views) size += v.counts.sizes.get(tenant)?.get(segment) ?? 0
+    return size
+  }
+
+  private async T(partition: number): Promise<number> {
+    return readTime(checkpointWatermark(await this.store.loadCheckpoint(this.namespace, partition)), this.engineOptions, this.followsWallClock)
+  }
+}

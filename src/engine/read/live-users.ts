@@ -1,0 +1,50 @@
+import { partitionOfUser } from '../../events/partition.ts'
+import type { RulesDefinition } from '../../rules/index.ts'
+import type { EngineOptions } from '../engine-options.ts'
+import type { EngineRules } from '../engine-rules.ts'
+import type { EngineRunner } from '../engine-runner.ts'
+import { readTime } from '../profile.ts'
+import type { UserState } from '../user-state.ts'
+import type { UserAt, UserSource } from './user-source.ts'
+
+/** The live engine's partitions as a UserSource: in the engine's thread, reading its state in place. */
+export class LiveUsers implements UserSource {
+  constructor(
+    private readonly runner: EngineRunner,
+    private readonly options: EngineOptions,
+    /** Reads are as of now, not of the watermark (clock records on: readTime). */
+    private readonly followsWallClock: boolean,
+    /** The rules the engine runs now (run-time changes replace it). */
+    private readonly current: () => RulesDefinition,
+  ) {}
+
+  definition(): RulesDefinition {
+    return this.current()
+  }
+
+  user(tenant: string, userId: string): Promise<UserAt | null> {
+    const w = this.runner.workers[partitionOfUser(tenant, userId, this.runner.workers.length)]
+    const user = w?.engine.getUser(tenant, userId)
+    return Promise.resolve(w && user ? { user, rules: w.rules, T: this.T(w.engine.watermark) } : null)
+  }
+
+  scan(tenant: string, visit: (u: UserState, rules: EngineRules, T: number) => void): Promise<void> {
+    for (const w of this.runner.workers) {
+      const users = w.engine.tenants.get(tenant)
+      if (!users) continue
+      const T = this.T(w.engine.watermark)
+      for (const u of users.values()) visit(u, w.rules, T)
+    }
+    return Promise.resolve()
+  }
+
+  segmentSize(tenant: string, segment: string): number {
+    let size = 0
+    for (const w of this.runner.workers) size += w.engine.sizes.get(tenant)?.get(segment) ?? 0
+    return size
+  }
+
+  private T(watermark: number): number {
+    return readTime(watermark, this.options, this.followsWallClock)
+  }
+}

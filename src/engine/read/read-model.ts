@@ -1,0 +1,75 @@
+import { formatDuration } from '../../rules/index.ts'
+import type { EngineOptions } from '../engine-options.ts'
+import type { EngineRules } from '../engine-rules.ts'
+import { compareIds } from '../id-order.ts'
+import { buildProfile, matchesTraits } from '../profile.ts'
+import type { Member, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo } from '../thread/protocol.ts'
+import type { UserState } from '../user-state.ts'
+import type { UserSource } from './user-source.ts'
+
+/**
+ * The API's questions to the engine, answered once for both places engine state lives: the engine
+ * thread (live partitions) and collectors reading the workers' checkpoints. Only where users come
+ * from differs (UserSource); paging, ordering, filters and shapes are written here alone.
+ */
+export class EngineReadModel {
+  constructor(
+    private readonly source: UserSource,
+    private readonly options: EngineOptions,
+  ) {}
+
+  async profile(tenant: string, userId: string): Promise<Profile | null> {
+    const at = await this.source.user(tenant, userId)
+    return at === null ? null : buildProfile(at.user, at.rules, this.options, at.T)
+  }
+
+  /** Profiles of a tenant matching every trait condition (and in a segment, if named), by user id after the cursor. */
+  async searchProfiles(q: ProfileQuery): Promise<ProfilePage> {
+    const segment = q.segment === undefined ? -1 : this.segmentIndex(q.segment)
+    if (segment === null) return { profiles: [], next: null }
+    const found: Array<{ u: UserState; rules: EngineRules; T: number }> = []
+    await this.source.scan(q.tenant, (u, rules, T) => {
+      if (q.cursor !== undefined && compareIds(u.userId, q.cursor) <= 0) return
+      if (segment >= 0 && !u.isMember(segment)) return
+      if (matchesTraits(u, q.where, this.options, T)) found.push({ u, rules, T })
+    })
+    found.sort((a, b) => compareIds(a.u.userId, b.u.userId))
+    const page = found.slice(0, q.limit)
+    return {
+      profiles: page.map(({ u, rules, T }) => buildProfile(u, rules, this.options, T)),
+      next: found.length > q.limit ? page[page.length - 1]!.u.userId : null,
+    }
+  }
+
+  /** A segment's members in a tenant by user id after the cursor; null when there is no such segment. */
+  async members(tenant: string, name: string, limit: number, cursor?: string): Promise<MemberPage | null> {
+    const segment = this.segmentIndex(name)
+    if (segment === null) return null
+    const found: Member[] = []
+    await this.source.scan(tenant, (u) => {
+      if (!u.isMember(segment) || (cursor !== undefined && compareIds(u.userId, cursor) <= 0)) return
+      found.push({ user_id: u.userId, since: u.since[segment]! })
+    })
+    found.sort((a, b) => compareIds(a.user_id, b.user_id))
+    const page = found.slice(0, limit)
+    return { members: page, next: found.length > limit ? page[page.length - 1]!.user_id : null }
+  }
+
+  /** Every segment of the rules with its size in the tenant. */
+  segments(tenant: string): Promise<SegmentInfo[]> {
+    return Promise.resolve(
+      this.source.definition().segments.map((s) => ({
+        name: s.name,
+        when: s.text,
+        keep: s.keepMs > 0 ? formatDuration(s.keepMs) : null,
+        description: s.description ?? null,
+        size: this.source.segmentSize(tenant, s.name),
+      })),
+    )
+  }
+
+  private segmentIndex(name: string): number | null {
+    const i = this.source.definition().segments.findIndex((s) => s.name === name)
+    return i < 0 ? null : i
+  }
+}
