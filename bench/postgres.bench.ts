@@ -4,7 +4,10 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { EmbeddedStateStore } from '../src/state/embedded/state-store.ts'
 import { PostgresStateStore } from '../src/state/postgres/state-store.ts'
-import type { PlayerRecord, StateStore, UserRecord } from '../src/state/state-store.ts'
+import { EmbeddedPlayerStore } from '../src/players/embedded/player-store.ts'
+import type { PlayerRecord, PlayerStore } from '../src/players/player-store.ts'
+import { PostgresPlayerStore } from '../src/players/postgres/player-store.ts'
+import type { StateStore, UserRecord } from '../src/state/state-store.ts'
 import { fmt, type Section } from './report.ts'
 
 const SERVER = process.env.TAGSTREAM_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -49,7 +52,7 @@ async function loadRate(store: StateStore, namespace: string): Promise<number> {
 }
 
 /** updatePlayer with IN_FLIGHT calls at once: spread over PLAYERS players, or all on one player. */
-async function playerRate(store: StateStore, spread: number): Promise<number> {
+async function playerRate(store: PlayerStore, spread: number): Promise<number> {
   let next = 0
   const t0 = performance.now()
   await Promise.all(
@@ -63,15 +66,15 @@ async function playerRate(store: StateStore, spread: number): Promise<number> {
   return PLAYER_UPDATES / ((performance.now() - t0) / 1000)
 }
 
-async function measure(store: StateStore): Promise<{ small: { insert: number; update: number }; large: { insert: number; update: number }; load: number; spread: number; contended: number }> {
+async function measure(store: StateStore, players: PlayerStore): Promise<{ small: { insert: number; update: number }; large: { insert: number; update: number }; load: number; spread: number; contended: number }> {
   const small = await checkpointRate(store, 'bench-1k', 1_000)
   const large = await checkpointRate(store, 'bench-10k', 10_000)
   const load = await loadRate(store, 'bench-10k')
   for (let i = 0; i < PLAYERS; i++) {
     const player: PlayerRecord = { id: `p${i}`, tenant: 'default', name: `player ${i}`, password_hash: 'x', wealth: 1e9, health: 100, created: 0, inventory: [], affiliations: [], version: 1 }
-    await store.createPlayer(player)
+    await players.createPlayer(player)
   }
-  return { small, large, load, spread: await playerRate(store, PLAYERS), contended: await playerRate(store, 1) }
+  return { small, large, load, spread: await playerRate(players, PLAYERS), contended: await playerRate(players, 1) }
 }
 
 /** The Postgres state store: checkpoint throughput at two sizes, user loading, atomic player updates; embedded alongside. */
@@ -82,10 +85,14 @@ export async function benchPostgres(): Promise<Section> {
   const dir = mkdtempSync(join(tmpdir(), 'tagstream-bench-state-'))
   try {
     const postgres = await PostgresStateStore.open(`${SERVER}?schema=${schema}`)
-    const p = await measure(postgres)
+    const postgresPlayers = await PostgresPlayerStore.open(`${SERVER}?schema=${schema}`)
+    const p = await measure(postgres, postgresPlayers)
+    await postgresPlayers.close()
     await postgres.close()
     const embedded = EmbeddedStateStore.open(dir)
-    const e = await measure(embedded)
+    const embeddedPlayers = EmbeddedPlayerStore.open(dir)
+    const e = await measure(embedded, embeddedPlayers)
+    await embeddedPlayers.close()
     await embedded.close()
     const { rows } = await admin.query<{ setting: string }>("SELECT current_setting('synchronous_commit') AS setting")
     return {

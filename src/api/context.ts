@@ -1,7 +1,7 @@
 import type { EngineClient } from '../engine/thread/protocol.ts'
 import type { EventLog } from '../log/event-log.ts'
 import type { Logger } from '../logger.ts'
-import type { StateStore } from '../state/state-store.ts'
+import type { PlayerStore } from '../players/player-store.ts'
 import type { Auth } from './auth.ts'
 import type { Deduper } from '../ingest/dedupe.ts'
 import type { ServerConfig } from './config.ts'
@@ -15,8 +15,8 @@ export interface ApiContext {
   /** Partition count of the events topic (and of every output topic). */
   partitions: number
   engine: EngineClient
-  /** This thread's handle on the state store (players of the game API; the engine has its own). */
-  store: StateStore
+  /** The game API's players and outbox (src/players/), kept where the state store is. */
+  players: PlayerStore
   auth: Auth
   metrics: ApiMetrics
   logger: Logger

@@ -12,8 +12,9 @@ import { Deduper } from '../ingest/dedupe.ts'
 import { restoreDedupe } from '../ingest/dedupe-restore.ts'
 import { openEventLog } from '../log/open-log.ts'
 import { createLogger, type Logger } from '../logger.ts'
-import { openStateStore } from '../state/open-state.ts'
 import type { StateStore } from '../state/state-store.ts'
+import { openPlayerStore } from '../players/open-players.ts'
+import type { PlayerStore } from '../players/player-store.ts'
 import { buildApp } from './app.ts'
 import { Auth } from './auth.ts'
 import type { ServerConfig } from './config.ts'
@@ -46,7 +47,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const rulesPath = resolve(config.segmentsPath ?? join(config.dataDir, 'segments.yaml'))
   const metrics = new ApiMetrics()
   let engine: EngineClient
-  let store: StateStore
+  /** The workers' checkpoints, read by a collector (`engine: false`); the engine thread opens its own. */
+  let state: StateStore | null = null
   if (config.engine) {
     const data: EngineThreadData = { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: { clockTickMs: config.clockTickMs }, snapshotIntervalMs: 100, logLevel: logger.level }
     // One stable client for the server's life: a thread that dies is replaced behind it (docs/operations.md).
@@ -68,17 +70,24 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       await log.close()
       throw err
     }
-    try {
-      store = await openStateStore(stateUrl, { logger })
-    } catch (err) {
-      await engine.close()
-      await log.close()
-      throw err
-    }
   } else {
     const collector = await openCollectorEngine({ log, stateUrl, partitions, rulesPath, logger }, { followsWallClock: config.clockTickMs > 0 })
     engine = collector.engine
-    store = collector.store
+    state = collector.store
+  }
+  // The game's players, kept where the state store is (src/players/open-players.ts).
+  let players: PlayerStore
+  try {
+    players = await openPlayerStore(stateUrl, { logger })
+  } catch (err) {
+    await engine.close()
+    await state?.close()
+    await log.close()
+    throw err
+  }
+  const closeStores = async () => {
+    await players.close()
+    await state?.close()
   }
   // Before the first request: a client retrying a batch accepted before a crash gets `duplicates`.
   const deduper = new Deduper(config.dedupe)
@@ -88,25 +97,25 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     logger.info({ ...restored, ms: Date.now() - began }, 'event_id dedupe horizon restored from the log')
   } catch (err) {
     await engine.close()
-    await store.close()
+    await closeStores()
     await log.close()
     throw err
   }
-  const ctx: ApiContext = { config, log, partitions, engine, store, auth: new Auth(config.keys), metrics, logger, inflight: { bytes: 0 }, deduper, warehouseFiles: new Signal() }
+  const ctx: ApiContext = { config, log, partitions, engine, players, auth: new Auth(config.keys), metrics, logger, inflight: { bytes: 0 }, deduper, warehouseFiles: new Signal() }
   const app = await buildApp(ctx)
   let url: string
   try {
     url = await app.listen({ host: config.host, port: config.port })
   } catch (err) {
     await engine.close()
-    await store.close()
+    await closeStores()
     await log.close()
     throw err
   }
   const webhooks = startWebhooks(ctx)
   // Game events a crash or a refusing log left in the outbox (docs/game.md); after the dedupe restore.
   const relay = new OutboxRelay(
-    store,
+    players,
     { log, partitions, deduper, onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }) },
     logger,
     { ...DEFAULT_RELAY, graceMs: stateUrl.startsWith('postgres') ? SHARED_STORE_GRACE_MS : 0 },
@@ -135,7 +144,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
         await relay.stop()
         await sink?.stop()
         await engine.close()
-        await store.close()
+        await closeStores()
         await log.close()
       })()
       return closing

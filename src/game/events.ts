@@ -4,7 +4,7 @@ import { appendEvents } from '../ingest/append-events.ts'
 import { Deduper } from '../ingest/dedupe.ts'
 import { uuid7 } from '../events/uuid7.ts'
 import type { EventLog } from '../log/event-log.ts'
-import type { OutboxEvent, PlayerRecord } from '../state/state-store.ts'
+import type { OutboxEvent, PlayerRecord } from '../players/player-store.ts'
 
 /** Event names the game API writes; see docs/game.md for their properties and warehouse tables. */
 export const GAME_EVENTS = {

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { JsonValue, TrackedEvent } from '../events/index.ts'
 import { uuid7 } from '../events/uuid7.ts'
-import type { PlayerRecord, PlayerStore, PlayerUpdate } from '../state/state-store.ts'
+import type { PlayerRecord, PlayerStore, PlayerUpdate } from '../players/player-store.ts'
 import { GameError } from './errors.ts'
 import { actionEvent, appendActionEvents, gameEvent, GAME_EVENTS, outboxOf, requestInfo, type EventSink, type RequestInfo } from './events.ts'
 import { hashPassword, verifyPassword } from './password.ts'

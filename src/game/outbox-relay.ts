@@ -1,7 +1,7 @@
 import type { TrackedEvent } from '../events/index.ts'
 import { Deduper } from '../ingest/dedupe.ts'
 import type { Logger } from '../logger.ts'
-import type { OutboxEvent, PlayerStore } from '../state/state-store.ts'
+import type { OutboxEvent, PlayerStore } from '../players/player-store.ts'
 import { appendActionEvents, type EventSink } from './events.ts'
 
 /*

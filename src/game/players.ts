@@ -1,4 +1,4 @@
-import type { PlayerRecord, PlayerUpdate } from '../state/state-store.ts'
+import type { PlayerRecord, PlayerUpdate } from '../players/player-store.ts'
 import type { BuyRequest, JoinRequest } from './requests.ts'
 
 /** What the API returns for a player: every field but the password hash, listed so a new field is not leaked by default. */

@@ -18,9 +18,13 @@ export async function openStateStore(url: string, options: { logger?: Logger } =
     const { PostgresStateStore } = await import('./postgres/state-store.ts')
     return PostgresStateStore.open(url, options)
   }
+  return EmbeddedStateStore.open(resolve(stateDirectory(url)))
+}
+
+/** The directory a non-Postgres state URL names (a path, file:path or file:///path); throws on another scheme. */
+export function stateDirectory(url: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) {
     throw new Error(`unsupported state URL scheme in "${url.slice(0, url.indexOf('://'))}://…"; use a directory path, file:, or postgres://`)
   }
-  const dir = url.startsWith('file://') ? new URL(url).pathname : url.startsWith('file:') ? url.slice(5) : url
-  return EmbeddedStateStore.open(resolve(dir))
+  return url.startsWith('file://') ? new URL(url).pathname : url.startsWith('file:') ? url.slice(5) : url
 }

@@ -1,4 +1,4 @@
-import type { CheckpointFence, OutboxEvent, PartitionCheckpoint, PlayerRecord, PlayerUpdate, StateStore, UserRecord } from '../state/state-store.ts'
+import type { CheckpointFence, PartitionCheckpoint, StateStore, UserRecord } from '../state/state-store.ts'
 
 /** The state store as one partition's worker sees it: every checkpoint carries the lease it was acquired under. */
 export class FencedStateStore implements StateStore {
@@ -25,30 +25,6 @@ export class FencedStateStore implements StateStore {
 
   reset(namespace: string): Promise<void> {
     return this.store.reset(namespace)
-  }
-
-  getPlayer(tenant: string, id: string): Promise<PlayerRecord | null> {
-    return this.store.getPlayer(tenant, id)
-  }
-
-  getPlayerByName(tenant: string, name: string): Promise<PlayerRecord | null> {
-    return this.store.getPlayerByName(tenant, name)
-  }
-
-  createPlayer(player: PlayerRecord, outbox?: OutboxEvent): Promise<'created' | 'duplicate_name' | 'duplicate_id'> {
-    return this.store.createPlayer(player, outbox)
-  }
-
-  updatePlayer<T>(tenant: string, id: string, update: (current: PlayerRecord) => PlayerUpdate<T>): Promise<T | null> {
-    return this.store.updatePlayer(tenant, id, update)
-  }
-
-  pendingOutbox(limit: number, before: number): Promise<OutboxEvent[]> {
-    return this.store.pendingOutbox(limit, before)
-  }
-
-  removeOutbox(events: ReadonlyArray<Pick<OutboxEvent, 'tenant' | 'id' | 'at'>>): Promise<void> {
-    return this.store.removeOutbox(events)
   }
 
   /** The shared store outlives one partition's ownership: closing is the worker process's job. */

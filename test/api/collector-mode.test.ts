@@ -12,6 +12,7 @@ import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import { readiness } from '../../src/api/ops/index.ts'
 import { engineOptions } from '../../src/engine/engine-options.ts'
 import { prepareRules } from '../../src/engine/engine-rules.ts'
+import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
 import { defaultConfig } from '../../src/api/config.ts'
 import { parseEngineEnv, serverConfig } from '../../src/cli/serve.ts'
@@ -191,7 +192,9 @@ describe('StoreEngineClient readiness', () => {
   it('turns failed while the store cannot be read, and ready again once it can', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tagstream-collector-ready-'))
     const s = await startTestServer({ dataDir, engine: false })
-    const handle = breakable(s.ctx.store)
+    // The workers' checkpoints the server reads, opened beside it (players have a store of their own now).
+    const state = EmbeddedStateStore.open(join(dataDir, 'state'))
+    const handle = breakable(state)
     const options = engineOptions()
     const client = await StoreEngineClient.start({ log: s.ctx.log, store: handle.store, partitions: s.ctx.partitions, rules: prepareRules({ segments: [], triggers: [] }, options), engine: options, logger: s.ctx.logger })
     try {
@@ -204,6 +207,7 @@ describe('StoreEngineClient readiness', () => {
       expect(readiness(client.snapshot()).statusCode).toBe(200)
     } finally {
       await client.close()
+      await state.close()
       await s.close()
       rmSync(dataDir, { recursive: true, force: true })
     }
@@ -212,7 +216,9 @@ describe('StoreEngineClient readiness', () => {
   it('is not ready before the first read of the checkpoints succeeded', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tagstream-collector-ready-'))
     const s = await startTestServer({ dataDir, engine: false })
-    const handle = breakable(s.ctx.store)
+    // The workers' checkpoints the server reads, opened beside it (players have a store of their own now).
+    const state = EmbeddedStateStore.open(join(dataDir, 'state'))
+    const handle = breakable(state)
     handle.down = true
     const options = engineOptions()
     const client = await StoreEngineClient.start({ log: s.ctx.log, store: handle.store, partitions: s.ctx.partitions, rules: prepareRules({ segments: [], triggers: [] }, options), engine: options, logger: s.ctx.logger })
@@ -221,6 +227,7 @@ describe('StoreEngineClient readiness', () => {
       expect(client.snapshot().ready).toBe(false)
     } finally {
       await client.close()
+      await state.close()
       await s.close()
       rmSync(dataDir, { recursive: true, force: true })
     }

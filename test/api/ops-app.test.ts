@@ -12,7 +12,7 @@ import { ERROR_RESPONSE_SCHEMA } from '../../src/api/openapi.ts'
 import type { ApiContext } from '../../src/api/context.ts'
 import { ApiMetrics } from '../../src/api/metrics.ts'
 import type { EngineClient, EngineSnapshot } from '../../src/engine/thread/protocol.ts'
-import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
+import { EmbeddedPlayerStore } from '../../src/players/embedded/player-store.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { createLogger } from '../../src/logger.ts'
 import { Signal } from '../../src/api/signal.ts'
@@ -62,7 +62,7 @@ beforeAll(async () => {
     log,
     partitions,
     engine,
-    store: EmbeddedStateStore.open(join(dataDir, 'state')),
+    players: EmbeddedPlayerStore.open(join(dataDir, 'state')),
     auth: new Auth([{ key: 'k_admin', tenant: 'default', scopes: ['write', 'read', 'admin'] }]),
     metrics: new ApiMetrics(),
     logger: createLogger('ops-test', 'silent'),
@@ -95,7 +95,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close()
-  await ctx?.store.close()
+  await ctx?.players.close()
   await ctx?.log.close()
   rmSync(dataDir, { recursive: true, force: true })
 })

@@ -23,7 +23,7 @@ import type { EngineClient } from '../../src/engine/thread/protocol.ts'
 import type { SegmentChange } from '../../src/engine/records.ts'
 import type { EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
-import type { StateStore } from '../../src/state/state-store.ts'
+import type { PlayerStore } from '../../src/players/player-store.ts'
 import { Signal } from '../../src/api/signal.ts'
 
 const P = 4
@@ -71,8 +71,8 @@ describe('SSE streams over HTTP', () => {
       log,
       partitions: opened.partitions,
       engine: {} as EngineClient,
-      // Streams and webhooks use neither the engine nor the state store.
-      store: {} as StateStore,
+      // Streams and webhooks use neither the engine nor the players.
+      players: {} as PlayerStore,
       auth: new Auth(KEYS),
       metrics: new ApiMetrics(),
       logger: pino({ level: 'silent' }),

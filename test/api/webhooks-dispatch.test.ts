@@ -18,7 +18,7 @@ import { startWebhooks, webhookGroup, type WebhookOptions, type WebhookRunner } 
 import type { EngineClient } from '../../src/engine/thread/protocol.ts'
 import type { EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
-import type { StateStore } from '../../src/state/state-store.ts'
+import type { PlayerStore } from '../../src/players/player-store.ts'
 import { Signal } from '../../src/api/signal.ts'
 
 const P = 2
@@ -126,8 +126,8 @@ describe('webhook dispatchers', () => {
       log,
       partitions: P,
       engine: {} as EngineClient,
-      // Streams and webhooks use neither the engine nor the state store.
-      store: {} as StateStore,
+      // Streams and webhooks use neither the engine nor the players.
+      players: {} as PlayerStore,
       auth: new Auth([]),
       metrics,
       logger: pino({ level: 'silent' }),

@@ -21,7 +21,7 @@ import { NOTIFICATIONS, SEGMENT_CHANGES } from '../../src/api/streams/kinds.ts'
 import type { EngineClient } from '../../src/engine/thread/protocol.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
-import type { StateStore } from '../../src/state/state-store.ts'
+import type { PlayerStore } from '../../src/players/player-store.ts'
 import { Signal } from '../../src/api/signal.ts'
 
 const change = (user: string) => ({ segment: 'spinner', tenant: 'default', user_id: user, change: 'entered', at: 1, values: {}, version: 1 })
@@ -98,7 +98,7 @@ describe('webhook dispatcher and bad records', () => {
       log,
       partitions: 1,
       engine: {} as EngineClient,
-      store: {} as StateStore,
+      players: {} as PlayerStore,
       auth: new Auth([]),
       metrics,
       logger,

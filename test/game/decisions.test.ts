@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { gameEvent, playerState, requestInfo } from '../../src/game/events.ts'
 import { decideBuy, decideJoin, publicPlayer } from '../../src/game/players.ts'
-import type { PlayerRecord } from '../../src/state/state-store.ts'
+import type { PlayerRecord } from '../../src/players/player-store.ts'
 
 const T = Date.UTC(2026, 10, 22, 12)
 const player = (over: Partial<PlayerRecord> = {}): PlayerRecord => ({

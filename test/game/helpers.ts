@@ -1,4 +1,4 @@
-import type { PlayerRecord } from '../../src/state/state-store.ts'
+import type { PlayerRecord } from '../../src/players/player-store.ts'
 import { request } from 'node:http'
 import { decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'

@@ -12,7 +12,7 @@ import { actionEvent, outboxOf } from '../../src/game/events.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
-import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
+import { EmbeddedPlayerStore } from '../../src/players/embedded/player-store.ts'
 import { readRange } from '../../src/log/read-range.ts'
 import { auth, startTestServer } from '../api/harness.ts'
 import { startServeChild } from '../support/serve-child.ts'
@@ -54,7 +54,7 @@ describe('the game outbox', () => {
 
     // What a crash leaves: two purchases stored with their events in the outbox; the first one's
     // event also reached the log (the crash came before its row was dropped), the second's did not.
-    const store = EmbeddedStateStore.open(join(dataDir, 'state'))
+    const store = EmbeddedPlayerStore.open(join(dataDir, 'state'))
     const { log } = await openEventLog(join(dataDir, 'log'), { partitions: PARTITIONS })
     const made: TrackedEvent[] = []
     for (const cost of [10, 20]) {
@@ -71,7 +71,7 @@ describe('the game outbox', () => {
 
     const again = await startTestServer({ dataDir, partitions: PARTITIONS, warehouse: false, clockTickMs: 0 })
     try {
-      await until('the outbox to drain', async () => (await again.ctx.store.pendingOutbox(10, Infinity)).length === 0, 20_000)
+      await until('the outbox to drain', async () => (await again.ctx.players.pendingOutbox(10, Infinity)).length === 0, 20_000)
       const purchases = (await allEvents(again.ctx.log)).filter((e) => e.event === 'purchase')
       expect(purchases.map((e) => e.event_id).sort()).toEqual(made.map((e) => e.event_id).sort())
       const metrics = await (await fetch(`${again.url}/metrics`)).text()

@@ -21,7 +21,11 @@ export function testSchema(label: string): { schema: string; url: string; trunca
   return {
     schema,
     url,
-    truncate: () => admin(`DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '${schema}') THEN TRUNCATE ${schema}.users, ${schema}.checkpoints, ${schema}.players, ${schema}.game_outbox; END IF; END $$`),
+    // The state store's tables and the players adapter's, whichever of them this test created.
+    truncate: () =>
+      admin(
+        `DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = '${schema}' AND tablename IN ('users', 'checkpoints', 'players', 'game_outbox') LOOP EXECUTE format('TRUNCATE %I.%I', '${schema}', t); END LOOP; END $$`,
+      ),
     drop: () => admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`),
   }
 }

@@ -30,7 +30,7 @@ async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void>
   scope.removeContentTypeParser('text/plain')
   scope.setErrorHandler(bodyErrors)
   const deps: GameDeps = {
-    store: ctx.store,
+    store: ctx.players,
     log: ctx.log,
     partitions: ctx.partitions,
     deduper: ctx.deduper,

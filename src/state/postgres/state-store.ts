@@ -1,8 +1,7 @@
 import pg from 'pg'
 import { createLogger, type Logger } from '../../logger.ts'
-import { FencedError, type CheckpointFence, type OutboxEvent, type PartitionCheckpoint, type PlayerRecord, type PlayerStore, type PlayerUpdate, type StateStore, type UserRecord } from '../state-store.ts'
+import { FencedError, type CheckpointFence, type PartitionCheckpoint, type StateStore, type UserRecord } from '../state-store.ts'
 import { packUsers, type PackedUsers, type PackLimits } from './packed-users.ts'
-import { PostgresPlayerStore } from './player-store.ts'
 import { createTables } from './schema.ts'
 import { inTransaction } from './transaction.ts'
 import { parsePostgresUrl, redactUrl } from './url.ts'
@@ -21,13 +20,12 @@ const DEFAULT_STATEMENT: PackLimits = { maxUsers: 20_000, maxBytes: 64 * 1024 * 
 const IDLE_IN_TRANSACTION_MS = 10_000
 
 /**
- * Postgres: checkpoints, engine users and players in one schema. A checkpoint (its users upserted
+ * Postgres: checkpoints and engine users in one schema (the game's players beside them: src/players/postgres/). A checkpoint (its users upserted
  * and deleted in bulk, then the checkpoint row) is one SQL statement, hence one transaction and one
  * round trip; a checkpoint larger than one statement's limits runs its statements in one explicit
  * transaction instead.
  */
 export class PostgresStateStore implements StateStore {
-  private readonly players: PlayerStore
   private readonly sql: { checkpoint: string; firstPage: string; nextPage: string; user: string; save: string; fence: string; resetUsers: string; resetCheckpoints: string }
 
   private constructor(
@@ -36,7 +34,6 @@ export class PostgresStateStore implements StateStore {
     private readonly pageSize: number,
     private readonly limits: PackLimits,
   ) {
-    this.players = new PostgresPlayerStore(pool, schema)
     const users = `${schema}.users`
     const checkpoints = `${schema}.checkpoints`
     this.sql = {
@@ -143,30 +140,6 @@ export class PostgresStateStore implements StateStore {
       await client.query(this.sql.resetUsers, [namespace])
       await client.query(this.sql.resetCheckpoints, [namespace])
     })
-  }
-
-  getPlayer(tenant: string, id: string): Promise<PlayerRecord | null> {
-    return this.players.getPlayer(tenant, id)
-  }
-
-  getPlayerByName(tenant: string, name: string): Promise<PlayerRecord | null> {
-    return this.players.getPlayerByName(tenant, name)
-  }
-
-  createPlayer(player: PlayerRecord, outbox?: OutboxEvent): Promise<'created' | 'duplicate_name' | 'duplicate_id'> {
-    return this.players.createPlayer(player, outbox)
-  }
-
-  updatePlayer<T>(tenant: string, id: string, update: (current: PlayerRecord) => PlayerUpdate<T>): Promise<T | null> {
-    return this.players.updatePlayer(tenant, id, update)
-  }
-
-  pendingOutbox(limit: number, before: number): Promise<OutboxEvent[]> {
-    return this.players.pendingOutbox(limit, before)
-  }
-
-  removeOutbox(events: ReadonlyArray<Pick<OutboxEvent, 'tenant' | 'id' | 'at'>>): Promise<void> {
-    return this.players.removeOutbox(events)
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,10 @@
-import type pg from 'pg'
-import type { OutboxEvent, PlayerRecord, PlayerStore, PlayerUpdate } from '../state-store.ts'
-import { inTransaction } from './transaction.ts'
+import pg from 'pg'
+import { createLogger, type Logger } from '../../logger.ts'
+import { runDdl } from '../../state/postgres/schema.ts'
+import { inTransaction } from '../../state/postgres/transaction.ts'
+import { parsePostgresUrl, redactUrl } from '../../state/postgres/url.ts'
+import type { OutboxEvent, PlayerRecord, PlayerStore, PlayerUpdate } from '../player-store.ts'
+import { playerTables } from './schema.ts'
 
 /**
  * Players in `<schema>.players`: the record as json, with tenant, id and name as columns so the
@@ -10,7 +14,26 @@ import { inTransaction } from './transaction.ts'
 export class PostgresPlayerStore implements PlayerStore {
   private readonly sql: { byId: string; byName: string; insert: string; nameTaken: string; lock: string; update: string; outbox: string; pending: string; remove: string }
 
-  constructor(private readonly pool: pg.Pool, schema: string) {
+  /**
+   * Opens its own small pool on the state store's URL (same database and schema, the URL's pool
+   * size) and creates the game's tables if missing.
+   */
+  static async open(url: string, options: { logger?: Logger } = {}): Promise<PostgresPlayerStore> {
+    const { connectionString, schema, poolSize } = parsePostgresUrl(url)
+    const logger = options.logger ?? createLogger('players')
+    const pool = new pg.Pool({ connectionString, max: poolSize })
+    // An idle connection dropped by the server would otherwise crash the process; the next query reconnects.
+    pool.on('error', (err) => logger.warn({ err, url: redactUrl(url) }, 'idle Postgres connection lost'))
+    try {
+      await runDdl(pool, schema, playerTables(schema))
+    } catch (err) {
+      await pool.end()
+      throw new Error(`cannot open the Postgres player store at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err })
+    }
+    return new PostgresPlayerStore(pool, schema)
+  }
+
+  private constructor(private readonly pool: pg.Pool, schema: string) {
     const t = `${schema}.players`
     this.sql = {
       byId: `SELECT record FROM ${t} WHERE tenant = $1 AND id = $2`,
@@ -84,5 +107,9 @@ export class PostgresPlayerStore implements PlayerStore {
   private async one(sql: string, params: string[]): Promise<PlayerRecord | null> {
     const { rows } = await this.pool.query<{ record: PlayerRecord }>(sql, params)
     return rows[0]?.record ?? null
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
   }
 }
