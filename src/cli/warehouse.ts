@@ -6,7 +6,9 @@ import { parseRulesYaml } from '../engine/rules/index.ts'
 import { ruleToSql } from '../warehouse/backfill/rule-sql.ts'
 import { DEFAULT_RETENTION_DAYS, firstKeptDay } from '../warehouse/retention.ts'
 import { parseAsOf } from './replay.ts'
-import { logUrl } from './options.ts'
+import { integer } from '../config/parsers.ts'
+import { flagParser } from '../config/read-setting.ts'
+import { logUrl, type GlobalOptions } from './options.ts'
 
 /** `tagstream warehouse sync|compact|retention`: the Parquet warehouse from the command line. */
 export function registerWarehouse(program: Command): void {
@@ -18,7 +20,7 @@ export function registerWarehouse(program: Command): void {
   wh.command('sync')
     .description('write every event in the log not yet in the warehouse to Parquet, then exit')
     .action(async () => {
-      const o = program.opts<{ data: string; log?: string; partitions: number }>()
+      const o = program.opts<GlobalOptions>()
       const { runSinkOnce } = await sink()
       const { openEventLog } = await import('../log/open-log.ts')
       const { log } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
@@ -64,11 +66,7 @@ export function registerWarehouse(program: Command): void {
 
   wh.command('retention')
     .description(`drop expired days, as BigQuery's partition_expiration_days: day D expires at D 00:00 UTC + --days (default ${DEFAULT_RETENTION_DAYS}, seed 004), so --days days stay, today included`)
-    .option('--days <n>', 'partition expiration in days', (v: string) => {
-      const n = Number(v)
-      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--days must be a positive integer, got "${v}"`)
-      return n
-    }, DEFAULT_RETENTION_DAYS)
+    .option('--days <n>', 'partition expiration in days', flagParser('--days', integer(1)), DEFAULT_RETENTION_DAYS)
     .action(async (cmd: { days: number }) => {
       const now = Date.now()
       const { dropOldPartitions } = await sink()
