@@ -33,7 +33,7 @@ export interface SettingOptionOverrides<T> {
  * Adds a setting's flag to a command. The flag is parsed by the table's parser (errors name the
  * flag); the variable is parsed by the same parser in a preAction hook, only when the flag was
  * not given, so a flag always wins and a bad variable is reported as
- * `TAGSTREAM_X=value: …`. Commander's own `.env()` is not used because its parser cannot tell a
+ * `TAGSTREAM_PORT=99999: …`. Commander's own `.env()` is not used because its parser cannot tell a
  * flag from a variable, and its message would not name the variable the way ours does.
  */
 export function addSetting<T>(cmd: Command, s: Setting<T>, o: SettingOptionOverrides<T> = {}): Command {
