@@ -1,14 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { addSetting } from '../config/commander-options.ts'
-import { ValueProblem } from '../config/config-error.ts'
-import { integer as integerParser, oneOf, positiveNumber, type Parser } from '../config/parsers.ts'
+import { integer as integerParser, oneOf, positiveNumber } from '../config/parsers.ts'
 import { flagParser } from '../config/read-setting.ts'
 import { SETTINGS } from '../config/settings.ts'
-import { parseEventTime } from '../events/index.ts'
 import {
   CLICKSTREAM_DEFAULTS, GAME_DEFAULTS, HttpTarget, MAX_HOURS, SLOTS_DEFAULTS, clickstreamEvents, gameRequests, partnerKeys, planSlots, runSender, sendEvents, sendGame,
   slotsStream, spreadClock, wallClock, writeNdjson, writeSlotsNdjson, type RawEvent, type SenderRun, type SlotsOptions, type SlotsOrder,
 } from '../sim/index.ts'
+import { eventTimeFlag } from './time-flag.ts'
 
 /** Bad input exits with 2, as main.ts does for its own errors: commander copies exitCode from the error. */
 function invalid(message: string): InvalidArgumentError {
@@ -20,16 +19,6 @@ function invalid(message: string): InvalidArgumentError {
 /** A whole-number flag, parsed by src/config (errors name the flag and the allowed range). */
 function integer(name: string, min: number, max?: number): (raw: string) => number {
   return flagParser(name, integerParser(min, max))
-}
-
-/** Epoch ms or ISO-8601, read exactly as event times are, so `--end` means what `ts` means. */
-const endTime: Parser<number> = (value) => {
-  const t = parseEventTime(/^\d+$/.test(value) ? Number(value) : value)
-  if (!t.ok) {
-    const why = t.reason.includes(value) ? '' : ` (${t.reason})`
-    throw new ValueProblem(`must be an ISO-8601 date-time or epoch milliseconds${why}`)
-  }
-  return t.ms
 }
 
 /** Flags shared by every generator that can send over HTTP. */
@@ -112,7 +101,7 @@ interface ClickstreamFlags extends SendFlags {
 
 const seedOption = (fallback: number) => new Option('--seed <n>', 'random seed: the same seed generates the same events').argParser(integer('--seed', 0, 2 ** 32 - 1)).default(fallback)
 const endOption = () =>
-  new Option('--end <time>', 'latest event time, ISO-8601 or epoch ms').argParser(flagParser('--end', endTime)).default(SLOTS_DEFAULTS.end, new Date(SLOTS_DEFAULTS.end).toISOString())
+  new Option('--end <time>', 'latest event time, ISO-8601 or epoch ms').argParser(flagParser('--end', eventTimeFlag)).default(SLOTS_DEFAULTS.end, new Date(SLOTS_DEFAULTS.end).toISOString())
 
 /** `tagstream simulate slots|game|clickstream`: the seeds' workloads as NDJSON or sent over HTTP. */
 export function registerSimulate(program: Command): Command {

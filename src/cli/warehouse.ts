@@ -5,7 +5,7 @@ import { engineOptions } from '../engine/engine-options.ts'
 import { parseRulesYaml } from '../engine/rules/index.ts'
 import { ruleToSql } from '../warehouse/backfill/rule-sql.ts'
 import { DEFAULT_RETENTION_DAYS, firstKeptDay } from '../warehouse/retention.ts'
-import { parseAsOf } from './replay.ts'
+import { eventTimeFlag } from './time-flag.ts'
 import { integer } from '../config/parsers.ts'
 import { flagParser } from '../config/read-setting.ts'
 import { logUrl, type GlobalOptions } from './options.ts'
@@ -36,13 +36,13 @@ export function registerWarehouse(program: Command): void {
     .description('the members of a segment at a time, computed in SQL over the warehouse (same semantics as the engine, without keep)')
     .requiredOption('--segments <file>', 'segments file (YAML)')
     .requiredOption('--segment <name>', 'the segment to compute')
-    .option('--as-of <time>', 'event time to evaluate at (ISO-8601 or epoch ms; default now)')
+    .option('--as-of <time>', 'event time to evaluate at (ISO-8601 or epoch ms; default now)', flagParser('--as-of', eventTimeFlag))
     .option('--sql', 'print the SQL instead of running it')
-    .action(async (cmd: { segments: string; segment: string; asOf?: string; sql?: boolean }) => {
+    .action(async (cmd: { segments: string; segment: string; asOf?: number; sql?: boolean }) => {
       const def = parseRulesYaml(readFileSync(cmd.segments, 'utf8'), cmd.segments)
       const seg = def.segments.find((s) => s.name === cmd.segment)
       if (!seg) throw new InvalidArgumentError(`no segment "${cmd.segment}" in ${cmd.segments} (it has: ${def.segments.map((s) => s.name).join(', ') || 'none'})`)
-      const asOf = cmd.asOf === undefined ? Date.now() : parseAsOf(cmd.asOf)
+      const asOf = cmd.asOf ?? Date.now()
       const sql = ruleToSql(seg.when, asOf, engineOptions())
       if (cmd.sql) return console.log(sql)
       const { openWarehouse } = await import('../warehouse/query/warehouse.ts')

@@ -62,7 +62,7 @@ export function oneOf<T extends string>(values: readonly T[]): Parser<T> {
 const ON = ['on', 'true', '1']
 const OFF = ['off', 'false', '0']
 
-/** A switch: on/off, also true/false and 1/0, in any case. */
+/** A switch: on/off, also true/false and 1/0, case ignored. */
 export const onOff: Parser<boolean> = (raw) => {
   const text = raw.trim().toLowerCase()
   if (ON.includes(text)) return true

@@ -60,7 +60,7 @@ export const SETTINGS = {
   checkpointMs: setting({ env: 'TAGSTREAM_CHECKPOINT_MS', flag: '--checkpoint-ms <ms>', commands: ['worker'], defaultText: '1000', doc: 'checkpoint period per partition', parse: durationMs(1) }),
   batchSize: setting({ env: 'TAGSTREAM_BATCH_SIZE', flag: '--batch-size <n>', commands: ['worker'], defaultText: '5000', doc: 'events read per poll', parse: integer(1) }),
   key: setting({ env: 'TAGSTREAM_KEY', flag: '--key <key>', commands: ['simulate'], defaultText: 'none', doc: 'API key with the write scope, or a comma-separated list', parse: tokenList('an API key'), secret: true }),
-  fromSource: setting({ env: 'TAGSTREAM_FROM_SOURCE', commands: ['tagstream'], defaultText: 'off', doc: '1 = run src/ through tsx instead of the compiled dist/ (read by bin/tagstream.mjs, before any of this code loads)', parse: oneOf(['1', '0']) }),
+  fromSource: setting({ env: 'TAGSTREAM_FROM_SOURCE', commands: ['tagstream'], defaultText: 'off', doc: '1 = run src/ through tsx instead of the compiled dist/ (read by bin/tagstream.mjs, before this code loads)', parse: oneOf(['1', '0']) }),
 } as const
 
 /** The table as a list, in the order above (the docs' order). */
