@@ -1,5 +1,6 @@
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import { join } from 'node:path'
+import { ConfigError, describeSource } from '../config/config-error.ts'
 import { durationMs, integer, oneOf } from '../config/parsers.ts'
 import { flagParser } from '../config/read-setting.ts'
 import { formatResult, type OutputFormat } from '../warehouse/query/format.ts'
@@ -10,9 +11,10 @@ import { listReports, ReportParamError, runReport, UnknownReportError } from '..
 const FORMATS: readonly OutputFormat[] = ['table', 'csv', 'json']
 
 
+/** Repeatable `--param name=value`; errors in src/config's format (`--param x: must look like name=value`). */
 function param(v: string, acc: Record<string, string>): Record<string, string> {
   const i = v.indexOf('=')
-  if (i <= 0) throw new InvalidArgumentError(`--param must look like name=value, got "${v}"`)
+  if (i <= 0) throw new ConfigError(describeSource({ flag: '--param' }, v), 'must look like name=value')
   return { ...acc, [v.slice(0, i)]: v.slice(i + 1) }
 }
 

@@ -6,9 +6,16 @@ import { parseRulesYaml } from '../engine/rules/index.ts'
 import { ruleToSql } from '../warehouse/backfill/rule-sql.ts'
 import { DEFAULT_RETENTION_DAYS, firstKeptDay } from '../warehouse/retention.ts'
 import { eventTimeFlag } from './time-flag.ts'
-import { integer } from '../config/parsers.ts'
+import { ValueProblem } from '../config/config-error.ts'
+import { integer, type Parser } from '../config/parsers.ts'
 import { flagParser } from '../config/read-setting.ts'
 import { logUrl, type GlobalOptions } from './options.ts'
+
+/** A warehouse day partition's name (dt=YYYY-MM-DD). */
+const day: Parser<string> = (raw) => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw)) throw new ValueProblem('must be a day like 2026-11-01 (YYYY-MM-DD)')
+  return raw
+}
 
 /** `tagstream warehouse sync|compact|retention`: the Parquet warehouse from the command line. */
 export function registerWarehouse(program: Command): void {
@@ -57,9 +64,8 @@ export function registerWarehouse(program: Command): void {
 
   wh.command('compact')
     .description('merge a day\'s small Parquet files into one per event and partition range')
-    .requiredOption('--day <YYYY-MM-DD>', 'the day (dt) to compact')
+    .requiredOption('--day <YYYY-MM-DD>', 'the day (dt) to compact', flagParser('--day', day))
     .action(async (cmd: { day: string }) => {
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(cmd.day)) throw new InvalidArgumentError(`--day must look like 2026-11-01, got "${cmd.day}"`)
       const { compactDay } = await sink()
       console.log(JSON.stringify(await compactDay(root(), cmd.day)))
     })
