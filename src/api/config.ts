@@ -35,6 +35,12 @@ export interface ServerConfig {
    * clock moves with wall time. Default 1,000 ms; 0 turns it off (time moves with events only).
    */
   clockTickMs: number
+  /** The collector's byte-level fast path for JSON bodies. Default true; false parses every body with JSON.parse (A/B benchmarks, a suspected bug in it). */
+  collectorFastPath: boolean
+  /** Interval of the `: keep-alive` comment on segment-change and notification streams. Default 15,000 ms. */
+  sseHeartbeatMs: number
+  /** Directory of the dashboard bundle; null = web/dist of the package. */
+  webDir: string | null
 }
 
 export interface BackpressureConfig {
@@ -119,6 +125,9 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     retentionDays: 3,
     engine: true,
     clockTickMs: 1_000,
+    collectorFastPath: true,
+    sseHeartbeatMs: 15_000,
+    webDir: null,
     ...overrides,
   }
 }

@@ -2,14 +2,17 @@ import { randomBytes } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import type { ApiKey } from '../api/auth.ts'
 import { defaultConfig } from '../api/config.ts'
 import type { RunningServer } from '../api/server.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import { PARTNERS, DEMO_WORKLOADS, startDemoTraffic, type SimulatorName } from '../sim/index.ts'
 import { ChangeTally, summaryLine } from './demo-summary.ts'
-import { logUrl } from './options.ts'
+import { integer, port } from '../config/parsers.ts'
+import { flagParser, processEnv, readEnv } from '../config/read-setting.ts'
+import { SETTINGS, type LogLevel } from '../config/settings.ts'
+import { logUrl, type GlobalOptions } from './options.ts'
 
 /** Every default of `tagstream demo`, named in docs/simulators.md. */
 export const DEMO_DEFAULTS = {
@@ -43,6 +46,10 @@ export interface DemoOptions {
   fresh: boolean
   warehouse: boolean
   summaryEverySeconds: number
+  /** TAGSTREAM_LOG_LEVEL; the demo's default is warn, its own lines being the interface. */
+  logLevel: LogLevel
+  /** TAGSTREAM_WEB_DIR, resolved; null = web/dist of the package. */
+  webDir: string | null
 }
 
 /** The tenants of the clickstream partners after the first (who shares the default tenant with the slots and the game). */
@@ -66,7 +73,7 @@ function prepareDataDir(dir: string, fresh: boolean): DemoKeys {
 
 async function listen(o: DemoOptions, keys: ApiKey[], logger: Logger): Promise<RunningServer> {
   const config = (port: number) =>
-    defaultConfig({ host: o.host, port, dataDir: o.dataDir, logUrl: o.logUrl, partitions: o.partitions, segmentsPath: join(o.dataDir, 'segments.yaml'), keys, warehouse: o.warehouse })
+    defaultConfig({ host: o.host, port, dataDir: o.dataDir, logUrl: o.logUrl, partitions: o.partitions, segmentsPath: join(o.dataDir, 'segments.yaml'), keys, warehouse: o.warehouse, webDir: o.webDir })
   // Loaded when the demo starts, not when the CLI does (`tagstream --help` stays fast).
   const { startServer } = await import('../api/server.ts')
   try {
@@ -108,7 +115,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     ...Object.entries(keys.partners).map(([tenant, key]): ApiKey => ({ key, tenant, scopes: ['write', 'read'] })),
   ]
   // The demo's own lines are the interface; the server's logs stay quiet unless asked for.
-  const logger = createLogger('tagstream', process.env.TAGSTREAM_LOG_LEVEL ?? 'warn')
+  const logger = createLogger('tagstream', o.logLevel)
   const server = await listen({ ...o, dataDir }, apiKeys, logger)
   const signal = untilSignal()
   const abort = new AbortController()
@@ -151,30 +158,21 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   out(`stopped. ${stored().toLocaleString('en-US')} events stored; data kept in ${dataDir} (--fresh starts over)`)
 }
 
-function port(v: string): number {
-  const n = Number(v)
-  if (!/^\d+$/.test(v) || n > 65_535) throw new InvalidArgumentError(`--port must be an integer from 0 to 65535, got "${v}"`)
-  return n
-}
-
-function rate(v: string): number {
-  const n = Number(v)
-  if (!/^\d+$/.test(v) || n < 1 || n > 1_000_000) throw new InvalidArgumentError(`--rate must be an integer from 1 to 1000000 events/s, got "${v}"`)
-  return n
-}
-
 export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description(`the server on embedded storage with demo segments, and live slots, game and clickstream traffic (data in ${DEMO_DEFAULTS.dataDir} unless --data)`)
     .option('--host <host>', 'address to listen on', DEMO_DEFAULTS.host)
-    .option('--port <port>', `port to listen on (default ${DEMO_DEFAULTS.port}, or a free one when that is taken)`, port)
-    .option('--rate <n>', 'events per second across the three simulators', rate, DEMO_DEFAULTS.rate)
+    .option('--port <port>', `port to listen on (default ${DEMO_DEFAULTS.port}, or a free one when that is taken)`, flagParser('--port', port))
+    .option('--rate <n>', 'events per second across the three simulators', flagParser('--rate', integer(1, 1_000_000)), DEMO_DEFAULTS.rate)
     .option('--fresh', 'wipe the demo\'s data directory first', false)
     .option('--no-warehouse', 'do not write events to the Parquet warehouse')
     .action(async (o: { host: string; port?: number; rate: number; fresh: boolean; warehouse: boolean }) => {
-      const g = program.opts<{ data: string; log?: string; partitions: number }>()
-      const dataGiven = program.getOptionValueSource('data') !== 'default' || process.env.TAGSTREAM_DATA !== undefined
+      const g = program.opts<GlobalOptions>()
+      // --data or TAGSTREAM_DATA (source 'cli' or 'env'); otherwise the demo keeps to its own directory.
+      const dataGiven = program.getOptionValueSource('data') !== 'default'
+      const env = processEnv()
+      const webDir = readEnv(SETTINGS.webDir, env)
       const dataDir = dataGiven ? g.data : DEMO_DEFAULTS.dataDir
       await runDemo({
         dataDir,
@@ -187,6 +185,8 @@ export function registerDemo(program: Command): void {
         fresh: o.fresh,
         warehouse: o.warehouse,
         summaryEverySeconds: DEMO_DEFAULTS.summaryEverySeconds,
+        logLevel: readEnv(SETTINGS.logLevel, env) ?? 'warn',
+        webDir: webDir === undefined ? null : resolve(webDir),
       })
       // Everything is closed; a handle some library keeps must not hold the terminal.
       setTimeout(() => process.exit(0), 2_000).unref()

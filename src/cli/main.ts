@@ -1,5 +1,7 @@
-import { Command, InvalidArgumentError } from 'commander'
-import { TOPICS } from '../log/event-log.ts'
+import { Command } from 'commander'
+import { addSetting } from '../config/commander-options.ts'
+import { SETTINGS } from '../config/settings.ts'
+import { DEFAULT_PARTITIONS, TOPICS } from '../log/event-log.ts'
 import { openEventLog } from '../log/open-log.ts'
 import { registerDemo } from './demo.ts'
 import { ingestFile } from './ingest-file.ts'
@@ -9,26 +11,15 @@ import { registerServe } from './serve.ts'
 import { registerSimulate } from './simulate.ts'
 import { registerWarehouse } from './warehouse.ts'
 import { registerWorker } from './worker.ts'
-import { DEFAULTS, logUrl, parsePositiveInt } from './options.ts'
-
-function positive(name: string) {
-  const parse = parsePositiveInt(name)
-  return (v: string) => {
-    try {
-      return parse(v)
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message)
-    }
-  }
-}
+import { logUrl, type GlobalOptions } from './options.ts'
 
 export function buildProgram(): Command {
-  const program = new Command('tagstream')
-    .description('Real-time user segmentation and event analytics for games and apps')
-    .option('--data <dir>', 'data directory for embedded storage', DEFAULTS.dataDir)
-    .option('--log <dir>', 'event log directory (embedded; default <data>/log)')
-    .option('--partitions <n>', 'partitions per topic', positive('--partitions'), DEFAULTS.partitions)
-    .showHelpAfterError()
+  const program = new Command('tagstream').description('Real-time user segmentation and event analytics for games and apps')
+  // Flags first, then their TAGSTREAM_* variables, then these defaults (src/config/settings.ts).
+  addSetting(program, SETTINGS.data, { default: 'data' })
+  addSetting(program, SETTINGS.log)
+  addSetting(program, SETTINGS.partitions, { default: DEFAULT_PARTITIONS })
+  program.showHelpAfterError()
 
   registerDemo(program)
 
@@ -38,7 +29,7 @@ export function buildProgram(): Command {
     .argument('<file>', 'events, one JSON object per line')
     .option('--tenant <name>', 'tenant of the events', 'default')
     .action(async (file: string, cmd: { tenant: string }) => {
-      const o = program.opts<{ data: string; log?: string; partitions: number }>()
+      const o = program.opts<GlobalOptions>()
       const { log, partitions } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
       try {
         const r = await ingestFile(log, file, partitions, cmd.tenant)
@@ -55,7 +46,7 @@ export function buildProgram(): Command {
     .command('offsets')
     .description('print the start and end offsets of every topic partition')
     .action(async () => {
-      const o = program.opts<{ data: string; log?: string; partitions: number }>()
+      const o = program.opts<GlobalOptions>()
       const { log } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
       try {
         for (const topic of Object.values(TOPICS)) {

@@ -1,5 +1,8 @@
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import { join } from 'node:path'
+import { ConfigError, describeSource } from '../config/config-error.ts'
+import { durationMs, integer, oneOf } from '../config/parsers.ts'
+import { flagParser } from '../config/read-setting.ts'
 import { formatResult, type OutputFormat } from '../warehouse/query/format.ts'
 import type { Warehouse } from '../warehouse/query/index.ts'
 import { QueryError } from '../warehouse/query/query-error.ts'
@@ -7,22 +10,11 @@ import { listReports, ReportParamError, runReport, UnknownReportError } from '..
 
 const FORMATS: readonly OutputFormat[] = ['table', 'csv', 'json']
 
-function format(v: string): OutputFormat {
-  if (!(FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`--format must be one of ${FORMATS.join(', ')}, got "${v}"`)
-  return v as OutputFormat
-}
 
-function positive(name: string) {
-  return (v: string): number => {
-    const n = Number(v)
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`)
-    return n
-  }
-}
-
+/** Repeatable `--param name=value`; errors in src/config's format (`--param x: must look like name=value`). */
 function param(v: string, acc: Record<string, string>): Record<string, string> {
   const i = v.indexOf('=')
-  if (i <= 0) throw new InvalidArgumentError(`--param must look like name=value, got "${v}"`)
+  if (i <= 0) throw new ConfigError(describeSource({ flag: '--param' }, v), 'must look like name=value')
   return { ...acc, [v.slice(0, i)]: v.slice(i + 1) }
 }
 
@@ -61,10 +53,10 @@ async function withWarehouse(program: Command, o: CommonOpts, fn: (wh: Warehouse
 export function registerQuery(program: Command): void {
   const common = (cmd: Command) =>
     cmd
-      .option('--format <format>', 'table, csv or json', format, 'table' as OutputFormat)
+      .option('--format <format>', 'table, csv or json', flagParser('--format', oneOf(FORMATS)), 'table' as OutputFormat)
       .option('--warehouse <dir>', 'warehouse directory (default <data>/warehouse)')
-      .option('--limit <rows>', 'rows returned at most', positive('--limit'), 10_000)
-      .option('--timeout <ms>', 'interrupt the query after this long', positive('--timeout'), 10_000)
+      .option('--limit <rows>', 'rows returned at most', flagParser('--limit', integer(1)), 10_000)
+      .option('--timeout <ms>', 'interrupt the query after this long', flagParser('--timeout', durationMs(1)), 10_000)
 
   common(
     program

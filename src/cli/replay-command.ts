@@ -1,6 +1,9 @@
-import { type Command, type CommanderError, InvalidArgumentError } from 'commander'
+import type { Command, CommanderError } from 'commander'
+import { durationMs, integer } from '../config/parsers.ts'
+import { flagParser } from '../config/read-setting.ts'
+import { eventTimeFlag } from './time-flag.ts'
 import { DEFAULT_REPLAY_DEDUPE_IDS } from '../engine/replay-ids.ts'
-import { parseAsOf, replayFile, ReplayUsageError, type ReplayCliResult } from './replay.ts'
+import { replayFile, ReplayUsageError, type ReplayCliResult } from './replay.ts'
 
 /** Exit codes of `tagstream replay`, as docs/replay.md lists them. */
 export const REPLAY_EXIT = { ok: 0, failed: 1, usage: 2, rejected: 3 } as const
@@ -15,21 +18,6 @@ interface ReplayFlags {
   strict?: boolean
 }
 
-function nonNegative(name: string) {
-  return (v: string) => {
-    const n = Number(v)
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${v}"`)
-    return n
-  }
-}
-
-function asOf(v: string): number {
-  try {
-    return parseAsOf(v)
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message)
-  }
-}
 
 /**
  * Commander exits with 1 on a bad command line; for replay, 1 means the replay itself failed, so a
@@ -45,10 +33,10 @@ export function registerReplay(program: Command): Command {
     .description('run the segmentation engine over an NDJSON file and print the final members of each segment')
     .requiredOption('--input <file>', 'events, one JSON object per line (.gz accepted)')
     .requiredOption('--segments <file>', 'segments and triggers (YAML)')
-    .option('--as-of <time>', 'evaluate at this event time (ISO-8601 or epoch ms); later events are skipped', asOf)
-    .option('--lateness <ms>', 'allowed lateness in ms', nonNegative('--lateness'), 0)
+    .option('--as-of <time>', 'evaluate at this event time (ISO-8601 or epoch ms); later events are skipped', flagParser('--as-of', eventTimeFlag))
+    .option('--lateness <ms>', 'allowed lateness in ms', flagParser('--lateness', durationMs(0)), 0)
     .option('--changes <file>', 'write the segment changes and notifications, in order, as NDJSON to this file; - for stdout (the summary then goes to stderr)')
-    .option('--dedupe-ids <n>', 'client event ids remembered to skip repeated ones; 0 = no de-duplication', nonNegative('--dedupe-ids'), DEFAULT_REPLAY_DEDUPE_IDS)
+    .option('--dedupe-ids <n>', 'client event ids remembered to skip repeated ones; 0 = no de-duplication', flagParser('--dedupe-ids', integer(0)), DEFAULT_REPLAY_DEDUPE_IDS)
     .option('--strict', 'exit with 3 if a line was rejected (without it, rejected lines are reported and the exit code is 0)')
     .exitOverride(usageExit)
     .action(async (flags: ReplayFlags) => {

@@ -5,7 +5,6 @@ import { prepareRules, type EngineRules } from '../engine/engine-rules.ts'
 import type { Notification, SegmentChange } from '../engine/records.ts'
 import { Replay, type ReplayResult } from '../engine/replay.ts'
 import { parseRulesYaml, RuleError } from '../rules/index.ts'
-import { parseEventTime } from '../events/event-time.ts'
 import { progressBar } from './progress.ts'
 import { readLineBatches } from './read-lines.ts'
 import { NdjsonOutput } from './replay-output.ts'
@@ -29,13 +28,6 @@ export interface ReplayFileOptions {
 /** Something the user must fix in the command or the rules (exit code 2); any other failure is 1. */
 export class ReplayUsageError extends Error {
   override readonly name = 'ReplayUsageError'
-}
-
-export function parseAsOf(value: string): number {
-  const asNumber = Number(value)
-  const t = parseEventTime(Number.isFinite(asNumber) && value.trim() !== '' ? asNumber : value)
-  if (!t.ok) throw new Error(`--as-of ${t.reason}`)
-  return t.ms
 }
 
 /** One line of `--changes`: the live stream's record, tagged with which stream it belongs to. */

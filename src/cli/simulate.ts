@@ -1,9 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import { parseEventTime } from '../events/index.ts'
+import { addSetting } from '../config/commander-options.ts'
+import { integer as integerParser, oneOf, positiveNumber } from '../config/parsers.ts'
+import { flagParser } from '../config/read-setting.ts'
+import { SETTINGS } from '../config/settings.ts'
 import {
   CLICKSTREAM_DEFAULTS, GAME_DEFAULTS, HttpTarget, MAX_HOURS, SLOTS_DEFAULTS, clickstreamEvents, gameRequests, partnerKeys, planSlots, runSender, sendEvents, sendGame,
   slotsStream, spreadClock, wallClock, writeNdjson, writeSlotsNdjson, type RawEvent, type SenderRun, type SlotsOptions, type SlotsOrder,
 } from '../sim/index.ts'
+import { eventTimeFlag } from './time-flag.ts'
 
 /** Bad input exits with 2, as main.ts does for its own errors: commander copies exitCode from the error. */
 function invalid(message: string): InvalidArgumentError {
@@ -12,41 +16,9 @@ function invalid(message: string): InvalidArgumentError {
   return err
 }
 
-function integer(name: string, min: 0 | 1, max = Number.MAX_SAFE_INTEGER) {
-  const what = min === 1 ? 'a positive integer' : 'a non-negative integer'
-  return (value: string): number => {
-    const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN
-    if (!Number.isSafeInteger(n) || n < min) throw invalid(`${name} must be ${what}, got "${value}"`)
-    if (n > max) throw invalid(`${name} must be at most ${max}, got "${value}"`)
-    return n
-  }
-}
-
-function hours(value: string): number {
-  const n = value.trim() === '' ? NaN : Number(value)
-  if (!Number.isFinite(n) || n <= 0 || n > MAX_HOURS) throw invalid(`--hours must be a number in (0, ${MAX_HOURS}], got "${value}"`)
-  return n
-}
-
-/** Epoch ms or ISO-8601, read exactly as event times are, so `--end` means what `ts` means. */
-function endTime(value: string): number {
-  const t = parseEventTime(/^\d+$/.test(value) ? Number(value) : value)
-  if (!t.ok) {
-    const why = t.reason.includes(value) ? '' : ` (${t.reason})`
-    throw invalid(`--end must be an ISO-8601 date-time or epoch milliseconds, got "${value}"${why}`)
-  }
-  return t.ms
-}
-
-function order(value: string): SlotsOrder {
-  if (value !== 'time' && value !== 'random') throw invalid(`--order must be "time" or "random", got "${value}"`)
-  return value
-}
-
-function keys(value: string): string[] {
-  const list = value.split(',').map((k) => k.trim())
-  if (list.some((k) => k === '' || /\s/.test(k))) throw invalid(`--key must be an API key or a comma-separated list of keys, got "${value}"`)
-  return list
+/** A whole-number flag, parsed by src/config (errors name the flag and the allowed range). */
+function integer(name: string, min: number, max?: number): (raw: string) => number {
+  return flagParser(name, integerParser(min, max))
 }
 
 /** Flags shared by every generator that can send over HTTP. */
@@ -64,7 +36,8 @@ function withSendFlags(cmd: Command, o: { batch: boolean; live: boolean; concurr
   cmd
     .option('--out <file>', 'output file, gzipped if it ends in .gz; - for stdout (the default when --url is not given)')
     .option('--url <url>', 'send to this tagstream server instead of writing a file, e.g. http://127.0.0.1:8080')
-    .option('--key <key>', 'API key with the write scope, or a comma-separated list (env TAGSTREAM_KEY)', keys)
+  addSetting(cmd, SETTINGS.key)
+  cmd
     .option('--rate <n>', 'events per second when sending; 0 = flat out', integer('--rate', 0), 0)
     .option('--concurrency <n>', 'requests in flight when sending', integer('--concurrency', 1, 1024), o.concurrency)
   if (o.batch) cmd.option('--batch <n>', 'events per request when sending', integer('--batch', 1, 10_000), 500)
@@ -76,7 +49,8 @@ function withSendFlags(cmd: Command, o: { batch: boolean; live: boolean; concurr
 function destination(flags: SendFlags): { kind: 'file'; out: string } | { kind: 'http'; url: string; key: string[] } {
   if (flags.url === undefined) return { kind: 'file', out: flags.out ?? '-' }
   if (flags.out !== undefined) throw invalid('--out and --url cannot be used together: write a file or send to a server')
-  const key = flags.key ?? (process.env.TAGSTREAM_KEY ? keys(process.env.TAGSTREAM_KEY) : undefined)
+  // --key, or TAGSTREAM_KEY (applied by commander's preAction hook, src/config/commander-options.ts).
+  const key = flags.key
   if (!key?.length) throw invalid('--url needs --key: an API key with the write scope (tagstream serve prints a dev key)')
   return { kind: 'http', url: flags.url, key }
 }
@@ -127,7 +101,7 @@ interface ClickstreamFlags extends SendFlags {
 
 const seedOption = (fallback: number) => new Option('--seed <n>', 'random seed: the same seed generates the same events').argParser(integer('--seed', 0, 2 ** 32 - 1)).default(fallback)
 const endOption = () =>
-  new Option('--end <time>', 'latest event time, ISO-8601 or epoch ms').argParser(endTime).default(SLOTS_DEFAULTS.end, new Date(SLOTS_DEFAULTS.end).toISOString())
+  new Option('--end <time>', 'latest event time, ISO-8601 or epoch ms').argParser(flagParser('--end', eventTimeFlag)).default(SLOTS_DEFAULTS.end, new Date(SLOTS_DEFAULTS.end).toISOString())
 
 /** `tagstream simulate slots|game|clickstream`: the seeds' workloads as NDJSON or sent over HTTP. */
 export function registerSimulate(program: Command): Command {
@@ -138,10 +112,10 @@ export function registerSimulate(program: Command): Command {
     .description('slot-machine spins and in-app purchases, like seed 000 (top 20% spin without limit, top 2% buy without limit)')
     .option('--users <n>', 'users, ids "1".."N"', integer('--users', 1, 2 ** 32 - 1), SLOTS_DEFAULTS.users)
     .option('--spins <n>', 'spin attempts; attempts for capped users are skipped', integer('--spins', 0), SLOTS_DEFAULTS.spins)
-    .option('--hours <h>', 'length of the time range ending at --end', hours, SLOTS_DEFAULTS.hours)
+    .option('--hours <h>', 'length of the time range ending at --end', flagParser('--hours', positiveNumber(MAX_HOURS)), SLOTS_DEFAULTS.hours)
     .addOption(seedOption(SLOTS_DEFAULTS.seed))
     .addOption(endOption())
-    .option('--order <order>', 'time (sorted by ts) or random (generation order, as the seed writes)', order, SLOTS_DEFAULTS.order)
+    .option('--order <order>', 'time (sorted by ts) or random (generation order, as the seed writes)', flagParser('--order', oneOf<SlotsOrder>(['time', 'random'])), SLOTS_DEFAULTS.order)
   withSendFlags(slots, { batch: true, live: true, concurrency: 4 }).action(async (flags: SlotsFlags) => {
     const { out, url, key, rate, concurrency, batch, live, ...options } = flags
     const dest = destination({ out, url, key, rate, concurrency, batch, live })
@@ -194,7 +168,7 @@ export function registerSimulate(program: Command): Command {
     .option('--users <n>', 'visitors per partner', integer('--users', 1, 2 ** 32 - 1), CLICKSTREAM_DEFAULTS.users)
     .option('--sessions <n>', 'sessions open at once', integer('--sessions', 1, 100_000), CLICKSTREAM_DEFAULTS.sessions)
     .option('--events <n>', 'events; 0 = until Ctrl-C (with --url --live)', integer('--events', 0), 100_000)
-    .option('--hours <h>', 'length of the time range ending at --end', hours, SLOTS_DEFAULTS.hours)
+    .option('--hours <h>', 'length of the time range ending at --end', flagParser('--hours', positiveNumber(MAX_HOURS)), SLOTS_DEFAULTS.hours)
     .addOption(endOption())
     .addOption(seedOption(CLICKSTREAM_DEFAULTS.seed))
   withSendFlags(clicks, { batch: true, live: true, concurrency: 4 }).action(async (flags: ClickstreamFlags) => {

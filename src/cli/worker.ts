@@ -12,6 +12,10 @@ import { createLogger, type Logger } from '../logger.ts'
 import { isPostgresUrl, openStateStore } from '../state/open-state.ts'
 import { redactUrl } from '../state/postgres/url.ts'
 import { checkTiming, DEFAULT_TIMING, type CoordinationTiming } from '../worker/timing.ts'
+import { addSetting } from '../config/commander-options.ts'
+import { processEnv, readEnv, readFlagOrEnv, type Env } from '../config/read-setting.ts'
+import { SETTINGS } from '../config/settings.ts'
+import type { GlobalOptions } from './options.ts'
 
 /** Flags as commander hands them over: strings, validated by workerSettings. */
 export interface WorkerFlags {
@@ -39,33 +43,24 @@ export interface WorkerSettings {
   worker: WorkerOptions
 }
 
-type Env = Record<string, string | undefined>
-
-function integer(name: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, got "${value}"`)
-  return n
-}
-
-/** Flags first, then TAGSTREAM_* variables, then the defaults named in docs/deployment.md. */
-export function workerSettings(global: { data: string; log?: string; partitions: number }, flags: WorkerFlags, env: Env = process.env): WorkerSettings {
-  const stateUrl = flags.state ?? env.TAGSTREAM_STATE
+/** Flags first, then TAGSTREAM_* variables, then the defaults named in docs/deployment.md; all parsed by src/config. */
+export function workerSettings(global: GlobalOptions, flags: WorkerFlags, env: Env = processEnv()): WorkerSettings {
+  const stateUrl = readFlagOrEnv(SETTINGS.state, flags.state, env)
   if (stateUrl === undefined || !isPostgresUrl(stateUrl)) {
     throw new Error(
       `tagstream worker needs --state postgres://host:port/db?schema=name (or TAGSTREAM_STATE): workers share partitions through leases in Postgres${stateUrl === undefined ? '' : `; got "${stateUrl.includes('://') ? redactUrl(stateUrl) : stateUrl}"`}`,
     )
   }
-  const named = flags.segments ?? env.TAGSTREAM_SEGMENTS
-  const workerId = flags.id ?? env.TAGSTREAM_WORKER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
-  if (!/^\S{1,200}$/.test(workerId)) throw new Error(`--id must be 1 to 200 characters without spaces, got "${workerId}"`)
+  const named = readFlagOrEnv(SETTINGS.segments, flags.segments, env)
+  const workerId = readFlagOrEnv(SETTINGS.workerId, flags.id, env) ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
   const timing = checkTiming({
-    heartbeatMs: integer('--heartbeat-ms', flags.heartbeatMs ?? env.TAGSTREAM_HEARTBEAT_MS, DEFAULT_TIMING.heartbeatMs, 10),
-    leaseMs: integer('--lease-ms', flags.leaseMs ?? env.TAGSTREAM_LEASE_MS, DEFAULT_TIMING.leaseMs, 1),
-    appendMarginMs: integer('--append-margin-ms', flags.appendMarginMs ?? env.TAGSTREAM_APPEND_MARGIN_MS, DEFAULT_TIMING.appendMarginMs, 0),
+    heartbeatMs: readFlagOrEnv(SETTINGS.heartbeatMs, flags.heartbeatMs, env) ?? DEFAULT_TIMING.heartbeatMs,
+    leaseMs: readFlagOrEnv(SETTINGS.leaseMs, flags.leaseMs, env) ?? DEFAULT_TIMING.leaseMs,
+    appendMarginMs: readFlagOrEnv(SETTINGS.appendMarginMs, flags.appendMarginMs, env) ?? DEFAULT_TIMING.appendMarginMs,
   })
   return {
-    logUrl: global.log ?? env.TAGSTREAM_LOG ?? join(global.data, 'log'),
+    // --log and TAGSTREAM_LOG are the program's (commander applied the variable); env covers callers without commander.
+    logUrl: global.log ?? readEnv(SETTINGS.log, env) ?? join(global.data, 'log'),
     stateUrl,
     segmentsPath: named ?? join(global.data, 'segments.yaml'),
     segmentsNamed: named !== undefined,
@@ -74,9 +69,9 @@ export function workerSettings(global: { data: string; log?: string; partitions:
     timing,
     worker: {
       ...DEFAULT_WORKER_OPTIONS,
-      checkpointIntervalMs: integer('--checkpoint-ms', flags.checkpointMs ?? env.TAGSTREAM_CHECKPOINT_MS, DEFAULT_WORKER_OPTIONS.checkpointIntervalMs, 1),
-      batchSize: integer('--batch-size', flags.batchSize ?? env.TAGSTREAM_BATCH_SIZE, DEFAULT_WORKER_OPTIONS.batchSize, 1),
-      clockTickMs: integer('--clock-tick-ms', flags.clockTickMs ?? env.TAGSTREAM_CLOCK_TICK_MS, DEFAULT_WORKER_OPTIONS.clockTickMs, 0),
+      checkpointIntervalMs: readFlagOrEnv(SETTINGS.checkpointMs, flags.checkpointMs, env) ?? DEFAULT_WORKER_OPTIONS.checkpointIntervalMs,
+      batchSize: readFlagOrEnv(SETTINGS.batchSize, flags.batchSize, env) ?? DEFAULT_WORKER_OPTIONS.batchSize,
+      clockTickMs: readFlagOrEnv(SETTINGS.clockTickMs, flags.clockTickMs, env) ?? DEFAULT_WORKER_OPTIONS.clockTickMs,
     },
   }
 }
@@ -124,22 +119,25 @@ export async function runWorker(s: WorkerSettings, logger: Logger, stop: Promise
 }
 
 export function registerWorker(program: Command): void {
-  program
+  const worker = program
     .command('worker')
     .description('run the engine as one of a group of worker processes sharing the partitions through Postgres leases (docs/deployment.md)')
-    .option('--state <url>', 'postgres://host:port/db?schema=name: checkpoints, users and the group\'s leases (env TAGSTREAM_STATE)')
-    .option('--segments <file>', 'segments and triggers (YAML), the same file on every worker (env TAGSTREAM_SEGMENTS; default <data>/segments.yaml)')
-    .option('--id <name>', 'worker id, unique in the group (env TAGSTREAM_WORKER_ID; default <host>-<pid>-<random>)')
-    .option('--heartbeat-ms <ms>', `heartbeat and rebalance period (env TAGSTREAM_HEARTBEAT_MS; default ${DEFAULT_TIMING.heartbeatMs})`)
-    .option('--lease-ms <ms>', `lease length: how soon a dead worker's partitions are taken over (env TAGSTREAM_LEASE_MS; default ${DEFAULT_TIMING.leaseMs})`)
-    .option('--append-margin-ms <ms>', `stop appending this long before a lease could expire (env TAGSTREAM_APPEND_MARGIN_MS; default ${DEFAULT_TIMING.appendMarginMs})`)
-    .option('--checkpoint-ms <ms>', `checkpoint period per partition (env TAGSTREAM_CHECKPOINT_MS; default ${DEFAULT_WORKER_OPTIONS.checkpointIntervalMs})`)
-    .option('--batch-size <n>', `events read per poll (env TAGSTREAM_BATCH_SIZE; default ${DEFAULT_WORKER_OPTIONS.batchSize})`)
-    .option('--clock-tick-ms <ms>', `how often a quiet partition's clock follows the wall clock; 0 = only events move it (env TAGSTREAM_CLOCK_TICK_MS; default ${DEFAULT_WORKER_OPTIONS.clockTickMs})`)
-    .action(async (flags: WorkerFlags) => {
-      const settings = workerSettings(program.opts<{ data: string; log?: string; partitions: number }>(), flags)
-      const logger = createLogger('worker')
-      const stop = signalled().then((signal) => logger.info({ signal }, 'stopping: handing partitions over'))
-      await runWorker(settings, logger, stop)
-    })
+  // The flags' text is kept as typed: workerSettings parses each with its variable, flag first.
+  const raw = { raw: true } as const
+  addSetting(worker, SETTINGS.state, { ...raw, doc: 'postgres://host:port/db?schema=name: checkpoints, users and the group\'s leases', defaultText: 'none, required' })
+  addSetting(worker, SETTINGS.segments, raw)
+  addSetting(worker, SETTINGS.workerId, raw)
+  addSetting(worker, SETTINGS.heartbeatMs, raw)
+  addSetting(worker, SETTINGS.leaseMs, raw)
+  addSetting(worker, SETTINGS.appendMarginMs, raw)
+  addSetting(worker, SETTINGS.checkpointMs, raw)
+  addSetting(worker, SETTINGS.batchSize, raw)
+  addSetting(worker, SETTINGS.clockTickMs, raw)
+  worker.action(async (flags: WorkerFlags) => {
+    const env = processEnv()
+    const settings = workerSettings(program.opts<GlobalOptions>(), flags, env)
+    const logger = createLogger('worker', readEnv(SETTINGS.logLevel, env) ?? 'info')
+    const stop = signalled().then((signal) => logger.info({ signal }, 'stopping: handing partitions over'))
+    await runWorker(settings, logger, stop)
+  })
 }

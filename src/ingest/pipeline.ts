@@ -24,7 +24,7 @@ export interface BodyContext {
   partitions: number
   maxEvents: number
   deduper: Deduper
-  /** The byte-level fast path may read the body (TAGSTREAM_COLLECTOR_FAST_PATH=0 turns it off). */
+  /** The byte-level fast path may read the body (ServerConfig.collectorFastPath; TAGSTREAM_COLLECTOR_FAST_PATH=off turns it off). */
   fastPath: boolean
 }
 

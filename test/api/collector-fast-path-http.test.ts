@@ -7,7 +7,7 @@ import { auth, startTestServer, type TestServer } from './harness.ts'
 
 /*
  * The fast path end to end: two real servers (embedded LMDB log, engine thread), one with the fast
- * path and one without (TAGSTREAM_COLLECTOR_FAST_PATH=0), get the same requests in the same order.
+ * path and one without (config.collectorFastPath false, TAGSTREAM_COLLECTOR_FAST_PATH=0 in `serve`), get the same requests in the same order.
  * Their answers must be identical, and so must their logs: every partition's events and dead
  * letters, in order — up to the receive time and the random bits of server-assigned ids, which
  * differ between any two requests.
@@ -19,16 +19,9 @@ let fast: TestServer
 let slow: TestServer
 
 beforeAll(async () => {
-  const before = process.env.TAGSTREAM_COLLECTOR_FAST_PATH
-  try {
-    process.env.TAGSTREAM_COLLECTOR_FAST_PATH = '0'
-    slow = await startTestServer({ warehouse: false })
-    delete process.env.TAGSTREAM_COLLECTOR_FAST_PATH
-    fast = await startTestServer({ warehouse: false })
-  } finally {
-    if (before === undefined) delete process.env.TAGSTREAM_COLLECTOR_FAST_PATH
-    else process.env.TAGSTREAM_COLLECTOR_FAST_PATH = before
-  }
+  // collectorFastPath: false is what `serve` makes of TAGSTREAM_COLLECTOR_FAST_PATH=0.
+  slow = await startTestServer({ warehouse: false, collectorFastPath: false })
+  fast = await startTestServer({ warehouse: false })
 })
 
 afterAll(async () => {

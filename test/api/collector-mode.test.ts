@@ -15,7 +15,7 @@ import { prepareRules } from '../../src/engine/engine-rules.ts'
 import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
 import { defaultConfig } from '../../src/api/config.ts'
-import { parseEngineEnv, serverConfig } from '../../src/cli/serve.ts'
+import { serveEnv, serverConfig } from '../../src/cli/serve.ts'
 import { runWorker, workerSettings } from '../../src/cli/worker.ts'
 import { createLogger } from '../../src/logger.ts'
 import { testSchema } from '../state/postgres-helpers.ts'
@@ -297,10 +297,11 @@ describe('serve --no-engine on Kafka + Postgres, with a worker doing the segment
 describe('the engine setting', () => {
   it('is on by default; --no-engine or TAGSTREAM_ENGINE=off turns it off; a typo is refused by name', () => {
     expect(defaultConfig().engine).toBe(true)
-    expect(parseEngineEnv(undefined)).toBe(true)
-    expect(['on', 'true', '1', ' ON '].map(parseEngineEnv)).toEqual([true, true, true, true])
-    expect(['off', 'false', '0', 'Off'].map(parseEngineEnv)).toEqual([false, false, false, false])
-    expect(() => parseEngineEnv('of')).toThrow('TAGSTREAM_ENGINE must be "on" or "off", got "of"')
+    const engineEnv = (value: string | undefined) => serveEnv({ TAGSTREAM_ENGINE: value }).engine ?? true
+    expect(engineEnv(undefined)).toBe(true)
+    expect(['on', 'true', '1', ' ON '].map(engineEnv)).toEqual([true, true, true, true])
+    expect(['off', 'false', '0', 'Off'].map(engineEnv)).toEqual([false, false, false, false])
+    expect(() => engineEnv('of')).toThrow('TAGSTREAM_ENGINE=of: must be "on" or "off" (or true/false, 1/0)')
     const global = { data: 'd', partitions: 4 }
     expect(serverConfig(global, { host: 'h', port: 1, warehouse: true, engine: false }, []).engine).toBe(false)
     expect(serverConfig(global, { host: 'h', port: 1, warehouse: true, engine: true }, []).engine).toBe(true)

@@ -10,17 +10,14 @@ import { auth, startTestServer, type TestServer } from './harness.ts'
 let s: TestServer
 const tails: Tail[] = []
 let userSeq = 0
-const savedHeartbeat = process.env.TAGSTREAM_SSE_HEARTBEAT_MS
 
 beforeAll(async () => {
-  process.env.TAGSTREAM_SSE_HEARTBEAT_MS = '150'
-  s = await startTestServer()
+  // TAGSTREAM_SSE_HEARTBEAT_MS=150 in `serve`.
+  s = await startTestServer({ sseHeartbeatMs: 150 })
 })
 afterAll(async () => {
   for (const t of tails) t.close()
   await s?.close()
-  if (savedHeartbeat === undefined) delete process.env.TAGSTREAM_SSE_HEARTBEAT_MS
-  else process.env.TAGSTREAM_SSE_HEARTBEAT_MS = savedHeartbeat
 })
 
 async function open(path: string, key: string, headers: Record<string, string> = {}): Promise<Tail> {

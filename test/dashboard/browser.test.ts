@@ -66,8 +66,7 @@ beforeAll(async () => {
   // The bundle under test is built from the current sources, into a directory of its own.
   dist = mkdtempSync(join(tmpdir(), 'tagstream-dist-'))
   await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn', build: { outDir: dist, emptyOutDir: true } })
-  process.env.TAGSTREAM_WEB_DIR = dist
-  s = await startTestServer()
+  s = await startTestServer({ webDir: dist })
   pump = runPump()
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })

@@ -25,8 +25,7 @@ writeFileSync(join(web, 'assets', 'logo-9z.png'), Buffer.from([0x89, 0x50, 0x4e,
 
 let s: TestServer
 beforeAll(async () => {
-  process.env.TAGSTREAM_WEB_DIR = web
-  s = await startTestServer()
+  s = await startTestServer({ webDir: web })
 })
 afterAll(async () => {
   await s?.close()

@@ -50,17 +50,17 @@ describe('tagstream simulate slots', () => {
   })
 
   it.each([
-    [['--users', 'x'], '--users must be a positive integer, got "x"'],
-    [['--users', '0'], '--users must be a positive integer, got "0"'],
-    [['--users', '-5'], '--users must be a positive integer, got "-5"'],
-    [['--spins', '-3'], '--spins must be a non-negative integer, got "-3"'],
-    [['--spins', '1e6'], '--spins must be a non-negative integer, got "1e6"'],
-    [['--hours', '0'], '--hours must be a number in (0, 1000], got "0"'],
-    [['--hours', 'two'], '--hours must be a number in (0, 1000], got "two"'],
-    [['--seed', '4294967296'], '--seed must be at most 4294967295, got "4294967296"'],
-    [['--end', 'yesterday'], '--end must be an ISO-8601 date-time or epoch milliseconds, got "yesterday"'],
-    [['--end', '1790000000'], 'got "1790000000" (looks like epoch seconds; send epoch milliseconds or an ISO-8601 string)'],
-    [['--order', 'sorted'], '--order must be "time" or "random", got "sorted"'],
+    [['--users', 'x'], '--users x: must be an integer from 1 to 4294967295'],
+    [['--users', '0'], '--users 0: must be an integer from 1 to 4294967295'],
+    [['--users', '-5'], '--users -5: must be an integer from 1 to 4294967295'],
+    [['--spins', '-3'], '--spins -3: must be an integer of at least 0'],
+    [['--spins', '1e6'], '--spins 1e6: must be an integer of at least 0'],
+    [['--hours', '0'], '--hours 0: must be a number in (0, 1000]'],
+    [['--hours', 'two'], '--hours two: must be a number in (0, 1000]'],
+    [['--seed', '4294967296'], '--seed 4294967296: must be an integer from 0 to 4294967295'],
+    [['--end', 'yesterday'], '--end yesterday: must be an ISO-8601 date-time or epoch milliseconds'],
+    [['--end', '1790000000'], '--end 1790000000: must be an ISO-8601 date-time or epoch milliseconds (looks like epoch seconds; send epoch milliseconds or an ISO-8601 string)'],
+    [['--order', 'sorted'], '--order sorted: must be "time" or "random"'],
   ])('rejects %j with exit code 2', async (args, message) => {
     const err = await failure(args)
     expect(err.exitCode).toBe(2)

@@ -44,13 +44,13 @@ describe('tagstream simulate clickstream and game', () => {
     [['clickstream', '--url', 'http://127.0.0.1:1', '--key', 'k', '--out', 'x.ndjson'], '--out and --url cannot be used together'],
     [['clickstream', '--events', '0'], '--events 0 (until Ctrl-C) needs --url and --live'],
     [['clickstream', '--live', '--out', 'x.ndjson'], '--live applies when sending (--url)'],
-    [['clickstream', '--key', 'a,,b'], '--key must be an API key or a comma-separated list of keys, got "a,,b"'],
-    [['clickstream', '--rate', 'fast'], '--rate must be a non-negative integer, got "fast"'],
-    [['clickstream', '--batch', '0'], '--batch must be a positive integer, got "0"'],
-    [['clickstream', '--batch', '20000'], '--batch must be at most 10000, got "20000"'],
+    [['clickstream', '--key', 'a,,b'], '--key a,,b: must be an API key or a comma-separated list of them'],
+    [['clickstream', '--rate', 'fast'], '--rate fast: must be an integer of at least 0'],
+    [['clickstream', '--batch', '0'], '--batch 0: must be an integer from 1 to 10000'],
+    [['clickstream', '--batch', '20000'], '--batch 20000: must be an integer from 1 to 10000'],
     [['game', '--requests', '0'], '--requests 0 (until Ctrl-C) needs --url'],
     [['game', '--url', 'http://127.0.0.1:1', '--key', 'a,b'], '--key takes one key for the game'],
-    [['game', '--concurrency', '0'], '--concurrency must be a positive integer, got "0"'],
+    [['game', '--concurrency', '0'], '--concurrency 0: must be an integer from 1 to 1024'],
     [['slots', '--live'], '--live applies when sending (--url)'],
   ])('refuses %j', async (args, message) => {
     const err = await run(args).then(() => null, (e: unknown) => e as Error)

@@ -27,14 +27,15 @@ export type CollectorRoute = BodyShape
  */
 export class Collector {
   readonly deduper: Deduper
-  /** TAGSTREAM_COLLECTOR_FAST_PATH=0 turns the byte-level fast path off (A/B benchmarks, or a suspected bug in it). */
-  readonly fastPath = process.env.TAGSTREAM_COLLECTOR_FAST_PATH !== '0'
+  /** config.collectorFastPath: false turns the byte-level fast path off (A/B benchmarks, or a suspected bug in it). */
+  readonly fastPath: boolean
 
   /** Bytes of bodies in flight, in all (mirrored in ctx.inflight) and per tenant. */
   readonly inflight: InflightBudget
 
   constructor(private readonly ctx: ApiContext) {
     this.deduper = ctx.deduper
+    this.fastPath = ctx.config.collectorFastPath
     this.inflight = new InflightBudget(() => ctx.config.backpressure, ctx.inflight)
   }
 

@@ -7,10 +7,9 @@ import { gzipSync } from 'node:zlib'
 /** Where `npm run build:web` writes the bundle: web/dist at the package root. */
 export const DEFAULT_WEB_DIR = resolve(fileURLToPath(new URL('../../../web/dist', import.meta.url)))
 
-/** The bundle's directory: TAGSTREAM_WEB_DIR when set (a dashboard built elsewhere), else web/dist. */
-export function webDir(): string {
-  const env = process.env.TAGSTREAM_WEB_DIR
-  return env !== undefined && env !== '' ? resolve(env) : DEFAULT_WEB_DIR
+/** The bundle's directory: the configured one (TAGSTREAM_WEB_DIR, a dashboard built elsewhere), else web/dist. */
+export function webDir(configured: string | null): string {
+  return configured ?? DEFAULT_WEB_DIR
 }
 
 export function bundleExists(dir: string): boolean {

@@ -11,7 +11,7 @@ import { parseLimit } from './profile-query.ts'
 import { SEGMENT_INPUT_SCHEMA, ruleErrorBody } from './segment-input.ts'
 
 export interface DashboardRouteOptions {
-  /** The built bundle. Default TAGSTREAM_WEB_DIR or web/dist. */
+  /** The built bundle. Default config.webDir (TAGSTREAM_WEB_DIR), else web/dist. */
   dir?: string
   sampler?: Partial<SamplerOptions>
   /** Open live streams at once, all tenants; more get 503. Default config.streams.dashboardTotal (64). */
@@ -42,7 +42,7 @@ const TAGS = ['dashboard']
 /** The web dashboard (web/dist at `/`) and the few read-only routes only it needs. */
 export function createDashboardRoutes(options: DashboardRouteOptions = {}): RouteModule {
   return (app, ctx) => {
-    const dir = options.dir ?? webDir()
+    const dir = options.dir ?? webDir(ctx.config.webDir)
     const files = new StaticFiles(dir)
     if (bundleExists(dir)) ctx.logger.info({ dir }, 'dashboard served at /')
     else ctx.logger.warn({ dir }, 'dashboard bundle missing: / answers 503 until it is built; run "npm run build:web"')

@@ -10,7 +10,7 @@ import { SSE_HEADERS, SseWriter } from '../streams/sse.ts'
 import { resolveStart } from '../streams/start.ts'
 
 export interface StreamsRouteOptions {
-  /** Interval of the `: keep-alive` comment. Default TAGSTREAM_SSE_HEARTBEAT_MS or 15 s. */
+  /** Interval of the `: keep-alive` comment. Default config.sseHeartbeatMs (15 s). */
   heartbeatMs?: number
   /** How long a read parks at a partition's end; appends wake it at once. Default 500 ms. */
   pollWaitMs?: number
@@ -20,14 +20,11 @@ export interface StreamsRouteOptions {
   retryMs?: number
 }
 
-const DEFAULT_HEARTBEAT_MS = 15_000
-
 /** Live segment changes and notifications as Server-Sent Events, resumable by cursor. */
 export function createStreamsRoutes(options: StreamsRouteOptions = {}): RouteModule {
   return (app, ctx) => {
-    const envHeartbeat = Number(process.env.TAGSTREAM_SSE_HEARTBEAT_MS)
     const settings = {
-      heartbeatMs: options.heartbeatMs ?? (Number.isFinite(envHeartbeat) && envHeartbeat > 0 ? envHeartbeat : DEFAULT_HEARTBEAT_MS),
+      heartbeatMs: options.heartbeatMs ?? ctx.config.sseHeartbeatMs,
       pollWaitMs: options.pollWaitMs ?? 500,
       maxRecords: options.maxRecords ?? 1_000,
       retryMs: options.retryMs ?? 1_000,
