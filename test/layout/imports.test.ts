@@ -56,7 +56,51 @@ function cycles(): string[][] {
   return found
 }
 
+/**
+ * Which top-level folders of src/ each folder may import (docs/architecture.md, "What each folder
+ * may import"); `(root)` is src/'s own files (the logger). A folder may always import itself.
+ */
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  '(root)': [],
+  config: [],
+  events: [],
+  rules: [],
+  log: ['(root)', 'events'],
+  state: ['(root)'],
+  ingest: ['events', 'log'],
+  players: ['(root)', 'state'],
+  engine: ['(root)', 'events', 'ingest', 'log', 'rules', 'state'],
+  game: ['(root)', 'events', 'ingest', 'log', 'players'],
+  warehouse: ['(root)', 'engine', 'events', 'ingest', 'log', 'rules'],
+  worker: ['(root)', 'engine', 'log', 'state'],
+  sim: ['cli'],
+  api: ['(root)', 'engine', 'events', 'game', 'ingest', 'log', 'players', 'rules', 'state', 'warehouse'],
+  cli: ['(root)', 'api', 'config', 'engine', 'events', 'ingest', 'log', 'rules', 'sim', 'state', 'warehouse', 'worker'],
+}
+
+const folderOf = (f: string) => {
+  const r = name(f)
+  return r.includes('/') ? r.slice(0, r.indexOf('/')) : '(root)'
+}
+
 describe('imports in src/', () => {
+  it('follows the folder rules: each folder imports only the folders it may', () => {
+    const broken: string[] = []
+    for (const f of files) {
+      const from = folderOf(f)
+      const allowed = MAY_IMPORT[from]
+      if (allowed === undefined) {
+        broken.push(`${name(f)}: folder ${from} has no rule in MAY_IMPORT (add one, and its paragraph in docs/architecture.md)`)
+        continue
+      }
+      for (const d of graph.get(f)!.local) {
+        const to = folderOf(d)
+        if (to !== from && !allowed.includes(to)) broken.push(`${name(f)} -> ${name(d)}`)
+      }
+    }
+    expect(broken).toEqual([])
+  })
+
   it('finds the files it checks', () => {
     expect(files.length).toBeGreaterThan(200)
     expect(graph.get(join(SRC, 'ingest/fast-path.ts'))?.local).toContain(join(SRC, 'ingest/sorter.ts'))
