@@ -1,20 +1,24 @@
 import type { RouteModule } from '../context.ts'
 import { NO_SECURITY } from '../openapi.ts'
+import { REFUSED_BEFORE_ROUTING, textResponse } from '../schemas/common.ts'
 import { observeHttpDuration, readiness, refreshEngineGauges } from '../ops/index.ts'
 
 const TAGS = ['operations']
 
 const healthSchema = {
+  operationId: 'health',
   summary: 'Liveness: 200 while the process serves requests',
   description: 'Answers 200 as long as the HTTP server runs; 503 once it is shutting down. Restart the process when this fails.',
   tags: TAGS,
   security: NO_SECURITY,
   response: {
     200: { type: 'object', description: 'The process serves requests', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'] },
+    ...REFUSED_BEFORE_ROUTING,
   },
 }
 
 const readySchema = {
+  operationId: 'ready',
   summary: 'Readiness: 200 while the engine runs and has not failed',
   description: 'Send traffic (and reads) here only while this answers 200. `lag` is the total number of events in the log not yet processed (a backlog does not make the server unready).',
   tags: TAGS,
@@ -32,16 +36,17 @@ const readySchema = {
       properties: { status: { type: 'string', enum: ['starting', 'failed'] }, error: { type: ['string', 'null'] } },
       required: ['status', 'error'],
     },
+    ...REFUSED_BEFORE_ROUTING,
   },
 }
 
 const metricsSchema = {
+  operationId: 'metrics',
   summary: 'Prometheus metrics (text exposition format 0.0.4)',
   description: 'Engine gauges are refreshed from the engine snapshot on every scrape. Every metric is described in docs/operations.md.',
   tags: TAGS,
   security: NO_SECURITY,
-  produces: ['text/plain'],
-  response: { 200: { type: 'string', description: 'Prometheus text format' } },
+  response: { 200: textResponse('Prometheus text format', ['text/plain']), ...REFUSED_BEFORE_ROUTING },
 }
 
 /** Health, readiness and metrics: open to anyone (no API key), so probes and scrapers need no secret. */
