@@ -25,14 +25,21 @@ export const NO_SECURITY: [] = []
 export const ERROR_RESPONSE_SCHEMA = ERROR_BODY
 
 /**
- * Parts of a route's schema that go into the document only, never to Fastify: for routes that read
- * and check their input themselves (the collector's raw bodies — gzip, NDJSON, exact bytes kept for
- * dead letters; the game's JSON-or-form bodies; query strings checked by the handler with answers of
- * its own, such as `400 invalid_query` naming the `field`). Given to Fastify as `schema.body` or
- * `schema.querystring`, these would be validated (and coerced, and answered with Fastify's 400)
- * before the handler runs: slower on the collector's hot path and different answers. Kept in
- * `config`, Fastify never compiles them; documentRouteOnly (the swagger transform) adds them to the
- * document. Parts Fastify does check stay in `schema` as usual.
+ * Parts of a route's schema that go into the document only, never to Fastify.
+ *
+ * - `response`, on every route: the answers per status. Fastify would compile a `schema.response`
+ *   into a fast-json-stringify serializer that drops properties the schema does not list, coerces
+ *   types, and fails with a 500 when an answer (an error from a plugin, say) does not fit: the
+ *   answers would follow the document. Here they cannot change an answer; the test
+ *   (test/api/openapi-responses.test.ts) checks the real answers against them instead.
+ * - `body`, `querystring`, `params` of routes that read and check their input themselves: the
+ *   collector's raw bodies (gzip, NDJSON, exact bytes kept for dead letters), the game's JSON-or-form
+ *   bodies, query strings the handler answers with its own `400 invalid_query` naming the `field`.
+ *   Given to Fastify these would be validated (and coerced, and refused with Fastify's 400) before
+ *   the handler runs: slower on the collector's hot path, and different answers.
+ *
+ * Parts Fastify does check (the JSON bodies of PUT /v1/segments/:id and POST /v1/query, say) stay in
+ * `schema`. documentRouteOnly, the swagger transform, adds these to the document.
  */
 export interface DocumentOnly {
   body?: JsonSchema
@@ -40,6 +47,8 @@ export interface DocumentOnly {
   consumes?: readonly string[]
   querystring?: JsonSchema
   params?: JsonSchema
+  /** By status: `200`, `'4xx'`. */
+  response?: Readonly<Record<string, JsonSchema>>
 }
 
 declare module 'fastify' {
@@ -97,12 +106,6 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     },
     transform: documentRouteOnly,
   })
-  // Response schemas document the answers; they do not shape them. Fastify would serialise each
-  // through fast-json-stringify built from its schema, dropping properties the schema does not list
-  // and coercing types: answers would then follow the document instead of the document following the
-  // answers. JSON.stringify is what routes without a schema already use; the test
-  // (test/api/openapi-responses.test.ts) catches an answer the document does not describe.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   await app.register(swaggerUi, {
     routePrefix: DOCS_PREFIX,
     staticCSP: DOCS_CSP,
@@ -115,7 +118,7 @@ export const documentRouteOnly: SwaggerTransform = ({ schema, url, route }) => {
   const only = route.config?.openapi
   if (only === undefined) return { schema, url }
   const merged: Record<string, unknown> = { ...schema }
-  for (const part of ['body', 'consumes', 'querystring', 'params'] as const) {
+  for (const part of ['body', 'consumes', 'querystring', 'params', 'response'] as const) {
     if (only[part] !== undefined && merged[part] === undefined) merged[part] = only[part]
   }
   return { schema: merged, url }

@@ -33,8 +33,8 @@ async function collectorScope(scope: FastifyInstance, ctx: ApiContext, collector
     else if (reply.statusCode === 403) ctx.metrics.rejectedRequests.inc({ reason: 'forbidden' })
   })
   const write = ctx.auth.require('write')
-  // The bodies are in config.openapi, the document's alone (see DocumentOnly in openapi.ts): a
-  // schema.body would have Fastify validate what leaveUnread left undefined, and the collector's
+  // Bodies and answers are in config.openapi, the document's alone (see DocumentOnly in openapi.ts):
+  // a schema.body would have Fastify validate what leaveUnread left undefined, and the collector's
   // answers to bad bodies (and its speed) are its own.
   const tags = ['collector']
   scope.post(
@@ -46,9 +46,8 @@ async function collectorScope(scope: FastifyInstance, ctx: ApiContext, collector
         summary: 'Send a batch of events',
         description: needs('write', 'A JSON array, `{"batch": [...]}`, one event, or NDJSON. Answers once every accepted event is durable; bad events are listed in `rejected` and kept as dead letters. See docs/collector.md.'),
         tags,
-        response: EVENTS_RESPONSES,
       },
-      config: { openapi: { body: EVENTS_BODY } },
+      config: { openapi: { body: EVENTS_BODY, response: EVENTS_RESPONSES } },
     },
     (req, reply) => collector.handle(req, reply, 'events'),
   )
@@ -61,9 +60,8 @@ async function collectorScope(scope: FastifyInstance, ctx: ApiContext, collector
         summary: 'Send one event',
         description: needs('write', 'Exactly one event as a JSON object; a bad event is a 400 `invalid_event` (and a dead letter).'),
         tags,
-        response: TRACK_RESPONSES,
       },
-      config: { openapi: { body: TRACK_BODY } },
+      config: { openapi: { body: TRACK_BODY, response: TRACK_RESPONSES } },
     },
     (req, reply) => collector.handle(req, reply, 'track'),
   )

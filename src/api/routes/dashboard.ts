@@ -85,7 +85,7 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
 
     app.get(
       '/',
-      { schema: { operationId: 'dashboardPage', summary: 'The dashboard (the built web bundle)', tags: TAGS, security: NO_SECURITY, response: INDEX_RESPONSES } },
+      { schema: { operationId: 'dashboardPage', summary: 'The dashboard (the built web bundle)', tags: TAGS, security: NO_SECURITY }, config: { openapi: { response: INDEX_RESPONSES } } },
       async (req, reply) => {
         const file = await files.get('index.html')
         if (file === null) return sendError(reply, 503, 'dashboard_not_built', `the dashboard bundle is missing (${dir}/index.html); run "npm run build:web"`)
@@ -104,8 +104,8 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
           tags: TAGS,
           security: NO_SECURITY,
           params: ASSET_PARAMS,
-          response: ASSET_RESPONSES,
         },
+        config: { openapi: { response: ASSET_RESPONSES } },
       },
       async (req, reply) => {
         const name = req.params.file
@@ -121,13 +121,12 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
       '/v1/dashboard/live',
       {
         preHandler: read,
-        config: { httpDurationMetric: false },
+        config: { httpDurationMetric: false, openapi: { response: LIVE_RESPONSES } },
         schema: {
           operationId: 'dashboardLive',
           summary: 'Live server stats as Server-Sent Events: a `hello` frame with recent history, then a `sample` frame every second',
           description: needs('read') + " Events/s accepted and rejected (the key's tenant), bytes/s, duplicates/s, engine processing rate and lag per partition (server), and the tenant's segment sizes. See docs/dashboard.md.",
           tags: TAGS,
-          response: LIVE_RESPONSES,
         },
       },
       async (req, reply) => {
@@ -148,8 +147,8 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
           description: needs('read'),
           tags: TAGS,
           querystring: RECENT_CHANGES_QUERY,
-          response: RECENT_CHANGES_RESPONSES,
         },
+        config: { openapi: { response: RECENT_CHANGES_RESPONSES } },
       },
       async (req, reply) => {
         const limit = parseLimit(req.query.limit, 50, 500)
@@ -169,8 +168,8 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
           tags: TAGS,
           params: PROFILE_EVENTS_PARAMS,
           querystring: PROFILE_EVENTS_QUERY,
-          response: PROFILE_EVENTS_RESPONSES,
         },
+        config: { openapi: { response: PROFILE_EVENTS_RESPONSES } },
       },
       async (req, reply) => {
         const limit = parseLimit(req.query.limit, 20, 100)
@@ -190,8 +189,8 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
           tags: TAGS,
           params: VALIDATE_PARAMS,
           body: SEGMENT_INPUT,
-          response: VALIDATE_RESPONSES,
         },
+        config: { openapi: { response: VALIDATE_RESPONSES } },
       },
       async (req, reply) => {
         try {

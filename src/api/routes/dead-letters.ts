@@ -15,10 +15,9 @@ export const deadLettersRoutes: RouteModule = (app, ctx) => {
     summary: "The key's tenant's rejected events, newest first",
     description: needs('read', 'With the reason, the field at fault and the bytes as sent.'),
     tags: ['collector'],
-    response: DEAD_LETTERS_RESPONSES,
   }
   // The query is checked by parseDeadLetterQuery (its own 400s, naming the parameter): documented only.
-  app.get('/v1/dead-letters', { preHandler: ctx.auth.require('read'), schema, config: { openapi: { querystring: DEAD_LETTERS_QUERY } } }, async (req, reply) => {
+  app.get('/v1/dead-letters', { preHandler: ctx.auth.require('read'), schema, config: { openapi: { querystring: DEAD_LETTERS_QUERY, response: DEAD_LETTERS_RESPONSES } } }, async (req, reply) => {
     const query = parseDeadLetterQuery(req.query)
     if ('code' in query) {
       ctx.metrics.rejectedRequests.inc({ reason: query.code })

@@ -3,7 +3,7 @@ import { buy, GameError, join, login, lookup, parseForm, refFromQuery, register,
 import type { ApiContext, RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
 import type { DocumentOnly } from '../openapi.ts'
-import { needs, type JsonSchema } from '../schemas/common.ts'
+import { needs } from '../schemas/common.ts'
 import * as S from '../schemas/game.ts'
 
 /** Game bodies are a handful of short fields; the app-wide limit is sized for collector batches. */
@@ -54,9 +54,9 @@ async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void>
   const write = { preHandler: ctx.auth.require('write'), bodyLimit: GAME_BODY_LIMIT }
   // Bodies, path parameters and query strings are read by the game itself (JSON or form fields,
   // aliases, its own codes naming the field): documented only, in config.openapi (see DocumentOnly).
-  const doc = (operationId: string, summary: string, scope: 'write' | 'read', response: JsonSchema, only: DocumentOnly) => ({
-    schema: { operationId, summary, description: needs(scope), tags: ['game'], response },
-    config: { openapi: only.body === undefined ? only : { ...only, consumes: S.GAME_CONSUMES } },
+  const doc = (operationId: string, summary: string, scope: 'write' | 'read', response: NonNullable<DocumentOnly['response']>, only: DocumentOnly) => ({
+    schema: { operationId, summary, description: needs(scope), tags: ['game'] },
+    config: { openapi: { ...only, ...(only.body === undefined ? {} : { consumes: S.GAME_CONSUMES }), response } },
   })
 
   scope.post('/players', { ...write, ...doc('registerPlayer', 'Register a player; emits player_created', 'write', S.REGISTER_RESPONSES, { body: S.REGISTER_BODY }) }, answer((call) => register(deps, call)))

@@ -17,8 +17,8 @@ export const profilesRoutes: RouteModule = (app, ctx) => {
         description: needs('read'),
         tags: ['profiles'],
         params: PROFILE_PARAMS,
-        response: PROFILE_RESPONSES,
       },
+      config: { openapi: { response: PROFILE_RESPONSES } },
     },
     async (req, reply) => {
       const profile = await ctx.engine.profile(req.principal!.tenant, req.params.user_id)
@@ -36,10 +36,9 @@ export const profilesRoutes: RouteModule = (app, ctx) => {
         summary: 'Search profiles by segment and trait conditions, paginated',
         description: needs('read', 'Profiles in user id order; follow `next` for the following page.'),
         tags: ['profiles'],
-        response: PROFILE_SEARCH_RESPONSES,
       },
       // The query is read by the handler (every other key is a condition, limit and cursor give their own 400s): documented only.
-      config: { openapi: { querystring: PROFILE_SEARCH_QUERY } },
+      config: { openapi: { querystring: PROFILE_SEARCH_QUERY, response: PROFILE_SEARCH_RESPONSES } },
     },
     async (req, reply) => {
       const where = parseConditions(req.url)

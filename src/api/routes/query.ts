@@ -53,8 +53,8 @@ export const queryRoutes: RouteModule = (app, ctx) => {
         description: needs('admin', "Raw SQL sees every tenant's rows. See docs/warehouse.md."),
         tags,
         body: QUERY_BODY,
-        response: QUERY_RESPONSES,
       },
+      config: { openapi: { response: QUERY_RESPONSES } },
     },
     async (req, reply) => {
       try {
@@ -66,8 +66,8 @@ export const queryRoutes: RouteModule = (app, ctx) => {
     },
   )
 
-  const listSchema = { operationId: 'listReports', summary: 'The named reports, with their questions, parameters and SQL', description: needs('read'), tags, response: REPORTS_RESPONSES }
-  app.get('/v1/reports', { preHandler: read, schema: listSchema }, async () => ({
+  const listSchema = { operationId: 'listReports', summary: 'The named reports, with their questions, parameters and SQL', description: needs('read'), tags }
+  app.get('/v1/reports', { preHandler: read, schema: listSchema, config: { openapi: { response: REPORTS_RESPONSES } } }, async () => ({
     reports: listReports(),
   }))
 
@@ -81,10 +81,9 @@ export const queryRoutes: RouteModule = (app, ctx) => {
         summary: "Run a named report over the key's tenant; report parameters in the query string",
         description: needs('read', 'Each report takes only its own parameters (GET /v1/reports lists them); the tenant is always the key\'s.'),
         tags,
-        response: REPORT_RESPONSES,
       },
       // The report and its parameters are checked by runReport (404 for an unknown report, 400 naming a bad parameter): documented only.
-      config: { openapi: { params: REPORT_PARAMS, querystring: REPORT_QUERY } },
+      config: { openapi: { params: REPORT_PARAMS, querystring: REPORT_QUERY, response: REPORT_RESPONSES } },
     },
     async (req, reply) => {
       try {

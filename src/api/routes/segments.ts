@@ -13,14 +13,14 @@ export const segmentsRoutes: RouteModule = (app, ctx) => {
   const read = ctx.auth.require('read')
   const tags = ['segments']
 
-  const listSchema = { operationId: 'listSegments', summary: 'Segment definitions and live sizes', description: needs('read'), tags, response: SEGMENTS_RESPONSES }
-  app.get('/v1/segments', { preHandler: read, schema: listSchema }, async (req) => ({
+  const listSchema = { operationId: 'listSegments', summary: 'Segment definitions and live sizes', description: needs('read'), tags }
+  app.get('/v1/segments', { preHandler: read, schema: listSchema, config: { openapi: { response: SEGMENTS_RESPONSES } } }, async (req) => ({
     segments: await ctx.engine.segments(req.principal!.tenant),
   }))
 
   // Path parameters are documented only, as before this document had them: Fastify never checked them here.
-  const getSchema = { operationId: 'getSegment', summary: 'One segment', description: needs('read'), tags, response: SEGMENT_RESPONSES }
-  app.get<{ Params: { id: string } }>('/v1/segments/:id', { preHandler: read, schema: getSchema, config: { openapi: { params: SEGMENT_PARAMS } } }, async (req, reply) => {
+  const getSchema = { operationId: 'getSegment', summary: 'One segment', description: needs('read'), tags }
+  app.get<{ Params: { id: string } }>('/v1/segments/:id', { preHandler: read, schema: getSchema, config: { openapi: { params: SEGMENT_PARAMS, response: SEGMENT_RESPONSES } } }, async (req, reply) => {
     const s = (await ctx.engine.segments(req.principal!.tenant)).find((x) => x.name === req.params.id)
     return s ?? sendError(reply, 404, 'not_found', `no segment "${req.params.id}"`)
   })
@@ -34,10 +34,9 @@ export const segmentsRoutes: RouteModule = (app, ctx) => {
         summary: 'Members of a segment, with since-when, paginated by user id',
         description: needs('read'),
         tags,
-        response: MEMBERS_RESPONSES,
       },
       // limit and cursor are checked by the handler (400 `invalid_query` naming the field): documented only.
-      config: { openapi: { params: SEGMENT_PARAMS, querystring: MEMBERS_QUERY } },
+      config: { openapi: { params: SEGMENT_PARAMS, querystring: MEMBERS_QUERY, response: MEMBERS_RESPONSES } },
     },
     async (req, reply) => {
       const limit = parseLimit(req.query.limit, 100, 10_000)
@@ -60,9 +59,8 @@ export const segmentsRoutes: RouteModule = (app, ctx) => {
         description: needs('admin', 'A rule that does not compile is a 400 `invalid_rule` with `line` and `column`.'),
         tags,
         body: SEGMENT_INPUT,
-        response: PUT_SEGMENT_RESPONSES,
       },
-      config: { openapi: { params: SEGMENT_PARAMS } },
+      config: { openapi: { params: SEGMENT_PARAMS, response: PUT_SEGMENT_RESPONSES } },
     },
     async (req, reply) => {
       try {

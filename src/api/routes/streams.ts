@@ -60,8 +60,8 @@ export function createStreamsRoutes(options: StreamsRouteOptions = {}): RouteMod
             summary: `Live ${kind.name} of the key's tenant as Server-Sent Events (event: ${kind.event})`,
             description: needs('read', 'Reconnect with `Last-Event-ID` (or `?from=`) to resume where the stream stopped. See docs/streams.md.'),
             querystring: streamQuery(filterParam),
-            response: streamResponses(kind.event),
           },
+          config: { openapi: { response: streamResponses(kind.event) } },
         },
         (req, reply) => openStream(ctx, settings, sessions, slots, kind, filterParam, req, reply),
       )

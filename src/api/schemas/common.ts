@@ -1,8 +1,8 @@
 /*
  * Schemas every area shares: the error body (src/api/errors.ts), the refusals every route may give
- * (auth, limits, framework), and the paging parameters. They describe the answers for the OpenAPI
- * document; responses are serialised with JSON.stringify (src/api/openapi.ts), so a schema never
- * reshapes an answer, and test/api/openapi-responses.test.ts checks real answers against them.
+ * (auth, limits, framework), and the paging parameters. Response schemas are the document's only
+ * (DocumentOnly in src/api/openapi.ts), so a schema never reshapes an answer;
+ * test/api/openapi-responses.test.ts checks the real answers against them.
  */
 
 /** One JSON Schema object, as route schemas and the document hold it. */

@@ -1,5 +1,5 @@
 /* Live streams (src/api/routes/streams.ts, docs/streams.md): Server-Sent Events, resumable by cursor. */
-import { AUTH_ERRORS, errorResponse, retryResponse, textResponse } from './common.ts'
+import { AUTH_ERRORS, errorResponse, retryResponse, textResponse, type JsonSchema } from './common.ts'
 
 /** A segment entry or exit as streams and the dashboard send it (SegmentChange plus where it is in the log). */
 export const SEGMENT_CHANGE = {
@@ -38,7 +38,7 @@ export function streamQuery(filterParam: 'segment' | 'trigger'): Record<string, 
   }
 }
 
-export function streamResponses(event: string): Record<string, unknown> {
+export function streamResponses(event: string): Record<string, JsonSchema> {
   return {
     200: textResponse(`Server-Sent Events: \`event: ${event}\`, \`id:\` a cursor to resume from, \`data:\` one JSON record; \`: keep-alive\` comments`, ['text/event-stream']),
     400: errorResponse('`invalid_cursor`: `from` or Last-Event-ID is not a cursor of this stream'),
