@@ -85,7 +85,7 @@ beforeAll(async () => {
       '/v1/raw',
       {
         schema: { summary: 'raw NDJSON body', tags: ['test'] },
-        config: { openapiBody: { consumes: ['application/x-ndjson'], schema: { type: 'string' }, description: 'one event per line' } },
+        config: { openapi: { consumes: ['application/x-ndjson'], body: { type: 'string', description: 'one event per line' } } },
       },
       async (req) => ({ bytes: (req.body as Buffer).length }),
     )

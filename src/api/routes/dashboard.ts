@@ -4,11 +4,26 @@ import type { SegmentInput } from '../../engine/thread/protocol.ts'
 import type { RouteModule } from '../context.ts'
 import { DEFAULT_SAMPLER, LiveStreams, StaticFiles, StatsSampler, acceptsGzip, bundleExists, isAssetName, recentChanges, recentEvents, validateSegment, webDir, type SamplerOptions, type StaticFile } from '../dashboard/index.ts'
 import { sendError } from '../errors.ts'
-import { ERROR_RESPONSE_SCHEMA, NO_SECURITY } from '../openapi.ts'
+import { NO_SECURITY } from '../openapi.ts'
+import { needs } from '../schemas/common.ts'
+import {
+  ASSET_PARAMS,
+  ASSET_RESPONSES,
+  INDEX_RESPONSES,
+  LIVE_RESPONSES,
+  PROFILE_EVENTS_PARAMS,
+  PROFILE_EVENTS_QUERY,
+  PROFILE_EVENTS_RESPONSES,
+  RECENT_CHANGES_QUERY,
+  RECENT_CHANGES_RESPONSES,
+  VALIDATE_PARAMS,
+  VALIDATE_RESPONSES,
+} from '../schemas/dashboard.ts'
+import { SEGMENT_INPUT } from '../schemas/segments.ts'
 import { parseNameList } from '../streams/records.ts'
 import { StreamSlots } from '../streams/slots.ts'
 import { parseLimit } from './profile-query.ts'
-import { SEGMENT_INPUT_SCHEMA, ruleErrorBody } from './segment-input.ts'
+import { ruleErrorBody } from './segment-input.ts'
 
 export interface DashboardRouteOptions {
   /** The built bundle. Default config.webDir (TAGSTREAM_WEB_DIR), else web/dist. */
@@ -70,7 +85,7 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
 
     app.get(
       '/',
-      { schema: { summary: 'The dashboard (the built web bundle)', tags: TAGS, security: NO_SECURITY, produces: ['text/html'], response: { 200: { type: 'string', description: 'index.html' }, 503: ERROR_RESPONSE_SCHEMA } } },
+      { schema: { operationId: 'dashboardPage', summary: 'The dashboard (the built web bundle)', tags: TAGS, security: NO_SECURITY }, config: { openapi: { response: INDEX_RESPONSES } } },
       async (req, reply) => {
         const file = await files.get('index.html')
         if (file === null) return sendError(reply, 503, 'dashboard_not_built', `the dashboard bundle is missing (${dir}/index.html); run "npm run build:web"`)
@@ -84,12 +99,13 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
       '/assets/:file',
       {
         schema: {
+          operationId: 'dashboardAsset',
           summary: "The dashboard's scripts and styles (content-hashed names, cached for a year)",
           tags: TAGS,
           security: NO_SECURITY,
-          params: { type: 'object', properties: { file: { type: 'string' } }, required: ['file'] },
-          response: { 200: { type: 'string', description: 'the file' }, 404: ERROR_RESPONSE_SCHEMA },
+          params: ASSET_PARAMS,
         },
+        config: { openapi: { response: ASSET_RESPONSES } },
       },
       async (req, reply) => {
         const name = req.params.file
@@ -105,13 +121,12 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
       '/v1/dashboard/live',
       {
         preHandler: read,
-        config: { httpDurationMetric: false },
+        config: { httpDurationMetric: false, openapi: { response: LIVE_RESPONSES } },
         schema: {
+          operationId: 'dashboardLive',
           summary: 'Live server stats as Server-Sent Events: a `hello` frame with recent history, then a `sample` frame every second',
-          description: "Events/s accepted and rejected (the key's tenant), bytes/s, duplicates/s, engine processing rate and lag per partition (server), and the tenant's segment sizes. See docs/dashboard.md.",
+          description: needs('read') + " Events/s accepted and rejected (the key's tenant), bytes/s, duplicates/s, engine processing rate and lag per partition (server), and the tenant's segment sizes. See docs/dashboard.md.",
           tags: TAGS,
-          produces: ['text/event-stream'],
-          response: { 200: { type: 'string', description: 'text/event-stream' }, 503: ERROR_RESPONSE_SCHEMA },
         },
       },
       async (req, reply) => {
@@ -127,10 +142,13 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
       {
         preHandler: read,
         schema: {
+          operationId: 'dashboardRecentChanges',
           summary: "The tenant's latest segment entries and exits, and the cursor to follow GET /v1/segment-changes from",
+          description: needs('read'),
           tags: TAGS,
-          querystring: { type: 'object', properties: { limit: { type: 'string', description: '1–500, default 50' }, segment: { type: 'string', description: 'only these segments, comma-separated' } } },
+          querystring: RECENT_CHANGES_QUERY,
         },
+        config: { openapi: { response: RECENT_CHANGES_RESPONSES } },
       },
       async (req, reply) => {
         const limit = parseLimit(req.query.limit, 50, 500)
@@ -144,11 +162,14 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
       {
         preHandler: read,
         schema: {
+          operationId: 'dashboardProfileEvents',
           summary: "A user's latest events, newest first, read from the tail of their log partition",
+          description: needs('read'),
           tags: TAGS,
-          params: { type: 'object', properties: { user_id: { type: 'string' } }, required: ['user_id'] },
-          querystring: { type: 'object', properties: { limit: { type: 'string', description: '1–100, default 20' } } },
+          params: PROFILE_EVENTS_PARAMS,
+          querystring: PROFILE_EVENTS_QUERY,
         },
+        config: { openapi: { response: PROFILE_EVENTS_RESPONSES } },
       },
       async (req, reply) => {
         const limit = parseLimit(req.query.limit, 20, 100)
@@ -162,12 +183,14 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
       {
         preHandler: read,
         schema: {
+          operationId: 'dashboardValidateSegment',
           summary: 'Check a segment rule as PUT /v1/segments/:id would, without applying it',
-          description: '200 `{"valid":true,"metrics":[…]}`; 400 `invalid_rule` with `line` and `column`, the same body PUT answers with.',
+          description: needs('read', '200 `{"valid":true,"metrics":[…]}`; 400 `invalid_rule` with `line` and `column`, the same body PUT answers with.'),
           tags: TAGS,
-          params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
-          body: SEGMENT_INPUT_SCHEMA,
+          params: VALIDATE_PARAMS,
+          body: SEGMENT_INPUT,
         },
+        config: { openapi: { response: VALIDATE_RESPONSES } },
       },
       async (req, reply) => {
         try {

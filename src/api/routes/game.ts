@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { buy, GameError, join, login, lookup, parseForm, refFromQuery, register, type GameAnswer, type GameCall, type GameDeps } from '../../game/index.ts'
 import type { ApiContext, RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
-import type { OpenApiBody } from '../openapi.ts'
+import type { DocumentOnly } from '../openapi.ts'
+import { needs } from '../schemas/common.ts'
+import * as S from '../schemas/game.ts'
 
 /** Game bodies are a handful of short fields; the app-wide limit is sized for collector batches. */
 export const GAME_BODY_LIMIT = 16 * 1024
@@ -50,23 +52,35 @@ async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void>
     }
   }
   const write = { preHandler: ctx.auth.require('write'), bodyLimit: GAME_BODY_LIMIT }
-  const doc = (summary: string, fields: Record<string, string>): { schema: object; config: { openapiBody: OpenApiBody } } => ({
-    schema: { summary, tags: ['game'] },
-    config: { openapiBody: { consumes: ['application/json', 'application/x-www-form-urlencoded'], schema: { type: 'object', properties: Object.fromEntries(Object.entries(fields).map(([k, t]) => [k, { type: t }])) } } },
+  // Bodies, path parameters and query strings are read by the game itself (JSON or form fields,
+  // aliases, its own codes naming the field): documented only, in config.openapi (see DocumentOnly).
+  const doc = (operationId: string, summary: string, scope: 'write' | 'read', response: NonNullable<DocumentOnly['response']>, only: DocumentOnly) => ({
+    schema: { operationId, summary, description: needs(scope), tags: ['game'] },
+    config: { openapi: { ...only, ...(only.body === undefined ? {} : { consumes: S.GAME_CONSUMES }), response } },
   })
-  const buyFields = { player: 'string', type: 'string', cost: 'number' }
-  const joinFields = { player: 'string', org: 'string', level: 'string', cost: 'number' }
 
-  scope.post('/players', { ...write, ...doc('Register a player (201); emits player_created', { name: 'string', password: 'string', wealth: 'number', id: 'string' }) }, answer((call) => register(deps, call)))
-  scope.post('/login', { ...write, ...doc('Check a player\'s password; emits login', { name: 'string', password: 'string' }) }, answer((call) => login(deps, call)))
-  scope.post('/buy/:kind', { ...write, ...doc('Buy an item atomically (402 when the player cannot afford it); emits purchase', buyFields) }, answer((call, p) => buy(deps, call, p.kind ?? '')))
-  scope.post('/purchase/:item_name', { ...write, ...doc('Seed 002: buy an item, cost defaulting to its list price; emits purchase', buyFields) }, answer((call, p) => buy(deps, call, p.item_name ?? '')))
-  scope.post('/join/:kind', { ...write, ...doc('Join a guild or team, paying cost if given; emits join_guild or join_team', joinFields) }, answer((call, p) => join(deps, call, p.kind ?? '')))
-  scope.post('/join_a_guild', { ...write, ...doc('Seed 002: join a guild; emits join_guild', joinFields) }, answer((call) => join(deps, call, 'guild')))
+  scope.post('/players', { ...write, ...doc('registerPlayer', 'Register a player; emits player_created', 'write', S.REGISTER_RESPONSES, { body: S.REGISTER_BODY }) }, answer((call) => register(deps, call)))
+  scope.post('/login', { ...write, ...doc('loginPlayer', "Check a player's password; emits login", 'write', S.LOGIN_RESPONSES, { body: S.LOGIN_BODY }) }, answer((call) => login(deps, call)))
+  scope.post(
+    '/buy/:kind',
+    { ...write, ...doc('buyItem', 'Buy an item atomically (402 when the player cannot afford it); emits purchase', 'write', S.BUY_RESPONSES, { body: S.BUY_BODY, params: S.KIND_PARAMS }) },
+    answer((call, p) => buy(deps, call, p.kind ?? '')),
+  )
+  scope.post(
+    '/purchase/:item_name',
+    { ...write, ...doc('purchaseItem', 'Seed 002: buy an item, cost defaulting to its list price; emits purchase', 'write', S.BUY_RESPONSES, { body: S.BUY_BODY, params: S.ITEM_PARAMS }) },
+    answer((call, p) => buy(deps, call, p.item_name ?? '')),
+  )
+  scope.post(
+    '/join/:kind',
+    { ...write, ...doc('joinOrganisation', 'Join a guild or team, paying cost if given; emits join_guild or join_team', 'write', S.JOIN_RESPONSES, { body: S.JOIN_BODY, params: S.JOIN_PARAMS }) },
+    answer((call, p) => join(deps, call, p.kind ?? '')),
+  )
+  scope.post('/join_a_guild', { ...write, ...doc('joinGuild', 'Seed 002: join a guild; emits join_guild', 'write', S.JOIN_RESPONSES, { body: S.JOIN_BODY }) }, answer((call) => join(deps, call, 'guild')))
 
   const read = { preHandler: ctx.auth.require('read') }
-  scope.get('/players/:id', { ...read, schema: { summary: 'One player by id (never the password hash)', tags: ['game'] } }, answer((call, p) => lookup(deps, call.tenant, { by: 'id', value: p.id ?? '' })))
-  scope.get('/players', { ...read, schema: { summary: 'One player by ?name= or ?id=', tags: ['game'] } }, answer((call, _p, q) => lookup(deps, call.tenant, refFromQuery(q))))
+  scope.get('/players/:id', { ...read, ...doc('getPlayer', 'One player by id (never the password hash)', 'read', S.LOOKUP_RESPONSES, { params: S.PLAYER_PARAMS }) }, answer((call, p) => lookup(deps, call.tenant, { by: 'id', value: p.id ?? '' })))
+  scope.get('/players', { ...read, ...doc('findPlayer', 'One player by ?name= or ?id=', 'read', S.LOOKUP_RESPONSES, { querystring: S.PLAYER_QUERY }) }, answer((call, _p, q) => lookup(deps, call.tenant, refFromQuery(q))))
 }
 
 /** Fastify refuses bad bodies before a handler runs: give those refusals the game's error codes. */

@@ -2,7 +2,7 @@ import { parseEventTime } from '../../events/event-time.ts'
 import { TRAITS, isKnownTrait } from '../../rules/index.ts'
 import type { CompareOp, TraitCondition } from '../../engine/thread/protocol.ts'
 
-/** Query parameters with a meaning of their own; any other key is read as a condition. */
+/** Query parameters with a meaning of their own; every other key is read as a condition. */
 const PARAMS = new Set(['segment', 'where', 'limit', 'cursor'])
 const CONDITION = /^([a-z_]+)\s*(>=|<=|!=|=|:|>|<)\s*(.*)$/
 

@@ -1,5 +1,7 @@
 import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
+import { needs } from '../schemas/common.ts'
+import { PROFILE_PARAMS, PROFILE_RESPONSES, PROFILE_SEARCH_QUERY, PROFILE_SEARCH_RESPONSES } from '../schemas/profiles.ts'
 import { parseConditions, parseLimit } from './profile-query.ts'
 import { decodePageCursor, encodePageCursor } from './page-cursor.ts'
 
@@ -9,7 +11,14 @@ export const profilesRoutes: RouteModule = (app, ctx) => {
     '/v1/profiles/:user_id',
     {
       preHandler: ctx.auth.require('read'),
-      schema: { summary: 'One user\'s live profile: traits, counts, segments with since-when, window metrics', tags: ['profiles'], params: { type: 'object', properties: { user_id: { type: 'string' } } } },
+      schema: {
+        operationId: 'getProfile',
+        summary: "One user's live profile: traits, counts, segments with since-when, window metrics",
+        description: needs('read'),
+        tags: ['profiles'],
+        params: PROFILE_PARAMS,
+      },
+      config: { openapi: { response: PROFILE_RESPONSES } },
     },
     async (req, reply) => {
       const profile = await ctx.engine.profile(req.principal!.tenant, req.params.user_id)
@@ -22,7 +31,14 @@ export const profilesRoutes: RouteModule = (app, ctx) => {
     '/v1/profiles',
     {
       preHandler: ctx.auth.require('read'),
-      schema: { summary: 'Search profiles by segment and trait conditions, paginated', tags: ['profiles'] },
+      schema: {
+        operationId: 'searchProfiles',
+        summary: 'Search profiles by segment and trait conditions, paginated',
+        description: needs('read', 'Profiles in user id order; follow `next` for the following page.'),
+        tags: ['profiles'],
+      },
+      // The query is read by the handler (every other key is a condition, limit and cursor give their own 400s): documented only.
+      config: { openapi: { querystring: PROFILE_SEARCH_QUERY, response: PROFILE_SEARCH_RESPONSES } },
     },
     async (req, reply) => {
       const where = parseConditions(req.url)

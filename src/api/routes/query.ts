@@ -1,10 +1,9 @@
 import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
+import { needs } from '../schemas/common.ts'
+import { QUERY_BODY, QUERY_RESPONSES, REPORT_PARAMS, REPORT_QUERY, REPORT_RESPONSES, REPORTS_RESPONSES } from '../schemas/warehouse.ts'
 import { openWarehouse, QUERY_DEFAULTS, QueryError, type Warehouse } from '../../warehouse/query/index.ts'
 import { listReports, ReportParamError, runReport, UnknownReportError } from '../../warehouse/reports/index.ts'
-
-/** Largest `limit` a client may ask for. */
-const MAX_LIMIT = 100_000
 
 /**
  * SQL over the Parquet warehouse: `POST /v1/query` (one read-only statement) and the named reports.
@@ -49,15 +48,13 @@ export const queryRoutes: RouteModule = (app, ctx) => {
     {
       preHandler: admin,
       schema: {
+        operationId: 'runQuery',
         summary: 'Run one read-only SQL query (SELECT or WITH) over the warehouse views',
+        description: needs('admin', "Raw SQL sees every tenant's rows. See docs/warehouse.md."),
         tags,
-        body: {
-          type: 'object',
-          required: ['sql'],
-          additionalProperties: false,
-          properties: { sql: { type: 'string', minLength: 1, maxLength: 100_000 }, limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT } },
-        },
+        body: QUERY_BODY,
       },
+      config: { openapi: { response: QUERY_RESPONSES } },
     },
     async (req, reply) => {
       try {
@@ -69,14 +66,25 @@ export const queryRoutes: RouteModule = (app, ctx) => {
     },
   )
 
-  app.get('/v1/reports', { preHandler: read, schema: { summary: 'The named reports, with their questions, parameters and SQL', tags } }, async () => ({
+  const listSchema = { operationId: 'listReports', summary: 'The named reports, with their questions, parameters and SQL', description: needs('read'), tags }
+  app.get('/v1/reports', { preHandler: read, schema: listSchema, config: { openapi: { response: REPORTS_RESPONSES } } }, async () => ({
     reports: listReports(),
   }))
 
   // A repeated key (`?providers=a&providers=b`) arrives as an array: list parameters take it, others answer 400.
   app.get<{ Params: { name: string }; Querystring: Record<string, string | string[]> }>(
     '/v1/reports/:name',
-    { preHandler: read, schema: { summary: "Run a named report over the key's tenant; report parameters in the query string", tags } },
+    {
+      preHandler: read,
+      schema: {
+        operationId: 'runReport',
+        summary: "Run a named report over the key's tenant; report parameters in the query string",
+        description: needs('read', 'Each report takes only its own parameters (GET /v1/reports lists them); the tenant is always the key\'s.'),
+        tags,
+      },
+      // The report and its parameters are checked by runReport (404 for an unknown report, 400 naming a bad parameter): documented only.
+      config: { openapi: { params: REPORT_PARAMS, querystring: REPORT_QUERY, response: REPORT_RESPONSES } },
+    },
     async (req, reply) => {
       try {
         // The tenant comes from the key, never from the query string.

@@ -3,7 +3,9 @@ import type { SegmentInput } from '../../engine/thread/protocol.ts'
 import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
 import { parseLimit } from './profile-query.ts'
-import { SEGMENT_INPUT_SCHEMA, ruleErrorBody } from './segment-input.ts'
+import { ruleErrorBody } from './segment-input.ts'
+import { needs } from '../schemas/common.ts'
+import { MEMBERS_QUERY, MEMBERS_RESPONSES, PUT_SEGMENT_RESPONSES, SEGMENT_INPUT, SEGMENT_PARAMS, SEGMENT_RESPONSES, SEGMENTS_RESPONSES } from '../schemas/segments.ts'
 import { decodePageCursor, encodePageCursor } from './page-cursor.ts'
 
 /** Segment definitions with live sizes, their members, and changing a segment at run time. */
@@ -11,18 +13,31 @@ export const segmentsRoutes: RouteModule = (app, ctx) => {
   const read = ctx.auth.require('read')
   const tags = ['segments']
 
-  app.get('/v1/segments', { preHandler: read, schema: { summary: 'Segment definitions and live sizes', tags } }, async (req) => ({
+  const listSchema = { operationId: 'listSegments', summary: 'Segment definitions and live sizes', description: needs('read'), tags }
+  app.get('/v1/segments', { preHandler: read, schema: listSchema, config: { openapi: { response: SEGMENTS_RESPONSES } } }, async (req) => ({
     segments: await ctx.engine.segments(req.principal!.tenant),
   }))
 
-  app.get<{ Params: { id: string } }>('/v1/segments/:id', { preHandler: read, schema: { summary: 'One segment', tags } }, async (req, reply) => {
+  // Path parameters are documented only, as before this document had them: Fastify never checked them here.
+  const getSchema = { operationId: 'getSegment', summary: 'One segment', description: needs('read'), tags }
+  app.get<{ Params: { id: string } }>('/v1/segments/:id', { preHandler: read, schema: getSchema, config: { openapi: { params: SEGMENT_PARAMS, response: SEGMENT_RESPONSES } } }, async (req, reply) => {
     const s = (await ctx.engine.segments(req.principal!.tenant)).find((x) => x.name === req.params.id)
     return s ?? sendError(reply, 404, 'not_found', `no segment "${req.params.id}"`)
   })
 
   app.get<{ Params: { id: string }; Querystring: { limit?: string; cursor?: string } }>(
     '/v1/segments/:id/members',
-    { preHandler: read, schema: { summary: 'Members of a segment, with since-when, paginated by user id', tags } },
+    {
+      preHandler: read,
+      schema: {
+        operationId: 'listSegmentMembers',
+        summary: 'Members of a segment, with since-when, paginated by user id',
+        description: needs('read'),
+        tags,
+      },
+      // limit and cursor are checked by the handler (400 `invalid_query` naming the field): documented only.
+      config: { openapi: { params: SEGMENT_PARAMS, querystring: MEMBERS_QUERY, response: MEMBERS_RESPONSES } },
+    },
     async (req, reply) => {
       const limit = parseLimit(req.query.limit, 100, 10_000)
       if (!limit.ok) return sendError(reply, 400, 'invalid_query', limit.message, 'limit')
@@ -39,10 +54,13 @@ export const segmentsRoutes: RouteModule = (app, ctx) => {
     {
       preHandler: ctx.auth.require('admin'),
       schema: {
+        operationId: 'putSegment',
         summary: 'Add or change a segment at run time; it applies to new events',
+        description: needs('admin', 'A rule that does not compile is a 400 `invalid_rule` with `line` and `column`.'),
         tags,
-        body: SEGMENT_INPUT_SCHEMA,
+        body: SEGMENT_INPUT,
       },
+      config: { openapi: { params: SEGMENT_PARAMS, response: PUT_SEGMENT_RESPONSES } },
     },
     async (req, reply) => {
       try {

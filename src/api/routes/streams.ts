@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiContext, RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
+import { needs } from '../schemas/common.ts'
+import { streamQuery, streamResponses } from '../schemas/streams.ts'
 import { CursorError } from '../streams/cursor.ts'
 import { NOTIFICATIONS, SEGMENT_CHANGES, type StreamKind } from '../streams/kinds.ts'
 import { parseNameList } from '../streams/records.ts'
@@ -50,16 +52,13 @@ export function createStreamsRoutes(options: StreamsRouteOptions = {}): RouteMod
         {
           preHandler: ctx.auth.require('read'),
           schema: {
+            operationId: kind === SEGMENT_CHANGES ? 'streamSegmentChanges' : 'streamNotifications',
             tags: ['streams'],
             summary: `Live ${kind.name} of the key's tenant as Server-Sent Events (event: ${kind.event})`,
-            querystring: {
-              type: 'object',
-              properties: {
-                from: { type: 'string', description: '"now" (default), "earliest" or a cursor (an event id); the Last-Event-ID header takes precedence' },
-                [filterParam]: { type: 'string', description: `Only these ${filterParam}s, comma-separated` },
-              },
-            },
+            description: needs('read', 'Reconnect with `Last-Event-ID` (or `?from=`) to resume where the stream stopped. See docs/streams.md.'),
+            querystring: streamQuery(filterParam),
           },
+          config: { openapi: { response: streamResponses(kind.event) } },
         },
         (req, reply) => openStream(ctx, settings, sessions, slots, kind, filterParam, req, reply),
       )

@@ -1,0 +1,89 @@
+/* Profiles and segments as the engine answers them (src/engine/thread/protocol.ts). */
+import { AUTH_ERRORS, ENGINE_UNAVAILABLE, NEXT_CURSOR, PAGE_CURSOR_PARAM, URI_TOO_LONG, USER_ID_PARAM, errorResponse, limitParam, pathParams } from './common.ts'
+
+const NULLABLE_MS = { type: ['integer', 'null'], description: 'Epoch milliseconds' } as const
+const NULLABLE_TEXT = { type: ['string', 'null'] } as const
+
+/** Aggregates by canonical text (`count(spin, 1h)`); null when a window holds nothing to aggregate. */
+export const METRIC_VALUES = { type: 'object', additionalProperties: { type: ['number', 'null'] } } as const
+
+/** A segment a user is in, and since when (event time). */
+export const PROFILE_SEGMENT = {
+  type: 'object',
+  properties: { segment: { type: 'string' }, since: { type: 'integer', description: 'Epoch milliseconds (event time)' } },
+  required: ['segment', 'since'],
+  additionalProperties: false,
+} as const
+
+/** One user's live profile (Profile). */
+export const PROFILE = {
+  type: 'object',
+  properties: {
+    tenant: { type: 'string' },
+    user_id: { type: 'string' },
+    traits: {
+      type: 'object',
+      properties: {
+        first_seen: NULLABLE_MS,
+        last_seen: NULLABLE_MS,
+        is_new: { type: ['boolean', 'null'] },
+        event_count: { type: 'integer' },
+        total_purchases: { type: 'number' },
+        country: NULLABLE_TEXT,
+        language: NULLABLE_TEXT,
+        user_agent: NULLABLE_TEXT,
+        referrer: NULLABLE_TEXT,
+        host: NULLABLE_TEXT,
+      },
+      required: ['first_seen', 'last_seen', 'is_new', 'event_count', 'total_purchases', 'country', 'language', 'user_agent', 'referrer', 'host'],
+      additionalProperties: false,
+    },
+    counts: { type: 'object', description: 'Lifetime events per name', additionalProperties: { type: 'integer' } },
+    segments: { type: 'array', items: PROFILE_SEGMENT },
+    metrics: { ...METRIC_VALUES, description: 'Every aggregate of the current rules, at the partition watermark' },
+  },
+  required: ['tenant', 'user_id', 'traits', 'counts', 'segments', 'metrics'],
+  additionalProperties: false,
+} as const
+
+export const PROFILE_PARAMS = pathParams({ user_id: USER_ID_PARAM })
+
+export const PROFILE_RESPONSES = {
+  200: { ...PROFILE, description: "The user's live profile" },
+  ...AUTH_ERRORS,
+  404: errorResponse('`not_found`: no profile for this user'),
+  ...URI_TOO_LONG,
+  ...ENGINE_UNAVAILABLE,
+} as const
+
+/**
+ * `GET /v1/profiles` query. Conditions come in `where` or as bare keys (`&last_seen>2026-11-01`,
+ * `&country=TR`), which no parameter list can name: the description says so.
+ */
+export const PROFILE_SEARCH_QUERY = {
+  type: 'object',
+  properties: {
+    segment: { type: 'string', description: 'Only members of this segment' },
+    where: {
+      type: 'string',
+      description:
+        'Trait conditions, comma-separated: `country:TR,last_seen>2026-11-01T00:00:00Z,total_purchases>=10` (operators `:` `=` `!=` `>` `>=` `<` `<=`; traits first_seen, last_seen, is_new, total_purchases, event_count, country, language, user_agent, referrer, host). Every other query key is read as one more condition.',
+    },
+    limit: limitParam(50, 1000),
+    cursor: PAGE_CURSOR_PARAM,
+  },
+} as const
+
+export const PROFILE_SEARCH_RESPONSES = {
+  200: {
+    type: 'object',
+    description: 'Matching profiles, by user id',
+    properties: { profiles: { type: 'array', items: PROFILE }, next: NEXT_CURSOR },
+    required: ['profiles', 'next'],
+    additionalProperties: false,
+  },
+  400: errorResponse('`invalid_query`: a bad condition, limit or cursor (named in `field`)'),
+  ...AUTH_ERRORS,
+  404: errorResponse('`not_found`: no such segment (`field`: segment)'),
+  ...ENGINE_UNAVAILABLE,
+} as const

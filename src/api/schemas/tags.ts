@@ -1,0 +1,11 @@
+/** The document's tags, one per route family, in the order the UI lists them (redocly wants each described). */
+export const DOCUMENT_TAGS = [
+  { name: 'collector', description: 'Sending events, and the events refused (docs/collector.md). Scope `write` to send, `read` for dead letters.' },
+  { name: 'profiles', description: "Users' live profiles: traits, counts, segments, window metrics. Scope `read`." },
+  { name: 'segments', description: 'Segment definitions, live sizes and members; changing a segment at run time (scope `admin`).' },
+  { name: 'streams', description: 'Live segment changes and notifications as Server-Sent Events, resumable by cursor (docs/streams.md). Scope `read`.' },
+  { name: 'warehouse', description: 'SQL over the Parquet warehouse (scope `admin`) and the named reports (scope `read`) (docs/warehouse.md).' },
+  { name: 'game', description: 'The demo game backend: players, purchases, guilds and teams, each action one event (docs/game.md).' },
+  { name: 'dashboard', description: 'The web dashboard and the read-only routes only it uses (docs/dashboard.md).' },
+  { name: 'operations', description: 'Liveness, readiness and Prometheus metrics; no API key (docs/operations.md).' },
+]
