@@ -19,8 +19,6 @@ const webDir = mkdtempSync(join(tmpdir(), 'tagstream-openapi-web-'))
 mkdirSync(join(webDir, 'assets'))
 writeFileSync(join(webDir, 'index.html'), '<!doctype html><title>t</title>')
 writeFileSync(join(webDir, 'assets', 'app-abc123.js'), 'console.log(1)\n')
-const previousWebDir = process.env.TAGSTREAM_WEB_DIR
-process.env.TAGSTREAM_WEB_DIR = webDir
 
 interface Call {
   method: 'GET' | 'POST' | 'PUT'
@@ -39,7 +37,7 @@ interface Call {
 }
 
 describe('every route answers as the OpenAPI document says', () => {
-  const s = useTestServer()
+  const s = useTestServer({ webDir })
   let doc: OpenApiDocument
   const ajv = createAjv()
   const called = new Set<string>()
@@ -48,8 +46,6 @@ describe('every route answers as the OpenAPI document says', () => {
     doc = await fetchDocument(s.url)
   })
   afterAll(() => {
-    if (previousWebDir === undefined) delete process.env.TAGSTREAM_WEB_DIR
-    else process.env.TAGSTREAM_WEB_DIR = previousWebDir
     rmSync(webDir, { recursive: true, force: true })
   })
 
