@@ -193,7 +193,7 @@ export function encodeParquet(columns: readonly ColumnSpec[], rowGroups: readonl
       w.end()
       w.end().end()
     }
-    w.i64(2, g.uncompressed).i64(3, g.rows).i64(5, g.start).i64(6, g.compressed).i32(7, ordinal).end()
+    w.i64(2, g.uncompressed).i64(3, g.rows).i64(5, g.start).i64(6, g.compressed).i16(7, ordinal).end()
   }
   w.string(6, CREATED_BY)
   // ColumnOrder.TYPE_ORDER for every column: min/max follow the type's own order.

@@ -31,6 +31,8 @@ describe('the compact protocol, byte for byte', () => {
     expect(hex(new CompactWriter().begin().i32(1, 2 ** 31 - 1).end())).toBe('15feffffff0f00')
     expect(hex(new CompactWriter().begin().i32(1, -(2 ** 31)).end())).toBe('15ffffffff0f00')
     expect(hex(new CompactWriter().begin().i64(2, 2 ** 32).end())).toBe('26808080802000')
+    // I16 = 4 (RowGroup.ordinal): the same zigzag varint under its own type.
+    expect(hex(new CompactWriter().begin().i16(7, 3).i16(8, -2).end())).toBe('7406' + '1403' + '00')
   })
 
   it('writes bools in the field header, strings and lists with their lengths', () => {
