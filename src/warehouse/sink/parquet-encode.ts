@@ -56,8 +56,8 @@ export interface PageCodec {
   name: string
   /** parquet.thrift CompressionCodec. */
   id: number
-  /** The most bytes `n` input bytes can compress to. */
-  maxLength?(n: number): number
+  /** The most bytes `n` input bytes, in `pieces` pieces, can compress to. */
+  maxLength?(n: number, pieces: number): number
   /** Compresses the pieces, as one input, into `out` from `at`; returns the end. `values`: what the pieces hold, for a codec that can use it. */
   compress?(pieces: readonly Uint8Array[], out: Uint8Array, at: number, values?: ValuesHint): number
 }
@@ -121,7 +121,7 @@ export function encodeParquet(columns: readonly ColumnSpec[], rowGroups: readonl
       let storedSize = size
       if (out) {
         // Growing moves later pages to a new buffer; earlier pages keep the one they were written in.
-        out.reserve(codec.maxLength!(size))
+        out.reserve(codec.maxLength!(size, body.length))
         const at = out.pos
         out.pos = codec.compress!(body, out.buf, at, values)
         stored = [out.buf.subarray(at, out.pos)]
@@ -193,7 +193,7 @@ export function encodeParquet(columns: readonly ColumnSpec[], rowGroups: readonl
       w.end()
       w.end().end()
     }
-    w.i64(2, g.uncompressed).i64(3, g.rows).i64(5, g.start).i64(6, g.compressed).i32(7, ordinal).end()
+    w.i64(2, g.uncompressed).i64(3, g.rows).i64(5, g.start).i64(6, g.compressed).i16(7, ordinal).end()
   }
   w.string(6, CREATED_BY)
   // ColumnOrder.TYPE_ORDER for every column: min/max follow the type's own order.

@@ -35,9 +35,14 @@ const table = new Uint16Array(1 << MAX_TABLE_BITS)
 /** In a piece of byte arrays, the start of the value after the last position looked at; carried from block to block. */
 let valueStart = NONE
 
-/** The most bytes `n` input bytes can compress to (snappy.cc, MaxCompressedLength). */
-export function snappyMaxLength(n: number): number {
-  return 32 + n + Math.floor(n / 6)
+/**
+ * The most bytes `n` input bytes, given as `pieces` pieces, can compress to: snappy.cc's
+ * MaxCompressedLength, and 5 more per further piece, since each piece is compressed on its own and
+ * may end in a literal tag of its own (at most 5 bytes); a page of many small pieces would overflow
+ * the reference bound.
+ */
+export function snappyMaxLength(n: number, pieces = 1): number {
+  return 32 + n + Math.floor(n / 6) + 5 * Math.max(0, pieces - 1)
 }
 
 /**
@@ -51,7 +56,7 @@ export interface ValuesHint {
 
 /**
  * Compresses the pieces as one input (their concatenation) into `out` from `at`; returns the end.
- * `out` must have room for snappyMaxLength(total length) bytes. Matches never reach across a piece.
+ * `out` must have room for snappyMaxLength(total length, number of pieces) bytes. Matches never reach across a piece.
  */
 export function snappyCompress(pieces: readonly Uint8Array[], out: Uint8Array, at = 0, values?: ValuesHint): number {
   let total = 0

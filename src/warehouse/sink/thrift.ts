@@ -30,6 +30,13 @@ export class CompactWriter {
     return this
   }
 
+  /** An i16 field (RowGroup.ordinal): the same varint as i32, but readers generated from the IDL skip a field whose wire type is not the declared one. */
+  i16(id: number, v: number): this {
+    this.field(id, T.I16)
+    this.varint(zigzag(v))
+    return this
+  }
+
   i32(id: number, v: number): this {
     this.field(id, T.I32)
     this.varint(zigzag(v))
