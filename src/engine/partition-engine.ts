@@ -337,7 +337,7 @@ export class PartitionEngine {
 
   private newMetric(index: number, T: number): MetricState {
     const m = this.rules.metrics[index]!
-    return m.shape === null ? new LifetimeMetric(m.spec.agg) : new WindowedMetric(m.spec.agg, m.shape, T)
+    return m.shape === null ? new LifetimeMetric(m.spec.agg) : WindowedMetric.empty(m.spec.agg, m.shape, T)
   }
 
   private applyTraits(user: UserState, e: TrackedEvent, plan: EventPlan): void {
@@ -421,9 +421,8 @@ export class PartitionEngine {
           const m = user.metrics[mi]
           if (m === undefined) continue
           m.advance(T)
-          const w = m as WindowedMetric
-          if (w.isEmpty()) user.metrics[mi] = undefined
-          else if (needed || w.hasNegative) next = Math.min(next, w.nextChange())
+          if (m.isEmpty()) user.metrics[mi] = undefined
+          else if (needed || m.hasNegative) next = Math.min(next, m.nextChange())
         }
       }
       const keep = segments[i]!.keepMs

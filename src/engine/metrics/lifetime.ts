@@ -17,6 +17,11 @@ export class LifetimeMetric implements MetricState {
     this.values = agg === 'distinct' ? new Set() : null
   }
 
+  /** A lifetime aggregate never slides, so a negative value cannot make it rise later. */
+  get hasNegative(): boolean {
+    return false
+  }
+
   advance(): void {}
 
   add(_ts: number, value: unknown): boolean {

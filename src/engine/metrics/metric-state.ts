@@ -24,9 +24,15 @@ export interface MetricState {
   nextChange(): number
   /** True when nothing is held (the state can be dropped). */
   isEmpty(): boolean
+  /** A negative value was summed into a window: sliding out can raise it (PartitionEngine.schedule). */
+  readonly hasNegative: boolean
   snapshot(): MetricSnapshot
 }
 
+/**
+ * A metric's checkpoint as stored: `kind` tells windowed ('w', windowed.ts and windows/) from
+ * lifetime ('l'); each restore checks the other fields before using them.
+ */
 export interface MetricSnapshot {
   kind: 'w' | 'l'
   [field: string]: unknown
