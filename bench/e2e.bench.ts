@@ -119,8 +119,10 @@ export async function benchE2e(): Promise<Section> {
     const main = await runOnce(join(dir, 'serve'), (target) => postAll(target, bodies, 16))
     // What the rest of the path allows on this machine: the same requests with no warehouse at all.
     const bare = await runOnce(join(dir, 'serve-bare'), (target) => postAll(target, bodies, 16), false)
-    const simulated = await runOnce(join(dir, 'serve-sim'), async (target) =>
-      (await sendEvents(workload(), { target, keyFor: () => BENCH_KEY, batch: 1_000, concurrency: 16, rate: 0, limit: EVENTS })).accepted)
+    const simulated = await runOnce(
+      join(dir, 'serve-sim'),
+      async (target) => (await sendEvents(workload(), { target, keyFor: () => BENCH_KEY, batch: 1_000, concurrency: 16, rate: 0, limit: EVENTS })).accepted,
+    )
     const rows = EVENTS
 
     // The batch path, same events: validate, append to a fresh log, one sink run.
@@ -153,8 +155,18 @@ export async function benchE2e(): Promise<Section> {
         { name: 'events in the warehouse, from first request to last row', value: e2e, unit: 'events/s', target: `≥ ${fmt(TARGET)} events/s`, met: e2e >= TARGET, notes: `${fmt(main.warehouseS)} s` },
         { name: 'acknowledged durably, sink running', value: EVENTS / main.ingestS, unit: 'events/s', notes: `${fmt(main.ingestS)} s` },
         { name: 'segmented (engine caught up)', value: EVENTS / main.engineS, unit: 'events/s', notes: `${fmt(main.engineS)} s` },
-        { name: 'comparison: the warehouse off (`--no-warehouse`), segmented', value: EVENTS / bare.engineS, unit: 'events/s', notes: `${fmt(bare.engineS)} s; acknowledged in ${fmt(bare.ingestS)} s` },
-        { name: 'comparison: bodies made on the fly by the simulator in the same process, to last row', value: EVENTS / simulated.warehouseS, unit: 'events/s', notes: `${fmt(simulated.warehouseS)} s; acknowledged in ${fmt(simulated.ingestS)} s` },
+        {
+          name: 'comparison: the warehouse off (`--no-warehouse`), segmented',
+          value: EVENTS / bare.engineS,
+          unit: 'events/s',
+          notes: `${fmt(bare.engineS)} s; acknowledged in ${fmt(bare.ingestS)} s`,
+        },
+        {
+          name: 'comparison: bodies made on the fly by the simulator in the same process, to last row',
+          value: EVENTS / simulated.warehouseS,
+          unit: 'events/s',
+          notes: `${fmt(simulated.warehouseS)} s; acknowledged in ${fmt(simulated.ingestS)} s`,
+        },
         { name: 'comparison: batch path, log append + one sink run', value: EVENTS / batchS, unit: 'events/s', notes: `${fmt(batchS)} s` },
       ],
     }

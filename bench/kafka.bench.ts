@@ -54,7 +54,7 @@ async function measure(): Promise<Section> {
     // Sequential reads, as one engine partition loop does them; then all partitions at once.
     const t1 = performance.now()
     let read = 0
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const got = await log.read('events', 0, offset, { maxRecords: 50_000, keys: false })
       if (got.length === 0) break
       read += got.length
@@ -66,7 +66,7 @@ async function measure(): Promise<Section> {
     const perPartition = await Promise.all(
       Array.from({ length: PARTITIONS }, async (_, p) => {
         let n = 0
-        for (let offset = 0; ; ) {
+        for (let offset = 0; ;) {
           const got = await log.read('events', p, offset, { maxRecords: 50_000, keys: false })
           if (got.length === 0) break
           for (const r of got) n += decodeEvent(r.value).ts > 0 ? 1 : 0

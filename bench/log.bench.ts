@@ -34,7 +34,7 @@ export async function benchLog(): Promise<Section> {
     const t1 = performance.now()
     let read = 0
     for (let p = 0; p < PARTITIONS; p++) {
-      for (let offset = 0; ; ) {
+      for (let offset = 0; ;) {
         const got = await log.read('events', p, offset, { maxRecords: 50_000 })
         if (got.length === 0) break
         read += got.length
@@ -45,7 +45,7 @@ export async function benchLog(): Promise<Section> {
 
     const t2 = performance.now()
     let decoded = 0
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const got = await log.read('events', 0, offset, { maxRecords: 50_000 })
       if (got.length === 0) break
       for (const r of got) decoded += decodeEvent(r.value).ts > 0 ? 1 : 0
@@ -54,13 +54,17 @@ export async function benchLog(): Promise<Section> {
     const decodeRate = decoded / ((performance.now() - t2) / 1000)
     await log.close()
 
-    const rawRate = rawFileAppendRate(dir, records.map((r) => r.value), avgBytes)
+    const rawRate = rawFileAppendRate(
+      dir,
+      records.map((r) => r.value),
+      avgBytes,
+    )
     return {
       title: 'Embedded event log (LMDB)',
       description:
         `${(BATCHES * BATCH).toLocaleString('en-US')} events in batches of ${BATCH} (about 150 bytes as JSON, ${avgBytes.toFixed(0)} bytes in the log's binary envelope), ` +
         `${CONCURRENCY} appends in flight over ${PARTITIONS} partitions; every append resolves only after its transaction is fsync'd. ` +
-        'The comparison is the same bytes written to a plain file with one fdatasync per batch: the disk\'s ceiling for durable batches.',
+        "The comparison is the same bytes written to a plain file with one fdatasync per batch: the disk's ceiling for durable batches.",
       figures: [
         { name: 'durable append', value: appendRate, unit: 'events/s', target: '≥ 1,000,000 events/s', met: appendRate >= 1_000_000 },
         { name: 'read (records)', value: readRate, unit: 'events/s' },

@@ -66,7 +66,10 @@ async function playerRate(store: PlayerStore, spread: number): Promise<number> {
   return PLAYER_UPDATES / ((performance.now() - t0) / 1000)
 }
 
-async function measure(store: StateStore, players: PlayerStore): Promise<{ small: { insert: number; update: number }; large: { insert: number; update: number }; load: number; spread: number; contended: number }> {
+async function measure(
+  store: StateStore,
+  players: PlayerStore,
+): Promise<{ small: { insert: number; update: number }; large: { insert: number; update: number }; load: number; spread: number; contended: number }> {
   const small = await checkpointRate(store, 'bench-1k', 1_000)
   const large = await checkpointRate(store, 'bench-10k', 10_000)
   const load = await loadRate(store, 'bench-10k')

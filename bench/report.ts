@@ -26,7 +26,10 @@ export function machine(): string[] {
   const cpu = cpus()
   let commit = 'unknown'
   try {
-    const git = (args: string) => execSync(`git ${args}`, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+    const git = (args: string) =>
+      execSync(`git ${args}`, { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim()
     commit = git('rev-parse HEAD')
     // Measured code that differs from the commit is said so: the figures belong to the working tree.
     if (git('status --porcelain --untracked-files=no -- src bench bin package.json') !== '') commit += ' (with uncommitted changes to src, bench, bin or package.json)'

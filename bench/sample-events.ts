@@ -6,9 +6,7 @@ export function sampleEvents(n: number, users = 10_000, start = Date.UTC(2026, 1
   for (let i = 0; i < n; i++) {
     const purchase = i % 50 === 0
     const r = validateEvent(
-      purchase
-        ? { event: 'in_app_purchase', user_id: String(i % users), ts: start + i, amount: 4.99, item: 'coins' }
-        : { event: 'spin', user_id: String(i % users), ts: start + i, bet: 10 },
+      purchase ? { event: 'in_app_purchase', user_id: String(i % users), ts: start + i, amount: 4.99, item: 'coins' } : { event: 'spin', user_id: String(i % users), ts: start + i, bet: 10 },
       { receivedAt: start + i },
     )
     if (!r.ok) throw new Error(r.error.reason)

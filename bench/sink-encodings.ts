@@ -111,7 +111,9 @@ export async function benchSinkEncodings(logDir: string, workDir: string): Promi
       const out = join(workDir, `duckdb-${codec}`)
       mkdirSync(out, { recursive: true })
       for (const [k, f] of parquetFiles(chosen).entries()) {
-        await c.run(`COPY (SELECT * FROM read_parquet(${literal(f)}, hive_partitioning = false)) TO ${literal(join(out, `${k}.parquet`))} (FORMAT parquet${codec === 'zstd' ? ', COMPRESSION zstd' : ''})`)
+        await c.run(
+          `COPY (SELECT * FROM read_parquet(${literal(f)}, hive_partitioning = false)) TO ${literal(join(out, `${k}.parquet`))} (FORMAT parquet${codec === 'zstd' ? ', COMPRESSION zstd' : ''})`,
+        )
       }
       const perRow = parquetBytes(out) / rows
       const snappy = bytes[1]! / rows
@@ -178,14 +180,27 @@ async function duckdbAppender(logDir: string, out: string): Promise<{ rate: numb
     }
     for (let p = 0; p < partitions; p++) {
       const end = (await log.offsets(TOPICS.events, p)).end
-      for (let offset = (await log.offsets(TOPICS.events, p)).start; offset < end; ) {
+      for (let offset = (await log.offsets(TOPICS.events, p)).start; offset < end;) {
         const batch = await readRecordBatch(log, TOPICS.events, p, offset, { maxRecords: 10_000 })
         if (batch.count === 0) break
         for (let i = 0; i < batch.count; i++) {
           const e = decodeEvent(batchValue(batch, i))
           const props = e.properties
-          const row = [e.event, e.user_id, e.anonymous_id ?? null, e.ts, e.event_id, e.tenant, e.received_at, p, BigInt(batch.offsets[i]!), JSON.stringify(props),
-            typeof props.bet === 'number' ? props.bet : null, typeof props.amount === 'number' ? props.amount : null, typeof props.item === 'string' ? props.item : null]
+          const row = [
+            e.event,
+            e.user_id,
+            e.anonymous_id ?? null,
+            e.ts,
+            e.event_id,
+            e.tenant,
+            e.received_at,
+            p,
+            BigInt(batch.offsets[i]!),
+            JSON.stringify(props),
+            typeof props.bet === 'number' ? props.bet : null,
+            typeof props.amount === 'number' ? props.amount : null,
+            typeof props.item === 'string' ? props.item : null,
+          ]
           for (let k = 0; k < row.length; k++) cols[k]![n] = row[k]!
           if (++n === CHUNK) flush()
         }

@@ -113,7 +113,7 @@ export async function benchSlowBody(): Promise<Section> {
     const alone = { rate: (before.rate + after.rate) / 2, refused: before.refused + after.refused }
     const ratio = attacked.rate / alone.rate
     return {
-      title: 'Slow-body attack: another tenant\'s ingest (issue 15, item 4)',
+      title: "Slow-body attack: another tenant's ingest (issue 15, item 4)",
       description:
         `\`tagstream serve --no-warehouse\` in its own process with default limits. Tenant "default" ingests flat out (8 requests of ${BATCH} events in flight) ` +
         `for ${SECONDS} s alone (after 3 s of warm-up), then for ${SECONDS} s while tenant "attacker" keeps ${CONNECTIONS} connections declaring Content-Lengths that cover the whole 256 MiB in-flight budget (28 × 9 MiB, 9 × 0.5 MiB) ` +

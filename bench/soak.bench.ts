@@ -3,8 +3,21 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  DEMO_SHARES, DEMO_WORKLOADS, HttpTarget, PARTNERS, clickstreamEvents, gameRequests, newStats, partnerKeys, sendEvents, sendGame, slotsStream, wallClock,
-  type Clock, type SendStats, type SimulatorName,
+  DEMO_SHARES,
+  DEMO_WORKLOADS,
+  HttpTarget,
+  PARTNERS,
+  clickstreamEvents,
+  gameRequests,
+  newStats,
+  partnerKeys,
+  sendEvents,
+  sendGame,
+  slotsStream,
+  wallClock,
+  type Clock,
+  type SendStats,
+  type SimulatorName,
 } from '../src/sim/index.ts'
 import { DEMO_DEFAULTS } from '../src/cli/demo.ts'
 import { EVENTS_DIR, PARQUET_EXT, parseDtDir, parseEventDir, parsePartFileName } from '../src/warehouse/layout.ts'
@@ -67,7 +80,11 @@ async function runMix(url: string, rate: number, seconds: number, clock: Clock, 
     [
       'clickstream',
       sendEvents(clickstreamEvents(DEMO_WORKLOADS.clickstream, clock), {
-        ...common, target: targets[1], keyFor: partnerKeys(DEMO_WORKLOADS.clickstream.partners, [BENCH_KEY, ...PARTNER_TENANTS.map(partnerKey)]), rate: share('clickstream'), onProgress: track('clickstream'),
+        ...common,
+        target: targets[1],
+        keyFor: partnerKeys(DEMO_WORKLOADS.clickstream.partners, [BENCH_KEY, ...PARTNER_TENANTS.map(partnerKey)]),
+        rate: share('clickstream'),
+        onProgress: track('clickstream'),
       }),
     ],
     ['game', sendGame(gameRequests(DEMO_WORKLOADS.game), { target: targets[2], key: BENCH_KEY, concurrency: senders.gameLanes, rate: share('game'), signal: abort.signal, onProgress: track('game') })],
@@ -159,7 +176,15 @@ async function countFiles(root: string, now: number): Promise<FileCounts> {
     }
   }
   const all = [...groups.values()]
-  return { onDisk, live, liveBytes, groups: all.length, outside: all.filter((g) => g.outside > 0).map((g) => g.outside), within: all.filter((g) => g.within > 0).map((g) => g.within), pastDays: all.filter((g) => g.past).map((g) => g.outside + g.within) }
+  return {
+    onDisk,
+    live,
+    liveBytes,
+    groups: all.length,
+    outside: all.filter((g) => g.outside > 0).map((g) => g.outside),
+    within: all.filter((g) => g.within > 0).map((g) => g.within),
+    pastDays: all.filter((g) => g.past).map((g) => g.outside + g.within),
+  }
 }
 
 function readdirSafe(path: string): string[] {
@@ -229,12 +254,26 @@ export async function benchSoak(): Promise<Section> {
     }
     const mem = rss(server.proc.pid!)
 
-    const errors = [...dayPhase.errors.map((e) => `simulated day: ${e}`), ...ratePhase.errors.map((e) => `fixed rate: ${e}`), ...reports.filter((r) => r.error).map((r) => `report ${r.name}: ${r.error}`)]
+    const errors = [
+      ...dayPhase.errors.map((e) => `simulated day: ${e}`),
+      ...ratePhase.errors.map((e) => `fixed rate: ${e}`),
+      ...reports.filter((r) => r.error).map((r) => `report ${r.name}: ${r.error}`),
+    ]
     const slowest = reports.reduce((m, r) => Math.max(m, ...r.ms), 0)
     const outsideMax = max(files.outside)
     const figures: Figure[] = [
-      { name: 'simulated day: events acknowledged per second', value: acked(dayPhase) / dayPhase.seconds, unit: 'events/s', notes: `${fmt(acked(dayPhase))} events in ${fmt(dayPhase.seconds)} s; ${mix(dayPhase)}` },
-      { name: `fixed rate: events acknowledged per second (asked ${fmt(RATE)})`, value: acked(ratePhase) / ratePhase.seconds, unit: 'events/s', notes: `${fmt(acked(ratePhase))} events in ${fmt(ratePhase.seconds)} s; ${mix(ratePhase)}; ${ratePhase.stats.slots.retries + ratePhase.stats.clickstream.retries + ratePhase.stats.game.retries} retried requests` },
+      {
+        name: 'simulated day: events acknowledged per second',
+        value: acked(dayPhase) / dayPhase.seconds,
+        unit: 'events/s',
+        notes: `${fmt(acked(dayPhase))} events in ${fmt(dayPhase.seconds)} s; ${mix(dayPhase)}`,
+      },
+      {
+        name: `fixed rate: events acknowledged per second (asked ${fmt(RATE)})`,
+        value: acked(ratePhase) / ratePhase.seconds,
+        unit: 'events/s',
+        notes: `${fmt(acked(ratePhase))} events in ${fmt(ratePhase.seconds)} s; ${mix(ratePhase)}; ${ratePhase.stats.slots.retries + ratePhase.stats.clickstream.retries + ratePhase.stats.game.retries} retried requests`,
+      },
       { name: 'sink caught up after the last request', value: catchUpS, unit: 's', notes: rows === acknowledged ? 'every acknowledged event counted' : `gave up after ${CATCH_UP_MS / 1000} s` },
       { name: 'rows in the warehouse', value: rows, unit: 'rows', notes: `${fmt(acknowledged)} acknowledged` },
       { name: 'event files on disk', value: files.onDisk, unit: 'files', notes: `${fmt(files.live)} live, the rest superseded and awaiting removal; ${files.groups} (day, event, partition)` },
@@ -250,7 +289,12 @@ export async function benchSoak(): Promise<Section> {
             ? `mean ${fmt(mean(files.outside))} over ${files.outside.length} with such files`
             : 'none: every live file was written within the current hour, so the run did not test this',
       },
-      { name: 'live files per (day, event, partition) within the current hour, max', value: max(files.within), unit: 'files', notes: `mean ${fmt(mean(files.within))} over ${files.within.length} with such files` },
+      {
+        name: 'live files per (day, event, partition) within the current hour, max',
+        value: max(files.within),
+        unit: 'files',
+        notes: `mean ${fmt(mean(files.within))} over ${files.within.length} with such files`,
+      },
       {
         name: 'live files per (day, event, partition) of past days (by event time, any mtime), max',
         value: max(files.pastDays),
@@ -269,7 +313,14 @@ export async function benchSoak(): Promise<Section> {
           notes: `slowest of ${REPORT_RUNS}: ${r.ms.map((m) => fmt(m)).join(', ')} ms${r.error ? `; failed ${r.error}` : ''}`,
         }
       }),
-      { name: 'slowest report', value: slowest, unit: 'ms', target: `< ${fmt(REPORT_TARGET_MS)} ms`, met: slowest < REPORT_TARGET_MS && reports.every((r) => !r.error), notes: `${reports.length} reports` },
+      {
+        name: 'slowest report',
+        value: slowest,
+        unit: 'ms',
+        target: `< ${fmt(REPORT_TARGET_MS)} ms`,
+        met: slowest < REPORT_TARGET_MS && reports.every((r) => !r.error),
+        notes: `${reports.length} reports`,
+      },
     ]
     if (mem) figures.push({ name: 'server RSS at the end', value: mem.rss / 1024 ** 2, unit: 'MiB', notes: `peak ${fmt(mem.peak / 1024 ** 2)} MiB` })
 

@@ -70,7 +70,7 @@ export async function benchWarehouse(): Promise<Section> {
       description:
         `The sink copies ${fmt(SINK_EVENTS)} events from the embedded log (8 partitions) into the date-partitioned Parquet layout and commits its offsets (\`tagstream warehouse sync\`); ` +
         'it encodes the event files itself (snappy pages, constant columns as dictionaries) and fsyncs them before committing. ' +
-        'Then the same log again in interleaved rounds, once per page encoding (bench/sink-encodings.ts), beside DuckDB\'s writer on the same rows ' +
+        "Then the same log again in interleaved rounds, once per page encoding (bench/sink-encodings.ts), beside DuckDB's writer on the same rows " +
         'and DuckDB as the encoder (appendDataChunk, then COPY). ' +
         `Each report runs over ${fmt(REPORT_ROWS)} rows of game events in the same layout (10 days), second run timed, as a server answers it (the sessions view materialised; docs/warehouse.md, "Sessions").`,
       figures,

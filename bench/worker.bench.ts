@@ -77,19 +77,39 @@ async function fill(log: EventLog): Promise<number> {
     parts[partitionOfUser(v.event.tenant, v.event.user_id, PARTITIONS)]!.push({ key: `${v.event.tenant}:${v.event.user_id}`, value: encodeEvent(v.event), timestamp: v.event.received_at })
   }
   // One lane per partition keeps each partition in time order, as a collector's appends are.
-  await Promise.all(parts.map(async (records, p) => {
-    for (let i = 0; i < records.length; i += 1_000) await log.append(TOPICS.events, p, records.slice(i, i + 1_000))
-  }))
+  await Promise.all(
+    parts.map(async (records, p) => {
+      for (let i = 0; i < records.length; i += 1_000) await log.append(TOPICS.events, p, records.slice(i, i + 1_000))
+    }),
+  )
   return plan.count
 }
 
 function worker(id: string, prefix: string, stateUrl: string): { proc: ChildProcess; exited: Promise<unknown>; gone: () => boolean } {
-  const proc = spawn(process.execPath, ['--max-semi-space-size=32', BIN, 'worker', '--id', id, '--log', `kafka://${BROKER}?prefix=${prefix}&clientId=bench-${id}`, '--state', stateUrl, '--segments', RULES, '--checkpoint-ms', String(CHECKPOINT_MS)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    // The workload's event times are fixed (seed 000's 3 hours): the clock moves with events only,
-    // so every run segments the same history, comparable from run to run.
-    env: { ...process.env, TAGSTREAM_LOG_LEVEL: 'warn', TAGSTREAM_CLOCK_TICK_MS: '0' },
-  })
+  const proc = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=32',
+      BIN,
+      'worker',
+      '--id',
+      id,
+      '--log',
+      `kafka://${BROKER}?prefix=${prefix}&clientId=bench-${id}`,
+      '--state',
+      stateUrl,
+      '--segments',
+      RULES,
+      '--checkpoint-ms',
+      String(CHECKPOINT_MS),
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      // The workload's event times are fixed (seed 000's 3 hours): the clock moves with events only,
+      // so every run segments the same history, comparable from run to run.
+      env: { ...process.env, TAGSTREAM_LOG_LEVEL: 'warn', TAGSTREAM_CLOCK_TICK_MS: '0' },
+    },
+  )
   let gone = false
   return { proc, exited: new Promise((done) => proc.on('exit', () => done((gone = true)))), gone: () => gone }
 }
@@ -104,7 +124,8 @@ async function runGroup(workers: number, measureMoves: boolean): Promise<Run & {
   const procs: Array<ReturnType<typeof worker>> = []
   try {
     const events = await fill(log)
-    const progress = async () => Number((await db.query<{ n: string }>(`SELECT coalesce(sum((checkpoint->>'nextOffset')::bigint), 0) AS n FROM ${schema}.checkpoints WHERE namespace = 'engine'`)).rows[0]!.n)
+    const progress = async () =>
+      Number((await db.query<{ n: string }>(`SELECT coalesce(sum((checkpoint->>'nextOffset')::bigint), 0) AS n FROM ${schema}.checkpoints WHERE namespace = 'engine'`)).rows[0]!.n)
     const balanced = async () => {
       const { rows } = await db.query<{ owner: string; n: number }>(`SELECT owner, count(*)::integer AS n FROM ${schema}.partition_leases WHERE owner IS NOT NULL GROUP BY owner`)
       return rows.length === workers && rows.every((r) => r.n === PARTITIONS / workers)
@@ -142,7 +163,12 @@ async function runGroup(workers: number, measureMoves: boolean): Promise<Run & {
     let moves: { handoverMs: number; failoverMs: number } | undefined
     if (measureMoves) {
       const heldBy = async (owner: string) =>
-        (await db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${schema}.partition_leases l JOIN ${schema}.workers w ON w.namespace = l.namespace AND w.id = l.owner WHERE l.owner = $1 AND w.expires > now()`, [owner])).rows[0]!.n
+        (
+          await db.query<{ n: number }>(
+            `SELECT count(*)::integer AS n FROM ${schema}.partition_leases l JOIN ${schema}.workers w ON w.namespace = l.namespace AND w.id = l.owner WHERE l.owner = $1 AND w.expires > now()`,
+            [owner],
+          )
+        ).rows[0]!.n
       const untilHeld = async (owner: string, n: number) => {
         while ((await heldBy(owner)) !== n) await new Promise((r) => setTimeout(r, 20))
       }

@@ -45,7 +45,12 @@ export class Auth {
       const principal = this.keys.get(key)
       if (!principal) return sendError(reply, 401, 'unauthorized', 'unknown API key')
       if (!principal.scopes.has(scope)) {
-        return sendError(reply, 403, 'forbidden', `this key may not ${scope === 'write' ? 'send events' : scope === 'read' ? 'read data' : 'change segments or run SQL (the admin scope)'} (its scopes: ${[...principal.scopes].join(', ') || 'none'})`)
+        return sendError(
+          reply,
+          403,
+          'forbidden',
+          `this key may not ${scope === 'write' ? 'send events' : scope === 'read' ? 'read data' : 'change segments or run SQL (the admin scope)'} (its scopes: ${[...principal.scopes].join(', ') || 'none'})`,
+        )
       }
       req.principal = principal
     }

@@ -13,5 +13,8 @@ export function errorBody(code: string, message: string, field?: string): ErrorB
 }
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string, field?: string): FastifyReply {
-  return reply.code(status).type('application/json').send(errorBody(code, message, field))
+  return reply
+    .code(status)
+    .type('application/json')
+    .send(errorBody(code, message, field))
 }

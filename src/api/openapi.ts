@@ -87,8 +87,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'tagstream',
         version: packageVersion(),
-        description:
-          'Real-time user segmentation and event analytics for games and apps. Every error answer has the shape `{"error":{"code","message","field"}}`. See docs/api.md.',
+        description: 'Real-time user segmentation and event analytics for games and apps. Every error answer has the shape `{"error":{"code","message","field"}}`. See docs/api.md.',
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       // Relative: the document is served by the server it describes, whatever its host and port

@@ -129,7 +129,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const sinkLetters = (letters: DeadLetter[]) => {
     appendDeadLetters(log, letters, partitions).catch((err: unknown) => logger.error({ err, count: letters.length }, 'dead letters of the warehouse sink not appended'))
   }
-  const sink = config.warehouse ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level, retentionDays: config.retentionDays }, sinkLetters, () => ctx.warehouseFiles.emit()) : null
+  const sink = config.warehouse
+    ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level, retentionDays: config.retentionDays }, sinkLetters, () => ctx.warehouseFiles.emit())
+    : null
   logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length, engine: config.engine }, 'tagstream serving')
   let closing: Promise<void> | null = null
   return {

@@ -73,7 +73,17 @@ function prepareDataDir(dir: string, fresh: boolean): DemoKeys {
 
 async function listen(o: DemoOptions, keys: ApiKey[], logger: Logger): Promise<RunningServer> {
   const config = (port: number) =>
-    defaultConfig({ host: o.host, port, dataDir: o.dataDir, logUrl: o.logUrl, partitions: o.partitions, segmentsPath: join(o.dataDir, 'segments.yaml'), keys, warehouse: o.warehouse, webDir: o.webDir })
+    defaultConfig({
+      host: o.host,
+      port,
+      dataDir: o.dataDir,
+      logUrl: o.logUrl,
+      partitions: o.partitions,
+      segmentsPath: join(o.dataDir, 'segments.yaml'),
+      keys,
+      warehouse: o.warehouse,
+      webDir: o.webDir,
+    })
   // Loaded when the demo starts, not when the CLI does (`tagstream --help` stays fast).
   const { startServer } = await import('../api/server.ts')
   try {
@@ -120,7 +130,11 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const signal = untilSignal()
   const abort = new AbortController()
   const traffic = startDemoTraffic({
-    url: server.url, key: keys.dev, partnerKeys: partnerTenants().map((t) => keys.partners[t]!), rate: o.rate, signal: abort.signal,
+    url: server.url,
+    key: keys.dev,
+    partnerKeys: partnerTenants().map((t) => keys.partners[t]!),
+    rate: o.rate,
+    signal: abort.signal,
     onError: (name: SimulatorName, err: Error) => process.stdout.write(`simulator ${name} stopped: ${err.message}\n`),
   })
   const out = (line = ''): void => void process.stdout.write(line + '\n')
@@ -129,7 +143,11 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   out(`  API docs:   ${server.url}/docs`)
   out(`  dashboard:  ${server.url}/#key=${keys.dev}`)
   out(`  dev API key (tenant "default", all scopes): ${keys.dev}`)
-  out(`  partner tenants (clickstream, write+read): ${Object.entries(keys.partners).map(([t, k]) => `${t} ${k}`).join(', ')}`)
+  out(
+    `  partner tenants (clickstream, write+read): ${Object.entries(keys.partners)
+      .map(([t, k]) => `${t} ${k}`)
+      .join(', ')}`,
+  )
   out(`  simulators: slots ${traffic.rates.slots}/s, clickstream ${traffic.rates.clickstream}/s, game ${traffic.rates.game}/s (--rate ${o.rate})`)
   out(`  segments and triggers: ${join(dataDir, 'segments.yaml')}`)
   out('Ctrl-C stops.')
@@ -139,13 +157,15 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const stored = () => traffic.stats.slots.accepted + traffic.stats.clickstream.accepted + traffic.stats.game.accepted
   let ticking = Promise.resolve()
   const timer = setInterval(() => {
-    ticking = ticking.then(async () => {
-      await tally.poll()
-      const now = performance.now()
-      const events = stored()
-      out(summaryLine({ at: new Date(), events, perSecond: ((events - last.events) * 1000) / (now - last.at), tally, sizes: server.ctx.engine.snapshot().segmentSizes }))
-      last = { at: now, events }
-    }).catch((err: unknown) => void out(`summary: ${(err as Error).message}`))
+    ticking = ticking
+      .then(async () => {
+        await tally.poll()
+        const now = performance.now()
+        const events = stored()
+        out(summaryLine({ at: new Date(), events, perSecond: ((events - last.events) * 1000) / (now - last.at), tally, sizes: server.ctx.engine.snapshot().segmentSizes }))
+        last = { at: now, events }
+      })
+      .catch((err: unknown) => void out(`summary: ${(err as Error).message}`))
   }, o.summaryEverySeconds * 1000)
 
   const why = await signal
@@ -165,7 +185,7 @@ export function registerDemo(program: Command): void {
     .option('--host <host>', 'address to listen on', DEMO_DEFAULTS.host)
     .option('--port <port>', `port to listen on (default ${DEMO_DEFAULTS.port}, or a free one when that is taken)`, flagParser('--port', port))
     .option('--rate <n>', 'events per second across the three simulators', flagParser('--rate', integer(1, 1_000_000)), DEMO_DEFAULTS.rate)
-    .option('--fresh', 'wipe the demo\'s data directory first', false)
+    .option('--fresh', "wipe the demo's data directory first", false)
     .option('--no-warehouse', 'do not write events to the Parquet warehouse')
     .action(async (o: { host: string; port?: number; rate: number; fresh: boolean; warehouse: boolean }) => {
       const g = program.opts<GlobalOptions>()

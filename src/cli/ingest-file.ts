@@ -40,31 +40,32 @@ export async function ingestFile(log: EventLog, path: string, partitions: number
     bar.update(bytesRead(), { info: `${result.accepted} accepted, ${result.rejected} rejected` })
   }
   let lineNo = 0
-  for await (const lines of batches) for (const line of lines) {
-    const index = lineNo++
-    if (line.trim() === '') continue
-    const rejectedBefore = sorter.out.rejected.length
-    let item: unknown
-    try {
-      item = JSON.parse(line)
-    } catch (err) {
-      sorter.reject(index, { field: '(line)', reason: `invalid JSON: ${(err as Error).message}` }, Buffer.from(line))
+  for await (const lines of batches)
+    for (const line of lines) {
+      const index = lineNo++
+      if (line.trim() === '') continue
+      const rejectedBefore = sorter.out.rejected.length
+      let item: unknown
+      try {
+        item = JSON.parse(line)
+      } catch (err) {
+        sorter.reject(index, { field: '(line)', reason: `invalid JSON: ${(err as Error).message}` }, Buffer.from(line))
+      }
+      if (item !== undefined) {
+        const r = sorter.check(item)
+        if (r !== null && r.ok) sorter.add(r.event)
+        else if (r !== null) sorter.reject(index, r.error, Buffer.from(line))
+      }
+      const rejected = sorter.out.rejected[rejectedBefore]
+      if (rejected !== undefined) {
+        result.rejected++
+        if (result.samples.length < 5) result.samples.push({ line: index + 1, error: rejected.error })
+      }
+      if (sorter.out.accepted >= EVENTS_PER_APPEND || sorter.out.letters.length >= LETTERS_PER_APPEND) {
+        await flush(sorter.out)
+        sorter = open()
+      }
     }
-    if (item !== undefined) {
-      const r = sorter.check(item)
-      if (r !== null && r.ok) sorter.add(r.event)
-      else if (r !== null) sorter.reject(index, r.error, Buffer.from(line))
-    }
-    const rejected = sorter.out.rejected[rejectedBefore]
-    if (rejected !== undefined) {
-      result.rejected++
-      if (result.samples.length < 5) result.samples.push({ line: index + 1, error: rejected.error })
-    }
-    if (sorter.out.accepted >= EVENTS_PER_APPEND || sorter.out.letters.length >= LETTERS_PER_APPEND) {
-      await flush(sorter.out)
-      sorter = open()
-    }
-  }
   await flush(sorter.out)
   bar.stop()
   result.seconds = (Date.now() - started) / 1000

@@ -10,7 +10,6 @@ import { listReports, ReportParamError, runReport, UnknownReportError } from '..
 
 const FORMATS: readonly OutputFormat[] = ['table', 'csv', 'json']
 
-
 /** Repeatable `--param name=value`; errors in src/config's format (`--param x: must look like name=value`). */
 function param(v: string, acc: Record<string, string>): Record<string, string> {
   const i = v.indexOf('=')

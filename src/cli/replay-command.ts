@@ -18,7 +18,6 @@ interface ReplayFlags {
   strict?: boolean
 }
 
-
 /**
  * Commander exits with 1 on a bad command line; for replay, 1 means the replay itself failed, so a
  * usage error exits with 2 like an unparseable rules file. (--help still exits with 0.)

@@ -125,16 +125,14 @@ export function stopOnSignals(server: RunningServer): Promise<void> {
 }
 
 export function registerServe(program: Command): void {
-  const serve = program
-    .command('serve')
-    .description('run the HTTP API, the collector and the engine on embedded storage (or the given log)')
+  const serve = program.command('serve').description('run the HTTP API, the collector and the engine on embedded storage (or the given log)')
   addSetting(serve, SETTINGS.host, { default: '127.0.0.1' })
   addSetting(serve, SETTINGS.port, { default: 8080 })
   serve.option('--segments <file>', 'segments and triggers (YAML); runtime changes are saved back to it (default <data>/segments.yaml)')
   addSetting(serve, SETTINGS.state, { doc: 'state store: a directory or postgres://host:port/db?schema=name', defaultText: '<data>/state' })
   serve
     .option('--no-warehouse', 'do not write events to the Parquet warehouse while serving')
-    .option('--no-engine', 'run no engine: a stateless collector reading profiles and segments from the workers\' checkpoints in --state (env TAGSTREAM_ENGINE=off)')
+    .option('--no-engine', "run no engine: a stateless collector reading profiles and segments from the workers' checkpoints in --state (env TAGSTREAM_ENGINE=off)")
   addSetting(serve, SETTINGS.retentionDays, { default: 3 })
   addSetting(serve, SETTINGS.clockTickMs)
   serve
@@ -154,7 +152,7 @@ export function registerServe(program: Command): void {
       console.log(`  dashboard: ${server.url}/${dev ? `#key=${dev.key}` : ''}`)
       console.log(`  API docs:  ${server.url}/docs`)
       console.log(`  metrics:   ${server.url}/metrics`)
-      if (!server.ctx.config.engine) console.log('  no engine: profiles and segments as of the workers\' last checkpoint (docs/collectors.md)')
+      if (!server.ctx.config.engine) console.log("  no engine: profiles and segments as of the workers' last checkpoint (docs/collectors.md)")
       if (dev) console.log(`  dev API key (all scopes, tenant "default"): ${dev.key}`)
       await stopOnSignals(server)
     })

@@ -4,8 +4,27 @@ import { integer as integerParser, oneOf, positiveNumber } from '../config/parse
 import { flagParser } from '../config/read-setting.ts'
 import { SETTINGS } from '../config/settings.ts'
 import {
-  CLICKSTREAM_DEFAULTS, GAME_DEFAULTS, HttpTarget, MAX_HOURS, SLOTS_DEFAULTS, clickstreamEvents, gameRequests, partnerKeys, planSlots, runSender, sendEvents, sendGame,
-  slotsStream, spreadClock, wallClock, writeNdjson, writeSlotsNdjson, type RawEvent, type SenderRun, type SlotsOptions, type SlotsOrder,
+  CLICKSTREAM_DEFAULTS,
+  GAME_DEFAULTS,
+  HttpTarget,
+  MAX_HOURS,
+  SLOTS_DEFAULTS,
+  clickstreamEvents,
+  gameRequests,
+  partnerKeys,
+  planSlots,
+  runSender,
+  sendEvents,
+  sendGame,
+  slotsStream,
+  spreadClock,
+  wallClock,
+  writeNdjson,
+  writeSlotsNdjson,
+  type RawEvent,
+  type SenderRun,
+  type SlotsOptions,
+  type SlotsOrder,
 } from '../sim/index.ts'
 import { eventTimeFlag } from './time-flag.ts'
 
@@ -63,7 +82,14 @@ function printSummary(out: string | undefined, summary: Record<string, unknown>)
 
 function sentSummary(url: string, run: SenderRun): Record<string, unknown> {
   const { samples, ...counts } = run.stats
-  return { url, ...counts, seconds: Number(run.seconds.toFixed(3)), eventsPerSecond: Math.round(run.stats.sent / Math.max(run.seconds, 0.001)), interrupted: run.interrupted, ...(samples.length ? { firstProblems: samples } : {}) }
+  return {
+    url,
+    ...counts,
+    seconds: Number(run.seconds.toFixed(3)),
+    eventsPerSecond: Math.round(run.stats.sent / Math.max(run.seconds, 0.001)),
+    interrupted: run.interrupted,
+    ...(samples.length ? { firstProblems: samples } : {}),
+  }
 }
 
 async function sendRawEvents(label: string, url: string, total: number | null, source: Iterator<RawEvent>, flags: SendFlags, keyFor: (e: RawEvent) => string): Promise<void> {
@@ -105,7 +131,7 @@ const endOption = () =>
 
 /** `tagstream simulate slots|game|clickstream`: the seeds' workloads as NDJSON or sent over HTTP. */
 export function registerSimulate(program: Command): Command {
-  const simulate = program.command('simulate').description('generate the seeds\' workloads as NDJSON, or send them to a server')
+  const simulate = program.command('simulate').description("generate the seeds' workloads as NDJSON, or send them to a server")
 
   const slots = simulate
     .command('slots')
@@ -128,7 +154,14 @@ export function registerSimulate(program: Command): Command {
     const started = performance.now()
     const r = await writeSlotsNdjson(dest.out, options)
     const seconds = (performance.now() - started) / 1000
-    printSummary(dest.out, { out: dest.out, events: r.events, bytes: r.bytes, end: new Date(r.end).toISOString(), seconds: Number(seconds.toFixed(3)), eventsPerSecond: Math.round(r.events / Math.max(seconds, 0.001)) })
+    printSummary(dest.out, {
+      out: dest.out,
+      events: r.events,
+      bytes: r.bytes,
+      end: new Date(r.end).toISOString(),
+      seconds: Number(seconds.toFixed(3)),
+      eventsPerSecond: Math.round(r.events / Math.max(seconds, 0.001)),
+    })
   })
 
   const game = simulate
@@ -148,7 +181,7 @@ export function registerSimulate(program: Command): Command {
       printSummary(dest.out, { out: dest.out, requests: r.lines, bytes: r.bytes, seconds: Number(((performance.now() - started) / 1000).toFixed(3)) })
       return
     }
-    if (dest.key.length > 1) throw invalid('--key takes one key for the game: every player lives in that key\'s tenant')
+    if (dest.key.length > 1) throw invalid("--key takes one key for the game: every player lives in that key's tenant")
     const target = new HttpTarget(dest.url, flags.concurrency)
     try {
       const total = flags.requests === 0 ? null : flags.requests
@@ -163,7 +196,7 @@ export function registerSimulate(program: Command): Command {
 
   const clicks = simulate
     .command('clickstream')
-    .description('partners\' shoppers: sessions of page views, searches, add_to_cart and purchases on several devices, like seed 004')
+    .description("partners' shoppers: sessions of page views, searches, add_to_cart and purchases on several devices, like seed 004")
     .option('--partners <n>', 'partners (shops); with several --key values, partner i sends with key i mod keys', integer('--partners', 1, 1000), CLICKSTREAM_DEFAULTS.partners)
     .option('--users <n>', 'visitors per partner', integer('--users', 1, 2 ** 32 - 1), CLICKSTREAM_DEFAULTS.users)
     .option('--sessions <n>', 'sessions open at once', integer('--sessions', 1, 100_000), CLICKSTREAM_DEFAULTS.sessions)

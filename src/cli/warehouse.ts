@@ -33,7 +33,16 @@ export function registerWarehouse(program: Command): void {
       const { log } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
       try {
         const r = await runSinkOnce(log, root())
-        console.log(JSON.stringify({ rows: r.rowsWritten, files: r.filesWritten, ms: Math.round(r.ms), rowsPerSecond: Math.round(r.rowsWritten / Math.max(r.ms / 1000, 0.001)), typeConflicts: r.typeConflicts, poisonRecords: r.poisonRecords }))
+        console.log(
+          JSON.stringify({
+            rows: r.rowsWritten,
+            files: r.filesWritten,
+            ms: Math.round(r.ms),
+            rowsPerSecond: Math.round(r.rowsWritten / Math.max(r.ms / 1000, 0.001)),
+            typeConflicts: r.typeConflicts,
+            poisonRecords: r.poisonRecords,
+          }),
+        )
       } finally {
         await log.close()
       }
@@ -56,14 +65,22 @@ export function registerWarehouse(program: Command): void {
       const wh = await openWarehouse(root())
       try {
         const r = await wh.query(sql, { maxRows: 10_000_000, timeoutMs: 600_000 })
-        console.log(JSON.stringify({ segment: seg.name, asOf: new Date(asOf).toISOString(), size: r.rows.length, ms: Math.round(r.ms), members: r.rows.map((row) => (row[0] === 'default' ? row[1] : `${String(row[0])}:${String(row[1])}`)) }))
+        console.log(
+          JSON.stringify({
+            segment: seg.name,
+            asOf: new Date(asOf).toISOString(),
+            size: r.rows.length,
+            ms: Math.round(r.ms),
+            members: r.rows.map((row) => (row[0] === 'default' ? row[1] : `${String(row[0])}:${String(row[1])}`)),
+          }),
+        )
       } finally {
         wh.close()
       }
     })
 
   wh.command('compact')
-    .description('merge a day\'s small Parquet files into one per event and partition range')
+    .description("merge a day's small Parquet files into one per event and partition range")
     .requiredOption('--day <YYYY-MM-DD>', 'the day (dt) to compact', flagParser('--day', day))
     .action(async (cmd: { day: string }) => {
       const { compactDay } = await sink()

@@ -119,12 +119,10 @@ export async function runWorker(s: WorkerSettings, logger: Logger, stop: Promise
 }
 
 export function registerWorker(program: Command): void {
-  const worker = program
-    .command('worker')
-    .description('run the engine as one of a group of worker processes sharing the partitions through Postgres leases (docs/deployment.md)')
+  const worker = program.command('worker').description('run the engine as one of a group of worker processes sharing the partitions through Postgres leases (docs/deployment.md)')
   // The flags' text is kept as typed: workerSettings parses each with its variable, flag first.
   const raw = { raw: true } as const
-  addSetting(worker, SETTINGS.state, { ...raw, doc: 'postgres://host:port/db?schema=name: checkpoints, users and the group\'s leases', defaultText: 'none, required' })
+  addSetting(worker, SETTINGS.state, { ...raw, doc: "postgres://host:port/db?schema=name: checkpoints, users and the group's leases", defaultText: 'none, required' })
   addSetting(worker, SETTINGS.segments, raw)
   addSetting(worker, SETTINGS.workerId, raw)
   addSetting(worker, SETTINGS.heartbeatMs, raw)

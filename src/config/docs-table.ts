@@ -41,11 +41,20 @@ function commands(cmd: Command, path: string): Array<{ path: string; cmd: Comman
 export function configurationMarkdown(program: Command): string {
   const lines = [DOCS_BEGIN, '', '### Environment variables', '', '| variable | flag | commands | default | what it sets |', '| --- | --- | --- | --- | --- |']
   for (const s of ALL_SETTINGS) {
-    lines.push(`| ${code(s.env)} | ${s.flag === undefined ? '—' : code(s.flag)} | ${s.commands.map((c) => (c === 'tagstream' ? 'every command' : c)).join(', ')} | ${code(s.defaultText)} | ${cell(s.doc)} |`)
+    lines.push(
+      `| ${code(s.env)} | ${s.flag === undefined ? '—' : code(s.flag)} | ${s.commands.map((c) => (c === 'tagstream' ? 'every command' : c)).join(', ')} | ${code(s.defaultText)} | ${cell(s.doc)} |`,
+    )
   }
   for (const { path, cmd } of commands(program, program.name())) {
     if (cmd.options.length === 0) continue
-    lines.push('', `### ${code(path)}${path === program.name() ? ' (before the command, for every command)' : ''}`, '', '| flag | variable | default | what it sets |', '| --- | --- | --- | --- |', ...flagRows(cmd))
+    lines.push(
+      '',
+      `### ${code(path)}${path === program.name() ? ' (before the command, for every command)' : ''}`,
+      '',
+      '| flag | variable | default | what it sets |',
+      '| --- | --- | --- | --- |',
+      ...flagRows(cmd),
+    )
   }
   lines.push('', DOCS_END)
   return lines.join('\n') + '\n'

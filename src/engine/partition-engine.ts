@@ -22,7 +22,6 @@ interface EventPlan {
   purchase: boolean
 }
 
-
 /**
  * One partition's segmentation state machine. Deterministic: the same events in the same order give
  * the same state and the same output records, which is what makes checkpoint + replay exactly-once.

@@ -323,7 +323,10 @@ export class PartitionWorker {
       })
     }
     const { changes, notifications } = this.engine.drainOutputs()
-    for (const [topic, items] of [[TOPICS.segmentChanges, changes], [TOPICS.notifications, notifications]] as const) {
+    for (const [topic, items] of [
+      [TOPICS.segmentChanges, changes],
+      [TOPICS.notifications, notifications],
+    ] as const) {
       if (items.length === 0) continue
       // Appends to one partition keep the order they were issued in (the EventLog contract).
       const appended = this.append(topic, items)

@@ -4,7 +4,6 @@ import { compileRules, formatDuration, parseDuration, parseExpression, parseRule
 import type { SegmentInput } from './thread/protocol.ts'
 import { isRuleName } from '../rules/names.ts'
 
-
 /** The rules a server runs: parsed from a YAML file and written back when a segment changes at run time. */
 export function loadRulesSource(path: string | null): RulesDefinition {
   if (path === null || !existsSync(path)) return { segments: [], triggers: [] }
@@ -16,7 +15,8 @@ export function loadRulesSource(path: string | null): RulesDefinition {
  * text), and the whole rule set is compiled before anything is accepted.
  */
 export function upsertSegment(def: RulesDefinition, name: string, input: SegmentInput): RulesDefinition {
-  if (!isRuleName(name)) throw new RuleError({ detail: `segment name "${name}" must start with a letter or _ and contain only letters, digits, _ . : - (not __proto__)`, line: 1, column: 1, path: 'name' })
+  if (!isRuleName(name))
+    throw new RuleError({ detail: `segment name "${name}" must start with a letter or _ and contain only letters, digits, _ . : - (not __proto__)`, line: 1, column: 1, path: 'name' })
   const path = `segments.${name}.when`
   const when = parseExpression({ text: input.when, path, segment: name })
   let keepMs = 0

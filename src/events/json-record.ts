@@ -63,7 +63,11 @@ export function decodeJsonRecord(b: Uint8Array, at: LogPosition, start = 0, end 
   try {
     raw = JSON.parse(text)
   } catch (err) {
-    return refuse(null, '(record)', looksJson(first) ? `invalid JSON: ${err instanceof Error ? err.message : String(err)}` : `unknown encoding (first byte 0x${hex(first)}): neither an event envelope nor JSON`)
+    return refuse(
+      null,
+      '(record)',
+      looksJson(first) ? `invalid JSON: ${err instanceof Error ? err.message : String(err)}` : `unknown encoding (first byte 0x${hex(first)}): neither an event envelope nor JSON`,
+    )
   }
   let tenant: string | null = null
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {

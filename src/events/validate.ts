@@ -1,4 +1,16 @@
-import { DEFAULT_LIMITS, DEFAULT_TENANT, EVENT_NAME_RULE, FORBIDDEN_KEY, MAX_ID_LENGTH, RESERVED_FIELDS, SIZE_ESTIMATE, type EnvelopeLimits, type EventError, type JsonValue, type TrackedEvent } from './envelope.ts'
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_TENANT,
+  EVENT_NAME_RULE,
+  FORBIDDEN_KEY,
+  MAX_ID_LENGTH,
+  RESERVED_FIELDS,
+  SIZE_ESTIMATE,
+  type EnvelopeLimits,
+  type EventError,
+  type JsonValue,
+  type TrackedEvent,
+} from './envelope.ts'
 import { ORIGINAL_TS, resolveEventTime, resolved } from './client-time.ts'
 import { uuid7 } from './uuid7.ts'
 
@@ -23,7 +35,6 @@ export interface ValidationContext {
   /** Id for an event that has none; default a UUIDv7 of the receive time. */
   makeId?: () => string
 }
-
 
 export type ValidationResult = { ok: true; event: TrackedEvent } | { ok: false; error: EventError }
 
@@ -71,7 +82,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext = {}): Valida
   else eventId = obj.event_id
 
   if (obj.tenant !== undefined && obj.tenant !== tenant) {
-    return fail('tenant', 'is set by the API key; omit it or send the key\'s own tenant')
+    return fail('tenant', "is set by the API key; omit it or send the key's own tenant")
   }
 
   const properties: Record<string, JsonValue> = {}

@@ -84,9 +84,7 @@ export async function buy(deps: GameDeps, call: GameCall, kind: string): Promise
     return a
   }
   const info = requestInfo(call.headers)
-  const outcome = await deps.store.updatePlayer(call.tenant, found.id, (current) =>
-    withEvent(decideBuy(current, req, Date.now()), call.tenant, info, (o) => [GAME_EVENTS.purchase, action(o.status)]),
-  )
+  const outcome = await deps.store.updatePlayer(call.tenant, found.id, (current) => withEvent(decideBuy(current, req, Date.now()), call.tenant, info, (o) => [GAME_EVENTS.purchase, action(o.status)]))
   if (outcome === null) throw unknownPlayer(req.player)
   const approved = outcome.status === 'approved_purchase'
   await settle(deps, call, outcome, GAME_EVENTS.purchase, action(outcome.status))
@@ -100,9 +98,7 @@ export async function join(deps: GameDeps, call: GameCall, kind: string): Promis
   const name = req.kind === 'guild' ? GAME_EVENTS.joinGuild : GAME_EVENTS.joinTeam
   const action = (status: string): Record<string, JsonValue> => ({ kind: req.kind, org: req.org, level: req.level, cost: req.cost, status })
   const info = requestInfo(call.headers)
-  const outcome = await deps.store.updatePlayer(call.tenant, found.id, (current) =>
-    withEvent(decideJoin(current, req, Date.now()), call.tenant, info, (o) => [name, action(o.status)]),
-  )
+  const outcome = await deps.store.updatePlayer(call.tenant, found.id, (current) => withEvent(decideJoin(current, req, Date.now()), call.tenant, info, (o) => [name, action(o.status)]))
   if (outcome === null) throw unknownPlayer(req.player)
   await settle(deps, call, outcome, name, action(outcome.status))
   if (outcome.status === 'insufficient_funds') throw insufficientFunds(outcome.player, req.cost)
@@ -172,8 +168,6 @@ async function record(deps: GameDeps, call: GameCall, name: string, player: Play
 
 const duplicateName = (name: string) => new GameError(409, 'duplicate_name', `a player named "${name}" already exists`, 'name')
 
-const unknownPlayer = (ref: PlayerRef) =>
-  new GameError(404, 'unknown_player', `no player ${ref.by === 'name' ? 'named' : ref.by === 'id' ? 'with id' : 'with id or name'} "${ref.value}"`, 'player')
+const unknownPlayer = (ref: PlayerRef) => new GameError(404, 'unknown_player', `no player ${ref.by === 'name' ? 'named' : ref.by === 'id' ? 'with id' : 'with id or name'} "${ref.value}"`, 'player')
 
-const insufficientFunds = (player: PlayerRecord, cost: number) =>
-  new GameError(402, 'insufficient_funds', `insufficient funds: the player has ${player.wealth}, the cost is ${cost}`, 'cost')
+const insufficientFunds = (player: PlayerRecord, cost: number) => new GameError(402, 'insufficient_funds', `insufficient funds: the player has ${player.wealth}, the cost is ${cost}`, 'cost')

@@ -104,7 +104,10 @@ export class OutboxRelay {
       run.alreadyAppended += done.length
       if (todo.length > 0) {
         // Rejects when the log refuses: the rows stay for the next run.
-        await appendActionEvents(this.sink, todo.map((t) => t.event))
+        await appendActionEvents(
+          this.sink,
+          todo.map((t) => t.event),
+        )
         for (const t of todo) done.push(t.row)
         run.appended += todo.length
       }
@@ -118,7 +121,17 @@ export class OutboxRelay {
 function parseRow(row: OutboxEvent): TrackedEvent | null {
   try {
     const e = JSON.parse(row.event) as Partial<TrackedEvent> | null
-    const ok = e !== null && typeof e === 'object' && typeof e.event === 'string' && typeof e.user_id === 'string' && e.event_id === row.id && e.tenant === row.tenant && typeof e.ts === 'number' && typeof e.received_at === 'number' && typeof e.properties === 'object' && e.properties !== null
+    const ok =
+      e !== null &&
+      typeof e === 'object' &&
+      typeof e.event === 'string' &&
+      typeof e.user_id === 'string' &&
+      e.event_id === row.id &&
+      e.tenant === row.tenant &&
+      typeof e.ts === 'number' &&
+      typeof e.received_at === 'number' &&
+      typeof e.properties === 'object' &&
+      e.properties !== null
     return ok ? (e as TrackedEvent) : null
   } catch {
     return null

@@ -71,10 +71,7 @@ export interface ReadOptions {
 
 /** A body too slow to finish: its connection is closed, so a trickle cannot keep it open. */
 export function bodyTimeout(kind: 'total' | 'idle', ms: number): RequestFailure {
-  const message =
-    kind === 'total'
-      ? `the request body did not arrive within ${ms} ms; send it faster or in smaller batches`
-      : `no byte of the request body arrived for ${ms} ms; the body is abandoned`
+  const message = kind === 'total' ? `the request body did not arrive within ${ms} ms; send it faster or in smaller batches` : `no byte of the request body arrived for ${ms} ms; the body is abandoned`
   return { ...failure(408, 'body_timeout', message), close: true, limit: kind === 'total' ? 'body_timeout' : 'body_idle_timeout' }
 }
 

@@ -46,7 +46,7 @@ export async function restoreDedupe(deduper: Deduper, log: EventLog, partitions:
   for (let p = 0; p < partitions; p++) {
     const { start, end } = await log.offsets(TOPICS.events, p)
     const from = await firstReceivedSince(log, p, Math.max(start, end - maxEntries), end, cutoff - SEARCH_SLACK_MS)
-    for (let next = from; next < end; ) {
+    for (let next = from; next < end;) {
       const batch = await readRecordBatch(log, TOPICS.events, p, next, { maxRecords: Math.min(STEP, end - next) })
       if (batch.count === 0) break
       for (let i = 0; i < batch.count; i++) {

@@ -19,10 +19,7 @@ export interface EarlyReject {
 }
 
 type RawSource =
-  | { kind: 'whole'; bytes: Buffer }
-  | { kind: 'elements'; bytes: Buffer; batch: boolean }
-  | { kind: 'lines'; text: string; spans: number[] }
-  | { kind: 'byte-lines'; bytes: Buffer; spans: number[] }
+  { kind: 'whole'; bytes: Buffer } | { kind: 'elements'; bytes: Buffer; batch: boolean } | { kind: 'lines'; text: string; spans: number[] } | { kind: 'byte-lines'; bytes: Buffer; spans: number[] }
 
 /** The candidate events of one request body, in request order. */
 export class ParsedBody {
@@ -177,7 +174,12 @@ function parseNdjsonText(text: string, maxEvents: number): ParsedBody | RequestF
   }
   if (lines.length === 0) return emptyBody()
   if (lines.length > maxEvents) return tooMany(lines.length, maxEvents)
-  const parsed = parseLines(spans, lines, (start, end) => text.slice(start, end), (lineText) => Buffer.from(lineText))
+  const parsed = parseLines(
+    spans,
+    lines,
+    (start, end) => text.slice(start, end),
+    (lineText) => Buffer.from(lineText),
+  )
   return new ParsedBody(parsed.items, parsed.positions, parsed.early, { kind: 'lines', text, spans: parsed.spans })
 }
 

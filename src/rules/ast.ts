@@ -110,17 +110,7 @@ export interface BooleanLiteral extends NodeBase {
 
 export type Literal = NumberLiteral | DurationLiteral | StringLiteral | BooleanLiteral
 
-export type Expr =
-  | AndExpr
-  | OrExpr
-  | NotExpr
-  | CompareExpr
-  | InExpr
-  | Aggregate
-  | SinceCall
-  | TraitRef
-  | FieldRef
-  | Literal
+export type Expr = AndExpr | OrExpr | NotExpr | CompareExpr | InExpr | Aggregate | SinceCall | TraitRef | FieldRef | Literal
 
 /** The value a literal evaluates to: durations become milliseconds. */
 export function literalValue(lit: Literal): string | number | boolean {

@@ -19,8 +19,7 @@ export interface Leaves<C> {
 
 type Comparator = (a: Value, b: Value) => boolean
 
-const ordered = (a: Value, b: Value): boolean =>
-  a !== null && b !== null && typeof a === typeof b && (typeof a === 'number' || typeof a === 'string')
+const ordered = (a: Value, b: Value): boolean => a !== null && b !== null && typeof a === typeof b && (typeof a === 'number' || typeof a === 'string')
 
 /**
  * A null side makes every comparison false, `!=` included. Ordering only holds between two numbers
@@ -79,13 +78,25 @@ function compileCompare<C>(op: CompareOp, left: Expr, right: Expr, leaves: Leave
       // `metric >= 200`: a typeof check and one comparison, no generic comparator call.
       switch (op) {
         case '>':
-          return (c) => { const v = l(c); return typeof v === 'number' && v > k }
+          return (c) => {
+            const v = l(c)
+            return typeof v === 'number' && v > k
+          }
         case '>=':
-          return (c) => { const v = l(c); return typeof v === 'number' && v >= k }
+          return (c) => {
+            const v = l(c)
+            return typeof v === 'number' && v >= k
+          }
         case '<':
-          return (c) => { const v = l(c); return typeof v === 'number' && v < k }
+          return (c) => {
+            const v = l(c)
+            return typeof v === 'number' && v < k
+          }
         case '<=':
-          return (c) => { const v = l(c); return typeof v === 'number' && v <= k }
+          return (c) => {
+            const v = l(c)
+            return typeof v === 'number' && v <= k
+          }
       }
     }
     return (c) => cmp(l(c), k)

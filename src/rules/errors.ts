@@ -79,12 +79,7 @@ export function positionInText(text: string, offset: number): Position {
   return { line, column: offset - lineStart + 1 }
 }
 
-export function errorAt(
-  src: ExprSource,
-  offset: number,
-  detail: string,
-  extra: { expected?: string; got?: string } = {},
-): RuleError {
+export function errorAt(src: ExprSource, offset: number, detail: string, extra: { expected?: string; got?: string } = {}): RuleError {
   const pos = src.locate ? src.locate(offset) : positionInText(src.text, offset)
   return new RuleError({
     detail,

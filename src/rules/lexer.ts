@@ -39,7 +39,15 @@ const IDENT_PART = /[A-Za-z0-9_]/
 const NUMBER_WORD = /[0-9][A-Za-z0-9_.]*/y
 const PUNCT = '()[],.'
 const ESCAPES: Readonly<Record<string, string>> = {
-  '"': '"', "'": "'", '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
 }
 /** Characters users reach for from other languages, with the spelling this language uses. */
 const MISTAKES: Readonly<Record<string, string>> = {

@@ -72,7 +72,12 @@ function segment(y: YamlFile, { key: name, keyNode, value }: Entry): SegmentDefi
     when: parsed.expr,
     text: parsed.source.text,
     keepMs: keep ? keepMs(y, keep, `${path}.keep`, owner) : 0,
-    description: text(y, entries.find((e) => e.key === 'description'), `${path}.description`, owner),
+    description: text(
+      y,
+      entries.find((e) => e.key === 'description'),
+      `${path}.description`,
+      owner,
+    ),
     source: parsed.source,
   }
 }
@@ -105,7 +110,12 @@ function trigger(y: YamlFile, { key: name, keyNode, value }: Entry): TriggerDefi
     when: parsed?.expr ?? null,
     text: parsed?.source.text ?? null,
     emit,
-    description: text(y, entries.find((e) => e.key === 'description'), `${path}.description`, owner),
+    description: text(
+      y,
+      entries.find((e) => e.key === 'description'),
+      `${path}.description`,
+      owner,
+    ),
     source: parsed?.source,
   }
 }

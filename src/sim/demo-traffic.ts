@@ -59,7 +59,16 @@ export function startDemoTraffic(o: DemoTrafficOptions): DemoTraffic {
   const clickKeys = [o.key, ...o.partnerKeys]
   const runs: Array<[SimulatorName, Promise<SendStats>]> = [
     ['slots', sendEvents(slotsStream(DEMO_WORKLOADS.slots, wallClock), { ...common, target: target(2), keyFor: () => o.key, rate: rates.slots, onProgress: track('slots') })],
-    ['clickstream', sendEvents(clickstreamEvents(DEMO_WORKLOADS.clickstream, wallClock), { ...common, target: target(2), keyFor: partnerKeys(DEMO_WORKLOADS.clickstream.partners, clickKeys), rate: rates.clickstream, onProgress: track('clickstream') })],
+    [
+      'clickstream',
+      sendEvents(clickstreamEvents(DEMO_WORKLOADS.clickstream, wallClock), {
+        ...common,
+        target: target(2),
+        keyFor: partnerKeys(DEMO_WORKLOADS.clickstream.partners, clickKeys),
+        rate: rates.clickstream,
+        onProgress: track('clickstream'),
+      }),
+    ],
     ['game', sendGame(gameRequests(DEMO_WORKLOADS.game), { target: target(4), key: o.key, concurrency: 4, rate: rates.game, signal: o.signal, onProgress: track('game') })],
   ]
   const done = Promise.all(runs.map(([name, run]) => run.then(track(name), (err: unknown) => o.onError(name, err as Error)))).then(() => {

@@ -24,7 +24,10 @@ export async function writeNdjson(path: string, source: Iterator<object>, count:
   const bar = progressBar(count, 'events', `${label} `)
   let lines = 0
   try {
-    const bytes = await writeChunks(path, ndjsonChunks(source, count, (done) => bar.update((lines = done))))
+    const bytes = await writeChunks(
+      path,
+      ndjsonChunks(source, count, (done) => bar.update((lines = done))),
+    )
     return { lines, bytes }
   } finally {
     bar.stop()

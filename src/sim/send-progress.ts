@@ -16,10 +16,7 @@ const WINDOW_MS = 5_000
 export function sendProgress(label: string, total: number | null): SendProgress {
   if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined }
   const counts = total === null ? '{value} events' : '{bar} {percentage}% | {value}/{total} events'
-  const bar = new cliProgress.SingleBar(
-    { format: `${label} ${counts} | {rate} events/s | {info}`, stream: process.stderr, hideCursor: true, fps: 5 },
-    cliProgress.Presets.shades_classic,
-  )
+  const bar = new cliProgress.SingleBar({ format: `${label} ${counts} | {rate} events/s | {info}`, stream: process.stderr, hideCursor: true, fps: 5 }, cliProgress.Presets.shades_classic)
   bar.start(total ?? 0, 0, { rate: 0, info: '' })
   const samples: Array<[number, number]> = [[performance.now(), 0]]
   return {

@@ -53,7 +53,10 @@ export async function writeSlotsNdjson(path: string, options: SlotsOptions = {})
   const plan = planSlots(options)
   const bar = progressBar(plan.count, 'events', 'simulate slots ')
   try {
-    const bytes = await writeChunks(path, slotsNdjsonChunks(plan, (done) => bar.update(done)))
+    const bytes = await writeChunks(
+      path,
+      slotsNdjsonChunks(plan, (done) => bar.update(done)),
+    )
     return { events: plan.count, bytes, end: plan.options.end }
   } finally {
     bar.stop()

@@ -55,7 +55,10 @@ export class GroupWorker {
 
   /** Partitions running here now, in order. */
   owned(): number[] {
-    return [...this.slots.values()].filter((s) => !s.isStopping).map((s) => s.partition).sort((a, b) => a - b)
+    return [...this.slots.values()]
+      .filter((s) => !s.isStopping)
+      .map((s) => s.partition)
+      .sort((a, b) => a - b)
   }
 
   /** Joins the group and runs the first rebalance; later ones follow every heartbeat. */

@@ -27,7 +27,12 @@ const KEYS: ApiKey[] = [
   { key: GLOBEX_KEY, tenant: 'globex', scopes: ['write', 'read'] },
 ]
 
-async function post(s: TestServer, key: string, body: string, type = 'application/json'): Promise<{ status: number; body: { accepted?: number; rejected?: unknown[]; error?: { code: string; message: string; field?: string } } }> {
+async function post(
+  s: TestServer,
+  key: string,
+  body: string,
+  type = 'application/json',
+): Promise<{ status: number; body: { accepted?: number; rejected?: unknown[]; error?: { code: string; message: string; field?: string } } }> {
   const res = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(key), 'content-type': type }, body })
   return { status: res.status, body: (await res.json()) as never }
 }
@@ -42,7 +47,7 @@ async function engineMetrics(s: TestServer): Promise<{ processed: number; late: 
 /** Every event of one partition's log, clock records skipped. */
 async function partitionEvents(s: TestServer, p: number): Promise<TrackedEvent[]> {
   const out: TrackedEvent[] = []
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     const batch = await s.ctx.log.read(TOPICS.events, p, offset)
     if (batch.length === 0) return out
     for (const r of batch) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))
@@ -71,7 +76,7 @@ function whaleEvents(user: string, ts: (i: number) => number): Array<Record<stri
 describe('a tenant whose clocks run ahead, end to end', () => {
   const s = useTestServer({ keys: KEYS }, RULES)
 
-  it('does not move the partition\'s clock: another tenant\'s user with a correct clock enters the segment at once, nothing late', async () => {
+  it("does not move the partition's clock: another tenant's user with a correct clock enters the segment at once, nothing late", async () => {
     const partitions = s.ctx.partitions
     const P = 1
     const [victim] = usersOn('default', P, partitions, 'victim-', 1) as [string]
@@ -96,10 +101,14 @@ describe('a tenant whose clocks run ahead, end to end', () => {
 
     expect(await until(`${victim} in whale`, async () => ((await segmentsOf(s, s.keys.read, victim))?.includes('whale') ? true : null), 5_000)).toBe(true)
     expect(await until(`${bystander} in whale`, async () => ((await segmentsOf(s, GLOBEX_KEY, bystander))?.includes('whale') ? true : null), 5_000)).toBe(true)
-    const m = await until('every event processed', async () => {
-      const x = await engineMetrics(s)
-      return x.processed >= 65 ? x : null
-    }, 5_000)
+    const m = await until(
+      'every event processed',
+      async () => {
+        const x = await engineMetrics(s)
+        return x.processed >= 65 ? x : null
+      },
+      5_000,
+    )
     expect(m).toMatchObject({ late: 0, lateDropped: 0 })
 
     // Acme's events are stored at their receive time, each with the time its client sent.
@@ -125,27 +134,46 @@ describe('a tenant whose clocks run ahead, end to end', () => {
     expect(batch).toMatchObject({ status: 200, body: { accepted: 12, rejected: [] } })
     const perEvent = whaleEvents(eventUser, ts).map((e) => ({ ...e, sent_at: clientNow }))
     expect((await post(s, s.keys.write, JSON.stringify(perEvent))).body.accepted).toBe(12)
-    const ndjson = whaleEvents(lineUser, ts).map((e) => JSON.stringify({ ...e, sent_at: clientNow })).join('\n')
+    const ndjson = whaleEvents(lineUser, ts)
+      .map((e) => JSON.stringify({ ...e, sent_at: clientNow }))
+      .join('\n')
     expect((await post(s, s.keys.write, ndjson, 'application/x-ndjson')).body.accepted).toBe(12)
 
     for (const { p, user } of users) {
       const mine = (await partitionEvents(s, p)).filter((e) => e.user_id === user)
-      expect(mine.map((e) => e.received_at - e.ts), user).toEqual(Array.from({ length: 12 }, (_, i) => (12 - i) * 1000))
-      expect(mine.map((e) => e.properties.original_ts), user).toEqual(Array.from({ length: 12 }, (_, i) => ts(i)))
+      expect(
+        mine.map((e) => e.received_at - e.ts),
+        user,
+      ).toEqual(Array.from({ length: 12 }, (_, i) => (12 - i) * 1000))
+      expect(
+        mine.map((e) => e.properties.original_ts),
+        user,
+      ).toEqual(Array.from({ length: 12 }, (_, i) => ts(i)))
       expect(mine.every((e) => !('sent_at' in e.properties))).toBe(true)
       expect(await until(`${user} in whale`, async () => ((await segmentsOf(s, s.keys.read, user))?.includes('whale') ? true : null), 5_000)).toBe(true)
     }
-    const m = await until('every event processed', async () => {
-      const x = await engineMetrics(s)
-      return x.processed >= before.processed + 36 ? x : null
-    }, 5_000)
+    const m = await until(
+      'every event processed',
+      async () => {
+        const x = await engineMetrics(s)
+        return x.processed >= before.processed + 36 ? x : null
+      },
+      5_000,
+    )
     expect(m).toMatchObject({ late: before.late, lateDropped: before.lateDropped })
   })
 
   it('refuses a batch whose sent_at is not a time, and names it', async () => {
     const res = await post(s, s.keys.write, JSON.stringify({ batch: [{ event: 'spin', user_id: 'x' }], sent_at: 1_700_000_000 }))
     expect(res).toEqual({ status: 400, body: { error: { code: 'invalid_body', field: 'sent_at', message: 'sent_at: looks like epoch seconds; send epoch milliseconds or an ISO-8601 string' } } })
-    const one = await post(s, s.keys.write, JSON.stringify([{ event: 'spin', user_id: 'x', sent_at: 'now' }, { event: 'spin', user_id: 'y' }]))
+    const one = await post(
+      s,
+      s.keys.write,
+      JSON.stringify([
+        { event: 'spin', user_id: 'x', sent_at: 'now' },
+        { event: 'spin', user_id: 'y' },
+      ]),
+    )
     expect(one.body).toMatchObject({ accepted: 1, rejected: [{ index: 0, field: 'sent_at', error: 'sent_at: "now" is not an ISO-8601 date-time' }] })
   })
 })

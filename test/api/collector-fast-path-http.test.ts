@@ -39,7 +39,7 @@ async function topic(ctx: ApiContext, name: string): Promise<unknown[][]> {
   const out: unknown[][] = []
   for (let p = 0; p < ctx.partitions; p++) {
     const records: unknown[] = []
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const batch = await ctx.log.read(name, p, offset)
       if (batch.length === 0) break
       for (const r of batch) {
@@ -80,10 +80,7 @@ describe('collector fast path, end to end', () => {
     // Client times ahead of the receive time are made ten minutes ahead of the clock, so that both
     // servers clamp them (a millisecond ahead would be clamped by one and not by the other).
     const now = Date.now() + 10 * 60_000
-    const bodies = [
-      ...Array.from({ length: 40 }, () => body(r, pre, { awkward: true, maxElements: 30, now })),
-      ...Array.from({ length: 5 }, () => body(r, pre, { awkward: false, maxElements: 400 })),
-    ]
+    const bodies = [...Array.from({ length: 40 }, () => body(r, pre, { awkward: true, maxElements: 30, now })), ...Array.from({ length: 5 }, () => body(r, pre, { awkward: false, maxElements: 400 }))]
     let accepted = 0
     for (const b of bodies) {
       const a = await post(fast, b)

@@ -73,14 +73,15 @@ async function readTopic(ctx: ApiContext, topic: string): Promise<Array<{ partit
 
 /** Events in the log whose property `t` is `tag`. */
 async function stored(tag: string, ctx: ApiContext = s.ctx): Promise<TrackedEvent[]> {
-  return (await readTopic(ctx, TOPICS.events)).filter((r) => !isClockRecord(r.value)).map((r) => decodeEvent(r.value)).filter((e) => e.properties.t === tag)
+  return (await readTopic(ctx, TOPICS.events))
+    .filter((r) => !isClockRecord(r.value))
+    .map((r) => decodeEvent(r.value))
+    .filter((e) => e.properties.t === tag)
 }
 
 /** Dead letters whose raw bytes contain `tag`. */
 async function deadLetters(tag: string, ctx: ApiContext = s.ctx): Promise<DeadLetter[]> {
-  return (await readTopic(ctx, TOPICS.deadLetters))
-    .map((r) => JSON.parse(r.value.toString()) as DeadLetter)
-    .filter((d) => Buffer.from(d.raw_base64, 'base64').includes(tag))
+  return (await readTopic(ctx, TOPICS.deadLetters)).map((r) => JSON.parse(r.value.toString()) as DeadLetter).filter((d) => Buffer.from(d.raw_base64, 'base64').includes(tag))
 }
 
 async function counter(c: Counter<string>, labels: Record<string, string> = {}): Promise<number> {
@@ -99,7 +100,7 @@ async function expectServing(url = s.url, ctx = s.ctx): Promise<void> {
 }
 
 describe('POST /v1/events', () => {
-  it('stores a JSON array durably before answering, each event with its fields, in the key\'s tenant', async () => {
+  it("stores a JSON array durably before answering, each event with its fields, in the key's tenant", async () => {
     const events = Array.from({ length: 50 }, (_, i) => ({ event: i % 2 ? 'spin' : 'purchase', user_id: `u${i % 7}`, ts: TS + i, event_id: `arr-${i}`, amount: i, t: 'array' }))
     const r = await post(json(events))
     expect(r.status).toBe(200)
@@ -114,7 +115,18 @@ describe('POST /v1/events', () => {
   })
 
   it('takes {"batch": [...]} and one event object', async () => {
-    expect((await post(json({ batch: [{ event: 'a', user_id: 'u', t: 'wrap' }, { event: 'b', user_id: 'u', t: 'wrap' }] }))).body.accepted).toBe(2)
+    expect(
+      (
+        await post(
+          json({
+            batch: [
+              { event: 'a', user_id: 'u', t: 'wrap' },
+              { event: 'b', user_id: 'u', t: 'wrap' },
+            ],
+          }),
+        )
+      ).body.accepted,
+    ).toBe(2)
     expect((await post(json({ event: 'c', user_id: 'u', t: 'wrap' }))).body.accepted).toBe(1)
     const got = await stored('wrap')
     expect(got.map((e) => e.event).sort()).toEqual(['a', 'b', 'c'])
@@ -142,13 +154,26 @@ describe('POST /v1/events', () => {
 
   it('takes gzip, for JSON and NDJSON', async () => {
     const a = await post(gzipSync(json([{ event: 'a', user_id: 'u', t: 'gz' }])), { encoding: 'gzip' })
-    const b = await post(gzipSync(ndjson([{ event: 'b', user_id: 'u', t: 'gz' }, { event: 'c', user_id: 'u', t: 'gz' }])), { encoding: 'gzip', type: 'application/x-ndjson' })
+    const b = await post(
+      gzipSync(
+        ndjson([
+          { event: 'b', user_id: 'u', t: 'gz' },
+          { event: 'c', user_id: 'u', t: 'gz' },
+        ]),
+      ),
+      { encoding: 'gzip', type: 'application/x-ndjson' },
+    )
     expect([a.status, a.body.accepted, b.status, b.body.accepted]).toEqual([200, 1, 200, 2])
     expect(await stored('gz')).toHaveLength(3)
   })
 
   it('reads a chunked body with no Content-Length', async () => {
-    const bytes = Buffer.from(json([{ event: 'a', user_id: 'u', t: 'chunked' }, { event: 'b', user_id: 'u', t: 'chunked' }]))
+    const bytes = Buffer.from(
+      json([
+        { event: 'a', user_id: 'u', t: 'chunked' },
+        { event: 'b', user_id: 'u', t: 'chunked' },
+      ]),
+    )
     const stream = new ReadableStream<Uint8Array>({
       start(c) {
         c.enqueue(bytes.subarray(0, 10))
@@ -209,7 +234,12 @@ describe('POST /v1/events', () => {
   })
 
   it('answers 200 with accepted 0 when every event is bad (the request itself was fine)', async () => {
-    const r = await post(json([{ event: 'x', t: 'allbad' }, { user_id: 'u', t: 'allbad' }]))
+    const r = await post(
+      json([
+        { event: 'x', t: 'allbad' },
+        { user_id: 'u', t: 'allbad' },
+      ]),
+    )
     expect(r.status).toBe(200)
     expect(r.body).toMatchObject({ accepted: 0, duplicates: 0 })
     expect(r.body.rejected).toHaveLength(2)
@@ -235,7 +265,6 @@ describe('POST /v1/events', () => {
     expect(r.body.rejected![0]).toMatchObject({ index: 0, field: 'p.k.k.k.k', error: 'p.k.k.k.k: nested deeper than 5 levels' })
   })
 
-
   it('rejects a property name of 128 characters but over 255 UTF-8 bytes as that event, and keeps its neighbours', async () => {
     const key = 'é'.repeat(128)
     const r = await post(`[{"event":"ok","user_id":"u","t":"longkey"},{"event":"x","user_id":"u","t":"longkey","${key}":1}]`)
@@ -245,7 +274,14 @@ describe('POST /v1/events', () => {
     await expectServing()
   })
   it('stores events of an acme key under tenant acme', async () => {
-    const r = await post(json([{ event: 'a', user_id: 'u', t: 'acmetag' }, { event: 'b', user_id: 'u', tenant: 'acme', t: 'acmetag' }, { event: 'c', user_id: 'u', tenant: 'default', t: 'acmetag' }]), { key: s.keys.acme })
+    const r = await post(
+      json([
+        { event: 'a', user_id: 'u', t: 'acmetag' },
+        { event: 'b', user_id: 'u', tenant: 'acme', t: 'acmetag' },
+        { event: 'c', user_id: 'u', tenant: 'default', t: 'acmetag' },
+      ]),
+      { key: s.keys.acme },
+    )
     expect(r.body.accepted).toBe(2)
     expect(r.body.rejected![0]!.index).toBe(2)
     const got = await stored('acmetag')
@@ -259,7 +295,13 @@ describe('request-level errors', () => {
   const none = Buffer.alloc(0)
   // fetch labels a string body text/plain by itself: bodies sent without a Content-Type are Buffers.
   const cases: Array<[string, number, string, string, () => Promise<Answer>]> = [
-    ['malformed JSON, with line and column', 400, 'invalid_json', 'body is not valid JSON at line 2, column 11 (position 50): unexpected \'"\' (expected \':\' after a property name)', () => post('[{"event":"x","user_id":"u","t":"bad"},\n {"event" "y"}]')],
+    [
+      'malformed JSON, with line and column',
+      400,
+      'invalid_json',
+      "body is not valid JSON at line 2, column 11 (position 50): unexpected '\"' (expected ':' after a property name)",
+      () => post('[{"event":"x","user_id":"u","t":"bad"},\n {"event" "y"}]'),
+    ],
     ['trailing garbage', 400, 'invalid_json', "line 1, column 4 (position 3): unexpected '[' after the end of the JSON value", () => post('[] []')],
     ['unterminated nesting 100,000 deep', 400, 'invalid_json', 'position 100000', () => post(deepBody)],
     ['text/plain', 415, 'unsupported_media_type', 'send one of: application/json, application/x-ndjson, application/ndjson', () => post('[]', { type: 'text/plain' })],
@@ -437,7 +479,12 @@ describe('de-duplication by event_id', () => {
     expect((await post(json([batch[0]]), { key: s.keys.acme })).body).toEqual({ accepted: 1, duplicates: 0, rejected: [] })
     expect(await counter(s.ctx.metrics.duplicateEvents)).toBe(dupsBefore + 4)
     const got = await stored('dedupe')
-    expect(got.filter((e) => e.event_id === 'd1').map((e) => e.tenant).sort()).toEqual(['acme', 'default'])
+    expect(
+      got
+        .filter((e) => e.event_id === 'd1')
+        .map((e) => e.tenant)
+        .sort(),
+    ).toEqual(['acme', 'default'])
     expect(got.filter((e) => e.event_id === 'd2')).toHaveLength(1)
     expect(got.filter((e) => e.event === 'c')).toHaveLength(4)
   })
@@ -467,7 +514,11 @@ describe('metrics', () => {
     const events = await counter(m.ingestEvents, { tenant: 'acme' })
     const bytes = await counter(m.ingestBytes)
     const rejected = await counter(m.rejectedEvents, { tenant: 'acme' })
-    const body = json([{ event: 'a', user_id: 'u', t: 'metrics' }, { event: 'b', user_id: 'u', t: 'metrics' }, { user_id: 'u', t: 'metrics' }])
+    const body = json([
+      { event: 'a', user_id: 'u', t: 'metrics' },
+      { event: 'b', user_id: 'u', t: 'metrics' },
+      { user_id: 'u', t: 'metrics' },
+    ])
     await post(body, { key: s.keys.acme })
     expect(await counter(m.ingestEvents, { tenant: 'acme' })).toBe(events + 2)
     expect(await counter(m.rejectedEvents, { tenant: 'acme' })).toBe(rejected + 1)

@@ -115,14 +115,22 @@ describe('serve --no-engine on the embedded log and state store', () => {
     // The comparison is not vacuous: members, sizes and a profile with window metrics are there.
     expect(got).toContainEqual([collector.keys.read, '/v1/segments/spinner/members', 200, { members: [{ user_id: 'u4', since: T0 + 4300 }], next: null }])
     const list = got.find((x) => (x as unknown[])[0] === collector.keys.read && (x as unknown[])[1] === '/v1/segments') as [string, string, number, { segments: Array<{ name: string; size: number }> }]
-    expect(list[3].segments.map((x) => [x.name, x.size])).toEqual([['spinner', 1], ['buyer', 2]])
+    expect(list[3].segments.map((x) => [x.name, x.size])).toEqual([
+      ['spinner', 1],
+      ['buyer', 2],
+    ])
     expect(got).toContainEqual([
       collector.keys.read,
       '/v1/profiles/u1',
       200,
       expect.objectContaining({ segments: [], metrics: { 'count(spin, 1h)': 0, 'sum(purchase.amount)': 0 }, traits: expect.objectContaining({ is_new: false, event_count: 3 }) }),
     ])
-    expect(got).toContainEqual([collector.keys.read, '/v1/profiles/u4', 200, expect.objectContaining({ segments: [{ segment: 'spinner', since: T0 + 4300 }], traits: expect.objectContaining({ is_new: true }) })])
+    expect(got).toContainEqual([
+      collector.keys.read,
+      '/v1/profiles/u4',
+      200,
+      expect.objectContaining({ segments: [{ segment: 'spinner', since: T0 + 4300 }], traits: expect.objectContaining({ is_new: true }) }),
+    ])
     expect(got).toContainEqual([collector.keys.acme, '/v1/profiles/u1', 200, expect.objectContaining({ counts: { spin: 1 }, segments: [] })])
   })
 
@@ -196,7 +204,14 @@ describe('StoreEngineClient readiness', () => {
     const state = EmbeddedStateStore.open(join(dataDir, 'state'))
     const handle = breakable(state)
     const options = engineOptions()
-    const client = await StoreEngineClient.start({ log: s.ctx.log, store: handle.store, partitions: s.ctx.partitions, rules: prepareRules({ segments: [], triggers: [] }, options), engine: options, logger: s.ctx.logger })
+    const client = await StoreEngineClient.start({
+      log: s.ctx.log,
+      store: handle.store,
+      partitions: s.ctx.partitions,
+      rules: prepareRules({ segments: [], triggers: [] }, options),
+      engine: options,
+      logger: s.ctx.logger,
+    })
     try {
       expect(readiness(client.snapshot())).toEqual({ statusCode: 200, body: { status: 'ready', lag: 0, partitions: 4 } })
       handle.down = true
@@ -221,7 +236,14 @@ describe('StoreEngineClient readiness', () => {
     const handle = breakable(state)
     handle.down = true
     const options = engineOptions()
-    const client = await StoreEngineClient.start({ log: s.ctx.log, store: handle.store, partitions: s.ctx.partitions, rules: prepareRules({ segments: [], triggers: [] }, options), engine: options, logger: s.ctx.logger })
+    const client = await StoreEngineClient.start({
+      log: s.ctx.log,
+      store: handle.store,
+      partitions: s.ctx.partitions,
+      rules: prepareRules({ segments: [], triggers: [] }, options),
+      engine: options,
+      logger: s.ctx.logger,
+    })
     try {
       expect(readiness(client.snapshot())).toEqual({ statusCode: 503, body: { status: 'failed', error: 'state store or log unreadable: connect ECONNREFUSED' } })
       expect(client.snapshot().ready).toBe(false)
@@ -249,7 +271,11 @@ describe('serve --no-engine on Kafka + Postgres, with a worker doing the segment
     writeFileSync(segmentsPath, TEST_RULES)
     // Two collectors behind a (notional) load balancer; they create the topics and the schema.
     for (let i = 0; i < 2; i++) collectors.push(await startTestServer({ dataDir, logUrl: url, stateUrl: pg.url, engine: false, warehouse: false, segmentsPath }))
-    const settings = workerSettings({ data: dataDir, log: url, partitions: 4 }, { state: pg.url, segments: segmentsPath, checkpointMs: '100', heartbeatMs: '200', leaseMs: '1500', appendMarginMs: '500' }, {})
+    const settings = workerSettings(
+      { data: dataDir, log: url, partitions: 4 },
+      { state: pg.url, segments: segmentsPath, checkpointMs: '100', heartbeatMs: '200', leaseMs: '1500', appendMarginMs: '500' },
+      {},
+    )
     const stop = new Promise<void>((resolve) => (stopWorker = resolve))
     worker = runWorker(settings, createLogger('worker', process.env.TAGSTREAM_LOG_LEVEL ?? 'warn'), stop)
   })
@@ -266,26 +292,48 @@ describe('serve --no-engine on Kafka + Postgres, with a worker doing the segment
     const [a, b] = collectors as [TestServer, TestServer]
     // A second in the past: a time later than the collector's receive time would be clamped to it.
     const ts = Date.now() - 1000
-    expect((await postEvents(a, [{ event: 'spin', user_id: 'k-1', ts }, { event: 'spin', user_id: 'k-1', ts: ts + 1 }])).status).toBe(200)
-    expect((await postEvents(b, [{ event: 'spin', user_id: 'k-1', ts: ts + 2 }, { event: 'purchase', user_id: 'k-2', ts: ts + 3, amount: 50 }])).status).toBe(200)
+    expect(
+      (
+        await postEvents(a, [
+          { event: 'spin', user_id: 'k-1', ts },
+          { event: 'spin', user_id: 'k-1', ts: ts + 1 },
+        ])
+      ).status,
+    ).toBe(200)
+    expect(
+      (
+        await postEvents(b, [
+          { event: 'spin', user_id: 'k-1', ts: ts + 2 },
+          { event: 'purchase', user_id: 'k-2', ts: ts + 3, amount: 50 },
+        ])
+      ).status,
+    ).toBe(200)
 
-    const profile = await until('the worker\'s checkpoint to put k-1 in spinner', async () => {
-      const r = await fetch(`${b.url}/v1/profiles/k-1`, { headers: auth(b.keys.read) })
-      const p = (await r.json()) as { counts?: Record<string, number>; segments?: Array<{ segment: string; since: number }> }
-      return r.status === 200 && p.segments?.some((s) => s.segment === 'spinner') ? p : null
-    }, 30_000)
+    const profile = await until(
+      "the worker's checkpoint to put k-1 in spinner",
+      async () => {
+        const r = await fetch(`${b.url}/v1/profiles/k-1`, { headers: auth(b.keys.read) })
+        const p = (await r.json()) as { counts?: Record<string, number>; segments?: Array<{ segment: string; since: number }> }
+        return r.status === 200 && p.segments?.some((s) => s.segment === 'spinner') ? p : null
+      },
+      30_000,
+    )
     expect(profile).toMatchObject({ counts: { spin: 3 }, segments: [{ segment: 'spinner', since: ts + 2 }] })
     const fromA = await (await fetch(`${a.url}/v1/profiles/k-1`, { headers: auth(a.keys.read) })).json()
     expect(fromA).toEqual(profile)
 
     for (const c of collectors) {
       const engine = c.ctx.engine as StoreEngineClient
-      const snap = await until('the checkpoint of every event and the sizes', async () => {
-        await engine.refresh()
-        const s = engine.snapshot()
-        // Sizes come from a scan redone at most every 5 s per partition: wait for both to be counted.
-        return s.processed === 4 && s.segmentSizes.buyer === 1 && s.segmentSizes.spinner === 1 ? s : null
-      }, 30_000)
+      const snap = await until(
+        'the checkpoint of every event and the sizes',
+        async () => {
+          await engine.refresh()
+          const s = engine.snapshot()
+          // Sizes come from a scan redone at most every 5 s per partition: wait for both to be counted.
+          return s.processed === 4 && s.segmentSizes.buyer === 1 && s.segmentSizes.spinner === 1 ? s : null
+        },
+        30_000,
+      )
       expect(snap).toMatchObject({ ready: true, error: null, segmentSizes: { spinner: 1, buyer: 1 }, segmentChanges: 2 })
       expect(await (await fetch(`${c.url}/readyz`)).json()).toEqual({ status: 'ready', lag: 0, partitions: 4 })
       const members = await (await fetch(`${c.url}/v1/segments/buyer/members`, { headers: auth(c.keys.read) })).json()

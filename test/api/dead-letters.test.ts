@@ -48,7 +48,7 @@ describe('GET /v1/dead-letters', () => {
     expect((await list()).body).toEqual({ dead_letters: [], next: null })
   })
 
-  it('lists the tenant\'s rejected events newest first with reason, field, index, source and raw text', async () => {
+  it("lists the tenant's rejected events newest first with reason, field, index, source and raw text", async () => {
     const before = Date.now()
     expect(await post('[{"event":"ok","user_id":"u"},{"user_id":"u","n":1},{"event":"x"}]', s.keys.write)).toBe(200)
     expect(await post('[{"event":"x","user_id":"u","ts":"soon"}]', s.keys.write)).toBe(200)
@@ -103,7 +103,21 @@ describe('GET /v1/dead-letters', () => {
   })
 
   it('includes dead letters from other sources (file ingestion)', async () => {
-    await appendDeadLetters(s.ctx.log, [{ tenant: 'default', source: 'file:events.ndjson', received_at: Date.UTC(2026, 10, 1), index: 41, field: '(line)', reason: 'invalid JSON', raw_base64: Buffer.from('{oops').toString('base64') }], s.ctx.partitions)
+    await appendDeadLetters(
+      s.ctx.log,
+      [
+        {
+          tenant: 'default',
+          source: 'file:events.ndjson',
+          received_at: Date.UTC(2026, 10, 1),
+          index: 41,
+          field: '(line)',
+          reason: 'invalid JSON',
+          raw_base64: Buffer.from('{oops').toString('base64'),
+        },
+      ],
+      s.ctx.partitions,
+    )
     const [d] = (await list('?limit=1')).body.dead_letters
     expect(d).toMatchObject({ source: 'file:events.ndjson', index: 41, raw: '{oops', received_at: '2026-11-01T00:00:00.000Z' })
   })

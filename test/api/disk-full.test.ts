@@ -27,8 +27,7 @@ describe.skipIf(!canMount)('tagstream serve on a full disk', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  const post = (events: unknown[]) =>
-    fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: JSON.stringify(events) })
+  const post = (events: unknown[]) => fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: JSON.stringify(events) })
 
   it('answers 503 naming the disk while it is full, stays up, and resumes ingest and segmentation when space returns', async () => {
     const now = Date.now()
@@ -53,7 +52,7 @@ describe.skipIf(!canMount)('tagstream serve on a full disk', () => {
 
     rmSync(ballast)
     let status = 0
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
       status = (await post([0, 1, 2].map((k) => ({ event: 'spin', user_id: 'after', ts: Date.now() + k - 10 })))).status
       if (status === 200) break
       await new Promise((r) => setTimeout(r, 250))
@@ -61,7 +60,7 @@ describe.skipIf(!canMount)('tagstream serve on a full disk', () => {
     expect(status).toBe(200)
     // The engine, whose own writes failed too, resumes from its checkpoint and segments the new user.
     let member = false
-    for (const deadline = Date.now() + 40_000; !member && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 40_000; !member && Date.now() < deadline;) {
       const p = await fetch(`${s.url}/v1/profiles/after`, { headers: auth(s.keys.read) })
       member = p.status === 200 && ((await p.json()) as { segments: Array<{ segment: string }> }).segments.some((x) => x.segment === 'spinner')
       if (!member) await new Promise((r) => setTimeout(r, 250))
@@ -97,13 +96,13 @@ describe.skipIf(!canMount)('tagstream serve on a full disk', () => {
 
     rmSync(ballast)
     let status = 0
-    for (const deadline = Date.now() + 10_000; status !== 200 && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 10_000; status !== 200 && Date.now() < deadline;) {
       status = (await post([{ event: 'spin', user_id: 'after', ts: Date.now() }])).status
       if (status !== 200) await new Promise((r) => setTimeout(r, 250))
     }
     expect(status).toBe(200)
     let counted = 0
-    for (const deadline = Date.now() + 20_000; counted !== spins + 1 && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 20_000; counted !== spins + 1 && Date.now() < deadline;) {
       const p = await fetch(`${s.url}/v1/profiles/after`, { headers: auth(s.keys.read) })
       counted = ((await p.json()) as { counts: Record<string, number> }).counts.spin ?? 0
       if (counted !== spins + 1) await new Promise((r) => setTimeout(r, 250))
@@ -112,7 +111,7 @@ describe.skipIf(!canMount)('tagstream serve on a full disk', () => {
     // Every acknowledged request is in the engine's view (its partition may still be catching up).
     for (const id of acked) {
       let pads: number | undefined
-      for (const deadline = Date.now() + 20_000; pads !== 20 && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 20_000; pads !== 20 && Date.now() < deadline;) {
         const p = await fetch(`${s.url}/v1/profiles/${id}`, { headers: auth(s.keys.read) })
         pads = p.status === 200 ? ((await p.json()) as { counts: Record<string, number> }).counts.pad : undefined
         if (pads !== 20) await new Promise((r) => setTimeout(r, 250))

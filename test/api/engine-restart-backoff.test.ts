@@ -143,7 +143,7 @@ describe('EngineSupervisor', () => {
     expect(threads.length).toBe(4)
   })
 
-  it('routes the new thread\'s clock records to the same hook', async () => {
+  it("routes the new thread's clock records to the same hook", async () => {
     last().up()
     await sup.start()
     threads[0]!.onClock?.(1, 100)
@@ -151,7 +151,10 @@ describe('EngineSupervisor', () => {
     await vi.advanceTimersByTimeAsync(1_000)
     last().up()
     last().onClock?.(2, 200)
-    expect(clocks).toEqual([[1, 100], [2, 200]])
+    expect(clocks).toEqual([
+      [1, 100],
+      [2, 200],
+    ])
   })
 
   it('does not restart after close, whether a restart was pending or the exit came from the close', async () => {

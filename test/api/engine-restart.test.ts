@@ -23,8 +23,7 @@ describe('a dead engine thread is restarted by itself', () => {
   const s = useTestServer({}, RULES)
 
   const read = (path: string) => fetch(`${s.url}${path}`, { headers: auth(s.keys.read), signal: AbortSignal.timeout(5_000) })
-  const post = (events: unknown[]) =>
-    fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: JSON.stringify(events) })
+  const post = (events: unknown[]) => fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: JSON.stringify(events) })
   const crash = () => {
     const worker = (s.ctx.engine as unknown as { worker: Worker }).worker
     return worker.terminate()
@@ -93,10 +92,10 @@ describe('a dead engine thread is restarted by itself', () => {
     expect((await post([{ event: 'tap', user_id: 'clocky', ts: Date.now() }])).status).toBe(200)
     const inRecent = async () => (await profile('clocky'))?.segments.some((x) => x.segment === 'recent') ?? false
     let entered = false
-    for (const deadline = Date.now() + 20_000; !entered && Date.now() < deadline; ) if (!(entered = await inRecent())) await sleep(100)
+    for (const deadline = Date.now() + 20_000; !entered && Date.now() < deadline;) if (!(entered = await inRecent())) await sleep(100)
     expect(entered).toBe(true)
     let left = false
-    for (const deadline = Date.now() + 20_000; !left && Date.now() < deadline; ) if (!(left = !(await inRecent()))) await sleep(200)
+    for (const deadline = Date.now() + 20_000; !left && Date.now() < deadline;) if (!(left = !(await inRecent()))) await sleep(200)
     expect(left).toBe(true)
   })
 })
@@ -107,7 +106,7 @@ describe('shutting down while the engine thread is down', () => {
       const s = await startTestServer({ warehouse: false })
       const supervisor = s.ctx.engine as EngineSupervisor
       await supervisor.worker?.terminate()
-      if (when === 'starting') for (const deadline = Date.now() + 5_000; supervisor.restarts === 0 && Date.now() < deadline; ) await sleep(20)
+      if (when === 'starting') for (const deadline = Date.now() + 5_000; supervisor.restarts === 0 && Date.now() < deadline;) await sleep(20)
       expect(supervisor.restarts, when).toBe(when === 'pending' ? 0 : 1)
       const t0 = performance.now()
       await s.close()

@@ -46,7 +46,11 @@ describe('echoed input', () => {
     // for one page (the old code answered 500 "Invalid string length").
     const huge = 'f'.repeat(20_000_000)
     for (let i = 0; i < 28; i++) {
-      await appendDeadLetters(s.ctx.log, [{ tenant: 'acme', source: 'http', received_at: Date.now(), index: i, field: huge, reason: 'old letter', raw_base64: Buffer.from('{}').toString('base64') }], s.ctx.partitions)
+      await appendDeadLetters(
+        s.ctx.log,
+        [{ tenant: 'acme', source: 'http', received_at: Date.now(), index: i, field: huge, reason: 'old letter', raw_base64: Buffer.from('{}').toString('base64') }],
+        s.ctx.partitions,
+      )
     }
     let items = 0
     let cursor: string | null = null

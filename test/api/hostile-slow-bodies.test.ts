@@ -101,7 +101,9 @@ describe('stalled chunked bodies', () => {
     globalThis.gc?.()
     const after = process.memoryUsage().rss
     const grewMiB = (after - before) / MiB
-    console.log(`stalled chunked: ${N} × ${PER / MiB} MiB sent; RSS ${(before / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB (+${grewMiB.toFixed(0)}); in flight ${(s.ctx.inflight.bytes / MiB).toFixed(1)} MiB`)
+    console.log(
+      `stalled chunked: ${N} × ${PER / MiB} MiB sent; RSS ${(before / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB (+${grewMiB.toFixed(0)}); in flight ${(s.ctx.inflight.bytes / MiB).toFixed(1)} MiB`,
+    )
     // The old code held every stalled body (60 × 4 MiB = 240 MiB) and counted none of it.
     expect(s.ctx.inflight.bytes).toBeGreaterThan(0)
     expect(s.ctx.inflight.bytes).toBeLessThanOrEqual(16 * MiB)

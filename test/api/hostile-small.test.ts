@@ -8,7 +8,11 @@ describe('small hostile inputs', () => {
   const post = (events: unknown[]) => fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: JSON.stringify(events) })
 
   it('refuses a segment named __proto__ (it worked live and was lost on restart)', async () => {
-    const res = await fetch(`${s.url}/v1/segments/__proto__`, { method: 'PUT', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ when: 'count(spin, 1h) >= 1' }) })
+    const res = await fetch(`${s.url}/v1/segments/__proto__`, {
+      method: 'PUT',
+      headers: { ...auth(s.keys.admin), 'content-type': 'application/json' },
+      body: JSON.stringify({ when: 'count(spin, 1h) >= 1' }),
+    })
     expect(res.status).toBe(400)
     expect(JSON.stringify(await res.json())).toContain('not __proto__')
   })
@@ -16,7 +20,7 @@ describe('small hostile inputs', () => {
   it('counts an event named __proto__ like any other', async () => {
     expect((await post([{ event: '__proto__', user_id: 'proto-user', ts: Date.now() - 10 }])).status).toBe(200)
     let counts: Record<string, number> = {}
-    for (const deadline = Date.now() + 10_000; !Object.hasOwn(counts, '__proto__') && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 10_000; !Object.hasOwn(counts, '__proto__') && Date.now() < deadline;) {
       const res = await fetch(`${s.url}/v1/profiles/proto-user`, { headers: auth(s.keys.read) })
       if (res.status === 200) counts = ((await res.json()) as { counts: Record<string, number> }).counts
       if (!Object.hasOwn(counts, '__proto__')) await new Promise((r) => setTimeout(r, 100))
@@ -63,7 +67,7 @@ describe('small hostile inputs', () => {
     expect(again.status).toBe(409)
   })
 
-  it('does not tell a tenant how many of other tenants\' records its recent-events scan looked at', async () => {
+  it("does not tell a tenant how many of other tenants' records its recent-events scan looked at", async () => {
     const acme = (events: unknown[]) => fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.acme), 'content-type': 'application/json' }, body: JSON.stringify(events) })
     expect((await acme(Array.from({ length: 50 }, (_, i) => ({ event: 'spin', user_id: `acme-${i}`, ts: Date.now() - 10 })))).status).toBe(200)
     const res = await fetch(`${s.url}/v1/dashboard/profiles/nobody-here/events`, { headers: auth(s.keys.read) })
@@ -73,7 +77,7 @@ describe('small hostile inputs', () => {
     expect(Object.keys(body).sort()).toEqual(['complete', 'events', 'partition'])
   })
 
-  it('answers an overlong path segment (414) and oversized headers (431) in the API\'s error shape', async () => {
+  it("answers an overlong path segment (414) and oversized headers (431) in the API's error shape", async () => {
     const long = await fetch(`${s.url}/v1/profiles/${'x'.repeat(300)}`, { headers: auth(s.keys.read) })
     expect(long.status).toBe(414)
     expect(((await long.json()) as { error: { code: string } }).error.code).toBe('uri_too_long')

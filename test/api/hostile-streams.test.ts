@@ -32,7 +32,9 @@ describe('stream caps', () => {
     for (let i = 0; i < 3; i++) expect(keep(await open(`${s.url}/v1/segment-changes`, s.keys.read)).status).toBe(200)
     const fourth = keep(await open(`${s.url}/v1/notifications`, s.keys.read))
     expect(fourth.status).toBe(429)
-    expect(JSON.parse(fourth.body)).toEqual({ error: { code: 'too_many_streams', message: 'tenant "default" has 3 segment-changes/notifications streams open (per-tenant cap 3); close one and retry' } })
+    expect(JSON.parse(fourth.body)).toEqual({
+      error: { code: 'too_many_streams', message: 'tenant "default" has 3 segment-changes/notifications streams open (per-tenant cap 3); close one and retry' },
+    })
     // The other tenant is not locked out.
     expect(keep(await open(`${s.url}/v1/segment-changes`, s.keys.acme)).status).toBe(200)
     expect(keep(await open(`${s.url}/v1/notifications`, s.keys.acme)).status).toBe(200)

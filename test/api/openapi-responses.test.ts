@@ -98,7 +98,8 @@ describe('every route answers as the OpenAPI document says', () => {
     await check({ method: 'GET', path: '/v1/dashboard/recent-changes', url: '/v1/dashboard/recent-changes?limit=0', key: read, status: 400 })
     await check({ method: 'GET', path: '/v1/dashboard/profiles/{user_id}/events', url: '/v1/dashboard/profiles/u1/events', key: read, status: 200 })
     await check({ method: 'GET', path: '/v1/dashboard/profiles/{user_id}/events', url: '/v1/dashboard/profiles/u1/events', key: write, status: 403 })
-    const validate = (body: unknown, status: number) => check({ method: 'POST', path: '/v1/dashboard/segments/{id}/validate', url: '/v1/dashboard/segments/s1/validate', key: read, body: json(body), status })
+    const validate = (body: unknown, status: number) =>
+      check({ method: 'POST', path: '/v1/dashboard/segments/{id}/validate', url: '/v1/dashboard/segments/s1/validate', key: read, body: json(body), status })
     await validate({ when: 'count(spin, 1h) >= 2' }, 200)
     await validate({ when: 'count(spin, 1h) >=' }, 400)
     await validate({ keep: '1h' }, 400)
@@ -106,7 +107,8 @@ describe('every route answers as the OpenAPI document says', () => {
 
   it('the collector and dead letters', async () => {
     const { write, read } = s.keys
-    const events = (body: string, status: number, contentType = 'application/json', key: string = write) => check({ method: 'POST', path: '/v1/events', url: '/v1/events', key, body, contentType, status })
+    const events = (body: string, status: number, contentType = 'application/json', key: string = write) =>
+      check({ method: 'POST', path: '/v1/events', url: '/v1/events', key, body, contentType, status })
     const spins = [1, 2, 3].map((i) => ({ event: 'spin', user_id: 'u1', event_id: `spin-${i}` }))
     await events(json([...spins, { event: 'add_to_cart', user_id: 'u1', item: 'sword' }, { user_id: 'u2' }]), 200)
     await events(json({ batch: [{ event: 'spin', user_id: 'u2' }], sent_at: Date.now() }), 200)
@@ -182,7 +184,15 @@ describe('every route answers as the OpenAPI document says', () => {
   it('the game', async () => {
     const { read, write } = s.keys
     const post = (path: string, url: string, body: unknown, status: number, form = false) =>
-      check({ method: 'POST', path, url, key: write, body: form ? new URLSearchParams(body as Record<string, string>).toString() : json(body), contentType: form ? 'application/x-www-form-urlencoded' : 'application/json', status })
+      check({
+        method: 'POST',
+        path,
+        url,
+        key: write,
+        body: form ? new URLSearchParams(body as Record<string, string>).toString() : json(body),
+        contentType: form ? 'application/x-www-form-urlencoded' : 'application/json',
+        status,
+      })
     await post('/game/players', '/game/players', { name: 'ada', password: 'secret', wealth: 100, id: 'p_ada' }, 201)
     await post('/game/players', '/game/players', { name: 'bob', password: 'secret', wealth: '5' }, 201, true)
     await post('/game/players', '/game/players', { name: 'ada', password: 'secret' }, 409)

@@ -78,9 +78,7 @@ describe('health and readiness', () => {
   })
 
   it('GET /readyz becomes 200 with the lag and the partition count', async () => {
-    await expect
-      .poll(async () => (await fetch(`${s.url}/readyz`)).status, { timeout: 15_000, interval: 100 })
-      .toBe(200)
+    await expect.poll(async () => (await fetch(`${s.url}/readyz`)).status, { timeout: 15_000, interval: 100 }).toBe(200)
     const res = await fetch(`${s.url}/readyz`)
     const body = (await res.json()) as { status: string; lag: number; partitions: number }
     expect(body).toEqual({ status: 'ready', lag: expect.any(Number), partitions: 4 })
@@ -121,11 +119,7 @@ describe('GET /metrics', () => {
     const processed = before.get('tagstream_engine_processed_events') ?? 0
 
     const t = Date.now()
-    await appendEvents(
-      s.ctx.log,
-      [event('spin', 'ops-u1', t - 3_000), event('spin', 'ops-u1', t - 2_000), event('spin', 'ops-u1', t - 1_000), event('add_to_cart', 'ops-u1', t)],
-      s.ctx.partitions,
-    )
+    await appendEvents(s.ctx.log, [event('spin', 'ops-u1', t - 3_000), event('spin', 'ops-u1', t - 2_000), event('spin', 'ops-u1', t - 1_000), event('add_to_cart', 'ops-u1', t)], s.ctx.partitions)
     // Generous: the engine thread shares two cores with the other test files.
     await expect.poll(async () => (await scrape()).samples.get('tagstream_engine_processed_events'), { timeout: 30_000, interval: 100 }).toBe(processed + 4)
     const after = (await scrape()).samples
@@ -185,7 +179,10 @@ describe('OpenAPI and the /docs UI', () => {
         expect(['get', 'put', 'post', 'delete', 'patch', 'options', 'head']).toContain(method)
         expect(Object.keys(op.responses ?? {}).length, `${method} ${path}`).toBeGreaterThan(0)
         for (const [, name] of path.matchAll(/\{([^}]+)\}/g)) {
-          expect(op.parameters?.some((p) => p.in === 'path' && p.name === name), `${method} ${path} declares {${name}}`).toBe(true)
+          expect(
+            op.parameters?.some((p) => p.in === 'path' && p.name === name),
+            `${method} ${path} declares {${name}}`,
+          ).toBe(true)
         }
       }
     }

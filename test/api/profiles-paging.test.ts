@@ -7,7 +7,7 @@ function mixedIds(n: number): string[] {
   const out = new Set<string>()
   for (let i = 0; out.size < n; i++) {
     out.add(String(i * 7))
-    out.add((i * 2_654_435_761 >>> 0).toString(16))
+    out.add(((i * 2_654_435_761) >>> 0).toString(16))
     if (i % 5 === 0) out.add(`${i}e3`)
     if (i % 7 === 0) out.add(`00${i}`)
     if (i % 11 === 0) out.add(`-${i + 1}`)
@@ -37,7 +37,7 @@ describe('paging over any mix of user ids (issue 15, item 9)', () => {
     }
     const seen: string[] = []
     const cursors = new Set<string>()
-    for (const deadline = Date.now() + 20_000; ; ) {
+    for (const deadline = Date.now() + 20_000; ;) {
       seen.length = 0
       cursors.clear()
       let cursor: string | null = null

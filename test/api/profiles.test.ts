@@ -37,13 +37,17 @@ describe('profiles and segments API', () => {
     // Fixed event times of 2026-11-01: the clock moves with events only, not with today's wall clock.
     s = await startTestServer({ clockTickMs: 0 })
     // Appended straight to the log (the collector has its own tests): the engine picks them up.
-    await appendEvents(s.ctx.log, events('default', [
-      { event: 'spin', user_id: 'u1', ts: T0, country: 'TR' },
-      { event: 'spin', user_id: 'u1', ts: T0 + 1000 },
-      { event: 'spin', user_id: 'u1', ts: T0 + 2000 },
-      { event: 'purchase', user_id: 'u2', ts: T0 + 3000, amount: 25, country: 'DE' },
-      { event: 'spin', user_id: 'u3', ts: T0 + 4000, country: 'TR' },
-    ]), s.ctx.partitions)
+    await appendEvents(
+      s.ctx.log,
+      events('default', [
+        { event: 'spin', user_id: 'u1', ts: T0, country: 'TR' },
+        { event: 'spin', user_id: 'u1', ts: T0 + 1000 },
+        { event: 'spin', user_id: 'u1', ts: T0 + 2000 },
+        { event: 'purchase', user_id: 'u2', ts: T0 + 3000, amount: 25, country: 'DE' },
+        { event: 'spin', user_id: 'u3', ts: T0 + 4000, country: 'TR' },
+      ]),
+      s.ctx.partitions,
+    )
     await appendEvents(s.ctx.log, events('acme', [{ event: 'spin', user_id: 'u1', ts: T0 }]), s.ctx.partitions)
     await until(async () => s.ctx.engine.snapshot().processed >= 6, 15_000).catch((err: Error) => {
       throw new Error(`${err.message}: ${JSON.stringify(s.ctx.engine.snapshot())}`)

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Tail } from './sse-tail.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
 
-
 let s: TestServer
 const tails: Tail[] = []
 let userSeq = 0

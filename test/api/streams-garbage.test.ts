@@ -73,7 +73,11 @@ describe('SSE streams and garbage in the output topics', () => {
       value({ ...change('late'), at: 'later' }),
       Buffer.of(0x7b, 0xff, 0x7d),
     ]
-    await log.append(TOPICS.segmentChanges, 0, [change('u1'), ...garbage, change('u2')].map((v) => ({ key: 'default:x', value: Buffer.isBuffer(v) ? v : value(v) })))
+    await log.append(
+      TOPICS.segmentChanges,
+      0,
+      [change('u1'), ...garbage, change('u2')].map((v) => ({ key: 'default:x', value: Buffer.isBuffer(v) ? v : value(v) })),
+    )
 
     const ac = new AbortController()
     const tail = new Tail(await fetch(base, { signal: ac.signal }), ac)

@@ -33,7 +33,6 @@ const KEYS: ApiKey[] = [
   { key: 'k_acme', tenant: 'acme', scopes: ['read'] },
 ]
 
-
 describe('SSE streams over HTTP', () => {
   let dir: string
   let log: EventLog
@@ -112,7 +111,11 @@ describe('SSE streams over HTTP', () => {
   }
 
   async function append(partition: number, ...changes: SegmentChange[]): Promise<number> {
-    const r = await log.append('segment-changes', partition, changes.map((c) => ({ key: `${c.tenant}:${c.user_id}`, value: Buffer.from(JSON.stringify(c)) })))
+    const r = await log.append(
+      'segment-changes',
+      partition,
+      changes.map((c) => ({ key: `${c.tenant}:${c.user_id}`, value: Buffer.from(JSON.stringify(c)) })),
+    )
     return r.baseOffset
   }
 
@@ -158,7 +161,11 @@ describe('SSE streams over HTTP', () => {
       expect(e.record).toEqual({ ...records[p], partition: p, offset: offsets[p] })
     }
     // The last id covers every partition after its record.
-    const last = events.at(-1)!.id.split('.').slice(2).map((s) => parseInt(s, 36))
+    const last = events
+      .at(-1)!
+      .id.split('.')
+      .slice(2)
+      .map((s) => parseInt(s, 36))
     expect(last).toEqual(offsets.map((o) => o + 1))
   })
 
@@ -228,7 +235,11 @@ describe('SSE streams over HTTP', () => {
   it('serves notifications with their own event name and trigger filter', async () => {
     const t = await open('/v1/notifications?trigger=cart_push')
     const n = (trigger: string) => ({ trigger, emit: 'notification', tenant: 'default', user_id: 'u1', event: 'add_to_cart', event_id: 'e1', at: 1, properties: {}, values: {} })
-    await log.append('notifications', 3, [n('other'), n('cart_push')].map((v) => ({ key: 'default:u1', value: Buffer.from(JSON.stringify(v)) })))
+    await log.append(
+      'notifications',
+      3,
+      [n('other'), n('cart_push')].map((v) => ({ key: 'default:u1', value: Buffer.from(JSON.stringify(v)) })),
+    )
     await t.untilEvents(1)
     expect(t.events[0]!.event).toBe('notification')
     expect(t.events[0]!.id).toMatch(/^v1\.n\./)

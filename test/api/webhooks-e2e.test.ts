@@ -155,7 +155,11 @@ describe('webhooks, end to end', () => {
     await spinners(['after-restart'], s!.keys.write)
     await until('the change after the restart', () => applied().length >= 14)
     await new Promise((r) => setTimeout(r, 200))
-    expect(applied().slice(13).map((r) => r.user_id)).toEqual(['after-restart'])
+    expect(
+      applied()
+        .slice(13)
+        .map((r) => r.user_id),
+    ).toEqual(['after-restart'])
     const keys = deliveries.filter((d) => d.status === 200).map((d) => d.key)
     expect(new Set(keys).size).toBe(keys.length)
   })

@@ -47,7 +47,12 @@ describe('tagstream replay counts a repeated event_id once', { timeout: CLI_TIME
   })
 
   it('lets a rejected event not claim its id, and keys ids per tenant', async () => {
-    const r = await replay(file([{ event: 'spin', user_id: '1', ts: 'yesterday', event_id: 'a' }, { event: 'spin', user_id: '1', ts: T, event_id: 'a' }]))
+    const r = await replay(
+      file([
+        { event: 'spin', user_id: '1', ts: 'yesterday', event_id: 'a' },
+        { event: 'spin', user_id: '1', ts: T, event_id: 'a' },
+      ]),
+    )
     expect(r.rejected).toBe(1)
     expect(r.duplicates).toBe(0)
     expect(r.events).toBe(1)

@@ -30,7 +30,10 @@ describe('serve: variables without a flag', () => {
       TAGSTREAM_WEBHOOKS: '[{"url":"https://hooks.example.com/a","streams":["notifications"]}]',
     })
     expect(env.logLevel).toBe('warn')
-    expect(env.keys).toEqual([{ key: 'k1', tenant: 'acme', scopes: ['write', 'read'] }, { key: 'k2', tenant: 'default', scopes: ['admin'] }])
+    expect(env.keys).toEqual([
+      { key: 'k1', tenant: 'acme', scopes: ['write', 'read'] },
+      { key: 'k2', tenant: 'default', scopes: ['admin'] },
+    ])
     expect(serverConfig(global, flags, env.keys ?? [], env)).toMatchObject({
       collectorFastPath: false,
       sseHeartbeatMs: 150,
@@ -54,7 +57,11 @@ describe('serve: variables without a flag', () => {
 describe('worker: flags over variables', () => {
   const pg = 'postgres://u@db:5432/app?schema=w'
   it('parses each flag or variable once, with the same messages', () => {
-    expect(workerSettings(global, { state: pg, heartbeatMs: '300' }, { TAGSTREAM_HEARTBEAT_MS: 'junk', TAGSTREAM_LEASE_MS: '4000' }).timing).toEqual({ heartbeatMs: 300, leaseMs: 4_000, appendMarginMs: 2_000 })
+    expect(workerSettings(global, { state: pg, heartbeatMs: '300' }, { TAGSTREAM_HEARTBEAT_MS: 'junk', TAGSTREAM_LEASE_MS: '4000' }).timing).toEqual({
+      heartbeatMs: 300,
+      leaseMs: 4_000,
+      appendMarginMs: 2_000,
+    })
     expect(() => workerSettings(global, { state: pg }, { TAGSTREAM_CHECKPOINT_MS: '0' })).toThrow('TAGSTREAM_CHECKPOINT_MS=0: must be a duration in milliseconds, an integer of at least 1')
     expect(() => workerSettings(global, { state: pg, clockTickMs: '-1' }, {})).toThrow('--clock-tick-ms -1: must be a duration in milliseconds, an integer of at least 0')
     expect(() => workerSettings(global, {}, { TAGSTREAM_STATE: pg, TAGSTREAM_BATCH_SIZE: '1e3' })).toThrow('TAGSTREAM_BATCH_SIZE=1e3: must be an integer of at least 1')

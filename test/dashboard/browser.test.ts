@@ -102,7 +102,12 @@ describe('dashboard in a browser', () => {
     const changed = await until('events/s to change', read, (t) => t !== first, 15_000)
     expect(Number(changed.replace(/,/g, ''))).toBeGreaterThan(0)
     // Rejections are counted too (every fifth batch carries a bad event).
-    await until('rejected since start', () => page.locator('[data-testid=rejected-per-sec] + .sub').innerText(), (t) => !/· 0 since start/.test(t), 15_000)
+    await until(
+      'rejected since start',
+      () => page.locator('[data-testid=rejected-per-sec] + .sub').innerText(),
+      (t) => !/· 0 since start/.test(t),
+      15_000,
+    )
     expect(await page.locator('[data-testid=lag-partitions] .bar-row').count()).toBe(4)
     expect(await page.locator('[data-testid=live-status]').innerText()).toMatch(/^live · updated/)
     expect(Number(await page.locator('[data-testid=rate-chart]').getAttribute('data-points'))).toBeGreaterThan(1)
@@ -118,7 +123,12 @@ describe('dashboard in a browser', () => {
     expect(traits).toMatch(/event_count\s+\d+/)
     expect(traits).toMatch(/country\s+DE/)
     // player-3 spins five times a second: in `spinner` (count(spin, 1h) >= 3) within a second or two.
-    await until('player-3 in spinner', () => page.locator('[data-testid=profile-segments]').innerText(), (t) => t.includes('spinner'), 15_000)
+    await until(
+      'player-3 in spinner',
+      () => page.locator('[data-testid=profile-segments]').innerText(),
+      (t) => t.includes('spinner'),
+      15_000,
+    )
     expect(await page.locator('[data-testid=profile-segments]').innerText()).toMatch(/spinner since \d{4}-\d\d-\d\d/)
     expect(Number(await page.locator('[data-testid=metrics-chart]').getAttribute('data-points'))).toBeGreaterThan(0)
     expect(await page.locator('[data-testid=recent-events] tbody tr').count()).toBeGreaterThan(0)
@@ -213,9 +223,19 @@ describe('dashboard in a browser', () => {
     const segments = (await (await fetch(`${s.url}/v1/segments`, { headers: auth(s.keys.read) })).json()) as { segments: Array<{ name: string }> }
     expect(segments.segments.map((x) => x.name)).toContain('big_spender')
     // Its members appear in the live sizes as buyers keep spinning.
-    await until('big_spender members', () => page.locator('[data-testid=size-big_spender]').innerText(), (t) => Number(t.replace(/,/g, '')) > 0, 15_000)
+    await until(
+      'big_spender members',
+      () => page.locator('[data-testid=size-big_spender]').innerText(),
+      (t) => Number(t.replace(/,/g, '')) > 0,
+      15_000,
+    )
     // Entries arrive in the feed as they happen.
-    await until('the feed to show entries', () => page.locator('[data-testid=change-feed] li.entered').count(), (n) => n > 0, 15_000)
+    await until(
+      'the feed to show entries',
+      () => page.locator('[data-testid=change-feed] li.entered').count(),
+      (n) => n > 0,
+      15_000,
+    )
     expect(Number(await page.locator('[data-testid=sizes-chart]').getAttribute('data-points'))).toBeGreaterThan(0)
   })
 
@@ -229,7 +249,12 @@ describe('dashboard in a browser', () => {
 
   it('after a while of traffic, the live page is kept as the screenshot artifact', async () => {
     await page.goto(`${s.url}/#/live`)
-    await until('a few samples', async () => Number(await page.locator('[data-testid=rate-chart]').getAttribute('data-points')), (n) => n >= 10, 15_000)
+    await until(
+      'a few samples',
+      async () => Number(await page.locator('[data-testid=rate-chart]').getAttribute('data-points')),
+      (n) => n >= 10,
+      15_000,
+    )
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true })
   })
 

@@ -19,8 +19,32 @@ describe('planChart', () => {
   })
 
   it('bars labelled by every text column, height from the first number (avg_price_by_type, items_by_type_status)', () => {
-    expect(planChart([{ name: 'type', type: 'VARCHAR' }, { name: 'avg_cost', type: 'DOUBLE' }, { name: 'purchases', type: 'BIGINT' }], [['sword', 12.5, 3], ['shield', 9, 2]])).toMatchObject({ kind: 'bars', labels: ['sword', 'shield'], values: [12.5, 9], label: 'avg_cost' })
-    expect(planChart([{ name: 'status', type: 'VARCHAR' }, { name: 'type', type: 'VARCHAR' }, { name: 'num_items', type: 'BIGINT' }], [['ok', 'sword', 4], [null, 'hat', '7']])).toMatchObject({ labels: ['ok · sword', 'null · hat'], values: [4, 7] })
+    expect(
+      planChart(
+        [
+          { name: 'type', type: 'VARCHAR' },
+          { name: 'avg_cost', type: 'DOUBLE' },
+          { name: 'purchases', type: 'BIGINT' },
+        ],
+        [
+          ['sword', 12.5, 3],
+          ['shield', 9, 2],
+        ],
+      ),
+    ).toMatchObject({ kind: 'bars', labels: ['sword', 'shield'], values: [12.5, 9], label: 'avg_cost' })
+    expect(
+      planChart(
+        [
+          { name: 'status', type: 'VARCHAR' },
+          { name: 'type', type: 'VARCHAR' },
+          { name: 'num_items', type: 'BIGINT' },
+        ],
+        [
+          ['ok', 'sword', 4],
+          [null, 'hat', '7'],
+        ],
+      ),
+    ).toMatchObject({ labels: ['ok · sword', 'null · hat'], values: [4, 7] })
   })
 
   it('only numbers: buckets labelled by the first column, height from the last (wealth_distribution)', () => {
@@ -37,7 +61,15 @@ describe('planChart', () => {
     )
     expect(plan).toMatchObject({ kind: 'bars', labels: ['0', '10'], values: [5, 8], label: 'players' })
     // One row of numbers is a summary (first_login_to_first_purchase): no chart.
-    expect(planChart([{ name: 'users', type: 'BIGINT' }, { name: 'mean_seconds', type: 'DOUBLE' }], [[3, 12.5]])).toBeNull()
+    expect(
+      planChart(
+        [
+          { name: 'users', type: 'BIGINT' },
+          { name: 'mean_seconds', type: 'DOUBLE' },
+        ],
+        [[3, 12.5]],
+      ),
+    ).toBeNull()
   })
 
   it('lines over days, one per numeric column (daily_active_users)', () => {
@@ -89,13 +121,34 @@ describe('planChart', () => {
 
   it('bounds what it draws, and draws nothing without numbers or rows', () => {
     const many = Array.from({ length: MAX_BARS + 5 }, (_, i) => [`e${i}`, i])
-    const bars = planChart([{ name: 'e', type: 'VARCHAR' }, { name: 'n', type: 'INTEGER' }], many)
+    const bars = planChart(
+      [
+        { name: 'e', type: 'VARCHAR' },
+        { name: 'n', type: 'INTEGER' },
+      ],
+      many,
+    )
     expect(bars).toMatchObject({ kind: 'bars', truncated: true })
     expect(bars?.kind === 'bars' && bars.labels.length).toBe(MAX_BARS)
     const groups = Array.from({ length: MAX_LINES + 3 }, (_, i) => [`g${i}`, '2026-01-01', i])
-    const lines = planChart([{ name: 'g', type: 'VARCHAR' }, { name: 'd', type: 'DATE' }, { name: 'n', type: 'BIGINT' }], groups)
+    const lines = planChart(
+      [
+        { name: 'g', type: 'VARCHAR' },
+        { name: 'd', type: 'DATE' },
+        { name: 'n', type: 'BIGINT' },
+      ],
+      groups,
+    )
     expect(lines?.kind === 'lines' && lines.series.length).toBe(MAX_LINES)
     expect(planChart([{ name: 'a', type: 'VARCHAR' }], [['x']])).toBeNull()
-    expect(planChart([{ name: 'a', type: 'VARCHAR' }, { name: 'n', type: 'BIGINT' }], [])).toBeNull()
+    expect(
+      planChart(
+        [
+          { name: 'a', type: 'VARCHAR' },
+          { name: 'n', type: 'BIGINT' },
+        ],
+        [],
+      ),
+    ).toBeNull()
   })
 })

@@ -189,7 +189,7 @@ describe('live stats stream', () => {
     // The sampler keeps one sample a second: on a fast machine the tests above may end before it
     // has three, so connect again (a later client) until it has.
     let { tail } = await openLive(s.keys.read)
-    for (const deadline = Date.now() + 5_000; ; ) {
+    for (const deadline = Date.now() + 5_000; ;) {
       await tail!.until('hello', () => tail!.events.length >= 1)
       if ((tail!.events[0]!.record as unknown as LiveHello).history.length > 2 || Date.now() > deadline) break
       tail!.close()
@@ -217,7 +217,10 @@ describe('live stats stream', () => {
       expect(one.status).toBe(200)
       const two = await fetch(`${url}/v1/dashboard/live`, { headers: auth(s.keys.read) })
       expect(two.status).toBe(503)
-      expect(((await two.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'too_many_streams', message: 'the server has 1 dashboard live streams open (server-wide cap 1); retry later' })
+      expect(((await two.json()) as { error: { code: string; message: string } }).error).toEqual({
+        code: 'too_many_streams',
+        message: 'the server has 1 dashboard live streams open (server-wide cap 1); retry later',
+      })
     } finally {
       ac.abort()
       await app.close()
@@ -226,7 +229,7 @@ describe('live stats stream', () => {
 })
 
 describe('recent segment changes', () => {
-  it('returns the tenant\'s latest changes and a cursor the stream continues from, with nothing repeated', async () => {
+  it("returns the tenant's latest changes and a cursor the stream continues from, with nothing repeated", async () => {
     const ts = Date.now()
     await post(Array.from({ length: 3 }, (_, i) => ({ event: 'spin', user_id: 'feed-a', ts: ts + i })))
     const recent = await until(

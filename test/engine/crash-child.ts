@@ -14,12 +14,19 @@ const options = engineOptions({ allowedLatenessMs: Number(lateness ?? 0) })
 const rules = prepareRules(parseRulesYaml(readFileSync(rulesPath!, 'utf8')), options)
 const { log, partitions } = await openEventLog(join(dir!, 'log'))
 const store = EmbeddedStateStore.open(join(dir!, 'state'))
-const runner = await EngineRunner.create(log, store, rules, options, Array.from({ length: partitions }, (_, p) => p), {
-  checkpointIntervalMs: 20,
-  batchSize: 300,
-  // Fixed event times: the clock moves with events only, as in the run it is compared with.
-  clockTickMs: 0,
-})
+const runner = await EngineRunner.create(
+  log,
+  store,
+  rules,
+  options,
+  Array.from({ length: partitions }, (_, p) => p),
+  {
+    checkpointIntervalMs: 20,
+    batchSize: 300,
+    // Fixed event times: the clock moves with events only, as in the run it is compared with.
+    clockTickMs: 0,
+  },
+)
 // Progress for the parent, which kills this process at a chosen point: events processed in all.
 const progress = setInterval(() => process.stdout.write(`at ${runner.workers.reduce((n, w) => n + w.nextOffset, 0)}\n`), 2)
 await runner.drain(log)

@@ -30,7 +30,7 @@ const child = join(import.meta.dirname, 'crash-child.ts')
  */
 function workload(jitter = 0): TrackedEvent[] {
   let s = 42
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32)
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32
   const t0 = Date.UTC(2026, 10, 1, 10)
   const out: TrackedEvent[] = []
   for (let i = 0; i < 60_000; i++) {

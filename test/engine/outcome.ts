@@ -6,7 +6,7 @@ export async function readAll(log: EventLog, topic: string, partitions: number):
   const out: string[][] = []
   for (let p = 0; p < partitions; p++) {
     const values: string[] = []
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const got = await log.read(topic, p, offset, { maxRecords: 10_000 })
       if (got.length === 0) break
       values.push(...got.map((r) => Buffer.from(r.value).toString()))

@@ -64,7 +64,15 @@ function plan(seed: number): Planned[] {
   // Events of another tenant, at the current time: a damaged one that still decodes is a valid
   // event of some other tenant at a time that is already the clock, so it cannot change `default`.
   const other = (): Buffer => {
-    const e: TrackedEvent = { event: pick(['spin', 'purchase', 'view']), user_id: `f${int(50)}`, ts, event_id: `x${id++}`, tenant: 'fuzz', received_at: ts, properties: { amount: int(100), page: `/p${int(5)}`, country: 'TR', nested: { a: [1, 'b', null] } } }
+    const e: TrackedEvent = {
+      event: pick(['spin', 'purchase', 'view']),
+      user_id: `f${int(50)}`,
+      ts,
+      event_id: `x${id++}`,
+      tenant: 'fuzz',
+      received_at: ts,
+      properties: { amount: int(100), page: `/p${int(5)}`, country: 'TR', nested: { a: [1, 'b', null] } },
+    }
     return Buffer.from(encodeEvent(e))
   }
   const junkJson = (): unknown => {
@@ -199,8 +207,14 @@ describe('poison fuzz', () => {
     expect(counts.poison).toBeGreaterThan(150)
     expect(counts.either).toBeGreaterThan(20)
 
-    const mixed = await run('mixed', planned.map((p) => p.record))
-    const alone = await run('alone', planned.filter((p) => p.kind !== 'poison' && p.kind !== 'either').map((p) => p.record))
+    const mixed = await run(
+      'mixed',
+      planned.map((p) => p.record),
+    )
+    const alone = await run(
+      'alone',
+      planned.filter((p) => p.kind !== 'poison' && p.kind !== 'either').map((p) => p.record),
+    )
 
     expect(mixed.nextOffset).toBe(planned.length)
     // One dead letter per poison record, none for a valid event or a clock record.

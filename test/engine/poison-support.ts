@@ -8,7 +8,7 @@ export async function engineDeadLetters(log: EventLog): Promise<DeadLetter[]> {
   const partitions = (await log.partitionCount(TOPICS.deadLetters)) ?? 0
   const out: DeadLetter[] = []
   for (let p = 0; p < partitions; p++) {
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const got = await log.read(TOPICS.deadLetters, p, offset, { maxRecords: 10_000 })
       if (got.length === 0) break
       for (const r of got) {

@@ -64,7 +64,7 @@ segments:
     expect(changes(e)).toEqual([['a', 'newbie', 'exited', 24 * 60]])
   })
 
-  it('numbers each user\'s changes and reports the rule\'s values', () => {
+  it("numbers each user's changes and reports the rule's values", () => {
     const e = engine(`
 segments:
   big:
@@ -97,6 +97,14 @@ triggers:
     e.process(ev('page_view', 'a', T0 + 2, { cart_amount: 80 }))
     const { notifications } = e.drainOutputs()
     expect(notifications).toHaveLength(1)
-    expect(notifications[0]).toMatchObject({ trigger: 'cart_push', emit: 'push', user_id: 'a', event: 'add_to_cart', at: T0 + 1, properties: { cart_amount: 80, item: 'shoes' }, values: { 'count(add_to_cart, 1h)': 2 } })
+    expect(notifications[0]).toMatchObject({
+      trigger: 'cart_push',
+      emit: 'push',
+      user_id: 'a',
+      event: 'add_to_cart',
+      at: T0 + 1,
+      properties: { cart_amount: 80, item: 'shoes' },
+      values: { 'count(add_to_cart, 1h)': 2 },
+    })
   })
 })

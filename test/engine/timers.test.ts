@@ -15,7 +15,14 @@ function drain(q: TimerQueue<User>): string[] {
 describe('TimerQueue', () => {
   it('pops timers in time order', () => {
     const q = new TimerQueue<User>()
-    for (const [at, key] of [[30, 'a'], [10, 'b'], [20, 'c'], [5, 'd'], [25, 'e']] as const) q.add(at, { key, timerAt: at })
+    for (const [at, key] of [
+      [30, 'a'],
+      [10, 'b'],
+      [20, 'c'],
+      [5, 'd'],
+      [25, 'e'],
+    ] as const)
+      q.add(at, { key, timerAt: at })
     expect(q.size).toBe(5)
     expect(q.peek()?.at).toBe(5)
     expect(drain(q)).toEqual(['5:d', '10:b', '20:c', '25:e', '30:a'])

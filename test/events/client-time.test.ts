@@ -55,7 +55,7 @@ describe('event time: no later than the receive time', () => {
     expect(ok(at({ ts: now + 24 * H })).ts).toBe(now)
   })
 
-  it('keeps a client\'s own original_ts when the time is not changed, and replaces it when it is', () => {
+  it("keeps a client's own original_ts when the time is not changed, and replaces it when it is", () => {
     expect(ok(at({ ts: now - M, original_ts: 'mine' })).properties).toEqual({ original_ts: 'mine' })
     const e = ok(at({ original_ts: 'mine', ts: now + M, z: 1 }))
     expect(e.properties).toEqual({ original_ts: now + M, z: 1 })
@@ -88,7 +88,7 @@ describe('event time: corrected by sent_at', () => {
     expect(timeOf(at({ sent_at: now + 7 * H }))).toEqual({ ts: now, properties: {} })
   })
 
-  it('takes the request\'s sent_at when the event has none; the event\'s own wins', () => {
+  it("takes the request's sent_at when the event has none; the event's own wins", () => {
     expect(ok(at({ ts: now + 2 * H - M }, { sentAt: now + 2 * H })).ts).toBe(now - M)
     expect(ok(at({ ts: now + 2 * H - M, sent_at: now + 2 * H - 30 * S }, { sentAt: now + 2 * H })).ts).toBe(now - 30 * S)
     // null is no value, as for ts: the request's applies.
@@ -123,7 +123,7 @@ describe('event time: corrected by sent_at', () => {
 describe('event time without a server clock (tagstream replay)', () => {
   const replay: ValidationContext = { limits: { ...DEFAULT_LIMITS, maxFutureMs: Number.POSITIVE_INFINITY }, receivedAt: 0 }
 
-  it('keeps file times exactly with replay\'s limits (maxFutureMs: Infinity)', () => {
+  it("keeps file times exactly with replay's limits (maxFutureMs: Infinity)", () => {
     const e = ok(at({ ts: now + 23 * H }, replay))
     expect({ ts: e.ts, properties: e.properties }).toEqual({ ts: now + 23 * H, properties: {} })
     // sent_at is still the client's clock, not a property, and changes nothing.

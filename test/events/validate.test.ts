@@ -26,7 +26,7 @@ describe('validateEvent', () => {
     expect(e.event_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
   })
 
-  it('keeps client event ids, numeric user ids, nested properties and the key\'s tenant', () => {
+  it("keeps client event ids, numeric user ids, nested properties and the key's tenant", () => {
     const e = ok(validateEvent({ event: 'join_guild', user_id: 42, event_id: 'abc', meta: { org: { name: 'x' } }, tags: [1, 'a'] }, { tenant: 'acme', receivedAt: now }))
     expect(e).toMatchObject({ user_id: '42', event_id: 'abc', tenant: 'acme', properties: { meta: { org: { name: 'x' } }, tags: [1, 'a'] } })
   })

@@ -31,10 +31,20 @@ describe('game API: purchases and joins over HTTP', () => {
       user_id: p.id,
       tenant: 'default',
       properties: {
-        host: 'user46.earthlink.com', user_agent: 'ApacheBench/2.3', accept: '*/*',
-        kind: 'sword', type: 'cutlass', cost: 5000, status: 'approved_purchase', amount: 5000,
-        player_name: p.name, player_created: new Date(p.created).toISOString(),
-        player_wealth: 7345, player_num_items: 1, player_num_affiliations: 0, player_version: 2,
+        host: 'user46.earthlink.com',
+        user_agent: 'ApacheBench/2.3',
+        accept: '*/*',
+        kind: 'sword',
+        type: 'cutlass',
+        cost: 5000,
+        status: 'approved_purchase',
+        amount: 5000,
+        player_name: p.name,
+        player_created: new Date(p.created).toISOString(),
+        player_wealth: 7345,
+        player_num_items: 1,
+        player_num_affiliations: 0,
+        player_version: 2,
       },
     })
     expect(Math.abs(bought!.ts - Date.now())).toBeLessThan(10_000)
@@ -96,7 +106,10 @@ describe('game API: purchases and joins over HTTP', () => {
     expect(guild.json).toMatchObject({ status: 'approved_join', affiliation: { kind: 'guild', org: 'soldiers', level: 'masterofarms' } })
     expect(playerOf(guild)).toMatchObject({ wealth: 1, version: 2 })
     const team = await post(s, '/game/join/team', { player: p.name, org: 'team ABCD', level: 'rookie' })
-    expect(playerOf(team).affiliations.map((a) => [a.kind, a.org])).toEqual([['guild', 'soldiers'], ['team', 'team ABCD']])
+    expect(playerOf(team).affiliations.map((a) => [a.kind, a.org])).toEqual([
+      ['guild', 'soldiers'],
+      ['team', 'team ABCD'],
+    ])
     const again = await post(s, '/game/join_a_guild', { player: p.id, org: 'soldiers', level: 'recruit' })
     expect([again.status, errorOf(again).code, errorOf(again).field]).toEqual([409, 'already_member', 'org'])
     const poor = await post(s, '/game/join_a_guild', { player: p.id, org: 'magicians', level: 'accolyte', cost: 99 })
@@ -109,8 +122,15 @@ describe('game API: purchases and joins over HTTP', () => {
       ['join_guild', 'insufficient_funds', 'magicians'],
     ])
     expect(events[0]!.properties).toMatchObject({
-      host: 'user46.earthlink.com', user_agent: 'ApacheBench/2.3', accept: '*/*',
-      kind: 'guild', level: 'masterofarms', cost: 9999, player_wealth: 1, player_num_affiliations: 1, player_num_items: 0,
+      host: 'user46.earthlink.com',
+      user_agent: 'ApacheBench/2.3',
+      accept: '*/*',
+      kind: 'guild',
+      level: 'masterofarms',
+      cost: 9999,
+      player_wealth: 1,
+      player_num_affiliations: 1,
+      player_num_items: 0,
     })
     expect(events[1]!.properties).toMatchObject({ cost: 0, player_num_affiliations: 2 })
   })

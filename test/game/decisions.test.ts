@@ -5,8 +5,17 @@ import type { PlayerRecord } from '../../src/players/player-store.ts'
 
 const T = Date.UTC(2026, 10, 22, 12)
 const player = (over: Partial<PlayerRecord> = {}): PlayerRecord => ({
-  id: 'p1', tenant: 'default', name: 'dirk', password_hash: 'scrypt$16384$8$1$salt$hash', wealth: 100, health: 100, created: T,
-  inventory: [], affiliations: [], version: 1, ...over,
+  id: 'p1',
+  tenant: 'default',
+  name: 'dirk',
+  password_hash: 'scrypt$16384$8$1$salt$hash',
+  wealth: 100,
+  health: 100,
+  created: T,
+  inventory: [],
+  affiliations: [],
+  version: 1,
+  ...over,
 })
 const ref = { by: 'id' as const, value: 'p1' }
 
@@ -47,11 +56,16 @@ describe('game events', () => {
     expect(requestInfo({ 'user-agent': 'x'.repeat(5000) }).user_agent).toHaveLength(1024)
   })
 
-  it('carries the player\'s state after the action, flat, and never the hash', () => {
+  it("carries the player's state after the action, flat, and never the hash", () => {
     const p = player({ wealth: 70, version: 2, inventory: [{ kind: 'sword', type: 's', cost: 30, bought_at: T }] })
     expect(playerState(p)).toEqual({
-      player_name: 'dirk', player_created: '2026-11-22T12:00:00.000Z', player_wealth: 70, player_health: 100,
-      player_num_items: 1, player_num_affiliations: 0, player_version: 2,
+      player_name: 'dirk',
+      player_created: '2026-11-22T12:00:00.000Z',
+      player_wealth: 70,
+      player_health: 100,
+      player_num_items: 1,
+      player_num_affiliations: 0,
+      player_version: 2,
     })
     const raw = gameEvent('purchase', p, { kind: 'sword', status: 'approved_purchase' }, { host: 'h' }, T)
     expect(raw).toMatchObject({ event: 'purchase', user_id: 'p1', ts: T, host: 'h', kind: 'sword', status: 'approved_purchase', player_wealth: 70 })

@@ -74,7 +74,7 @@ export const errorOf = (a: Answer): ErrorJson['error'] => (a.json as unknown as 
 export async function logEvents(s: TestServer, userId?: string): Promise<TrackedEvent[]> {
   const out: TrackedEvent[] = []
   for (let p = 0; p < s.ctx.partitions; p++) {
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const records = await s.ctx.log.read(TOPICS.events, p, offset)
       if (records.length === 0) break
       for (const r of records) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))

@@ -97,7 +97,7 @@ describe('request parsing', () => {
     expect(refusal(() => refFromQuery({}))).toMatchObject({ code: 'missing_field', field: 'name' })
   })
 
-  it('defaults a purchase\'s type to its kind and its cost to the list price', () => {
+  it("defaults a purchase's type to its kind and its cost to the list price", () => {
     expect(parseBuy('knife', { player: 'p' })).toEqual({ player: { by: 'id_or_name', value: 'p' }, kind: 'knife', type: 'knife', cost: 20 })
     expect(parseBuy('knife', { player: 'p', cost: '' }).cost).toBe(20)
     expect(refusal(() => parseBuy('cutlass', { player: 'p' }))).toEqual({ status: 400, code: 'missing_field', field: 'cost', message: 'cost is required: "cutlass" has no list price' })
@@ -111,7 +111,13 @@ describe('request parsing', () => {
   })
 
   it('reads a join: org and level required, cost optional', () => {
-    expect(parseJoin('guild', { player: 'p', org: 'soldiers', level: 'masterofarms', cost: '9999' })).toEqual({ player: { by: 'id_or_name', value: 'p' }, kind: 'guild', org: 'soldiers', level: 'masterofarms', cost: 9999 })
+    expect(parseJoin('guild', { player: 'p', org: 'soldiers', level: 'masterofarms', cost: '9999' })).toEqual({
+      player: { by: 'id_or_name', value: 'p' },
+      kind: 'guild',
+      org: 'soldiers',
+      level: 'masterofarms',
+      cost: 9999,
+    })
     expect(parseJoin('team', { player: 'p', org: 'team ABCD', level: 3 }).cost).toBe(0)
     expect(parseJoin('team', { player: 'p', org: 'team ABCD', level: 3 }).level).toBe('3')
     expect(refusal(() => parseJoin('guild', { player: 'p', level: 'x' }))).toMatchObject({ code: 'missing_field', field: 'org' })
@@ -123,7 +129,13 @@ describe('request parsing', () => {
 describe('form bodies', () => {
   it('decodes fields, keeps repeats as arrays and __proto__ as data', () => {
     const form = parseForm('userid=987611&type=long+sword&cost=5%2C000&cost=1&__proto__=x&empty=')
-    expect(Object.entries(form)).toEqual([['userid', '987611'], ['type', 'long sword'], ['cost', ['5,000', '1']], ['__proto__', 'x'], ['empty', '']])
+    expect(Object.entries(form)).toEqual([
+      ['userid', '987611'],
+      ['type', 'long sword'],
+      ['cost', ['5,000', '1']],
+      ['__proto__', 'x'],
+      ['empty', ''],
+    ])
     expect(Object.getPrototypeOf(form)).toBeNull()
     expect(refusal(() => parseBuy('sword', form))).toMatchObject({ code: 'invalid_field', field: 'cost', message: 'cost is given more than once' })
   })

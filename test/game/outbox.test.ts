@@ -100,7 +100,11 @@ describe('the game outbox', () => {
         const padding = 'x'.repeat(2_000)
         let refused = false
         for (let i = 0; i < 2_000 && !refused; i++) {
-          const res = await fetch(`${first.url}/v1/events`, { method: 'POST', headers: { ...auth(KEY), 'content-type': 'application/json' }, body: JSON.stringify(Array.from({ length: 20 }, (_, j) => ({ event: 'pad', user_id: `f${i}`, event_id: `f${i}-${j}`, padding }))) })
+          const res = await fetch(`${first.url}/v1/events`, {
+            method: 'POST',
+            headers: { ...auth(KEY), 'content-type': 'application/json' },
+            body: JSON.stringify(Array.from({ length: 20 }, (_, j) => ({ event: 'pad', user_id: `f${i}`, event_id: `f${i}-${j}`, padding }))),
+          })
           refused = res.status === 503
         }
         expect(refused).toBe(true)
@@ -122,10 +126,14 @@ describe('the game outbox', () => {
 
       const second = await startServeChild(args, KEY)
       try {
-        await until('both purchases in the profile', async () => {
-          const res = await fetch(`${second.url}/v1/profiles/p1`, { headers: auth(KEY) })
-          return res.status === 200 && ((await res.json()) as { counts?: Record<string, number> }).counts?.purchase === 2
-        }, 20_000)
+        await until(
+          'both purchases in the profile',
+          async () => {
+            const res = await fetch(`${second.url}/v1/profiles/p1`, { headers: auth(KEY) })
+            return res.status === 200 && ((await res.json()) as { counts?: Record<string, number> }).counts?.purchase === 2
+          },
+          20_000,
+        )
         const player = await fetch(`${second.url}/game/players/p1`, { headers: auth(KEY) })
         expect(await player.json()).toMatchObject({ player: { wealth: 965, version: 3 } })
       } finally {
@@ -135,7 +143,13 @@ describe('the game outbox', () => {
       const { log } = await openEventLog(join(mount, 'log'), { partitions: PARTITIONS })
       try {
         const game = (await allEvents(log)).filter((e) => e.user_id === 'p1')
-        expect(game.map((e) => [e.event, e.properties.cost ?? null])).toEqual(expect.arrayContaining([['player_created', null], ['purchase', 10], ['purchase', 25]]))
+        expect(game.map((e) => [e.event, e.properties.cost ?? null])).toEqual(
+          expect.arrayContaining([
+            ['player_created', null],
+            ['purchase', 10],
+            ['purchase', 25],
+          ]),
+        )
         expect(game).toHaveLength(3)
         expect(new Set(game.map((e) => e.event_id)).size).toBe(3)
       } finally {

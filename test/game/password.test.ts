@@ -36,7 +36,15 @@ describe('password hashing (scrypt)', () => {
     const flipped = Buffer.from(parts[5]!, 'base64')
     flipped[0] = flipped[0]! ^ 1
     expect(await verifyPassword('secret', [...parts.slice(0, 5), flipped.toString('base64')].join('$'))).toBe(false)
-    for (const bad of ['', 'secret', 'bcrypt$1$2$3$4$5', 'scrypt$1000$8$1$c2FsdHNhbHQ=$' + 'A'.repeat(43) + '=', 'scrypt$2097152$8$1$c2FsdHNhbHQ=$' + 'A'.repeat(43) + '=', 'scrypt$16384$8$1$$', `${parts.slice(0, 5).join('$')}`]) {
+    for (const bad of [
+      '',
+      'secret',
+      'bcrypt$1$2$3$4$5',
+      'scrypt$1000$8$1$c2FsdHNhbHQ=$' + 'A'.repeat(43) + '=',
+      'scrypt$2097152$8$1$c2FsdHNhbHQ=$' + 'A'.repeat(43) + '=',
+      'scrypt$16384$8$1$$',
+      `${parts.slice(0, 5).join('$')}`,
+    ]) {
       expect(parseHash(bad)).toBeNull()
       expect(await verifyPassword('secret', bad)).toBe(false)
     }

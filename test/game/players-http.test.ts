@@ -18,7 +18,7 @@ describe('game API: players over HTTP', () => {
     expect(r.text).not.toContain('scrypt')
   })
 
-  it('accepts seed 003\'s form body: userid, username, userpwd, wealth', async () => {
+  it("accepts seed 003's form body: userid, username, userpwd, wealth", async () => {
     const name = uniqueName('merly')
     const r = await post(s, '/game/players', `userid=987611&userpwd=yahbadaba&username=${name}&wealth=98712`, { form: true })
     expect(r.status).toBe(201)
@@ -55,7 +55,12 @@ describe('game API: players over HTTP', () => {
     expect(wrong.status).toBe(401)
     expect(errorOf(wrong)).toEqual({ code: 'wrong_password', message: 'wrong password', field: 'password' })
     const events = await logEvents(s, id)
-    expect(events.map((e) => [e.event, e.properties.status ?? null])).toEqual([['player_created', null], ['login', 'ok'], ['login', 'ok'], ['login', 'wrong_password']])
+    expect(events.map((e) => [e.event, e.properties.status ?? null])).toEqual([
+      ['player_created', null],
+      ['login', 'ok'],
+      ['login', 'ok'],
+      ['login', 'wrong_password'],
+    ])
     for (const e of events) expect(JSON.stringify(e)).not.toMatch(/right-pw|wrong-pw|scrypt|password_hash|"password"/)
   })
 
@@ -137,7 +142,7 @@ describe('game API: players over HTTP', () => {
     expect([huge.status, errorOf(huge).message]).toEqual([400, 'wealth must be a finite number'])
   })
 
-  it('leaves the collector\'s own body handling alone (form parser scoped to /game)', async () => {
+  it("leaves the collector's own body handling alone (form parser scoped to /game)", async () => {
     const r = await post(s, '/v1/track', 'event=spin&user_id=u1', { form: true })
     expect(r.status).not.toBe(200)
     expect(r.status).toBeGreaterThanOrEqual(400)

@@ -108,7 +108,7 @@ describe('bodyText', () => {
 describe('locateJsonError', () => {
   it.each([
     ['[1,2,,3]', 1, 6, "unexpected ','"],
-    ['{"a":1,}', 1, 8, "expected a property name in double quotes"],
+    ['{"a":1,}', 1, 8, 'expected a property name in double quotes'],
     ['{"a" 1}', 1, 6, "expected ':'"],
     ['[1 2]', 1, 4, "expected ',' or ']'"],
     ['[\n  {"a": tru}\n]', 2, 12, 'in a literal'],
@@ -183,7 +183,7 @@ describe('parseEventsJson', () => {
     expect(f.field).toBe(field)
   })
 
-  it('reads a batch\'s sent_at like an event time; null or absent is none', () => {
+  it("reads a batch's sent_at like an event time; null or absent is none", () => {
     expect(parsed(events('{"batch":[{"event":"a"}],"sent_at":"2026-11-01T10:00:00.5Z"}')).sentAt).toBe(Date.UTC(2026, 10, 1, 10, 0, 0, 500))
     expect(parsed(events('{"sent_at":1793527200000,"batch":[{"event":"a"}]}')).sentAt).toBe(1793527200000)
     expect(parsed(events('{"batch":[{"event":"a"}],"sent_at":null}')).sentAt).toBeUndefined()
@@ -247,7 +247,7 @@ describe('parseNdjson', () => {
     expect(body.raw(1).toString()).toBe('{"event":"b"}')
     expect(body.early.map((e) => [e.index, e.field, e.reason, e.raw.toString()])).toEqual([
       [3, '(line)', "invalid JSON at column 2: unexpected 'o' in a literal (true, false or null)", 'not json'],
-      [5, '(line)', "invalid JSON at column 4: unexpected end of input (expected a value)", '[1,'],
+      [5, '(line)', 'invalid JSON at column 4: unexpected end of input (expected a value)', '[1,'],
     ])
   })
 

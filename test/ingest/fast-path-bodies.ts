@@ -19,48 +19,174 @@ const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]
 const q = (s: string) => `"${s}"`
 
 const STRINGS = [
-  q('plain'), q(''), q('with space'), q('é unicode'), q('日本語'), q('😀 emoji'), q('\\n\\t\\"\\\\\\/\\b\\f\\r'),
-  q('\\u00e9\\u0000\\u001f'), q('\\ud83d\\ude00'), q('\\uD83D\\uDE00'), q('\\ud800'), q('\\udc00x'), q('\\ud800\\u0041'),
-  q('a\\ud83d'), q('\\ud83d\\ud83d\\ude00'), q('x'.repeat(8192)), q('x'.repeat(8193)), q('é'.repeat(3000)), q('😀'.repeat(4097)),
-  q('\\u0041'.repeat(10)), q('/path/to?q=1&b=2'), q('1234'),
+  q('plain'),
+  q(''),
+  q('with space'),
+  q('é unicode'),
+  q('日本語'),
+  q('😀 emoji'),
+  q('\\n\\t\\"\\\\\\/\\b\\f\\r'),
+  q('\\u00e9\\u0000\\u001f'),
+  q('\\ud83d\\ude00'),
+  q('\\uD83D\\uDE00'),
+  q('\\ud800'),
+  q('\\udc00x'),
+  q('\\ud800\\u0041'),
+  q('a\\ud83d'),
+  q('\\ud83d\\ud83d\\ude00'),
+  q('x'.repeat(8192)),
+  q('x'.repeat(8193)),
+  q('é'.repeat(3000)),
+  q('😀'.repeat(4097)),
+  q('\\u0041'.repeat(10)),
+  q('/path/to?q=1&b=2'),
+  q('1234'),
 ]
 /** Not JSON: raw control characters inside a string. */
 const RAW_CONTROL = [q('raw\ttab'), q('raw\nnewline'), q('ctl\u0001x')]
 const NUMBERS = [
-  '0', '-0', '1', '-1', '5', '100', '1e308', '1e309', '-1e309', '1.5e-7', '1E5', '1e+2', '1e-400', '0.1', '-12.50',
-  '123456789012345678', '9007199254740991', '9007199254740992', '9007199254740993', '-9007199254740991', '5e-324',
-  '1.7976931348623157e308', '4.35', '0.000001', '12345678901234567890.5', '3.141592653589793238', '1e22', '1e23',
-  '2e-22', '8.5e-23', '0e10', '-0.0', '0.5e1', '4.99', '1.0', '100000000000000000000000', '0.30000000000000004',
-  '2.2250738585072014e-308', '123.456e-2', '1234567890.1234567', '0.12345678901234567', '9007199.254740993', '3.0000000000000004',
-  '1.2345678901234567', '2.718281828459045235', '123456.78901234567', '4503599627370497.5', '0.1e-5', '7e-10', '1.00000000000000011', '1e1001', '-2.5e-1003', '1e-0', '1E+00022',
+  '0',
+  '-0',
+  '1',
+  '-1',
+  '5',
+  '100',
+  '1e308',
+  '1e309',
+  '-1e309',
+  '1.5e-7',
+  '1E5',
+  '1e+2',
+  '1e-400',
+  '0.1',
+  '-12.50',
+  '123456789012345678',
+  '9007199254740991',
+  '9007199254740992',
+  '9007199254740993',
+  '-9007199254740991',
+  '5e-324',
+  '1.7976931348623157e308',
+  '4.35',
+  '0.000001',
+  '12345678901234567890.5',
+  '3.141592653589793238',
+  '1e22',
+  '1e23',
+  '2e-22',
+  '8.5e-23',
+  '0e10',
+  '-0.0',
+  '0.5e1',
+  '4.99',
+  '1.0',
+  '100000000000000000000000',
+  '0.30000000000000004',
+  '2.2250738585072014e-308',
+  '123.456e-2',
+  '1234567890.1234567',
+  '0.12345678901234567',
+  '9007199.254740993',
+  '3.0000000000000004',
+  '1.2345678901234567',
+  '2.718281828459045235',
+  '123456.78901234567',
+  '4503599627370497.5',
+  '0.1e-5',
+  '7e-10',
+  '1.00000000000000011',
+  '1e1001',
+  '-2.5e-1003',
+  '1e-0',
+  '1E+00022',
 ]
 const NESTED = ['{"a":1}', '[1,2,"x"]', '{}', '[]', '{"a":{"b":{"c":{"d":{"e":1}}}}}', '{"1":2,"b":3}', '[[[[[[1]]]]]]', '{"a":"\\u00e9","a":2}']
 const LITERALS = ['true', 'false', 'null']
 const KEYS = [
-  'bet', 'amount', 'level', 'win', 'é', 'ключ', 'a b', '1a', '0', '42', '__proto__', '', 'a'.repeat(128), 'a'.repeat(129),
-  'é'.repeat(100), 'é'.repeat(128), 'a\\nb', '\\u0061', 'constructor', 'toString', 'hasOwnProperty', 'batch', 'Event', 'ts ',
+  'bet',
+  'amount',
+  'level',
+  'win',
+  'é',
+  'ключ',
+  'a b',
+  '1a',
+  '0',
+  '42',
+  '__proto__',
+  '',
+  'a'.repeat(128),
+  'a'.repeat(129),
+  'é'.repeat(100),
+  'é'.repeat(128),
+  'a\\nb',
+  '\\u0061',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'batch',
+  'Event',
+  'ts ',
 ]
 const NAMES = ['spin', 'spin', 'spin', 'a.b:c-d_e', '_x', '1abc', 'a b', '', 'a'.repeat(128), 'a'.repeat(129), 'sp\\u0069n', 'é']
 const NAME_VALUES = ['5', 'null', 'true', '{"a":1}']
 const IDS = ['u1', 'u2', 'é', '😀', 'x'.repeat(256), 'x'.repeat(257), '', 'u\\u0031']
 const ID_LITERALS = ['42', '-7', '0', '-0', '1.0', '1e3', '9007199254740993', '9007199254740991', 'null', 'true', '{"a":1}', '[]']
 const TS = [
-  String(T0), `${T0}.7`, String(T0 / 1000), '946684799999', '946684800000', String(T0 + 25 * H), String(T0 + 23 * H), '1e400', '-5',
-  q('2026-06-15T10:00:00Z'), q('2026-06-15 10:00:00 UTC'), q('2026-02-30'), q('bad'), 'null', 'true', q('2026-06-15T10:00:00+02:00'),
-  q('2026-06-15T10:00:00.123456Z'), q('2026-06-15T10:00:00\\u005a'), `${T0}e0`, '1.7e12', q('2026-06-17T10:00:00Z'), q('2026-06-16T09:00:00Z'),
+  String(T0),
+  `${T0}.7`,
+  String(T0 / 1000),
+  '946684799999',
+  '946684800000',
+  String(T0 + 25 * H),
+  String(T0 + 23 * H),
+  '1e400',
+  '-5',
+  q('2026-06-15T10:00:00Z'),
+  q('2026-06-15 10:00:00 UTC'),
+  q('2026-02-30'),
+  q('bad'),
+  'null',
+  'true',
+  q('2026-06-15T10:00:00+02:00'),
+  q('2026-06-15T10:00:00.123456Z'),
+  q('2026-06-15T10:00:00\\u005a'),
+  `${T0}e0`,
+  '1.7e12',
+  q('2026-06-17T10:00:00Z'),
+  q('2026-06-16T09:00:00Z'),
 ]
 /** Client times around `now` (the receive time, give or take a second): clamped, kept, or too far ahead. */
 function clientTimes(now: number): string[] {
   return [
-    String(now - 5000), String(now + 1), String(now + 500), String(now + 999), String(now + 60_000), String(now + 23 * H), `${now + 2 * H}.5`,
-    String(now + 24 * H + 60_000), q(new Date(now + 30_000).toISOString()), q(new Date(now - 30_000).toISOString().replace('Z', '+00:00')),
+    String(now - 5000),
+    String(now + 1),
+    String(now + 500),
+    String(now + 999),
+    String(now + 60_000),
+    String(now + 23 * H),
+    `${now + 2 * H}.5`,
+    String(now + 24 * H + 60_000),
+    q(new Date(now + 30_000).toISOString()),
+    q(new Date(now - 30_000).toISOString().replace('Z', '+00:00')),
   ]
 }
 /** `sent_at` values: a client clock ahead, behind or right, days off, and ones that are not times. */
 function sentAts(now: number): string[] {
   return [
-    String(now + H), String(now - H), String(now), String(now + 5 * 24 * H), q(new Date(now + 90_000).toISOString()), String(T0 + H),
-    'null', q('bad'), '1700000000', 'true', '1e400', '{}', q('2026-02-30'),
+    String(now + H),
+    String(now - H),
+    String(now),
+    String(now + 5 * 24 * H),
+    q(new Date(now + 90_000).toISOString()),
+    String(T0 + H),
+    'null',
+    q('bad'),
+    '1700000000',
+    'true',
+    '1e400',
+    '{}',
+    q('2026-02-30'),
   ]
 }
 /** A client's own original_ts. Never a number: collector-fast-path-http.test.ts tells a server-written one by its type. */
@@ -105,7 +231,18 @@ function element(r: Rng, used: string[], pre: readonly string[], mixed: boolean,
     // Repeated keys only in awkward events (a repeated key sends an event to the slow path).
     const key = a(0.15) ? pick(r, KEYS) : awkward ? plain : `${plain}_${k}`
     const x = r()
-    const value = x < 0.35 ? pick(r, STRINGS.slice(0, a(1) ? STRINGS.length : 3)) : x < 0.75 ? (a(0.5) ? pick(r, NUMBERS) : String(Math.floor(r() * 100))) : x < 0.9 ? pick(r, LITERALS) : awkward ? pick(r, NESTED) : '7'
+    const value =
+      x < 0.35
+        ? pick(r, STRINGS.slice(0, a(1) ? STRINGS.length : 3))
+        : x < 0.75
+          ? a(0.5)
+            ? pick(r, NUMBERS)
+            : String(Math.floor(r() * 100))
+          : x < 0.9
+            ? pick(r, LITERALS)
+            : awkward
+              ? pick(r, NESTED)
+              : '7'
     fields.push([key, a(0.01) ? pick(r, RAW_CONTROL) : value])
   }
   if (a(0.1)) fields.push([pick(r, fields)[0], pick(r, ['1', q('dup'), 'null'])])
@@ -131,7 +268,8 @@ export function body(r: Rng, pre: readonly string[], options: { awkward: boolean
   const n = 1 + Math.floor(r() * options.maxElements)
   const used: string[] = []
   const elements: string[] = []
-  for (let i = 0; i < n; i++) elements.push(options.awkward || r() < 0.1 ? element(r, used, pre, options.awkward, now) : `{"event":"spin","user_id":"u${Math.floor(r() * 100)}","ts":${T0 - i},"bet":${i % 100}}`)
+  for (let i = 0; i < n; i++)
+    elements.push(options.awkward || r() < 0.1 ? element(r, used, pre, options.awkward, now) : `{"event":"spin","user_id":"u${Math.floor(r() * 100)}","ts":${T0 - i},"bet":${i % 100}}`)
   const w = () => pick(r, WS)
   let text = `${w()}[${w()}${elements.join(`${w()},${w()}`)}${w()}]${w()}`
   if (r() < 0.15) {

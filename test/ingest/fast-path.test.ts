@@ -172,7 +172,12 @@ describe('collector fast path', () => {
     const byName = new Map(events.map((e) => [e.event, e]))
     const ids = new RequestIds(T0 + 5, SEED)
     expect(byName.get('spin')).toEqual({
-      event: 'spin', user_id: 'u1', ts: T0, event_id: ids.next(), tenant: TENANT, received_at: T0 + 5,
+      event: 'spin',
+      user_id: 'u1',
+      ts: T0,
+      event_id: ids.next(),
+      tenant: TENANT,
+      received_at: T0 + 5,
       properties: { bet: 5, s: 'hé😀', n: -0, f: 1.5e-7, t: true, z: null },
     })
     expect(byName.get('x')).toEqual({ event: 'x', user_id: '12', anonymous_id: '12', ts: T0 + 5, event_id: 'e-1', tenant: TENANT, received_at: T0 + 5, properties: {} })

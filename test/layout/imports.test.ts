@@ -113,7 +113,12 @@ describe('imports in src/', () => {
   it('keeps the rule language a module of its own: src/rules imports nothing else of src/', () => {
     const rules = files.filter((f) => name(f).startsWith('rules/'))
     expect(rules.length).toBeGreaterThan(10)
-    const outside = rules.flatMap((f) => graph.get(f)!.local.filter((d) => !name(d).startsWith('rules/')).map((d) => `${name(f)} -> ${name(d)}`))
+    const outside = rules.flatMap((f) =>
+      graph
+        .get(f)!
+        .local.filter((d) => !name(d).startsWith('rules/'))
+        .map((d) => `${name(f)} -> ${name(d)}`),
+    )
     expect(outside).toEqual([])
   })
 

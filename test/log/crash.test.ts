@@ -40,7 +40,11 @@ describe('embedded log crash safety', () => {
 
   it('keeps every acknowledged batch, whole and contiguous, across repeated SIGKILLs', async () => {
     const acked: Ack[] = []
-    for (const [round, acks] of [[0, 150], [1, 40], [2, 400]] as const) {
+    for (const [round, acks] of [
+      [0, 150],
+      [1, 40],
+      [2, 400],
+    ] as const) {
       acked.push(...(await runAndKill(dir, round * 1_000_000, acks)))
     }
     const log = await EmbeddedEventLog.open(dir, { retentionCheckMs: 0 })
@@ -52,7 +56,7 @@ describe('embedded log crash safety', () => {
         const { start, end } = await log.offsets('events', p)
         expect(start).toBe(0)
         const records = []
-        for (let offset = 0; offset < end; ) {
+        for (let offset = 0; offset < end;) {
           const got = await log.read('events', p, offset, { maxRecords: 5_000 })
           records.push(...got)
           offset = got[got.length - 1]!.offset + 1

@@ -49,7 +49,7 @@ describe.skipIf(!canMount)('the embedded log on a full disk', () => {
 
     rmSync(ballast)
     let resumed: { baseOffset: number; count: number } | null = null
-    for (const deadline = Date.now() + 5_000; resumed === null && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 5_000; resumed === null && Date.now() < deadline;) {
       resumed = await log.append('events', 0, batch(2_000)).catch(() => null)
       if (resumed === null) await new Promise((r) => setTimeout(r, 200))
     }
@@ -58,7 +58,7 @@ describe.skipIf(!canMount)('the embedded log on a full disk', () => {
     const { end } = await log.offsets('events', 0)
     expect(end).toBe(resumed!.baseOffset + resumed!.count)
     const records = []
-    for (let offset = 0; offset < end; ) {
+    for (let offset = 0; offset < end;) {
       const got = await log.read('events', 0, offset, { maxRecords: 10_000 })
       if (got.length === 0) break
       records.push(...got)

@@ -20,8 +20,7 @@ export interface EventLogHarness {
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
-const rec = (key: string | null, value: string, timestamp?: number): AppendRecord =>
-  timestamp === undefined ? { key, value: enc.encode(value) } : { key, value: enc.encode(value), timestamp }
+const rec = (key: string | null, value: string, timestamp?: number): AppendRecord => (timestamp === undefined ? { key, value: enc.encode(value) } : { key, value: enc.encode(value), timestamp })
 const text = (r: { value: Uint8Array }) => dec.decode(r.value)
 /** A batch's records as read() would give them (keys left out). */
 const recordsOf = (b: RecordBatch): LogRecord[] =>
@@ -106,7 +105,13 @@ export function runEventLogContract(name: string, harness: () => EventLogHarness
       await log.append('t', 1, [rec('u:1', 'a', 1_700_000_000_123), rec(null, ''), { key: 'b', value: binary, timestamp: 1_700_000_000_456 }])
       await log.append('t', 1, batch('b', 100))
       await log.append('t', 1, batch('c', 100))
-      for (const [offset, options] of [[0, {}], [50, { maxRecords: 10 }], [3, { maxRecords: 1_000 }], [120, { maxRecords: 150 }], [7, { maxBytes: 1 }]] as const) {
+      for (const [offset, options] of [
+        [0, {}],
+        [50, { maxRecords: 10 }],
+        [3, { maxRecords: 1_000 }],
+        [120, { maxRecords: 150 }],
+        [7, { maxBytes: 1 }],
+      ] as const) {
         const got = recordsOf(await readRecordBatch(log, 't', 1, offset, options))
         expect(got.length, `from ${offset}`).toBeGreaterThan(0)
         expect(got, `from ${offset}`).toEqual(plain(await log.read('t', 1, offset, { ...options, keys: false })))
@@ -146,11 +151,12 @@ export function runEventLogContract(name: string, harness: () => EventLogHarness
 
     it('keeps order and contiguity under concurrent appends', async () => {
       await log.createTopic('t', { partitions: 4 })
-      const results = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => log.append('t', i % 4, batch(`c${i}`, 25))),
-      )
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => log.append('t', i % 4, batch(`c${i}`, 25))))
       for (let p = 0; p < 4; p++) {
-        const mine = results.filter((_, i) => i % 4 === p).map((r) => r.baseOffset).sort((x, y) => x - y)
+        const mine = results
+          .filter((_, i) => i % 4 === p)
+          .map((r) => r.baseOffset)
+          .sort((x, y) => x - y)
         expect(mine).toEqual(Array.from({ length: 10 }, (_, i) => i * 25))
         const got = await log.read('t', p, 0, { maxRecords: 1_000 })
         expect(got.map((r) => r.offset)).toEqual(Array.from({ length: 250 }, (_, i) => i))

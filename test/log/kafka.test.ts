@@ -97,7 +97,7 @@ describe('Kafka event log', () => {
     }
   })
 
-  it('stores an append over the broker\'s default 1 MiB batch limit whole, at one base offset', async () => {
+  it("stores an append over the broker's default 1 MiB batch limit whole, at one base offset", async () => {
     const prefix = freshPrefix()
     const log = await KafkaEventLog.open(urlFor(prefix))
     try {
@@ -108,7 +108,7 @@ describe('Kafka event log', () => {
       expect(a).toEqual({ baseOffset: 0, count: 10_000 })
       expect(b).toEqual({ baseOffset: 10_000, count: 1 })
       const got = []
-      for (let next = 0; next < 10_001; ) {
+      for (let next = 0; next < 10_001;) {
         const part = await log.read('t', 0, next, { maxRecords: 4_000 })
         got.push(...part)
         next = part[part.length - 1]!.offset + 1
@@ -196,7 +196,7 @@ describe('Kafka event log', () => {
 // wrote the record; its consumer must read what we write, for every other tool on the cluster.
 const lib = resolve(process.env.TAGSTREAM_KAFKA_DIR ?? '.kafka', 'lib')
 describe.runIf(existsSync(join(lib, '.complete')))('against the Java client', () => {
-  it('puts every key on the partition Kafka\'s BuiltInPartitioner chooses', () => {
+  it("puts every key on the partition Kafka's BuiltInPartitioner chooses", () => {
     const keys = ['default:1', 'default:17', 'acme:user-42', 'ü:ß', 'x', '', 'a'.repeat(300), ...Array.from({ length: 200 }, (_, i) => `t${i % 3}:${i * 7919}`)]
     const dir = mkdtempSync(join(tmpdir(), 'tagstream-murmur-'))
     try {
@@ -271,7 +271,12 @@ public class Consume {
 `,
       )
       const out = execFileSync('java', ['-cp', `${lib}/*`, src, BROKER, `${prefix}t`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 })
-      expect(out.trim().split('\n').map((l) => l.split('\t'))).toEqual([
+      expect(
+        out
+          .trim()
+          .split('\n')
+          .map((l) => l.split('\t')),
+      ).toEqual([
         ['0', 'default:17', '{"a":1}', '1700000000123', 'LogAppendTime', 'true'],
         ['1', 'null', 'no key', '-', 'LogAppendTime', 'true'],
         ['2', 'ü:ß', 'third', '5', 'LogAppendTime', 'true'],

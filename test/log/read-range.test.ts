@@ -19,7 +19,11 @@ beforeAll(async () => {
   await log.createTopic('t', { partitions: 1 })
   // 100 records of 64 KiB = 6.4 MiB: more than one read returns.
   for (let i = 0; i < 100; i += 10) {
-    await log.append('t', 0, Array.from({ length: 10 }, (_, j) => ({ key: `k${i + j}`, value: new Uint8Array(BIG).fill((i + j) % 251) })))
+    await log.append(
+      't',
+      0,
+      Array.from({ length: 10 }, (_, j) => ({ key: `k${i + j}`, value: new Uint8Array(BIG).fill((i + j) % 251) })),
+    )
   }
 })
 afterAll(async () => {

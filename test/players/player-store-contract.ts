@@ -24,10 +24,12 @@ const player = (over: Partial<PlayerRecord> = {}): PlayerRecord => ({
 })
 
 /** A purchase decision as the game API makes it: pay when the wealth covers the cost, else refuse. */
-const spend = (cost: number) => (p: PlayerRecord): PlayerUpdate<string> =>
-  p.wealth < cost
-    ? { refuse: 'insufficient_funds' }
-    : { write: { ...p, wealth: p.wealth - cost, inventory: [...p.inventory, { kind: 'potion', type: 'elixir', cost, bought_at: 1 }] }, result: 'approved' }
+const spend =
+  (cost: number) =>
+  (p: PlayerRecord): PlayerUpdate<string> =>
+    p.wealth < cost
+      ? { refuse: 'insufficient_funds' }
+      : { write: { ...p, wealth: p.wealth - cost, inventory: [...p.inventory, { kind: 'potion', type: 'elixir', cost, bought_at: 1 }] }, result: 'approved' }
 
 /** The PlayerStore contract: every adapter's test calls this. */
 export function runPlayerStoreContract(name: string, harness: () => PlayerStoreHarness): void {
@@ -47,7 +49,11 @@ export function runPlayerStoreContract(name: string, harness: () => PlayerStoreH
       it('has no players before the first is created', async () => {
         expect(await store.getPlayer('default', 'p1')).toBeNull()
         expect(await store.getPlayerByName('default', 'dirk')).toBeNull()
-        expect(await store.updatePlayer('default', 'p1', () => { throw new Error('must not run for a missing player') })).toBeNull()
+        expect(
+          await store.updatePlayer('default', 'p1', () => {
+            throw new Error('must not run for a missing player')
+          }),
+        ).toBeNull()
       })
 
       it('creates a player and reads it back by id and by name, in its tenant only', async () => {
@@ -98,7 +104,11 @@ export function runPlayerStoreContract(name: string, harness: () => PlayerStoreH
 
       it('writes nothing when the update throws, and rejects', async () => {
         await store.createPlayer(player())
-        await expect(store.updatePlayer('default', 'p1', () => { throw new Error('boom') })).rejects.toThrow('boom')
+        await expect(
+          store.updatePlayer('default', 'p1', () => {
+            throw new Error('boom')
+          }),
+        ).rejects.toThrow('boom')
         expect(await store.getPlayer('default', 'p1')).toEqual(player())
       })
 
@@ -123,10 +133,12 @@ export function runPlayerStoreContract(name: string, harness: () => PlayerStoreH
 
     describe('game outbox', () => {
       const row = (id: string, at: number, tenant = 'default'): OutboxEvent => ({ tenant, id, at, event: JSON.stringify({ event: 'purchase', event_id: id, tenant, n: 0.1 + 0.2 }) })
-      const spendWith = (cost: number, id: string, at: number) => (p: PlayerRecord): PlayerUpdate<string> => {
-        const d = spend(cost)(p)
-        return 'refuse' in d ? d : { ...d, outbox: row(id, at) }
-      }
+      const spendWith =
+        (cost: number, id: string, at: number) =>
+        (p: PlayerRecord): PlayerUpdate<string> => {
+          const d = spend(cost)(p)
+          return 'refuse' in d ? d : { ...d, outbox: row(id, at) }
+        }
 
       it('stores an event with the change it records, and none with a refusal, a throw or a refused creation', async () => {
         expect(await store.pendingOutbox(10, Infinity)).toEqual([])
@@ -134,7 +146,11 @@ export function runPlayerStoreContract(name: string, harness: () => PlayerStoreH
         expect(await store.createPlayer(player({ id: 'p2' }), row('dup-name', 6))).toBe('duplicate_name')
         expect(await store.updatePlayer('default', 'p1', spendWith(400, 'buy-1', 7))).toBe('approved')
         expect(await store.updatePlayer('default', 'p1', spendWith(4000, 'buy-2', 8))).toBe('insufficient_funds')
-        await expect(store.updatePlayer('default', 'p1', () => { throw new Error('boom') })).rejects.toThrow('boom')
+        await expect(
+          store.updatePlayer('default', 'p1', () => {
+            throw new Error('boom')
+          }),
+        ).rejects.toThrow('boom')
         expect(await store.pendingOutbox(10, Infinity)).toEqual([row('created', 5), row('buy-1', 7)])
         // The event text comes back exactly as written (numbers included).
         expect(JSON.parse((await store.pendingOutbox(1, Infinity))[0]!.event)).toMatchObject({ n: 0.30000000000000004 })
@@ -142,14 +158,29 @@ export function runPlayerStoreContract(name: string, harness: () => PlayerStoreH
 
       it('lists the oldest first, only those decided before the bound, at most the limit; removes by row; survives a restart', async () => {
         await store.createPlayer(player())
-        for (const [id, at] of [['c', 30], ['a', 10], ['b', 20], ['d', 40]] as const) await store.updatePlayer('default', 'p1', spendWith(1, id, at))
+        for (const [id, at] of [
+          ['c', 30],
+          ['a', 10],
+          ['b', 20],
+          ['d', 40],
+        ] as const)
+          await store.updatePlayer('default', 'p1', spendWith(1, id, at))
         await store.createPlayer(player({ tenant: 'acme' }), row('a', 15, 'acme'))
-        expect((await store.pendingOutbox(10, 30)).map((r) => [r.tenant, r.id])).toEqual([['default', 'a'], ['acme', 'a'], ['default', 'b']])
+        expect((await store.pendingOutbox(10, 30)).map((r) => [r.tenant, r.id])).toEqual([
+          ['default', 'a'],
+          ['acme', 'a'],
+          ['default', 'b'],
+        ])
         expect((await store.pendingOutbox(2, Infinity)).map((r) => r.id)).toEqual(['a', 'a'])
         await store.removeOutbox([row('a', 10), row('gone', 11)])
         await store.close()
         store = await h.reopen()
-        expect((await store.pendingOutbox(10, Infinity)).map((r) => [r.tenant, r.id, r.at])).toEqual([['acme', 'a', 15], ['default', 'b', 20], ['default', 'c', 30], ['default', 'd', 40]])
+        expect((await store.pendingOutbox(10, Infinity)).map((r) => [r.tenant, r.id, r.at])).toEqual([
+          ['acme', 'a', 15],
+          ['default', 'b', 20],
+          ['default', 'c', 30],
+          ['default', 'd', 40],
+        ])
         await store.removeOutbox([])
       })
     })

@@ -22,7 +22,7 @@ describe('Postgres player store specifics', () => {
   const s = testSchema('players_tables')
   afterAll(() => s.drop())
 
-  it('creates the game\'s tables beside the state store\'s, in the schema the URL names, and either may open first', async () => {
+  it("creates the game's tables beside the state store's, in the schema the URL names, and either may open first", async () => {
     const players = await PostgresPlayerStore.open(s.url)
     const state = await PostgresStateStore.open(s.url)
     const tables = await sql<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [s.schema])

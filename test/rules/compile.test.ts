@@ -1,13 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import {
-  compileRules,
-  compileRulesYaml,
-  parseExpression,
-  type CompiledRules,
-  type Expr,
-  type RulesDefinition,
-  type TraitName,
-} from '../../src/rules/index.ts'
+import { compileRules, compileRulesYaml, parseExpression, type CompiledRules, type Expr, type RulesDefinition, type TraitName } from '../../src/rules/index.ts'
 import { fakeEnv, ruleError, type FakeUser } from './helpers.ts'
 
 /** Compiles one segment and returns a tester over fake users. */
@@ -47,12 +39,7 @@ triggers:
     on: add_to_cart
     when: cart_amount > 50 and sum(in_app_purchase.amount, 2h) > 0 and distinct(purchase.meta.sku) > 2
 `)
-    expect(rules.metrics.map((m) => m.key)).toEqual([
-      'count(spin, 2h)',
-      'sum(in_app_purchase.amount, 2h)',
-      'count(purchase where item = "sword", 1d)',
-      'distinct(purchase.meta.sku)',
-    ])
+    expect(rules.metrics.map((m) => m.key)).toEqual(['count(spin, 2h)', 'sum(in_app_purchase.amount, 2h)', 'count(purchase where item = "sword", 1d)', 'distinct(purchase.meta.sku)'])
     expect(rules.metrics.map((m) => m.index)).toEqual([0, 1, 2, 3])
     expect(rules.metrics[1]).toMatchObject({ agg: 'sum', event: 'in_app_purchase', field: ['amount'], filter: null, filterText: null, windowMs: 7_200_000 })
     expect(rules.metrics[2]).toMatchObject({ agg: 'count', event: 'purchase', field: null, filterText: 'item = "sword"', windowMs: 86_400_000 })
@@ -84,12 +71,18 @@ describe('when closures', () => {
   })
 
   test.each([
-    ['=', 5, true], ['=', 6, false],
-    ['!=', 6, true], ['!=', 5, false],
-    ['<', 4, true], ['<', 5, false],
-    ['<=', 5, true], ['<=', 6, false],
-    ['>', 6, true], ['>', 5, false],
-    ['>=', 5, true], ['>=', 4, false],
+    ['=', 5, true],
+    ['=', 6, false],
+    ['!=', 6, true],
+    ['!=', 5, false],
+    ['<', 4, true],
+    ['<', 5, false],
+    ['<=', 5, true],
+    ['<=', 6, false],
+    ['>', 6, true],
+    ['>', 5, false],
+    ['>=', 5, true],
+    ['>=', 4, false],
   ])('total_purchases %s 5 with %d → %s', (op, value, expected) => {
     expect(segment(`total_purchases ${op} 5`).holds({ traits: { total_purchases: value } })).toBe(expected)
   })
@@ -245,9 +238,7 @@ describe('hand-built definitions are checked too', () => {
     expect(ruleError(() => compileRules(def({ ...agg, fn: 'sum', field: null }))).detail).toBe('sum() needs an event field')
     const zero = { ...agg, fn: 'count', field: null, window: { kind: 'duration', ms: 0, ...span } } as const
     expect(ruleError(() => compileRules(def(zero))).detail).toBe('a window must be longer than zero')
-    expect(ruleError(() => compileRules(def({ kind: 'field', path: ['x'], ...span }))).detail).toBe(
-      "event properties can only be read in a filter or in a trigger's when",
-    )
+    expect(ruleError(() => compileRules(def({ kind: 'field', path: ['x'], ...span }))).detail).toBe("event properties can only be read in a filter or in a trigger's when")
   })
 
   test('traits inside a filter', () => {

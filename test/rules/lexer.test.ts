@@ -32,13 +32,19 @@ describe('lexer', () => {
   })
 
   test('numbers: integer, decimal, negative', () => {
-    expect(tokens('42 4.99 -5 -0.5').slice(0, 4).map((t) => (t.kind === 'number' ? t.value : null))).toEqual([42, 4.99, -5, -0.5])
+    expect(
+      tokens('42 4.99 -5 -0.5')
+        .slice(0, 4)
+        .map((t) => (t.kind === 'number' ? t.value : null)),
+    ).toEqual([42, 4.99, -5, -0.5])
   })
 
   test('durations become milliseconds', () => {
-    expect(tokens('30s 5m 2h 7d').slice(0, 4).map((t) => (t.kind === 'duration' ? t.ms : null))).toEqual([
-      30_000, 300_000, 7_200_000, 604_800_000,
-    ])
+    expect(
+      tokens('30s 5m 2h 7d')
+        .slice(0, 4)
+        .map((t) => (t.kind === 'duration' ? t.ms : null)),
+    ).toEqual([30_000, 300_000, 7_200_000, 604_800_000])
   })
 
   test('number-like garbage is one bad token, with a hint where one helps', () => {

@@ -75,9 +75,7 @@ segments:
 
 describe('expression errors are positioned in the file', () => {
   test('plain scalar: the example from the design', () => {
-    const e = ruleError(() =>
-      parseRulesYaml('segments:\n  high_roller:\n    when: count(spin, 2h) >= 200 and sum(in_app_purchase.amount, 2x) > 10\n', 'r.yaml'),
-    )
+    const e = ruleError(() => parseRulesYaml('segments:\n  high_roller:\n    when: count(spin, 2h) >= 200 and sum(in_app_purchase.amount, 2x) > 10\n', 'r.yaml'))
     expect(e.message).toBe('segments.high_roller.when: line 3, column 66: expected a duration like 2h after ",", got "2x"')
     expect(e).toMatchObject({ line: 3, column: 66, segment: 'high_roller', path: 'segments.high_roller.when', expected: 'a duration like 2h', got: '"2x"', file: 'r.yaml' })
   })
@@ -138,19 +136,40 @@ describe('structural errors are positioned in the file', () => {
     ['segments not a map', 'segments: [a, b]\n', 'segments', 1, 11, '"segments" must be a map from name to definition'],
     ['triggers not a map', 'triggers: cart\n', 'triggers', 1, 11, '"triggers" must be a map from name to definition'],
     ['segment not a map', 'segments:\n  s: is_new\n', 'segments.s', 2, 6, 'a segment must be a map with "when" and optionally "keep"'],
-    ['bad segment name', 'segments:\n  "high roller":\n    when: is_new\n', 'segments.high roller', 2, 3, 'invalid segment name "high roller": use letters, digits and _ . : -, starting with a letter or _ (not __proto__)'],
+    [
+      'bad segment name',
+      'segments:\n  "high roller":\n    when: is_new\n',
+      'segments.high roller',
+      2,
+      3,
+      'invalid segment name "high roller": use letters, digits and _ . : -, starting with a letter or _ (not __proto__)',
+    ],
     ['when missing', 'segments:\n  s:\n    keep: 3m\n', 'segments.s', 2, 3, 'missing "when": the condition for being in the segment'],
     ['when empty', 'segments:\n  s:\n    when:\n', 'segments.s.when', 3, 5, '"when" is empty; write a condition such as count(spin, 1h) > 0'],
     ['when not a string', 'segments:\n  s:\n    when: 5\n', 'segments.s.when', 3, 11, '"when" must be a string, got number 5; quote it if needed'],
     ['when a list', 'segments:\n  s:\n    when: [a]\n', 'segments.s.when', 3, 11, '"when" must be a string, got a list; quote it if needed'],
-    ['unknown key in a segment', 'segments:\n  s:\n    when: is_new\n    kepp: 3m\n', 'segments.s.kepp', 4, 5, 'unknown key "kepp" (did you mean "keep"?); expected one of "when", "keep", "description"'],
+    [
+      'unknown key in a segment',
+      'segments:\n  s:\n    when: is_new\n    kepp: 3m\n',
+      'segments.s.kepp',
+      4,
+      5,
+      'unknown key "kepp" (did you mean "keep"?); expected one of "when", "keep", "description"',
+    ],
     ['keep without unit', 'segments:\n  s:\n    when: is_new\n    keep: 3\n', 'segments.s.keep', 4, 11, 'expected a duration like 3m, got "3" (add a unit: s, m, h or d)'],
     ['keep bad unit', 'segments:\n  s:\n    when: is_new\n    keep: 3x\n', 'segments.s.keep', 4, 11, 'expected a duration like 3m, got "3x"'],
     ['keep decimal', 'segments:\n  s:\n    when: is_new\n    keep: 1.5m\n', 'segments.s.keep', 4, 11, 'expected a duration like 3m, got "1.5m" (durations are whole numbers: write 90m, not 1.5h)'],
     ['trigger without on', 'triggers:\n  t:\n    emit: notification\n', 'triggers.t', 2, 3, 'missing "on": the event name that fires the trigger'],
     ['trigger on empty', 'triggers:\n  t:\n    on: ""\n', 'triggers.t', 3, 5, 'missing "on": the event name that fires the trigger'],
     ['trigger on not a string', 'triggers:\n  t:\n    on: [a]\n', 'triggers.t.on', 3, 9, 'expected a string, got a list'],
-    ['unknown key in a trigger', 'triggers:\n  t:\n    on: x\n    emitt: y\n', 'triggers.t.emitt', 4, 5, 'unknown key "emitt" (did you mean "emit"?); expected one of "on", "when", "emit", "description"'],
+    [
+      'unknown key in a trigger',
+      'triggers:\n  t:\n    on: x\n    emitt: y\n',
+      'triggers.t.emitt',
+      4,
+      5,
+      'unknown key "emitt" (did you mean "emit"?); expected one of "on", "when", "emit", "description"',
+    ],
     ['bad emit', 'triggers:\n  t:\n    on: x\n    emit: "a b"\n', 'triggers.t.emit', 4, 11, 'invalid emit target "a b"'],
   ])('%s', (_name, source, path, line, column, detail) => {
     const e = ruleError(() => parseRulesYaml(source, 'rules.yaml'))

@@ -41,8 +41,7 @@ describe('seed rules', () => {
   })
 
   test('high_roller: both thresholds must hold, each strictly as written', () => {
-    const holds = (spins: number, dollars: number): boolean =>
-      highRoller?.test(fakeEnv(rules, { metrics: { 'count(spin, 2h)': spins, 'sum(in_app_purchase.amount, 2h)': dollars } })) ?? false
+    const holds = (spins: number, dollars: number): boolean => highRoller?.test(fakeEnv(rules, { metrics: { 'count(spin, 2h)': spins, 'sum(in_app_purchase.amount, 2h)': dollars } })) ?? false
     expect(holds(200, 10.5)).toBe(true)
     expect(holds(199, 100)).toBe(false)
     expect(holds(200, 10)).toBe(false)
@@ -51,8 +50,7 @@ describe('seed rules', () => {
 
   test('lapsed_buyer: a buyer idle for more than 7 days; never-seen users are not lapsed', () => {
     const now = 30 * DAY
-    const holds = (spent: number, lastSeen: number | null): boolean =>
-      lapsedBuyer?.test(fakeEnv(rules, { now, metrics: { 'sum(purchase.amount)': spent }, traits: { last_seen: lastSeen } })) ?? false
+    const holds = (spent: number, lastSeen: number | null): boolean => lapsedBuyer?.test(fakeEnv(rules, { now, metrics: { 'sum(purchase.amount)': spent }, traits: { last_seen: lastSeen } })) ?? false
     expect(holds(12.5, now - 8 * DAY)).toBe(true)
     expect(holds(12.5, now - 7 * DAY)).toBe(false)
     expect(holds(0, now - 8 * DAY)).toBe(false)

@@ -25,11 +25,17 @@ describe('clickstream generator (seed 004)', () => {
     for (let i = 1; i < events.length; i++) expect(events[i]!.ts).toBeGreaterThanOrEqual(events[i - 1]!.ts)
   })
 
-  it('emits seed 004\'s event names and fields', () => {
+  it("emits seed 004's event names and fields", () => {
     const names = new Set(events.map((e) => e.event))
     expect([...names].sort()).toEqual([...CLICK_EVENTS].sort())
     for (const e of events) {
-      expect(e).toMatchObject({ version: '1.0', partner_id: expect.any(String), partner_name: expect.any(String), country: expect.stringMatching(/^[A-Z]{2}$/), language: expect.stringMatching(/^[a-z]{2}_[A-Z]{2}$/) })
+      expect(e).toMatchObject({
+        version: '1.0',
+        partner_id: expect.any(String),
+        partner_name: expect.any(String),
+        country: expect.stringMatching(/^[A-Z]{2}$/),
+        language: expect.stringMatching(/^[a-z]{2}_[A-Z]{2}$/),
+      })
       expect(e.session_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_\d{10}$/)
       expect(e.user_id).toMatch(/^[0-9a-f]{13}\.\d{10}$/)
       if (e.event === 'search') expect(e.search_query).toEqual(expect.any(String))
@@ -62,7 +68,7 @@ describe('clickstream generator (seed 004)', () => {
     expect(abandoned).toBeGreaterThan(bought)
   })
 
-  it('keeps a visitor\'s locale across sessions and lets some use several devices', () => {
+  it("keeps a visitor's locale across sessions and lets some use several devices", () => {
     const byUser = new Map<string, { locales: Set<string>; agents: Set<string>; sessions: Set<string> }>()
     for (const e of events) {
       const u = byUser.get(e.user_id) ?? { locales: new Set(), agents: new Set(), sessions: new Set() }
@@ -77,7 +83,7 @@ describe('clickstream generator (seed 004)', () => {
     expect(users.filter((u) => u.agents.size > 1).length).toBeGreaterThan(50)
   })
 
-  it('weights the partners\' traffic and keeps their visitors apart', () => {
+  it("weights the partners' traffic and keeps their visitors apart", () => {
     const share = (name: string) => events.filter((e) => e.partner_name === name).length / events.length
     expect(share(PARTNERS[0]!.name)).toBeGreaterThan(share(PARTNERS[1]!.name))
     expect(share(PARTNERS[1]!.name)).toBeGreaterThan(share(PARTNERS[2]!.name))
@@ -101,7 +107,7 @@ describe('clickstream generator (seed 004)', () => {
     expect(() => partnerKeys(3, [])).toThrow('at least one API key')
   })
 
-  it('refuses bad options with the option\'s name', () => {
+  it("refuses bad options with the option's name", () => {
     expect(() => resolveClickstreamOptions({ partners: 0 })).toThrow('partners must be an integer from 1 to 1000, got 0')
     expect(() => resolveClickstreamOptions({ sessions: 1.5 })).toThrow('sessions must be an integer from 1 to 100000, got 1.5')
     expect(() => resolveClickstreamOptions({ seed: -1 })).toThrow('seed must be an integer from 0 to 4294967295, got -1')

@@ -73,7 +73,7 @@ describe('game generator (seeds 002/003)', () => {
     expect(new Set([...seen.values()].map((p) => p.host.split('.')[1])).size).toBeGreaterThan(3)
   })
 
-  it('uses every route, form and JSON bodies, and seed 003\'s field aliases in forms', () => {
+  it("uses every route, form and JSON bodies, and seed 003's field aliases in forms", () => {
     const routes = new Set(requests.map((r) => r.path.replace(/\/(buy|purchase|join)\/.*/, '/$1/:x')))
     expect([...routes].sort()).toEqual(['/game/buy/:x', '/game/join/:x', '/game/join_a_guild', '/game/login', '/game/players', '/game/purchase/:x'])
     const forms = requests.filter((r) => r.form)
@@ -81,7 +81,10 @@ describe('game generator (seeds 002/003)', () => {
     expect(forms.length / requests.length).toBeLessThan(0.6)
     const reg = forms.find((r) => r.path === '/game/players')!
     expect(Object.keys(reg.body).sort()).toEqual(['userid', 'username', 'userpwd', 'wealth'])
-    expect(encodeGameBody(reg)).toEqual({ contentType: 'application/x-www-form-urlencoded', body: `userid=${reg.player}&username=${reg.body.username}&userpwd=${reg.body.userpwd}&wealth=${reg.body.wealth}` })
+    expect(encodeGameBody(reg)).toEqual({
+      contentType: 'application/x-www-form-urlencoded',
+      body: `userid=${reg.player}&username=${reg.body.username}&userpwd=${reg.body.userpwd}&wealth=${reg.body.wealth}`,
+    })
     const json = requests.find((r) => !r.form && r.path.startsWith('/game/buy/'))!
     expect(JSON.parse(encodeGameBody(json).body)).toEqual(json.body)
     expect(json.userAgent).toBe('ApacheBench/2.3')
@@ -103,7 +106,7 @@ describe('game generator (seeds 002/003)', () => {
     expect(referee(long).verdicts).toEqual(long.map((r) => r.expect))
   })
 
-  it('refuses bad options with the option\'s name', () => {
+  it("refuses bad options with the option's name", () => {
     expect(() => resolveGameOptions({ players: 0 })).toThrow('players must be an integer from 1 to 10000000, got 0')
     expect(() => resolveGameOptions({ sessions: -2 })).toThrow('sessions must be an integer from 1 to 100000, got -2')
   })

@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest'
 import { decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import {
-  HttpTarget, LIST_PRICE, clickstreamEvents, gameRequests, partnerKeys, sendEvents, sendGame, slotsStream, spreadClock, wallClock, type GameRequest, type RawEvent,
+  HttpTarget,
+  LIST_PRICE,
+  clickstreamEvents,
+  gameRequests,
+  partnerKeys,
+  sendEvents,
+  sendGame,
+  slotsStream,
+  spreadClock,
+  wallClock,
+  type GameRequest,
+  type RawEvent,
 } from '../../src/sim/index.ts'
 import { auth, startTestServer, useTestServer, type TestServer } from '../api/harness.ts'
 
@@ -11,7 +22,7 @@ const END = Date.UTC(2026, 10, 1, 12)
 async function storedEvents(server: TestServer): Promise<TrackedEvent[]> {
   const out: TrackedEvent[] = []
   for (let p = 0; p < server.ctx.partitions; p++) {
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const records = await server.ctx.log.read(TOPICS.events, p, offset, { maxRecords: 10_000 })
       if (records.length === 0) break
       for (const r of records) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))
@@ -59,7 +70,15 @@ describe('sending events over HTTP', () => {
     const target = new HttpTarget(server.url, 2)
     const before = Date.now()
     const t0 = performance.now()
-    const stats = await sendEvents(slotsStream({ users: 50, spins: 10_000, seed: 3 }, wallClock), { target, keyFor: () => server.keys.write, batch: 100, concurrency: 2, rate: 400, limit: 600, lingerMs: 50 })
+    const stats = await sendEvents(slotsStream({ users: 50, spins: 10_000, seed: 3 }, wallClock), {
+      target,
+      keyFor: () => server.keys.write,
+      batch: 100,
+      concurrency: 2,
+      rate: 400,
+      limit: 600,
+      lingerMs: 50,
+    })
     const seconds = (performance.now() - t0) / 1000
     target.close()
     expect(stats.accepted).toBe(600)
@@ -73,13 +92,15 @@ describe('sending events over HTTP', () => {
     for (const e of live) expect(e.ts).toBeGreaterThanOrEqual(before)
   })
 
-  it('stops on an error answer with the server\'s message', async () => {
+  it("stops on an error answer with the server's message", async () => {
     const target = new HttpTarget(server.url, 1)
     const run = sendEvents(slotsStream({ users: 5, spins: 100 }), { target, keyFor: () => 'no-such-key', batch: 10, concurrency: 1, rate: 0 })
     await expect(run).rejects.toThrow(/answered 401 unauthorized: unknown API key/)
     target.close()
     const nowhere = new HttpTarget('http://127.0.0.1:9', 1)
-    await expect(sendEvents(slotsStream({ users: 5, spins: 100 }), { target: nowhere, keyFor: () => 'k', batch: 10, concurrency: 1, rate: 0 })).rejects.toThrow(/cannot reach http:\/\/127.0.0.1:9\/v1\/events: ECONNREFUSED/)
+    await expect(sendEvents(slotsStream({ users: 5, spins: 100 }), { target: nowhere, keyFor: () => 'k', batch: 10, concurrency: 1, rate: 0 })).rejects.toThrow(
+      /cannot reach http:\/\/127.0.0.1:9\/v1\/events: ECONNREFUSED/,
+    )
     nowhere.close()
     expect(() => new HttpTarget('ftp://x', 1)).toThrow('--url must be an http(s) URL')
   })
@@ -110,7 +131,7 @@ describe('sending under backpressure', () => {
 })
 
 describe('playing the game over HTTP', () => {
-  it('ends every player exactly where the generator\'s model says, at any concurrency', async () => {
+  it("ends every player exactly where the generator's model says, at any concurrency", async () => {
     const server = await startTestServer()
     try {
       const n = 240

@@ -20,7 +20,12 @@ function program(): { run(args: string[]): Promise<void>; stderr: string[] } {
 }
 
 async function failure(args: string[]): Promise<CommanderError> {
-  const err = await program().run(args).then(() => null, (e: unknown) => e)
+  const err = await program()
+    .run(args)
+    .then(
+      () => null,
+      (e: unknown) => e,
+    )
   expect(err).toBeInstanceOf(CommanderError)
   return err as CommanderError
 }

@@ -21,18 +21,25 @@ async function run(args: string[]): Promise<string> {
   return printed.join('')
 }
 
-const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown)
+const lines = (path: string) =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown)
 
 describe('tagstream simulate clickstream and game', () => {
   it('writes the clickstream the generator makes for the same seed and range', async () => {
     const out = join(tmp.dir, 'clicks.ndjson')
-    const summary = JSON.parse(await run(['clickstream', '--events', '1500', '--seed', '7', '--partners', '2', '--hours', '1', '--end', '2026-03-04T05:00:00Z', '--out', out])) as Record<string, unknown>
+    const summary = JSON.parse(await run(['clickstream', '--events', '1500', '--seed', '7', '--partners', '2', '--hours', '1', '--end', '2026-03-04T05:00:00Z', '--out', out])) as Record<
+      string,
+      unknown
+    >
     const it = clickstreamEvents({ seed: 7, partners: 2 }, spreadClock(Date.UTC(2026, 2, 4, 5), 3_600_000, 1500))
     expect(lines(out)).toEqual(Array.from({ length: 1500 }, () => it.next().value))
     expect(summary).toMatchObject({ out, events: 1500, end: '2026-03-04T05:00:00.000Z', bytes: readFileSync(out).length })
   })
 
-  it('writes the game\'s requests, one per line', async () => {
+  it("writes the game's requests, one per line", async () => {
     const out = join(tmp.dir, 'game.ndjson')
     await run(['game', '--requests', '400', '--players', '9', '--seed', '3', '--out', out])
     const it = gameRequests({ players: 9, seed: 3 })
@@ -53,7 +60,10 @@ describe('tagstream simulate clickstream and game', () => {
     [['game', '--concurrency', '0'], '--concurrency 0: must be an integer from 1 to 1024'],
     [['slots', '--live'], '--live applies when sending (--url)'],
   ])('refuses %j', async (args, message) => {
-    const err = await run(args).then(() => null, (e: unknown) => e as Error)
+    const err = await run(args).then(
+      () => null,
+      (e: unknown) => e as Error,
+    )
     expect(err?.message).toContain(message)
   })
 
@@ -61,7 +71,10 @@ describe('tagstream simulate clickstream and game', () => {
     const server = useTestServer()
 
     it('sends clickstream, slots and game traffic and prints what the server stored', async () => {
-      const clicks = JSON.parse(await run(['clickstream', '--url', server.url, '--key', `${server.keys.write},${server.keys.acme}`, '--events', '700', '--batch', '100', '--live'])) as Record<string, unknown>
+      const clicks = JSON.parse(await run(['clickstream', '--url', server.url, '--key', `${server.keys.write},${server.keys.acme}`, '--events', '700', '--batch', '100', '--live'])) as Record<
+        string,
+        unknown
+      >
       expect(clicks).toMatchObject({ url: server.url, sent: 700, accepted: 700, rejected: 0, interrupted: false })
       const slots = JSON.parse(await run(['slots', '--url', server.url, '--key', server.keys.write, '--users', '20', '--spins', '300'])) as Record<string, unknown>
       expect(slots).toMatchObject({ accepted: slots.sent, rejected: 0 })

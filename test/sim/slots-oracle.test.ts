@@ -18,18 +18,35 @@ const spins = (user: string, n: number, ts: number) => Array.from({ length: n },
 function cases(T: number): { events: RawEvent[]; members: string[] } {
   const inside = K * B
   const events = [
-    ...spins('edge_spin', 199, inside), spin('edge_spin', EDGE), buy('edge_spin', inside, 19.99),
-    ...spins('before_edge_spin', 199, inside), spin('before_edge_spin', EDGE - 1), buy('before_edge_spin', inside, 19.99),
-    ...spins('old_bucket_spin', 199, inside), spin('old_bucket_spin', EDGE - B), buy('old_bucket_spin', inside, 19.99),
-    ...spins('at_T', 199, inside), spin('at_T', T), buy('at_T', T, 19.99),
-    ...spins('after_T', 199, inside), spin('after_T', T + 1), buy('after_T', inside, 19.99),
-    ...spins('sum_10', 200, inside), ...[1, 2, 3, 4].map(() => buy('sum_10', inside, 2.5)),
-    ...spins('sum_over_10', 200, inside), buy('sum_over_10', inside, 5), buy('sum_over_10', EDGE, 5.01),
-    ...spins('sum_purchase_before_edge', 200, inside), buy('sum_purchase_before_edge', inside, 5), buy('sum_purchase_before_edge', EDGE - 1, 5.01),
-    ...spins('spins_199', 199, EDGE), buy('spins_199', inside, 19.99),
+    ...spins('edge_spin', 199, inside),
+    spin('edge_spin', EDGE),
+    buy('edge_spin', inside, 19.99),
+    ...spins('before_edge_spin', 199, inside),
+    spin('before_edge_spin', EDGE - 1),
+    buy('before_edge_spin', inside, 19.99),
+    ...spins('old_bucket_spin', 199, inside),
+    spin('old_bucket_spin', EDGE - B),
+    buy('old_bucket_spin', inside, 19.99),
+    ...spins('at_T', 199, inside),
+    spin('at_T', T),
+    buy('at_T', T, 19.99),
+    ...spins('after_T', 199, inside),
+    spin('after_T', T + 1),
+    buy('after_T', inside, 19.99),
+    ...spins('sum_10', 200, inside),
+    ...[1, 2, 3, 4].map(() => buy('sum_10', inside, 2.5)),
+    ...spins('sum_over_10', 200, inside),
+    buy('sum_over_10', inside, 5),
+    buy('sum_over_10', EDGE, 5.01),
+    ...spins('sum_purchase_before_edge', 200, inside),
+    buy('sum_purchase_before_edge', inside, 5),
+    buy('sum_purchase_before_edge', EDGE - 1, 5.01),
+    ...spins('spins_199', 199, EDGE),
+    buy('spins_199', inside, 19.99),
     ...spins('no_purchase', 200, inside),
     // Only in_app_purchase.amount is summed, and only `spin` is counted.
-    ...spins('wrong_names', 100, inside), ...spins('wrong_names', 100, inside).map((e) => ({ ...e, event: 'spin_bonus' })),
+    ...spins('wrong_names', 100, inside),
+    ...spins('wrong_names', 100, inside).map((e) => ({ ...e, event: 'spin_bonus' })),
     buy('wrong_names', inside, 19.99),
     ...spins('amount_on_spin', 200, inside).map((e) => ({ ...e, amount: 50 })),
   ]
@@ -48,7 +65,10 @@ function reference(events: readonly RawEvent[], T: number, minSpins: number, min
     if (e.event === 'in_app_purchase') t.amount += Number(e.amount)
     totals.set(e.user_id, t)
   }
-  return [...totals].filter(([, t]) => t.spins >= minSpins && t.amount > minAmount).map(([u]) => u).sort()
+  return [...totals]
+    .filter(([, t]) => t.spins >= minSpins && t.amount > minAmount)
+    .map(([u]) => u)
+    .sort()
 }
 
 const tmp = tempDir()
@@ -104,7 +124,9 @@ describe('slots oracle', () => {
     await writeSlotsNdjson(path, { users: 200, spins: 60_000, seed: 9, order: 'random' })
     let nonEmpty = 0
     for (const [T, minSpins, minAmount, windowMs] of [
-      [end, 200, 10, 7_200_000], [end - 1_799_999, 150, 5, 7_200_000], [end - 3_600_000, 50, 1, 3_600_000],
+      [end, 200, 10, 7_200_000],
+      [end - 1_799_999, 150, 5, 7_200_000],
+      [end - 3_600_000, 50, 1, 3_600_000],
     ] as const) {
       const r = await oracleMembersTimed(path, T, { spins: minSpins, amount: minAmount, windowMs })
       expect(r.members).toEqual(reference(events, T, minSpins, minAmount, windowMs))

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { validateEvent } from '../../src/events/index.ts'
-import {
-  AMOUNTS, ITEMS, MACHINES, PURCHASE, SLOTS_DEFAULTS, SPIN, generateSlots, planSlots, resolveSlotsOptions, type SlotsEvent,
-} from '../../src/sim/index.ts'
+import { AMOUNTS, ITEMS, MACHINES, PURCHASE, SLOTS_DEFAULTS, SPIN, generateSlots, planSlots, resolveSlotsOptions, type SlotsEvent } from '../../src/sim/index.ts'
 
 const SMALL = { users: 500, spins: 300_000, hours: 3, seed: 11 }
 

@@ -56,14 +56,20 @@ async function gameView(s: TestServer): Promise<unknown[]> {
   const out: unknown[] = []
   const reg = await post(s, '/game/players', { id: 'player-1', name: 'dirk', password: 'pw-secret-1', wealth: 1000 })
   out.push(['register', reg.status, normalise(reg.json)])
-  for (const body of [{ name: 'dirk', password: 'pw-secret-2' }, { id: 'player-1', name: 'other', password: 'pw-secret-2' }]) {
+  for (const body of [
+    { name: 'dirk', password: 'pw-secret-2' },
+    { id: 'player-1', name: 'other', password: 'pw-secret-2' },
+  ]) {
     const dup = await post(s, '/game/players', body)
     out.push(['duplicate', dup.status, dup.json])
   }
   const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => post(s, '/game/buy/potion', { player: 'player-1', type: `potion${i}`, cost: 30 })))
   const statuses = answers.map((a) => a.status)
   out.push(['purchases', statuses.filter((x) => x === 200).length, statuses.filter((x) => x === 402).length])
-  const wealthSeen = answers.filter((a) => a.status === 200).map((a) => (a.json.player as { wealth: number }).wealth).sort((a, b) => b - a)
+  const wealthSeen = answers
+    .filter((a) => a.status === 200)
+    .map((a) => (a.json.player as { wealth: number }).wealth)
+    .sort((a, b) => b - a)
   out.push(['wealth after each approval', wealthSeen])
   for (const path of ['/game/players/player-1', '/game/players?name=dirk', '/game/players?name=nobody', '/game/players?name=a%00b']) {
     const r = await get(s, path)

@@ -12,8 +12,11 @@ describe('Postgres fenced checkpoints', () => {
   const s = testSchema('fence')
   let store: PostgresStateStore
   const lease = (partition: number, owner: string | null, epoch: number) =>
-    sql(`INSERT INTO ${s.schema}.partition_leases (namespace, partition, owner, epoch) VALUES ('engine', $1, $2, $3)
-         ON CONFLICT (namespace, partition) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch`, [partition, owner, epoch])
+    sql(
+      `INSERT INTO ${s.schema}.partition_leases (namespace, partition, owner, epoch) VALUES ('engine', $1, $2, $3)
+         ON CONFLICT (namespace, partition) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch`,
+      [partition, owner, epoch],
+    )
   const stateOf = async (partition: number) => new TextDecoder().decode((await store.getUser('engine', partition, 'a')) ?? new Uint8Array())
 
   beforeAll(async () => {
@@ -42,7 +45,11 @@ describe('Postgres fenced checkpoints', () => {
     await store.saveCheckpoint('engine', 1, ckpt(5), [{ key: 'a', state: bytes('kept') }], { owner: 'w1', epoch: 3 })
     const users = Array.from({ length: 5 }, (_, i) => ({ key: i === 0 ? 'a' : `u${i}`, state: bytes('stale') }))
     await lease(1, 'w2', 4)
-    for (const fence of [{ owner: 'w1', epoch: 3 }, { owner: 'w1', epoch: 4 }, { owner: 'w2', epoch: 3 }]) {
+    for (const fence of [
+      { owner: 'w1', epoch: 3 },
+      { owner: 'w1', epoch: 4 },
+      { owner: 'w2', epoch: 3 },
+    ]) {
       await expect(store.saveCheckpoint('engine', 1, ckpt(7), users, fence)).rejects.toThrow(FencedError)
     }
     await lease(1, null, 4)

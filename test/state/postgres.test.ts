@@ -40,14 +40,19 @@ describe('Postgres state store specifics', () => {
     await s.drop()
   })
 
-  it('creates its tables in the schema the URL names (the game\'s are the players adapter\'s: test/players/postgres.test.ts)', async () => {
+  it("creates its tables in the schema the URL names (the game's are the players adapter's: test/players/postgres.test.ts)", async () => {
     const tables = await sql<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [s.schema])
     expect(tables.map((t) => t.table_name)).toEqual(['checkpoints', 'partition_leases', 'users'])
   })
 
   it('keeps any user key the collector accepts (NUL, non-ASCII, emoji) and lists them in byte order', async () => {
     const keys = ['default:a\u0000b', 'default:é', 'default:\u{1F600}', 'default:Z', 'default:a', 'default:']
-    await store.saveCheckpoint('engine', 0, ckpt(1), keys.map((key) => ({ key, state: bytes(key) })))
+    await store.saveCheckpoint(
+      'engine',
+      0,
+      ckpt(1),
+      keys.map((key) => ({ key, state: bytes(key) })),
+    )
     const byteOrder = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
     expect(await keysOf(store, 'engine', 0)).toEqual(byteOrder)
     expect(new TextDecoder().decode((await store.getUser('engine', 0, 'default:a\u0000b'))!)).toBe('default:a\u0000b')
@@ -61,7 +66,12 @@ describe('Postgres state store specifics', () => {
     for (const n of [0, 1, 7, 14, 50]) {
       await store.reset('paging')
       const keys = Array.from({ length: n }, (_, i) => `k${String(i).padStart(3, '0')}`)
-      await store.saveCheckpoint('paging', 2, ckpt(n), [...keys].reverse().map((key) => ({ key, state: bytes(key) })))
+      await store.saveCheckpoint(
+        'paging',
+        2,
+        ckpt(n),
+        [...keys].reverse().map((key) => ({ key, state: bytes(key) })),
+      )
       await store.saveCheckpoint('paging', 3, ckpt(1), [{ key: 'k000', state: bytes('neighbour') }])
       expect(await keysOf(store, 'paging', 2)).toEqual(keys)
     }
@@ -79,11 +89,17 @@ describe('Postgres state store specifics', () => {
     ])
     const got: Array<[string, string]> = []
     for await (const u of store.loadUsers('engine', 0)) got.push([u.key, new TextDecoder().decode(u.state!)])
-    expect(got).toEqual([['a', 'second'], ['b', 'back']])
+    expect(got).toEqual([
+      ['a', 'second'],
+      ['b', 'back'],
+    ])
   })
 
   it('writes a checkpoint all or nothing: a failing user row leaves users and offset as they were', async () => {
-    await store.saveCheckpoint('engine', 0, ckpt(10), [{ key: 'a', state: bytes('a1') }, { key: 'gone', state: bytes('g') }])
+    await store.saveCheckpoint('engine', 0, ckpt(10), [
+      { key: 'a', state: bytes('a1') },
+      { key: 'gone', state: bytes('g') },
+    ])
     // A constraint the store knows nothing about makes one row of the next checkpoint fail in the database.
     await sql(`ALTER TABLE ${s.schema}.users ADD CONSTRAINT small_state CHECK (length(state) < 1000)`)
     try {

@@ -51,10 +51,16 @@ export function runStateStoreContract(name: string, harness: () => StateStoreHar
     })
 
     it('updates and deletes users in later checkpoints and keeps partitions and namespaces apart', async () => {
-      await store.saveCheckpoint('engine', 0, ckpt(10), [{ key: 'a', state: bytes('a1') }, { key: 'b', state: bytes('b1') }])
+      await store.saveCheckpoint('engine', 0, ckpt(10), [
+        { key: 'a', state: bytes('a1') },
+        { key: 'b', state: bytes('b1') },
+      ])
       await store.saveCheckpoint('engine', 1, ckpt(20), [{ key: 'a', state: bytes('other partition') }])
       await store.saveCheckpoint('other', 0, ckpt(30), [{ key: 'a', state: bytes('other namespace') }])
-      await store.saveCheckpoint('engine', 0, ckpt(12), [{ key: 'a', state: bytes('a2') }, { key: 'b', state: null }])
+      await store.saveCheckpoint('engine', 0, ckpt(12), [
+        { key: 'a', state: bytes('a2') },
+        { key: 'b', state: null },
+      ])
       expect(await collect(store, 'engine', 0)).toEqual([['a', 'a2']])
       expect(await collect(store, 'engine', 1)).toEqual([['a', 'other partition']])
       expect(await collect(store, 'other', 0)).toEqual([['a', 'other namespace']])
@@ -82,7 +88,16 @@ export function runStateStoreContract(name: string, harness: () => StateStoreHar
 
     it('refuses a fenced checkpoint under a lease it does not hold, writing nothing', async () => {
       await store.saveCheckpoint('engine', 2, ckpt(10), [{ key: 'a', state: bytes('a1') }])
-      const fenced = store.saveCheckpoint('engine', 2, ckpt(20), [{ key: 'a', state: bytes('a2') }, { key: 'b', state: bytes('b') }], { owner: 'w1', epoch: 1 })
+      const fenced = store.saveCheckpoint(
+        'engine',
+        2,
+        ckpt(20),
+        [
+          { key: 'a', state: bytes('a2') },
+          { key: 'b', state: bytes('b') },
+        ],
+        { owner: 'w1', epoch: 1 },
+      )
       await expect(fenced).rejects.toThrow(FencedError)
       await expect(fenced).rejects.toThrow('checkpoint of engine partition 2 refused: its lease is not held by "w1" at epoch 1')
       expect(await store.loadCheckpoint('engine', 2)).toEqual(ckpt(10))

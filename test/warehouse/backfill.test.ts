@@ -65,7 +65,7 @@ describe('segment backfill from the warehouse', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it.each(parseRulesYaml(RULES).segments.map((s) => [s.name]))('%s: SQL members equal the engine\'s', async (name) => {
+  it.each(parseRulesYaml(RULES).segments.map((s) => [s.name]))("%s: SQL members equal the engine's", async (name) => {
     const result = replay.finish()
     const seg = def.segments.find((s) => s.name === name)!
     const sql = ruleToSql(seg.when, asOf, options)

@@ -19,7 +19,17 @@ function gameEvents(tenantTag: string, n: number, from: number): Row[] {
     const ts = T0 + i * 1000
     const player = { wealth: 10 + i * 37, num_items: i % 5, num_affiliations: i % 3, created: '2026-01-01' }
     out.push({ event: 'login', user_id: user, ts, host: `user${i}.earthlink.com`, status: 'ok', player })
-    out.push({ event: 'purchase', user_id: user, ts: ts + 100, host: `user${i}.comcast.net`, kind: i % 2 ? 'sword' : 'spell', type: i % 3 ? 'cutlass' : 'fireball', cost: 5 + (i % 4), status: 'approved_purchase', player })
+    out.push({
+      event: 'purchase',
+      user_id: user,
+      ts: ts + 100,
+      host: `user${i}.comcast.net`,
+      kind: i % 2 ? 'sword' : 'spell',
+      type: i % 3 ? 'cutlass' : 'fireball',
+      cost: 5 + (i % 4),
+      status: 'approved_purchase',
+      player,
+    })
     out.push({ event: 'join_guild', user_id: user, ts: ts + 200, org: `guild${i % 3}`, status: 'ok', player })
   }
   return out

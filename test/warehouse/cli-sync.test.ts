@@ -34,7 +34,9 @@ describe('tagstream warehouse sync', () => {
     expect(JSON.parse(out[1]!)).toMatchObject({ rows: 0 })
     const db = await DuckDBInstance.create(':memory:')
     const c = await db.connect()
-    const r = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT dt)::INTEGER AS days, sum(amount)::DOUBLE AS total FROM read_parquet('${join(dir, 'warehouse', 'events')}/**/*.parquet', hive_partitioning = true, union_by_name = true)`)
+    const r = await c.runAndReadAll(
+      `SELECT count(*)::INTEGER AS n, count(DISTINCT dt)::INTEGER AS days, sum(amount)::DOUBLE AS total FROM read_parquet('${join(dir, 'warehouse', 'events')}/**/*.parquet', hive_partitioning = true, union_by_name = true)`,
+    )
     expect(r.getRows()[0]).toEqual([500, 2, (499 * 500) / 2])
     c.closeSync()
   })

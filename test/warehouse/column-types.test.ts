@@ -62,7 +62,7 @@ describe('established column types', () => {
     ])
   })
 
-  it('are settled by most of the first file\'s values, not by the first value alone', async () => {
+  it("are settled by most of the first file's values, not by the first value alone", async () => {
     const dir = fresh()
     const { log } = await openEventLog(join(dir, 'log'), { partitions: 1 })
     const root = join(dir, 'wh')
@@ -77,7 +77,11 @@ describe('established column types', () => {
     const dir = fresh()
     const root = await smallWarehouse(join(dir, 'wh'))
     // The old sink's conflict file: cost VARCHAR (JSON text), from another tenant and partition.
-    await writeEvents(root, [{ event: 'purchase', user_id: 'x', ts: '2026-01-01T12:00:00Z', tenant: 'acme', properties: { kind: 'sword', type: 'cutlass', cost: 'abc', status: 'approved_purchase' } }], { partition: 1 })
+    await writeEvents(
+      root,
+      [{ event: 'purchase', user_id: 'x', ts: '2026-01-01T12:00:00Z', tenant: 'acme', properties: { kind: 'sword', type: 'cutlass', cost: 'abc', status: 'approved_purchase' } }],
+      { partition: 1 },
+    )
     // A sink that owns another partition: the fixture's files are not its to recover.
     const { log } = await openEventLog(join(dir, 'log'), { partitions: 8 })
     await runSinkOnce(log, root, { partitions: [7] })
@@ -88,14 +92,20 @@ describe('established column types', () => {
 })
 
 describe('views over files typed differently', () => {
-  it('answer every report and view, with the other tenant\'s numbers unchanged', async () => {
+  it("answer every report and view, with the other tenant's numbers unchanged", async () => {
     const clean = await smallWarehouse(join(fresh(), 'wh'))
     const dirty = await smallWarehouse(join(fresh(), 'wh'))
     // What the sink wrote before columns kept their types: a file where cost and player_wealth are VARCHAR.
     await writeEvents(
       dirty,
       [
-        { event: 'purchase', user_id: 'x', ts: '2026-01-01T12:00:00Z', tenant: 'acme', properties: { kind: 'sword', type: 'cutlass', cost: 'abc', status: 'approved_purchase', player_wealth: 'lots', player_num_items: '"3"' } },
+        {
+          event: 'purchase',
+          user_id: 'x',
+          ts: '2026-01-01T12:00:00Z',
+          tenant: 'acme',
+          properties: { kind: 'sword', type: 'cutlass', cost: 'abc', status: 'approved_purchase', player_wealth: 'lots', player_num_items: '"3"' },
+        },
         { event: 'join_guild', user_id: 'x', ts: '2026-01-02T12:00:00Z', tenant: 'acme', properties: { org: 'soldiers', cost: '"0"', player_wealth: 'none', player_num_affiliations: 'x' } },
       ],
       { partition: 1 },

@@ -67,11 +67,13 @@ function awkwardEvents(): TrackedEvent[] {
   const events: TrackedEvent[] = []
   for (let i = 0; i < awkward.length; i++) {
     const s = awkward[i]!
-    events.push(event(i, { user_id: `user ${s}`, text: s, n: [0, -1, 0.1, -2.5e-7, 6.02214076e-23, 123456789012345, 2 ** 53 - 1, -3, 7.25, 1 / 3][i]!, flag: i % 2 === 0, nested: { s, deep: { k: i } } }))
+    events.push(
+      event(i, { user_id: `user ${s}`, text: s, n: [0, -1, 0.1, -2.5e-7, 6.02214076e-23, 123456789012345, 2 ** 53 - 1, -3, 7.25, 1 / 3][i]!, flag: i % 2 === 0, nested: { s, deep: { k: i } } }),
+    )
   }
   // Keys that are awkward too, and case variants of one name within a file (one column, later value wins).
   events.push(event(100, { 'we"ird,key': 1, 'new\nline': 'x', Amount: 2, amount: 5 }))
-  events.push(event(101, { amount: 3, Offset: 1, dt: 'd', '日本': true }))
+  events.push(event(101, { amount: 3, Offset: 1, dt: 'd', 日本: true }))
   events.push(event(102, { anonymous_id: 'anon "a", b', user_id: undefined, list: [1, 'two', { three: 3 }], nothing: null }))
   // Type conflicts: a number, a string, a boolean and a nested value under one column; a missing property.
   events.push(event(103, { mixed: 1.5, nested_s: 7 }))
@@ -168,11 +170,12 @@ async function referenceFile(dir: string, o: ReturnType<typeof oracle>): Promise
 
 /** Our file equals DuckDB's for the same rows: schema as parquet_schema() reports it, and every value. */
 async function expectSameAsDuckDB(ours: string, ref: string, rows: number): Promise<void> {
-  const schema = async (f: string) =>
-    rowsOf(`SELECT name, type, repetition_type, converted_type, logical_type, duckdb_type FROM parquet_schema(${lit(f)}) WHERE num_children IS NULL`)
+  const schema = async (f: string) => rowsOf(`SELECT name, type, repetition_type, converted_type, logical_type, duckdb_type FROM parquet_schema(${lit(f)}) WHERE num_children IS NULL`)
   expect(await schema(ours)).toEqual(await schema(ref))
   const read = (f: string) => `SELECT * FROM read_parquet(${lit(f)}, hive_partitioning = false)`
-  const [diff] = await rowsOf(`SELECT (SELECT count(*) FROM (${read(ours)} EXCEPT ALL ${read(ref)})) AS a, (SELECT count(*) FROM (${read(ref)} EXCEPT ALL ${read(ours)})) AS b, (SELECT count(*) FROM (${read(ours)})) AS n`)
+  const [diff] = await rowsOf(
+    `SELECT (SELECT count(*) FROM (${read(ours)} EXCEPT ALL ${read(ref)})) AS a, (SELECT count(*) FROM (${read(ref)} EXCEPT ALL ${read(ours)})) AS b, (SELECT count(*) FROM (${read(ours)})) AS n`,
+  )
   expect(diff).toEqual({ a: 0n, b: 0n, n: BigInt(rows) })
 }
 
@@ -181,14 +184,22 @@ describe('event files encoded by the sink', () => {
     const events = awkwardEvents()
     const dir = fresh()
     const { log } = await openEventLog(join(dir, 'log'), { partitions: 1 })
-    await log.append(TOPICS.events, 0, events.map((e) => ({ key: partitionKey(e.tenant, e.user_id), value: encodeEvent(e) })))
+    await log.append(
+      TOPICS.events,
+      0,
+      events.map((e) => ({ key: partitionKey(e.tenant, e.user_id), value: encodeEvent(e) })),
+    )
     const res = await runSinkOnce(log, join(dir, 'wh'))
     await log.close()
     expect(res.rowsWritten).toBe(events.length)
     expect(res.typeConflicts).toBe(2) // mixed, nested_s
     const { parts } = await listPartFiles(join(dir, 'wh'))
     expect(parts).toHaveLength(1)
-    const o = oracle(events, 0, events.map((_, i) => i))
+    const o = oracle(
+      events,
+      0,
+      events.map((_, i) => i),
+    )
     // One number, one string, one boolean: the first value's type; nested_s: ten strings and a number.
     expect(o.columns.find((col) => col.name === 'mixed')).toEqual({ name: 'mixed', type: 'DOUBLE' })
     expect(o.columns.find((col) => col.name === 'nested_s')).toEqual({ name: 'nested_s', type: 'VARCHAR' })
@@ -237,8 +248,20 @@ describe('event files encoded by the sink', () => {
     const dir = fresh()
     const { log } = await openEventLog(join(dir, 'log'), { partitions: 1 })
     const times = [T0 + 0.5, T0 + 1.5, T0 + 2.4999, T0 + 3.5000001, T0 + 4, -2.5, -3.5, 1e15 + 0.5]
-    const events = times.map((t, i): TrackedEvent => ({ event: 'fractional', user_id: 'u', ts: T0 + i + 0.5, event_id: `j${i}`, tenant: 'default', received_at: t, properties: { text: 'from "elsewhere"', n: 2.5 } }))
-    await log.append(TOPICS.events, 0, events.map((e) => ({ key: 'default:u', value: Buffer.from(encodeEvent(e)) })))
+    const events = times.map((t, i): TrackedEvent => ({
+      event: 'fractional',
+      user_id: 'u',
+      ts: T0 + i + 0.5,
+      event_id: `j${i}`,
+      tenant: 'default',
+      received_at: t,
+      properties: { text: 'from "elsewhere"', n: 2.5 },
+    }))
+    await log.append(
+      TOPICS.events,
+      0,
+      events.map((e) => ({ key: 'default:u', value: Buffer.from(encodeEvent(e)) })),
+    )
     await runSinkOnce(log, join(dir, 'wh'))
     await log.close()
     const got = await query(join(dir, 'wh'), (from) => `SELECT epoch_ms(ts) AS ts, epoch_ms(received_at) AS r, text, n, properties FROM ${from} ORDER BY "offset"`)
@@ -254,7 +277,11 @@ describe('event files encoded by the sink', () => {
     const dir = fresh()
     const { log } = await openEventLog(join(dir, 'log'), { partitions: 2 })
     const P = 1
-    await log.append(TOPICS.events, P, JSON_RECORD_CASES.map((c) => ({ key: null, value: c.value, timestamp: JSON_LOG_TIME })))
+    await log.append(
+      TOPICS.events,
+      P,
+      JSON_RECORD_CASES.map((c) => ({ key: null, value: c.value, timestamp: JSON_LOG_TIME })),
+    )
     const res = await runSinkOnce(log, join(dir, 'wh'))
     await log.close()
     // What the engine makes of each record (the same record at the same position).
@@ -329,7 +356,17 @@ describe('event files encoded by the sink', () => {
     const [summary] = await rowsOf(`SELECT count(*) AS n, count(late) AS late, min(late) AS first_late, count(anonymous_id) AS anon, sum(bet) AS bet, count_if(win) AS wins,
       count(mixed) AS mixed, min("partition") AS p, max("partition") AS q FROM read_parquet(${lit(path)})`)
     const numbers = Math.ceil(ROW_GROUP_ROWS / 1000)
-    expect(summary).toEqual({ n: BigInt(total), late: 1_000n, first_late: `l${ROW_GROUP_ROWS}`, anon: BigInt(Math.ceil(total / 5)), bet: records.reduce((s, _, i) => s + (i % 10), 0), wins: BigInt(Math.ceil(total / 3)), mixed: BigInt(numbers), p: 3, q: 3 })
+    expect(summary).toEqual({
+      n: BigInt(total),
+      late: 1_000n,
+      first_late: `l${ROW_GROUP_ROWS}`,
+      anon: BigInt(Math.ceil(total / 5)),
+      bet: records.reduce((s, _, i) => s + (i % 10), 0),
+      wins: BigInt(Math.ceil(total / 3)),
+      mixed: BigInt(numbers),
+      p: 3,
+      q: 3,
+    })
     // mixed stays DOUBLE (123 numbers against one string); the string is kept in _rescued, in the second row group.
     const mixed = await rowsOf(`SELECT mixed, _rescued FROM read_parquet(${lit(path)}) WHERE mixed IS NOT NULL OR _rescued IS NOT NULL ORDER BY "offset"`)
     expect(mixed.map((r) => [r.mixed, r._rescued])).toEqual(Array.from({ length: Math.ceil(total / 1000) }, (_, k) => (k < numbers ? [k * 1000, null] : [null, '{"mixed":"text"}'])))
@@ -343,7 +380,8 @@ describe('event files encoded by the sink', () => {
     const dir = fresh()
     const { log, partitions } = await openEventLog(join(dir, 'log'), { partitions: 1 })
     const root = join(dir, 'wh')
-    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => event(from + i, { bet: from + i, text: awkward[(from + i) % awkward.length]!, ...(from > 0 ? { extra: true } : {}) }))
+    const batch = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => event(from + i, { bet: from + i, text: awkward[(from + i) % awkward.length]!, ...(from > 0 ? { extra: true } : {}) }))
     await appendAll(log, batch(0, 50), partitions)
     await runSinkOnce(log, root, { flushRows: 20 })
     const freshSchema = await rowsOf(`DESCRIBE SELECT * FROM read_parquet(${lit((await listPartFiles(root)).parts[0]!.path)})`)
@@ -355,7 +393,9 @@ describe('event files encoded by the sink', () => {
     await runSinkOnce(log, root, { flushRows: 20 })
     await log.close()
     expect((await listPartFiles(root)).parts.length).toBe(3)
-    const all = await rowsOf(`SELECT count(*) AS n, count(extra) AS extra, sum(bet) AS bet, count(DISTINCT text) AS texts FROM read_parquet(${lit(eventsGlob(root))}, hive_partitioning = true, union_by_name = true)`)
+    const all = await rowsOf(
+      `SELECT count(*) AS n, count(extra) AS extra, sum(bet) AS bet, count(DISTINCT text) AS texts FROM read_parquet(${lit(eventsGlob(root))}, hive_partitioning = true, union_by_name = true)`,
+    )
     expect(all).toEqual([{ n: 80n, extra: 30n, bet: (79 * 80) / 2, texts: BigInt(awkward.length) }])
     const types = await rowsOf(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${lit(eventsGlob(root))}, hive_partitioning = true, union_by_name = true))`)
     expect(types.map((t) => `${t.column_name} ${t.column_type}`)).toEqual([

@@ -27,8 +27,16 @@ function flatten(obj: Record<string, unknown>, prefix = '', out: Record<string, 
 }
 
 const BASE_TYPES: Record<string, string> = {
-  event: 'VARCHAR', user_id: 'VARCHAR', anonymous_id: 'VARCHAR', ts: 'TIMESTAMP', event_id: 'VARCHAR', tenant: 'VARCHAR',
-  received_at: 'TIMESTAMP', partition: 'INTEGER', offset: 'BIGINT', properties: 'VARCHAR',
+  event: 'VARCHAR',
+  user_id: 'VARCHAR',
+  anonymous_id: 'VARCHAR',
+  ts: 'TIMESTAMP',
+  event_id: 'VARCHAR',
+  tenant: 'VARCHAR',
+  received_at: 'TIMESTAMP',
+  partition: 'INTEGER',
+  offset: 'BIGINT',
+  properties: 'VARCHAR',
 }
 
 function sqlStr(s: string): string {
@@ -50,7 +58,9 @@ async function withDb<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
 async function copyRows(c: DuckDBConnection, rows: Record<string, unknown>[], types: Record<string, string>, path: string): Promise<void> {
   const tmp = `${path}.ndjson`
   writeFileSync(tmp, rows.map((r) => JSON.stringify(r)).join('\n') + '\n')
-  const cols = Object.entries(types).map(([k, t]) => `${sqlStr(k)}: ${sqlStr(t)}`).join(', ')
+  const cols = Object.entries(types)
+    .map(([k, t]) => `${sqlStr(k)}: ${sqlStr(t)}`)
+    .join(', ')
   try {
     await c.run(`COPY (SELECT * FROM read_json(${sqlStr(tmp)}, format = 'newline_delimited', columns = {${cols}})) TO ${sqlStr(path)} (FORMAT parquet)`)
   } finally {
@@ -70,8 +80,17 @@ export async function writeEvents(root: string, events: FixtureEvent[], opts: { 
     const ts = new Date(e.ts)
     const props = flatten(e.properties ?? {})
     const row: Record<string, unknown> = {
-      event: e.event, user_id: e.user_id, anonymous_id: null, ts: ts.toISOString(), event_id: `ev-${partition}-${offset}`,
-      tenant: e.tenant ?? 'default', received_at: ts.toISOString(), partition, offset, properties: JSON.stringify(e.properties ?? {}), ...props,
+      event: e.event,
+      user_id: e.user_id,
+      anonymous_id: null,
+      ts: ts.toISOString(),
+      event_id: `ev-${partition}-${offset}`,
+      tenant: e.tenant ?? 'default',
+      received_at: ts.toISOString(),
+      partition,
+      offset,
+      properties: JSON.stringify(e.properties ?? {}),
+      ...props,
     }
     offset++
     const key = `dt=${ts.toISOString().slice(0, 10)}/event=${e.event}`
@@ -116,7 +135,14 @@ export async function writeSegmentChanges(root: string, changes: FixtureSegmentC
     versions.set(c.user_id, v)
     return { segment: c.segment, tenant: c.tenant ?? 'default', user_id: c.user_id, change: c.change, at: Date.parse(c.at), values: '{}', version: v }
   })
-  await withDb((c) => copyRows(c, rows, { segment: 'VARCHAR', tenant: 'VARCHAR', user_id: 'VARCHAR', change: 'VARCHAR', at: 'BIGINT', values: 'VARCHAR', version: 'BIGINT' }, join(dir, 'part-0-000000000000-000000000099.parquet')))
+  await withDb((c) =>
+    copyRows(
+      c,
+      rows,
+      { segment: 'VARCHAR', tenant: 'VARCHAR', user_id: 'VARCHAR', change: 'VARCHAR', at: 'BIGINT', values: 'VARCHAR', version: 'BIGINT' },
+      join(dir, 'part-0-000000000000-000000000099.parquet'),
+    ),
+  )
 }
 
 export function tempRoot(): string {
@@ -141,15 +167,68 @@ export const SMALL_DATASET: FixtureEvent[] = [
   { event: 'login', user_id: 'user1', ts: '2026-01-01T10:01:00Z', properties: game('user1', { status: 'ok', player_wealth: 1000 }) },
   { event: 'login', user_id: 'user2', ts: '2026-01-01T10:02:00Z', properties: game('user2', { status: 'ok', player_wealth: 50 }) },
   { event: 'login', user_id: 'user3', ts: '2026-01-01T10:00:00Z', properties: game('user3', { status: 'ok', player_wealth: 5000 }) },
-  { event: 'purchase', user_id: 'user1', ts: '2026-01-01T10:11:00Z', properties: game('user1', { kind: 'sword', type: 'cutlass', cost: 100, status: 'approved_purchase', amount: 100, player_created: '2026-01-01T10:00:00.000Z', player_wealth: 900, player_num_items: 1 }) },
-  { event: 'purchase', user_id: 'user1', ts: '2026-01-01T10:30:00Z', properties: game('user1', { kind: 'spell', type: 'charm', cost: 150, status: 'approved_purchase', amount: 150, player_created: '2026-01-01T10:00:00.000Z', player_wealth: 750, player_num_items: 2 }) },
-  { event: 'purchase', user_id: 'user2', ts: '2026-01-01T10:20:00Z', properties: game('user2', { kind: 'sword', type: 'cutlass', cost: 200, status: 'insufficient_funds', player_wealth: 50, player_num_items: 0 }) },
-  { event: 'purchase', user_id: 'user2', ts: '2026-01-01T10:22:00Z', properties: game('user2', { kind: 'sword', type: 'saber', cost: 40, status: 'approved_purchase', amount: 40, player_wealth: 10, player_num_items: 1 }) },
+  {
+    event: 'purchase',
+    user_id: 'user1',
+    ts: '2026-01-01T10:11:00Z',
+    properties: game('user1', {
+      kind: 'sword',
+      type: 'cutlass',
+      cost: 100,
+      status: 'approved_purchase',
+      amount: 100,
+      player_created: '2026-01-01T10:00:00.000Z',
+      player_wealth: 900,
+      player_num_items: 1,
+    }),
+  },
+  {
+    event: 'purchase',
+    user_id: 'user1',
+    ts: '2026-01-01T10:30:00Z',
+    properties: game('user1', {
+      kind: 'spell',
+      type: 'charm',
+      cost: 150,
+      status: 'approved_purchase',
+      amount: 150,
+      player_created: '2026-01-01T10:00:00.000Z',
+      player_wealth: 750,
+      player_num_items: 2,
+    }),
+  },
+  {
+    event: 'purchase',
+    user_id: 'user2',
+    ts: '2026-01-01T10:20:00Z',
+    properties: game('user2', { kind: 'sword', type: 'cutlass', cost: 200, status: 'insufficient_funds', player_wealth: 50, player_num_items: 0 }),
+  },
+  {
+    event: 'purchase',
+    user_id: 'user2',
+    ts: '2026-01-01T10:22:00Z',
+    properties: game('user2', { kind: 'sword', type: 'saber', cost: 40, status: 'approved_purchase', amount: 40, player_wealth: 10, player_num_items: 1 }),
+  },
   { event: 'login', user_id: 'user2', ts: '2026-01-02T09:00:00Z', properties: game('user2', { status: 'ok', player_wealth: 10 }) },
   { event: 'login', user_id: 'user3', ts: '2026-01-02T12:00:00Z', properties: game('user3', { status: 'ok', player_wealth: 5000 }) },
-  { event: 'join_guild', user_id: 'user1', ts: '2026-01-02T12:00:00Z', properties: game('user1', { kind: 'guild', org: 'soldiers', level: 'masterofarms', cost: 0, status: 'approved_join', player_wealth: 750, player_num_affiliations: 1 }) },
-  { event: 'join_team', user_id: 'user3', ts: '2026-01-02T12:30:00Z', properties: game('user3', { kind: 'team', org: 'soldiers', level: 'rookie', cost: 0, status: 'approved_join', player_wealth: 5000, player_num_affiliations: 1 }) },
-  { event: 'join_guild', user_id: 'user3', ts: '2026-01-02T12:40:00Z', properties: game('user3', { kind: 'guild', org: 'magicians', level: 'accolyte', cost: 0, status: 'approved_join', player_wealth: 5000, player_num_affiliations: 2 }) },
+  {
+    event: 'join_guild',
+    user_id: 'user1',
+    ts: '2026-01-02T12:00:00Z',
+    properties: game('user1', { kind: 'guild', org: 'soldiers', level: 'masterofarms', cost: 0, status: 'approved_join', player_wealth: 750, player_num_affiliations: 1 }),
+  },
+  {
+    event: 'join_team',
+    user_id: 'user3',
+    ts: '2026-01-02T12:30:00Z',
+    properties: game('user3', { kind: 'team', org: 'soldiers', level: 'rookie', cost: 0, status: 'approved_join', player_wealth: 5000, player_num_affiliations: 1 }),
+  },
+  {
+    event: 'join_guild',
+    user_id: 'user3',
+    ts: '2026-01-02T12:40:00Z',
+    properties: game('user3', { kind: 'guild', org: 'magicians', level: 'accolyte', cost: 0, status: 'approved_join', player_wealth: 5000, player_num_affiliations: 2 }),
+  },
 ]
 
 export const SMALL_SEGMENT_CHANGES: FixtureSegmentChange[] = [
@@ -203,11 +282,20 @@ export async function writeLargeWarehouse(root: string, rows: number, opts: { da
           const [first, last] = r.getRowsJson()[0] ?? []
           if (first === null || first === undefined) continue
           mkdirSync(dir, { recursive: true })
-          const cols = ev === 'purchase' ? ', host, user_agent, accept, kind, type, cost, status, player_wealth, player_num_items, player_created'
-            : ev.startsWith('join_') ? ', host, user_agent, accept, org, level, cost, status, player_wealth, player_num_affiliations, player_created'
-            : ev === 'login' ? ', host, user_agent, accept, status, player_wealth' : ev === 'player_created' ? ', host, player_wealth' : ''
+          const cols =
+            ev === 'purchase'
+              ? ', host, user_agent, accept, kind, type, cost, status, player_wealth, player_num_items, player_created'
+              : ev.startsWith('join_')
+                ? ', host, user_agent, accept, org, level, cost, status, player_wealth, player_num_affiliations, player_created'
+                : ev === 'login'
+                  ? ', host, user_agent, accept, status, player_wealth'
+                  : ev === 'player_created'
+                    ? ', host, player_wealth'
+                    : ''
           const file = `part-${p}-${String(first).padStart(12, '0')}-${String(last).padStart(12, '0')}.parquet`
-          await c.run(`COPY (SELECT event, user_id, anonymous_id, ts, event_id, tenant, received_at, partition, "offset", properties${cols} FROM big WHERE ${where} ORDER BY "offset") TO ${sqlStr(join(dir, file))} (FORMAT parquet)`)
+          await c.run(
+            `COPY (SELECT event, user_id, anonymous_id, ts, event_id, tenant, received_at, partition, "offset", properties${cols} FROM big WHERE ${where} ORDER BY "offset") TO ${sqlStr(join(dir, file))} (FORMAT parquet)`,
+          )
         }
       }
     }

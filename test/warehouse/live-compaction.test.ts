@@ -16,7 +16,14 @@ const dirs: string[] = []
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 /** Tiers of two files and an "hour" of 500 ms, so both merge rules fire all the time. */
-const busyPolicy = (timing: Pick<LiveCompactionPolicy, 'intervalMs' | 'graceMs'>): LiveCompactionPolicy => ({ ...timing, tierFiles: 2, tierFactor: 4, tierFloorBytes: 1, maxCurrentFiles: 6, hourMs: 500 })
+const busyPolicy = (timing: Pick<LiveCompactionPolicy, 'intervalMs' | 'graceMs'>): LiveCompactionPolicy => ({
+  ...timing,
+  tierFiles: 2,
+  tierFactor: 4,
+  tierFloorBytes: 1,
+  maxCurrentFiles: 6,
+  hourMs: 500,
+})
 
 describe('the live merge policy (runsToMerge), simulated over a day of flushes', () => {
   // Small flushes (a quiet server: every file below the lowest tier's floor) and large ones (a soak
@@ -24,62 +31,65 @@ describe('the live merge policy (runsToMerge), simulated over a day of flushes',
   it.each([
     { flushes: 'small', minRows: 1, maxRows: 400, maxAmp: 16 },
     { flushes: 'large', minRows: 500, maxRows: 3_000, maxAmp: 8 },
-  ])('keeps at most 2 files outside the current hour and fewer than tierFiles per size tier inside it, rewriting each byte a bounded number of times ($flushes flushes)', ({ minRows, maxRows, maxAmp }) => {
-    const rand = mulberry32(16)
-    const policy = LIVE_COMPACTION
-    let files: PartStat[] = []
-    let offset = 0
-    let written = 0
-    let rewritten = 0
-    let worstPast = 0
-    let worstCurrent = 0
-    let hourBytes = 0
-    let worstHourBytes = 0
-    const start = Date.UTC(2026, 11, 2)
-    // One (day, event, partition) directory: a flush every 5 s for 24 h, each of a random size
-    // (a quiet or busy 5 s), and a compaction pass every 30 s, as the running sink does.
-    for (let now = start; now < start + 86_400_000; now += 5_000) {
-      if (now % policy.hourMs === 0) hourBytes = 0
-      const rows = minRows + Math.floor(rand() * (maxRows - minRows + 1))
-      const bytes = 2_000 + rows * 40
-      files.push({ partition: 0, first: offset, last: offset + rows - 1, name: `f${offset}`, bytes, writtenMs: now, publishedMs: now })
-      offset += rows
-      written += bytes
-      hourBytes += bytes
-      worstHourBytes = Math.max(worstHourBytes, hourBytes)
-      if ((now - start) % policy.intervalMs !== 0) continue
-      for (const run of runsToMerge(files, now, policy)) {
-        // A run is consecutive in the live files, so the merged range holds exactly its rows.
-        const at = files.indexOf(run[0]!)
-        expect(files.slice(at, at + run.length)).toEqual(run)
-        const merged: PartStat = {
-          partition: 0,
-          first: run[0]!.first,
-          last: run[run.length - 1]!.last,
-          name: `m${run[0]!.first}`,
-          bytes: run.reduce((n, f) => n + f.bytes, 0),
-          writtenMs: Math.max(...run.map((f) => f.writtenMs)),
-          publishedMs: now,
+  ])(
+    'keeps at most 2 files outside the current hour and fewer than tierFiles per size tier inside it, rewriting each byte a bounded number of times ($flushes flushes)',
+    ({ minRows, maxRows, maxAmp }) => {
+      const rand = mulberry32(16)
+      const policy = LIVE_COMPACTION
+      let files: PartStat[] = []
+      let offset = 0
+      let written = 0
+      let rewritten = 0
+      let worstPast = 0
+      let worstCurrent = 0
+      let hourBytes = 0
+      let worstHourBytes = 0
+      const start = Date.UTC(2026, 11, 2)
+      // One (day, event, partition) directory: a flush every 5 s for 24 h, each of a random size
+      // (a quiet or busy 5 s), and a compaction pass every 30 s, as the running sink does.
+      for (let now = start; now < start + 86_400_000; now += 5_000) {
+        if (now % policy.hourMs === 0) hourBytes = 0
+        const rows = minRows + Math.floor(rand() * (maxRows - minRows + 1))
+        const bytes = 2_000 + rows * 40
+        files.push({ partition: 0, first: offset, last: offset + rows - 1, name: `f${offset}`, bytes, writtenMs: now, publishedMs: now })
+        offset += rows
+        written += bytes
+        hourBytes += bytes
+        worstHourBytes = Math.max(worstHourBytes, hourBytes)
+        if ((now - start) % policy.intervalMs !== 0) continue
+        for (const run of runsToMerge(files, now, policy)) {
+          // A run is consecutive in the live files, so the merged range holds exactly its rows.
+          const at = files.indexOf(run[0]!)
+          expect(files.slice(at, at + run.length)).toEqual(run)
+          const merged: PartStat = {
+            partition: 0,
+            first: run[0]!.first,
+            last: run[run.length - 1]!.last,
+            name: `m${run[0]!.first}`,
+            bytes: run.reduce((n, f) => n + f.bytes, 0),
+            writtenMs: Math.max(...run.map((f) => f.writtenMs)),
+            publishedMs: now,
+          }
+          rewritten += merged.bytes
+          files = [...files.slice(0, at), merged, ...files.slice(at + run.length)]
         }
-        rewritten += merged.bytes
-        files = [...files.slice(0, at), merged, ...files.slice(at + run.length)]
+        const hourStart = Math.floor(now / policy.hourMs) * policy.hourMs
+        worstPast = Math.max(worstPast, files.filter((f) => f.writtenMs < hourStart).length)
+        worstCurrent = Math.max(worstCurrent, files.filter((f) => f.writtenMs >= hourStart).length)
       }
-      const hourStart = Math.floor(now / policy.hourMs) * policy.hourMs
-      worstPast = Math.max(worstPast, files.filter((f) => f.writtenMs < hourStart).length)
-      worstCurrent = Math.max(worstCurrent, files.filter((f) => f.writtenMs >= hourStart).length)
-    }
-    // Right after each pass: the issue's target is ≤ 3 outside the current hour.
-    expect(worstPast).toBeLessThanOrEqual(2)
-    // Inside it, fewer than tierFiles files of each tier an hour's bytes reach (every tier is
-    // bounded, not only the newest files' one), plus the file just flushed.
-    const tiers = Math.floor(Math.log(Math.max(worstHourBytes, policy.tierFloorBytes) / policy.tierFloorBytes) / Math.log(policy.tierFactor)) + 1
-    expect(worstCurrent).toBeLessThanOrEqual(tiers * (policy.tierFiles - 1) + 1)
-    // Write amplification: bytes rewritten by merges per byte flushed.
-    expect(rewritten / written).toBeLessThan(maxAmp)
-    // Rows are all still there, in order, once each.
-    expect(files[0]!.first).toBe(0)
-    for (let i = 1; i < files.length; i++) expect(files[i]!.first).toBe(files[i - 1]!.last + 1)
-  })
+      // Right after each pass: the issue's target is ≤ 3 outside the current hour.
+      expect(worstPast).toBeLessThanOrEqual(2)
+      // Inside it, fewer than tierFiles files of each tier an hour's bytes reach (every tier is
+      // bounded, not only the newest files' one), plus the file just flushed.
+      const tiers = Math.floor(Math.log(Math.max(worstHourBytes, policy.tierFloorBytes) / policy.tierFloorBytes) / Math.log(policy.tierFactor)) + 1
+      expect(worstCurrent).toBeLessThanOrEqual(tiers * (policy.tierFiles - 1) + 1)
+      // Write amplification: bytes rewritten by merges per byte flushed.
+      expect(rewritten / written).toBeLessThan(maxAmp)
+      // Rows are all still there, in order, once each.
+      expect(files[0]!.first).toBe(0)
+      for (let i = 1; i < files.length; i++) expect(files[i]!.first).toBe(files[i - 1]!.last + 1)
+    },
+  )
 })
 
 describe('queries while the running sink writes and merges', () => {

@@ -35,7 +35,15 @@ describe('warehouse maintenance', () => {
     for (let round = 0; round < 3; round++) {
       await appendAll(log, [...spins(5, 10), ...spins(1, 10), ...spins(0, 10)], 1)
       const at = [noon(5), noon(1), noon(0)]
-      await log.append(TOPICS.segmentChanges, 0, at.map((t, i) => ({ key: `default:u${i}`, timestamp: t, value: Buffer.from(JSON.stringify({ segment: 's', tenant: 'default', user_id: `u${i}`, change: 'entered', at: t, values: {}, version: round + 1 })) })))
+      await log.append(
+        TOPICS.segmentChanges,
+        0,
+        at.map((t, i) => ({
+          key: `default:u${i}`,
+          timestamp: t,
+          value: Buffer.from(JSON.stringify({ segment: 's', tenant: 'default', user_id: `u${i}`, change: 'entered', at: t, values: {}, version: round + 1 })),
+        })),
+      )
       await runSinkOnce(log, root)
     }
     await log.close()

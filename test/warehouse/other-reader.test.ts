@@ -216,7 +216,10 @@ describe('the warehouse read by another engine (hyparquet)', () => {
     const root = join(tmp, 'mixed')
     const times = ['2026-11-01T00:00:00.001Z', '2026-11-01T09:30:00.250Z', '2026-11-01T23:59:59.999Z']
     // As the sink wrote event files before: DuckDB's TIMESTAMP (isAdjustedToUTC = false), offsets 0-2.
-    await writeEvents(root, times.map((ts) => ({ event: 'spin', user_id: 'old', ts, properties: { bet: 1 } })))
+    await writeEvents(
+      root,
+      times.map((ts) => ({ event: 'spin', user_id: 'old', ts, properties: { bet: 1 } })),
+    )
     const [old] = (await listPartFiles(root)).parts
     expect((await read(old!)).meta.schema.find((e) => e.name === 'ts')?.logical_type).toEqual({ type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'MICROS' })
     // Fresh rows of the same day, event and partition, offsets 10-12, from the sink's encoder.
@@ -239,14 +242,19 @@ describe('the warehouse read by another engine (hyparquet)', () => {
     const micros = times.map((t) => BigInt(Date.parse(t)) * 1000n)
     expect(rows.map((r) => [r.user_id, r.ts])).toEqual([...micros.map((us) => ['old', us]), ...micros.map((us) => ['new', us])])
   })
-  it('writes output streams with `at` as a UTC instant, exactly the engine\'s epoch ms', async () => {
+  it("writes output streams with `at` as a UTC instant, exactly the engine's epoch ms", async () => {
     const root = join(tmp, 'streams')
     const { log } = await openEventLog(join(root, 'log'), { partitions: 1 })
     const at = [Date.parse('2026-11-01T00:00:00.001Z'), Date.parse('2026-11-01T23:59:59.999Z')]
-    await log.append(TOPICS.segmentChanges, 0, at.map((t, i) => ({
-      key: `default:u${i}`, timestamp: t,
-      value: Buffer.from(JSON.stringify({ segment: 's', tenant: 'default', user_id: `u${i}`, change: 'entered', at: t, values: {}, version: 1 })),
-    })))
+    await log.append(
+      TOPICS.segmentChanges,
+      0,
+      at.map((t, i) => ({
+        key: `default:u${i}`,
+        timestamp: t,
+        value: Buffer.from(JSON.stringify({ segment: 's', tenant: 'default', user_id: `u${i}`, change: 'entered', at: t, values: {}, version: 1 })),
+      })),
+    )
     await runSinkOnce(log, join(root, 'wh'))
     await log.close()
     const files = liveFiles((await listPartFilesUnder(join(root, 'wh', 'segment-changes'))).parts)

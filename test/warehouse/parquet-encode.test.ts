@@ -28,12 +28,14 @@ function snappyRoundTrip(pieces: readonly Uint8Array[], values?: ValuesHint): { 
 }
 
 const plain = (strings: readonly string[]): Buffer =>
-  Buffer.concat(strings.map((s) => {
-    const b = Buffer.from(s, 'utf8')
-    const len = Buffer.alloc(4)
-    len.writeUInt32LE(b.length)
-    return Buffer.concat([len, b])
-  }))
+  Buffer.concat(
+    strings.map((s) => {
+      const b = Buffer.from(s, 'utf8')
+      const len = Buffer.alloc(4)
+      len.writeUInt32LE(b.length)
+      return Buffer.concat([len, b])
+    }),
+  )
 
 describe('snappy', () => {
   it('round-trips through another implementation, whatever the input', () => {
@@ -69,7 +71,13 @@ describe('snappy', () => {
     // INT64 values: growing (times), runs of one value, falling, random; and a length that is not a multiple of 8.
     const int64 = (f: (i: number) => bigint, n = 30_000) => Buffer.from(new BigInt64Array(Array.from({ length: n }, (_, i) => f(i))).buffer)
     const times = int64((i) => 1_793_491_200_000_000n + BigInt(i * 8_000 + Math.floor(rnd() * 3_000)))
-    for (const values of [times, int64((i) => BigInt(Math.floor(i / 100))), int64((i) => BigInt(-i * 1_000_003)), int64(() => BigInt(Math.floor(rnd() * 2 ** 52)) * 4097n), Buffer.concat([times, Buffer.from('tail')])]) {
+    for (const values of [
+      times,
+      int64((i) => BigInt(Math.floor(i / 100))),
+      int64((i) => BigInt(-i * 1_000_003)),
+      int64(() => BigInt(Math.floor(rnd() * 2 ** 52)) * 4097n),
+      Buffer.concat([times, Buffer.from('tail')]),
+    ]) {
       expect(snappyRoundTrip([Buffer.alloc(6), values], { from: 1, kind: 'int64' }).same).toBe(true)
     }
     expect(snappyRoundTrip([times], { from: 0, kind: 'int64' }).packed).toBeLessThan(times.length * 0.7)
@@ -112,9 +120,23 @@ describe('encodeParquet', () => {
     at: 1_767_225_600_000_000n + BigInt(i),
   }))
 
-  for (const [codec, dictionaries] of [[SNAPPY, true], [SNAPPY, false], [UNCOMPRESSED, true], [UNCOMPRESSED, false]] as Array<[PageCodec, boolean]>) {
+  for (const [codec, dictionaries] of [
+    [SNAPPY, true],
+    [SNAPPY, false],
+    [UNCOMPRESSED, true],
+    [UNCOMPRESSED, false],
+  ] as Array<[PageCodec, boolean]>) {
     it(`writes pages ${codec.name}${dictionaries ? ', constant columns as dictionaries,' : ''} that hyparquet and DuckDB read back`, async () => {
-      const bytes = Buffer.concat(encodeParquet(columns, [{ rows, columns: chunks }, { rows, columns: chunks }], { codec, dictionaries }))
+      const bytes = Buffer.concat(
+        encodeParquet(
+          columns,
+          [
+            { rows, columns: chunks },
+            { rows, columns: chunks },
+          ],
+          { codec, dictionaries },
+        ),
+      )
       const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)
       const meta = parquetMetadata(file)
       const chunkMeta = meta.row_groups[0]!.columns.map((c) => c.meta_data!)
@@ -130,7 +152,11 @@ describe('encodeParquet', () => {
       const db = await DuckDBInstance.create(':memory:')
       const c = await db.connect()
       try {
-        const [r] = (await c.runAndReadAll(`SELECT count(*) AS n, count(same) AS same, count(DISTINCT given) AS given, sum(n) AS sum, min(k) AS k, max(epoch_us("at")) AS at, count(DISTINCT text) AS texts FROM '${path}'`)).getRowObjectsJS()
+        const [r] = (
+          await c.runAndReadAll(
+            `SELECT count(*) AS n, count(same) AS same, count(DISTINCT given) AS given, sum(n) AS sum, min(k) AS k, max(epoch_us("at")) AS at, count(DISTINCT text) AS texts FROM '${path}'`,
+          )
+        ).getRowObjectsJS()
         expect(r).toEqual({ n: 2n * BigInt(rows), same: 2n * BigInt(kept.length), given: 1n, sum: 2 * (rows + 1), k: 7, at: 1_767_225_600_000_000n + BigInt(rows - 1), texts: BigInt(rows) })
       } finally {
         c.closeSync()

@@ -75,7 +75,7 @@ describe('warehouse query limits', () => {
       expect((again as QueryError).code).toBe('busy')
       const other = await two.query('SELECT 7 AS x', { owner: 'default' })
       expect(other.rows).toEqual([[7]])
-      for (const deadline = Date.now() + 60_000; ; ) {
+      for (const deadline = Date.now() + 60_000; ;) {
         const r = await two.query('SELECT 1', { owner: 'acme' }).catch((e: unknown) => e)
         if (!(r instanceof QueryError)) break
         expect(Date.now()).toBeLessThan(deadline)

@@ -18,7 +18,9 @@ const keys = [
 beforeAll(async () => {
   dataDir = tempRoot()
   const root = await smallWarehouse(join(dataDir, 'warehouse'))
-  await writeEvents(root, [{ event: 'purchase', user_id: 'x', ts: '2026-01-01T12:00:00Z', tenant: 'acme', properties: { kind: 'sword', type: 'cutlass', cost: 999, status: 'approved_purchase' } }], { startOffset: 100 })
+  await writeEvents(root, [{ event: 'purchase', user_id: 'x', ts: '2026-01-01T12:00:00Z', tenant: 'acme', properties: { kind: 'sword', type: 'cutlass', cost: 999, status: 'approved_purchase' } }], {
+    startOffset: 100,
+  })
   const config = defaultConfig({ dataDir, keys, retentionDays: 3650 })
   const ctx = queryRouteContext(config)
   app = Fastify()
@@ -37,8 +39,14 @@ describe('POST /v1/query', () => {
     const res = await app.inject({ method: 'POST', url: '/v1/query', headers: auth('admin'), payload: { sql: 'SELECT type, cost FROM buys WHERE tenant = \'default\' ORDER BY "timestamp" LIMIT 2' } })
     expect(res.statusCode).toBe(200)
     const body = res.json<{ columns: unknown; rows: unknown; truncated: boolean; ms: number }>()
-    expect(body.columns).toEqual([{ name: 'type', type: 'VARCHAR' }, { name: 'cost', type: 'DOUBLE' }])
-    expect(body.rows).toEqual([['cutlass', 100], ['cutlass', 200]])
+    expect(body.columns).toEqual([
+      { name: 'type', type: 'VARCHAR' },
+      { name: 'cost', type: 'DOUBLE' },
+    ])
+    expect(body.rows).toEqual([
+      ['cutlass', 100],
+      ['cutlass', 200],
+    ])
     expect(body.truncated).toBe(false)
     expect(typeof body.ms).toBe('number')
   })
@@ -77,14 +85,21 @@ describe('GET /v1/reports', () => {
   it("runs a report over the key's tenant only", async () => {
     const res = await app.inject({ url: '/v1/reports/avg_price_by_type', headers: auth() })
     expect(res.statusCode).toBe(200)
-    expect(res.json<{ rows: unknown }>().rows).toEqual([['charm', 150, 1], ['cutlass', 100, 1], ['saber', 40, 1]])
+    expect(res.json<{ rows: unknown }>().rows).toEqual([
+      ['charm', 150, 1],
+      ['cutlass', 100, 1],
+      ['saber', 40, 1],
+    ])
     const acme = await app.inject({ url: '/v1/reports/avg_price_by_type?tenant=default', headers: auth('acme') })
     expect(acme.json<{ rows: unknown }>().rows).toEqual([['cutlass', 999, 1]])
   })
 
   it('passes parameters, 400 for bad ones, 404 for unknown reports', async () => {
     const res = await app.inject({ url: '/v1/reports/wealth_distribution?width=1000', headers: auth() })
-    expect(res.json<{ rows: unknown }>().rows).toEqual([[0, 1000, 2], [5000, 6000, 1]])
+    expect(res.json<{ rows: unknown }>().rows).toEqual([
+      [0, 1000, 2],
+      [5000, 6000, 1],
+    ])
     const bad = await app.inject({ url: '/v1/reports/wealth_distribution?width=x', headers: auth() })
     expect(bad.statusCode).toBe(400)
     expect(bad.json<{ error: { field: string } }>().error.field).toBe('width')

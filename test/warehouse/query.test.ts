@@ -16,7 +16,10 @@ afterAll(() => {
 })
 
 async function refused(sql: string): Promise<QueryError> {
-  const err = await wh.query(sql).then(() => null, (e: unknown) => e)
+  const err = await wh.query(sql).then(
+    () => null,
+    (e: unknown) => e,
+  )
   expect(err).toBeInstanceOf(QueryError)
   return err as QueryError
 }
@@ -40,7 +43,11 @@ describe('views', () => {
 
   it('social unions join_guild and join_team', async () => {
     const r = await wh.query('SELECT event_type, org, player_wealth FROM social ORDER BY "timestamp"')
-    expect(r.rows).toEqual([['join_guild', 'soldiers', 750], ['join_team', 'soldiers', 5000], ['join_guild', 'magicians', 5000]])
+    expect(r.rows).toEqual([
+      ['join_guild', 'soldiers', 750],
+      ['join_team', 'soldiers', 5000],
+      ['join_guild', 'magicians', 5000],
+    ])
   })
 
   it('segment_changes presents epoch-ms `at` as a UTC instant', async () => {
@@ -111,7 +118,10 @@ describe('query safety', () => {
 
   it('interrupts a query after timeoutMs', async () => {
     const t0 = Date.now()
-    const err = await wh.query('SELECT count(*) FROM range(100000000000) a', { timeoutMs: 200 }).then(() => null, (e: unknown) => e)
+    const err = await wh.query('SELECT count(*) FROM range(100000000000) a', { timeoutMs: 200 }).then(
+      () => null,
+      (e: unknown) => e,
+    )
     expect(err).toBeInstanceOf(QueryError)
     expect((err as QueryError).code).toBe('timeout')
     expect((err as QueryError).message).toBe('query took longer than 200 ms')

@@ -26,7 +26,12 @@ function ev(event: string, user: string, ts: string, props: Record<string, unkno
 const d1 = (hms: string) => `2026-03-01T${hms}Z`
 const d2 = (hms: string) => `2026-03-02T${hms}Z`
 const join_ = (kind: 'guild' | 'team', org: string, status: string | null, wealth: number, cost = 0) => ({
-  kind, org, level: 'rookie', cost, player_wealth: wealth, ...(status === null ? {} : { status }),
+  kind,
+  org,
+  level: 'rookie',
+  cost,
+  player_wealth: wealth,
+  ...(status === null ? {} : { status }),
 })
 
 const GAME: FixtureEvent[] = [
@@ -119,9 +124,7 @@ describe('first_login_to_first_org_join (seed 003)', () => {
     }
     // p1 870 s (not the refused join at 10:10), p2 a day and 9 min (not the refused one the first day), p4 60.5 s; p3 joined before logging in.
     expect(spans.sort((a, b) => a - b)).toEqual([60.5, 870, 86_940])
-    expect(objects(await run('first_login_to_first_org_join'))).toEqual([
-      { users: 3, mean_seconds: round(mean(spans), 3), median_seconds: median(spans), min_seconds: 60.5, max_seconds: 86_940 },
-    ])
+    expect(objects(await run('first_login_to_first_org_join'))).toEqual([{ users: 3, mean_seconds: round(mean(spans), 3), median_seconds: median(spans), min_seconds: 60.5, max_seconds: 86_940 }])
   })
 })
 
@@ -148,23 +151,35 @@ describe('wealth_by_time_played (seed 003)', () => {
       b.wealth.push(wealth)
       buckets.set(lower, b)
     }
-    return [...buckets].sort(([a], [b]) => a - b).map(([lower, { below, wealth }]) => [
-      lower, below, wealth.length, Math.min(...wealth), round(median(wealth), 2), Math.max(...wealth), round(mean(wealth), 2),
-    ])
+    return [...buckets]
+      .sort(([a], [b]) => a - b)
+      .map(([lower, { below, wealth }]) => [lower, below, wealth.length, Math.min(...wealth), round(median(wealth), 2), Math.max(...wealth), round(mean(wealth), 2)])
   }
 
   it('buckets players by total session time, powers of ten of minutes by default', async () => {
     // p5 0.5 min, p3 6, p1 25 + 10, p4 1.008 + 47 (a session_id session), p2 2 + 120 (an explicit one); v1 has no wealth.
-    expect(players().map(([, m]) => round(m, 3)).sort((a, b) => a - b)).toEqual([0.5, 6, 35, 48.008, 122])
+    expect(
+      players()
+        .map(([, m]) => round(m, 3))
+        .sort((a, b) => a - b),
+    ).toEqual([0.5, 6, 35, 48.008, 122])
     const pow10 = (m: number): [number, number] => (m < 1 ? [0, 1] : [10 ** Math.floor(Math.log10(m)), 10 ** (Math.floor(Math.log10(m)) + 1)])
     const want = expected(pow10)
-    expect(want).toEqual([[0, 1, 1, 20, 20, 20, 20], [1, 10, 1, 7000, 7000, 7000, 7000], [10, 100, 2, 300, 575, 850, 575], [100, 1000, 1, 50, 50, 50, 50]])
+    expect(want).toEqual([
+      [0, 1, 1, 20, 20, 20, 20],
+      [1, 10, 1, 7000, 7000, 7000, 7000],
+      [10, 100, 2, 300, 575, 850, 575],
+      [100, 1000, 1, 50, 50, 50, 50],
+    ])
     expect((await run('wealth_by_time_played')).rows).toEqual(want)
   })
 
   it('or in buckets of `width` minutes', async () => {
     const want = expected((m) => [Math.floor(m / 60) * 60, Math.floor(m / 60) * 60 + 60])
-    expect(want).toEqual([[0, 60, 4, 20, 575, 7000, 2042.5], [120, 180, 1, 50, 50, 50, 50]])
+    expect(want).toEqual([
+      [0, 60, 4, 20, 575, 7000, 2042.5],
+      [120, 180, 1, 50, 50, 50, 50],
+    ])
     expect((await run('wealth_by_time_played', { width: 60 })).rows).toEqual(want)
   })
 })
@@ -178,13 +193,18 @@ describe('popular_orgs and avg_wealth_by_org count the same joins', () => {
     // Each org's joins: the same number in both reports, and the number of approved joins.
     for (const org of orgs) {
       const n = joins.filter((e) => prop(e, 'org') === org).length
-      expect(popular.filter((r) => r.org === org).reduce((a, r) => a + (r.num_joins as number), 0), org).toBe(n)
+      expect(
+        popular.filter((r) => r.org === org).reduce((a, r) => a + (r.num_joins as number), 0),
+        org,
+      ).toBe(n)
       expect(wealth.find((r) => r.org === org)?.joins, org).toBe(n)
     }
-    expect(wealth).toEqual(orgs.map((org) => {
-      const w = joins.filter((e) => prop(e, 'org') === org).map((e) => prop(e, 'player_wealth') as number)
-      return { org, avg_wealth: round(mean(w), 2), joins: w.length }
-    }))
+    expect(wealth).toEqual(
+      orgs.map((org) => {
+        const w = joins.filter((e) => prop(e, 'org') === org).map((e) => prop(e, 'player_wealth') as number)
+        return { org, avg_wealth: round(mean(w), 2), joins: w.length }
+      }),
+    )
     expect(popular).toEqual([
       { event_type: 'join_guild', org: 'soldiers', num_joins: 2 },
       { event_type: 'join_team', org: 'magicians', num_joins: 2 },
@@ -201,7 +221,11 @@ describe('events_by_listed_provider (seed 002)', () => {
     for (const e of MINE) {
       const host = prop(e, 'host')
       if (typeof host !== 'string') continue
-      const labels = host.trim().toLowerCase().replace(/:[0-9]+$/, '').split('.')
+      const labels = host
+        .trim()
+        .toLowerCase()
+        .replace(/:[0-9]+$/, '')
+        .split('.')
       const provider = list.find((p) => labels.includes(p)) ?? 'other'
       const type = e.event === 'purchase' ? `buy_${String(prop(e, 'kind'))}` : e.event
       const key = `${provider}\u0000${type}`

@@ -10,7 +10,19 @@ let wh: Warehouse
 beforeAll(async () => {
   root = await smallWarehouse()
   // A second tenant's events: the tenant parameter must keep them out.
-  await writeEvents(root, [{ event: 'purchase', user_id: 'x', ts: '2026-01-01T12:00:00Z', tenant: 'acme', properties: { kind: 'sword', type: 'cutlass', cost: 999, status: 'approved_purchase', player_wealth: 1, host: 'a.cox.net' } }], { startOffset: 100 })
+  await writeEvents(
+    root,
+    [
+      {
+        event: 'purchase',
+        user_id: 'x',
+        ts: '2026-01-01T12:00:00Z',
+        tenant: 'acme',
+        properties: { kind: 'sword', type: 'cutlass', cost: 999, status: 'approved_purchase', player_wealth: 1, host: 'a.cox.net' },
+      },
+    ],
+    { startOffset: 100 },
+  )
   wh = await openWarehouse(root)
 })
 afterAll(() => {
@@ -42,33 +54,57 @@ describe('reports on the small dataset', () => {
 
   it('items_by_type_status (seed 003)', async () => {
     expect((await run('items_by_type_status')).rows).toEqual([
-      ['approved_purchase', 'charm', 1], ['approved_purchase', 'cutlass', 1], ['approved_purchase', 'saber', 1], ['insufficient_funds', 'cutlass', 1],
+      ['approved_purchase', 'charm', 1],
+      ['approved_purchase', 'cutlass', 1],
+      ['approved_purchase', 'saber', 1],
+      ['insufficient_funds', 'cutlass', 1],
     ])
   })
 
   it('avg_price_by_type counts approved purchases only', async () => {
-    expect((await run('avg_price_by_type')).rows).toEqual([['charm', 150, 1], ['cutlass', 100, 1], ['saber', 40, 1]])
+    expect((await run('avg_price_by_type')).rows).toEqual([
+      ['charm', 150, 1],
+      ['cutlass', 100, 1],
+      ['saber', 40, 1],
+    ])
   })
 
   it('popular_orgs', async () => {
-    expect((await run('popular_orgs')).rows).toEqual([['join_guild', 'magicians', 1], ['join_guild', 'soldiers', 1], ['join_team', 'soldiers', 1]])
+    expect((await run('popular_orgs')).rows).toEqual([
+      ['join_guild', 'magicians', 1],
+      ['join_guild', 'soldiers', 1],
+      ['join_team', 'soldiers', 1],
+    ])
   })
 
   it('avg_wealth_by_org', async () => {
-    expect((await run('avg_wealth_by_org')).rows).toEqual([['magicians', 5000, 1], ['soldiers', 2875, 2]])
+    expect((await run('avg_wealth_by_org')).rows).toEqual([
+      ['magicians', 5000, 1],
+      ['soldiers', 2875, 2],
+    ])
   })
 
   it('first_login_to_first_purchase (seed 002): mean of 600 s and 1200 s', async () => {
     expect(objects(await run('first_login_to_first_purchase'))).toEqual([{ users: 2, mean_seconds: 900, median_seconds: 900, min_seconds: 600, max_seconds: 1200 }])
   })
 
-  it('wealth_distribution uses each player\'s latest wealth', async () => {
-    expect((await run('wealth_distribution')).rows).toEqual([[10, 100, 1], [100, 1000, 1], [1000, 10000, 1]])
-    expect((await run('wealth_distribution', { width: 1000 })).rows).toEqual([[0, 1000, 2], [5000, 6000, 1]])
+  it("wealth_distribution uses each player's latest wealth", async () => {
+    expect((await run('wealth_distribution')).rows).toEqual([
+      [10, 100, 1],
+      [100, 1000, 1],
+      [1000, 10000, 1],
+    ])
+    expect((await run('wealth_distribution', { width: 1000 })).rows).toEqual([
+      [0, 1000, 2],
+      [5000, 6000, 1],
+    ])
   })
 
   it('daily_active_users', async () => {
-    expect((await run('daily_active_users')).rows).toEqual([['2026-01-01', 3, 10], ['2026-01-02', 3, 5]])
+    expect((await run('daily_active_users')).rows).toEqual([
+      ['2026-01-01', 3, 10],
+      ['2026-01-02', 3, 5],
+    ])
   })
 
   it('segment_sizes_over_time keeps a running member count', async () => {
@@ -88,9 +124,21 @@ describe('reports on the small dataset', () => {
 describe('report catalogue', () => {
   it('lists every report with its question and SQL', () => {
     const names = listReports().map((r) => r.name)
-    expect(names).toEqual(['popular_events', 'events_by_provider', 'events_by_listed_provider', 'items_by_type_status', 'avg_price_by_type', 'popular_orgs',
-      'avg_wealth_by_org', 'first_login_to_first_purchase', 'first_login_to_first_org_join', 'wealth_distribution', 'wealth_by_time_played',
-      'daily_active_users', 'segment_sizes_over_time'])
+    expect(names).toEqual([
+      'popular_events',
+      'events_by_provider',
+      'events_by_listed_provider',
+      'items_by_type_status',
+      'avg_price_by_type',
+      'popular_orgs',
+      'avg_wealth_by_org',
+      'first_login_to_first_purchase',
+      'first_login_to_first_org_join',
+      'wealth_distribution',
+      'wealth_by_time_played',
+      'daily_active_users',
+      'segment_sizes_over_time',
+    ])
     for (const r of listReports()) expect(r.question.length).toBeGreaterThan(10)
   })
 

@@ -32,7 +32,12 @@ function warehouse(name: string): string {
 
 /** The days left on disk, the same for every base directory (or the test fails). */
 function daysLeft(root: string): string[] {
-  const per = BASES.map((b) => readdirSync(join(root, b)).filter((n) => /^dt=\d{4}-\d{2}-\d{2}$/.test(n)).map((n) => n.slice(3)).sort())
+  const per = BASES.map((b) =>
+    readdirSync(join(root, b))
+      .filter((n) => /^dt=\d{4}-\d{2}-\d{2}$/.test(n))
+      .map((n) => n.slice(3))
+      .sort(),
+  )
   for (const list of per) expect(list).toEqual(per[0])
   return per[0]!
 }

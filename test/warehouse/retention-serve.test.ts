@@ -39,7 +39,15 @@ describe('tagstream serve on a warehouse with expired days', () => {
     // The warehouse a previous run left: the sink committed what it wrote, so the new sink keeps it.
     const { log, partitions } = await openEventLog(join(dataDir, 'log'), { partitions: 4 })
     await appendAll(log, AGES.flatMap(spins), partitions)
-    await log.append(TOPICS.segmentChanges, 0, AGES.map((age, i) => ({ key: `default:u${i}`, timestamp: at(age), value: Buffer.from(JSON.stringify({ segment: 's', tenant: 'default', user_id: `u${i}`, change: 'entered', at: at(age), values: {}, version: 1 })) })))
+    await log.append(
+      TOPICS.segmentChanges,
+      0,
+      AGES.map((age, i) => ({
+        key: `default:u${i}`,
+        timestamp: at(age),
+        value: Buffer.from(JSON.stringify({ segment: 's', tenant: 'default', user_id: `u${i}`, change: 'entered', at: at(age), values: {}, version: 1 })),
+      })),
+    )
     await runSinkOnce(log, root)
     await log.close()
     const day = (age: number) => dtOf(at(age))

@@ -21,11 +21,15 @@ beforeAll(async () => {
   root = tempRoot()
   let offset = 0
   for (const dt of DAYS) {
-    offset = await writeEvents(root, [
-      { event: 'spin', user_id: 'a', ts: `${dt}T10:00:00Z` },
-      { event: 'purchase', user_id: 'a', ts: `${dt}T11:00:00Z`, properties: { kind: 'sword', cost: 1 } },
-      { event: 'join_guild', user_id: 'a', ts: `${dt}T12:00:00Z`, properties: { org: 'o' } },
-    ], { startOffset: offset })
+    offset = await writeEvents(
+      root,
+      [
+        { event: 'spin', user_id: 'a', ts: `${dt}T10:00:00Z` },
+        { event: 'purchase', user_id: 'a', ts: `${dt}T11:00:00Z`, properties: { kind: 'sword', cost: 1 } },
+        { event: 'join_guild', user_id: 'a', ts: `${dt}T12:00:00Z`, properties: { org: 'o' } },
+      ],
+      { startOffset: offset },
+    )
   }
   // One segment change per day, in the stream's own dt= directories (as the sink writes them).
   const db = await DuckDBInstance.create(':memory:')
@@ -35,7 +39,9 @@ beforeAll(async () => {
       const dir = join(root, 'segment-changes', `dt=${dt}`)
       mkdirSync(dir, { recursive: true })
       const at = Date.parse(`${dt}T13:00:00Z`)
-      await c.run(`COPY (SELECT 's' AS segment, 'default' AS tenant, 'a' AS user_id, 'entered' AS change, ${at}::BIGINT AS "at", '{}' AS "values", ${i + 1}::BIGINT AS version, 0 AS "partition", ${i}::BIGINT AS "offset") TO '${join(dir, partFileName(0, i, i))}' (FORMAT parquet)`)
+      await c.run(
+        `COPY (SELECT 's' AS segment, 'default' AS tenant, 'a' AS user_id, 'entered' AS change, ${at}::BIGINT AS "at", '{}' AS "values", ${i + 1}::BIGINT AS version, 0 AS "partition", ${i}::BIGINT AS "offset") TO '${join(dir, partFileName(0, i, i))}' (FORMAT parquet)`,
+      )
     }
   } finally {
     c.closeSync()

@@ -25,7 +25,11 @@ describe('tagstream serve counts what its warehouse sink could not write', () =>
     const posted = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: JSON.stringify(events) })
     expect(posted.status).toBe(200)
 
-    const want = [/tagstream_warehouse_poison_records_total\{stream="events"\} 2\n/, /tagstream_warehouse_poison_records_total\{stream="segment-changes"\} 1\n/, /tagstream_warehouse_type_conflicts_total 1\n/]
+    const want = [
+      /tagstream_warehouse_poison_records_total\{stream="events"\} 2\n/,
+      /tagstream_warehouse_poison_records_total\{stream="segment-changes"\} 1\n/,
+      /tagstream_warehouse_type_conflicts_total 1\n/,
+    ]
     let text = ''
     for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((done) => setTimeout(done, 250))) {
       text = await (await fetch(`${s.url}/metrics`)).text()

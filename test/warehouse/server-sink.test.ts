@@ -11,7 +11,11 @@ describe('tagstream serve writes the warehouse as events arrive', () => {
     const posted = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: JSON.stringify(events) })
     expect(posted.status).toBe(200)
     const query = () =>
-      fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'SELECT event, count(*)::INTEGER AS n FROM events GROUP BY event ORDER BY event' }) })
+      fetch(`${s.url}/v1/query`, {
+        method: 'POST',
+        headers: { ...auth(s.keys.admin), 'content-type': 'application/json' },
+        body: JSON.stringify({ sql: 'SELECT event, count(*)::INTEGER AS n FROM events GROUP BY event ORDER BY event' }),
+      })
     const deadline = Date.now() + 20_000
     let rows: unknown[][] = []
     while (Date.now() < deadline) {

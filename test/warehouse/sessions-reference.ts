@@ -33,8 +33,14 @@ function close(tenant: string, user: string, run: Ev[], session: string, source:
   const first = run[0]!.ms
   const last = run[run.length - 1]!.ms
   return {
-    tenant, user_id: user, session, source, started_at: new Date(first).toISOString(), ended_at: new Date(last).toISOString(),
-    duration: (last - first) / 1000, events: run.length,
+    tenant,
+    user_id: user,
+    session,
+    source,
+    started_at: new Date(first).toISOString(),
+    ended_at: new Date(last).toISOString(),
+    duration: (last - first) / 1000,
+    events: run.length,
   }
 }
 
@@ -53,7 +59,16 @@ export function referenceSessions(events: readonly FixtureEvent[], gapMinutes = 
   })
   const out: ReferenceSession[] = []
   for (const { tenant, user, ids, rest } of byUser.values()) {
-    for (const [sid, list] of ids) out.push(close(tenant, user, list.sort((a, b) => a.ms - b.ms || a.i - b.i), sid, 'session_id'))
+    for (const [sid, list] of ids)
+      out.push(
+        close(
+          tenant,
+          user,
+          list.sort((a, b) => a.ms - b.ms || a.i - b.i),
+          sid,
+          'session_id',
+        ),
+      )
     rest.sort((a, b) => a.ms - b.ms || a.i - b.i)
     const isMarker = (e: Ev) => e.event === 'session_start' || e.event === 'session_end'
     let run: Ev[] = []

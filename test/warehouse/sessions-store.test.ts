@@ -112,7 +112,13 @@ describe('materialised sessions', () => {
     it(`stay equal to the reference as batches arrive (${markers ? 'with' : 'without'} markers), through compactions and late rows`, async () => {
       const s = scenario(markers ? 7 : 11)
       await s.write(s.batch(40, markers))
-      const wh = await openWarehouse(s.root, { refreshMs: 0, materialiseSessions: true, onError: (err) => { throw err } })
+      const wh = await openWarehouse(s.root, {
+        refreshMs: 0,
+        materialiseSessions: true,
+        onError: (err) => {
+          throw err
+        },
+      })
       try {
         await settle(wh)
         expect(await sessionsOf(wh)).toEqual(referenceSessions(s.all))
@@ -132,7 +138,13 @@ describe('materialised sessions', () => {
   it('stay equal to the reference when rebuilds outrun the updates (each update reads its own files)', async () => {
     const s = scenario(13)
     await s.write(s.batch(300, true))
-    const wh = await openWarehouse(s.root, { refreshMs: 0, materialiseSessions: true, onError: (err) => { throw err } })
+    const wh = await openWarehouse(s.root, {
+      refreshMs: 0,
+      materialiseSessions: true,
+      onError: (err) => {
+        throw err
+      },
+    })
     try {
       await settle(wh)
       for (let round = 0; round < 4; round++) {

@@ -69,8 +69,7 @@ const ALL = [...GAP, ...EXPLICIT, ...BY_ID]
 
 type Row = Record<string, unknown>
 const objects = (r: QueryResult): Row[] => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i]])))
-const sessionsOf = async (wh: Warehouse) =>
-  sortSessions(objects(await wh.query('SELECT * FROM sessions')) as Array<Row & { tenant: string; user_id: string; started_at: string; session: string }>)
+const sessionsOf = async (wh: Warehouse) => sortSessions(objects(await wh.query('SELECT * FROM sessions')) as Array<Row & { tenant: string; user_id: string; started_at: string; session: string }>)
 
 /** Writes `events` in `chunks` calls (so each day and event has several files), offsets in input order. */
 async function warehouseOf(events: FixtureEvent[], chunks = 1): Promise<string> {
@@ -83,7 +82,14 @@ async function warehouseOf(events: FixtureEvent[], chunks = 1): Promise<string> 
 }
 
 const s = (user: string, start: string, end: string, events: number, source: string, session = `${user}@${start}`, tenant = 'default') => ({
-  tenant, user_id: user, session, source, started_at: start, ended_at: end, duration: (Date.parse(end) - Date.parse(start)) / 1000, events,
+  tenant,
+  user_id: user,
+  session,
+  source,
+  started_at: start,
+  ended_at: end,
+  duration: (Date.parse(end) - Date.parse(start)) / 1000,
+  events,
 })
 const iso = (hms: string) => new Date(d1(hms)).toISOString()
 
@@ -180,8 +186,14 @@ describe('sessions view', () => {
       const r = await wh.query('SELECT * FROM sessions')
       expect(r.rows).toEqual([])
       expect(r.columns).toEqual([
-        { name: 'tenant', type: 'VARCHAR' }, { name: 'user_id', type: 'VARCHAR' }, { name: 'session', type: 'VARCHAR' }, { name: 'source', type: 'VARCHAR' },
-        { name: 'started_at', type: 'TIMESTAMP WITH TIME ZONE' }, { name: 'ended_at', type: 'TIMESTAMP WITH TIME ZONE' }, { name: 'duration', type: 'DOUBLE' }, { name: 'events', type: 'BIGINT' },
+        { name: 'tenant', type: 'VARCHAR' },
+        { name: 'user_id', type: 'VARCHAR' },
+        { name: 'session', type: 'VARCHAR' },
+        { name: 'source', type: 'VARCHAR' },
+        { name: 'started_at', type: 'TIMESTAMP WITH TIME ZONE' },
+        { name: 'ended_at', type: 'TIMESTAMP WITH TIME ZONE' },
+        { name: 'duration', type: 'DOUBLE' },
+        { name: 'events', type: 'BIGINT' },
       ])
     } finally {
       wh.close()

@@ -32,42 +32,50 @@ describe('warehouse sink exactly-once across SIGKILL', () => {
   afterAll(() => rmSync(base, { recursive: true, force: true }))
 
   // Five kills and restarts of a child process: slow on a loaded 2-core machine, hence its own timeout.
-  for (const [label, live] of [['flushing', false], ['flushing and merging live: compaction under load', true]] as const) {
-  it(`ends with the same rows as an uninterrupted run: no loss, no duplicate (${label})`, { timeout: 240_000 }, async () => {
-    const tmp = join(base, live ? 'live' : 'flush')
-    mkdirSync(tmp)
-    const logDir = join(tmp, 'log')
-    const { log, partitions } = await openEventLog(logDir, { partitions: 4 })
-    await appendAll(log, workload(12_000, 21), partitions, 1_000)
-    const calm = await runSinkOnce(log, join(tmp, 'calm'), { flushRows: 500 })
-    expect(calm.rowsWritten).toBe(12_000)
-    await log.close()
+  for (const [label, live] of [
+    ['flushing', false],
+    ['flushing and merging live: compaction under load', true],
+  ] as const) {
+    it(`ends with the same rows as an uninterrupted run: no loss, no duplicate (${label})`, { timeout: 240_000 }, async () => {
+      const tmp = join(base, live ? 'live' : 'flush')
+      mkdirSync(tmp)
+      const logDir = join(tmp, 'log')
+      const { log, partitions } = await openEventLog(logDir, { partitions: 4 })
+      await appendAll(log, workload(12_000, 21), partitions, 1_000)
+      const calm = await runSinkOnce(log, join(tmp, 'calm'), { flushRows: 500 })
+      expect(calm.rowsWritten).toBe(12_000)
+      await log.close()
 
-    // The crashy run has its own log copy, so its consumer group starts from nothing.
-    const crashyLog = join(tmp, 'log-crashy')
-    cpSync(join(tmp, 'log'), crashyLog, { recursive: true })
-    const { log: again } = await openEventLog(crashyLog)
-    for (let p = 0; p < partitions; p++) await again.commit('warehouse', 'events', p, 0)
-    await again.close()
-    const root = join(tmp, 'crashy')
-    let kills = 0
-    for (const kill of [{ flushes: 2, ms: 7 }, { flushes: 3, ms: 0 }, { flushes: 1, ms: 25 }, { flushes: 4, ms: 3 }, { flushes: 1, ms: 12 }]) {
-      if ((await run(crashyLog, root, kill, live)) === 'killed') kills++
-    }
-    expect(await run(crashyLog, root, undefined, live)).toBe('done')
-    expect(kills).toBeGreaterThanOrEqual(2)
+      // The crashy run has its own log copy, so its consumer group starts from nothing.
+      const crashyLog = join(tmp, 'log-crashy')
+      cpSync(join(tmp, 'log'), crashyLog, { recursive: true })
+      const { log: again } = await openEventLog(crashyLog)
+      for (let p = 0; p < partitions; p++) await again.commit('warehouse', 'events', p, 0)
+      await again.close()
+      const root = join(tmp, 'crashy')
+      let kills = 0
+      for (const kill of [
+        { flushes: 2, ms: 7 },
+        { flushes: 3, ms: 0 },
+        { flushes: 1, ms: 25 },
+        { flushes: 4, ms: 3 },
+        { flushes: 1, ms: 12 },
+      ]) {
+        if ((await run(crashyLog, root, kill, live)) === 'killed') kills++
+      }
+      expect(await run(crashyLog, root, undefined, live)).toBe('done')
+      expect(kills).toBeGreaterThanOrEqual(2)
 
-    const a = await fingerprint(join(tmp, 'calm'))
-    const b = await fingerprint(root)
-    expect(a).toEqual({ rows: 12_000, checksum: a.checksum, duplicates: 0 })
-    expect(b).toEqual(a)
-    // Flattened columns too, for every row.
-    const cols = (r: string) =>
-      query(r, (from) => `SELECT count(*) AS n, sum(hash(event_id, amount, item, meta_store, meta_price, meta_promo, bet, win, first)::HUGEINT)::VARCHAR AS h FROM ${from}`)
-    expect(await cols(root)).toEqual(await cols(join(tmp, 'calm')))
-    // The merging run really merged: fewer live files than the uninterrupted run without merges.
-    const files = async (r: string) => Object.values((await inventory(r)).events).flat().length
-    if (live) expect(await files(root)).toBeLessThan(await files(join(tmp, 'calm')))
-  })
+      const a = await fingerprint(join(tmp, 'calm'))
+      const b = await fingerprint(root)
+      expect(a).toEqual({ rows: 12_000, checksum: a.checksum, duplicates: 0 })
+      expect(b).toEqual(a)
+      // Flattened columns too, for every row.
+      const cols = (r: string) => query(r, (from) => `SELECT count(*) AS n, sum(hash(event_id, amount, item, meta_store, meta_price, meta_promo, bet, win, first)::HUGEINT)::VARCHAR AS h FROM ${from}`)
+      expect(await cols(root)).toEqual(await cols(join(tmp, 'calm')))
+      // The merging run really merged: fewer live files than the uninterrupted run without merges.
+      const files = async (r: string) => Object.values((await inventory(r)).events).flat().length
+      if (live) expect(await files(root)).toBeLessThan(await files(join(tmp, 'calm')))
+    })
   }
 })

@@ -11,7 +11,7 @@ import { inventory } from '../../src/warehouse/query/views.ts'
 /** Validated events over two UTC days, several event names, nested and array properties. */
 export function workload(n: number, seed = 7): TrackedEvent[] {
   let s = seed
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32)
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32
   const t0 = Date.UTC(2026, 10, 1, 20)
   const out: TrackedEvent[] = []
   for (let i = 0; i < n; i++) {

@@ -56,8 +56,7 @@ function hostileRecords(count: number, seed: number): Array<{ kind: Kind; value:
       // A first byte of 2 is a clock record's: legitimately skipped, counted apart.
       if (b[0] === 2) b[0] = 3
       out.push({ kind: 'poison', value: b, note: 'random bytes' })
-    }
-    else if (pick === 1) out.push({ kind: 'poison', value: e.subarray(0, 1 + Math.floor(r() * (e.length - 1))), note: 'truncated envelope' })
+    } else if (pick === 1) out.push({ kind: 'poison', value: e.subarray(0, 1 + Math.floor(r() * (e.length - 1))), note: 'truncated envelope' })
     else if (pick === 2) out.push({ kind: 'poison', value: Buffer.concat([e, Buffer.of(1, 2, 3)]), note: 'bytes after the envelope' })
     else if (pick === 3) {
       const b = Buffer.from(e)
@@ -102,7 +101,11 @@ describe('the warehouse sink and records it cannot read', () => {
     const dir = fresh()
     const { log } = await openEventLog(join(dir, 'log'), { partitions: 2 })
     const records = hostileRecords(160, 11)
-    await log.append(TOPICS.events, 1, records.map((x): AppendRecord => ({ key: 'default:u', value: x.value, timestamp: LOG_TIME })))
+    await log.append(
+      TOPICS.events,
+      1,
+      records.map((x): AppendRecord => ({ key: 'default:u', value: x.value, timestamp: LOG_TIME })),
+    )
     const root = join(dir, 'wh')
     // Small flushes: poison lands at every position of a flush, first and last included.
     const res = await runSinkOnce(log, root, { flushRows: 7 })
@@ -158,9 +161,18 @@ describe('the warehouse sink and records it cannot read', () => {
     const res2 = await runSinkOnce(log, again, { flushRows: 7, group: 'warehouse-again' })
     await log.close()
     expect(res2.poisonRecords).toBe(poison.length)
-    const files = (base: string) => readdirSync(join(base, 'events'), { recursive: true, withFileTypes: true }).filter((f) => f.isFile() && f.name.endsWith('.parquet')).map((f) => join(f.parentPath, f.name))
-    const a = files(root).map((f) => f.slice(root.length)).sort()
-    expect(files(again).map((f) => f.slice(again.length)).sort()).toEqual(a)
+    const files = (base: string) =>
+      readdirSync(join(base, 'events'), { recursive: true, withFileTypes: true })
+        .filter((f) => f.isFile() && f.name.endsWith('.parquet'))
+        .map((f) => join(f.parentPath, f.name))
+    const a = files(root)
+      .map((f) => f.slice(root.length))
+      .sort()
+    expect(
+      files(again)
+        .map((f) => f.slice(again.length))
+        .sort(),
+    ).toEqual(a)
     for (const f of a) expect(readFileSync(join(again, f)).equals(readFileSync(join(root, f)))).toBe(true)
   })
 
@@ -171,7 +183,11 @@ describe('the warehouse sink and records it cannot read', () => {
     const sink = await startWarehouseSink(log, root, { flushIntervalMs: 50, pollWaitMs: 10, maintenanceIntervalMs: 3_600_000 })
     try {
       const first = hostileRecords(40, 5)
-      await log.append(TOPICS.events, 0, first.map((x) => ({ key: 'k', value: x.value, timestamp: LOG_TIME })))
+      await log.append(
+        TOPICS.events,
+        0,
+        first.map((x) => ({ key: 'k', value: x.value, timestamp: LOG_TIME })),
+      )
       const change = (i: number) => Buffer.from(JSON.stringify({ segment: 's', tenant: 'default', user_id: `u${i}`, change: 'entered', at: T0 + i, values: {}, version: i }))
       const streamRecords = [
         change(1),
@@ -183,10 +199,18 @@ describe('the warehouse sink and records it cannot read', () => {
         Buffer.of(0xff, 0xfe, 0x7b),
         change(2),
       ]
-      await log.append(TOPICS.segmentChanges, 0, streamRecords.map((value) => ({ key: 'k', value })))
+      await log.append(
+        TOPICS.segmentChanges,
+        0,
+        streamRecords.map((value) => ({ key: 'k', value })),
+      )
       await sink.flushNow()
       // More valid events after the poison: still copied.
-      await log.append(TOPICS.events, 0, [valid(5000), valid(5001)].map((e) => ({ key: 'k', value: Buffer.from(encodeEvent(e)) })))
+      await log.append(
+        TOPICS.events,
+        0,
+        [valid(5000), valid(5001)].map((e) => ({ key: 'k', value: Buffer.from(encodeEvent(e)) })),
+      )
       await sink.flushNow()
       const stats = sink.stats()
       expect(stats.lastError).toBeNull()
@@ -227,7 +251,11 @@ describe('the warehouse sink under random corruption', () => {
       if (how < 0.5) for (let k = 1 + Math.floor(r() * 3); k > 0; k--) b[Math.floor(r() * b.length)] = Math.floor(r() * 256)
       records.push(how >= 0.5 && how < 0.65 ? b.subarray(0, Math.floor(r() * b.length)) : b)
     }
-    await log.append(TOPICS.events, 0, records.map((value) => ({ key: 'k', value, timestamp: LOG_TIME })))
+    await log.append(
+      TOPICS.events,
+      0,
+      records.map((value) => ({ key: 'k', value, timestamp: LOG_TIME })),
+    )
     const root = join(dir, 'wh')
     const res = await runSinkOnce(log, root, { flushRows: 500 })
     await log.close()

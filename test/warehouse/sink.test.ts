@@ -57,7 +57,10 @@ describe('warehouse sink', () => {
 
     // Every file sits in its day and event directory and holds only its partition and range.
     const { parts } = await listPartFiles(root)
-    const rows = await query(root, (_from) => `SELECT *, filename FROM read_parquet('${root}/events/**/*.parquet', hive_partitioning = true, union_by_name = true, filename = true) ORDER BY "partition", "offset"`)
+    const rows = await query(
+      root,
+      (_from) => `SELECT *, filename FROM read_parquet('${root}/events/**/*.parquet', hive_partitioning = true, union_by_name = true, filename = true) ORDER BY "partition", "offset"`,
+    )
     expect(rows.length).toBe(events.length)
     const byId = new Map(events.map((e) => [e.event_id, e]))
     const seen = new Set<string>()
@@ -92,12 +95,25 @@ describe('warehouse sink', () => {
     expect(new Set(rows.map((r) => dtString(r.dt))).size).toBe(2)
     const types = await query(root, () => `DESCRIBE SELECT * FROM read_parquet('${parts.find((f) => f.event === 'in_app_purchase')!.path}', hive_partitioning = false)`)
     expect(types.map((t) => `${String(t.column_name)} ${String(t.column_type)}`)).toEqual([
-      'event VARCHAR', 'user_id VARCHAR', 'anonymous_id VARCHAR', 'ts TIMESTAMP WITH TIME ZONE', 'event_id VARCHAR', 'tenant VARCHAR', 'received_at TIMESTAMP WITH TIME ZONE',
-      'partition INTEGER', 'offset BIGINT', 'properties VARCHAR', 'amount DOUBLE', 'item VARCHAR', 'meta_store VARCHAR', 'meta_price DOUBLE', 'meta_promo BOOLEAN',
+      'event VARCHAR',
+      'user_id VARCHAR',
+      'anonymous_id VARCHAR',
+      'ts TIMESTAMP WITH TIME ZONE',
+      'event_id VARCHAR',
+      'tenant VARCHAR',
+      'received_at TIMESTAMP WITH TIME ZONE',
+      'partition INTEGER',
+      'offset BIGINT',
+      'properties VARCHAR',
+      'amount DOUBLE',
+      'item VARCHAR',
+      'meta_store VARCHAR',
+      'meta_price DOUBLE',
+      'meta_promo BOOLEAN',
     ])
   })
 
-  it('keeps a column\'s type when rows of a file disagree: the values that do not fit go to _rescued, counted', async () => {
+  it("keeps a column's type when rows of a file disagree: the values that do not fit go to _rescued, counted", async () => {
     const dir = fresh()
     const { log, partitions } = await openEventLog(join(dir, 'log'), { partitions: 1 })
     const raws = [
@@ -159,7 +175,7 @@ describe('warehouse sink', () => {
     const events = workload(1_500, 3)
     await appendAll(log, events.slice(0, 700), partitions)
     // The timer flushes without being asked.
-    for (let t = Date.now(); sink.stats().rowsWritten < 700 && Date.now() - t < 10_000; ) await new Promise((r) => setTimeout(r, 20))
+    for (let t = Date.now(); sink.stats().rowsWritten < 700 && Date.now() - t < 10_000;) await new Promise((r) => setTimeout(r, 20))
     expect(sink.stats().rowsWritten).toBe(700)
     expect(sink.stats().flushes).toBeGreaterThanOrEqual(2)
     await appendAll(log, events.slice(700), partitions)

@@ -29,7 +29,8 @@ describe('Postgres coordinator', () => {
     open.push(c)
     return c
   }
-  const lease = async (partition: number) => (await sql<{ owner: string | null; epoch: number }>(`SELECT owner, epoch FROM ${s.schema}.partition_leases WHERE namespace = 'engine' AND partition = $1`, [partition]))[0]
+  const lease = async (partition: number) =>
+    (await sql<{ owner: string | null; epoch: number }>(`SELECT owner, epoch FROM ${s.schema}.partition_leases WHERE namespace = 'engine' AND partition = $1`, [partition]))[0]
   afterEach(async () => {
     await Promise.all(open.splice(0).map((c) => c.close()))
     await sql(`TRUNCATE ${s.schema}.partition_leases, ${s.schema}.workers`)
@@ -69,7 +70,7 @@ describe('Postgres coordinator', () => {
     expect(await a.acquire(0)).toBeNull()
   })
 
-  it('keeps a live worker\'s leases for as long as it beats, past the lease length', async () => {
+  it("keeps a live worker's leases for as long as it beats, past the lease length", async () => {
     const a = await member('a', 400)
     const b = await member('b', 400)
     await Promise.all([a.join(), b.join()])
@@ -77,7 +78,10 @@ describe('Postgres coordinator', () => {
     expect(await a.acquire(2)).toBe(1)
     for (let i = 0; i < 5; i++) {
       await new Promise((r) => setTimeout(r, 150))
-      expect((await a.heartbeat()).leases).toEqual([{ partition: 1, epoch: 1 }, { partition: 2, epoch: 1 }])
+      expect((await a.heartbeat()).leases).toEqual([
+        { partition: 1, epoch: 1 },
+        { partition: 2, epoch: 1 },
+      ])
     }
     expect(await b.acquire(1)).toBeNull()
   })
@@ -135,7 +139,7 @@ describe('Postgres coordinator', () => {
     expect(await b.acquire(1)).toBe(2)
   })
 
-  it('makes a second process with a live id wait until the first one\'s heartbeat expires', async () => {
+  it("makes a second process with a live id wait until the first one's heartbeat expires", async () => {
     const first = await member('same', 800)
     await first.join()
     const second = await member('same', 800)
@@ -163,7 +167,14 @@ describe('worker settings', () => {
     })
     expect(s.workerId).toMatch(/^\S+-\d+-[0-9a-f]{6}$/)
     const env = { TAGSTREAM_STATE: pgUrl, TAGSTREAM_LOG: 'kafka://k:9092', TAGSTREAM_SEGMENTS: 'r.yaml', TAGSTREAM_WORKER_ID: 'w-7', TAGSTREAM_LEASE_MS: '9000', TAGSTREAM_CHECKPOINT_MS: '500' }
-    expect(workerSettings(g, {}, env)).toMatchObject({ logUrl: 'kafka://k:9092', segmentsPath: 'r.yaml', segmentsNamed: true, workerId: 'w-7', timing: { leaseMs: 9_000 }, worker: { checkpointIntervalMs: 500 } })
+    expect(workerSettings(g, {}, env)).toMatchObject({
+      logUrl: 'kafka://k:9092',
+      segmentsPath: 'r.yaml',
+      segmentsNamed: true,
+      workerId: 'w-7',
+      timing: { leaseMs: 9_000 },
+      worker: { checkpointIntervalMs: 500 },
+    })
     expect(workerSettings(g, { id: 'flag', leaseMs: '6000' }, env)).toMatchObject({ workerId: 'flag', timing: { leaseMs: 6_000 } })
   })
 

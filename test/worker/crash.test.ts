@@ -88,10 +88,15 @@ describe('tagstream worker: exactly-once across SIGKILL and a paused worker', ()
       expect((await leases(crashy.schema.schema)).some((l) => l.owner === w.id)).toBe(true)
       w.signal('SIGSTOP')
       await feed(from, batches)
-      await until(`${w.id}'s partitions taken over`, async () => {
-        const now = await leases(crashy.schema.schema)
-        return now.length === PARTITIONS && now.every((l) => l.owner !== w.id && l.owner !== null) ? now : undefined
-      }, 60_000, logs)
+      await until(
+        `${w.id}'s partitions taken over`,
+        async () => {
+          const now = await leases(crashy.schema.schema)
+          return now.length === PARTITIONS && now.every((l) => l.owner !== w.id && l.owner !== null) ? now : undefined
+        },
+        60_000,
+        logs,
+      )
       await done(crashy)
       w.signal('SIGCONT')
     }

@@ -15,7 +15,7 @@ import { sql, testSchema } from '../state/postgres-helpers.ts'
 const logger = createLogger('test', 'silent')
 const ckpt = (nextOffset: number): PartitionCheckpoint => ({ nextOffset, engine: {}, outputs: {} })
 
-describe('what one partition\'s worker sees through its lease', () => {
+describe("what one partition's worker sees through its lease", () => {
   const s = testSchema('fenced')
   const dir = mkdtempSync(join(tmpdir(), 'tagstream-fenced-'))
   afterAll(async () => {
@@ -45,7 +45,7 @@ describe('what one partition\'s worker sees through its lease', () => {
     }
   })
 
-  it('appends outputs only while the worker\'s last heartbeat is recent enough, and never once the lease is lost', async () => {
+  it("appends outputs only while the worker's last heartbeat is recent enough, and never once the lease is lost", async () => {
     const log = await EmbeddedEventLog.open(join(dir, 'log'))
     try {
       await log.createTopic('segment-changes', { partitions: 1 })

@@ -43,10 +43,15 @@ describe('tagstream worker: a group of processes sharing the partitions', () => 
   }
   const logs = () => procs.map((p) => `--- ${p.id}\n${p.stderr.slice(-3_000)}`).join('\n')
   const assignment = (want: Record<string, number[]>) =>
-    until(`leases ${JSON.stringify(want)}`, async () => {
-      const rows = await leases(schema.schema)
-      return rows.length === PARTITIONS && JSON.stringify(owners(rows)) === JSON.stringify(want) ? rows : undefined
-    }, 60_000, logs)
+    until(
+      `leases ${JSON.stringify(want)}`,
+      async () => {
+        const rows = await leases(schema.schema)
+        return rows.length === PARTITIONS && JSON.stringify(owners(rows)) === JSON.stringify(want) ? rows : undefined
+      },
+      60_000,
+      logs,
+    )
   const processed = () => until('every partition checkpointed at the end of the log', async () => ((await caughtUp(log, store, PARTITIONS)) ? true : undefined), 60_000, logs)
   const events = workload(12_000, 300, 7)
   const feed = (from: number, to: number) => appendEvents(log, events.slice(from, to), PARTITIONS)

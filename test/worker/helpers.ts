@@ -133,13 +133,15 @@ triggers:
  */
 export function workload(count: number, users = 400, seed = 42): TrackedEvent[] {
   let s = seed
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32)
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32
   const t0 = Date.UTC(2026, 10, 1, 10)
   const out: TrackedEvent[] = []
   for (let i = 0; i < count; i++) {
     const user = String(1 + Math.floor(rnd() ** 2 * users))
     const purchase = rnd() < 0.02
-    const raw = purchase ? { event: 'in_app_purchase', user_id: user, ts: t0 + i * 120, amount: [0.99, 4.99, 9.99, 19.99][Math.floor(rnd() * 4)] } : { event: 'spin', user_id: user, ts: t0 + i * 120, bet: i < count * 0.8 ? 2 : 1 }
+    const raw = purchase
+      ? { event: 'in_app_purchase', user_id: user, ts: t0 + i * 120, amount: [0.99, 4.99, 9.99, 19.99][Math.floor(rnd() * 4)] }
+      : { event: 'spin', user_id: user, ts: t0 + i * 120, bet: i < count * 0.8 ? 2 : 1 }
     // Received as it happens: a time later than the receive time would be clamped to it.
     const v = validateEvent({ ...raw, event_id: `e${i}` }, { receivedAt: raw.ts })
     if (!v.ok) throw new Error(v.error.reason)

@@ -64,7 +64,10 @@ export function barChart(el: HTMLElement, labels: string[], values: Array<number
     {
       width: Math.max(200, el.clientWidth),
       height,
-      series: [{ label: 'category', value: (_u, v) => (v === null ? '' : (labels[Math.round(v)] ?? '')) }, { label: seriesLabel, stroke: COLORS[0]!, fill: `${COLORS[0]!}b0`, paths: bars, points: { show: false } }],
+      series: [
+        { label: 'category', value: (_u, v) => (v === null ? '' : (labels[Math.round(v)] ?? '')) },
+        { label: seriesLabel, stroke: COLORS[0]!, fill: `${COLORS[0]!}b0`, paths: bars, points: { show: false } },
+      ],
       scales: { x: { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] } },
       axes: [
         {

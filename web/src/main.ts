@@ -57,7 +57,11 @@ function askForKey(problem: string | null): void {
     'form',
     { class: 'card key-box', 'data-testid': 'key-box' },
     h('h3', null, 'API key'),
-    h('p', null, 'Paste a key with the read scope (the dev key that "tagstream serve" prints, or one from TAGSTREAM_API_KEYS). Saving segments and the SQL box need the admin scope. The key stays in this browser (localStorage); opening /#key=… sets it too.'),
+    h(
+      'p',
+      null,
+      'Paste a key with the read scope (the dev key that "tagstream serve" prints, or one from TAGSTREAM_API_KEYS). Saving segments and the SQL box need the admin scope. The key stays in this browser (localStorage); opening /#key=… sets it too.',
+    ),
     h('div', { class: 'row' }, input, h('button', { type: 'submit' }, 'Use key')),
     error,
   )

@@ -27,12 +27,7 @@ export function maxEngineLag(snapshot: Pick<EngineSnapshot, 'partitions'>): numb
 }
 
 /** null when the request may proceed, else the refusal to send (with `retryAfter` seconds). */
-export function checkBackpressure(
-  inflightBytes: number,
-  bodyBytes: number,
-  snapshot: Pick<EngineSnapshot, 'partitions'>,
-  limits: BackpressureLimits,
-): RequestFailure | null {
+export function checkBackpressure(inflightBytes: number, bodyBytes: number, snapshot: Pick<EngineSnapshot, 'partitions'>, limits: BackpressureLimits): RequestFailure | null {
   if (inflightBytes > 0 && inflightBytes + bodyBytes > limits.maxInflightBytes) {
     return {
       ...failure(429, 'overloaded', `the collector has ${inflightBytes} bytes of requests in flight (limit ${limits.maxInflightBytes}); retry after ${limits.retryAfterSeconds} s`),

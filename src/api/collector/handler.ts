@@ -16,7 +16,6 @@ import { InflightBudget, Reservation } from './inflight.ts'
 /** The collector's two routes: POST /v1/events (a batch) and POST /v1/track (one event). */
 export type CollectorRoute = BodyShape
 
-
 /**
  * The collector's request handling, one instance per server (it owns the de-duplication horizon).
  *
@@ -130,7 +129,10 @@ export class Collector {
     if (f.limit !== undefined) this.ctx.metrics.limitHits.inc({ limit: f.limit })
     if (f.retryAfter !== undefined) void reply.header('retry-after', String(f.retryAfter))
     if (f.close) void reply.header('connection', 'close')
-    return reply.code(f.status).type('application/json').send(errorBody(f.code, f.message, f.field))
+    return reply
+      .code(f.status)
+      .type('application/json')
+      .send(errorBody(f.code, f.message, f.field))
   }
 }
 

@@ -46,7 +46,11 @@ export class InflightBudget {
     const mine = this.tenantBytes(tenant) - held
     if (mine > 0 && mine + total > share) {
       return {
-        ...failure(429, 'overloaded', `tenant "${tenant.slice(0, 100)}" has ${mine + held} bytes of requests in flight (its share ${share} of ${limits.maxInflightBytes}); retry after ${limits.retryAfterSeconds} s`),
+        ...failure(
+          429,
+          'overloaded',
+          `tenant "${tenant.slice(0, 100)}" has ${mine + held} bytes of requests in flight (its share ${share} of ${limits.maxInflightBytes}); retry after ${limits.retryAfterSeconds} s`,
+        ),
         retryAfter: limits.retryAfterSeconds,
         limit: 'tenant_inflight_bytes',
       }
@@ -95,4 +99,3 @@ export class Reservation {
     this.held = 0
   }
 }
-

@@ -30,7 +30,13 @@ export async function recentChanges(log: EventLog, partitions: number, tenant: s
     }
   }
   found.sort((a, b) => atOf(a) - atOf(b) || a.partition - b.partition || a.offset - b.offset)
-  return { changes: found.slice(Math.max(0, found.length - limit)), cursor: encodeCursor(kind, bounds.map((b) => b.end)) }
+  return {
+    changes: found.slice(Math.max(0, found.length - limit)),
+    cursor: encodeCursor(
+      kind,
+      bounds.map((b) => b.end),
+    ),
+  }
 }
 
 function atOf(r: WireRecord): number {

@@ -128,7 +128,7 @@ export class StoreEngineClient implements EngineClient {
       if (this.failing) this.logger.info('state store readable again: collector snapshot refreshed')
       this.failing = false
     } catch (err) {
-      if (!this.failing) this.logger.warn({ err }, 'collector could not read the workers\' checkpoints; retrying every refresh')
+      if (!this.failing) this.logger.warn({ err }, "collector could not read the workers' checkpoints; retrying every refresh")
       this.failing = true
       this.latest = { ...this.latest, error: `state store or log unreadable: ${(err as Error).message}` }
     }

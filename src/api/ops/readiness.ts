@@ -1,9 +1,7 @@
 import type { EngineSnapshot } from '../../engine/thread/protocol.ts'
 import { totalLag } from './engine-gauges.ts'
 
-export type ReadinessBody =
-  | { status: 'ready'; lag: number; partitions: number }
-  | { status: 'starting' | 'failed'; error: string | null }
+export type ReadinessBody = { status: 'ready'; lag: number; partitions: number } | { status: 'starting' | 'failed'; error: string | null }
 
 export interface Readiness {
   statusCode: 200 | 503

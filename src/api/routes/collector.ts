@@ -44,7 +44,10 @@ async function collectorScope(scope: FastifyInstance, ctx: ApiContext, collector
       schema: {
         operationId: 'sendEvents',
         summary: 'Send a batch of events',
-        description: needs('write', 'A JSON array, `{"batch": [...]}`, one event, or NDJSON. Answers once every accepted event is durable; bad events are listed in `rejected` and kept as dead letters. See docs/collector.md.'),
+        description: needs(
+          'write',
+          'A JSON array, `{"batch": [...]}`, one event, or NDJSON. Answers once every accepted event is durable; bad events are listed in `rejected` and kept as dead letters. See docs/collector.md.',
+        ),
         tags,
       },
       config: { openapi: { body: EVENTS_BODY, response: EVENTS_RESPONSES } },
@@ -71,4 +74,3 @@ async function collectorScope(scope: FastifyInstance, ctx: ApiContext, collector
 function leaveUnread(_req: FastifyRequest, _payload: unknown, done: (err: Error | null, body?: unknown) => void): void {
   done(null, undefined)
 }
-

@@ -2,7 +2,21 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { RuleError } from '../../rules/index.ts'
 import type { SegmentInput } from '../../engine/thread/protocol.ts'
 import type { RouteModule } from '../context.ts'
-import { DEFAULT_SAMPLER, LiveStreams, StaticFiles, StatsSampler, acceptsGzip, bundleExists, isAssetName, recentChanges, recentEvents, validateSegment, webDir, type SamplerOptions, type StaticFile } from '../dashboard/index.ts'
+import {
+  DEFAULT_SAMPLER,
+  LiveStreams,
+  StaticFiles,
+  StatsSampler,
+  acceptsGzip,
+  bundleExists,
+  isAssetName,
+  recentChanges,
+  recentEvents,
+  validateSegment,
+  webDir,
+  type SamplerOptions,
+  type StaticFile,
+} from '../dashboard/index.ts'
 import { sendError } from '../errors.ts'
 import { NO_SECURITY } from '../openapi.ts'
 import { needs } from '../schemas/common.ts'
@@ -125,7 +139,9 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
         schema: {
           operationId: 'dashboardLive',
           summary: 'Live server stats as Server-Sent Events: a `hello` frame with recent history, then a `sample` frame every second',
-          description: needs('read') + " Events/s accepted and rejected (the key's tenant), bytes/s, duplicates/s, engine processing rate and lag per partition (server), and the tenant's segment sizes. See docs/dashboard.md.",
+          description:
+            needs('read') +
+            " Events/s accepted and rejected (the key's tenant), bytes/s, duplicates/s, engine processing rate and lag per partition (server), and the tenant's segment sizes. See docs/dashboard.md.",
           tags: TAGS,
         },
       },

@@ -37,7 +37,8 @@ async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void>
     partitions: ctx.partitions,
     deduper: ctx.deduper,
     onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }),
-    onQueued: (e, err) => ctx.logger.warn({ err, event: e.event, event_id: e.event_id, tenant: e.tenant }, 'game event kept in the outbox: the log refused it; the relay appends it when the log recovers'),
+    onQueued: (e, err) =>
+      ctx.logger.warn({ err, event: e.event, event_id: e.event_id, tenant: e.tenant }, 'game event kept in the outbox: the log refused it; the relay appends it when the log recovers'),
   }
 
   const answer = (action: (call: GameCall, params: Params, query: Params) => Promise<GameAnswer>) => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -59,8 +60,16 @@ async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void>
     config: { openapi: { ...only, ...(only.body === undefined ? {} : { consumes: S.GAME_CONSUMES }), response } },
   })
 
-  scope.post('/players', { ...write, ...doc('registerPlayer', 'Register a player; emits player_created', 'write', S.REGISTER_RESPONSES, { body: S.REGISTER_BODY }) }, answer((call) => register(deps, call)))
-  scope.post('/login', { ...write, ...doc('loginPlayer', "Check a player's password; emits login", 'write', S.LOGIN_RESPONSES, { body: S.LOGIN_BODY }) }, answer((call) => login(deps, call)))
+  scope.post(
+    '/players',
+    { ...write, ...doc('registerPlayer', 'Register a player; emits player_created', 'write', S.REGISTER_RESPONSES, { body: S.REGISTER_BODY }) },
+    answer((call) => register(deps, call)),
+  )
+  scope.post(
+    '/login',
+    { ...write, ...doc('loginPlayer', "Check a player's password; emits login", 'write', S.LOGIN_RESPONSES, { body: S.LOGIN_BODY }) },
+    answer((call) => login(deps, call)),
+  )
   scope.post(
     '/buy/:kind',
     { ...write, ...doc('buyItem', 'Buy an item atomically (402 when the player cannot afford it); emits purchase', 'write', S.BUY_RESPONSES, { body: S.BUY_BODY, params: S.KIND_PARAMS }) },
@@ -76,11 +85,23 @@ async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void>
     { ...write, ...doc('joinOrganisation', 'Join a guild or team, paying cost if given; emits join_guild or join_team', 'write', S.JOIN_RESPONSES, { body: S.JOIN_BODY, params: S.JOIN_PARAMS }) },
     answer((call, p) => join(deps, call, p.kind ?? '')),
   )
-  scope.post('/join_a_guild', { ...write, ...doc('joinGuild', 'Seed 002: join a guild; emits join_guild', 'write', S.JOIN_RESPONSES, { body: S.JOIN_BODY }) }, answer((call) => join(deps, call, 'guild')))
+  scope.post(
+    '/join_a_guild',
+    { ...write, ...doc('joinGuild', 'Seed 002: join a guild; emits join_guild', 'write', S.JOIN_RESPONSES, { body: S.JOIN_BODY }) },
+    answer((call) => join(deps, call, 'guild')),
+  )
 
   const read = { preHandler: ctx.auth.require('read') }
-  scope.get('/players/:id', { ...read, ...doc('getPlayer', 'One player by id (never the password hash)', 'read', S.LOOKUP_RESPONSES, { params: S.PLAYER_PARAMS }) }, answer((call, p) => lookup(deps, call.tenant, { by: 'id', value: p.id ?? '' })))
-  scope.get('/players', { ...read, ...doc('findPlayer', 'One player by ?name= or ?id=', 'read', S.LOOKUP_RESPONSES, { querystring: S.PLAYER_QUERY }) }, answer((call, _p, q) => lookup(deps, call.tenant, refFromQuery(q))))
+  scope.get(
+    '/players/:id',
+    { ...read, ...doc('getPlayer', 'One player by id (never the password hash)', 'read', S.LOOKUP_RESPONSES, { params: S.PLAYER_PARAMS }) },
+    answer((call, p) => lookup(deps, call.tenant, { by: 'id', value: p.id ?? '' })),
+  )
+  scope.get(
+    '/players',
+    { ...read, ...doc('findPlayer', 'One player by ?name= or ?id=', 'read', S.LOOKUP_RESPONSES, { querystring: S.PLAYER_QUERY }) },
+    answer((call, _p, q) => lookup(deps, call.tenant, refFromQuery(q))),
+  )
 }
 
 /** Fastify refuses bad bodies before a handler runs: give those refusals the game's error codes. */

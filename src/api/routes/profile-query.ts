@@ -16,7 +16,13 @@ export function parseConditions(url: string): Parsed<TraitCondition[]> {
   const params = new URL(url, 'http://x').searchParams
   const texts: string[] = []
   for (const [key, value] of params) {
-    if (key === 'where') texts.push(...value.split(',').map((s) => s.trim()).filter(Boolean))
+    if (key === 'where')
+      texts.push(
+        ...value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
     else if (!PARAMS.has(key)) texts.push(value === '' ? key : `${key}=${value}`)
   }
   const out: TraitCondition[] = []

@@ -32,7 +32,13 @@ export const queryRoutes: RouteModule = (app, ctx) => {
   }
   // The sink's flushes and merges reach the views at once (a query then answers from them without
   // a check of its own); only a warehouse already open needs telling.
-  const stopListening = ctx.warehouseFiles.on(() => void opening?.then((wh) => wh.filesChanged(), () => undefined))
+  const stopListening = ctx.warehouseFiles.on(
+    () =>
+      void opening?.then(
+        (wh) => wh.filesChanged(),
+        () => undefined,
+      ),
+  )
   if (ctx.config.warehouse) {
     app.addHook('onReady', async () => {
       warehouse().catch((err: unknown) => ctx.logger.warn({ err }, 'warehouse: could not open at start; it is tried again at the first query'))
@@ -79,7 +85,7 @@ export const queryRoutes: RouteModule = (app, ctx) => {
       schema: {
         operationId: 'runReport',
         summary: "Run a named report over the key's tenant; report parameters in the query string",
-        description: needs('read', 'Each report takes only its own parameters (GET /v1/reports lists them); the tenant is always the key\'s.'),
+        description: needs('read', "Each report takes only its own parameters (GET /v1/reports lists them); the tenant is always the key's."),
         tags,
       },
       // The report and its parameters are checked by runReport (404 for an unknown report, 400 naming a bad parameter): documented only.

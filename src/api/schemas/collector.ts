@@ -33,7 +33,7 @@ export const EVENTS_BODY = {
           {
             type: 'object',
             description: 'A batch object; other top-level keys are ignored',
-            properties: { batch: { type: 'array', items: EVENT }, sent_at: { type: ['string', 'integer', 'null'], description: 'Corrects every event\'s ts' } },
+            properties: { batch: { type: 'array', items: EVENT }, sent_at: { type: ['string', 'integer', 'null'], description: "Corrects every event's ts" } },
             required: ['batch'],
           },
           { ...EVENT, description: 'One event (an object without a `batch` key)' },

@@ -90,7 +90,16 @@ export const REPORT_QUERY = {
   properties: Object.fromEntries(
     REPORTS.flatMap((r) => r.params)
       .filter((p, i, all) => p.name !== 'tenant' && all.findIndex((q) => q.name === p.name) === i)
-      .map((p) => [p.name, { type: p.type === 'number' ? 'number' : 'string', default: p.default, description: `${p.description} (reports: ${REPORTS.filter((r) => r.params.includes(p)).map((r) => r.name).join(', ')})` }]),
+      .map((p) => [
+        p.name,
+        {
+          type: p.type === 'number' ? 'number' : 'string',
+          default: p.default,
+          description: `${p.description} (reports: ${REPORTS.filter((r) => r.params.includes(p))
+            .map((r) => r.name)
+            .join(', ')})`,
+        },
+      ]),
   ),
 } as const
 

@@ -112,7 +112,9 @@ async function sendRecords(d: PartitionDispatch, pendingGroup: string, records: 
       // One bad record must not hold the partition: it is skipped (the committed offset moves past
       // it with the batch), named in the log, and dead-lettered before any commit passes it (a
       // crash before that files it again: at least once, one letter per webhook that skipped it).
-      await d.deadLetter(recordLetter(d.group, { tenant: keyTenant(r.key), field: '(record)', reason: read.skip }, { topic, partition: d.partition, offset: r.offset, timestamp: r.timestamp }, r.value))
+      await d.deadLetter(
+        recordLetter(d.group, { tenant: keyTenant(r.key), field: '(record)', reason: read.skip }, { topic, partition: d.partition, offset: r.offset, timestamp: r.timestamp }, r.value),
+      )
       d.skipped()
       d.logger.warn({ group: d.group, topic, partition: d.partition, offset: r.offset, reason: read.skip }, 'webhook skipped an unreadable record')
       continue

@@ -36,7 +36,15 @@ try {
   const appendClock = (partition: number, time: number) => Promise.resolve(post({ type: 'clock', partition, time }))
   // And of the dead-letters log: the engine's poison records go there the same way.
   const appendDeadLetters = (letters: DeadLetter[]) => Promise.resolve(post({ type: 'dead-letters', letters }))
-  const runner = await EngineRunner.create(log, store, rules, options, Array.from({ length: partitions }, (_, p) => p), { ...data.worker, appendClock, appendDeadLetters }, logger)
+  const runner = await EngineRunner.create(
+    log,
+    store,
+    rules,
+    options,
+    Array.from({ length: partitions }, (_, p) => p),
+    { ...data.worker, appendClock, appendDeadLetters },
+    logger,
+  )
   const queries = new EngineQueries(runner, log, options, definition, data.rulesPath, (data.worker.clockTickMs ?? DEFAULT_WORKER_OPTIONS.clockTickMs) > 0)
   runner.start()
   const timer = setInterval(() => void queries.snapshot().then((snapshot) => post({ type: 'snapshot', snapshot })), data.snapshotIntervalMs)

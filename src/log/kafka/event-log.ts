@@ -240,7 +240,7 @@ export class KafkaEventLog implements EventLog {
       },
       scan: async (topic, p, from, to) => {
         const spans: BatchSpan[] = []
-        for (let next = from; next < to; ) {
+        for (let next = from; next < to;) {
           const batches = batchSpans(await this.fetcher.fetch({ topic: this.name(topic), partition: p, offset: next, maxWaitMs: 0, maxRecords: DEFAULT_MAX_RECORDS, maxBytes: 8 * 1024 * 1024 }))
           if (batches.length === 0) break
           for (const b of batches) if (b.first < to) spans.push(b)

@@ -58,29 +58,37 @@ export function parseFetchResponse(_correlationId: number, apiKey: number, apiVe
   if (errorCode !== 0) errors['/'] = [errorCode, null]
   reader.readInt32() // session id
   const partitions: FetchedPartition[] = []
-  reader.readArray((r) => {
-    r.readString()
-    r.readArray((r) => {
-      const p: FetchedPartition = {
-        partition: r.readInt32(),
-        errorCode: r.readInt16(),
-        highWatermark: r.readInt64(),
-        logStartOffset: (r.readInt64(), r.readInt64()), // last stable offset, then log start offset
-        records: null,
-      }
-      r.readArray((r) => (r.readInt64(), r.readInt64(), skipTaggedFields(r)), true, false) // aborted transactions
-      r.readInt32() // preferred read replica
-      const size = r.readUnsignedVarInt() - 1
-      if (size > 0) {
-        p.records = r.buffer.slice(r.position, r.position + size)
-        r.skip(size)
-      }
-      skipTaggedFields(r) // diverging epoch, current leader, snapshot id
-      if (p.errorCode !== 0) errors[`/partitions/${p.partition}`] = [p.errorCode, null]
-      partitions.push(p)
-    }, true, false)
-    skipTaggedFields(r)
-  }, true, false)
+  reader.readArray(
+    (r) => {
+      r.readString()
+      r.readArray(
+        (r) => {
+          const p: FetchedPartition = {
+            partition: r.readInt32(),
+            errorCode: r.readInt16(),
+            highWatermark: r.readInt64(),
+            logStartOffset: (r.readInt64(), r.readInt64()), // last stable offset, then log start offset
+            records: null,
+          }
+          r.readArray((r) => (r.readInt64(), r.readInt64(), skipTaggedFields(r)), true, false) // aborted transactions
+          r.readInt32() // preferred read replica
+          const size = r.readUnsignedVarInt() - 1
+          if (size > 0) {
+            p.records = r.buffer.slice(r.position, r.position + size)
+            r.skip(size)
+          }
+          skipTaggedFields(r) // diverging epoch, current leader, snapshot id
+          if (p.errorCode !== 0) errors[`/partitions/${p.partition}`] = [p.errorCode, null]
+          partitions.push(p)
+        },
+        true,
+        false,
+      )
+      skipTaggedFields(r)
+    },
+    true,
+    false,
+  )
   if (Object.keys(errors).length > 0) throw new ResponseError(apiKey, apiVersion, errors, partitions)
   return partitions
 }

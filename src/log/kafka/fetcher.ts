@@ -85,8 +85,14 @@ export class Fetcher {
     // ahead of the broker's own (UNKNOWN_LEADER_EPOCH); a moved leader still answers NOT_LEADER.
     const request = { topic: req.topic, partition: req.partition, offset: req.offset, leaderEpoch: -1, maxBytes }
     const response = await new Promise<FetchedPartition[]>((resolve, reject) => {
-      connection.send(FETCH_API_KEY, FETCH_VERSION, () => fetchRequest(request, maxWaitMs), parseFetchResponse, true, true, (err, r) =>
-        err ? reject(err) : resolve(r as FetchedPartition[]),
+      connection.send(
+        FETCH_API_KEY,
+        FETCH_VERSION,
+        () => fetchRequest(request, maxWaitMs),
+        parseFetchResponse,
+        true,
+        true,
+        (err, r) => (err ? reject(err) : resolve(r as FetchedPartition[])),
       )
     })
     return response.find((p) => p.partition === req.partition)

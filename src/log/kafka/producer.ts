@@ -70,7 +70,10 @@ export class IdempotentProducer {
     let failed = false
     for (let attempt = 1; pending.length > 0; attempt++) {
       const retry: typeof pending = []
-      const byLeader = await this.leaders(pending.map((p) => p.out.batch.topic), attempt > 1)
+      const byLeader = await this.leaders(
+        pending.map((p) => p.out.batch.topic),
+        attempt > 1,
+      )
       const groups = new Map<number, typeof pending>()
       for (const p of pending) {
         const leader = byLeader.get(p.out.batch.topic)?.[p.out.batch.partition]
@@ -84,7 +87,10 @@ export class IdempotentProducer {
       }
       await Promise.all(
         [...groups].map(async ([leader, group]) => {
-          const outcome = await this.send(leader, group.map((g) => g.out))
+          const outcome = await this.send(
+            leader,
+            group.map((g) => g.out),
+          )
           group.forEach((g, i) => {
             const r = outcome[i]!
             if (typeof r === 'number') {
@@ -141,7 +147,11 @@ export class IdempotentProducer {
   private async leaders(topics: string[], refresh: boolean): Promise<Map<string, number[]>> {
     const metadata = await this.admin.metadata({ topics: [...new Set(topics)], forceUpdate: refresh })
     const out = new Map<string, number[]>()
-    for (const [name, t] of metadata.topics) out.set(name, t.partitions.map((p) => p.leader))
+    for (const [name, t] of metadata.topics)
+      out.set(
+        name,
+        t.partitions.map((p) => p.leader),
+      )
     this.brokers = metadata.brokers
     return out
   }
@@ -161,7 +171,15 @@ export class IdempotentProducer {
     let response: produceV9.ProduceResponse
     try {
       response = await new Promise<produceV9.ProduceResponse>((resolve, reject) => {
-        connection.send(0, 9, () => this.request(outgoing), produceV9.parseResponse, true, true, (err, r) => (err ? reject(err) : resolve(r as produceV9.ProduceResponse)))
+        connection.send(
+          0,
+          9,
+          () => this.request(outgoing),
+          produceV9.parseResponse,
+          true,
+          true,
+          (err, r) => (err ? reject(err) : resolve(r as produceV9.ProduceResponse)),
+        )
       })
     } catch (err) {
       // Partition errors come back inside a ResponseError with the whole response attached.
@@ -191,7 +209,10 @@ export class IdempotentProducer {
     for (const [topic, list] of byTopic) {
       w.appendString(topic).appendUnsignedVarInt(list.length + 1)
       for (const o of list) {
-        w.appendInt32(o.batch.partition).appendUnsignedVarInt(o.bytes.length + 1).append(o.bytes).appendTaggedFields()
+        w.appendInt32(o.batch.partition)
+          .appendUnsignedVarInt(o.bytes.length + 1)
+          .append(o.bytes)
+          .appendTaggedFields()
       }
       w.appendTaggedFields()
     }

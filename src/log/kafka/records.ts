@@ -49,7 +49,7 @@ function int64(buf: Buffer, pos: number): number {
 /** Whole batches in `buf` (a fetch may end with a partial one, which is left out). */
 export function batchSpans(buf: Buffer): BatchSpan[] {
   const spans: BatchSpan[] = []
-  for (let pos = 0; pos + BATCH_HEADER <= buf.length; ) {
+  for (let pos = 0; pos + BATCH_HEADER <= buf.length;) {
     const size = 12 + buf.readInt32BE(pos + 8)
     if (pos + size > buf.length) break
     const first = int64(buf, pos)
@@ -63,17 +63,14 @@ export function batchSpans(buf: Buffer): BatchSpan[] {
 export function decodeRecords(buf: Buffer, limits: DecodeLimits): LogRecord[] {
   const out: LogRecord[] = []
   const state = { bytes: 0 }
-  for (let pos = 0; pos + BATCH_HEADER <= buf.length; ) {
+  for (let pos = 0; pos + BATCH_HEADER <= buf.length;) {
     const size = 12 + buf.readInt32BE(pos + 8)
     if (pos + size > buf.length) break
     const base = int64(buf, pos)
     const attributes = buf.readInt16BE(pos + 21)
     const last = base + buf.readInt32BE(pos + 23)
     if ((attributes & IS_CONTROL) === 0 && last >= limits.from) {
-      const done =
-        (attributes & COMPRESSION) === 0
-          ? decodePlain(buf, pos, size, base, attributes, limits, out, state)
-          : decodeCompressed(buf.subarray(pos, pos + size), limits, out, state)
+      const done = (attributes & COMPRESSION) === 0 ? decodePlain(buf, pos, size, base, attributes, limits, out, state) : decodeCompressed(buf.subarray(pos, pos + size), limits, out, state)
       if (done) return out
     }
     pos += size

@@ -12,7 +12,6 @@ import type { BatchSpan } from './records.ts'
  * files (DescribeLogDirs) are over the limit, and for the records being deleted, to report their bytes.
  */
 
-
 export interface RetentionOps {
   offsets(topic: string, partition: number): Promise<PartitionOffsets>
   /** First offset whose batch was appended at or after `timestamp`, or null when none was. */
@@ -24,12 +23,7 @@ export interface RetentionOps {
   deleteBefore(topic: string, partition: number, offset: number): Promise<void>
 }
 
-export async function applyRetention(
-  ops: RetentionOps,
-  topics: ReadonlyMap<string, number>,
-  policy: RetentionPolicy,
-  now: number,
-): Promise<RetentionResult> {
+export async function applyRetention(ops: RetentionOps, topics: ReadonlyMap<string, number>, policy: RetentionPolicy, now: number): Promise<RetentionResult> {
   const result: RetentionResult = { deletedRecords: 0, deletedBytes: 0 }
   for (const [topic, partitions] of topics) {
     const disk = await ops.diskBytes(topic)

@@ -33,7 +33,10 @@ export class PostgresPlayerStore implements PlayerStore {
     return new PostgresPlayerStore(pool, schema)
   }
 
-  private constructor(private readonly pool: pg.Pool, schema: string) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    schema: string,
+  ) {
     const t = `${schema}.players`
     this.sql = {
       byId: `SELECT record FROM ${t} WHERE tenant = $1 AND id = $2`,

@@ -72,7 +72,14 @@ export function* gameRequests(options: GameOptions = {}): Generator<GameRequest>
     const p = s.player
     const form = what.chance(0.5)
     const call = (path: string, body: Record<string, string | number>, expect: GameExpect): GameRequest => ({
-      player: p.id, method: 'POST', path, host: p.host, userAgent: form ? FORM_AGENT : JSON_AGENT, form, body, expect,
+      player: p.id,
+      method: 'POST',
+      path,
+      host: p.host,
+      userAgent: form ? FORM_AGENT : JSON_AGENT,
+      form,
+      body,
+      expect,
     })
     let req: GameRequest
     if (!p.registered) {

@@ -37,18 +37,15 @@ export class HttpTarget {
   post(path: string, headers: Record<string, string>, body: string): Promise<HttpAnswer> {
     const payload = Buffer.from(body)
     return new Promise((resolve, reject) => {
-      const req = this.transport.request(
-        { host: this.host, port: this.port, path, method: 'POST', agent: this.agent, headers: { ...headers, 'content-length': payload.length } },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () => {
-            const ra = Number(res.headers['retry-after'])
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), retryAfter: Number.isFinite(ra) && ra >= 0 ? ra : null })
-          })
-          res.on('error', reject)
-        },
-      )
+      const req = this.transport.request({ host: this.host, port: this.port, path, method: 'POST', agent: this.agent, headers: { ...headers, 'content-length': payload.length } }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const ra = Number(res.headers['retry-after'])
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), retryAfter: Number.isFinite(ra) && ra >= 0 ? ra : null })
+        })
+        res.on('error', reject)
+      })
       req.on('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot reach ${this.origin}${path}: ${err.code ?? err.message}`, { cause: err })))
       req.end(payload)
     })

@@ -75,8 +75,7 @@ export async function sendGame(source: Iterator<GameRequest>, o: SendGameOptions
     while (queued[lane]! >= LANE_QUEUE) await tails[lane]
     queued[lane]!++
     stats.sent++
-    tails[lane] = tails[lane]!
-      .then(() => send(req))
+    tails[lane] = tails[lane]!.then(() => send(req))
       .catch((err: unknown) => void (failure ??= err as Error))
       .finally(() => void queued[lane]!--)
   }

@@ -22,11 +22,7 @@ export class EmbeddedStateStore implements StateStore {
   static open(dir: string): EmbeddedStateStore {
     mkdirSync(resolve(dir), { recursive: true })
     const root = open({ path: resolve(dir), maxDbs: LMDB_MAX_DBS })
-    return new EmbeddedStateStore(
-      root,
-      root.openDB<PartitionCheckpoint, Key>('checkpoints', {}),
-      root.openDB<Buffer, Key>('users', { encoding: 'binary' }),
-    )
+    return new EmbeddedStateStore(root, root.openDB<PartitionCheckpoint, Key>('checkpoints', {}), root.openDB<Buffer, Key>('users', { encoding: 'binary' }))
   }
 
   async loadCheckpoint(namespace: string, partition: number): Promise<PartitionCheckpoint | null> {

@@ -93,9 +93,7 @@ export class PostgresStateStore implements StateStore {
     let after: Buffer | null = null
     for (;;) {
       const page: pg.QueryResult<{ key: Buffer; state: Buffer }> =
-        after === null
-          ? await this.pool.query(this.sql.firstPage, [namespace, partition, this.pageSize])
-          : await this.pool.query(this.sql.nextPage, [namespace, partition, this.pageSize, after])
+        after === null ? await this.pool.query(this.sql.firstPage, [namespace, partition, this.pageSize]) : await this.pool.query(this.sql.nextPage, [namespace, partition, this.pageSize, after])
       for (const row of page.rows) yield { key: row.key.toString('utf8'), state: row.state }
       const last = page.rows[page.rows.length - 1]
       if (last === undefined || page.rows.length < this.pageSize) return

@@ -1,17 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
-import {
-  BASE_COLUMNS,
-  emptySelect,
-  establishedTypes,
-  GAME_COLUMNS,
-  ident,
-  lit,
-  NOTIFICATION_COLUMNS,
-  RESCUED_COLUMN,
-  SEGMENT_CHANGE_COLUMNS,
-  TIMESTAMPTZ,
-  type Inventory,
-} from './views.ts'
+import { BASE_COLUMNS, emptySelect, establishedTypes, GAME_COLUMNS, ident, lit, NOTIFICATION_COLUMNS, RESCUED_COLUMN, SEGMENT_CHANGE_COLUMNS, TIMESTAMPTZ, type Inventory } from './views.ts'
 import { SESSION_END_EVENT, SESSION_START_EVENT, sessionIdExpression, sessionsSelect } from './sessions-view.ts'
 
 export type Columns = ReadonlyArray<readonly [string, string]>
@@ -143,7 +131,10 @@ export interface SessionsHooks {
  * columns, so the same expressions bind over both); `filename`: with the file each row came from.
  */
 export async function eventsRelation(
-  conn: DuckDBConnection, root: string, files: readonly string[], opts: { extra?: Columns; filename?: boolean } = {},
+  conn: DuckDBConnection,
+  root: string,
+  files: readonly string[],
+  opts: { extra?: Columns; filename?: boolean } = {},
 ): Promise<{ sql: string; columns: Map<string, string> }> {
   const source = eventsSource(files, opts.filename === true)
   const have = await describe(conn, source)

@@ -20,7 +20,11 @@ function table(r: QueryResult): string {
   const body = r.rows.map((row) => row.map((v) => text(v).replace(/[\r\n\t]/g, ' ')))
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]?.length ?? 0)))
   const right = r.columns.map((c) => NUMERIC.test(c.type))
-  const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ').trimEnd()
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join(' | ')
+      .trimEnd()
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('-+-'), ...body.map(line)]
   out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'}${r.truncated ? ', truncated' : ''}, ${r.ms} ms)`)
   return out.join('\n') + '\n'

@@ -4,7 +4,10 @@ export type QueryErrorCode = 'read_only' | 'sql_error' | 'timeout' | 'busy'
 
 /** A query the warehouse refused or could not run; `message` is meant for the user as it is. */
 export class QueryError extends Error {
-  constructor(readonly code: QueryErrorCode, message: string) {
+  constructor(
+    readonly code: QueryErrorCode,
+    message: string,
+  ) {
     super(message)
     this.name = 'QueryError'
   }

@@ -76,10 +76,14 @@ export function ruleSessionCtes(x: string, { markers, gapMinutes = SESSION_GAP_M
   // Per row: its place, the row before it, the user's last row, and the markers around it.
   ctes.push(`w AS (
   SELECT x.tenant, x.user_id, x.event, x.ts, x.p, x.o, row_number() OVER w AS rn, ${prev('ts', 'last_ts')} AS prev_ts,
-    count(*) OVER (${user}) AS n, max(x.ts) OVER (${user}) AS last_ts${markers ? `,
+    count(*) OVER (${user}) AS n, max(x.ts) OVER (${user}) AS last_ts${
+      markers
+        ? `,
     ${prev('event', 'last_event')} AS prev_event, last_value(x.event) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_event,
     last_value(x.marker IGNORE NULLS) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS marker_before,
-    first_value(x.marker IGNORE NULLS) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS marker_after` : ''}
+    first_value(x.marker IGNORE NULLS) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS marker_after`
+        : ''
+    }
   FROM (SELECT *${markers ? `, CASE WHEN event IN (${start}, ${end}) THEN event END AS marker` : ''} FROM ${x}) x${state === null ? '' : ` LEFT JOIN ${state} s ON s.tenant = x.tenant AND s.user_id = x.user_id`}
   WINDOW w AS (${user} ORDER BY x.ts, x.p, x.o))`)
   const opens = markers

@@ -24,8 +24,16 @@ export const TIMESTAMPTZ = 'TIMESTAMP WITH TIME ZONE'
 
 /** Columns the sink always writes, then `dt` (from the path). */
 export const BASE_COLUMNS: Columns = [
-  ['event', 'VARCHAR'], ['user_id', 'VARCHAR'], ['anonymous_id', 'VARCHAR'], ['ts', TIMESTAMPTZ], ['event_id', 'VARCHAR'],
-  ['tenant', 'VARCHAR'], ['received_at', TIMESTAMPTZ], ['partition', 'INTEGER'], ['offset', 'BIGINT'], ['properties', 'VARCHAR'],
+  ['event', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['anonymous_id', 'VARCHAR'],
+  ['ts', TIMESTAMPTZ],
+  ['event_id', 'VARCHAR'],
+  ['tenant', 'VARCHAR'],
+  ['received_at', TIMESTAMPTZ],
+  ['partition', 'INTEGER'],
+  ['offset', 'BIGINT'],
+  ['properties', 'VARCHAR'],
 ]
 
 /**
@@ -33,20 +41,45 @@ export const BASE_COLUMNS: Columns = [
  * no file carries one yet), so reports and saved queries do not break on a young warehouse.
  */
 export const GAME_COLUMNS: Columns = [
-  ['host', 'VARCHAR'], ['user_agent', 'VARCHAR'], ['accept', 'VARCHAR'], ['kind', 'VARCHAR'], ['type', 'VARCHAR'],
-  ['cost', 'DOUBLE'], ['amount', 'DOUBLE'], ['status', 'VARCHAR'], ['org', 'VARCHAR'], ['level', 'VARCHAR'],
-  ['player_name', 'VARCHAR'], ['player_created', 'VARCHAR'], ['player_wealth', 'DOUBLE'], ['player_health', 'DOUBLE'],
-  ['player_num_items', 'DOUBLE'], ['player_num_affiliations', 'DOUBLE'], ['player_version', 'DOUBLE'],
+  ['host', 'VARCHAR'],
+  ['user_agent', 'VARCHAR'],
+  ['accept', 'VARCHAR'],
+  ['kind', 'VARCHAR'],
+  ['type', 'VARCHAR'],
+  ['cost', 'DOUBLE'],
+  ['amount', 'DOUBLE'],
+  ['status', 'VARCHAR'],
+  ['org', 'VARCHAR'],
+  ['level', 'VARCHAR'],
+  ['player_name', 'VARCHAR'],
+  ['player_created', 'VARCHAR'],
+  ['player_wealth', 'DOUBLE'],
+  ['player_health', 'DOUBLE'],
+  ['player_num_items', 'DOUBLE'],
+  ['player_num_affiliations', 'DOUBLE'],
+  ['player_version', 'DOUBLE'],
 ]
 
 export const SEGMENT_CHANGE_COLUMNS: Columns = [
-  ['segment', 'VARCHAR'], ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['change', 'VARCHAR'], ['at', TIMESTAMPTZ],
-  ['values', 'VARCHAR'], ['version', 'BIGINT'],
+  ['segment', 'VARCHAR'],
+  ['tenant', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['change', 'VARCHAR'],
+  ['at', TIMESTAMPTZ],
+  ['values', 'VARCHAR'],
+  ['version', 'BIGINT'],
 ]
 
 export const NOTIFICATION_COLUMNS: Columns = [
-  ['trigger', 'VARCHAR'], ['emit', 'VARCHAR'], ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['event', 'VARCHAR'],
-  ['event_id', 'VARCHAR'], ['at', TIMESTAMPTZ], ['properties', 'VARCHAR'], ['values', 'VARCHAR'],
+  ['trigger', 'VARCHAR'],
+  ['emit', 'VARCHAR'],
+  ['tenant', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['event', 'VARCHAR'],
+  ['event_id', 'VARCHAR'],
+  ['at', TIMESTAMPTZ],
+  ['properties', 'VARCHAR'],
+  ['values', 'VARCHAR'],
 ]
 
 /** The rescue column of event files (src/warehouse/sink/event-columns.ts): values that did not fit their column's type. */
@@ -98,7 +131,10 @@ export interface Inventory {
 
 async function dirs(path: string): Promise<string[]> {
   try {
-    return (await readdir(path, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+    return (await readdir(path, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort()
   } catch {
     return []
   }
@@ -139,13 +175,15 @@ async function streamFiles(base: string, keptFrom: string | null): Promise<strin
 export async function inventory(root: string, keptFrom: string | null = null): Promise<Inventory> {
   const base = join(root, 'events')
   const days = (await dirs(base)).filter((dt) => kept(dt, keptFrom))
-  const perDay = await Promise.all(days.map(async (dt) => {
-    const evs = (await dirs(join(base, dt))).flatMap((ev) => {
-      const name = parseEventDir(ev)
-      return name === null ? [] : [{ name, dir: join(base, dt, ev) }]
-    })
-    return Promise.all(evs.map(async ({ name, dir }) => ({ name, live: await liveIn(dir) })))
-  }))
+  const perDay = await Promise.all(
+    days.map(async (dt) => {
+      const evs = (await dirs(join(base, dt))).flatMap((ev) => {
+        const name = parseEventDir(ev)
+        return name === null ? [] : [{ name, dir: join(base, dt, ev) }]
+      })
+      return Promise.all(evs.map(async ({ name, dir }) => ({ name, live: await liveIn(dir) })))
+    }),
+  )
   // Days in order, then event directories in order: the same path order as a walk.
   const events: Record<string, string[]> = {}
   for (const day of perDay) for (const { name, live } of day) if (live.length > 0) (events[name] ??= []).push(...live)

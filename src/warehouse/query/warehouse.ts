@@ -154,13 +154,14 @@ class DuckWarehouse implements Warehouse {
     this.maxRunning = opts.maxRunning ?? QUERY_DEFAULTS.maxRunning
     this.retentionDays = opts.retentionDays ?? null
     this.staleMs = refreshMs === 0 ? 0 : Math.max(refreshMs, opts.staleMs ?? QUERY_DEFAULTS.staleMs)
-    this.sessions = opts.materialiseSessions === true
-      ? new SessionsStore(root, () => db.connect(), {
-        onError: (err) => onError(err, 'sessions build'),
-        logger: opts.logger,
-        onBuilt: () => void this.refresh(true).catch((err: unknown) => onError(err, 'refresh')),
-      })
-      : null
+    this.sessions =
+      opts.materialiseSessions === true
+        ? new SessionsStore(root, () => db.connect(), {
+            onError: (err) => onError(err, 'sessions build'),
+            logger: opts.logger,
+            onBuilt: () => void this.refresh(true).catch((err: unknown) => onError(err, 'refresh')),
+          })
+        : null
     if (this.sessions) {
       this.timer = setInterval(() => void this.refresh().catch((err: unknown) => onError(err, 'refresh')), SESSIONS_REFRESH_MS)
       this.timer.unref()

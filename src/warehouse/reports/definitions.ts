@@ -68,10 +68,7 @@ FROM h GROUP BY ALL ORDER BY provider, events DESC, event_type`,
     title: 'Events by internet provider, from a list of providers',
     question:
       "Seed 002: which of these internet providers do our users use, and which events are most popular on each? (a host belongs to the first listed provider that is one of its dot-separated labels; other hosts are 'other')",
-    params: [
-      TENANT,
-      { name: 'providers', type: 'list', default: DEFAULT_PROVIDERS.join(','), description: 'providers to look for, comma-separated, first match wins (case-insensitive)' },
-    ],
+    params: [TENANT, { name: 'providers', type: 'list', default: DEFAULT_PROVIDERS.join(','), description: 'providers to look for, comma-separated, first match wins (case-insensitive)' }],
     // Whole labels, not substrings as in seed 002's matcher: 'att' must not claim user1.seattle.net.
     sql: `WITH h AS (
   SELECT host, ${EVENT_TYPE_SQL} AS event_type, count(*) AS n

@@ -9,7 +9,10 @@ export class UnknownReportError extends Error {
 }
 
 export class ReportParamError extends Error {
-  constructor(readonly param: string, message: string) {
+  constructor(
+    readonly param: string,
+    message: string,
+  ) {
     super(message)
     this.name = 'ReportParamError'
   }

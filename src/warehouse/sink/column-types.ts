@@ -72,7 +72,10 @@ export class ColumnTypes {
     const byName = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : 1)
     // fromEntries defines own properties: an event or column named `__proto__` is kept like any other.
     const events = Object.fromEntries(
-      [...this.byEvent].filter(([, m]) => m.size > 0).sort(byName).map(([event, m]) => [event, Object.fromEntries([...m].sort(byName))]),
+      [...this.byEvent]
+        .filter(([, m]) => m.size > 0)
+        .sort(byName)
+        .map(([event, m]) => [event, Object.fromEntries([...m].sort(byName))]),
     ) as Stored['events']
     const stored: Stored = { version: 1, events }
     const dir = join(this.path, '..')

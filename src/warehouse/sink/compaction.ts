@@ -132,9 +132,7 @@ export async function mergeRun(writer: ParquetWriter, dir: string, run: readonly
   // whatever the machine's zone; union_by_name converts it in the session's zone too.
   const instants = parseEventDir(basename(dir)) === null ? '' : ' REPLACE (CAST(ts AS TIMESTAMPTZ) AS ts, CAST(received_at AS TIMESTAMPTZ) AS received_at)'
   await writer.run(`SET TimeZone = 'UTC'`)
-  await writer.run(
-    `COPY (SELECT *${instants} FROM read_parquet([${list}], hive_partitioning = false, union_by_name = true) ORDER BY "offset") TO ${literal(tmp)} (FORMAT parquet)`,
-  )
+  await writer.run(`COPY (SELECT *${instants} FROM read_parquet([${list}], hive_partitioning = false, union_by_name = true) ORDER BY "offset") TO ${literal(tmp)} (FORMAT parquet)`)
   const writtenMs = Math.max(...run.map((f) => f.writtenMs))
   await utimes(tmp, new Date(), new Date(writtenMs))
   await publish([{ tmp, path, dir }])
@@ -142,7 +140,6 @@ export async function mergeRun(writer: ParquetWriter, dir: string, run: readonly
   const st = await stat(path)
   return { partition: first.partition, first: first.first, last: last.last, name, bytes: st.size, writtenMs, publishedMs: st.ctimeMs }
 }
-
 
 /**
  * Removes the `dt=` directories (events and output streams) of days that have expired at `now`,

@@ -305,5 +305,3 @@ export function sameBytes(memo: Uint8Array, b: Uint8Array, start: number, end: n
   for (let i = 0; i < memo.length; i++) if (memo[i] !== b[start + i]) return false
   return true
 }
-
-

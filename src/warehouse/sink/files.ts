@@ -40,7 +40,10 @@ export async function listPartFilesUnder(base: string): Promise<{ parts: PartFil
 
 export async function dirNames(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort()
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw err
@@ -49,7 +52,10 @@ export async function dirNames(dir: string): Promise<string[]> {
 
 export async function fileNames(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name).sort()
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isFile())
+      .map((d) => d.name)
+      .sort()
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw err
@@ -71,7 +77,7 @@ export function writePieces(path: string, pieces: readonly Uint8Array[]): void {
   const fd = openSync(path, 'w')
   try {
     for (const piece of pieces) {
-      for (let done = 0; done < piece.length; ) done += writeSync(fd, piece, done, piece.length - done)
+      for (let done = 0; done < piece.length;) done += writeSync(fd, piece, done, piece.length - done)
     }
   } finally {
     closeSync(fd)
@@ -87,9 +93,10 @@ export async function publish(moves: ReadonlyArray<{ tmp: string; path: string; 
 }
 
 export async function removeFiles(paths: readonly string[]): Promise<void> {
-  for (const p of paths) await unlink(p).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err
-  })
+  for (const p of paths)
+    await unlink(p).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err
+    })
 }
 
 export async function removeDir(path: string): Promise<void> {

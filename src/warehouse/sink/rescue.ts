@@ -62,8 +62,7 @@ export function fittingChunk(g: RowGroupBuild, v: PropertyValues, col: PropertyC
     }
     if (k === K_STRING) s += 4 + len
   }
-  const values =
-    want === K_STRING ? Buffer.from(out.bytes()) : want === K_NUMBER ? Buffer.from(nums.buffer, 0, m * 8) : packBooleans(new Uint8Array(nums.subarray(0, m)), m)
+  const values = want === K_STRING ? Buffer.from(out.bytes()) : want === K_NUMBER ? Buffer.from(nums.buffer, 0, m * 8) : packBooleans(new Uint8Array(nums.subarray(0, m)), m)
   return { values: [values], defined, nulls: g.rows - m }
 }
 

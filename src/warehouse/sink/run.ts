@@ -80,7 +80,12 @@ function withEarlier(now: WarehouseSinkStats, before: readonly WarehouseSinkStat
 }
 
 function statsOf(sinks: readonly WarehouseSink[], earlier: ReadonlyArray<readonly WarehouseSinkStats[]> = []): WarehouseStats {
-  const all = sinks.map((s, i) => withEarlier(s.stats(), earlier.map((gen) => gen[i]!)))
+  const all = sinks.map((s, i) =>
+    withEarlier(
+      s.stats(),
+      earlier.map((gen) => gen[i]!),
+    ),
+  )
   const [first, ...rest] = all
   return { ...first!, streams: Object.fromEntries(rest.map((st, i) => [sinks[i + 1]!.topic.topic, st])) }
 }

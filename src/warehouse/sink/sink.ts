@@ -341,7 +341,9 @@ export class WarehouseSink {
     const logger = this.options.logger
     for (const r of poison.slice(0, MAX_POISON_LOG_LINES)) logger?.warn({ topic, partition: p, offset: r.offset, reason: r.reason }, 'warehouse sink: record skipped, sent to the dead letters')
     if (poison.length > MAX_POISON_LOG_LINES) logger?.warn({ topic, partition: p, more: poison.length - MAX_POISON_LOG_LINES }, 'warehouse sink: more records skipped')
-    const letters = poison.map((r) => recordLetter('warehouse-sink', { tenant: r.tenant, field: '(record)', reason: r.reason }, { topic, partition: p, offset: r.offset, timestamp: r.timestamp }, r.raw))
+    const letters = poison.map((r) =>
+      recordLetter('warehouse-sink', { tenant: r.tenant, field: '(record)', reason: r.reason }, { topic, partition: p, offset: r.offset, timestamp: r.timestamp }, r.raw),
+    )
     if (this.options.deadLetters) return this.options.deadLetters(letters)
     const partitions = await (this.deadLetterPartitions ??= this.log.partitionCount(TOPICS.deadLetters))
     if (partitions !== null && partitions > 0) await appendDeadLetters(this.log, letters, partitions)
@@ -367,6 +369,9 @@ export class WarehouseSink {
     await this.serial(async () => undefined)
     const writer = this.writer
     this.writer = null
-    await writer?.then((w) => w.close(), () => undefined)
+    await writer?.then(
+      (w) => w.close(),
+      () => undefined,
+    )
   }
 }

@@ -66,12 +66,25 @@ export function eventsTopic(): SinkTopic {
 type JsonColumns = ReadonlyArray<readonly [name: string, type: 'VARCHAR' | 'DOUBLE' | 'BIGINT' | 'JSON']>
 
 const SEGMENT_CHANGE_JSON: JsonColumns = [
-  ['segment', 'VARCHAR'], ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['change', 'VARCHAR'], ['at', 'DOUBLE'], ['values', 'JSON'], ['version', 'BIGINT'],
+  ['segment', 'VARCHAR'],
+  ['tenant', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['change', 'VARCHAR'],
+  ['at', 'DOUBLE'],
+  ['values', 'JSON'],
+  ['version', 'BIGINT'],
 ]
 
 const NOTIFICATION_JSON: JsonColumns = [
-  ['trigger', 'VARCHAR'], ['emit', 'VARCHAR'], ['tenant', 'VARCHAR'], ['user_id', 'VARCHAR'], ['event', 'VARCHAR'], ['event_id', 'VARCHAR'],
-  ['at', 'DOUBLE'], ['properties', 'JSON'], ['values', 'JSON'],
+  ['trigger', 'VARCHAR'],
+  ['emit', 'VARCHAR'],
+  ['tenant', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['event', 'VARCHAR'],
+  ['event_id', 'VARCHAR'],
+  ['at', 'DOUBLE'],
+  ['properties', 'JSON'],
+  ['values', 'JSON'],
 ]
 
 /** Segment entries and exits: `segment-changes/dt=…/` (dt of the change's time). */
@@ -114,15 +127,17 @@ function jsonTopic(topic: string, group: string, columns: JsonColumns): SinkTopi
           lines.push(JSON.stringify({ ...parsed, _offset: offset }))
         }
       }
-      return [...byDay].sort(([a], [b]) => (a < b ? -1 : 1)).map(([dt, lines]) => {
-        const ndjson = Buffer.from(lines.join('\n') + '\n')
-        return {
-          dirs: [`${DT_PREFIX}${dt}`],
-          rows: lines.length,
-          conflicts: [],
-          write: async (duck: () => Promise<ParquetWriter>, path: string, staging: string, partition: number) => (await duck()).writeJson(path, staging, ndjson, columns, partition),
-        }
-      })
+      return [...byDay]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([dt, lines]) => {
+          const ndjson = Buffer.from(lines.join('\n') + '\n')
+          return {
+            dirs: [`${DT_PREFIX}${dt}`],
+            rows: lines.length,
+            conflicts: [],
+            write: async (duck: () => Promise<ParquetWriter>, path: string, staging: string, partition: number) => (await duck()).writeJson(path, staging, ndjson, columns, partition),
+          }
+        })
     },
   }
 }
@@ -143,12 +158,7 @@ function parseRecord(v: Uint8Array, columns: JsonColumns): Record<string, unknow
   for (const [name, type] of columns) {
     const x = rec[name]
     if (x === undefined || x === null || type === 'JSON') continue
-    const ok =
-      type === 'VARCHAR'
-        ? typeof x !== 'object'
-        : type === 'BIGINT'
-          ? Number.isSafeInteger(x)
-          : typeof x === 'number' && (name !== 'at' || Math.abs(x) <= MAX_TIME_MS)
+    const ok = type === 'VARCHAR' ? typeof x !== 'object' : type === 'BIGINT' ? Number.isSafeInteger(x) : typeof x === 'number' && (name !== 'at' || Math.abs(x) <= MAX_TIME_MS)
     if (!ok) return `${name}: not a ${type}${name === 'at' ? ' of ms in range' : ''}`
   }
   return rec

@@ -16,9 +16,7 @@ export async function trimPart(writer: ParquetWriter, file: PartFile, newLast: n
   }
   const path = join(file.dir, partFileName(file.partition, file.first, newLast))
   const tmp = path + TMP_EXT
-  await writer.run(
-    `COPY (SELECT * FROM read_parquet(${literal(file.path)}, hive_partitioning = false) WHERE "offset" <= ${newLast} ORDER BY "offset") TO ${literal(tmp)} (FORMAT parquet)`,
-  )
+  await writer.run(`COPY (SELECT * FROM read_parquet(${literal(file.path)}, hive_partitioning = false) WHERE "offset" <= ${newLast} ORDER BY "offset") TO ${literal(tmp)} (FORMAT parquet)`)
   await publish([{ tmp, path, dir: file.dir }])
   await removeFiles([file.path])
 }

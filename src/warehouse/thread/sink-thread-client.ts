@@ -16,11 +16,7 @@ const here = dirname(fileURLToPath(import.meta.url))
  * Its poison and type-conflict counts are added to the process's (./sink-counts.ts, for /metrics).
  * `onFilesChanged` is told after each flush or merge pass that changed the warehouse's files.
  */
-export async function startSinkThread(
-  data: SinkThreadData,
-  onDeadLetters?: (letters: DeadLetter[]) => void,
-  onFilesChanged?: () => void,
-): Promise<{ stop(): Promise<void> }> {
+export async function startSinkThread(data: SinkThreadData, onDeadLetters?: (letters: DeadLetter[]) => void, onFilesChanged?: () => void): Promise<{ stop(): Promise<void> }> {
   // The engine thread's young generation: the sink allocates a copy of every log frame it reads
   // and the column buffers of every file, all short-lived (e2e bench, same hour, two runs each:
   // 101–102K events/s to the last row with the default, 105–118K with this; noisy, kept as cheap).

@@ -33,9 +33,7 @@ if (dropped.length > 0) logger.info({ dropped, retentionDays: data.retentionDays
 const { log } = await openEventLog(data.logUrl, { retentionCheckMs: 0 })
 // Kafka assigns offsets itself, so the sink appends its dead letters there; the embedded log counts
 // offsets per handle, so beside the server's own writer they go to the parent thread instead.
-const deadLetters = isKafkaUrl(data.logUrl)
-  ? undefined
-  : async (letters: DeadLetter[]): Promise<void> => port.postMessage({ type: 'dead-letters', letters })
+const deadLetters = isKafkaUrl(data.logUrl) ? undefined : async (letters: DeadLetter[]): Promise<void> => port.postMessage({ type: 'dead-letters', letters })
 // One DuckDB thread for merges and output streams: inside a server they share the cores with ingest,
 // the engine and queries (after a soak, popular_events took 0.5–1.3 s in the running server while
 // it merged, 0.16–0.2 s in a quiet process over the same files). `tagstream warehouse` commands keep every core.

@@ -94,7 +94,11 @@ export class PostgresCoordinator implements Coordinator {
 
   async heartbeat(): Promise<Heartbeat> {
     const { namespace, workerId, leaseMs } = this.o
-    const { rows } = await this.beats.query<{ id: string | null; partition: number | null; epoch: number | null }>({ name: 'tagstream_worker_beat', text: this.sql.beat, values: [namespace, workerId, leaseMs] })
+    const { rows } = await this.beats.query<{ id: string | null; partition: number | null; epoch: number | null }>({
+      name: 'tagstream_worker_beat',
+      text: this.sql.beat,
+      values: [namespace, workerId, leaseMs],
+    })
     const workers = [workerId]
     const leases = []
     for (const r of rows) {

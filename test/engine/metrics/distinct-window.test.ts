@@ -60,7 +60,16 @@ describe('distinct window over the bucket ring', () => {
     // the next change still comes from the values themselves.
     expect(back.snapshot()).toEqual({ ...m.snapshot(), oldest: null })
     expect(back.nextChange()).toBe(m.nextChange())
-    expect(back.snapshot()).toMatchObject({ agg: 'distinct', distinct: [[7, 4000], ['seven', 4001]], counts: null, sums: null, ext: null })
+    expect(back.snapshot()).toMatchObject({
+      agg: 'distinct',
+      distinct: [
+        [7, 4000],
+        ['seven', 4001],
+      ],
+      counts: null,
+      sums: null,
+      ext: null,
+    })
     expect(at(back, T0 + 4 * B)).toBe(1)
     expect(at(back, T0 + 5 * B)).toBe(0)
     const s = m.snapshot()

@@ -15,7 +15,12 @@ describe('min and max windows over the bucket ring', () => {
   it('take the smallest / largest value, negatives included, across buckets', () => {
     const lo = win('min')
     const hi = win('max')
-    for (const [dt, v] of [[0, 3], [B, -2], [B, 7], [2 * B, 0]] as const) {
+    for (const [dt, v] of [
+      [0, 3],
+      [B, -2],
+      [B, 7],
+      [2 * B, 0],
+    ] as const) {
       lo.advance(T0 + dt)
       hi.advance(T0 + dt)
       lo.add(T0 + dt, v)

@@ -65,11 +65,12 @@ export const CASES: Case[] = [
   },
   {
     // Bug 2: 0.1 + 0.2 + 10 then both small ones slide out: exactly 10, which is not > 10.
-    workload: workload(
-      'bug 2: sums are exact to 6 decimals as values slide out',
-      { segments: [seg(cmp(agg('sum', 'purchase', 'amount', 10_000), '>', 10))], triggers: [] },
-      [ev('purchase', '1', 0, { amount: 0.1 }), ev('purchase', '1', 80, { amount: 0.2 }), ev('purchase', '1', 5_000, { amount: 10 }), ev('spin', '2', 20_000)],
-    ),
+    workload: workload('bug 2: sums are exact to 6 decimals as values slide out', { segments: [seg(cmp(agg('sum', 'purchase', 'amount', 10_000), '>', 10))], triggers: [] }, [
+      ev('purchase', '1', 0, { amount: 0.1 }),
+      ev('purchase', '1', 80, { amount: 0.2 }),
+      ev('purchase', '1', 5_000, { amount: 10 }),
+      ev('spin', '2', 20_000),
+    ]),
     changes: [
       ['1', 's', 'entered', 5_000, 1],
       ['1', 's', 'exited', 10_080, 2],
@@ -81,11 +82,12 @@ export const CASES: Case[] = [
   },
   {
     // 3.33 + 3.33 + 3.34 is 10; the string "4.99" is not coerced.
-    workload: workload(
-      'sum = 10 exactly; strings do not count',
-      { segments: [seg(cmp(agg('sum', 'purchase', 'amount', null), '=', 10))], triggers: [] },
-      [ev('purchase', '1', 0, { amount: 3.33 }), ev('purchase', '1', 1, { amount: 3.33 }), ev('purchase', '1', 2, { amount: '4.99' }), ev('purchase', '1', 3, { amount: 3.34 })],
-    ),
+    workload: workload('sum = 10 exactly; strings do not count', { segments: [seg(cmp(agg('sum', 'purchase', 'amount', null), '=', 10))], triggers: [] }, [
+      ev('purchase', '1', 0, { amount: 3.33 }),
+      ev('purchase', '1', 1, { amount: 3.33 }),
+      ev('purchase', '1', 2, { amount: '4.99' }),
+      ev('purchase', '1', 3, { amount: 3.34 }),
+    ]),
     changes: [['1', 's', 'entered', 3, 1]],
     values: [[0, { 'sum(purchase.amount)': 10 }]],
   },
@@ -138,11 +140,11 @@ export const CASES: Case[] = [
   {
     // Bug 7: keep 3 s. The spin at 0 leaves the 1 s window at +1000 (F), the exit is due at +4000,
     // and a spin at exactly +4000 cancels it. That spin leaves at +5000, so the exit is at +8000.
-    workload: workload(
-      'bug 7: keep is cancelled at the due instant',
-      { segments: [seg(cmp(agg('count', 'spin', null, 1_000), '>=', 1), 3_000)], triggers: [] },
-      [ev('spin', '1', 0), ev('spin', '1', 4_000), ev('spin', '2', 9_000)],
-    ),
+    workload: workload('bug 7: keep is cancelled at the due instant', { segments: [seg(cmp(agg('count', 'spin', null, 1_000), '>=', 1), 3_000)], triggers: [] }, [
+      ev('spin', '1', 0),
+      ev('spin', '1', 4_000),
+      ev('spin', '2', 9_000),
+    ]),
     changes: [
       ['1', 's', 'entered', 0, 1],
       ['1', 's', 'exited', 8_000, 2],
@@ -151,11 +153,12 @@ export const CASES: Case[] = [
   },
   {
     // A late event is applied at the watermark: the user enters at +6000, not at +5000.
-    workload: workload(
-      'a late event is applied at W',
-      { segments: [seg(cmp(agg('count', 'spin', null, 10_000), '>=', 2))], triggers: [] },
-      [ev('spin', '1', 5_000), ev('level_end', '2', 6_000), ev('spin', '1', 1_000), ev('level_end', '2', 12_000)],
-    ),
+    workload: workload('a late event is applied at W', { segments: [seg(cmp(agg('count', 'spin', null, 10_000), '>=', 2))], triggers: [] }, [
+      ev('spin', '1', 5_000),
+      ev('level_end', '2', 6_000),
+      ev('spin', '1', 1_000),
+      ev('level_end', '2', 12_000),
+    ]),
     // The spin at +1000 (bucket 12, from +960) leaves at +10960; the one at +5000 after the end.
     changes: [
       ['1', 's', 'entered', 6_000, 1],
@@ -190,7 +193,13 @@ export const CASES: Case[] = [
     workload: workload(
       'since(last_seen) > 5s',
       {
-        segments: [seg({ kind: 'and', left: cmp(agg('count', 'purchase', null, null), '>=', 1), right: { kind: 'cmp', op: '>', left: { kind: 'since', trait: 'last_seen' }, right: { kind: 'duration', ms: 5_000 } } })],
+        segments: [
+          seg({
+            kind: 'and',
+            left: cmp(agg('count', 'purchase', null, null), '>=', 1),
+            right: { kind: 'cmp', op: '>', left: { kind: 'since', trait: 'last_seen' }, right: { kind: 'duration', ms: 5_000 } },
+          }),
+        ],
         triggers: [],
       },
       [ev('purchase', '1', 0, { amount: 1 }), ev('spin', '2', 10_000)],

@@ -154,7 +154,7 @@ export function shrink(w: Workload, first: Mismatch, budget = 4000): Workload {
       }
     }
     for (let chunk = Math.max(1, best.inputs.length >> 1); chunk >= 1 && tries < budget; chunk >>= 1) {
-      for (let start = 0; start < best.inputs.length && tries < budget; ) {
+      for (let start = 0; start < best.inputs.length && tries < budget;) {
         const inputs = [...best.inputs.slice(0, start), ...best.inputs.slice(start + chunk)]
         if (inputs.length < best.inputs.length && stillFails({ ...best, inputs })) {
           best = { ...best, inputs }
@@ -167,7 +167,8 @@ export function shrink(w: Workload, first: Mismatch, budget = 4000): Workload {
       progress = true
     }
     for (let i = 0; i < best.rules.segments.length; i++) {
-      while (attempt(simpler(best.rules.segments[i]!.when).map((when) => ({ ...best, rules: { ...best.rules, segments: best.rules.segments.map((s, j) => (j === i ? { ...s, when } : s)) } })))) progress = true
+      while (attempt(simpler(best.rules.segments[i]!.when).map((when) => ({ ...best, rules: { ...best.rules, segments: best.rules.segments.map((s, j) => (j === i ? { ...s, when } : s)) } }))))
+        progress = true
     }
     for (let i = 0; i < best.inputs.length; i++) {
       const input = best.inputs[i]!

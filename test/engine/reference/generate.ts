@@ -79,7 +79,16 @@ function filter(g: Gen, event: string): Cond | null {
 
 function op(g: Gen, growing: boolean): CmpOp {
   // Mostly the monotone forms the engine optimises (> and >=), but every operator appears.
-  return growing ? g.rng.weighted<CmpOp>([[4, '>='], [3, '>'], [1, '<'], [1, '<='], [1, '='], [1, '!=']]) : g.rng.pick<CmpOp>(['>', '>=', '<', '<=', '=', '!='])
+  return growing
+    ? g.rng.weighted<CmpOp>([
+        [4, '>='],
+        [3, '>'],
+        [1, '<'],
+        [1, '<='],
+        [1, '='],
+        [1, '!='],
+      ])
+    : g.rng.pick<CmpOp>(['>', '>=', '<', '<=', '=', '!='])
 }
 
 function agg(g: Gen, fn: AggFn): AggSpec {
@@ -104,7 +113,14 @@ function agg(g: Gen, fn: AggFn): AggSpec {
 
 function aggregateAtom(g: Gen): Cond {
   const r = g.rng
-  const fn = r.weighted<AggFn>([[4, 'count'], [4, 'sum'], [1, 'avg'], [1, 'min'], [1, 'max'], [2, 'distinct']])
+  const fn = r.weighted<AggFn>([
+    [4, 'count'],
+    [4, 'sum'],
+    [1, 'avg'],
+    [1, 'min'],
+    [1, 'max'],
+    [2, 'distinct'],
+  ])
   const a: Term = { kind: 'agg', agg: agg(g, fn) }
   if (r.chance(0.1)) {
     // Aggregates on both sides: `sum(a, 7s) > sum(b, 10s)`.
@@ -134,7 +150,12 @@ function traitAtom(g: Gen): Cond {
     () => ({ kind: 'cmp', op: op(g, true), left: { kind: 'trait', name: 'total_purchases' }, right: num(r.pick(SUM_THRESHOLDS)) }),
     () => ({ kind: 'is', operand: { kind: 'trait', name: 'is_new' } }),
     () => ({ kind: 'not', operand: { kind: 'is', operand: { kind: 'trait', name: 'is_new' } } }),
-    () => ({ kind: 'cmp', op: r.pick<CmpOp>(['>', '>=', '<', '<=']), left: { kind: 'since', trait: r.chance(0.8) ? 'last_seen' : 'first_seen' }, right: { kind: 'duration', ms: r.pick(g.scale.since) } }),
+    () => ({
+      kind: 'cmp',
+      op: r.pick<CmpOp>(['>', '>=', '<', '<=']),
+      left: { kind: 'since', trait: r.chance(0.8) ? 'last_seen' : 'first_seen' },
+      right: { kind: 'duration', ms: r.pick(g.scale.since) },
+    }),
     () => ({ kind: 'cmp', op: r.pick<CmpOp>(['>', '=']), left: { kind: 'duration', ms: r.pick(g.scale.since) }, right: { kind: 'since', trait: 'last_seen' } }),
     // Timestamps against a constant: these change only when an event (maybe a late one) is applied.
     () => ({ kind: 'cmp', op: op(g, false), left: { kind: 'trait', name: r.pick(['first_seen', 'last_seen'] as const) }, right: num(BASE + r.int(0, 3 * Math.max(...g.windows))) }),
@@ -146,7 +167,11 @@ function traitAtom(g: Gen): Cond {
 function cond(g: Gen, depth: number): Cond {
   const r = g.rng
   if (depth === 0 || r.chance(0.45)) return r.chance(0.7) ? aggregateAtom(g) : traitAtom(g)
-  const kind = r.weighted<'and' | 'or' | 'not'>([[3, 'and'], [2, 'or'], [1, 'not']])
+  const kind = r.weighted<'and' | 'or' | 'not'>([
+    [3, 'and'],
+    [2, 'or'],
+    [1, 'not'],
+  ])
   if (kind === 'not') return { kind, operand: cond(g, depth - 1) }
   return { kind, left: cond(g, depth - 1), right: cond(g, depth - 1) }
 }
@@ -174,10 +199,19 @@ function rules(g: Gen): RuleSet {
     when: cond(g, 2),
     keepMs: r.chance(0.4) ? r.pick(g.scale.keeps) : 0,
   }))
-  const triggers: TriggerSpec[] = Array.from({ length: r.weighted([[2, 0], [3, 1], [1, 2]]) }, (_, i) => {
-    const on = r.pick(EVENTS)
-    return { name: `t${i}`, on, when: triggerCond(g), emit: r.chance(0.8) ? 'notification' : 'webhook.crm' }
-  })
+  const triggers: TriggerSpec[] = Array.from(
+    {
+      length: r.weighted([
+        [2, 0],
+        [3, 1],
+        [1, 2],
+      ]),
+    },
+    (_, i) => {
+      const on = r.pick(EVENTS)
+      return { name: `t${i}`, on, when: triggerCond(g), emit: r.chance(0.8) ? 'notification' : 'webhook.crm' }
+    },
+  )
   return { segments, triggers }
 }
 
@@ -195,7 +229,13 @@ function properties(g: Gen, event: string): Record<string, unknown> {
     case 'in_app_purchase':
     case 'approved_purchase':
       // Strings are not coerced; missing, boolean and null amounts do not count either.
-      p.amount = r.weighted<unknown>([[16, r.pick(AMOUNTS)], [2, '4.99'], [1, true], [1, null], [1, { value: 3 }]])
+      p.amount = r.weighted<unknown>([
+        [16, r.pick(AMOUNTS)],
+        [2, '4.99'],
+        [1, true],
+        [1, null],
+        [1, { value: 3 }],
+      ])
       if (r.chance(0.1)) delete p.amount
       if (r.chance(0.6)) p.item = r.pick(['sword', 'shield', 'sword', 7])
       if (r.chance(0.3)) p.meta = { price: r.pick([1, 5, 7.5, '5']) }
@@ -279,7 +319,11 @@ export function generate(seed: number): Workload {
   const scale = rng.pick(SCALES)
   const windows = [...new Set(Array.from({ length: rng.int(1, 3) }, () => rng.pick(scale.windows)))]
   const g: Gen = { rng, scale, windows }
-  const bucketsPerWindow = rng.weighted([[6, 120], [1, 7], [1, 4]])
+  const bucketsPerWindow = rng.weighted([
+    [6, 120],
+    [1, 7],
+    [1, 4],
+  ])
   const allowedLatenessMs = rng.chance(0.45) ? 0 : rng.pick(scale.lateness)
   const newUserMs = rng.pick(scale.newUser)
   const ruleSet = rules(g)
@@ -309,7 +353,16 @@ export function generate(seed: number): Workload {
     mine.push(ts)
     times.set(key, mine)
     all.push(ts)
-    const event = rng.weighted<string>([[4, 'spin'], [4, 'purchase'], [2, 'in_app_purchase'], [1, 'approved_purchase'], [3, 'join_guild'], [2, 'add_to_cart'], [1, 'level_end'], [1, 'add-to-cart']])
+    const event = rng.weighted<string>([
+      [4, 'spin'],
+      [4, 'purchase'],
+      [2, 'in_app_purchase'],
+      [1, 'approved_purchase'],
+      [3, 'join_guild'],
+      [2, 'add_to_cart'],
+      [1, 'level_end'],
+      [1, 'add-to-cart'],
+    ])
     drafted.push({ e: { event, user_id: u.user_id, tenant: u.tenant, ts, event_id: `e${n}`, properties: properties(g, event) }, n })
   }
 
@@ -325,7 +378,11 @@ export function generate(seed: number): Workload {
     ])
   const arrival = drafted.map((d) => ({ d, at: d.e.ts + delay() })).sort((a, b) => a.at - b.at || a.d.n - b.d.n)
 
-  const partitions = rng.weighted([[3, 1], [2, 2], [1, 3]])
+  const partitions = rng.weighted([
+    [3, 1],
+    [2, 2],
+    [1, 3],
+  ])
   const inputs: Input[] = []
   const clocks = rng.chance(0.5)
   let latest = -Infinity

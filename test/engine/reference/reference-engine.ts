@@ -271,7 +271,21 @@ export interface Coverage {
 }
 
 export function emptyCoverage(): Coverage {
-  return { heldApplied: 0, heldAppliedAtEnd: 0, heldDistinct: 0, inexactSums: 0, oddWindowSlideOuts: 0, lateTooOldTwice: 0, keepHeldAtDue: 0, keepExits: 0, timerChanges: 0, clockRecordChanges: 0, timerTies: 0, heldTies: 0, heldOverflows: 0 }
+  return {
+    heldApplied: 0,
+    heldAppliedAtEnd: 0,
+    heldDistinct: 0,
+    inexactSums: 0,
+    oddWindowSlideOuts: 0,
+    lateTooOldTwice: 0,
+    keepHeldAtDue: 0,
+    keepExits: 0,
+    timerChanges: 0,
+    clockRecordChanges: 0,
+    timerTies: 0,
+    heldTies: 0,
+    heldOverflows: 0,
+  }
 }
 
 export class ReferencePartition {

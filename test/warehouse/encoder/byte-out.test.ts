@@ -56,7 +56,31 @@ describe('ByteOut', () => {
 
   it('writes numbers as JSON.stringify does', () => {
     const rnd = mulberry32(12)
-    const values = [0, -0, 1, -1, 9, 10, 99, 100, 999_999_999, 1e9, 1e9 + 1, -1e9, 1_767_225_600_123, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 53, 1e21, 1e-7, 0.1, -2.5, 5e-324, Number.MAX_VALUE, -Number.MIN_VALUE]
+    const values = [
+      0,
+      -0,
+      1,
+      -1,
+      9,
+      10,
+      99,
+      100,
+      999_999_999,
+      1e9,
+      1e9 + 1,
+      -1e9,
+      1_767_225_600_123,
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+      2 ** 53,
+      1e21,
+      1e-7,
+      0.1,
+      -2.5,
+      5e-324,
+      Number.MAX_VALUE,
+      -Number.MIN_VALUE,
+    ]
     for (let i = 0; i < 2000; i++) {
       const digits = Math.floor(rnd() * 17)
       const v = Math.floor(rnd() * 10 ** digits) * (rnd() < 0.3 ? -1 : 1)

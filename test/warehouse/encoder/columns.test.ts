@@ -105,25 +105,62 @@ function gen(n: number, make: (i: number) => Cell, nullAt: (i: number) => boolea
 
 function cases(rows: number, seed: number): Case[] {
   const rnd = mulberry32(seed)
-  const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!
   const someNull = () => rnd() < 0.2
   const doubles = [0, -0, NaN, Infinity, -Infinity, 5e-324, -Number.MAX_VALUE, 1.5, Number.MAX_SAFE_INTEGER, 0.1]
   return [
     { name: 'text', type: 'VARCHAR', values: gen(rows, (i) => (i === 1 ? 'x'.repeat(100_000) + '🎯' : i % 17 === 0 ? '' : string(rnd)), someNull) },
     { name: 'text_full', type: 'VARCHAR', values: gen(rows, (i) => `id-${i}-é`) },
-    { name: 'text_constant', type: 'VARCHAR', values: gen(rows, () => 'spin🎰', (i) => i % 5 === 2) },
-    { name: 'text_null', type: 'VARCHAR', values: gen(rows, () => 'never', () => true) },
+    {
+      name: 'text_constant',
+      type: 'VARCHAR',
+      values: gen(
+        rows,
+        () => 'spin🎰',
+        (i) => i % 5 === 2,
+      ),
+    },
+    {
+      name: 'text_null',
+      type: 'VARCHAR',
+      values: gen(
+        rows,
+        () => 'never',
+        () => true,
+      ),
+    },
     { name: 'text_empty_constant', type: 'VARCHAR', values: gen(rows, () => '') },
     { name: 'amount', type: 'DOUBLE', values: gen(rows, (i) => (i < doubles.length ? doubles[i]! : (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40)), someNull) },
-    { name: 'amount_null', type: 'DOUBLE', values: gen(rows, () => 1, () => true) },
-    { name: 'k', type: 'INTEGER', stats: true, values: gen(rows, (i) => (i === 0 ? -(2 ** 31) : i === 2 ? 2 ** 31 - 1 : Math.floor(rnd() * 2000) - 1000), (i) => i % 7 === 3) },
+    {
+      name: 'amount_null',
+      type: 'DOUBLE',
+      values: gen(
+        rows,
+        () => 1,
+        () => true,
+      ),
+    },
+    {
+      name: 'k',
+      type: 'INTEGER',
+      stats: true,
+      values: gen(
+        rows,
+        (i) => (i === 0 ? -(2 ** 31) : i === 2 ? 2 ** 31 - 1 : Math.floor(rnd() * 2000) - 1000),
+        (i) => i % 7 === 3,
+      ),
+    },
     { name: 'k_each', type: 'INTEGER', pieceEach: true, stats: true, values: gen(rows, (i) => (i * 7919) % 100_003) },
     { name: 'big', type: 'BIGINT', stats: true, values: gen(rows, (i) => (i === 0 ? INT64_MAX : i === 1 ? INT64_MIN : BigInt(Math.floor(rnd() * 2 ** 53)) * pick([1n, -1n, 1000n]))) },
     {
       name: 'ts',
       type: 'TIMESTAMPTZ',
       stats: true,
-      values: gen(rows, (i) => (i === 0 ? -62_135_596_800_000_000n : i === 1 ? 0n : 1_767_225_600_000_000n + BigInt(i) * 1_000_003n), (i) => i > 2 && someNull()),
+      values: gen(
+        rows,
+        (i) => (i === 0 ? -62_135_596_800_000_000n : i === 1 ? 0n : 1_767_225_600_000_000n + BigInt(i) * 1_000_003n),
+        (i) => i > 2 && someNull(),
+      ),
     },
     { name: 'win', type: 'BOOLEAN', values: gen(rows, () => rnd() < 0.4, someNull) },
     { name: 'win_true', type: 'BOOLEAN', values: gen(rows, () => true) },
@@ -193,7 +230,12 @@ describe('columns of every type, read back by hyparquet and DuckDB', () => {
       expect(meta.num_rows).toBe(BigInt(total))
       expect(meta.row_groups.map((g) => g.num_rows)).toEqual(layout.groups.map(BigInt))
       const read = await parquetReadObjects({ file, parsers })
-      for (const c of cs) expectColumn(`hyparquet ${c.name}`, read.map((r) => r[c.name]), c.values.map((v) => asHyparquet(c.type, v)))
+      for (const c of cs)
+        expectColumn(
+          `hyparquet ${c.name}`,
+          read.map((r) => r[c.name]),
+          c.values.map((v) => asHyparquet(c.type, v)),
+        )
       for (const [gi, g] of meta.row_groups.entries()) {
         for (const [ci, chunk] of g.columns.entries()) {
           const c = cs[ci]!
@@ -217,7 +259,9 @@ describe('columns of every type, read back by hyparquet and DuckDB', () => {
       expect(schema).toEqual(cs.map((c) => ({ name: c.name, rep: 'OPTIONAL', ...DECLARED[c.type] })))
       const groupRows = await rows(`SELECT DISTINCT row_group_id AS g, row_group_num_rows AS n FROM parquet_metadata(${lit}) ORDER BY g`)
       expect(groupRows).toEqual(layout.groups.map((n, g) => ({ g: BigInt(g), n: BigInt(n) })))
-      const kStats = await rows(`SELECT row_group_id AS g, stats_min_value AS lo, stats_max_value AS hi, stats_null_count AS nulls FROM parquet_metadata(${lit}) WHERE path_in_schema = 'big' ORDER BY g`)
+      const kStats = await rows(
+        `SELECT row_group_id AS g, stats_min_value AS lo, stats_max_value AS hi, stats_null_count AS nulls FROM parquet_metadata(${lit}) WHERE path_in_schema = 'big' ORDER BY g`,
+      )
       from = 0
       expect(kStats).toEqual(
         layout.groups.map((n, g) => {
@@ -227,7 +271,12 @@ describe('columns of every type, read back by hyparquet and DuckDB', () => {
       )
       const select = cs.map((c) => (c.type === 'TIMESTAMPTZ' ? `epoch_us(${c.name}) AS ${c.name}` : c.name)).join(', ')
       const got = await rows(`SELECT ${select} FROM read_parquet(${lit}, file_row_number = true) ORDER BY file_row_number`)
-      for (const c of cs) expectColumn(`DuckDB ${c.name}`, got.map((r) => r[c.name]), c.values.map((v) => asHyparquet(c.type, v)))
+      for (const c of cs)
+        expectColumn(
+          `DuckDB ${c.name}`,
+          got.map((r) => r[c.name]),
+          c.values.map((v) => asHyparquet(c.type, v)),
+        )
       // Statistics DuckDB trusts enough to skip a row group by: nothing lies beyond them.
       const [beyond] = await rows(`SELECT count(*) AS n FROM read_parquet(${lit}) WHERE big > ${INT64_MAX - 1n} OR big < ${INT64_MIN + 1n}`)
       const extremes = cs.find((c) => c.name === 'big')!.values.filter((v) => v === INT64_MAX || v === INT64_MIN).length
@@ -244,7 +293,11 @@ describe('values given as many small pieces', () => {
     const c: Case = { name: 'k', type: 'INTEGER', pieceEach: true, values: gen(45_000, (i) => (i * 7919) % 100_003) }
     const bytes = Buffer.concat(encodeParquet([{ name: 'k', type: 'INTEGER' }], [{ rows: 45_000, columns: [chunkOf(c, c.values)] }]))
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)
-    expectColumn('hyparquet k', (await parquetReadObjects({ file })).map((r) => r.k), c.values)
+    expectColumn(
+      'hyparquet k',
+      (await parquetReadObjects({ file })).map((r) => r.k),
+      c.values,
+    )
     const path = join(tmp, 'pieces.parquet')
     writeFileSync(path, bytes)
     const [sum] = await rows(`SELECT count(*) AS n, sum(k) AS s FROM '${path}'`)

@@ -92,7 +92,15 @@ describe('the footer and page headers', () => {
       expect([int(schema[0]!, 5), int(schema[0]!, 3)]).toEqual([BigInt(columns.length), 0n])
       const physical = schema.slice(1).map((e) => [int(e, 1), int(e, 3), e.has(6) ? int(e, 6) : null])
       // BYTE_ARRAY 6 / UTF8 0; INT64 2 / TIMESTAMP_MICROS 10; INT32 1 / INT_32 17; INT64 / INT_64 18; DOUBLE 5; BOOLEAN 0.
-      expect(physical).toEqual([[6n, 1n, 0n], [2n, 1n, 10n], [1n, 1n, 17n], [2n, 1n, 18n], [5n, 1n, null], [0n, 1n, null], [6n, 1n, 0n]])
+      expect(physical).toEqual([
+        [6n, 1n, 0n],
+        [2n, 1n, 10n],
+        [1n, 1n, 17n],
+        [2n, 1n, 18n],
+        [5n, 1n, null],
+        [0n, 1n, null],
+        [6n, 1n, 0n],
+      ])
       const tsLogical = sub(sub(schema[2]!, 10), 8)
       expect([...sub(tsLogical, 2).keys()]).toEqual([2]) // MICROS
       expect(tsLogical.get(1)?.value).toEqual({ wire: 'bool', v: true }) // isAdjustedToUTC
@@ -157,7 +165,13 @@ describe('the footer and page headers', () => {
           expect(int(stats, 3), name).toBe(nulls)
           const given = groups[gi]!.columns[ci]!
           if (given.min && given.max) {
-            for (const [id, want] of [[1, given.max], [2, given.min], [5, given.max], [6, given.min]] as const) expect(Buffer.from(bytes(stats, id)).equals(want), `${name} stat ${id}`).toBe(true)
+            for (const [id, want] of [
+              [1, given.max],
+              [2, given.min],
+              [5, given.max],
+              [6, given.min],
+            ] as const)
+              expect(Buffer.from(bytes(stats, id)).equals(want), `${name} stat ${id}`).toBe(true)
           } else expect([...stats.keys()]).toEqual([3])
         }
         expect([int(g, 6), int(g, 2)]).toEqual([compressed, uncompressed])

@@ -28,9 +28,30 @@ describe('the compact protocol, byte for byte', () => {
     expect(hex(new CompactWriter().begin().i32(1, -64).end())).toBe('157f00')
     expect(hex(new CompactWriter().begin().i32(1, 64).end())).toBe('15800100')
     expect(hex(new CompactWriter().begin().i32(1, -65).end())).toBe('15810100')
-    expect(hex(new CompactWriter().begin().i32(1, 2 ** 31 - 1).end())).toBe('15feffffff0f00')
-    expect(hex(new CompactWriter().begin().i32(1, -(2 ** 31)).end())).toBe('15ffffffff0f00')
-    expect(hex(new CompactWriter().begin().i64(2, 2 ** 32).end())).toBe('26808080802000')
+    expect(
+      hex(
+        new CompactWriter()
+          .begin()
+          .i32(1, 2 ** 31 - 1)
+          .end(),
+      ),
+    ).toBe('15feffffff0f00')
+    expect(
+      hex(
+        new CompactWriter()
+          .begin()
+          .i32(1, -(2 ** 31))
+          .end(),
+      ),
+    ).toBe('15ffffffff0f00')
+    expect(
+      hex(
+        new CompactWriter()
+          .begin()
+          .i64(2, 2 ** 32)
+          .end(),
+      ),
+    ).toBe('26808080802000')
     // I16 = 4 (RowGroup.ordinal): the same zigzag varint under its own type.
     expect(hex(new CompactWriter().begin().i16(7, 3).i16(8, -2).end())).toBe('7406' + '1403' + '00')
   })
@@ -59,7 +80,7 @@ describe('the compact protocol, byte for byte', () => {
     expect(hex(new CompactWriter().begin().i32(100, 0).i32(101, 0).end())).toBe('05c8010015' + '0000')
   })
 
-  it('restores the outer struct\'s last field id after a nested struct', () => {
+  it("restores the outer struct's last field id after a nested struct", () => {
     // Outer field 3 (STRUCT = 12) holding field 20 (long form), then outer field 4: delta 1 from 3.
     expect(hex(new CompactWriter().begin().struct(3).i32(20, 1).end().i32(4, 1).end())).toBe('3c' + '052802' + '00' + '1502' + '00')
   })
@@ -256,16 +277,7 @@ type Plain = bigint | boolean | string | Plain[] | { [id: string]: Plain }
 function plainOf(fields: Map<number, Node>): { [id: string]: Plain } {
   const out: { [id: string]: Plain } = {}
   for (const [id, n] of fields) {
-    out[id] =
-      n.kind === 'i32' || n.kind === 'i64'
-        ? BigInt(n.v)
-        : n.kind === 'ints'
-          ? n.v.map(BigInt)
-          : n.kind === 'structs'
-            ? n.v.map(plainOf)
-            : n.kind === 'struct'
-              ? plainOf(n.v)
-              : n.v
+    out[id] = n.kind === 'i32' || n.kind === 'i64' ? BigInt(n.v) : n.kind === 'ints' ? n.v.map(BigInt) : n.kind === 'structs' ? n.v.map(plainOf) : n.kind === 'struct' ? plainOf(n.v) : n.v
   }
   return out
 }

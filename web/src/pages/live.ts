@@ -44,7 +44,12 @@ export function livePage(root: HTMLElement): Cleanup {
       received.value.textContent = bytes(last.bytes_per_sec)
       received.sub.textContent = `request bytes / s (server) · ${num(last.duplicates_per_sec)} duplicates / s`
       const max = Math.max(1, ...last.lag)
-      fill(partitions, ...last.lag.map((n, p) => h('div', { class: 'bar-row' }, h('span', { class: 'label' }, `p${p}`), h('span', { class: 'bar', style: `width:${(100 * n) / max}%` }), h('span', { class: 'num' }, num(n)))))
+      fill(
+        partitions,
+        ...last.lag.map((n, p) =>
+          h('div', { class: 'bar-row' }, h('span', { class: 'label' }, `p${p}`), h('span', { class: 'bar', style: `width:${(100 * n) / max}%` }), h('span', { class: 'num' }, num(n))),
+        ),
+      )
     }
     const x = s.samples.map((p) => p.t / 1000)
     rates.setData(x, [s.samples.map((p) => p.events_per_sec), s.samples.map((p) => p.processed_per_sec), s.samples.map((p) => p.rejected_per_sec)])

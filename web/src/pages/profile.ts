@@ -50,18 +50,43 @@ export function profilePage(root: HTMLElement, userId: string): Cleanup {
         'div',
         { class: 'two' },
         h('section', { class: 'card' }, h('h3', null, 'Traits'), traits),
-        h('div', null, h('section', { class: 'card' }, h('h3', null, 'Segments'), segments), h('section', { class: 'card' }, h('h3', null, 'Events by name (lifetime)'), table(['event', 'count'], counts.map(([e, n]) => [e, n])))),
+        h(
+          'div',
+          null,
+          h('section', { class: 'card' }, h('h3', null, 'Segments'), segments),
+          h(
+            'section',
+            { class: 'card' },
+            h('h3', null, 'Events by name (lifetime)'),
+            table(
+              ['event', 'count'],
+              counts.map(([e, n]) => [e, n]),
+            ),
+          ),
+        ),
       ),
       h(
         'section',
         { class: 'card' },
         h('h3', null, 'Window metrics'),
         metricNames.length === 0 ? h('p', { class: 'muted' }, 'The current rules keep no metrics.') : chartEl,
-        metricNames.length === 0 ? null : table(['metric', 'value'], metricNames.map((m) => [h('code', null, m), num(p.metrics[m])])),
+        metricNames.length === 0
+          ? null
+          : table(
+              ['metric', 'value'],
+              metricNames.map((m) => [h('code', null, m), num(p.metrics[m])]),
+            ),
       ),
       h('section', { class: 'card' }, h('h3', null, 'Recent events'), recent(events)),
     )
-    if (metricNames.length > 0) chart = barChart(chartEl, metricNames, metricNames.map((m) => p.metrics[m] ?? null), 'value', { height: 200 })
+    if (metricNames.length > 0)
+      chart = barChart(
+        chartEl,
+        metricNames,
+        metricNames.map((m) => p.metrics[m] ?? null),
+        'value',
+        { height: 200 },
+      )
   }
 
   const load = async () => {
@@ -74,7 +99,14 @@ export function profilePage(root: HTMLElement, userId: string): Cleanup {
       shown = json
     } catch (err) {
       if (stopped) return
-      fill(body, h('p', { class: 'error', 'data-testid': 'profile-error' }, err instanceof ApiError && err.status === 404 ? `No profile for user "${userId}" (no event from this user has been processed yet).` : messageOf(err)))
+      fill(
+        body,
+        h(
+          'p',
+          { class: 'error', 'data-testid': 'profile-error' },
+          err instanceof ApiError && err.status === 404 ? `No profile for user "${userId}" (no event from this user has been processed yet).` : messageOf(err),
+        ),
+      )
     }
     if (!stopped) timer = setTimeout(() => void load(), REFRESH_MS)
   }

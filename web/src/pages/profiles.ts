@@ -56,7 +56,14 @@ export function profilesPage(root: HTMLElement): Cleanup {
           ? h('p', { class: 'muted' }, 'No profile matches.')
           : table(
               ['user', 'country', 'last seen', 'events', 'purchases', 'segments'],
-              rows.map((p) => [h('a', { href: `#/profiles/${enc(p.user_id)}` }, p.user_id), p.traits.country ?? '', ago(p.traits.last_seen), p.traits.event_count, num(p.traits.total_purchases), p.segments.map((s) => s.segment).join(', ')]),
+              rows.map((p) => [
+                h('a', { href: `#/profiles/${enc(p.user_id)}` }, p.user_id),
+                p.traits.country ?? '',
+                ago(p.traits.last_seen),
+                p.traits.event_count,
+                num(p.traits.total_purchases),
+                p.segments.map((s) => s.segment).join(', '),
+              ]),
             ),
       )
       more.hidden = next === null

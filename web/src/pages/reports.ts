@@ -38,8 +38,14 @@ export function reportsPage(root: HTMLElement, selected: string | undefined): Cl
         const plan = planChart(result.columns, result.rows)
         if (plan?.kind === 'bars') chart = barChart(chartEl, plan.labels, plan.values, plan.label)
         else if (plan?.kind === 'lines') {
-          const lines = lineChart(chartEl, plan.series.map((s) => s.label))
-          lines.setData(plan.x, plan.series.map((s) => s.values))
+          const lines = lineChart(
+            chartEl,
+            plan.series.map((s) => s.label),
+          )
+          lines.setData(
+            plan.x,
+            plan.series.map((s) => s.values),
+          )
           chart = lines
         } else chartEl.append(h('p', { class: 'muted' }, result.rows.length === 0 ? 'No data yet: the warehouse sink writes events to Parquet every few seconds.' : 'Nothing to chart in this result.'))
         fill(out, resultTable(result, 'report-table'))

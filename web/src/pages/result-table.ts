@@ -15,7 +15,14 @@ export function resultTable(r: QueryResult, testid: string): HTMLElement {
   return h(
     'div',
     { class: 'result', 'data-testid': testid },
-    h('div', { class: 'scroll' }, table(r.columns.map((c) => c.name), rows)),
+    h(
+      'div',
+      { class: 'scroll' },
+      table(
+        r.columns.map((c) => c.name),
+        rows,
+      ),
+    ),
     h('p', { class: 'muted' }, notes.join(' · ')),
   )
 }

@@ -51,7 +51,12 @@ export function segmentsPage(root: HTMLElement): Cleanup {
         segments.map((s) => {
           const size = h('span', { 'data-testid': `size-${s.name}` })
           sizeCells.set(s.name, size)
-          return [h('button', { class: 'link', type: 'button', 'data-testid': 'segment-row', onclick: () => editor.load(s) }, s.name), size, h('code', { title: s.description ?? '' }, s.when), s.keep ?? '']
+          return [
+            h('button', { class: 'link', type: 'button', 'data-testid': 'segment-row', onclick: () => editor.load(s) }, s.name),
+            size,
+            h('code', { title: s.description ?? '' }, s.when),
+            s.keep ?? '',
+          ]
         }),
       ),
     )

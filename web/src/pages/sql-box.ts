@@ -15,7 +15,15 @@ export function sqlBox(): { el: HTMLElement } {
   text.addEventListener('input', () => (typed = text.value))
   const run = h('button', { type: 'submit', 'data-testid': 'sql-run' }, 'Run')
   const out = h('div', { 'data-testid': 'sql-output' })
-  const form = h('form', { class: 'card sql' }, h('h3', null, 'SQL'), h('p', { class: 'muted' }, 'Views: events, buys, social, segment_changes, notifications, profiles, sessions (docs/warehouse.md). Ctrl+Enter runs.'), text, h('div', { class: 'row' }, run), out)
+  const form = h(
+    'form',
+    { class: 'card sql' },
+    h('h3', null, 'SQL'),
+    h('p', { class: 'muted' }, 'Views: events, buys, social, segment_changes, notifications, profiles, sessions (docs/warehouse.md). Ctrl+Enter runs.'),
+    text,
+    h('div', { class: 'row' }, run),
+    out,
+  )
   const go = async () => {
     run.disabled = true
     fill(out, h('p', { class: 'muted' }, 'running…'))
