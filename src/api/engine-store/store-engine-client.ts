@@ -3,7 +3,7 @@ import type { EngineRules } from '../../engine/engine-rules.ts'
 import { DEFAULT_WORKER_OPTIONS } from '../../engine/partition-worker.ts'
 import { EngineReadModel } from '../../engine/read/read-model.ts'
 import { buildSnapshot, type PartitionReading } from '../../engine/read/snapshot.ts'
-import type { EngineClient, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo } from '../../engine/thread/protocol.ts'
+import type { EngineClient, EngineSnapshot, SegmentInfo } from '../../engine/thread/protocol.ts'
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
 import type { Logger } from '../../logger.ts'
 import type { StateStore } from '../../state/state-store.ts'
@@ -32,9 +32,8 @@ const STARTING: EngineSnapshot = { ready: false, partitions: [], processed: 0, l
  * most their checkpoint interval). Profiles are one key read; sizes come from a scan of each
  * partition's users, redone only when its checkpoint changed; search and members scan on demand.
  */
-export class StoreEngineClient implements EngineClient {
+export class StoreEngineClient extends EngineReadModel implements EngineClient {
   private readonly views: PartitionView[]
-  private readonly read: EngineReadModel
   private latest: EngineSnapshot = STARTING
   private timer: NodeJS.Timeout | null = null
   private refreshing: Promise<void> | null = null
@@ -50,8 +49,10 @@ export class StoreEngineClient implements EngineClient {
     private readonly options: StoreEngineOptions,
     private readonly logger: Logger,
   ) {
-    this.views = Array.from({ length: partitions }, (_, p) => emptyView(p))
-    this.read = new EngineReadModel(new StoredUsers(store, options.namespace, rules, engineOptions, options.followsWallClock, this.views), engineOptions)
+    const views = Array.from({ length: partitions }, (_, p) => emptyView(p))
+    // Reads (profile, search, members, segments) are the read model's, over the checkpoints.
+    super(new StoredUsers(store, options.namespace, rules, engineOptions, options.followsWallClock, views), engineOptions)
+    this.views = views
   }
 
   /** Reads every checkpoint and counts every partition once before answering, then keeps refreshing. */
@@ -67,22 +68,6 @@ export class StoreEngineClient implements EngineClient {
 
   snapshot(): EngineSnapshot {
     return this.latest
-  }
-
-  profile(tenant: string, userId: string): Promise<Profile | null> {
-    return this.read.profile(tenant, userId)
-  }
-
-  searchProfiles(q: ProfileQuery): Promise<ProfilePage> {
-    return this.read.searchProfiles(q)
-  }
-
-  members(tenant: string, name: string, limit: number, cursor?: string): Promise<MemberPage | null> {
-    return this.read.members(tenant, name, limit, cursor)
-  }
-
-  segments(tenant: string): Promise<SegmentInfo[]> {
-    return this.read.segments(tenant)
   }
 
   putSegment(name: string): Promise<SegmentInfo> {

@@ -13,14 +13,18 @@ import type { UserSource } from './user-source.ts'
  * from differs (UserSource); paging, ordering, filters and shapes are written here alone.
  */
 export class EngineReadModel {
-  constructor(
-    private readonly source: UserSource,
-    private readonly options: EngineOptions,
-  ) {}
+  // Private names (#): the engine thread's and the collector's clients extend this class with fields of their own.
+  readonly #source: UserSource
+  readonly #options: EngineOptions
+
+  constructor(source: UserSource, options: EngineOptions) {
+    this.#source = source
+    this.#options = options
+  }
 
   async profile(tenant: string, userId: string): Promise<Profile | null> {
-    const at = await this.source.user(tenant, userId)
-    return at === null ? null : buildProfile(at.user, at.rules, this.options, at.T)
+    const at = await this.#source.user(tenant, userId)
+    return at === null ? null : buildProfile(at.user, at.rules, this.#options, at.T)
   }
 
   /** Profiles of a tenant matching every trait condition (and in a segment, if named), by user id after the cursor. */
@@ -28,15 +32,15 @@ export class EngineReadModel {
     const segment = q.segment === undefined ? -1 : this.segmentIndex(q.segment)
     if (segment === null) return { profiles: [], next: null }
     const found: Array<{ u: UserState; rules: EngineRules; T: number }> = []
-    await this.source.scan(q.tenant, (u, rules, T) => {
+    await this.#source.scan(q.tenant, (u, rules, T) => {
       if (q.cursor !== undefined && compareIds(u.userId, q.cursor) <= 0) return
       if (segment >= 0 && !u.isMember(segment)) return
-      if (matchesTraits(u, q.where, this.options, T)) found.push({ u, rules, T })
+      if (matchesTraits(u, q.where, this.#options, T)) found.push({ u, rules, T })
     })
     found.sort((a, b) => compareIds(a.u.userId, b.u.userId))
     const page = found.slice(0, q.limit)
     return {
-      profiles: page.map(({ u, rules, T }) => buildProfile(u, rules, this.options, T)),
+      profiles: page.map(({ u, rules, T }) => buildProfile(u, rules, this.#options, T)),
       next: found.length > q.limit ? page[page.length - 1]!.u.userId : null,
     }
   }
@@ -46,7 +50,7 @@ export class EngineReadModel {
     const segment = this.segmentIndex(name)
     if (segment === null) return null
     const found: Member[] = []
-    await this.source.scan(tenant, (u) => {
+    await this.#source.scan(tenant, (u) => {
       if (!u.isMember(segment) || (cursor !== undefined && compareIds(u.userId, cursor) <= 0)) return
       found.push({ user_id: u.userId, since: u.since[segment]! })
     })
@@ -58,18 +62,18 @@ export class EngineReadModel {
   /** Every segment of the rules with its size in the tenant. */
   segments(tenant: string): Promise<SegmentInfo[]> {
     return Promise.resolve(
-      this.source.definition().segments.map((s) => ({
+      this.#source.definition().segments.map((s) => ({
         name: s.name,
         when: s.text,
         keep: s.keepMs > 0 ? formatDuration(s.keepMs) : null,
         description: s.description ?? null,
-        size: this.source.segmentSize(tenant, s.name),
+        size: this.#source.segmentSize(tenant, s.name),
       })),
     )
   }
 
   private segmentIndex(name: string): number | null {
-    const i = this.source.definition().segments.findIndex((s) => s.name === name)
+    const i = this.#source.definition().segments.findIndex((s) => s.name === name)
     return i < 0 ? null : i
   }
 }

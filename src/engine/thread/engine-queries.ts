@@ -8,21 +8,27 @@ import { EngineReadModel } from '../read/read-model.ts'
 import { buildSnapshot, type PartitionReading } from '../read/snapshot.ts'
 import { saveRules, upsertSegment } from '../rules-source.ts'
 import type { EngineRequest } from './messages.ts'
-import type { EngineQueryApi, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
+import type { EngineQueryApi, EngineSnapshot, SegmentInfo, SegmentInput } from './protocol.ts'
 
-/** Answers the API's questions from the live engine state, in the engine's thread. */
-export class EngineQueries implements EngineQueryApi {
-  private readonly read: EngineReadModel
+/**
+ * Answers the API's questions from the live engine state, in the engine's thread: the reads are the
+ * read model's (over the live partitions), the rest is rule changes, snapshots and routing.
+ */
+export class EngineQueries extends EngineReadModel implements EngineQueryApi {
+  /** The rules the engine runs now; a box, so the read model's source sees run-time changes. */
+  private readonly current: { definition: RulesDefinition }
 
   constructor(
     private readonly runner: EngineRunner,
     private readonly log: EventLog,
     private readonly options: EngineOptions,
-    private definition: RulesDefinition,
+    definition: RulesDefinition,
     private readonly rulesPath: string,
     followsWallClock: boolean,
   ) {
-    this.read = new EngineReadModel(new LiveUsers(runner, options, followsWallClock, () => this.definition), options)
+    const current = { definition }
+    super(new LiveUsers(runner, options, followsWallClock, () => current.definition), options)
+    this.current = current
   }
 
   /**
@@ -46,27 +52,11 @@ export class EngineQueries implements EngineQueryApi {
     }
   }
 
-  profile(tenant: string, userId: string): Promise<Profile | null> {
-    return this.read.profile(tenant, userId)
-  }
-
-  searchProfiles(q: ProfileQuery): Promise<ProfilePage> {
-    return this.read.searchProfiles(q)
-  }
-
-  members(tenant: string, name: string, limit: number, cursor?: string): Promise<MemberPage | null> {
-    return this.read.members(tenant, name, limit, cursor)
-  }
-
-  segments(tenant: string): Promise<SegmentInfo[]> {
-    return this.read.segments(tenant)
-  }
-
   async putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo> {
-    const next = upsertSegment(this.definition, name, input)
+    const next = upsertSegment(this.current.definition, name, input)
     const rules = prepareRules(next, this.options)
     for (const w of this.runner.workers) w.replaceRules(rules)
-    this.definition = next
+    this.current.definition = next
     saveRules(this.rulesPath, next)
     return (await this.segments(tenant)).find((s) => s.name === name)!
   }
@@ -78,6 +68,6 @@ export class EngineQueries implements EngineQueryApi {
       const { end } = await this.log.offsets(TOPICS.events, w.partition)
       partitions.push({ partition: w.partition, nextOffset: w.nextOffset, end, watermark: e.watermark, stats: { ...e.stats }, users: e.userCount, sizes: e.sizes })
     }
-    return buildSnapshot(partitions, this.definition, this.runner.error?.message ?? null)
+    return buildSnapshot(partitions, this.current.definition, this.runner.error?.message ?? null)
   }
 }
