@@ -33,7 +33,10 @@ for (let c = 0; c < 128; c++) {
 
 /** Which envelope field the key b[s, e) names (an F_* bit), or 0 for a property. */
 export function reservedField(b: Buffer, s: number, e: number): number {
-  const candidates = BY_LENGTH[e - s]
+  const len = e - s
+  // Bounds first: a client's key may be of any length, and a read past the table's end is V8's slow path.
+  if (len >= BY_LENGTH.length) return 0
+  const candidates = BY_LENGTH[len]
   if (candidates === undefined) return 0
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates[i]!

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { SNAPPY, UNCOMPRESSED, encodeParquet, type ColumnChunk, type ColumnSpec, type PageCodec } from '../../src/warehouse/sink/parquet-encode.ts'
 import { snappyCompress, snappyMaxLength, type ValuesHint } from '../../src/warehouse/sink/snappy.ts'
 import { mulberry32 } from '../support/prng.ts'
+import { plainStrings } from './plain-strings.ts'
 
 /*
  * The sink's own Parquet pieces, checked against readers written by others: its Snappy compressor
@@ -27,15 +28,7 @@ function snappyRoundTrip(pieces: readonly Uint8Array[], values?: ValuesHint): { 
   return { packed: end - 3, same: Buffer.from(back).equals(input) }
 }
 
-const plain = (strings: readonly string[]): Buffer =>
-  Buffer.concat(
-    strings.map((s) => {
-      const b = Buffer.from(s, 'utf8')
-      const len = Buffer.alloc(4)
-      len.writeUInt32LE(b.length)
-      return Buffer.concat([len, b])
-    }),
-  )
+const plain = plainStrings
 
 describe('snappy', () => {
   it('round-trips through another implementation, whatever the input', () => {

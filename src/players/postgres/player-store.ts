@@ -1,8 +1,7 @@
-import pg from 'pg'
+import type pg from 'pg'
 import { createLogger, type Logger } from '../../logger.ts'
-import { runDdl } from '../../state/postgres/schema.ts'
+import { openStorePool } from '../../state/postgres/pool.ts'
 import { inTransaction } from '../../state/postgres/transaction.ts'
-import { parsePostgresUrl, redactUrl } from '../../state/postgres/url.ts'
 import type { OutboxEvent, PlayerRecord, PlayerStore, PlayerUpdate } from '../player-store.ts'
 import { playerTables } from './schema.ts'
 
@@ -19,17 +18,7 @@ export class PostgresPlayerStore implements PlayerStore {
    * size) and creates the game's tables if missing.
    */
   static async open(url: string, options: { logger?: Logger } = {}): Promise<PostgresPlayerStore> {
-    const { connectionString, schema, poolSize } = parsePostgresUrl(url)
-    const logger = options.logger ?? createLogger('players')
-    const pool = new pg.Pool({ connectionString, max: poolSize })
-    // An idle connection dropped by the server would otherwise crash the process; the next query reconnects.
-    pool.on('error', (err) => logger.warn({ err, url: redactUrl(url) }, 'idle Postgres connection lost'))
-    try {
-      await runDdl(pool, schema, playerTables(schema))
-    } catch (err) {
-      await pool.end()
-      throw new Error(`cannot open the Postgres player store at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err })
-    }
+    const { pool, schema } = await openStorePool(url, 'player store', options.logger ?? createLogger('players'), playerTables)
     return new PostgresPlayerStore(pool, schema)
   }
 

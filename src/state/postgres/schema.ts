@@ -8,7 +8,7 @@ import { inTransaction } from './transaction.ts'
  * Checkpoints are json (not jsonb) so they read back with their key order and numbers exactly as
  * written. The game's tables are the players adapter's (src/players/postgres/schema.ts).
  */
-function ddl(schema: string): string[] {
+export function stateTables(schema: string): string[] {
   return [
     `CREATE SCHEMA IF NOT EXISTS ${schema}`,
     `CREATE TABLE IF NOT EXISTS ${schema}.checkpoints (
@@ -39,10 +39,6 @@ function ddl(schema: string): string[] {
  * the same time; concurrent CREATE … IF NOT EXISTS can still collide in the catalog, so the DDL runs
  * under a transaction-scoped advisory lock named after the schema.
  */
-export function createTables(pool: pg.Pool, schema: string): Promise<void> {
-  return runDdl(pool, schema, ddl(schema))
-}
-
 /** Runs DDL statements under the schema's advisory lock (shared with the players adapter's tables). */
 export async function runDdl(pool: pg.Pool, schema: string, statements: readonly string[]): Promise<void> {
   await inTransaction(pool, async (client) => {

@@ -2,9 +2,9 @@ import pg from 'pg'
 import { createLogger, type Logger } from '../../logger.ts'
 import { FencedError, type CheckpointFence, type PartitionCheckpoint, type StateStore, type UserRecord } from '../state-store.ts'
 import { packUsers, type PackedUsers, type PackLimits } from './packed-users.ts'
-import { createTables } from './schema.ts'
+import { openStorePool } from './pool.ts'
+import { stateTables } from './schema.ts'
 import { inTransaction } from './transaction.ts'
-import { parsePostgresUrl, redactUrl } from './url.ts'
 
 export interface PostgresStoreOptions {
   /** Users per query while loadUsers pages through a partition. Default 2,000. */
@@ -15,9 +15,6 @@ export interface PostgresStoreOptions {
 }
 
 const DEFAULT_STATEMENT: PackLimits = { maxUsers: 20_000, maxBytes: 64 * 1024 * 1024 }
-// A transaction left open by a paused or hung process (a fenced checkpoint holds its lease row) is
-// ended by the server after this long, so a takeover waits for a frozen owner at most this much.
-const IDLE_IN_TRANSACTION_MS = 10_000
 
 /**
  * Postgres: checkpoints and engine users in one schema (the game's players beside them: src/players/postgres/). A checkpoint (its users upserted
@@ -64,18 +61,7 @@ export class PostgresStateStore implements StateStore {
 
   /** Connects, creates the schema and tables if missing. `url`: postgres://host:port/db?schema=name&pool=n. */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStateStore> {
-    const { connectionString, schema, poolSize } = parsePostgresUrl(url)
-    const logger = options.logger ?? createLogger('state')
-    const pool = new pg.Pool({ connectionString, max: poolSize, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS })
-    // An idle connection dropped by the server (restart, idle timeout) is reported here; without a
-    // listener it would crash the process. The next query simply gets a fresh connection.
-    pool.on('error', (err) => logger.warn({ err, url: redactUrl(url) }, 'idle Postgres connection lost'))
-    try {
-      await createTables(pool, schema)
-    } catch (err) {
-      await pool.end()
-      throw new Error(`cannot open the Postgres state store at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err })
-    }
+    const { pool, schema } = await openStorePool(url, 'state store', options.logger ?? createLogger('state'), stateTables)
     return new PostgresStateStore(pool, schema, options.pageSize ?? 2_000, { ...DEFAULT_STATEMENT, ...options.statement })
   }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { snappyCompress, snappyMaxLength, type ValuesHint } from '../../../src/warehouse/sink/snappy.ts'
 import { mulberry32, type Rng } from '../../support/prng.ts'
 import { snappyDecode, type SnappyElements } from './snappy-reader.ts'
+import { plainStrings } from '../plain-strings.ts'
 
 /*
  * The sink's Snappy compressor on generated inputs, each compressed into exactly the room
@@ -50,16 +51,7 @@ function mixed(rnd: Rng, n: number): Buffer {
   return b
 }
 
-/** Strings as a PLAIN page holds them: a 4-byte length, then the bytes. */
-const plain = (strings: readonly string[]): Buffer =>
-  Buffer.concat(
-    strings.map((s) => {
-      const b = Buffer.from(s, 'utf8')
-      const len = Buffer.alloc(4)
-      len.writeUInt32LE(b.length)
-      return Buffer.concat([len, b])
-    }),
-  )
+const plain = plainStrings
 
 describe('snappy', () => {
   it('round-trips short inputs of every length up to 70 bytes, random and repeated', () => {

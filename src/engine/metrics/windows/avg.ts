@@ -1,6 +1,6 @@
 import { fromMicros, toMicros } from '../exact-sum.ts'
 import { numeric } from '../metric-state.ts'
-import type { WindowAggregate } from './window-aggregate.ts'
+import { SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asNumber, copySlots, slotArray, type StoredWindow, type WindowFields } from './window-snapshot.ts'
 
 export type AvgFields = WindowFields & {
@@ -11,7 +11,7 @@ export type AvgFields = WindowFields & {
 }
 
 /** avg(e.f, w): a sum in whole millionths and a count of numeric values, per bucket and running. */
-export class AvgWindow implements WindowAggregate {
+export class AvgWindow extends SlotsOnly implements WindowAggregate {
   private readonly counts: Uint32Array
   /** Whole millionths. */
   private readonly sums: Float64Array
@@ -20,6 +20,7 @@ export class AvgWindow implements WindowAggregate {
   hasNegative = false
 
   constructor(buckets: number) {
+    super()
     this.counts = new Uint32Array(buckets)
     this.sums = new Float64Array(buckets)
   }
@@ -56,16 +57,6 @@ export class AvgWindow implements WindowAggregate {
 
   holds(slot: number): boolean {
     return this.counts[slot] !== 0
-  }
-
-  expire(): void {}
-
-  firstKept(): number {
-    return Infinity
-  }
-
-  keepsNothing(): boolean {
-    return true
   }
 
   value(): number | null {

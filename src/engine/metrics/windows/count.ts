@@ -1,4 +1,4 @@
-import type { WindowAggregate } from './window-aggregate.ts'
+import { SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asNumber, copySlots, slotArray, type StoredWindow, type WindowFields } from './window-snapshot.ts'
 
 export type CountFields = WindowFields & {
@@ -9,11 +9,12 @@ export type CountFields = WindowFields & {
 }
 
 /** count(e, w): events per bucket and a running total, so reading the window is O(1). */
-export class CountWindow implements WindowAggregate {
+export class CountWindow extends SlotsOnly implements WindowAggregate {
   private readonly counts: Uint32Array
   private total = 0
 
   constructor(buckets: number) {
+    super()
     this.counts = new Uint32Array(buckets)
   }
 
@@ -44,16 +45,6 @@ export class CountWindow implements WindowAggregate {
 
   holds(slot: number): boolean {
     return this.counts[slot] !== 0
-  }
-
-  expire(): void {}
-
-  firstKept(): number {
-    return Infinity
-  }
-
-  keepsNothing(): boolean {
-    return true
   }
 
   value(): number {

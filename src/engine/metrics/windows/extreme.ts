@@ -1,5 +1,5 @@
 import { numeric } from '../metric-state.ts'
-import type { WindowAggregate } from './window-aggregate.ts'
+import { SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asExtreme, copySlots, type StoredWindow, type WindowFields } from './window-snapshot.ts'
 
 export type ExtremeFields = WindowFields & {
@@ -13,11 +13,12 @@ export type ExtremeFields = WindowFields & {
  * min/max: the best value per bucket (NaN for none). A best value cannot be taken back out of a
  * running total, so reading scans the window's buckets.
  */
-export abstract class ExtremeWindow implements WindowAggregate {
+export abstract class ExtremeWindow extends SlotsOnly implements WindowAggregate {
   abstract readonly agg: 'min' | 'max'
   protected readonly best: Float64Array
 
   constructor(buckets: number) {
+    super()
     this.best = new Float64Array(buckets).fill(NaN)
   }
 
@@ -46,16 +47,6 @@ export abstract class ExtremeWindow implements WindowAggregate {
 
   holds(slot: number): boolean {
     return !Number.isNaN(this.best[slot] ?? NaN)
-  }
-
-  expire(): void {}
-
-  firstKept(): number {
-    return Infinity
-  }
-
-  keepsNothing(): boolean {
-    return true
   }
 
   value(first: number, last: number): number | null {

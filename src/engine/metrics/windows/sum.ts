@@ -1,6 +1,6 @@
 import { fromMicros, toMicros } from '../exact-sum.ts'
 import { numeric } from '../metric-state.ts'
-import type { WindowAggregate } from './window-aggregate.ts'
+import { SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asNumber, copySlots, slotArray, type StoredWindow, type WindowFields } from './window-snapshot.ts'
 
 export type SumFields = WindowFields & {
@@ -14,13 +14,14 @@ export type SumFields = WindowFields & {
  * sum(e.f, w): whole millionths per bucket and a running total (exact-sum.ts), so reading is O(1)
  * and the total never drifts as buckets leave.
  */
-export class SumWindow implements WindowAggregate {
+export class SumWindow extends SlotsOnly implements WindowAggregate {
   private readonly sums: Float64Array
   /** Whole millionths. */
   private total = 0
   hasNegative = false
 
   constructor(buckets: number) {
+    super()
     this.sums = new Float64Array(buckets)
   }
 
@@ -53,16 +54,6 @@ export class SumWindow implements WindowAggregate {
   /** A bucket whose values cancel out (5 and −5) counts as empty: its leaving changes nothing. */
   holds(slot: number): boolean {
     return this.sums[slot] !== 0
-  }
-
-  expire(): void {}
-
-  firstKept(): number {
-    return Infinity
-  }
-
-  keepsNothing(): boolean {
-    return true
   }
 
   value(): number {

@@ -32,6 +32,22 @@ export interface WindowAggregate {
   snapshot(): WindowFields
 }
 
+/**
+ * The part of WindowAggregate for aggregates that keep nothing outside their slots (all but
+ * distinct): nothing to expire, nothing kept.
+ */
+export abstract class SlotsOnly {
+  expire(): void {}
+
+  firstKept(): number {
+    return Infinity
+  }
+
+  keepsNothing(): boolean {
+    return true
+  }
+}
+
 /** What the registry holds per aggregate: how to make one empty and how to restore one. */
 export interface WindowAggregateType {
   new (buckets: number): WindowAggregate
