@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiContext } from '../../src/api/context.ts'
 import { decodeEvent, isClockRecord, validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
+import { maxEngineLag } from '../../src/api/collector/backpressure.ts'
 import type { DeadLetter } from '../../src/ingest/dead-letters.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
@@ -560,10 +561,14 @@ describe('backpressure', () => {
         return r.event
       })
       let refused: Answer | null = null
-      const deadline = Date.now() + 10_000
+      const deadline = Date.now() + 30_000
       for (let k = 0; refused === null && Date.now() < deadline; k++) {
         // A backlog appended behind the collector's back gives the engine something to chew on.
         await appendEvents(lagging.ctx.log, backlog, lagging.ctx.partitions)
+        // The collector reads the lag from the engine's latest snapshot (posted every 100 ms): post
+        // while a snapshot shows the backlog, or a fast engine may have caught up between snapshots.
+        const seen = Date.now() + 300
+        while (maxEngineLag(lagging.ctx.engine.snapshot()) === 0 && Date.now() < seen) await new Promise((r) => setTimeout(r, 2))
         const answers = await Promise.all([post(batch(k), { url: lagging.url }), post(batch(k), { url: lagging.url }), post(batch(k), { url: lagging.url })])
         refused = answers.find((r) => r.status === 503) ?? null
       }
