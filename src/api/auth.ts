@@ -23,8 +23,8 @@ declare module 'fastify' {
 
 /**
  * API keys map to a tenant and scopes. Keys come from TAGSTREAM_API_KEYS
- * ("key:tenant:scope+scope,…") or the config; a key is sent as `Authorization: Bearer KEY` or
- * `X-API-Key: KEY`.
+ * ("key:tenant:scope+scope,…") or the config; a key is sent as `Authorization: Bearer KEY`,
+ * `X-API-Key: KEY`, or `Authorization: Basic base64(KEY:)` (Segment's write key).
  */
 export class Auth {
   private readonly keys = new Map<string, Principal>()
@@ -41,7 +41,8 @@ export class Auth {
   require(scope: Scope) {
     return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const key = keyOf(req)
-      if (key === null) return sendError(reply, 401, 'unauthorized', 'missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"')
+      if (key === null)
+        return sendError(reply, 401, 'unauthorized', 'missing API key: send "Authorization: Bearer <key>", "X-API-Key: <key>", or HTTP Basic with the key as the user name (a Segment write key)')
       const principal = this.keys.get(key)
       if (!principal) return sendError(reply, 401, 'unauthorized', 'unknown API key')
       if (!principal.scopes.has(scope)) {
@@ -62,9 +63,23 @@ function keyOf(req: FastifyRequest): string | null {
   if (typeof auth === 'string') {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth)
     if (m) return m[1]!
+    const basic = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(auth)
+    if (basic) return basicKey(basic[1]!)
   }
   const x = req.headers['x-api-key']
   return typeof x === 'string' && x.length > 0 ? x : null
+}
+
+/**
+ * HTTP Basic as Segment's and RudderStack's SDKs send it: the write key is the user name and the
+ * password is empty. A key sent as the password alone (user name empty) is read too.
+ */
+function basicKey(encoded: string): string | null {
+  const text = Buffer.from(encoded, 'base64').toString('utf8')
+  const colon = text.indexOf(':')
+  const user = colon === -1 ? text : text.slice(0, colon)
+  const key = user !== '' ? user : text.slice(colon + 1)
+  return key === '' ? null : key
 }
 
 /** Parses TAGSTREAM_API_KEYS: `key:tenant:write+read,key2:acme:read`. */

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import { parseEventTime } from '../events/index.ts'
+import { parseEventTime, type EventError } from '../events/index.ts'
 import { failure, type RequestFailure } from './failure.ts'
 import { elementSpans } from './json-spans.ts'
 import { locateJsonError } from './json-syntax.ts'
@@ -19,7 +19,10 @@ export interface EarlyReject {
 }
 
 type RawSource =
-  { kind: 'whole'; bytes: Buffer } | { kind: 'elements'; bytes: Buffer; batch: boolean } | { kind: 'lines'; text: string; spans: number[] } | { kind: 'byte-lines'; bytes: Buffer; spans: number[] }
+  | { kind: 'whole'; bytes: Buffer }
+  | { kind: 'elements'; bytes: Buffer; batch: boolean; sent: unknown[] }
+  | { kind: 'lines'; text: string; spans: number[] }
+  | { kind: 'byte-lines'; bytes: Buffer; spans: number[] }
 
 /** The candidate events of one request body, in request order. */
 export class ParsedBody {
@@ -35,6 +38,11 @@ export class ParsedBody {
     private readonly source: RawSource,
     /** The body's own `sent_at` ({"batch": [...], "sent_at": …}), epoch ms: the client's clock when it sent the request. */
     readonly sentAt: number | undefined = undefined,
+    /**
+     * A validation error about item k in the words of the body's own format (a Segment message's
+     * `properties.amount` for the `amount` it became); null where items are sent as they are.
+     */
+    readonly explain: ((k: number, error: EventError) => EventError) | null = null,
   ) {}
 
   position(k: number): number {
@@ -51,13 +59,19 @@ export class ParsedBody {
         return Buffer.from(src.text.slice(src.spans[2 * k]!, src.spans[2 * k + 1]!))
       case 'byte-lines':
         return src.bytes.subarray(src.spans[2 * k]!, src.spans[2 * k + 1]!)
-      case 'elements': {
-        if (this.elementSpans === undefined) this.elementSpans = safeSpans(src.bytes, src.batch)
-        const spans = this.elementSpans
-        if (spans !== null && spans.length === this.items.length * 2) return src.bytes.subarray(spans[2 * k]!, spans[2 * k + 1]!)
-        return Buffer.from(safeStringify(this.items[k]))
-      }
+      case 'elements':
+        return this.element(this.position(k))
     }
+  }
+
+  /** The bytes of element p of a JSON array or batch as sent (p counts every element, valid or not). */
+  element(p: number): Buffer {
+    const src = this.source
+    if (src.kind !== 'elements') return this.raw(p)
+    if (this.elementSpans === undefined) this.elementSpans = safeSpans(src.bytes, src.batch)
+    const spans = this.elementSpans
+    if (spans !== null && spans.length === src.sent.length * 2) return src.bytes.subarray(spans[2 * p]!, spans[2 * p + 1]!)
+    return Buffer.from(safeStringify(src.sent[p]))
   }
 }
 
@@ -87,11 +101,11 @@ export function emptyBody(): RequestFailure {
   return failure(400, 'empty_body', 'request body is empty; send a JSON array of events, {"batch": [...]}, or NDJSON lines')
 }
 
-function tooMany(n: number, max: number): RequestFailure {
+export function tooMany(n: number, max: number): RequestFailure {
   return failure(413, 'too_many_events', `request holds ${n} events; at most ${max} are accepted per request — split it into smaller batches`)
 }
 
-function describe(v: unknown): string {
+export function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`
 }
 
@@ -121,17 +135,17 @@ export function parseEventsJson(text: string, bytes: Buffer, maxEvents: number):
     return failure(400, 'invalid_body', `body must be a JSON array of events, an object {"batch": [...]}, or one event object; got ${describe(v)}`)
   }
   if (items.length > maxEvents) return tooMany(items.length, maxEvents)
-  return new ParsedBody(items, null, [], { kind: 'elements', bytes, batch }, sentAt)
+  return new ParsedBody(items, null, [], { kind: 'elements', bytes, batch, sent: items }, sentAt)
 }
 
 /**
  * A batch's `sent_at` (docs/events.md#event-time), read like an event's `ts`. A bad one is the
  * request's fault, not one event's: every event of the batch would be corrected by it.
  */
-function requestSentAt(raw: unknown): number | undefined | RequestFailure {
+export function requestSentAt(raw: unknown, field = 'sent_at'): number | undefined | RequestFailure {
   if (raw === undefined || raw === null) return undefined
   const t = parseEventTime(raw)
-  return t.ok ? t.ms : failure(400, 'invalid_body', `sent_at: ${t.reason}`, 'sent_at')
+  return t.ok ? t.ms : failure(400, 'invalid_body', `${field}: ${t.reason}`, field)
 }
 
 /** A POST /v1/track body: exactly one event object. */

@@ -6,6 +6,8 @@ import type { RequestFailure } from './failure.ts'
 import { encodeEventsBody } from './fast-path.ts'
 import { RequestIds } from './ids.ts'
 import { ParsedBody, parseEventsJson, parseNdjson, parseTrackJson } from './parse.ts'
+import type { SegmentType } from './segment/message.ts'
+import { parseSegmentJson, type SegmentCall } from './segment/parse.ts'
 import { sortBatch } from './sorter.ts'
 
 /*
@@ -15,8 +17,12 @@ import { sortBatch } from './sorter.ts'
  * does not depend on which path read it (test/ingest/fast-path.test.ts compares them).
  */
 
-/** `events`: a JSON array, {"batch": [...]} or NDJSON of events; `track`: one JSON event. */
-export type BodyShape = 'events' | 'track'
+/**
+ * `events`: a JSON array, {"batch": [...]} or NDJSON of events; `track`: one JSON event (ours, or a
+ * Segment track call: see looksLikeSegment); `segment:batch`, `segment:identify` …: the Segment
+ * tracking spec's routes (docs/segment.md).
+ */
+export type BodyShape = 'events' | 'track' | `segment:${SegmentCall}`
 
 export interface BodyContext {
   tenant: string
@@ -44,7 +50,21 @@ function parseBody(bytes: Buffer, format: BodyFormat, shape: BodyShape, maxEvent
   // NDJSON with bad UTF-8 is cut into lines from the bytes: only the bad lines are rejected.
   if (format === 'ndjson') return parseNdjson(typeof text === 'string' ? text : null, bytes, maxEvents)
   if (typeof text !== 'string') return text
-  return shape === 'track' ? parseTrackJson(text, bytes) : parseEventsJson(text, bytes, maxEvents)
+  if (shape === 'events') return parseEventsJson(text, bytes, maxEvents)
+  if (shape !== 'track') return parseSegmentJson(text, bytes, shape === 'segment:batch' ? 'batch' : (shape.slice(8) as SegmentType), maxEvents)
+  const track = parseTrackJson(text, bytes)
+  return track instanceof ParsedBody && looksLikeSegment(track.items[0]) ? parseSegmentJson(text, bytes, 'track', maxEvents) : track
+}
+
+/**
+ * POST /v1/track is both ours and Segment's: a body with a Segment id (`userId`, `anonymousId`) and
+ * neither of ours (`user_id`, `anonymous_id`) is a Segment track call. Without any of them it is
+ * ours, and refused as ours (`user_id: is required`).
+ */
+function looksLikeSegment(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false
+  const o = v as Record<string, unknown>
+  return (o.userId !== undefined || o.anonymousId !== undefined) && o.user_id === undefined && o.anonymous_id === undefined
 }
 
 /** Request-level failures whose body is kept in the dead-letter log (index −1): the bytes were sent, just unusable. */

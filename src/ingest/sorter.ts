@@ -102,7 +102,7 @@ export function sortBatch(body: ParsedBody, tenant: string, receivedAt: number, 
     const r = sorter.check(items[k])
     if (r === null) continue
     if (r.ok) sorter.add(r.event)
-    else sorter.reject(body.position(k), r.error, body.raw(k))
+    else sorter.reject(body.position(k), body.explain === null ? r.error : body.explain(k, r.error), body.raw(k))
   }
   // Lines refused before validation (not JSON, not UTF-8) were read by this path too.
   batch.validated += body.early.length

@@ -122,6 +122,43 @@ describe('every route answers as the OpenAPI document says', () => {
     await track({ event: 'spin', user_id: 'u4' }, 200)
     await track({ user_id: 'u4' }, 400)
 
+    await track({ userId: 'u4', event: 'spin', messageId: 'seg-track-1' }, 200)
+
+    // The Segment spec's routes: every path, one good call each (text/plain, as browsers send), and refusals.
+    const segment = (path: string, body: unknown, status: number, key: string = write) =>
+      check({ method: 'POST', path, url: path, key, body: typeof body === 'string' ? body : json(body), contentType: 'text/plain', status })
+    const calls: Record<string, unknown> = {
+      identify: { userId: 'u5', traits: { plan: 'pro' } },
+      page: { userId: 'u5', name: 'Home' },
+      screen: { userId: 'u5', name: 'Main' },
+      group: { userId: 'u5', groupId: 'g1' },
+      alias: { userId: 'u5', previousId: 'd5' },
+      track: { userId: 'u5', event: 'spin' },
+    }
+    for (const path of ['/v1/batch', '/v1/import', '/v1/b']) {
+      await segment(
+        path,
+        {
+          batch: [
+            { type: 'track', userId: 'u5', event: 'spin' },
+            { type: 'nope', userId: 'u5' },
+          ],
+          sentAt: new Date().toISOString(),
+        },
+        200,
+      )
+    }
+    await segment('/v1/batch', '{"batch":', 400)
+    await segment('/v1/batch', { batch: [] }, 401, 'no-such-key')
+    await segment('/v1/batch', { batch: [] }, 403, read)
+    await segment('/v1/batch', { batch: Array.from({ length: 10_001 }, () => ({ type: 'track', userId: 'u9', event: 'spin' })) }, 413)
+    for (const [type, body] of Object.entries(calls)) {
+      const short = `/v1/${type[0]}`
+      if (type !== 'track') await segment(`/v1/${type}`, body, 200)
+      await segment(short, body, 200)
+      await segment(short, { event: 'spin' }, 400)
+    }
+
     const letters = (query: string, status: number) => check({ method: 'GET', path: '/v1/dead-letters', url: `/v1/dead-letters${query}`, key: read, status })
     const page = (await letters('?limit=1', 200)) as { dead_letters: unknown[]; next: string | null }
     expect(page.dead_letters.length).toBe(1)

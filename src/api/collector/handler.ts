@@ -13,8 +13,13 @@ import { errorBody } from '../errors.ts'
 import { checkBackpressure } from './backpressure.ts'
 import { InflightBudget, Reservation } from './inflight.ts'
 
-/** The collector's two routes: POST /v1/events (a batch) and POST /v1/track (one event). */
+/** The collector's routes: POST /v1/events (a batch), POST /v1/track (one event), and the Segment spec's (docs/segment.md). */
 export type CollectorRoute = BodyShape
+
+/** The Segment spec's routes answer in its words too: `success`, and a top-level `message` on errors. */
+function isSegmentRoute(route: CollectorRoute): boolean {
+  return route.startsWith('segment:')
+}
 
 /**
  * The collector's request handling, one instance per server (it owns the de-duplication horizon).
@@ -43,22 +48,25 @@ export class Collector {
     const tenant = req.principal?.tenant ?? DEFAULT_TENANT
     const headers = req.headers
     const maxBytes = ctx.config.limits.maxBodyBytes
-    if (headers['content-type'] === undefined && noBody(req)) return this.refuse(reply, emptyBody())
-    const format = mediaFormat(headers['content-type'], route === 'events')
+    const spec = isSegmentRoute(route)
+    if (headers['content-type'] === undefined && noBody(req)) return this.refuse(reply, emptyBody(), spec)
+    // Segment's clients send JSON as whatever type suits them (browsers text/plain to avoid a CORS
+    // preflight, RudderStack's Node SDK application/x-www-form-urlencoded): its routes read JSON always.
+    const format = spec ? 'json' : mediaFormat(headers['content-type'], route === 'events')
     if (typeof format !== 'string') return this.refuse(reply, format)
     const encoding = contentEncoding(headers['content-encoding'])
-    if (typeof encoding !== 'string') return this.refuse(reply, encoding)
+    if (typeof encoding !== 'string') return this.refuse(reply, encoding, spec)
 
     const declared = Number(headers['content-length']) || 0
     if (declared > maxBytes) {
       req.raw.resume()
-      return this.refuse(reply, tooLarge(maxBytes))
+      return this.refuse(reply, tooLarge(maxBytes), spec)
     }
     const refusal = checkBackpressure(ctx.inflight.bytes, declared, ctx.engine.snapshot(), ctx.config.backpressure) ?? this.inflight.check(tenant, 0, declared)
     if (refusal) {
       req.raw.resume()
       ctx.metrics.throttled.inc({ status: String(refusal.status) })
-      return this.refuse(reply, refusal)
+      return this.refuse(reply, refusal, spec)
     }
     // Memory held by this request counts against the in-flight budget (the whole server's and its
     // tenant's) until its append is durable; a chunked body's reservation grows as it arrives.
@@ -69,17 +77,17 @@ export class Collector {
       const raw = await readRequestBody(req.raw, maxBytes, { grow: (total) => reservation.growTo(total), timeoutMs: bodyTimeoutMs, idleTimeoutMs: bodyIdleTimeoutMs })
       if (!Buffer.isBuffer(raw)) {
         if (raw.status === 429) ctx.metrics.throttled.inc({ status: '429' })
-        return this.refuse(reply, raw)
+        return this.refuse(reply, raw, spec)
       }
       ctx.metrics.ingestBytes.inc(raw.length)
-      if (raw.length === 0) return this.refuse(reply, emptyBody())
+      if (raw.length === 0) return this.refuse(reply, emptyBody(), spec)
       const receivedAt = Date.now()
       const bytes = await decodeContent(raw, encoding, maxBytes)
-      if (!Buffer.isBuffer(bytes)) return await this.refuseBody(reply, bytes, tenant, receivedAt, raw)
+      if (!Buffer.isBuffer(bytes)) return await this.refuseBody(reply, bytes, tenant, receivedAt, raw, spec)
       // Decompressed bytes are held too; they were admitted with the body, so they are counted, not refused.
       reservation.force(bytes.length)
       const batch = sortBody(bytes, format, route, { tenant, receivedAt, partitions: ctx.partitions, maxEvents: ctx.config.limits.maxEvents, deduper: this.deduper, fastPath: this.fastPath })
-      if ('status' in batch) return await this.refuseBody(reply, batch, tenant, receivedAt, bytes)
+      if ('status' in batch) return await this.refuseBody(reply, batch, tenant, receivedAt, bytes, spec)
       return await this.answer(reply, route, tenant, batch)
     } finally {
       reservation.release()
@@ -98,21 +106,23 @@ export class Collector {
     } catch (err) {
       ctx.logger.error({ err }, 'collector append failed')
       const f = failure(503, 'log_unavailable', `the event log did not confirm the append (${(err as Error).message}); nothing is acknowledged — retry the request`)
-      return this.refuse(reply, { ...f, retryAfter: ctx.config.backpressure.retryAfterSeconds })
+      return this.refuse(reply, { ...f, retryAfter: ctx.config.backpressure.retryAfterSeconds }, isSegmentRoute(route))
     }
     if (accepted > 0) ctx.metrics.ingestEvents.inc({ tenant }, accepted)
     if (rejected.length > 0) ctx.metrics.rejectedEvents.inc({ tenant }, rejected.length)
     if (duplicates > 0) ctx.metrics.duplicateEvents.inc(duplicates)
     const first = rejected[0]
-    if (route === 'track' && first !== undefined) {
-      return this.refuse(reply, failure(400, 'invalid_event', first.error, first.field))
+    const spec = isSegmentRoute(route)
+    // A one-event route answers a rejected event with a 400; a batch lists its rejected events.
+    if ((route === 'track' || (spec && route !== 'segment:batch')) && first !== undefined) {
+      return this.refuse(reply, failure(400, 'invalid_event', first.error, first.field), spec)
     }
     const result: IngestResult = { accepted, duplicates, rejected }
-    return reply.code(200).send(result)
+    return reply.code(200).send(spec ? { success: true, ...result } : result)
   }
 
   /** A bad body is answered only once its bytes are in the dead-letter log, so nothing sent is lost. */
-  private async refuseBody(reply: FastifyReply, f: RequestFailure, tenant: string, receivedAt: number, bytes: Buffer): Promise<FastifyReply> {
+  private async refuseBody(reply: FastifyReply, f: RequestFailure, tenant: string, receivedAt: number, bytes: Buffer, spec: boolean): Promise<FastifyReply> {
     const letter = refusedBodyLetter(f, tenant, receivedAt, bytes)
     if (letter !== null) {
       try {
@@ -121,18 +131,20 @@ export class Collector {
         this.ctx.logger.error({ err }, 'collector could not write a dead letter')
       }
     }
-    return this.refuse(reply, f)
+    return this.refuse(reply, f, spec)
   }
 
-  refuse(reply: FastifyReply, f: RequestFailure): FastifyReply {
+  /** `spec`: a Segment route, whose clients read `success` and `message` besides our `error`. */
+  refuse(reply: FastifyReply, f: RequestFailure, spec = false): FastifyReply {
     this.ctx.metrics.rejectedRequests.inc({ reason: f.code })
     if (f.limit !== undefined) this.ctx.metrics.limitHits.inc({ limit: f.limit })
     if (f.retryAfter !== undefined) void reply.header('retry-after', String(f.retryAfter))
     if (f.close) void reply.header('connection', 'close')
+    const body = errorBody(f.code, f.message, f.field)
     return reply
       .code(f.status)
       .type('application/json')
-      .send(errorBody(f.code, f.message, f.field))
+      .send(spec ? { success: false, message: body.error.message, ...body } : body)
   }
 }
 

@@ -3,6 +3,7 @@ import { Collector } from '../collector/index.ts'
 import { errorBody } from '../errors.ts'
 import type { ApiContext, RouteModule } from '../context.ts'
 import { needs } from '../schemas/common.ts'
+import { segmentSpecRoutes } from './segment-spec.ts'
 import { EVENTS_BODY, EVENTS_RESPONSES, TRACK_BODY, TRACK_RESPONSES } from '../schemas/collector.ts'
 
 /**
@@ -68,6 +69,7 @@ async function collectorScope(scope: FastifyInstance, ctx: ApiContext, collector
     },
     (req, reply) => collector.handle(req, reply, 'track'),
   )
+  segmentSpecRoutes(scope, collector, write)
 }
 
 /** The handler reads req.raw itself, after auth and backpressure: nothing is read here. */

@@ -1,6 +1,7 @@
 /** The document's tags, one per route family, in the order the UI lists them (redocly wants each described). */
 export const DOCUMENT_TAGS = [
   { name: 'collector', description: 'Sending events, and the events refused (docs/collector.md). Scope `write` to send, `read` for dead letters.' },
+  { name: 'segment', description: "The Segment tracking spec's routes, for Segment's and RudderStack's SDKs unchanged: HTTP Basic with the write key as user name (docs/segment.md). Scope `write`." },
   { name: 'profiles', description: "Users' live profiles: traits, counts, segments, window metrics. Scope `read`." },
   { name: 'segments', description: 'Segment definitions, live sizes and members; changing a segment at run time (scope `admin`).' },
   { name: 'streams', description: 'Live segment changes and notifications as Server-Sent Events, resumable by cursor (docs/streams.md). Scope `read`.' },
