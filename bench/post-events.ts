@@ -9,14 +9,14 @@ export interface PostAnswer {
 }
 
 /**
- * POST /v1/events with node:http and a keep-alive agent rather than fetch: the load generator
+ * POST /v1/events (or another collector path) with node:http and a keep-alive agent rather than fetch: the load generator
  * shares the two cores with the server, and fetch costs several times more CPU per request.
  */
-export function postEvents(agent: http.Agent, url: string, payload: Buffer, key: string = BENCH_KEY): Promise<PostAnswer> {
+export function postEvents(agent: http.Agent, url: string, payload: Buffer, key: string = BENCH_KEY, path = '/v1/events'): Promise<PostAnswer> {
   const { hostname, port } = new URL(url)
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: hostname, port, path: '/v1/events', method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': payload.length } },
+      { host: hostname, port, path, method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': payload.length } },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
