@@ -6,6 +6,7 @@ import type { RequestFailure } from './failure.ts'
 import { encodeEventsBody } from './fast-path.ts'
 import { RequestIds } from './ids.ts'
 import { ParsedBody, parseEventsJson, parseNdjson, parseTrackJson } from './parse.ts'
+import { posthogEvents, readPosthogBody } from './posthog/parse.ts'
 import type { SegmentType } from './segment/message.ts'
 import { parseSegmentJson, type SegmentCall } from './segment/parse.ts'
 import { sortBatch } from './sorter.ts'
@@ -20,9 +21,9 @@ import { sortBatch } from './sorter.ts'
 /**
  * `events`: a JSON array, {"batch": [...]} or NDJSON of events; `track`: one JSON event (ours, or a
  * Segment track call: see looksLikeSegment); `segment:batch`, `segment:identify` …: the Segment
- * tracking spec's routes (docs/segment.md).
+ * tracking spec's routes (docs/segment.md); `posthog`: PostHog's /batch/ and /capture/ (sortPosthogBody).
  */
-export type BodyShape = 'events' | 'track' | `segment:${SegmentCall}`
+export type BodyShape = 'events' | 'track' | `segment:${SegmentCall}` | 'posthog'
 
 export interface BodyContext {
   tenant: string
@@ -51,6 +52,7 @@ function parseBody(bytes: Buffer, format: BodyFormat, shape: BodyShape, maxEvent
   if (format === 'ndjson') return parseNdjson(typeof text === 'string' ? text : null, bytes, maxEvents)
   if (typeof text !== 'string') return text
   if (shape === 'events') return parseEventsJson(text, bytes, maxEvents)
+  if (shape === 'posthog') throw new Error('a PostHog body is sorted by sortPosthogBody: its key is in the body')
   if (shape !== 'track') return parseSegmentJson(text, bytes, shape === 'segment:batch' ? 'batch' : (shape.slice(8) as SegmentType), maxEvents)
   const track = parseTrackJson(text, bytes)
   return track instanceof ParsedBody && looksLikeSegment(track.items[0]) ? parseSegmentJson(text, bytes, 'track', maxEvents) : track
@@ -74,4 +76,23 @@ const KEEP_BODY = new Set(['invalid_json', 'invalid_body', 'invalid_utf8', 'inva
 export function refusedBodyLetter(f: RequestFailure, tenant: string, receivedAt: number, bytes: Buffer): DeadLetter | null {
   if (!KEEP_BODY.has(f.code)) return null
   return inputLetter(HTTP_SOURCE, tenant, receivedAt, -1, f.field ?? '(body)', `${f.code}: ${f.message}`, bytes)
+}
+
+/**
+ * A PostHog body, whose project key is inside it (`api_key`): read once, the key turned into a
+ * tenant by `tenantOf` (or the refusal to answer), then sorted as any body.
+ */
+export function sortPosthogBody(
+  bytes: Buffer,
+  c: Omit<BodyContext, 'tenant' | 'fastPath'>,
+  tenantOf: (key: string | null) => string | RequestFailure,
+): { tenant: string; batch: IngestBatch | RequestFailure } | RequestFailure {
+  const text = bodyText(bytes)
+  if (typeof text !== 'string') return text
+  const body = readPosthogBody(text, bytes)
+  if ('status' in body) return body
+  const tenant = tenantOf(body.key)
+  if (typeof tenant !== 'string') return tenant
+  const parsed = posthogEvents(body, c.maxEvents)
+  return { tenant, batch: parsed instanceof ParsedBody ? sortBatch(parsed, tenant, c.receivedAt, c.partitions, c.deduper) : parsed }
 }

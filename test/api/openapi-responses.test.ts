@@ -159,6 +159,14 @@ describe('every route answers as the OpenAPI document says', () => {
       await segment(short, { event: 'spin' }, 400)
     }
 
+    // PostHog's capture API: the key is in the body.
+    const posthog = (path: string, body: unknown, status: number) => check({ method: 'POST', path, url: path, body: json(body), status })
+    await posthog('/batch', { api_key: write, batch: [{ event: 'spin', distinct_id: 'u6' }] }, 200)
+    await posthog('/batch', { batch: [] }, 401)
+    await posthog('/capture', { api_key: write, event: 'spin', distinct_id: 'u6' }, 200)
+    await posthog('/capture', { api_key: read, event: 'spin', distinct_id: 'u6' }, 403)
+    await posthog('/capture', { api_key: write, batch: 1 }, 400)
+
     const letters = (query: string, status: number) => check({ method: 'GET', path: '/v1/dead-letters', url: `/v1/dead-letters${query}`, key: read, status })
     const page = (await letters('?limit=1', 200)) as { dead_letters: unknown[]; next: string | null }
     expect(page.dead_letters.length).toBe(1)

@@ -215,3 +215,31 @@ describe('de-duplication by messageId', () => {
     }
   })
 })
+
+describe('PostHog', () => {
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    return { status: res.status, body: (await res.json()) as Answer['body'] & { status?: number } }
+  }
+
+  it('de-duplicates by uuid and names rejected fields as PostHog sends them', async () => {
+    const e = { event: 'spin', distinct_id: 'ph1', uuid: 'ph-uuid-1', properties: { t: 'posthog' } }
+    const first = await post('/batch/', {
+      api_key: s.keys.write,
+      batch: [e, { event: 'spin', properties: { t: 'posthog' } }, { event: 'spin', distinct_id: 'ph1', timestamp: 'soon', properties: { t: 'posthog' } }],
+    })
+    expect(first).toMatchObject({ status: 200, body: { status: 1, accepted: 1, duplicates: 0 } })
+    expect(first.body.rejected!.map((r) => r.error)).toEqual(['distinct_id: is required', 'timestamp: "soon" is not an ISO-8601 date-time'])
+    expect((await post('/capture/', { ...e, api_key: s.keys.write })).body).toMatchObject({ accepted: 0, duplicates: 1 })
+    expect(await stored(s, 'posthog')).toHaveLength(1)
+  })
+
+  it('takes the key from the first event or its properties.token, and refuses a body without one', async () => {
+    expect((await post('/batch', [{ event: 'spin', distinct_id: 'ph2', api_key: s.keys.write, properties: { t: 'ph-token' } }])).body.accepted).toBe(1)
+    expect((await post('/capture', { event: 'spin', distinct_id: 'ph2', properties: { t: 'ph-token', token: s.keys.write } })).body.accepted).toBe(1)
+    expect(await post('/batch/', { batch: [{ event: 'spin', distinct_id: 'ph2', properties: { t: 'ph-token' } }] })).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } })
+    expect(await post('/batch/', { api_key: s.keys.read, batch: [] })).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } })
+    expect(await post('/batch/', { api_key: s.keys.write, batch: 'x' })).toMatchObject({ status: 400, body: { error: { field: 'batch' } } })
+    expect(await stored(s, 'ph-token')).toHaveLength(2)
+  })
+})

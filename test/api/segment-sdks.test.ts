@@ -1,5 +1,6 @@
 import { Analytics } from '@segment/analytics-node'
 import RudderAnalytics from '@rudderstack/rudder-sdk-node'
+import { PostHog } from 'posthog-node'
 import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
@@ -161,6 +162,49 @@ describe('@rudderstack/rudder-sdk-node', () => {
       const p = await profile({ ...s, keys: { ...s.keys, read: s.keys.acme } }, 'bob', (x) => x.traits.event_count === 5)
       expect(p.traits.total_purchases).toBe(15)
       expect(p.segments.map((x) => x.segment).sort()).toEqual(['buyer', 'reader'])
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+describe('posthog-node', () => {
+  it('sends gzip batches to /batch/ with the key in the body; capture, identify and alias land as events', async () => {
+    const s = await startTestServer({}, RULES)
+    try {
+      const client = new PostHog(s.keys.acme, { host: s.url, flushAt: 50, fetchRetryCount: 0 })
+      const errors: unknown[] = []
+      client.on('error', (e) => errors.push(e))
+      for (let i = 0; i < 3; i++) client.capture({ distinctId: 'carol', event: 'purchase', properties: { amount: 4 } })
+      client.capture({ distinctId: 'carol', event: '$pageview', properties: { $current_url: 'https://example.com/' } })
+      client.identify({ distinctId: 'carol', properties: { plan: 'gold' } })
+      client.alias({ distinctId: 'carol', alias: 'devE' })
+      await client.shutdown()
+      expect(errors).toEqual([])
+
+      const stored = (await events(s)).filter((e) => e.user_id === 'carol')
+      expect(stored.map((e) => e.event).sort()).toEqual(['alias', 'identify', 'page', 'purchase', 'purchase', 'purchase'])
+      for (const e of stored) expect(e.tenant).toBe('acme')
+      expect(stored.find((e) => e.event === 'identify')!.properties).toMatchObject({ plan: 'gold', original_event: '$identify' })
+      expect(stored.find((e) => e.event === 'alias')!.properties).toMatchObject({ previous_id: 'devE' })
+      expect(stored.find((e) => e.event === 'page')!.properties).toMatchObject({ $current_url: 'https://example.com/', $lib: 'posthog-node' })
+      const p = await profile({ ...s, keys: { ...s.keys, read: s.keys.acme } }, 'carol', (x) => x.traits.event_count === 6)
+      expect(p.traits.total_purchases).toBe(12)
+      expect(p.segments.map((x) => x.segment).sort()).toEqual(['buyer', 'reader'])
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('refuses a body without a known key with 401, and keeps nothing of it', async () => {
+    const s = await startTestServer({}, RULES)
+    try {
+      const client = new PostHog('not-a-key', { host: s.url, flushAt: 1, fetchRetryCount: 0 })
+      const failed = new Promise<unknown>((resolve) => client.on('error', resolve))
+      client.capture({ distinctId: 'mallory', event: 'spin' })
+      expect(inspect(await failed)).toMatch(/401/)
+      await client.shutdown()
+      expect((await events(s)).filter((e) => e.user_id === 'mallory')).toEqual([])
     } finally {
       await s.close()
     }

@@ -7,7 +7,7 @@ import { appendDeadLetters } from '../../ingest/dead-letters.ts'
 import type { Deduper } from '../../ingest/dedupe.ts'
 import { failure, type RequestFailure } from '../../ingest/failure.ts'
 import { emptyBody } from '../../ingest/parse.ts'
-import { refusedBodyLetter, sortBody, type BodyShape } from '../../ingest/pipeline.ts'
+import { refusedBodyLetter, sortBody, sortPosthogBody, type BodyShape } from '../../ingest/pipeline.ts'
 import type { ApiContext } from '../context.ts'
 import { errorBody } from '../errors.ts'
 import { checkBackpressure } from './backpressure.ts'
@@ -45,14 +45,16 @@ export class Collector {
 
   async handle(req: FastifyRequest, reply: FastifyReply, route: CollectorRoute): Promise<FastifyReply> {
     const { ctx } = this
-    const tenant = req.principal?.tenant ?? DEFAULT_TENANT
+    // A PostHog body carries its key: until it is read, its bytes count against one budget of their own.
+    const bodyKeyed = route === 'posthog'
+    let tenant = bodyKeyed ? BODY_KEYED : (req.principal?.tenant ?? DEFAULT_TENANT)
     const headers = req.headers
     const maxBytes = ctx.config.limits.maxBodyBytes
     const spec = isSegmentRoute(route)
     if (headers['content-type'] === undefined && noBody(req)) return this.refuse(reply, emptyBody(), spec)
     // Segment's clients send JSON as whatever type suits them (browsers text/plain to avoid a CORS
     // preflight, RudderStack's Node SDK application/x-www-form-urlencoded): its routes read JSON always.
-    const format = spec ? 'json' : mediaFormat(headers['content-type'], route === 'events')
+    const format = spec || bodyKeyed ? 'json' : mediaFormat(headers['content-type'], route === 'events')
     if (typeof format !== 'string') return this.refuse(reply, format)
     const encoding = contentEncoding(headers['content-encoding'])
     if (typeof encoding !== 'string') return this.refuse(reply, encoding, spec)
@@ -83,10 +85,18 @@ export class Collector {
       if (raw.length === 0) return this.refuse(reply, emptyBody(), spec)
       const receivedAt = Date.now()
       const bytes = await decodeContent(raw, encoding, maxBytes)
-      if (!Buffer.isBuffer(bytes)) return await this.refuseBody(reply, bytes, tenant, receivedAt, raw, spec)
+      // No tenant yet for a PostHog body: nothing of it is kept before its key is known.
+      if (!Buffer.isBuffer(bytes)) return bodyKeyed ? this.refuse(reply, bytes) : await this.refuseBody(reply, bytes, tenant, receivedAt, raw, spec)
       // Decompressed bytes are held too; they were admitted with the body, so they are counted, not refused.
       reservation.force(bytes.length)
-      const batch = sortBody(bytes, format, route, { tenant, receivedAt, partitions: ctx.partitions, maxEvents: ctx.config.limits.maxEvents, deduper: this.deduper, fastPath: this.fastPath })
+      const sorting = { tenant, receivedAt, partitions: ctx.partitions, maxEvents: ctx.config.limits.maxEvents, deduper: this.deduper, fastPath: this.fastPath }
+      let batch: IngestBatch | RequestFailure
+      if (bodyKeyed) {
+        const keyed = sortPosthogBody(bytes, sorting, (key) => this.tenantOfBodyKey(key))
+        if ('status' in keyed) return this.refuse(reply, keyed)
+        tenant = keyed.tenant
+        batch = keyed.batch
+      } else batch = sortBody(bytes, format, route, sorting)
       if ('status' in batch) return await this.refuseBody(reply, batch, tenant, receivedAt, bytes, spec)
       return await this.answer(reply, route, tenant, batch)
     } finally {
@@ -118,7 +128,16 @@ export class Collector {
       return this.refuse(reply, failure(400, 'invalid_event', first.error, first.field), spec)
     }
     const result: IngestResult = { accepted, duplicates, rejected }
-    return reply.code(200).send(spec ? { success: true, ...result } : result)
+    return reply.code(200).send(spec ? { success: true, ...result } : route === 'posthog' ? { status: 1, ...result } : result)
+  }
+
+  /** The tenant of a key sent in a body (PostHog's `api_key`), as the auth preHandler would decide it for a header. */
+  private tenantOfBodyKey(key: string | null): string | RequestFailure {
+    if (key === null) return failure(401, 'unauthorized', 'missing API key: PostHog clients send it as "api_key" in the body')
+    const principal = this.ctx.auth.resolve(key)
+    if (principal === undefined) return failure(401, 'unauthorized', 'unknown API key')
+    if (!principal.scopes.has('write')) return failure(403, 'forbidden', `this key may not send events (its scopes: ${[...principal.scopes].join(', ') || 'none'})`)
+    return principal.tenant
   }
 
   /** A bad body is answered only once its bytes are in the dead-letter log, so nothing sent is lost. */
@@ -136,7 +155,8 @@ export class Collector {
 
   /** `spec`: a Segment route, whose clients read `success` and `message` besides our `error`. */
   refuse(reply: FastifyReply, f: RequestFailure, spec = false): FastifyReply {
-    this.ctx.metrics.rejectedRequests.inc({ reason: f.code })
+    // 401 and 403 are counted by the collector scope's hook, whoever answered them.
+    if (f.status !== 401 && f.status !== 403) this.ctx.metrics.rejectedRequests.inc({ reason: f.code })
     if (f.limit !== undefined) this.ctx.metrics.limitHits.inc({ limit: f.limit })
     if (f.retryAfter !== undefined) void reply.header('retry-after', String(f.retryAfter))
     if (f.close) void reply.header('connection', 'close')
@@ -147,6 +167,9 @@ export class Collector {
       .send(spec ? { success: false, message: body.error.message, ...body } : body)
   }
 }
+
+/** The in-flight budget of PostHog bodies until their key is read (not a tenant name: it has a space). */
+const BODY_KEYED = '(posthog body)'
 
 function noBody(req: FastifyRequest): boolean {
   const h = req.headers

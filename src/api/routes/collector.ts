@@ -3,7 +3,7 @@ import { Collector } from '../collector/index.ts'
 import { errorBody } from '../errors.ts'
 import type { ApiContext, RouteModule } from '../context.ts'
 import { needs } from '../schemas/common.ts'
-import { segmentSpecRoutes } from './segment-spec.ts'
+import { posthogRoutes, segmentSpecRoutes } from './segment-spec.ts'
 import { EVENTS_BODY, EVENTS_RESPONSES, TRACK_BODY, TRACK_RESPONSES } from '../schemas/collector.ts'
 
 /**
@@ -70,6 +70,7 @@ async function collectorScope(scope: FastifyInstance, ctx: ApiContext, collector
     (req, reply) => collector.handle(req, reply, 'track'),
   )
   segmentSpecRoutes(scope, collector, write)
+  posthogRoutes(scope, collector)
 }
 
 /** The handler reads req.raw itself, after auth and backpressure: nothing is read here. */

@@ -2,7 +2,7 @@ import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify'
 import type { Collector } from '../collector/index.ts'
 import type { BodyShape } from '../../ingest/pipeline.ts'
 import { needs } from '../schemas/common.ts'
-import { SEGMENT_BATCH_BODY, SEGMENT_CALL_BODY, SEGMENT_RESPONSES } from '../schemas/segment.ts'
+import { POSTHOG_BODY, POSTHOG_RESPONSES, SEGMENT_BATCH_BODY, SEGMENT_CALL_BODY, SEGMENT_RESPONSES } from '../schemas/segment.ts'
 
 /**
  * The Segment tracking spec's routes (docs/segment.md), registered in the collector's scope so they
@@ -22,6 +22,31 @@ const ROUTES: ReadonlyArray<{ paths: string[]; shape: BodyShape; summary: string
   { paths: ['/v1/alias', '/v1/a'], shape: 'segment:alias', summary: 'Segment alias' },
   { paths: ['/v1/t'], shape: 'segment:track', summary: 'Segment track (browser path; /v1/track reads Segment calls too)' },
 ]
+
+/**
+ * PostHog's capture API as posthog-node sends it (docs/segment.md, "PostHog"): its key is in the
+ * body, so these routes have no auth preHandler; the collector reads the key before any event.
+ */
+export function posthogRoutes(scope: FastifyInstance, collector: Collector): void {
+  for (const path of ['/batch/', '/batch', '/capture/', '/capture']) {
+    const batch = path.startsWith('/batch')
+    scope.post(
+      path,
+      {
+        schema: {
+          // posthog-node posts to /batch/ exactly; the document lists the paths without the slash (one operation each).
+          hide: path.endsWith('/'),
+          operationId: `posthog${batch ? 'Batch' : 'Capture'}${path.endsWith('/') ? 'Slash' : ''}`,
+          summary: batch ? 'Send a batch of PostHog events' : 'Send one PostHog event',
+          description: needs('write', 'PostHog\'s capture API (posthog-node); the key is `api_key` in the body, not a header. See docs/segment.md, "PostHog".'),
+          tags: ['segment'],
+        },
+        config: { openapi: { body: POSTHOG_BODY, response: POSTHOG_RESPONSES } },
+      },
+      (req, reply) => collector.handle(req, reply, 'posthog'),
+    )
+  }
+}
 
 export function segmentSpecRoutes(scope: FastifyInstance, collector: Collector, write: preHandlerAsyncHookHandler): void {
   for (const r of ROUTES) {

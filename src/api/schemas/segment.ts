@@ -2,7 +2,7 @@
  * The Segment tracking spec's routes (docs/segment.md): bodies and answers, documented only (the
  * collector reads the raw bytes itself, see routes/collector.ts).
  */
-import { AUTH_ERRORS, retryResponse, type JsonSchema } from './common.ts'
+import { AUTH_ERRORS, errorResponse, retryResponse, type JsonSchema } from './common.ts'
 import { INGEST_RESULT } from './collector.ts'
 
 const TIME = { type: ['string', 'integer', 'null'], description: 'ISO-8601 or epoch milliseconds' } as const
@@ -78,4 +78,46 @@ export const SEGMENT_RESPONSES = {
   415: segmentError('`unsupported_encoding`'),
   429: segmentError('`overloaded`: too many bytes in flight; retry after Retry-After', true),
   503: segmentError('`engine_lagging` or `log_unavailable` (nothing was acknowledged): retry', true),
+} as const
+
+/** One PostHog event (posthog-node's shape). */
+const POSTHOG_EVENT = {
+  type: 'object',
+  properties: {
+    event: { type: 'string', description: '$identify, $create_alias, $pageview, $screen, $groupidentify are read as identify, alias, page, screen, group' },
+    distinct_id: { type: ['string', 'integer'], description: 'The user' },
+    properties: { type: 'object', description: 'Kept as top-level properties; $set_once then $set spread on top' },
+    timestamp: TIME,
+    uuid: { type: 'string', description: 'De-duplication id' },
+    api_key: { type: 'string', description: 'The API key, when the body has none at its top' },
+  },
+  additionalProperties: true,
+} as const
+
+export const POSTHOG_BODY = anyType(
+  {
+    anyOf: [
+      { type: 'object', properties: { api_key: { type: 'string' }, batch: { type: 'array', items: POSTHOG_EVENT }, sent_at: TIME }, required: ['batch'], description: 'A batch (posthog-node)' },
+      { ...POSTHOG_EVENT, description: 'One event' },
+      { type: 'array', items: POSTHOG_EVENT, description: 'An array of events, each with its api_key' },
+    ],
+  },
+  'The API key is `api_key` in the body (or the first event, or its `properties.token`). Read as JSON whatever the Content-Type; `Content-Encoding: gzip` accepted',
+)
+
+export const POSTHOG_RESPONSES = {
+  200: {
+    ...INGEST_RESULT,
+    description: 'Every accepted event is durable; `status: 1` as PostHog answers',
+    properties: { status: { type: 'integer', enum: [1] }, ...INGEST_RESULT.properties },
+    required: ['status', ...INGEST_RESULT.required],
+  },
+  400: errorResponse('`empty_body`, `invalid_json`, `invalid_body`, `invalid_utf8`, `invalid_gzip`, `aborted`'),
+  401: errorResponse('`unauthorized`: no `api_key` in the body, or an unknown one'),
+  403: errorResponse('`forbidden`: the key lacks the `write` scope'),
+  408: errorResponse('`body_timeout`'),
+  413: errorResponse('`payload_too_large` or `too_many_events`'),
+  415: errorResponse('`unsupported_encoding`'),
+  429: retryResponse('`overloaded`: retry after Retry-After'),
+  503: retryResponse('`engine_lagging` or `log_unavailable`: retry'),
 } as const

@@ -1,4 +1,5 @@
 import { EVENT_NAME_RULE, RESERVED_FIELDS, type EventError } from '../../events/index.ts'
+import type { MappedMessage } from '../mapped-body.ts'
 
 /*
  * One message of the Segment tracking spec (also what RudderStack's SDKs send) read as one of our
@@ -72,7 +73,7 @@ export function eventNameOf(sent: string): string {
 }
 
 /** The message as our event, or why it cannot be one (fields named as the client sent them). */
-export type SegmentResult = { ok: true; candidate: Record<string, unknown> } | { ok: false; error: EventError }
+export type SegmentResult = MappedMessage
 
 const refuse = (field: string, reason: string): SegmentResult => ({ ok: false, error: { field, reason } })
 
