@@ -6,6 +6,8 @@ import { defaultConfig, type ServerConfig } from '../../src/api/config.ts'
 import type { ApiContext } from '../../src/api/context.ts'
 import { startServer, type RunningServer } from '../../src/api/server.ts'
 import { createLogger } from '../../src/logger.ts'
+import { decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
+import { TOPICS } from '../../src/log/event-log.ts'
 
 export interface TestServer {
   url: string
@@ -92,4 +94,18 @@ export function useTestServer(overrides: Partial<ServerConfig> = {}, rules: stri
       return server[key as keyof TestServer]
     },
   })
+}
+
+/** Every event in the events topic, all partitions, decoded; optionally one user's. */
+export async function logEvents(s: TestServer, userId?: string): Promise<TrackedEvent[]> {
+  const out: TrackedEvent[] = []
+  for (let p = 0; p < s.ctx.partitions; p++) {
+    for (let offset = 0; ;) {
+      const records = await s.ctx.log.read(TOPICS.events, p, offset)
+      if (records.length === 0) break
+      for (const r of records) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))
+      offset = records[records.length - 1]!.offset + 1
+    }
+  }
+  return userId === undefined ? out : out.filter((e) => e.user_id === userId)
 }

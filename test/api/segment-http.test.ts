@@ -1,9 +1,9 @@
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
+import type { TrackedEvent } from '../../src/events/index.ts'
 import type { DeadLetter } from '../../src/ingest/dead-letters.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
-import { startTestServer, type TestServer } from './harness.ts'
+import { logEvents, startTestServer, type TestServer } from './harness.ts'
 
 // The Segment spec's routes over raw HTTP: de-duplication by messageId (across a restart too), the
 // event-time model with sentAt, Segment-style answers and errors naming the fields as sent.
@@ -39,16 +39,7 @@ async function send(path: string, body: unknown, o: { key?: string; headers?: Re
 }
 
 async function stored(server: TestServer, tag: string): Promise<TrackedEvent[]> {
-  const out: TrackedEvent[] = []
-  for (let p = 0; p < server.ctx.partitions; p++) {
-    for (let offset = 0; ;) {
-      const records = await server.ctx.log.read(TOPICS.events, p, offset)
-      if (records.length === 0) break
-      for (const r of records) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))
-      offset = records[records.length - 1]!.offset + 1
-    }
-  }
-  return out.filter((e) => e.properties.t === tag)
+  return (await logEvents(server)).filter((e) => e.properties.t === tag)
 }
 
 async function letters(server: TestServer, tag: string): Promise<DeadLetter[]> {

@@ -3,9 +3,9 @@ import RudderAnalytics from '@rudderstack/rudder-sdk-node'
 import { PostHog } from 'posthog-node'
 import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
+import type { TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
-import { auth, startTestServer, type TestServer } from './harness.ts'
+import { auth, logEvents, startTestServer, type TestServer } from './harness.ts'
 
 // The official SDKs from npm, unchanged but for the host, against a real server (issue 18): what
 // they send must land as events, reach the engine (profiles, segments), the change stream and the
@@ -38,18 +38,7 @@ async function profile(s: TestServer, id: string, until: (p: Profile) => boolean
   throw new Error(`profile ${id} never matched; last: ${JSON.stringify(last)}`)
 }
 
-async function events(s: TestServer): Promise<TrackedEvent[]> {
-  const out: TrackedEvent[] = []
-  for (let p = 0; p < s.ctx.partitions; p++) {
-    for (let offset = 0; ;) {
-      const records = await s.ctx.log.read(TOPICS.events, p, offset)
-      if (records.length === 0) break
-      for (const r of records) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))
-      offset = records[records.length - 1]!.offset + 1
-    }
-  }
-  return out
-}
+const events = (s: TestServer): Promise<TrackedEvent[]> => logEvents(s)
 
 async function sql(s: TestServer, query: string, until: (rows: unknown[][]) => boolean): Promise<unknown[][]> {
   let rows: unknown[][] = []

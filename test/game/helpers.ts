@@ -1,7 +1,5 @@
 import type { PlayerRecord } from '../../src/players/player-store.ts'
 import { request } from 'node:http'
-import { decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
-import { TOPICS } from '../../src/log/event-log.ts'
 import type { TestServer } from '../api/harness.ts'
 
 export interface ErrorJson {
@@ -70,19 +68,7 @@ export function get(s: TestServer, path: string, key: string = s.keys.read): Pro
 export const playerOf = (a: Answer): PlayerJson => a.json.player as PlayerJson
 export const errorOf = (a: Answer): ErrorJson['error'] => (a.json as unknown as ErrorJson).error
 
-/** Every event in the events topic, all partitions, decoded; optionally one user's. */
-export async function logEvents(s: TestServer, userId?: string): Promise<TrackedEvent[]> {
-  const out: TrackedEvent[] = []
-  for (let p = 0; p < s.ctx.partitions; p++) {
-    for (let offset = 0; ;) {
-      const records = await s.ctx.log.read(TOPICS.events, p, offset)
-      if (records.length === 0) break
-      for (const r of records) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))
-      offset = records[records.length - 1]!.offset + 1
-    }
-  }
-  return userId === undefined ? out : out.filter((e) => e.user_id === userId)
-}
+export { logEvents } from '../api/harness.ts'
 
 let n = 0
 /** A name no other test in the file uses. */
