@@ -177,6 +177,8 @@ describe('posthog-node', () => {
       expect(stored.find((e) => e.event === 'identify')!.properties).toMatchObject({ plan: 'gold', original_event: '$identify' })
       expect(stored.find((e) => e.event === 'alias')!.properties).toMatchObject({ previous_id: 'devE' })
       expect(stored.find((e) => e.event === 'page')!.properties).toMatchObject({ $current_url: 'https://example.com/', $lib: 'posthog-node' })
+      // PostHog's `$` property names are columns like any other in the warehouse.
+      expect(await sql(s, `SELECT "$current_url", "$lib" FROM events WHERE event = 'page' AND tenant = 'acme'`, (r) => r.length === 1)).toEqual([['https://example.com/', 'posthog-node']])
       const p = await profile({ ...s, keys: { ...s.keys, read: s.keys.acme } }, 'carol', (x) => x.traits.event_count === 6)
       expect(p.traits.total_purchases).toBe(12)
       expect(p.segments.map((x) => x.segment).sort()).toEqual(['buyer', 'reader'])
