@@ -45,7 +45,7 @@ function flatEvent(e: SlotsEvent, id: string): string {
 }
 
 /** BODIES bodies of BATCH events each; every event id holds a run of zeros to overwrite with the round. */
-function templates(kind: 'segment' | 'flat', events: (i: number) => SlotsEvent): Template[] {
+export function templates(kind: 'segment' | 'flat', events: (i: number) => SlotsEvent): Template[] {
   const marker = '0'.repeat(ROUND_DIGITS)
   const out: Template[] = []
   for (let b = 0; b < BODIES; b++) {
@@ -67,7 +67,7 @@ function templates(kind: 'segment' | 'flat', events: (i: number) => SlotsEvent):
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
 
 /** Events/s durably accepted with 16 requests in flight for SECONDS; every send carries fresh ids. */
-async function flatOut(url: string, bodies: Template[], path: string): Promise<{ rate: number; duplicates: number }> {
+export async function flatOut(url: string, bodies: Template[], path: string): Promise<{ rate: number; duplicates: number }> {
   let accepted = 0
   let sends = 0
   const stopAt = Date.now() + SECONDS * 1000
