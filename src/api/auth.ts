@@ -37,26 +37,39 @@ export class Auth {
     return this.keys.get(key)
   }
 
+  /**
+   * The principal of `key` when it has `scope`, else the refusal (401 none or unknown, 403 without
+   * the scope). `missing` words the 401 for no key: where this kind of request carries one.
+   */
+  admit(key: string | null, scope: Scope, missing = MISSING_KEY): Principal | AuthRefusal {
+    if (key === null) return { status: 401, code: 'unauthorized', message: missing }
+    const principal = this.keys.get(key)
+    if (!principal) return { status: 401, code: 'unauthorized', message: 'unknown API key' }
+    if (!principal.scopes.has(scope)) {
+      const what = scope === 'write' ? 'send events' : scope === 'read' ? 'read data' : 'change segments or run SQL (the admin scope)'
+      return { status: 403, code: 'forbidden', message: `this key may not ${what} (its scopes: ${[...principal.scopes].join(', ') || 'none'})` }
+    }
+    return principal
+  }
+
   /** A Fastify preHandler that admits requests whose key has `scope`. */
   require(scope: Scope) {
     return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const key = keyOf(req)
-      if (key === null)
-        return sendError(reply, 401, 'unauthorized', 'missing API key: send "Authorization: Bearer <key>", "X-API-Key: <key>", or HTTP Basic with the key as the user name (a Segment write key)')
-      const principal = this.keys.get(key)
-      if (!principal) return sendError(reply, 401, 'unauthorized', 'unknown API key')
-      if (!principal.scopes.has(scope)) {
-        return sendError(
-          reply,
-          403,
-          'forbidden',
-          `this key may not ${scope === 'write' ? 'send events' : scope === 'read' ? 'read data' : 'change segments or run SQL (the admin scope)'} (its scopes: ${[...principal.scopes].join(', ') || 'none'})`,
-        )
-      }
-      req.principal = principal
+      const admitted = this.admit(keyOf(req), scope)
+      if ('code' in admitted) return sendError(reply, admitted.status, admitted.code, admitted.message)
+      req.principal = admitted
     }
   }
 }
+
+/** Why a key is not admitted. */
+export interface AuthRefusal {
+  status: 401 | 403
+  code: 'unauthorized' | 'forbidden'
+  message: string
+}
+
+const MISSING_KEY = 'missing API key: send "Authorization: Bearer <key>", "X-API-Key: <key>", or HTTP Basic with the key as the user name (a Segment write key)'
 
 function keyOf(req: FastifyRequest): string | null {
   const auth = req.headers.authorization

@@ -131,13 +131,10 @@ export class Collector {
     return reply.code(200).send(spec ? { success: true, ...result } : route === 'posthog' ? { status: 1, ...result } : result)
   }
 
-  /** The tenant of a key sent in a body (PostHog's `api_key`), as the auth preHandler would decide it for a header. */
+  /** The tenant of a key sent in a body (PostHog's `api_key`), admitted as the auth preHandler admits a header's. */
   private tenantOfBodyKey(key: string | null): string | RequestFailure {
-    if (key === null) return failure(401, 'unauthorized', 'missing API key: PostHog clients send it as "api_key" in the body')
-    const principal = this.ctx.auth.resolve(key)
-    if (principal === undefined) return failure(401, 'unauthorized', 'unknown API key')
-    if (!principal.scopes.has('write')) return failure(403, 'forbidden', `this key may not send events (its scopes: ${[...principal.scopes].join(', ') || 'none'})`)
-    return principal.tenant
+    const admitted = this.ctx.auth.admit(key, 'write', 'missing API key: PostHog clients send it as "api_key" in the body')
+    return 'code' in admitted ? failure(admitted.status, admitted.code, admitted.message) : admitted.tenant
   }
 
   /** A bad body is answered only once its bytes are in the dead-letter log, so nothing sent is lost. */
