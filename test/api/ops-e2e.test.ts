@@ -187,11 +187,14 @@ describe('OpenAPI and the /docs UI', () => {
       }
     }
 
-    // Documented = registered, both ways (the UI's own routes are hidden on purpose).
+    // Documented = registered, both ways (the UI's own routes are hidden on purpose, and so are
+    // PostHog's trailing-slash spellings, /batch/ and /capture/, which answer as /batch and /capture).
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`)))
     const registered = new Set<string>()
-    for (const [path, methods] of registeredRoutes()) {
+    const routes = registeredRoutes()
+    for (const [path, methods] of routes) {
       if (path === '/docs' || path.startsWith('/docs/')) continue
+      if (path.length > 1 && path.endsWith('/') && routes.has(path.slice(0, -1))) continue
       for (const m of methods) registered.add(`${m} ${path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`)
     }
     for (const r of ['GET /healthz', 'GET /readyz', 'GET /metrics']) expect(registered.has(r), r).toBe(true)
