@@ -59,7 +59,7 @@ export function registerWarehouse(program: Command): void {
       const seg = def.segments.find((s) => s.name === cmd.segment)
       if (!seg) throw new InvalidArgumentError(`no segment "${cmd.segment}" in ${cmd.segments} (it has: ${def.segments.map((s) => s.name).join(', ') || 'none'})`)
       const asOf = cmd.asOf ?? Date.now()
-      const sql = ruleToSql(seg.when, asOf, engineOptions())
+      const sql = ruleToSql(seg.when, asOf, engineOptions(), def.traits)
       if (cmd.sql) return console.log(sql)
       const { openWarehouse } = await import('../warehouse/query/warehouse.ts')
       const wh = await openWarehouse(root())

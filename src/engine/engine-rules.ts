@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs'
 import type { EngineOptions } from './engine-options.ts'
 import { windowShape, type WindowShape } from './window-shape.ts'
-import { compileRules, parseRulesYaml, type CompiledRules, type CompiledTrigger, type MetricSpec, type RulesDefinition } from '../rules/index.ts'
+import { compileRules, parseRulesYaml, type CompiledRules, type CompiledTrait, type CompiledTrigger, type MetricSpec, type RulesDefinition } from '../rules/index.ts'
 import { pathReader } from '../rules/read-path.ts'
 import { slideOnlyExits } from './monotonic.ts'
 import { timeDependence, type TimeDependence } from './time-thresholds.ts'
+import { prepareTraits, type PreparedTrait } from './custom-traits.ts'
 
 export interface PreparedMetric {
   spec: MetricSpec
@@ -27,6 +28,10 @@ export interface EngineRules {
   /** Per segment: sliding can only take users out, so non-members need no slide timer. */
   slideOnlyExits: boolean[]
   purchaseEvents: ReadonlySet<string>
+  /** Declared property traits, each with the events it is read from (null: any event). */
+  propertyTraits: Array<PreparedTrait & { from: ReadonlySet<string> | null }>
+  /** Every declared trait by name (profiles, searches, since() timers). */
+  traitsByName: ReadonlyMap<string, CompiledTrait>
   /**
    * No timer can matter for a user who is in no segment: every rule only loses users as windows
    * slide and nothing depends on since()/is_new. (Events held ahead of the watermark wait in the
@@ -55,6 +60,7 @@ export function prepareRules(definition: RulesDefinition, options: EngineOptions
     triggersByEvent.set(t.on, list)
   }
   const timeDeps = definition.segments.map((s) => timeDependence(s.when, options.newUserMs))
+  const { property: propertyTraits } = prepareTraits(compiled.traits)
   const monotone = definition.segments.map((s) => slideOnlyExits(s.when))
   return {
     definition,
@@ -66,6 +72,8 @@ export function prepareRules(definition: RulesDefinition, options: EngineOptions
     segmentWindows: compiled.segments.map((s) => s.metrics.filter((i) => metrics[i]!.shape !== null)),
     slideOnlyExits: monotone,
     purchaseEvents: new Set(options.purchaseEvents),
+    propertyTraits,
+    traitsByName: new Map(compiled.traits.map((t) => [t.name, t])),
     quiet: monotone.every(Boolean) && timeDeps.every((d) => d.thresholds.length === 0 && !d.needsPolling),
   }
 }

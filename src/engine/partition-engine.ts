@@ -9,7 +9,8 @@ import { toMicros } from './metrics/exact-sum.ts'
 import { HeldEvents } from './held-events.ts'
 import type { WindowShape } from './window-shape.ts'
 import { emptyStats, type EngineStats, type Notification, type SegmentChange } from './records.ts'
-import { UserEnv, userTrait } from './rule-env.ts'
+import { anyTrait, UserEnv } from './rule-env.ts'
+import { coerceTrait, type PreparedTrait } from './custom-traits.ts'
 import { PROFILE_PROPERTIES, type CompiledTrigger } from '../rules/index.ts'
 import { TimerQueue } from './timers.ts'
 import { UserState } from './user-state.ts'
@@ -20,6 +21,8 @@ interface EventPlan {
   metrics: PreparedMetric[] | undefined
   triggers: CompiledTrigger[] | undefined
   purchase: boolean
+  /** Declared property traits this event can set (rules file `traits:`); empty without any. */
+  traits: PreparedTrait[]
 }
 
 /**
@@ -328,6 +331,7 @@ export class PartitionEngine {
         metrics: this.rules.metricsByEvent.get(event),
         triggers: this.rules.triggersByEvent.get(event),
         purchase: this.rules.purchaseEvents.has(event),
+        traits: this.rules.propertyTraits.filter((t) => t.from === null || t.from.has(event)),
       }
       this.plans.set(event, plan)
     }
@@ -355,6 +359,10 @@ export class PartitionEngine {
         const v = props[k]
         if (typeof v === 'string') user.setProfile(k, v, e.ts)
       }
+    }
+    for (const t of plan.traits) {
+      const v = coerceTrait(t.type, t.read(props))
+      if (v !== null) user.setCustom(t.name, v, e.ts)
     }
   }
 
@@ -428,7 +436,7 @@ export class PartitionEngine {
       if (keep > 0 && !Number.isNaN(user.falseSince[i]!)) next = Math.min(next, user.falseSince[i]! + keep)
       const deps = this.rules.timeDeps[i]!
       for (const th of deps.thresholds) {
-        const base = userTrait(user, th.trait, T, this.options)
+        const base = anyTrait(user, th.trait, T, this.rules, this.options)
         if (typeof base === 'number' && base + th.offsetMs > T) next = Math.min(next, base + th.offsetMs)
       }
       if (deps.needsPolling) next = Math.min(next, T + this.options.sinceResolutionMs)

@@ -1,9 +1,10 @@
-import { KNOWN_TRAITS, isKnownTrait, type TraitName, type TraitValues } from '../rules/index.ts'
+import { KNOWN_TRAITS, type TraitName } from '../rules/index.ts'
 import type { EngineRules } from './engine-rules.ts'
 import type { EngineOptions } from './engine-options.ts'
 import { eventNameOf } from './event-names.ts'
-import { userTrait } from './rule-env.ts'
-import type { Profile, TraitCondition } from './thread/protocol.ts'
+import { metricValueAt } from './custom-traits.ts'
+import { anyTrait, userTrait } from './rule-env.ts'
+import type { Profile, ProfileTraits, TraitCondition } from './thread/protocol.ts'
 import type { UserState } from './user-state.ts'
 
 /**
@@ -24,30 +25,32 @@ export function buildProfile(u: UserState, rules: EngineRules, options: EngineOp
   })
   const metrics: Record<string, number | null> = {}
   for (const m of rules.metrics) {
-    const state = u.metrics[m.spec.index]
-    metrics[m.spec.key] = state === undefined ? (m.spec.agg === 'min' || m.spec.agg === 'max' || m.spec.agg === 'avg' ? null : 0) : state.peek(T)
+    metrics[m.spec.key] = metricValueAt(u.metrics[m.spec.index], m.spec.agg, T)
   }
   return {
     tenant: u.tenant,
     user_id: u.userId,
-    traits: traitValues(u, T, options),
+    traits: traitValues(u, rules, T, options),
     counts,
     segments: rules.compiled.segments.flatMap((s, i) => (u.isMember(i) ? [{ segment: s.name, since: u.since[i]! }] : [])),
     metrics,
   }
 }
 
-/** Every registry trait of a user at time T, in the registry's order. */
-export function traitValues(u: UserState, T: number, options: EngineOptions): TraitValues {
-  const values: Partial<Record<TraitName, string | number | boolean | null>> = {}
+/** Every trait of a user at time T: the registry's in its order, then the rules file's declared ones in theirs. */
+export function traitValues(u: UserState, rules: EngineRules, T: number, options: EngineOptions): ProfileTraits {
+  const values: Partial<Record<TraitName, string | number | boolean | null>> & Record<string, string | number | boolean | null> = {}
   for (const name of KNOWN_TRAITS) values[name] = userTrait(u, name, T, options)
-  return values as TraitValues
+  for (const name of rules.traitsByName.keys()) {
+    Object.defineProperty(values, name, { value: anyTrait(u, name, T, rules, options), enumerable: true, writable: true, configurable: true })
+  }
+  return values as ProfileTraits
 }
 
 /** Whether a user's traits satisfy every condition of a profile search. */
-export function matchesTraits(u: UserState, where: readonly TraitCondition[], options: EngineOptions, T: number): boolean {
+export function matchesTraits(u: UserState, where: readonly TraitCondition[], rules: EngineRules, options: EngineOptions, T: number): boolean {
   for (const c of where) {
-    const v = isKnownTrait(c.trait) ? userTrait(u, c.trait, T, options) : null
+    const v = anyTrait(u, c.trait, T, rules, options)
     if (v === null) return false
     const want = typeof v === 'number' && typeof c.value === 'string' ? Number(c.value) : c.value
     if (typeof v === 'boolean') {

@@ -2,6 +2,7 @@ import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
 import { isKnownTrait, type RuleEnv, type TraitName, type TraitValues } from '../rules/index.ts'
 import type { UserState } from './user-state.ts'
+import { metricValueAt } from './custom-traits.ts'
 
 /**
  * The one RuleEnv a partition reuses for every evaluation: pointing it at a user and a time costs
@@ -28,8 +29,20 @@ export class UserEnv implements RuleEnv {
   }
 
   trait(name: string): string | number | boolean | null {
-    return isKnownTrait(name) ? userTrait(this.user, name, this.now, this.options) : null
+    return anyTrait(this.user, name, this.now, this.rules, this.options)
   }
+}
+
+/**
+ * Any trait a rule set can name at time `now`: a built-in one, or one the rules file declares
+ * (a property trait's kept value, a computed trait's aggregate). Null for a name it does not know.
+ */
+export function anyTrait(u: UserState, name: string, now: number, rules: EngineRules, options: EngineOptions): string | number | boolean | null {
+  if (isKnownTrait(name)) return userTrait(u, name, now, options)
+  const t = rules.traitsByName.get(name)
+  if (t === undefined) return null
+  if (t.kind === 'property') return u.custom?.[name] ?? null
+  return metricValueAt(u.metrics[t.metric], rules.metrics[t.metric]!.spec.agg, now)
 }
 
 /**

@@ -1,6 +1,17 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { stringify } from 'yaml'
-import { compileRules, formatDuration, parseDuration, parseExpression, parseRulesYaml, RuleError, type RulesDefinition, type SegmentDefinition } from '../rules/index.ts'
+import {
+  compileRules,
+  formatDuration,
+  parseDuration,
+  parseExpression,
+  parseRulesYaml,
+  RuleError,
+  TraitCatalog,
+  type RulesDefinition,
+  type SegmentDefinition,
+  type TraitDefinition,
+} from '../rules/index.ts'
 import type { SegmentInput } from './thread/protocol.ts'
 import { isRuleName } from '../rules/names.ts'
 
@@ -18,7 +29,7 @@ export function upsertSegment(def: RulesDefinition, name: string, input: Segment
   if (!isRuleName(name))
     throw new RuleError({ detail: `segment name "${name}" must start with a letter or _ and contain only letters, digits, _ . : - (not __proto__)`, line: 1, column: 1, path: 'name' })
   const path = `segments.${name}.when`
-  const when = parseExpression({ text: input.when, path, segment: name })
+  const when = parseExpression({ text: input.when, path, segment: name }, 'segment', new TraitCatalog(def.traits))
   let keepMs = 0
   if (input.keep !== undefined) {
     const d = parseDuration(input.keep)
@@ -27,12 +38,14 @@ export function upsertSegment(def: RulesDefinition, name: string, input: Segment
   }
   const segment: SegmentDefinition = { name, when, text: input.when, keepMs, description: input.description, source: { text: input.when, path, segment: name } }
   const segments = def.segments.some((s) => s.name === name) ? def.segments.map((s) => (s.name === name ? segment : s)) : [...def.segments, segment]
-  const next: RulesDefinition = { segments, triggers: def.triggers }
+  const next: RulesDefinition = { segments, triggers: def.triggers, ...(def.traits ? { traits: def.traits } : {}) }
   compileRules(next)
   return next
 }
 
 export function rulesToYaml(def: RulesDefinition): string {
+  const traits: Record<string, string | Record<string, string | string[]>> = {}
+  for (const t of def.traits ?? []) traits[t.name] = traitToYaml(t)
   const segments: Record<string, Record<string, string>> = {}
   for (const s of def.segments) {
     segments[s.name] = { ...(s.description ? { description: s.description } : {}), when: s.text, ...(s.keepMs > 0 ? { keep: formatDuration(s.keepMs) } : {}) }
@@ -41,7 +54,16 @@ export function rulesToYaml(def: RulesDefinition): string {
   for (const t of def.triggers) {
     triggers[t.name] = { ...(t.description ? { description: t.description } : {}), on: t.on, ...(t.text ? { when: t.text } : {}), emit: t.emit }
   }
-  return stringify({ segments, triggers })
+  return stringify({ ...(def.traits?.length ? { traits } : {}), segments, triggers })
+}
+
+/** The short form `name: type` when that is all there is to say. */
+function traitToYaml(t: TraitDefinition): string | Record<string, string | string[]> {
+  const description: Record<string, string> = t.description ? { description: t.description } : {}
+  if (t.kind === 'computed') return { ...description, compute: t.text }
+  const property = t.property.join('.')
+  if (t.from === null && property === t.name && !t.description) return t.type
+  return { ...description, type: t.type, ...(t.from === null ? {} : { from: [...t.from] }), ...(property === t.name ? {} : { property }) }
 }
 
 export function saveRules(path: string, def: RulesDefinition): void {

@@ -1,11 +1,12 @@
-import { childExprs, type Expr, type TraitName } from '../rules/index.ts'
+import { childExprs, type Expr } from '../rules/index.ts'
 
 /**
  * `since(last_seen) > 7d` becomes true at last_seen + 7d with no event at all. Reading such
  * thresholds off the rule lets the engine set one timer per user instead of polling.
  */
 export interface TimeThreshold {
-  trait: TraitName
+  /** A timestamp trait: built in, or declared in the rules file. */
+  trait: string
   offsetMs: number
 }
 

@@ -7,6 +7,7 @@ import { WindowedMetric } from './metrics/windowed.ts'
 import { eventNameId, eventNameOf } from './event-names.ts'
 import type { ProfileProperty } from '../rules/index.ts'
 import { UserState } from './user-state.ts'
+import { coerceTrait, type TraitValue } from './custom-traits.ts'
 
 /**
  * A user's state as checkpointed. Metrics and segments are stored by canonical text and name, not
@@ -25,6 +26,9 @@ interface UserSnapshot {
   p: Partial<Record<ProfileProperty, string>>
   /** Event time of each profile value (version 2). */
   pa?: Partial<Record<ProfileProperty, number>>
+  /** Declared traits (rules file `traits:`) and each value's event time; absent when none is set. */
+  ct?: Record<string, TraitValue>
+  cta?: Record<string, number>
   /** Snapshot version: absent before the exact sums (2). */
   sv?: number
   c: Record<string, number>
@@ -56,6 +60,7 @@ export function encodeUser(u: UserState, rules: EngineRules): Buffer {
     tp: u.purchaseMicros,
     p: u.profile,
     ...(u.profileAt === null ? {} : { pa: u.profileAt }),
+    ...(u.custom === null ? {} : { ct: u.custom, cta: u.customAt ?? {} }),
     sv: SNAPSHOT_VERSION,
     c: countsByName(u.counts),
     m,
@@ -77,6 +82,16 @@ export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
   u.profile = snap.p
   // Before version 2 a value's event time was not kept: it counts as seen at last_seen.
   u.profileAt = snap.pa ?? (snap.sv === SNAPSHOT_VERSION ? null : Object.fromEntries(Object.keys(snap.p).map((k) => [k, snap.ls ?? -Infinity])))
+  // A trait no longer declared is dropped, like a metric no longer in the rules; one whose type
+  // changed keeps its value only if the value is of the new type.
+  if (snap.ct !== undefined) {
+    for (const [name, raw] of Object.entries(snap.ct)) {
+      const t = rules.traitsByName.get(name)
+      const at = snap.cta?.[name]
+      const value = t?.kind === 'property' ? coerceTrait(t.type, raw) : null
+      if (value !== null && at !== undefined) u.setCustom(name, value, at)
+    }
+  }
   for (const [name, n] of Object.entries(snap.c)) u.counts[eventNameId(name)] = n
   u.version = snap.v
   u.timerAt = snap.ta ?? Infinity

@@ -2,6 +2,7 @@ import { fromMicros } from './metrics/exact-sum.ts'
 import type { MetricState } from './metrics/metric-state.ts'
 
 import type { ProfileProperty } from '../rules/index.ts'
+import type { TraitValue } from './custom-traits.ts'
 
 /**
  * Everything the engine keeps for one user. Kept flat and small: with a 2h window of 1-minute
@@ -16,6 +17,10 @@ export class UserState {
   profile: Partial<Record<ProfileProperty, string>> = {}
   /** Event time of each profile value: the latest event time wins, not the latest processed. */
   profileAt: Partial<Record<ProfileProperty, number>> | null = null
+  /** Declared property traits (rules file `traits:`) by name; null until the first one is set. */
+  custom: Record<string, TraitValue> | null = null
+  /** Event time of each declared trait's value. */
+  customAt: Record<string, number> | null = null
   /** Events per name, lifetime, indexed by eventNameId(). */
   counts: number[] = []
   /** By metric index of the current rules. */
@@ -65,6 +70,19 @@ export class UserState {
     if (at === undefined || ts > at || (ts === at && value > this.profile[key]!)) {
       this.profile[key] = value
       times[key] = ts
+    }
+  }
+
+  /** As setProfile, for a declared trait: the latest event time wins, at equal times the greater value (one trait has one type). */
+  setCustom(name: string, value: TraitValue, ts: number): void {
+    // Null-prototype records: trait names are checked at rule load, but a record that cannot
+    // inherit anything needs no such care.
+    const values = (this.custom ??= Object.create(null) as Record<string, TraitValue>)
+    const times = (this.customAt ??= Object.create(null) as Record<string, number>)
+    const at = times[name]
+    if (at === undefined || ts > at || (ts === at && value > values[name]!)) {
+      values[name] = value
+      times[name] = ts
     }
   }
 

@@ -1,4 +1,3 @@
-import type { TraitName } from './traits.ts'
 /**
  * The segment-language AST: a plain discriminated union on `kind`, with no behaviour attached, so
  * that more than one back end can consume it (closures here, DuckDB SQL for backfill later).
@@ -7,7 +6,7 @@ import type { TraitName } from './traits.ts'
  * Parentheses leave no node; a parenthesised expression keeps the span of its contents.
  *
  * Identifiers are already resolved by the parser:
- * - `trait`: a user trait (one of TRAITS), read from the profile.
+ * - `trait`: a user trait (built in, or declared under `traits:` in the rules file), read from the profile.
  * - `field`: a property of "the event in scope": inside `where` the aggregated event, in a trigger's
  *   `when` the triggering event. `path` walks nested objects: `meta.price` is ['meta', 'price'].
  *
@@ -75,12 +74,12 @@ export interface Aggregate extends NodeBase {
 /** `since(last_seen)`: now − trait, in ms; null when the trait is not a number. */
 export interface SinceCall extends NodeBase {
   readonly kind: 'since'
-  readonly trait: TraitName
+  readonly trait: string
 }
 
 export interface TraitRef extends NodeBase {
   readonly kind: 'trait'
-  readonly name: TraitName
+  readonly name: string
 }
 
 export interface FieldRef extends NodeBase {

@@ -5,7 +5,8 @@ import type { ExprContext } from './cursor.ts'
 import { errorAt, type ExprSource } from './errors.ts'
 import { metricKey, printExpr } from './print.ts'
 import { pathReader } from './read-path.ts'
-import { assertKnownTrait, assertTimestampTrait } from './traits.ts'
+import type { CompiledTrait } from './custom-traits.ts'
+import { assertKnownTrait, assertTimestampTrait, TraitCatalog } from './traits.ts'
 import type { CompiledRules, MetricSpec, RuleEnv, RulesDefinition } from './types.ts'
 
 interface CompiledWhen {
@@ -18,11 +19,15 @@ interface CompiledWhen {
 /**
  * Compiles every rule once into closures. Metrics are shared across all rules by canonical text,
  * so `count(spin, 2h)` in two segments (or spelled `count(spin, 120m)`) is one window in the engine.
- * Indexes follow first appearance: segments in order, then triggers.
+ * Indexes follow first appearance: segments in order, then triggers, then computed traits.
  */
 export function compileRules(def: RulesDefinition): CompiledRules {
   const metrics: MetricSpec[] = []
   const byKey = new Map<string, MetricSpec>()
+  const declared = def.traits ?? []
+  const catalog = new TraitCatalog(declared)
+  // A computed trait in a rule reads its aggregate: the same metric the profile shows.
+  const computed = new Map(declared.flatMap((t) => (t.kind === 'computed' ? [[t.name, t] as const] : [])))
 
   const metricFor = (node: Aggregate, src: ExprSource): MetricSpec => {
     const key = metricKey(node)
@@ -55,12 +60,18 @@ export function compileRules(def: RulesDefinition): CompiledRules {
         return (env) => env.metric(i) ?? null
       },
       trait(node) {
-        const name = assertKnownTrait(node.name, src, node.start)
+        const name = assertKnownTrait(node.name, src, node.start, catalog)
         traits.add(name)
+        const c = computed.get(name)
+        if (c !== undefined) {
+          const i = metricFor(c.compute, c.source ?? { text: c.text, path: `traits.${c.name}.compute` }).index
+          used.add(i)
+          return (env) => env.metric(i) ?? null
+        }
         return (env) => env.trait(name) ?? null
       },
       since(node) {
-        const name = assertTimestampTrait(node.trait, src, node.start)
+        const name = assertTimestampTrait(node.trait, src, node.start, catalog)
         traits.add(name)
         flags.usesNow = true
         return (env) => {
@@ -98,7 +109,13 @@ export function compileRules(def: RulesDefinition): CompiledRules {
     return { ...base, ...compileWhen(trg.when, src, 'trigger') }
   })
 
-  return { metrics, segments, triggers }
+  const compiledTraits = declared.map((t): CompiledTrait => {
+    if (t.kind === 'property') return { kind: 'property', name: t.name, type: t.type, from: t.from === null ? null : new Set(t.from), property: t.property }
+    const metric = metricFor(t.compute, t.source ?? { text: t.text, path: `traits.${t.name}.compute` }).index
+    return { kind: 'computed', name: t.name, type: 'number', metric }
+  })
+
+  return { metrics, segments, triggers, traits: compiledTraits }
 }
 
 /** The parser already guarantees these; a hand-built AST gets the same errors. */

@@ -1,5 +1,6 @@
 import { errorAt, quote, type ExprSource, type RuleError } from './errors.ts'
 import { describeToken, Lexer, type Keyword, type Token } from './lexer.ts'
+import type { TraitCatalog } from './traits.ts'
 
 /**
  * Where identifiers resolve. In a segment's `when` a bare name is a trait; in a trigger's `when` a
@@ -27,6 +28,8 @@ export class Cursor {
   constructor(
     readonly src: ExprSource,
     readonly context: ExprContext,
+    /** The traits bare names resolve to: the built-ins and the rules file's declared ones. */
+    readonly traits: TraitCatalog,
   ) {
     this.lx = new Lexer(src)
   }

@@ -1,17 +1,16 @@
 import { readFileSync } from 'node:fs'
-import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml'
-import type { Expr } from './ast.ts'
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml'
 import { compileRules } from './compile.ts'
-import type { ExprContext } from './cursor.ts'
 import { parseDuration } from './duration.ts'
-import { quote, type ExprSource } from './errors.ts'
-import { parseExpression } from './parser.ts'
-import { scalarOffsetMap } from './source-map.ts'
+import { quote } from './errors.ts'
+import { parseTraitsSection } from './load-traits.ts'
+import { TraitCatalog } from './traits.ts'
 import type { CompiledRules, RulesDefinition, SegmentDefinition, TriggerDefinition } from './types.ts'
+import { describeNode, expression, text } from './yaml-expr.ts'
 import { YamlFile, type Entry, type ErrorExtra } from './yaml-nodes.ts'
 import { isRuleName } from './names.ts'
 
-const TOP_KEYS = ['segments', 'triggers'] as const
+const TOP_KEYS = ['traits', 'segments', 'triggers'] as const
 const SEGMENT_KEYS = ['when', 'keep', 'description'] as const
 const TRIGGER_KEYS = ['on', 'when', 'emit', 'description'] as const
 /** Segment, trigger and emit names travel in change logs and URLs: keep them path-safe. */
@@ -40,21 +39,25 @@ export function parseRulesYaml(source: string, fileName?: string): RulesDefiniti
   const def: RulesDefinition = { segments: [], triggers: [] }
   const root = doc.contents
   if (root === null || (isScalar(root) && root.value === null)) return def
-  if (!isMap(root)) throw y.errorAtNode(root, 0, undefined, 'the rules file must be a map with "segments" and/or "triggers"')
+  if (!isMap(root)) throw y.errorAtNode(root, 0, undefined, 'the rules file must be a map with "segments", "triggers" and/or "traits"')
   const top = y.entries(root, '')
   y.checkKeys(top, TOP_KEYS, '')
+  // Traits first, wherever the section sits in the file: rules resolve names against them.
+  const traitsNode = top.find((e) => e.key === 'traits')?.value
+  if (traitsNode) def.traits = parseTraitsSection(y, traitsNode)
+  const catalog = new TraitCatalog(def.traits)
   for (const { key, value } of top) {
-    if (value === null) continue
+    if (value === null || key === 'traits') continue
     if (!isMap(value)) throw y.errorAtNode(value, 0, key, `${quote(key)} must be a map from name to definition`)
     for (const entry of y.entries(value, key)) {
-      if (key === 'segments') def.segments.push(segment(y, entry))
-      else def.triggers.push(trigger(y, entry))
+      if (key === 'segments') def.segments.push(segment(y, entry, catalog))
+      else def.triggers.push(trigger(y, entry, catalog))
     }
   }
   return def
 }
 
-function segment(y: YamlFile, { key: name, keyNode, value }: Entry): SegmentDefinition {
+function segment(y: YamlFile, { key: name, keyNode, value }: Entry, catalog: TraitCatalog): SegmentDefinition {
   const path = `segments.${name}`
   const owner = { segment: name }
   checkName(y, name, keyNode.range?.[0] ?? 0, path, 'segment', owner)
@@ -65,7 +68,7 @@ function segment(y: YamlFile, { key: name, keyNode, value }: Entry): SegmentDefi
   y.checkKeys(entries, SEGMENT_KEYS, path)
   const when = entries.find((e) => e.key === 'when')
   if (!when) throw y.error(keyNode.range?.[0] ?? 0, path, 'missing "when": the condition for being in the segment', { ...owner, expected: '"when"' })
-  const parsed = expression(y, when, `${path}.when`, owner, 'segment')
+  const parsed = expression(y, when, `${path}.when`, owner, 'segment', catalog)
   const keep = entries.find((e) => e.key === 'keep')
   return {
     name,
@@ -82,7 +85,7 @@ function segment(y: YamlFile, { key: name, keyNode, value }: Entry): SegmentDefi
   }
 }
 
-function trigger(y: YamlFile, { key: name, keyNode, value }: Entry): TriggerDefinition {
+function trigger(y: YamlFile, { key: name, keyNode, value }: Entry, catalog: TraitCatalog): TriggerDefinition {
   const path = `triggers.${name}`
   const owner = { trigger: name }
   checkName(y, name, keyNode.range?.[0] ?? 0, path, 'trigger', owner)
@@ -98,7 +101,7 @@ function trigger(y: YamlFile, { key: name, keyNode, value }: Entry): TriggerDefi
     throw y.error(at, path, 'missing "on": the event name that fires the trigger', { ...owner, expected: '"on"' })
   }
   const whenEntry = entries.find((e) => e.key === 'when')
-  const parsed = whenEntry ? expression(y, whenEntry, `${path}.when`, owner, 'trigger') : null
+  const parsed = whenEntry ? expression(y, whenEntry, `${path}.when`, owner, 'trigger', catalog) : null
   const emitEntry = entries.find((e) => e.key === 'emit')
   const emit = text(y, emitEntry, `${path}.emit`, owner) ?? DEFAULT_EMIT
   if (!isRuleName(emit)) {
@@ -120,32 +123,6 @@ function trigger(y: YamlFile, { key: name, keyNode, value }: Entry): TriggerDefi
   }
 }
 
-function expression(y: YamlFile, entry: Entry, path: string, owner: ErrorExtra, context: ExprContext): { expr: Expr; source: ExprSource } {
-  const node = entry.value
-  if (node === null || (isScalar(node) && typeof node.value === 'string' && node.value.trim() === '')) {
-    throw y.error(entry.keyNode.range?.[0] ?? 0, path, '"when" is empty; write a condition such as count(spin, 1h) > 0', {
-      ...owner,
-      expected: 'a condition',
-    })
-  }
-  if (!isScalar(node) || typeof node.value !== 'string') {
-    throw y.errorAtNode(node, 0, path, `"when" must be a string, got ${describeNode(node)}; quote it if needed`, owner)
-  }
-  const value = node.value
-  const toFile = scalarOffsetMap(y.source, node, value)
-  const source: ExprSource = {
-    text: value.trimEnd(),
-    path,
-    file: y.file,
-    ...owner,
-    locate: (offset) => {
-      const { line, col } = y.lines.linePos(toFile(offset))
-      return { line, column: col }
-    },
-  }
-  return { expr: parseExpression(source, context), source }
-}
-
 function keepMs(y: YamlFile, entry: Entry, path: string, owner: ErrorExtra): number {
   const node = entry.value
   const raw = isScalar(node) ? node.value : undefined
@@ -161,22 +138,8 @@ function keepMs(y: YamlFile, entry: Entry, path: string, owner: ErrorExtra): num
   throw y.errorAtNode(at, 0, path, `expected a duration like 3m, got ${shown}${hint}`, { ...owner, expected: 'a duration like 3m', got: shown })
 }
 
-function text(y: YamlFile, entry: Entry | undefined, path: string, owner: ErrorExtra): string | undefined {
-  if (!entry || entry.value === null) return undefined
-  const node = entry.value
-  if (isScalar(node) && typeof node.value === 'string') return node.value.trim()
-  throw y.errorAtNode(node, 0, path, `expected a string, got ${describeNode(node)}`, { ...owner, expected: 'a string' })
-}
-
 function checkName(y: YamlFile, name: string, at: number, path: string, what: string, owner: ErrorExtra): void {
   if (isRuleName(name)) return
   const detail = `invalid ${what} name ${quote(name)}: use letters, digits and _ . : -, starting with a letter or _ (not __proto__)`
   throw y.error(at, path, detail, owner)
-}
-
-function describeNode(node: Node | null): string {
-  if (node === null) return 'nothing'
-  if (isMap(node)) return 'a map'
-  if (isScalar(node)) return node.value === null ? 'nothing' : `${typeof node.value} ${String(node.value)}`
-  return 'a list'
 }

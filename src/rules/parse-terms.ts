@@ -24,7 +24,7 @@ function parseSince(cur: Cursor, name: Token): Expr {
   const arg = cur.peek()
   if (arg.kind !== 'ident') throw cur.expected(arg, 'a trait name such as last_seen')
   cur.next()
-  const trait = assertTimestampTrait(arg.text, cur.src, arg.start)
+  const trait = assertTimestampTrait(arg.text, cur.src, arg.start, cur.traits)
   const close = cur.expectPunct(')')
   return { kind: 'since', trait, start: name.start, end: close.end }
 }

@@ -3,7 +3,7 @@ import { Cursor, isPunct, isWord, type ExprContext } from './cursor.ts'
 import { errorAt, quote, type ExprSource } from './errors.ts'
 import type { Token } from './lexer.ts'
 import { literalOf, parseCall, parseDottedTail, parseList } from './parse-terms.ts'
-import { assertKnownTrait, isKnownTrait, TRAITS } from './traits.ts'
+import { assertKnownTrait, BUILTIN_TRAITS, type TraitCatalog } from './traits.ts'
 
 export type { ExprContext } from './cursor.ts'
 
@@ -14,13 +14,23 @@ const MAX_DEPTH = 100
  * Parses one `when` expression. Precedence, loosest first: or, and, not, comparison. A bare string
  * is parsed as a standalone expression: error positions are then within that string.
  */
-export function parseExpression(source: ExprSource | string, context: ExprContext = 'segment'): Expr {
+export function parseExpression(source: ExprSource | string, context: ExprContext = 'segment', traits: TraitCatalog = BUILTIN_TRAITS): Expr {
   const src = typeof source === 'string' ? { text: source } : source
-  const cur = new Cursor(src, context)
+  const cur = new Cursor(src, context, traits)
   const expr = orExpr(cur)
   const t = cur.peek()
   if (t.kind !== 'eof') throw cur.expected(t, '"and", "or" or end of expression')
   return expr
+}
+
+/** Parses one value, not a condition: a computed trait's `compute: sum(purchase.amount)`. */
+export function parseValue(source: ExprSource | string, traits: TraitCatalog = BUILTIN_TRAITS): Expr {
+  const src = typeof source === 'string' ? { text: source } : source
+  const cur = new Cursor(src, 'segment', traits)
+  const value = operand(cur, 'a value')
+  const t = cur.peek()
+  if (t.kind !== 'eof') throw cur.expected(t, 'end of expression')
+  return value
 }
 
 function orExpr(cur: Cursor): Expr {
@@ -104,7 +114,7 @@ function operand(cur: Cursor, what: string): Expr {
 function reference(cur: Cursor, first: Token): Expr {
   const path = [first.text, ...parseDottedTail(cur)]
   const span = { start: first.start, end: cur.lastEnd }
-  if (cur.inFilter || (cur.context === 'trigger' && !(path.length === 1 && isKnownTrait(first.text)))) {
+  if (cur.inFilter || (cur.context === 'trigger' && !(path.length === 1 && cur.traits.has(first.text)))) {
     return { kind: 'field', path, ...span }
   }
   if (path.length > 1) {
@@ -112,7 +122,7 @@ function reference(cur: Cursor, first: Token): Expr {
     const detail = `${quote(shown)} is not a trait; event fields can only be used inside an aggregate, e.g. sum(${shown})`
     throw errorAt(cur.src, first.start, detail, { expected: 'a trait or an aggregate', got: quote(shown) })
   }
-  return { kind: 'trait', name: assertKnownTrait(first.text, cur.src, first.start), ...span }
+  return { kind: 'trait', name: assertKnownTrait(first.text, cur.src, first.start, cur.traits), ...span }
 }
 
 function nested<T>(cur: Cursor, at: Token, parse: () => T): T {
@@ -143,7 +153,7 @@ function requireCondition(cur: Cursor, e: Expr): void {
   const shown = cur.src.text.slice(e.start, e.end)
   switch (e.kind) {
     case 'trait': {
-      const type = TRAITS[e.name as keyof typeof TRAITS]
+      const type = cur.traits.typeOf(e.name)
       if (type === 'boolean') return
       what = `a ${type} trait`
       example = type === 'timestamp' ? `since(${e.name}) > 7d` : type === 'string' ? `${e.name} = "..."` : `${e.name} > 0`

@@ -46,20 +46,52 @@ export function isKnownTrait(name: string): name is TraitName {
   return Object.hasOwn(TRAITS, name)
 }
 
-export function assertKnownTrait(name: string, src: ExprSource, offset: number): TraitName {
-  if (isKnownTrait(name)) return name
-  const known = KNOWN_TRAITS.join(', ')
-  throw errorAt(src, offset, `unknown trait ${quote(name)}; known traits: ${known}`, {
+/**
+ * Every trait one rule set can read, with its type: the built-in registry above, then the rules
+ * file's own `traits:` (custom-traits.ts) in the order written. The parser resolves bare names
+ * against it, so an undeclared trait is still an error at rule load.
+ */
+export class TraitCatalog {
+  private readonly types = new Map<string, TraitType>()
+
+  constructor(declared: ReadonlyArray<{ readonly name: string; readonly type: TraitType }> = []) {
+    for (const name of KNOWN_TRAITS) this.types.set(name, TRAITS[name])
+    for (const d of declared) this.types.set(d.name, d.type)
+  }
+
+  typeOf(name: string): TraitType | undefined {
+    return this.types.get(name)
+  }
+
+  has(name: string): boolean {
+    return this.types.has(name)
+  }
+
+  names(): string[] {
+    return [...this.types.keys()]
+  }
+}
+
+/** The catalog of a rule set that declares no traits of its own. */
+export const BUILTIN_TRAITS = new TraitCatalog()
+
+export function assertKnownTrait(name: string, src: ExprSource, offset: number, catalog: TraitCatalog = BUILTIN_TRAITS): string {
+  if (catalog.has(name)) return name
+  const known = catalog.names().join(', ')
+  throw errorAt(src, offset, `unknown trait ${quote(name)}; known traits: ${known} (declare others under "traits:" in the rules file)`, {
     expected: `a known trait: ${known}`,
     got: quote(name),
   })
 }
 
 /** since() subtracts from now, so only timestamp traits make sense there. */
-export function assertTimestampTrait(name: string, src: ExprSource, offset: number): TraitName {
-  const trait = assertKnownTrait(name, src, offset)
-  if (TRAITS[trait] === 'timestamp') return trait
-  const stamps = KNOWN_TRAITS.filter((t) => TRAITS[t] === 'timestamp').join(' or ')
+export function assertTimestampTrait(name: string, src: ExprSource, offset: number, catalog: TraitCatalog = BUILTIN_TRAITS): string {
+  const trait = assertKnownTrait(name, src, offset, catalog)
+  if (catalog.typeOf(trait) === 'timestamp') return trait
+  const stamps = catalog
+    .names()
+    .filter((t) => catalog.typeOf(t) === 'timestamp')
+    .join(' or ')
   throw errorAt(src, offset, `since() takes a timestamp trait (${stamps}), got ${quote(name)}`, {
     expected: `a timestamp trait: ${stamps}`,
     got: quote(name),

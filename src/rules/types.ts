@@ -1,6 +1,7 @@
 import type { AggregateFn, Expr } from './ast.ts'
 import type { ExprSource } from './errors.ts'
 import type { EventFilter } from './compile-filter.ts'
+import type { CompiledTrait, TraitDefinition } from './custom-traits.ts'
 
 /**
  * One per distinct aggregate anywhere in the rules, deduplicated by canonical text. The engine
@@ -65,6 +66,8 @@ export interface CompiledRules {
   metrics: MetricSpec[]
   segments: CompiledSegment[]
   triggers: CompiledTrigger[]
+  /** The rules file's declared traits, in the order written (computed ones point at their metric). */
+  traits: CompiledTrait[]
 }
 
 export interface SegmentDefinition {
@@ -92,4 +95,6 @@ export interface TriggerDefinition {
 export interface RulesDefinition {
   segments: SegmentDefinition[]
   triggers: TriggerDefinition[]
+  /** Declared traits (`traits:`); absent when the file declares none. */
+  traits?: TraitDefinition[] | undefined
 }

@@ -52,6 +52,9 @@ class FakeThread implements EngineThread {
   members(): Promise<null> {
     return Promise.resolve(null)
   }
+  traits(): Promise<[]> {
+    return Promise.resolve([])
+  }
   putSegment(): Promise<never> {
     return Promise.reject(new Error('not in this fake'))
   }

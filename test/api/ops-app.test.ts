@@ -29,6 +29,7 @@ const engine: EngineClient = {
   segments: notUsed,
   members: notUsed,
   putSegment: notUsed,
+  traits: notUsed,
   snapshot: () => snap,
   close: async () => {},
 }

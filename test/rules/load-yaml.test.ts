@@ -129,10 +129,10 @@ describe('structural errors are positioned in the file', () => {
   test.each<[string, string, string | undefined, number, number, string]>([
     ['invalid YAML', 'segments:\n  s:\n   when: x\n  when: x\n    y: 1\n', undefined, 4, 9, 'invalid YAML: Nested mappings are not allowed in compact mappings'],
     ['duplicate key', 'segments:\n  s:\n    when: is_new\n  s:\n    when: is_new\n', undefined, 4, 3, 'invalid YAML: Map keys must be unique'],
-    ['root not a map', '- a\n- b\n', undefined, 1, 1, 'the rules file must be a map with "segments" and/or "triggers"'],
+    ['root not a map', '- a\n- b\n', undefined, 1, 1, 'the rules file must be a map with "segments", "triggers" and/or "traits"'],
     ['complex key', '? [a]\n: b\n', undefined, 1, 3, 'keys must be plain names'],
     ['null key in a segment', 'segments:\n  s:\n    ~: x\n', 'segments.s', 3, 5, 'keys must be plain names'],
-    ['unknown top-level key', 'segmnets: {}\n', 'segmnets', 1, 1, 'unknown key "segmnets" (did you mean "segments"?); expected one of "segments", "triggers"'],
+    ['unknown top-level key', 'segmnets: {}\n', 'segmnets', 1, 1, 'unknown key "segmnets" (did you mean "segments"?); expected one of "traits", "segments", "triggers"'],
     ['segments not a map', 'segments: [a, b]\n', 'segments', 1, 11, '"segments" must be a map from name to definition'],
     ['triggers not a map', 'triggers: cart\n', 'triggers', 1, 11, '"triggers" must be a map from name to definition'],
     ['segment not a map', 'segments:\n  s: is_new\n', 'segments.s', 2, 6, 'a segment must be a map with "when" and optionally "keep"'],

@@ -15,7 +15,14 @@ import { openWarehouse, type Warehouse } from '../../src/warehouse/query/index.t
 import { runSinkOnce } from '../../src/warehouse/sink/index.ts'
 
 const HOUR = 3_600_000
-const RULES = `segments:
+const RULES = `traits:
+  last_machine: { type: string, from: spin, property: machine }
+  last_bet: { type: number, property: bet }
+  last_item: { type: string, property: item }
+  spent: { compute: sum(in_app_purchase.amount) }
+segments:
+  declared_traits:
+    when: last_machine = "dragon_gold" and last_bet >= 20 or last_item = "coins" and spent < 8
   high_roller:
     when: count(spin, 2h) >= 200 and sum(in_app_purchase.amount, 2h) > 10
   buyer_lifetime:
@@ -68,7 +75,7 @@ describe('segment backfill from the warehouse', () => {
   it.each(parseRulesYaml(RULES).segments.map((s) => [s.name]))("%s: SQL members equal the engine's", async (name) => {
     const result = replay.finish()
     const seg = def.segments.find((s) => s.name === name)!
-    const sql = ruleToSql(seg.when, asOf, options)
+    const sql = ruleToSql(seg.when, asOf, options, def.traits)
     const rows = (await warehouse.query(sql, { maxRows: 100_000, timeoutMs: 60_000 })).rows.map((r) => String(r[1]))
     const engine = result.members[name]!
     expect(rows.sort()).toEqual([...engine].sort())

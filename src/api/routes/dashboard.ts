@@ -210,7 +210,7 @@ export function createDashboardRoutes(options: DashboardRouteOptions = {}): Rout
       },
       async (req, reply) => {
         try {
-          return validateSegment(req.params.id, req.body)
+          return validateSegment(req.params.id, req.body, await ctx.engine.traits())
         } catch (err) {
           if (err instanceof RuleError) return reply.code(400).send(ruleErrorBody(err))
           throw err

@@ -1,18 +1,19 @@
 import { parseEventTime } from '../../events/event-time.ts'
-import { TRAITS, isKnownTrait } from '../../rules/index.ts'
-import type { CompareOp, TraitCondition } from '../../engine/thread/protocol.ts'
+import type { CompareOp, TraitCondition, TraitInfo } from '../../engine/thread/protocol.ts'
 
 /** Query parameters with a meaning of their own; every other key is read as a condition. */
 const PARAMS = new Set(['segment', 'where', 'limit', 'cursor'])
-const CONDITION = /^([a-z_]+)\s*(>=|<=|!=|=|:|>|<)\s*(.*)$/
+const CONDITION = /^([a-z_][a-z0-9_]*)\s*(>=|<=|!=|=|:|>|<)\s*(.*)$/
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string }
 
 /**
  * Reads trait conditions from `where=country:TR,last_seen>2026-11-01T00:00:00Z` and from bare query
- * keys such as `&last_seen>2026-11-01` (which URLSearchParams splits at its first "=").
+ * keys such as `&last_seen>2026-11-01` (which URLSearchParams splits at its first "="). `traits`
+ * are the ones the running rules know (GET /v1/traits): the built-ins and the declared ones.
  */
-export function parseConditions(url: string): Parsed<TraitCondition[]> {
+export function parseConditions(url: string, traits: readonly TraitInfo[]): Parsed<TraitCondition[]> {
+  const types = new Map(traits.map((t) => [t.name, t.type]))
   const params = new URL(url, 'http://x').searchParams
   const texts: string[] = []
   for (const [key, value] of params) {
@@ -30,9 +31,9 @@ export function parseConditions(url: string): Parsed<TraitCondition[]> {
     const m = CONDITION.exec(text)
     if (!m) return { ok: false, message: `condition "${text}" must look like trait:value, trait>value, trait>=value, trait<value, trait<=value or trait!=value` }
     const [, trait, rawOp, raw] = m as unknown as [string, string, string, string]
-    if (!isKnownTrait(trait)) return { ok: false, message: `unknown trait "${trait}"; known traits: ${Object.keys(TRAITS).join(', ')}` }
+    const type = types.get(trait)
+    if (type === undefined) return { ok: false, message: `unknown trait "${trait}"; known traits: ${[...types.keys()].join(', ')}` }
     const op: CompareOp = rawOp === ':' ? '=' : (rawOp as CompareOp)
-    const type = TRAITS[trait]
     if (type === 'timestamp') {
       const t = parseEventTime(/^\d+$/.test(raw) ? Number(raw) : raw)
       if (!t.ok) return { ok: false, message: `${trait}: ${t.reason}` }

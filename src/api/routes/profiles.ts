@@ -1,12 +1,27 @@
 import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
 import { needs } from '../schemas/common.ts'
-import { PROFILE_PARAMS, PROFILE_RESPONSES, PROFILE_SEARCH_QUERY, PROFILE_SEARCH_RESPONSES } from '../schemas/profiles.ts'
+import { PROFILE_PARAMS, PROFILE_RESPONSES, PROFILE_SEARCH_QUERY, PROFILE_SEARCH_RESPONSES, TRAITS_RESPONSES } from '../schemas/profiles.ts'
 import { parseConditions, parseLimit } from './profile-query.ts'
 import { decodePageCursor, encodePageCursor } from './page-cursor.ts'
 
 /** Seed 004's profile lookups: one user by id, and a search by segment and traits. */
 export const profilesRoutes: RouteModule = (app, ctx) => {
+  app.get(
+    '/v1/traits',
+    {
+      preHandler: ctx.auth.require('read'),
+      schema: {
+        operationId: 'listTraits',
+        summary: 'The traits rules and profile searches can name: built-in, then those the rules file declares',
+        description: needs('read', 'Declared traits come from the rules file\'s `traits:` section (docs/segments.md, "Custom traits").'),
+        tags: ['profiles'],
+      },
+      config: { openapi: { response: TRAITS_RESPONSES } },
+    },
+    async () => ({ traits: await ctx.engine.traits() }),
+  )
+
   app.get<{ Params: { user_id: string } }>(
     '/v1/profiles/:user_id',
     {
@@ -41,7 +56,7 @@ export const profilesRoutes: RouteModule = (app, ctx) => {
       config: { openapi: { querystring: PROFILE_SEARCH_QUERY, response: PROFILE_SEARCH_RESPONSES } },
     },
     async (req, reply) => {
-      const where = parseConditions(req.url)
+      const where = parseConditions(req.url, await ctx.engine.traits())
       if (!where.ok) return sendError(reply, 400, 'invalid_query', where.message, 'where')
       const limit = parseLimit(req.query.limit, 50, 1000)
       if (!limit.ok) return sendError(reply, 400, 'invalid_query', limit.message, 'limit')

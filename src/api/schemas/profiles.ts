@@ -23,6 +23,7 @@ export const PROFILE = {
     user_id: { type: 'string' },
     traits: {
       type: 'object',
+      description: 'The built-in traits, then those the rules file declares (docs/segments.md, "Custom traits"; GET /v1/traits lists them), null where the user has none',
       properties: {
         first_seen: NULLABLE_MS,
         last_seen: NULLABLE_MS,
@@ -36,7 +37,7 @@ export const PROFILE = {
         host: NULLABLE_TEXT,
       },
       required: ['first_seen', 'last_seen', 'is_new', 'event_count', 'total_purchases', 'country', 'language', 'user_agent', 'referrer', 'host'],
-      additionalProperties: false,
+      additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
     },
     counts: { type: 'object', description: 'Lifetime events per name', additionalProperties: { type: 'integer' } },
     segments: { type: 'array', items: PROFILE_SEGMENT },
@@ -67,7 +68,7 @@ export const PROFILE_SEARCH_QUERY = {
     where: {
       type: 'string',
       description:
-        'Trait conditions, comma-separated: `country:TR,last_seen>2026-11-01T00:00:00Z,total_purchases>=10` (operators `:` `=` `!=` `>` `>=` `<` `<=`; traits first_seen, last_seen, is_new, total_purchases, event_count, country, language, user_agent, referrer, host). Every other query key is read as one more condition.',
+        'Trait conditions, comma-separated: `country:TR,last_seen>2026-11-01T00:00:00Z,total_purchases>=10` (operators `:` `=` `!=` `>` `>=` `<` `<=`; the built-in traits first_seen, last_seen, is_new, total_purchases, event_count, country, language, user_agent, referrer, host, and any the rules file declares: GET /v1/traits). Every other query key is read as one more condition.',
     },
     limit: limitParam(50, 1000),
     cursor: PAGE_CURSOR_PARAM,
@@ -85,5 +86,33 @@ export const PROFILE_SEARCH_RESPONSES = {
   400: errorResponse('`invalid_query`: a bad condition, limit or cursor (named in `field`)'),
   ...AUTH_ERRORS,
   404: errorResponse('`not_found`: no such segment (`field`: segment)'),
+  ...ENGINE_UNAVAILABLE,
+} as const
+
+/** One trait a rule or a search can name (TraitInfo). */
+export const TRAIT_INFO = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    type: { type: 'string', enum: ['string', 'number', 'boolean', 'timestamp'], description: 'timestamp: epoch milliseconds' },
+    kind: { type: 'string', enum: ['builtin', 'property', 'computed'], description: 'builtin: kept for every user; property: declared, copied from events; computed: declared, an aggregate' },
+    description: NULLABLE_TEXT,
+    from: { type: ['array', 'null'], items: { type: 'string' }, description: 'property: the events it is read from; null = any event' },
+    property: { type: 'string', description: "property: the path within the event's properties" },
+    compute: { type: 'string', description: 'computed: the aggregate as written' },
+  },
+  required: ['name', 'type', 'kind', 'description'],
+  additionalProperties: false,
+} as const
+
+export const TRAITS_RESPONSES = {
+  200: {
+    type: 'object',
+    description: 'Every trait of the running rules, built-in first',
+    properties: { traits: { type: 'array', items: TRAIT_INFO } },
+    required: ['traits'],
+    additionalProperties: false,
+  },
+  ...AUTH_ERRORS,
   ...ENGINE_UNAVAILABLE,
 } as const

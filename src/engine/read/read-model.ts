@@ -1,9 +1,9 @@
-import { formatDuration } from '../../rules/index.ts'
+import { formatDuration, KNOWN_TRAITS, TRAITS } from '../../rules/index.ts'
 import type { EngineOptions } from '../engine-options.ts'
 import type { EngineRules } from '../engine-rules.ts'
 import { compareIds } from '../id-order.ts'
 import { buildProfile, matchesTraits } from '../profile.ts'
-import type { Member, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo } from '../thread/protocol.ts'
+import type { Member, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, TraitInfo } from '../thread/protocol.ts'
 import type { UserState } from '../user-state.ts'
 import type { UserSource } from './user-source.ts'
 
@@ -35,7 +35,7 @@ export class EngineReadModel {
     await this.#source.scan(q.tenant, (u, rules, T) => {
       if (q.cursor !== undefined && compareIds(u.userId, q.cursor) <= 0) return
       if (segment >= 0 && !u.isMember(segment)) return
-      if (matchesTraits(u, q.where, this.#options, T)) found.push({ u, rules, T })
+      if (matchesTraits(u, q.where, rules, this.#options, T)) found.push({ u, rules, T })
     })
     found.sort((a, b) => compareIds(a.u.userId, b.u.userId))
     const page = found.slice(0, q.limit)
@@ -70,6 +70,17 @@ export class EngineReadModel {
         size: this.#source.segmentSize(tenant, s.name),
       })),
     )
+  }
+
+  /** The built-in traits, then those the rules file declares. */
+  traits(): Promise<TraitInfo[]> {
+    const builtin = KNOWN_TRAITS.map((name): TraitInfo => ({ name, type: TRAITS[name], kind: 'builtin', description: null }))
+    const declared = (this.#source.definition().traits ?? []).map((t): TraitInfo =>
+      t.kind === 'property'
+        ? { name: t.name, type: t.type, kind: 'property', description: t.description ?? null, from: t.from === null ? null : [...t.from], property: t.property.join('.') }
+        : { name: t.name, type: t.type, kind: 'computed', description: t.description ?? null, compute: t.text },
+    )
+    return Promise.resolve([...builtin, ...declared])
   }
 
   private segmentIndex(name: string): number | null {

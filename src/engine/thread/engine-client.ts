@@ -4,7 +4,7 @@ import type { Logger } from '../../logger.ts'
 import { RuleError } from '../../rules/index.ts'
 import { engineThreadScript } from './bundle.ts'
 import type { EngineAnswer, EngineRequest, EngineThreadData, FromEngine, SerializedError, ToEngine } from './messages.ts'
-import type { EngineClient, EngineMethod, EngineQueryApi, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
+import type { EngineClient, EngineMethod, EngineQueryApi, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput, TraitInfo } from './protocol.ts'
 
 /**
  * The engine thread died, is being restarted, or did not answer in time: reads answer 503
@@ -97,6 +97,10 @@ export class EngineThreadClient implements EngineClient {
 
   members(tenant: string, segment: string, limit: number, cursor?: string): Promise<MemberPage | null> {
     return this.call('members', [tenant, segment, limit, cursor])
+  }
+
+  traits(): Promise<TraitInfo[]> {
+    return this.call('traits', [])
   }
 
   putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo> {

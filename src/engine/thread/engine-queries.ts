@@ -45,6 +45,8 @@ export class EngineQueries extends EngineReadModel implements EngineQueryApi {
         return this.segments(...msg.args)
       case 'members':
         return this.members(...msg.args)
+      case 'traits':
+        return this.traits()
       case 'putSegment':
         return this.putSegment(...msg.args)
       default:

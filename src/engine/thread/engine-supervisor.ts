@@ -3,7 +3,7 @@ import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { Logger } from '../../logger.ts'
 import { RuleError } from '../../rules/index.ts'
 import { EngineUnavailableError } from './engine-client.ts'
-import type { EngineClient, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput } from './protocol.ts'
+import type { EngineClient, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput, TraitInfo } from './protocol.ts'
 
 /** What the supervisor needs of one engine thread: EngineThreadClient, or a fake in unit tests. */
 export interface EngineThread extends EngineClient {
@@ -127,6 +127,10 @@ export class EngineSupervisor implements EngineClient {
 
   members(tenant: string, segment: string, limit: number, cursor?: string): Promise<MemberPage | null> {
     return this.route((t) => t.members(tenant, segment, limit, cursor))
+  }
+
+  traits(): Promise<TraitInfo[]> {
+    return this.route((t) => t.traits())
   }
 
   putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo> {

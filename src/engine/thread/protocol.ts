@@ -1,5 +1,5 @@
 // From traits.ts itself, not the index: the dashboard's build reads this file and must not reach Node modules.
-import type { TraitValues } from '../../rules/traits.ts'
+import type { TraitType, TraitValues } from '../../rules/traits.ts'
 
 /** What the API reads from the engine, and the engine-thread message protocol. */
 
@@ -12,13 +12,30 @@ export interface ProfileSegment {
 export interface Profile {
   tenant: string
   user_id: string
-  /** Every trait of the registry (src/rules/traits.ts), in its order. */
-  traits: TraitValues
+  /** Every trait of the registry (src/rules/traits.ts), in its order, then the rules file's declared traits. */
+  traits: ProfileTraits
   /** Lifetime events per name. */
   counts: Record<string, number>
   segments: ProfileSegment[]
   /** Every aggregate of the current rules, by canonical text, at the partition's watermark. */
   metrics: Record<string, number | null>
+}
+
+/** The built-in traits, then the declared ones by name (docs/segments.md, "Custom traits"); null where a user has none. */
+export type ProfileTraits = TraitValues & { [declared: string]: string | number | boolean | null }
+
+/** A trait a rule or a profile search can name (GET /v1/traits). */
+export interface TraitInfo {
+  name: string
+  type: TraitType
+  /** builtin: kept by the engine for every user; property: declared, copied from events; computed: declared, an aggregate. */
+  kind: 'builtin' | 'property' | 'computed'
+  description: string | null
+  /** property: the events it is read from (null = any event) and the property path. */
+  from?: string[] | null
+  property?: string
+  /** computed: the aggregate as written. */
+  compute?: string
 }
 
 export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>='
@@ -102,6 +119,8 @@ export interface EngineQueryApi {
   segments(tenant: string): Promise<SegmentInfo[]>
   /** A segment's members after the cursor; null when there is no such segment. */
   members(tenant: string, segment: string, limit: number, cursor?: string): Promise<MemberPage | null>
+  /** Every trait the current rules can name, built-in first. */
+  traits(): Promise<TraitInfo[]>
   /** Adds or replaces a segment; rejects with the rule error (line, column) when it does not compile. */
   putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo>
 }

@@ -1,7 +1,8 @@
 import { windowShape } from '../../engine/window-shape.ts'
 import type { EngineOptions } from '../../engine/engine-options.ts'
-import type { Aggregate, CompareExpr, Expr, Literal, TraitName } from '../../rules/index.ts'
-import { literalValue } from '../../rules/index.ts'
+import type { Aggregate, CompareExpr, Expr, Literal, TraitDefinition, TraitName } from '../../rules/index.ts'
+import { isKnownTrait, literalValue, TRAIT_LIMITS } from '../../rules/index.ts'
+import { MIN_EVENT_TIME } from '../../events/index.ts'
 
 /**
  * A segment rule compiled to DuckDB SQL over the warehouse `events` view: the members at time T,
@@ -10,10 +11,10 @@ import { literalValue } from '../../rules/index.ts'
  * engine keeps them (latest string value in arrival order, i.e. by log offset).
  *
  * The result has one row per member: (tenant, user_id). `keep` is not applied: it depends on the
- * history of evaluations, not on the events alone.
+ * history of evaluations, not on the events alone. `traits` are the rules file's declared traits.
  */
-export function ruleToSql(when: Expr, T: number, options: EngineOptions): string {
-  const ctx: Ctx = { T, options }
+export function ruleToSql(when: Expr, T: number, options: EngineOptions, traits: readonly TraitDefinition[] = []): string {
+  const ctx: Ctx = { T, options, traits: new Map(traits.map((t) => [t.name, t])) }
   const cond = condition(when, ctx)
   return `SELECT tenant, user_id FROM events WHERE epoch_ms(ts) <= ${T} GROUP BY tenant, user_id HAVING ${cond}`
 }
@@ -21,6 +22,7 @@ export function ruleToSql(when: Expr, T: number, options: EngineOptions): string
 interface Ctx {
   T: number
   options: EngineOptions
+  traits: ReadonlyMap<string, TraitDefinition>
 }
 
 const NUMERIC = `('DOUBLE', 'BIGINT', 'UBIGINT', 'INTEGER')`
@@ -86,9 +88,9 @@ function value(e: Expr, ctx: Ctx, where: 'row' | 'user'): Typed {
       return { sql, type: 'number', notNull: `(${sql}) IS NOT NULL` }
     }
     case 'trait':
-      return trait(e.name, ctx)
+      return anyTrait(e.name, ctx)
     case 'since': {
-      const t = trait(e.trait, ctx)
+      const t = anyTrait(e.trait, ctx)
       return { sql: `(${ctx.T} - ${t.sql})`, type: 'number', notNull: t.notNull }
     }
     default: {
@@ -96,6 +98,51 @@ function value(e: Expr, ctx: Ctx, where: 'row' | 'user'): Typed {
       return { sql: c, type: 'boolean', notNull: 'true' }
     }
   }
+}
+
+/** A built-in or declared trait in SQL. */
+function anyTrait(name: string, ctx: Ctx): Typed {
+  if (isKnownTrait(name)) return trait(name, ctx)
+  const def = ctx.traits.get(name)
+  if (def === undefined) throw new Error(`no SQL for trait ${name}: it is not declared`)
+  if (def.kind === 'computed') {
+    const sql = aggregate(def.compute, ctx)
+    return { sql, type: 'number', notNull: `(${sql}) IS NOT NULL` }
+  }
+  // The engine's rule (src/engine/custom-traits.ts): among the named events, values of the trait's
+  // type; the latest event time wins, the greater value at equal times.
+  const p = jsonPath(def.property)
+  const t = `json_type(properties, ${p})`
+  const s = `json_extract_string(properties, ${p})`
+  const events = def.from === null ? 'true' : `event IN (${def.from.map(quoteString).join(', ')})`
+  let v: string
+  let ok: string
+  let type: Typed['type']
+  switch (def.type) {
+    case 'string':
+      v = s
+      ok = `(${t} = 'VARCHAR' OR ${t} IN ${NUMERIC}) AND length(${s}) <= ${TRAIT_LIMITS.stringLength}`
+      type = 'string'
+      break
+    case 'number':
+      v = `CAST(${s} AS DOUBLE)`
+      ok = `${t} IN ${NUMERIC}`
+      type = 'number'
+      break
+    case 'boolean':
+      v = `CAST(${s} AS BOOLEAN)`
+      ok = `${t} = 'BOOLEAN'`
+      type = 'boolean'
+      break
+    case 'timestamp':
+      // Epoch milliseconds, or an ISO-8601 text read by DuckDB (docs/segments.md, "Custom traits").
+      v = `(CASE WHEN ${t} IN ${NUMERIC} THEN floor(CAST(${s} AS DOUBLE)) ELSE epoch_ms(try_cast(${s} AS TIMESTAMPTZ)) END)`
+      ok = `(${t} IN ${NUMERIC} OR ${t} = 'VARCHAR') AND ${v} >= ${MIN_EVENT_TIME}`
+      type = 'number'
+      break
+  }
+  const sql = `arg_max(${v}, {'t': epoch_ms(ts), 's': ${v}}) FILTER (WHERE ${events} AND ${ok})`
+  return { sql, type, notNull: `(${sql}) IS NOT NULL` }
 }
 
 /** A registry trait in SQL. Exhaustive over TraitName: a trait added to src/rules/traits.ts does not compile until backfill can compute it. */
