@@ -95,6 +95,12 @@ describe('custom traits over HTTP', () => {
 
       // A segment added at run time can name a declared trait; an undeclared one is refused.
       const put = (when: string) => fetch(`${s.url}/v1/segments/teen`, { method: 'PUT', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ when }) })
+      // The dashboard's rule editor checks against the same declared traits.
+      const validate = (when: string) =>
+        fetch(`${s.url}/v1/dashboard/segments/teen/validate`, { method: 'POST', headers: { ...auth(s.keys.read), 'content-type': 'application/json' }, body: JSON.stringify({ when }) })
+      const ok = await validate('lifetime_value > 5 and count(login, 1d) > 0 and partner_name = "acme"')
+      expect(await ok.json()).toEqual({ valid: true, metrics: ['sum(purchase.amount)', 'count(login, 1d)'] })
+      expect((await validate('tier = "free"')).status).toBe(400)
       expect((await put('age < 20 and plan = "free"')).status).toBe(200)
       expect((await put('age < 20 and tier = "free"')).status).toBe(400)
       // The rules file written back keeps the traits.

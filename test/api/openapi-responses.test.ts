@@ -188,6 +188,8 @@ describe('every route answers as the OpenAPI document says', () => {
     await get('/v1/profiles', '/v1/profiles?where=colour:red', 400)
     await get('/v1/profiles', '/v1/profiles?segment=nope', 404)
     await get('/v1/profiles', '/v1/profiles', 403, write)
+    await get('/v1/traits', '/v1/traits', 200)
+    await get('/v1/traits', '/v1/traits', 403, write)
 
     await get('/v1/segments', '/v1/segments', 200)
     await get('/v1/segments/{id}', '/v1/segments/spinner', 200)

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { auth, startTestServer, type TestServer } from '../api/harness.ts'
+import { auth, startTestServer, TEST_RULES, type TestServer } from '../api/harness.ts'
 
 // The dashboard in a real browser (Debian's Chromium) against a real server with the warehouse on,
 // while events keep arriving over HTTP, as a person would watch a demo.
@@ -66,7 +66,8 @@ beforeAll(async () => {
   // The bundle under test is built from the current sources, into a directory of its own.
   dist = mkdtempSync(join(tmpdir(), 'tagstream-dist-'))
   await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn', build: { outDir: dist, emptyOutDir: true } })
-  s = await startTestServer({ webDir: dist })
+  // One declared trait (docs/segments.md, "Custom traits"), shown after the built-in ones.
+  s = await startTestServer({ webDir: dist }, `${TEST_RULES}traits:\n  last_bet: { type: number, from: spin, property: bet }\n`)
   pump = runPump()
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
@@ -122,6 +123,7 @@ describe('dashboard in a browser', () => {
     const traits = await page.locator('[data-testid=traits]').innerText()
     expect(traits).toMatch(/event_count\s+\d+/)
     expect(traits).toMatch(/country\s+DE/)
+    expect(traits).toMatch(/last_bet\s+4/)
     // player-3 spins five times a second: in `spinner` (count(spin, 1h) >= 3) within a second or two.
     await until(
       'player-3 in spinner',

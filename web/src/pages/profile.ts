@@ -3,6 +3,10 @@ import { barChart, type Chart } from '../charts.ts'
 import { fill, h, table, type Cleanup } from '../dom.ts'
 import { ago, num, short, time } from '../format.ts'
 import type { Profile, RecentEvents } from '../types.ts'
+// traits.ts imports only errors.ts: nothing of Node reaches the browser bundle.
+import { KNOWN_TRAITS } from '../../../src/rules/traits.ts'
+
+const BUILTIN = new Set<string>(KNOWN_TRAITS)
 
 /** A profile is read again this often while it is on screen (one small request, not a stream). */
 const REFRESH_MS = 3_000
@@ -34,6 +38,10 @@ export function profilePage(root: HTMLElement, userId: string): Cleanup {
         ['user_agent', t.user_agent ?? '–'],
         ['referrer', t.referrer ?? '–'],
         ['host', t.host ?? '–'],
+        // The rules file's declared traits follow the built-in ones, in the file's order.
+        ...Object.entries(t)
+          .filter(([name]) => !BUILTIN.has(name))
+          .map(([name, v]): [string, string | number] => [name, v === null ? '–' : typeof v === 'boolean' ? String(v) : v]),
       ],
       { 'data-testid': 'traits' },
     )

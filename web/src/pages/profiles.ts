@@ -27,7 +27,11 @@ export function profilesPage(root: HTMLElement): Cleanup {
     { class: 'card' },
     h('h3', null, 'Search by segment and traits'),
     h('div', { class: 'row' }, segment, where, h('button', { type: 'submit' }, 'Search')),
-    h('p', { class: 'muted' }, 'Conditions: trait:value, trait>value, >=, <, <=, != — separated by commas. Traits: country, language, first_seen, last_seen, event_count, total_purchases, is_new, …'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Conditions: trait:value, trait>value, >=, <, <=, != — separated by commas. Traits: country, language, first_seen, last_seen, event_count, total_purchases, is_new, … and those the rules file declares (GET /v1/traits).',
+    ),
     results,
     more,
   )
