@@ -63,6 +63,7 @@ describe('answers', () => {
       { type: 'group', userId: 'u1', traits: { t: 'answers' } },
       { type: 'alias', userId: 'u1', properties: { t: 'answers' } },
       { type: 'track', anonymousId: { id: 1 }, event: 'spin', properties: { t: 'answers' } },
+      { type: 'alias', userId: 'u1', previousId: 'u1', properties: { t: 'answers' } },
     ]
     const r = await send('/v1/batch', { batch })
     expect(r.status).toBe(200)
@@ -78,10 +79,11 @@ describe('answers', () => {
       { index: 7, field: 'groupId', error: 'groupId: is required for a group call' },
       { index: 8, field: 'previousId', error: 'previousId: is required for an alias call' },
       { index: 9, field: 'anonymousId', error: expect.stringMatching(/^anonymousId: must be a string or an integer/) as string },
+      { index: 10, field: 'previousId', error: 'previousId: must differ from userId: an alias to itself links nothing' },
     ])
     // Every rejected message is a dead letter with its own bytes.
     const kept = await letters(s, 'answers')
-    expect(kept.map((d) => d.index).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(kept.map((d) => d.index).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     for (const d of kept) expect(JSON.parse(Buffer.from(d.raw_base64, 'base64').toString())).toEqual(batch[d.index])
   })
 
@@ -217,10 +219,19 @@ describe('PostHog', () => {
     const e = { event: 'spin', distinct_id: 'ph1', uuid: 'ph-uuid-1', properties: { t: 'posthog' } }
     const first = await post('/batch/', {
       api_key: s.keys.write,
-      batch: [e, { event: 'spin', properties: { t: 'posthog' } }, { event: 'spin', distinct_id: 'ph1', timestamp: 'soon', properties: { t: 'posthog' } }],
+      batch: [
+        e,
+        { event: 'spin', properties: { t: 'posthog' } },
+        { event: 'spin', distinct_id: 'ph1', timestamp: 'soon', properties: { t: 'posthog' } },
+        { event: '$create_alias', distinct_id: 'ph1', properties: { t: 'posthog', alias: 'ph1' } },
+      ],
     })
     expect(first).toMatchObject({ status: 200, body: { status: 1, accepted: 1, duplicates: 0 } })
-    expect(first.body.rejected!.map((r) => r.error)).toEqual(['distinct_id: is required', 'timestamp: "soon" is not an ISO-8601 date-time'])
+    expect(first.body.rejected!.map((r) => r.error)).toEqual([
+      'distinct_id: is required',
+      'timestamp: "soon" is not an ISO-8601 date-time',
+      'properties.alias: must differ from distinct_id: an alias to itself links nothing',
+    ])
     expect((await post('/capture/', { ...e, api_key: s.keys.write })).body).toMatchObject({ accepted: 0, duplicates: 1 })
     expect(await stored(s, 'posthog')).toHaveLength(1)
   })

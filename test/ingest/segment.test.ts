@@ -73,6 +73,11 @@ describe('fromSegment', () => {
     expect(fromSegment('x', null)).toEqual({ ok: false, error: { field: '(event)', reason: 'must be a JSON object' } })
     expect(fromSegment({ type: 'page', userId: 'u', properties: 'x' }, null)).toEqual({ ok: false, error: { field: 'properties', reason: 'must be an object, got "x"' } })
     expect(fromSegment({ type: 'track', userId: 'u', event: 5 }, null)).toEqual({ ok: false, error: { field: 'event', reason: 'must be a string, got number' } })
+    // An alias to itself (anonymous or not) links nothing (issue 18, item 5).
+    const self = { ok: false, error: { field: 'previousId', reason: 'must differ from userId: an alias to itself links nothing' } }
+    expect(fromSegment({ type: 'alias', userId: 'u', previousId: 'u' }, null)).toEqual(self)
+    expect(fromSegment({ type: 'alias', anonymousId: 'd', previousId: 'd' }, null)).toEqual(self)
+    expect(fromSegment({ type: 'alias', userId: 'u', previousId: 'd' }, null).ok).toBe(true)
   })
 })
 

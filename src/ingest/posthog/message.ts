@@ -45,6 +45,7 @@ export function fromPosthog(msg: unknown): SegmentResult {
   if (sent === '$identify' && p.$anon_distinct_id !== undefined && p.$anon_distinct_id !== null) out.anonymous_id = p.$anon_distinct_id
   if (sent === '$create_alias') {
     if (p.alias === undefined || p.alias === null || p.alias === '') return refuse('properties.alias', 'is required for $create_alias')
+    if (p.alias === out.user_id) return refuse('properties.alias', 'must differ from distinct_id: an alias to itself links nothing')
     out.previous_id = p.alias
   }
   if (m.uuid !== undefined && m.uuid !== null) out.event_id = m.uuid

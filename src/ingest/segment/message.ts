@@ -124,6 +124,8 @@ export function fromSegment(msg: unknown, routeType: SegmentType | null): Segmen
   }
   if (type === 'alias') {
     if (m.previousId === undefined || m.previousId === null || m.previousId === '') return refuse('previousId', 'is required for an alias call')
+    // An alias to itself links nothing; refused so it cannot be mistaken for a link (docs/segment.md).
+    if (m.previousId === (out.user_id ?? out.anonymous_id)) return refuse('previousId', 'must differ from userId: an alias to itself links nothing')
     setField(out, 'previous_id', m.previousId)
   }
   return { ok: true, candidate: out }
