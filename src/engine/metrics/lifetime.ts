@@ -70,6 +70,19 @@ export class LifetimeMetric implements MetricState {
     return this.count === 0 && (this.values === null || this.values.size === 0)
   }
 
+  merge(other: MetricState): void {
+    if (!(other instanceof LifetimeMetric) || other.agg !== this.agg) throw new Error(`cannot merge a ${other.agg} state into a lifetime ${this.agg}`)
+    this.count += other.count
+    this.sum += other.sum
+    if (other.extreme !== null && (this.extreme === null || (this.agg === 'min' ? other.extreme < this.extreme : other.extreme > this.extreme))) this.extreme = other.extreme
+    if (this.values !== null && other.values !== null) {
+      for (const v of other.values) {
+        if (this.values.size >= MAX_LIFETIME_DISTINCT) break
+        this.values.add(v)
+      }
+    }
+  }
+
   snapshot(): MetricSnapshot {
     return { kind: 'l', v: 2, agg: this.agg, count: this.count, sum: this.sum, extreme: this.extreme, values: this.values ? [...this.values] : null }
   }

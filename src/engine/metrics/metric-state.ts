@@ -27,6 +27,11 @@ export interface MetricState {
   /** A negative value was summed into a window: sliding out can raise it (PartitionEngine.schedule). */
   readonly hasNegative: boolean
   snapshot(): MetricSnapshot
+  /**
+   * Adds another user's state of the same aggregate (and window), as if its events had been added
+   * here; both are moved to the later of their clocks first (identity merges, docs/identity-design.md).
+   */
+  merge(other: MetricState): void
 }
 
 /**

@@ -96,6 +96,18 @@ export class WindowedMetric implements MetricState {
     return this.oldest === Infinity && this.aggregate.keepsNothing()
   }
 
+  merge(other: MetricState): void {
+    if (!(other instanceof WindowedMetric) || other.shape.bucketMs !== this.shape.bucketMs || other.shape.buckets !== this.shape.buckets) {
+      throw new Error(`cannot merge a ${other.agg} state into a windowed ${this.agg} of another shape`)
+    }
+    const clock = Math.max(this.clock, other.clock)
+    this.advance(clock * this.shape.bucketMs)
+    other.advance(clock * this.shape.bucketMs)
+    this.aggregate.merge(other.aggregate)
+    this.findOldest()
+    this.aggregate.expire(this.clock - this.shape.buckets)
+  }
+
   snapshot(): WindowSnapshot {
     return {
       kind: 'w',

@@ -1,6 +1,6 @@
 import { fromMicros, toMicros } from '../exact-sum.ts'
 import { numeric } from '../metric-state.ts'
-import { SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
+import { sameKind, SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asNumber, copySlots, slotArray, type StoredWindow, type WindowFields } from './window-snapshot.ts'
 
 export type AvgFields = WindowFields & {
@@ -72,6 +72,17 @@ export class AvgWindow extends SlotsOnly implements WindowAggregate {
       m += this.sums[slot] ?? 0
     }
     return count === 0 ? null : fromMicros(m) / count
+  }
+
+  merge(other: WindowAggregate): void {
+    const o = sameKind(this, other)
+    for (let i = 0; i < this.counts.length; i++) {
+      this.counts[i] = (this.counts[i] ?? 0) + (o.counts[i] ?? 0)
+      this.sums[i] = (this.sums[i] ?? 0) + (o.sums[i] ?? 0)
+    }
+    this.count += o.count
+    this.sum += o.sum
+    this.hasNegative ||= o.hasNegative
   }
 
   snapshot(): AvgFields {

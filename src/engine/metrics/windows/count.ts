@@ -1,4 +1,4 @@
-import { SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
+import { sameKind, SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asNumber, copySlots, slotArray, type StoredWindow, type WindowFields } from './window-snapshot.ts'
 
 export type CountFields = WindowFields & {
@@ -55,6 +55,12 @@ export class CountWindow extends SlotsOnly implements WindowAggregate {
     let n = 0
     for (let k = first; k <= last; k++) n += this.counts[k % this.counts.length] ?? 0
     return n
+  }
+
+  merge(other: WindowAggregate): void {
+    const o = sameKind(this, other)
+    for (let i = 0; i < this.counts.length; i++) this.counts[i] = (this.counts[i] ?? 0) + (o.counts[i] ?? 0)
+    this.total += o.total
   }
 
   snapshot(): CountFields {

@@ -1,5 +1,5 @@
 import { scalar, type Scalar } from '../metric-state.ts'
-import type { WindowAggregate } from './window-aggregate.ts'
+import { sameKind, type WindowAggregate } from './window-aggregate.ts'
 import type { StoredWindow, WindowFields } from './window-snapshot.ts'
 
 export type DistinctFields = WindowFields & {
@@ -66,6 +66,13 @@ export class DistinctWindow implements WindowAggregate {
     let n = 0
     for (const b of this.latest.values()) if (b >= first) n++
     return n
+  }
+
+  merge(other: WindowAggregate): void {
+    for (const [v, b] of sameKind(this, other).latest) {
+      const prev = this.latest.get(v)
+      if (prev === undefined || prev < b) this.latest.set(v, b)
+    }
   }
 
   snapshot(): DistinctFields {

@@ -1,5 +1,5 @@
 import { numeric } from '../metric-state.ts'
-import { SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
+import { sameKind, SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asExtreme, copySlots, type StoredWindow, type WindowFields } from './window-snapshot.ts'
 
 export type ExtremeFields = WindowFields & {
@@ -61,6 +61,15 @@ export abstract class ExtremeWindow extends SlotsOnly implements WindowAggregate
       if (best === null || this.better(v, best)) best = v
     }
     return best
+  }
+
+  merge(other: WindowAggregate): void {
+    const o = sameKind<ExtremeWindow>(this, other)
+    for (let i = 0; i < this.best.length; i++) {
+      const v = o.best[i] ?? NaN
+      const cur = this.best[i] ?? NaN
+      if (!Number.isNaN(v) && (Number.isNaN(cur) || this.better(v, cur))) this.best[i] = v
+    }
   }
 
   snapshot(): ExtremeFields {

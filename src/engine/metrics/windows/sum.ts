@@ -1,6 +1,6 @@
 import { fromMicros, toMicros } from '../exact-sum.ts'
 import { numeric } from '../metric-state.ts'
-import { SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
+import { sameKind, SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asNumber, copySlots, slotArray, type StoredWindow, type WindowFields } from './window-snapshot.ts'
 
 export type SumFields = WindowFields & {
@@ -64,6 +64,13 @@ export class SumWindow extends SlotsOnly implements WindowAggregate {
     let m = 0
     for (let k = first; k <= last; k++) m += this.sums[k % this.sums.length] ?? 0
     return fromMicros(m)
+  }
+
+  merge(other: WindowAggregate): void {
+    const o = sameKind(this, other)
+    for (let i = 0; i < this.sums.length; i++) this.sums[i] = (this.sums[i] ?? 0) + (o.sums[i] ?? 0)
+    this.total += o.total
+    this.hasNegative ||= o.hasNegative
   }
 
   snapshot(): SumFields {

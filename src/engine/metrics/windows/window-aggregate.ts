@@ -30,6 +30,17 @@ export interface WindowAggregate {
   /** The aggregate over buckets first..last, a later part of the window (a read ahead of the clock). */
   peek(first: number, last: number): number | null
   snapshot(): WindowFields
+  /**
+   * Adds another user's window of the same aggregate and shape, its ring at the same clock, as if
+   * its events had been added here (identity merges, docs/identity-design.md).
+   */
+  merge(other: WindowAggregate): void
+}
+
+/** The other side of a merge as this aggregate's own type: a mismatch is a bug of the caller. */
+export function sameKind<T extends WindowAggregate>(self: T, other: WindowAggregate): T {
+  if (other.constructor !== self.constructor) throw new Error(`cannot merge a ${other.agg} window into a ${self.agg} window`)
+  return other as T
 }
 
 /**
