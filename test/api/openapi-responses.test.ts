@@ -159,6 +159,10 @@ describe('every route answers as the OpenAPI document says', () => {
       await segment(short, { event: 'spin' }, 400)
     }
 
+    // analytics-next's settings document: the write key is in the path.
+    await check({ method: 'GET', path: '/v1/projects/{writeKey}/settings', url: `/v1/projects/${write}/settings`, status: 200 })
+    await check({ method: 'GET', path: '/v1/projects/{writeKey}/settings', url: `/v1/projects/${read}/settings`, status: 404 })
+
     // PostHog's capture API: the key is in the body.
     const posthog = (path: string, body: unknown, status: number) => check({ method: 'POST', path, url: path, body: json(body), status })
     await posthog('/batch', { api_key: write, batch: [{ event: 'spin', distinct_id: 'u6' }] }, 200)

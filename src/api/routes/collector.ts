@@ -4,6 +4,7 @@ import { errorBody } from '../errors.ts'
 import type { ApiContext, RouteModule } from '../context.ts'
 import { needs } from '../schemas/common.ts'
 import { posthogRoutes, segmentSpecRoutes } from './segment-spec.ts'
+import { allowBrowsers, segmentSettingsRoute } from './browser-access.ts'
 import { EVENTS_BODY, EVENTS_RESPONSES, TRACK_BODY, TRACK_RESPONSES } from '../schemas/collector.ts'
 
 /**
@@ -69,8 +70,10 @@ async function collectorScope(scope: FastifyInstance, ctx: ApiContext, collector
     },
     (req, reply) => collector.handle(req, reply, 'track'),
   )
-  segmentSpecRoutes(scope, collector, write)
-  posthogRoutes(scope, collector)
+  const segment = segmentSpecRoutes(scope, collector, write)
+  const posthog = posthogRoutes(scope, collector)
+  const settings = segmentSettingsRoute(scope, ctx)
+  allowBrowsers(scope, ['/v1/events', '/v1/track', ...segment, ...posthog, settings])
 }
 
 /** The handler reads req.raw itself, after auth and backpressure: nothing is read here. */

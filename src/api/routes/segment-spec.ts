@@ -27,8 +27,9 @@ const ROUTES: ReadonlyArray<{ paths: string[]; shape: BodyShape; summary: string
  * PostHog's capture API as posthog-node sends it (docs/segment.md, "PostHog"): its key is in the
  * body, so these routes have no auth preHandler; the collector reads the key before any event.
  */
-export function posthogRoutes(scope: FastifyInstance, collector: Collector): void {
-  for (const path of ['/batch/', '/batch', '/capture/', '/capture']) {
+export function posthogRoutes(scope: FastifyInstance, collector: Collector): string[] {
+  const paths = ['/batch/', '/batch', '/capture/', '/capture']
+  for (const path of paths) {
     const batch = path.startsWith('/batch')
     scope.post(
       path,
@@ -46,9 +47,11 @@ export function posthogRoutes(scope: FastifyInstance, collector: Collector): voi
       (req, reply) => collector.handle(req, reply, 'posthog'),
     )
   }
+  return paths
 }
 
-export function segmentSpecRoutes(scope: FastifyInstance, collector: Collector, write: preHandlerAsyncHookHandler): void {
+/** Registers the Segment routes; returns their paths (browsers post to them: CORS, browser-access.ts). */
+export function segmentSpecRoutes(scope: FastifyInstance, collector: Collector, write: preHandlerAsyncHookHandler): string[] {
   for (const r of ROUTES) {
     const batch = r.shape === 'segment:batch'
     for (const path of r.paths) {
@@ -72,4 +75,5 @@ export function segmentSpecRoutes(scope: FastifyInstance, collector: Collector, 
       )
     }
   }
+  return ROUTES.flatMap((r) => r.paths)
 }

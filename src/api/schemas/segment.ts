@@ -2,7 +2,7 @@
  * The Segment tracking spec's routes (docs/segment.md): bodies and answers, documented only (the
  * collector reads the raw bytes itself, see routes/collector.ts).
  */
-import { AUTH_ERRORS, errorResponse, retryResponse, type JsonSchema } from './common.ts'
+import { AUTH_ERRORS, errorResponse, pathParams, retryResponse, type JsonSchema } from './common.ts'
 import { INGEST_RESULT } from './collector.ts'
 
 const TIME = { type: ['string', 'integer', 'null'], description: 'ISO-8601 or epoch milliseconds' } as const
@@ -120,4 +120,31 @@ export const POSTHOG_RESPONSES = {
   415: errorResponse('`unsupported_encoding`'),
   429: retryResponse('`overloaded`: retry after Retry-After'),
   503: retryResponse('`engine_lagging` or `log_unavailable`: retry'),
+} as const
+
+export const SEGMENT_SETTINGS_PARAMS = pathParams({ writeKey: { type: 'string', description: 'A tagstream API key with the write scope' } })
+
+export const SEGMENT_SETTINGS_RESPONSES = {
+  200: {
+    type: 'object',
+    description: "Segment's settings document: analytics-next sends to `integrations['Segment.io'].apiHost` (this server's Host header + /v1) over `protocol`",
+    properties: {
+      integrations: {
+        type: 'object',
+        properties: {
+          'Segment.io': {
+            type: 'object',
+            properties: { apiKey: { type: 'string' }, apiHost: { type: 'string' }, protocol: { type: 'string', enum: ['http', 'https'] } },
+            required: ['apiKey', 'apiHost', 'protocol'],
+          },
+        },
+        required: ['Segment.io'],
+      },
+      metrics: { type: 'object', description: '`sampleRate: 0`: the library sends no telemetry to Segment' },
+    },
+    required: ['integrations'],
+    additionalProperties: true,
+  },
+  400: errorResponse('`invalid_host`: the Host header is not host[:port]'),
+  404: errorResponse('`not_found`: not a key with the write scope'),
 } as const
