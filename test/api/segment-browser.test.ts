@@ -21,6 +21,12 @@ segments:
 
 const BUNDLE = join(dirname(createRequire(import.meta.url).resolve('@segment/analytics-next/package.json')), 'dist/umd/index.js')
 
+interface ProfileSeen {
+  traits: Record<string, unknown>
+  counts: Record<string, number>
+  segments: Array<{ segment: string }>
+}
+
 function page(tagstream: string, writeKey: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>shop</title>
 <script src="/analytics.js"></script>
@@ -84,10 +90,10 @@ describe('@segment/analytics-next in Chromium', () => {
     for (const button of ['#login', '#buy', '#look']) await p.click(button)
     await p.waitForFunction('window.sent === 3', null, { timeout: 15_000 })
 
-    let profile: { traits: Record<string, unknown>; counts: Record<string, number>; segments: Array<{ segment: string }> } | null = null
+    let profile: ProfileSeen | null = null
     for (let i = 0; i < 200 && (profile === null || profile.traits.event_count !== 3); i++) {
       const res = await fetch(`${s.url}/v1/profiles/alice`, { headers: auth(s.keys.read) })
-      if (res.status === 200) profile = (await res.json()) as typeof profile
+      if (res.status === 200) profile = (await res.json()) as ProfileSeen
       else await new Promise((r) => setTimeout(r, 50))
     }
     expect(profile?.traits).toMatchObject({ event_count: 3, total_purchases: 12.5, plan: 'pro' })
@@ -119,10 +125,10 @@ describe('@segment/analytics-next in Chromium', () => {
     })
     await p.goto(`${siteUrl}/?batching`)
     for (const button of ['#login', '#buy', '#look']) await p.click(button)
-    let profile: { traits: Record<string, unknown> } | null = null
+    let profile: ProfileSeen | null = null
     for (let i = 0; i < 200 && profile?.traits.event_count !== 3; i++) {
       const res = await fetch(`${s.url}/v1/profiles/bob`, { headers: auth(s.keys.read) })
-      if (res.status === 200) profile = (await res.json()) as typeof profile
+      if (res.status === 200) profile = (await res.json()) as ProfileSeen
       await new Promise((r) => setTimeout(r, 50))
     }
     expect(profile?.traits).toMatchObject({ event_count: 3, total_purchases: 12.5, plan: 'pro' })
