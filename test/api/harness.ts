@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
 import { afterAll, beforeAll } from 'vitest'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -108,4 +109,17 @@ export async function logEvents(s: TestServer, userId?: string): Promise<Tracked
     }
   }
   return userId === undefined ? out : out.filter((e) => e.user_id === userId)
+}
+
+/** A GET with headers fetch() will not send as given (Host, oversized ones): the status and the body text. */
+export function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const req = request(url, { headers }, (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => (body += c.toString()))
+      res.on('end', () => done({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', fail)
+    req.end()
+  })
 }

@@ -1,6 +1,5 @@
-import http from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { auth, useTestServer } from './harness.ts'
+import { auth, rawGet, useTestServer } from './harness.ts'
 
 /** Issue 15, item 11: the small ones, over HTTP. */
 describe('small hostile inputs', () => {
@@ -81,16 +80,7 @@ describe('small hostile inputs', () => {
     const long = await fetch(`${s.url}/v1/profiles/${'x'.repeat(300)}`, { headers: auth(s.keys.read) })
     expect(long.status).toBe(414)
     expect(((await long.json()) as { error: { code: string } }).error.code).toBe('uri_too_long')
-    const { port } = new URL(s.url)
-    const big = await new Promise<{ status: number; body: string }>((done, fail) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/healthz', headers: { 'x-big': 'y'.repeat(20_000) } }, (res) => {
-        let body = ''
-        res.on('data', (c: Buffer) => (body += c.toString()))
-        res.on('end', () => done({ status: res.statusCode ?? 0, body }))
-      })
-      req.on('error', fail)
-      req.end()
-    })
+    const big = await rawGet(`${s.url}/healthz`, { 'x-big': 'y'.repeat(20_000) })
     expect(big.status).toBe(431)
     expect(JSON.parse(big.body)).toEqual({ error: { code: 'headers_too_large', message: 'the request line and headers are larger than 16 KiB' } })
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200)

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs'
-import { createServer, request, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { auth, logEvents, startTestServer, type TestServer } from './harness.ts'
+import { auth, logEvents, rawGet, startTestServer, type TestServer } from './harness.ts'
 
 // Issue 18, item 2: Segment's browser library, @segment/analytics-next from npm, unchanged, in Debian's
 // Chromium on a page of another origin, loaded with its cdnURL pointed at tagstream: it fetches the
@@ -31,9 +31,9 @@ function page(tagstream: string, writeKey: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>shop</title>
 <script src="/analytics.js"></script>
 <script>
-  // ?batching: the library's batching mode, which posts {"batch": [...]} to /v1/b.
+  // ?batching: the library's batching mode, which posts {"batch": [...]} to /v1/b (here once 3 calls wait: the timeout is long).
   const batching = location.search === '?batching'
-  const options = batching ? { integrations: { 'Segment.io': { deliveryStrategy: { strategy: 'batching', config: { size: 3, timeout: 200 } } } } } : {}
+  const options = batching ? { integrations: { 'Segment.io': { deliveryStrategy: { strategy: 'batching', config: { size: 3, timeout: 10000 } } } } } : {}
   window.user = batching ? 'bob' : 'alice'
   window.analytics = AnalyticsNext.AnalyticsBrowser.load({ writeKey: ${JSON.stringify(writeKey)}, cdnURL: ${JSON.stringify(tagstream)} }, options)
   window.sent = 0
@@ -157,15 +157,7 @@ describe('@segment/analytics-next in Chromium', () => {
     // A key that may not write, or none we know, gets the same 404.
     for (const key of [s.keys.read, 'nope']) expect((await fetch(`${s.url}/v1/projects/${key}/settings`)).status).toBe(404)
     // The Host header is written into the document: anything but host[:port] is refused.
-    const badHost = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${s.url}/v1/projects/${s.keys.write}/settings`, { headers: { host: 'evil.example/"><script>' } }, (res) => {
-        let body = ''
-        res.on('data', (c: Buffer) => (body += c.toString()))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-      })
-      req.on('error', reject)
-      req.end()
-    })
+    const badHost = await rawGet(`${s.url}/v1/projects/${s.keys.write}/settings`, { host: 'evil.example/"><script>' })
     expect(badHost.status).toBe(400)
     expect(JSON.parse(badHost.body)).toMatchObject({ error: { code: 'invalid_host' } })
   })
