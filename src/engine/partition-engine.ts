@@ -11,6 +11,7 @@ import type { WindowShape } from './window-shape.ts'
 import { emptyStats, type EngineStats, type Notification, type SegmentChange } from './records.ts'
 import { anyTrait, UserEnv } from './rule-env.ts'
 import { coerceTrait, type PreparedTrait } from './custom-traits.ts'
+import { mergeUser } from './merge-user.ts'
 import { PROFILE_PROPERTIES, type CompiledTrigger } from '../rules/index.ts'
 import { TimerQueue } from './timers.ts'
 import { UserState } from './user-state.ts'
@@ -262,8 +263,67 @@ export class PartitionEngine {
     return out
   }
 
+  /** Absorbed ids by tenant: the person each now belongs to (identity merges, docs/identity-design.md). */
+  readonly redirects = new Map<string, Map<string, string>>()
+
+  /** The person an id was absorbed into, or undefined when it was not. */
+  redirectOf(tenant: string, userId: string): string | undefined {
+    return this.redirects.get(tenant)?.get(userId)
+  }
+
+  /**
+   * An identity merge's absorbed side (docs/identity-design.md, step 2): takes the user out at the
+   * watermark with an exit for each segment it was in (`keep` does not hold an id that no longer
+   * exists) and returns its state; the id then redirects to `personId`, and the checkpoint keeps
+   * only that redirect. Null when this partition holds no such user.
+   */
+  release(tenant: string, userId: string, personId: string): UserState | null {
+    const users = this.tenants.get(tenant)
+    const user = users?.get(userId)
+    if (users === undefined || user === undefined) return null
+    const T = Number.isFinite(this.watermark) ? this.watermark : user.lastSeen
+    this.env.user = user
+    this.env.now = T
+    this.rules.compiled.segments.forEach((_, i) => {
+      if (!user.isMember(i)) return
+      user.since[i] = NaN
+      user.falseSince[i] = NaN
+      user.memberships--
+      this.emit(user, i, 'exited', T)
+    })
+    users.delete(userId)
+    // A timer still queued for it finds a time that is no longer its own and is skipped.
+    user.timerAt = Infinity
+    const tombstone = new UserState(user.key, tenant, userId, this.rules.metrics.length, this.rules.compiled.segments.length)
+    tombstone.redirectTo = personId
+    tombstone.version = user.version
+    this.setRedirect(tombstone)
+    this.markDirty(tombstone)
+    return user
+  }
+
+  /**
+   * An identity merge's person side (step 3): adds a released user's state to `personId` and
+   * evaluates the rules at the watermark, so the person's entries and exits follow at once.
+   */
+  absorb(tenant: string, personId: string, from: UserState): void {
+    const user = this.userFor(tenant, personId)
+    mergeUser(user, from, this.rules)
+    const T = Number.isFinite(this.watermark) ? this.watermark : user.lastSeen
+    this.evaluate(user, T)
+    this.schedule(user, T)
+    this.markDirty(user)
+  }
+
+  private setRedirect(row: UserState): void {
+    let m = this.redirects.get(row.tenant)
+    if (m === undefined) this.redirects.set(row.tenant, (m = new Map()))
+    m.set(row.userId, row.redirectTo!)
+  }
+
   /** Re-arms a restored user's timer: timers live in memory, their times in the user state. */
   restoreUser(user: UserState): void {
+    if (user.redirectTo !== null) return this.setRedirect(user)
     this.usersOf(user.tenant).set(user.userId, user)
     user.memberships = user.since.filter((t) => !Number.isNaN(t)).length
     this.rules.compiled.segments.forEach((s, i) => {

@@ -29,6 +29,8 @@ interface UserSnapshot {
   /** Declared traits (rules file `traits:`) and each value's event time; absent when none is set. */
   ct?: Record<string, TraitValue>
   cta?: Record<string, number>
+  /** An absorbed id's redirect to its person (identity merges); absent otherwise. */
+  rd?: string
   /** Snapshot version: absent before the exact sums (2). */
   sv?: number
   c: Record<string, number>
@@ -61,6 +63,7 @@ export function encodeUser(u: UserState, rules: EngineRules): Buffer {
     p: u.profile,
     ...(u.profileAt === null ? {} : { pa: u.profileAt }),
     ...(u.custom === null ? {} : { ct: u.custom, cta: u.customAt ?? {} }),
+    ...(u.redirectTo === null ? {} : { rd: u.redirectTo }),
     sv: SNAPSHOT_VERSION,
     c: countsByName(u.counts),
     m,
@@ -96,6 +99,7 @@ export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
   u.version = snap.v
   u.timerAt = snap.ta ?? Infinity
   u.negative = snap.n === true
+  u.redirectTo = snap.rd ?? null
   rules.metrics.forEach((pm, i) => {
     const ms = snap.m[pm.spec.key]
     if (ms === undefined) return

@@ -29,6 +29,11 @@ export class UserState {
   since: number[]
   /** By segment index: when the condition was first found false while a member (keep), or NaN. */
   falseSince: number[]
+  /**
+   * Set on the row an identity merge leaves behind for an absorbed id (PartitionEngine.release):
+   * the person it now belongs to. Such a row holds nothing else.
+   */
+  redirectTo: string | null = null
   /** Changes emitted for this user so far: the `version` of the next change record. */
   version = 0
   /** Time of this user's pending timer, or Infinity. */

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { mergeUser } from '../../src/engine/merge-user.ts'
 import { PartitionEngine } from '../../src/engine/partition-engine.ts'
 import { buildProfile } from '../../src/engine/profile.ts'
+import { decodeUser, encodeUser } from '../../src/engine/user-snapshot.ts'
 import { mulberry32 } from '../support/prng.ts'
-import { ev, HOUR, MIN, rules, T0 } from './helpers.ts'
+import { changes, ev, HOUR, MIN, rules, T0 } from './helpers.ts'
 
 // Every aggregate, windowed and lifetime, and every kind of trait: what an identity merge combines.
 const YAML = `
@@ -82,5 +83,69 @@ describe('mergeUser', () => {
     e.process(ev('spin', 'u', T0, { bet: 1 }))
     const [count, sum] = e.getUser('default', 'u')!.metrics
     expect(() => count!.merge(sum!)).toThrow('cannot merge a sum window into a count window')
+  })
+})
+
+describe('release and absorb: an identity merge inside the engine', () => {
+  const YAML2 = 'segments:\n  spinner:\n    when: count(spin, 1h) >= 3\n  buyer:\n    when: sum(purchase.amount) > 10\n'
+
+  it('takes the absorbed id out with its exits, gives the person its history with the entries it earns, and keeps a redirect', () => {
+    const r = rules(YAML2)
+    const e = new PartitionEngine(r.rules, r.options)
+    const reference = new PartitionEngine(r.rules, r.options)
+    const sent: Array<[string, string, number, Record<string, unknown>]> = [
+      ['spin', 'devA', T0, {}],
+      ['spin', 'devA', T0 + MIN, {}],
+      ['purchase', 'alice', T0 + 2 * MIN, { amount: 6 }],
+      ['spin', 'devA', T0 + 3 * MIN, {}],
+      ['purchase', 'devA', T0 + 4 * MIN, { amount: 5 }],
+    ]
+    for (const [name, user, ts, props] of sent) {
+      e.process(ev(name, user, ts, props))
+      reference.process(ev(name, 'alice', ts, props))
+    }
+    expect(changes(e)).toEqual([['devA', 'spinner', 'entered', 3]])
+    e.takeDirty()
+
+    const devA = e.release('default', 'devA', 'alice')!
+    expect(changes(e)).toEqual([['devA', 'spinner', 'exited', 4]])
+    e.absorb('default', 'alice', devA)
+    expect(changes(e)).toEqual([
+      ['alice', 'spinner', 'entered', 4],
+      ['alice', 'buyer', 'entered', 4],
+    ])
+    expect(e.sizes.get('default')).toEqual(
+      new Map([
+        ['spinner', 1],
+        ['buyer', 1],
+      ]),
+    )
+    expect(e.getUser('default', 'devA')).toBeUndefined()
+    expect(e.redirectOf('default', 'devA')).toBe('alice')
+    const T = T0 + 5 * MIN
+    const merged = buildProfile(e.getUser('default', 'alice')!, r.rules, r.options, T)
+    const one = buildProfile(reference.getUser('default', 'alice')!, r.rules, r.options, T)
+    expect({ ...merged, segments: [] }).toEqual({ ...one, segments: [] })
+    expect(merged.segments.map((x) => x.segment)).toEqual(one.segments.map((x) => x.segment))
+
+    // The checkpoint writes the person and the redirect; a restored engine has both, and no devA user.
+    const dirty = e.takeDirty()
+    expect(dirty.map((u) => [u.userId, u.redirectTo])).toEqual([
+      ['devA', 'alice'],
+      ['alice', null],
+    ])
+    const restored = new PartitionEngine(r.rules, r.options)
+    for (const u of dirty) restored.restoreUser(decodeUser(encodeUser(u, r.rules), r.rules))
+    expect(restored.redirectOf('default', 'devA')).toBe('alice')
+    expect(restored.getUser('default', 'devA')).toBeUndefined()
+    expect(restored.userCount).toBe(1)
+    expect(restored.sizes.get('default')).toEqual(
+      new Map([
+        ['spinner', 1],
+        ['buyer', 1],
+      ]),
+    )
+    // Nothing to release twice.
+    expect(e.release('default', 'devA', 'alice')).toBeNull()
   })
 })

@@ -44,8 +44,10 @@ export async function countPartition(store: StateStore, namespace: string, parti
   const segments = rules.compiled.segments
   for await (const rec of store.loadUsers(namespace, partition)) {
     if (!rec.state) continue
-    users++
     const u = decodeUser(rec.state, rules)
+    // An absorbed id's redirect row (identity merges) is not a user.
+    if (u.redirectTo !== null) continue
+    users++
     for (let i = 0; i < segments.length; i++) {
       if (!u.isMember(i)) continue
       let m = sizes.get(u.tenant)

@@ -31,8 +31,11 @@ export class StoredUsers implements UserSource {
     const p = partitionOfUser(tenant, userId, this.views.length)
     const bytes = await this.store.getUser(this.namespace, p, partitionKey(tenant, userId))
     if (!bytes) return null
+    const user = decodeUser(bytes, this.rules)
+    // An absorbed id's redirect row is not a user (identity merges; following it is the next step).
+    if (user.redirectTo !== null) return null
     // Read after the user: that checkpoint is the one that wrote this state or a later one, so its clock is not behind the state.
-    return { user: decodeUser(bytes, this.rules), rules: this.rules, T: await this.T(p) }
+    return { user, rules: this.rules, T: await this.T(p) }
   }
 
   /** Every stored user of the tenant, decoded, with its partition's clock. O(all users) reads. */
@@ -44,7 +47,7 @@ export class StoredUsers implements UserSource {
         if (!rec.state || !rec.key.startsWith(prefix)) continue
         const u = decodeUser(rec.state, this.rules)
         // A prefix can also match a longer tenant name ("a" and "a:b").
-        if (u.tenant === tenant) users.push(u)
+        if (u.tenant === tenant && u.redirectTo === null) users.push(u)
       }
       const T = await this.T(p)
       for (const u of users) visit(u, this.rules, T)
