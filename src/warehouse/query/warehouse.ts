@@ -379,7 +379,12 @@ class DuckWarehouse implements Warehouse {
     this.closed = true
     if (this.timer) clearInterval(this.timer)
     this.sessions?.stop()
-    this.db.closeSync()
+    // The database is closed once background work (a view rebuild, a sessions build) has stopped:
+    // closing it under a running statement took a test process down (a native crash, seen once
+    // under a full test run's load). Nothing new starts once `closed` is set.
+    void this.settled()
+      .catch(() => undefined)
+      .finally(() => this.db.closeSync())
   }
 }
 
