@@ -1,7 +1,7 @@
 import { parseEventTime } from '../events/event-time.ts'
-import { TRAIT_LIMITS, type CompiledTrait, type TraitType } from '../rules/index.ts'
+import { TRAIT_LIMITS, type AggregateFn, type CompiledTrait, type TraitType } from '../rules/index.ts'
 import { pathReader } from '../rules/read-path.ts'
-import type { MetricState } from './metrics/metric-state.ts'
+import { emptyValue, type MetricState } from './metrics/metric-state.ts'
 
 export type TraitValue = string | number | boolean
 
@@ -12,9 +12,9 @@ export interface PreparedTrait {
   readonly read: (props: Readonly<Record<string, unknown>>) => TraitValue | null
 }
 
-export function prepareTraits(traits: readonly CompiledTrait[]): { property: Array<PreparedTrait & { from: ReadonlySet<string> | null }> } {
-  const property = traits.flatMap((t) => (t.kind === 'property' ? [{ name: t.name, type: t.type, from: t.from, read: pathReader(t.property) }] : []))
-  return { property }
+/** The declared property traits with their readers and the events each is read from (null: every event). */
+export function preparePropertyTraits(traits: readonly CompiledTrait[]): Array<PreparedTrait & { from: ReadonlySet<string> | null }> {
+  return traits.flatMap((t) => (t.kind === 'property' ? [{ name: t.name, type: t.type, from: t.from, read: pathReader(t.property) }] : []))
 }
 
 /**
@@ -43,7 +43,7 @@ export function coerceTrait(type: TraitType, raw: TraitValue | null): TraitValue
 }
 
 /** A computed trait's value at time T without moving its window: 0 for count/sum of nothing, null for min/max/avg. */
-export function metricValueAt(state: MetricState | undefined, agg: string, T: number): number | null {
-  if (state === undefined) return agg === 'min' || agg === 'max' || agg === 'avg' ? null : 0
+export function metricValueAt(state: MetricState | undefined, agg: AggregateFn, T: number): number | null {
+  if (state === undefined) return emptyValue(agg)
   return state.peek(T)
 }

@@ -5,7 +5,7 @@ import { compileRules, parseRulesYaml, type CompiledRules, type CompiledTrait, t
 import { pathReader } from '../rules/read-path.ts'
 import { slideOnlyExits } from './monotonic.ts'
 import { timeDependence, type TimeDependence } from './time-thresholds.ts'
-import { prepareTraits, type PreparedTrait } from './custom-traits.ts'
+import { preparePropertyTraits, type PreparedTrait } from './custom-traits.ts'
 
 export interface PreparedMetric {
   spec: MetricSpec
@@ -28,7 +28,7 @@ export interface EngineRules {
   /** Per segment: sliding can only take users out, so non-members need no slide timer. */
   slideOnlyExits: boolean[]
   purchaseEvents: ReadonlySet<string>
-  /** Declared property traits, each with the events it is read from (null: any event). */
+  /** Declared property traits, each with the events it is read from (null: every event). */
   propertyTraits: Array<PreparedTrait & { from: ReadonlySet<string> | null }>
   /** Every declared trait by name (profiles, searches, since() timers). */
   traitsByName: ReadonlyMap<string, CompiledTrait>
@@ -60,7 +60,7 @@ export function prepareRules(definition: RulesDefinition, options: EngineOptions
     triggersByEvent.set(t.on, list)
   }
   const timeDeps = definition.segments.map((s) => timeDependence(s.when, options.newUserMs))
-  const { property: propertyTraits } = prepareTraits(compiled.traits)
+  const propertyTraits = preparePropertyTraits(compiled.traits)
   const monotone = definition.segments.map((s) => slideOnlyExits(s.when))
   return {
     definition,

@@ -3,6 +3,7 @@ import type { EngineRules } from './engine-rules.ts'
 import { isKnownTrait, type RuleEnv, type TraitName, type TraitValues } from '../rules/index.ts'
 import type { UserState } from './user-state.ts'
 import { metricValueAt } from './custom-traits.ts'
+import { emptyValue } from './metrics/metric-state.ts'
 
 /**
  * The one RuleEnv a partition reuses for every evaluation: pointing it at a user and a time costs
@@ -20,10 +21,7 @@ export class UserEnv implements RuleEnv {
 
   metric(index: number): number | null {
     const m = this.user.metrics[index]
-    if (m === undefined) {
-      const agg = this.rules.metrics[index]!.spec.agg
-      return agg === 'min' || agg === 'max' || agg === 'avg' ? null : 0
-    }
+    if (m === undefined) return emptyValue(this.rules.metrics[index]!.spec.agg)
     m.advance(this.now)
     return m.value()
   }

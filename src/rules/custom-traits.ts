@@ -62,6 +62,8 @@ export function traitNameProblem(name: string): string | null {
   if (!TRAIT_NAME.test(name) || name.length > TRAIT_LIMITS.nameLength) {
     return `a trait name is lower-case letters, digits and _, starting with a letter or _, at most ${TRAIT_LIMITS.nameLength} characters`
   }
+  // A trait name becomes an object key in profiles and checkpoints: no key JavaScript treats specially.
+  if (name === '__proto__') return '"__proto__" cannot name a trait'
   if (isKnownTrait(name)) return `"${name}" is a built-in trait; pick another name`
   if (isKeyword(name)) return `"${name}" is a word of the rule language; pick another name`
   if (name === 'since' || (AGGREGATE_FNS as readonly string[]).includes(name)) {

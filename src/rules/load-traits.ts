@@ -96,6 +96,6 @@ function eventNames(y: YamlFile, node: Node, path: string): string[] {
     if (typeof v !== 'string' || v.trim() === '') throw y.errorAtNode(item as Node, 0, path, 'from is an event name or a list of event names')
     return v.trim()
   })
-  if (names.length === 0) throw y.errorAtNode(node, 0, path, 'from lists no event; leave it out to take the property from any event')
+  if (names.length === 0) throw y.errorAtNode(node, 0, path, 'from lists no event; leave it out to take the property from every event')
   return names
 }

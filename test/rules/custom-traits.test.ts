@@ -66,6 +66,7 @@ describe('custom traits in the rules file', () => {
     ['a built-in name', 'traits:\n  country: string\n', 'traits.country: line 2, column 3: invalid trait name "country": "country" is a built-in trait; pick another name'],
     ['a keyword', 'traits:\n  where: string\n', 'traits.where: line 2, column 3: invalid trait name "where": "where" is a word of the rule language; pick another name'],
     ['a function', 'traits:\n  sum: number\n', 'traits.sum: line 2, column 3: invalid trait name "sum": "sum" is a function of the rule language; pick another name'],
+    ['__proto__', 'traits:\n  __proto__: string\n', 'traits.__proto__: line 2, column 3: invalid trait name "__proto__": "__proto__" cannot name a trait'],
     [
       'upper case',
       'traits:\n  Plan: string\n',

@@ -25,7 +25,9 @@ export const CORS_HEADERS = {
 /** Adds CORS to every route of `scope`, and a preflight answer for each of `paths`. */
 export function allowBrowsers(scope: FastifyInstance, paths: readonly string[]): void {
   scope.addHook('onRequest', async (req, reply) => {
-    if (req.headers.origin !== undefined) reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', 'Retry-After')
+    if (req.headers.origin === undefined) return
+    reply.header('access-control-allow-origin', CORS_HEADERS['access-control-allow-origin'])
+    reply.header('access-control-expose-headers', CORS_HEADERS['access-control-expose-headers'])
   })
   for (const path of new Set(paths)) {
     scope.options(path, { schema: { hide: true } }, (_req, reply) => reply.code(204).headers(CORS_HEADERS).send())

@@ -68,7 +68,7 @@ export const PROFILE_SEARCH_QUERY = {
     where: {
       type: 'string',
       description:
-        'Trait conditions, comma-separated: `country:TR,last_seen>2026-11-01T00:00:00Z,total_purchases>=10` (operators `:` `=` `!=` `>` `>=` `<` `<=`; the built-in traits first_seen, last_seen, is_new, total_purchases, event_count, country, language, user_agent, referrer, host, and any the rules file declares: GET /v1/traits). Every other query key is read as one more condition.',
+        'Trait conditions, comma-separated: `country:TR,last_seen>2026-11-01T00:00:00Z,total_purchases>=10` (operators `:` `=` `!=` `>` `>=` `<` `<=`; the built-in traits first_seen, last_seen, is_new, total_purchases, event_count, country, language, user_agent, referrer, host, and those the rules file declares: GET /v1/traits). Every other query key is read as one more condition.',
     },
     limit: limitParam(50, 1000),
     cursor: PAGE_CURSOR_PARAM,
@@ -97,7 +97,7 @@ export const TRAIT_INFO = {
     type: { type: 'string', enum: ['string', 'number', 'boolean', 'timestamp'], description: 'timestamp: epoch milliseconds' },
     kind: { type: 'string', enum: ['builtin', 'property', 'computed'], description: 'builtin: kept for every user; property: declared, copied from events; computed: declared, an aggregate' },
     description: NULLABLE_TEXT,
-    from: { type: ['array', 'null'], items: { type: 'string' }, description: 'property: the events it is read from; null = any event' },
+    from: { type: ['array', 'null'], items: { type: 'string' }, description: 'property: the events it is read from; null = every event' },
     property: { type: 'string', description: "property: the path within the event's properties" },
     compute: { type: 'string', description: 'computed: the aggregate as written' },
   },

@@ -43,6 +43,11 @@ export interface MetricSnapshot {
   [field: string]: unknown
 }
 
+/** An aggregate over nothing: 0 for count, sum and distinct, null (no value) for min, max and avg. */
+export function emptyValue(agg: AggregateFn): number | null {
+  return agg === 'min' || agg === 'max' || agg === 'avg' ? null : 0
+}
+
 /** Values that feed sum/min/max/avg: finite JSON numbers only, never coerced strings. */
 export function numeric(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null
