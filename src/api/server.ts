@@ -10,6 +10,7 @@ import { DEFAULT_RELAY, OutboxRelay, SHARED_STORE_GRACE_MS } from '../game/outbo
 import { appendDeadLetters, type DeadLetter } from '../ingest/dead-letters.ts'
 import { Deduper } from '../ingest/dedupe.ts'
 import { restoreDedupe } from '../ingest/dedupe-restore.ts'
+import { TOPICS } from '../log/event-log.ts'
 import { openEventLog } from '../log/open-log.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import type { StateStore } from '../state/state-store.ts'
@@ -60,6 +61,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       onDeadLetters: (letters) => {
         appendDeadLetters(log, letters, partitions).catch((err: unknown) => logger.error({ err, count: letters.length }, 'dead letters of poison records not appended'))
       },
+      // The engine's identity records for other partitions (docs/identity.md): durable before it checkpoints.
+      onAppendEvents: ({ partition, records }) => log.append(TOPICS.events, partition, records),
       onRestart: () => metrics.engineThreadRestarts.inc(),
     })
     engine = supervisor

@@ -14,6 +14,8 @@ export interface EngineOptions {
   newUserMs: number
   /** Re-evaluation period for since() forms whose flip time cannot be read off the rule. Default 1m. */
   sinceResolutionMs: number
+  /** Most ids one person holds, their own included; links beyond are refused (docs/identity.md). Default 100. */
+  identityMaxIds: number
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -24,6 +26,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   purchaseAmountField: 'amount',
   newUserMs: 24 * 60 * 60 * 1000,
   sinceResolutionMs: 60 * 1000,
+  identityMaxIds: 100,
 }
 
 export function engineOptions(partial: Partial<EngineOptions> = {}): EngineOptions {

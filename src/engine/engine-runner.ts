@@ -87,13 +87,19 @@ export class EngineRunner {
 
   /** Processes until every partition has caught up with the log's end as it is now. */
   async drain(log: EventLog): Promise<void> {
-    await Promise.all(
-      this.workers.map(async (w) => {
-        const { end } = await log.offsets(TOPICS.events, w.partition)
-        while (w.nextOffset < end) await w.poll(0)
-        await w.flushOutputs()
-      }),
-    )
+    // Rounds until no partition sent another identity records (a claim's answer, a forwarded event).
+    for (let sent = -1; ; ) {
+      const before = this.workers.reduce((n, w) => n + w.identitySent, 0)
+      if (before === sent) return
+      sent = before
+      await Promise.all(
+        this.workers.map(async (w) => {
+          const { end } = await log.offsets(TOPICS.events, w.partition)
+          while (w.nextOffset < end) await w.poll(0)
+          await w.flushOutputs()
+        }),
+      )
+    }
   }
 
   /** Lag per partition in events: end of the events log minus the next offset to process. */

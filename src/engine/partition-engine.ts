@@ -10,6 +10,9 @@ import { emptyStats, type EngineStats, type Notification, type SegmentChange } f
 import { anyTrait, UserEnv } from './rule-env.ts'
 import { applyTraits, eventPlan, type EventPlan } from './event-plan.ts'
 import { mergeUser } from './merge-user.ts'
+import { IdentityLinks, type IdentityHost } from './identity-links.ts'
+import type { IdentityRecord } from './identity-record.ts'
+import { decodeUser, encodeUser } from './user-snapshot.ts'
 import { TimerQueue } from './timers.ts'
 import { UserState } from './user-state.ts'
 
@@ -22,7 +25,7 @@ import { UserState } from './user-state.ts'
  * is applied at once (at the watermark) or, if it is still ahead of it, held until the watermark
  * reaches it and applied at its own time.
  */
-export class PartitionEngine {
+export class PartitionEngine implements IdentityHost {
   /** Users by tenant, then user id: no key string is built per event. */
   readonly tenants = new Map<string, Map<string, UserState>>()
   readonly timers = new TimerQueue<UserState>()
@@ -51,6 +54,11 @@ export class PartitionEngine {
    * thrown, as replay and the tests want.
    */
   onApplyError: ((e: TrackedEvent, pos: number, err: unknown) => void) | null = null
+  /** This partition and how many the events log has: where another id of a person lives. */
+  partition = 0
+  partitions = 1
+  /** Identity resolution's side of this partition (docs/identity.md). */
+  readonly identity = new IdentityLinks(this)
 
   constructor(
     public rules: EngineRules,
@@ -97,8 +105,26 @@ export class PartitionEngine {
    * released in (ts, pos) order, and a checkpoint re-reads the log from the smallest held pos).
    */
   process(e: TrackedEvent, pos = this.seq): void {
-    this.seq = pos + 1
     this.stats.processed++
+    this.take(e, pos)
+  }
+
+  /** An event of an absorbed id from its partition, taken as this person's (counted as forwarded, not processed again). */
+  processForwarded(e: TrackedEvent, pos: number): void {
+    this.take(e, pos)
+  }
+
+  /** An identity record of another partition read from this one's log (false: a copy already applied). */
+  receive(r: IdentityRecord, pos = this.seq): boolean {
+    return this.identity.receive(r, pos)
+  }
+
+  get maxIds(): number {
+    return this.options.identityMaxIds
+  }
+
+  private take(e: TrackedEvent, pos: number): void {
+    this.seq = pos + 1
     if (e.ts > this.maxTs) this.maxTs = e.ts
     const target = e.ts - this.options.allowedLatenessMs
     if (target > this.watermark) this.moveClock(target, false)
@@ -136,7 +162,18 @@ export class PartitionEngine {
 
   /** Applies an event at time T (its own time, or the watermark if it came late). */
   private applyEvent(e: TrackedEvent, T: number): void {
-    const user = this.userFor(e.tenant, e.user_id)
+    if (this.redirects.size > 0) {
+      const person = this.redirectOf(e.tenant, e.user_id)
+      if (person !== undefined) return this.identity.forward(e, person, T)
+    }
+    this.applyAs(e, T)
+  }
+
+  /** Applies an event to its user_id's user (never an absorbed id: applyEvent forwards those). */
+  applyAs(e: TrackedEvent, T: number): void {
+    const anonymous = e.anonymous_id === e.user_id
+    const user = this.userFor(e.tenant, e.user_id, anonymous)
+    if (user.anonymous && !anonymous) user.anonymous = false
     const plan = this.plan(e.event)
     applyTraits(user, e, plan, this.options.purchaseAmountField)
     const metrics = plan.metrics
@@ -181,6 +218,11 @@ export class PartitionEngine {
     }
     if (!this.rules.quiet || user.timerAt !== Infinity || user.memberships > 0 || user.negative) this.schedule(user, T)
     this.markDirty(user)
+    if (e.anonymous_id !== undefined || e.event === 'alias') this.identity.noteIds(user, e)
+  }
+
+  touch(user: UserState): void {
+    this.markDirty(user)
   }
 
   private markDirty(user: UserState): void {
@@ -222,9 +264,9 @@ export class PartitionEngine {
     return false
   }
 
-  /** Output records produced since the last call, in order. */
-  drainOutputs(): { changes: SegmentChange[]; notifications: Notification[] } {
-    const out = { changes: this.changes, notifications: this.notifications }
+  /** Output records produced since the last call, in order; `identity`: records for other partitions. */
+  drainOutputs(): { changes: SegmentChange[]; notifications: Notification[]; identity: Array<{ partition: number; record: IdentityRecord }> } {
+    const out = { changes: this.changes, notifications: this.notifications, identity: this.identity.drain() }
     this.changes = []
     this.notifications = []
     return out
@@ -261,13 +303,17 @@ export class PartitionEngine {
   /**
    * An identity merge's absorbed side (docs/identity-design.md, step 2): takes the user out at the
    * watermark with an exit for each segment it was in (`keep` does not hold an id that no longer
-   * exists) and returns its state; the id then redirects to `personId`, and the checkpoint keeps
-   * only that redirect. Null when this partition holds no such user.
+   * exists) and returns its state, encoded as a checkpoint encodes it; the id then redirects to
+   * `personId`, and the checkpoint keeps only that redirect. Null when this partition holds no
+   * such user (an id never seen here still gets its redirect, unless it has one).
    */
-  release(tenant: string, userId: string, personId: string): UserState | null {
-    const users = this.tenants.get(tenant)
-    const user = users?.get(userId)
-    if (users === undefined || user === undefined) return null
+  release(tenant: string, userId: string, personId: string): Uint8Array | null {
+    const users = this.usersOf(tenant)
+    const user = users.get(userId)
+    if (user === undefined) {
+      if (this.redirectOf(tenant, userId) === undefined) this.leaveRedirect(`${tenant}:${userId}`, tenant, userId, personId, 0)
+      return null
+    }
     const T = Number.isFinite(this.watermark) ? this.watermark : user.lastSeen
     this.env.user = user
     this.env.now = T
@@ -281,21 +327,25 @@ export class PartitionEngine {
     users.delete(userId)
     // A timer still queued for it finds a time that is no longer its own and is skipped.
     user.timerAt = Infinity
-    const tombstone = new UserState(user.key, tenant, userId, this.rules.metrics.length, this.rules.compiled.segments.length)
+    this.leaveRedirect(user.key, tenant, userId, personId, user.version)
+    return encodeUser(user, this.rules)
+  }
+
+  private leaveRedirect(key: string, tenant: string, userId: string, personId: string, version: number): void {
+    const tombstone = new UserState(key, tenant, userId, this.rules.metrics.length, this.rules.compiled.segments.length)
     tombstone.redirectTo = personId
-    tombstone.version = user.version
+    tombstone.version = version
     this.setRedirect(tombstone)
     this.markDirty(tombstone)
-    return user
   }
 
   /**
    * An identity merge's person side (step 3): adds a released user's state to `personId` and
    * evaluates the rules at the watermark, so the person's entries and exits follow at once.
    */
-  absorb(tenant: string, personId: string, from: UserState): void {
-    const user = this.userFor(tenant, personId)
-    mergeUser(user, from, this.rules)
+  absorb(tenant: string, personId: string, _id: string, state: Uint8Array | null): void {
+    const user = this.userFor(tenant, personId, false)
+    if (state !== null) mergeUser(user, decodeUser(state, this.rules), this.rules)
     const T = Number.isFinite(this.watermark) ? this.watermark : user.lastSeen
     this.evaluate(user, T)
     this.schedule(user, T)
@@ -360,11 +410,12 @@ export class PartitionEngine {
     return users
   }
 
-  private userFor(tenant: string, userId: string): UserState {
+  private userFor(tenant: string, userId: string, anonymous: boolean): UserState {
     const users = this.usersOf(tenant)
     let user = users.get(userId)
     if (user === undefined) {
       user = new UserState(`${tenant}:${userId}`, tenant, userId, this.rules.metrics.length, this.rules.compiled.segments.length)
+      user.anonymous = anonymous
       users.set(userId, user)
     }
     return user

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { clockRecordTime, encodeClockRecord } from '../events/clock-record.ts'
-import { CODEC } from '../events/codec.ts'
+import { CODEC, decodeEventAt } from '../events/codec.ts'
 import { DEFAULT_TENANT, type TrackedEvent } from '../events/envelope.ts'
 import { appendDeadLetters, type DeadLetter } from '../ingest/dead-letters.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../log/event-log.ts'
@@ -15,6 +15,8 @@ import { PartitionEngine } from './partition-engine.ts'
 import { recordLetter } from '../ingest/record-letter.ts'
 import { emptyStats, type EngineStats } from './records.ts'
 import { decodeUser, encodeUser } from './user-snapshot.ts'
+import { emptyIdentityStats, marksFromJson, marksToJson, type IdentityStats } from './identity-links.ts'
+import { decodeIdentityRecord, encodeIdentityRecord, type IdentityRecord } from './identity-record.ts'
 
 export interface WorkerOptions {
   namespace: string
@@ -43,6 +45,12 @@ export interface WorkerOptions {
    * of that log's partitions.
    */
   appendDeadLetters?: (letters: DeadLetter[]) => Promise<unknown>
+  /**
+   * Appends identity records to another partition of the events log (docs/identity.md), resolving
+   * once they are durable. Default: to the log directly; `serve`'s engine thread hands them to the
+   * main thread, the writer of the embedded log's partitions, and waits for its answer.
+   */
+  appendEvents?: (partition: number, records: Array<{ key: string; value: Uint8Array; timestamp: number }>) => Promise<unknown>
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { namespace: 'engine', checkpointIntervalMs: 1_000, batchSize: 5_000, pollWaitMs: 100, clockTickMs: 1_000, clockMarginMs: 1_000 }
@@ -54,6 +62,8 @@ interface CheckpointClock {
   stats: EngineStats
   /** Smallest log offset of an event held ahead of the watermark, or null: restore re-reads from there. */
   heldFrom?: number | null
+  /** Identity records: the last sequence number sent to and applied from each partition, and the counters. */
+  identity?: { sent: Record<string, number>; recv: Record<string, number>; stats: IdentityStats }
 }
 
 const EMPTY: Buffer = Buffer.alloc(0)
@@ -88,6 +98,10 @@ export class PartitionWorker {
   private letters: DeadLetter[] = []
   /** Partitions of the dead-letters log (dead letters are keyed by tenant). */
   private deadLetterPartitions = 1
+  /** Partitions of the events log: where identity records for another id go. */
+  private eventPartitions = 1
+  /** Identity refusals not yet logged (one line a second at most: a merge storm must not flood the log). */
+  private refusals = { count: 0, loggedAt: 0 }
   /**
    * The record being handled, so an apply error of that very record can quote its bytes. Left set
    * after it (no reset per record): a held event's position is always below the current offset.
@@ -109,6 +123,9 @@ export class PartitionWorker {
   private newEngine(): PartitionEngine {
     const engine = new PartitionEngine(this.rules, this.options)
     engine.onApplyError = (e, pos, err) => this.applyFailed(e, pos, err)
+    engine.partition = this.partition
+    engine.partitions = this.eventPartitions
+    engine.identity.onRefused = (r) => this.refusedLink(r)
     return engine
   }
 
@@ -117,12 +134,16 @@ export class PartitionWorker {
     const { namespace } = this.worker
     const ckpt = await this.store.loadCheckpoint(namespace, this.partition)
     this.deadLetterPartitions = (await this.log.partitionCount(TOPICS.deadLetters)) ?? 1
+    this.eventPartitions = (await this.log.partitionCount(TOPICS.events)) ?? 1
     const engine = this.newEngine()
     if (ckpt) {
       const clock = ckpt.engine as unknown as CheckpointClock
       engine.maxTs = clock.maxTs ?? -Infinity
       engine.watermark = clock.watermark ?? -Infinity
       engine.stats = { ...emptyStats(), ...clock.stats }
+      marksFromJson(clock.identity?.sent, engine.identity.sent)
+      marksFromJson(clock.identity?.recv, engine.identity.recv)
+      engine.identity.stats = { ...emptyIdentityStats(), ...clock.identity?.stats }
       for await (const u of this.store.loadUsers(namespace, this.partition)) {
         if (u.state) engine.restoreUser(decodeUser(u.state, this.rules))
       }
@@ -131,8 +152,19 @@ export class PartitionWorker {
       // with a time past its watermark was held, so they are read again from the log.
       const from = clock.heldFrom ?? null
       if (from !== null) {
+        // A forwarded event was held like any other; a copy of it sent again was dropped when read
+        // (the receive mark), so only the first of each (sender, seq) is held again.
+        const forwarded = new Set<string>()
         for await (const r of recordsInRange(this.log, TOPICS.events, this.partition, from, this.nextOffset)) {
           const b = asBuffer(r.value)
+          if (b.length > 0 && b[0] === CODEC.IDENTITY) {
+            const d = decodeIdentityRecord(b, 0, b.length, this.eventPartitions)
+            if (!('message' in d) || d.message.kind !== 'forward' || forwarded.has(`${d.source}:${d.seq}`)) continue
+            forwarded.add(`${d.source}:${d.seq}`)
+            const e = asBuffer(d.message.event)
+            engine.rehold(decodeEventAt(e, 0, e.length), r.offset)
+            continue
+          }
           // Decided exactly as the poll loop did: a poison record was never held.
           const d = decodeEngineRecord(b, 0, b.length, this.partition, r.offset, r.timestamp)
           if (d.kind === 'event') engine.rehold(d.event, r.offset)
@@ -213,6 +245,10 @@ export class PartitionWorker {
         const e = decodeBinary(bytes, start, end)
         if ('poison' in e) this.poisoned(e.poison, offset, timestamp, bytes.subarray(start, end))
         else this.engine.process(e, offset)
+      } else if (first === CODEC.IDENTITY) {
+        const r = decodeIdentityRecord(bytes, start, end, this.eventPartitions)
+        if ('message' in r) this.engine.receive(r, offset)
+        else this.poisoned(poison(DEFAULT_TENANT, r.field, r.reason), offset, timestamp, bytes.subarray(start, end))
       } else if (first === CODEC.CLOCK && checkClock(bytes, start, end) === null) {
         // Never past the record's own log time: a forged clock record cannot move the clock ahead.
         this.engine.advanceTo(Math.min(clockRecordTime(bytes, start), timestamp))
@@ -237,6 +273,14 @@ export class PartitionWorker {
     // topic/partition/offset still find the record itself.
     const raw = pos === cur.offset ? cur.bytes.subarray(cur.start, cur.end) : Buffer.from(safeJson(e))
     this.deadLetter(poison(e.tenant, '(apply)', `engine error: ${message(err)}`), pos, e.received_at, raw)
+  }
+
+  private refusedLink(r: { tenant: string; id: string; person: string; reason: string }): void {
+    this.refusals.count++
+    const now = Date.now()
+    if (now - this.refusals.loggedAt < 1_000) return
+    this.logger?.info({ partition: this.partition, tenant: r.tenant, id: r.id, person: r.person, reason: r.reason, refusedSinceLastLine: this.refusals.count }, 'identity link refused')
+    this.refusals = { count: 0, loggedAt: now }
   }
 
   private poisoned(p: Poison, offset: number, timestamp: number, raw: Uint8Array): void {
@@ -277,7 +321,13 @@ export class PartitionWorker {
     const offset = this.nextOffset
     const ckpt: PartitionCheckpoint = {
       nextOffset: offset,
-      engine: { maxTs: finite(e.maxTs), watermark: finite(e.watermark), stats: { ...e.stats }, heldFrom: e.held.minPos() } satisfies CheckpointClock,
+      engine: {
+        maxTs: finite(e.maxTs),
+        watermark: finite(e.watermark),
+        stats: { ...e.stats },
+        heldFrom: e.held.minPos(),
+        identity: { sent: marksToJson(e.identity.sent), recv: marksToJson(e.identity.recv), stats: { ...e.identity.stats } },
+      } satisfies CheckpointClock,
       outputs: { ...this.outputEnd },
     }
     await this.outputsDurable()
@@ -322,7 +372,8 @@ export class PartitionWorker {
         this.failure ??= err instanceof Error ? err : new Error(String(err))
       })
     }
-    const { changes, notifications } = this.engine.drainOutputs()
+    const { changes, notifications, identity } = this.engine.drainOutputs()
+    if (identity.length > 0) this.appendIdentity(identity)
     for (const [topic, items] of [
       [TOPICS.segmentChanges, changes],
       [TOPICS.notifications, notifications],
@@ -337,6 +388,32 @@ export class PartitionWorker {
       })
     }
   }
+
+  /**
+   * Identity records go to their partitions of the events log, durable before the checkpoint that
+   * covers them (like the outputs). After a restore they are made and sent again with the same
+   * sequence numbers, and the receiver drops the copies: no position counting is needed.
+   */
+  private appendIdentity(records: Array<{ partition: number; record: IdentityRecord }>): void {
+    const byPartition = new Map<number, Array<{ key: string; value: Uint8Array; timestamp: number }>>()
+    const now = Date.now()
+    for (const { partition, record } of records) {
+      let list = byPartition.get(partition)
+      if (list === undefined) byPartition.set(partition, (list = []))
+      list.push({ key: `${record.message.tenant}:${record.message.kind === 'claim' ? record.message.id : record.message.person}`, value: encodeIdentityRecord(record), timestamp: now })
+    }
+    this.identitySent += records.length
+    for (const [partition, list] of byPartition) {
+      const appended = (this.worker.appendEvents ? this.worker.appendEvents(partition, list) : this.log.append(TOPICS.events, partition, list)).then(() => undefined)
+      this.appending.push(appended)
+      appended.catch((err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err))
+      })
+    }
+  }
+
+  /** Identity records appended to other partitions so far (EngineRunner.drain goes round until none are). */
+  identitySent = 0
 
   private async outputsDurable(): Promise<void> {
     const issued = this.appending

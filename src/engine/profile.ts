@@ -6,6 +6,7 @@ import { metricValueAt } from './custom-traits.ts'
 import { anyTrait, userTrait } from './rule-env.ts'
 import type { Profile, ProfileTraits, TraitCondition } from './thread/protocol.ts'
 import type { UserState } from './user-state.ts'
+import { LINK } from './identity-links.ts'
 
 /**
  * The time profiles and searches are read at: now (less the allowed lateness) where the clock
@@ -34,7 +35,15 @@ export function buildProfile(u: UserState, rules: EngineRules, options: EngineOp
     counts,
     segments: rules.compiled.segments.flatMap((s, i) => (u.isMember(i) ? [{ segment: s.name, since: u.since[i]! }] : [])),
     metrics,
+    ids: linkedIds(u),
   }
+}
+
+/** The ids a person holds besides its own (links granted), in link order. */
+export function linkedIds(u: UserState): string[] {
+  const out: string[] = []
+  if (u.links !== null) for (const [id, state] of u.links) if (state === LINK.linked) out.push(id)
+  return out
 }
 
 /** Every trait of a user at time T: the registry's in its order, then the rules file's declared ones in theirs. */

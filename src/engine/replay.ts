@@ -66,7 +66,12 @@ export class Replay {
     readonly asOf: number | null = null,
     settings: ReplaySettings = {},
   ) {
-    this.engines = Array.from({ length: partitions }, () => new PartitionEngine(rules, options))
+    this.engines = Array.from({ length: partitions }, (_, i) => {
+      const e = new PartitionEngine(rules, options)
+      e.partition = i
+      e.partitions = partitions
+      return e
+    })
     this.seen = new SeenIds(settings.dedupeIds ?? DEFAULT_REPLAY_DEDUPE_IDS)
     this.result = { asOf, events: 0, rejected: 0, duplicates: 0, skipped: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, members: {}, firstErrors: [] }
   }
@@ -107,6 +112,7 @@ export class Replay {
     if (p === undefined) this.partitionOf.set(key, (p = partitionFor(`${e.tenant}:${e.user_id}`, this.partitions)))
     const engine = this.engines[p]!
     engine.process(e)
+    if (engine.identity.out.length > 0) this.route()
     if (this.onChange || this.onNotification) this.drain(engine)
     this.result.events++
   }
@@ -130,10 +136,15 @@ export class Replay {
     this.finished = true
     let end = this.asOf ?? Number.NEGATIVE_INFINITY
     if (this.asOf === null) for (const e of this.engines) end = Math.max(end, e.maxTs)
-    // Partition by partition, each one's end-of-replay outputs drained before the next moves.
-    for (const e of this.engines) {
-      if (Number.isFinite(end)) e.advanceTo(end, true)
-      this.drain(e)
+    // Partition by partition, each one's end-of-replay outputs drained before the next moves;
+    // again while a partition's end forwarded an event to another (an absorbed id's, held).
+    for (let again = true; again;) {
+      again = false
+      for (const e of this.engines) {
+        if (Number.isFinite(end)) e.advanceTo(end, true)
+        again = this.route() || again
+        this.drain(e)
+      }
     }
     r.asOf = Number.isFinite(end) ? end : null
     for (const e of this.engines) {
@@ -147,6 +158,23 @@ export class Replay {
       r.members[seg.name] = ids.sort(compareIds)
     })
     return r
+  }
+
+  /**
+   * Identity records between partitions (docs/identity.md), handed over in memory at once and in
+   * order, as the log would deliver them, until no partition has more. True when any moved.
+   */
+  private route(): boolean {
+    let moved = false
+    for (let busy = true; busy;) {
+      busy = false
+      for (const engine of this.engines) {
+        const out = engine.identity.drain()
+        for (const { partition, record } of out) this.engines[partition]!.receive(record)
+        if (out.length > 0) busy = moved = true
+      }
+    }
+    return moved
   }
 
   /** Hands on a partition's new outputs: its segment changes, then its notifications. */

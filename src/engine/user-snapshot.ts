@@ -8,6 +8,7 @@ import { eventNameId, eventNameOf } from './event-names.ts'
 import type { ProfileProperty } from '../rules/index.ts'
 import { UserState } from './user-state.ts'
 import { coerceTrait, type TraitValue } from './custom-traits.ts'
+import type { LinkState } from './identity-links.ts'
 
 /**
  * A user's state as checkpointed. Metrics and segments are stored by canonical text and name, not
@@ -31,6 +32,10 @@ interface UserSnapshot {
   cta?: Record<string, number>
   /** An absorbed id's redirect to its person (identity merges); absent otherwise. */
   rd?: string
+  /** Seen only anonymously (identity merges); absent for a user id and in older snapshots. */
+  an?: 1
+  /** A person's linked ids and each link's state (0 pending, 1 linked, 2 refused). */
+  ln?: Record<string, number>
   /** Snapshot version: absent before the exact sums (2). */
   sv?: number
   c: Record<string, number>
@@ -64,6 +69,8 @@ export function encodeUser(u: UserState, rules: EngineRules): Buffer {
     ...(u.profileAt === null ? {} : { pa: u.profileAt }),
     ...(u.custom === null ? {} : { ct: u.custom, cta: u.customAt ?? {} }),
     ...(u.redirectTo === null ? {} : { rd: u.redirectTo }),
+    ...(u.anonymous ? { an: 1 as const } : {}),
+    ...(u.links === null || u.links.size === 0 ? {} : { ln: Object.fromEntries(u.links) }),
     sv: SNAPSHOT_VERSION,
     c: countsByName(u.counts),
     m,
@@ -100,6 +107,8 @@ export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
   u.timerAt = snap.ta ?? Infinity
   u.negative = snap.n === true
   u.redirectTo = snap.rd ?? null
+  u.anonymous = snap.an === 1
+  if (snap.ln !== undefined) u.links = new Map(Object.entries(snap.ln).filter((e): e is [string, LinkState] => e[1] === 0 || e[1] === 1 || e[1] === 2))
   rules.metrics.forEach((pm, i) => {
     const ms = snap.m[pm.spec.key]
     if (ms === undefined) return

@@ -3,6 +3,7 @@ import type { MetricState } from './metrics/metric-state.ts'
 
 import type { ProfileProperty } from '../rules/index.ts'
 import type { TraitValue } from './custom-traits.ts'
+import type { LinkState } from './identity-links.ts'
 
 /**
  * Everything the engine keeps for one user. Kept flat and small: with a 2h window of 1-minute
@@ -34,6 +35,13 @@ export class UserState {
    * the person it now belongs to. Such a row holds nothing else.
    */
   redirectTo: string | null = null
+  /**
+   * Seen only with events that carry no user id (anonymous_id alone): such an id can be absorbed
+   * into a person; a user id never is (docs/identity.md).
+   */
+  anonymous = false
+  /** A person's other ids and where each link stands (identity-links.ts); null until the first. */
+  links: Map<string, LinkState> | null = null
   /** Changes emitted for this user so far: the `version` of the next change record. */
   version = 0
   /** Time of this user's pending timer, or Infinity. */

@@ -31,6 +31,12 @@ export const CODEC = {
   HEADER: 18,
   /** First byte of a clock record (clock-record.ts), not an event. */
   CLOCK: 2,
+  /**
+   * First byte of an identity record (src/engine/identity-record.ts): one partition's engine
+   * asking or answering another about linking two ids, or handing it an event of an absorbed id.
+   * Not an event either: every reader but the engine skips it.
+   */
+  IDENTITY: 3,
   HAS_ANONYMOUS_ID: 1,
   /**
    * The server assigned event_id (the client sent none). A restarted collector rebuilds its dedupe
@@ -199,7 +205,7 @@ export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPos
 function decodeOther(b: Buffer, start: number, end: number, at: LogPosition | undefined): TrackedEvent {
   if (end <= start) throw new Error('empty record')
   const first = b[start]
-  if (at === undefined || first === CODEC.CLOCK) {
+  if (at === undefined || first === CODEC.CLOCK || first === CODEC.IDENTITY) {
     throw new Error(first === OPEN_BRACE ? 'a JSON event record is decoded with its log position (partition, offset, timestamp)' : `unknown event encoding ${first}`)
   }
   const r = decodeJsonRecord(b, at, start, end)

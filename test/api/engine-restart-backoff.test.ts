@@ -3,6 +3,7 @@ import { RuleError } from '../../src/rules/index.ts'
 import { EngineUnavailableError } from '../../src/engine/thread/engine-client.ts'
 import { EngineSupervisor, type EngineThread } from '../../src/engine/thread/engine-supervisor.ts'
 import type { EngineSnapshot } from '../../src/engine/thread/protocol.ts'
+import type { EventAppend } from '../../src/engine/thread/messages.ts'
 import type { DeadLetter } from '../../src/ingest/dead-letters.ts'
 import { createLogger } from '../../src/logger.ts'
 
@@ -11,6 +12,7 @@ import { createLogger } from '../../src/logger.ts'
 class FakeThread implements EngineThread {
   onClock: ((partition: number, time: number) => void) | null = null
   onDeadLetters: ((letters: DeadLetter[]) => void) | null = null
+  onAppendEvents: ((append: EventAppend) => Promise<unknown>) | null = null
   onExit: ((err: Error, code: number) => void) | null = null
   closed = false
   aborted = false

@@ -109,7 +109,7 @@ describe('release and absorb: an identity merge inside the engine', () => {
 
     const devA = e.release('default', 'devA', 'alice')!
     expect(changes(e)).toEqual([['devA', 'spinner', 'exited', 4]])
-    e.absorb('default', 'alice', devA)
+    e.absorb('default', 'alice', 'devA', devA)
     expect(changes(e)).toEqual([
       ['alice', 'spinner', 'entered', 4],
       ['alice', 'buyer', 'entered', 4],

@@ -259,7 +259,8 @@ describe('the warehouse sink under random corruption', () => {
     const root = join(dir, 'wh')
     const res = await runSinkOnce(log, root, { flushRows: 500 })
     await log.close()
-    const clocks = records.filter((b) => b[0] === 2).length
+    // A first byte mutated to 2 or 3 reads as the engine's clock or identity record: skipped, as the sink skips those.
+    const clocks = records.filter((b) => b[0] === 2 || b[0] === 3).length
     expect(res.lastError).toBeNull()
     expect(res.committed[0]).toBe(records.length)
     const [count] = await query(root, (from) => `SELECT count(*)::INTEGER AS n, count_if(json_valid(properties))::INTEGER AS json FROM ${from}`)

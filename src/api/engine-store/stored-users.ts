@@ -27,13 +27,13 @@ export class StoredUsers implements UserSource {
     return this.rules.definition
   }
 
-  async user(tenant: string, userId: string): Promise<UserAt | null> {
+  async user(tenant: string, userId: string, follow = true): Promise<UserAt | null> {
     const p = partitionOfUser(tenant, userId, this.views.length)
     const bytes = await this.store.getUser(this.namespace, p, partitionKey(tenant, userId))
     if (!bytes) return null
     const user = decodeUser(bytes, this.rules)
-    // An absorbed id's redirect row is not a user (identity merges; following it is the next step).
-    if (user.redirectTo !== null) return null
+    // An absorbed id's redirect row: the answer is its person's (one hop: a person is never absorbed).
+    if (user.redirectTo !== null) return follow ? this.user(tenant, user.redirectTo, false) : null
     // Read after the user: that checkpoint is the one that wrote this state or a later one, so its clock is not behind the state.
     return { user, rules: this.rules, T: await this.T(p) }
   }

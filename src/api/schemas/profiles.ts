@@ -42,8 +42,9 @@ export const PROFILE = {
     counts: { type: 'object', description: 'Lifetime events per name', additionalProperties: { type: 'integer' } },
     segments: { type: 'array', items: PROFILE_SEGMENT },
     metrics: { ...METRIC_VALUES, description: 'Every aggregate of the current rules, at the partition watermark' },
+    ids: { type: 'array', items: { type: 'string' }, description: "The person's other ids, linked by identify or alias, in link order (docs/identity.md)" },
   },
-  required: ['tenant', 'user_id', 'traits', 'counts', 'segments', 'metrics'],
+  required: ['tenant', 'user_id', 'traits', 'counts', 'segments', 'metrics', 'ids'],
   additionalProperties: false,
 } as const
 

@@ -23,9 +23,18 @@ export class LiveUsers implements UserSource {
   }
 
   user(tenant: string, userId: string): Promise<UserAt | null> {
+    const found = this.find(tenant, userId)
+    if (found !== null || this.runner.workers.length === 0) return Promise.resolve(found)
+    // An absorbed id answers with its person's profile (docs/identity.md): its redirect, then the person.
+    const w = this.runner.workers[partitionOfUser(tenant, userId, this.runner.workers.length)]
+    const person = w?.engine.redirectOf(tenant, userId)
+    return Promise.resolve(person === undefined ? null : this.find(tenant, person))
+  }
+
+  private find(tenant: string, userId: string): UserAt | null {
     const w = this.runner.workers[partitionOfUser(tenant, userId, this.runner.workers.length)]
     const user = w?.engine.getUser(tenant, userId)
-    return Promise.resolve(w && user ? { user, rules: w.rules, T: this.T(w.engine.watermark) } : null)
+    return w && user ? { user, rules: w.rules, T: this.T(w.engine.watermark) } : null
   }
 
   scan(tenant: string, visit: (u: UserState, rules: EngineRules, T: number) => void): Promise<void> {

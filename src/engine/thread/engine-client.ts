@@ -3,7 +3,7 @@ import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { Logger } from '../../logger.ts'
 import { RuleError } from '../../rules/index.ts'
 import { engineThreadScript } from './bundle.ts'
-import type { EngineAnswer, EngineRequest, EngineThreadData, FromEngine, SerializedError, ToEngine } from './messages.ts'
+import type { EngineAnswer, EngineRequest, EngineThreadData, EventAppend, FromEngine, SerializedError, ToEngine } from './messages.ts'
 import type { EngineClient, EngineMethod, EngineQueryApi, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput, TraitInfo } from './protocol.ts'
 
 /**
@@ -41,6 +41,8 @@ export class EngineThreadClient implements EngineClient {
   onClock: ((partition: number, time: number) => void) | null = null
   /** Appends the dead letters of the engine's poison records (the caller owns the dead-letters log). */
   onDeadLetters: ((letters: DeadLetter[]) => void) | null = null
+  /** Appends the engine's identity records to the events log (the caller owns it); the thread waits for the answer. */
+  onAppendEvents: ((append: EventAppend) => Promise<unknown>) | null = null
   /**
    * Called once when the thread has exited without being asked to (crash, exit, failed start),
    * with the first error seen: the thread is gone by then, so a new one may open the same files.
@@ -179,6 +181,15 @@ export class EngineThreadClient implements EngineClient {
       case 'dead-letters':
         this.onDeadLetters?.(msg.letters)
         return
+      case 'append-events': {
+        const { id } = msg
+        const appended = this.onAppendEvents?.(msg) ?? Promise.reject(new Error('no writer for the events log'))
+        appended.then(
+          () => this.worker.postMessage({ type: 'appended', id, error: null } satisfies ToEngine),
+          (err: unknown) => this.worker.postMessage({ type: 'appended', id, error: err instanceof Error ? err.message : String(err) } satisfies ToEngine),
+        )
+        return
+      }
       case 'stopped':
         return
     }

@@ -3,6 +3,7 @@ import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { Logger } from '../../logger.ts'
 import { RuleError } from '../../rules/index.ts'
 import { EngineUnavailableError } from './engine-client.ts'
+import type { EventAppend } from './messages.ts'
 import type { EngineClient, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput, TraitInfo } from './protocol.ts'
 
 /** What the supervisor needs of one engine thread: EngineThreadClient, or a fake in unit tests. */
@@ -11,6 +12,7 @@ export interface EngineThread extends EngineClient {
   ready(): Promise<void>
   onClock: ((partition: number, time: number) => void) | null
   onDeadLetters: ((letters: DeadLetter[]) => void) | null
+  onAppendEvents: ((append: EventAppend) => Promise<unknown>) | null
   /** Called once when the thread is gone without having been closed. */
   onExit: ((err: Error, code: number) => void) | null
   /** Ends a thread that has not started serving, without the wait of a stop (see EngineThreadClient). */
@@ -39,6 +41,8 @@ export interface SupervisorHooks {
   onClock?: (partition: number, time: number) => void
   /** Appends the dead letters of the engine's poison records. */
   onDeadLetters?: (letters: DeadLetter[]) => void
+  /** Appends the engine's identity records to the events log; the engine waits for it before a checkpoint. */
+  onAppendEvents?: (append: EventAppend) => Promise<unknown>
   /** Called as each new thread is started after a failure (the restart counter). */
   onRestart?: () => void
 }
@@ -166,6 +170,7 @@ export class EngineSupervisor implements EngineClient {
     const thread = this.spawn()
     thread.onClock = (partition, time) => this.hooks.onClock?.(partition, time)
     thread.onDeadLetters = (letters) => this.hooks.onDeadLetters?.(letters)
+    thread.onAppendEvents = (append) => this.hooks.onAppendEvents?.(append) ?? Promise.reject(new Error('no writer for the events log'))
     thread.onExit = (err, code) => {
       if (thread === this.current) this.onExit(err, code)
     }

@@ -9,7 +9,7 @@ import { DEFAULT_WORKER_OPTIONS } from '../partition-worker.ts'
 import { prepareRules } from '../engine-rules.ts'
 import { loadRulesSource } from '../rules-source.ts'
 import { EngineQueries } from './engine-queries.ts'
-import type { EngineThreadData, FromEngine, SerializedError, ToEngine } from './messages.ts'
+import type { EngineThreadData, EventAppend, FromEngine, SerializedError, ToEngine } from './messages.ts'
 
 /**
  * The engine's own thread in `tagstream serve`: the collector and the engine each get a core. It
@@ -36,13 +36,23 @@ try {
   const appendClock = (partition: number, time: number) => Promise.resolve(post({ type: 'clock', partition, time }))
   // And of the dead-letters log: the engine's poison records go there the same way.
   const appendDeadLetters = (letters: DeadLetter[]) => Promise.resolve(post({ type: 'dead-letters', letters }))
+  // And of identity records to other partitions, which must be durable before the checkpoint
+  // that covers them: the main thread answers each append.
+  const appends = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
+  let nextAppend = 1
+  const appendEvents = (partition: number, records: EventAppend['records']) =>
+    new Promise<void>((resolve, reject) => {
+      const id = nextAppend++
+      appends.set(id, { resolve, reject })
+      post({ type: 'append-events', id, partition, records })
+    })
   const runner = await EngineRunner.create(
     log,
     store,
     rules,
     options,
     Array.from({ length: partitions }, (_, p) => p),
-    { ...data.worker, appendClock, appendDeadLetters },
+    { ...data.worker, appendClock, appendDeadLetters, appendEvents },
     logger,
   )
   const queries = new EngineQueries(runner, log, options, definition, data.rulesPath, (data.worker.clockTickMs ?? DEFAULT_WORKER_OPTIONS.clockTickMs) > 0)
@@ -50,6 +60,13 @@ try {
   const timer = setInterval(() => void queries.snapshot().then((snapshot) => post({ type: 'snapshot', snapshot })), data.snapshotIntervalMs)
   post({ type: 'snapshot', snapshot: await queries.snapshot() })
   port.on('message', (msg: ToEngine) => {
+    if (msg.type === 'appended') {
+      const waiting = appends.get(msg.id)
+      appends.delete(msg.id)
+      if (msg.error === null) waiting?.resolve()
+      else waiting?.reject(new Error(`identity records not appended: ${msg.error}`))
+      return
+    }
     if (msg.type === 'stop') {
       clearInterval(timer)
       void (async () => {

@@ -22,7 +22,13 @@ export type EngineRequest = { [M in EngineMethod]: { type: 'request'; id: number
 /** The answer a method's request resolves to. */
 export type EngineAnswer<M extends EngineMethod> = Awaited<ReturnType<EngineQueryApi[M]>>
 
-export type ToEngine = EngineRequest | { type: 'stop' }
+/** Records for the main thread to append to a partition of the events log (identity records), acknowledged once durable. */
+export interface EventAppend {
+  partition: number
+  records: Array<{ key: string; value: Uint8Array; timestamp: number }>
+}
+
+export type ToEngine = EngineRequest | { type: 'stop' } | { type: 'appended'; id: number; error: string | null }
 
 export interface SerializedError {
   name: string
@@ -41,5 +47,7 @@ export type FromEngine =
   | { type: 'clock'; partition: number; time: number }
   /** Dead letters of poison records for the main thread to append: it writes the dead-letters log too. */
   | { type: 'dead-letters'; letters: DeadLetter[] }
+  /** Identity records for the main thread to append; it answers `appended` with the same id once they are durable. */
+  | ({ type: 'append-events'; id: number } & EventAppend)
   | { type: 'fatal'; error: SerializedError }
   | { type: 'stopped' }

@@ -19,6 +19,11 @@ export interface Profile {
   segments: ProfileSegment[]
   /** Every aggregate of the current rules, by canonical text, at the partition's watermark. */
   metrics: Record<string, number | null>
+  /**
+   * The person's other ids, linked by identify or alias (docs/identity.md), in the order they were
+   * linked; empty when none. A profile asked for by one of them is the person's, with `user_id` the person's.
+   */
+  ids: string[]
 }
 
 /** The built-in traits, then the declared ones by name (docs/segments.md, "Custom traits"); null where a user has none. */
