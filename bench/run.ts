@@ -3,6 +3,7 @@ import { benchE2e } from './e2e.bench.ts'
 import { benchEngine } from './engine.bench.ts'
 import { benchHttp } from './http.bench.ts'
 import { benchSegment } from './segment.bench.ts'
+import { benchIdentity } from './identity.bench.ts'
 import { benchKafka } from './kafka.bench.ts'
 import { benchLog } from './log.bench.ts'
 import { benchPostgres } from './postgres.bench.ts'
@@ -25,6 +26,7 @@ const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = 
   ['engine', benchEngine],
   ['http', benchHttp],
   ['segment', benchSegment],
+  ['identity', benchIdentity],
   ['slow-body', benchSlowBody],
   ['e2e', benchE2e],
   // Long: TAGSTREAM_SOAK_DAY_S + TAGSTREAM_SOAK_RATE_S (default 10 + 10 min) plus the sink catching up.

@@ -49,6 +49,13 @@ export class ApiMetrics {
   readonly lag = new Gauge({ name: 'tagstream_engine_lag_events', help: 'Events in the log not yet processed by the engine', labelNames: ['partition'], registers: [this.registry] })
   readonly processed = new Gauge({ name: 'tagstream_engine_processed_events', help: 'Events processed by the engine since its state began', registers: [this.registry] })
   readonly late = new Gauge({ name: 'tagstream_engine_late_events', help: 'Events older than the watermark on arrival', registers: [this.registry] })
+  readonly identityLinks = new Gauge({
+    name: 'tagstream_identity_links_total',
+    help: "Identity links by result: linked (an id absorbed into a person) or refused (a user id, another person's id, or a person at its id limit)",
+    labelNames: ['result'],
+    registers: [this.registry],
+  })
+  readonly identityForwarded = new Gauge({ name: 'tagstream_identity_forwarded_events_total', help: "Events of absorbed ids handed to their person's partition", registers: [this.registry] })
   readonly lateDropped = new Gauge({ name: 'tagstream_engine_late_dropped_events', help: 'Late events too old for a window they belonged to', registers: [this.registry] })
   readonly engineThreadRestarts = new Counter({
     name: 'tagstream_engine_thread_restarts_total',

@@ -88,7 +88,7 @@ export class EngineRunner {
   /** Processes until every partition has caught up with the log's end as it is now. */
   async drain(log: EventLog): Promise<void> {
     // Rounds until no partition sent another identity records (a claim's answer, a forwarded event).
-    for (let sent = -1; ; ) {
+    for (let sent = -1; ;) {
       const before = this.workers.reduce((n, w) => n + w.identitySent, 0)
       if (before === sent) return
       sent = before

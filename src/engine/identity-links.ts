@@ -2,11 +2,7 @@ import { decodeEventAt, encodeEvent } from '../events/codec.ts'
 import type { TrackedEvent } from '../events/envelope.ts'
 import { partitionOfUser } from '../events/partition.ts'
 import type { IdentityMessage, IdentityRecord } from './identity-record.ts'
-import type { UserState } from './user-state.ts'
-
-/** What a person knows of each id it linked (UserState.links). */
-export const LINK = { pending: 0, linked: 1, refused: 2 } as const
-export type LinkState = (typeof LINK)[keyof typeof LINK]
+import { LINK, type UserState } from './user-state.ts'
 
 /** The engine as identity linking uses it (PartitionEngine implements it). */
 export interface IdentityHost {

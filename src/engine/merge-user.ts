@@ -4,7 +4,7 @@ import type { UserState } from './user-state.ts'
 
 /**
  * Adds `from`'s history to `into`, as if every event of `from` had arrived under `into`'s id
- * (docs/identity-design.md, step 3): counts and sums add, first_seen is the earlier and last_seen the
+ * (docs/identity.md, step 3): counts and sums add, first_seen is the earlier and last_seen the
  * later, profile properties and declared traits keep the value of the latest event time, and each
  * aggregate merges by its own rule (windows bucket by bucket at the later of the two clocks,
  * distinct values by their latest bucket). Memberships are not merged: the engine evaluates the

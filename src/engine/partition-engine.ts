@@ -292,7 +292,7 @@ export class PartitionEngine implements IdentityHost {
     return out
   }
 
-  /** Absorbed ids by tenant: the person each now belongs to (identity merges, docs/identity-design.md). */
+  /** Absorbed ids by tenant: the person each now belongs to (identity merges, docs/identity.md). */
   readonly redirects = new Map<string, Map<string, string>>()
 
   /** The person an id was absorbed into, or undefined when it was not. */
@@ -301,7 +301,7 @@ export class PartitionEngine implements IdentityHost {
   }
 
   /**
-   * An identity merge's absorbed side (docs/identity-design.md, step 2): takes the user out at the
+   * An identity merge's absorbed side (docs/identity.md, step 2): takes the user out at the
    * watermark with an exit for each segment it was in (`keep` does not hold an id that no longer
    * exists) and returns its state, encoded as a checkpoint encodes it; the id then redirects to
    * `personId`, and the checkpoint keeps only that redirect. Null when this partition holds no

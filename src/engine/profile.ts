@@ -5,8 +5,7 @@ import { eventNameOf } from './event-names.ts'
 import { metricValueAt } from './custom-traits.ts'
 import { anyTrait, userTrait } from './rule-env.ts'
 import type { Profile, ProfileTraits, TraitCondition } from './thread/protocol.ts'
-import type { UserState } from './user-state.ts'
-import { LINK } from './identity-links.ts'
+import { LINK, type UserState } from './user-state.ts'
 
 /**
  * The time profiles and searches are read at: now (less the allowed lateness) where the clock

@@ -6,9 +6,8 @@ import type { MetricSnapshot } from './metrics/metric-state.ts'
 import { WindowedMetric } from './metrics/windowed.ts'
 import { eventNameId, eventNameOf } from './event-names.ts'
 import type { ProfileProperty } from '../rules/index.ts'
-import { UserState } from './user-state.ts'
+import { UserState, type LinkState } from './user-state.ts'
 import { coerceTrait, type TraitValue } from './custom-traits.ts'
-import type { LinkState } from './identity-links.ts'
 
 /**
  * A user's state as checkpointed. Metrics and segments are stored by canonical text and name, not

@@ -3,7 +3,10 @@ import type { MetricState } from './metrics/metric-state.ts'
 
 import type { ProfileProperty } from '../rules/index.ts'
 import type { TraitValue } from './custom-traits.ts'
-import type { LinkState } from './identity-links.ts'
+
+/** What a person knows of each id it named (UserState.links; identity-links.ts). */
+export const LINK = { pending: 0, linked: 1, refused: 2 } as const
+export type LinkState = (typeof LINK)[keyof typeof LINK]
 
 /**
  * Everything the engine keeps for one user. Kept flat and small: with a 2h window of 1-minute

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +6,7 @@ import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
+import { runEngineChild } from './crash-run.ts'
 import { outcome } from './outcome.ts'
 
 const RULES = `
@@ -21,7 +21,6 @@ triggers:
     on: in_app_purchase
     when: amount > 9
 `
-const child = join(import.meta.dirname, 'crash-child.ts')
 
 /**
  * A slots-like stream: 400 users, 60,000 events over 2 hours, in time order; with `jitter`, each
@@ -44,27 +43,6 @@ function workload(jitter = 0): TrackedEvent[] {
     out.push(v.event)
   }
   return out
-}
-
-/**
- * Runs the child until done, or SIGKILLs it once it reports having processed `killAt` events in all
- * (counting from offset 0): kills land by progress, not by time, however fast the engine has become.
- */
-function run(dir: string, rulesPath: string, lateness: number, killAt?: number): Promise<'done' | 'killed'> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, rulesPath, String(lateness)], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let pending = ''
-    proc.stdout.on('data', (chunk: Buffer) => {
-      pending += chunk.toString()
-      const lines = pending.split('\n')
-      pending = lines.pop()!
-      for (const line of lines) {
-        const m = /^at (\d+)$/.exec(line)
-        if (killAt !== undefined && m && Number(m[1]) >= killAt) proc.kill('SIGKILL')
-      }
-    })
-    proc.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve('killed') : code === 0 ? resolve('done') : reject(new Error(`engine exited with ${code}`))))
-  })
 }
 
 async function outcomeOf(dir: string) {
@@ -99,10 +77,10 @@ describe('engine exactly-once across SIGKILL', () => {
     cpSync(base, calm, { recursive: true })
     cpSync(base, crashy, { recursive: true })
 
-    expect(await run(calm, rulesPath, lateness)).toBe('done')
+    expect(await runEngineChild(calm, rulesPath, lateness)).toBe('done')
     let kills = 0
-    for (const share of [0.15, 0.35, 0.6, 0.85]) if ((await run(crashy, rulesPath, lateness, Math.round(share * events.length))) === 'killed') kills++
-    expect(await run(crashy, rulesPath, lateness)).toBe('done')
+    for (const share of [0.15, 0.35, 0.6, 0.85]) if ((await runEngineChild(crashy, rulesPath, lateness, Math.round(share * events.length))) === 'killed') kills++
+    expect(await runEngineChild(crashy, rulesPath, lateness)).toBe('done')
     expect(kills).toBeGreaterThanOrEqual(2)
 
     const a = await outcomeOf(calm)

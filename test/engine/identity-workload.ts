@@ -2,6 +2,7 @@ import { engineOptions } from '../../src/engine/engine-options.ts'
 import { prepareRules } from '../../src/engine/engine-rules.ts'
 import { buildProfile } from '../../src/engine/profile.ts'
 import { decodeUser } from '../../src/engine/user-snapshot.ts'
+import { expect } from 'vitest'
 import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import { parseRulesYaml } from '../../src/rules/index.ts'
@@ -86,3 +87,18 @@ export async function identityOutcome(log: EventLog, store: StateStore, partitio
   const memberships = [...member].flatMap(([key, inside]) => (inside ? [key] : [])).sort()
   return { users, counters: { linked: stats.linked, refused: stats.refused }, forwarded: stats.forwarded, memberships, broken, changes: member.size }
 }
+
+/** A crashed run's outcome against an uninterrupted one's, and that the workload did what it is for. */
+export function expectSameOutcome(crashed: IdentityOutcome, calm: IdentityOutcome): void {
+  expect(calm.counters.linked).toBeGreaterThan(300)
+  expect(calm.counters.refused).toBeGreaterThan(10)
+  expect(calm.forwarded).toBeGreaterThan(500)
+  expect(calm.changes).toBeGreaterThan(300)
+  expect(calm.broken).toEqual([])
+  expect(crashed.broken).toEqual([])
+  expect(crashed.counters).toEqual(calm.counters)
+  expect(crashed.users).toEqual(calm.users)
+  expect(crashed.memberships).toEqual(calm.memberships)
+}
+
+export type IdentityOutcome = Awaited<ReturnType<typeof identityOutcome>>

@@ -37,6 +37,13 @@ export function checkpointStats(ckpt: PartitionCheckpoint | null): Record<'proce
   return { processed: n('processed'), late: n('late'), lateDropped: n('lateDropped'), segmentChanges: n('segmentChanges'), notifications: n('notifications') }
 }
 
+/** The identity counters a checkpoint carries (docs/identity.md); zero in one written before them. */
+export function checkpointIdentity(ckpt: PartitionCheckpoint | null): { linked: number; refused: number; forwarded: number } {
+  const s = ((ckpt?.engine as { identity?: { stats?: Record<string, unknown> } } | undefined)?.identity?.stats ?? {}) as Record<string, unknown>
+  const n = (k: string) => (typeof s[k] === 'number' ? s[k] : 0)
+  return { linked: n('linked'), refused: n('refused'), forwarded: n('forwarded') }
+}
+
 /** Decodes every user of the partition once: O(users) reads and decodes, which is why it is cached. */
 export async function countPartition(store: StateStore, namespace: string, partition: number, rules: EngineRules): Promise<PartitionCounts> {
   const sizes = new Map<string, Map<string, number>>()

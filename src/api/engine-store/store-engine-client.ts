@@ -7,7 +7,7 @@ import type { EngineClient, EngineSnapshot, SegmentInfo } from '../../engine/thr
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
 import type { Logger } from '../../logger.ts'
 import type { StateStore } from '../../state/state-store.ts'
-import { checkpointStats, checkpointWatermark, countPartition, emptyView, type PartitionView } from './partition-view.ts'
+import { checkpointIdentity, checkpointStats, checkpointWatermark, countPartition, emptyView, type PartitionView } from './partition-view.ts'
 import { SegmentsReadOnlyError } from './read-only.ts'
 import { StoredUsers } from './stored-users.ts'
 
@@ -126,6 +126,7 @@ export class StoreEngineClient extends EngineReadModel implements EngineClient {
       end: v.end,
       watermark: checkpointWatermark(v.checkpoint),
       stats: checkpointStats(v.checkpoint),
+      identity: checkpointIdentity(v.checkpoint),
       users: v.counts.users,
       sizes: v.counts.sizes,
     }))

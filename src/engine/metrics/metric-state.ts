@@ -29,7 +29,7 @@ export interface MetricState {
   snapshot(): MetricSnapshot
   /**
    * Adds another user's state of the same aggregate (and window), as if its events had been added
-   * here; both are moved to the later of their clocks first (identity merges, docs/identity-design.md).
+   * here; both are moved to the later of their clocks first (identity merges, docs/identity.md).
    */
   merge(other: MetricState): void
 }

@@ -68,7 +68,7 @@ export class EngineQueries extends EngineReadModel implements EngineQueryApi {
     for (const w of this.runner.workers) {
       const e = w.engine
       const { end } = await this.log.offsets(TOPICS.events, w.partition)
-      partitions.push({ partition: w.partition, nextOffset: w.nextOffset, end, watermark: e.watermark, stats: { ...e.stats }, users: e.userCount, sizes: e.sizes })
+      partitions.push({ partition: w.partition, nextOffset: w.nextOffset, end, watermark: e.watermark, stats: { ...e.stats }, identity: { ...e.identity.stats }, users: e.userCount, sizes: e.sizes })
     }
     return buildSnapshot(partitions, this.current.definition, this.runner.error?.message ?? null)
   }

@@ -107,6 +107,8 @@ export interface EngineSnapshot {
    * Optional: the collector-mode client, reading checkpoints, does not report it.
    */
   poisonRecords?: number
+  /** Identity links made (`linked`) and refused, and events of absorbed ids forwarded to their person's partition. */
+  identity?: { linked: number; refused: number; forwarded: number }
   /** Members per segment, all tenants. */
   segmentSizes: Record<string, number>
   users: number

@@ -52,8 +52,16 @@ export function profilePage(root: HTMLElement, userId: string): Cleanup {
     const metricNames = Object.keys(p.metrics)
     const chartEl = h('div', { class: 'chart', 'data-testid': 'metrics-chart' })
     const counts = Object.entries(p.counts).sort((a, b) => b[1] - a[1])
+    // An id linked into a person shows the person's profile (docs/identity.md); the person's other ids link here too.
+    const ids = h(
+      'p',
+      { class: 'muted', 'data-testid': 'profile-ids' },
+      ...(p.user_id === userId ? [] : [h('code', null, userId), ' is linked into ', h('a', { href: `#/profiles/${enc(p.user_id)}` }, h('code', null, p.user_id)), '. ']),
+      ...(p.ids.length === 0 ? ['No other ids linked.'] : ['Also known as ', ...p.ids.flatMap((id, i) => [i > 0 ? ', ' : '', h('a', { href: `#/profiles/${enc(id)}` }, h('code', null, id))]), '.']),
+    )
     fill(
       body,
+      ids,
       h(
         'div',
         { class: 'two' },

@@ -32,7 +32,7 @@ export interface WindowAggregate {
   snapshot(): WindowFields
   /**
    * Adds another user's window of the same aggregate and shape, its ring at the same clock, as if
-   * its events had been added here (identity merges, docs/identity-design.md).
+   * its events had been added here (identity merges, docs/identity.md).
    */
   merge(other: WindowAggregate): void
 }
