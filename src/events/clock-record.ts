@@ -19,6 +19,14 @@ export function isClockRecord(b: Uint8Array, start = 0): boolean {
   return b[start] === CODEC.CLOCK
 }
 
+/**
+ * A record the engine itself writes to the events log, not an event: a clock record, or an
+ * identity record (src/engine/identity-record.ts). Readers of events skip both.
+ */
+export function isEngineRecord(b: Uint8Array, start = 0): boolean {
+  return b[start] === CODEC.CLOCK || b[start] === CODEC.IDENTITY
+}
+
 /** The time a clock record carries; call only where isClockRecord holds. */
 export function clockRecordTime(b: Buffer, start = 0): number {
   return b.readDoubleLE(start + 1)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ApiKey } from '../../src/api/auth.ts'
-import { decodeEvent, isClockRecord, partitionFor, partitionKey, type TrackedEvent } from '../../src/events/index.ts'
+import { decodeEvent, isEngineRecord, partitionFor, partitionKey, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { TEST_KEYS, auth, useTestServer, type TestServer } from './harness.ts'
 import { until } from '../support/until.ts'
@@ -50,7 +50,7 @@ async function partitionEvents(s: TestServer, p: number): Promise<TrackedEvent[]
   for (let offset = 0; ;) {
     const batch = await s.ctx.log.read(TOPICS.events, p, offset)
     if (batch.length === 0) return out
-    for (const r of batch) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))
+    for (const r of batch) if (!isEngineRecord(r.value)) out.push(decodeEvent(r.value))
     offset = batch[batch.length - 1]!.offset + 1
   }
 }

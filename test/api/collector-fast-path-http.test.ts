@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiContext } from '../../src/api/context.ts'
-import { ORIGINAL_TS, decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
+import { ORIGINAL_TS, decodeEvent, isEngineRecord, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { rng, body } from '../ingest/fast-path-bodies.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
@@ -44,8 +44,8 @@ async function topic(ctx: ApiContext, name: string): Promise<unknown[][]> {
       if (batch.length === 0) break
       for (const r of batch) {
         if (name === TOPICS.events) {
-          // The engine's clock records follow the wall clock, not the requests.
-          if (isClockRecord(r.value)) continue
+          // The engine's clock records follow the wall clock, not the requests (identity records: its links).
+          if (isEngineRecord(r.value)) continue
           const e = decodeEvent(r.value)
           // The generated bodies' own ids are never UUIDv7s: these are server-assigned. An event
           // without a time takes the receive time, as does one clamped to it. A time corrected by

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib'
 import type { Counter } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiContext } from '../../src/api/context.ts'
-import { decodeEvent, isClockRecord, validateEvent, type TrackedEvent } from '../../src/events/index.ts'
+import { decodeEvent, isEngineRecord, validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
 import { maxEngineLag } from '../../src/api/collector/backpressure.ts'
 import type { DeadLetter } from '../../src/ingest/dead-letters.ts'
@@ -75,7 +75,7 @@ async function readTopic(ctx: ApiContext, topic: string): Promise<Array<{ partit
 /** Events in the log whose property `t` is `tag`. */
 async function stored(tag: string, ctx: ApiContext = s.ctx): Promise<TrackedEvent[]> {
   return (await readTopic(ctx, TOPICS.events))
-    .filter((r) => !isClockRecord(r.value))
+    .filter((r) => !isEngineRecord(r.value))
     .map((r) => decodeEvent(r.value))
     .filter((e) => e.properties.t === tag)
 }
@@ -594,6 +594,6 @@ describe('the ledger', () => {
   it('the events log holds exactly as many events as the answers acknowledged, over every test above', async () => {
     expect(acknowledged).toBeGreaterThan(100)
     // The engine's clock records share the topic (docs/engine.md, "Time"); they are not events.
-    expect((await readTopic(s.ctx, TOPICS.events)).filter((r) => !isClockRecord(r.value)).length).toBe(acknowledged)
+    expect((await readTopic(s.ctx, TOPICS.events)).filter((r) => !isEngineRecord(r.value)).length).toBe(acknowledged)
   })
 })

@@ -7,7 +7,7 @@ import { defaultConfig, type ServerConfig } from '../../src/api/config.ts'
 import type { ApiContext } from '../../src/api/context.ts'
 import { startServer, type RunningServer } from '../../src/api/server.ts'
 import { createLogger } from '../../src/logger.ts'
-import { decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
+import { decodeEvent, isEngineRecord, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 
 export interface TestServer {
@@ -104,7 +104,7 @@ export async function logEvents(s: TestServer, userId?: string): Promise<Tracked
     for (let offset = 0; ;) {
       const records = await s.ctx.log.read(TOPICS.events, p, offset)
       if (records.length === 0) break
-      for (const r of records) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))
+      for (const r of records) if (!isEngineRecord(r.value)) out.push(decodeEvent(r.value))
       offset = records[records.length - 1]!.offset + 1
     }
   }

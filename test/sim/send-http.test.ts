@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeEvent, isClockRecord, type TrackedEvent } from '../../src/events/index.ts'
+import { decodeEvent, isEngineRecord, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import {
   HttpTarget,
@@ -25,7 +25,7 @@ async function storedEvents(server: TestServer): Promise<TrackedEvent[]> {
     for (let offset = 0; ;) {
       const records = await server.ctx.log.read(TOPICS.events, p, offset, { maxRecords: 10_000 })
       if (records.length === 0) break
-      for (const r of records) if (!isClockRecord(r.value)) out.push(decodeEvent(r.value))
+      for (const r of records) if (!isEngineRecord(r.value)) out.push(decodeEvent(r.value))
       offset = records.at(-1)!.offset + 1
     }
   }
