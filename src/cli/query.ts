@@ -60,7 +60,7 @@ export function registerQuery(program: Command): void {
   common(
     program
       .command('query')
-      .description('run one read-only SQL query (SELECT or WITH) over the warehouse views: events, buys, social, segment_changes, notifications, profiles, sessions')
+      .description('run one read-only SQL query (SELECT or WITH) over the warehouse views: events, buys, social, segment_changes, notifications, identities, profiles, sessions')
       .argument('<sql>', 'the query'),
   ).action(async (sql: string, o: CommonOpts) => {
     await withWarehouse(program, o, async (wh) => {

@@ -14,7 +14,7 @@ export interface IdentityHost {
   redirectOf(tenant: string, userId: string): string | undefined
   /** Takes an anonymous id out (exits), leaves its redirect, returns its state bytes or null when it had none. */
   release(tenant: string, id: string, person: string): Uint8Array | null
-  /** Adds a granted id's state to the person and evaluates; marks the person changed. */
+  /** Adds a granted id's state to the person and evaluates; marks the person changed; records the link (the `identities` log). */
   absorb(tenant: string, person: string, id: string, state: Uint8Array | null): void
   /** Marks a person's links changed (their checkpoint row is rewritten). */
   touch(user: UserState): void

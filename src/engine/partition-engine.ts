@@ -6,7 +6,7 @@ import type { MetricState } from './metrics/metric-state.ts'
 import { WindowedMetric } from './metrics/windowed.ts'
 import { HeldEvents } from './held-events.ts'
 import type { WindowShape } from './window-shape.ts'
-import { emptyStats, type EngineStats, type Notification, type SegmentChange } from './records.ts'
+import { emptyStats, type EngineStats, type IdentityLink, type Notification, type SegmentChange } from './records.ts'
 import { anyTrait, UserEnv } from './rule-env.ts'
 import { applyTraits, eventPlan, type EventPlan } from './event-plan.ts'
 import { mergeUser } from './merge-user.ts'
@@ -38,6 +38,8 @@ export class PartitionEngine implements IdentityHost {
   private dirtyEpoch = 1
   changes: SegmentChange[] = []
   notifications: Notification[] = []
+  /** Links made here (this partition holds the person): the `identities` log. */
+  links: IdentityLink[] = []
   stats: EngineStats = emptyStats()
   maxTs = -Infinity
   watermark = -Infinity
@@ -265,10 +267,11 @@ export class PartitionEngine implements IdentityHost {
   }
 
   /** Output records produced since the last call, in order; `identity`: records for other partitions. */
-  drainOutputs(): { changes: SegmentChange[]; notifications: Notification[]; identity: Array<{ partition: number; record: IdentityRecord }> } {
-    const out = { changes: this.changes, notifications: this.notifications, identity: this.identity.drain() }
+  drainOutputs(): { changes: SegmentChange[]; notifications: Notification[]; links: IdentityLink[]; identity: Array<{ partition: number; record: IdentityRecord }> } {
+    const out = { changes: this.changes, notifications: this.notifications, links: this.links, identity: this.identity.drain() }
     this.changes = []
     this.notifications = []
+    this.links = []
     return out
   }
 
@@ -343,10 +346,11 @@ export class PartitionEngine implements IdentityHost {
    * An identity merge's person side (step 3): adds a released user's state to `personId` and
    * evaluates the rules at the watermark, so the person's entries and exits follow at once.
    */
-  absorb(tenant: string, personId: string, _id: string, state: Uint8Array | null): void {
+  absorb(tenant: string, personId: string, id: string, state: Uint8Array | null): void {
     const user = this.userFor(tenant, personId, false)
     if (state !== null) mergeUser(user, decodeUser(state, this.rules), this.rules)
     const T = Number.isFinite(this.watermark) ? this.watermark : user.lastSeen
+    this.links.push({ tenant, user_id: personId, id, at: T })
     this.evaluate(user, T)
     this.schedule(user, T)
     this.markDirty(user)

@@ -68,7 +68,7 @@ interface CheckpointClock {
 
 const EMPTY: Buffer = Buffer.alloc(0)
 
-const OUTPUT_TOPICS = [TOPICS.segmentChanges, TOPICS.notifications] as const
+const OUTPUT_TOPICS = [TOPICS.segmentChanges, TOPICS.notifications, TOPICS.identities] as const
 type OutputTopic = (typeof OUTPUT_TOPICS)[number]
 
 /**
@@ -81,8 +81,8 @@ type OutputTopic = (typeof OUTPUT_TOPICS)[number]
 export class PartitionWorker {
   engine: PartitionEngine
   nextOffset = 0
-  private readonly outputEnd: Record<OutputTopic, number> = { 'segment-changes': 0, notifications: 0 }
-  private readonly skip: Record<OutputTopic, number> = { 'segment-changes': 0, notifications: 0 }
+  private readonly outputEnd: Record<OutputTopic, number> = { 'segment-changes': 0, notifications: 0, identities: 0 }
+  private readonly skip: Record<OutputTopic, number> = { 'segment-changes': 0, notifications: 0, identities: 0 }
   private lastCheckpoint = 0
   private checkpointedOffset = -1
   /** Output appends issued and not yet known durable; a checkpoint waits for the ones before it. */
@@ -372,11 +372,12 @@ export class PartitionWorker {
         this.failure ??= err instanceof Error ? err : new Error(String(err))
       })
     }
-    const { changes, notifications, identity } = this.engine.drainOutputs()
+    const { changes, notifications, links, identity } = this.engine.drainOutputs()
     if (identity.length > 0) this.appendIdentity(identity)
     for (const [topic, items] of [
       [TOPICS.segmentChanges, changes],
       [TOPICS.notifications, notifications],
+      [TOPICS.identities, links],
     ] as const) {
       if (items.length === 0) continue
       // Appends to one partition keep the order they were issued in (the EventLog contract).

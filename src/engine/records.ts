@@ -26,6 +26,17 @@ export interface Notification {
   values: Record<string, number | null>
 }
 
+/** An id linked into a person (docs/identity.md): the `identities` log, in order per person. */
+export interface IdentityLink {
+  tenant: string
+  /** The person. */
+  user_id: string
+  /** The id linked into the person (an anonymous id, or an alias's previous id). */
+  id: string
+  /** Event time of the link: the person's partition's clock when the link was made, epoch ms. */
+  at: number
+}
+
 export interface EngineStats {
   processed: number
   /** Events older than the watermark when they arrived. */

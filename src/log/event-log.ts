@@ -130,6 +130,8 @@ export const TOPICS = {
   events: 'events',
   segmentChanges: 'segment-changes',
   notifications: 'notifications',
+  /** Identity links made by the engine (docs/identity.md): what the warehouse's `identities` view reads. */
+  identities: 'identities',
   deadLetters: 'dead-letters',
 } as const
 

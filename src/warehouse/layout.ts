@@ -14,7 +14,7 @@ import { join } from 'node:path'
 
 export const EVENTS_DIR = 'events'
 /** The engine's output streams, each `<root>/<stream>/dt=YYYY-MM-DD/part-….parquet` (dt of the record's time). */
-export const STREAM_DIRS = ['segment-changes', 'notifications'] as const
+export const STREAM_DIRS = ['segment-changes', 'notifications', 'identities'] as const
 export const DT_PREFIX = 'dt='
 export const EVENT_PREFIX = 'event='
 export const PART_PREFIX = 'part-'

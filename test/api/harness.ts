@@ -123,3 +123,17 @@ export function rawGet(url: string, headers: Record<string, string>): Promise<{ 
     req.end()
   })
 }
+
+/** Polls POST /v1/query (admin key) until `until` holds for its rows: the warehouse sink writes in the background. */
+export async function sqlWhen(s: TestServer, query: string, until: (rows: unknown[][]) => boolean): Promise<unknown[][]> {
+  let rows: unknown[][] = []
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ sql: query }) })
+    if (res.status === 200) {
+      rows = ((await res.json()) as { rows: unknown[][] }).rows
+      if (until(rows)) return rows
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`query never matched: ${query}; last rows ${JSON.stringify(rows)}`)
+}

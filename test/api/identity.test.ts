@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { partitionOfUser } from '../../src/events/partition.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { readAll } from '../engine/outcome.ts'
-import { auth, startTestServer, type TestServer } from './harness.ts'
+import { auth, sqlWhen, startTestServer, type TestServer } from './harness.ts'
 
 // Seed 004's unification, as the issue tried it: anonymous events from two devices, then logins as
 // alice carrying those anonymous ids, sent with the official Segment SDK to a running server.
@@ -83,6 +83,15 @@ describe('identity resolution over HTTP', () => {
       const { log } = s.ctx
       const changes = (await readAll(log, TOPICS.segmentChanges, 4)).flat().map((v) => JSON.parse(v) as { user_id: string; change: string })
       expect(changes.map((c) => `${c.user_id} ${c.change}`)).toEqual(['alice entered'])
+
+      // The warehouse: the identities view, and a person's events by joining it (docs/identity.md).
+      expect(await sqlWhen(s, 'SELECT user_id, id FROM identities ORDER BY id', (r) => r.length === 2)).toEqual([
+        ['alice', 'devA'],
+        ['alice', 'devB'],
+      ])
+      const personEvents = `SELECT coalesce(i.user_id, e.user_id) AS person, count(*)::INTEGER AS n FROM events e
+        LEFT JOIN identities i ON i.tenant = e.tenant AND i.id = e.user_id GROUP BY ALL ORDER BY person`
+      expect(await sqlWhen(s, personEvents, (r) => r.length === 1 && r[0]![1] === 7)).toEqual([['alice', 7]])
     } finally {
       await s.close()
     }

@@ -5,7 +5,7 @@ import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import type { TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
-import { auth, logEvents, startTestServer, type TestServer } from './harness.ts'
+import { auth, logEvents, sqlWhen as sql, startTestServer, type TestServer } from './harness.ts'
 
 // The official SDKs from npm, unchanged but for the host, against a real server (issue 18): what
 // they send must land as events, reach the engine (profiles, segments), the change stream and the
@@ -39,19 +39,6 @@ async function profile(s: TestServer, id: string, until: (p: Profile) => boolean
 }
 
 const events = (s: TestServer): Promise<TrackedEvent[]> => logEvents(s)
-
-async function sql(s: TestServer, query: string, until: (rows: unknown[][]) => boolean): Promise<unknown[][]> {
-  let rows: unknown[][] = []
-  for (let i = 0; i < 200; i++) {
-    const res = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ sql: query }) })
-    if (res.status === 200) {
-      rows = ((await res.json()) as { rows: unknown[][] }).rows
-      if (until(rows)) return rows
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`query never matched: ${query}; last rows ${JSON.stringify(rows)}`)
-}
 
 describe('@segment/analytics-node', () => {
   it('sends every call through /v1/batch with Basic auth; the profile, segments, change stream and warehouse see them', async () => {

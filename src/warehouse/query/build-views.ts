@@ -1,11 +1,24 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { BASE_COLUMNS, emptySelect, establishedTypes, GAME_COLUMNS, ident, lit, NOTIFICATION_COLUMNS, RESCUED_COLUMN, SEGMENT_CHANGE_COLUMNS, TIMESTAMPTZ, type Inventory } from './views.ts'
+import {
+  BASE_COLUMNS,
+  emptySelect,
+  establishedTypes,
+  GAME_COLUMNS,
+  IDENTITY_COLUMNS,
+  ident,
+  lit,
+  NOTIFICATION_COLUMNS,
+  RESCUED_COLUMN,
+  SEGMENT_CHANGE_COLUMNS,
+  TIMESTAMPTZ,
+  type Inventory,
+} from './views.ts'
 import { SESSION_END_EVENT, SESSION_START_EVENT, sessionIdExpression, sessionsSelect } from './sessions-view.ts'
 
 export type Columns = ReadonlyArray<readonly [string, string]>
 
 /** Every view openWarehouse creates, in creation order. */
-export const VIEW_NAMES = ['events', 'buys', 'social', 'segment_changes', 'notifications', 'profiles', 'sessions'] as const
+export const VIEW_NAMES = ['events', 'buys', 'social', 'segment_changes', 'notifications', 'identities', 'profiles', 'sessions'] as const
 
 /** The files as a DuckDB list literal: views read the inventory's live files, never a glob (views.ts, Inventory). */
 function fileList(paths: readonly string[]): string {
@@ -182,6 +195,7 @@ export async function buildViews(conn: DuckDBConnection, root: string, inv: Inve
   for (const [name, files, expected] of [
     ['segment_changes', inv.segmentChanges, SEGMENT_CHANGE_COLUMNS],
     ['notifications', inv.notifications, NOTIFICATION_COLUMNS],
+    ['identities', inv.identities, IDENTITY_COLUMNS],
   ] as const) {
     if (files.length > 0) {
       const source = plainSource(files)

@@ -82,6 +82,14 @@ export const NOTIFICATION_COLUMNS: Columns = [
   ['values', 'VARCHAR'],
 ]
 
+/** Identity links (docs/identity.md): `user_id` is the person, `id` the id linked into it. */
+export const IDENTITY_COLUMNS: Columns = [
+  ['tenant', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['id', 'VARCHAR'],
+  ['at', TIMESTAMPTZ],
+]
+
 /** The rescue column of event files (src/warehouse/sink/event-columns.ts): values that did not fit their column's type. */
 export const RESCUED_COLUMN = '_rescued'
 
@@ -127,6 +135,7 @@ export interface Inventory {
   events: Record<string, string[]>
   segmentChanges: string[]
   notifications: string[]
+  identities: string[]
 }
 
 async function dirs(path: string): Promise<string[]> {
@@ -187,6 +196,6 @@ export async function inventory(root: string, keptFrom: string | null = null): P
   // Days in order, then event directories in order: the same path order as a walk.
   const events: Record<string, string[]> = {}
   for (const day of perDay) for (const { name, live } of day) if (live.length > 0) (events[name] ??= []).push(...live)
-  const [segmentChanges, notifications] = await Promise.all([streamFiles(join(root, 'segment-changes'), keptFrom), streamFiles(join(root, 'notifications'), keptFrom)])
-  return { events, segmentChanges, notifications }
+  const [segmentChanges, notifications, identities] = await Promise.all(['segment-changes', 'notifications', 'identities'].map((dir) => streamFiles(join(root, dir), keptFrom)))
+  return { events, segmentChanges: segmentChanges!, notifications: notifications!, identities: identities! }
 }

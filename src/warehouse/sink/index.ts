@@ -1,6 +1,6 @@
 export { WarehouseSink, DEFAULT_SINK_OPTIONS, type WarehouseSinkOptions, type WarehouseSinkStats } from './sink.ts'
 export { startWarehouseSink, runSinkOnce, maintain, warehouseTopics, type RunningSink, type SinkRunResult, type WarehouseStats } from './run.ts'
-export { eventsTopic, segmentChangesTopic, notificationsTopic, type SinkTopic } from './topics.ts'
+export { eventsTopic, segmentChangesTopic, notificationsTopic, identitiesTopic, type SinkTopic } from './topics.ts'
 export { compactDay, dropOldPartitions, type CompactionResult } from './compaction.ts'
 export { DEFAULT_RETENTION_DAYS } from '../retention.ts'
 export { EventRows, type EventFile } from './event-rows.ts'

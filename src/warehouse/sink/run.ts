@@ -5,7 +5,7 @@ import { compactDay, dropOldPartitions } from './compaction.ts'
 import { compactLive } from './live-compaction.ts'
 import { dirNames } from './files.ts'
 import { WarehouseSink, type WarehouseSinkOptions, type WarehouseSinkStats } from './sink.ts'
-import { eventsTopic, notificationsTopic, segmentChangesTopic, type SinkTopic } from './topics.ts'
+import { eventsTopic, identitiesTopic, notificationsTopic, segmentChangesTopic, type SinkTopic } from './topics.ts'
 
 /**
  * The running sink's flushRows (a one-off sync keeps DEFAULT_SINK_OPTIONS' 200,000): under a burst
@@ -38,9 +38,9 @@ export interface WarehouseStats extends WarehouseSinkStats {
   streams: Record<string, WarehouseSinkStats>
 }
 
-/** What the warehouse copies by default: the events, then the engine's two output streams. */
+/** What the warehouse copies by default: the events, then the engine's output streams. */
 export function warehouseTopics(): SinkTopic[] {
-  return [eventsTopic(), segmentChangesTopic(), notificationsTopic()]
+  return [eventsTopic(), segmentChangesTopic(), notificationsTopic(), identitiesTopic()]
 }
 
 /**

@@ -97,6 +97,18 @@ export function notificationsTopic(): SinkTopic {
   return jsonTopic(TOPICS.notifications, 'warehouse-notifications', NOTIFICATION_JSON)
 }
 
+const IDENTITY_JSON: JsonColumns = [
+  ['tenant', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['id', 'VARCHAR'],
+  ['at', 'DOUBLE'],
+]
+
+/** Identity links (docs/identity.md): `identities/dt=…/` (dt of the link's time). */
+export function identitiesTopic(): SinkTopic {
+  return jsonTopic(TOPICS.identities, 'warehouse-identities', IDENTITY_JSON)
+}
+
 /**
  * The engine writes its outputs as one JSON object per record (src/engine/partition-worker.ts).
  * Records are grouped by day of their timestamp and handed to DuckDB's JSON reader as NDJSON, each
