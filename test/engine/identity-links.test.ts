@@ -120,6 +120,40 @@ describe('identity links across partitions', () => {
   })
 })
 
+describe('identity limits', () => {
+  it('bound a person at 100 ids however many devices name it, and refuse the rest (a merge storm)', () => {
+    const r = rules(YAML)
+    const replay = new Replay(r.rules, r.options, 4)
+    for (let i = 0; i < 500; i++) replay.push({ event: 'spin', anonymous_id: `bot-${i}`, ts: T0 + i }, 2 * i + 1)
+    for (let i = 0; i < 500; i++) replay.push({ event: 'identify', user_id: 'bot', anonymous_id: `bot-${i}`, ts: T0 + 1000 + i }, 2 * i + 2)
+    replay.finish()
+    const bot = replay.engines.map((e) => e.getUser('default', 'bot')).find((u) => u !== undefined)!
+    expect(bot.links!.size).toBe(99)
+    expect(bot.counts.reduce((a, b) => a + (b ?? 0), 0)).toBe(500 + 99)
+    expect(replay.engines.reduce((n, e) => n + e.identity.stats.refused, 0)).toBe(401)
+    expect(replay.engines.reduce((n, e) => n + e.identity.stats.linked, 0)).toBe(99)
+  })
+
+  it('never loop: two ids naming each other, and aliases back the other way', () => {
+    const r = rules(YAML)
+    const replay = new Replay(r.rules, r.options, 3)
+    const sent: Raw[] = [
+      { event: 'spin', anonymous_id: 'x', ts: T0 },
+      { event: 'spin', anonymous_id: 'y', ts: T0 + 1 },
+      // x becomes a user id and absorbs y; then y (absorbed) names x, and x names y again.
+      { event: 'identify', user_id: 'x', anonymous_id: 'y', ts: T0 + 2 },
+      { event: 'identify', user_id: 'y', anonymous_id: 'x', ts: T0 + 3 },
+      { event: 'alias', user_id: 'x', previous_id: 'y', ts: T0 + 4 },
+      { event: 'alias', user_id: 'y', previous_id: 'x', ts: T0 + 5 },
+    ]
+    sent.forEach((e, i) => replay.push(e, i + 1))
+    replay.finish()
+    const users = replay.engines.flatMap((e) => [...e.allUsers()])
+    expect(users.map((u) => [u.userId, [...(u.links ?? [])]])).toEqual([['x', [['y', 1]]]])
+    expect(users[0]!.eventCount).toBe(6)
+  })
+})
+
 describe('identity records', () => {
   it('round-trip, and a damaged one says what is wrong', () => {
     const rec = { source: 2, seq: 7, message: { kind: 'claim' as const, tenant: 'acme', id: 'devA', person: 'alice' } }
