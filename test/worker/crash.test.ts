@@ -1,13 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import type { EventLog } from '../../src/log/event-log.ts'
-import { openEventLog } from '../../src/log/open-log.ts'
-import { PostgresStateStore } from '../../src/state/postgres/state-store.ts'
-import { testSchema } from '../state/postgres-helpers.ts'
-import { caughtUp, dropTopics, freshPrefix, kafkaUrl, leases, outcome, requireKafka, RULES, until, workerArgs, WorkerProcess, workload } from './helpers.ts'
+import { caughtUp, CrashRuns, leases, outcome, requireKafka, RULES, until, workload, type CrashRun, type WorkerProcess } from './helpers.ts'
 
 const PARTITIONS = 8
 // Small polls, each appending its outputs, and a checkpoint only every 20 ms: a worker busy with a
@@ -15,49 +9,18 @@ const PARTITIONS = 8
 const SLOW = ['--batch-size', '50', '--checkpoint-ms', '20']
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-interface Run {
-  prefix: string
-  schema: ReturnType<typeof testSchema>
-  log: EventLog
-  store: PostgresStateStore
-}
-
 describe('tagstream worker: exactly-once across SIGKILL and a paused worker', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tagstream-worker-crash-'))
-  const segments = join(dir, 'rules.yaml')
-  const runs: Run[] = []
-  const procs: WorkerProcess[] = []
-
-  const open = async (label: string): Promise<Run> => {
-    const prefix = freshPrefix(label)
-    const schema = testSchema(`crash_${label}`)
-    const run = { prefix, schema, log: (await openEventLog(kafkaUrl(prefix), { partitions: PARTITIONS })).log, store: await PostgresStateStore.open(schema.url) }
-    runs.push(run)
-    return run
-  }
-  const start = (run: Run, id: string) => {
-    const w = new WorkerProcess(id, workerArgs(run.prefix, run.schema.url, segments, SLOW))
-    procs.push(w)
-    return w
-  }
-  const logs = () => procs.map((p) => `--- ${p.id}\n${p.stderr.slice(-3_000)}`).join('\n')
-  const done = (run: Run) => until('every partition checkpointed at the end of the log', async () => ((await caughtUp(run.log, run.store, PARTITIONS)) ? true : undefined), 60_000, logs)
+  const crash = new CrashRuns('crash', PARTITIONS, SLOW)
+  const { logs } = crash
+  const open = (label: string) => crash.open(label)
+  const start = (run: CrashRun, id: string) => crash.start(run, id)
+  const done = (run: CrashRun) => until('every partition checkpointed at the end of the log', async () => ((await caughtUp(run.log, run.store, PARTITIONS)) ? true : undefined), 60_000, logs)
 
   beforeAll(() => {
     requireKafka()
-    writeFileSync(segments, RULES)
+    writeFileSync(crash.segments, RULES)
   })
-  afterAll(async () => {
-    for (const p of procs) p.signal('SIGKILL')
-    await Promise.all(procs.map((p) => p.exited))
-    for (const r of runs) {
-      await r.log.close()
-      await r.store.close()
-      await r.schema.drop()
-      await dropTopics(r.prefix)
-    }
-    rmSync(dir, { recursive: true, force: true })
-  })
+  afterAll(() => crash.cleanup())
 
   it('ends with the same users, checkpoints and output streams as one uninterrupted worker', async () => {
     const events = workload(60_000)

@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { inject } from 'vitest'
 import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
-import { sql } from '../state/postgres-helpers.ts'
+import { openEventLog } from '../../src/log/open-log.ts'
+import { PostgresStateStore } from '../../src/state/postgres/state-store.ts'
+import { sql, testSchema } from '../state/postgres-helpers.ts'
 import { dropTopics as dropKafkaTopics } from '../support/kafka-topics.ts'
 
 export const BROKER = process.env.TAGSTREAM_TEST_KAFKA ?? '127.0.0.1:9092'
@@ -151,3 +154,57 @@ export function workload(count: number, users = 400, seed = 42): TrackedEvent[] 
 }
 
 export const rulesFile = (dir: string) => join(dir, 'rules.yaml')
+
+/** One run of a crash test: its own topics (by prefix), its own Postgres schema, the log and store opened on them. */
+export interface CrashRun {
+  prefix: string
+  schema: ReturnType<typeof testSchema>
+  log: EventLog
+  store: PostgresStateStore
+}
+
+/**
+ * The runs and worker processes of a crash test, and their cleanup: every run gets fresh topics and
+ * a fresh schema, every worker is SIGKILLed at the end whatever happened, and everything is dropped.
+ */
+export class CrashRuns {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tagstream-worker-crash-'))
+  readonly segments = join(this.dir, 'rules.yaml')
+  private readonly runs: CrashRun[] = []
+  readonly procs: WorkerProcess[] = []
+
+  constructor(
+    private readonly label: string,
+    private readonly partitions: number,
+    private readonly extra: readonly string[],
+  ) {}
+
+  async open(name: string): Promise<CrashRun> {
+    const prefix = freshPrefix(name)
+    const schema = testSchema(`${this.label}_${name}`)
+    const run = { prefix, schema, log: (await openEventLog(kafkaUrl(prefix), { partitions: this.partitions })).log, store: await PostgresStateStore.open(schema.url) }
+    this.runs.push(run)
+    return run
+  }
+
+  start(run: CrashRun, id: string): WorkerProcess {
+    const w = new WorkerProcess(id, workerArgs(run.prefix, run.schema.url, this.segments, this.extra))
+    this.procs.push(w)
+    return w
+  }
+
+  /** The tail of every worker's log, for a failure message. */
+  logs = (): string => this.procs.map((p) => `--- ${p.id}\n${p.stderr.slice(-3_000)}`).join('\n')
+
+  async cleanup(): Promise<void> {
+    for (const p of this.procs) p.signal('SIGKILL')
+    await Promise.all(this.procs.map((p) => p.exited))
+    for (const r of this.runs) {
+      await r.log.close()
+      await r.store.close()
+      await r.schema.drop()
+      await dropTopics(r.prefix)
+    }
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}

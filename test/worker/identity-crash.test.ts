@@ -1,15 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
-import { openEventLog } from '../../src/log/open-log.ts'
-import { PostgresStateStore } from '../../src/state/postgres/state-store.ts'
-import { testSchema } from '../state/postgres-helpers.ts'
 import { expectSameOutcome, IDENTITY_RULES, identityOutcome, identityPhase } from '../engine/identity-workload.ts'
-import { caughtUp, dropTopics, freshPrefix, kafkaUrl, requireKafka, until, workerArgs, WorkerProcess } from './helpers.ts'
+import { caughtUp, CrashRuns, requireKafka, until, type CrashRun } from './helpers.ts'
 
 // Identity links on Kafka with `tagstream worker` processes (issue 18, item 4): the partitions of a
 // link belong to different workers, which hand claims, grants and forwarded events to each other
@@ -20,33 +15,11 @@ const PARTITIONS = 8
 const SLOW = ['--batch-size', '50', '--checkpoint-ms', '20']
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-interface Run {
-  prefix: string
-  schema: ReturnType<typeof testSchema>
-  log: EventLog
-  store: PostgresStateStore
-}
-
 describe('tagstream worker: identity links exactly-once across SIGKILL', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tagstream-worker-identity-'))
-  const segments = join(dir, 'rules.yaml')
-  const runs: Run[] = []
-  const procs: WorkerProcess[] = []
-
-  const open = async (label: string): Promise<Run> => {
-    const prefix = freshPrefix(label)
-    const schema = testSchema(`identity_${label}`)
-    const run = { prefix, schema, log: (await openEventLog(kafkaUrl(prefix), { partitions: PARTITIONS })).log, store: await PostgresStateStore.open(schema.url) }
-    runs.push(run)
-    return run
-  }
-  const start = (run: Run, id: string) => {
-    const w = new WorkerProcess(id, workerArgs(run.prefix, run.schema.url, segments, SLOW))
-    procs.push(w)
-    return w
-  }
-  const logs = () => procs.map((p) => `--- ${p.id}\n${p.stderr.slice(-3_000)}`).join('\n')
-  const feed = async (run: Run, events: TrackedEvent[]) => {
+  const crash = new CrashRuns('identity', PARTITIONS, SLOW)
+  const { logs } = crash
+  const start = (run: CrashRun, id: string) => crash.start(run, id)
+  const feed = async (run: CrashRun, events: TrackedEvent[]) => {
     for (let i = 0; i < events.length; i += 1_000) await appendEvents(run.log, events.slice(i, i + 1_000), PARTITIONS)
   }
   const ends = async (log: EventLog) => {
@@ -56,7 +29,7 @@ describe('tagstream worker: identity links exactly-once across SIGKILL', () => {
   }
   // Every checkpoint at the end of its partition, twice over with no record appended in between:
   // a partition checked early could otherwise still receive a grant from one checked later.
-  const settled = (run: Run) =>
+  const settled = (run: CrashRun) =>
     until(
       'every partition checkpointed at the end of the log, identity traffic over',
       async () => {
@@ -71,19 +44,9 @@ describe('tagstream worker: identity links exactly-once across SIGKILL', () => {
 
   beforeAll(() => {
     requireKafka()
-    writeFileSync(segments, IDENTITY_RULES)
+    writeFileSync(crash.segments, IDENTITY_RULES)
   })
-  afterAll(async () => {
-    for (const p of procs) p.signal('SIGKILL')
-    await Promise.all(procs.map((p) => p.exited))
-    for (const r of runs) {
-      await r.log.close()
-      await r.store.close()
-      await r.schema.drop()
-      await dropTopics(r.prefix)
-    }
-    rmSync(dir, { recursive: true, force: true })
-  })
+  afterAll(() => crash.cleanup())
 
   it('ends with the same profiles, links, redirects and changes as one uninterrupted worker', async () => {
     const first = identityPhase(7, 0, 12_000)
@@ -92,7 +55,7 @@ describe('tagstream worker: identity links exactly-once across SIGKILL', () => {
     // Each phase's events are all in the log before its workers start (in both runs): an event of
     // an id that comes before or after the id's claim in its partition is merged or forwarded, the
     // same profile but not the same change times, so arrival must not race with processing here.
-    const calm = await open('calm')
+    const calm = await crash.open('calm')
     for (const [i, events] of [first, second].entries()) {
       await feed(calm, events)
       const solo = start(calm, `solo${i}`)
@@ -104,7 +67,7 @@ describe('tagstream worker: identity links exactly-once across SIGKILL', () => {
 
     // Two workers share the partitions; each phase, one is SIGKILLed while the events and the
     // identity records they set off are being processed, and replaced.
-    const crashy = await open('crashy')
+    const crashy = await crash.open('crashy')
     let kills = 0
     for (const [i, events] of [first, second].entries()) {
       await feed(crashy, events)
