@@ -1,10 +1,9 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { TrackedEvent } from '../../src/events/index.ts'
-import { appendEvents } from '../../src/ingest/append-events.ts'
-import { TOPICS } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
 import { runEngineChild } from './crash-run.ts'
@@ -15,13 +14,17 @@ import { expectSameOutcome, IDENTITY_RULES, identityOutcome, identityPhase } fro
 // A run killed at several points, during the events and during the identity traffic that follows
 // them, must end where an uninterrupted run ends.
 
-async function append(dir: string, events: TrackedEvent[]): Promise<number> {
-  const { log, partitions } = await openEventLog(join(dir, 'log'))
-  for (let i = 0; i < events.length; i += 1_000) await appendEvents(log, events.slice(i, i + 1_000), partitions)
-  let end = 0
-  for (let p = 0; p < partitions; p++) end += (await log.offsets(TOPICS.events, p)).end
-  await log.close()
-  return end
+/**
+ * Appends events to a run's log in a child process and returns the events log's total end. Not in
+ * this process: it reads each directory once, at the end, after the engine processes wrote to it
+ * (lmdb-js may keep serving a view opened earlier in the same process).
+ */
+function append(dir: string, events: TrackedEvent[]): Promise<number> {
+  const file = join(dir, `append-${Date.now()}.json`)
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(file, JSON.stringify(events))
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'append-child.ts'), dir, file], { encoding: 'utf8' })
+  return Promise.resolve(Number(out.trim()))
 }
 
 async function outcomeOf(dir: string) {
