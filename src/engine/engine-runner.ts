@@ -87,11 +87,10 @@ export class EngineRunner {
 
   /** Processes until every partition has caught up with the log's end as it is now. */
   async drain(log: EventLog): Promise<void> {
-    // Rounds until no partition sent another identity records (a claim's answer, a forwarded event).
-    for (let sent = -1; ;) {
-      const before = this.workers.reduce((n, w) => n + w.identitySent, 0)
-      if (before === sent) return
-      sent = before
+    // Rounds until one in which no partition read a record: identity records (a claim's answer, a
+    // forwarded event) that one partition appends to another during a round are read in the next.
+    for (;;) {
+      const before = this.workers.reduce((n, w) => n + w.nextOffset, 0)
       await Promise.all(
         this.workers.map(async (w) => {
           const { end } = await log.offsets(TOPICS.events, w.partition)
@@ -99,6 +98,7 @@ export class EngineRunner {
           await w.flushOutputs()
         }),
       )
+      if (this.workers.reduce((n, w) => n + w.nextOffset, 0) === before) return
     }
   }
 

@@ -297,6 +297,9 @@ export class PartitionWorker {
   async flushOutputs(): Promise<void> {
     this.startOutputs()
     await this.outputsDurable()
+    // A checkpoint under way took the appends issued before it to wait on them itself: they are
+    // earlier ones too (a drain that returned before them missed identity records in flight).
+    if (this.saving) await this.saving.catch(() => undefined)
   }
 
   /** Writes a checkpoint of everything processed so far and waits for it (and any in flight) to be durable. */
@@ -403,7 +406,6 @@ export class PartitionWorker {
       if (list === undefined) byPartition.set(partition, (list = []))
       list.push({ key: `${record.message.tenant}:${record.message.kind === 'claim' ? record.message.id : record.message.person}`, value: encodeIdentityRecord(record), timestamp: now })
     }
-    this.identitySent += records.length
     for (const [partition, list] of byPartition) {
       const appended = (this.worker.appendEvents ? this.worker.appendEvents(partition, list) : this.log.append(TOPICS.events, partition, list)).then(() => undefined)
       this.appending.push(appended)
@@ -412,9 +414,6 @@ export class PartitionWorker {
       })
     }
   }
-
-  /** Identity records appended to other partitions so far (EngineRunner.drain goes round until none are). */
-  identitySent = 0
 
   private async outputsDurable(): Promise<void> {
     const issued = this.appending
