@@ -150,27 +150,12 @@ export class EngineThreadClient implements EngineClient {
       timer.unref()
       // The thread answers request `id` with what `method` returns (engine-thread.ts routes it there).
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer })
-      this.send({ type: 'request', id, method, args } as EngineRequest)
-    })
-  }
-
-  /** Requests of this turn of the event loop, posted together at its end: one message, not one each. */
-  private outbox: EngineRequest[] = []
-
-  private send(req: EngineRequest): void {
-    if (this.outbox.push(req) > 1) return
-    setImmediate(() => {
-      const list = this.outbox
-      this.outbox = []
-      this.worker.postMessage((list.length === 1 ? list[0]! : { type: 'requests', list }) satisfies ToEngine)
+      this.worker.postMessage({ type: 'request', id, method, args } as EngineRequest satisfies ToEngine)
     })
   }
 
   private onMessage(msg: FromEngine): void {
     switch (msg.type) {
-      case 'responses':
-        for (const r of msg.list) this.onMessage(r)
-        return
       case 'snapshot':
         this.latest = msg.snapshot
         if (msg.snapshot.ready) for (const w of this.readyWaiters.splice(0)) w.resolve()

@@ -9,7 +9,7 @@ import { DEFAULT_WORKER_OPTIONS } from '../partition-worker.ts'
 import { prepareRules } from '../engine-rules.ts'
 import { loadRulesSource } from '../rules-source.ts'
 import { EngineQueries } from './engine-queries.ts'
-import type { EngineResponse, EngineThreadData, EventAppend, FromEngine, SerializedError, ToEngine } from './messages.ts'
+import type { EngineThreadData, EventAppend, FromEngine, SerializedError, ToEngine } from './messages.ts'
 
 /**
  * The engine's own thread in `tagstream serve`: the collector and the engine each get a core. It
@@ -59,16 +59,6 @@ try {
   runner.start()
   const timer = setInterval(() => void queries.snapshot().then((snapshot) => post({ type: 'snapshot', snapshot })), data.snapshotIntervalMs)
   post({ type: 'snapshot', snapshot: await queries.snapshot() })
-  // Answers go back in batches, one message per turn of this thread's event loop.
-  let answers: EngineResponse[] = []
-  const answer = (r: EngineResponse) => {
-    if (answers.push(r) > 1) return
-    setImmediate(() => {
-      const list = answers
-      answers = []
-      post(list.length === 1 ? list[0]! : { type: 'responses', list })
-    })
-  }
   port.on('message', (msg: ToEngine) => {
     if (msg.type === 'appended') {
       const waiting = appends.get(msg.id)
@@ -88,12 +78,10 @@ try {
       })().catch((err: unknown) => post({ type: 'fatal', error: serialize(err) }))
       return
     }
-    for (const req of msg.type === 'requests' ? msg.list : [msg]) {
-      queries.handle(req).then(
-        (result) => answer({ type: 'response', id: req.id, ok: true, result }),
-        (err: unknown) => answer({ type: 'response', id: req.id, ok: false, error: serialize(err) }),
-      )
-    }
+    queries
+      .handle(msg)
+      .then((result) => post({ type: 'response', id: msg.id, ok: true, result }))
+      .catch((err: unknown) => post({ type: 'response', id: msg.id, ok: false, error: serialize(err) }))
   })
 } catch (err) {
   logger.error({ err }, 'engine failed to start')

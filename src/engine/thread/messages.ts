@@ -28,8 +28,7 @@ export interface EventAppend {
   records: Array<{ key: string; value: Uint8Array; timestamp: number }>
 }
 
-/** Requests issued in one turn of the main thread's event loop, sent as one message (fewer messages at high request rates). */
-export type ToEngine = EngineRequest | { type: 'requests'; list: EngineRequest[] } | { type: 'stop' } | { type: 'appended'; id: number; error: string | null }
+export type ToEngine = EngineRequest | { type: 'stop' } | { type: 'appended'; id: number; error: string | null }
 
 export interface SerializedError {
   name: string
@@ -40,12 +39,9 @@ export interface SerializedError {
   expected?: string
 }
 
-export type EngineResponse = { type: 'response'; id: number; ok: true; result: unknown } | { type: 'response'; id: number; ok: false; error: SerializedError }
-
 export type FromEngine =
-  | EngineResponse
-  /** Answers completed in one turn of the thread's event loop, as one message. */
-  | { type: 'responses'; list: EngineResponse[] }
+  | { type: 'response'; id: number; ok: true; result: unknown }
+  | { type: 'response'; id: number; ok: false; error: SerializedError }
   | { type: 'snapshot'; snapshot: EngineSnapshot }
   /** A clock record for the main thread to append: it is the events log's one writer. */
   | { type: 'clock'; partition: number; time: number }
