@@ -12,7 +12,7 @@ export interface EventPlan {
   metrics: PreparedMetric[] | undefined
   triggers: CompiledTrigger[] | undefined
   purchase: boolean
-  /** Declared property traits this event can set (rules file `traits:`); empty without any. */
+  /** Declared property traits this event can set (rules file `traits:`); empty when none are declared. */
   traits: PreparedTrait[]
 }
 

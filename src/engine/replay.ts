@@ -162,7 +162,7 @@ export class Replay {
 
   /**
    * Identity records between partitions (docs/identity.md), handed over in memory at once and in
-   * order, as the log would deliver them, until no partition has more. True when any moved.
+   * order, as the log would deliver them, until no partition has more. True when records moved.
    */
   private route(): boolean {
     let moved = false

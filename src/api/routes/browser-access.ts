@@ -6,7 +6,7 @@ import { SEGMENT_SETTINGS_PARAMS, SEGMENT_SETTINGS_RESPONSES } from '../schemas/
 /**
  * What a web page needs to send events from another origin (docs/segment.md, "In the browser"):
  *
- * - CORS on the collector's routes: any origin may post (`Access-Control-Allow-Origin: *`, no
+ * - CORS on the collector's routes: every origin may post (`Access-Control-Allow-Origin: *`, no
  *   credentials: the key travels in the Authorization header or the body, never in a cookie), and
  *   a preflight `OPTIONS` is answered 204 for each of them.
  * - Segment's settings document, `GET /v1/projects/:writeKey/settings`, which analytics-next loads
