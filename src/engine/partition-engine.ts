@@ -7,7 +7,11 @@ import { WindowedMetric } from './metrics/windowed.ts'
 import { HeldEvents } from './held-events.ts'
 import type { WindowShape } from './window-shape.ts'
 import { emptyStats, type EngineStats, type IdentityLink, type Notification, type SegmentChange } from './records.ts'
-import { anyTrait, UserEnv } from './rule-env.ts'
+import { UserEnv } from './rule-env.ts'
+import { nextChange } from './next-change.ts'
+import { Redirects } from './redirects.ts'
+import { DirtyUsers } from './dirty-users.ts'
+import { SegmentSizes } from './segment-sizes.ts'
 import { applyTraits, eventPlan, type EventPlan } from './event-plan.ts'
 import { mergeUser } from './merge-user.ts'
 import { IdentityLinks, type IdentityHost } from './identity-links.ts'
@@ -33,9 +37,7 @@ export class PartitionEngine implements IdentityHost {
   private lastTenant = ''
   private lastUsers: Map<string, UserState> | null = null
   /** Users changed since the last takeDirty(): what the next checkpoint writes. */
-  private dirty: UserState[] = []
-  /** Marks membership of `dirty` on the user itself: cheaper than a Set lookup per event. */
-  private dirtyEpoch = 1
+  private readonly dirty = new DirtyUsers()
   changes: SegmentChange[] = []
   notifications: Notification[] = []
   /** Links made here (this partition holds the person): the `identities` log. */
@@ -48,7 +50,7 @@ export class PartitionEngine implements IdentityHost {
   /** Position of the next event when the caller gives none (replay): held events release in (ts, pos) order. */
   private seq = 0
   /** Members per tenant and segment, kept as changes are emitted: sizes cost nothing to read. */
-  readonly sizes = new Map<string, Map<string, number>>()
+  readonly sizes = new SegmentSizes()
   private env: UserEnv
   /**
    * Called when applying an event throws (a bug, or a value no rule anticipated): the event counts
@@ -93,13 +95,7 @@ export class PartitionEngine implements IdentityHost {
   recountSizes(): void {
     this.sizes.clear()
     const segments = this.rules.compiled.segments
-    for (const u of this.allUsers()) for (let i = 0; i < segments.length; i++) if (u.isMember(i)) this.bumpSize(u.tenant, segments[i]!.name, 1)
-  }
-
-  private bumpSize(tenant: string, segment: string, by: number): void {
-    let m = this.sizes.get(tenant)
-    if (m === undefined) this.sizes.set(tenant, (m = new Map()))
-    m.set(segment, (m.get(segment) ?? 0) + by)
+    for (const u of this.allUsers()) for (let i = 0; i < segments.length; i++) if (u.isMember(i)) this.sizes.bump(u.tenant, segments[i]!.name, 1)
   }
 
   /**
@@ -157,7 +153,7 @@ export class PartitionEngine implements IdentityHost {
     } catch (err) {
       this.stats.poison++
       const user = this.getUser(e.tenant, e.user_id)
-      if (user !== undefined) this.markDirty(user)
+      if (user !== undefined) this.touch(user)
       this.onApplyError(e, pos, err)
     }
   }
@@ -219,31 +215,22 @@ export class PartitionEngine implements IdentityHost {
       env.props = undefined
     }
     if (!this.rules.quiet || user.timerAt !== Infinity || user.memberships > 0 || user.negative) this.schedule(user, T)
-    this.markDirty(user)
+    this.touch(user)
     if (e.anonymous_id !== undefined || e.event === 'alias') this.identity.noteIds(user, e)
   }
 
+  /** Marks a user changed: the next checkpoint writes it. */
   touch(user: UserState): void {
-    this.markDirty(user)
-  }
-
-  private markDirty(user: UserState): void {
-    if (user.dirtyEpoch !== this.dirtyEpoch) {
-      user.dirtyEpoch = this.dirtyEpoch
-      this.dirty.push(user)
-    }
+    this.dirty.add(user)
   }
 
   get dirtyCount(): number {
-    return this.dirty.length
+    return this.dirty.count
   }
 
   /** Users changed since the last call, for a checkpoint. */
   takeDirty(): UserState[] {
-    const out = this.dirty
-    this.dirty = []
-    this.dirtyEpoch++
-    return out
+    return this.dirty.take()
   }
 
   /**
@@ -295,12 +282,12 @@ export class PartitionEngine implements IdentityHost {
     return out
   }
 
-  /** Absorbed ids by tenant: the person each now belongs to (identity merges, docs/identity.md). */
-  readonly redirects = new Map<string, Map<string, string>>()
+  /** Absorbed ids and their persons (identity merges, docs/identity.md). */
+  private readonly redirects = new Redirects()
 
   /** The person an id was absorbed into, or undefined when it was not. */
   redirectOf(tenant: string, userId: string): string | undefined {
-    return this.redirects.get(tenant)?.get(userId)
+    return this.redirects.of(tenant, userId)
   }
 
   /**
@@ -338,37 +325,32 @@ export class PartitionEngine implements IdentityHost {
     const tombstone = new UserState(key, tenant, userId, this.rules.metrics.length, this.rules.compiled.segments.length)
     tombstone.redirectTo = personId
     tombstone.version = version
-    this.setRedirect(tombstone)
-    this.markDirty(tombstone)
+    this.redirects.set(tenant, userId, personId)
+    this.touch(tombstone)
   }
 
   /**
    * An identity merge's person side (step 3): adds a released user's state to `personId` and
    * evaluates the rules at the watermark, so the person's entries and exits follow at once.
    */
-  absorb(tenant: string, personId: string, id: string, state: Uint8Array | null): void {
+  absorb(tenant: string, personId: string, id: string, state: Uint8Array | null): UserState {
     const user = this.userFor(tenant, personId, false)
     if (state !== null) mergeUser(user, decodeUser(state, this.rules), this.rules)
     const T = Number.isFinite(this.watermark) ? this.watermark : user.lastSeen
     this.links.push({ tenant, user_id: personId, id, at: T })
     this.evaluate(user, T)
     this.schedule(user, T)
-    this.markDirty(user)
-  }
-
-  private setRedirect(row: UserState): void {
-    let m = this.redirects.get(row.tenant)
-    if (m === undefined) this.redirects.set(row.tenant, (m = new Map()))
-    m.set(row.userId, row.redirectTo!)
+    this.touch(user)
+    return user
   }
 
   /** Re-arms a restored user's timer: timers live in memory, their times in the user state. */
   restoreUser(user: UserState): void {
-    if (user.redirectTo !== null) return this.setRedirect(user)
+    if (user.redirectTo !== null) return this.redirects.set(user.tenant, user.userId, user.redirectTo)
     this.usersOf(user.tenant).set(user.userId, user)
     user.memberships = user.since.filter((t) => !Number.isNaN(t)).length
     this.rules.compiled.segments.forEach((s, i) => {
-      if (user.isMember(i)) this.bumpSize(user.tenant, s.name, 1)
+      if (user.isMember(i)) this.sizes.bump(user.tenant, s.name, 1)
     })
     if (user.timerAt !== Infinity) this.timers.add(user.timerAt, user)
   }
@@ -399,7 +381,7 @@ export class PartitionEngine implements IdentityHost {
         user.timerAt = Infinity
         this.evaluate(user, top!.at)
         this.schedule(user, top!.at)
-        this.markDirty(user)
+        this.touch(user)
       } else break
     }
     this.watermark = target
@@ -467,7 +449,7 @@ export class PartitionEngine implements IdentityHost {
 
   private emit(user: UserState, segment: number, change: 'entered' | 'exited', at: number): void {
     const seg = this.rules.compiled.segments[segment]!
-    this.bumpSize(user.tenant, seg.name, change === 'entered' ? 1 : -1)
+    this.sizes.bump(user.tenant, seg.name, change === 'entered' ? 1 : -1)
     this.changes.push({
       segment: seg.name,
       tenant: user.tenant,
@@ -488,29 +470,7 @@ export class PartitionEngine implements IdentityHost {
 
   /** Sets the user's timer to the earliest moment a segment could flip with no event of theirs. */
   private schedule(user: UserState, T: number): void {
-    let next = Infinity
-    const segments = this.rules.compiled.segments
-    for (let i = 0; i < segments.length; i++) {
-      const windows = this.rules.segmentWindows[i]!
-      if (windows.length > 0) {
-        const needed = user.isMember(i) || !this.rules.slideOnlyExits[i]
-        for (const mi of windows) {
-          const m = user.metrics[mi]
-          if (m === undefined) continue
-          m.advance(T)
-          if (m.isEmpty()) user.metrics[mi] = undefined
-          else if (needed || m.hasNegative) next = Math.min(next, m.nextChange())
-        }
-      }
-      const keep = segments[i]!.keepMs
-      if (keep > 0 && !Number.isNaN(user.falseSince[i]!)) next = Math.min(next, user.falseSince[i]! + keep)
-      const deps = this.rules.timeDeps[i]!
-      for (const th of deps.thresholds) {
-        const base = anyTrait(user, th.trait, T, this.rules, this.options)
-        if (typeof base === 'number' && base + th.offsetMs > T) next = Math.min(next, base + th.offsetMs)
-      }
-      if (deps.needsPolling) next = Math.min(next, T + this.options.sinceResolutionMs)
-    }
+    const next = nextChange(user, T, this.rules, this.options)
     if (next !== user.timerAt) {
       user.timerAt = next
       if (next !== Infinity) this.timers.add(next, user)

@@ -53,7 +53,7 @@ export class UserState {
   memberships = 0
   /** Summed a negative value at some point (see PartitionEngine.schedule). */
   negative = false
-  /** See PartitionEngine.markDirty. */
+  /** See DirtyUsers (dirty-users.ts). */
   dirtyEpoch = 0
 
   constructor(

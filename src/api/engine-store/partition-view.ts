@@ -1,4 +1,5 @@
 import type { EngineRules } from '../../engine/engine-rules.ts'
+import { SegmentSizes } from '../../engine/segment-sizes.ts'
 import { decodeUser } from '../../engine/user-snapshot.ts'
 import type { PartitionCheckpoint, StateStore } from '../../state/state-store.ts'
 
@@ -32,21 +33,27 @@ export function checkpointWatermark(ckpt: PartitionCheckpoint | null): number {
 }
 
 export function checkpointStats(ckpt: PartitionCheckpoint | null): Record<'processed' | 'late' | 'lateDropped' | 'segmentChanges' | 'notifications', number> {
-  const s = ((ckpt?.engine as { stats?: Record<string, unknown> } | undefined)?.stats ?? {}) as Record<string, unknown>
-  const n = (k: string) => (typeof s[k] === 'number' ? s[k] : 0)
-  return { processed: n('processed'), late: n('late'), lateDropped: n('lateDropped'), segmentChanges: n('segmentChanges'), notifications: n('notifications') }
+  const engine = ckpt?.engine as { stats?: unknown } | undefined
+  return counters(engine?.stats, ['processed', 'late', 'lateDropped', 'segmentChanges', 'notifications'])
 }
 
 /** The identity counters a checkpoint carries (docs/identity.md); zero in one written before them. */
-export function checkpointIdentity(ckpt: PartitionCheckpoint | null): { linked: number; refused: number; forwarded: number } {
-  const s = ((ckpt?.engine as { identity?: { stats?: Record<string, unknown> } } | undefined)?.identity?.stats ?? {}) as Record<string, unknown>
-  const n = (k: string) => (typeof s[k] === 'number' ? s[k] : 0)
-  return { linked: n('linked'), refused: n('refused'), forwarded: n('forwarded') }
+export function checkpointIdentity(ckpt: PartitionCheckpoint | null): Record<'linked' | 'refused' | 'forwarded', number> {
+  const engine = ckpt?.engine as { identity?: { stats?: unknown } } | undefined
+  return counters(engine?.identity?.stats, ['linked', 'refused', 'forwarded'])
+}
+
+/** The named counters of a checkpoint's JSON, 0 where one is missing or not a number (an older or damaged checkpoint). */
+function counters<K extends string>(from: unknown, keys: readonly K[]): Record<K, number> {
+  const o = (typeof from === 'object' && from !== null ? from : {}) as Record<string, unknown>
+  const out = {} as Record<K, number>
+  for (const k of keys) out[k] = typeof o[k] === 'number' ? o[k] : 0
+  return out
 }
 
 /** Decodes every user of the partition once: O(users) reads and decodes, which is why it is cached. */
 export async function countPartition(store: StateStore, namespace: string, partition: number, rules: EngineRules): Promise<PartitionCounts> {
-  const sizes = new Map<string, Map<string, number>>()
+  const sizes = new SegmentSizes()
   let users = 0
   const segments = rules.compiled.segments
   for await (const rec of store.loadUsers(namespace, partition)) {
@@ -55,12 +62,7 @@ export async function countPartition(store: StateStore, namespace: string, parti
     // An absorbed id's redirect row (identity merges) is not a user.
     if (u.redirectTo !== null) continue
     users++
-    for (let i = 0; i < segments.length; i++) {
-      if (!u.isMember(i)) continue
-      let m = sizes.get(u.tenant)
-      if (m === undefined) sizes.set(u.tenant, (m = new Map()))
-      m.set(segments[i]!.name, (m.get(segments[i]!.name) ?? 0) + 1)
-    }
+    for (let i = 0; i < segments.length; i++) if (u.isMember(i)) sizes.bump(u.tenant, segments[i]!.name, 1)
   }
   return { sizes, users }
 }
