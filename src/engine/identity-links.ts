@@ -1,5 +1,5 @@
 import { decodeEventAt, encodeEvent } from '../events/codec.ts'
-import type { TrackedEvent } from '../events/envelope.ts'
+import { MAX_ID_LENGTH, type TrackedEvent } from '../events/envelope.ts'
 import { partitionOfUser } from '../events/partition.ts'
 import type { IdentityMessage, IdentityRecord } from './identity-record.ts'
 import { LINK, type UserState } from './user-state.ts'
@@ -14,8 +14,8 @@ export interface IdentityHost {
   redirectOf(tenant: string, userId: string): string | undefined
   /** Takes an anonymous id out (exits), leaves its redirect, returns its state bytes or null when it had none. */
   release(tenant: string, id: string, person: string): Uint8Array | null
-  /** Adds a granted id's state to the person and evaluates; marks the person changed; records the link (the `identities` log). */
-  absorb(tenant: string, person: string, id: string, state: Uint8Array | null): void
+  /** Adds a granted id's state to the person and evaluates; marks the person changed; records the link (the `identities` log); returns the person. */
+  absorb(tenant: string, person: string, id: string, state: Uint8Array | null): UserState
   /** Marks a person's links changed (their checkpoint row is rewritten). */
   touch(user: UserState): void
   /** An event to process as the person's own, at `pos` (held if ahead of the watermark). */
@@ -60,7 +60,7 @@ export class IdentityLinks {
 
   /**
    * After `user`'s event: the ids it names become links of that user (a user id, never an
-   * anonymous one: only user ids absorb). `anonymous_id` on any event, `previous_id` on an alias.
+   * anonymous one: only user ids absorb). `anonymous_id` on every event, `previous_id` on an alias.
    */
   noteIds(user: UserState, e: TrackedEvent): void {
     if (user.anonymous) return
@@ -68,7 +68,7 @@ export class IdentityLinks {
     if (anon !== undefined && anon !== user.userId) this.link(user, anon)
     if (e.event === 'alias') {
       const prev = e.properties.previous_id
-      if (typeof prev === 'string' && prev.length > 0 && prev.length <= 256 && prev !== user.userId) this.link(user, prev)
+      if (typeof prev === 'string' && prev.length > 0 && prev.length <= MAX_ID_LENGTH && prev !== user.userId) this.link(user, prev)
     }
   }
 
@@ -128,9 +128,9 @@ export class IdentityLinks {
     let reason: string | null = null
     if (to !== undefined) reason = to === person ? null : 'already linked to another person'
     else {
+      // Only a user id links ids of its own, so this also keeps a person from being absorbed.
       const u = this.host.getUser(tenant, id)
       if (u !== undefined && !u.anonymous) reason = 'a user id: two user ids are not merged'
-      else if (u !== undefined && u.links !== null && u.links.size > 0) reason = 'a person with ids of its own'
     }
     if (reason !== null) {
       this.send(back, { kind: 'refuse', tenant, id, person, reason })
@@ -142,13 +142,9 @@ export class IdentityLinks {
 
   /** The person's side of a grant: the id is theirs, its history added to theirs. */
   private granted(tenant: string, id: string, person: string, state: Uint8Array | null): void {
-    const user = this.host.getUser(tenant, person)
-    const links = user === undefined ? null : (user.links ??= new Map())
-    if (links !== null && links.get(id) === LINK.linked) return
     this.stats.linked++
-    this.host.absorb(tenant, person, id, state)
-    const after = this.host.getUser(tenant, person)!
-    ;(after.links ??= new Map()).set(id, LINK.linked)
+    const user = this.host.absorb(tenant, person, id, state)
+    ;(user.links ??= new Map()).set(id, LINK.linked)
   }
 
   private answeredNo(tenant: string, id: string, person: string, reason: string): void {

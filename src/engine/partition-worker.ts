@@ -71,6 +71,10 @@ const EMPTY: Buffer = Buffer.alloc(0)
 const OUTPUT_TOPICS = [TOPICS.segmentChanges, TOPICS.notifications, TOPICS.identities] as const
 type OutputTopic = (typeof OUTPUT_TOPICS)[number]
 
+function zeroPerOutput(): Record<OutputTopic, number> {
+  return Object.fromEntries(OUTPUT_TOPICS.map((t) => [t, 0])) as Record<OutputTopic, number>
+}
+
 /**
  * Runs one partition's engine over the event log with exactly-once effects:
  * - state and the next input offset are checkpointed in one atomic write;
@@ -81,8 +85,8 @@ type OutputTopic = (typeof OUTPUT_TOPICS)[number]
 export class PartitionWorker {
   engine: PartitionEngine
   nextOffset = 0
-  private readonly outputEnd: Record<OutputTopic, number> = { 'segment-changes': 0, notifications: 0, identities: 0 }
-  private readonly skip: Record<OutputTopic, number> = { 'segment-changes': 0, notifications: 0, identities: 0 }
+  private readonly outputEnd = zeroPerOutput()
+  private readonly skip = zeroPerOutput()
   private lastCheckpoint = 0
   private checkpointedOffset = -1
   /** Output appends issued and not yet known durable; a checkpoint waits for the ones before it. */
@@ -152,7 +156,7 @@ export class PartitionWorker {
       // with a time past its watermark was held, so they are read again from the log.
       const from = clock.heldFrom ?? null
       if (from !== null) {
-        // A forwarded event was held like any other; a copy of it sent again was dropped when read
+        // A forwarded event was held like every other; a copy of it sent again was dropped when read
         // (the receive mark), so only the first of each (sender, seq) is held again.
         const forwarded = new Set<string>()
         for await (const r of recordsInRange(this.log, TOPICS.events, this.partition, from, this.nextOffset)) {
@@ -297,9 +301,6 @@ export class PartitionWorker {
   async flushOutputs(): Promise<void> {
     this.startOutputs()
     await this.outputsDurable()
-    // A checkpoint under way took the appends issued before it to wait on them itself: they are
-    // earlier ones too (a drain that returned before them missed identity records in flight).
-    if (this.saving) await this.saving.catch(() => undefined)
   }
 
   /** Writes a checkpoint of everything processed so far and waits for it (and any in flight) to be durable. */
@@ -415,10 +416,17 @@ export class PartitionWorker {
     }
   }
 
+  /**
+   * Waits until every append issued so far is durable. The list is folded into one promise, not
+   * emptied: whoever waits next (a checkpoint under way, then a flush) waits for these too. Emptying
+   * it let a flush return while a checkpoint held appends still in flight (EngineRunner.drain then
+   * missed identity records, test/engine/identity-drain.test.ts).
+   */
   private async outputsDurable(): Promise<void> {
-    const issued = this.appending
-    this.appending = []
-    await Promise.all(issued)
+    if (this.appending.length === 0) return
+    const all = this.appending.length === 1 ? this.appending[0]! : Promise.all(this.appending).then(() => undefined)
+    this.appending = [all]
+    await all
   }
 
   private async append(topic: OutputTopic, items: readonly object[]): Promise<void> {

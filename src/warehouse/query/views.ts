@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { liveFileNames, parseDtDir, parseEventDir } from '../layout.ts'
+import { liveFileNames, parseDtDir, parseEventDir, STREAM_DIRS } from '../layout.ts'
 
 /** SQL string literal. */
 export function lit(s: string): string {
@@ -196,6 +196,6 @@ export async function inventory(root: string, keptFrom: string | null = null): P
   // Days in order, then event directories in order: the same path order as a walk.
   const events: Record<string, string[]> = {}
   for (const day of perDay) for (const { name, live } of day) if (live.length > 0) (events[name] ??= []).push(...live)
-  const [segmentChanges, notifications, identities] = await Promise.all(['segment-changes', 'notifications', 'identities'].map((dir) => streamFiles(join(root, dir), keptFrom)))
+  const [segmentChanges, notifications, identities] = await Promise.all(STREAM_DIRS.map((dir) => streamFiles(join(root, dir), keptFrom)))
   return { events, segmentChanges: segmentChanges!, notifications: notifications!, identities: identities! }
 }
