@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
+import type { EventLog } from '../../src/log/event-log.ts'
+import { openEventLog } from '../../src/log/open-log.ts'
+import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
+import type { StateStore } from '../../src/state/state-store.ts'
 
 const child = join(import.meta.dirname, 'crash-child.ts')
 
@@ -22,4 +26,16 @@ export function runEngineChild(dir: string, rulesPath: string, lateness: number,
     })
     proc.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve('killed') : code === 0 ? resolve('done') : reject(new Error(`engine exited with ${code}`))))
   })
+}
+
+/** Opens a crash run's embedded log and state (what the child wrote), reads them with `read`, and closes them. */
+export async function readRun<T>(dir: string, read: (log: EventLog, store: StateStore, partitions: number) => Promise<T>): Promise<T> {
+  const { log, partitions } = await openEventLog(join(dir, 'log'))
+  const store = EmbeddedStateStore.open(join(dir, 'state'))
+  try {
+    return await read(log, store, partitions)
+  } finally {
+    await store.close()
+    await log.close()
+  }
 }

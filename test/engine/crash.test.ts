@@ -5,8 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
-import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
-import { runEngineChild } from './crash-run.ts'
+import { readRun, runEngineChild } from './crash-run.ts'
 import { outcome } from './outcome.ts'
 
 const RULES = `
@@ -45,16 +44,7 @@ function workload(jitter = 0): TrackedEvent[] {
   return out
 }
 
-async function outcomeOf(dir: string) {
-  const { log, partitions } = await openEventLog(join(dir, 'log'))
-  const store = EmbeddedStateStore.open(join(dir, 'state'))
-  try {
-    return await outcome(log, store, partitions)
-  } finally {
-    await store.close()
-    await log.close()
-  }
-}
+const outcomeOf = (dir: string) => readRun(dir, outcome)
 
 describe('engine exactly-once across SIGKILL', () => {
   const root = mkdtempSync(join(tmpdir(), 'tagstream-engine-crash-'))

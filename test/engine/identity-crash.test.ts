@@ -4,9 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { TrackedEvent } from '../../src/events/index.ts'
-import { openEventLog } from '../../src/log/open-log.ts'
-import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
-import { runEngineChild } from './crash-run.ts'
+import { readRun, runEngineChild } from './crash-run.ts'
 import { expectSameOutcome, IDENTITY_RULES, identityOutcome, identityPhase } from './identity-workload.ts'
 
 // Identity links are exactly-once under SIGKILL (issue 18, item 4): claims, grants and forwarded
@@ -27,16 +25,7 @@ function append(dir: string, events: TrackedEvent[]): Promise<number> {
   return Promise.resolve(Number(out.trim()))
 }
 
-async function outcomeOf(dir: string) {
-  const { log, partitions } = await openEventLog(join(dir, 'log'))
-  const store = EmbeddedStateStore.open(join(dir, 'state'))
-  try {
-    return await identityOutcome(log, store, partitions)
-  } finally {
-    await store.close()
-    await log.close()
-  }
-}
+const outcomeOf = (dir: string) => readRun(dir, identityOutcome)
 
 describe('identity links exactly-once across SIGKILL', () => {
   const root = mkdtempSync(join(tmpdir(), 'tagstream-identity-crash-'))

@@ -1,16 +1,12 @@
 import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import { caughtUp, CrashRuns, leases, outcome, requireKafka, RULES, until, workload, type CrashRun, type WorkerProcess } from './helpers.ts'
+import { caughtUp, CrashRuns, leases, outcome, requireKafka, RULES, sleep, until, workload, type CrashRun, type WorkerProcess } from './helpers.ts'
 
 const PARTITIONS = 8
-// Small polls, each appending its outputs, and a checkpoint only every 20 ms: a worker busy with a
-// backlog nearly always has outputs in the log that no checkpoint covers yet.
-const SLOW = ['--batch-size', '50', '--checkpoint-ms', '20']
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('tagstream worker: exactly-once across SIGKILL and a paused worker', () => {
-  const crash = new CrashRuns('crash', PARTITIONS, SLOW)
+  const crash = new CrashRuns('crash', PARTITIONS)
   const { logs } = crash
   const open = (label: string) => crash.open(label)
   const start = (run: CrashRun, id: string) => crash.start(run, id)

@@ -164,6 +164,14 @@ export interface CrashRun {
 }
 
 /**
+ * Small polls, each appending its outputs, and a checkpoint only every 20 ms: a worker busy with a
+ * backlog nearly always has outputs in the log that no checkpoint covers yet.
+ */
+export const CRASH_WORKER_ARGS = ['--batch-size', '50', '--checkpoint-ms', '20'] as const
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
  * The runs and worker processes of a crash test, and their cleanup: every run gets fresh topics and
  * a fresh schema, every worker is SIGKILLed at the end whatever happened, and everything is dropped.
  */
@@ -175,8 +183,8 @@ export class CrashRuns {
 
   constructor(
     private readonly label: string,
-    private readonly partitions: number,
-    private readonly extra: readonly string[],
+    readonly partitions: number,
+    private readonly extra: readonly string[] = CRASH_WORKER_ARGS,
   ) {}
 
   async open(name: string): Promise<CrashRun> {

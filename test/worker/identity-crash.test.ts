@@ -4,7 +4,7 @@ import type { TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import { expectSameOutcome, IDENTITY_RULES, identityOutcome, identityPhase } from '../engine/identity-workload.ts'
-import { caughtUp, CrashRuns, requireKafka, until, type CrashRun } from './helpers.ts'
+import { caughtUp, CrashRuns, requireKafka, sleep, until, type CrashRun } from './helpers.ts'
 
 // Identity links on Kafka with `tagstream worker` processes (issue 18, item 4): the partitions of a
 // link belong to different workers, which hand claims, grants and forwarded events to each other
@@ -12,11 +12,9 @@ import { caughtUp, CrashRuns, requireKafka, until, type CrashRun } from './helpe
 // profiles, links, redirects and changes as one worker never interrupted.
 
 const PARTITIONS = 8
-const SLOW = ['--batch-size', '50', '--checkpoint-ms', '20']
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('tagstream worker: identity links exactly-once across SIGKILL', () => {
-  const crash = new CrashRuns('identity', PARTITIONS, SLOW)
+  const crash = new CrashRuns('identity', PARTITIONS)
   const { logs } = crash
   const start = (run: CrashRun, id: string) => crash.start(run, id)
   const feed = async (run: CrashRun, events: TrackedEvent[]) => {
