@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export const BENCH_KEY = 'bench-key'
@@ -48,4 +48,17 @@ export async function engineCaughtUp(url: string, timeoutMs = 600_000): Promise<
     await new Promise((r) => setTimeout(r, 100))
   }
   return false
+}
+
+/**
+ * CPU seconds a process has used so far (Linux /proc; clock ticks at USER_HZ = 100): all its threads,
+ * and its main thread alone (the HTTP event loop; the engine, sink and V8's helpers run in others).
+ */
+export function processCpu(pid: number): { all: number; main: number } {
+  const seconds = (path: string) => {
+    const stat = readFileSync(path, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  }
+  return { all: seconds(`/proc/${pid}/stat`), main: seconds(`/proc/${pid}/task/${pid}/stat`) }
 }

@@ -90,7 +90,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext = {}): Valida
   for (const key in obj) {
     if (RESERVED.has(key)) continue
     const value = obj[key]
-    const bad = checkKey(key, key, limits) ?? checkValue(key, value, 1, limits, budget)
+    const bad = checkProperty(key, value, limits, budget)
     if (bad) return fail(bad.field, bad.reason)
     properties[key] = value as JsonValue
   }
@@ -124,9 +124,15 @@ function identity(obj: Record<string, unknown>, field: 'user_id' | 'anonymous_id
   return v
 }
 
-interface Budget {
+/** What an event's properties add up to against EnvelopeLimits: estimated bytes and keys and items. */
+export interface Budget {
   bytes: number
   items: number
+}
+
+/** One top-level property checked as validateEvent checks it (its name, its value, what it nests), counted into `budget`. */
+export function checkProperty(key: string, value: unknown, limits: EnvelopeLimits, budget: Budget): EventError | null {
+  return checkKey(key, key, limits) ?? checkValue(key, value, 1, limits, budget)
 }
 
 function checkValue(path: string, value: unknown, depth: number, limits: EnvelopeLimits, budget: Budget): EventError | null {

@@ -17,9 +17,28 @@ export const F_TENANT = FIELD_BIT.tenant
 export const F_SENT_AT = FIELD_BIT.sent_at
 const PROTO = Buffer.from(FORBIDDEN_KEY)
 
-/** Reserved names by byte length: the few a key of that length could be, with their bits. */
-const BY_LENGTH: Array<Array<{ name: Buffer; bit: number }>> = []
-for (const name of RESERVED_FIELDS) (BY_LENGTH[Buffer.byteLength(name)] ??= []).push({ name: Buffer.from(name), bit: FIELD_BIT[name] })
+/**
+ * A matcher of keys against a fixed list of ASCII names: the key b[s, e) → its index in `names` + 1,
+ * or 0 for none. Names are bucketed by length, so a key is compared with the few it could be.
+ */
+export function keyMatcher(names: readonly string[]): (b: Buffer, s: number, e: number) => number {
+  const byLength: Array<Array<{ name: Buffer; at: number }>> = []
+  names.forEach((name, i) => (byLength[Buffer.byteLength(name)] ??= []).push({ name: Buffer.from(name), at: i + 1 }))
+  return (b, s, e) => {
+    const len = e - s
+    // Bounds first: a client's key may be of any length, and a read past the table's end is V8's slow path.
+    if (len >= byLength.length) return 0
+    const candidates = byLength[len]
+    if (candidates === undefined) return 0
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i]!
+      if (startsWith(b, s, c.name)) return c.at
+    }
+    return 0
+  }
+}
+
+const reservedIndex = keyMatcher(RESERVED_FIELDS)
 
 // envelope.ts's event name rule as a byte table: 2 = may start a name, 1 = may only follow.
 const NAME_FIRST = new RegExp(`[${EVENT_NAME_RULE.first}]`)
@@ -33,16 +52,8 @@ for (let c = 0; c < 128; c++) {
 
 /** Which envelope field the key b[s, e) names (an F_* bit), or 0 for a property. */
 export function reservedField(b: Buffer, s: number, e: number): number {
-  const len = e - s
-  // Bounds first: a client's key may be of any length, and a read past the table's end is V8's slow path.
-  if (len >= BY_LENGTH.length) return 0
-  const candidates = BY_LENGTH[len]
-  if (candidates === undefined) return 0
-  for (let i = 0; i < candidates.length; i++) {
-    const c = candidates[i]!
-    if (startsWith(b, s, c.name)) return c.bit
-  }
-  return 0
+  const at = reservedIndex(b, s, e)
+  return at === 0 ? 0 : 1 << (at - 1)
 }
 
 /** b[a, a+len) and b[c, c+len) hold the same bytes. */
@@ -61,7 +72,7 @@ function sameBytes(x: Uint8Array, xs: number, y: Uint8Array, ys: number, len: nu
 }
 
 /** b[s, …) starts with the bytes of `lit`. */
-function startsWith(b: Uint8Array, s: number, lit: Buffer): boolean {
+export function startsWith(b: Uint8Array, s: number, lit: Buffer): boolean {
   return sameBytes(b, s, lit, 0, lit.length)
 }
 

@@ -38,6 +38,8 @@ export class Span {
 /** What reading one element leaves for encoding it. */
 export interface ReadElement {
   readonly event: Span
+  /** The bytes `event` is a span of: the body, or a name the reader chose. */
+  readonly eventBytes: Buffer
   readonly userId: Span
   readonly anonymousId: Span
   readonly eventId: Span
@@ -128,7 +130,7 @@ export function groupElement(groups: AppendRecord[][], b: Buffer, e: ReadElement
   s[start + AT_FLAGS] = (anon.present ? HAS_ANONYMOUS_ID : 0) | (e.eventId.present ? 0 : SERVER_ID)
   let pos = start + HEADER
   s[pos] = evLen
-  pos = copy(b, e.event.start, e.event.end, s, pos + 1) + pos + 1
+  pos = copy(e.eventBytes, e.event.start, e.event.end, s, pos + 1) + pos + 1
   s[pos] = t
   pos = copy(keyBytes, 0, t, s, pos + 1) + pos + 1
   pos = u16(s, pos, idLen)

@@ -1,12 +1,11 @@
 import { isUtf8 } from 'node:buffer'
-import { CODEC, DEFAULT_LIMITS, MIN_EVENT_TIME, SIZE_ESTIMATE, parseEventTime } from '../events/index.ts'
-import type { Deduper } from './dedupe.ts'
-import { F_ANON, F_EVENT, F_EVENT_ID, F_SENT_AT, F_TENANT, F_TS, F_USER, copy, isEventName, isProtoKey, reservedField, sameRange } from './fast-path-bytes.ts'
-import { MAX_ID_UNITS, Span, groupElement, props, startRequest, type ReadElement } from './fast-path-event.ts'
-import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
-import { emptyBatch, type IngestBatch } from './batch.ts'
-import { RequestSorter } from './sorter.ts'
-import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipValue, skipWs, str, unescapeInto } from './json-bytes.ts'
+import { DEFAULT_LIMITS, MIN_EVENT_TIME, parseEventTime } from '../events/index.ts'
+import { ElementEncoder, FALLBACK, type FastPathOptions } from './fast-path-encoder.ts'
+import { F_ANON, F_EVENT, F_EVENT_ID, F_SENT_AT, F_TENANT, F_TS, F_USER, isEventName, reservedField } from './fast-path-bytes.ts'
+import { MAX_ID_UNITS, type Span } from './fast-path-event.ts'
+import { REQUEST_ID_LENGTH } from './ids.ts'
+import type { IngestBatch } from './batch.ts'
+import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipValue, skipWs, str } from './json-bytes.ts'
 
 /*
  * The collector's fast path (issue #4): a JSON array body (or {"batch": [...]}) read once, byte by
@@ -22,25 +21,10 @@ import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipValue, skipWs, st
  * among them) is declined whole (null) and the caller takes today's path, which words the error.
  */
 
-export interface FastPathOptions {
-  tenant: string
-  receivedAt: number
-  partitions: number
-  maxEvents: number
-  deduper: Deduper
-  ids: RequestIds
-}
+export type { FastPathOptions }
 
-/** This element is not read here: it takes the slow path by itself. */
-const FALLBACK = -2
-
-const { T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING } = CODEC
 const BATCH = Buffer.from('"batch"')
 const LIMITS = DEFAULT_LIMITS
-
-// Positions of the element's property keys so far (duplicate keys go to the slow path).
-const keyAt = new Int32Array(LIMITS.maxProperties)
-const keyLen = new Int32Array(LIMITS.maxProperties)
 
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
 
@@ -53,39 +37,13 @@ export function encodeEventsBody(bytes: Buffer, options: FastPathOptions): Inges
   return new BodyEncoder(bytes, options).run()
 }
 
-class BodyEncoder implements ReadElement {
-  private readonly n: number
-  private readonly tenantBytes: Buffer
-  private readonly out: IngestBatch
-  private readonly sorter: RequestSorter
-
-  // The element being read (ReadElement): string fields as spans of the body.
-  readonly event = new Span()
-  readonly userId = new Span()
-  readonly anonymousId = new Span()
-  readonly eventId = new Span()
-  ts = 0
-  propLen = 0
-  propCount = 0
+class BodyEncoder extends ElementEncoder {
   /** Envelope fields seen so far, as F_* bits. */
   private seen = 0
-  /** validate.ts's size estimate of the event so far. */
-  private budget = 0
-
-  constructor(
-    private readonly b: Buffer,
-    private readonly o: FastPathOptions,
-  ) {
-    this.n = b.length
-    this.tenantBytes = Buffer.from(o.tenant)
-    this.out = emptyBatch(o.partitions)
-    this.sorter = new RequestSorter(o, this.out)
-  }
 
   run(): IngestBatch | null {
     const { b, n } = this
-    if (this.tenantBytes.length > 255 || this.tenantBytes.length !== this.o.tenant.length || !isUtf8(b)) return null
-    startRequest(this.tenantBytes)
+    if (!isUtf8(b) || !this.begin()) return null
     let i = n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0
     i = skipWs(b, i, n)
     const batch = b[i] === 0x7b
@@ -125,20 +83,11 @@ class BodyEncoder implements ReadElement {
     return skipWs(b, i, n) === n ? this.out : this.decline()
   }
 
-  private decline(): null {
-    this.o.deduper.release(this.out.claimed)
-    return null
-  }
-
   /** Reads the object at b[i] ('{'): the offset after it, FALLBACK, or SYNTAX. */
   private element(i: number): number {
     const { b, n } = this
     this.seen = 0
-    this.userId.start = this.anonymousId.start = this.eventId.start = -1
-    this.ts = this.o.receivedAt
-    this.propLen = 0
-    this.propCount = 0
-    this.budget = SIZE_ESTIMATE.base
+    this.resetElement()
     i = skipWs(b, i + 1, n)
     if (b[i] === 0x7d) return FALLBACK
     for (;;) {
@@ -234,78 +183,6 @@ class BodyEncoder implements ReadElement {
   /** The span an identity field (user_id, anonymous_id, event_id) is read into; null for other fields. */
   private idSpan(field: number): Span | null {
     return field === F_USER ? this.userId : field === F_ANON ? this.anonymousId : field === F_EVENT_ID ? this.eventId : null
-  }
-
-  /** A property: key b[ks, ke), value at b[i]. Writes `u8 len, key | u8 type | value` to the scratch. */
-  private property(ks: number, ke: number, keyUnits: number, i: number): number {
-    const { b, n } = this
-    const klen = ke - ks
-    if (klen === 0 || klen > 255 || keyUnits > LIMITS.maxKeyLength) return FALLBACK
-    const c0 = b[ks]!
-    // Integer-like keys are enumerated first by JS objects, out of request order.
-    if (c0 >= 0x30 && c0 <= 0x39) return FALLBACK
-    if (isProtoKey(b, ks, klen)) return FALLBACK
-    const count = this.propCount
-    if (count >= LIMITS.maxProperties) return FALLBACK
-    for (let k = 0; k < count; k++) if (keyLen[k] === klen && sameRange(b, keyAt[k]!, ks, klen)) return FALLBACK
-    keyAt[count] = ks
-    keyLen[count] = klen
-    this.propCount = count + 1
-
-    const c = b[i]
-    let end: number
-    let p = this.propLen
-    if (c === 0x22) {
-      end = scanString(b, i, n)
-      if (end === SYNTAX) return SYNTAX
-      const units = str.units
-      if (units > LIMITS.maxStringLength) return FALLBACK
-      this.budget += units + keyUnits + SIZE_ESTIMATE.string
-      // Checked here too (the budget only grows), so the scratch never holds much more than one event's worth.
-      if (this.budget > LIMITS.maxEventBytes) return FALLBACK
-      p = props.key(b, ks, klen, props.ensure(p, klen + 6 + end - i))
-      const out = props.bytes
-      out[p] = T_STRING
-      const s = i + 1
-      const e = end - 1
-      const len = str.escaped ? unescapeInto(b, s, e, out, p + 5) : copy(b, s, e, out, p + 5)
-      out.writeUInt32LE(len, p + 1)
-      this.propLen = p + 5 + len
-      return end
-    }
-    if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) {
-      end = scanNumber(b, i)
-      if (end === SYNTAX) return SYNTAX
-      const v = num.value
-      if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) return FALLBACK
-      this.budget += keyUnits + SIZE_ESTIMATE.number
-      p = props.key(b, ks, klen, props.ensure(p, klen + 10))
-      props.bytes[p] = T_NUMBER
-      props.view.setFloat64(p + 1, v, true)
-      this.propLen = p + 9
-      return end
-    }
-    if (c === 0x74 || c === 0x66 || c === 0x6e) {
-      end = scanLiteral(b, i)
-      if (end === SYNTAX) return SYNTAX
-      this.budget += keyUnits + SIZE_ESTIMATE.literal
-      p = props.key(b, ks, klen, props.ensure(p, klen + 2))
-      props.bytes[p] = c === 0x74 ? T_TRUE : c === 0x66 ? T_FALSE : T_NULL
-      this.propLen = p + 1
-      return end
-    }
-    return c === 0x7b || c === 0x5b ? FALLBACK : SYNTAX
-  }
-
-  /** Adds the element just read, unless its client event id is a duplicate. */
-  private commit(): void {
-    const { b, eventId } = this
-    if (eventId.present) {
-      const id = eventId.ascii ? (b as Latin1).latin1Slice(eventId.start, eventId.end) : b.toString('utf8', eventId.start, eventId.end)
-      if (!this.sorter.claim(id)) return
-    }
-    groupElement(this.out.groups, b, this, this.o.receivedAt, this.o.ids)
-    this.out.accepted++
   }
 
   /** An element this path does not read, taken exactly as sortBatch and appendEvents take it. false: decline the body. */

@@ -252,3 +252,43 @@ function skipString(b: Uint8Array, i: number, n: number): number {
   }
   return SYNTAX
 }
+
+/** skipJson's answer for a value nested deeper than it follows: it may well be JSON, JSON.parse decides. */
+export const TOO_DEEP = -3
+const MAX_SKIP_DEPTH = 32
+
+/**
+ * The end of the JSON value starting at b[i], checked as strictly as the scan* readers check (unlike
+ * skipValue): for values a reader passes over but JSON.parse must have accepted. SYNTAX when the
+ * text is not JSON, TOO_DEEP past 32 levels of nesting.
+ */
+export function skipJson(b: Buffer, i: number, n: number, depth = 0): number {
+  const c = b[i]
+  if (c === 0x22) return scanString(b, i, n)
+  if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) return scanNumber(b, i)
+  if (c === 0x74 || c === 0x66 || c === 0x6e) return scanLiteral(b, i)
+  if (c !== 0x7b && c !== 0x5b) return SYNTAX
+  if (depth >= MAX_SKIP_DEPTH) return TOO_DEEP
+  const object = c === 0x7b
+  const close = object ? 0x7d : 0x5d
+  i = skipWs(b, i + 1, n)
+  if (b[i] === close) return i + 1
+  for (;;) {
+    if (object) {
+      if (b[i] !== 0x22) return SYNTAX
+      i = scanString(b, i, n)
+      if (i === SYNTAX) return SYNTAX
+      i = skipWs(b, i, n)
+      if (b[i] !== 0x3a) return SYNTAX
+      i = skipWs(b, i + 1, n)
+    }
+    i = skipJson(b, i, n, depth + 1)
+    if (i < 0) return i
+    i = skipWs(b, i, n)
+    if (b[i] === 0x2c) {
+      i = skipWs(b, i + 1, n)
+      continue
+    }
+    return b[i] === close ? i + 1 : SYNTAX
+  }
+}

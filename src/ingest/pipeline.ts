@@ -9,11 +9,12 @@ import { ParsedBody, parseEventsJson, parseNdjson, parseTrackJson } from './pars
 import { posthogEvents, readPosthogBody } from './posthog/parse.ts'
 import type { SegmentType } from './segment/message.ts'
 import { parseSegmentJson, type SegmentCall } from './segment/parse.ts'
+import { encodeSegmentBatch } from './segment/fast-path.ts'
 import { sortBatch } from './sorter.ts'
 
 /*
  * The ingestion pipeline from a request's decoded bytes to a batch ready to append, free of HTTP:
- * the byte-level fast path where the body has its common shape, else parsing (JSON or NDJSON) and
+ * the byte-level fast paths where the body has its common shape (ours, or a Segment batch), else parsing (JSON or NDJSON) and
  * sorting one candidate at a time. Both end in the same IngestBatch, so what a request becomes
  * does not depend on which path read it (test/ingest/fast-path.test.ts compares them).
  */
@@ -37,8 +38,9 @@ export interface BodyContext {
 
 /** Sorts a request body (UTF-8 not yet checked) into a batch, or the failure that refuses it whole. */
 export function sortBody(bytes: Buffer, format: BodyFormat, shape: BodyShape, c: BodyContext): IngestBatch | RequestFailure {
-  if (c.fastPath && format === 'json' && shape === 'events') {
-    const fast = encodeEventsBody(bytes, { ...c, ids: new RequestIds(c.receivedAt) })
+  if (c.fastPath && format === 'json' && (shape === 'events' || shape === 'segment:batch')) {
+    const options = { ...c, ids: new RequestIds(c.receivedAt) }
+    const fast = shape === 'events' ? encodeEventsBody(bytes, options) : encodeSegmentBatch(bytes, options)
     if (fast !== null) return fast
   }
   const parsed = parseBody(bytes, format, shape, c.maxEvents)

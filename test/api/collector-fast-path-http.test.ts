@@ -3,6 +3,7 @@ import type { ApiContext } from '../../src/api/context.ts'
 import { ORIGINAL_TS, decodeEvent, isEngineRecord, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { rng, body } from '../ingest/fast-path-bodies.ts'
+import { segmentBody } from '../ingest/segment-bodies.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
 
 /*
@@ -29,8 +30,10 @@ afterAll(async () => {
   await slow?.close()
 })
 
-async function post(s: TestServer, payload: Buffer): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: payload })
+/** POST /v1/events with our Bearer key, or (`segment`) POST /v1/batch with the key as a Segment SDK sends it. */
+async function post(s: TestServer, payload: Buffer, segment = false): Promise<{ status: number; body: unknown }> {
+  const authorization = segment ? { authorization: `Basic ${Buffer.from(`${s.keys.write}:`).toString('base64')}` } : auth(s.keys.write)
+  const res = await fetch(`${s.url}${segment ? '/v1/batch' : '/v1/events'}`, { method: 'POST', headers: { ...authorization, 'content-type': 'application/json' }, body: payload })
   return { status: res.status, body: (await res.json()) as unknown }
 }
 
@@ -100,6 +103,35 @@ describe('collector fast path, end to end', () => {
     const changed = (events.flat() as Array<{ ts: number | string; properties: TrackedEvent['properties'] }>).filter((e) => typeof e.properties[ORIGINAL_TS] === 'number')
     expect(changed.filter((e) => e.ts === 'received').length).toBeGreaterThan(5)
     expect(changed.filter((e) => String(e.ts).startsWith('received - ')).length).toBeGreaterThan(2)
+    expect(await topic(fast.ctx, TOPICS.deadLetters)).toEqual(await topic(slow.ctx, TOPICS.deadLetters))
+  }, 60_000)
+
+  it('answers and logs Segment batches (POST /v1/batch) exactly as the general path does', async () => {
+    const r = rng(8)
+    const pre = ['pre-1', 'pre-2']
+    const before = { fast: await parsed(fast), slow: await parsed(slow) }
+    // Times are made around ten minutes ahead, as above: a time the server clamps is clamped by both.
+    const now = Date.now() + 10 * 60_000
+    const bodies = [
+      ...Array.from({ length: 40 }, () => segmentBody(r, pre, { awkward: true, maxElements: 30, now })),
+      ...Array.from({ length: 5 }, () => segmentBody(r, pre, { awkward: false, maxElements: 300, now })),
+    ]
+    let accepted = 0
+    for (const b of bodies) {
+      const a = await post(fast, b, true)
+      expect(a, b.toString().slice(0, 300)).toEqual(await post(slow, b, true))
+      accepted += (a.body as { accepted?: number }).accepted ?? 0
+    }
+    expect(accepted).toBeGreaterThan(500)
+    const f = await parsed(fast)
+    const v = await parsed(slow)
+    expect(v.fast).toBe(before.slow.fast)
+    expect(f.fast - before.fast.fast).toBeGreaterThan((f.validated - before.fast.validated) * 2)
+    const events = await topic(fast.ctx, TOPICS.events)
+    expect(events).toEqual(await topic(slow.ctx, TOPICS.events))
+    // Many messages had their timestamp corrected by the batch's sentAt (the others: clamped, or sent without one).
+    const corrected = (events.flat() as Array<{ ts: number | string }>).filter((e) => String(e.ts).startsWith('received - '))
+    expect(corrected.length).toBeGreaterThan(200)
     expect(await topic(fast.ctx, TOPICS.deadLetters)).toEqual(await topic(slow.ctx, TOPICS.deadLetters))
   }, 60_000)
 })

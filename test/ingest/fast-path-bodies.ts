@@ -15,10 +15,10 @@ export const rng: (seed: number) => Rng = mulberry32
 export const T0 = Date.UTC(2026, 5, 15, 10, 0, 0)
 const H = 3_600_000
 
-const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!
-const q = (s: string) => `"${s}"`
+export const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!
+export const q = (s: string) => `"${s}"`
 
-const STRINGS = [
+export const STRINGS = [
   q('plain'),
   q(''),
   q('with space'),
@@ -44,7 +44,7 @@ const STRINGS = [
 ]
 /** Not JSON: raw control characters inside a string. */
 const RAW_CONTROL = [q('raw\ttab'), q('raw\nnewline'), q('ctl\u0001x')]
-const NUMBERS = [
+export const NUMBERS = [
   '0',
   '-0',
   '1',
@@ -100,9 +100,9 @@ const NUMBERS = [
   '1e-0',
   '1E+00022',
 ]
-const NESTED = ['{"a":1}', '[1,2,"x"]', '{}', '[]', '{"a":{"b":{"c":{"d":{"e":1}}}}}', '{"1":2,"b":3}', '[[[[[[1]]]]]]', '{"a":"\\u00e9","a":2}']
-const LITERALS = ['true', 'false', 'null']
-const KEYS = [
+export const NESTED = ['{"a":1}', '[1,2,"x"]', '{}', '[]', '{"a":{"b":{"c":{"d":{"e":1}}}}}', '{"1":2,"b":3}', '[[[[[[1]]]]]]', '{"a":"\\u00e9","a":2}']
+export const LITERALS = ['true', 'false', 'null']
+export const KEYS = [
   'bet',
   'amount',
   'level',
@@ -130,9 +130,9 @@ const KEYS = [
 ]
 const NAMES = ['spin', 'spin', 'spin', 'a.b:c-d_e', '_x', '1abc', 'a b', '', 'a'.repeat(128), 'a'.repeat(129), 'sp\\u0069n', 'é']
 const NAME_VALUES = ['5', 'null', 'true', '{"a":1}']
-const IDS = ['u1', 'u2', 'é', '😀', 'x'.repeat(256), 'x'.repeat(257), '', 'u\\u0031']
-const ID_LITERALS = ['42', '-7', '0', '-0', '1.0', '1e3', '9007199254740993', '9007199254740991', 'null', 'true', '{"a":1}', '[]']
-const TS = [
+export const IDS = ['u1', 'u2', 'é', '😀', 'x'.repeat(256), 'x'.repeat(257), '', 'u\\u0031']
+export const ID_LITERALS = ['42', '-7', '0', '-0', '1.0', '1e3', '9007199254740993', '9007199254740991', 'null', 'true', '{"a":1}', '[]']
+export const TS = [
   String(T0),
   `${T0}.7`,
   String(T0 / 1000),
@@ -157,7 +157,7 @@ const TS = [
   q('2026-06-16T09:00:00Z'),
 ]
 /** Client times around `now` (the receive time, give or take a second): clamped, kept, or too far ahead. */
-function clientTimes(now: number): string[] {
+export function clientTimes(now: number): string[] {
   return [
     String(now - 5000),
     String(now + 1),
@@ -172,7 +172,7 @@ function clientTimes(now: number): string[] {
   ]
 }
 /** `sent_at` values: a client clock ahead, behind or right, days off, and ones that are not times. */
-function sentAts(now: number): string[] {
+export function sentAts(now: number): string[] {
   return [
     String(now + H),
     String(now - H),
@@ -192,8 +192,8 @@ function sentAts(now: number): string[] {
 /** A client's own original_ts. Never a number: collector-fast-path-http.test.ts tells a server-written one by its type. */
 const ORIGINAL_TS = [q('mine'), 'true', 'null', q('')]
 const TENANTS = [q('default'), q('other'), 'null', '5', q('def\\u0061ult')]
-const NON_OBJECTS = ['5', '"x"', 'null', '[]', '[{"event":"a","user_id":"u"}]', 'true', '{}']
-const WS = ['', '', '', ' ', '\n', '\t', '\r\n  ']
+export const NON_OBJECTS = ['5', '"x"', 'null', '[]', '[{"event":"a","user_id":"u"}]', 'true', '{}']
+export const WS = ['', '', '', ' ', '\n', '\t', '\r\n  ']
 
 /**
  * One element of a body. `pre` are event ids the dedupe horizon already holds; `used` those sent so
@@ -284,7 +284,7 @@ export function body(r: Rng, pre: readonly string[], options: { awkward: boolean
   return bytes
 }
 
-function corrupt(r: Rng, b: Buffer): Buffer {
+export function corrupt(r: Rng, b: Buffer): Buffer {
   const at = Math.floor(r() * b.length)
   switch (Math.floor(r() * 5)) {
     case 0:

@@ -1,87 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { appendBatch } from '../../src/ingest/append-batch.ts'
-import type { IngestBatch } from '../../src/ingest/batch.ts'
-import { bodyText } from '../../src/ingest/body.ts'
-import { Deduper } from '../../src/ingest/dedupe.ts'
 import { encodeEventsBody } from '../../src/ingest/fast-path.ts'
 import { RequestIds } from '../../src/ingest/ids.ts'
-import { ParsedBody, parseEventsJson } from '../../src/ingest/parse.ts'
-import { sortBatch } from '../../src/ingest/sorter.ts'
-import { ORIGINAL_TS, decodeEvent } from '../../src/events/index.ts'
-import type { AppendRecord, EventLog } from '../../src/log/event-log.ts'
-import { T0, body, rng } from './fast-path-bodies.ts'
+import { parseEventsJson } from '../../src/ingest/parse.ts'
+import { decodeEvent } from '../../src/events/index.ts'
+import { T0, body } from './fast-path-bodies.ts'
+import { SEED, TENANT, differential as compare, fastPath as encoded, type Readers } from './differential.ts'
 
 /*
- * The fast path's correctness argument: for thousands of generated bodies, whatever it accepts is
- * byte for byte what today's path (parseEventsJson, sortBatch, appendBatch) produces — the encoded
- * events, their partitions, keys, timestamps and order, the generated ids, the dead letters, the
- * rejections, the duplicates and the dedupe claims — and what it declines today's path refuses or
- * the fast path leaves no trace of (claims released).
+ * The collector fast path against the general path (parseEventsJson, sortBatch) on generated bodies:
+ * ./differential.ts has the argument.
  */
-
-const TENANT = 'default'
-const PARTITIONS = 5
-const SEED = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9])
-
-/** Records every append as it would reach the log: topic, partition, and each record's key, bytes and time. */
-class RecordingLog {
-  appends: Array<{ topic: string; partition: number; records: Array<{ key: string | null; value: string; timestamp: number | undefined }> }> = []
-  append(topic: string, partition: number, records: readonly AppendRecord[]) {
-    this.appends.push({ topic, partition, records: records.map((r) => ({ key: r.key, value: Buffer.from(r.value).toString('hex'), timestamp: r.timestamp })) })
-    return Promise.resolve({ baseOffset: 0, count: records.length })
-  }
-}
-
-function deduperWith(pre: readonly string[]): Deduper {
-  const d = new Deduper({ horizonMs: 60_000, maxEntries: 10_000 })
-  const keys = pre.map((id) => Deduper.key(TENANT, id))
-  for (const k of keys) d.claim(k, T0)
-  d.commit(keys, T0)
-  return d
-}
-
-interface Outcome {
-  appends: RecordingLog['appends']
-  accepted: number
-  duplicates: number
-  rejected: unknown
-  claimed: string[]
-}
-
-/** What the slow path made of a body, and the batch's own sent_at (not compared: only the fast path's view lacks it). */
-type SlowOutcome = Outcome & { sentAt?: number }
-
-async function slowPath(bytes: Buffer, receivedAt: number, maxEvents: number, pre: readonly string[]): Promise<SlowOutcome | 'refused' | 'append failed'> {
-  const text = bodyText(bytes)
-  if (typeof text !== 'string') return 'refused'
-  const parsed = parseEventsJson(text, bytes, maxEvents)
-  if (!(parsed instanceof ParsedBody)) return 'refused'
-  const deduper = deduperWith(pre)
-  const sorted = sortBatch(parsed, TENANT, receivedAt, PARTITIONS, deduper, new RequestIds(receivedAt, SEED))
-  const log = new RecordingLog()
-  try {
-    await appendBatch(log as unknown as EventLog, PARTITIONS, sorted, deduper)
-  } catch {
-    return 'append failed'
-  }
-  const outcome: SlowOutcome = { appends: log.appends, accepted: sorted.accepted, duplicates: sorted.duplicates, rejected: sorted.rejected, claimed: sorted.claimed }
-  if (parsed.sentAt !== undefined) outcome.sentAt = parsed.sentAt
-  return outcome
-}
-
-/** Events of an encoded body whose time the server changed (clamped or corrected): they carry a numeric original_ts. */
-function timeChanged(body: IngestBatch): number {
-  return body.groups.flat().filter((r) => typeof decodeEvent(r.value).properties[ORIGINAL_TS] === 'number').length
-}
-
-async function fastPath(bytes: Buffer, receivedAt: number, maxEvents: number, pre: readonly string[]): Promise<{ outcome: Outcome | null; body: IngestBatch | null; deduper: Deduper }> {
-  const deduper = deduperWith(pre)
-  const encoded = encodeEventsBody(bytes, { tenant: TENANT, receivedAt, partitions: PARTITIONS, maxEvents, deduper, ids: new RequestIds(receivedAt, SEED) })
-  if (encoded === null) return { outcome: null, body: null, deduper }
-  const log = new RecordingLog()
-  await appendBatch(log as unknown as EventLog, PARTITIONS, encoded, deduper)
-  return { outcome: { appends: log.appends, accepted: encoded.accepted, duplicates: encoded.duplicates, rejected: encoded.rejected, claimed: encoded.claimed }, body: encoded, deduper }
-}
 
 /** The body is a non-empty array, or {"batch": a non-empty array} and nothing else. */
 function readsShape(bytes: Buffer): boolean {
@@ -92,44 +20,10 @@ function readsShape(bytes: Buffer): boolean {
   return keys.length === 1 && keys[0] === 'batch' && Array.isArray(batch) && batch.length > 0
 }
 
-/** Runs both paths on `count` bodies; returns how the fast path fared. */
-async function differential(seed: number, count: number, options: { awkward: boolean; maxElements: number; maxEvents: number }) {
-  const r = rng(seed)
-  const pre = ['pre-1', 'pre-2', 'é-pre']
-  const stats = { bodies: 0, accepted: 0, declined: 0, needless: 0, events: 0, slowElements: 0, rejected: 0, duplicates: 0, timeChanged: 0, sentAtRejected: 0, batchSentAt: 0 }
-  for (let i = 0; i < count; i++) {
-    const bytes = body(r, pre, options)
-    const receivedAt = T0 + Math.floor(r() * 1000)
-    const slow = await slowPath(bytes, receivedAt, options.maxEvents, pre)
-    const fast = await fastPath(bytes, receivedAt, options.maxEvents, pre)
-    const where = `seed ${seed}, body ${i}: ${bytes.toString('utf8').slice(0, 300)}`
-    stats.bodies++
-    if (fast.outcome === null) {
-      stats.declined++
-      // Declined though today's path takes it: fine for shapes the fast path leaves alone (one event
-      // object, an empty array, "batch" beside other keys), counted for the rest.
-      if (typeof slow !== 'string' && readsShape(bytes)) {
-        stats.needless++
-        if (process.env.FAST_PATH_DEBUG) console.log('needless decline', where)
-      }
-      if (typeof slow !== 'string' && slow.sentAt !== undefined) stats.batchSentAt++
-      // A declined body leaves the horizon as it found it: nothing pending, nothing new.
-      expect([fast.deduper.pendingCount, fast.deduper.size], where).toEqual([0, pre.length])
-      continue
-    }
-    expect(slow, where).not.toBe('refused')
-    expect(slow, where).not.toBe('append failed')
-    expect(fast.outcome, where).toEqual(slow)
-    stats.accepted++
-    stats.events += fast.outcome.accepted
-    stats.rejected += (fast.outcome.rejected as unknown[]).length
-    stats.duplicates += fast.outcome.duplicates
-    stats.slowElements += fast.body!.validated
-    stats.timeChanged += timeChanged(fast.body!)
-    stats.sentAtRejected += (fast.outcome.rejected as Array<{ field: string }>).filter((x) => x.field === 'sent_at').length
-  }
-  return stats
-}
+const OURS: Readers = { parse: parseEventsJson, encode: encodeEventsBody, readsShape }
+
+const differential = (seed: number, count: number, options: { awkward: boolean; maxElements: number; maxEvents: number }) => compare(OURS, body, seed, count, options)
+const fastPath = (bytes: Buffer, receivedAt: number, maxEvents: number, pre: readonly string[]) => encoded(OURS, bytes, receivedAt, maxEvents, pre)
 
 describe('collector fast path', () => {
   it('encodes common bodies exactly as the slow path, without falling back', async () => {

@@ -29,7 +29,7 @@ export function isSegmentType(v: unknown): v is SegmentType {
 }
 
 /** Envelope fields of a message: read into our envelope above, never kept as properties. */
-const ENVELOPE = new Set([
+export const SEGMENT_ENVELOPE = [
   'type',
   'event',
   'userId',
@@ -51,10 +51,12 @@ const ENVELOPE = new Set([
   '_metadata',
   'writeKey',
   'version',
-])
+] as const
+const ENVELOPE = new Set<string>(SEGMENT_ENVELOPE)
 
 /** Our reserved names, and names this mapping always sets: a property so named gets a leading `_`. */
-const TAKEN = new Set<string>([...RESERVED_FIELDS, 'received_at', 'context', 'original_event'])
+export const TAKEN_NAMES: readonly string[] = [...RESERVED_FIELDS, 'received_at', 'context', 'original_event']
+const TAKEN = new Set<string>(TAKEN_NAMES)
 
 const NAME_OK = new RegExp(`^[${EVENT_NAME_RULE.first}][${EVENT_NAME_RULE.rest}]{0,${EVENT_NAME_RULE.maxLength - 1}}$`)
 const NAME_BAD_RUN = new RegExp(`[^${EVENT_NAME_RULE.rest}]+`, 'g')

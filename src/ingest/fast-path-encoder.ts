@@ -1,0 +1,181 @@
+import { CODEC, DEFAULT_LIMITS, SIZE_ESTIMATE } from '../events/index.ts'
+import type { Deduper } from './dedupe.ts'
+import { copy, isProtoKey, sameRange } from './fast-path-bytes.ts'
+import { Span, groupElement, props, startRequest, type ReadElement } from './fast-path-event.ts'
+import type { RequestIds } from './ids.ts'
+import { emptyBatch, type IngestBatch } from './batch.ts'
+import { RequestSorter } from './sorter.ts'
+import { SYNTAX, num, scanLiteral, scanNumber, scanString, str, unescapeInto } from './json-bytes.ts'
+
+/*
+ * What the byte-level readers of request bodies share (ours, ./fast-path.ts, and the Segment spec's,
+ * ./segment/fast-path.ts): the element being read (ReadElement), its flat properties written
+ * straight into their binary encoding with validate.ts's bounds, the request's sorter, and how a
+ * read element is committed (its client id claimed, then encoded into its partition's group).
+ */
+
+export interface FastPathOptions {
+  tenant: string
+  receivedAt: number
+  partitions: number
+  maxEvents: number
+  deduper: Deduper
+  ids: RequestIds
+}
+
+/** This element is not read here: it takes the slow path by itself. */
+export const FALLBACK = -2
+
+const { T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING } = CODEC
+const LIMITS = DEFAULT_LIMITS
+
+// Positions of the element's property keys so far (duplicate keys go to the slow path).
+const keyAt = new Int32Array(LIMITS.maxProperties)
+const keyLen = new Int32Array(LIMITS.maxProperties)
+
+type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
+
+export abstract class ElementEncoder implements ReadElement {
+  protected readonly n: number
+  protected readonly tenantBytes: Buffer
+  protected readonly out: IngestBatch
+  protected readonly sorter: RequestSorter
+
+  // The element being read (ReadElement): string fields as spans of the body.
+  readonly event = new Span()
+  /** The bytes `event` is a span of: the body, or a fixed name. */
+  eventBytes: Buffer
+  readonly userId = new Span()
+  readonly anonymousId = new Span()
+  readonly eventId = new Span()
+  ts = 0
+  propLen = 0
+  propCount = 0
+  /** validate.ts's size estimate of the event so far. */
+  protected budget = 0
+
+  /** `sentAt`: the request's own send time, for the elements the sorter validates. */
+  constructor(
+    protected readonly b: Buffer,
+    protected readonly o: FastPathOptions,
+    sentAt?: number,
+  ) {
+    this.n = b.length
+    this.eventBytes = b
+    this.tenantBytes = Buffer.from(o.tenant)
+    this.out = emptyBatch(o.partitions)
+    this.sorter = new RequestSorter(sentAt === undefined ? o : { ...o, sentAt }, this.out)
+  }
+
+  /** Readies the shared encoder for this request; false when its tenant is not one this path writes. */
+  protected begin(): boolean {
+    if (this.tenantBytes.length > 255 || this.tenantBytes.length !== this.o.tenant.length) return false
+    startRequest(this.tenantBytes)
+    return true
+  }
+
+  /** Clears what the last element left. */
+  protected resetElement(): void {
+    this.userId.start = this.anonymousId.start = this.eventId.start = -1
+    this.ts = this.o.receivedAt
+    this.propLen = 0
+    this.propCount = 0
+    this.budget = SIZE_ESTIMATE.base
+  }
+
+  protected decline(): null {
+    this.o.deduper.release(this.out.claimed)
+    return null
+  }
+
+  /** A property: key b[ks, ke), value at b[i]. Writes `u8 len, key | u8 type | value` to the scratch. */
+  protected property(ks: number, ke: number, keyUnits: number, i: number): number {
+    const { b, n } = this
+    const klen = ke - ks
+    if (klen === 0 || klen > 255 || keyUnits > LIMITS.maxKeyLength) return FALLBACK
+    const c0 = b[ks]!
+    // Integer-like keys are enumerated first by JS objects, out of request order.
+    if (c0 >= 0x30 && c0 <= 0x39) return FALLBACK
+    if (isProtoKey(b, ks, klen)) return FALLBACK
+    const count = this.propCount
+    if (count >= LIMITS.maxProperties) return FALLBACK
+    for (let k = 0; k < count; k++) if (keyLen[k] === klen && sameRange(b, keyAt[k]!, ks, klen)) return FALLBACK
+    keyAt[count] = ks
+    keyLen[count] = klen
+    this.propCount = count + 1
+
+    const c = b[i]
+    let end: number
+    let p = this.propLen
+    if (c === 0x22) {
+      end = scanString(b, i, n)
+      if (end === SYNTAX) return SYNTAX
+      const units = str.units
+      if (units > LIMITS.maxStringLength) return FALLBACK
+      this.budget += units + keyUnits + SIZE_ESTIMATE.string
+      // Checked here too (the budget only grows), so the scratch never holds much more than one event's worth.
+      if (this.budget > LIMITS.maxEventBytes) return FALLBACK
+      p = props.key(b, ks, klen, props.ensure(p, klen + 6 + end - i))
+      const out = props.bytes
+      out[p] = T_STRING
+      const s = i + 1
+      const e = end - 1
+      const len = str.escaped ? unescapeInto(b, s, e, out, p + 5) : copy(b, s, e, out, p + 5)
+      out.writeUInt32LE(len, p + 1)
+      this.propLen = p + 5 + len
+      return end
+    }
+    if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) {
+      end = scanNumber(b, i)
+      if (end === SYNTAX) return SYNTAX
+      const v = num.value
+      if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) return FALLBACK
+      this.budget += keyUnits + SIZE_ESTIMATE.number
+      p = props.key(b, ks, klen, props.ensure(p, klen + 10))
+      props.bytes[p] = T_NUMBER
+      props.view.setFloat64(p + 1, v, true)
+      this.propLen = p + 9
+      return end
+    }
+    if (c === 0x74 || c === 0x66 || c === 0x6e) {
+      end = scanLiteral(b, i)
+      if (end === SYNTAX) return SYNTAX
+      this.budget += keyUnits + SIZE_ESTIMATE.literal
+      p = props.key(b, ks, klen, props.ensure(p, klen + 2))
+      props.bytes[p] = c === 0x74 ? T_TRUE : c === 0x66 ? T_FALSE : T_NULL
+      this.propLen = p + 1
+      return end
+    }
+    return c === 0x7b || c === 0x5b ? FALLBACK : SYNTAX
+  }
+
+  /**
+   * A property the reader made rather than read (a Segment message's context, a corrected time's
+   * original_ts): key (ASCII, never a duplicate of a read one), type byte and encoded value. Counted
+   * as a property, outside the size budget (the caller adds what validate.ts would).
+   */
+  protected madeProperty(key: Buffer, type: number, value: Buffer | number): void {
+    const klen = key.length
+    const size = typeof value === 'number' ? 8 : 4 + value.length
+    let p = props.key(key, 0, klen, props.ensure(this.propLen, klen + 2 + size))
+    props.bytes[p++] = type
+    if (typeof value === 'number') props.view.setFloat64(p, value, true)
+    else {
+      props.bytes.writeUInt32LE(value.length, p)
+      copy(value, 0, value.length, props.bytes, p + 4)
+    }
+    this.propLen = p + size
+    this.propCount++
+  }
+
+  /** Adds the element just read, unless its client event id is a duplicate. */
+  protected commit(): void {
+    const { b, eventId } = this
+    if (eventId.present) {
+      const id = eventId.ascii ? (b as Latin1).latin1Slice(eventId.start, eventId.end) : b.toString('utf8', eventId.start, eventId.end)
+      if (!this.sorter.claim(id)) return
+    }
+    groupElement(this.out.groups, b, this, this.o.receivedAt, this.o.ids)
+    this.out.accepted++
+  }
+}

@@ -1,0 +1,516 @@
+import { isUtf8 } from 'node:buffer'
+import { CODEC, DEFAULT_LIMITS, ORIGINAL_TS, checkProperty, parseEventTime, resolveEventTime, resolved, type Budget } from '../../events/index.ts'
+import { ElementEncoder, FALLBACK, type FastPathOptions } from '../fast-path-encoder.ts'
+import { isEventName, keyMatcher, startsWith } from '../fast-path-bytes.ts'
+import { MAX_ID_UNITS, type Span } from '../fast-path-event.ts'
+import { REQUEST_ID_LENGTH } from '../ids.ts'
+import type { IngestBatch } from '../batch.ts'
+import { SYNTAX, TOO_DEEP, num, scanLiteral, scanNumber, scanString, skipJson, skipValue, skipWs, str } from '../json-bytes.ts'
+import { SEGMENT_ENVELOPE, TAKEN_NAMES, fromSegment, segmentError } from './message.ts'
+
+/*
+ * POST /v1/batch read byte by byte, as the collector's fast path (../fast-path.ts) reads our own
+ * format: each message of the Segment tracking spec written straight into the binary encoding of
+ * the event fromSegment and validateEvent make of it, with no JSON.parse and no object per message.
+ * It reads the messages SDKs send most: `track` and `identify` calls with flat properties or traits,
+ * string or integer ids, a messageId, a timestamp (ISO-8601 or epoch ms; corrected by the batch's
+ * sentAt, the client's value kept as original_ts, as validate.ts does), a context object and the
+ * delivery fields the mapping drops (integrations, _metadata …). Any other message (page, screen,
+ * group, alias, nested properties, escapes in envelope fields or keys, duplicate or digit-led keys,
+ * names the mapping renames, a message's own sentAt, anything the mapping or validation would refuse)
+ * takes the general path on its own, in its place, sharing the request's ids and claims. A body of
+ * another shape (not {"batch": [...]}, a bad or repeated sentAt, too many messages, not UTF-8 or not
+ * JSON) is declined whole and the general path words the answer.
+ */
+
+const { T_JSON, T_NUMBER } = CODEC
+const LIMITS = DEFAULT_LIMITS
+/** validate.ts corrects and clamps event times when the limits bound how far ahead they may be. */
+const SERVER_CLOCK = Number.isFinite(LIMITS.maxFutureMs)
+
+// The message fields read here, then the rest of the mapping's envelope (read past, kept nowhere).
+const READ = ['type', 'event', 'userId', 'anonymousId', 'messageId', 'timestamp', 'originalTimestamp', 'sentAt', 'properties', 'traits', 'context'] as const
+const [TYPE, EVENT, USER_ID, ANONYMOUS_ID, MESSAGE_ID, TIMESTAMP, ORIGINAL_TIMESTAMP, SENT_AT, PROPERTIES, TRAITS, CONTEXT] = READ.map((_, i) => i + 1) as number[] as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+]
+const messageField = keyMatcher([...READ, ...SEGMENT_ENVELOPE.filter((f) => !(READ as readonly string[]).includes(f))])
+/** Names the mapping gives a leading `_` when a property has them: such a message takes the general path. */
+const taken = keyMatcher(TAKEN_NAMES)
+const isOriginalTs = keyMatcher([ORIGINAL_TS])
+const batchKey = keyMatcher(['batch', 'sentAt'])
+
+const TRACK = 1
+const IDENTIFY = 2
+const TRACK_BYTES = Buffer.from('track')
+const IDENTIFY_BYTES = Buffer.from('identify')
+const CONTEXT_KEY = Buffer.from('context')
+const ORIGINAL_TS_KEY = Buffer.from(ORIGINAL_TS)
+
+/** Top-level fields besides properties/traits kept as properties (`channel` …), at most this many a message. */
+const MAX_EXTRAS = 16
+const exKs = new Int32Array(MAX_EXTRAS)
+const exKe = new Int32Array(MAX_EXTRAS)
+const exUnits = new Int32Array(MAX_EXTRAS)
+const exValue = new Int32Array(MAX_EXTRAS)
+
+/** A time field of the message: absent, null, an ISO string b[s, e) or epoch ms. */
+const enum TimeKind {
+  Absent,
+  Null,
+  Text,
+  Number,
+}
+
+type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
+
+/**
+ * Sorts and encodes a POST /v1/batch body in one pass, or returns null when the body is not one this
+ * path reads (the caller then runs parseSegmentJson and sortBatch, which give the answer). Claims
+ * dedupe keys like sortBatch; a declined body has released its claims.
+ */
+export function encodeSegmentBatch(bytes: Buffer, options: FastPathOptions): IngestBatch | null {
+  if (!isUtf8(bytes)) return null
+  const top = topLevel(bytes)
+  return top === null ? null : new BatchEncoder(bytes, options, top).run()
+}
+
+interface TopLevel {
+  /** Offset of the batch array's '['. */
+  batch: number
+  sentAt: number | undefined
+}
+
+/** The body's {"batch": [...], "sentAt": …}: where the array starts and the send time; null for any other shape. */
+function topLevel(b: Buffer): TopLevel | null {
+  const n = b.length
+  let i = skipWs(b, n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0, n)
+  if (b[i] !== 0x7b) return null
+  let batch = -1
+  let sentAt: number | undefined
+  let sawSentAt = false
+  i = skipWs(b, i + 1, n)
+  for (;;) {
+    if (b[i] !== 0x22) return null
+    const ks = i + 1
+    i = scanString(b, i, n)
+    if (i === SYNTAX || str.escaped) return null
+    const key = batchKey(b, ks, i - 1)
+    i = skipWs(b, i, n)
+    if (b[i] !== 0x3a) return null
+    i = skipWs(b, i + 1, n)
+    if (key === 1) {
+      // JSON.parse keeps the last of repeated keys: the general path has that rule.
+      if (batch >= 0 || b[i] !== 0x5b) return null
+      batch = i
+      i = skipValue(b, i, n)
+    } else if (key === 2) {
+      if (sawSentAt) return null
+      sawSentAt = true
+      const t = timeAt(b, i, n)
+      if (t === null) return null
+      sentAt = t.ms
+      i = t.end
+    } else i = skipJson(b, i, n)
+    if (i < 0) return null
+    i = skipWs(b, i, n)
+    if (b[i] === 0x2c) {
+      i = skipWs(b, i + 1, n)
+      continue
+    }
+    if (b[i] !== 0x7d) return null
+    break
+  }
+  return batch >= 0 && skipWs(b, i + 1, n) === n ? { batch, sentAt } : null
+}
+
+/** A send time at b[i] as requestSentAt reads it (null: none); null when it is not one (the general path words why). */
+function timeAt(b: Buffer, i: number, n: number): { ms: number | undefined; end: number } | null {
+  const c = b[i]
+  if (c === 0x6e) {
+    const end = scanLiteral(b, i)
+    return end === SYNTAX ? null : { ms: undefined, end }
+  }
+  let end: number
+  let t
+  if (c === 0x22) {
+    end = scanString(b, i, n)
+    if (end === SYNTAX || str.escaped || !str.ascii) return null
+    t = parseEventTime((b as Latin1).latin1Slice(i + 1, end - 1))
+  } else {
+    end = scanNumber(b, i)
+    if (end === SYNTAX) return null
+    t = parseEventTime(num.value)
+  }
+  return t.ok ? { ms: t.ms, end } : null
+}
+
+/** The last context read: messages of one SDK and page repeat it byte for byte. */
+const lastContext = { raw: Buffer.alloc(0), json: Buffer.alloc(0), bytes: 0, items: 0, ok: false }
+
+class BatchEncoder extends ElementEncoder {
+  private readonly sentAt: number | undefined
+  // The message being read.
+  private seen = 0
+  private type = 0
+  private readonly sentEvent = { start: -1, end: -1 }
+  private bag = [-1, -1, -1, -1]
+  private contextStart = -1
+  private contextEnd = -1
+  private extras = 0
+  private timeKind = [TimeKind.Absent, TimeKind.Absent]
+  private timeSpan = [0, 0, 0, 0]
+  private timeValue = [0, 0]
+  /** A property named original_ts was read (validate.ts replaces it when the time changes). */
+  private ownOriginalTs = false
+
+  private readonly batchAt: number
+
+  constructor(b: Buffer, o: FastPathOptions, top: TopLevel) {
+    super(b, o, top.sentAt)
+    this.sentAt = top.sentAt
+    this.batchAt = top.batch
+  }
+
+  run(): IngestBatch | null {
+    const { b, n } = this
+    if (!this.begin()) return null
+    let i = skipWs(b, this.batchAt + 1, n)
+    // An empty batch: the general path answers it.
+    if (b[i] === 0x5d) return null
+    for (let k = 0; ; k++) {
+      if (k >= this.o.maxEvents) return this.decline()
+      const start = i
+      let end = b[i] === 0x7b ? this.message(i) : FALLBACK
+      if (end === SYNTAX) return this.decline()
+      if (end < 0) {
+        end = skipValue(b, start, n)
+        if (end === SYNTAX || !this.slowMessage(start, end, k)) return this.decline()
+      } else this.commit()
+      i = skipWs(b, end, n)
+      if (b[i] === 0x2c) {
+        i = skipWs(b, i + 1, n)
+        continue
+      }
+      return b[i] === 0x5d ? this.out : this.decline()
+    }
+  }
+
+  /** Reads the message at b[i] ('{'): the offset after it, FALLBACK (or TOO_DEEP), or SYNTAX. */
+  private message(i: number): number {
+    const { b, n } = this
+    this.resetElement()
+    this.seen = 0
+    this.type = 0
+    this.sentEvent.start = -1
+    this.bag[0] = this.bag[2] = -1
+    this.contextStart = -1
+    this.extras = 0
+    this.timeKind[0] = this.timeKind[1] = TimeKind.Absent
+    this.ownOriginalTs = false
+    i = skipWs(b, i + 1, n)
+    if (b[i] === 0x7d) return FALLBACK
+    for (;;) {
+      if (b[i] !== 0x22) return SYNTAX
+      const ks = i + 1
+      i = scanString(b, i, n)
+      if (i === SYNTAX) return SYNTAX
+      if (str.escaped) return FALLBACK
+      const ke = i - 1
+      const keyUnits = str.units
+      i = skipWs(b, i, n)
+      if (b[i] !== 0x3a) return SYNTAX
+      i = skipWs(b, i + 1, n)
+      const field = messageField(b, ks, ke)
+      i = field === 0 ? this.extra(ks, ke, keyUnits, i) : this.field(field, i)
+      if (i < 0) return i
+      i = skipWs(b, i, n)
+      const c = b[i]
+      if (c === 0x2c) {
+        i = skipWs(b, i + 1, n)
+        continue
+      }
+      if (c !== 0x7d) return SYNTAX
+      break
+    }
+    return this.finish(i + 1)
+  }
+
+  /** The value at b[i] of envelope field `field`: the offset after it, FALLBACK or SYNTAX. */
+  private field(field: number, i: number): number {
+    const { b, n } = this
+    const bit = 1 << field
+    // A repeated field: JSON.parse keeps the last, the general path has that rule.
+    if ((this.seen & bit) !== 0) return FALLBACK
+    this.seen |= bit
+    const c = b[i]
+    switch (field) {
+      case TYPE: {
+        if (c !== 0x22) return FALLBACK
+        const end = scanString(b, i, n)
+        if (end === SYNTAX) return SYNTAX
+        const len = end - i - 2
+        if (len === TRACK_BYTES.length && startsWith(b, i + 1, TRACK_BYTES)) this.type = TRACK
+        else if (len === IDENTIFY_BYTES.length && startsWith(b, i + 1, IDENTIFY_BYTES)) this.type = IDENTIFY
+        else return FALLBACK
+        return end
+      }
+      case EVENT: {
+        if (c !== 0x22) return FALLBACK
+        const end = scanString(b, i, n)
+        if (end === SYNTAX) return SYNTAX
+        if (str.escaped) return FALLBACK
+        this.sentEvent.start = i + 1
+        this.sentEvent.end = end - 1
+        return end
+      }
+      case USER_ID:
+        return this.id(this.userId, i, true)
+      case ANONYMOUS_ID:
+        return this.id(this.anonymousId, i, true)
+      case MESSAGE_ID:
+        return this.id(this.eventId, i, false)
+      case TIMESTAMP:
+      case ORIGINAL_TIMESTAMP:
+        return this.time(field === TIMESTAMP ? 0 : 1, i)
+      case SENT_AT:
+        // A message's own sentAt wins over the batch's: rare, the general path has the rule.
+        return FALLBACK
+      case PROPERTIES:
+      case TRAITS:
+      case CONTEXT: {
+        if (c === 0x6e) return scanLiteral(b, i)
+        if (c !== 0x7b) return FALLBACK
+        // Read (strictly) once the type says which bag counts; here only its extent.
+        const end = skipValue(b, i, n)
+        if (end === SYNTAX) return SYNTAX
+        if (field === CONTEXT) {
+          this.contextStart = i
+          this.contextEnd = end
+        } else {
+          const at = field === PROPERTIES ? 0 : 2
+          this.bag[at] = i
+          this.bag[at + 1] = end
+        }
+        return end
+      }
+      default: {
+        // Delivery fields the mapping drops: only checked to be JSON.
+        const end = skipJson(b, i, n)
+        return end === TOO_DEEP ? FALLBACK : end
+      }
+    }
+  }
+
+  /** userId, anonymousId (`person`: "" and null are absent, an integer is kept as text) or messageId (null is absent) at b[i]. */
+  private id(span: Span, i: number, person: boolean): number {
+    const { b, n } = this
+    const c = b[i]
+    if (c === 0x6e) return scanLiteral(b, i)
+    if (c === 0x22) {
+      const end = scanString(b, i, n)
+      if (end === SYNTAX) return SYNTAX
+      if (str.escaped) return FALLBACK
+      const units = str.units
+      if (units === 0 && person) return end
+      if (units === 0 || units > MAX_ID_UNITS) return FALLBACK
+      span.set(i + 1, end - 1, units, str.ascii)
+      return end
+    }
+    if (person && (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39))) {
+      const end = scanNumber(b, i)
+      if (end === SYNTAX) return SYNTAX
+      // An integer identity is kept as String(v): the literal itself when it is plain.
+      if (!num.plainInt || !Number.isSafeInteger(num.value)) return FALLBACK
+      span.set(i, end, end - i, true)
+      return end
+    }
+    return FALLBACK
+  }
+
+  /** timestamp (k 0) or originalTimestamp (k 1) at b[i]: kept as sent, resolved in finish. */
+  private time(k: number, i: number): number {
+    const { b, n } = this
+    const c = b[i]
+    if (c === 0x6e) {
+      this.timeKind[k] = TimeKind.Null
+      return scanLiteral(b, i)
+    }
+    if (c === 0x22) {
+      const end = scanString(b, i, n)
+      if (end === SYNTAX) return SYNTAX
+      if (str.escaped || !str.ascii) return FALLBACK
+      this.timeKind[k] = TimeKind.Text
+      this.timeSpan[2 * k] = i + 1
+      this.timeSpan[2 * k + 1] = end - 1
+      return end
+    }
+    if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) {
+      const end = scanNumber(b, i)
+      if (end === SYNTAX) return SYNTAX
+      this.timeKind[k] = TimeKind.Number
+      this.timeValue[k] = num.value
+      return end
+    }
+    return FALLBACK
+  }
+
+  /** Another top-level field (kept as a property after the bag's): a scalar, checked here, encoded in finish. */
+  private extra(ks: number, ke: number, keyUnits: number, i: number): number {
+    const { b, n } = this
+    if (this.extras >= MAX_EXTRAS || taken(b, ks, ke) !== 0) return FALLBACK
+    if (isOriginalTs(b, ks, ke) !== 0) this.ownOriginalTs = true
+    const c = b[i]
+    let end: number
+    if (c === 0x22) end = scanString(b, i, n)
+    else if (c === 0x74 || c === 0x66 || c === 0x6e) end = scanLiteral(b, i)
+    else if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) end = scanNumber(b, i)
+    else return c === 0x7b || c === 0x5b ? FALLBACK : SYNTAX
+    const x = this.extras++
+    exKs[x] = ks
+    exKe[x] = ke
+    exUnits[x] = keyUnits
+    exValue[x] = i
+    return end
+  }
+
+  /** What the mapping and validateEvent require of the whole message, and its properties in their order. */
+  private finish(end: number): number {
+    const { b } = this
+    if (this.type === TRACK) {
+      const { start, end: e } = this.sentEvent
+      // Names the mapping rewrites (and keeps as original_event) take the general path.
+      if (start < 0 || !isEventName(b, start, e)) return FALLBACK
+      this.event.set(start, e, e - start, true)
+      this.eventBytes = b
+    } else if (this.type === IDENTIFY) {
+      this.event.set(0, IDENTIFY_BYTES.length, IDENTIFY_BYTES.length, true)
+      this.eventBytes = IDENTIFY_BYTES
+    } else return FALLBACK
+    const { userId, anonymousId, eventId } = this
+    if (!userId.present && !anonymousId.present) return FALLBACK
+
+    // Properties as fromSegment lays them out: the bag's, the other top-level fields, context.
+    const at = this.type === TRACK ? 0 : 2
+    const other = 2 - at
+    if (this.bag[other]! >= 0 && skipJson(b, this.bag[other]!, this.n) !== this.bag[other + 1]) return FALLBACK
+    if (this.bag[at]! >= 0) {
+      const r = this.readBag(this.bag[at]!, this.bag[at + 1]!)
+      if (r < 0) return r
+    }
+    for (let x = 0; x < this.extras; x++) {
+      const r = this.property(exKs[x]!, exKe[x]!, exUnits[x]!, exValue[x]!)
+      if (r < 0) return r
+    }
+    let items = this.propCount
+    if (this.contextStart >= 0) {
+      const ctx = contextOf(b, this.contextStart, this.contextEnd)
+      if (ctx === null) return SYNTAX
+      if (!ctx.ok) return FALLBACK
+      this.budget += ctx.bytes
+      items += ctx.items
+      this.madeProperty(CONTEXT_KEY, T_JSON, ctx.json)
+    }
+    if (items > LIMITS.maxProperties) return FALLBACK
+
+    // The event time: validate.ts's own rule (client-time.ts), on the value as sent.
+    const k = this.timeKind[0]! >= TimeKind.Text ? 0 : 1
+    const kind = this.timeKind[k]!
+    const raw = kind === TimeKind.Text ? (b as Latin1).latin1Slice(this.timeSpan[2 * k]!, this.timeSpan[2 * k + 1]!) : kind === TimeKind.Number ? this.timeValue[k] : undefined
+    if (resolveEventTime(raw, undefined, this.o.receivedAt, LIMITS.maxFutureMs, SERVER_CLOCK, this.sentAt) !== null) return FALLBACK
+    this.ts = resolved.ts
+    if (resolved.changed) {
+      // validate.ts replaces a client's own original_ts in its place: the general path does that.
+      if (this.ownOriginalTs) return FALLBACK
+      this.madeProperty(ORIGINAL_TS_KEY, T_NUMBER, resolved.client)
+    }
+
+    this.budget += this.event.length + (eventId.present ? eventId.units : REQUEST_ID_LENGTH) + (userId.present ? userId.units : 0) + (anonymousId.present ? anonymousId.units : 0)
+    return this.budget > LIMITS.maxEventBytes ? FALLBACK : end
+  }
+
+  /** The properties (or traits) object b[start, end) as top-level properties. */
+  private readBag(start: number, end: number): number {
+    const { b, n } = this
+    let i = skipWs(b, start + 1, n)
+    if (b[i] === 0x7d) return i + 1 === end ? end : SYNTAX
+    for (;;) {
+      if (b[i] !== 0x22) return SYNTAX
+      const ks = i + 1
+      i = scanString(b, i, n)
+      if (i === SYNTAX) return SYNTAX
+      if (str.escaped) return FALLBACK
+      const ke = i - 1
+      const keyUnits = str.units
+      if (taken(b, ks, ke) !== 0) return FALLBACK
+      if (isOriginalTs(b, ks, ke) !== 0) this.ownOriginalTs = true
+      i = skipWs(b, i, n)
+      if (b[i] !== 0x3a) return SYNTAX
+      i = this.property(ks, ke, keyUnits, skipWs(b, i + 1, n))
+      if (i < 0) return i
+      i = skipWs(b, i, n)
+      if (b[i] === 0x2c) {
+        i = skipWs(b, i + 1, n)
+        continue
+      }
+      return b[i] === 0x7d && i + 1 === end ? end : SYNTAX
+    }
+  }
+
+  /** A message this path does not read, taken exactly as parseSegmentJson and sortBatch take it. false: decline the body. */
+  private slowMessage(start: number, end: number, index: number): boolean {
+    const raw = this.b.subarray(start, end)
+    let item: unknown
+    try {
+      item = JSON.parse(this.b.toString('utf8', start, end))
+    } catch {
+      return false
+    }
+    const mapped = fromSegment(item, null)
+    if (!mapped.ok) {
+      this.out.validated++
+      this.sorter.reject(index, mapped.error, raw)
+      return true
+    }
+    const r = this.sorter.check(mapped.candidate)
+    if (r === null) return true
+    if (!r.ok) {
+      this.sorter.reject(index, segmentError(item, null, r.error), raw)
+      return true
+    }
+    // An event that cannot be encoded: declined, and the general path fails the request at append time (503).
+    return this.sorter.add(r.event)
+  }
+}
+
+/**
+ * A message's context as the property validateEvent keeps (T_JSON: JSON.stringify of the parsed
+ * value), with what it adds to the event's size and item count; ok false when validation refuses
+ * it; null when it is not JSON. The last one is remembered: an SDK sends the same context again.
+ */
+function contextOf(b: Buffer, s: number, e: number): typeof lastContext | null {
+  const last = lastContext
+  if (last.raw.length === e - s && last.raw.compare(b, s, e) === 0) return last
+  let v: unknown
+  try {
+    v = JSON.parse(b.toString('utf8', s, e))
+  } catch {
+    return null
+  }
+  const budget: Budget = { bytes: 0, items: 0 }
+  last.ok = checkProperty('context', v, LIMITS, budget) === null
+  last.raw = Buffer.from(b.subarray(s, e))
+  last.json = Buffer.from(JSON.stringify(v))
+  last.bytes = budget.bytes
+  last.items = budget.items
+  return last
+}
