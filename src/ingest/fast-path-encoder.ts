@@ -5,7 +5,7 @@ import { Span, groupElement, props, startRequest, type ReadElement } from './fas
 import type { RequestIds } from './ids.ts'
 import { emptyBatch, type IngestBatch } from './batch.ts'
 import { RequestSorter } from './sorter.ts'
-import { SYNTAX, num, scanLiteral, scanNumber, scanString, str, unescapeInto } from './json-bytes.ts'
+import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipValue, skipWs, str, unescapeInto } from './json-bytes.ts'
 
 /*
  * What the byte-level readers of request bodies share (ours, ./fast-path.ts, and the Segment spec's,
@@ -82,6 +82,76 @@ export abstract class ElementEncoder implements ReadElement {
     this.propCount = 0
     this.budget = SIZE_ESTIMATE.base
   }
+
+  /**
+   * Reads the array of events at b[open] ('['): each element read by `element`, or when it declines
+   * by `slowElement`, in request order. The offset after the ']', or −1: the body is declined (an
+   * empty array, too many elements, not JSON, or an element the slow path cannot take), its claims
+   * released.
+   */
+  protected elements(open: number): number {
+    const { b, n } = this
+    let i = skipWs(b, open + 1, n)
+    if (b[i] === 0x5d) return -1
+    for (let k = 0; ; k++) {
+      if (k >= this.o.maxEvents) break
+      const start = i
+      let end = b[i] === 0x7b ? this.element(i) : FALLBACK
+      if (end === SYNTAX) break
+      if (end < 0) {
+        end = skipValue(b, start, n)
+        if (end === SYNTAX || !this.slowElement(start, end, k)) break
+      } else this.commit()
+      i = skipWs(b, end, n)
+      if (b[i] === 0x2c) {
+        i = skipWs(b, i + 1, n)
+        continue
+      }
+      if (b[i] !== 0x5d) break
+      return i + 1
+    }
+    this.decline()
+    return -1
+  }
+
+  /** Reads the element at b[i] ('{'): the offset after it, FALLBACK (or another negative: the slow path), or SYNTAX. */
+  protected abstract element(i: number): number
+
+  /** An element this path does not read, taken exactly as the general path takes it (at request position `index`). false: decline the body. */
+  protected abstract slowElement(start: number, end: number, index: number): boolean
+
+  /**
+   * Reads the object at b[i] ('{') member by member: each key (escaped keys take the slow path) and
+   * the offset of its value go to `member(kind, …)`, which returns the offset after the value. The
+   * offset after the '}', FALLBACK or SYNTAX; an empty object is FALLBACK unless `emptyOk`.
+   */
+  protected object(i: number, kind: number, emptyOk: boolean): number {
+    const { b, n } = this
+    i = skipWs(b, i + 1, n)
+    if (b[i] === 0x7d) return emptyOk ? i + 1 : FALLBACK
+    for (;;) {
+      if (b[i] !== 0x22) return SYNTAX
+      const ks = i + 1
+      i = scanString(b, i, n)
+      if (i === SYNTAX) return SYNTAX
+      if (str.escaped) return FALLBACK
+      const ke = i - 1
+      const keyUnits = str.units
+      i = skipWs(b, i, n)
+      if (b[i] !== 0x3a) return SYNTAX
+      i = this.member(kind, ks, ke, keyUnits, skipWs(b, i + 1, n))
+      if (i < 0) return i
+      i = skipWs(b, i, n)
+      if (b[i] === 0x2c) {
+        i = skipWs(b, i + 1, n)
+        continue
+      }
+      return b[i] === 0x7d ? i + 1 : SYNTAX
+    }
+  }
+
+  /** One member of an object read by `object`: key b[ks, ke), value at b[i]; the offset after the value, FALLBACK or SYNTAX. */
+  protected abstract member(kind: number, ks: number, ke: number, keyUnits: number, i: number): number
 
   protected decline(): null {
     this.o.deduper.release(this.out.claimed)

@@ -5,7 +5,7 @@ import { F_ANON, F_EVENT, F_EVENT_ID, F_SENT_AT, F_TENANT, F_TS, F_USER, isEvent
 import { MAX_ID_UNITS, type Span } from './fast-path-event.ts'
 import { REQUEST_ID_LENGTH } from './ids.ts'
 import type { IngestBatch } from './batch.ts'
-import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipValue, skipWs, str } from './json-bytes.ts'
+import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipWs, str } from './json-bytes.ts'
 
 /*
  * The collector's fast path (issue #4): a JSON array body (or {"batch": [...]}) read once, byte by
@@ -55,26 +55,8 @@ class BodyEncoder extends ElementEncoder {
       i = skipWs(b, i + 1, n)
     }
     if (b[i] !== 0x5b) return null
-    i = skipWs(b, i + 1, n)
-    if (b[i] === 0x5d) return null
-    for (let k = 0; ; k++) {
-      if (k >= this.o.maxEvents) return this.decline()
-      const start = i
-      let end = b[i] === 0x7b ? this.element(i) : FALLBACK
-      if (end === SYNTAX) return this.decline()
-      if (end === FALLBACK) {
-        end = skipValue(b, start, n)
-        if (end === SYNTAX || !this.slowElement(start, end, k)) return this.decline()
-      } else this.commit()
-      i = skipWs(b, end, n)
-      if (b[i] === 0x2c) {
-        i = skipWs(b, i + 1, n)
-        continue
-      }
-      if (b[i] !== 0x5d) return this.decline()
-      i++
-      break
-    }
+    i = this.elements(i)
+    if (i < 0) return null
     if (batch) {
       i = skipWs(b, i, n)
       if (b[i] !== 0x7d) return this.decline()
@@ -84,41 +66,22 @@ class BodyEncoder extends ElementEncoder {
   }
 
   /** Reads the object at b[i] ('{'): the offset after it, FALLBACK, or SYNTAX. */
-  private element(i: number): number {
-    const { b, n } = this
+  protected element(i: number): number {
     this.seen = 0
     this.resetElement()
-    i = skipWs(b, i + 1, n)
-    if (b[i] === 0x7d) return FALLBACK
-    for (;;) {
-      if (b[i] !== 0x22) return SYNTAX
-      const ks = i + 1
-      i = scanString(b, i, n)
-      if (i === SYNTAX) return SYNTAX
-      if (str.escaped) return FALLBACK
-      const ke = i - 1
-      const keyUnits = str.units
-      i = skipWs(b, i, n)
-      if (b[i] !== 0x3a) return SYNTAX
-      i = skipWs(b, i + 1, n)
-      const field = reservedField(b, ks, ke)
-      i = field !== 0 ? this.reserved(field, i) : this.property(ks, ke, keyUnits, i)
-      if (i < 0) return i
-      i = skipWs(b, i, n)
-      const c = b[i]
-      if (c === 0x2c) {
-        i = skipWs(b, i + 1, n)
-        continue
-      }
-      if (c !== 0x7d) return SYNTAX
-      break
-    }
+    const end = this.object(i, 0, false)
+    if (end < 0) return end
     // What validateEvent requires of the whole; the slow path words the error.
     const { event, userId, anonymousId, eventId } = this
     if ((this.seen & F_EVENT) === 0 || (!userId.present && !anonymousId.present)) return FALLBACK
     this.budget += event.length + (eventId.present ? eventId.units : REQUEST_ID_LENGTH) + (userId.present ? userId.units : 0) + (anonymousId.present ? anonymousId.units : 0)
-    if (this.budget > LIMITS.maxEventBytes) return FALLBACK
-    return i + 1
+    return this.budget > LIMITS.maxEventBytes ? FALLBACK : end
+  }
+
+  /** A member of an element: an envelope field, or a property. */
+  protected member(_kind: number, ks: number, ke: number, keyUnits: number, i: number): number {
+    const field = reservedField(this.b, ks, ke)
+    return field !== 0 ? this.reserved(field, i) : this.property(ks, ke, keyUnits, i)
   }
 
   /** An envelope field's value at b[i]: the offset after it, FALLBACK or SYNTAX. */
@@ -186,7 +149,7 @@ class BodyEncoder extends ElementEncoder {
   }
 
   /** An element this path does not read, taken exactly as sortBatch and appendEvents take it. false: decline the body. */
-  private slowElement(start: number, end: number, index: number): boolean {
+  protected slowElement(start: number, end: number, index: number): boolean {
     const b = this.b
     let item: unknown
     try {

@@ -51,6 +51,9 @@ const batchKey = keyMatcher(['batch', 'sentAt'])
 
 const TRACK = 1
 const IDENTIFY = 2
+// What `member` is reading: a message's own fields, or its properties/traits.
+const MESSAGE = 0
+const BAG = 1
 const TRACK_BYTES = Buffer.from('track')
 const IDENTIFY_BYTES = Buffer.from('identify')
 const CONTEXT_KEY = Buffer.from('context')
@@ -182,32 +185,12 @@ class BatchEncoder extends ElementEncoder {
   }
 
   run(): IngestBatch | null {
-    const { b, n } = this
     if (!this.begin()) return null
-    let i = skipWs(b, this.batchAt + 1, n)
-    // An empty batch: the general path answers it.
-    if (b[i] === 0x5d) return null
-    for (let k = 0; ; k++) {
-      if (k >= this.o.maxEvents) return this.decline()
-      const start = i
-      let end = b[i] === 0x7b ? this.message(i) : FALLBACK
-      if (end === SYNTAX) return this.decline()
-      if (end < 0) {
-        end = skipValue(b, start, n)
-        if (end === SYNTAX || !this.slowMessage(start, end, k)) return this.decline()
-      } else this.commit()
-      i = skipWs(b, end, n)
-      if (b[i] === 0x2c) {
-        i = skipWs(b, i + 1, n)
-        continue
-      }
-      return b[i] === 0x5d ? this.out : this.decline()
-    }
+    return this.elements(this.batchAt) < 0 ? null : this.out
   }
 
   /** Reads the message at b[i] ('{'): the offset after it, FALLBACK (or TOO_DEEP), or SYNTAX. */
-  private message(i: number): number {
-    const { b, n } = this
+  protected element(i: number): number {
     this.resetElement()
     this.seen = 0
     this.type = 0
@@ -217,32 +200,20 @@ class BatchEncoder extends ElementEncoder {
     this.extras = 0
     this.timeKind[0] = this.timeKind[1] = TimeKind.Absent
     this.ownOriginalTs = false
-    i = skipWs(b, i + 1, n)
-    if (b[i] === 0x7d) return FALLBACK
-    for (;;) {
-      if (b[i] !== 0x22) return SYNTAX
-      const ks = i + 1
-      i = scanString(b, i, n)
-      if (i === SYNTAX) return SYNTAX
-      if (str.escaped) return FALLBACK
-      const ke = i - 1
-      const keyUnits = str.units
-      i = skipWs(b, i, n)
-      if (b[i] !== 0x3a) return SYNTAX
-      i = skipWs(b, i + 1, n)
+    const end = this.object(i, MESSAGE, false)
+    return end < 0 ? end : this.finish(end)
+  }
+
+  /** A member of a message (an envelope field, or another field kept as a property) or of its properties/traits. */
+  protected member(kind: number, ks: number, ke: number, keyUnits: number, i: number): number {
+    const b = this.b
+    if (kind === MESSAGE) {
       const field = messageField(b, ks, ke)
-      i = field === 0 ? this.extra(ks, ke, keyUnits, i) : this.field(field, i)
-      if (i < 0) return i
-      i = skipWs(b, i, n)
-      const c = b[i]
-      if (c === 0x2c) {
-        i = skipWs(b, i + 1, n)
-        continue
-      }
-      if (c !== 0x7d) return SYNTAX
-      break
+      return field === 0 ? this.extra(ks, ke, keyUnits, i) : this.field(field, i)
     }
-    return this.finish(i + 1)
+    if (taken(b, ks, ke) !== 0) return FALLBACK
+    if (isOriginalTs(b, ks, ke) !== 0) this.ownOriginalTs = true
+    return this.property(ks, ke, keyUnits, i)
   }
 
   /** The value at b[i] of envelope field `field`: the offset after it, FALLBACK or SYNTAX. */
@@ -440,34 +411,12 @@ class BatchEncoder extends ElementEncoder {
 
   /** The properties (or traits) object b[start, end) as top-level properties. */
   private readBag(start: number, end: number): number {
-    const { b, n } = this
-    let i = skipWs(b, start + 1, n)
-    if (b[i] === 0x7d) return i + 1 === end ? end : SYNTAX
-    for (;;) {
-      if (b[i] !== 0x22) return SYNTAX
-      const ks = i + 1
-      i = scanString(b, i, n)
-      if (i === SYNTAX) return SYNTAX
-      if (str.escaped) return FALLBACK
-      const ke = i - 1
-      const keyUnits = str.units
-      if (taken(b, ks, ke) !== 0) return FALLBACK
-      if (isOriginalTs(b, ks, ke) !== 0) this.ownOriginalTs = true
-      i = skipWs(b, i, n)
-      if (b[i] !== 0x3a) return SYNTAX
-      i = this.property(ks, ke, keyUnits, skipWs(b, i + 1, n))
-      if (i < 0) return i
-      i = skipWs(b, i, n)
-      if (b[i] === 0x2c) {
-        i = skipWs(b, i + 1, n)
-        continue
-      }
-      return b[i] === 0x7d && i + 1 === end ? end : SYNTAX
-    }
+    const r = this.object(start, BAG, true)
+    return r < 0 || r === end ? r : SYNTAX
   }
 
   /** A message this path does not read, taken exactly as parseSegmentJson and sortBatch take it. false: decline the body. */
-  private slowMessage(start: number, end: number, index: number): boolean {
+  protected slowElement(start: number, end: number, index: number): boolean {
     const raw = this.b.subarray(start, end)
     let item: unknown
     try {
