@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { postEvents } from './post-events.ts'
 import { fmt, type Section } from './report.ts'
-import { BENCH_KEY, engineCaughtUp, startServeProcess } from './serve-process.ts'
+import { BENCH_KEY, cpuBetween, engineCaughtUp, startServeProcess, threadCpu } from './serve-process.ts'
 
 /*
  * Issue 18's identity targets: links ≥ 20,000/s, and a profile looked up by an alias id at p99 ≤ 5 ms
@@ -110,10 +110,13 @@ export async function benchIdentity(): Promise<Section> {
     await engineCaughtUp(server.url)
     const plainSeconds = (performance.now() - t0) / 1000
     const identify = bodies((i) => ({ event: 'identify', user_id: `user-${i}`, anonymous_id: `dev-${i}`, ts: ts + 2000 + (i % 1000) }))
+    const pid = server.proc.pid!
+    const c1 = threadCpu(pid)
     const t1 = performance.now()
     await send(server.url, identify)
     await timeUntil(async () => (await linked(server.url)) >= LINKS)
     const linkSeconds = (performance.now() - t1) / 1000
+    const linkCpu = cpuBetween(pid, c1, threadCpu(pid))
     await engineCaughtUp(server.url)
     // Steady state, not the first seconds after the links: the checkpoint of every changed person
     // and redirect is written in the background, and the lookup path is compiled, before timing.
@@ -124,11 +127,16 @@ export async function benchIdentity(): Promise<Section> {
       (i) => `user-${i}`,
       2,
     )
+    const c2 = threadCpu(pid)
+    const client = process.cpuUsage()
     const byAlias = await lookups(
       server.url,
       (i) => `dev-${i}`,
       (i) => `user-${i}`,
     )
+    const lookupCpu = cpuBetween(pid, c2, threadCpu(pid))
+    const clientCpu = process.cpuUsage(client)
+    const lookupCount = LOOKUP_RATE * LOOKUP_SECONDS
     const byPerson = await lookups(
       server.url,
       (i) => `user-${i}`,
@@ -143,13 +151,20 @@ export async function benchIdentity(): Promise<Section> {
         `${fmt(LINKS)} anonymous devices with one event each; then one identify per device for its own user id (POST /v1/events, ${BATCH} events a request, 8 in flight). ` +
         `Links/s: links made (\`tagstream_identity_links_total{result="linked"}\`) over the time from the first identify sent to the last link made: each link is the identify, a claim to the device's partition, a grant back with the device's state, and the merge. ` +
         `The comparison: as many events of the same users naming no device, sent the same way, until processed. ` +
-        `Lookups: GET /v1/profiles/:id paced at ${fmt(LOOKUP_RATE)}/s for ${LOOKUP_SECONDS} s by a device id (after 3 s of quiet and 2 s of untimed lookups: steady state) (answered with its person's profile: a redirect read, then the person), and the same by the person's own id.`,
+        `Lookups: GET /v1/profiles/:id paced at ${fmt(LOOKUP_RATE)}/s for ${LOOKUP_SECONDS} s by a device id (after 3 s of quiet and 2 s of untimed lookups: steady state) (answered with its person's profile: a redirect read, then the person), and the same by the person's own id. ` +
+        `CPU: each thread's CPU time from Linux /proc over the links (first identify to last link) and over the timed alias lookups, per link or lookup; the engine thread is the busiest thread but the main one.`,
       figures: [
         { name: 'identity links made', value: linkRate, unit: 'links/s', target: '≥ 20,000 links/s', met: linkRate >= 20_000 },
         { name: 'comparison: the same users’ events naming no device', value: LINKS / plainSeconds, unit: 'events/s' },
         { name: `profile lookup by an alias id p99 at ${fmt(LOOKUP_RATE)}/s`, value: p99, unit: 'ms', target: '≤ 5 ms', met: p99 <= 5 },
         { name: 'profile lookup by an alias id p50', value: pct(byAlias, 50), unit: 'ms' },
         { name: 'comparison: lookup by the person’s own id p99', value: pct(byPerson, 99), unit: 'ms' },
+        { name: 'server CPU per link: the engine thread (the busiest thread but the main one)', value: (linkCpu.busiest / LINKS) * 1e6, unit: 'µs' },
+        { name: 'server CPU per link: main thread', value: (linkCpu.main / LINKS) * 1e6, unit: 'µs' },
+        { name: 'server CPU per link: all threads', value: (linkCpu.all / LINKS) * 1e6, unit: 'µs' },
+        { name: 'CPU per alias lookup: server main thread', value: (lookupCpu.main / lookupCount) * 1e6, unit: 'µs' },
+        { name: 'CPU per alias lookup: server, all threads', value: (lookupCpu.all / lookupCount) * 1e6, unit: 'µs' },
+        { name: 'CPU per alias lookup: the load generator', value: (clientCpu.user + clientCpu.system) / lookupCount, unit: 'µs' },
       ],
     }
   } finally {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export const BENCH_KEY = 'bench-key'
@@ -50,15 +50,47 @@ export async function engineCaughtUp(url: string, timeoutMs = 600_000): Promise<
   return false
 }
 
+/** CPU seconds (user + system) in a /proc stat file; clock ticks at USER_HZ = 100. */
+function statSeconds(path: string): number {
+  const stat = readFileSync(path, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 /**
- * CPU seconds a process has used so far (Linux /proc; clock ticks at USER_HZ = 100): all its threads,
- * and its main thread alone (the HTTP event loop; the engine, sink and V8's helpers run in others).
+ * CPU seconds a process has used so far (Linux /proc): all its threads, and its main thread alone
+ * (the HTTP event loop; the engine, sink and V8's helpers run in others).
  */
 export function processCpu(pid: number): { all: number; main: number } {
-  const seconds = (path: string) => {
-    const stat = readFileSync(path, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
+  return { all: statSeconds(`/proc/${pid}/stat`), main: statSeconds(`/proc/${pid}/task/${pid}/stat`) }
+}
+
+/** CPU seconds of each thread of a process so far, by thread id. */
+export function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(tid), statSeconds(`/proc/${pid}/task/${tid}/stat`))
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
   }
-  return { all: seconds(`/proc/${pid}/stat`), main: seconds(`/proc/${pid}/task/${pid}/stat`) }
+  return out
+}
+
+/**
+ * CPU seconds between two threadCpu readings: the main thread's, the busiest other thread's (in a
+ * serve process under identity traffic, the engine thread), and all threads'.
+ */
+export function cpuBetween(pid: number, before: Map<number, number>, after: Map<number, number>): { main: number; busiest: number; all: number } {
+  let main = 0
+  let busiest = 0
+  let all = 0
+  for (const [tid, t] of after) {
+    const d = t - (before.get(tid) ?? 0)
+    all += d
+    if (tid === pid) main = d
+    else busiest = Math.max(busiest, d)
+  }
+  return { main, busiest, all }
 }

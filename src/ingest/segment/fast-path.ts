@@ -30,19 +30,19 @@ const SERVER_CLOCK = Number.isFinite(LIMITS.maxFutureMs)
 
 // The message fields read here, then the rest of the mapping's envelope (read past, kept nowhere).
 const READ = ['type', 'event', 'userId', 'anonymousId', 'messageId', 'timestamp', 'originalTimestamp', 'sentAt', 'properties', 'traits', 'context'] as const
-const [TYPE, EVENT, USER_ID, ANONYMOUS_ID, MESSAGE_ID, TIMESTAMP, ORIGINAL_TIMESTAMP, SENT_AT, PROPERTIES, TRAITS, CONTEXT] = READ.map((_, i) => i + 1) as number[] as [
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-]
+/** A read field's number: its place in READ, from 1 (messageField answers 0 for a key of no field). */
+const fieldOf = (name: (typeof READ)[number]) => READ.indexOf(name) + 1
+const TYPE = fieldOf('type')
+const EVENT = fieldOf('event')
+const USER_ID = fieldOf('userId')
+const ANONYMOUS_ID = fieldOf('anonymousId')
+const MESSAGE_ID = fieldOf('messageId')
+const TIMESTAMP = fieldOf('timestamp')
+const ORIGINAL_TIMESTAMP = fieldOf('originalTimestamp')
+const SENT_AT = fieldOf('sentAt')
+const PROPERTIES = fieldOf('properties')
+const TRAITS = fieldOf('traits')
+const CONTEXT = fieldOf('context')
 const messageField = keyMatcher([...READ, ...SEGMENT_ENVELOPE.filter((f) => !(READ as readonly string[]).includes(f))])
 /** Names the mapping gives a leading `_` when a property has them: such a message takes the general path. */
 const taken = keyMatcher(TAKEN_NAMES)
