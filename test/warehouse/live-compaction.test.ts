@@ -135,8 +135,9 @@ describe('queries while the running sink writes and merges', () => {
     expect(sink.stats().lastError).toBeNull()
     // It merged all along: far fewer live files than the flushes wrote (without merges they are
     // equal). A factor of 2, not more: how far the merges get depends on the machine's load, and a
-    // loaded run ended at 26 live files of 102 written.
-    expect(sink.stats().filesWritten).toBeGreaterThan(100)
+    // loaded run ended at 26 live files of 102 written. How many flushes a run gets does too (90
+    // in a run beside a benchmark, about 100 otherwise): enough of them for the ratio to mean something.
+    expect(sink.stats().filesWritten).toBeGreaterThan(60)
     expect(Object.values((await inventory(root)).events).flat().length).toBeLessThan(sink.stats().filesWritten / 2)
   })
 })
