@@ -4,7 +4,7 @@ import { ORIGINAL_TS, decodeEvent, isEngineRecord, type TrackedEvent } from '../
 import { TOPICS } from '../../src/log/event-log.ts'
 import { rng, body } from '../ingest/fast-path-bodies.ts'
 import { segmentBody } from '../ingest/segment-bodies.ts'
-import { auth, startTestServer, type TestServer } from './harness.ts'
+import { auth, parsedEvents as parsed, startTestServer, type TestServer } from './harness.ts'
 
 /*
  * The fast path end to end: two real servers (embedded LMDB log, engine thread), one with the fast
@@ -64,13 +64,6 @@ async function topic(ctx: ApiContext, name: string): Promise<unknown[][]> {
     out.push(records)
   }
   return out
-}
-
-/** tagstream_collector_parsed_events_total by path, from /metrics. */
-async function parsed(s: TestServer): Promise<{ fast: number; validated: number }> {
-  const text = await (await fetch(`${s.url}/metrics`, { headers: auth(s.keys.admin) })).text()
-  const count = (path: string) => Number(new RegExp(`^tagstream_collector_parsed_events_total\\{path="${path}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
-  return { fast: count('fast'), validated: count('validated') }
 }
 
 describe('collector fast path, end to end', () => {

@@ -137,3 +137,10 @@ export async function sqlWhen(s: TestServer, query: string, until: (rows: unknow
   }
   throw new Error(`query never matched: ${query}; last rows ${JSON.stringify(rows)}`)
 }
+
+/** tagstream_collector_parsed_events_total by path, from /metrics: events read from bytes (`fast`) and through JSON.parse (`validated`). */
+export async function parsedEvents(s: TestServer): Promise<{ fast: number; validated: number }> {
+  const text = await (await fetch(`${s.url}/metrics`, { headers: auth(s.keys.admin) })).text()
+  const count = (path: string) => Number(new RegExp(`^tagstream_collector_parsed_events_total\\{path="${path}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
+  return { fast: count('fast'), validated: count('validated') }
+}

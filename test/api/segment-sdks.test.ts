@@ -5,7 +5,7 @@ import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import type { TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
-import { auth, logEvents, sqlWhen as sql, startTestServer, type TestServer } from './harness.ts'
+import { auth, logEvents, parsedEvents, sqlWhen as sql, startTestServer, type TestServer } from './harness.ts'
 
 // The official SDKs from npm, unchanged but for the host, against a real server (issue 18): what
 // they send must land as events, reach the engine (profiles, segments), the change stream and the
@@ -57,6 +57,9 @@ describe('@segment/analytics-node', () => {
       analytics.alias({ userId: 'alice', previousId: 'devB' })
       await analytics.closeAndFlush()
       expect(errors).toEqual([])
+      // The byte-level reader took the identify and the three purchases as the SDK sent them; the
+      // renamed track, page, screen, group and alias went through JSON.parse and the mapping.
+      expect(await parsedEvents(s)).toEqual({ fast: 4, validated: 5 })
 
       const p = await profile(s, 'alice', (x) => x.traits.event_count === 9 && x.segments.length === 2)
       expect(p.counts).toMatchObject({ identify: 1, purchase: 3, Order_Completed: 1, page: 1, screen: 1, group: 1, alias: 1 })
@@ -125,6 +128,8 @@ describe('@rudderstack/rudder-sdk-node', () => {
       for (let i = 0; i < 3; i++) client.track({ userId: 'bob', event: 'purchase', properties: { amount: 5 } })
       client.page({ userId: 'bob', name: 'Shop' })
       await new Promise<void>((resolve, reject) => client.flush((err?: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve())))
+      // RudderStack's messages, each with its own sentAt, read byte by byte but for the page call.
+      expect(await parsedEvents(s)).toEqual({ fast: 4, validated: 1 })
 
       const stored = (await events(s)).filter((e) => e.user_id === 'bob')
       expect(stored).toHaveLength(5)

@@ -1,7 +1,8 @@
 /*
  * Random POST /v1/batch bodies (the Segment tracking spec) for the Segment reader's differential
  * test: mostly messages as @segment/analytics-node and RudderStack's SDK send them (track and
- * identify calls, ISO timestamps, a context, integrations, _metadata, the batch's sentAt), mixed
+ * identify calls, ISO timestamps, a context, integrations, _metadata, the batch's sentAt, a sentAt on
+ * each message), mixed
  * with every awkward thing the mapping (src/ingest/segment/message.ts), validate.ts and JSON.parse
  * care about: the other calls, names the mapping rewrites or renames, ids of every type, both time
  * fields, a message's own sentAt, nested and repeated properties, contexts validation refuses, and
@@ -74,7 +75,10 @@ function message(r: Rng, used: string[], pre: readonly string[], awkward: boolea
     }
     fields.push(['messageId', id])
   }
-  if (!a(0.1)) fields.push(['timestamp', a(0.4) ? pick(r, [...TS, ...clientTimes(now)]) : iso(now - 2000 - Math.floor(r() * H))])
+  // As RudderStack's SDK sends them: originalTimestamp, a sentAt on each message, channel "server".
+  const rudder = !odd && r() < 0.3
+  if (rudder) fields.push(['originalTimestamp', iso(now - 2000 - Math.floor(r() * H))], ['sentAt', iso(now - Math.floor(r() * 2 * H))], ['channel', q('server')])
+  else if (!a(0.1)) fields.push(['timestamp', a(0.4) ? pick(r, [...TS, ...clientTimes(now)]) : iso(now - 2000 - Math.floor(r() * H))])
   if (a(0.15)) fields.push(['originalTimestamp', pick(r, [...TS, iso(now - 5000)])])
   if (a(0.08)) fields.push(['sentAt', pick(r, sentAts(now))])
   const bag = type === q('identify') ? 'traits' : 'properties'
@@ -104,7 +108,8 @@ function message(r: Rng, used: string[], pre: readonly string[], awkward: boolea
   }
   if (r() < 0.8) fields.push(['context', a(0.4) ? pick(r, CONTEXTS) : pick(r, CONTEXTS.slice(0, 2))])
   for (const [k, v] of DELIVERY) {
-    if (r() < (k === 'integrations' || k === '_metadata' ? 0.7 : 0.1)) fields.push([k, a(0.1) ? pick(r, AWKWARD_DELIVERY) : k === 'integrations' && r() < 0.3 ? '{"All":true,"Mixpanel":false}' : v])
+    if ((k !== 'channel' || !rudder) && r() < (k === 'integrations' || k === '_metadata' ? 0.7 : 0.1))
+      fields.push([k, a(0.1) ? pick(r, AWKWARD_DELIVERY) : k === 'integrations' && r() < 0.3 ? '{"All":true,"Mixpanel":false}' : v])
   }
   if (a(0.08)) fields.push([pick(r, [...TAKEN_KEYS, '1x', '__proto__', 'ok']), pick(r, ['1', q('v'), '{"a":1}'])])
   if (a(0.06)) fields.push([pick(r, fields)[0], pick(r, ['1', q('dup'), 'null'])])

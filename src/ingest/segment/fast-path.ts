@@ -13,12 +13,13 @@ import { SEGMENT_ENVELOPE, TAKEN_NAMES, fromSegment, segmentError } from './mess
  * format: each message of the Segment tracking spec written straight into the binary encoding of
  * the event fromSegment and validateEvent make of it, with no JSON.parse and no object per message.
  * It reads the messages SDKs send most: `track` and `identify` calls with flat properties or traits,
- * string or integer ids, a messageId, a timestamp (ISO-8601 or epoch ms; corrected by the batch's
- * sentAt, the client's value kept as original_ts, as validate.ts does), a context object and the
- * delivery fields the mapping drops (integrations, _metadata …). Any other message (page, screen,
- * group, alias, nested properties, escapes in envelope fields or keys, duplicate or digit-led keys,
- * names the mapping renames, a message's own sentAt, anything the mapping or validation would refuse)
- * takes the general path on its own, in its place, sharing the request's ids and claims. A body of
+ * string or integer ids, a messageId, a timestamp or originalTimestamp (ISO-8601 or epoch ms;
+ * corrected by the message's or the batch's sentAt, the client's value kept as original_ts, as
+ * validate.ts does), a context object, other scalar fields (channel …) and the delivery fields the
+ * mapping drops (integrations, _metadata …). Any other message (page, screen, group, alias, nested
+ * properties, escapes in envelope fields or keys, duplicate or digit-led keys, names the mapping
+ * renames, anything the mapping or validation would refuse) takes the general path on its own, in
+ * its place, sharing the request's ids and claims. A body of
  * another shape (not {"batch": [...]}, a bad or repeated sentAt, too many messages, not UTF-8 or not
  * JSON) is declined whole and the general path words the answer.
  */
@@ -170,9 +171,10 @@ class BatchEncoder extends ElementEncoder {
   private contextStart = -1
   private contextEnd = -1
   private extras = 0
-  private timeKind = [TimeKind.Absent, TimeKind.Absent]
-  private timeSpan = [0, 0, 0, 0]
-  private timeValue = [0, 0]
+  /** The message's time fields as sent: timestamp, originalTimestamp, sentAt (`time`'s k). */
+  private timeKind = [TimeKind.Absent, TimeKind.Absent, TimeKind.Absent]
+  private timeSpan = [0, 0, 0, 0, 0, 0]
+  private timeValue = [0, 0, 0]
   /** A property named original_ts was read (validate.ts replaces it when the time changes). */
   private ownOriginalTs = false
 
@@ -198,7 +200,7 @@ class BatchEncoder extends ElementEncoder {
     this.bag[0] = this.bag[2] = -1
     this.contextStart = -1
     this.extras = 0
-    this.timeKind[0] = this.timeKind[1] = TimeKind.Absent
+    this.timeKind[0] = this.timeKind[1] = this.timeKind[2] = TimeKind.Absent
     this.ownOriginalTs = false
     const end = this.object(i, MESSAGE, false)
     return end < 0 ? end : this.finish(end)
@@ -252,10 +254,9 @@ class BatchEncoder extends ElementEncoder {
         return this.id(this.eventId, i, false)
       case TIMESTAMP:
       case ORIGINAL_TIMESTAMP:
-        return this.time(field === TIMESTAMP ? 0 : 1, i)
       case SENT_AT:
-        // A message's own sentAt wins over the batch's: rare, the general path has the rule.
-        return FALLBACK
+        // A message's own sentAt (RudderStack's SDK sets one on every message) wins over the batch's.
+        return this.time(field === TIMESTAMP ? 0 : field === ORIGINAL_TIMESTAMP ? 1 : 2, i)
       case PROPERTIES:
       case TRAITS:
       case CONTEXT: {
@@ -308,7 +309,7 @@ class BatchEncoder extends ElementEncoder {
     return FALLBACK
   }
 
-  /** timestamp (k 0) or originalTimestamp (k 1) at b[i]: kept as sent, resolved in finish. */
+  /** timestamp (k 0), originalTimestamp (k 1) or sentAt (k 2) at b[i]: kept as sent, resolved in finish. */
   private time(k: number, i: number): number {
     const { b, n } = this
     const c = b[i]
@@ -393,11 +394,9 @@ class BatchEncoder extends ElementEncoder {
     }
     if (items > LIMITS.maxProperties) return FALLBACK
 
-    // The event time: validate.ts's own rule (client-time.ts), on the value as sent.
+    // The event time: validate.ts's own rule (client-time.ts), on the values as sent.
     const k = this.timeKind[0]! >= TimeKind.Text ? 0 : 1
-    const kind = this.timeKind[k]!
-    const raw = kind === TimeKind.Text ? (b as Latin1).latin1Slice(this.timeSpan[2 * k]!, this.timeSpan[2 * k + 1]!) : kind === TimeKind.Number ? this.timeValue[k] : undefined
-    if (resolveEventTime(raw, undefined, this.o.receivedAt, LIMITS.maxFutureMs, SERVER_CLOCK, this.sentAt) !== null) return FALLBACK
+    if (resolveEventTime(this.timeAt(k), this.timeAt(2), this.o.receivedAt, LIMITS.maxFutureMs, SERVER_CLOCK, this.sentAt) !== null) return FALLBACK
     this.ts = resolved.ts
     if (resolved.changed) {
       // validate.ts replaces a client's own original_ts in its place: the general path does that.
@@ -407,6 +406,13 @@ class BatchEncoder extends ElementEncoder {
 
     this.budget += this.event.length + (eventId.present ? eventId.units : REQUEST_ID_LENGTH) + (userId.present ? userId.units : 0) + (anonymousId.present ? anonymousId.units : 0)
     return this.budget > LIMITS.maxEventBytes ? FALLBACK : end
+  }
+
+  /** Time field k as JSON.parse gives it: a string, a number, or null / undefined for none. */
+  private timeAt(k: number): string | number | undefined {
+    const kind = this.timeKind[k]!
+    if (kind === TimeKind.Text) return (this.b as Latin1).latin1Slice(this.timeSpan[2 * k]!, this.timeSpan[2 * k + 1]!)
+    return kind === TimeKind.Number ? this.timeValue[k] : undefined
   }
 
   /** The properties (or traits) object b[start, end) as top-level properties. */
