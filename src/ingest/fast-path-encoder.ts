@@ -235,7 +235,8 @@ export abstract class ElementEncoder implements ReadElement {
       copy(value, 0, value.length, props.bytes, p + 4)
     }
     this.propLen = p + size
-    this.propCount++
+    // Its key is not in the body: no key read after it can repeat it (the caller sees to that).
+    keyLen[this.propCount++] = -1
   }
 
   /** Adds the element just read, unless its client event id is a duplicate. */

@@ -57,9 +57,10 @@ describe('@segment/analytics-node', () => {
       analytics.alias({ userId: 'alice', previousId: 'devB' })
       await analytics.closeAndFlush()
       expect(errors).toEqual([])
-      // The byte-level reader took the identify and the three purchases as the SDK sent them; the
-      // renamed track, page, screen, group and alias went through JSON.parse and the mapping.
-      expect(await parsedEvents(s)).toEqual({ fast: 4, validated: 5 })
+      // The byte-level reader took the identify, the three purchases, the page (its category copied
+      // into its properties by the SDK: kept once) and the screen as the SDK sent them; the renamed
+      // track, the group and the alias went through JSON.parse and the mapping.
+      expect(await parsedEvents(s)).toEqual({ fast: 6, validated: 3 })
 
       const p = await profile(s, 'alice', (x) => x.traits.event_count === 9 && x.segments.length === 2)
       expect(p.counts).toMatchObject({ identify: 1, purchase: 3, Order_Completed: 1, page: 1, screen: 1, group: 1, alias: 1 })
@@ -128,8 +129,8 @@ describe('@rudderstack/rudder-sdk-node', () => {
       for (let i = 0; i < 3; i++) client.track({ userId: 'bob', event: 'purchase', properties: { amount: 5 } })
       client.page({ userId: 'bob', name: 'Shop' })
       await new Promise<void>((resolve, reject) => client.flush((err?: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve())))
-      // RudderStack's messages, each with its own sentAt, read byte by byte but for the page call.
-      expect(await parsedEvents(s)).toEqual({ fast: 4, validated: 1 })
+      // RudderStack's messages, each with its own sentAt, all read byte by byte.
+      expect(await parsedEvents(s)).toEqual({ fast: 5, validated: 0 })
 
       const stored = (await events(s)).filter((e) => e.user_id === 'bob')
       expect(stored).toHaveLength(5)

@@ -11,7 +11,7 @@
 import { ID_LITERALS, IDS, KEYS, LITERALS, NESTED, NON_OBJECTS, NUMBERS, STRINGS, T0, TS, WS, clientTimes, corrupt, pick, q, sentAts, type Rng } from './fast-path-bodies.ts'
 
 const H = 3_600_000
-const TYPES = ['page', 'screen', 'group', 'alias', 'bogus', 'Track', 'tr\\u0061ck']
+const TYPES = ['page', 'screen', 'group', 'alias', 'bogus', 'Track', 'tr\\u0061ck', 'p\\u0061ge']
 const TYPE_VALUES = ['5', 'null', '{}']
 const SENT_NAMES = ['Order Completed', '', 'a'.repeat(129), 'sp\\u0069n', 'é', 'a.b:c-d_e', '_x', '1abc']
 const CONTEXTS = [
@@ -56,8 +56,15 @@ function message(r: Rng, used: string[], pre: readonly string[], awkward: boolea
   const a = (p: number) => odd && r() < p
   const fields: Array<[string, string]> = []
   const x = r()
-  const type = a(0.25) ? (r() < 0.8 ? q(pick(r, TYPES)) : pick(r, TYPE_VALUES)) : x < 0.8 ? q('track') : q('identify')
+  const type = a(0.25) ? (r() < 0.8 ? q(pick(r, TYPES)) : pick(r, TYPE_VALUES)) : x < 0.7 ? q('track') : x < 0.85 ? q('identify') : x < 0.93 ? q('page') : q('screen')
   if (!a(0.05)) fields.push(['type', type])
+  if (type === q('page') || type === q('screen')) {
+    // A page's or screen's own name and category (analytics-node also copies them into its properties).
+    if (r() < 0.8) fields.push(['name', a(0.3) ? pick(r, ['null', '5', '{"a":1}', q('Home'), q('é\\u00e9')]) : q(pick(r, ['Home', 'Shop', 'Main']))])
+    if (r() < 0.5) fields.push(['category', a(0.3) ? pick(r, ['null', 'true', '[1]']) : q('Docs')])
+  }
+  // The copy analytics-node makes of a page's category in its properties: equal, or (odd) not.
+  const copied = (type === q('page') || type === q('screen')) && r() < 0.4 ? `"category":${a(0.3) ? pick(r, [q('Other'), 'null', q('D\\u006fcs')]) : q('Docs')}` : null
   const purchase = r() < 0.2
   if (type !== q('identify') || a(0.1)) fields.push(['event', a(0.2) ? (r() < 0.8 ? q(pick(r, SENT_NAMES)) : pick(r, ['5', 'null'])) : q(purchase ? 'in_app_purchase' : 'spin')])
   const anonymous = r() < 0.2
@@ -87,7 +94,7 @@ function message(r: Rng, used: string[], pre: readonly string[], awkward: boolea
     const count = Math.floor(r() * 5)
     for (let k = 0; k < count; k++) {
       const plain = purchase ? pick(r, ['amount', 'item', 'currency']) : pick(r, ['bet', 'machine', 'win', 'level'])
-      const key = a(0.15) ? pick(r, [...KEYS, ...TAKEN_KEYS]) : odd ? plain : `${plain}_${k}`
+      const key = a(0.15) ? pick(r, [...KEYS, ...TAKEN_KEYS, 'name', 'category']) : odd ? plain : `${plain}_${k}`
       const z = r()
       const value =
         z < 0.35
@@ -103,6 +110,7 @@ function message(r: Rng, used: string[], pre: readonly string[], awkward: boolea
                 : '3'
       entries.push(`${q(key)}:${value}`)
     }
+    if (copied !== null) entries.splice(Math.floor(r() * (entries.length + 1)), 0, copied)
     if (a(0.05)) for (let k = 0; k < 257; k++) entries.push(`"p${k}":1`)
     fields.push([a(0.05) ? (bag === 'traits' ? 'properties' : 'traits') : bag, a(0.05) ? pick(r, ['null', '[]', '5']) : `{${entries.join(',')}}`])
   }

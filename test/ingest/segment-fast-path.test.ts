@@ -71,7 +71,8 @@ describe('Segment batch fast path', () => {
             channel: 'server',
           },
           { type: 'identify', anonymousId: 'd1', userId: 42, traits: { plan: 'gold' }, _metadata: { jsRuntime: 'node' } },
-          { type: 'page', userId: 'u1', name: 'Home' },
+          { type: 'page', userId: 'u1', name: 'Home', category: 'Docs', properties: { path: '/' } },
+          { type: 'group', userId: 'u1', groupId: 'g-1' },
         ],
         sentAt: new Date(sent).toISOString(),
       }),
@@ -91,8 +92,9 @@ describe('Segment batch fast path', () => {
       properties: { amount: 4.99, item: 'gems', channel: 'server', context: { library: { name: 'analytics-node' } }, original_ts: T0 - 61_000 },
     })
     expect(byName.get('identify')).toEqual({ event: 'identify', user_id: '42', anonymous_id: 'd1', ts: T0, event_id: ids.next(), tenant: TENANT, received_at: T0, properties: { plan: 'gold' } })
-    expect(byName.get('page')).toMatchObject({ user_id: 'u1', properties: { name: 'Home' } })
-    // The page call took the general path; the other two did not.
+    expect(byName.get('page')).toMatchObject({ user_id: 'u1', properties: { path: '/', name: 'Home', category: 'Docs' } })
+    expect(byName.get('group')).toMatchObject({ user_id: 'u1', properties: { group_id: 'g-1' } })
+    // The group call took the general path; the other three did not.
     expect(body!.validated).toBe(1)
   })
 })

@@ -1,27 +1,30 @@
 import { isUtf8 } from 'node:buffer'
-import { CODEC, DEFAULT_LIMITS, ORIGINAL_TS, checkProperty, parseEventTime, resolveEventTime, resolved, type Budget } from '../../events/index.ts'
+import { CODEC, DEFAULT_LIMITS, ORIGINAL_TS, resolveEventTime, resolved } from '../../events/index.ts'
 import { ElementEncoder, FALLBACK, type FastPathOptions } from '../fast-path-encoder.ts'
 import { isEventName, keyMatcher, startsWith } from '../fast-path-bytes.ts'
 import { MAX_ID_UNITS, type Span } from '../fast-path-event.ts'
 import { REQUEST_ID_LENGTH } from '../ids.ts'
 import type { IngestBatch } from '../batch.ts'
-import { SYNTAX, TOO_DEEP, num, scanLiteral, scanNumber, scanString, skipJson, skipValue, skipWs, str } from '../json-bytes.ts'
+import { SYNTAX, TOO_DEEP, num, scanLiteral, scanNumber, scanString, skipJson, skipValue, str } from '../json-bytes.ts'
 import { SEGMENT_ENVELOPE, TAKEN_NAMES, fromSegment, segmentError } from './message.ts'
+import { topLevel, type TopLevel } from './batch-envelope.ts'
+import { contextOf } from './context-property.ts'
 
 /*
  * POST /v1/batch read byte by byte, as the collector's fast path (../fast-path.ts) reads our own
  * format: each message of the Segment tracking spec written straight into the binary encoding of
  * the event fromSegment and validateEvent make of it, with no JSON.parse and no object per message.
- * It reads the messages SDKs send most: `track` and `identify` calls with flat properties or traits,
- * string or integer ids, a messageId, a timestamp or originalTimestamp (ISO-8601 or epoch ms;
- * corrected by the message's or the batch's sentAt, the client's value kept as original_ts, as
- * validate.ts does), a context object, other scalar fields (channel …) and the delivery fields the
- * mapping drops (integrations, _metadata …). Any other message (page, screen, group, alias, nested
- * properties, escapes in envelope fields or keys, duplicate or digit-led keys, names the mapping
- * renames, anything the mapping or validation would refuse) takes the general path on its own, in
- * its place, sharing the request's ids and claims. A body of
- * another shape (not {"batch": [...]}, a bad or repeated sentAt, too many messages, not UTF-8 or not
- * JSON) is declined whole and the general path words the answer.
+ * It reads the messages SDKs send most: `track`, `identify`, `page` and `screen` calls with flat
+ * properties or traits, string or integer ids, a messageId, a timestamp or originalTimestamp
+ * (ISO-8601 or epoch ms; corrected by the message's or the batch's sentAt, the client's value kept
+ * as original_ts, as validate.ts does), a context object, other scalar fields (channel …), a page's
+ * name and category, and the delivery fields the mapping drops (integrations, _metadata …). Any
+ * other message (group, alias, nested properties, escapes in envelope fields or keys, duplicate or
+ * digit-led keys, names the mapping renames, a page's name beside a different property `name`,
+ * anything the mapping or validation would refuse) takes the general path on its own, in its place,
+ * sharing the request's ids and claims. A body of another shape (not {"batch": [...]}, a bad or
+ * repeated sentAt, too many messages, not UTF-8 or not JSON) is declined whole and the general path
+ * words the answer.
  */
 
 const { T_JSON, T_NUMBER } = CODEC
@@ -30,7 +33,7 @@ const LIMITS = DEFAULT_LIMITS
 const SERVER_CLOCK = Number.isFinite(LIMITS.maxFutureMs)
 
 // The message fields read here, then the rest of the mapping's envelope (read past, kept nowhere).
-const READ = ['type', 'event', 'userId', 'anonymousId', 'messageId', 'timestamp', 'originalTimestamp', 'sentAt', 'properties', 'traits', 'context'] as const
+const READ = ['type', 'event', 'userId', 'anonymousId', 'messageId', 'timestamp', 'originalTimestamp', 'sentAt', 'properties', 'traits', 'context', 'name', 'category'] as const
 /** A read field's number: its place in READ, from 1 (messageField answers 0 for a key of no field). */
 const fieldOf = (name: (typeof READ)[number]) => READ.indexOf(name) + 1
 const TYPE = fieldOf('type')
@@ -44,19 +47,26 @@ const SENT_AT = fieldOf('sentAt')
 const PROPERTIES = fieldOf('properties')
 const TRAITS = fieldOf('traits')
 const CONTEXT = fieldOf('context')
+const NAME = fieldOf('name')
+const CATEGORY = fieldOf('category')
 const messageField = keyMatcher([...READ, ...SEGMENT_ENVELOPE.filter((f) => !(READ as readonly string[]).includes(f))])
 /** Names the mapping gives a leading `_` when a property has them: such a message takes the general path. */
 const taken = keyMatcher(TAKEN_NAMES)
 const isOriginalTs = keyMatcher([ORIGINAL_TS])
-const batchKey = keyMatcher(['batch', 'sentAt'])
+/** A page's or screen's own fields, which the mapping sets over a property of the same name. */
+const isCallField = keyMatcher(['name', 'category'])
 
 const TRACK = 1
 const IDENTIFY = 2
+const PAGE = 3
+const SCREEN = 4
 // What `member` is reading: a message's own fields, or its properties/traits.
 const MESSAGE = 0
 const BAG = 1
 const TRACK_BYTES = Buffer.from('track')
 const IDENTIFY_BYTES = Buffer.from('identify')
+const PAGE_BYTES = Buffer.from('page')
+const SCREEN_BYTES = Buffer.from('screen')
 const CONTEXT_KEY = Buffer.from('context')
 const ORIGINAL_TS_KEY = Buffer.from(ORIGINAL_TS)
 
@@ -88,79 +98,6 @@ export function encodeSegmentBatch(bytes: Buffer, options: FastPathOptions): Ing
   return top === null ? null : new BatchEncoder(bytes, options, top).run()
 }
 
-interface TopLevel {
-  /** Offset of the batch array's '['. */
-  batch: number
-  sentAt: number | undefined
-}
-
-/** The body's {"batch": [...], "sentAt": …}: where the array starts and the send time; null for any other shape. */
-function topLevel(b: Buffer): TopLevel | null {
-  const n = b.length
-  let i = skipWs(b, n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0, n)
-  if (b[i] !== 0x7b) return null
-  let batch = -1
-  let sentAt: number | undefined
-  let sawSentAt = false
-  i = skipWs(b, i + 1, n)
-  for (;;) {
-    if (b[i] !== 0x22) return null
-    const ks = i + 1
-    i = scanString(b, i, n)
-    if (i === SYNTAX || str.escaped) return null
-    const key = batchKey(b, ks, i - 1)
-    i = skipWs(b, i, n)
-    if (b[i] !== 0x3a) return null
-    i = skipWs(b, i + 1, n)
-    if (key === 1) {
-      // JSON.parse keeps the last of repeated keys: the general path has that rule.
-      if (batch >= 0 || b[i] !== 0x5b) return null
-      batch = i
-      i = skipValue(b, i, n)
-    } else if (key === 2) {
-      if (sawSentAt) return null
-      sawSentAt = true
-      const t = timeAt(b, i, n)
-      if (t === null) return null
-      sentAt = t.ms
-      i = t.end
-    } else i = skipJson(b, i, n)
-    if (i < 0) return null
-    i = skipWs(b, i, n)
-    if (b[i] === 0x2c) {
-      i = skipWs(b, i + 1, n)
-      continue
-    }
-    if (b[i] !== 0x7d) return null
-    break
-  }
-  return batch >= 0 && skipWs(b, i + 1, n) === n ? { batch, sentAt } : null
-}
-
-/** A send time at b[i] as requestSentAt reads it (null: none); null when it is not one (the general path words why). */
-function timeAt(b: Buffer, i: number, n: number): { ms: number | undefined; end: number } | null {
-  const c = b[i]
-  if (c === 0x6e) {
-    const end = scanLiteral(b, i)
-    return end === SYNTAX ? null : { ms: undefined, end }
-  }
-  let end: number
-  let t
-  if (c === 0x22) {
-    end = scanString(b, i, n)
-    if (end === SYNTAX || str.escaped || !str.ascii) return null
-    t = parseEventTime((b as Latin1).latin1Slice(i + 1, end - 1))
-  } else {
-    end = scanNumber(b, i)
-    if (end === SYNTAX) return null
-    t = parseEventTime(num.value)
-  }
-  return t.ok ? { ms: t.ms, end } : null
-}
-
-/** The last context read: messages of one SDK and page repeat it byte for byte. */
-const lastContext = { raw: Buffer.alloc(0), json: Buffer.alloc(0), bytes: 0, items: 0, ok: false }
-
 class BatchEncoder extends ElementEncoder {
   private readonly sentAt: number | undefined
   // The message being read.
@@ -177,6 +114,10 @@ class BatchEncoder extends ElementEncoder {
   private timeValue = [0, 0, 0]
   /** A property named original_ts was read (validate.ts replaces it when the time changes). */
   private ownOriginalTs = false
+  /** Where the properties' own name and category values start (−1: none): a page's or screen's own field may meet them. */
+  private readonly bagCallField = new Int32Array(2)
+  /** A page's or screen's name and category: key span, its units, and the value's offset (−1 none or null, −2 nested). */
+  private readonly callField = new Int32Array(8)
 
   private readonly batchAt: number
 
@@ -202,6 +143,8 @@ class BatchEncoder extends ElementEncoder {
     this.extras = 0
     this.timeKind[0] = this.timeKind[1] = this.timeKind[2] = TimeKind.Absent
     this.ownOriginalTs = false
+    this.bagCallField[0] = this.bagCallField[1] = -1
+    this.callField[3] = this.callField[7] = -1
     const end = this.object(i, MESSAGE, false)
     return end < 0 ? end : this.finish(end)
   }
@@ -211,10 +154,13 @@ class BatchEncoder extends ElementEncoder {
     const b = this.b
     if (kind === MESSAGE) {
       const field = messageField(b, ks, ke)
+      if (field === NAME || field === CATEGORY) return this.callFieldAt(field === NAME ? 0 : 4, ks, ke, keyUnits, i)
       return field === 0 ? this.extra(ks, ke, keyUnits, i) : this.field(field, i)
     }
     if (taken(b, ks, ke) !== 0) return FALLBACK
     if (isOriginalTs(b, ks, ke) !== 0) this.ownOriginalTs = true
+    const call = isCallField(b, ks, ke)
+    if (call !== 0) this.bagCallField[call - 1] = i
     return this.property(ks, ke, keyUnits, i)
   }
 
@@ -234,6 +180,8 @@ class BatchEncoder extends ElementEncoder {
         const len = end - i - 2
         if (len === TRACK_BYTES.length && startsWith(b, i + 1, TRACK_BYTES)) this.type = TRACK
         else if (len === IDENTIFY_BYTES.length && startsWith(b, i + 1, IDENTIFY_BYTES)) this.type = IDENTIFY
+        else if (len === PAGE_BYTES.length && startsWith(b, i + 1, PAGE_BYTES)) this.type = PAGE
+        else if (len === SCREEN_BYTES.length && startsWith(b, i + 1, SCREEN_BYTES)) this.type = SCREEN
         else return FALLBACK
         return end
       }
@@ -281,6 +229,25 @@ class BatchEncoder extends ElementEncoder {
         return end === TOO_DEEP ? FALLBACK : end
       }
     }
+  }
+
+  /**
+   * A page's or screen's name (at 0) or category (at 4) at b[i], key b[ks, ke): checked to be JSON
+   * and kept for finish, which makes it a property of those calls (the others drop it).
+   */
+  private callFieldAt(at: number, ks: number, ke: number, keyUnits: number, i: number): number {
+    const bit = 1 << (at === 0 ? NAME : CATEGORY)
+    if ((this.seen & bit) !== 0) return FALLBACK
+    this.seen |= bit
+    const end = skipJson(this.b, i, this.n)
+    if (end < 0) return end === TOO_DEEP ? FALLBACK : end
+    const c = this.b[i]
+    const f = this.callField
+    f[at] = ks
+    f[at + 1] = ke
+    f[at + 2] = keyUnits
+    f[at + 3] = c === 0x6e ? -1 : c === 0x7b || c === 0x5b ? -2 : i
+    return end
   }
 
   /** userId, anonymousId (`person`: "" and null are absent, an integer is kept as text) or messageId (null is absent) at b[i]. */
@@ -364,15 +331,19 @@ class BatchEncoder extends ElementEncoder {
       if (start < 0 || !isEventName(b, start, e)) return FALLBACK
       this.event.set(start, e, e - start, true)
       this.eventBytes = b
-    } else if (this.type === IDENTIFY) {
-      this.event.set(0, IDENTIFY_BYTES.length, IDENTIFY_BYTES.length, true)
-      this.eventBytes = IDENTIFY_BYTES
-    } else return FALLBACK
+    } else {
+      // The call's type is the event's name.
+      const name = this.type === IDENTIFY ? IDENTIFY_BYTES : this.type === PAGE ? PAGE_BYTES : this.type === SCREEN ? SCREEN_BYTES : null
+      if (name === null) return FALLBACK
+      this.event.set(0, name.length, name.length, true)
+      this.eventBytes = name
+    }
     const { userId, anonymousId, eventId } = this
     if (!userId.present && !anonymousId.present) return FALLBACK
 
-    // Properties as fromSegment lays them out: the bag's, the other top-level fields, context.
-    const at = this.type === TRACK ? 0 : 2
+    // Properties as fromSegment lays them out: the bag's, the other top-level fields, context, and a
+    // page's or screen's name and category.
+    const at = this.type === IDENTIFY ? 2 : 0
     const other = 2 - at
     if (this.bag[other]! >= 0 && skipJson(b, this.bag[other]!, this.n) !== this.bag[other + 1]) return FALLBACK
     if (this.bag[at]! >= 0) {
@@ -383,16 +354,34 @@ class BatchEncoder extends ElementEncoder {
       const r = this.property(exKs[x]!, exKe[x]!, exUnits[x]!, exValue[x]!)
       if (r < 0) return r
     }
-    let items = this.propCount
+    // Validation counts each property and each value nested in one.
+    let items = 0
     if (this.contextStart >= 0) {
       const ctx = contextOf(b, this.contextStart, this.contextEnd)
       if (ctx === null) return SYNTAX
       if (!ctx.ok) return FALLBACK
       this.budget += ctx.bytes
-      items += ctx.items
+      items += ctx.items - 1
       this.madeProperty(CONTEXT_KEY, T_JSON, ctx.json)
     }
-    if (items > LIMITS.maxProperties) return FALLBACK
+    if (this.type === PAGE || this.type === SCREEN) {
+      const f = this.callField
+      for (let c = 0; c < 8; c += 4) {
+        const value = f[c + 3]!
+        if (value === -1) continue
+        if (value === -2) return FALLBACK
+        // Beside a property of its name: kept once when equal (analytics-node copies a page's
+        // category into its properties), else the property moves to _name: the general path.
+        const own = this.bagCallField[c >> 2]!
+        if (own >= 0) {
+          if (!this.sameValue(own, value)) return FALLBACK
+          continue
+        }
+        const r = this.property(f[c]!, f[c + 1]!, f[c + 2]!, value)
+        if (r < 0) return r
+      }
+    }
+    if (items + this.propCount > LIMITS.maxProperties) return FALLBACK
 
     // The event time: validate.ts's own rule (client-time.ts), on the values as sent.
     const k = this.timeKind[0]! >= TimeKind.Text ? 0 : 1
@@ -406,6 +395,16 @@ class BatchEncoder extends ElementEncoder {
 
     this.budget += this.event.length + (eventId.present ? eventId.units : REQUEST_ID_LENGTH) + (userId.present ? userId.units : 0) + (anonymousId.present ? anonymousId.units : 0)
     return this.budget > LIMITS.maxEventBytes ? FALLBACK : end
+  }
+
+  /** The JSON values at b[x] and b[y] are certainly equal: the same bytes, and no escape that could spell one differently. */
+  private sameValue(x: number, y: number): boolean {
+    const { b, n } = this
+    const xe = skipJson(b, x, n)
+    const len = xe - x
+    if (xe < 0 || skipJson(b, y, n) - y !== len || b[x] === 0x7b || b[x] === 0x5b) return false
+    for (let k = 0; k < len; k++) if (b[x + k] !== b[y + k] || b[x + k] === 0x5c) return false
+    return true
   }
 
   /** Time field k as JSON.parse gives it: a string, a number, or null / undefined for none. */
@@ -445,27 +444,4 @@ class BatchEncoder extends ElementEncoder {
     // An event that cannot be encoded: declined, and the general path fails the request at append time (503).
     return this.sorter.add(r.event)
   }
-}
-
-/**
- * A message's context as the property validateEvent keeps (T_JSON: JSON.stringify of the parsed
- * value), with what it adds to the event's size and item count; ok false when validation refuses
- * it; null when it is not JSON. The last one is remembered: an SDK sends the same context again.
- */
-function contextOf(b: Buffer, s: number, e: number): typeof lastContext | null {
-  const last = lastContext
-  if (last.raw.length === e - s && last.raw.compare(b, s, e) === 0) return last
-  let v: unknown
-  try {
-    v = JSON.parse(b.toString('utf8', s, e))
-  } catch {
-    return null
-  }
-  const budget: Budget = { bytes: 0, items: 0 }
-  last.ok = checkProperty('context', v, LIMITS, budget) === null
-  last.raw = Buffer.from(b.subarray(s, e))
-  last.json = Buffer.from(JSON.stringify(v))
-  last.bytes = budget.bytes
-  last.items = budget.items
-  return last
 }
