@@ -72,7 +72,7 @@ function sameBytes(x: Uint8Array, xs: number, y: Uint8Array, ys: number, len: nu
 }
 
 /** b[s, …) starts with the bytes of `lit`. */
-export function startsWith(b: Uint8Array, s: number, lit: Buffer): boolean {
+function startsWith(b: Uint8Array, s: number, lit: Buffer): boolean {
   return sameBytes(b, s, lit, 0, lit.length)
 }
 

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import { CODEC, DEFAULT_LIMITS, ORIGINAL_TS, resolveEventTime, resolved } from '../../events/index.ts'
 import { ElementEncoder, FALLBACK, type FastPathOptions } from '../fast-path-encoder.ts'
-import { isEventName, keyMatcher, startsWith } from '../fast-path-bytes.ts'
+import { isEventName, keyMatcher } from '../fast-path-bytes.ts'
 import { MAX_ID_UNITS, type Span } from '../fast-path-event.ts'
 import { REQUEST_ID_LENGTH } from '../ids.ts'
 import type { IngestBatch } from '../batch.ts'
@@ -34,21 +34,8 @@ const SERVER_CLOCK = Number.isFinite(LIMITS.maxFutureMs)
 
 // The message fields read here, then the rest of the mapping's envelope (read past, kept nowhere).
 const READ = ['type', 'event', 'userId', 'anonymousId', 'messageId', 'timestamp', 'originalTimestamp', 'sentAt', 'properties', 'traits', 'context', 'name', 'category'] as const
-/** A read field's number: its place in READ, from 1 (messageField answers 0 for a key of no field). */
-const fieldOf = (name: (typeof READ)[number]) => READ.indexOf(name) + 1
-const TYPE = fieldOf('type')
-const EVENT = fieldOf('event')
-const USER_ID = fieldOf('userId')
-const ANONYMOUS_ID = fieldOf('anonymousId')
-const MESSAGE_ID = fieldOf('messageId')
-const TIMESTAMP = fieldOf('timestamp')
-const ORIGINAL_TIMESTAMP = fieldOf('originalTimestamp')
-const SENT_AT = fieldOf('sentAt')
-const PROPERTIES = fieldOf('properties')
-const TRAITS = fieldOf('traits')
-const CONTEXT = fieldOf('context')
-const NAME = fieldOf('name')
-const CATEGORY = fieldOf('category')
+/** Each read field's number: its place in READ, from 1 (messageField answers 0 for a key of no field). */
+const F = Object.fromEntries(READ.map((name, i) => [name, i + 1])) as Record<(typeof READ)[number], number>
 const messageField = keyMatcher([...READ, ...SEGMENT_ENVELOPE.filter((f) => !(READ as readonly string[]).includes(f))])
 /** Names the mapping gives a leading `_` when a property has them: such a message takes the general path. */
 const taken = keyMatcher(TAKEN_NAMES)
@@ -56,17 +43,14 @@ const isOriginalTs = keyMatcher([ORIGINAL_TS])
 /** A page's or screen's own fields, which the mapping sets over a property of the same name. */
 const isCallField = keyMatcher(['name', 'category'])
 
-const TRACK = 1
-const IDENTIFY = 2
-const PAGE = 3
-const SCREEN = 4
+// The calls read here, by number (TRACK …; 0: another); the others' event name is the call's type.
+const CALLS = ['track', 'identify', 'page', 'screen'] as const
+const [TRACK, IDENTIFY, PAGE, SCREEN] = [1, 2, 3, 4] as const
+const callOf = keyMatcher(CALLS)
+const CALL_NAMES = CALLS.map((c) => Buffer.from(c))
 // What `member` is reading: a message's own fields, or its properties/traits.
 const MESSAGE = 0
 const BAG = 1
-const TRACK_BYTES = Buffer.from('track')
-const IDENTIFY_BYTES = Buffer.from('identify')
-const PAGE_BYTES = Buffer.from('page')
-const SCREEN_BYTES = Buffer.from('screen')
 const CONTEXT_KEY = Buffer.from('context')
 const ORIGINAL_TS_KEY = Buffer.from(ORIGINAL_TS)
 
@@ -154,7 +138,7 @@ class BatchEncoder extends ElementEncoder {
     const b = this.b
     if (kind === MESSAGE) {
       const field = messageField(b, ks, ke)
-      if (field === NAME || field === CATEGORY) return this.callFieldAt(field === NAME ? 0 : 4, ks, ke, keyUnits, i)
+      if (field === F.name || field === F.category) return this.callFieldAt(field === F.name ? 0 : 4, ks, ke, keyUnits, i)
       return field === 0 ? this.extra(ks, ke, keyUnits, i) : this.field(field, i)
     }
     if (taken(b, ks, ke) !== 0) return FALLBACK
@@ -173,19 +157,15 @@ class BatchEncoder extends ElementEncoder {
     this.seen |= bit
     const c = b[i]
     switch (field) {
-      case TYPE: {
+      case F.type: {
         if (c !== 0x22) return FALLBACK
         const end = scanString(b, i, n)
         if (end === SYNTAX) return SYNTAX
-        const len = end - i - 2
-        if (len === TRACK_BYTES.length && startsWith(b, i + 1, TRACK_BYTES)) this.type = TRACK
-        else if (len === IDENTIFY_BYTES.length && startsWith(b, i + 1, IDENTIFY_BYTES)) this.type = IDENTIFY
-        else if (len === PAGE_BYTES.length && startsWith(b, i + 1, PAGE_BYTES)) this.type = PAGE
-        else if (len === SCREEN_BYTES.length && startsWith(b, i + 1, SCREEN_BYTES)) this.type = SCREEN
-        else return FALLBACK
+        this.type = callOf(b, i + 1, end - 1)
+        if (this.type === 0) return FALLBACK
         return end
       }
-      case EVENT: {
+      case F.event: {
         if (c !== 0x22) return FALLBACK
         const end = scanString(b, i, n)
         if (end === SYNTAX) return SYNTAX
@@ -194,30 +174,30 @@ class BatchEncoder extends ElementEncoder {
         this.sentEvent.end = end - 1
         return end
       }
-      case USER_ID:
+      case F.userId:
         return this.id(this.userId, i, true)
-      case ANONYMOUS_ID:
+      case F.anonymousId:
         return this.id(this.anonymousId, i, true)
-      case MESSAGE_ID:
+      case F.messageId:
         return this.id(this.eventId, i, false)
-      case TIMESTAMP:
-      case ORIGINAL_TIMESTAMP:
-      case SENT_AT:
+      case F.timestamp:
+      case F.originalTimestamp:
+      case F.sentAt:
         // A message's own sentAt (RudderStack's SDK sets one on every message) wins over the batch's.
-        return this.time(field === TIMESTAMP ? 0 : field === ORIGINAL_TIMESTAMP ? 1 : 2, i)
-      case PROPERTIES:
-      case TRAITS:
-      case CONTEXT: {
+        return this.time(field === F.timestamp ? 0 : field === F.originalTimestamp ? 1 : 2, i)
+      case F.properties:
+      case F.traits:
+      case F.context: {
         if (c === 0x6e) return scanLiteral(b, i)
         if (c !== 0x7b) return FALLBACK
         // Read (strictly) once the type says which bag counts; here only its extent.
         const end = skipValue(b, i, n)
         if (end === SYNTAX) return SYNTAX
-        if (field === CONTEXT) {
+        if (field === F.context) {
           this.contextStart = i
           this.contextEnd = end
         } else {
-          const at = field === PROPERTIES ? 0 : 2
+          const at = field === F.properties ? 0 : 2
           this.bag[at] = i
           this.bag[at + 1] = end
         }
@@ -236,7 +216,7 @@ class BatchEncoder extends ElementEncoder {
    * and kept for finish, which makes it a property of those calls (the others drop it).
    */
   private callFieldAt(at: number, ks: number, ke: number, keyUnits: number, i: number): number {
-    const bit = 1 << (at === 0 ? NAME : CATEGORY)
+    const bit = 1 << (at === 0 ? F.name : F.category)
     if ((this.seen & bit) !== 0) return FALLBACK
     this.seen |= bit
     const end = skipJson(this.b, i, this.n)
@@ -333,8 +313,8 @@ class BatchEncoder extends ElementEncoder {
       this.eventBytes = b
     } else {
       // The call's type is the event's name.
-      const name = this.type === IDENTIFY ? IDENTIFY_BYTES : this.type === PAGE ? PAGE_BYTES : this.type === SCREEN ? SCREEN_BYTES : null
-      if (name === null) return FALLBACK
+      const name = CALL_NAMES[this.type - 1]
+      if (name === undefined) return FALLBACK
       this.event.set(0, name.length, name.length, true)
       this.eventBytes = name
     }
