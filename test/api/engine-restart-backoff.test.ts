@@ -45,6 +45,9 @@ class FakeThread implements EngineThread {
   profile(): Promise<null> {
     return Promise.resolve(null)
   }
+  profileJson(): Promise<null> {
+    return Promise.resolve(null)
+  }
   searchProfiles(): Promise<{ profiles: []; next: null }> {
     return Promise.resolve({ profiles: [], next: null })
   }

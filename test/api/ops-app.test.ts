@@ -25,6 +25,7 @@ const notUsed = (): never => {
 }
 const engine: EngineClient = {
   profile: notUsed,
+  profileJson: notUsed,
   searchProfiles: notUsed,
   segments: notUsed,
   members: notUsed,

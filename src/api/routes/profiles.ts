@@ -36,9 +36,10 @@ export const profilesRoutes: RouteModule = (app, ctx) => {
       config: { openapi: { response: PROFILE_RESPONSES } },
     },
     async (req, reply) => {
-      const profile = await ctx.engine.profile(req.principal!.tenant, req.params.user_id)
-      if (!profile) return sendError(reply, 404, 'not_found', `no profile for user "${req.params.user_id}"`)
-      return profile
+      // Serialized by the engine (profileJson): the answer is sent as it comes.
+      const json = await ctx.engine.profileJson(req.principal!.tenant, req.params.user_id)
+      if (json === null) return sendError(reply, 404, 'not_found', `no profile for user "${req.params.user_id}"`)
+      return reply.type('application/json; charset=utf-8').send(json)
     },
   )
 

@@ -27,6 +27,11 @@ export class EngineReadModel {
     return at === null ? null : buildProfile(at.user, at.rules, this.#options, at.T)
   }
 
+  async profileJson(tenant: string, userId: string): Promise<string | null> {
+    const p = await this.profile(tenant, userId)
+    return p === null ? null : JSON.stringify(p)
+  }
+
   /** Profiles of a tenant matching every trait condition (and in a segment, if named), by user id after the cursor. */
   async searchProfiles(q: ProfileQuery): Promise<ProfilePage> {
     const segment = q.segment === undefined ? -1 : this.segmentIndex(q.segment)

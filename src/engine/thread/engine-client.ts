@@ -89,6 +89,10 @@ export class EngineThreadClient implements EngineClient {
     return this.call('profile', [tenant, userId])
   }
 
+  profileJson(tenant: string, userId: string): Promise<string | null> {
+    return this.call('profileJson', [tenant, userId])
+  }
+
   searchProfiles(query: ProfileQuery): Promise<ProfilePage> {
     return this.call('searchProfiles', [query])
   }

@@ -39,6 +39,8 @@ export class EngineQueries extends EngineReadModel implements EngineQueryApi {
     switch (msg.method) {
       case 'profile':
         return this.profile(...msg.args)
+      case 'profileJson':
+        return this.profileJson(...msg.args)
       case 'searchProfiles':
         return this.searchProfiles(...msg.args)
       case 'segments':

@@ -121,6 +121,10 @@ export class EngineSupervisor implements EngineClient {
     return this.route((t) => t.profile(tenant, userId))
   }
 
+  profileJson(tenant: string, userId: string): Promise<string | null> {
+    return this.route((t) => t.profileJson(tenant, userId))
+  }
+
   searchProfiles(query: ProfileQuery): Promise<ProfilePage> {
     return this.route((t) => t.searchProfiles(query))
   }

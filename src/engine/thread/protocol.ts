@@ -122,6 +122,12 @@ export interface EngineSnapshot {
  */
 export interface EngineQueryApi {
   profile(tenant: string, userId: string): Promise<Profile | null>
+  /**
+   * The same profile as the JSON text GET /v1/profiles/:id answers, made where the profile is: one
+   * string crosses the thread boundary instead of an object graph, and the API's thread does not
+   * serialize it again (the lookup path's cost is mostly that thread's).
+   */
+  profileJson(tenant: string, userId: string): Promise<string | null>
   searchProfiles(query: ProfileQuery): Promise<ProfilePage>
   segments(tenant: string): Promise<SegmentInfo[]>
   /** A segment's members after the cursor; null when there is no such segment. */
