@@ -26,7 +26,7 @@ export function keyMatcher(names: readonly string[]): (b: Buffer, s: number, e: 
   names.forEach((name, i) => (byLength[Buffer.byteLength(name)] ??= []).push({ name: Buffer.from(name), at: i + 1 }))
   return (b, s, e) => {
     const len = e - s
-    // Bounds first: a client's key may be of any length, and a read past the table's end is V8's slow path.
+    // Bounds first: a client's key may be as long as it likes, and a read past the table's end is V8's slow path.
     if (len >= byLength.length) return 0
     const candidates = byLength[len]
     if (candidates === undefined) return 0

@@ -4,7 +4,7 @@ import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipJson, skipValue, 
 
 /*
  * The envelope of a POST /v1/batch body, read from its bytes for the batch reader (./fast-path.ts):
- * where the messages start and when the client says it sent them. Any other shape is left to the
+ * where the messages start and when the client says it sent them. Every other shape is left to the
  * general path (./parse.ts), which words the answer.
  */
 
@@ -18,7 +18,7 @@ export interface TopLevel {
   sentAt: number | undefined
 }
 
-/** The body's {"batch": [...], "sentAt": …}: where the array starts and the send time; null for any other shape. */
+/** The body's {"batch": [...], "sentAt": …}: where the array starts and the send time; null for every other shape. */
 export function topLevel(b: Buffer): TopLevel | null {
   const n = b.length
   let i = skipWs(b, n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0, n)

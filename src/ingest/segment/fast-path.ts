@@ -18,7 +18,7 @@ import { contextOf } from './context-property.ts'
  * properties or traits, string or integer ids, a messageId, a timestamp or originalTimestamp
  * (ISO-8601 or epoch ms; corrected by the message's or the batch's sentAt, the client's value kept
  * as original_ts, as validate.ts does), a context object, other scalar fields (channel …), a page's
- * name and category, and the delivery fields the mapping drops (integrations, _metadata …). Any
+ * name and category, and the delivery fields the mapping drops (integrations, _metadata …). Every
  * other message (group, alias, nested properties, escapes in envelope fields or keys, duplicate or
  * digit-led keys, names the mapping renames, a page's name beside a different property `name`,
  * anything the mapping or validation would refuse) takes the general path on its own, in its place,
