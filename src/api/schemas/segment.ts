@@ -13,7 +13,7 @@ export const SEGMENT_MESSAGE = {
   description: 'One call of the Segment spec; read into an event as docs/segment.md says. Other top-level keys are kept as properties.',
   properties: {
     type: { type: 'string', enum: ['track', 'identify', 'page', 'screen', 'group', 'alias'], description: 'Required in a batch; the route says it otherwise' },
-    event: { type: 'string', description: 'The event name of a track call (any text: normalised to the event name rule, the original kept as `original_event`)' },
+    event: { type: 'string', description: 'The event name of a track call (free text: normalised to the event name rule, the original kept as `original_event`)' },
     userId: { type: ['string', 'integer'], description: 'The user; this or anonymousId is required' },
     anonymousId: { type: ['string', 'integer'], description: 'The device or visitor' },
     messageId: { type: 'string', maxLength: 256, description: 'De-duplication id' },
