@@ -1,6 +1,7 @@
 import { CODEC, DEFAULT_LIMITS, SIZE_ESTIMATE } from '../events/index.ts'
 import type { Deduper } from './dedupe.ts'
-import { copy, isProtoKey, sameRange } from './fast-path-bytes.ts'
+import { copy, isProtoKey } from './fast-path-bytes.ts'
+import { KeySet } from './key-set.ts'
 import { Span, groupElement, props, startRequest, type ReadElement } from './fast-path-event.ts'
 import type { RequestIds } from './ids.ts'
 import { emptyBatch, type IngestBatch } from './batch.ts'
@@ -29,9 +30,8 @@ export const FALLBACK = -2
 const { T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING } = CODEC
 const LIMITS = DEFAULT_LIMITS
 
-// Positions of the element's property keys so far (duplicate keys go to the slow path).
-const keyAt = new Int32Array(LIMITS.maxProperties)
-const keyLen = new Int32Array(LIMITS.maxProperties)
+// The element's property keys so far (a repeated key sends it to the slow path).
+const keys = new KeySet(LIMITS.maxProperties)
 
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
 
@@ -81,6 +81,7 @@ export abstract class ElementEncoder implements ReadElement {
     this.propLen = 0
     this.propCount = 0
     this.budget = SIZE_ESTIMATE.base
+    keys.clear()
   }
 
   /**
@@ -169,9 +170,7 @@ export abstract class ElementEncoder implements ReadElement {
     if (isProtoKey(b, ks, klen)) return FALLBACK
     const count = this.propCount
     if (count >= LIMITS.maxProperties) return FALLBACK
-    for (let k = 0; k < count; k++) if (keyLen[k] === klen && sameRange(b, keyAt[k]!, ks, klen)) return FALLBACK
-    keyAt[count] = ks
-    keyLen[count] = klen
+    if (!keys.add(b, ks, klen)) return FALLBACK
     this.propCount = count + 1
 
     const c = b[i]
@@ -235,8 +234,8 @@ export abstract class ElementEncoder implements ReadElement {
       copy(value, 0, value.length, props.bytes, p + 4)
     }
     this.propLen = p + size
-    // Its key is not in the body: no key read after it can repeat it (the caller sees to that).
-    keyLen[this.propCount++] = -1
+    // Its key is not in the body, and no key read after it repeats it (the caller sees to that).
+    this.propCount++
   }
 
   /** Adds the element just read, unless its client event id is a duplicate. */
