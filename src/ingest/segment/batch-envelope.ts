@@ -1,5 +1,6 @@
-import { parseEventTime } from '../../events/index.ts'
+import { FALLBACK } from '../fast-path-encoder.ts'
 import { keyMatcher } from '../fast-path-bytes.ts'
+import { requestSentAt } from '../parse.ts'
 import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipJson, skipValue, skipWs, str } from '../json-bytes.ts'
 
 /*
@@ -9,6 +10,8 @@ import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipJson, skipValue, 
  */
 
 const batchKey = keyMatcher(['batch', 'sentAt'])
+/** readTime's answer for a value it does not read (the fast path's FALLBACK). */
+const UNREAD = FALLBACK
 
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
 
@@ -44,10 +47,12 @@ export function topLevel(b: Buffer): TopLevel | null {
     } else if (key === 2) {
       if (sawSentAt) return null
       sawSentAt = true
-      const t = timeAt(b, i, n)
-      if (t === null) return null
-      sentAt = t.ms
-      i = t.end
+      i = readTime(b, i, n)
+      if (i < 0) return null
+      // requestSentAt's rule; a value it refuses is refused by the general path, in its words.
+      const t = requestSentAt(time.value, 'sentAt')
+      if (typeof t === 'object') return null
+      sentAt = t
     } else i = skipJson(b, i, n)
     if (i < 0) return null
     i = skipWs(b, i, n)
@@ -61,23 +66,31 @@ export function topLevel(b: Buffer): TopLevel | null {
   return batch >= 0 && skipWs(b, i + 1, n) === n ? { batch, sentAt } : null
 }
 
-/** A send time at b[i] as requestSentAt reads it (null: none); null when it is not one (the general path words why). */
-function timeAt(b: Buffer, i: number, n: number): { ms: number | undefined; end: number } | null {
+/** What the last readTime read: the value as JSON.parse gives it (null read as undefined: no value). */
+export const time: { value: string | number | undefined } = { value: undefined }
+
+/**
+ * A time field's value at b[i] (a string of ASCII without escapes, a number, or null) into `time`:
+ * the offset after it, SYNTAX when it is not JSON, or UNREAD for another value (an escaped or
+ * non-ASCII string, true, an object …), which the general path words.
+ */
+export function readTime(b: Buffer, i: number, n: number): number {
   const c = b[i]
   if (c === 0x6e) {
-    const end = scanLiteral(b, i)
-    return end === SYNTAX ? null : { ms: undefined, end }
+    time.value = undefined
+    return scanLiteral(b, i)
   }
-  let end: number
-  let t
   if (c === 0x22) {
-    end = scanString(b, i, n)
-    if (end === SYNTAX || str.escaped || !str.ascii) return null
-    t = parseEventTime((b as Latin1).latin1Slice(i + 1, end - 1))
-  } else {
-    end = scanNumber(b, i)
-    if (end === SYNTAX) return null
-    t = parseEventTime(num.value)
+    const end = scanString(b, i, n)
+    if (end === SYNTAX) return SYNTAX
+    if (str.escaped || !str.ascii) return UNREAD
+    time.value = (b as Latin1).latin1Slice(i + 1, end - 1)
+    return end
   }
-  return t.ok ? { ms: t.ms, end } : null
+  if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) {
+    const end = scanNumber(b, i)
+    if (end !== SYNTAX) time.value = num.value
+    return end
+  }
+  return c === 0x74 || c === 0x66 || c === 0x7b || c === 0x5b ? UNREAD : SYNTAX
 }

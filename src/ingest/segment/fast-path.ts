@@ -7,7 +7,7 @@ import { REQUEST_ID_LENGTH } from '../ids.ts'
 import type { IngestBatch } from '../batch.ts'
 import { SYNTAX, TOO_DEEP, num, scanLiteral, scanNumber, scanString, skipJson, skipValue, str } from '../json-bytes.ts'
 import { SEGMENT_ENVELOPE, TAKEN_NAMES, fromSegment, segmentError } from './message.ts'
-import { topLevel, type TopLevel } from './batch-envelope.ts'
+import { readTime, time, topLevel, type TopLevel } from './batch-envelope.ts'
 import { contextOf } from './context-property.ts'
 
 /*
@@ -61,16 +61,6 @@ const exKe = new Int32Array(MAX_EXTRAS)
 const exUnits = new Int32Array(MAX_EXTRAS)
 const exValue = new Int32Array(MAX_EXTRAS)
 
-/** A time field of the message: absent, null, an ISO string b[s, e) or epoch ms. */
-const enum TimeKind {
-  Absent,
-  Null,
-  Text,
-  Number,
-}
-
-type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
-
 /**
  * Sorts and encodes a POST /v1/batch body in one pass, or returns null when the body is not one this
  * path reads (the caller then runs parseSegmentJson and sortBatch, which give the answer). Claims
@@ -93,9 +83,7 @@ class BatchEncoder extends ElementEncoder {
   private contextEnd = -1
   private extras = 0
   /** The message's time fields as sent: timestamp, originalTimestamp, sentAt (`time`'s k). */
-  private timeKind = [TimeKind.Absent, TimeKind.Absent, TimeKind.Absent]
-  private timeSpan = [0, 0, 0, 0, 0, 0]
-  private timeValue = [0, 0, 0]
+  private readonly times: Array<string | number | undefined> = [undefined, undefined, undefined]
   /** A property named original_ts was read (validate.ts replaces it when the time changes). */
   private ownOriginalTs = false
   /** Where the properties' own name and category values start (−1: none): a page's or screen's own field may meet them. */
@@ -125,7 +113,7 @@ class BatchEncoder extends ElementEncoder {
     this.bag[0] = this.bag[2] = -1
     this.contextStart = -1
     this.extras = 0
-    this.timeKind[0] = this.timeKind[1] = this.timeKind[2] = TimeKind.Absent
+    this.times[0] = this.times[1] = this.times[2] = undefined
     this.ownOriginalTs = false
     this.bagCallField[0] = this.bagCallField[1] = -1
     this.callField[3] = this.callField[7] = -1
@@ -258,29 +246,9 @@ class BatchEncoder extends ElementEncoder {
 
   /** timestamp (k 0), originalTimestamp (k 1) or sentAt (k 2) at b[i]: kept as sent, resolved in finish. */
   private time(k: number, i: number): number {
-    const { b, n } = this
-    const c = b[i]
-    if (c === 0x6e) {
-      this.timeKind[k] = TimeKind.Null
-      return scanLiteral(b, i)
-    }
-    if (c === 0x22) {
-      const end = scanString(b, i, n)
-      if (end === SYNTAX) return SYNTAX
-      if (str.escaped || !str.ascii) return FALLBACK
-      this.timeKind[k] = TimeKind.Text
-      this.timeSpan[2 * k] = i + 1
-      this.timeSpan[2 * k + 1] = end - 1
-      return end
-    }
-    if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) {
-      const end = scanNumber(b, i)
-      if (end === SYNTAX) return SYNTAX
-      this.timeKind[k] = TimeKind.Number
-      this.timeValue[k] = num.value
-      return end
-    }
-    return FALLBACK
+    const end = readTime(this.b, i, this.n)
+    if (end >= 0) this.times[k] = time.value
+    return end
   }
 
   /** Another top-level field (kept as a property after the bag's): a scalar, checked here, encoded in finish. */
@@ -364,8 +332,8 @@ class BatchEncoder extends ElementEncoder {
     if (items + this.propCount > LIMITS.maxProperties) return FALLBACK
 
     // The event time: validate.ts's own rule (client-time.ts), on the values as sent.
-    const k = this.timeKind[0]! >= TimeKind.Text ? 0 : 1
-    if (resolveEventTime(this.timeAt(k), this.timeAt(2), this.o.receivedAt, LIMITS.maxFutureMs, SERVER_CLOCK, this.sentAt) !== null) return FALLBACK
+    const [timestamp, originalTimestamp, sentAt] = this.times
+    if (resolveEventTime(timestamp ?? originalTimestamp, sentAt, this.o.receivedAt, LIMITS.maxFutureMs, SERVER_CLOCK, this.sentAt) !== null) return FALLBACK
     this.ts = resolved.ts
     if (resolved.changed) {
       // validate.ts replaces a client's own original_ts in its place: the general path does that.
@@ -385,13 +353,6 @@ class BatchEncoder extends ElementEncoder {
     if (xe < 0 || skipJson(b, y, n) - y !== len || b[x] === 0x7b || b[x] === 0x5b) return false
     for (let k = 0; k < len; k++) if (b[x + k] !== b[y + k] || b[x + k] === 0x5c) return false
     return true
-  }
-
-  /** Time field k as JSON.parse gives it: a string, a number, or null / undefined for none. */
-  private timeAt(k: number): string | number | undefined {
-    const kind = this.timeKind[k]!
-    if (kind === TimeKind.Text) return (this.b as Latin1).latin1Slice(this.timeSpan[2 * k]!, this.timeSpan[2 * k + 1]!)
-    return kind === TimeKind.Number ? this.timeValue[k] : undefined
   }
 
   /** The properties (or traits) object b[start, end) as top-level properties. */
