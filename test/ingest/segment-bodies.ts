@@ -26,6 +26,9 @@ const CONTEXTS = [
   '{"k":"x","k":"y"}',
   '{"1":2,"b":3}',
   `{"big":"${'x'.repeat(9000)}"}`,
+  // Longer than a whole event may be: one refused, one the general path takes (blanks are not counted).
+  `{"big":"${'x'.repeat(33_000)}"}`,
+  `{"a":1${' '.repeat(40_000)}}`,
   `{${Array.from({ length: 300 }, (_, i) => `"k${i}":1`).join(',')}}`,
   '[1]',
   '"text"',
