@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { planSlots, slotsEventAt, type SlotsEvent } from '../src/sim/index.ts'
 import { postEvents } from './post-events.ts'
 import type { Section } from './report.ts'
-import { engineCaughtUp, processCpu, startServeProcess } from './serve-process.ts'
+import { cpuBetween, engineCaughtUp, startServeProcess, threadCpu } from './serve-process.ts'
 
 /*
  * Issue 18's target: POST /v1/batch with Segment-shaped messages of seed 000's mix (spins and
@@ -94,11 +94,11 @@ async function measure(bodies: Template[], path: string): Promise<{ rate: number
   const server = await startServeProcess(dir, RULES, ['--no-warehouse'])
   try {
     const pid = server.proc.pid!
-    const before = processCpu(pid)
+    const before = threadCpu(pid)
     const r = await flatOut(server.url, bodies, path)
-    const after = processCpu(pid)
+    const used = cpuBetween(pid, before, threadCpu(pid))
     const events = r.rate * SECONDS
-    const cpu = { all: ((after.all - before.all) / events) * 1e6, main: ((after.main - before.main) / events) * 1e6 }
+    const cpu = { all: (used.all / events) * 1e6, main: (used.main / events) * 1e6 }
     await engineCaughtUp(server.url, 120_000)
     return { ...r, cpu }
   } finally {

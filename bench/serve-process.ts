@@ -57,15 +57,7 @@ function statSeconds(path: string): number {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-/**
- * CPU seconds a process has used so far (Linux /proc): all its threads, and its main thread alone
- * (the HTTP event loop; the engine, sink and V8's helpers run in others).
- */
-export function processCpu(pid: number): { all: number; main: number } {
-  return { all: statSeconds(`/proc/${pid}/stat`), main: statSeconds(`/proc/${pid}/task/${pid}/stat`) }
-}
-
-/** CPU seconds of each thread of a process so far, by thread id. */
+/** CPU seconds of each thread of a process so far, by thread id (the main thread's id is the process's). */
 export function threadCpu(pid: number): Map<number, number> {
   const out = new Map<number, number>()
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
