@@ -35,7 +35,42 @@ const keys = new KeySet(LIMITS.maxProperties)
 
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
 
-export abstract class ElementEncoder implements ReadElement {
+/** What readObject hands each member to. */
+export interface MemberReader {
+  /** One member: key b[ks, ke), value at b[i]; the offset after the value, FALLBACK or SYNTAX. */
+  member(kind: number, ks: number, ke: number, keyUnits: number, i: number): number
+}
+
+/**
+ * Reads the object at b[i] ('{') member by member: each key (escaped keys take the slow path) and
+ * the offset of its value go to `reader.member(kind, …)`, which returns the offset after the value.
+ * The offset after the '}', FALLBACK or SYNTAX; an empty object is FALLBACK unless `emptyOk`.
+ */
+export function readObject(b: Buffer, i: number, n: number, kind: number, emptyOk: boolean, reader: MemberReader): number {
+  i = skipWs(b, i + 1, n)
+  if (b[i] === 0x7d) return emptyOk ? i + 1 : FALLBACK
+  for (;;) {
+    if (b[i] !== 0x22) return SYNTAX
+    const ks = i + 1
+    i = scanString(b, i, n)
+    if (i === SYNTAX) return SYNTAX
+    if (str.escaped) return FALLBACK
+    const ke = i - 1
+    const keyUnits = str.units
+    i = skipWs(b, i, n)
+    if (b[i] !== 0x3a) return SYNTAX
+    i = reader.member(kind, ks, ke, keyUnits, skipWs(b, i + 1, n))
+    if (i < 0) return i
+    i = skipWs(b, i, n)
+    if (b[i] === 0x2c) {
+      i = skipWs(b, i + 1, n)
+      continue
+    }
+    return b[i] === 0x7d ? i + 1 : SYNTAX
+  }
+}
+
+export abstract class ElementEncoder implements ReadElement, MemberReader {
   protected readonly n: number
   protected readonly tenantBytes: Buffer
   protected readonly out: IngestBatch
@@ -121,38 +156,13 @@ export abstract class ElementEncoder implements ReadElement {
   /** An element this path does not read, taken exactly as the general path takes it (at request position `index`). false: decline the body. */
   protected abstract slowElement(start: number, end: number, index: number): boolean
 
-  /**
-   * Reads the object at b[i] ('{') member by member: each key (escaped keys take the slow path) and
-   * the offset of its value go to `member(kind, …)`, which returns the offset after the value. The
-   * offset after the '}', FALLBACK or SYNTAX; an empty object is FALLBACK unless `emptyOk`.
-   */
+  /** Reads the object at b[i] ('{') member by member into `member` (readObject). */
   protected object(i: number, kind: number, emptyOk: boolean): number {
-    const { b, n } = this
-    i = skipWs(b, i + 1, n)
-    if (b[i] === 0x7d) return emptyOk ? i + 1 : FALLBACK
-    for (;;) {
-      if (b[i] !== 0x22) return SYNTAX
-      const ks = i + 1
-      i = scanString(b, i, n)
-      if (i === SYNTAX) return SYNTAX
-      if (str.escaped) return FALLBACK
-      const ke = i - 1
-      const keyUnits = str.units
-      i = skipWs(b, i, n)
-      if (b[i] !== 0x3a) return SYNTAX
-      i = this.member(kind, ks, ke, keyUnits, skipWs(b, i + 1, n))
-      if (i < 0) return i
-      i = skipWs(b, i, n)
-      if (b[i] === 0x2c) {
-        i = skipWs(b, i + 1, n)
-        continue
-      }
-      return b[i] === 0x7d ? i + 1 : SYNTAX
-    }
+    return readObject(this.b, i, this.n, kind, emptyOk, this)
   }
 
   /** One member of an object read by `object`: key b[ks, ke), value at b[i]; the offset after the value, FALLBACK or SYNTAX. */
-  protected abstract member(kind: number, ks: number, ke: number, keyUnits: number, i: number): number
+  abstract member(kind: number, ks: number, ke: number, keyUnits: number, i: number): number
 
   protected decline(): null {
     this.o.deduper.release(this.out.claimed)

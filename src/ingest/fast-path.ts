@@ -79,7 +79,7 @@ class BodyEncoder extends ElementEncoder {
   }
 
   /** A member of an element: an envelope field, or a property. */
-  protected member(_kind: number, ks: number, ke: number, keyUnits: number, i: number): number {
+  member(_kind: number, ks: number, ke: number, keyUnits: number, i: number): number {
     const field = reservedField(this.b, ks, ke)
     return field !== 0 ? this.reserved(field, i) : this.property(ks, ke, keyUnits, i)
   }

@@ -1,4 +1,4 @@
-import { FALLBACK } from '../fast-path-encoder.ts'
+import { FALLBACK, readObject, type MemberReader } from '../fast-path-encoder.ts'
 import { keyMatcher } from '../fast-path-bytes.ts'
 import { requestSentAt } from '../parse.ts'
 import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipJson, skipValue, skipWs, str } from '../json-bytes.ts'
@@ -24,46 +24,44 @@ export interface TopLevel {
 /** The body's {"batch": [...], "sentAt": …}: where the array starts and the send time; null for every other shape. */
 export function topLevel(b: Buffer): TopLevel | null {
   const n = b.length
-  let i = skipWs(b, n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0, n)
+  const i = skipWs(b, n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0, n)
   if (b[i] !== 0x7b) return null
-  let batch = -1
-  let sentAt: number | undefined
-  let sawSentAt = false
-  i = skipWs(b, i + 1, n)
-  for (;;) {
-    if (b[i] !== 0x22) return null
-    const ks = i + 1
-    i = scanString(b, i, n)
-    if (i === SYNTAX || str.escaped) return null
-    const key = batchKey(b, ks, i - 1)
-    i = skipWs(b, i, n)
-    if (b[i] !== 0x3a) return null
-    i = skipWs(b, i + 1, n)
+  const top = new TopReader(b)
+  const end = readObject(b, i, n, 0, false, top)
+  return end >= 0 && top.batch >= 0 && skipWs(b, end, n) === n ? { batch: top.batch, sentAt: top.sentAt } : null
+}
+
+/** The top level's members: `batch` and `sentAt` read, the others checked to be JSON; a repeated one is not read. */
+class TopReader implements MemberReader {
+  batch = -1
+  sentAt: number | undefined
+  private sawSentAt = false
+
+  constructor(private readonly b: Buffer) {}
+
+  member(_kind: number, ks: number, ke: number, _keyUnits: number, i: number): number {
+    const { b } = this
+    const n = b.length
+    const key = batchKey(b, ks, ke)
     if (key === 1) {
       // JSON.parse keeps the last of repeated keys: the general path has that rule.
-      if (batch >= 0 || b[i] !== 0x5b) return null
-      batch = i
-      i = skipValue(b, i, n)
-    } else if (key === 2) {
-      if (sawSentAt) return null
-      sawSentAt = true
-      i = readTime(b, i, n)
-      if (i < 0) return null
+      if (this.batch >= 0 || b[i] !== 0x5b) return FALLBACK
+      this.batch = i
+      return skipValue(b, i, n)
+    }
+    if (key === 2) {
+      if (this.sawSentAt) return FALLBACK
+      this.sawSentAt = true
+      const end = readTime(b, i, n)
+      if (end < 0) return end
       // requestSentAt's rule; a value it refuses is refused by the general path, in its words.
       const t = requestSentAt(time.value, 'sentAt')
-      if (typeof t === 'object') return null
-      sentAt = t
-    } else i = skipJson(b, i, n)
-    if (i < 0) return null
-    i = skipWs(b, i, n)
-    if (b[i] === 0x2c) {
-      i = skipWs(b, i + 1, n)
-      continue
+      if (typeof t === 'object') return FALLBACK
+      this.sentAt = t
+      return end
     }
-    if (b[i] !== 0x7d) return null
-    break
+    return skipJson(b, i, n)
   }
-  return batch >= 0 && skipWs(b, i + 1, n) === n ? { batch, sentAt } : null
 }
 
 /** What the last readTime read: the value as JSON.parse gives it (null read as undefined: no value). */

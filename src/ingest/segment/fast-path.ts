@@ -122,7 +122,7 @@ class BatchEncoder extends ElementEncoder {
   }
 
   /** A member of a message (an envelope field, or another field kept as a property) or of its properties/traits. */
-  protected member(kind: number, ks: number, ke: number, keyUnits: number, i: number): number {
+  member(kind: number, ks: number, ke: number, keyUnits: number, i: number): number {
     const b = this.b
     if (kind === MESSAGE) {
       const field = messageField(b, ks, ke)
