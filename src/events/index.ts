@@ -1,7 +1,7 @@
 export * from './envelope.ts'
 export * from './validate.ts'
 export * from './event-time.ts'
-export { ORIGINAL_TS, resolveEventTime, resolved } from './client-time.ts'
+export { ORIGINAL_TS, resolveEventTime, resolved as resolvedEventTime } from './client-time.ts'
 export * from './partition.ts'
 export * from './murmur2.ts'
 export * from './codec.ts'

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import { CODEC, DEFAULT_LIMITS, ORIGINAL_TS, resolveEventTime, resolved } from '../../events/index.ts'
+import { CODEC, DEFAULT_LIMITS, ORIGINAL_TS, resolveEventTime, resolvedEventTime } from '../../events/index.ts'
 import { ElementEncoder, FALLBACK, type FastPathOptions } from '../fast-path-encoder.ts'
 import { isEventName, keyMatcher } from '../fast-path-bytes.ts'
 import { MAX_ID_UNITS, type Span } from '../fast-path-event.ts'
@@ -334,11 +334,11 @@ class BatchEncoder extends ElementEncoder {
     // The event time: validate.ts's own rule (client-time.ts), on the values as sent.
     const [timestamp, originalTimestamp, sentAt] = this.times
     if (resolveEventTime(timestamp ?? originalTimestamp, sentAt, this.o.receivedAt, LIMITS.maxFutureMs, SERVER_CLOCK, this.sentAt) !== null) return FALLBACK
-    this.ts = resolved.ts
-    if (resolved.changed) {
+    this.ts = resolvedEventTime.ts
+    if (resolvedEventTime.changed) {
       // validate.ts replaces a client's own original_ts in its place: the general path does that.
       if (this.ownOriginalTs) return FALLBACK
-      this.madeProperty(ORIGINAL_TS_KEY, T_NUMBER, resolved.client)
+      this.madeProperty(ORIGINAL_TS_KEY, T_NUMBER, resolvedEventTime.client)
     }
 
     this.budget += this.event.length + (eventId.present ? eventId.units : REQUEST_ID_LENGTH) + (userId.present ? userId.units : 0) + (anonymousId.present ? anonymousId.units : 0)
