@@ -10,12 +10,18 @@ export interface ServeProcess {
   stop(): Promise<void>
 }
 
+/** The Node flags bin/tagstream.mjs starts with (its `#!/usr/bin/env -S node …` line), for spawning it as users run it. */
+export function binNodeFlags(): string[] {
+  const first = readFileSync(join(import.meta.dirname, '../bin/tagstream.mjs'), 'utf8').split('\n', 1)[0]!
+  return first.split(/\s+/).filter((a) => a.startsWith('--'))
+}
+
 /** `tagstream serve` in its own process, as users run it, so the load generator does not share its event loop. */
 export async function startServeProcess(dir: string, rules: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ServeProcess> {
   mkdirSync(dir, { recursive: true })
   const rulesPath = join(dir, 'segments.yaml')
   writeFileSync(rulesPath, rules)
-  const proc = spawn(process.execPath, ['--max-semi-space-size=32', 'bin/tagstream.mjs', '--data', dir, 'serve', '--port', '0', '--segments', rulesPath, ...extraArgs], {
+  const proc = spawn(process.execPath, [...binNodeFlags(), 'bin/tagstream.mjs', '--data', dir, 'serve', '--port', '0', '--segments', rulesPath, ...extraArgs], {
     env: { ...process.env, TAGSTREAM_API_KEYS: `${BENCH_KEY}:default:write+read+admin`, TAGSTREAM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

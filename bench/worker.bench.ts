@@ -11,6 +11,7 @@ import { openEventLog } from '../src/log/open-log.ts'
 import { planSlots, slotsEventAt } from '../src/sim/index.ts'
 import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
 import { fmt, type Section } from './report.ts'
+import { binNodeFlags } from './serve-process.ts'
 
 const BROKER = process.env.BENCH_KAFKA ?? '127.0.0.1:9092'
 const SERVER = process.env.TAGSTREAM_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -89,7 +90,7 @@ function worker(id: string, prefix: string, stateUrl: string): { proc: ChildProc
   const proc = spawn(
     process.execPath,
     [
-      '--max-semi-space-size=32',
+      ...binNodeFlags(),
       BIN,
       'worker',
       '--id',

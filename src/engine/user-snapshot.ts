@@ -33,7 +33,12 @@ interface UserSnapshot {
   rd?: string
   /** Seen only anonymously (identity merges); absent for a user id and in older snapshots. */
   an?: 1
-  /** A person's linked ids and each link's state (0 pending, 1 linked, 2 refused). */
+  /**
+   * A person's linked ids and each link's state (0 pending, 1 linked, 2 refused), in link order:
+   * id, state, id, state… A list, not an object keyed by id: see linkList.
+   */
+  lk?: Array<string | number>
+  /** The same as an object keyed by id: snapshots written before lk; read, never written. */
   ln?: Record<string, number>
   /** Snapshot version: absent before the exact sums (2). */
   sv?: number
@@ -69,7 +74,7 @@ export function encodeUser(u: UserState, rules: EngineRules): Buffer {
     ...(u.custom === null ? {} : { ct: u.custom, cta: u.customAt ?? {} }),
     ...(u.redirectTo === null ? {} : { rd: u.redirectTo }),
     ...(u.anonymous ? { an: 1 as const } : {}),
-    ...(u.links === null || u.links.size === 0 ? {} : { ln: Object.fromEntries(u.links) }),
+    ...(u.links === null || u.links.size === 0 ? {} : { lk: linkList(u.links) }),
     sv: SNAPSHOT_VERSION,
     c: countsByName(u.counts),
     m,
@@ -107,7 +112,8 @@ export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
   u.negative = snap.n === true
   u.redirectTo = snap.rd ?? null
   u.anonymous = snap.an === 1
-  if (snap.ln !== undefined) u.links = new Map(Object.entries(snap.ln).filter((e): e is [string, LinkState] => e[1] === 0 || e[1] === 1 || e[1] === 2))
+  const links = snap.lk !== undefined ? linkPairs(snap.lk) : snap.ln !== undefined ? Object.entries(snap.ln) : []
+  if (links.length > 0) u.links = new Map(links.filter((e): e is [string, LinkState] => e[1] === 0 || e[1] === 1 || e[1] === 2))
   rules.metrics.forEach((pm, i) => {
     const ms = snap.m[pm.spec.key]
     if (ms === undefined) return
@@ -121,6 +127,25 @@ export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
     u.falseSince[i] = entry[1] ?? NaN
   })
   return u
+}
+
+/**
+ * Links as a flat list. Ids are what clients send, unbounded in number: as the keys of objects
+ * (made by Object.fromEntries here, by msgpackr's unpack there) each new one adds a transition to
+ * V8's shared tree of object shapes, and past its limit (about 1,500) every object the thread then
+ * builds key by key gets shapes of its own, allocated in the old generation. That made every
+ * profile read allocate new shapes and scavenges take 10–18 ms (issue 18's lookup p99).
+ */
+function linkList(links: ReadonlyMap<string, LinkState>): Array<string | number> {
+  const out: Array<string | number> = []
+  for (const [id, state] of links) out.push(id, state)
+  return out
+}
+
+function linkPairs(list: ReadonlyArray<string | number>): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = []
+  for (let i = 0; i + 1 < list.length; i += 2) if (typeof list[i] === 'string') out.push([list[i] as string, list[i + 1]])
+  return out
 }
 
 function countsByName(counts: readonly number[]): Record<string, number> {
