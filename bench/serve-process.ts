@@ -22,7 +22,7 @@ export async function startServeProcess(dir: string, rules: string, extraArgs: s
   const rulesPath = join(dir, 'segments.yaml')
   writeFileSync(rulesPath, rules)
   const proc = spawn(process.execPath, [...binNodeFlags(), 'bin/tagstream.mjs', '--data', dir, 'serve', '--port', '0', '--segments', rulesPath, ...extraArgs], {
-    env: { ...process.env, TAGSTREAM_API_KEYS: `${BENCH_KEY}:default:write+read+admin`, TAGSTREAM_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, TAGSTREAM_API_KEYS: `${BENCH_KEY}:default:write+read+admin+operator`, TAGSTREAM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = await new Promise<string>((resolve, reject) => {

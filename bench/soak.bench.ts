@@ -205,7 +205,7 @@ function mix(p: PhaseResult): string {
 
 export async function benchSoak(): Promise<Section> {
   const dir = mkdtempSync(join(tmpdir(), 'tagstream-bench-soak-'))
-  const keys = [`${BENCH_KEY}:default:write+read+admin`, ...PARTNER_TENANTS.map((t) => `${partnerKey(t)}:${t}:write+read`)].join(',')
+  const keys = [`${BENCH_KEY}:default:write+read+admin+operator`, ...PARTNER_TENANTS.map((t) => `${partnerKey(t)}:${t}:write+read`)].join(',')
   const server = await startServeProcess(join(dir, 'serve'), RULES, [], { TAGSTREAM_API_KEYS: keys })
   try {
     // Phase 1: yesterday (UTC), compressed into DAY_S seconds of wall time at the demo's rate.

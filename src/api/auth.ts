@@ -2,7 +2,21 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sendError } from './errors.ts'
 
-export type Scope = 'write' | 'read' | 'admin'
+/**
+ * What a key may do. `write`, `read` and `admin` act within the key's tenant. `operator` is
+ * server-wide, whatever tenant the key names: the segment rules every tenant runs and raw SQL over
+ * every tenant's rows (docs/api.md, "Authentication and tenants").
+ */
+export const SCOPES = ['write', 'read', 'admin', 'operator'] as const
+export type Scope = (typeof SCOPES)[number]
+
+/** What each scope lets a key do, as a refusal words what is missing. */
+const SCOPE_ACTS: Record<Scope, string> = {
+  write: 'send events',
+  read: 'read data',
+  admin: "run SQL over its tenant's rows or administer its tenant (the admin scope)",
+  operator: "change the segments every tenant of this server runs or run SQL over every tenant's rows (the operator scope)",
+}
 
 export interface ApiKey {
   key: string
@@ -46,10 +60,23 @@ export class Auth {
     const principal = this.keys.get(key)
     if (!principal) return { status: 401, code: 'unauthorized', message: 'unknown API key' }
     if (!principal.scopes.has(scope)) {
-      const what = scope === 'write' ? 'send events' : scope === 'read' ? 'read data' : 'change segments or run SQL (the admin scope)'
-      return { status: 403, code: 'forbidden', message: `this key may not ${what} (its scopes: ${[...principal.scopes].join(', ') || 'none'})` }
+      return { status: 403, code: 'forbidden', message: `this key may not ${SCOPE_ACTS[scope]} (its scopes: ${[...principal.scopes].join(', ') || 'none'})` }
     }
     return principal
+  }
+
+  /**
+   * A Fastify preHandler that admits requests whose key has one of `scopes`; a refusal words the
+   * first. The handler reads which from `req.principal.scopes`.
+   */
+  requireOneOf(scopes: readonly [Scope, ...Scope[]]) {
+    return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const key = keyOf(req)
+      const principal = key === null ? undefined : this.keys.get(key)
+      const admitted = principal !== undefined && scopes.some((s) => principal.scopes.has(s)) ? principal : this.admit(key, scopes[0])
+      if ('code' in admitted) return sendError(reply, admitted.status, admitted.code, admitted.message)
+      req.principal = admitted
+    }
   }
 
   /** A Fastify preHandler that admits requests whose key has `scope`. */
@@ -104,13 +131,20 @@ export function parseKeys(spec: string): ApiKey[] {
     .map((entry) => {
       const [key, tenant, scopes] = entry.split(':')
       if (!key || !tenant || !scopes) throw new Error(`API key entry "${entry}" must look like key:tenant:write+read`)
-      const list = scopes.split('+') as Scope[]
-      for (const s of list) if (s !== 'write' && s !== 'read' && s !== 'admin') throw new Error(`API key entry "${entry}": unknown scope "${s}" (write, read, admin)`)
+      const list: Scope[] = []
+      for (const s of scopes.split('+')) {
+        if (!isScope(s)) throw new Error(`API key entry "${entry}": unknown scope "${s}" (${SCOPES.join(', ')})`)
+        list.push(s)
+      }
       return { key, tenant, scopes: list }
     })
 }
 
+function isScope(s: string): s is Scope {
+  return (SCOPES as readonly string[]).includes(s)
+}
+
 /** A development key with every scope for the default tenant, printed by the demo. */
 export function devKey(): ApiKey {
-  return { key: `dev_${randomBytes(12).toString('hex')}`, tenant: 'default', scopes: ['write', 'read', 'admin'] }
+  return { key: `dev_${randomBytes(12).toString('hex')}`, tenant: 'default', scopes: [...SCOPES] }
 }

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync,
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
-import type { ApiKey } from '../api/auth.ts'
+import { SCOPES, type ApiKey } from '../api/auth.ts'
 import { defaultConfig } from '../api/config.ts'
 import type { RunningServer } from '../api/server.ts'
 import { createLogger, type Logger } from '../logger.ts'
@@ -120,10 +120,7 @@ function untilSignal(): Promise<string> {
 export async function runDemo(o: DemoOptions): Promise<void> {
   const dataDir = resolve(o.dataDir)
   const keys = prepareDataDir(dataDir, o.fresh)
-  const apiKeys: ApiKey[] = [
-    { key: keys.dev, tenant: 'default', scopes: ['write', 'read', 'admin'] },
-    ...Object.entries(keys.partners).map(([tenant, key]): ApiKey => ({ key, tenant, scopes: ['write', 'read'] })),
-  ]
+  const apiKeys: ApiKey[] = [{ key: keys.dev, tenant: 'default', scopes: [...SCOPES] }, ...Object.entries(keys.partners).map(([tenant, key]): ApiKey => ({ key, tenant, scopes: ['write', 'read'] }))]
   // The demo's own lines are the interface; the server's logs stay quiet unless asked for.
   const logger = createLogger('tagstream', o.logLevel)
   const server = await listen({ ...o, dataDir }, apiKeys, logger)

@@ -91,7 +91,7 @@ export const SETTINGS = {
     env: 'TAGSTREAM_API_KEYS',
     commands: ['serve'],
     defaultText: 'a dev key, printed at start',
-    doc: 'API keys, comma-separated key:tenant:scopes (scopes write+read+admin)',
+    doc: 'API keys, comma-separated key:tenant:scopes (scopes write+read+admin+operator)',
     parse: text,
     secret: true,
   }),

@@ -147,7 +147,7 @@ describe('serve --no-engine on the embedded log and state store', () => {
   it('refuses to change a segment with a 409 that says where rules change', async () => {
     const r = await fetch(`${collector.url}/v1/segments/whale`, {
       method: 'PUT',
-      headers: { ...auth(collector.keys.admin), 'content-type': 'application/json' },
+      headers: { ...auth(collector.keys.operator), 'content-type': 'application/json' },
       body: JSON.stringify({ when: 'sum(purchase.amount) > 100' }),
     })
     expect(r.status).toBe(409)

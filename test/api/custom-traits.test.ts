@@ -94,7 +94,7 @@ describe('custom traits over HTTP', () => {
       expect(wrongType.body.error.message).toBe('age compares with a number, got "old"')
 
       // A segment added at run time can name a declared trait; an undeclared one is refused.
-      const put = (when: string) => fetch(`${s.url}/v1/segments/teen`, { method: 'PUT', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ when }) })
+      const put = (when: string) => fetch(`${s.url}/v1/segments/teen`, { method: 'PUT', headers: { ...auth(s.keys.operator), 'content-type': 'application/json' }, body: JSON.stringify({ when }) })
       // The dashboard's rule editor checks against the same declared traits.
       const validate = (when: string) =>
         fetch(`${s.url}/v1/dashboard/segments/teen/validate`, { method: 'POST', headers: { ...auth(s.keys.read), 'content-type': 'application/json' }, body: JSON.stringify({ when }) })

@@ -12,14 +12,14 @@ import { TOPICS } from '../../src/log/event-log.ts'
 
 export interface TestServer {
   url: string
-  keys: { write: string; read: string; admin: string; acme: string }
+  keys: { write: string; read: string; admin: string; operator: string; acme: string }
   dataDir: string
   ctx: ApiContext
   server: RunningServer
   close(): Promise<void>
 }
 
-export const TEST_KEYS = { write: 'test-write', read: 'test-read', admin: 'test-admin', acme: 'test-acme' }
+export const TEST_KEYS = { write: 'test-write', read: 'test-read', admin: 'test-admin', operator: 'test-operator', acme: 'test-acme' }
 
 /** Rules most API tests use: a spin counter segment and an add_to_cart trigger. */
 export const TEST_RULES = `segments:
@@ -54,6 +54,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, rul
       { key: TEST_KEYS.write, tenant: 'default', scopes: ['write'] },
       { key: TEST_KEYS.read, tenant: 'default', scopes: ['read'] },
       { key: TEST_KEYS.admin, tenant: 'default', scopes: ['write', 'read', 'admin'] },
+      { key: TEST_KEYS.operator, tenant: 'default', scopes: ['write', 'read', 'admin', 'operator'] },
       { key: TEST_KEYS.acme, tenant: 'acme', scopes: ['write', 'read'] },
     ],
     ...overrides,
@@ -124,11 +125,11 @@ export function rawGet(url: string, headers: Record<string, string>): Promise<{ 
   })
 }
 
-/** Polls POST /v1/query (admin key) until `until` holds for its rows: the warehouse sink writes in the background. */
+/** Polls POST /v1/query (operator key) until `until` holds for its rows: the warehouse sink writes in the background. */
 export async function sqlWhen(s: TestServer, query: string, until: (rows: unknown[][]) => boolean): Promise<unknown[][]> {
   let rows: unknown[][] = []
   for (let i = 0; i < 200; i++) {
-    const res = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ sql: query }) })
+    const res = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.operator), 'content-type': 'application/json' }, body: JSON.stringify({ sql: query }) })
     if (res.status === 200) {
       rows = ((await res.json()) as { rows: unknown[][] }).rows
       if (until(rows)) return rows

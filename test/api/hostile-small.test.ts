@@ -9,7 +9,7 @@ describe('small hostile inputs', () => {
   it('refuses a segment named __proto__ (it worked live and was lost on restart)', async () => {
     const res = await fetch(`${s.url}/v1/segments/__proto__`, {
       method: 'PUT',
-      headers: { ...auth(s.keys.admin), 'content-type': 'application/json' },
+      headers: { ...auth(s.keys.operator), 'content-type': 'application/json' },
       body: JSON.stringify({ when: 'count(spin, 1h) >= 1' }),
     })
     expect(res.status).toBe(400)

@@ -179,7 +179,7 @@ describe('every route answers as the OpenAPI document says', () => {
   })
 
   it('profiles and segments', async () => {
-    const { read, write, admin } = s.keys
+    const { read, write, operator } = s.keys
     await until('u1 in spinner', async () => {
       const r = await fetch(`${s.url}/v1/profiles/u1`, { headers: auth(read) })
       return r.status === 200 && ((await r.json()) as { segments: unknown[] }).segments.length > 0
@@ -203,7 +203,7 @@ describe('every route answers as the OpenAPI document says', () => {
     await get('/v1/segments/{id}/members', '/v1/segments/spinner/members?cursor=nope', 400)
     await get('/v1/segments/{id}/members', '/v1/segments/nope/members', 404)
 
-    const put = (body: unknown, status: number, key: string = admin) => check({ method: 'PUT', path: '/v1/segments/{id}', url: '/v1/segments/openapi_check', key, body: json(body), status })
+    const put = (body: unknown, status: number, key: string = operator) => check({ method: 'PUT', path: '/v1/segments/{id}', url: '/v1/segments/openapi_check', key, body: json(body), status })
     await put({ when: 'count(spin, 1h) >= 5', description: 'checked by the OpenAPI test' }, 200)
     await put({ when: 'count(spin, 1h) >=' }, 400)
     await put({ description: 'no rule' }, 400)
@@ -219,13 +219,13 @@ describe('every route answers as the OpenAPI document says', () => {
   })
 
   it('the warehouse', async () => {
-    const { read, admin } = s.keys
-    const query = (body: unknown, status: number, key: string = admin) => check({ method: 'POST', path: '/v1/query', url: '/v1/query', key, body: json(body), status })
+    const { read, operator } = s.keys
+    const query = (body: unknown, status: number, key: string = operator) => check({ method: 'POST', path: '/v1/query', url: '/v1/query', key, body: json(body), status })
     await query({ sql: 'SELECT 1 AS one, 2.5 AS two', limit: 10 }, 200)
     await query({ sql: 'DROP TABLE events' }, 400)
     await query({ sql: 'SELECT 1', limit: 0 }, 400)
     await query({ sql: 'SELECT 1' }, 403, read)
-    await check({ method: 'POST', path: '/v1/query', url: '/v1/query', key: admin, body: '<sql/>', contentType: 'application/xml', status: 415 })
+    await check({ method: 'POST', path: '/v1/query', url: '/v1/query', key: operator, body: '<sql/>', contentType: 'application/xml', status: 415 })
     await check({ method: 'GET', path: '/v1/reports', url: '/v1/reports', key: read, status: 200 })
     await check({ method: 'GET', path: '/v1/reports/{name}', url: '/v1/reports/events_by_listed_provider?providers=comcast,att', key: read, status: 200 })
     await check({ method: 'GET', path: '/v1/reports/{name}', url: '/v1/reports/popular_events?colour=red', key: read, status: 400 })

@@ -123,7 +123,7 @@ describe('profiles and segments API', () => {
   })
 
   it('adds a segment at run time, applies it to new events, and reports rule errors with line and column', async () => {
-    const put = (name: string, body: unknown, key = s.keys.admin) =>
+    const put = (name: string, body: unknown, key = s.keys.operator) =>
       fetch(`${s.url}/v1/segments/${name}`, { method: 'PUT', headers: { ...auth(key), 'content-type': 'application/json' }, body: JSON.stringify(body) })
     const bad = await put('turks', { when: 'country = "TR" and count(spin, 2x) > 1' })
     expect(bad.status).toBe(400)
@@ -131,6 +131,11 @@ describe('profiles and segments API', () => {
     expect(err).toMatchObject({ code: 'invalid_rule', field: 'when', line: 1, column: 32 })
     expect(err.message).toContain('duration')
     expect((await put('turks', { when: 'country = "TR"' }, s.keys.read)).status).toBe(403)
+    // Segments are every tenant's: one tenant's admin key may not change them for the others.
+    const tenantAdmin = await put('turks', { when: 'country = "TR"' }, s.keys.admin)
+    expect(tenantAdmin.status).toBe(403)
+    expect(((await tenantAdmin.json()) as ErrorJson).error.message).toContain('the operator scope')
+    expect((await get('/v1/segments/turks')).status).toBe(404)
     expect((await put('turks', { when: 5 })).status).toBe(400)
     const ok = await put('turks', { when: 'country = "TR" and count(spin, 1h) >= 1', keep: '1m', description: 'Turkish spinners' })
     expect(ok.status).toBe(200)

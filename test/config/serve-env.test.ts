@@ -48,7 +48,7 @@ describe('serve: variables without a flag', () => {
   it('refuse bad values, naming the variable', () => {
     expect(() => serveEnv({ TAGSTREAM_WEBHOOKS: 'not json' })).toThrow(/^TAGSTREAM_WEBHOOKS="not json": not JSON: /)
     expect(() => serveEnv({ TAGSTREAM_WEBHOOKS: '[{"url":"ftp://x"}]' })).toThrow('TAGSTREAM_WEBHOOKS=[{"url":"ftp://x"}]: [0].url must be an http(s) URL')
-    expect(() => serveEnv({ TAGSTREAM_API_KEYS: 'k1:acme:delete' })).toThrow('TAGSTREAM_API_KEYS (value hidden): API key entry "k1:acme:delete": unknown scope "delete" (write, read, admin)')
+    expect(() => serveEnv({ TAGSTREAM_API_KEYS: 'k1:acme:delete' })).toThrow('TAGSTREAM_API_KEYS (value hidden): API key entry "k1:acme:delete": unknown scope "delete" (write, read, admin, operator)')
     expect(() => serveEnv({ TAGSTREAM_SSE_HEARTBEAT_MS: '1.5' })).toThrow('TAGSTREAM_SSE_HEARTBEAT_MS=1.5: must be a duration in milliseconds, an integer of at least 1')
     expect(() => serveEnv({ TAGSTREAM_WEB_DIR: ' ' })).toThrow('TAGSTREAM_WEB_DIR=" ": must not be empty')
   })

@@ -91,10 +91,10 @@ afterAll(async () => {
 
 describe('dashboard in a browser', () => {
   it('takes the key from the URL fragment, keeps it, and removes it from the address bar', async () => {
-    await page.goto(`${s.url}/#key=${s.keys.admin}`)
+    await page.goto(`${s.url}/#key=${s.keys.operator}`)
     await page.waitForSelector('[data-testid=events-per-sec]')
     expect(new URL(page.url()).hash).toBe('#/live')
-    expect(await page.evaluate("localStorage.getItem('tagstream.key')")).toBe(s.keys.admin)
+    expect(await page.evaluate("localStorage.getItem('tagstream.key')")).toBe(s.keys.operator)
   })
 
   it('live: the events/s number moves while events arrive, pushed by the server', async () => {

@@ -316,7 +316,7 @@ describe('segment validation', () => {
     const err = (await res.json()) as { error: { code: string; line: number; column: number; field: string; message: string } }
     expect(err.error).toMatchObject({ code: 'invalid_rule', field: 'when', line: 2 })
     expect(err.error.message).toMatch(/^segments\.bad_one\.when: line 2, column \d+: /)
-    const put = await fetch(`${s.url}/v1/segments/bad_one`, { method: 'PUT', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const put = await fetch(`${s.url}/v1/segments/bad_one`, { method: 'PUT', headers: { ...auth(s.keys.operator), 'content-type': 'application/json' }, body: JSON.stringify(body) })
     expect(put.status).toBe(400)
     expect(await put.json()).toEqual(err)
   })

@@ -15,7 +15,7 @@ export interface ServeChild {
 export async function startServeChild(globalArgs: string[], key: string, serveArgs: string[] = []): Promise<ServeChild> {
   const proc = spawn(process.execPath, ['bin/tagstream.mjs', ...globalArgs, 'serve', '--port', '0', '--no-warehouse', '--clock-tick-ms', '0', ...serveArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TAGSTREAM_API_KEYS: `${key}:default:write+read+admin`, TAGSTREAM_LOG_LEVEL: 'warn' },
+    env: { ...process.env, TAGSTREAM_API_KEYS: `${key}:default:write+read+admin+operator`, TAGSTREAM_LOG_LEVEL: 'warn' },
   })
   let out = ''
   let err = ''

@@ -41,7 +41,7 @@ async function post(s: TestServer, key: string, events: Row[]): Promise<void> {
 }
 
 async function sql(s: TestServer, text: string): Promise<{ status: number; rows: unknown[][]; body: string }> {
-  const r = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ sql: text, limit: 100_000 }) })
+  const r = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.operator), 'content-type': 'application/json' }, body: JSON.stringify({ sql: text, limit: 100_000 }) })
   const body = await r.text()
   return { status: r.status, rows: r.status === 200 ? (JSON.parse(body) as { rows: unknown[][] }).rows : [], body }
 }

@@ -10,7 +10,8 @@ let dataDir: string
 let app: FastifyInstance
 const keys = [
   { key: 'reader', tenant: 'default', scopes: ['read' as const] },
-  { key: 'admin', tenant: 'default', scopes: ['read' as const, 'admin' as const] },
+  { key: 'admin', tenant: 'default', scopes: ['read' as const, 'admin' as const, 'operator' as const] },
+  { key: 'tenant-admin', tenant: 'acme', scopes: ['read' as const, 'admin' as const] },
   { key: 'writer', tenant: 'default', scopes: ['write' as const] },
   { key: 'acme', tenant: 'acme', scopes: ['read' as const] },
 ]
@@ -67,11 +68,18 @@ describe('POST /v1/query', () => {
     expect((await app.inject({ method: 'POST', url: '/v1/query', headers: auth('admin'), payload: { limit: 2 } })).statusCode).toBe(400)
   })
 
-  it('needs a key with the read scope', async () => {
+  it('needs a key with the admin or operator scope; an admin reads its own tenant only', async () => {
     expect((await app.inject({ method: 'POST', url: '/v1/query', payload: { sql: 'SELECT 1' } })).statusCode).toBe(401)
     expect((await app.inject({ method: 'POST', url: '/v1/query', headers: auth('writer'), payload: { sql: 'SELECT 1' } })).statusCode).toBe(403)
-    // Raw SQL sees every tenant, so a read key is not enough.
-    expect((await app.inject({ method: 'POST', url: '/v1/query', headers: auth('reader'), payload: { sql: 'SELECT 1' } })).statusCode).toBe(403)
+    const reader = await app.inject({ method: 'POST', url: '/v1/query', headers: auth('reader'), payload: { sql: 'SELECT 1' } })
+    expect(reader.statusCode).toBe(403)
+    expect(reader.json()).toMatchObject({ error: { code: 'forbidden', message: expect.stringContaining('the admin scope') } })
+    // One tenant's admin does not see another tenant's rows (the acme admin asks for default's buys).
+    const tenantAdmin = await app.inject({ method: 'POST', url: '/v1/query', headers: auth('tenant-admin'), payload: { sql: "SELECT count(*)::INTEGER AS n FROM buys WHERE tenant = 'default'" } })
+    expect(tenantAdmin.statusCode).toBe(200)
+    expect(tenantAdmin.json()).toMatchObject({ rows: [[0]] })
+    const operator = await app.inject({ method: 'POST', url: '/v1/query', headers: auth('admin'), payload: { sql: "SELECT count(*)::INTEGER AS n FROM buys WHERE tenant = 'default'" } })
+    expect((operator.json() as { rows: number[][] }).rows[0]![0]).toBeGreaterThan(0)
   })
 })
 

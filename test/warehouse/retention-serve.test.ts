@@ -61,7 +61,7 @@ describe('tagstream serve on a warehouse with expired days', () => {
         expect(existsSync(join(root, 'segment-changes', `dt=${day(age)}`)), `segment changes of ${day(age)}`).toBe(age < 3)
       }
       const sql = async (text: string): Promise<unknown[][]> => {
-        const r = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ sql: text }) })
+        const r = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.operator), 'content-type': 'application/json' }, body: JSON.stringify({ sql: text }) })
         expect(r.status).toBe(200)
         return ((await r.json()) as { rows: unknown[][] }).rows
       }

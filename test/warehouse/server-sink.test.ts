@@ -13,7 +13,7 @@ describe('tagstream serve writes the warehouse as events arrive', () => {
     const query = () =>
       fetch(`${s.url}/v1/query`, {
         method: 'POST',
-        headers: { ...auth(s.keys.admin), 'content-type': 'application/json' },
+        headers: { ...auth(s.keys.operator), 'content-type': 'application/json' },
         body: JSON.stringify({ sql: 'SELECT event, count(*)::INTEGER AS n FROM events GROUP BY event ORDER BY event' }),
       })
     const deadline = Date.now() + 20_000
@@ -42,7 +42,7 @@ describe('tagstream serve writes the warehouse as events arrive', () => {
     const posted = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(s.keys.write), 'content-type': 'application/json' }, body: JSON.stringify(events) })
     expect(posted.status).toBe(200)
     const sql = async (text: string): Promise<unknown[][]> => {
-      const r = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.admin), 'content-type': 'application/json' }, body: JSON.stringify({ sql: text }) })
+      const r = await fetch(`${s.url}/v1/query`, { method: 'POST', headers: { ...auth(s.keys.operator), 'content-type': 'application/json' }, body: JSON.stringify({ sql: text }) })
       expect(r.status).toBe(200)
       return ((await r.json()) as { rows: unknown[][] }).rows
     }

@@ -13,8 +13,9 @@ import { listReports, ReportParamError, runReport, UnknownReportError } from '..
  */
 export const queryRoutes: RouteModule = (app, ctx) => {
   const read = ctx.auth.require('read')
-  // Raw SQL sees every tenant's rows, so it takes the admin scope; reports are filtered to the key's tenant.
-  const admin = ctx.auth.require('admin')
+  // SQL takes a tenant's admin scope and reads that tenant's rows only (docs/tenancy.md); with the
+  // server-wide operator scope it reads every tenant's. Reports are filtered to the key's tenant.
+  const sqlScopes = ctx.auth.requireOneOf(['admin', 'operator'])
   const tags = ['warehouse']
   let opening: Promise<Warehouse> | null = null
   const warehouse = (): Promise<Warehouse> => {
@@ -52,11 +53,11 @@ export const queryRoutes: RouteModule = (app, ctx) => {
   app.post<{ Body: { sql: string; limit?: number } }>(
     '/v1/query',
     {
-      preHandler: admin,
+      preHandler: sqlScopes,
       schema: {
         operationId: 'runQuery',
         summary: 'Run one read-only SQL query (SELECT or WITH) over the warehouse views',
-        description: needs('admin', "Raw SQL sees every tenant's rows. See docs/warehouse.md."),
+        description: needs('admin', "An admin key's SQL reads its tenant's rows only (the views, no files: docs/tenancy.md); an operator key's reads every tenant's. See docs/warehouse.md."),
         tags,
         body: QUERY_BODY,
       },
@@ -64,7 +65,9 @@ export const queryRoutes: RouteModule = (app, ctx) => {
     },
     async (req, reply) => {
       try {
-        return await (await warehouse()).query(req.body.sql, { maxRows: req.body.limit ?? QUERY_DEFAULTS.maxRows, owner: req.principal!.tenant })
+        const p = req.principal!
+        const tenant = p.scopes.has('operator') ? undefined : p.tenant
+        return await (await warehouse()).query(req.body.sql, { maxRows: req.body.limit ?? QUERY_DEFAULTS.maxRows, owner: p.tenant, tenant })
       } catch (err) {
         if (err instanceof QueryError) return sendError(reply, err.status, err.code, err.message)
         throw err

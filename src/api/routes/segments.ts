@@ -52,11 +52,13 @@ export const segmentsRoutes: RouteModule = (app, ctx) => {
   app.put<{ Params: { id: string }; Body: unknown }>(
     '/v1/segments/:id',
     {
-      preHandler: ctx.auth.require('admin'),
+      // Segments are shared by every tenant of the server: changing one is the operator's, never one
+      // tenant's admin (who would change what every other tenant reads).
+      preHandler: ctx.auth.require('operator'),
       schema: {
         operationId: 'putSegment',
         summary: 'Add or change a segment at run time; it applies to new events',
-        description: needs('admin', 'A rule that does not compile is a 400 `invalid_rule` with `line` and `column`.'),
+        description: needs('operator', 'Segments are shared by every tenant of the server. A rule that does not compile is a 400 `invalid_rule` with `line` and `column`.'),
         tags,
         body: SEGMENT_INPUT,
       },

@@ -4,6 +4,7 @@
  * (DocumentOnly in src/api/openapi.ts), so a schema never reshapes an answer;
  * test/api/openapi-responses.test.ts checks the real answers against them.
  */
+import type { Scope } from '../auth.ts'
 
 /** One JSON Schema object, as route schemas and the document hold it. */
 export type JsonSchema = Readonly<Record<string, unknown>>
@@ -105,6 +106,6 @@ export const SEGMENT_ID_PARAM = { type: 'string', description: 'The segment name
 export const URI_TOO_LONG = { 414: errorResponse('`uri_too_long`: a path segment is longer than 100 characters') } as const
 
 /** An operation's description, led by the API key scope it needs (src/api/auth.ts). */
-export function needs(scope: 'write' | 'read' | 'admin', text = ''): string {
+export function needs(scope: Scope, text = ''): string {
   return `Scope: \`${scope}\`.${text === '' ? '' : ` ${text}`}`
 }

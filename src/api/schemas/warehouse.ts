@@ -32,7 +32,7 @@ export const QUERY_RESULT = {
   additionalProperties: false,
 } as const
 
-/** QueryError (src/warehouse/query/query-error.ts): the caller's query (400) or a busy warehouse (503). */
+/** QueryError (src/warehouse/query/query-error.ts): the caller's query (400; 403 beyond its tenant's views) or a busy warehouse (503). */
 const QUERY_ERRORS = {
   400: errorResponse('`read_only` (not one SELECT/WITH), `sql_error`, `timeout`; `invalid_request` when the body does not match'),
   503: retryResponse('`busy`: the warehouse is busy; retry'),
@@ -42,6 +42,7 @@ export const QUERY_RESPONSES = {
   200: { ...QUERY_RESULT, description: 'The rows' },
   400: QUERY_ERRORS[400],
   ...AUTH_ERRORS,
+  403: errorResponse("`forbidden`: the key lacks the admin and operator scopes; `forbidden_sql`: an admin key's statement reads beyond its tenant's views (docs/tenancy.md)"),
   ...JSON_BODY_ERRORS,
   503: QUERY_ERRORS[503],
 } as const

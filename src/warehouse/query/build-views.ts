@@ -13,6 +13,7 @@ import {
   TIMESTAMPTZ,
   type Inventory,
 } from './views.ts'
+import { everyTenantView } from './tenant-sql.ts'
 import { SESSION_END_EVENT, SESSION_START_EVENT, sessionIdExpression, sessionsSelect } from './sessions-view.ts'
 
 export type Columns = ReadonlyArray<readonly [string, string]>
@@ -225,7 +226,10 @@ FROM seen LEFT JOIN latest USING (tenant, user_id) GROUP BY ALL`,
 
   await conn.run('BEGIN TRANSACTION')
   try {
-    for (const [name, sql] of views) await conn.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`)
+    for (const [name, sql] of views) {
+      await conn.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`)
+      await conn.run(`CREATE OR REPLACE VIEW ${everyTenantView(name)} AS ${sql}`)
+    }
     await conn.run('COMMIT')
   } catch (err) {
     await conn.run('ROLLBACK')

@@ -1,6 +1,7 @@
 /* A refused or failed query, apart from the warehouse itself: the CLI tells it by class without loading DuckDB. */
 
-export type QueryErrorCode = 'read_only' | 'sql_error' | 'timeout' | 'busy'
+/** `forbidden_sql`: a tenant's query that reads beyond its views (tenant-sql.ts). */
+export type QueryErrorCode = 'read_only' | 'sql_error' | 'timeout' | 'busy' | 'forbidden_sql'
 
 /** A query the warehouse refused or could not run; `message` is meant for the user as it is. */
 export class QueryError extends Error {
@@ -12,8 +13,8 @@ export class QueryError extends Error {
     this.name = 'QueryError'
   }
 
-  /** The HTTP status that says it: the caller's query (400), or the warehouse being busy (503). */
-  get status(): 400 | 503 {
-    return this.code === 'busy' ? 503 : 400
+  /** The HTTP status that says it: the caller's query (400; 403 reading beyond its tenant), or the warehouse being busy (503). */
+  get status(): 400 | 403 | 503 {
+    return this.code === 'busy' ? 503 : this.code === 'forbidden_sql' ? 403 : 400
   }
 }

@@ -2,7 +2,7 @@ import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBPrepar
 import { mkdirSync } from 'node:fs'
 import { totalmem } from 'node:os'
 import { join, resolve, sep } from 'node:path'
-import { buildViews } from './build-views.ts'
+import { buildViews, VIEW_NAMES } from './build-views.ts'
 import { toJson, type JsonValue } from './convert.ts'
 import { READ_ONLY_MESSAGE, readOnlyViolation } from './guard.ts'
 import { inventory, type Inventory } from './views.ts'
@@ -10,6 +10,7 @@ import { SessionsStore } from './sessions-store.ts'
 import type { SessionsContext } from './build-views.ts'
 import { firstKeptDay } from '../retention.ts'
 import { QueryError } from './query-error.ts'
+import { restrictToTenant } from './tenant-sql.ts'
 import type { Logger } from '../../logger.ts'
 
 export const QUERY_DEFAULTS = {
@@ -40,6 +41,8 @@ export interface QueryOptions {
    * tenant's slow reports cannot make every other tenant's answer `busy`.
    */
   owner?: string
+  /** Runs as this tenant's query: it reads only the views, filtered to its rows (tenant-sql.ts). Unset: every tenant's rows. */
+  tenant?: string
 }
 
 export interface QueryColumn {
@@ -335,6 +338,7 @@ class DuckWarehouse implements Warehouse {
     }, timeoutMs)
     const timeout = () => new QueryError('timeout', `query took longer than ${timeoutMs} ms`)
     try {
+      if (opts.tenant !== undefined) await restrictToTenant(conn, sql, opts.tenant, VIEW_NAMES)
       const prepared = await this.prepare(conn, sql)
       if (opts.params) prepared.bind(opts.params)
       const result = await prepared.stream()

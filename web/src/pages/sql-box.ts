@@ -8,7 +8,7 @@ const EXAMPLE = 'SELECT event, count(*) AS events, count(DISTINCT user_id) AS us
 /** What was typed, kept while the page lives: switching reports rebuilds the page, not the query. */
 let typed = EXAMPLE
 
-/** One read-only SQL statement over the warehouse views (POST /v1/query: needs an admin key). */
+/** One read-only SQL statement over the warehouse views (POST /v1/query: an admin key reads its tenant's rows, an operator key every tenant's). */
 export function sqlBox(): { el: HTMLElement } {
   const text = h('textarea', { 'data-testid': 'sql', rows: 5, spellcheck: 'false' })
   text.value = typed
