@@ -81,11 +81,7 @@ export class Auth {
 
   /** A Fastify preHandler that admits requests whose key has `scope`. */
   require(scope: Scope) {
-    return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const admitted = this.admit(keyOf(req), scope)
-      if ('code' in admitted) return sendError(reply, admitted.status, admitted.code, admitted.message)
-      req.principal = admitted
-    }
+    return this.requireOneOf([scope])
   }
 }
 

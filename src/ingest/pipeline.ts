@@ -82,7 +82,7 @@ export function refusedBodyLetter(f: RequestFailure, tenant: string, receivedAt:
 
 /**
  * A PostHog body, whose project key is inside it (`api_key`): read once, the key turned into a
- * tenant by `tenantOf` (or the refusal to answer), then sorted as any body.
+ * tenant by `tenantOf` (or the refusal to answer), then sorted like every other body.
  */
 export function sortPosthogBody(
   bytes: Buffer,

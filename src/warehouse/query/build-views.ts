@@ -13,7 +13,6 @@ import {
   TIMESTAMPTZ,
   type Inventory,
 } from './views.ts'
-import { everyTenantView } from './tenant-sql.ts'
 import { SESSION_END_EVENT, SESSION_START_EVENT, sessionIdExpression, sessionsSelect } from './sessions-view.ts'
 
 export type Columns = ReadonlyArray<readonly [string, string]>
@@ -132,6 +131,8 @@ export interface SessionsContext {
   inv: Inventory
   /** The events view's SELECT over exactly those files (the sessions update reads them again, not the view, which a later rebuild may have moved on). */
   eventsSql: string
+  /** Every view as built: its name and SELECT (a tenant's query makes its own views of them: tenant-sql.ts). */
+  views: ReadonlyArray<readonly [string, string]>
 }
 
 /** How a materialisation takes part in a rebuild: the sessions view's SQL, or null for the live view. */
@@ -221,15 +222,12 @@ FROM seen LEFT JOIN latest USING (tenant, user_id) GROUP BY ALL`,
 
   const markers = (inv.events[SESSION_START_EVENT]?.length ?? 0) + (inv.events[SESSION_END_EVENT]?.length ?? 0) > 0
   const sessionId = sessionIdExpression(eventColumns)
-  const context: SessionsContext = { sessionId, markers, eventColumns, inv, eventsSql }
+  const context: SessionsContext = { sessionId, markers, eventColumns, inv, eventsSql, views }
   views.push(['sessions', sessions?.view(context) ?? sessionsSelect({ sessionId, markers })])
 
   await conn.run('BEGIN TRANSACTION')
   try {
-    for (const [name, sql] of views) {
-      await conn.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`)
-      await conn.run(`CREATE OR REPLACE VIEW ${everyTenantView(name)} AS ${sql}`)
-    }
+    for (const [name, sql] of views) await conn.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`)
     await conn.run('COMMIT')
   } catch (err) {
     await conn.run('ROLLBACK')

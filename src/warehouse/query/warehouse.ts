@@ -2,7 +2,7 @@ import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBPrepar
 import { mkdirSync } from 'node:fs'
 import { totalmem } from 'node:os'
 import { join, resolve, sep } from 'node:path'
-import { buildViews, VIEW_NAMES } from './build-views.ts'
+import { buildViews } from './build-views.ts'
 import { toJson, type JsonValue } from './convert.ts'
 import { READ_ONLY_MESSAGE, readOnlyViolation } from './guard.ts'
 import { inventory, type Inventory } from './views.ts'
@@ -10,7 +10,7 @@ import { SessionsStore } from './sessions-store.ts'
 import type { SessionsContext } from './build-views.ts'
 import { firstKeptDay } from '../retention.ts'
 import { QueryError } from './query-error.ts'
-import { restrictToTenant } from './tenant-sql.ts'
+import { catalogNames, restrictToTenant, type CatalogNames } from './tenant-sql.ts'
 import type { Logger } from '../../logger.ts'
 
 export const QUERY_DEFAULTS = {
@@ -134,6 +134,10 @@ class DuckWarehouse implements Warehouse {
   private readonly sessions: SessionsStore | null
   /** The sessions tables' updates, one after another in rebuild order (never rejects). */
   private sessionsWork: Promise<void> = Promise.resolve()
+  /** The views as the last rebuild made them (name, SELECT): a tenant's query makes its own of them (tenant-sql.ts). */
+  private views: ReadonlyArray<readonly [string, string]> = []
+  /** The catalog's other names, read at the first tenant query after a rebuild (tenant-sql.ts). */
+  private catalog: Promise<CatalogNames> | null = null
   private timer: NodeJS.Timeout | null = null
   private readonly onError: (err: unknown, what: string) => void
   private readonly logger: Logger | undefined
@@ -187,11 +191,14 @@ class DuckWarehouse implements Warehouse {
   private async rebuild(conn: DuckDBConnection, inv: Inventory): Promise<void> {
     const sessions = this.sessions
     if (sessions === null) {
-      await buildViews(conn, this.root, inv)
+      this.views = (await buildViews(conn, this.root, inv)).views
+      this.catalog = null
       return
     }
     sessions.prepare(inv)
     const ctx = await buildViews(conn, this.root, inv, sessions)
+    this.views = ctx.views
+    this.catalog = null
     this.sessionsWork = this.sessionsWork.then(() => this.updateSessions(sessions, ctx))
   }
 
@@ -338,7 +345,14 @@ class DuckWarehouse implements Warehouse {
     }, timeoutMs)
     const timeout = () => new QueryError('timeout', `query took longer than ${timeoutMs} ms`)
     try {
-      if (opts.tenant !== undefined) await restrictToTenant(conn, sql, opts.tenant, VIEW_NAMES)
+      if (opts.tenant !== undefined) {
+        // A failed read (this query interrupted) is not kept: the next tenant query reads again.
+        this.catalog ??= catalogNames(conn).catch((err: unknown) => {
+          this.catalog = null
+          throw err
+        })
+        await restrictToTenant(conn, sql, opts.tenant, this.views, await this.catalog)
+      }
       const prepared = await this.prepare(conn, sql)
       if (opts.params) prepared.bind(opts.params)
       const result = await prepared.stream()
