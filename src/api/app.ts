@@ -11,6 +11,7 @@ import { opsRoutes } from './routes/ops.ts'
 import { profilesRoutes } from './routes/profiles.ts'
 import { queryRoutes } from './routes/query.ts'
 import { segmentsRoutes } from './routes/segments.ts'
+import { tenantRulesRoutes } from './routes/tenant-rules.ts'
 import { streamsRoutes } from './routes/streams.ts'
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts'
 
@@ -51,7 +52,7 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
     void reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`))
   })
   await registerOpenApi(app)
-  for (const routes of [opsRoutes, collectorRoutes, deadLettersRoutes, profilesRoutes, segmentsRoutes, streamsRoutes, gameRoutes, queryRoutes, dashboardRoutes]) {
+  for (const routes of [opsRoutes, collectorRoutes, deadLettersRoutes, profilesRoutes, segmentsRoutes, tenantRulesRoutes, streamsRoutes, gameRoutes, queryRoutes, dashboardRoutes]) {
     await routes(app, ctx)
   }
   return app

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sendError } from './errors.ts'
 
@@ -27,6 +27,12 @@ export interface ApiKey {
 export interface Principal {
   tenant: string
   scopes: ReadonlySet<Scope>
+  /** Names the key in audit records without the secret: `key-` and 12 hex digits of its SHA-256. */
+  keyId: string
+}
+
+export function keyId(key: string): string {
+  return `key-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`
 }
 
 declare module 'fastify' {
@@ -44,7 +50,7 @@ export class Auth {
   private readonly keys = new Map<string, Principal>()
 
   constructor(keys: readonly ApiKey[]) {
-    for (const k of keys) this.keys.set(k.key, { tenant: k.tenant, scopes: new Set(k.scopes) })
+    for (const k of keys) this.keys.set(k.key, { tenant: k.tenant, scopes: new Set(k.scopes), keyId: keyId(k.key) })
   }
 
   resolve(key: string): Principal | undefined {

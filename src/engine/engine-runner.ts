@@ -72,7 +72,7 @@ export class EngineRunner {
     const old = this.workers[i]!
     for (let waited = 0; waited < pause && this.running; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100))
     if (!this.running) return
-    const fresh = this.make(old.partition, old.rules)
+    const fresh = this.make(old.partition, old.baseRules)
     try {
       await fresh.restore()
     } catch (err) {

@@ -1,18 +1,17 @@
 import type { TrackedEvent } from '../events/envelope.ts'
 import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
-import { LifetimeMetric } from './metrics/lifetime.ts'
-import type { MetricState } from './metrics/metric-state.ts'
-import { WindowedMetric } from './metrics/windowed.ts'
 import { HeldEvents } from './held-events.ts'
-import type { WindowShape } from './window-shape.ts'
+import { carryOver } from './rule-switch.ts'
 import { emptyStats, type EngineStats, type IdentityLink, type Notification, type SegmentChange } from './records.ts'
-import { UserEnv } from './rule-env.ts'
+import { RuleRuntime } from './rule-runtime.ts'
+import { RuleBook } from './tenant-rules.ts'
+import type { RulesRecord } from './rules-record.ts'
 import { nextChange } from './next-change.ts'
 import { Redirects } from './redirects.ts'
 import { DirtyUsers } from './dirty-users.ts'
 import { SegmentSizes } from './segment-sizes.ts'
-import { applyTraits, eventPlan, type EventPlan } from './event-plan.ts'
+import { applyTraits } from './event-plan.ts'
 import { mergeUser } from './merge-user.ts'
 import { IdentityLinks, type IdentityHost } from './identity-links.ts'
 import type { IdentityRecord } from './identity-record.ts'
@@ -33,7 +32,6 @@ export class PartitionEngine implements IdentityHost {
   /** Users by tenant, then user id: no key string is built per event. */
   readonly tenants = new Map<string, Map<string, UserState>>()
   readonly timers = new TimerQueue<UserState>()
-  private readonly plans = new Map<string, EventPlan>()
   private lastTenant = ''
   private lastUsers: Map<string, UserState> | null = null
   /** Users changed since the last takeDirty(): what the next checkpoint writes. */
@@ -51,7 +49,11 @@ export class PartitionEngine implements IdentityHost {
   private seq = 0
   /** Members per tenant and segment, kept as changes are emitted: sizes cost nothing to read. */
   readonly sizes = new SegmentSizes()
-  private env: UserEnv
+  /** The rules each tenant runs here: the base, or the base and the tenant's own set (docs/tenancy.md). */
+  readonly book: RuleBook
+  private readonly baseRuntime: RuleRuntime
+  /** Env and event plans per tenant rule set in effect, by its prepared rules. */
+  private readonly runtimes = new WeakMap<EngineRules, RuleRuntime>()
   /**
    * Called when applying an event throws (a bug, or a value no rule anticipated): the event counts
    * as poison and the partition goes on (docs/engine.md, "Poison records"). Null: the error is
@@ -65,37 +67,59 @@ export class PartitionEngine implements IdentityHost {
   readonly identity = new IdentityLinks(this)
 
   constructor(
-    public rules: EngineRules,
+    base: EngineRules,
     readonly options: EngineOptions,
   ) {
-    this.env = new UserEnv(rules, options)
+    this.book = new RuleBook(base, options)
+    this.baseRuntime = new RuleRuntime(base, options)
+  }
+
+  /** The rules file's rules, which every tenant runs unless it has its own. */
+  get baseRules(): EngineRules {
+    return this.book.base
+  }
+
+  /** The rules a tenant's users run in this partition now. */
+  rulesOf(tenant: string): EngineRules {
+    return this.book.of(tenant)
+  }
+
+  private runtimeOf(tenant: string): RuleRuntime {
+    if (this.book.baseOnly) return this.baseRuntime
+    const rules = this.book.of(tenant)
+    if (rules === this.book.base) return this.baseRuntime
+    let rt = this.runtimes.get(rules)
+    if (rt === undefined) this.runtimes.set(rules, (rt = new RuleRuntime(rules, this.options)))
+    return rt
   }
 
   /**
-   * Switches to new rules (a segment added or changed at run time). State is carried over by
-   * aggregate text and segment name; new aggregates start empty. A changed rule applies from each
-   * user's next event or timer.
+   * A rules record (docs/tenancy.md): the tenant switches to its own rule set at this version, here
+   * and now. A version at or below the one in effect is a copy already applied and changes nothing
+   * (false). State is carried over by aggregate text and segment name; new aggregates start empty.
+   * A changed rule applies from each user's next event or timer. Throws a RuleError when the set
+   * does not compile against the base, and the tenant keeps the rules it had.
    */
-  replaceRules(next: EngineRules): void {
-    const prev = this.rules
-    const metricFrom = next.metrics.map((m) => prev.metrics.findIndex((o) => o.spec.key === m.spec.key && sameShape(o.shape, m.shape)))
-    const segmentFrom = next.compiled.segments.map((s) => prev.compiled.segments.findIndex((o) => o.name === s.name))
-    for (const u of this.allUsers()) {
-      u.metrics = metricFrom.map((i) => (i < 0 ? undefined : u.metrics[i]))
-      u.since = segmentFrom.map((i) => (i < 0 ? NaN : u.since[i]!))
-      u.falseSince = segmentFrom.map((i) => (i < 0 ? NaN : u.falseSince[i]!))
-      u.memberships = u.since.filter((t) => !Number.isNaN(t)).length
+  applyRules(r: RulesRecord): boolean {
+    const prev = this.book.of(r.tenant)
+    if (!this.book.apply(r)) return false
+    const next = this.book.of(r.tenant)
+    const carry = carryOver(prev, next)
+    const users = this.tenants.get(r.tenant)
+    for (const u of users?.values() ?? []) {
+      carry(u)
+      // Its state now reads against other rules: the next checkpoint writes it so.
+      this.touch(u)
     }
-    this.rules = next
-    this.env = new UserEnv(next, this.options)
-    this.plans.clear()
-    this.recountSizes()
+    this.sizes.delete(r.tenant)
+    for (const u of users?.values() ?? []) this.bumpMemberships(u, next)
+    return true
   }
 
-  recountSizes(): void {
-    this.sizes.clear()
-    const segments = this.rules.compiled.segments
-    for (const u of this.allUsers()) for (let i = 0; i < segments.length; i++) if (u.isMember(i)) this.sizes.bump(u.tenant, segments[i]!.name, 1)
+  /** Adds a user's memberships to the segment sizes. */
+  private bumpMemberships(u: UserState, rules: EngineRules): void {
+    const segments = rules.compiled.segments
+    for (let i = 0; i < segments.length; i++) if (u.isMember(i)) this.sizes.bump(u.tenant, segments[i]!.name, 1)
   }
 
   /**
@@ -172,7 +196,8 @@ export class PartitionEngine implements IdentityHost {
     const anonymous = e.anonymous_id === e.user_id
     const user = this.userFor(e.tenant, e.user_id, anonymous)
     if (user.anonymous && !anonymous) user.anonymous = false
-    const plan = this.plan(e.event)
+    const rt = this.runtimeOf(e.tenant)
+    const plan = rt.plan(e.event)
     applyTraits(user, e, plan, this.options.purchaseAmountField)
     const metrics = plan.metrics
     if (metrics !== undefined) {
@@ -180,7 +205,7 @@ export class PartitionEngine implements IdentityHost {
       for (const m of metrics) {
         if (m.spec.filter !== null && !m.spec.filter(e.properties)) continue
         let state = user.metrics[m.spec.index]
-        if (state === undefined) state = user.metrics[m.spec.index] = this.newMetric(m.spec.index, T)
+        if (state === undefined) state = user.metrics[m.spec.index] = rt.newMetric(m.spec.index, T)
         else state.advance(T)
         const value = m.read === null ? undefined : m.read(e.properties)
         // A negative amount can make a sum grow as it slides out: that user needs timers.
@@ -190,10 +215,10 @@ export class PartitionEngine implements IdentityHost {
       // Once per event, however many windows it was too old for: lateDropped ≤ late.
       if (dropped) this.stats.lateDropped++
     }
-    this.evaluate(user, T)
+    this.evaluate(user, T, rt)
     const triggers = plan.triggers
     if (triggers !== undefined) {
-      const env = this.env
+      const env = rt.env
       env.user = user
       env.now = T
       env.props = e.properties
@@ -208,13 +233,13 @@ export class PartitionEngine implements IdentityHost {
           event_id: e.event_id,
           at: e.ts,
           properties: e.properties,
-          values: this.values(t.metrics),
+          values: this.values(rt, t.metrics),
         })
         this.stats.notifications++
       }
       env.props = undefined
     }
-    if (!this.rules.quiet || user.timerAt !== Infinity || user.memberships > 0 || user.negative) this.schedule(user, T)
+    if (!rt.rules.quiet || user.timerAt !== Infinity || user.memberships > 0 || user.negative) this.schedule(user, T, rt)
     this.touch(user)
     if (e.anonymous_id !== undefined || e.event === 'alias') this.identity.noteIds(user, e)
   }
@@ -305,24 +330,26 @@ export class PartitionEngine implements IdentityHost {
       return null
     }
     const T = Number.isFinite(this.watermark) ? this.watermark : user.lastSeen
-    this.env.user = user
-    this.env.now = T
-    this.rules.compiled.segments.forEach((_, i) => {
+    const rt = this.runtimeOf(tenant)
+    rt.env.user = user
+    rt.env.now = T
+    rt.rules.compiled.segments.forEach((_, i) => {
       if (!user.isMember(i)) return
       user.since[i] = NaN
       user.falseSince[i] = NaN
       user.memberships--
-      this.emit(user, i, 'exited', T)
+      this.emit(user, i, 'exited', T, rt)
     })
     users.delete(userId)
     // A timer still queued for it finds a time that is no longer its own and is skipped.
     user.timerAt = Infinity
     this.leaveRedirect(user.key, tenant, userId, personId, user.version)
-    return encodeUser(user, this.rules)
+    return encodeUser(user, rt.rules)
   }
 
   private leaveRedirect(key: string, tenant: string, userId: string, personId: string, version: number): void {
-    const tombstone = new UserState(key, tenant, userId, this.rules.metrics.length, this.rules.compiled.segments.length)
+    const rules = this.book.of(tenant)
+    const tombstone = new UserState(key, tenant, userId, rules.metrics.length, rules.compiled.segments.length)
     tombstone.redirectTo = personId
     tombstone.version = version
     this.redirects.set(tenant, userId, personId)
@@ -335,11 +362,12 @@ export class PartitionEngine implements IdentityHost {
    */
   absorb(tenant: string, personId: string, id: string, state: Uint8Array | null): UserState {
     const user = this.userFor(tenant, personId, false)
-    if (state !== null) mergeUser(user, decodeUser(state, this.rules), this.rules)
+    const rt = this.runtimeOf(tenant)
+    if (state !== null) mergeUser(user, decodeUser(state, rt.rules), rt.rules)
     const T = Number.isFinite(this.watermark) ? this.watermark : user.lastSeen
     this.links.push({ tenant, user_id: personId, id, at: T })
-    this.evaluate(user, T)
-    this.schedule(user, T)
+    this.evaluate(user, T, rt)
+    this.schedule(user, T, rt)
     this.touch(user)
     return user
   }
@@ -349,9 +377,7 @@ export class PartitionEngine implements IdentityHost {
     if (user.redirectTo !== null) return this.redirects.set(user.tenant, user.userId, user.redirectTo)
     this.usersOf(user.tenant).set(user.userId, user)
     user.memberships = user.since.filter((t) => !Number.isNaN(t)).length
-    this.rules.compiled.segments.forEach((s, i) => {
-      if (user.isMember(i)) this.sizes.bump(user.tenant, s.name, 1)
-    })
+    this.bumpMemberships(user, this.book.of(user.tenant))
     if (user.timerAt !== Infinity) this.timers.add(user.timerAt, user)
   }
 
@@ -379,8 +405,9 @@ export class PartitionEngine implements IdentityHost {
         const user = top!.item
         this.watermark = Math.max(this.watermark, top!.at)
         user.timerAt = Infinity
-        this.evaluate(user, top!.at)
-        this.schedule(user, top!.at)
+        const rt = this.runtimeOf(user.tenant)
+        this.evaluate(user, top!.at, rt)
+        this.schedule(user, top!.at, rt)
         this.touch(user)
       } else break
     }
@@ -400,29 +427,19 @@ export class PartitionEngine implements IdentityHost {
     const users = this.usersOf(tenant)
     let user = users.get(userId)
     if (user === undefined) {
-      user = new UserState(`${tenant}:${userId}`, tenant, userId, this.rules.metrics.length, this.rules.compiled.segments.length)
+      const rules = this.book.of(tenant)
+      user = new UserState(`${tenant}:${userId}`, tenant, userId, rules.metrics.length, rules.compiled.segments.length)
       user.anonymous = anonymous
       users.set(userId, user)
     }
     return user
   }
 
-  private plan(event: string): EventPlan {
-    let plan = this.plans.get(event)
-    if (plan === undefined) this.plans.set(event, (plan = eventPlan(this.rules, event)))
-    return plan
-  }
-
-  private newMetric(index: number, T: number): MetricState {
-    const m = this.rules.metrics[index]!
-    return m.shape === null ? new LifetimeMetric(m.spec.agg) : WindowedMetric.empty(m.spec.agg, m.shape, T)
-  }
-
-  private evaluate(user: UserState, T: number): void {
-    const env = this.env
+  private evaluate(user: UserState, T: number, rt: RuleRuntime): void {
+    const env = rt.env
     env.user = user
     env.now = T
-    const segments = this.rules.compiled.segments
+    const segments = rt.rules.compiled.segments
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!
       const holds = seg.test(env)
@@ -432,7 +449,7 @@ export class PartitionEngine implements IdentityHost {
         if (!member) {
           user.since[i] = T
           user.memberships++
-          this.emit(user, i, 'entered', T)
+          this.emit(user, i, 'entered', T, rt)
         }
       } else if (member) {
         if (Number.isNaN(user.falseSince[i]!)) user.falseSince[i] = T
@@ -441,14 +458,14 @@ export class PartitionEngine implements IdentityHost {
           user.since[i] = NaN
           user.falseSince[i] = NaN
           user.memberships--
-          this.emit(user, i, 'exited', until)
+          this.emit(user, i, 'exited', until, rt)
         }
       }
     }
   }
 
-  private emit(user: UserState, segment: number, change: 'entered' | 'exited', at: number): void {
-    const seg = this.rules.compiled.segments[segment]!
+  private emit(user: UserState, segment: number, change: 'entered' | 'exited', at: number, rt: RuleRuntime): void {
+    const seg = rt.rules.compiled.segments[segment]!
     this.sizes.bump(user.tenant, seg.name, change === 'entered' ? 1 : -1)
     this.changes.push({
       segment: seg.name,
@@ -456,28 +473,24 @@ export class PartitionEngine implements IdentityHost {
       user_id: user.userId,
       change,
       at,
-      values: this.values(seg.metrics),
+      values: this.values(rt, seg.metrics),
       version: ++user.version,
     })
     this.stats.segmentChanges++
   }
 
-  private values(indexes: readonly number[]): Record<string, number | null> {
+  private values(rt: RuleRuntime, indexes: readonly number[]): Record<string, number | null> {
     const out: Record<string, number | null> = {}
-    for (const i of indexes) out[this.rules.metrics[i]!.spec.key] = this.env.metric(i)
+    for (const i of indexes) out[rt.rules.metrics[i]!.spec.key] = rt.env.metric(i)
     return out
   }
 
   /** Sets the user's timer to the earliest moment a segment could flip with no event of theirs. */
-  private schedule(user: UserState, T: number): void {
-    const next = nextChange(user, T, this.rules, this.options)
+  private schedule(user: UserState, T: number, rt: RuleRuntime): void {
+    const next = nextChange(user, T, rt.rules, this.options)
     if (next !== user.timerAt) {
       user.timerAt = next
       if (next !== Infinity) this.timers.add(next, user)
     }
   }
-}
-
-function sameShape(a: WindowShape | null, b: WindowShape | null): boolean {
-  return a === b || (a !== null && b !== null && a.bucketMs === b.bucketMs && a.buckets === b.buckets)
 }

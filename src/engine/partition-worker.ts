@@ -17,6 +17,8 @@ import { emptyStats, type EngineStats } from './records.ts'
 import { decodeUser, encodeUser } from './user-snapshot.ts'
 import { emptyIdentityStats, marksFromJson, marksToJson, type IdentityStats } from './identity-links.ts'
 import { decodeIdentityRecord, encodeIdentityRecord, type IdentityRecord } from './identity-record.ts'
+import { decodeRulesRecord } from './rules-record.ts'
+import { restoreTenantRules, tenantOfKey } from './restore-rules.ts'
 
 export interface WorkerOptions {
   namespace: string
@@ -64,6 +66,8 @@ interface CheckpointClock {
   heldFrom?: number | null
   /** Identity records: the last sequence number sent to and applied from each partition, and the counters. */
   identity?: { sent: Record<string, number>; recv: Record<string, number>; stats: IdentityStats }
+  /** Tenant rule set versions in effect (docs/tenancy.md); absent when every tenant runs the base. */
+  rules?: Record<string, number>
 }
 
 const EMPTY: Buffer = Buffer.alloc(0)
@@ -115,7 +119,8 @@ export class PartitionWorker {
   constructor(
     private readonly log: EventLog,
     private readonly store: StateStore,
-    public rules: EngineRules,
+    /** The rules file's rules; tenants' own sets come from the log (rules records). */
+    readonly baseRules: EngineRules,
     readonly options: EngineOptions,
     readonly partition: number,
     private readonly worker: WorkerOptions = DEFAULT_WORKER_OPTIONS,
@@ -125,7 +130,7 @@ export class PartitionWorker {
   }
 
   private newEngine(): PartitionEngine {
-    const engine = new PartitionEngine(this.rules, this.options)
+    const engine = new PartitionEngine(this.baseRules, this.options)
     engine.onApplyError = (e, pos, err) => this.applyFailed(e, pos, err)
     engine.partition = this.partition
     engine.partitions = this.eventPartitions
@@ -148,8 +153,9 @@ export class PartitionWorker {
       marksFromJson(clock.identity?.sent, engine.identity.sent)
       marksFromJson(clock.identity?.recv, engine.identity.recv)
       engine.identity.stats = { ...emptyIdentityStats(), ...clock.identity?.stats }
+      await restoreTenantRules(engine, this.store, clock.rules, this.partition, this.logger)
       for await (const u of this.store.loadUsers(namespace, this.partition)) {
-        if (u.state) engine.restoreUser(decodeUser(u.state, this.rules))
+        if (u.state) engine.restoreUser(decodeUser(u.state, engine.rulesOf(tenantOfKey(u.key))))
       }
       this.nextOffset = ckpt.nextOffset
       // Events held ahead of the watermark are not in the checkpoint: every event read before it
@@ -184,11 +190,6 @@ export class PartitionWorker {
     this.checkpointedOffset = this.nextOffset
     this.lastCheckpoint = Date.now()
     this.logger?.info({ partition: this.partition, nextOffset: this.nextOffset, users: engine.userCount, skip: this.skip }, 'partition restored')
-  }
-
-  replaceRules(rules: EngineRules): void {
-    this.rules = rules
-    this.engine.replaceRules(rules)
   }
 
   /**
@@ -253,6 +254,8 @@ export class PartitionWorker {
         const r = decodeIdentityRecord(bytes, start, end, this.eventPartitions)
         if ('message' in r) this.engine.receive(r, offset)
         else this.poisoned(poison(DEFAULT_TENANT, r.field, r.reason), offset, timestamp, bytes.subarray(start, end))
+      } else if (first === CODEC.RULES) {
+        this.rulesRecord(bytes, start, end, offset, timestamp)
       } else if (first === CODEC.CLOCK && checkClock(bytes, start, end) === null) {
         // Never past the record's own log time: a forged clock record cannot move the clock ahead.
         this.engine.advanceTo(Math.min(clockRecordTime(bytes, start), timestamp))
@@ -267,6 +270,17 @@ export class PartitionWorker {
       // failure around it, e.g. a timer's evaluation during a clock move. The record is the
       // nearest thing to blame, and stopping the partition for good would be worse.
       this.poisoned(poison(DEFAULT_TENANT, '(apply)', `engine error: ${message(err)}`), offset, timestamp, bytes.subarray(start, end))
+    }
+  }
+
+  /** A tenant's rule set changed (docs/tenancy.md): applied here, or dead-lettered when it cannot be. */
+  private rulesRecord(bytes: Buffer, start: number, end: number, offset: number, timestamp: number): void {
+    const r = decodeRulesRecord(bytes, start, end)
+    if (!('text' in r)) return this.poisoned(poison(DEFAULT_TENANT, r.field, r.reason), offset, timestamp, bytes.subarray(start, end))
+    try {
+      if (this.engine.applyRules(r)) this.logger?.info({ partition: this.partition, offset, tenant: r.tenant, version: r.version }, 'tenant rules applied')
+    } catch (err) {
+      this.poisoned(poison(r.tenant, 'rules', `rule set version ${r.version} not applied: ${message(err)}`), offset, timestamp, bytes.subarray(start, end))
     }
   }
 
@@ -320,8 +334,9 @@ export class PartitionWorker {
     this.lastCheckpoint = Date.now()
     if (this.nextOffset === this.checkpointedOffset && this.engine.dirtyCount === 0) return
     this.startOutputs()
-    const users: UserRecord[] = this.engine.takeDirty().map((u) => ({ key: u.key, state: encodeUser(u, this.rules) }))
     const e = this.engine
+    const users: UserRecord[] = e.takeDirty().map((u) => ({ key: u.key, state: encodeUser(u, e.rulesOf(u.tenant)) }))
+    const rules = e.book.versions()
     const offset = this.nextOffset
     const ckpt: PartitionCheckpoint = {
       nextOffset: offset,
@@ -331,6 +346,7 @@ export class PartitionWorker {
         stats: { ...e.stats },
         heldFrom: e.held.minPos(),
         identity: { sent: marksToJson(e.identity.sent), recv: marksToJson(e.identity.recv), stats: { ...e.identity.stats } },
+        ...(Object.keys(rules).length > 0 ? { rules } : {}),
       } satisfies CheckpointClock,
       outputs: { ...this.outputEnd },
     }

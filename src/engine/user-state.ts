@@ -68,8 +68,10 @@ export class UserState {
     this.falseSince = new Array<number>(segmentCount).fill(NaN)
   }
 
+  /** False for an index the user's rules do not have (−1: a segment another rule set names). */
   isMember(segment: number): boolean {
-    return !Number.isNaN(this.since[segment]!)
+    const since = this.since[segment]
+    return since !== undefined && !Number.isNaN(since)
   }
 
   get totalPurchases(): number {

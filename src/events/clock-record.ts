@@ -20,11 +20,12 @@ export function isClockRecord(b: Uint8Array, start = 0): boolean {
 }
 
 /**
- * A record the engine itself writes to the events log, not an event: a clock record, or an
- * identity record (src/engine/identity-record.ts). Readers of events skip both.
+ * A record the engine itself writes to the events log, not an event: a clock record, an identity
+ * record (src/engine/identity-record.ts) or a rules record (src/engine/rules-record.ts). Readers
+ * of events skip them.
  */
 export function isEngineRecord(b: Uint8Array, start = 0): boolean {
-  return b[start] === CODEC.CLOCK || b[start] === CODEC.IDENTITY
+  return b[start] === CODEC.CLOCK || b[start] === CODEC.IDENTITY || b[start] === CODEC.RULES
 }
 
 /** The time a clock record carries; call only where isClockRecord holds. */

@@ -37,6 +37,11 @@ export const CODEC = {
    * Not an event either: every reader but the engine skips it.
    */
   IDENTITY: 3,
+  /**
+   * First byte of a rules record (src/engine/rules-record.ts): a tenant's own rule set changed, and
+   * the partition applies it at this point of its log. Not an event: every reader but the engine skips it.
+   */
+  RULES: 4,
   HAS_ANONYMOUS_ID: 1,
   /**
    * The server assigned event_id (the client sent none). A restarted collector rebuilds its dedupe
@@ -205,7 +210,7 @@ export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPos
 function decodeOther(b: Buffer, start: number, end: number, at: LogPosition | undefined): TrackedEvent {
   if (end <= start) throw new Error('empty record')
   const first = b[start]
-  if (at === undefined || first === CODEC.CLOCK || first === CODEC.IDENTITY) {
+  if (at === undefined || first === CODEC.CLOCK || first === CODEC.IDENTITY || first === CODEC.RULES) {
     throw new Error(first === OPEN_BRACE ? 'a JSON event record is decoded with its log position (partition, offset, timestamp)' : `unknown event encoding ${first}`)
   }
   const r = decodeJsonRecord(b, at, start, end)

@@ -6,6 +6,7 @@ import { quote } from './errors.ts'
 import { parseTraitsSection } from './load-traits.ts'
 import { TraitCatalog } from './traits.ts'
 import type { CompiledRules, RulesDefinition, SegmentDefinition, TriggerDefinition } from './types.ts'
+import type { TraitDefinition } from './custom-traits.ts'
 import { describeNode, expression, text } from './yaml-expr.ts'
 import { YamlFile, type Entry, type ErrorExtra } from './yaml-nodes.ts'
 import { isRuleName } from './names.ts'
@@ -28,8 +29,11 @@ export function compileRulesYaml(source: string, fileName?: string): CompiledRul
  * Parses and validates a rules file. Every error, from YAML syntax to an unknown trait deep in an
  * expression, is a RuleError positioned in `source`. Since JSON is YAML, a JSON rules document
  * is accepted too.
+ *
+ * `declared`: a tenant's own rules (docs/tenancy.md) resolve names against the traits of the
+ * server's rules file and may not declare traits of their own.
  */
-export function parseRulesYaml(source: string, fileName?: string): RulesDefinition {
+export function parseRulesYaml(source: string, fileName?: string, declared?: readonly TraitDefinition[]): RulesDefinition {
   const lines = new LineCounter()
   const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
   const y = new YamlFile(source, lines, fileName)
@@ -37,11 +41,16 @@ export function parseRulesYaml(source: string, fileName?: string): RulesDefiniti
   if (bad) throw y.error(bad.pos[0], undefined, `invalid YAML: ${bad.message}`)
 
   const def: RulesDefinition = { segments: [], triggers: [] }
+  if (declared !== undefined && declared.length > 0) def.traits = [...declared]
   const root = doc.contents
   if (root === null || (isScalar(root) && root.value === null)) return def
   if (!isMap(root)) throw y.errorAtNode(root, 0, undefined, 'the rules file must be a map with "segments", "triggers" and/or "traits"')
   const top = y.entries(root, '')
   y.checkKeys(top, TOP_KEYS, '')
+  if (declared !== undefined) {
+    const own = top.find((e) => e.key === 'traits')
+    if (own) throw y.error(own.keyNode.range?.[0] ?? 0, 'traits', 'traits are declared in the server rules file, not in a tenant rule set')
+  }
   // Traits first, wherever the section sits in the file: rules resolve names against them.
   const traitsNode = top.find((e) => e.key === 'traits')?.value
   if (traitsNode) def.traits = parseTraitsSection(y, traitsNode)

@@ -36,7 +36,26 @@ export interface UserRecord {
   state: Uint8Array | null
 }
 
-/** Engine state: checkpoints and users per partition. The game's players have their own port (src/players/). */
+/**
+ * One version of a tenant's own rule set (docs/tenancy.md). Every version is kept: a checkpoint names
+ * the versions in effect at its offset, and the versions are the audit trail of who changed what.
+ */
+export interface RuleSetVersion {
+  tenant: string
+  /** 1, 2, 3… per tenant. */
+  version: number
+  /** The tenant's own segments and triggers as YAML. */
+  text: string
+  /** The API key that made the change. */
+  by: string
+  /** When, in ms since the epoch. */
+  at: number
+}
+
+/**
+ * Engine state: checkpoints and users per partition, and the tenants' rule sets they run. The
+ * game's players have their own port (src/players/).
+ */
 export interface StateStore {
   /** The checkpoint of one engine partition, or null before the first one. */
   loadCheckpoint(namespace: string, partition: number): Promise<PartitionCheckpoint | null>
@@ -53,6 +72,17 @@ export interface StateStore {
    * leases (embedded) refuses every fenced write.
    */
   saveCheckpoint(namespace: string, partition: number, checkpoint: PartitionCheckpoint, users: readonly UserRecord[], fence?: CheckpointFence): Promise<void>
+  /**
+   * Stores a new version of a tenant's rule set. False, with nothing written, when that tenant
+   * already has that version: a concurrent change got there first.
+   */
+  addRuleSet(set: RuleSetVersion): Promise<boolean>
+  /** One version of a tenant's rule set, or null. */
+  getRuleSet(tenant: string, version: number): Promise<RuleSetVersion | null>
+  /** The latest version of each tenant that has one, by tenant. */
+  latestRuleSets(): Promise<RuleSetVersion[]>
+  /** A tenant's versions, newest first, at most `limit`. */
+  ruleSetHistory(tenant: string, limit: number): Promise<RuleSetVersion[]>
   /** Drops a namespace's checkpoints and users (a full rebuild from the log). */
   reset(namespace: string): Promise<void>
   close(): Promise<void>

@@ -1,4 +1,4 @@
-import type { CheckpointFence, PartitionCheckpoint, StateStore, UserRecord } from '../state/state-store.ts'
+import type { CheckpointFence, PartitionCheckpoint, RuleSetVersion, StateStore, UserRecord } from '../state/state-store.ts'
 
 /** The state store as one partition's worker sees it: every checkpoint carries the lease it was acquired under. */
 export class FencedStateStore implements StateStore {
@@ -21,6 +21,22 @@ export class FencedStateStore implements StateStore {
 
   getUser(namespace: string, partition: number, key: string): Promise<Uint8Array | null> {
     return this.store.getUser(namespace, partition, key)
+  }
+
+  addRuleSet(set: RuleSetVersion): Promise<boolean> {
+    return this.store.addRuleSet(set)
+  }
+
+  getRuleSet(tenant: string, version: number): Promise<RuleSetVersion | null> {
+    return this.store.getRuleSet(tenant, version)
+  }
+
+  latestRuleSets(): Promise<RuleSetVersion[]> {
+    return this.store.latestRuleSets()
+  }
+
+  ruleSetHistory(tenant: string, limit: number): Promise<RuleSetVersion[]> {
+    return this.store.ruleSetHistory(tenant, limit)
   }
 
   reset(namespace: string): Promise<void> {

@@ -144,16 +144,19 @@ describe('serve --no-engine on the embedded log and state store', () => {
     expect(metrics).toMatch(/segment="spinner"} 1/)
   })
 
-  it('refuses to change a segment with a 409 that says where rules change', async () => {
+  it("accepts a change of the key's tenant's rules: stored, and announced to every partition for the workers", async () => {
+    const { log, partitions } = collector.ctx
+    const before = await ends(log, TOPICS.events, partitions)
     const r = await fetch(`${collector.url}/v1/segments/whale`, {
       method: 'PUT',
-      headers: { ...auth(collector.keys.operator), 'content-type': 'application/json' },
+      headers: { ...auth(collector.keys.acmeAdmin), 'content-type': 'application/json' },
       body: JSON.stringify({ when: 'sum(purchase.amount) > 100' }),
     })
-    expect(r.status).toBe(409)
-    const body = (await r.json()) as { error: { code: string; message: string } }
-    expect(body.error.code).toBe('segments_read_only')
-    expect(body.error.message).toMatch(/serve --no-engine.*segments file the workers/)
+    expect(r.status).toBe(200)
+    // As of the workers' last checkpoints: none has read the change yet.
+    expect(await r.json()).toEqual({ name: 'whale', when: 'sum(purchase.amount) > 100', keep: null, description: null, size: 0 })
+    expect(await ends(log, TOPICS.events, partitions)).toBe(before + partitions)
+    expect((await fetch(`${collector.url}/v1/segments/whale`, { headers: auth(collector.keys.acme) })).status).toBe(200)
     expect((await fetch(`${collector.url}/v1/segments/whale`, { headers: auth(collector.keys.read) })).status).toBe(404)
   })
 
@@ -173,7 +176,8 @@ describe('serve --no-engine on the embedded log and state store', () => {
     const engine = collector.ctx.engine as StoreEngineClient
     await engine.refresh()
     const ready = (await (await fetch(`${collector.url}/readyz`)).json()) as { lag: number }
-    expect(ready).toEqual({ status: 'ready', lag: 2, partitions: 4 })
+    // The two events, and the rules records of the change above (one a partition): nothing here processes them.
+    expect(ready).toEqual({ status: 'ready', lag: 2 + partitions, partitions: 4 })
     // Half a second is five engine-thread polls: nothing here processes them.
     await new Promise((r) => setTimeout(r, 500))
     expect(await ends(log, TOPICS.segmentChanges, partitions)).toBe(changesWritten)
@@ -338,6 +342,33 @@ describe('serve --no-engine on Kafka + Postgres, with a worker doing the segment
       expect(await (await fetch(`${c.url}/readyz`)).json()).toEqual({ status: 'ready', lag: 0, partitions: 4 })
       const members = await (await fetch(`${c.url}/v1/segments/buyer/members`, { headers: auth(c.keys.read) })).json()
       expect(members).toEqual({ members: [{ user_id: 'k-2', since: ts + 3 }], next: null })
+    }
+  })
+
+  it("changes a tenant's rules on one collector: the worker applies them, both collectors answer with them", async () => {
+    const [a, b] = collectors as [TestServer, TestServer]
+    const r = await fetch(`${a.url}/v1/segments/whale`, {
+      method: 'PUT',
+      headers: { ...auth(a.keys.acmeAdmin), 'content-type': 'application/json' },
+      body: JSON.stringify({ when: 'sum(purchase.amount) >= 100' }),
+    })
+    expect(r.status).toBe(200)
+    const ts = Date.now() - 1000
+    expect((await postEvents(b, [{ event: 'purchase', user_id: 'w-1', ts, amount: 150 }], b.keys.acme)).status).toBe(200)
+    expect((await postEvents(b, [{ event: 'purchase', user_id: 'w-1', ts, amount: 150 }])).status).toBe(200)
+    for (const c of [a, b]) {
+      const members = await until(
+        "the worker's checkpoint to put acme's w-1 in whale",
+        async () => {
+          const got = await fetch(`${c.url}/v1/segments/whale/members`, { headers: auth(c.keys.acme) })
+          const body = (await got.json()) as { members?: Array<{ user_id: string }> }
+          return got.status === 200 && (body.members?.length ?? 0) > 0 ? body : null
+        },
+        30_000,
+      )
+      expect(members).toEqual({ members: [{ user_id: 'w-1', since: ts }], next: null })
+      // The default tenant has no whale: its w-1 bought the same, and no rule of its own names it.
+      expect((await fetch(`${c.url}/v1/segments/whale/members`, { headers: auth(c.keys.read) })).status).toBe(404)
     }
   })
 })

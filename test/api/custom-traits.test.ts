@@ -93,6 +93,7 @@ describe('custom traits over HTTP', () => {
       const wrongType = await get<{ error: { message: string } }>(s, '/v1/profiles?age=old')
       expect(wrongType.body.error.message).toBe('age compares with a number, got "old"')
 
+      const fileBefore = readFileSync(join(dataDir, 'test-segments.yaml'), 'utf8')
       // A segment added at run time can name a declared trait; an undeclared one is refused.
       const put = (when: string) => fetch(`${s.url}/v1/segments/teen`, { method: 'PUT', headers: { ...auth(s.keys.operator), 'content-type': 'application/json' }, body: JSON.stringify({ when }) })
       // The dashboard's rule editor checks against the same declared traits.
@@ -101,10 +102,12 @@ describe('custom traits over HTTP', () => {
       const ok = await validate('lifetime_value > 5 and count(login, 1d) > 0 and partner_name = "acme"')
       expect(await ok.json()).toEqual({ valid: true, metrics: ['sum(purchase.amount)', 'count(login, 1d)'] })
       expect((await validate('tier = "free"')).status).toBe(400)
-      expect((await put('age < 20 and plan = "free"')).status).toBe(200)
+      const teen = await put('age < 20 and plan = "free"')
+      expect(teen.status, await teen.clone().text()).toBe(200)
       expect((await put('age < 20 and tier = "free"')).status).toBe(400)
-      // The rules file written back keeps the traits.
-      expect(readFileSync(join(dataDir, 'test-segments.yaml'), 'utf8')).toContain('lifetime_value:\n    compute: sum(purchase.amount)')
+      // The segment is the tenant's own (docs/tenancy.md): the rules file is the operator's and stays as written.
+      expect(readFileSync(join(dataDir, 'test-segments.yaml'), 'utf8')).toBe(fileBefore)
+      expect((await get<{ segments: Array<{ name: string }> }>(s, '/v1/segments')).body.segments.map((x) => x.name)).toContain('teen')
     } finally {
       await s.close()
     }
@@ -113,6 +116,10 @@ describe('custom traits over HTTP', () => {
     try {
       const alice = await profileWhen(s, 'alice', () => true)
       expect(alice.traits).toMatchObject({ plan: 'pro', partner_name: 'acme', age: 34, campaign: 'winter', lifetime_value: 20.5 })
+      // The tenant's own segment is kept in the state store, not the file: it is still there.
+      expect((await get<{ segments: Array<{ name: string; when: string }> }>(s, '/v1/segments')).body.segments).toContainEqual(
+        expect.objectContaining({ name: 'teen', when: 'age < 20 and plan = "free"' }),
+      )
     } finally {
       await s.close()
     }

@@ -63,6 +63,18 @@ class FakeThread implements EngineThread {
   putSegment(): Promise<never> {
     return Promise.reject(new Error('not in this fake'))
   }
+  deleteSegment(): Promise<never> {
+    return Promise.reject(new Error('not in this fake'))
+  }
+  tenantRules(): Promise<never> {
+    return Promise.reject(new Error('not in this fake'))
+  }
+  replaceTenantRules(): Promise<never> {
+    return Promise.reject(new Error('not in this fake'))
+  }
+  ruleHistory(): Promise<never> {
+    return Promise.reject(new Error('not in this fake'))
+  }
   close(): Promise<void> {
     this.closed = true
     return Promise.resolve()

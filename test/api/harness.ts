@@ -12,14 +12,14 @@ import { TOPICS } from '../../src/log/event-log.ts'
 
 export interface TestServer {
   url: string
-  keys: { write: string; read: string; admin: string; operator: string; acme: string }
+  keys: { write: string; read: string; admin: string; operator: string; acme: string; acmeAdmin: string }
   dataDir: string
   ctx: ApiContext
   server: RunningServer
   close(): Promise<void>
 }
 
-export const TEST_KEYS = { write: 'test-write', read: 'test-read', admin: 'test-admin', operator: 'test-operator', acme: 'test-acme' }
+export const TEST_KEYS = { write: 'test-write', read: 'test-read', admin: 'test-admin', operator: 'test-operator', acme: 'test-acme', acmeAdmin: 'test-acme-admin' }
 
 /** Rules most API tests use: a spin counter segment and an add_to_cart trigger. */
 export const TEST_RULES = `segments:
@@ -56,6 +56,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, rul
       { key: TEST_KEYS.admin, tenant: 'default', scopes: ['write', 'read', 'admin'] },
       { key: TEST_KEYS.operator, tenant: 'default', scopes: ['write', 'read', 'admin', 'operator'] },
       { key: TEST_KEYS.acme, tenant: 'acme', scopes: ['write', 'read'] },
+      { key: TEST_KEYS.acmeAdmin, tenant: 'acme', scopes: ['write', 'read', 'admin'] },
     ],
     ...overrides,
     segmentsPath,

@@ -21,7 +21,7 @@ writeFileSync(join(webDir, 'index.html'), '<!doctype html><title>t</title>')
 writeFileSync(join(webDir, 'assets', 'app-abc123.js'), 'console.log(1)\n')
 
 interface Call {
-  method: 'GET' | 'POST' | 'PUT'
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   /** The document's path template, e.g. `/v1/segments/{id}`. */
   path: string
   /** The URL path and query actually requested. */
@@ -208,6 +208,27 @@ describe('every route answers as the OpenAPI document says', () => {
     await put({ when: 'count(spin, 1h) >=' }, 400)
     await put({ description: 'no rule' }, 400)
     await put({ when: 'count(spin, 1h) >= 5' }, 403, read)
+
+    // The tenant's own rules as one document, their history, and removing a segment of its own.
+    await get('/v1/rules', '/v1/rules', 200)
+    await get('/v1/rules', '/v1/rules', 401, 'no-such-key')
+    const rules = (body: string, status: number, contentType = 'application/yaml', key: string = operator) =>
+      check({ method: 'PUT', path: '/v1/rules', url: '/v1/rules', key, body, contentType, status })
+    await rules('segments:\n  openapi_check:\n    when: count(spin, 1h) >= 6\n', 200)
+    await rules(json({ segments: { openapi_check: { when: 'count(spin, 1h) >= 7' } } }), 200, 'application/json')
+    await rules('segments:\n  x:\n    when: count(spin, 1h) >=\n', 400)
+    await rules('segments: {}\n', 403, 'application/yaml', read)
+    await rules('x'.repeat(200_000), 413, 'text/plain')
+    await rules('segments: {}', 415, 'application/xml')
+    await get('/v1/rules/history', '/v1/rules/history?limit=5', 200, operator)
+    await get('/v1/rules/history', '/v1/rules/history?limit=0', 400, operator)
+    await get('/v1/rules/history', '/v1/rules/history', 403, read)
+    const del = (id: string, status: number, key: string = operator) => check({ method: 'DELETE', path: '/v1/segments/{id}', url: `/v1/segments/${id}`, key, status })
+    await del('openapi_check', 204)
+    await del('openapi_check', 404)
+    await del('spinner', 404)
+    await del('x'.repeat(101), 414)
+    await del('openapi_check', 403, read)
   })
 
   it('streams', async () => {

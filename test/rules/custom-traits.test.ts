@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { rulesToYaml, upsertSegment } from '../../src/engine/rules-source.ts'
-import { compileRules, parseRulesYaml, RuleError, type RulesDefinition } from '../../src/rules/index.ts'
+import { upsertSegment } from '../../src/engine/rules-source.ts'
+import { compileRules, parseRulesYaml, RuleError } from '../../src/rules/index.ts'
 
 const FILE = `
 segments:
@@ -104,15 +104,19 @@ describe('custom traits in the rules file', () => {
     expect(errorOf(`traits:\n${many}\n`)).toBe('traits: line 102, column 3: at most 100 traits can be declared')
   })
 
-  it('keeps the traits when a segment changes at run time, and writes them back', () => {
+  it('keeps the traits when a segment changes at run time, and resolves its rule against them', () => {
     const def = parseRulesYaml(FILE)
     const next = upsertSegment(def, 'trial', { when: 'plan = "trial" and vip' })
     expect(next.traits).toBe(def.traits)
-    const again = parseRulesYaml(rulesToYaml(next))
-    // Computed traits compare by their text: AST offsets and sources differ in the rewritten file.
-    const shown = (ts: RulesDefinition['traits']) => ts!.map((t) => (t.kind === 'computed' ? { name: t.name, text: t.text, description: t.description } : t))
-    expect(shown(again.traits)).toEqual(shown(def.traits))
-    expect(again.segments.map((s) => s.name)).toEqual(['acme_pro', 'big_spender', 'recent_signup', 'trial'])
+    expect(next.segments.map((s) => s.name)).toEqual(['acme_pro', 'big_spender', 'recent_signup', 'trial'])
     expect(() => upsertSegment(def, 'bad', { when: 'nope = 1' })).toThrow(/unknown trait "nope"/)
+  })
+
+  it("reads a tenant's own rules against the file's traits, and refuses traits of their own", () => {
+    const def = parseRulesYaml(FILE)
+    const own = parseRulesYaml('segments:\n  trial:\n    when: plan = "trial" and vip\n', 'tenant rules', def.traits)
+    expect(own.segments.map((s) => s.name)).toEqual(['trial'])
+    expect(() => parseRulesYaml('traits:\n  x: number\n', 'tenant rules', def.traits)).toThrow('traits are declared in the server rules file, not in a tenant rule set')
+    expect(() => parseRulesYaml('segments:\n  s:\n    when: nope = 1\n', 'tenant rules', def.traits)).toThrow(/unknown trait "nope"/)
   })
 })

@@ -103,5 +103,30 @@ export function runStateStoreContract(name: string, harness: () => StateStoreHar
       expect(await store.loadCheckpoint('engine', 2)).toEqual(ckpt(10))
       expect(await collect(store, 'engine', 2)).toEqual([['a', 'a1']])
     })
+
+    it('keeps every version of each tenant rule set; a version taken is refused and left as it was', async () => {
+      const set = (tenant: string, version: number, text: string) => ({ tenant, version, text, by: 'key-abc', at: 1_700_000_000_000 + version })
+      expect(await store.latestRuleSets()).toEqual([])
+      expect(await store.getRuleSet('acme', 1)).toBeNull()
+      expect(await store.addRuleSet(set('acme', 1, 'segments: {}\n'))).toBe(true)
+      expect(await store.addRuleSet(set('acme', 2, 'segments:\n  a:\n    when: count(spin) > 1\n'))).toBe(true)
+      expect(await store.addRuleSet(set('beta', 1, 'triggers: {}\n'))).toBe(true)
+      // A concurrent change that read the same latest version loses, and writes nothing.
+      expect(await store.addRuleSet(set('acme', 2, 'other'))).toBe(false)
+      const reopened = await h.reopen()
+      try {
+        expect(await reopened.getRuleSet('acme', 2)).toEqual(set('acme', 2, 'segments:\n  a:\n    when: count(spin) > 1\n'))
+        expect(await reopened.getRuleSet('acme', 1)).toEqual(set('acme', 1, 'segments: {}\n'))
+        expect((await reopened.latestRuleSets()).sort((x, y) => x.tenant.localeCompare(y.tenant))).toEqual([
+          set('acme', 2, 'segments:\n  a:\n    when: count(spin) > 1\n'),
+          set('beta', 1, 'triggers: {}\n'),
+        ])
+        expect((await reopened.ruleSetHistory('acme', 10)).map((v) => v.version)).toEqual([2, 1])
+        expect((await reopened.ruleSetHistory('acme', 1)).map((v) => v.version)).toEqual([2])
+        expect(await reopened.ruleSetHistory('nobody', 10)).toEqual([])
+      } finally {
+        await reopened.close()
+      }
+    })
   })
 }

@@ -60,7 +60,7 @@ function askForKey(problem: string | null): void {
     h(
       'p',
       null,
-      'Paste a key with the read scope (the dev key that "tagstream serve" prints, or one from TAGSTREAM_API_KEYS). The SQL box needs the admin scope (the rows of its tenant) and saving segments the operator scope. The key stays in this browser (localStorage); opening /#key=… sets it too.',
+      'Paste a key with the read scope (the dev key that "tagstream serve" prints, or one from TAGSTREAM_API_KEYS). The SQL box needs the admin scope (the rows of its tenant), and so does saving a segment (the segments of its tenant). The key stays in this browser (localStorage); opening /#key=… sets it too.',
     ),
     h('div', { class: 'row' }, input, h('button', { type: 'submit' }, 'Use key')),
     error,

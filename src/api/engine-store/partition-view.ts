@@ -1,4 +1,5 @@
-import type { EngineRules } from '../../engine/engine-rules.ts'
+import { tenantOfKey } from '../../engine/restore-rules.ts'
+import type { RuleBook } from '../../engine/tenant-rules.ts'
 import { SegmentSizes } from '../../engine/segment-sizes.ts'
 import { decodeUser } from '../../engine/user-snapshot.ts'
 import type { PartitionCheckpoint, StateStore } from '../../state/state-store.ts'
@@ -20,10 +21,14 @@ export interface PartitionView {
   countedAt: string | null
   /** Date.now() of the last scan. */
   countedTime: number
+  /** The rules each tenant runs in this partition as of the checkpoint (docs/tenancy.md). */
+  book: RuleBook
+  /** The checkpoint's rule set versions (as JSON) the book holds. */
+  bookAt: string
 }
 
-export function emptyView(partition: number): PartitionView {
-  return { partition, checkpoint: null, end: 0, counts: { sizes: new Map(), users: 0 }, countedAt: null, countedTime: 0 }
+export function emptyView(partition: number, base: RuleBook): PartitionView {
+  return { partition, checkpoint: null, end: 0, counts: { sizes: new Map(), users: 0 }, countedAt: null, countedTime: 0, book: base, bookAt: '{}' }
 }
 
 /** The engine clock a checkpoint carries (see PartitionWorker.checkpoint); -Infinity before any event, as in the engine. */
@@ -52,16 +57,17 @@ function counters<K extends string>(from: unknown, keys: readonly K[]): Record<K
 }
 
 /** Decodes every user of the partition once: O(users) reads and decodes, which is why it is cached. */
-export async function countPartition(store: StateStore, namespace: string, partition: number, rules: EngineRules): Promise<PartitionCounts> {
+export async function countPartition(store: StateStore, namespace: string, partition: number, book: RuleBook): Promise<PartitionCounts> {
   const sizes = new SegmentSizes()
   let users = 0
-  const segments = rules.compiled.segments
   for await (const rec of store.loadUsers(namespace, partition)) {
     if (!rec.state) continue
+    const rules = book.of(tenantOfKey(rec.key))
     const u = decodeUser(rec.state, rules)
     // An absorbed id's redirect row (identity merges) is not a user.
     if (u.redirectTo !== null) continue
     users++
+    const segments = rules.compiled.segments
     for (let i = 0; i < segments.length; i++) if (u.isMember(i)) sizes.bump(u.tenant, segments[i]!.name, 1)
   }
   return { sizes, users }

@@ -3,12 +3,15 @@ import type { EngineRules } from '../../engine/engine-rules.ts'
 import { DEFAULT_WORKER_OPTIONS } from '../../engine/partition-worker.ts'
 import { EngineReadModel } from '../../engine/read/read-model.ts'
 import { buildSnapshot, type PartitionReading } from '../../engine/read/snapshot.ts'
-import type { EngineClient, EngineSnapshot, SegmentInfo } from '../../engine/thread/protocol.ts'
+import type { EngineClient, EngineSnapshot, SegmentInfo, SegmentInput, TenantRuleSet } from '../../engine/thread/protocol.ts'
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
 import type { Logger } from '../../logger.ts'
-import type { StateStore } from '../../state/state-store.ts'
+import type { PartitionCheckpoint, StateStore } from '../../state/state-store.ts'
 import { checkpointIdentity, checkpointStats, checkpointWatermark, countPartition, emptyView, type PartitionView } from './partition-view.ts'
-import { SegmentsReadOnlyError } from './read-only.ts'
+import { RuleBook, TenantRulesView } from '../../engine/tenant-rules.ts'
+import { announceLatest, appendToLog, type RuleChangeContext } from '../../engine/tenant-rule-change.ts'
+import { TenantRuleApi } from '../../engine/tenant-rule-api.ts'
+import { checkpointRules, restoreTenantRules } from '../../engine/restore-rules.ts'
 import { StoredUsers } from './stored-users.ts'
 
 export interface StoreEngineOptions {
@@ -34,6 +37,9 @@ const STARTING: EngineSnapshot = { ready: false, partitions: [], processed: 0, l
  */
 export class StoreEngineClient extends EngineReadModel implements EngineClient {
   private readonly views: PartitionView[]
+  /** Collectors write the events log: a rule change is stored and announced from here (docs/tenancy.md). */
+  private readonly change: RuleChangeContext
+  private readonly ruleApi: TenantRuleApi
   private latest: EngineSnapshot = STARTING
   private timer: NodeJS.Timeout | null = null
   private refreshing: Promise<void> | null = null
@@ -49,10 +55,14 @@ export class StoreEngineClient extends EngineReadModel implements EngineClient {
     private readonly options: StoreEngineOptions,
     private readonly logger: Logger,
   ) {
-    const views = Array.from({ length: partitions }, (_, p) => emptyView(p))
+    const base = new RuleBook(rules, engineOptions)
+    const views = Array.from({ length: partitions }, (_, p) => emptyView(p, base))
+    const tenants = new TenantRulesView(rules.definition)
     // Reads (profile, search, members, segments) are the read model's, over the checkpoints.
-    super(new StoredUsers(store, options.namespace, rules, engineOptions, options.followsWallClock, views), engineOptions)
+    super(new StoredUsers(store, options.namespace, tenants, engineOptions, options.followsWallClock, views, (p, ckpt) => this.bookAt(views[p]!, ckpt)), engineOptions)
     this.views = views
+    this.change = { store, view: tenants, partitions, append: appendToLog(log) }
+    this.ruleApi = new TenantRuleApi(this.change)
   }
 
   /** Reads every checkpoint and counts every partition once before answering, then keeps refreshing. */
@@ -62,6 +72,7 @@ export class StoreEngineClient extends EngineReadModel implements EngineClient {
   ): Promise<StoreEngineClient> {
     const client = new StoreEngineClient(c.log, c.store, c.partitions, c.rules, c.engine, { ...DEFAULT_STORE_ENGINE_OPTIONS, ...options }, c.logger)
     await client.refresh()
+    await announceLatest(client.change, (tenant) => Math.min(...client.views.map((v) => checkpointRules(v.checkpoint?.engine)?.[tenant] ?? 0)))
     client.schedule()
     return client
   }
@@ -70,8 +81,29 @@ export class StoreEngineClient extends EngineReadModel implements EngineClient {
     return this.latest
   }
 
-  putSegment(name: string): Promise<SegmentInfo> {
-    return Promise.reject(new SegmentsReadOnlyError(name))
+  /**
+   * Adds or replaces a segment of the tenant's own rules: stored and announced to the workers through
+   * the log. The answer's size is as of the workers' last checkpoints (0 for a new segment).
+   */
+  async putSegment(name: string, input: SegmentInput, tenant: string, by: string): Promise<SegmentInfo> {
+    await this.ruleApi.putSegment(tenant, by, name, input)
+    return (await this.segments(tenant)).find((s) => s.name === name)!
+  }
+
+  deleteSegment(name: string, tenant: string, by: string): Promise<boolean> {
+    return this.ruleApi.deleteSegment(tenant, by, name)
+  }
+
+  tenantRules(tenant: string): Promise<TenantRuleSet> {
+    return this.ruleApi.current(tenant)
+  }
+
+  replaceTenantRules(tenant: string, yaml: string, by: string): Promise<TenantRuleSet> {
+    return this.ruleApi.replace(tenant, yaml, by)
+  }
+
+  ruleHistory(tenant: string, limit: number): Promise<TenantRuleSet[]> {
+    return this.ruleApi.history(tenant, limit)
   }
 
   async close(): Promise<void> {
@@ -102,13 +134,15 @@ export class StoreEngineClient extends EngineReadModel implements EngineClient {
         // The checkpoint before the end: lag = end − nextOffset is then never understated.
         v.checkpoint = await this.store.loadCheckpoint(namespace, v.partition)
         v.end = (await this.log.offsets(TOPICS.events, v.partition)).end
+        await this.bookAt(v, v.checkpoint)
         const at = JSON.stringify(v.checkpoint)
         if (at !== v.countedAt && (v.countedAt === null || Date.now() - v.countedTime >= countIntervalMs)) {
-          v.counts = await countPartition(this.store, namespace, v.partition, this.rules)
+          v.counts = await countPartition(this.store, namespace, v.partition, v.book)
           v.countedAt = at
           v.countedTime = Date.now()
         }
       }
+      for (const set of await this.store.latestRuleSets()) this.change.view.update(set)
       this.latest = this.build(null)
       if (this.failing) this.logger.info('state store readable again: collector snapshot refreshed')
       this.failing = false
@@ -117,6 +151,18 @@ export class StoreEngineClient extends EngineReadModel implements EngineClient {
       this.failing = true
       this.latest = { ...this.latest, error: `state store or log unreadable: ${(err as Error).message}` }
     }
+  }
+
+  /** The partition's rules as of a checkpoint of it: rebuilt when the checkpoint names other versions than the last. */
+  private async bookAt(v: PartitionView, checkpoint: PartitionCheckpoint | null): Promise<RuleBook> {
+    const versions = checkpointRules(checkpoint?.engine)
+    const at = JSON.stringify(versions ?? {})
+    if (at === v.bookAt) return v.book
+    const book = new RuleBook(this.rules, this.engineOptions)
+    await restoreTenantRules({ applyRules: (r) => book.apply(r) }, this.store, versions, v.partition, this.logger)
+    v.book = book
+    v.bookAt = at
+    return book
   }
 
   private build(error: string | null): EngineSnapshot {

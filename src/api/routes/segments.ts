@@ -52,13 +52,15 @@ export const segmentsRoutes: RouteModule = (app, ctx) => {
   app.put<{ Params: { id: string }; Body: unknown }>(
     '/v1/segments/:id',
     {
-      // Segments are shared by every tenant of the server: changing one is the operator's, never one
-      // tenant's admin (who would change what every other tenant reads).
-      preHandler: ctx.auth.require('operator'),
+      // The key's tenant's own rules (docs/tenancy.md): an admin changes its tenant's, never another's.
+      preHandler: ctx.auth.requireOneOf(['admin', 'operator']),
       schema: {
         operationId: 'putSegment',
-        summary: 'Add or change a segment at run time; it applies to new events',
-        description: needs('operator', 'Segments are shared by every tenant of the server. A rule that does not compile is a 400 `invalid_rule` with `line` and `column`.'),
+        summary: "Add or change a segment of the key's tenant at run time; it applies to new events",
+        description: needs(
+          'admin',
+          "Changes the key's tenant's own rules only (an `operator` key may too, in its tenant). A segment with the name of one in the rules file replaces it for this tenant. A rule that does not compile, or a rule set over its caps, is a 400 `invalid_rule` with `line` and `column`; a concurrent change of the same tenant's rules is a 409 `rules_conflict`.",
+        ),
         tags,
         body: SEGMENT_INPUT,
       },
@@ -66,7 +68,7 @@ export const segmentsRoutes: RouteModule = (app, ctx) => {
     },
     async (req, reply) => {
       try {
-        return await ctx.engine.putSegment(req.params.id, req.body as SegmentInput, req.principal!.tenant)
+        return await ctx.engine.putSegment(req.params.id, req.body as SegmentInput, req.principal!.tenant, req.principal!.keyId)
       } catch (err) {
         if (err instanceof RuleError) return reply.code(400).send(ruleErrorBody(err))
         throw err

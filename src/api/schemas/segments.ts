@@ -108,7 +108,7 @@ export const PUT_SEGMENT_RESPONSES = {
   400: RULE_ERROR,
   ...AUTH_ERRORS,
   ...JSON_BODY_ERRORS,
-  409: errorResponse('`segments_read_only`: this server runs without an engine (`--no-engine`); change segments where the engine runs'),
+  409: errorResponse("`rules_conflict`: another server stored a change of the same tenant's rules meanwhile; nothing was changed, read them again and retry"),
   ...URI_TOO_LONG,
   ...ENGINE_UNAVAILABLE,
 } as const

@@ -14,12 +14,12 @@ export class LiveUsers implements UserSource {
     private readonly options: EngineOptions,
     /** Reads are as of now, not of the watermark (clock records on: readTime). */
     private readonly followsWallClock: boolean,
-    /** The rules the engine runs now (run-time changes replace it). */
-    private readonly current: () => RulesDefinition,
+    /** Each tenant's latest rules, as the API changed them. */
+    private readonly current: (tenant?: string) => RulesDefinition,
   ) {}
 
-  definition(): RulesDefinition {
-    return this.current()
+  definition(tenant?: string): RulesDefinition {
+    return this.current(tenant)
   }
 
   user(tenant: string, userId: string): Promise<UserAt | null> {
@@ -34,7 +34,7 @@ export class LiveUsers implements UserSource {
   private find(tenant: string, userId: string): UserAt | null {
     const w = this.runner.workers[partitionOfUser(tenant, userId, this.runner.workers.length)]
     const user = w?.engine.getUser(tenant, userId)
-    return w && user ? { user, rules: w.rules, T: this.T(w.engine.watermark) } : null
+    return w && user ? { user, rules: w.engine.rulesOf(tenant), T: this.T(w.engine.watermark) } : null
   }
 
   scan(tenant: string, visit: (u: UserState, rules: EngineRules, T: number) => void): Promise<void> {
@@ -42,7 +42,8 @@ export class LiveUsers implements UserSource {
       const users = w.engine.tenants.get(tenant)
       if (!users) continue
       const T = this.T(w.engine.watermark)
-      for (const u of users.values()) visit(u, w.rules, T)
+      const rules = w.engine.rulesOf(tenant)
+      for (const u of users.values()) visit(u, rules, T)
     }
     return Promise.resolve()
   }

@@ -34,12 +34,12 @@ export class EngineReadModel {
 
   /** Profiles of a tenant matching every trait condition (and in a segment, if named), by user id after the cursor. */
   async searchProfiles(q: ProfileQuery): Promise<ProfilePage> {
-    const segment = q.segment === undefined ? -1 : this.segmentIndex(q.segment)
-    if (segment === null) return { profiles: [], next: null }
+    const segment = q.segment === undefined ? null : this.segmentIndex(q.tenant, q.segment)
+    if (segment === undefined) return { profiles: [], next: null }
     const found: Array<{ u: UserState; rules: EngineRules; T: number }> = []
     await this.#source.scan(q.tenant, (u, rules, T) => {
       if (q.cursor !== undefined && compareIds(u.userId, q.cursor) <= 0) return
-      if (segment >= 0 && !u.isMember(segment)) return
+      if (segment !== null && !u.isMember(segment(rules))) return
       if (matchesTraits(u, q.where, rules, this.#options, T)) found.push({ u, rules, T })
     })
     found.sort((a, b) => compareIds(a.u.userId, b.u.userId))
@@ -52,22 +52,23 @@ export class EngineReadModel {
 
   /** A segment's members in a tenant by user id after the cursor; null when there is no such segment. */
   async members(tenant: string, name: string, limit: number, cursor?: string): Promise<MemberPage | null> {
-    const segment = this.segmentIndex(name)
-    if (segment === null) return null
+    const segment = this.segmentIndex(tenant, name)
+    if (segment === undefined) return null
     const found: Member[] = []
-    await this.#source.scan(tenant, (u) => {
-      if (!u.isMember(segment) || (cursor !== undefined && compareIds(u.userId, cursor) <= 0)) return
-      found.push({ user_id: u.userId, since: u.since[segment]! })
+    await this.#source.scan(tenant, (u, rules) => {
+      const i = segment(rules)
+      if (!u.isMember(i) || (cursor !== undefined && compareIds(u.userId, cursor) <= 0)) return
+      found.push({ user_id: u.userId, since: u.since[i]! })
     })
     found.sort((a, b) => compareIds(a.user_id, b.user_id))
     const page = found.slice(0, limit)
     return { members: page, next: found.length > limit ? page[page.length - 1]!.user_id : null }
   }
 
-  /** Every segment of the rules with its size in the tenant. */
+  /** Every segment of the tenant's rules (docs/tenancy.md) with its size in the tenant. */
   segments(tenant: string): Promise<SegmentInfo[]> {
     return Promise.resolve(
-      this.#source.definition().segments.map((s) => ({
+      this.#source.definition(tenant).segments.map((s) => ({
         name: s.name,
         when: s.text,
         keep: s.keepMs > 0 ? formatDuration(s.keepMs) : null,
@@ -88,8 +89,18 @@ export class EngineReadModel {
     return Promise.resolve([...builtin, ...declared])
   }
 
-  private segmentIndex(name: string): number | null {
-    const i = this.#source.definition().segments.findIndex((s) => s.name === name)
-    return i < 0 ? null : i
+  /**
+   * Undefined when the tenant's rules have no such segment; otherwise the segment's index in the
+   * rules a user is read with (−1: not in them). Partitions switch a tenant's rules at their own
+   * point of the log, so the index is looked up per rule set, once each.
+   */
+  private segmentIndex(tenant: string, name: string): ((rules: EngineRules) => number) | undefined {
+    if (!this.#source.definition(tenant).segments.some((s) => s.name === name)) return undefined
+    const known = new Map<EngineRules, number>()
+    return (rules) => {
+      let i = known.get(rules)
+      if (i === undefined) known.set(rules, (i = rules.compiled.segments.findIndex((s) => s.name === name)))
+      return i
+    }
   }
 }

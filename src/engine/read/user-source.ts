@@ -4,12 +4,15 @@ import type { UserState } from '../user-state.ts'
 
 /**
  * Where the read model finds users: the live engine's partitions (the engine thread) or the
- * workers' checkpoints in the state store (`serve --no-engine`). Each user comes with its
- * partition's rules and the time that partition is read at (readTime of its clock).
+ * workers' checkpoints in the state store (`serve --no-engine`). Each user comes with the rules
+ * its partition runs for its tenant and the time that partition is read at (readTime of its clock).
  */
 export interface UserSource {
-  /** The rules definition answers are given against (segment names, texts, order). */
-  definition(): RulesDefinition
+  /**
+   * The rules a tenant's answers are given against (segment names, texts, order): its latest rule
+   * set over the base (docs/tenancy.md); the base when no tenant is named.
+   */
+  definition(tenant?: string): RulesDefinition
   /** One user, or null when the partition holds none by that id. */
   user(tenant: string, userId: string): Promise<UserAt | null>
   /** Every user of a tenant, partition by partition, in no particular order. */

@@ -2,9 +2,10 @@ import { Worker } from 'node:worker_threads'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { Logger } from '../../logger.ts'
 import { RuleError } from '../../rules/index.ts'
+import { RulesConflictError } from '../tenant-rule-change.ts'
 import { engineThreadScript } from './bundle.ts'
 import type { EngineAnswer, EngineRequest, EngineThreadData, EventAppend, FromEngine, SerializedError, ToEngine } from './messages.ts'
-import type { EngineClient, EngineMethod, EngineQueryApi, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput, TraitInfo } from './protocol.ts'
+import type { EngineClient, EngineMethod, EngineQueryApi, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput, TenantRuleSet, TraitInfo } from './protocol.ts'
 
 /**
  * The engine thread died, is being restarted, or did not answer in time: reads answer 503
@@ -109,8 +110,24 @@ export class EngineThreadClient implements EngineClient {
     return this.call('traits', [])
   }
 
-  putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo> {
-    return this.call('putSegment', [name, input, tenant])
+  putSegment(name: string, input: SegmentInput, tenant: string, by: string): Promise<SegmentInfo> {
+    return this.call('putSegment', [name, input, tenant, by])
+  }
+
+  deleteSegment(name: string, tenant: string, by: string): Promise<boolean> {
+    return this.call('deleteSegment', [name, tenant, by])
+  }
+
+  tenantRules(tenant: string): Promise<TenantRuleSet> {
+    return this.call('tenantRules', [tenant])
+  }
+
+  replaceTenantRules(tenant: string, yaml: string, by: string): Promise<TenantRuleSet> {
+    return this.call('replaceTenantRules', [tenant, yaml, by])
+  }
+
+  ruleHistory(tenant: string, limit: number): Promise<TenantRuleSet[]> {
+    return this.call('ruleHistory', [tenant, limit])
   }
 
   close(): Promise<void> {
@@ -217,6 +234,7 @@ function revive(e: SerializedError): Error {
     const detail = e.message.replace(/^.*?line \d+, column \d+: /, '')
     return new RuleError({ detail, line: e.line, column: e.column, path: e.path, expected: e.expected })
   }
+  if (e.name === 'RulesConflictError') return new RulesConflictError(e.message)
   const err = new Error(e.message)
   err.name = e.name
   return err

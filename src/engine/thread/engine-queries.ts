@@ -1,34 +1,49 @@
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
 import type { RulesDefinition } from '../../rules/index.ts'
+import type { StateStore } from '../../state/state-store.ts'
 import type { EngineOptions } from '../engine-options.ts'
 import type { EngineRunner } from '../engine-runner.ts'
-import { prepareRules } from '../engine-rules.ts'
 import { LiveUsers } from '../read/live-users.ts'
 import { EngineReadModel } from '../read/read-model.ts'
 import { buildSnapshot, type PartitionReading } from '../read/snapshot.ts'
-import { saveRules, upsertSegment } from '../rules-source.ts'
+import { announceLatest, type AppendToEvents, type RuleChangeContext } from '../tenant-rule-change.ts'
+import { TenantRuleApi } from '../tenant-rule-api.ts'
+import { TenantRulesView } from '../tenant-rules.ts'
 import type { EngineRequest } from './messages.ts'
-import type { EngineQueryApi, EngineSnapshot, SegmentInfo, SegmentInput } from './protocol.ts'
+import type { EngineQueryApi, EngineSnapshot, SegmentInfo, SegmentInput, TenantRuleSet } from './protocol.ts'
+
+/** How long a rule change waits for the partitions to read its record before answering. */
+const APPLY_WAIT_MS = 5_000
 
 /**
  * Answers the API's questions from the live engine state, in the engine's thread: the reads are the
  * read model's (over the live partitions), the rest is rule changes, snapshots and routing.
  */
 export class EngineQueries extends EngineReadModel implements EngineQueryApi {
-  /** The rules the engine runs now; a box, so the read model's source sees run-time changes. */
-  private readonly current: { definition: RulesDefinition }
+  /** Each tenant's latest rules (docs/tenancy.md), as stored and changed through the API. */
+  private readonly view: TenantRulesView
+  private readonly change: RuleChangeContext
+  private readonly rules: TenantRuleApi
 
   constructor(
     private readonly runner: EngineRunner,
     private readonly log: EventLog,
-    private readonly options: EngineOptions,
+    options: EngineOptions,
     definition: RulesDefinition,
-    private readonly rulesPath: string,
+    store: StateStore,
+    append: AppendToEvents,
     followsWallClock: boolean,
   ) {
-    const current = { definition }
-    super(new LiveUsers(runner, options, followsWallClock, () => current.definition), options)
-    this.current = current
+    const view = new TenantRulesView(definition)
+    super(new LiveUsers(runner, options, followsWallClock, (tenant) => view.definition(tenant)), options)
+    this.view = view
+    this.change = { store, view, partitions: runner.workers.length, append }
+    this.rules = new TenantRuleApi(this.change, (tenant, version) => this.applied(tenant, version))
+  }
+
+  /** Reads every tenant's latest rule set, and announces one that a partition's checkpoint is behind (after a crash). */
+  async start(): Promise<void> {
+    await announceLatest(this.change, (tenant) => Math.min(...this.runner.workers.map((w) => w.engine.book.version(tenant))))
   }
 
   /**
@@ -51,18 +66,48 @@ export class EngineQueries extends EngineReadModel implements EngineQueryApi {
         return this.traits()
       case 'putSegment':
         return this.putSegment(...msg.args)
+      case 'deleteSegment':
+        return this.deleteSegment(...msg.args)
+      case 'tenantRules':
+        return this.tenantRules(...msg.args)
+      case 'replaceTenantRules':
+        return this.replaceTenantRules(...msg.args)
+      case 'ruleHistory':
+        return this.ruleHistory(...msg.args)
       default:
         throw new Error(`unknown engine method ${String((msg as { method: unknown }).method)}`)
     }
   }
 
-  async putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo> {
-    const next = upsertSegment(this.current.definition, name, input)
-    const rules = prepareRules(next, this.options)
-    for (const w of this.runner.workers) w.replaceRules(rules)
-    this.current.definition = next
-    saveRules(this.rulesPath, next)
+  /**
+   * Changes answer once every partition runs the new version (or after APPLY_WAIT_MS, with the
+   * sizes counted so far): a read right after the answer sees the change.
+   */
+  private async applied(tenant: string, version: number): Promise<void> {
+    const until = Date.now() + APPLY_WAIT_MS
+    while (Date.now() < until && this.runner.workers.some((w) => w.engine.book.version(tenant) < version)) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+
+  /** Adds or replaces a segment of the tenant's own rules (docs/tenancy.md). */
+  async putSegment(name: string, input: SegmentInput, tenant: string, by: string): Promise<SegmentInfo> {
+    await this.rules.putSegment(tenant, by, name, input)
     return (await this.segments(tenant)).find((s) => s.name === name)!
+  }
+
+  deleteSegment(name: string, tenant: string, by: string): Promise<boolean> {
+    return this.rules.deleteSegment(tenant, by, name)
+  }
+
+  tenantRules(tenant: string): Promise<TenantRuleSet> {
+    return this.rules.current(tenant)
+  }
+
+  replaceTenantRules(tenant: string, yaml: string, by: string): Promise<TenantRuleSet> {
+    return this.rules.replace(tenant, yaml, by)
+  }
+
+  ruleHistory(tenant: string, limit: number): Promise<TenantRuleSet[]> {
+    return this.rules.history(tenant, limit)
   }
 
   async snapshot(): Promise<EngineSnapshot> {
@@ -72,6 +117,6 @@ export class EngineQueries extends EngineReadModel implements EngineQueryApi {
       const { end } = await this.log.offsets(TOPICS.events, w.partition)
       partitions.push({ partition: w.partition, nextOffset: w.nextOffset, end, watermark: e.watermark, stats: { ...e.stats }, identity: { ...e.identity.stats }, users: e.userCount, sizes: e.sizes })
     }
-    return buildSnapshot(partitions, this.current.definition, this.runner.error?.message ?? null)
+    return buildSnapshot(partitions, this.view.base, this.runner.error?.message ?? null)
   }
 }

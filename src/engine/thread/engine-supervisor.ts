@@ -4,7 +4,7 @@ import type { Logger } from '../../logger.ts'
 import { RuleError } from '../../rules/index.ts'
 import { EngineUnavailableError } from './engine-client.ts'
 import type { EventAppend } from './messages.ts'
-import type { EngineClient, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput, TraitInfo } from './protocol.ts'
+import type { EngineClient, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput, TenantRuleSet, TraitInfo } from './protocol.ts'
 
 /** What the supervisor needs of one engine thread: EngineThreadClient, or a fake in unit tests. */
 export interface EngineThread extends EngineClient {
@@ -141,8 +141,24 @@ export class EngineSupervisor implements EngineClient {
     return this.route((t) => t.traits())
   }
 
-  putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo> {
-    return this.route((t) => t.putSegment(name, input, tenant))
+  putSegment(name: string, input: SegmentInput, tenant: string, by: string): Promise<SegmentInfo> {
+    return this.route((t) => t.putSegment(name, input, tenant, by))
+  }
+
+  deleteSegment(name: string, tenant: string, by: string): Promise<boolean> {
+    return this.route((t) => t.deleteSegment(name, tenant, by))
+  }
+
+  tenantRules(tenant: string): Promise<TenantRuleSet> {
+    return this.route((t) => t.tenantRules(tenant))
+  }
+
+  replaceTenantRules(tenant: string, yaml: string, by: string): Promise<TenantRuleSet> {
+    return this.route((t) => t.replaceTenantRules(tenant, yaml, by))
+  }
+
+  ruleHistory(tenant: string, limit: number): Promise<TenantRuleSet[]> {
+    return this.route((t) => t.ruleHistory(tenant, limit))
   }
 
   /**

@@ -55,7 +55,8 @@ try {
     { ...data.worker, appendClock, appendDeadLetters, appendEvents },
     logger,
   )
-  const queries = new EngineQueries(runner, log, options, definition, data.rulesPath, (data.worker.clockTickMs ?? DEFAULT_WORKER_OPTIONS.clockTickMs) > 0)
+  const queries = new EngineQueries(runner, log, options, definition, store, appendEvents, (data.worker.clockTickMs ?? DEFAULT_WORKER_OPTIONS.clockTickMs) > 0)
+  await queries.start()
   runner.start()
   const timer = setInterval(() => void queries.snapshot().then((snapshot) => post({ type: 'snapshot', snapshot })), data.snapshotIntervalMs)
   post({ type: 'snapshot', snapshot: await queries.snapshot() })
@@ -64,7 +65,7 @@ try {
       const waiting = appends.get(msg.id)
       appends.delete(msg.id)
       if (msg.error === null) waiting?.resolve()
-      else waiting?.reject(new Error(`identity records not appended: ${msg.error}`))
+      else waiting?.reject(new Error(`records not appended to the events log: ${msg.error}`))
       return
     }
     if (msg.type === 'stop') {

@@ -134,8 +134,32 @@ export interface EngineQueryApi {
   members(tenant: string, segment: string, limit: number, cursor?: string): Promise<MemberPage | null>
   /** Every trait the current rules can name, built-in first. */
   traits(): Promise<TraitInfo[]>
-  /** Adds or replaces a segment; rejects with the rule error (line, column) when it does not compile. */
-  putSegment(name: string, input: SegmentInput, tenant: string): Promise<SegmentInfo>
+  /**
+   * Adds or replaces a segment of the tenant's own rules (docs/tenancy.md); `by` names the key for the
+   * audit trail. Rejects with the rule error (line, column) when it does not compile.
+   */
+  putSegment(name: string, input: SegmentInput, tenant: string, by: string): Promise<SegmentInfo>
+  /** Removes a segment of the tenant's own rules; false when it has none of its own by that name. */
+  deleteSegment(name: string, tenant: string, by: string): Promise<boolean>
+  /** The tenant's own rule set: its YAML and version (0: none yet). */
+  tenantRules(tenant: string): Promise<TenantRuleSet>
+  /** Replaces the tenant's own rule set with YAML (an import); rejects with the rule error (line, column in that YAML). */
+  replaceTenantRules(tenant: string, yaml: string, by: string): Promise<TenantRuleSet>
+  /** The tenant's rule set versions, newest first: who changed its rules, and when. */
+  ruleHistory(tenant: string, limit: number): Promise<TenantRuleSet[]>
+}
+
+/** One version of a tenant's own rules (docs/tenancy.md). */
+export interface TenantRuleSet {
+  tenant: string
+  /** 0 before its first change. */
+  version: number
+  /** Its segments and triggers, in the rules file's format (no traits: those are the file's). */
+  yaml: string
+  /** The key that made the change (`key-` and 12 hex digits of the key's SHA-256), or null. */
+  changed_by: string | null
+  /** When, epoch ms, or null. */
+  changed_at: number | null
 }
 
 export type EngineMethod = keyof EngineQueryApi

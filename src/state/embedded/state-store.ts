@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
-import { FencedError, type CheckpointFence, type PartitionCheckpoint, type StateStore, type UserRecord } from '../state-store.ts'
+import { FencedError, type CheckpointFence, type PartitionCheckpoint, type RuleSetVersion, type StateStore, type UserRecord } from '../state-store.ts'
 
 type Key = (string | number)[]
 
@@ -17,12 +17,19 @@ export class EmbeddedStateStore implements StateStore {
     private readonly root: RootDatabase,
     private readonly checkpoints: Database<PartitionCheckpoint, Key>,
     private readonly users: Database<Buffer, Key>,
+    /** [tenant, version] → the version; rule sets are not per namespace: every engine of a server runs them. */
+    private readonly ruleSets: Database<RuleSetVersion, Key>,
   ) {}
 
   static open(dir: string): EmbeddedStateStore {
     mkdirSync(resolve(dir), { recursive: true })
     const root = open({ path: resolve(dir), maxDbs: LMDB_MAX_DBS })
-    return new EmbeddedStateStore(root, root.openDB<PartitionCheckpoint, Key>('checkpoints', {}), root.openDB<Buffer, Key>('users', { encoding: 'binary' }))
+    return new EmbeddedStateStore(
+      root,
+      root.openDB<PartitionCheckpoint, Key>('checkpoints', {}),
+      root.openDB<Buffer, Key>('users', { encoding: 'binary' }),
+      root.openDB<RuleSetVersion, Key>('rule_sets', {}),
+    )
   }
 
   async loadCheckpoint(namespace: string, partition: number): Promise<PartitionCheckpoint | null> {
@@ -49,6 +56,33 @@ export class EmbeddedStateStore implements StateStore {
       }
       void this.checkpoints.put([namespace, partition], checkpoint)
     })
+  }
+
+  async addRuleSet(set: RuleSetVersion): Promise<boolean> {
+    const key = [set.tenant, set.version]
+    // The check and the write in one write transaction: LMDB runs them one at a time, across threads too.
+    return this.root.transaction(() => {
+      if (this.ruleSets.get(key) !== undefined) return false
+      void this.ruleSets.put(key, { ...set })
+      return true
+    })
+  }
+
+  async getRuleSet(tenant: string, version: number): Promise<RuleSetVersion | null> {
+    return this.ruleSets.get([tenant, version]) ?? null
+  }
+
+  async latestRuleSets(): Promise<RuleSetVersion[]> {
+    const latest = new Map<string, RuleSetVersion>()
+    // Keys sort by tenant, then version: the last seen of each tenant is its latest.
+    for (const { value } of this.ruleSets.getRange({})) latest.set(value.tenant, value)
+    return [...latest.values()]
+  }
+
+  async ruleSetHistory(tenant: string, limit: number): Promise<RuleSetVersion[]> {
+    const out: RuleSetVersion[] = []
+    for (const { value } of this.ruleSets.getRange({ start: [tenant, Number.MAX_SAFE_INTEGER], end: [tenant, 0], reverse: true, limit })) out.push(value)
+    return out
   }
 
   async reset(namespace: string): Promise<void> {

@@ -31,6 +31,14 @@ export function stateTables(schema: string): string[] {
       owner text,
       epoch integer NOT NULL,
       PRIMARY KEY (namespace, partition))`,
+    // Every version of each tenant's own rule set (docs/tenancy.md): checkpoints name versions.
+    `CREATE TABLE IF NOT EXISTS ${schema}.rule_sets (
+      tenant text NOT NULL,
+      version integer NOT NULL,
+      text text NOT NULL,
+      changed_by text NOT NULL,
+      changed_at bigint NOT NULL,
+      PRIMARY KEY (tenant, version))`,
   ]
 }
 

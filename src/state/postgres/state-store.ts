@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { createLogger, type Logger } from '../../logger.ts'
-import { FencedError, type CheckpointFence, type PartitionCheckpoint, type StateStore, type UserRecord } from '../state-store.ts'
+import { FencedError, type CheckpointFence, type PartitionCheckpoint, type RuleSetVersion, type StateStore, type UserRecord } from '../state-store.ts'
 import { packUsers, type PackedUsers, type PackLimits } from './packed-users.ts'
 import { openStorePool } from './pool.ts'
 import { stateTables } from './schema.ts'
@@ -14,6 +14,20 @@ export interface PostgresStoreOptions {
   logger?: Logger
 }
 
+const RULE_SET_COLUMNS = 'tenant, version, text, changed_by, changed_at'
+interface RuleSetRow {
+  tenant: string
+  version: number
+  text: string
+  changed_by: string
+  /** bigint: pg returns it as a string. */
+  changed_at: string
+}
+
+function ruleSet(r: RuleSetRow): RuleSetVersion {
+  return { tenant: r.tenant, version: r.version, text: r.text, by: r.changed_by, at: Number(r.changed_at) }
+}
+
 const DEFAULT_STATEMENT: PackLimits = { maxUsers: 20_000, maxBytes: 64 * 1024 * 1024 }
 
 /**
@@ -23,7 +37,20 @@ const DEFAULT_STATEMENT: PackLimits = { maxUsers: 20_000, maxBytes: 64 * 1024 * 
  * transaction instead.
  */
 export class PostgresStateStore implements StateStore {
-  private readonly sql: { checkpoint: string; firstPage: string; nextPage: string; user: string; save: string; fence: string; resetUsers: string; resetCheckpoints: string }
+  private readonly sql: {
+    checkpoint: string
+    firstPage: string
+    nextPage: string
+    user: string
+    save: string
+    fence: string
+    resetUsers: string
+    resetCheckpoints: string
+    addRuleSet: string
+    ruleSet: string
+    latestRuleSets: string
+    ruleSetHistory: string
+  }
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -56,6 +83,10 @@ export class PostgresStateStore implements StateStore {
       fence: `SELECT 1 FROM ${schema}.partition_leases WHERE namespace = $1 AND partition = $2 AND owner = $3 AND epoch = $4 FOR SHARE`,
       resetUsers: `DELETE FROM ${users} WHERE namespace = $1`,
       resetCheckpoints: `DELETE FROM ${checkpoints} WHERE namespace = $1`,
+      addRuleSet: `INSERT INTO ${schema}.rule_sets (tenant, version, text, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, version) DO NOTHING`,
+      ruleSet: `SELECT ${RULE_SET_COLUMNS} FROM ${schema}.rule_sets WHERE tenant = $1 AND version = $2`,
+      latestRuleSets: `SELECT DISTINCT ON (tenant) ${RULE_SET_COLUMNS} FROM ${schema}.rule_sets ORDER BY tenant, version DESC`,
+      ruleSetHistory: `SELECT ${RULE_SET_COLUMNS} FROM ${schema}.rule_sets WHERE tenant = $1 ORDER BY version DESC LIMIT $2`,
     }
   }
 
@@ -117,6 +148,26 @@ export class PostgresStateStore implements StateStore {
     await inTransaction(this.pool, async (client) => {
       for (const slice of slices) await save(client, slice)
     })
+  }
+
+  async addRuleSet(set: RuleSetVersion): Promise<boolean> {
+    const r = await this.pool.query(this.sql.addRuleSet, [set.tenant, set.version, set.text, set.by, set.at])
+    return r.rowCount === 1
+  }
+
+  async getRuleSet(tenant: string, version: number): Promise<RuleSetVersion | null> {
+    const { rows } = await this.pool.query<RuleSetRow>(this.sql.ruleSet, [tenant, version])
+    return rows[0] ? ruleSet(rows[0]) : null
+  }
+
+  async latestRuleSets(): Promise<RuleSetVersion[]> {
+    const { rows } = await this.pool.query<RuleSetRow>(this.sql.latestRuleSets)
+    return rows.map(ruleSet)
+  }
+
+  async ruleSetHistory(tenant: string, limit: number): Promise<RuleSetVersion[]> {
+    const { rows } = await this.pool.query<RuleSetRow>(this.sql.ruleSetHistory, [tenant, limit])
+    return rows.map(ruleSet)
   }
 
   async reset(namespace: string): Promise<void> {

@@ -201,6 +201,28 @@ function aggregate(a: Aggregate, ctx: Ctx): string {
   return `${a.fn}(${num}) FILTER (WHERE ${numWhere})`
 }
 
+/**
+ * The rows one aggregate reads, for a live backfill (src/engine/backfill/): the conditions an event
+ * must meet to feed it (its event name, its window as of T, its filter) and the SQL of the value it
+ * feeds (null for count). Rows whose value the engine would ignore (a non-number for sum, min, max
+ * and avg; anything but a number, string or boolean for distinct) are left out here, as
+ * `aggregate` leaves them out of its FILTER. `type` is the JSON type of a distinct value.
+ */
+export function aggregateRowsSql(a: Aggregate, T: number, options: EngineOptions, traits: readonly TraitDefinition[] = []): { where: string; value: string | null; type: string | null } {
+  const ctx: Ctx = { T, options, traits: new Map(traits.map((t) => [t.name, t])) }
+  const filters = [`event = ${quoteString(a.event)}`]
+  if (a.window) {
+    const shape = windowShape(a.window.ms, options.bucketsPerWindow)
+    filters.push(`floor(epoch_ms(ts) / ${shape.bucketMs}) > ${Math.floor(T / shape.bucketMs) - shape.buckets}`)
+  }
+  if (a.filter) filters.push(condition(a.filter, ctx, 'row'))
+  if (a.fn === 'count') return { where: filters.join(' AND '), value: null, type: null }
+  const p = jsonPath(a.field!)
+  const t = `json_type(properties, ${p})`
+  if (a.fn === 'distinct') return { where: [...filters, `(${t} IN ${NUMERIC} OR ${t} IN ('VARCHAR', 'BOOLEAN'))`].join(' AND '), value: `json_extract(properties, ${p})::VARCHAR`, type: t }
+  return { where: [...filters, `${t} IN ${NUMERIC}`].join(' AND '), value: `CAST(json_extract_string(properties, ${p}) AS DOUBLE)`, type: null }
+}
+
 /** The engine's sums: each value rounded to whole millionths, added as integers (src/engine/metrics/exact-sum.ts). */
 function exactSum(num: string, where: string): string {
   // floor(x + 0.5), not round(): DuckDB rounds halves away from zero, Math.round rounds them up.

@@ -1,0 +1,154 @@
+/**
+ * Per-tenant rules in the engine (docs/tenancy.md): a rules record in the events log switches one
+ * tenant to its own rule set at that point of the partition's stream. Other tenants keep the base;
+ * a checkpoint names the versions in effect, so a restore gives the same outputs as a run that was
+ * never interrupted; a record that cannot apply is dead-lettered and the tenant keeps its rules.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { afterAll, describe, expect, it } from 'vitest'
+import { engineOptions } from '../../src/engine/engine-options.ts'
+import { prepareRules } from '../../src/engine/engine-rules.ts'
+import { DEFAULT_WORKER_OPTIONS, PartitionWorker } from '../../src/engine/partition-worker.ts'
+import { encodeRulesRecord } from '../../src/engine/rules-record.ts'
+import { encodeEvent, type TrackedEvent } from '../../src/events/index.ts'
+import { TOPICS, type AppendRecord, type EventLog } from '../../src/log/event-log.ts'
+import { openEventLog } from '../../src/log/open-log.ts'
+import { readRange } from '../../src/log/read-range.ts'
+import { parseRulesYaml } from '../../src/rules/index.ts'
+import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
+import { drain, engineDeadLetters } from './poison-support.ts'
+
+const root = mkdtempSync(join(tmpdir(), 'tagstream-tenant-rules-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+const T0 = Date.UTC(2026, 10, 1, 10)
+const BASE = 'segments:\n  buyer:\n    when: sum(purchase.amount, 1h) >= 5\n'
+/** Acme's own rules: a lower bar for buyer (replacing the base's), and a segment of its own. */
+const ACME_V1 = 'segments:\n  buyer:\n    when: sum(purchase.amount, 1h) >= 2\n  spinner:\n    when: count(spin, 1h) >= 2\n'
+const silent = pino({ level: 'silent' })
+let n = 0
+
+function event(tenant: string, user: string, name: string, ts: number, properties: TrackedEvent['properties'] = {}): AppendRecord {
+  const e: TrackedEvent = { event: name, user_id: user, ts, event_id: `id${n++}`, tenant, received_at: ts, properties }
+  return { key: `${tenant}:${user}`, value: Buffer.from(encodeEvent(e)), timestamp: ts }
+}
+
+const rulesRecord = (tenant: string, version: number, text: string, ts: number): AppendRecord => ({ key: `rules:${tenant}`, value: encodeRulesRecord({ tenant, version, text }), timestamp: ts })
+
+/** Before the change, the change, copies and bad records of it, and events after. */
+function stream(): AppendRecord[] {
+  return [
+    event('acme', 'a1', 'purchase', T0, { amount: 3 }),
+    event('default', 'd1', 'purchase', T0, { amount: 3 }),
+    rulesRecord('acme', 1, ACME_V1, T0 + 1),
+    event('acme', 'a2', 'purchase', T0 + 2, { amount: 3 }),
+    event('default', 'd2', 'purchase', T0 + 2, { amount: 3 }),
+    event('acme', 'a3', 'spin', T0 + 3),
+    event('acme', 'a3', 'spin', T0 + 4),
+    event('default', 'd3', 'spin', T0 + 3),
+    event('default', 'd3', 'spin', T0 + 4),
+    // A copy of version 1 (a second announcement): already in effect, nothing happens.
+    rulesRecord('acme', 1, ACME_V1, T0 + 5),
+    // Version 2 does not compile: dead-lettered, acme keeps version 1.
+    rulesRecord('acme', 2, 'segments:\n  spinner:\n    when: count(spin, 1x) >= 2\n', T0 + 6),
+    // Not a rules record at all.
+    { key: null, value: Buffer.from([4, 1, 2]), timestamp: T0 + 7 },
+    // a1 bought before the change: its next event puts it in acme's buyer.
+    event('acme', 'a1', 'login', T0 + 8),
+    event('acme', 'a4', 'purchase', T0 + 9, { amount: 6 }),
+    event('default', 'd4', 'purchase', T0 + 9, { amount: 6 }),
+  ]
+}
+
+async function setup(name: string): Promise<{ log: EventLog; store: EmbeddedStateStore; worker: () => Promise<PartitionWorker> }> {
+  const dir = join(root, name)
+  const log = (await openEventLog(join(dir, 'log'), { partitions: 1, retentionCheckMs: 0 })).log
+  const store = EmbeddedStateStore.open(join(dir, 'state'))
+  // The store keeps every version a checkpoint may name (the API stores before it announces).
+  await store.addRuleSet({ tenant: 'acme', version: 1, text: ACME_V1, by: 'test', at: T0 })
+  const o = engineOptions()
+  const rules = prepareRules(parseRulesYaml(BASE), o)
+  return {
+    log,
+    store,
+    worker: async () => {
+      const w = new PartitionWorker(log, store, rules, o, 0, { ...DEFAULT_WORKER_OPTIONS, clockTickMs: 0 }, silent)
+      await w.restore()
+      return w
+    },
+  }
+}
+
+async function changes(log: EventLog): Promise<string[]> {
+  const { end } = await log.offsets(TOPICS.segmentChanges, 0)
+  return (await readRange(log, TOPICS.segmentChanges, 0, 0, end)).map((r) => {
+    const c = JSON.parse(Buffer.from(r.value).toString()) as { tenant: string; user_id: string; segment: string; change: string; at: number }
+    return `${c.tenant}:${c.user_id} ${c.change} ${c.segment} at +${c.at - T0}`
+  })
+}
+
+describe('per-tenant rules in the engine', () => {
+  it("switches one tenant's rules at the record, leaves the others on the base, and dead-letters a change that cannot apply", async () => {
+    const { log, store, worker } = await setup('one-run')
+    const records = stream()
+    await log.append(TOPICS.events, 0, records)
+    const w = await worker()
+    await drain(w, log)
+    await w.checkpoint()
+    expect(await changes(log)).toEqual(['acme:a2 entered buyer at +2', 'acme:a3 entered spinner at +4', 'acme:a1 entered buyer at +8', 'acme:a4 entered buyer at +9', 'default:d4 entered buyer at +9'])
+    expect(w.engine.book.versions()).toEqual({ acme: 1 })
+    expect(w.engine.rulesOf('default').compiled.segments.map((s) => s.name)).toEqual(['buyer'])
+    expect(w.engine.rulesOf('acme').compiled.segments.map((s) => [s.name, s.text])).toEqual([
+      ['buyer', 'sum(purchase.amount, 1h) >= 2'],
+      ['spinner', 'count(spin, 1h) >= 2'],
+    ])
+    expect(w.engine.sizes.get('acme')).toEqual(
+      new Map([
+        ['buyer', 3],
+        ['spinner', 1],
+      ]),
+    )
+    const letters = await engineDeadLetters(log)
+    expect(letters.map((l) => [l.offset, l.tenant, l.field])).toEqual([
+      [10, 'acme', 'rules'],
+      [11, 'default', '(record)'],
+    ])
+    expect(letters[0]!.reason).toContain('rule set version 2 not applied')
+    expect(letters[0]!.reason).toContain('duration')
+    const ckpt = await store.loadCheckpoint('engine', 0)
+    expect((ckpt!.engine as { rules?: unknown }).rules).toEqual({ acme: 1 })
+    await log.close()
+    await store.close()
+  })
+
+  it.each([3, 5, 9, 12])('restored from a checkpoint after %i records, gives the outputs of the uninterrupted run', async (cut) => {
+    const straight = await setup(`straight-${cut}`)
+    const records = stream()
+    await straight.log.append(TOPICS.events, 0, records)
+    const a = await straight.worker()
+    await drain(a, straight.log)
+    await a.checkpoint()
+
+    const crashed = await setup(`crashed-${cut}`)
+    await crashed.log.append(TOPICS.events, 0, records.slice(0, cut))
+    const b1 = await crashed.worker()
+    await drain(b1, crashed.log)
+    await b1.checkpoint()
+    await crashed.log.append(TOPICS.events, 0, records.slice(cut))
+    // A fresh worker: the tenant's rules come back from the checkpoint's versions and the store.
+    const b2 = await crashed.worker()
+    expect(b2.engine.book.versions()).toEqual(cut > 2 ? { acme: 1 } : {})
+    await drain(b2, crashed.log)
+    await b2.checkpoint()
+
+    expect(await changes(crashed.log)).toEqual(await changes(straight.log))
+    expect(b2.engine.sizes).toEqual(a.engine.sizes)
+    for (const s of [straight, crashed]) {
+      await s.log.close()
+      await s.store.close()
+    }
+  })
+})
