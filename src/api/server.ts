@@ -51,7 +51,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   /** The workers' checkpoints, read by a collector (`engine: false`); the engine thread opens its own. */
   let state: StateStore | null = null
   if (config.engine) {
-    const data: EngineThreadData = { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: { clockTickMs: config.clockTickMs }, snapshotIntervalMs: 100, logLevel: logger.level }
+    // A tenant's new aggregates are filled from the warehouse this server writes (docs/tenancy.md).
+    const warehouseRoot = config.warehouse ? resolve(config.dataDir, 'warehouse') : null
+    const data: EngineThreadData = { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: { clockTickMs: config.clockTickMs, warehouseRoot }, snapshotIntervalMs: 100, logLevel: logger.level }
     // One stable client for the server's life: a thread that dies is replaced behind it (docs/operations.md).
     const supervisor = new EngineSupervisor(() => new EngineThreadClient(data, logger), logger, {
       onClock: (partition, time) => {

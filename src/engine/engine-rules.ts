@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { EngineOptions } from './engine-options.ts'
-import { windowShape, type WindowShape } from './window-shape.ts'
+import { windowShape, type WindowShape } from '../rules/window-shape.ts'
 import { compileRules, parseRulesYaml, type CompiledRules, type CompiledTrait, type CompiledTrigger, type MetricSpec, type RulesDefinition } from '../rules/index.ts'
 import { pathReader } from '../rules/read-path.ts'
 import { slideOnlyExits } from './monotonic.ts'

@@ -2,7 +2,7 @@ import type { TrackedEvent } from '../events/envelope.ts'
 import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
 import { HeldEvents } from './held-events.ts'
-import { carryOver } from './rule-switch.ts'
+import { bumpMemberships, reevaluateTenant, switchTenantRules } from './tenant-switch.ts'
 import { emptyStats, type EngineStats, type IdentityLink, type Notification, type SegmentChange } from './records.ts'
 import { RuleRuntime } from './rule-runtime.ts'
 import { RuleBook } from './tenant-rules.ts'
@@ -84,7 +84,8 @@ export class PartitionEngine implements IdentityHost {
     return this.book.of(tenant)
   }
 
-  private runtimeOf(tenant: string): RuleRuntime {
+  /** The env and event plans of the tenant's rules (for tenant-switch.ts too). */
+  runtimeOf(tenant: string): RuleRuntime {
     if (this.book.baseOnly) return this.baseRuntime
     const rules = this.book.of(tenant)
     if (rules === this.book.base) return this.baseRuntime
@@ -93,33 +94,14 @@ export class PartitionEngine implements IdentityHost {
     return rt
   }
 
-  /**
-   * A rules record (docs/tenancy.md): the tenant switches to its own rule set at this version, here
-   * and now. A version at or below the one in effect is a copy already applied and changes nothing
-   * (false). State is carried over by aggregate text and segment name; new aggregates start empty.
-   * A changed rule applies from each user's next event or timer. Throws a RuleError when the set
-   * does not compile against the base, and the tenant keeps the rules it had.
-   */
-  applyRules(r: RulesRecord): boolean {
-    const prev = this.book.of(r.tenant)
-    if (!this.book.apply(r)) return false
-    const next = this.book.of(r.tenant)
-    const carry = carryOver(prev, next)
-    const users = this.tenants.get(r.tenant)
-    for (const u of users?.values() ?? []) {
-      carry(u)
-      // Its state now reads against other rules: the next checkpoint writes it so.
-      this.touch(u)
-    }
-    this.sizes.delete(r.tenant)
-    for (const u of users?.values() ?? []) this.bumpMemberships(u, next)
-    return true
+  /** A rules record (docs/tenancy.md): see switchTenantRules. */
+  applyRules(r: RulesRecord): number[] | null {
+    return switchTenantRules(this, r)
   }
 
-  /** Adds a user's memberships to the segment sizes. */
-  private bumpMemberships(u: UserState, rules: EngineRules): void {
-    const segments = rules.compiled.segments
-    for (let i = 0; i < segments.length; i++) if (u.isMember(i)) this.sizes.bump(u.tenant, segments[i]!.name, 1)
+  /** Every user of the tenant evaluated at the watermark: see reevaluateTenant. */
+  reevaluateTenant(tenant: string): void {
+    reevaluateTenant(this, tenant)
   }
 
   /**
@@ -297,14 +279,13 @@ export class PartitionEngine implements IdentityHost {
     for (const m of this.tenants.values()) yield* m.values()
   }
 
-  getUser(tenant: string, userId: string): UserState | undefined {
-    return this.tenants.get(tenant)?.get(userId)
+  /** Members of a segment by its index in the base rules (replay, whose tenants run the base). */
+  members(segment: number): UserState[] {
+    return [...this.allUsers()].filter((u) => u.isMember(segment))
   }
 
-  members(segment: number): UserState[] {
-    const out: UserState[] = []
-    for (const u of this.allUsers()) if (u.isMember(segment)) out.push(u)
-    return out
+  getUser(tenant: string, userId: string): UserState | undefined {
+    return this.tenants.get(tenant)?.get(userId)
   }
 
   /** Absorbed ids and their persons (identity merges, docs/identity.md). */
@@ -377,7 +358,7 @@ export class PartitionEngine implements IdentityHost {
     if (user.redirectTo !== null) return this.redirects.set(user.tenant, user.userId, user.redirectTo)
     this.usersOf(user.tenant).set(user.userId, user)
     user.memberships = user.since.filter((t) => !Number.isNaN(t)).length
-    this.bumpMemberships(user, this.book.of(user.tenant))
+    bumpMemberships(this.sizes, user, this.book.of(user.tenant))
     if (user.timerAt !== Infinity) this.timers.add(user.timerAt, user)
   }
 
@@ -435,7 +416,8 @@ export class PartitionEngine implements IdentityHost {
     return user
   }
 
-  private evaluate(user: UserState, T: number, rt: RuleRuntime): void {
+  /** Evaluates the user's segments at T, emitting entries and exits (for tenant-switch.ts too). */
+  evaluate(user: UserState, T: number, rt: RuleRuntime): void {
     const env = rt.env
     env.user = user
     env.now = T
@@ -486,7 +468,7 @@ export class PartitionEngine implements IdentityHost {
   }
 
   /** Sets the user's timer to the earliest moment a segment could flip with no event of theirs. */
-  private schedule(user: UserState, T: number, rt: RuleRuntime): void {
+  schedule(user: UserState, T: number, rt: RuleRuntime): void {
     const next = nextChange(user, T, rt.rules, this.options)
     if (next !== user.timerAt) {
       user.timerAt = next

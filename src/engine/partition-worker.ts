@@ -19,6 +19,7 @@ import { emptyIdentityStats, marksFromJson, marksToJson, type IdentityStats } fr
 import { decodeIdentityRecord, encodeIdentityRecord, type IdentityRecord } from './identity-record.ts'
 import { decodeRulesRecord } from './rules-record.ts'
 import { restoreTenantRules, tenantOfKey } from './restore-rules.ts'
+import { PartitionBackfills } from './backfill/partition-backfills.ts'
 
 export interface WorkerOptions {
   namespace: string
@@ -53,6 +54,11 @@ export interface WorkerOptions {
    * main thread, the writer of the embedded log's partitions, and waits for its answer.
    */
   appendEvents?: (partition: number, records: Array<{ key: string; value: Uint8Array; timestamp: number }>) => Promise<unknown>
+  /**
+   * The warehouse directory, when this process can read it: a tenant's new aggregates are filled
+   * from it, then from the log (docs/tenancy.md, "Backfill on creation"). Absent: the log alone.
+   */
+  warehouseRoot?: string | null
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { namespace: 'engine', checkpointIntervalMs: 1_000, batchSize: 5_000, pollWaitMs: 100, clockTickMs: 1_000, clockMarginMs: 1_000 }
@@ -88,6 +94,8 @@ function zeroPerOutput(): Record<OutputTopic, number> {
  */
 export class PartitionWorker {
   engine: PartitionEngine
+  /** Backfills of this partition's tenants' new aggregates (backfill/). */
+  readonly backfills: PartitionBackfills
   nextOffset = 0
   private readonly outputEnd = zeroPerOutput()
   private readonly skip = zeroPerOutput()
@@ -127,6 +135,7 @@ export class PartitionWorker {
     private readonly logger?: Logger,
   ) {
     this.engine = this.newEngine()
+    this.backfills = new PartitionBackfills(log, options, worker.warehouseRoot ?? null, logger)
   }
 
   private newEngine(): PartitionEngine {
@@ -202,14 +211,19 @@ export class PartitionWorker {
     const batch = await readRecordBatch(this.log, TOPICS.events, this.partition, this.nextOffset, { maxRecords: this.worker.batchSize, maxWaitMs })
     let chunk = -1
     let bytes = EMPTY
-    for (let i = 0; i < batch.count; i++) {
+    let read = 0
+    while (read < batch.count) {
+      const i = read++
       if (batch.chunkOf[i] !== chunk) {
         chunk = batch.chunkOf[i]!
         bytes = asBuffer(batch.chunks[chunk]!)
       }
       this.handle(bytes, batch.starts[i]!, batch.ends[i]!, batch.offsets[i]!, batch.timestamps[i]!)
+      // A rules record that added aggregates: their history is read before any later record.
+      if (this.backfills.waiting) break
     }
-    if (batch.count > 0) this.nextOffset = batch.offsets[batch.count - 1]! + 1
+    if (read > 0) this.nextOffset = batch.offsets[read - 1]! + 1
+    if (this.backfills.waiting) await this.backfills.run(this.engine)
     if (batch.count < this.worker.batchSize) this.tickClock()
     this.startOutputs()
     if (this.saving === null && Date.now() - this.lastCheckpoint >= this.worker.checkpointIntervalMs) {
@@ -227,8 +241,8 @@ export class PartitionWorker {
     }
     // Nothing above waits on I/O while there is a backlog: give the event loop a turn after each
     // batch, or fsync completions, timers and the API's messages would wait for the catch-up to end.
-    if (batch.count > 0) await yieldToLoop()
-    return batch.count
+    if (read > 0) await yieldToLoop()
+    return read
   }
 
   /**
@@ -278,7 +292,10 @@ export class PartitionWorker {
     const r = decodeRulesRecord(bytes, start, end)
     if (!('text' in r)) return this.poisoned(poison(DEFAULT_TENANT, r.field, r.reason), offset, timestamp, bytes.subarray(start, end))
     try {
-      if (this.engine.applyRules(r)) this.logger?.info({ partition: this.partition, offset, tenant: r.tenant, version: r.version }, 'tenant rules applied')
+      const fresh = this.engine.applyRules(r)
+      if (fresh === null) return
+      this.logger?.info({ partition: this.partition, offset, tenant: r.tenant, version: r.version, newAggregates: fresh.length }, 'tenant rules applied')
+      this.backfills.afterRules(this.engine, r, fresh, offset)
     } catch (err) {
       this.poisoned(poison(r.tenant, 'rules', `rule set version ${r.version} not applied: ${message(err)}`), offset, timestamp, bytes.subarray(start, end))
     }

@@ -147,7 +147,7 @@ describe("a tenant's rules as one document", () => {
     const { acmeAdmin, acme, read } = s.keys
     try {
       const empty = await get<{ version: number; yaml: string }>(s, acme, '/v1/rules')
-      expect(empty.body).toEqual({ tenant: 'acme', version: 0, yaml: '', changed_by: null, changed_at: null })
+      expect(empty.body).toEqual({ tenant: 'acme', version: 0, yaml: '', changed_by: null, changed_at: null, backfill: null })
 
       const imported =
         '# acme: our own rules\nsegments:\n  # the file says 10; we say 2\n  buyer:\n    when: sum(purchase.amount) > 2\n  whale:\n    when: sum(purchase.amount) >= 100 # big\ntriggers:\n  welcome:\n    on: login\n    emit: inbox\n'

@@ -15,8 +15,8 @@ describe('the compiled package (dist/, built before the tests)', () => {
   })
 
   it('gives worker threads their compiled entry files, with no bundling', async () => {
-    const bundle = join(DIST, 'engine', 'thread', 'bundle.js')
-    const { engineThreadScript, threadScript } = (await import(bundle)) as typeof import('../../src/engine/thread/bundle.ts')
+    const { engineThreadScript } = (await import(join(DIST, 'engine', 'thread', 'bundle.js'))) as typeof import('../../src/engine/thread/bundle.ts')
+    const { threadScript } = (await import(join(DIST, 'thread-script.js'))) as typeof import('../../src/thread-script.ts')
     expect(engineThreadScript()).toBe(join(DIST, 'engine', 'thread', 'engine-thread.js'))
     const sink = threadScript(join(DIST, 'warehouse', 'thread', 'sink-thread.ts'), 'sink-thread')
     expect(sink).toBe(join(DIST, 'warehouse', 'thread', 'sink-thread.js'))

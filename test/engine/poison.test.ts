@@ -6,17 +6,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
-import { engineOptions, type EngineOptions } from '../../src/engine/engine-options.ts'
-import { prepareRules } from '../../src/engine/engine-rules.ts'
-import { DEFAULT_WORKER_OPTIONS, PartitionWorker } from '../../src/engine/partition-worker.ts'
+import type { EngineOptions } from '../../src/engine/engine-options.ts'
 import { RECORD_RAW_BYTES } from '../../src/ingest/record-letter.ts'
-import { parseRulesYaml } from '../../src/rules/index.ts'
 import { encodeClockRecord, encodeEvent, type TrackedEvent } from '../../src/events/index.ts'
-import { TOPICS, type AppendRecord, type EventLog } from '../../src/log/event-log.ts'
-import { openEventLog } from '../../src/log/open-log.ts'
-import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
+import { TOPICS, type AppendRecord } from '../../src/log/event-log.ts'
+import { singlePartition } from './single-partition.ts'
 import { drain, engineDeadLetters } from './poison-support.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'tagstream-poison-'))
@@ -24,7 +19,6 @@ afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 const T0 = Date.UTC(2026, 10, 1, 10)
 const RULES = 'segments:\n  buyer:\n    when: sum(purchase.amount, 1h) >= 5\n'
-const silent = pino({ level: 'silent' })
 let n = 0
 
 function event(user: string, name: string, ts: number, properties: TrackedEvent['properties'] = {}): TrackedEvent {
@@ -34,21 +28,8 @@ function event(user: string, name: string, ts: number, properties: TrackedEvent[
 const binary = (e: TrackedEvent): AppendRecord => ({ key: `${e.tenant}:${e.user_id}`, value: Buffer.from(encodeEvent(e)), timestamp: e.ts })
 const raw = (value: Buffer | string, timestamp: number): AppendRecord => ({ key: null, value: Buffer.from(value), timestamp })
 
-async function setup(name: string, options: Partial<EngineOptions> = {}): Promise<{ log: EventLog; store: EmbeddedStateStore; worker: () => Promise<PartitionWorker> }> {
-  const dir = join(root, name)
-  const log = (await openEventLog(join(dir, 'log'), { partitions: 1, retentionCheckMs: 0 })).log
-  const store = EmbeddedStateStore.open(join(dir, 'state'))
-  const o = engineOptions(options)
-  const rules = prepareRules(parseRulesYaml(RULES), o)
-  return {
-    log,
-    store,
-    worker: async () => {
-      const w = new PartitionWorker(log, store, rules, o, 0, { ...DEFAULT_WORKER_OPTIONS, clockTickMs: 0 }, silent)
-      await w.restore()
-      return w
-    },
-  }
+function setup(name: string, options: Partial<EngineOptions> = {}): ReturnType<typeof singlePartition> {
+  return singlePartition(join(root, name), RULES, options)
 }
 
 describe('poison records in the engine', () => {

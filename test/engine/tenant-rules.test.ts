@@ -7,18 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
-import { engineOptions } from '../../src/engine/engine-options.ts'
-import { prepareRules } from '../../src/engine/engine-rules.ts'
-import { DEFAULT_WORKER_OPTIONS, PartitionWorker } from '../../src/engine/partition-worker.ts'
+import type { PartitionWorker } from '../../src/engine/partition-worker.ts'
 import { encodeRulesRecord } from '../../src/engine/rules-record.ts'
 import { encodeEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../../src/log/event-log.ts'
-import { openEventLog } from '../../src/log/open-log.ts'
 import { readRange } from '../../src/log/read-range.ts'
-import { parseRulesYaml } from '../../src/rules/index.ts'
-import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
+import { singlePartition } from './single-partition.ts'
 import { drain, engineDeadLetters } from './poison-support.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'tagstream-tenant-rules-'))
@@ -28,7 +23,6 @@ const T0 = Date.UTC(2026, 10, 1, 10)
 const BASE = 'segments:\n  buyer:\n    when: sum(purchase.amount, 1h) >= 5\n'
 /** Acme's own rules: a lower bar for buyer (replacing the base's), and a segment of its own. */
 const ACME_V1 = 'segments:\n  buyer:\n    when: sum(purchase.amount, 1h) >= 2\n  spinner:\n    when: count(spin, 1h) >= 2\n'
-const silent = pino({ level: 'silent' })
 let n = 0
 
 function event(tenant: string, user: string, name: string, ts: number, properties: TrackedEvent['properties'] = {}): AppendRecord {
@@ -43,6 +37,11 @@ function stream(): AppendRecord[] {
   return [
     event('acme', 'a1', 'purchase', T0, { amount: 3 }),
     event('default', 'd1', 'purchase', T0, { amount: 3 }),
+    // History for acme's new count(spin, 1h): filled from the log when the change is read.
+    event('acme', 'a5', 'spin', T0),
+    event('acme', 'a5', 'spin', T0),
+    event('default', 'd5', 'spin', T0),
+    event('default', 'd5', 'spin', T0),
     rulesRecord('acme', 1, ACME_V1, T0 + 1),
     event('acme', 'a2', 'purchase', T0 + 2, { amount: 3 }),
     event('default', 'd2', 'purchase', T0 + 2, { amount: 3 }),
@@ -56,30 +55,17 @@ function stream(): AppendRecord[] {
     rulesRecord('acme', 2, 'segments:\n  spinner:\n    when: count(spin, 1x) >= 2\n', T0 + 6),
     // Not a rules record at all.
     { key: null, value: Buffer.from([4, 1, 2]), timestamp: T0 + 7 },
-    // a1 bought before the change: its next event puts it in acme's buyer.
     event('acme', 'a1', 'login', T0 + 8),
     event('acme', 'a4', 'purchase', T0 + 9, { amount: 6 }),
     event('default', 'd4', 'purchase', T0 + 9, { amount: 6 }),
   ]
 }
 
-async function setup(name: string): Promise<{ log: EventLog; store: EmbeddedStateStore; worker: () => Promise<PartitionWorker> }> {
-  const dir = join(root, name)
-  const log = (await openEventLog(join(dir, 'log'), { partitions: 1, retentionCheckMs: 0 })).log
-  const store = EmbeddedStateStore.open(join(dir, 'state'))
+async function setup(name: string): Promise<Awaited<ReturnType<typeof singlePartition>>> {
+  const one = await singlePartition(join(root, name), BASE)
   // The store keeps every version a checkpoint may name (the API stores before it announces).
-  await store.addRuleSet({ tenant: 'acme', version: 1, text: ACME_V1, by: 'test', at: T0 })
-  const o = engineOptions()
-  const rules = prepareRules(parseRulesYaml(BASE), o)
-  return {
-    log,
-    store,
-    worker: async () => {
-      const w = new PartitionWorker(log, store, rules, o, 0, { ...DEFAULT_WORKER_OPTIONS, clockTickMs: 0 }, silent)
-      await w.restore()
-      return w
-    },
-  }
+  await one.store.addRuleSet({ tenant: 'acme', version: 1, text: ACME_V1, by: 'test', at: T0 })
+  return one
 }
 
 async function changes(log: EventLog): Promise<string[]> {
@@ -98,7 +84,17 @@ describe('per-tenant rules in the engine', () => {
     const w = await worker()
     await drain(w, log)
     await w.checkpoint()
-    expect(await changes(log)).toEqual(['acme:a2 entered buyer at +2', 'acme:a3 entered spinner at +4', 'acme:a1 entered buyer at +8', 'acme:a4 entered buyer at +9', 'default:d4 entered buyer at +9'])
+    expect(await changes(log)).toEqual([
+      // At the change, at the partition's clock: a1 bought 3 before it (buyer's bar is now 2), and
+      // a5's two spins before it are count(spin, 1h)'s history (the aggregate is new to acme).
+      'acme:a1 entered buyer at +0',
+      'acme:a5 entered spinner at +0',
+      'acme:a2 entered buyer at +2',
+      'acme:a3 entered spinner at +4',
+      'acme:a4 entered buyer at +9',
+      'default:d4 entered buyer at +9',
+    ])
+    expect(w.backfills.latest).toMatchObject({ tenant: 'acme', version: 1, rows: { warehouse: 0, log: 2 }, users: 1, error: null })
     expect(w.engine.book.versions()).toEqual({ acme: 1 })
     expect(w.engine.rulesOf('default').compiled.segments.map((s) => s.name)).toEqual(['buyer'])
     expect(w.engine.rulesOf('acme').compiled.segments.map((s) => [s.name, s.text])).toEqual([
@@ -108,13 +104,13 @@ describe('per-tenant rules in the engine', () => {
     expect(w.engine.sizes.get('acme')).toEqual(
       new Map([
         ['buyer', 3],
-        ['spinner', 1],
+        ['spinner', 2],
       ]),
     )
     const letters = await engineDeadLetters(log)
     expect(letters.map((l) => [l.offset, l.tenant, l.field])).toEqual([
-      [10, 'acme', 'rules'],
-      [11, 'default', '(record)'],
+      [14, 'acme', 'rules'],
+      [15, 'default', '(record)'],
     ])
     expect(letters[0]!.reason).toContain('rule set version 2 not applied')
     expect(letters[0]!.reason).toContain('duration')
@@ -124,7 +120,7 @@ describe('per-tenant rules in the engine', () => {
     await store.close()
   })
 
-  it.each([3, 5, 9, 12])('restored from a checkpoint after %i records, gives the outputs of the uninterrupted run', async (cut) => {
+  it.each([3, 6, 7, 11, 14, 17])('restored from a checkpoint after %i records, gives the outputs of the uninterrupted run', async (cut) => {
     const straight = await setup(`straight-${cut}`)
     const records = stream()
     await straight.log.append(TOPICS.events, 0, records)
@@ -140,12 +136,16 @@ describe('per-tenant rules in the engine', () => {
     await crashed.log.append(TOPICS.events, 0, records.slice(cut))
     // A fresh worker: the tenant's rules come back from the checkpoint's versions and the store.
     const b2 = await crashed.worker()
-    expect(b2.engine.book.versions()).toEqual(cut > 2 ? { acme: 1 } : {})
+    expect(b2.engine.book.versions()).toEqual(cut > 6 ? { acme: 1 } : {})
     await drain(b2, crashed.log)
     await b2.checkpoint()
 
     expect(await changes(crashed.log)).toEqual(await changes(straight.log))
     expect(b2.engine.sizes).toEqual(a.engine.sizes)
+    // Every aggregate's value too: a history added twice would keep memberships but not counts.
+    const values = (w: PartitionWorker) => [...w.engine.allUsers()].map((u) => [u.key, Array.from(u.metrics, (m) => m?.value() ?? null)]).sort()
+    expect(values(b2)).toEqual(values(a))
+    expect(values(a)).toContainEqual(['acme:a5', [null, 2]])
     for (const s of [straight, crashed]) {
       await s.log.close()
       await s.store.close()

@@ -1,5 +1,5 @@
 import type { AggregateFn } from '../../rules/index.ts'
-import type { WindowShape } from '../window-shape.ts'
+import type { WindowShape } from '../../rules/window-shape.ts'
 import type { MetricState } from './metric-state.ts'
 import { firstVersionFields } from './windows/first-version.ts'
 import { WINDOW_AGGREGATES } from './windows/registry.ts'

@@ -8,6 +8,7 @@ import { EngineReadModel } from '../read/read-model.ts'
 import { buildSnapshot, type PartitionReading } from '../read/snapshot.ts'
 import { announceLatest, type AppendToEvents, type RuleChangeContext } from '../tenant-rule-change.ts'
 import { TenantRuleApi } from '../tenant-rule-api.ts'
+import { backfillStatus } from '../backfill/backfill-status.ts'
 import { TenantRulesView } from '../tenant-rules.ts'
 import type { EngineRequest } from './messages.ts'
 import type { EngineQueryApi, EngineSnapshot, SegmentInfo, SegmentInput, TenantRuleSet } from './protocol.ts'
@@ -85,7 +86,8 @@ export class EngineQueries extends EngineReadModel implements EngineQueryApi {
    */
   private async applied(tenant: string, version: number): Promise<void> {
     const until = Date.now() + APPLY_WAIT_MS
-    while (Date.now() < until && this.runner.workers.some((w) => w.engine.book.version(tenant) < version)) await new Promise((resolve) => setTimeout(resolve, 5))
+    const behind = () => this.runner.workers.some((w) => w.engine.book.version(tenant) < version || w.backfills.waiting)
+    while (Date.now() < until && behind()) await new Promise((resolve) => setTimeout(resolve, 5))
   }
 
   /** Adds or replaces a segment of the tenant's own rules (docs/tenancy.md). */
@@ -98,8 +100,8 @@ export class EngineQueries extends EngineReadModel implements EngineQueryApi {
     return this.rules.deleteSegment(tenant, by, name)
   }
 
-  tenantRules(tenant: string): Promise<TenantRuleSet> {
-    return this.rules.current(tenant)
+  async tenantRules(tenant: string): Promise<TenantRuleSet> {
+    return { ...(await this.rules.current(tenant)), backfill: backfillStatus(this.runner.workers.map((w) => w.backfills.progressOf(tenant))) }
   }
 
   replaceTenantRules(tenant: string, yaml: string, by: string): Promise<TenantRuleSet> {

@@ -160,6 +160,26 @@ export interface TenantRuleSet {
   changed_by: string | null
   /** When, epoch ms, or null. */
   changed_at: number | null
+  /**
+   * The last backfill of the tenant's new aggregates (docs/tenancy.md, "Backfill on creation"), as
+   * this server's partitions ran it; null when none ran here since it started (and on collectors).
+   */
+  backfill?: BackfillStatus | null
+}
+
+export interface BackfillStatus {
+  version: number
+  state: 'running' | 'done'
+  /** Partitions that have filled the history, of those that needed to (partitions with the tenant's events). */
+  partitions: { done: number; total: number }
+  /** Rows read: from the warehouse, then from the log. */
+  rows: { warehouse: number; log: number }
+  /** Users given history. */
+  users: number
+  /** From the first partition's start to the last one's end, or to now while running. */
+  seconds: number
+  /** Sources that failed (their rows dropped, history read again from the log). */
+  errors: string[]
 }
 
 export type EngineMethod = keyof EngineQueryApi

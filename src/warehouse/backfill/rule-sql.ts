@@ -1,5 +1,4 @@
-import { windowShape } from '../../engine/window-shape.ts'
-import type { EngineOptions } from '../../engine/engine-options.ts'
+import { windowShape } from '../../rules/window-shape.ts'
 import type { Aggregate, CompareExpr, Expr, Literal, TraitDefinition, TraitName } from '../../rules/index.ts'
 import { isKnownTrait, literalValue, TRAIT_LIMITS } from '../../rules/index.ts'
 import { MIN_EVENT_TIME } from '../../events/index.ts'
@@ -13,7 +12,15 @@ import { MIN_EVENT_TIME } from '../../events/index.ts'
  * The result has one row per member: (tenant, user_id). `keep` is not applied: it depends on the
  * history of evaluations, not on the events alone. `traits` are the rules file's declared traits.
  */
-export function ruleToSql(when: Expr, T: number, options: EngineOptions, traits: readonly TraitDefinition[] = []): string {
+/** The engine's settings the SQL must match (the engine's EngineOptions has them all). */
+interface SqlOptions {
+  bucketsPerWindow: number
+  purchaseEvents: readonly string[]
+  purchaseAmountField: string
+  newUserMs: number
+}
+
+export function ruleToSql(when: Expr, T: number, options: SqlOptions, traits: readonly TraitDefinition[] = []): string {
   const ctx: Ctx = { T, options, traits: new Map(traits.map((t) => [t.name, t])) }
   const cond = condition(when, ctx)
   return `SELECT tenant, user_id FROM events WHERE epoch_ms(ts) <= ${T} GROUP BY tenant, user_id HAVING ${cond}`
@@ -21,7 +28,7 @@ export function ruleToSql(when: Expr, T: number, options: EngineOptions, traits:
 
 interface Ctx {
   T: number
-  options: EngineOptions
+  options: SqlOptions
   traits: ReadonlyMap<string, TraitDefinition>
 }
 
@@ -208,7 +215,7 @@ function aggregate(a: Aggregate, ctx: Ctx): string {
  * and avg; anything but a number, string or boolean for distinct) are left out here, as
  * `aggregate` leaves them out of its FILTER. `type` is the JSON type of a distinct value.
  */
-export function aggregateRowsSql(a: Aggregate, T: number, options: EngineOptions, traits: readonly TraitDefinition[] = []): { where: string; value: string | null; type: string | null } {
+export function aggregateRowsSql(a: Aggregate, T: number, options: SqlOptions, traits: readonly TraitDefinition[] = []): { where: string; value: string | null; type: string | null } {
   const ctx: Ctx = { T, options, traits: new Map(traits.map((t) => [t.name, t])) }
   const filters = [`event = ${quoteString(a.event)}`]
   if (a.window) {

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { threadScript } from '../../engine/thread/bundle.ts'
+import { threadScript } from '../../thread-script.ts'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import { addSinkCounts, type SinkCounts } from './sink-counts.ts'
 import type { SinkThreadData } from './sink-thread.ts'

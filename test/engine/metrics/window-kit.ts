@@ -1,6 +1,6 @@
 import { WindowedMetric } from '../../../src/engine/metrics/windowed.ts'
 import type { AggregateFn } from '../../../src/rules/index.ts'
-import { windowShape } from '../../../src/engine/window-shape.ts'
+import { windowShape } from '../../../src/rules/window-shape.ts'
 
 /** A 1 s window of 4 buckets of 250 ms: small enough to reason about bucket by bucket. */
 export const SHAPE = windowShape(1000, 4)

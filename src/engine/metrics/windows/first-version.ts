@@ -1,4 +1,4 @@
-import type { WindowShape } from '../../window-shape.ts'
+import type { WindowShape } from '../../../rules/window-shape.ts'
 import { toMicros } from '../exact-sum.ts'
 import type { StoredWindow } from './window-snapshot.ts'
 
