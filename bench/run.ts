@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { benchBackfill } from './backfill.bench.ts'
 import { benchE2e } from './e2e.bench.ts'
 import { benchEngine } from './engine.bench.ts'
 import { benchHttp } from './http.bench.ts'
@@ -32,6 +33,7 @@ const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = 
   // Long: TAGSTREAM_SOAK_DAY_S + TAGSTREAM_SOAK_RATE_S (default 10 + 10 min) plus the sink catching up.
   ['soak', benchSoak],
   ['warehouse', benchWarehouse],
+  ['backfill', benchBackfill],
   // Postgres at 127.0.0.1:5432 (TAGSTREAM_TEST_POSTGRES); Kafka from scripts/kafka, started when none answers.
   ['postgres', benchPostgres],
   ['kafka', benchKafka, { broker: true }],

@@ -37,19 +37,20 @@ export interface RuleChangeContext {
   queue?: Promise<unknown>
 }
 
+/** The tenant's own rules as stored (YAML, comments and all) and as parsed. */
+export interface OwnRules {
+  readonly text: string
+  readonly own: RulesDefinition
+}
+
 /**
  * Changes a tenant's own rule set (docs/tenancy.md): the next version is computed from the latest
  * stored one and validated over the base, stored (the store refuses a version taken meanwhile:
  * RulesConflictError, nothing written), then announced to every partition of the events log as a
- * rules record. Changes made through one context run one at a time. A crash between the store and the log leaves a stored version no partition runs;
- * the next change of that tenant carries the whole set, and `serve` re-announces the latest
- * versions when it starts (announceLatest).
+ * rules record. Changes made through one context run one at a time. A crash between the store and
+ * the log leaves a stored version no partition runs; the next change of that tenant carries the
+ * whole set, and a server re-announces the latest versions when it starts (announceLatest).
  */
-/** The tenant's own rules as stored (YAML, comments and all) and as parsed. */
-export interface OwnRules {
-  text: string
-  own: RulesDefinition
-}
 
 export function changeTenantRules(c: RuleChangeContext, tenant: string, by: string, change: (current: OwnRules) => string): Promise<RuleSetVersion> {
   const run = (c.queue ?? Promise.resolve()).then(() => changeNow(c, tenant, by, change))
@@ -61,7 +62,14 @@ async function changeNow(c: RuleChangeContext, tenant: string, by: string, chang
   const [latest] = await c.store.ruleSetHistory(tenant, 1)
   const base = c.view.base
   const current = latest?.text ?? ''
-  const text = change({ text: current, own: parseTenantRules(current, base) })
+  // Parsed only when the change reads it: an import replaces a stored set that no longer compiles
+  // (a trait since removed from the rules file) without reading it.
+  const text = change({
+    text: current,
+    get own() {
+      return parseTenantRules(current, base)
+    },
+  })
   // Within the caps, and every rule compiles over the base (a base segment it replaces included).
   mergeRules(base, parseTenantRules(text, base))
   const set: RuleSetVersion = { tenant, version: (latest?.version ?? 0) + 1, text, by, at: Date.now() }

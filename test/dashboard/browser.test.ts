@@ -224,6 +224,8 @@ describe('dashboard in a browser', () => {
     await page.locator('[data-testid=segment-row]', { hasText: 'big_spender' }).waitFor()
     const segments = (await (await fetch(`${s.url}/v1/segments`, { headers: auth(s.keys.read) })).json()) as { segments: Array<{ name: string }> }
     expect(segments.segments.map((x) => x.name)).toContain('big_spender')
+    // Its new aggregate (sum over 2h) was filled from the tenant's history, and the page says so.
+    await expect.poll(() => page.locator('[data-testid=backfill-status]').innerText(), { timeout: 10_000 }).toMatch(/^New segments of rules version \d+ filled from history in [\d.]+ s: [\d,]+ users/)
     // Its members appear in the live sizes as buyers keep spinning.
     await until(
       'big_spender members',

@@ -1,7 +1,7 @@
 // Shapes the dashboard reads. Taken from the server's own declarations where those files import
 // nothing Node-specific, so a change on the server breaks this build instead of the page.
 export type { LiveHello, LiveSample } from '../../src/api/dashboard/live-sample.ts'
-export type { MemberPage, Profile, ProfilePage, ProfileSegment, SegmentInfo, SegmentInput } from '../../src/engine/thread/protocol.ts'
+export type { BackfillStatus, MemberPage, Profile, ProfilePage, ProfileSegment, SegmentInfo, SegmentInput, TenantRuleSet } from '../../src/engine/thread/protocol.ts'
 
 /** GET /v1/dashboard/profiles/:id/events (src/api/dashboard/recent-events.ts). */
 export interface RecentEvents {

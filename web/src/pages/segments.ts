@@ -3,13 +3,24 @@ import { lineChart, type LineChart } from '../charts.ts'
 import { fill, h, table, type Cleanup } from '../dom.ts'
 import { num } from '../format.ts'
 import { liveFeed, type LiveState } from '../live-feed.ts'
-import type { SegmentInfo } from '../types.ts'
+import type { BackfillStatus, SegmentInfo, TenantRuleSet } from '../types.ts'
 import { changeFeed } from './change-feed.ts'
 import { ruleEditor } from './rule-editor.ts'
 
 /** Segments: live sizes and their history, the rules, entries and exits, and the rule editor. */
 export function segmentsPage(root: HTMLElement): Cleanup {
   const listEl = h('div', { 'data-testid': 'segment-list' }, 'loading…')
+  // The tenant's last fill of new segments from history (docs/tenancy.md), polled while it runs.
+  const backfillEl = h('p', { class: 'muted', 'data-testid': 'backfill-status' })
+  let backfillTimer: ReturnType<typeof setTimeout> | null = null
+  const showBackfill = () => {
+    void api<TenantRuleSet>('/v1/rules')
+      .then((r) => {
+        backfillEl.textContent = backfillText(r.backfill ?? null)
+        if (r.backfill?.state === 'running') backfillTimer = setTimeout(showBackfill, 1_000)
+      })
+      .catch(() => undefined)
+  }
   const chartEl = h('div', { class: 'chart', 'data-testid': 'sizes-chart' })
   const feed = changeFeed()
   let segments: SegmentInfo[] = []
@@ -19,11 +30,12 @@ export function segmentsPage(root: HTMLElement): Cleanup {
   const editor = ruleEditor((saved) => {
     segments = segments.some((s) => s.name === saved.name) ? segments.map((s) => (s.name === saved.name ? saved : s)) : [...segments, saved]
     renderList(liveFeed.state)
+    showBackfill()
   })
 
   fill(
     root,
-    h('div', { class: 'two wide-left' }, h('section', { class: 'card' }, h('h3', null, 'Segments'), listEl), editor.el),
+    h('div', { class: 'two wide-left' }, h('section', { class: 'card' }, h('h3', null, 'Segments'), listEl, backfillEl), editor.el),
     h('section', { class: 'card' }, h('h3', null, 'Members over time'), chartEl),
     feed.el,
   )
@@ -83,6 +95,7 @@ export function segmentsPage(root: HTMLElement): Cleanup {
     .then((r) => {
       segments = r.segments
       renderList(liveFeed.state)
+      showBackfill()
       unsubscribe = liveFeed.subscribe((live) => {
         updateSizes(live)
         renderChart(live)
@@ -91,9 +104,21 @@ export function segmentsPage(root: HTMLElement): Cleanup {
     .catch((err: unknown) => fill(listEl, h('p', { class: 'error' }, messageOf(err))))
 
   return () => {
+    if (backfillTimer !== null) clearTimeout(backfillTimer)
     unsubscribe()
     chart?.destroy()
     feed.destroy()
     editor.destroy()
   }
+}
+
+/** One line on the last backfill: empty when none ran on this server. */
+function backfillText(b: BackfillStatus | null): string {
+  if (b === null) return ''
+  const rows = `${num(b.rows.warehouse)} rows from the warehouse, ${num(b.rows.log)} from the log`
+  const where = `${b.partitions.done} of ${b.partitions.total} partitions`
+  const errors = b.errors.length > 0 ? ` (${b.errors.join('; ')})` : ''
+  return b.state === 'running'
+    ? `Filling new segments from history (rules version ${b.version}): ${where}, ${rows} so far…${errors}`
+    : `New segments of rules version ${b.version} filled from history in ${b.seconds.toFixed(1)} s: ${num(b.users)} users, ${rows}.${errors}`
 }

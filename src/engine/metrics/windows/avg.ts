@@ -2,6 +2,7 @@ import { fromMicros, toMicros } from '../exact-sum.ts'
 import { numeric } from '../metric-state.ts'
 import { sameKind, SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asNumber, copySlots, slotArray, type StoredWindow, type WindowFields } from './window-snapshot.ts'
+import { countSlots, doubleSlots } from './slots.ts'
 
 export type AvgFields = WindowFields & {
   counts: number[]
@@ -21,8 +22,8 @@ export class AvgWindow extends SlotsOnly implements WindowAggregate {
 
   constructor(buckets: number) {
     super()
-    this.counts = new Uint32Array(buckets)
-    this.sums = new Float64Array(buckets)
+    this.counts = countSlots(buckets)
+    this.sums = doubleSlots(buckets)
   }
 
   get agg(): 'avg' {

@@ -1,5 +1,6 @@
 import { sameKind, SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asNumber, copySlots, slotArray, type StoredWindow, type WindowFields } from './window-snapshot.ts'
+import { countSlots } from './slots.ts'
 
 export type CountFields = WindowFields & {
   counts: number[]
@@ -15,7 +16,7 @@ export class CountWindow extends SlotsOnly implements WindowAggregate {
 
   constructor(buckets: number) {
     super()
-    this.counts = new Uint32Array(buckets)
+    this.counts = countSlots(buckets)
   }
 
   // On the prototype, not per object: a window per user and aggregate adds up.

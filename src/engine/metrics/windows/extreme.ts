@@ -1,6 +1,7 @@
 import { numeric } from '../metric-state.ts'
 import { sameKind, SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asExtreme, copySlots, type StoredWindow, type WindowFields } from './window-snapshot.ts'
+import { doubleSlots } from './slots.ts'
 
 export type ExtremeFields = WindowFields & {
   counts: null
@@ -19,7 +20,7 @@ export abstract class ExtremeWindow extends SlotsOnly implements WindowAggregate
 
   constructor(buckets: number) {
     super()
-    this.best = new Float64Array(buckets).fill(NaN)
+    this.best = doubleSlots(buckets).fill(NaN)
   }
 
   /** Whether `a` replaces `b` as the bucket's value. */

@@ -2,6 +2,7 @@ import { fromMicros, toMicros } from '../exact-sum.ts'
 import { numeric } from '../metric-state.ts'
 import { sameKind, SlotsOnly, type WindowAggregate } from './window-aggregate.ts'
 import { asNumber, copySlots, slotArray, type StoredWindow, type WindowFields } from './window-snapshot.ts'
+import { doubleSlots } from './slots.ts'
 
 export type SumFields = WindowFields & {
   counts: null
@@ -22,7 +23,7 @@ export class SumWindow extends SlotsOnly implements WindowAggregate {
 
   constructor(buckets: number) {
     super()
-    this.sums = new Float64Array(buckets)
+    this.sums = doubleSlots(buckets)
   }
 
   get agg(): 'sum' {
