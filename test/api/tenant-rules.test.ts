@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { changeTenantRules, putTenantSegment, RulesConflictError, type RuleChangeContext } from '../../src/engine/tenant-rule-change.ts'
+import { announceLatest, changeTenantRules, putTenantSegment, RulesConflictError, type RuleChangeContext } from '../../src/engine/tenant-rule-change.ts'
 import { TenantRulesView, TENANT_RULE_LIMITS } from '../../src/engine/tenant-rules.ts'
 import { decodeRulesRecord } from '../../src/engine/rules-record.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
@@ -232,6 +232,19 @@ describe('a rule change itself', () => {
     // Read again and retried: it lands as version 2.
     expect((await putTenantSegment(c, 'acme', 'key-1', 'whale', { when: 'count(spin) > 1' })).version).toBe(2)
     expect(appended).toEqual([0, 1])
+    await store.close()
+  })
+
+  it('announces at start a stored version some partition does not run (a crash between the store and the log), and only that', async () => {
+    const { c, store, appended } = await context('announce')
+    await store.addRuleSet({ tenant: 'acme', version: 2, text: 'segments:\n  x:\n    when: count(spin) > 1\n', by: 'k', at: 1 })
+    await store.addRuleSet({ tenant: 'beta', version: 1, text: 'segments: {}\n', by: 'k', at: 1 })
+    // acme's partitions checkpointed version 1 only; beta's already run its latest.
+    await announceLatest(c, (tenant) => (tenant === 'acme' ? 1 : 1))
+    expect(appended).toEqual([0, 1])
+    expect(c.view.own('acme').version).toBe(2)
+    expect(c.view.definition('acme').segments.map((x) => x.name)).toEqual(['spinner', 'buyer', 'x'])
+    expect(c.view.own('beta').version).toBe(1)
     await store.close()
   })
 
