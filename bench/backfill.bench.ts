@@ -65,7 +65,7 @@ export async function benchBackfill(): Promise<Section> {
     backfills.afterRules(engine, { tenant: 'acme', version: 1, text }, fresh, ROWS)
     await backfills.run(engine)
     const seconds = (performance.now() - t0) / 1000
-    const progress = backfills.latest!
+    const progress = backfills.progressOf('acme')!
     const members = engine.sizes.get('acme')?.get('big_week') ?? 0
     engine.drainOutputs()
     await log.close()

@@ -1,6 +1,5 @@
 import type { RuleSetVersion } from '../state/state-store.ts'
 import { changeTenantRules, putTenantSegment, removeTenantSegment, type RuleChangeContext } from './tenant-rule-change.ts'
-import { parseTenantRules } from './tenant-rules.ts'
 import type { SegmentInput, TenantRuleSet } from './thread/protocol.ts'
 
 /**
@@ -39,11 +38,7 @@ export class TenantRuleApi {
    * applies to the tenant again. False when the tenant has no segment of its own by that name.
    */
   async deleteSegment(tenant: string, by: string, name: string): Promise<boolean> {
-    if (!this.c.view.own(tenant).own.segments.some((s) => s.name === name)) {
-      // The view may be behind another server's change: the store decides.
-      const [latest] = await this.c.store.ruleSetHistory(tenant, 1)
-      if (latest === undefined || !parseTenantRules(latest.text, this.c.view.base).segments.some((s) => s.name === name)) return false
-    }
+    // Whether the tenant owns it is decided on the stored set, in the change itself.
     try {
       const set = await removeTenantSegment(this.c, tenant, by, name, () => new NotOwnError())
       await this.applied(tenant, set.version)

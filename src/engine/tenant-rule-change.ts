@@ -25,6 +25,28 @@ export class RulesConflictError extends Error {
   }
 }
 
+/**
+ * Rule changes one tenant may store per minute through one server. Each change writes a record of
+ * up to 64 KiB to every partition, keeps a version for good, and may hold the tenant's partitions
+ * for a backfill, which other tenants of those partitions wait for too.
+ */
+export const MAX_CHANGES_PER_MINUTE = 10
+
+/** Over MAX_CHANGES_PER_MINUTE: nothing changed. The app's error handler answers 429 `rules_rate_limited`. */
+export class RulesRateLimitedError extends Error {
+  readonly statusCode = 429
+  readonly code = 'RULES_RATE_LIMITED'
+
+  constructor(message: string) {
+    super(message)
+    this.name = 'RulesRateLimitedError'
+  }
+
+  static of(tenant: string, retryInS: number): RulesRateLimitedError {
+    return new RulesRateLimitedError(`tenant "${tenant}" changed its rules ${MAX_CHANGES_PER_MINUTE} times in the last minute, the most allowed: nothing was changed; retry in ${retryInS} s`)
+  }
+}
+
 /** Appends records to one partition of the events log, resolving once they are durable. */
 export type AppendToEvents = (partition: number, records: Array<{ key: string; value: Uint8Array; timestamp: number }>) => Promise<unknown>
 
@@ -35,6 +57,8 @@ export interface RuleChangeContext {
   append: AppendToEvents
   /** The change in progress: one server makes its changes one at a time, so its own never conflict. */
   queue?: Promise<unknown>
+  /** When each tenant's changes of the last minute were stored (MAX_CHANGES_PER_MINUTE). */
+  recent?: Map<string, number[]>
 }
 
 /** The tenant's own rules as stored (YAML, comments and all) and as parsed. */
@@ -59,6 +83,10 @@ export function changeTenantRules(c: RuleChangeContext, tenant: string, by: stri
 }
 
 async function changeNow(c: RuleChangeContext, tenant: string, by: string, change: (current: OwnRules) => string): Promise<RuleSetVersion> {
+  const now = Date.now()
+  c.recent ??= new Map<string, number[]>()
+  const recent = c.recent.get(tenant)?.filter((t) => t > now - 60_000) ?? []
+  if (recent.length >= MAX_CHANGES_PER_MINUTE) throw RulesRateLimitedError.of(tenant, Math.ceil((recent[0]! + 60_000 - now) / 1000))
   const [latest] = await c.store.ruleSetHistory(tenant, 1)
   const base = c.view.base
   const current = latest?.text ?? ''
@@ -74,6 +102,7 @@ async function changeNow(c: RuleChangeContext, tenant: string, by: string, chang
   mergeRules(base, parseTenantRules(text, base))
   const set: RuleSetVersion = { tenant, version: (latest?.version ?? 0) + 1, text, by, at: Date.now() }
   if (!(await c.store.addRuleSet(set))) throw RulesConflictError.of(tenant, set.version)
+  c.recent.set(tenant, [...recent, now])
   await announce(c, set)
   c.view.update(set)
   return set

@@ -135,6 +135,17 @@ describe("a tenant's own segments on serve", () => {
       expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('the admin scope')
       const traits = await put(s, s.keys.acmeAdmin, 'f', { when: 'undeclared_trait = 1' })
       expect(traits.status).toBe(400)
+      // Refused changes do not count; ten stored in a minute do, and the eleventh waits.
+      for (const name of ['g', 'h', 'i', 'j', 'k', 'l']) expect((await put(s, s.keys.acmeAdmin, name, { when: 'count(spin) > 0' })).status).toBe(200)
+      const limited = await put(s, s.keys.acmeAdmin, 'm', { when: 'count(spin) > 0' })
+      expect(limited.status).toBe(429)
+      expect(((await limited.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+        code: 'rules_rate_limited',
+        message: expect.stringContaining('10 times in the last minute'),
+      })
+      expect((await get<SegmentList>(s, s.keys.acme, '/v1/segments')).body.segments.map((x) => x.name)).not.toContain('m')
+      // Another tenant is not held back by acme's changes.
+      expect((await put(s, s.keys.admin, 'm', { when: 'count(spin) > 0' })).status).toBe(200)
     } finally {
       await s.close()
     }

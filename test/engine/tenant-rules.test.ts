@@ -94,7 +94,7 @@ describe('per-tenant rules in the engine', () => {
       'acme:a4 entered buyer at +9',
       'default:d4 entered buyer at +9',
     ])
-    expect(w.backfills.latest).toMatchObject({ tenant: 'acme', version: 1, rows: { warehouse: 0, log: 2 }, users: 1, error: null })
+    expect(w.backfills.progressOf('acme')).toMatchObject({ tenant: 'acme', version: 1, rows: { warehouse: 0, log: 2 }, users: 1, error: null })
     expect(w.engine.book.versions()).toEqual({ acme: 1 })
     expect(w.engine.rulesOf('default').compiled.segments.map((s) => s.name)).toEqual(['buyer'])
     expect(w.engine.rulesOf('acme').compiled.segments.map((s) => [s.name, s.text])).toEqual([

@@ -103,12 +103,16 @@ export const MEMBERS_RESPONSES = {
   ...ENGINE_UNAVAILABLE,
 } as const
 
+/** A tenant's rule changes over the per-minute cap (MAX_CHANGES_PER_MINUTE in src/engine/tenant-rule-change.ts). */
+export const RULES_RATE_LIMITED = errorResponse('`rules_rate_limited`: the tenant changed its rules 10 times in the last minute through this server; nothing was changed, retry later')
+
 export const PUT_SEGMENT_RESPONSES = {
   200: { ...SEGMENT_INFO, description: 'The segment as it now stands; it applies to new events' },
   400: RULE_ERROR,
   ...AUTH_ERRORS,
   ...JSON_BODY_ERRORS,
   409: errorResponse("`rules_conflict`: another server stored a change of the same tenant's rules meanwhile; nothing was changed, read them again and retry"),
+  429: RULES_RATE_LIMITED,
   ...URI_TOO_LONG,
   ...ENGINE_UNAVAILABLE,
 } as const

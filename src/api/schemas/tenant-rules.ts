@@ -1,6 +1,6 @@
 /* A tenant's own rule set, its import and export, and its history (src/api/routes/tenant-rules.ts). */
 import { AUTH_ERRORS, ENGINE_UNAVAILABLE, URI_TOO_LONG, errorResponse, limitParam } from './common.ts'
-import { RULE_ERROR } from './segments.ts'
+import { RULE_ERROR, RULES_RATE_LIMITED } from './segments.ts'
 
 /** One version of the key's tenant's own rules (TenantRuleSet). */
 export const TENANT_RULE_SET = {
@@ -42,6 +42,7 @@ export const PUT_RULES_RESPONSES = {
   ...AUTH_ERRORS,
   409: errorResponse("`rules_conflict`: another server stored a change of the same tenant's rules meanwhile; nothing was changed, read them again and retry"),
   413: errorResponse('The body is over twice the 64 KiB a rule set may hold (`fst_err_ctp_body_too_large`)'),
+  429: RULES_RATE_LIMITED,
   415: errorResponse('Not YAML, plain text or JSON (`fst_err_ctp_invalid_media_type`)'),
   ...ENGINE_UNAVAILABLE,
 } as const
@@ -65,6 +66,7 @@ export const DELETE_SEGMENT_RESPONSES = {
   ...AUTH_ERRORS,
   404: errorResponse("`not_found`: the tenant has no segment of its own by that name (the rules file's segments are the operator's)"),
   409: errorResponse("`rules_conflict`: another server stored a change of the same tenant's rules meanwhile; nothing was changed, retry"),
+  429: RULES_RATE_LIMITED,
   ...URI_TOO_LONG,
   ...ENGINE_UNAVAILABLE,
 } as const

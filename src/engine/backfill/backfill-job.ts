@@ -1,7 +1,6 @@
 import type { EngineRules } from '../engine-rules.ts'
-import { LifetimeMetric } from '../metrics/lifetime.ts'
 import type { UserState } from '../user-state.ts'
-import { WindowedMetric } from '../metrics/windowed.ts'
+import type { RuleRuntime } from '../rule-runtime.ts'
 
 /*
  * Backfill on creation (docs/tenancy.md): when a partition switches a tenant to rules with
@@ -69,7 +68,8 @@ export class HistoryFill {
 
   constructor(
     private readonly users: ReadonlyMap<string, UserState> | undefined,
-    private readonly rules: EngineRules,
+    /** The tenant's rules: their first state of an aggregate, as the event path makes it. */
+    private readonly runtime: RuleRuntime,
     private readonly job: BackfillJob,
   ) {}
 
@@ -81,11 +81,7 @@ export class HistoryFill {
     }
     const u = this.last
     if (u === undefined) return
-    let state = u.metrics[metric]
-    if (state === undefined) {
-      const m = this.rules.metrics[metric]!
-      state = u.metrics[metric] = m.shape === null ? new LifetimeMetric(m.spec.agg) : WindowedMetric.empty(m.spec.agg, m.shape, this.job.at)
-    }
+    const state = (u.metrics[metric] ??= this.runtime.newMetric(metric, this.job.at))
     state.add(ts, value)
     if (typeof value === 'number' && value < 0) u.negative = true
   }

@@ -18,8 +18,6 @@ export class PartitionBackfills {
   private pending: BackfillJob | null = null
   /** Each tenant's last job here (the running one's while it runs). */
   private readonly byTenant = new Map<string, BackfillProgress>()
-  /** The last job's progress, whatever its tenant. */
-  latest: BackfillProgress | null = null
   private readonly sources: HistorySource[]
 
   constructor(
@@ -62,7 +60,6 @@ export class PartitionBackfills {
       users: 0,
       error: null,
     }
-    this.latest = progress
     this.byTenant.set(job.tenant, progress)
     await runBackfill(job, engine, this.sources, progress, this.logger)
     this.pending = null

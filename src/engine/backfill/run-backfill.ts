@@ -13,7 +13,7 @@ import { HistoryFill, type BackfillJob, type BackfillProgress, type HistorySourc
  */
 export async function runBackfill(job: BackfillJob, engine: PartitionEngine, sources: readonly HistorySource[], progress: BackfillProgress, logger?: Logger): Promise<void> {
   const rules = engine.rulesOf(job.tenant)
-  const fill = new HistoryFill(engine.tenants.get(job.tenant), rules, job)
+  const fill = new HistoryFill(engine.tenants.get(job.tenant), engine.runtimeOf(job.tenant), job)
   let from = 0
   for (const source of sources) {
     try {

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
 import type { Logger } from '../../logger.ts'
 import { RuleError } from '../../rules/index.ts'
-import { RulesConflictError } from '../tenant-rule-change.ts'
+import { RulesConflictError, RulesRateLimitedError } from '../tenant-rule-change.ts'
 import { engineThreadScript } from './bundle.ts'
 import type { EngineAnswer, EngineRequest, EngineThreadData, EventAppend, FromEngine, SerializedError, ToEngine } from './messages.ts'
 import type { EngineClient, EngineMethod, EngineQueryApi, EngineSnapshot, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, SegmentInput, TenantRuleSet, TraitInfo } from './protocol.ts'
@@ -235,6 +235,7 @@ function revive(e: SerializedError): Error {
     return new RuleError({ detail, line: e.line, column: e.column, path: e.path, expected: e.expected })
   }
   if (e.name === 'RulesConflictError') return new RulesConflictError(e.message)
+  if (e.name === 'RulesRateLimitedError') return new RulesRateLimitedError(e.message)
   const err = new Error(e.message)
   err.name = e.name
   return err
