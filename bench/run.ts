@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { benchBackfill } from './backfill.bench.ts'
+import { benchErase } from './erase.bench.ts'
 import { benchE2e } from './e2e.bench.ts'
 import { benchEngine } from './engine.bench.ts'
 import { benchHttp } from './http.bench.ts'
@@ -34,6 +35,7 @@ const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = 
   ['soak', benchSoak],
   ['warehouse', benchWarehouse],
   ['backfill', benchBackfill],
+  ['erase', benchErase],
   // Postgres at 127.0.0.1:5432 (TAGSTREAM_TEST_POSTGRES); Kafka from scripts/kafka, started when none answers.
   ['postgres', benchPostgres],
   ['kafka', benchKafka, { broker: true }],

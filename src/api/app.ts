@@ -6,9 +6,11 @@ import { registerOpenApi } from './openapi.ts'
 import { collectorRoutes } from './routes/collector.ts'
 import { dashboardRoutes } from './routes/dashboard.ts'
 import { deadLettersRoutes } from './routes/dead-letters.ts'
+import { erasuresRoutes } from './routes/erasures.ts'
 import { gameRoutes } from './routes/game.ts'
 import { opsRoutes } from './routes/ops.ts'
 import { profilesRoutes } from './routes/profiles.ts'
+import { profileExportRoutes } from './routes/profile-export.ts'
 import { queryRoutes } from './routes/query.ts'
 import { segmentsRoutes } from './routes/segments.ts'
 import { tenantRulesRoutes } from './routes/tenant-rules.ts'
@@ -52,7 +54,20 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
     void reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`))
   })
   await registerOpenApi(app)
-  for (const routes of [opsRoutes, collectorRoutes, deadLettersRoutes, profilesRoutes, segmentsRoutes, tenantRulesRoutes, streamsRoutes, gameRoutes, queryRoutes, dashboardRoutes]) {
+  for (const routes of [
+    opsRoutes,
+    collectorRoutes,
+    deadLettersRoutes,
+    profilesRoutes,
+    profileExportRoutes,
+    erasuresRoutes,
+    segmentsRoutes,
+    tenantRulesRoutes,
+    streamsRoutes,
+    gameRoutes,
+    queryRoutes,
+    dashboardRoutes,
+  ]) {
     await routes(app, ctx)
   }
   return app

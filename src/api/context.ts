@@ -2,6 +2,7 @@ import type { EngineClient } from '../engine/thread/protocol.ts'
 import type { EventLog } from '../log/event-log.ts'
 import type { Logger } from '../logger.ts'
 import type { PlayerStore } from '../players/player-store.ts'
+import type { StateStore } from '../state/state-store.ts'
 import type { Auth } from './auth.ts'
 import type { Deduper } from '../ingest/dedupe.ts'
 import type { ServerConfig } from './config.ts'
@@ -17,6 +18,11 @@ export interface ApiContext {
   engine: EngineClient
   /** The game API's players and outbox (src/players/), kept where the state store is. */
   players: PlayerStore
+  /**
+   * The state store (checkpoints, rule sets, erasure jobs, the audit trail): this thread's own handle
+   * (the engine thread, when there is one, opens another).
+   */
+  state: StateStore
   auth: Auth
   metrics: ApiMetrics
   logger: Logger

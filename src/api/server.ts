@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { appendClockRecord } from '../engine/partition-worker.ts'
+import { appendClockRecord } from '../engine/worker-helpers.ts'
 import { EngineThreadClient } from '../engine/thread/engine-client.ts'
 import { EngineSupervisor } from '../engine/thread/engine-supervisor.ts'
 import type { EngineThreadData } from '../engine/thread/messages.ts'
@@ -14,6 +14,7 @@ import { TOPICS } from '../log/event-log.ts'
 import { openEventLog } from '../log/open-log.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import type { StateStore } from '../state/state-store.ts'
+import { openStateStore } from '../state/open-state.ts'
 import { openPlayerStore } from '../players/open-players.ts'
 import type { PlayerStore } from '../players/player-store.ts'
 import { buildApp } from './app.ts'
@@ -25,6 +26,7 @@ import { ApiMetrics } from './metrics.ts'
 import { startWebhooks } from './webhooks/index.ts'
 import { startSinkThread } from '../warehouse/thread/sink-thread-client.ts'
 import { Signal } from './signal.ts'
+import { Eraser } from './privacy/eraser.ts'
 
 export interface RunningServer {
   url: string
@@ -83,6 +85,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   // The game's players, kept where the state store is (src/players/open-players.ts).
   let players: PlayerStore
   try {
+    // The API's own handle on the state store (erasures, the audit trail): the engine thread has its own.
+    state ??= await openStateStore(stateUrl, { logger })
     players = await openPlayerStore(stateUrl, { logger })
   } catch (err) {
     await engine.close()
@@ -106,7 +110,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     await log.close()
     throw err
   }
-  const ctx: ApiContext = { config, log, partitions, engine, players, auth: new Auth(config.keys), metrics, logger, inflight: { bytes: 0 }, deduper, warehouseFiles: new Signal() }
+  const ctx: ApiContext = { config, log, partitions, engine, players, state, auth: new Auth(config.keys), metrics, logger, inflight: { bytes: 0 }, deduper, warehouseFiles: new Signal() }
   const app = await buildApp(ctx)
   let url: string
   try {
@@ -137,6 +141,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const sink = config.warehouse
     ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level, retentionDays: config.retentionDays }, sinkLetters, () => ctx.warehouseFiles.emit())
     : null
+  // Erasure jobs (docs/privacy.md): every server moves them on; the warehouse step where the sink runs.
+  const eraser = new Eraser(log, ctx.state, partitions, sink, logger)
+  eraser.start()
   logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length, engine: config.engine }, 'tagstream serving')
   let closing: Promise<void> | null = null
   return {
@@ -149,6 +156,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
         await webhooks.stop()
         await app.close()
         await relay.stop()
+        await eraser.stop()
         await sink?.stop()
         await engine.close()
         await closeStores()

@@ -49,6 +49,16 @@ export class MinHeap<T> {
     return top
   }
 
+  /** Drops the items `drop` picks (rare: an erase), keeping the rest in heap order. Returns how many went. */
+  removeWhere(drop: (item: T) => boolean): number {
+    const kept = this.heap.filter((x) => !drop(x))
+    const gone = this.heap.length - kept.length
+    if (gone === 0) return 0
+    this.heap = []
+    for (const x of kept) this.push(x)
+    return gone
+  }
+
   clear(): void {
     this.heap = []
   }

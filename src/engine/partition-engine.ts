@@ -17,6 +17,7 @@ import { IdentityLinks, type IdentityHost } from './identity-links.ts'
 import type { IdentityRecord } from './identity-record.ts'
 import { decodeUser, encodeUser } from './user-snapshot.ts'
 import { TimerQueue } from './timers.ts'
+import { PartitionErasures } from './partition-erasures.ts'
 import { UserState } from './user-state.ts'
 
 /**
@@ -65,6 +66,8 @@ export class PartitionEngine implements IdentityHost {
   partitions = 1
   /** Identity resolution's side of this partition (docs/identity.md). */
   readonly identity = new IdentityLinks(this)
+  /** Erases applied here lately (docs/privacy.md), kept in the checkpoint. */
+  erasures = new PartitionErasures()
 
   constructor(
     base: EngineRules,
@@ -113,9 +116,9 @@ export class PartitionEngine implements IdentityHost {
     this.take(e, pos)
   }
 
-  /** An event of an absorbed id from its partition, taken as this person's (counted as forwarded, not processed again). */
+  /** An event of an absorbed id from its partition, taken as this person's (counted as forwarded, not processed again), unless erased here since. */
   processForwarded(e: TrackedEvent, pos: number): void {
-    this.take(e, pos)
+    if (this.erasures.size === 0 || !this.erasures.erases(e, pos, true)) this.take(e, pos)
   }
 
   /** An identity record of another partition read from this one's log (false: a copy already applied). */
@@ -141,9 +144,9 @@ export class PartitionEngine implements IdentityHost {
     this.apply(e, this.watermark, pos)
   }
 
-  /** Holds an event again after a restore (the log re-read from the checkpoint's held position). */
+  /** Holds an event again after a restore (the log re-read from the checkpoint's held position), unless an erase dropped it. */
   rehold(e: TrackedEvent, pos: number): void {
-    if (e.ts > this.watermark) this.held.push({ event: e, pos })
+    if (e.ts > this.watermark && (this.erasures.size === 0 || !this.erasures.erases(e, pos, false))) this.held.push({ event: e, pos })
   }
 
   /**
@@ -240,10 +243,7 @@ export class PartitionEngine implements IdentityHost {
     return this.dirty.take()
   }
 
-  /**
-   * Moves event time forward with no event: a clock record in live mode, or the end of a replay
-   * (`final`: timers due exactly at T fire too, since no event can follow).
-   */
+  /** Moves event time with no event: a clock record, or a replay's end (`final`: timers due at T fire too). */
   advanceTo(T: number, final = false): void {
     if (T > this.watermark || (final && T === this.watermark)) this.moveClock(T, final)
   }
@@ -270,18 +270,16 @@ export class PartitionEngine implements IdentityHost {
   }
 
   get userCount(): number {
-    let n = 0
-    for (const m of this.tenants.values()) n += m.size
-    return n
-  }
-
-  *allUsers(): IterableIterator<UserState> {
-    for (const m of this.tenants.values()) yield* m.values()
+    return [...this.tenants.values()].reduce((n, m) => n + m.size, 0)
   }
 
   /** Members of a segment by its index in the base rules (replay, whose tenants run the base). */
   members(segment: number): UserState[] {
     return [...this.allUsers()].filter((u) => u.isMember(segment))
+  }
+
+  *allUsers(): IterableIterator<UserState> {
+    for (const m of this.tenants.values()) yield* m.values()
   }
 
   getUser(tenant: string, userId: string): UserState | undefined {
@@ -304,14 +302,41 @@ export class PartitionEngine implements IdentityHost {
    * such user (an id never seen here still gets its redirect, unless it has one).
    */
   release(tenant: string, userId: string, personId: string): Uint8Array | null {
-    const users = this.usersOf(tenant)
-    const user = users.get(userId)
+    const user = this.usersOf(tenant).get(userId)
     if (user === undefined) {
       if (this.redirectOf(tenant, userId) === undefined) this.leaveRedirect(`${tenant}:${userId}`, tenant, userId, personId, 0)
       return null
     }
+    this.takeOut(user, undefined)
+    this.leaveRedirect(user.key, tenant, userId, personId, user.version)
+    return encodeUser(user, this.runtimeOf(tenant).rules)
+  }
+
+  /**
+   * Erases a person's ids held here (docs/privacy.md): each user is taken out at the watermark with
+   * an exit marked `reason: 'erased'` for each segment it was in, and its checkpoint row deleted;
+   * an absorbed id's redirect row goes too, and held events of the ids are dropped. Returns how
+   * many of the ids this partition held.
+   */
+  erase(tenant: string, ids: readonly string[]): number {
+    let found = 0
+    for (const id of ids) {
+      const user = this.usersOf(tenant).get(id)
+      const gone = user ?? (this.redirects.delete(tenant, id) ? new UserState(`${tenant}:${id}`, tenant, id, 0, 0) : undefined)
+      if (gone === undefined) continue
+      found++
+      if (user !== undefined) this.takeOut(user, 'erased')
+      gone.erased = true
+      this.touch(gone)
+    }
+    this.held.removeWhere((h) => h.event.tenant === tenant && ids.includes(h.event.user_id))
+    return found
+  }
+
+  /** Takes a user out at the watermark, with an exit for each segment it was in. */
+  private takeOut(user: UserState, reason: 'erased' | undefined): void {
     const T = Number.isFinite(this.watermark) ? this.watermark : user.lastSeen
-    const rt = this.runtimeOf(tenant)
+    const rt = this.runtimeOf(user.tenant)
     rt.env.user = user
     rt.env.now = T
     rt.rules.compiled.segments.forEach((_, i) => {
@@ -319,13 +344,11 @@ export class PartitionEngine implements IdentityHost {
       user.since[i] = NaN
       user.falseSince[i] = NaN
       user.memberships--
-      this.emit(user, i, 'exited', T, rt)
+      this.emit(user, i, 'exited', T, rt, reason)
     })
-    users.delete(userId)
+    this.usersOf(user.tenant).delete(user.userId)
     // A timer still queued for it finds a time that is no longer its own and is skipped.
     user.timerAt = Infinity
-    this.leaveRedirect(user.key, tenant, userId, personId, user.version)
-    return encodeUser(user, rt.rules)
   }
 
   private leaveRedirect(key: string, tenant: string, userId: string, personId: string, version: number): void {
@@ -337,10 +360,7 @@ export class PartitionEngine implements IdentityHost {
     this.touch(tombstone)
   }
 
-  /**
-   * An identity merge's person side (step 3): adds a released user's state to `personId` and
-   * evaluates the rules at the watermark, so the person's entries and exits follow at once.
-   */
+  /** An identity merge's person side (step 3): a released user's state added to `personId`, evaluated at the watermark. */
   absorb(tenant: string, personId: string, id: string, state: Uint8Array | null): UserState {
     const user = this.userFor(tenant, personId, false)
     const rt = this.runtimeOf(tenant)
@@ -446,7 +466,7 @@ export class PartitionEngine implements IdentityHost {
     }
   }
 
-  private emit(user: UserState, segment: number, change: 'entered' | 'exited', at: number, rt: RuleRuntime): void {
+  private emit(user: UserState, segment: number, change: 'entered' | 'exited', at: number, rt: RuleRuntime, reason?: 'erased'): void {
     const seg = rt.rules.compiled.segments[segment]!
     this.sizes.bump(user.tenant, seg.name, change === 'entered' ? 1 : -1)
     this.changes.push({
@@ -457,6 +477,7 @@ export class PartitionEngine implements IdentityHost {
       at,
       values: this.values(rt, seg.metrics),
       version: ++user.version,
+      ...(reason === undefined ? {} : { reason }),
     })
     this.stats.segmentChanges++
   }

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
-import { clockRecordTime, encodeClockRecord } from '../events/clock-record.ts'
+import { clockRecordTime } from '../events/clock-record.ts'
 import { CODEC, decodeEventAt } from '../events/codec.ts'
 import { DEFAULT_TENANT, type TrackedEvent } from '../events/envelope.ts'
 import { appendDeadLetters, type DeadLetter } from '../ingest/dead-letters.ts'
@@ -20,6 +20,9 @@ import { decodeIdentityRecord, encodeIdentityRecord, type IdentityRecord } from 
 import { decodeRulesRecord } from './rules-record.ts'
 import { restoreTenantRules, tenantOfKey } from './restore-rules.ts'
 import { PartitionBackfills } from './backfill/partition-backfills.ts'
+import { appendClockRecord, asBuffer, finite, safeJson } from './worker-helpers.ts'
+import { decodeEraseRecord } from '../events/erase-record.ts'
+import { PartitionErasures } from './partition-erasures.ts'
 
 export interface WorkerOptions {
   namespace: string
@@ -74,6 +77,8 @@ interface CheckpointClock {
   identity?: { sent: Record<string, number>; recv: Record<string, number>; stats: IdentityStats }
   /** Tenant rule set versions in effect (docs/tenancy.md); absent when every tenant runs the base. */
   rules?: Record<string, number>
+  /** Erases applied lately (docs/privacy.md, partition-erasures.ts); absent when none. */
+  erasures?: unknown
 }
 
 const EMPTY: Buffer = Buffer.alloc(0)
@@ -112,16 +117,12 @@ export class PartitionWorker {
   private clockInFlight = false
   /** Dead letters of poison records not yet appended: they go with the batch's outputs. */
   private letters: DeadLetter[] = []
-  /** Partitions of the dead-letters log (dead letters are keyed by tenant). */
+  /** Partitions of the dead-letters log (letters keyed by tenant), and of the events log (identity records' targets). */
   private deadLetterPartitions = 1
-  /** Partitions of the events log: where identity records for another id go. */
   private eventPartitions = 1
-  /** Identity refusals not yet logged (one line a second at most: a merge storm must not flood the log). */
+  /** Identity refusals not yet logged (one line a second at most). */
   private refusals = { count: 0, loggedAt: 0 }
-  /**
-   * The record being handled, so an apply error of that very record can quote its bytes. Left set
-   * after it (no reset per record): a held event's position is always below the current offset.
-   */
+  /** The record being handled, for an apply error to quote (left set after: a held event's position is always below it). */
   private current: { bytes: Buffer; start: number; end: number; offset: number } = { bytes: EMPTY, start: 0, end: 0, offset: -1 }
 
   constructor(
@@ -163,6 +164,7 @@ export class PartitionWorker {
       marksFromJson(clock.identity?.recv, engine.identity.recv)
       engine.identity.stats = { ...emptyIdentityStats(), ...clock.identity?.stats }
       await restoreTenantRules(engine, this.store, clock.rules, this.partition, this.logger)
+      engine.erasures = PartitionErasures.fromJson(clock.erasures)
       for await (const u of this.store.loadUsers(namespace, this.partition)) {
         if (u.state) engine.restoreUser(decodeUser(u.state, engine.rulesOf(tenantOfKey(u.key))))
       }
@@ -270,6 +272,8 @@ export class PartitionWorker {
         else this.poisoned(poison(DEFAULT_TENANT, r.field, r.reason), offset, timestamp, bytes.subarray(start, end))
       } else if (first === CODEC.RULES) {
         this.rulesRecord(bytes, start, end, offset, timestamp)
+      } else if (first === CODEC.ERASE) {
+        this.eraseRecord(bytes, start, end, offset, timestamp)
       } else if (first === CODEC.CLOCK && checkClock(bytes, start, end) === null) {
         // Never past the record's own log time: a forged clock record cannot move the clock ahead.
         this.engine.advanceTo(Math.min(clockRecordTime(bytes, start), timestamp))
@@ -299,6 +303,17 @@ export class PartitionWorker {
     } catch (err) {
       this.poisoned(poison(r.tenant, 'rules', `rule set version ${r.version} not applied: ${message(err)}`), offset, timestamp, bytes.subarray(start, end))
     }
+  }
+
+  /** A person erased (docs/privacy.md); the outputs are issued at once: their ends bound the warehouse's rewrite of the streams. */
+  private eraseRecord(bytes: Buffer, start: number, end: number, offset: number, timestamp: number): void {
+    const r = decodeEraseRecord(bytes, start, end)
+    if (!('job' in r)) return this.poisoned(poison(DEFAULT_TENANT, r.field, r.reason), offset, timestamp, bytes.subarray(start, end))
+    if (!this.engine.erasures.isNew(r)) return
+    const found = this.engine.erase(r.tenant, r.ids)
+    this.startOutputs()
+    this.engine.erasures.add({ job: r.job, tenant: r.tenant, ids: r.ids, offset, at: timestamp, outputs: { ...this.outputEnd } })
+    this.logger?.info({ partition: this.partition, offset, tenant: r.tenant, job: r.job, idsHeld: found }, 'person erased')
   }
 
   /** An event that failed to apply (the engine's onApplyError): possibly a held one, applied later. */
@@ -352,8 +367,12 @@ export class PartitionWorker {
     if (this.nextOffset === this.checkpointedOffset && this.engine.dirtyCount === 0) return
     this.startOutputs()
     const e = this.engine
-    const users: UserRecord[] = e.takeDirty().map((u) => ({ key: u.key, state: encodeUser(u, e.rulesOf(u.tenant)) }))
+    // By key, the last one winning: an erased user and the new one of the same id (erased: null deletes the row).
+    const byKey = new Map<string, UserRecord>()
+    for (const u of e.takeDirty()) byKey.set(u.key, { key: u.key, state: u.erased ? null : encodeUser(u, e.rulesOf(u.tenant)) })
+    const users = [...byKey.values()]
     const rules = e.book.versions()
+    const erasures = e.erasures.toJson()
     const offset = this.nextOffset
     const ckpt: PartitionCheckpoint = {
       nextOffset: offset,
@@ -364,6 +383,7 @@ export class PartitionWorker {
         heldFrom: e.held.minPos(),
         identity: { sent: marksToJson(e.identity.sent), recv: marksToJson(e.identity.recv), stats: { ...e.identity.stats } },
         ...(Object.keys(rules).length > 0 ? { rules } : {}),
+        ...(erasures === undefined ? {} : { erasures }),
       } satisfies CheckpointClock,
       outputs: { ...this.outputEnd },
     }
@@ -475,25 +495,4 @@ export class PartitionWorker {
     }
     await this.log.append(topic, this.partition, records)
   }
-}
-
-function asBuffer(c: Uint8Array): Buffer {
-  return Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength)
-}
-
-function safeJson(e: TrackedEvent): string {
-  try {
-    return JSON.stringify({ event: e.event, user_id: e.user_id, ts: e.ts, event_id: e.event_id, tenant: e.tenant, received_at: e.received_at, properties: e.properties })
-  } catch {
-    return '{}'
-  }
-}
-
-function finite(n: number): number | null {
-  return Number.isFinite(n) ? n : null
-}
-
-/** A clock record at the end of a partition of the events log (docs/engine.md, "Time"). */
-export function appendClockRecord(log: EventLog, partition: number, time: number): Promise<unknown> {
-  return log.append(TOPICS.events, partition, [{ key: null, value: encodeClockRecord(time), timestamp: Date.now() }])
 }

@@ -10,6 +10,8 @@ export interface SegmentChange {
   values: Record<string, number | null>
   /** Per-user sequence number of changes, from 1. */
   version: number
+  /** Set on the exits of an erase (docs/privacy.md): the person no longer exists, downstream copies should go too. */
+  reason?: 'erased'
 }
 
 /** A trigger firing on an event: the `notifications` log. */

@@ -13,6 +13,13 @@ export class Redirects {
     return this.byTenant.get(tenant)?.get(id)
   }
 
+  /** Forgets an absorbed id (an erase); true when it was one. */
+  delete(tenant: string, id: string): boolean {
+    const gone = this.byTenant.get(tenant)?.delete(id) === true
+    if (gone) this.size--
+    return gone
+  }
+
   set(tenant: string, id: string, person: string): void {
     let m = this.byTenant.get(tenant)
     if (m === undefined) this.byTenant.set(tenant, (m = new Map()))

@@ -53,6 +53,8 @@ export class UserState {
   memberships = 0
   /** Summed a negative value at some point (see PartitionEngine.schedule). */
   negative = false
+  /** Erased (docs/privacy.md): the next checkpoint deletes its row. */
+  erased = false
   /** See DirtyUsers (dirty-users.ts). */
   dirtyEpoch = 0
 

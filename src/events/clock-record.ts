@@ -20,12 +20,13 @@ export function isClockRecord(b: Uint8Array, start = 0): boolean {
 }
 
 /**
- * A record the engine itself writes to the events log, not an event: a clock record, an identity
- * record (src/engine/identity-record.ts) or a rules record (src/engine/rules-record.ts). Readers
- * of events skip them.
+ * A record the engine itself writes or reads in the events log, not an event: a clock record, an
+ * identity record (src/engine/identity-record.ts), a rules record (src/engine/rules-record.ts) or
+ * an erase record (src/events/erase-record.ts). Readers of events skip them.
  */
 export function isEngineRecord(b: Uint8Array, start = 0): boolean {
-  return b[start] === CODEC.CLOCK || b[start] === CODEC.IDENTITY || b[start] === CODEC.RULES
+  const first = b[start]
+  return first === CODEC.CLOCK || first === CODEC.IDENTITY || first === CODEC.RULES || first === CODEC.ERASE
 }
 
 /** The time a clock record carries; call only where isClockRecord holds. */

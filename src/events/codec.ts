@@ -42,6 +42,11 @@ export const CODEC = {
    * the partition applies it at this point of its log. Not an event: every reader but the engine skips it.
    */
   RULES: 4,
+  /**
+   * First byte of an erase record (src/events/erase-record.ts): one person of a tenant is erased at
+   * this point of the partition (docs/privacy.md). Not an event: every reader but the engine skips it.
+   */
+  ERASE: 5,
   HAS_ANONYMOUS_ID: 1,
   /**
    * The server assigned event_id (the client sent none). A restarted collector rebuilds its dedupe

@@ -53,6 +53,71 @@ export interface RuleSetVersion {
 }
 
 /**
+ * An erasure of one person (docs/privacy.md): a job the API creates and any server moves on. The
+ * store keeps the job; the erase itself is records in the events log that every partition applies.
+ */
+export interface ErasureJob {
+  /** `era_` and 32 hex digits (a UUIDv7's): the id the API answers with. */
+  id: string
+  tenant: string
+  /**
+   * The person's ids: the one asked for first, then its linked ids. Once the tombstone has lapsed
+   * (retention dropped every event it covered) they are replaced by their SHA-256 hashes, so the
+   * audit trail keeps that an erasure happened without keeping whom it erased.
+   */
+  ids: string[]
+  /** The API key that asked (Principal.keyId). */
+  by: string
+  requestedAt: number
+  /** accepted (stored) → erasing (records appended) → done. A step that fails is retried; `error` says why meanwhile. */
+  status: 'accepted' | 'erasing' | 'done'
+  /** Per events partition (as a string key): the log's end offset before the erase records were appended. */
+  from: Record<string, number>
+  /** Per events partition: the offset of the job's erase record, once appended. */
+  offsets: Record<string, number>
+  /** Steps done: the engine has checkpointed past every record, the warehouse files are rewritten. */
+  engine: boolean
+  warehouse: boolean
+  /** True until retention has dropped every event before the records: engines and sinks honour it till then. */
+  tombstone: boolean
+  finishedAt: number | null
+  error: string | null
+}
+
+/** One audited act on a person's data (docs/privacy.md): who did what, when. Append-only. */
+export interface AuditEntry {
+  at: number
+  tenant: string
+  action: 'erase' | 'export'
+  /** The person's id, or its SHA-256 hash once an erasure's tombstone lapsed. */
+  subject: string
+  /** The API key (Principal.keyId). */
+  by: string
+  /** The erasure job, for an erase. */
+  job: string | null
+}
+
+/** Erasure jobs and the audit trail (docs/privacy.md), kept beside the engine's state. */
+export interface PrivacyTables {
+  /** Stores a new erasure job. False, with nothing written, when a job with that id exists. */
+  addErasure(job: ErasureJob): Promise<boolean>
+  /** Replaces a stored job (same id) with this version of it. */
+  updateErasure(job: ErasureJob): Promise<void>
+  getErasure(id: string): Promise<ErasureJob | null>
+  /**
+   * Jobs, newest first (by requestedAt, then id), at most `limit`: a tenant's, or every tenant's
+   * (null); `active` keeps only jobs not done or whose tombstone still holds.
+   */
+  listErasures(filter: { tenant: string | null; active: boolean; limit: number }): Promise<ErasureJob[]>
+  /** Appends an audit entry. */
+  addAudit(entry: AuditEntry): Promise<void>
+  /** Audit entries, newest first, at most `limit`: a tenant's, or every tenant's (null). */
+  auditEntries(tenant: string | null, limit: number): Promise<AuditEntry[]>
+  /** Replaces every entry's subject `from` (of that tenant) with `to`: an erasure's ids hashed once its tombstone lapsed. */
+  renameAuditSubject(tenant: string, from: string, to: string): Promise<void>
+}
+
+/**
  * Engine state: checkpoints and users per partition, and the tenants' rule sets they run. The
  * game's players have their own port (src/players/).
  */
@@ -83,6 +148,8 @@ export interface StateStore {
   latestRuleSets(): Promise<RuleSetVersion[]>
   /** A tenant's versions, newest first, at most `limit`. */
   ruleSetHistory(tenant: string, limit: number): Promise<RuleSetVersion[]>
+  /** Erasure jobs and the audit trail (docs/privacy.md): not per namespace, and never fenced. */
+  readonly privacy: PrivacyTables
   /** Drops a namespace's checkpoints and users (a full rebuild from the log). */
   reset(namespace: string): Promise<void>
   close(): Promise<void>

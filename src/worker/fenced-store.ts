@@ -1,4 +1,4 @@
-import type { CheckpointFence, PartitionCheckpoint, RuleSetVersion, StateStore, UserRecord } from '../state/state-store.ts'
+import type { CheckpointFence, PartitionCheckpoint, PrivacyTables, RuleSetVersion, StateStore, UserRecord } from '../state/state-store.ts'
 
 /** The state store as one partition's worker sees it: every checkpoint carries the lease it was acquired under. */
 export class FencedStateStore implements StateStore {
@@ -37,6 +37,11 @@ export class FencedStateStore implements StateStore {
 
   ruleSetHistory(tenant: string, limit: number): Promise<RuleSetVersion[]> {
     return this.store.ruleSetHistory(tenant, limit)
+  }
+
+  /** Not per partition: a worker never fences them. */
+  get privacy(): PrivacyTables {
+    return this.store.privacy
   }
 
   reset(namespace: string): Promise<void> {

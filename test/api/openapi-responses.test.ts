@@ -187,6 +187,11 @@ describe('every route answers as the OpenAPI document says', () => {
     const get = (path: string, url: string, status: number, key: string = read) => check({ method: 'GET', path, url, key, status })
     await get('/v1/profiles/{user_id}', '/v1/profiles/u1', 200)
     await get('/v1/profiles/{user_id}', '/v1/profiles/nobody', 404)
+    const exportOf = (url: string, status: number, key: string = operator) => get('/v1/profiles/{user_id}/export', url, status, key)
+    await exportOf('/v1/profiles/u1/export', 200)
+    await exportOf('/v1/profiles/nobody/export', 404)
+    await exportOf('/v1/profiles/u1/export', 403, read)
+    await exportOf(`/v1/profiles/${'x'.repeat(101)}/export`, 414)
     const found = (await get('/v1/profiles', '/v1/profiles?segment=spinner&limit=1', 200)) as { next: string | null }
     if (found.next !== null) await get('/v1/profiles', `/v1/profiles?where=event_count>=1&cursor=${found.next}`, 200)
     await get('/v1/profiles', '/v1/profiles?where=colour:red', 400)
@@ -229,6 +234,21 @@ describe('every route answers as the OpenAPI document says', () => {
     await del('spinner', 404)
     await del('x'.repeat(101), 414)
     await del('openapi_check', 403, read)
+
+    // Erasing a person, the job, the tenant's jobs and its audit trail (docs/privacy.md).
+    const erase = (id: string, status: number, key: string = operator) => check({ method: 'DELETE', path: '/v1/profiles/{user_id}', url: `/v1/profiles/${id}`, key, status })
+    const erased = (await erase('u6', 202)) as { job: { id: string } }
+    await erase('nobody', 404)
+    await erase('u6', 403, read)
+    await erase('x'.repeat(101), 414)
+    await get('/v1/erasures/{job}', `/v1/erasures/${erased.job.id}`, 200, operator)
+    await get('/v1/erasures/{job}', '/v1/erasures/era_nope', 404, operator)
+    await get('/v1/erasures/{job}', `/v1/erasures/${erased.job.id}`, 403, read)
+    await get('/v1/erasures', '/v1/erasures?limit=5', 200, operator)
+    await get('/v1/erasures', '/v1/erasures?limit=0', 400, operator)
+    await get('/v1/audit', '/v1/audit', 200, operator)
+    await get('/v1/audit', '/v1/audit?limit=x', 400, operator)
+    await get('/v1/audit', '/v1/audit', 403, read)
   })
 
   it('streams', async () => {

@@ -13,6 +13,7 @@ import type { ApiContext } from '../../src/api/context.ts'
 import { ApiMetrics } from '../../src/api/metrics.ts'
 import type { EngineClient, EngineSnapshot } from '../../src/engine/thread/protocol.ts'
 import { EmbeddedPlayerStore } from '../../src/players/embedded/player-store.ts'
+import { EmbeddedStateStore } from '../../src/state/embedded/state-store.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { createLogger } from '../../src/logger.ts'
 import { Signal } from '../../src/api/signal.ts'
@@ -69,6 +70,7 @@ beforeAll(async () => {
     partitions,
     engine,
     players: EmbeddedPlayerStore.open(join(dataDir, 'state')),
+    state: EmbeddedStateStore.open(join(dataDir, 'state')),
     auth: new Auth([{ key: 'k_admin', tenant: 'default', scopes: ['write', 'read', 'admin'] }]),
     metrics: new ApiMetrics(),
     logger: createLogger('ops-test', 'silent'),
@@ -102,6 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close()
   await ctx?.players.close()
+  await ctx?.state.close()
   await ctx?.log.close()
   rmSync(dataDir, { recursive: true, force: true })
 })

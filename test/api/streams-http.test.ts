@@ -24,6 +24,7 @@ import type { SegmentChange } from '../../src/engine/records.ts'
 import type { EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import type { PlayerStore } from '../../src/players/player-store.ts'
+import type { StateStore } from '../../src/state/state-store.ts'
 import { Signal } from '../../src/api/signal.ts'
 
 const P = 4
@@ -70,8 +71,9 @@ describe('SSE streams over HTTP', () => {
       log,
       partitions: opened.partitions,
       engine: {} as EngineClient,
-      // Streams and webhooks use neither the engine nor the players.
+      // Streams and webhooks use neither the engine, the players nor the state store.
       players: {} as PlayerStore,
+      state: {} as StateStore,
       auth: new Auth(KEYS),
       metrics: new ApiMetrics(),
       logger: pino({ level: 'silent' }),

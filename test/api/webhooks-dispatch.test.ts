@@ -19,6 +19,7 @@ import type { EngineClient } from '../../src/engine/thread/protocol.ts'
 import type { EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import type { PlayerStore } from '../../src/players/player-store.ts'
+import type { StateStore } from '../../src/state/state-store.ts'
 import { Signal } from '../../src/api/signal.ts'
 
 const P = 2
@@ -126,8 +127,9 @@ describe('webhook dispatchers', () => {
       log,
       partitions: P,
       engine: {} as EngineClient,
-      // Streams and webhooks use neither the engine nor the players.
+      // Streams and webhooks use neither the engine, the players nor the state store.
       players: {} as PlayerStore,
+      state: {} as StateStore,
       auth: new Auth([]),
       metrics,
       logger: pino({ level: 'silent' }),

@@ -22,6 +22,7 @@ import type { EngineClient } from '../../src/engine/thread/protocol.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import type { PlayerStore } from '../../src/players/player-store.ts'
+import type { StateStore } from '../../src/state/state-store.ts'
 import { Signal } from '../../src/api/signal.ts'
 
 const change = (user: string) => ({ segment: 'spinner', tenant: 'default', user_id: user, change: 'entered', at: 1, values: {}, version: 1 })
@@ -99,6 +100,7 @@ describe('webhook dispatcher and bad records', () => {
       partitions: 1,
       engine: {} as EngineClient,
       players: {} as PlayerStore,
+      state: {} as StateStore,
       auth: new Auth([]),
       metrics,
       logger,

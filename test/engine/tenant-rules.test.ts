@@ -13,7 +13,7 @@ import { encodeRulesRecord } from '../../src/engine/rules-record.ts'
 import { encodeEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../../src/log/event-log.ts'
 import { readRange } from '../../src/log/read-range.ts'
-import { singlePartition } from './single-partition.ts'
+import { singlePartition, straightAndCrashed } from './single-partition.ts'
 import { drain, engineDeadLetters } from './poison-support.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'tagstream-tenant-rules-'))
@@ -121,24 +121,9 @@ describe('per-tenant rules in the engine', () => {
   })
 
   it.each([3, 6, 7, 11, 14, 17])('restored from a checkpoint after %i records, gives the outputs of the uninterrupted run', async (cut) => {
-    const straight = await setup(`straight-${cut}`)
-    const records = stream()
-    await straight.log.append(TOPICS.events, 0, records)
-    const a = await straight.worker()
-    await drain(a, straight.log)
-    await a.checkpoint()
-
-    const crashed = await setup(`crashed-${cut}`)
-    await crashed.log.append(TOPICS.events, 0, records.slice(0, cut))
-    const b1 = await crashed.worker()
-    await drain(b1, crashed.log)
-    await b1.checkpoint()
-    await crashed.log.append(TOPICS.events, 0, records.slice(cut))
     // A fresh worker: the tenant's rules come back from the checkpoint's versions and the store.
-    const b2 = await crashed.worker()
-    expect(b2.engine.book.versions()).toEqual(cut > 6 ? { acme: 1 } : {})
-    await drain(b2, crashed.log)
-    await b2.checkpoint()
+    const { straight, crashed } = await straightAndCrashed(setup, stream(), cut, false, (w) => expect(w.engine.book.versions()).toEqual(cut > 6 ? { acme: 1 } : {}))
+    const [a, b2] = [straight.w, crashed.w]
 
     expect(await changes(crashed.log)).toEqual(await changes(straight.log))
     expect(b2.engine.sizes).toEqual(a.engine.sizes)

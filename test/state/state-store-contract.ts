@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { FencedError, type PartitionCheckpoint, type StateStore } from '../../src/state/state-store.ts'
+import { FencedError, type AuditEntry, type ErasureJob, type PartitionCheckpoint, type StateStore } from '../../src/state/state-store.ts'
 
 export interface StateStoreHarness {
   open(): Promise<StateStore>
@@ -124,6 +124,89 @@ export function runStateStoreContract(name: string, harness: () => StateStoreHar
         expect((await reopened.ruleSetHistory('acme', 10)).map((v) => v.version)).toEqual([2, 1])
         expect((await reopened.ruleSetHistory('acme', 1)).map((v) => v.version)).toEqual([2])
         expect(await reopened.ruleSetHistory('nobody', 10)).toEqual([])
+      } finally {
+        await reopened.close()
+      }
+    })
+    it('keeps erasure jobs: added once, replaced, listed newest first by tenant and activity; reset leaves them', async () => {
+      const job = (id: string, tenant: string, at: number, status: ErasureJob['status'], tombstone = true): ErasureJob => ({
+        id,
+        tenant,
+        ids: ['u1', 'anon-1'],
+        by: 'key-abc',
+        requestedAt: at,
+        status,
+        from: { '0': 3 },
+        offsets: {},
+        engine: false,
+        warehouse: false,
+        tombstone,
+        finishedAt: null,
+        error: null,
+      })
+      expect(await store.privacy.getErasure('era_1')).toBeNull()
+      expect(await store.privacy.addErasure(job('era_1', 'acme', 100, 'accepted'))).toBe(true)
+      expect(await store.privacy.addErasure(job('era_1', 'acme', 999, 'done'))).toBe(false)
+      expect(await store.privacy.addErasure(job('era_2', 'acme', 200, 'done', false))).toBe(true)
+      expect(await store.privacy.addErasure(job('era_3', 'beta', 300, 'done', true))).toBe(true)
+      expect(await store.privacy.addErasure(job('era_4', 'acme', 200, 'erasing'))).toBe(true)
+      const moved = { ...job('era_1', 'acme', 100, 'erasing'), offsets: { '0': 7 }, engine: true }
+      await store.privacy.updateErasure(moved)
+      // Only a stored job is replaced.
+      await store.privacy.updateErasure(job('era_9', 'acme', 50, 'accepted'))
+      expect(await store.privacy.getErasure('era_9')).toBeNull()
+      await store.saveCheckpoint('engine', 0, ckpt(1), [])
+      await store.reset('engine')
+      const reopened = await h.reopen()
+      try {
+        expect(await reopened.privacy.getErasure('era_1')).toEqual(moved)
+        const ids = (jobs: ErasureJob[]) => jobs.map((j) => j.id)
+        expect(ids(await reopened.privacy.listErasures({ tenant: null, active: false, limit: 10 }))).toEqual(['era_3', 'era_4', 'era_2', 'era_1'])
+        expect(ids(await reopened.privacy.listErasures({ tenant: 'acme', active: false, limit: 10 }))).toEqual(['era_4', 'era_2', 'era_1'])
+        expect(ids(await reopened.privacy.listErasures({ tenant: 'acme', active: false, limit: 2 }))).toEqual(['era_4', 'era_2'])
+        // Active: not done, or done with its tombstone still holding.
+        expect(ids(await reopened.privacy.listErasures({ tenant: 'acme', active: true, limit: 10 }))).toEqual(['era_4', 'era_1'])
+        expect(ids(await reopened.privacy.listErasures({ tenant: null, active: true, limit: 10 }))).toEqual(['era_3', 'era_4', 'era_1'])
+      } finally {
+        await reopened.close()
+      }
+    })
+
+    it('keeps the audit trail newest first per tenant, and renames one subject of one tenant; reset leaves it', async () => {
+      const entry = (at: number, tenant: string, subject: string, action: AuditEntry['action'] = 'export'): AuditEntry => ({
+        at,
+        tenant,
+        action,
+        subject,
+        by: 'key-abc',
+        job: action === 'erase' ? `era_${at}` : null,
+      })
+      await store.privacy.addAudit(entry(10, 'acme', 'u1', 'erase'))
+      await store.privacy.addAudit(entry(20, 'acme', 'u2'))
+      await store.privacy.addAudit(entry(20, 'acme', 'u1'))
+      await store.privacy.addAudit(entry(15, 'beta', 'u1'))
+      await store.privacy.addAudit(entry(20, 'beta', 'u3'))
+      await store.privacy.renameAuditSubject('acme', 'u1', 'sha256:x')
+      await store.saveCheckpoint('engine', 0, ckpt(1), [])
+      await store.reset('engine')
+      const reopened = await h.reopen()
+      try {
+        // Same millisecond: the later entry first.
+        expect(await reopened.privacy.auditEntries('acme', 10)).toEqual([entry(20, 'acme', 'sha256:x'), entry(20, 'acme', 'u2'), entry(10, 'acme', 'sha256:x', 'erase')])
+        expect(await reopened.privacy.auditEntries('acme', 1)).toEqual([entry(20, 'acme', 'sha256:x')])
+        expect(await reopened.privacy.auditEntries('beta', 10)).toEqual([entry(20, 'beta', 'u3'), entry(15, 'beta', 'u1')])
+        // Every tenant's: a tie across tenants goes by insertion too.
+        const all = (entries: AuditEntry[]) => entries.map((e) => `${e.tenant}:${e.at}:${e.subject}`)
+        expect(all(await reopened.privacy.auditEntries(null, 10))).toEqual(['beta:20:u3', 'acme:20:sha256:x', 'acme:20:u2', 'beta:15:u1', 'acme:10:sha256:x'])
+        expect(all(await reopened.privacy.auditEntries(null, 2))).toEqual(['beta:20:u3', 'acme:20:sha256:x'])
+        expect(await reopened.privacy.auditEntries('nobody', 10)).toEqual([])
+        // A reopened store carries on after the entries before it: in the same millisecond, still newest first.
+        await reopened.privacy.addAudit(entry(20, 'acme', 'u4'))
+        expect((await reopened.privacy.auditEntries('acme', 2)).map((e) => e.subject)).toEqual(['u4', 'sha256:x'])
+        // Entries added at once, in the same millisecond, are all kept.
+        const burst = Array.from({ length: 50 }, (_, i) => entry(30, 'burst', `b${String(i).padStart(2, '0')}`))
+        await Promise.all(burst.map((e) => reopened.privacy.addAudit(e)))
+        expect((await reopened.privacy.auditEntries('burst', 100)).map((e) => e.subject).sort()).toEqual(burst.map((e) => e.subject))
       } finally {
         await reopened.close()
       }

@@ -11,9 +11,11 @@ export interface ServeChild {
 /**
  * Starts `tagstream <global args> serve --port 0 --no-warehouse --clock-tick-ms 0 <serve args>` with
  * one API key (`key`, tenant default, every scope); resolves once it prints where it listens.
+ * `warehouse: true` leaves the warehouse sink on.
  */
-export async function startServeChild(globalArgs: string[], key: string, serveArgs: string[] = []): Promise<ServeChild> {
-  const proc = spawn(process.execPath, ['bin/tagstream.mjs', ...globalArgs, 'serve', '--port', '0', '--no-warehouse', '--clock-tick-ms', '0', ...serveArgs], {
+export async function startServeChild(globalArgs: string[], key: string, serveArgs: string[] = [], options: { warehouse?: boolean } = {}): Promise<ServeChild> {
+  const warehouse = options.warehouse === true ? [] : ['--no-warehouse']
+  const proc = spawn(process.execPath, ['bin/tagstream.mjs', ...globalArgs, 'serve', '--port', '0', ...warehouse, '--clock-tick-ms', '0', ...serveArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TAGSTREAM_API_KEYS: `${key}:default:write+read+admin+operator`, TAGSTREAM_LOG_LEVEL: 'warn' },
   })

@@ -1,3 +1,4 @@
+import { CODEC } from '../../events/codec.ts'
 import { isUtf8 } from 'node:buffer'
 import { partitionFor } from '../../events/index.ts'
 import type { DeadLetter } from '../../ingest/dead-letters.ts'
@@ -80,7 +81,7 @@ export function parseDeadLetterQuery(query: unknown): DeadLetterQuery | RequestF
   return { limit, before }
 }
 
-export async function listDeadLetters(log: EventLog, partitions: number, tenant: string, query: DeadLetterQuery): Promise<DeadLetterPage> {
+export async function listDeadLetters(log: EventLog, partitions: number, tenant: string, query: DeadLetterQuery, erased: readonly string[] = []): Promise<DeadLetterPage> {
   const topic = TOPICS.deadLetters
   const partition = partitionFor(tenant, partitions)
   const { start, end } = await log.offsets(topic, partition)
@@ -91,7 +92,7 @@ export async function listDeadLetters(log: EventLog, partitions: number, tenant:
   while (hi > start && items.length < query.limit) {
     if (scanned >= MAX_SCAN) return { dead_letters: items, next: String(hi) }
     const lo = Math.max(start, hi - WINDOW)
-    const window = await readWindow(log, topic, partition, lo, hi, tenant)
+    const window = await readWindow(log, topic, partition, lo, hi, tenant, erased)
     scanned += hi - lo
     for (let i = window.length - 1; i >= 0; i--) {
       const item = window[i]!
@@ -109,11 +110,12 @@ export async function listDeadLetters(log: EventLog, partitions: number, tenant:
  * is read: a read returns a bounded number of bytes, and an item holds at most MAX_RAW raw bytes, so
  * a window of huge letters (whole 10 MiB bodies) never sits in memory at once.
  */
-async function readWindow(log: EventLog, topic: string, partition: number, lo: number, hi: number, tenant: string): Promise<DeadLetterItem[]> {
+async function readWindow(log: EventLog, topic: string, partition: number, lo: number, hi: number, tenant: string, erased: readonly string[]): Promise<DeadLetterItem[]> {
   const out: DeadLetterItem[] = []
+  const hidden = erased.map((id) => [Buffer.from(JSON.stringify(id)), Buffer.from(id)] as const)
   for await (const r of recordsInRange(log, topic, partition, lo, hi)) {
     if (r.key !== tenant) continue
-    const item = toItem(partition, r)
+    const item = toItem(partition, r, hidden)
     if (item !== null) out.push(item)
   }
   return out
@@ -124,7 +126,7 @@ function itemChars(item: DeadLetterItem): number {
   return 200 + item.field.length + item.reason.length + item.source.length + (item.raw?.length ?? 0) + (item.raw_base64?.length ?? 0)
 }
 
-function toItem(partition: number, r: LogRecord): DeadLetterItem | null {
+function toItem(partition: number, r: LogRecord, hidden: ReadonlyArray<readonly [quoted: Buffer, bare: Buffer]> = []): DeadLetterItem | null {
   let d: DeadLetter
   try {
     d = JSON.parse(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8')) as DeadLetter
@@ -142,6 +144,9 @@ function toItem(partition: number, r: LogRecord): DeadLetterItem | null {
     source: bounded(String(d.source), MAX_FIELD_CHARS),
   }
   const all = Buffer.from(typeof d.raw_base64 === 'string' ? d.raw_base64 : '', 'base64')
+  // An erased person's letters are not shown while the erase's tombstone holds (docs/privacy.md): a
+  // JSON body naming the id as a string, or a binary record holding its bytes. Retention drops them.
+  if (hidden.some(([quoted, bare]) => all.includes(quoted) || (all[0] === CODEC.VERSION && all.includes(bare)))) return null
   let raw = all
   if (all.length > MAX_RAW) {
     let cut = MAX_RAW

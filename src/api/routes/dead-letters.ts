@@ -24,6 +24,8 @@ export const deadLettersRoutes: RouteModule = (app, ctx) => {
       return sendError(reply, query.status, query.code, query.message, query.field)
     }
     const tenant = req.principal?.tenant ?? DEFAULT_TENANT
-    return reply.send(await listDeadLetters(ctx.log, ctx.partitions, tenant, query))
+    // Letters of a person erased are hidden while the erase's tombstone holds (docs/privacy.md).
+    const erased = (await ctx.state.privacy.listErasures({ tenant, active: true, limit: 1_000 })).filter((j) => j.tombstone).flatMap((j) => j.ids)
+    return reply.send(await listDeadLetters(ctx.log, ctx.partitions, tenant, query, erased))
   })
 }

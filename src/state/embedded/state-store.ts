@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
 import { FencedError, type CheckpointFence, type PartitionCheckpoint, type RuleSetVersion, type StateStore, type UserRecord } from '../state-store.ts'
+import { EmbeddedPrivacyTables } from './privacy-tables.ts'
 
 type Key = (string | number)[]
 
@@ -19,6 +20,8 @@ export class EmbeddedStateStore implements StateStore {
     private readonly users: Database<Buffer, Key>,
     /** [tenant, version] → the version; rule sets are not per namespace: every engine of a server runs them. */
     private readonly ruleSets: Database<RuleSetVersion, Key>,
+    /** Erasure jobs and the audit trail (docs/privacy.md). */
+    readonly privacy: EmbeddedPrivacyTables,
   ) {}
 
   static open(dir: string): EmbeddedStateStore {
@@ -29,6 +32,7 @@ export class EmbeddedStateStore implements StateStore {
       root.openDB<PartitionCheckpoint, Key>('checkpoints', {}),
       root.openDB<Buffer, Key>('users', { encoding: 'binary' }),
       root.openDB<RuleSetVersion, Key>('rule_sets', {}),
+      EmbeddedPrivacyTables.open(root),
     )
   }
 

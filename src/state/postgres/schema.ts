@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { inTransaction } from './transaction.ts'
+import { privacyTables } from './privacy-tables.ts'
 
 /**
  * The tables, created on open. Keys are bytea, not text: user ids are any string the collector
@@ -39,6 +40,7 @@ export function stateTables(schema: string): string[] {
       changed_by text NOT NULL,
       changed_at bigint NOT NULL,
       PRIMARY KEY (tenant, version))`,
+    ...privacyTables(schema),
   ]
 }
 

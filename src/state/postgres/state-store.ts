@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { createLogger, type Logger } from '../../logger.ts'
 import { FencedError, type CheckpointFence, type PartitionCheckpoint, type RuleSetVersion, type StateStore, type UserRecord } from '../state-store.ts'
+import { PostgresPrivacyTables } from './privacy-tables.ts'
 import { packUsers, type PackedUsers, type PackLimits } from './packed-users.ts'
 import { openStorePool } from './pool.ts'
 import { stateTables } from './schema.ts'
@@ -52,12 +53,16 @@ export class PostgresStateStore implements StateStore {
     ruleSetHistory: string
   }
 
+  /** Erasure jobs and the audit trail (docs/privacy.md). */
+  readonly privacy: PostgresPrivacyTables
+
   private constructor(
     private readonly pool: pg.Pool,
     schema: string,
     private readonly pageSize: number,
     private readonly limits: PackLimits,
   ) {
+    this.privacy = new PostgresPrivacyTables(pool, schema)
     const users = `${schema}.users`
     const checkpoints = `${schema}.checkpoints`
     this.sql = {

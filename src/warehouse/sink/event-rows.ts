@@ -1,5 +1,6 @@
 import type { JsonValue } from '../../events/envelope.ts'
 import { CODEC } from '../../events/codec.ts'
+import { isEngineRecord } from '../../events/clock-record.ts'
 import { readShortString } from '../../events/intern.ts'
 import type { RecordBatch } from '../../log/event-log.ts'
 import { FLATTEN_SEPARATOR, dtOf } from '../layout.ts'
@@ -39,7 +40,7 @@ export interface EventFile {
  */
 
 const DAY_MS = 86_400_000
-const { VERSION, AT_TS, AT_RECEIVED, AT_FLAGS, HEADER, CLOCK, IDENTITY, RULES, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
+const { VERSION, AT_TS, AT_RECEIVED, AT_FLAGS, HEADER, HAS_ANONYMOUS_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 const COMMA = 0x2c
 const COLON = 0x3a
@@ -89,7 +90,7 @@ export class EventRows {
         }
         // The engine's clock, identity and rules records share the topic; they are not events (a
         // forwarded event of an absorbed id was written here once already, under that id).
-        if (b[s] === CLOCK || b[s] === IDENTITY || b[s] === RULES) continue
+        if (isEngineRecord(b, s)) continue
         // Anything but our envelope is another producer's JSON, decoded as the engine decodes it,
         // into the binary form first.
         if (b[s] !== VERSION) {

@@ -5,6 +5,7 @@ import { compactDay, dropOldPartitions } from './compaction.ts'
 import { compactLive } from './live-compaction.ts'
 import { dirNames } from './files.ts'
 import { WarehouseSink, type WarehouseSinkOptions, type WarehouseSinkStats } from './sink.ts'
+import type { EraseRowsResult, WarehouseErase } from './erase-rows.ts'
 import { eventsTopic, identitiesTopic, notificationsTopic, segmentChangesTopic, type SinkTopic } from './topics.ts'
 
 /**
@@ -32,6 +33,11 @@ export interface RunningSink {
   flushNow(): Promise<void>
   /** The events' figures, and each output stream's under `streams`. */
   stats(): WarehouseStats
+  /**
+   * Removes an erased person's rows from every file (docs/privacy.md), between the loop's steps:
+   * no flush or merge touches the files meanwhile.
+   */
+  erase(e: WarehouseErase): Promise<EraseRowsResult>
 }
 
 export interface WarehouseStats extends WarehouseSinkStats {
@@ -249,6 +255,11 @@ export async function startWarehouseSink(log: EventLog, root: string, options: P
       })
     },
     stats: () => statsOf(sinks, earlier),
+    async erase(e) {
+      const done = await exclusive(() => sinks[0]!.erase(e))
+      tell(true)
+      return done
+    },
   }
 }
 

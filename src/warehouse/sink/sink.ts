@@ -13,6 +13,7 @@ import { ParquetWriter } from './parquet-writer.ts'
 import type { PoisonRecord } from './poison.ts'
 import { eventsTopic, type SinkFile, type SinkTopic } from './topics.ts'
 import { trimPart } from './trim.ts'
+import { eraseRecordsIn, eraseRows, type EraseRowsResult, type WarehouseErase } from './erase-rows.ts'
 
 /** The NDJSON an output stream's file is made from, staged beside it; ends in TMP_EXT so recovery removes leftovers. */
 const STAGING_EXT = '.stage' + TMP_EXT
@@ -99,6 +100,8 @@ interface PreparedFlush {
   rows: number
   files: SinkFile[]
   poison: PoisonRecord[]
+  /** Erase records in the range (events only): their rows go before the commit. */
+  erases: WarehouseErase[]
   started: number
 }
 
@@ -277,9 +280,10 @@ export class WarehouseSink {
     const last = pend.next - 1
     const poison: PoisonRecord[] = []
     const files = this.topic.files(pend.batches, poison, p)
+    const erases = this.topic.topic === TOPICS.events ? eraseRecordsIn(pend.batches, p) : []
     const rows = pend.rows
     this.pending.set(p, { batches: [], rows: 0, next: null })
-    return { p, first, last, rows, files, poison, started }
+    return { p, first, last, rows, files, poison, erases, started }
   }
 
   /**
@@ -287,7 +291,7 @@ export class WarehouseSink {
    * called once the largest file is written or handed to DuckDB (or on failure): the caller may then
    * build the next partition's files meanwhile.
    */
-  private async writeFlush({ p, first, last, rows, files, poison, started }: PreparedFlush, submitted: () => void = () => undefined): Promise<void> {
+  private async writeFlush({ p, first, last, rows, files, poison, erases, started }: PreparedFlush, submitted: () => void = () => undefined): Promise<void> {
     const name = partFileName(p, first, last)
     const moves: Array<{ tmp: string; path: string; dir: string }> = []
     let conflicts = 0
@@ -313,6 +317,8 @@ export class WarehouseSink {
       // Before the commit: a crash in between replays the range and sends them again (at least once;
       // topic, partition and offset tell the copies apart), never loses them.
       await this.deadLetter(p, poison)
+      // Before the commit: a crash in between reads the records again and erases again.
+      for (const e of erases) await eraseRows(await this.duck(), this.root, e, this.options.logger)
     } catch (err) {
       submitted()
       await removeFiles(moves.map((m) => m.tmp))
@@ -347,6 +353,11 @@ export class WarehouseSink {
     if (this.options.deadLetters) return this.options.deadLetters(letters)
     const partitions = await (this.deadLetterPartitions ??= this.log.partitionCount(TOPICS.deadLetters))
     if (partitions !== null && partitions > 0) await appendDeadLetters(this.log, letters, partitions)
+  }
+
+  /** Rewrites the files of every topic without an erased person's rows (./erase-rows.ts), after queued reads and flushes. */
+  erase(e: WarehouseErase): Promise<EraseRowsResult> {
+    return this.serial(async () => eraseRows(await this.duck(), this.root, e, this.options.logger))
   }
 
   /** Rows read and not yet flushed, every partition together. */

@@ -6,6 +6,7 @@ import { openEventLog } from '../../log/open-log.ts'
 import { createLogger } from '../../logger.ts'
 import { dropOldPartitions, startWarehouseSink } from '../sink/index.ts'
 import type { SinkCounts } from './sink-counts.ts'
+import type { WarehouseErase } from '../sink/erase-rows.ts'
 
 export interface SinkThreadData {
   logUrl: string
@@ -63,7 +64,14 @@ reportCounts()
 const countsTimer = setInterval(reportCounts, COUNTS_INTERVAL_MS)
 countsTimer.unref()
 
-port.on('message', (msg: { type: string }) => {
+port.on('message', (msg: { type: string; id?: number; erase?: WarehouseErase }) => {
+  if (msg.type === 'erase' && msg.erase !== undefined) {
+    sink.erase(msg.erase).then(
+      (result) => port.postMessage({ type: 'erased', id: msg.id, result }),
+      (err: unknown) => port.postMessage({ type: 'erased', id: msg.id, error: err instanceof Error ? err.message : String(err) }),
+    )
+    return
+  }
   if (msg.type !== 'stop') return
   void (async () => {
     clearInterval(countsTimer)
