@@ -9,6 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { readRange } from '../../src/log/read-range.ts'
+import { decodeBinary } from '../../src/engine/engine-record.ts'
+import { partitionOfUser } from '../../src/events/partition.ts'
 import { auth, sqlWhen, startTestServer, type TestServer } from './harness.ts'
 import { until } from '../support/until.ts'
 
@@ -134,6 +136,57 @@ describe('DELETE /v1/profiles/:id', () => {
     const again = (await (await get(acme, '/v1/profiles/u1')).json()) as { counts: Record<string, number>; ids: string[] }
     expect(again.counts).toEqual({ login: 1 })
     expect(again.ids).toEqual([])
+  }, 90_000)
+})
+
+describe('DELETE /v1/profiles/:id racing new events of the person', () => {
+  it('erases the events the log took before the erase record and keeps, as a new profile, exactly those after it', async () => {
+    const acme = s.keys.acmeAdmin
+    expect((await post(acme, [{ event: 'spin', user_id: 'u5', ts: T0, event_id: 'r-first' }])).status).toBe(200)
+    await until('u5 profile', async () => (await get(acme, '/v1/profiles/u5')).status === 200)
+    // One client keeps sending u5's events, one a request, while the erase is asked for.
+    let n = 0
+    let sending = true
+    const sender = (async () => {
+      while (sending) {
+        const i = n++
+        expect((await post(acme, [{ event: 'spin', user_id: 'u5', ts: T0 + i, event_id: `r-${i}` }])).status).toBe(200)
+      }
+    })()
+    await new Promise((r) => setTimeout(r, 150))
+    const res = await del(acme, '/v1/profiles/u5')
+    expect(res.status).toBe(202)
+    const { job } = (await res.json()) as { job: JobView }
+    await new Promise((r) => setTimeout(r, 150))
+    sending = false
+    await sender
+    await until('the job done', async () => ((await (await get(acme, `/v1/erasures/${job.id}`)).json()) as JobView).status === 'done', 30_000)
+
+    // The log decides: u5's events in its partition past the job's record are the new profile's.
+    const p = partitionOfUser('acme', 'u5', s.ctx.partitions)
+    const cut = (await s.ctx.state.privacy.getErasure(job.id))!.offsets[String(p)]!
+    const { end } = await s.ctx.log.offsets(TOPICS.events, p)
+    const after: string[] = []
+    let before = 0
+    for (const r of await readRange(s.ctx.log, TOPICS.events, p, 0, end)) {
+      const b = Buffer.from(r.value)
+      if (b[0] !== 1) continue
+      const e = decodeBinary(b, 0, b.length)
+      if ('poison' in e || e.tenant !== 'acme' || e.user_id !== 'u5') continue
+      if (r.offset > cut) after.push(e.event_id)
+      else before++
+    }
+    // Both sides of the race happened.
+    expect(before).toBeGreaterThan(1)
+    expect(after.length).toBeGreaterThan(0)
+    const profile = await until('the new u5 holds every event after the record', async () => {
+      const r = await get(acme, '/v1/profiles/u5')
+      const body = r.status === 200 ? ((await r.json()) as { traits: { event_count: number } }) : null
+      return body !== null && body.traits.event_count === after.length ? body : null
+    })
+    expect(profile.traits.event_count).toBe(after.length)
+    const rows = await sqlWhen(s, "SELECT event_id FROM events WHERE tenant = 'acme' AND user_id = 'u5' ORDER BY event_id", (r) => r.length === after.length)
+    expect(rows.map((r) => String(r[0]))).toEqual([...after].sort())
   }, 90_000)
 })
 

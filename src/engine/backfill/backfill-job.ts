@@ -1,6 +1,7 @@
 import type { EngineRules } from '../engine-rules.ts'
 import type { UserState } from '../user-state.ts'
 import type { RuleRuntime } from '../rule-runtime.ts'
+import { reserveSlots, slotsTakenBy } from '../metrics/windows/slots.ts'
 
 /*
  * Backfill on creation (docs/tenancy.md): when a partition switches a tenant to rules with
@@ -65,6 +66,7 @@ export interface HistorySource {
 export class HistoryFill {
   private lastId: string | null = null
   private last: UserState | undefined = undefined
+  private reserved = false
 
   constructor(
     private readonly users: ReadonlyMap<string, UserState> | undefined,
@@ -73,7 +75,16 @@ export class HistoryFill {
     private readonly job: BackfillJob,
   ) {}
 
+  /** Room for every user's new windows in one allocation (see Chunks.reserve), made at the first row. */
+  private reserve(): void {
+    this.reserved = true
+    const n = this.users?.size ?? 0
+    const one = slotsTakenBy(() => this.job.metrics.forEach((i) => this.runtime.newMetric(i, this.job.at)))
+    reserveSlots({ doubles: one.doubles * n, counts: one.counts * n })
+  }
+
   readonly visit: RowVisitor = (userId, metric, ts, value) => {
+    if (!this.reserved) this.reserve()
     // Rows come grouped by user from the warehouse: one lookup a run of rows.
     if (userId !== this.lastId) {
       this.lastId = userId
