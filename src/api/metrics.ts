@@ -22,6 +22,17 @@ export class ApiMetrics {
     labelNames: ['result'],
     registers: [this.registry],
   })
+  readonly erasureJobs = new Gauge({
+    name: 'tagstream_erasure_jobs',
+    help: 'Erasure jobs of every tenant not done yet (status="accepted" or "erasing"), and the done ones whose tombstone still holds (status="tombstone"), as this server last read them',
+    labelNames: ['status'],
+    registers: [this.registry],
+  })
+  readonly erasureStepFailures = new Counter({
+    name: 'tagstream_erasure_step_failures_total',
+    help: 'Steps of erasure jobs that failed on this server (each is retried after a pause)',
+    registers: [this.registry],
+  })
   readonly rejectedRequests = new Counter({ name: 'tagstream_rejected_requests_total', help: 'Requests answered with 4xx/5xx, by reason', labelNames: ['reason'], registers: [this.registry] })
   readonly throttled = new Counter({ name: 'tagstream_backpressure_total', help: 'Requests refused by backpressure (429/503)', labelNames: ['status'], registers: [this.registry] })
   readonly limitHits = new Counter({

@@ -26,7 +26,7 @@ import { ApiMetrics } from './metrics.ts'
 import { startWebhooks } from './webhooks/index.ts'
 import { startSinkThread } from '../warehouse/thread/sink-thread-client.ts'
 import { Signal } from './signal.ts'
-import { Eraser } from './privacy/eraser.ts'
+import { DEFAULT_ERASER_OPTIONS, Eraser } from './privacy/eraser.ts'
 
 export interface RunningServer {
   url: string
@@ -142,7 +142,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     ? await startSinkThread({ logUrl, root: resolve(config.dataDir, 'warehouse'), logLevel: logger.level, retentionDays: config.retentionDays }, sinkLetters, () => ctx.warehouseFiles.emit())
     : null
   // Erasure jobs (docs/privacy.md): every server moves them on; the warehouse step where the sink runs.
-  const eraser = new Eraser(log, ctx.state, partitions, sink, logger)
+  const eraser = new Eraser(log, ctx.state, partitions, sink, logger, DEFAULT_ERASER_OPTIONS, metrics)
   eraser.start()
   logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length, engine: config.engine }, 'tagstream serving')
   let closing: Promise<void> | null = null

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { engineOptions } from '../engine/engine-options.ts'
 import { prepareRules } from '../engine/engine-rules.ts'
@@ -28,6 +28,7 @@ export interface WorkerFlags {
   checkpointMs?: string
   batchSize?: string
   clockTickMs?: string
+  warehouse?: string
 }
 
 export interface WorkerSettings {
@@ -52,6 +53,7 @@ export function workerSettings(global: GlobalOptions, flags: WorkerFlags, env: E
     )
   }
   const named = readFlagOrEnv(SETTINGS.segments, flags.segments, env)
+  const warehouse = readFlagOrEnv(SETTINGS.workerWarehouse, flags.warehouse, env)
   const workerId = readFlagOrEnv(SETTINGS.workerId, flags.id, env) ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
   const timing = checkTiming({
     heartbeatMs: readFlagOrEnv(SETTINGS.heartbeatMs, flags.heartbeatMs, env) ?? DEFAULT_TIMING.heartbeatMs,
@@ -72,6 +74,8 @@ export function workerSettings(global: GlobalOptions, flags: WorkerFlags, env: E
       checkpointIntervalMs: readFlagOrEnv(SETTINGS.checkpointMs, flags.checkpointMs, env) ?? DEFAULT_WORKER_OPTIONS.checkpointIntervalMs,
       batchSize: readFlagOrEnv(SETTINGS.batchSize, flags.batchSize, env) ?? DEFAULT_WORKER_OPTIONS.batchSize,
       clockTickMs: readFlagOrEnv(SETTINGS.clockTickMs, flags.clockTickMs, env) ?? DEFAULT_WORKER_OPTIONS.clockTickMs,
+      // A tenant's new aggregates are filled from it (docs/tenancy.md): a directory the sink writes, read only.
+      warehouseRoot: warehouse === undefined ? null : resolve(warehouse),
     },
   }
 }
@@ -131,6 +135,7 @@ export function registerWorker(program: Command): void {
   addSetting(worker, SETTINGS.checkpointMs, raw)
   addSetting(worker, SETTINGS.batchSize, raw)
   addSetting(worker, SETTINGS.clockTickMs, raw)
+  addSetting(worker, SETTINGS.workerWarehouse, raw)
   worker.action(async (flags: WorkerFlags) => {
     const env = processEnv()
     const settings = workerSettings(program.opts<GlobalOptions>(), flags, env)

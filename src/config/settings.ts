@@ -119,6 +119,14 @@ export const SETTINGS = {
     doc: 'segments and triggers (YAML), the same file on every worker',
     parse: nonEmpty,
   }),
+  workerWarehouse: setting({
+    env: 'TAGSTREAM_WAREHOUSE',
+    flag: '--warehouse <dir>',
+    commands: ['worker'],
+    defaultText: 'none: history from the log only',
+    doc: "a warehouse directory the worker can read (the collector's `<data>/warehouse` on a shared disk): a tenant's new aggregates are filled from it, then from the log",
+    parse: nonEmpty,
+  }),
   workerId: setting({ env: 'TAGSTREAM_WORKER_ID', flag: '--id <name>', commands: ['worker'], defaultText: '<host>-<pid>-<random>', doc: 'worker id, unique in the group', parse: token(200) }),
   heartbeatMs: setting({ env: 'TAGSTREAM_HEARTBEAT_MS', flag: '--heartbeat-ms <ms>', commands: ['worker'], defaultText: '1000', doc: 'heartbeat and rebalance period', parse: durationMs(10) }),
   leaseMs: setting({

@@ -371,6 +371,41 @@ describe('serve --no-engine on Kafka + Postgres, with a worker doing the segment
       expect((await fetch(`${c.url}/v1/segments/whale/members`, { headers: auth(c.keys.read) })).status).toBe(404)
     }
   })
+
+  it('erases a person asked on one collector: the worker erases at the record, both collectors stop answering for them', async () => {
+    const [a, b] = collectors as [TestServer, TestServer]
+    const ts = Date.now() - 1000
+    expect(
+      (
+        await postEvents(
+          a,
+          [
+            { event: 'spin', user_id: 'gone-1', ts },
+            { event: 'spin', user_id: 'stays-1', ts },
+          ],
+          a.keys.acme,
+        )
+      ).status,
+    ).toBe(200)
+    await until('the worker to checkpoint gone-1', async () => (await fetch(`${b.url}/v1/profiles/gone-1`, { headers: auth(b.keys.acme) })).status === 200, 30_000)
+    const r = await fetch(`${a.url}/v1/profiles/gone-1`, { method: 'DELETE', headers: auth(a.keys.acmeAdmin) })
+    expect(r.status).toBe(202)
+    const { status_url } = (await r.json()) as { status_url: string }
+    // Either collector moves the job on; no collector writes a warehouse here, so that step has nothing to do.
+    const job = await until(
+      'the erase done',
+      async () => {
+        const j = (await (await fetch(`${b.url}${status_url}`, { headers: auth(b.keys.acmeAdmin) })).json()) as { status: string; steps: Record<string, boolean> }
+        return j.status === 'done' ? j : null
+      },
+      30_000,
+    )
+    expect(job.steps).toEqual({ log: true, engine: true, warehouse: true })
+    for (const c of collectors) {
+      await until('the collector to read the checkpoint without gone-1', async () => (await fetch(`${c.url}/v1/profiles/gone-1`, { headers: auth(c.keys.acme) })).status === 404, 30_000)
+      expect((await fetch(`${c.url}/v1/profiles/stays-1`, { headers: auth(c.keys.acme) })).status).toBe(200)
+    }
+  })
 })
 
 describe('the engine setting', () => {

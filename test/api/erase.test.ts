@@ -126,6 +126,13 @@ describe('DELETE /v1/profiles/:id', () => {
     expect(audit.entries[0]).toMatchObject({ action: 'erase', subject: 'u1', job: job.id, by: job.requested_by })
     expect(((await (await get(acme, '/v1/erasures')).json()) as { erasures: JobView[] }).erasures.map((j) => j.id)).toEqual([job.id])
 
+    // /metrics counts the job while its tombstone holds.
+    const metrics = await until('the gauge to read the job done', async () => {
+      const text = await (await fetch(`${s.url}/metrics`, { headers: auth(s.keys.admin) })).text()
+      return /tagstream_erasure_jobs\{status="tombstone"\} [1-9]/.test(text) ? text : null
+    })
+    expect(metrics).toMatch(/tagstream_erasure_jobs\{status="erasing"\} 0/)
+
     // An export finds nothing held of them.
     expect((await get(acme, '/v1/profiles/u1/export')).status).toBe(404)
     expect((await get(acme, '/v1/profiles/anon-9/export')).status).toBe(404)

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { decodeEraseRecord, encodeEraseRecord } from '../../src/events/erase-record.ts'
 import { DEFAULT_ERASER_OPTIONS, Eraser, hashId } from '../../src/api/privacy/eraser.ts'
 import { newErasureJob } from '../../src/api/privacy/request-erase.ts'
+import { ApiMetrics } from '../../src/api/metrics.ts'
 import type { EmbeddedEventLog } from '../../src/log/embedded/event-log.ts'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
@@ -54,7 +55,8 @@ describe('the erasure job runner', () => {
         return { filesRewritten: 1, filesRemoved: 0, rowsRemoved: 2 }
       },
     }
-    const eraser = new Eraser(log, store, P, warehouse, silent, { ...DEFAULT_ERASER_OPTIONS, takeOverMs: 1_000 })
+    const metrics = new ApiMetrics()
+    const eraser = new Eraser(log, store, P, warehouse, silent, { ...DEFAULT_ERASER_OPTIONS, takeOverMs: 1_000 }, metrics)
     await eraser.tick()
     let now = (await store.privacy.getErasure('era_a'))!
     expect(now.status).toBe('erasing')
@@ -75,6 +77,7 @@ describe('the erasure job runner', () => {
     await eraser.tick()
     now = (await store.privacy.getErasure('era_a'))!
     expect(now).toMatchObject({ engine: true, warehouse: false, status: 'erasing', error: 'ENOSPC: no space left on device' })
+    expect((await metrics.erasureStepFailures.get()).values[0]?.value).toBe(1)
     // Retried only after the pause.
     await eraser.tick()
     expect(asked).toHaveLength(1)

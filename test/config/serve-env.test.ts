@@ -66,4 +66,11 @@ describe('worker: flags over variables', () => {
     expect(() => workerSettings(global, { state: pg, clockTickMs: '-1' }, {})).toThrow('--clock-tick-ms -1: must be a duration in milliseconds, an integer of at least 0')
     expect(() => workerSettings(global, {}, { TAGSTREAM_STATE: pg, TAGSTREAM_BATCH_SIZE: '1e3' })).toThrow('TAGSTREAM_BATCH_SIZE=1e3: must be an integer of at least 1')
   })
+
+  it('reads history from a warehouse directory only when one is named (docs/tenancy.md)', () => {
+    expect(workerSettings(global, { state: pg }, {}).worker.warehouseRoot).toBeNull()
+    expect(workerSettings(global, { state: pg }, { TAGSTREAM_WAREHOUSE: '/mnt/wh' }).worker.warehouseRoot).toBe('/mnt/wh')
+    expect(workerSettings(global, { state: pg, warehouse: 'shared/wh' }, { TAGSTREAM_WAREHOUSE: '/mnt/wh' }).worker.warehouseRoot).toBe(resolve('shared/wh'))
+    expect(() => workerSettings(global, { state: pg }, { TAGSTREAM_WAREHOUSE: '   ' })).toThrow('TAGSTREAM_WAREHOUSE')
+  })
 })

@@ -4,6 +4,7 @@ import { DEFAULT_WORKER_OPTIONS } from '../../engine/partition-worker.ts'
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
 import type { Logger } from '../../logger.ts'
 import type { ErasureJob, StateStore } from '../../state/state-store.ts'
+import type { ApiMetrics } from '../metrics.ts'
 import { STREAM_DIRS } from '../../warehouse/layout.ts'
 import type { EraseRowsResult, WarehouseErase } from '../../warehouse/sink/erase-rows.ts'
 import { appendEraseRecords } from './erase-log.ts'
@@ -57,6 +58,7 @@ export class Eraser {
     private readonly warehouse: { erase(e: WarehouseErase): Promise<EraseRowsResult> } | null,
     private readonly logger: Logger,
     readonly options: EraserOptions = DEFAULT_ERASER_OPTIONS,
+    private readonly metrics: Pick<ApiMetrics, 'erasureJobs' | 'erasureStepFailures'> | null = null,
   ) {}
 
   start(): void {
@@ -81,6 +83,10 @@ export class Eraser {
   /** One pass over the unfinished jobs (and, now and then, the done ones' tombstones). */
   async tick(): Promise<void> {
     const jobs = await this.store.privacy.listErasures({ tenant: null, active: true, limit: 1_000 })
+    if (this.metrics !== null) {
+      for (const status of ['accepted', 'erasing'] as const) this.metrics.erasureJobs.set({ status }, jobs.filter((j) => j.status === status).length)
+      this.metrics.erasureJobs.set({ status: 'tombstone' }, jobs.filter((j) => j.status === 'done' && j.tombstone).length)
+    }
     const checkTombstones = Date.now() - this.lastTombstoneCheck >= this.options.tombstoneCheckMs
     if (checkTombstones) this.lastTombstoneCheck = Date.now()
     for (const job of jobs) {
@@ -100,6 +106,7 @@ export class Eraser {
       } catch (err) {
         // A step that fails (a full disk under the warehouse, the log unreachable) is retried with
         // a growing pause, and the job shows why meanwhile; nothing of it is lost or half-applied.
+        this.metrics?.erasureStepFailures.inc()
         const count = (wait?.count ?? 0) + 1
         this.failures.set(job.id, { count, retryAt: Date.now() + Math.min(30_000, 1_000 * 2 ** (count - 1)) })
         const message = err instanceof Error ? err.message : String(err)
