@@ -21,6 +21,11 @@ export interface ServerConfig {
   /** Caps on open Server-Sent Event streams, per tenant and for the whole server. */
   streams: StreamCaps
   webhooks: WebhookConfig[]
+  /**
+   * The seed listener (docs/game.md, "Seed commands"): seeds 002 and 003's own routes on a port of
+   * their own, with no API key, acting for `tenant`. Default off (port null).
+   */
+  seed: { port: number | null; tenant: string }
   /** Run the Parquet warehouse sink (into <dataDir>/warehouse) inside the server. Default true. */
   warehouse: boolean
   /** Days kept, in the embedded log (by append time) and in the warehouse (by event day). Default 3, as in seed 004. */
@@ -122,6 +127,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     streams: DEFAULT_STREAM_CAPS,
     webhooks: [],
     warehouse: true,
+    seed: { port: null, tenant: 'default' },
     retentionDays: 3,
     engine: true,
     clockTickMs: 1_000,

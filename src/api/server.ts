@@ -27,9 +27,12 @@ import { startWebhooks } from './webhooks/index.ts'
 import { startSinkThread } from '../warehouse/thread/sink-thread-client.ts'
 import { Signal } from './signal.ts'
 import { DEFAULT_ERASER_OPTIONS, Eraser } from './privacy/eraser.ts'
+import { buildSeedApp } from './seed-compat/seed-app.ts'
 
 export interface RunningServer {
   url: string
+  /** Where the seed routes listen (config.seed), or null. */
+  seedUrl: string | null
   ctx: ApiContext
   app: FastifyInstance
   /** Where runtime segment changes are saved. */
@@ -121,6 +124,22 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     await log.close()
     throw err
   }
+  // Seeds 002 and 003's own routes on a port of their own (docs/game.md, "Seed commands").
+  let seedApp: FastifyInstance | null = null
+  let seedUrl: string | null = null
+  if (config.seed.port !== null) {
+    try {
+      seedApp = await buildSeedApp(ctx, config.seed.tenant)
+      seedUrl = await seedApp.listen({ host: config.host, port: config.seed.port })
+    } catch (err) {
+      await seedApp?.close()
+      await app.close()
+      await engine.close()
+      await closeStores()
+      await log.close()
+      throw err
+    }
+  }
   const webhooks = startWebhooks(ctx)
   // Game events a crash or a refusing log left in the outbox (docs/game.md); after the dedupe restore.
   const relay = new OutboxRelay(
@@ -148,12 +167,14 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   let closing: Promise<void> | null = null
   return {
     url,
+    seedUrl,
     ctx,
     app,
     rulesPath,
     close() {
       closing ??= (async () => {
         await webhooks.stop()
+        await seedApp?.close()
         await app.close()
         await relay.stop()
         await eraser.stop()

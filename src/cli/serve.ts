@@ -8,6 +8,7 @@ import { addSetting } from '../config/commander-options.ts'
 import { durationMs, fromThrowing, integer } from '../config/parsers.ts'
 import { flagParser, processEnv, readEnv, type Env } from '../config/read-setting.ts'
 import { SETTINGS, type LogLevel } from '../config/settings.ts'
+import { DEFAULT_TENANT } from '../events/index.ts'
 import { createLogger } from '../logger.ts'
 import { logUrl, type GlobalOptions } from './options.ts'
 
@@ -29,6 +30,9 @@ export interface ServeOptions {
   /** SSE stream caps (config.streams); defaults in config.ts. */
   streamsPerTenant?: number
   streamsTotal?: number
+  /** The seed listener (config.seed). */
+  seedPort?: number
+  seedTenant?: string
 }
 
 /** The settings of `serve` that only a variable sets (no flag), parsed once by serveEnv. */
@@ -94,6 +98,7 @@ export function serverConfig(global: GlobalOptions, o: ServeOptions, keys: ApiKe
     ...(o.retentionDays === undefined ? {} : { retentionDays: o.retentionDays }),
     engine: o.engine === false ? false : (env.engine ?? true),
     ...(o.clockTickMs === undefined ? {} : { clockTickMs: o.clockTickMs }),
+    seed: { port: o.seedPort ?? null, tenant: o.seedTenant ?? DEFAULT_TENANT },
     ...(env.collectorFastPath === undefined ? {} : { collectorFastPath: env.collectorFastPath }),
     ...(env.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: env.sseHeartbeatMs }),
     ...(env.webDir === undefined ? {} : { webDir: env.webDir }),
@@ -135,6 +140,8 @@ export function registerServe(program: Command): void {
     .option('--no-engine', "run no engine: a stateless collector reading profiles and segments from the workers' checkpoints in --state (env TAGSTREAM_ENGINE=off)")
   addSetting(serve, SETTINGS.retentionDays, { default: 3 })
   addSetting(serve, SETTINGS.clockTickMs)
+  addSetting(serve, SETTINGS.seedPort)
+  addSetting(serve, SETTINGS.seedTenant)
   serve
     .option('--body-timeout-ms <ms>', 'a collector request body must arrive within this', flagParser('--body-timeout-ms', durationMs(1)), DEFAULT_HTTP_TIMEOUTS.bodyTimeoutMs)
     .option('--body-idle-timeout-ms <ms>', 'a collector request body may pause this long between bytes', flagParser('--body-idle-timeout-ms', durationMs(1)), DEFAULT_HTTP_TIMEOUTS.bodyIdleTimeoutMs)
@@ -152,6 +159,7 @@ export function registerServe(program: Command): void {
       console.log(`  dashboard: ${server.url}/${dev ? `#key=${dev.key}` : ''}`)
       console.log(`  API docs:  ${server.url}/docs`)
       console.log(`  metrics:   ${server.url}/metrics`)
+      if (server.seedUrl !== null) console.log(`  seed routes (seeds 002, 003; no API key, tenant "${server.ctx.config.seed.tenant}"): ${server.seedUrl}`)
       if (!server.ctx.config.engine) console.log("  no engine: profiles and segments as of the workers' last checkpoint (docs/collectors.md)")
       if (dev) console.log(`  dev API key (all scopes, tenant "default"): ${dev.key}`)
       await stopOnSignals(server)

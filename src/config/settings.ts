@@ -55,6 +55,15 @@ export const SETTINGS = {
     parse: oneOf(LOG_LEVELS),
   }),
   host: setting({ env: 'TAGSTREAM_HOST', flag: '--host <host>', commands: ['serve'], defaultText: '127.0.0.1', doc: 'address to listen on', parse: nonEmpty }),
+  seedPort: setting({
+    env: 'TAGSTREAM_SEED_PORT',
+    flag: '--seed-port <port>',
+    commands: ['serve'],
+    defaultText: 'off',
+    doc: "also listen here for seeds 002 and 003's own routes, with no API key, for --seed-tenant (docs/game.md); 0 = a free port",
+    parse: port,
+  }),
+  seedTenant: setting({ env: 'TAGSTREAM_SEED_TENANT', flag: '--seed-tenant <tenant>', commands: ['serve'], defaultText: 'default', doc: 'the tenant the seed routes act for', parse: token(128) }),
   port: setting({ env: 'TAGSTREAM_PORT', flag: '--port <port>', commands: ['serve'], defaultText: '8080', doc: 'port to listen on; 0 = a free one', parse: port }),
   state: setting({
     env: 'TAGSTREAM_STATE',

@@ -7,3 +7,4 @@ export { hashPassword, parseHash, SCRYPT_PARAMS, verifyPassword, type ScryptPara
 export { decideBuy, decideJoin, publicPlayer, type PublicPlayer } from './players.ts'
 export { isJoinKind, JOIN_KINDS, KIND_PATTERN, LIST_PRICES, listPrice } from './prices.ts'
 export { DEFAULT_HEALTH, DEFAULT_WEALTH, parseBuy, parseJoin, parseLogin, parseRegister, refFromQuery, type PlayerRef } from './requests.ts'
+export { visitorAction, visitorId } from './visitor.ts'

@@ -43,6 +43,9 @@ describe('serve: variables without a flag', () => {
     })
     // --no-engine wins over TAGSTREAM_ENGINE=on.
     expect(serverConfig(global, { ...flags, engine: false }, [], serveEnv({ TAGSTREAM_ENGINE: 'on' })).engine).toBe(false)
+    // The seed listener (docs/game.md, "Seed commands"): off unless a port is named.
+    expect(serverConfig(global, flags, []).seed).toEqual({ port: null, tenant: 'default' })
+    expect(serverConfig(global, { ...flags, seedPort: 5000, seedTenant: 'acme' }, []).seed).toEqual({ port: 5000, tenant: 'acme' })
   })
 
   it('refuse bad values, naming the variable', () => {

@@ -20,6 +20,19 @@ export const gameRoutes: RouteModule = async (app, ctx) => {
 
 type Params = Record<string, string | undefined>
 
+/** What the game's handlers need of the server: its players, the log, the dedupe horizon, metrics and logs. */
+export function gameDeps(ctx: ApiContext): GameDeps {
+  return {
+    store: ctx.players,
+    log: ctx.log,
+    partitions: ctx.partitions,
+    deduper: ctx.deduper,
+    onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }),
+    onQueued: (e, err) =>
+      ctx.logger.warn({ err, event: e.event, event_id: e.event_id, tenant: e.tenant }, 'game event kept in the outbox: the log refused it; the relay appends it when the log recovers'),
+  }
+}
+
 async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void> {
   scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     try {
@@ -31,15 +44,7 @@ async function gameScope(scope: FastifyInstance, ctx: ApiContext): Promise<void>
   // Fastify parses text/plain by default; the game takes JSON or a form, so text is a 415 (docs/game.md).
   scope.removeContentTypeParser('text/plain')
   scope.setErrorHandler(bodyErrors)
-  const deps: GameDeps = {
-    store: ctx.players,
-    log: ctx.log,
-    partitions: ctx.partitions,
-    deduper: ctx.deduper,
-    onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }),
-    onQueued: (e, err) =>
-      ctx.logger.warn({ err, event: e.event, event_id: e.event_id, tenant: e.tenant }, 'game event kept in the outbox: the log refused it; the relay appends it when the log recovers'),
-  }
+  const deps = gameDeps(ctx)
 
   const answer = (action: (call: GameCall, params: Params, query: Params) => Promise<GameAnswer>) => async (req: FastifyRequest, reply: FastifyReply) => {
     try {
