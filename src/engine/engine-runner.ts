@@ -1,4 +1,5 @@
 import { TOPICS, type EventLog } from '../log/event-log.ts'
+import { Progress, PROGRESS_INTERVAL_MS, type ProgressLine } from './progress.ts'
 import type { Logger } from '../logger.ts'
 import type { StateStore } from '../state/state-store.ts'
 import type { EngineOptions } from './engine-options.ts'
@@ -44,9 +45,18 @@ export class EngineRunner {
     return new EngineRunner(workers, make, logger)
   }
 
+  /** Seed 000's progress line every this often (docs/operations.md, "Progress lines"); 0 = never. */
+  progressLogMs = PROGRESS_INTERVAL_MS
+  private readonly progress = new Progress()
+  private progressTimer: NodeJS.Timeout | null = null
+
   start(): void {
     if (this.running) return
     this.running = true
+    if (this.progressLogMs > 0) {
+      this.progressTimer = setInterval(() => this.logger?.info({ partitions: this.workers.length, ...this.progress.sample(this.workers) }, 'engine progress'), this.progressLogMs)
+      this.progressTimer.unref()
+    }
     this.loops = this.workers.map(async (_, i) => {
       let pause = RESTART_FIRST_MS
       while (this.running) {
@@ -79,6 +89,7 @@ export class EngineRunner {
       this.logger?.warn({ err, partition: old.partition }, 'engine partition could not be restored yet')
       return
     }
+    this.progress.retire(old)
     this.workers[i] = fresh
     this.down.delete(old.partition)
     if (this.down.size === 0) this.failure = null
@@ -113,8 +124,14 @@ export class EngineRunner {
     return this.failure
   }
 
+  /** The progress line now, starting the next interval (what the timer logs). */
+  sampleProgress(): ProgressLine {
+    return this.progress.sample(this.workers)
+  }
+
   async stop(): Promise<void> {
     this.running = false
+    if (this.progressTimer) clearInterval(this.progressTimer)
     await Promise.all(this.loops)
     for (const w of this.workers) {
       // A partition that failed keeps its last written checkpoint: nothing newer to save.

@@ -55,11 +55,7 @@ export class PartitionEngine implements IdentityHost {
   private readonly baseRuntime: RuleRuntime
   /** Env and event plans per tenant rule set in effect, by its prepared rules. */
   private readonly runtimes = new WeakMap<EngineRules, RuleRuntime>()
-  /**
-   * Called when applying an event throws (a bug, or a value no rule anticipated): the event counts
-   * as poison and the partition goes on (docs/engine.md, "Poison records"). Null: the error is
-   * thrown, as replay and the tests want.
-   */
+  /** An event whose apply throws is poison and the partition goes on (docs/engine.md); null: thrown (replay, tests). */
   onApplyError: ((e: TrackedEvent, pos: number, err: unknown) => void) | null = null
   /** This partition and how many the events log has: where another id of a person lives. */
   partition = 0
@@ -107,10 +103,7 @@ export class PartitionEngine implements IdentityHost {
     reevaluateTenant(this, tenant)
   }
 
-  /**
-   * Reads one event of the partition, in log order; `pos` is its log offset (held events are
-   * released in (ts, pos) order, and a checkpoint re-reads the log from the smallest held pos).
-   */
+  /** Reads one event in log order; `pos`, its offset, orders held events and says where a restore re-reads. */
   process(e: TrackedEvent, pos = this.seq): void {
     this.stats.processed++
     this.take(e, pos)
@@ -225,7 +218,7 @@ export class PartitionEngine implements IdentityHost {
       env.props = undefined
     }
     if (!rt.rules.quiet || user.timerAt !== Infinity || user.memberships > 0 || user.negative) this.schedule(user, T, rt)
-    this.touch(user)
+    this.dirty.addActive(user)
     if (e.anonymous_id !== undefined || e.event === 'alias') this.identity.noteIds(user, e)
   }
 
@@ -241,6 +234,11 @@ export class PartitionEngine implements IdentityHost {
   /** Users changed since the last call, for a checkpoint. */
   takeDirty(): UserState[] {
     return this.dirty.take()
+  }
+
+  /** Users an event was applied to since the last call (the progress line's active users). */
+  takeActive(): number {
+    return this.dirty.takeActive()
   }
 
   /** Moves event time with no event: a clock record, or a replay's end (`final`: timers due at T fire too). */

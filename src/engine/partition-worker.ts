@@ -57,10 +57,7 @@ export interface WorkerOptions {
    * main thread, the writer of the embedded log's partitions, and waits for its answer.
    */
   appendEvents?: (partition: number, records: Array<{ key: string; value: Uint8Array; timestamp: number }>) => Promise<unknown>
-  /**
-   * The warehouse directory, when this process can read it: a tenant's new aggregates are filled
-   * from it, then from the log (docs/tenancy.md, "Backfill on creation"). Absent: the log alone.
-   */
+  /** The warehouse directory, if readable: new aggregates fill from it, then the log (docs/tenancy.md); absent, the log alone. */
   warehouseRoot?: string | null
 }
 
@@ -102,6 +99,8 @@ export class PartitionWorker {
   /** Backfills of this partition's tenants' new aggregates (backfill/). */
   readonly backfills: PartitionBackfills
   nextOffset = 0
+  /** The engine's counters as restored: what this run processed is beyond them (progress.ts). */
+  restored = { processed: 0, changes: 0 }
   private readonly outputEnd = zeroPerOutput()
   private readonly skip = zeroPerOutput()
   private lastCheckpoint = 0
@@ -199,6 +198,7 @@ export class PartitionWorker {
       this.skip[topic] = Math.max(0, end - this.outputEnd[topic])
     }
     this.checkpointedOffset = this.nextOffset
+    this.restored = { processed: engine.stats.processed, changes: engine.stats.segmentChanges }
     this.lastCheckpoint = Date.now()
     this.logger?.info({ partition: this.partition, nextOffset: this.nextOffset, users: engine.userCount, skip: this.skip }, 'partition restored')
   }

@@ -57,6 +57,7 @@ export class UserState {
   erased = false
   /** See DirtyUsers (dirty-users.ts). */
   dirtyEpoch = 0
+  activeEpoch = 0
 
   constructor(
     readonly key: string,

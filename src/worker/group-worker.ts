@@ -1,6 +1,7 @@
 import type { EngineOptions } from '../engine/engine-options.ts'
 import type { EngineRules } from '../engine/engine-rules.ts'
 import { PartitionWorker, type WorkerOptions } from '../engine/partition-worker.ts'
+import { Progress, PROGRESS_INTERVAL_MS } from '../engine/progress.ts'
 import type { EventLog } from '../log/event-log.ts'
 import type { Logger } from '../logger.ts'
 import type { StateStore } from '../state/state-store.ts'
@@ -22,7 +23,7 @@ export interface GroupWorkerConfig {
   worker: WorkerOptions
   timing: CoordinationTiming
   logger: Logger
-  /** How often a progress line is logged. Default 10 s; 0 = never. */
+  /** How often a progress line is logged. Default 60 s (PROGRESS_INTERVAL_MS); 0 = never. */
   progressLogMs?: number
 }
 
@@ -42,8 +43,9 @@ export class GroupWorker {
   private ticking: Promise<void> = Promise.resolve()
   private reconciling: Promise<void> | null = null
   private stopped = false
-  private progress: { at: number; processed: number } = { at: performance.now(), processed: 0 }
-  private retired = 0
+  /** Seed 000's progress line (src/engine/progress.ts); the last one logged at. */
+  private readonly progress = new Progress()
+  private lastProgress = performance.now()
   /** performance.now() until which this worker's leases are surely still its own, less the append margin. */
   private validUntil = 0
 
@@ -168,7 +170,7 @@ export class GroupWorker {
         logger.warn({ err, partition: slot.partition }, 'last checkpoint before handover failed; the next owner replays from the previous one')
       }
       await this.quietly(() => coordinator.release(slot.partition, slot.epoch), slot.partition)
-      this.retired += slot.processed
+      this.retire(slot)
       if (this.slots.get(slot.partition) === slot) this.slots.delete(slot.partition)
       logger.info({ worker: this.id, partition: slot.partition, epoch: slot.epoch }, 'partition released')
     })()
@@ -179,7 +181,7 @@ export class GroupWorker {
   /** Drops a slot whose loop has ended or is ending without a checkpoint; the partition may be acquired again once it has. */
   private forget(slot: PartitionSlot): void {
     const done = slot.done.then(() => {
-      this.retired += slot.processed
+      this.retire(slot)
       if (this.slots.get(slot.partition) === slot) this.slots.delete(slot.partition)
     })
     this.handovers.add(done)
@@ -197,14 +199,18 @@ export class GroupWorker {
     }
   }
 
+  private retire(slot: PartitionSlot): void {
+    const w = slot.partitionWorker
+    if (w !== null) this.progress.retire(w)
+  }
+
+  /** Seed 000's line: runtime, processed, events/s, toggled, active and tagged users (docs/operations.md). */
   private logProgress(workers: string[]): void {
-    const every = this.c.progressLogMs ?? 10_000
+    const every = this.c.progressLogMs ?? PROGRESS_INTERVAL_MS
     const now = performance.now()
-    if (every <= 0 || now - this.progress.at < every) return
-    let processed = this.retired
-    for (const s of this.slots.values()) processed += s.processed
-    const rate = ((processed - this.progress.processed) * 1000) / (now - this.progress.at)
-    this.c.logger.info({ worker: this.id, workers: workers.length, partitions: this.owned(), eventsPerSecond: Math.round(rate) }, 'worker progress')
-    this.progress = { at: now, processed }
+    if (every <= 0 || now - this.lastProgress < every) return
+    this.lastProgress = now
+    const running = [...this.slots.values()].flatMap((s) => (s.partitionWorker === null ? [] : [s.partitionWorker]))
+    this.c.logger.info({ worker: this.id, workers: workers.length, partitions: this.owned(), ...this.progress.sample(running, now) }, 'worker progress')
   }
 }

@@ -22,6 +22,11 @@ export class PartitionSlot {
   private worker: PartitionWorker | null = null
   /** Events processed since the slot started. */
   processed = 0
+
+  /** The partition's worker, once restored (the progress line reads it). */
+  get partitionWorker(): PartitionWorker | null {
+    return this.worker
+  }
   /** performance.now() when the lease was granted (the acquire had committed). */
   readonly openedAt = performance.now()
   done: Promise<void> = Promise.resolve()
