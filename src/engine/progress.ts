@@ -33,8 +33,12 @@ export const PROGRESS_INTERVAL_MS = 60_000
  * run now, and the caller `retire`s a worker before it drops it, so its events still count.
  */
 export class Progress {
-  private readonly started = performance.now()
-  private last = { at: performance.now(), processed: 0, changes: 0 }
+  private last: { at: number; processed: number; changes: number }
+
+  constructor(private readonly started = performance.now()) {
+    this.last = { at: started, processed: 0, changes: 0 }
+  }
+
   /** Counts of partitions no longer run here (handed over, or replaced after a failure). */
   private retired = { processed: 0, changes: 0 }
 
