@@ -11,6 +11,7 @@ import { TOPICS } from '../../src/log/event-log.ts'
 import { readRange } from '../../src/log/read-range.ts'
 import { decodeBinary } from '../../src/engine/engine-record.ts'
 import { partitionOfUser } from '../../src/events/partition.ts'
+import { MAX_UNFINISHED_ERASURES, newErasureJob } from '../../src/api/privacy/request-erase.ts'
 import { auth, sqlWhen, startTestServer, type TestServer } from './harness.ts'
 import { until } from '../support/until.ts'
 
@@ -195,6 +196,30 @@ describe('DELETE /v1/profiles/:id racing new events of the person', () => {
     const rows = await sqlWhen(s, "SELECT event_id FROM events WHERE tenant = 'acme' AND user_id = 'u5' ORDER BY event_id", (r) => r.length === after.length)
     expect(rows.map((r) => String(r[0]))).toEqual([...after].sort())
   }, 90_000)
+})
+
+describe('DELETE /v1/profiles/:id from a tenant with many erasures under way', () => {
+  it("refuses the tenant's next one with 429 and stores nothing, while another tenant's goes through", async () => {
+    const acme = s.keys.acmeAdmin
+    expect((await post(acme, [{ event: 'spin', user_id: 'cap-1', ts: T0, event_id: 'cap-1' }])).status).toBe(200)
+    expect((await post(s.keys.admin, [{ event: 'spin', user_id: 'cap-2', ts: T0, event_id: 'cap-2' }])).status).toBe(200)
+    await until('both profiles', async () => (await get(acme, '/v1/profiles/cap-1')).status === 200 && (await get(s.keys.admin, '/v1/profiles/cap-2')).status === 200)
+    // acme's unfinished jobs, as a flood of DELETEs would leave them (just asked: no server takes them over yet).
+    const flood = Array.from({ length: MAX_UNFINISHED_ERASURES }, (_, i) => ({ ...newErasureJob('acme', [`flood-${i}`], 'key-test', {}), id: `era_flood${i}` }))
+    for (const j of flood) await s.ctx.state.privacy.addErasure(j)
+    try {
+      const before = (await s.ctx.state.privacy.listErasures({ tenant: 'acme', active: false, limit: 1_000 })).length
+      const refused = await del(acme, '/v1/profiles/cap-1')
+      expect(refused.status).toBe(429)
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('too_many_erasures')
+      expect((await s.ctx.state.privacy.listErasures({ tenant: 'acme', active: false, limit: 1_000 })).length).toBe(before)
+      expect((await get(acme, '/v1/profiles/cap-1')).status).toBe(200)
+      expect((await del(s.keys.admin, '/v1/profiles/cap-2')).status).toBe(202)
+    } finally {
+      // Done, tombstone lapsed: the runner leaves them alone.
+      for (const j of flood) await s.ctx.state.privacy.updateErasure({ ...j, status: 'done', tombstone: false, finishedAt: Date.now() })
+    }
+  }, 60_000)
 })
 
 describe('DELETE /v1/profiles/:id on a server without a warehouse', () => {

@@ -10,7 +10,19 @@ import type { ApiContext } from '../context.ts'
 import { appendEraseRecords, logEnds } from './erase-log.ts'
 import { personIds } from './person-data.ts'
 
-export type EraseRequest = { job: ErasureJob; existing: boolean } | { unknown: true }
+export type EraseRequest = { job: ErasureJob; existing: boolean } | { unknown: true } | { busy: number }
+
+/**
+ * Erasures of one tenant not done yet, at most: each appends a record to every partition and is
+ * worked on by every server until done, so one tenant's flood of DELETEs must not hold up the
+ * others' (nor push their jobs past the runner's 1,000 per pass).
+ */
+export const MAX_UNFINISHED_ERASURES = 100
+/**
+ * Records read, at most, looking for an unread event of an id with no profile (the engine's lag in
+ * its partition): beyond, the id is unknown. A DELETE of made-up ids must not read the whole log.
+ */
+export const MAX_UNREAD_SCAN = 100_000
 
 /**
  * DELETE /v1/profiles/:id (docs/privacy.md, "Erase"): the person's ids, a job stored and audited,
@@ -21,8 +33,10 @@ export type EraseRequest = { job: ErasureJob; existing: boolean } | { unknown: t
 export async function requestErase(ctx: ApiContext, tenant: string, userId: string, by: string): Promise<EraseRequest> {
   const ids = await idsToErase(ctx, tenant, userId)
   if (ids === null) return { unknown: true }
-  const under = (await ctx.state.privacy.listErasures({ tenant, active: true, limit: 1_000 })).find((j) => j.status !== 'done' && ids.some((id) => j.ids.includes(id)))
+  const unfinished = (await ctx.state.privacy.listErasures({ tenant, active: true, limit: 1_000 })).filter((j) => j.status !== 'done')
+  const under = unfinished.find((j) => ids.some((id) => j.ids.includes(id)))
   if (under !== undefined) return { job: under, existing: true }
+  if (unfinished.length >= MAX_UNFINISHED_ERASURES) return { busy: unfinished.length }
   const job = newErasureJob(tenant, ids, by, await logEnds(ctx.log, ctx.partitions))
   await ctx.state.privacy.addErasure(job)
   await ctx.state.privacy.addAudit({ at: job.requestedAt, tenant, action: 'erase', subject: userId, by, job: job.id })
@@ -61,7 +75,7 @@ async function idsToErase(ctx: ApiContext, tenant: string, userId: string): Prom
   if (json !== null) return personIds(userId, json)
   const p = partitionOfUser(tenant, userId, ctx.partitions)
   const from = (await ctx.state.loadCheckpoint(DEFAULT_WORKER_OPTIONS.namespace, p))?.nextOffset ?? 0
-  const end = (await ctx.log.offsets(TOPICS.events, p)).end
+  const end = Math.min((await ctx.log.offsets(TOPICS.events, p)).end, from + MAX_UNREAD_SCAN)
   for await (const r of recordsInRange(ctx.log, TOPICS.events, p, from, end)) {
     const b = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
     if (b.length === 0 || b[0] !== CODEC.VERSION) continue

@@ -1,7 +1,7 @@
 import type { ErasureJob } from '../../state/state-store.ts'
 import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
-import { requestErase } from '../privacy/request-erase.ts'
+import { MAX_UNFINISHED_ERASURES, requestErase } from '../privacy/request-erase.ts'
 import { needs, type JsonSchema } from '../schemas/common.ts'
 import { PROFILE_PARAMS } from '../schemas/profiles.ts'
 import { AUDIT_RESPONSES, ERASE_RESPONSES, ERASURE_PARAMS, ERASURE_RESPONSES, LIST_QUERY, ERASURES_RESPONSES } from '../schemas/privacy.ts'
@@ -32,6 +32,10 @@ export const erasuresRoutes: RouteModule = (app, ctx) => {
       const p = req.principal!
       const r = await requestErase(ctx, p.tenant, req.params.user_id, p.keyId)
       if ('unknown' in r) return sendError(reply, 404, 'not_found', `no profile and no unread event for user "${req.params.user_id}": nothing to erase`)
+      if ('busy' in r) {
+        reply.header('retry-after', String(ctx.config.backpressure.retryAfterSeconds))
+        return sendError(reply, 429, 'too_many_erasures', `the tenant has ${r.busy} erasures not done yet, the most allowed (${MAX_UNFINISHED_ERASURES}): nothing was stored; retry once some are done`)
+      }
       return reply.code(202).send({ job: jobView(r.job), existing: r.existing, status_url: `/v1/erasures/${r.job.id}` })
     },
   )

@@ -19,7 +19,9 @@ import { erasedBelow, exportLines, PersonData, personIds, withFirst, type Export
 export const MAX_RUNNING_EXPORTS = 2
 
 export const profileExportRoutes: RouteModule = (app, ctx) => {
-  let running = 0
+  /** Exports running, by tenant: one tenant holds one of the slots at most, so it cannot keep another's out. */
+  const running = new Map<string, number>()
+  const total = () => [...running.values()].reduce((a, b) => a + b, 0)
 
   app.get<{ Params: { user_id: string } }>(
     '/v1/profiles/:user_id/export',
@@ -45,17 +47,21 @@ export const profileExportRoutes: RouteModule = (app, ctx) => {
       if (userId.length === 0 || userId.length > MAX_ID_LENGTH) {
         return sendError(reply, 400, 'invalid_request', `a user id is 1 to ${MAX_ID_LENGTH} characters; this one has ${userId.length}`, 'user_id')
       }
-      if (running >= MAX_RUNNING_EXPORTS) {
+      const mine = req.principal!.tenant
+      if (total() >= MAX_RUNNING_EXPORTS || (running.get(mine) ?? 0) >= 1) {
         reply.header('retry-after', String(ctx.config.backpressure.retryAfterSeconds))
-        return sendError(reply, 503, 'busy', `${MAX_RUNNING_EXPORTS} exports are running on this server; retry later`)
+        const why = (running.get(mine) ?? 0) >= 1 ? 'an export of this tenant is running on this server' : `${MAX_RUNNING_EXPORTS} exports are running on this server`
+        return sendError(reply, 503, 'busy', `${why}; retry later`)
       }
-      running++
+      running.set(mine, (running.get(mine) ?? 0) + 1)
       let data: PersonData | null = null
       let released = false
       const release = () => {
         if (released) return
         released = true
-        running--
+        const left = (running.get(mine) ?? 1) - 1
+        if (left === 0) running.delete(mine)
+        else running.set(mine, left)
         void data?.close().catch((err: unknown) => ctx.logger.warn({ err }, 'export: closing the warehouse reader failed'))
       }
       try {

@@ -41,6 +41,7 @@ export const ERASE_RESPONSES = {
   },
   ...AUTH_ERRORS,
   404: errorResponse("`not_found`: no profile and no unread event for this id in the key's tenant: nothing to erase"),
+  429: errorResponse('`too_many_erasures`: the tenant has 100 erasures not done yet; nothing was stored, retry once some are done'),
   ...URI_TOO_LONG,
   ...ENGINE_UNAVAILABLE,
 } as const

@@ -39,83 +39,73 @@ export function seedRoutes(app: FastifyInstance, deps: GameDeps, tenant: string)
     return said !== undefined ? text(reply, 200, said) : text(reply, err.status, `${err.message}\n`)
   }
 
+  /** A route's answer: its words on success, or refused's (the seed's words for a refusal it answered in words). */
+  const answer =
+    (act: (req: FastifyRequest) => Promise<string>, words: Record<string, string> = {}) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      try {
+        return text(reply, 200, await act(req))
+      } catch (err) {
+        return refused(reply, err, words)
+      }
+    }
+  const kindOf = (req: FastifyRequest) => (req.params as Params).kind ?? ''
+  const poor = { insufficient_funds: 'You do not have sufficient funds [:(' }
+
   // Seed 002: GET (its ab calls) or POST, usually with no player: an anonymous visitor of the Host.
-  app.route<{ Params: Params }>({
+  app.route({
     method: ['GET', 'POST'],
     url: '/purchase/:item_name',
-    handler: async (req, reply) => {
-      const item = req.params.item_name ?? ''
-      try {
-        const c = call(req)
-        if (namesPlayer(c.body)) await buy(deps, c, item)
-        else await visitorAction(deps, tenant, req.headers, { kind: 'purchase', item })
-        return text(reply, 200, `${item} Purchased!\n`)
-      } catch (err) {
-        return refused(reply, err, { insufficient_funds: 'You do not have sufficient funds [:(' })
-      }
-    },
+    handler: answer(async (req) => {
+      const item = (req.params as Params).item_name ?? ''
+      const c = call(req)
+      if (namesPlayer(c.body)) await buy(deps, c, item)
+      else await visitorAction(deps, tenant, req.headers, { kind: 'purchase', item })
+      return `${item} Purchased!\n`
+    }, poor),
   })
   app.route({
     method: ['GET', 'POST'],
     url: '/join_a_guild',
-    handler: async (req, reply) => {
-      try {
+    handler: answer(
+      async (req) => {
         const c = call(req)
         if (namesPlayer(c.body)) await join(deps, c, 'guild')
         else await visitorAction(deps, tenant, req.headers, { kind: 'join_guild' })
-        return text(reply, 200, 'Joined guild.\n')
-      } catch (err) {
-        return refused(reply, err, { insufficient_funds: 'You do not have sufficient funds [:(', already_member: 'Joined guild.\n' })
-      }
-    },
+        return 'Joined guild.\n'
+      },
+      { ...poor, already_member: 'Joined guild.\n' },
+    ),
   })
 
   // Seed 003: forms or JSON naming the player by userid.
   app.get('/', (_req, reply) => reply.code(302).header('location', 'static/register.html').type('text/html; charset=utf-8').send(REDIRECT_HTML))
   app.get('/static/register.html', (_req, reply) => text(reply, 200, REGISTER_HTML))
-  app.post('/create/user', async (req, reply) => {
-    try {
-      await register(deps, call(req))
-      return text(reply, 200, 'Created user +:)')
-    } catch (err) {
-      return refused(reply, err, { duplicate_name: 'User already exists [:(', duplicate_id: 'User already exists [:(' })
-    }
-  })
-  app.post('/login', async (req, reply) => {
-    try {
-      const { body } = await login(deps, call(req))
-      return text(reply, 200, `Welcome back ${(body.player as PublicPlayer).name} +:)`)
-    } catch (err) {
-      return refused(reply, err, { wrong_password: 'Wrong password [:(' })
-    }
-  })
-  app.post<{ Params: Params }>('/buy/:kind', async (req, reply) => {
-    const kind = req.params.kind ?? ''
-    try {
+  app.post(
+    '/create/user',
+    answer(async (req) => (await register(deps, call(req)), 'Created user +:)'), { duplicate_name: 'User already exists [:(', duplicate_id: 'User already exists [:(' }),
+  )
+  app.post(
+    '/login',
+    answer(async (req) => `Welcome back ${((await login(deps, call(req))).body.player as PublicPlayer).name} +:)`, { wrong_password: 'Wrong password [:(' }),
+  )
+  app.post(
+    '/buy/:kind',
+    answer(async (req) => {
+      const kind = kindOf(req)
       await buy(deps, call(req), kind)
-      return text(reply, 200, `${kind.charAt(0).toUpperCase()}${kind.slice(1)} purchased ${PURCHASE_FACE[kind] ?? '[:)'}`)
-    } catch (err) {
-      return refused(reply, err, { insufficient_funds: 'You do not have sufficient funds [:(' })
-    }
-  })
-  app.post<{ Params: Params }>('/join/:kind', async (req, reply) => {
-    const kind = req.params.kind ?? ''
-    try {
-      await join(deps, call(req), kind)
-      return text(reply, 200, `Joined #${kind}`)
-    } catch (err) {
-      return refused(reply, err, { insufficient_funds: 'You do not have sufficient funds [:(', already_member: `Joined #${kind}` })
-    }
-  })
-  app.get<{ Querystring: Params }>('/data/user', async (req, reply) => {
-    const id = req.query.userid ?? req.query.user_id
+      return `${kind.charAt(0).toUpperCase()}${kind.slice(1)} purchased ${PURCHASE_FACE[kind] ?? '[:)'}`
+    }, poor),
+  )
+  // A second join of the same org answers as the first did.
+  app.post('/join/:kind', async (req, reply) => answer(async (r) => (await join(deps, call(r), kindOf(r)), `Joined #${kindOf(r)}`), { ...poor, already_member: `Joined #${kindOf(req)}` })(req, reply))
+  app.get('/data/user', async (req, reply) => {
+    const q = req.query as Params
+    const id = q.userid ?? q.user_id
     if (id === undefined || id.length === 0) return text(reply, 400, 'userid is required\n')
-    try {
-      const { body } = await lookup(deps, tenant, { by: 'id', value: id })
-      return text(reply, 200, `User data: \n\n${JSON.stringify(seedUser(body.player as PublicPlayer))}\n`)
-    } catch (err) {
-      return refused(reply, err, { unknown_player: 'User not found [:(\n' })
-    }
+    return answer(async () => `User data: \n\n${JSON.stringify(seedUser((await lookup(deps, tenant, { by: 'id', value: id })).body.player as PublicPlayer))}\n`, {
+      unknown_player: 'User not found [:(\n',
+    })(req, reply)
   })
 }
 
