@@ -15,6 +15,7 @@ import { queryRoutes } from './routes/query.ts'
 import { segmentsRoutes } from './routes/segments.ts'
 import { tenantRulesRoutes } from './routes/tenant-rules.ts'
 import { streamsRoutes } from './routes/streams.ts'
+import { inboxRoutes } from './routes/inbox.ts'
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts'
 
 /** Bodies of routes other than the collector's (docs/api.md, "Resource limits"). */
@@ -60,6 +61,7 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
     deadLettersRoutes,
     profilesRoutes,
     profileExportRoutes,
+    inboxRoutes,
     erasuresRoutes,
     segmentsRoutes,
     tenantRulesRoutes,

@@ -28,6 +28,8 @@ export interface ServerConfig {
   seed: { port: number | null; tenant: string }
   /** Run the Parquet warehouse sink (into <dataDir>/warehouse) inside the server. Default true. */
   warehouse: boolean
+  /** Players' inboxes (docs/streams.md, "Player notifications"): undelivered messages kept per player, and for how many days. */
+  inbox: { maxPerPlayer: number; ttlDays: number }
   /** Days kept, in the embedded log (by append time) and in the warehouse (by event day). Default 3, as in seed 004. */
   retentionDays: number
   /**
@@ -40,6 +42,8 @@ export interface ServerConfig {
    * clock moves with wall time. Default 1,000 ms; 0 turns it off (time moves with events only).
    */
   clockTickMs: number
+  /** Seed 000's progress line of the engine thread, and its /metrics series, every this often (docs/operations.md). Default 60,000 ms; 0 = never. */
+  progressMs: number
   /** The collector's byte-level fast path for JSON bodies. Default true; false parses every body with JSON.parse (A/B benchmarks, a suspected bug in it). */
   collectorFastPath: boolean
   /** Interval of the `: keep-alive` comment on segment-change and notification streams. Default 15,000 ms. */
@@ -101,13 +105,16 @@ export interface CollectorLimits {
 export interface WebhookConfig {
   /** Where to POST. */
   url: string
-  /** Which streams: 'segment-changes', 'notifications' or both. */
-  streams: Array<'segment-changes' | 'notifications'>
+  /** Which streams: 'segment-changes', 'notifications', 'player-notifications', an event stream's '<name>-events' (docs/streams.md). */
+  streams: string[]
   /** Only these segments / triggers; empty = all. */
   only?: string[]
 }
 
 export const DEFAULT_LIMITS: CollectorLimits = { maxBodyBytes: 10 * 1024 * 1024, maxEvents: 10_000 }
+
+/** Players' inboxes: 100 undelivered messages a player, kept 30 days. */
+export const DEFAULT_INBOX = { maxPerPlayer: 100, ttlDays: 30 } as const
 
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   const dataDir = overrides.dataDir ?? 'data'
@@ -128,9 +135,11 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     webhooks: [],
     warehouse: true,
     seed: { port: null, tenant: 'default' },
+    inbox: DEFAULT_INBOX,
     retentionDays: 3,
     engine: true,
     clockTickMs: 1_000,
+    progressMs: 60_000,
     collectorFastPath: true,
     sseHeartbeatMs: 15_000,
     webDir: null,

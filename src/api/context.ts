@@ -1,5 +1,6 @@
 import type { EngineClient } from '../engine/thread/protocol.ts'
 import type { EventLog } from '../log/event-log.ts'
+import type { StreamDefinition } from '../rules/index.ts'
 import type { Logger } from '../logger.ts'
 import type { PlayerStore } from '../players/player-store.ts'
 import type { StateStore } from '../state/state-store.ts'
@@ -35,6 +36,8 @@ export interface ApiContext {
   inflight: { bytes: number }
   /** Emitted when this server's warehouse sink has changed the warehouse's files (a flush, a merge), so query views follow at once. */
   warehouseFiles: Signal
+  /** The event streams of the rules file (docs/streams.md); absent: the defaults. */
+  eventStreams?: readonly StreamDefinition[]
 }
 
 /** A route module: registers its routes on the app. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { ProgressGauges } from '../engine/progress-metrics.ts'
 import { warehouseSinkCounts } from '../warehouse/thread/sink-counts.ts'
 import { skippedStreamRecords } from './streams/skipped.ts'
 import { truncatedTexts } from '../ingest/text-bounds.ts'
@@ -33,6 +34,14 @@ export class ApiMetrics {
     help: 'Steps of erasure jobs that failed on this server (each is retried after a pause)',
     registers: [this.registry],
   })
+  readonly inboxMessages = new Counter({
+    name: 'tagstream_inbox_messages_total',
+    help: 'Player notifications taken into players\' inboxes by this server (outcome="stored"), removed by the per-player cap (outcome="dropped"), or skipped as unusable records (outcome="skipped")',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  })
+  /** Seed 000's progress figures of the engine thread, as worker "engine" (src/engine/progress-metrics.ts). */
+  readonly progress = new ProgressGauges(this.registry)
   readonly rejectedRequests = new Counter({ name: 'tagstream_rejected_requests_total', help: 'Requests answered with 4xx/5xx, by reason', labelNames: ['reason'], registers: [this.registry] })
   readonly throttled = new Counter({ name: 'tagstream_backpressure_total', help: 'Requests refused by backpressure (429/503)', labelNames: ['status'], registers: [this.registry] })
   readonly limitHits = new Counter({

@@ -10,7 +10,7 @@ import { DEFAULT_RELAY, OutboxRelay, SHARED_STORE_GRACE_MS } from '../game/outbo
 import { appendDeadLetters, type DeadLetter } from '../ingest/dead-letters.ts'
 import { Deduper } from '../ingest/dedupe.ts'
 import { restoreDedupe } from '../ingest/dedupe-restore.ts'
-import { TOPICS } from '../log/event-log.ts'
+import { eventStreamTopic, TOPICS } from '../log/event-log.ts'
 import { openEventLog } from '../log/open-log.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import type { StateStore } from '../state/state-store.ts'
@@ -27,7 +27,10 @@ import { startWebhooks } from './webhooks/index.ts'
 import { startSinkThread } from '../warehouse/thread/sink-thread-client.ts'
 import { Signal } from './signal.ts'
 import { DEFAULT_ERASER_OPTIONS, Eraser } from './privacy/eraser.ts'
+import { DEFAULT_INBOX_OPTIONS, InboxFiller } from './inbox/inbox-filler.ts'
 import { buildSeedApp } from './seed-compat/seed-app.ts'
+import { loadRulesSource } from '../engine/rules-source.ts'
+import { effectiveStreams, type StreamDefinition } from '../rules/index.ts'
 
 export interface RunningServer {
   url: string
@@ -51,6 +54,23 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const { log, partitions } = await openEventLog(logUrl, { partitions: config.partitions, retentionMs: config.retentionDays * 86_400_000 })
   const stateUrl = config.stateUrl.includes('://') ? config.stateUrl : resolve(config.stateUrl)
   const rulesPath = resolve(config.segmentsPath ?? join(config.dataDir, 'segments.yaml'))
+  // The event streams' logs (docs/streams.md), made here before the engine thread opens the log:
+  // an embedded log learns of topics when it is opened.
+  let eventStreams: StreamDefinition[]
+  try {
+    eventStreams = effectiveStreams(loadRulesSource(rulesPath).streams)
+  } catch (err) {
+    // The engine thread fails on the same file and the server stays up, degraded, until it is
+    // mended (docs/operations.md): the streams are the defaults until a restart reads it.
+    logger.warn({ err, rulesPath }, 'rules file unreadable: event streams are the defaults until the server restarts')
+    eventStreams = effectiveStreams(undefined)
+  }
+  try {
+    for (const s of eventStreams) await log.createTopic(eventStreamTopic(s.name), { partitions })
+  } catch (err) {
+    await log.close()
+    throw err
+  }
   const metrics = new ApiMetrics()
   let engine: EngineClient
   /** The workers' checkpoints, read by a collector (`engine: false`); the engine thread opens its own. */
@@ -58,7 +78,17 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   if (config.engine) {
     // A tenant's new aggregates are filled from the warehouse this server writes (docs/tenancy.md).
     const warehouseRoot = config.warehouse ? resolve(config.dataDir, 'warehouse') : null
-    const data: EngineThreadData = { logUrl, stateUrl, partitions, rulesPath, engine: {}, worker: { clockTickMs: config.clockTickMs, warehouseRoot }, snapshotIntervalMs: 100, logLevel: logger.level }
+    const data: EngineThreadData = {
+      logUrl,
+      stateUrl,
+      partitions,
+      rulesPath,
+      engine: {},
+      worker: { clockTickMs: config.clockTickMs, warehouseRoot },
+      snapshotIntervalMs: 100,
+      logLevel: logger.level,
+      progressLogMs: config.progressMs,
+    }
     // One stable client for the server's life: a thread that dies is replaced behind it (docs/operations.md).
     const supervisor = new EngineSupervisor(() => new EngineThreadClient(data, logger), logger, {
       onClock: (partition, time) => {
@@ -113,7 +143,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     await log.close()
     throw err
   }
-  const ctx: ApiContext = { config, log, partitions, engine, players, state, auth: new Auth(config.keys), metrics, logger, inflight: { bytes: 0 }, deduper, warehouseFiles: new Signal() }
+  const ctx: ApiContext = { config, log, partitions, engine, players, state, auth: new Auth(config.keys), metrics, logger, inflight: { bytes: 0 }, deduper, warehouseFiles: new Signal(), eventStreams }
   const app = await buildApp(ctx)
   let url: string
   try {
@@ -163,6 +193,20 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   // Erasure jobs (docs/privacy.md): every server moves them on; the warehouse step where the sink runs.
   const eraser = new Eraser(log, ctx.state, partitions, sink, logger, DEFAULT_ERASER_OPTIONS, metrics)
   eraser.start()
+  // Every server fills players' inboxes; the store's positions keep two from storing a record twice.
+  const inbox = new InboxFiller(
+    log,
+    ctx.state.inbox,
+    partitions,
+    logger,
+    { ...DEFAULT_INBOX_OPTIONS, maxPerPlayer: config.inbox.maxPerPlayer, ttlMs: config.inbox.ttlDays * 86_400_000 },
+    {
+      taken: (n) => metrics.inboxMessages.inc({ outcome: 'stored' }, n),
+      dropped: (n) => metrics.inboxMessages.inc({ outcome: 'dropped' }, n),
+      skipped: () => metrics.inboxMessages.inc({ outcome: 'skipped' }),
+    },
+  )
+  inbox.start()
   logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length, engine: config.engine }, 'tagstream serving')
   let closing: Promise<void> | null = null
   return {
@@ -178,6 +222,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
         await app.close()
         await relay.stop()
         await eraser.stop()
+        await inbox.stop()
         await sink?.stop()
         await engine.close()
         await closeStores()

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { devKey, parseKeys, type ApiKey } from '../api/auth.ts'
-import { DEFAULT_HTTP_TIMEOUTS, DEFAULT_STREAM_CAPS, defaultConfig, type ServerConfig, type WebhookConfig } from '../api/config.ts'
+import { DEFAULT_HTTP_TIMEOUTS, DEFAULT_INBOX, DEFAULT_STREAM_CAPS, defaultConfig, type ServerConfig, type WebhookConfig } from '../api/config.ts'
 import type { RunningServer } from '../api/server.ts'
 import { validateWebhooks } from '../api/webhooks/index.ts'
 import { addSetting } from '../config/commander-options.ts'
@@ -22,6 +22,7 @@ export interface ServeOptions {
   /** Default 3 (config.ts). */
   retentionDays?: number
   clockTickMs?: number
+  progressMs?: number
   /** false with --no-engine; commander leaves it true otherwise, and TAGSTREAM_ENGINE decides. */
   engine?: boolean
   /** Collector body deadlines (config.http); defaults in config.ts. */
@@ -33,6 +34,9 @@ export interface ServeOptions {
   /** The seed listener (config.seed). */
   seedPort?: number
   seedTenant?: string
+  /** Players' inboxes (config.inbox). */
+  inboxMax?: number
+  inboxTtlDays?: number
 }
 
 /** The settings of `serve` that only a variable sets (no flag), parsed once by serveEnv. */
@@ -60,7 +64,8 @@ export function parseWebhooks(spec: string): WebhookConfig[] {
     const o = w as Partial<WebhookConfig>
     if (typeof o.url !== 'string' || !/^https?:\/\//.test(o.url)) throw new Error(`[${i}].url must be an http(s) URL`)
     const streams = o.streams ?? ['segment-changes', 'notifications']
-    if (!Array.isArray(streams) || streams.some((s) => s !== 'segment-changes' && s !== 'notifications')) throw new Error(`[${i}].streams must list "segment-changes" and/or "notifications"`)
+    if (!Array.isArray(streams) || streams.some((s) => typeof s !== 'string'))
+      throw new Error(`[${i}].streams must be a list of stream names ("segment-changes", "notifications", "player-notifications", "<event stream>-events")`)
     return { url: o.url, streams, ...(Array.isArray(o.only) ? { only: o.only.map(String) } : {}) }
   })
   validateWebhooks(list)
@@ -98,7 +103,9 @@ export function serverConfig(global: GlobalOptions, o: ServeOptions, keys: ApiKe
     ...(o.retentionDays === undefined ? {} : { retentionDays: o.retentionDays }),
     engine: o.engine === false ? false : (env.engine ?? true),
     ...(o.clockTickMs === undefined ? {} : { clockTickMs: o.clockTickMs }),
+    ...(o.progressMs === undefined ? {} : { progressMs: o.progressMs }),
     seed: { port: o.seedPort ?? null, tenant: o.seedTenant ?? DEFAULT_TENANT },
+    inbox: { ...DEFAULT_INBOX, ...(o.inboxMax === undefined ? {} : { maxPerPlayer: o.inboxMax }), ...(o.inboxTtlDays === undefined ? {} : { ttlDays: o.inboxTtlDays }) },
     ...(env.collectorFastPath === undefined ? {} : { collectorFastPath: env.collectorFastPath }),
     ...(env.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: env.sseHeartbeatMs }),
     ...(env.webDir === undefined ? {} : { webDir: env.webDir }),
@@ -140,13 +147,21 @@ export function registerServe(program: Command): void {
     .option('--no-engine', "run no engine: a stateless collector reading profiles and segments from the workers' checkpoints in --state (env TAGSTREAM_ENGINE=off)")
   addSetting(serve, SETTINGS.retentionDays, { default: 3 })
   addSetting(serve, SETTINGS.clockTickMs)
+  addSetting(serve, SETTINGS.progressMs)
   addSetting(serve, SETTINGS.seedPort)
   addSetting(serve, SETTINGS.seedTenant)
+  addSetting(serve, SETTINGS.inboxMax)
+  addSetting(serve, SETTINGS.inboxTtlDays)
   serve
     .option('--body-timeout-ms <ms>', 'a collector request body must arrive within this', flagParser('--body-timeout-ms', durationMs(1)), DEFAULT_HTTP_TIMEOUTS.bodyTimeoutMs)
     .option('--body-idle-timeout-ms <ms>', 'a collector request body may pause this long between bytes', flagParser('--body-idle-timeout-ms', durationMs(1)), DEFAULT_HTTP_TIMEOUTS.bodyIdleTimeoutMs)
-    .option('--streams-per-tenant <n>', 'open /v1/segment-changes + /v1/notifications streams per tenant', flagParser('--streams-per-tenant', integer(1)), DEFAULT_STREAM_CAPS.ssePerTenant)
-    .option('--streams-total <n>', 'open /v1/segment-changes + /v1/notifications streams, all tenants', flagParser('--streams-total', integer(1)), DEFAULT_STREAM_CAPS.sseTotal)
+    .option(
+      '--streams-per-tenant <n>',
+      'open SSE streams (segment changes, notifications, player notifications, event streams) per tenant',
+      flagParser('--streams-per-tenant', integer(1)),
+      DEFAULT_STREAM_CAPS.ssePerTenant,
+    )
+    .option('--streams-total <n>', 'open SSE streams, all tenants', flagParser('--streams-total', integer(1)), DEFAULT_STREAM_CAPS.sseTotal)
     .action(async (o: ServeOptions) => {
       const global = program.opts<GlobalOptions>()
       const env = serveEnv(processEnv())

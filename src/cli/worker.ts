@@ -12,6 +12,8 @@ import { createLogger, type Logger } from '../logger.ts'
 import { isPostgresUrl, openStateStore } from '../state/open-state.ts'
 import { redactUrl } from '../state/postgres/url.ts'
 import { checkTiming, DEFAULT_TIMING, type CoordinationTiming } from '../worker/timing.ts'
+import { WorkerMetricsServer } from '../worker/metrics-server.ts'
+import type { ProgressLine } from '../engine/progress.ts'
 import { addSetting } from '../config/commander-options.ts'
 import { processEnv, readEnv, readFlagOrEnv, type Env } from '../config/read-setting.ts'
 import { SETTINGS } from '../config/settings.ts'
@@ -29,6 +31,9 @@ export interface WorkerFlags {
   batchSize?: string
   clockTickMs?: string
   warehouse?: string
+  metricsPort?: string
+  metricsHost?: string
+  progressMs?: string
 }
 
 export interface WorkerSettings {
@@ -42,6 +47,10 @@ export interface WorkerSettings {
   partitions: number
   timing: CoordinationTiming
   worker: WorkerOptions
+  /** The worker's /metrics listener (src/worker/metrics-server.ts), or null (off, the default). */
+  metrics: { host: string; port: number } | null
+  /** The progress line's interval (GroupWorker's default when undefined). */
+  progressLogMs?: number
 }
 
 /** Flags first, then TAGSTREAM_* variables, then the defaults named in docs/deployment.md; all parsed by src/config. */
@@ -54,6 +63,8 @@ export function workerSettings(global: GlobalOptions, flags: WorkerFlags, env: E
   }
   const named = readFlagOrEnv(SETTINGS.segments, flags.segments, env)
   const warehouse = readFlagOrEnv(SETTINGS.workerWarehouse, flags.warehouse, env)
+  const metricsPort = readFlagOrEnv(SETTINGS.metricsPort, flags.metricsPort, env)
+  const progressMs = readFlagOrEnv(SETTINGS.progressMs, flags.progressMs, env)
   const workerId = readFlagOrEnv(SETTINGS.workerId, flags.id, env) ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
   const timing = checkTiming({
     heartbeatMs: readFlagOrEnv(SETTINGS.heartbeatMs, flags.heartbeatMs, env) ?? DEFAULT_TIMING.heartbeatMs,
@@ -69,6 +80,8 @@ export function workerSettings(global: GlobalOptions, flags: WorkerFlags, env: E
     workerId,
     partitions: global.partitions,
     timing,
+    ...(progressMs === undefined ? {} : { progressLogMs: progressMs }),
+    metrics: metricsPort === undefined ? null : { host: readFlagOrEnv(SETTINGS.metricsHost, flags.metricsHost, env) ?? '127.0.0.1', port: metricsPort },
     worker: {
       ...DEFAULT_WORKER_OPTIONS,
       checkpointIntervalMs: readFlagOrEnv(SETTINGS.checkpointMs, flags.checkpointMs, env) ?? DEFAULT_WORKER_OPTIONS.checkpointIntervalMs,
@@ -111,10 +124,27 @@ export async function runWorker(s: WorkerSettings, logger: Logger, stop: Promise
     const { GroupWorker } = await import('../worker/group-worker.ts')
     const coordinator = await PostgresCoordinator.open(s.stateUrl, { namespace: s.worker.namespace, workerId: s.workerId, leaseMs: s.timing.leaseMs, lockTimeoutMs: s.timing.heartbeatMs, logger })
     closers.push(() => coordinator.close())
-    const group = new GroupWorker({ log, store, coordinator, rules, engine: options, partitions, worker: s.worker, timing: s.timing, logger })
+    const metrics = s.metrics === null ? null : await WorkerMetricsServer.start(s.metrics.host, s.metrics.port)
+    if (metrics !== null) closers.push(() => metrics.close())
+    const onProgress = metrics === null ? undefined : (worker: string, line: ProgressLine) => metrics.record(worker, line)
+    const group = new GroupWorker({
+      log,
+      store,
+      coordinator,
+      rules,
+      engine: options,
+      partitions,
+      worker: s.worker,
+      timing: s.timing,
+      logger,
+      ...(onProgress ? { onProgress } : {}),
+      ...(s.progressLogMs === undefined ? {} : { progressLogMs: s.progressLogMs }),
+    })
     await group.start()
-    logger.info({ worker: group.id, partitions, owned: group.owned() }, 'worker joined the group')
-    console.log(JSON.stringify({ worker: group.id, partitions, log: s.logUrl, state: redactUrl(s.stateUrl), segments: s.segmentsPath }))
+    logger.info({ worker: group.id, partitions, owned: group.owned(), metrics: metrics?.url ?? null }, 'worker joined the group')
+    console.log(
+      JSON.stringify({ worker: group.id, partitions, log: s.logUrl, state: redactUrl(s.stateUrl), segments: s.segmentsPath, ...(metrics === null ? {} : { metrics: `${metrics.url}/metrics` }) }),
+    )
     await stop
     await group.stop()
   } finally {
@@ -136,6 +166,9 @@ export function registerWorker(program: Command): void {
   addSetting(worker, SETTINGS.batchSize, raw)
   addSetting(worker, SETTINGS.clockTickMs, raw)
   addSetting(worker, SETTINGS.workerWarehouse, raw)
+  addSetting(worker, SETTINGS.metricsPort, raw)
+  addSetting(worker, SETTINGS.metricsHost, raw)
+  addSetting(worker, SETTINGS.progressMs, raw)
   worker.action(async (flags: WorkerFlags) => {
     const env = processEnv()
     const settings = workerSettings(program.opts<GlobalOptions>(), flags, env)

@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs'
 import type { EngineOptions } from './engine-options.ts'
 import { windowShape, type WindowShape } from '../rules/window-shape.ts'
-import { compileRules, parseRulesYaml, type CompiledRules, type CompiledTrait, type CompiledTrigger, type MetricSpec, type RulesDefinition } from '../rules/index.ts'
+import {
+  compileRules,
+  effectiveStreams,
+  parseRulesYaml,
+  type StreamDefinition,
+  type CompiledRules,
+  type CompiledTrait,
+  type CompiledTrigger,
+  type MetricSpec,
+  type RulesDefinition,
+} from '../rules/index.ts'
 import { pathReader } from '../rules/read-path.ts'
 import { slideOnlyExits } from './monotonic.ts'
 import { timeDependence, type TimeDependence } from './time-thresholds.ts'
@@ -28,6 +38,11 @@ export interface EngineRules {
   /** Per segment: sliding can only take users out, so non-members need no slide timer. */
   slideOnlyExits: boolean[]
   purchaseEvents: ReadonlySet<string>
+  /** The event streams in effect (the defaults and the file's `streams:`; docs/streams.md). */
+  streams: StreamDefinition[]
+  /** Per event name, the streams it is copied to; `streamsForAll`: the streams of every event (`events: "*"`). */
+  streamsByEvent: Map<string, string[]>
+  streamsForAll: string[]
   /** Declared property traits, each with the events it is read from (null: every event). */
   propertyTraits: Array<PreparedTrait & { from: ReadonlySet<string> | null }>
   /** Every declared trait by name (profiles, searches, since() timers). */
@@ -62,6 +77,12 @@ export function prepareRules(definition: RulesDefinition, options: EngineOptions
   const timeDeps = definition.segments.map((s) => timeDependence(s.when, options.newUserMs))
   const propertyTraits = preparePropertyTraits(compiled.traits)
   const monotone = definition.segments.map((s) => slideOnlyExits(s.when))
+  const streams = effectiveStreams(definition.streams)
+  const streamsByEvent = new Map<string, string[]>()
+  for (const s of streams) {
+    if (s.events === '*') continue
+    for (const event of s.events) streamsByEvent.set(event, [...(streamsByEvent.get(event) ?? []), s.name])
+  }
   return {
     definition,
     compiled,
@@ -72,6 +93,9 @@ export function prepareRules(definition: RulesDefinition, options: EngineOptions
     segmentWindows: compiled.segments.map((s) => s.metrics.filter((i) => metrics[i]!.shape !== null)),
     slideOnlyExits: monotone,
     purchaseEvents: new Set(options.purchaseEvents),
+    streams,
+    streamsByEvent,
+    streamsForAll: streams.filter((s) => s.events === '*').map((s) => s.name),
     propertyTraits,
     traitsByName: new Map(compiled.traits.map((t) => [t.name, t])),
     quiet: monotone.every(Boolean) && timeDeps.every((d) => d.thresholds.length === 0 && !d.needsPolling),

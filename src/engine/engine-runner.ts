@@ -49,12 +49,17 @@ export class EngineRunner {
   progressLogMs = PROGRESS_INTERVAL_MS
   private readonly progress = new Progress()
   private progressTimer: NodeJS.Timeout | null = null
+  /** The last progress line logged: `serve` shows it as Prometheus series (progress-metrics.ts). */
+  lastProgress: ProgressLine | null = null
 
   start(): void {
     if (this.running) return
     this.running = true
     if (this.progressLogMs > 0) {
-      this.progressTimer = setInterval(() => this.logger?.info({ partitions: this.workers.length, ...this.progress.sample(this.workers) }, 'engine progress'), this.progressLogMs)
+      this.progressTimer = setInterval(() => {
+        this.lastProgress = this.progress.sample(this.workers)
+        this.logger?.info({ partitions: this.workers.length, ...this.lastProgress }, 'engine progress')
+      }, this.progressLogMs)
       this.progressTimer.unref()
     }
     this.loops = this.workers.map(async (_, i) => {

@@ -14,6 +14,8 @@ export interface EventPlan {
   purchase: boolean
   /** Declared property traits this event can set (rules file `traits:`); empty when none are declared. */
   traits: PreparedTrait[]
+  /** The event streams this event is copied to (docs/streams.md); undefined when none. */
+  streams: readonly string[] | undefined
 }
 
 /** Worked out once per event name and rules version (PartitionEngine keeps them by name). */
@@ -24,7 +26,14 @@ export function eventPlan(rules: EngineRules, event: string): EventPlan {
     triggers: rules.triggersByEvent.get(event),
     purchase: rules.purchaseEvents.has(event),
     traits: rules.propertyTraits.filter((t) => t.from === null || t.from.has(event)),
+    streams: streamsOf(rules, event),
   }
+}
+
+function streamsOf(rules: EngineRules, event: string): readonly string[] | undefined {
+  const named = rules.streamsByEvent.get(event) ?? []
+  const all = named.length === 0 ? rules.streamsForAll : [...rules.streamsForAll, ...named.filter((n) => !rules.streamsForAll.includes(n))]
+  return all.length === 0 ? undefined : all
 }
 
 /**

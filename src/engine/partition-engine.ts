@@ -3,7 +3,8 @@ import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
 import { HeldEvents } from './held-events.ts'
 import { bumpMemberships, reevaluateTenant, switchTenantRules } from './tenant-switch.ts'
-import { emptyStats, type EngineStats, type IdentityLink, type Notification, type SegmentChange } from './records.ts'
+import { emptyStats, type EngineStats, type IdentityLink, type Notification, type PlayerNotification, type SegmentChange, type StreamedEvent } from './records.ts'
+import { eventOutputs, values, type EventOutputLists } from './event-outputs.ts'
 import { RuleRuntime } from './rule-runtime.ts'
 import { RuleBook } from './tenant-rules.ts'
 import type { RulesRecord } from './rules-record.ts'
@@ -20,6 +21,13 @@ import { TimerQueue } from './timers.ts'
 import { PartitionErasures } from './partition-erasures.ts'
 import { UserState } from './user-state.ts'
 
+/** What drainOutputs hands over; `identity`: records for other partitions. */
+export interface EngineOutputs extends EventOutputLists {
+  changes: SegmentChange[]
+  links: IdentityLink[]
+  identity: Array<{ partition: number; record: IdentityRecord }>
+}
+
 /**
  * One partition's segmentation state machine. Deterministic: the same events in the same order give
  * the same state and the same output records, which is what makes checkpoint + replay exactly-once.
@@ -29,7 +37,7 @@ import { UserState } from './user-state.ts'
  * is applied at once (at the watermark) or, if it is still ahead of it, held until the watermark
  * reaches it and applied at its own time.
  */
-export class PartitionEngine implements IdentityHost {
+export class PartitionEngine implements IdentityHost, EventOutputLists {
   /** Users by tenant, then user id: no key string is built per event. */
   readonly tenants = new Map<string, Map<string, UserState>>()
   readonly timers = new TimerQueue<UserState>()
@@ -39,6 +47,9 @@ export class PartitionEngine implements IdentityHost {
   private readonly dirty = new DirtyUsers()
   changes: SegmentChange[] = []
   notifications: Notification[] = []
+  /** Firings of `emit: player` triggers, and events copied to their event streams (event-outputs.ts). */
+  players: PlayerNotification[] = []
+  streamed: StreamedEvent[] = []
   /** Links made here (this partition holds the person): the `identities` log. */
   links: IdentityLink[] = []
   stats: EngineStats = emptyStats()
@@ -194,28 +205,9 @@ export class PartitionEngine implements IdentityHost {
       if (dropped) this.stats.lateDropped++
     }
     this.evaluate(user, T, rt)
-    const triggers = plan.triggers
-    if (triggers !== undefined) {
-      const env = rt.env
-      env.user = user
-      env.now = T
-      env.props = e.properties
-      for (const t of triggers) {
-        if (t.test !== null && !t.test(env)) continue
-        this.notifications.push({
-          trigger: t.name,
-          emit: t.emit,
-          tenant: user.tenant,
-          user_id: user.userId,
-          event: e.event,
-          event_id: e.event_id,
-          at: e.ts,
-          properties: e.properties,
-          values: this.values(rt, t.metrics),
-        })
-        this.stats.notifications++
-      }
-      env.props = undefined
+    if (plan.triggers !== undefined || plan.streams !== undefined) {
+      rt.env.now = T
+      eventOutputs(this, this.stats, user, e, plan, rt)
     }
     if (!rt.rules.quiet || user.timerAt !== Infinity || user.memberships > 0 || user.negative) this.schedule(user, T, rt)
     this.dirty.addActive(user)
@@ -259,11 +251,13 @@ export class PartitionEngine implements IdentityHost {
   }
 
   /** Output records produced since the last call, in order; `identity`: records for other partitions. */
-  drainOutputs(): { changes: SegmentChange[]; notifications: Notification[]; links: IdentityLink[]; identity: Array<{ partition: number; record: IdentityRecord }> } {
-    const out = { changes: this.changes, notifications: this.notifications, links: this.links, identity: this.identity.drain() }
+  drainOutputs(): EngineOutputs {
+    const out = { changes: this.changes, notifications: this.notifications, links: this.links, players: this.players, streamed: this.streamed, identity: this.identity.drain() }
     this.changes = []
     this.notifications = []
     this.links = []
+    this.players = []
+    this.streamed = []
     return out
   }
 
@@ -473,17 +467,11 @@ export class PartitionEngine implements IdentityHost {
       user_id: user.userId,
       change,
       at,
-      values: this.values(rt, seg.metrics),
+      values: values(rt, seg.metrics),
       version: ++user.version,
       ...(reason === undefined ? {} : { reason }),
     })
     this.stats.segmentChanges++
-  }
-
-  private values(rt: RuleRuntime, indexes: readonly number[]): Record<string, number | null> {
-    const out: Record<string, number | null> = {}
-    for (const i of indexes) out[rt.rules.metrics[i]!.spec.key] = rt.env.metric(i)
-    return out
   }
 
   /** Sets the user's timer to the earliest moment a segment could flip with no event of theirs. */

@@ -3,7 +3,7 @@ import { clockRecordTime } from '../events/clock-record.ts'
 import { CODEC, decodeEventAt } from '../events/codec.ts'
 import { DEFAULT_TENANT, type TrackedEvent } from '../events/envelope.ts'
 import { appendDeadLetters, type DeadLetter } from '../ingest/dead-letters.ts'
-import { TOPICS, type AppendRecord, type EventLog } from '../log/event-log.ts'
+import { TOPICS, type EventLog } from '../log/event-log.ts'
 import { readRecordBatch } from '../log/read-batch.ts'
 import { recordsInRange } from '../log/read-range.ts'
 import type { Logger } from '../logger.ts'
@@ -23,6 +23,7 @@ import { PartitionBackfills } from './backfill/partition-backfills.ts'
 import { appendClockRecord, asBuffer, finite, safeJson } from './worker-helpers.ts'
 import { decodeEraseRecord } from '../events/erase-record.ts'
 import { PartitionErasures } from './partition-erasures.ts'
+import { outputTopics, PartitionOutputs } from './partition-outputs.ts'
 
 export interface WorkerOptions {
   namespace: string
@@ -80,13 +81,6 @@ interface CheckpointClock {
 
 const EMPTY: Buffer = Buffer.alloc(0)
 
-const OUTPUT_TOPICS = [TOPICS.segmentChanges, TOPICS.notifications, TOPICS.identities] as const
-type OutputTopic = (typeof OUTPUT_TOPICS)[number]
-
-function zeroPerOutput(): Record<OutputTopic, number> {
-  return Object.fromEntries(OUTPUT_TOPICS.map((t) => [t, 0])) as Record<OutputTopic, number>
-}
-
 /**
  * Runs one partition's engine over the event log with exactly-once effects:
  * - state and the next input offset are checkpointed in one atomic write;
@@ -101,12 +95,10 @@ export class PartitionWorker {
   nextOffset = 0
   /** The engine's counters as restored: what this run processed is beyond them (progress.ts). */
   restored = { processed: 0, changes: 0 }
-  private readonly outputEnd = zeroPerOutput()
-  private readonly skip = zeroPerOutput()
+  /** The output logs, their positions and the appends in flight (partition-outputs.ts). */
+  private readonly outputs: PartitionOutputs
   private lastCheckpoint = 0
   private checkpointedOffset = -1
-  /** Output appends issued and not yet known durable; a checkpoint waits for the ones before it. */
-  private appending: Promise<void>[] = []
   /** The checkpoint being written in the background, if any. */
   private saving: Promise<void> | null = null
   /** A background append or checkpoint failed: the next poll throws it and the partition stops. */
@@ -134,6 +126,9 @@ export class PartitionWorker {
     private readonly worker: WorkerOptions = DEFAULT_WORKER_OPTIONS,
     private readonly logger?: Logger,
   ) {
+    this.outputs = new PartitionOutputs(log, partition, outputTopics(baseRules), (err) => {
+      this.failure ??= err
+    })
     this.engine = this.newEngine()
     this.backfills = new PartitionBackfills(log, options, worker.warehouseRoot ?? null, logger)
   }
@@ -192,15 +187,11 @@ export class PartitionWorker {
       }
     }
     this.engine = engine
-    for (const topic of OUTPUT_TOPICS) {
-      const end = (await this.log.offsets(topic, this.partition)).end
-      this.outputEnd[topic] = ckpt?.outputs[topic] ?? 0
-      this.skip[topic] = Math.max(0, end - this.outputEnd[topic])
-    }
+    const skip = await this.outputs.restore(ckpt?.outputs)
     this.checkpointedOffset = this.nextOffset
     this.restored = { processed: engine.stats.processed, changes: engine.stats.segmentChanges }
     this.lastCheckpoint = Date.now()
-    this.logger?.info({ partition: this.partition, nextOffset: this.nextOffset, users: engine.userCount, skip: this.skip }, 'partition restored')
+    this.logger?.info({ partition: this.partition, nextOffset: this.nextOffset, users: engine.userCount, skip }, 'partition restored')
   }
 
   /**
@@ -312,7 +303,7 @@ export class PartitionWorker {
     if (!this.engine.erasures.isNew(r)) return
     const found = this.engine.erase(r.tenant, r.ids)
     this.startOutputs()
-    this.engine.erasures.add({ job: r.job, tenant: r.tenant, ids: r.ids, offset, at: timestamp, outputs: { ...this.outputEnd } })
+    this.engine.erasures.add({ job: r.job, tenant: r.tenant, ids: r.ids, offset, at: timestamp, outputs: { ...this.outputs.end } })
     this.logger?.info({ partition: this.partition, offset, tenant: r.tenant, job: r.job, idsHeld: found }, 'person erased')
   }
 
@@ -346,7 +337,7 @@ export class PartitionWorker {
   /** Appends the outputs produced so far and waits until they (and every earlier one) are durable. */
   async flushOutputs(): Promise<void> {
     this.startOutputs()
-    await this.outputsDurable()
+    await this.outputs.durable()
   }
 
   /** Writes a checkpoint of everything processed so far and waits for it (and any in flight) to be durable. */
@@ -385,9 +376,9 @@ export class PartitionWorker {
         ...(Object.keys(rules).length > 0 ? { rules } : {}),
         ...(erasures === undefined ? {} : { erasures }),
       } satisfies CheckpointClock,
-      outputs: { ...this.outputEnd },
+      outputs: { ...this.outputs.end },
     }
-    await this.outputsDurable()
+    await this.outputs.durable()
     await this.store.saveCheckpoint(this.worker.namespace, this.partition, ckpt, users)
     this.checkpointedOffset = offset
   }
@@ -423,28 +414,11 @@ export class PartitionWorker {
       this.letters = []
       // Durable before the checkpoint that covers their records, like the outputs: a crash
       // re-decides those records and may write their letters again (at least once, never lost).
-      const appended = (this.worker.appendDeadLetters ?? ((l: DeadLetter[]) => appendDeadLetters(this.log, l, this.deadLetterPartitions)))(letters).then(() => undefined)
-      this.appending.push(appended)
-      appended.catch((err: unknown) => {
-        this.failure ??= err instanceof Error ? err : new Error(String(err))
-      })
+      this.outputs.track((this.worker.appendDeadLetters ?? ((l: DeadLetter[]) => appendDeadLetters(this.log, l, this.deadLetterPartitions)))(letters))
     }
-    const { changes, notifications, links, identity } = this.engine.drainOutputs()
-    if (identity.length > 0) this.appendIdentity(identity)
-    for (const [topic, items] of [
-      [TOPICS.segmentChanges, changes],
-      [TOPICS.notifications, notifications],
-      [TOPICS.identities, links],
-    ] as const) {
-      if (items.length === 0) continue
-      // Appends to one partition keep the order they were issued in (the EventLog contract).
-      const appended = this.append(topic, items)
-      this.appending.push(appended)
-      if (this.appending.length >= 64) this.appending = [Promise.all(this.appending).then(() => undefined)]
-      appended.catch((err: unknown) => {
-        this.failure ??= err instanceof Error ? err : new Error(String(err))
-      })
-    }
+    const out = this.engine.drainOutputs()
+    if (out.identity.length > 0) this.appendIdentity(out.identity)
+    this.outputs.issue(out)
   }
 
   /**
@@ -460,39 +434,6 @@ export class PartitionWorker {
       if (list === undefined) byPartition.set(partition, (list = []))
       list.push({ key: `${record.message.tenant}:${record.message.kind === 'claim' ? record.message.id : record.message.person}`, value: encodeIdentityRecord(record), timestamp: now })
     }
-    for (const [partition, list] of byPartition) {
-      const appended = (this.worker.appendEvents ? this.worker.appendEvents(partition, list) : this.log.append(TOPICS.events, partition, list)).then(() => undefined)
-      this.appending.push(appended)
-      appended.catch((err: unknown) => {
-        this.failure ??= err instanceof Error ? err : new Error(String(err))
-      })
-    }
-  }
-
-  /**
-   * Waits until every append issued so far is durable. The list is folded into one promise, not
-   * emptied: whoever waits next (a checkpoint under way, then a flush) waits for these too. Emptying
-   * it let a flush return while a checkpoint held appends still in flight (EngineRunner.drain then
-   * missed identity records, test/engine/identity-drain.test.ts).
-   */
-  private async outputsDurable(): Promise<void> {
-    if (this.appending.length === 0) return
-    const all = this.appending.length === 1 ? this.appending[0]! : Promise.all(this.appending).then(() => undefined)
-    this.appending = [all]
-    await all
-  }
-
-  private async append(topic: OutputTopic, items: readonly object[]): Promise<void> {
-    if (items.length === 0) return
-    const already = Math.min(this.skip[topic], items.length)
-    this.skip[topic] -= already
-    this.outputEnd[topic] += items.length
-    if (already === items.length) return
-    const records: AppendRecord[] = []
-    for (let i = already; i < items.length; i++) {
-      const item = items[i] as { tenant: string; user_id: string; at: number }
-      records.push({ key: `${item.tenant}:${item.user_id}`, value: Buffer.from(JSON.stringify(item)), timestamp: item.at })
-    }
-    await this.log.append(topic, this.partition, records)
+    for (const [partition, list] of byPartition) this.outputs.track(this.worker.appendEvents ? this.worker.appendEvents(partition, list) : this.log.append(TOPICS.events, partition, list))
   }
 }

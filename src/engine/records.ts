@@ -1,3 +1,5 @@
+import type { InboxMessage } from '../state/state-store.ts'
+
 /** A user entering or leaving a segment: the `segment-changes` log, in order per user. */
 export interface SegmentChange {
   segment: string
@@ -26,6 +28,28 @@ export interface Notification {
   at: number
   properties: Record<string, unknown>
   values: Record<string, number | null>
+}
+
+/**
+ * A message for a player (docs/streams.md, "Player notifications"): a trigger with `emit: player`
+ * fired. The `player-notifications` log; players' inboxes are filled from it and keep it as it is,
+ * with the time they took it in. `id` is `<event_id>:<trigger>`: one per firing, the same after a replay.
+ */
+export type PlayerNotification = Omit<InboxMessage, 'storedAt'>
+
+/** An event of an event stream (docs/streams.md, "Event streams"): its stream's log, as JSON. */
+export interface StreamedEvent {
+  stream: string
+  tenant: string
+  /** The person the event was applied to. */
+  user_id: string
+  anonymous_id?: string
+  event: string
+  event_id: string
+  /** Event time, epoch ms. */
+  at: number
+  received_at: number
+  properties: Record<string, unknown>
 }
 
 /** An id linked into a person (docs/identity.md): the `identities` log, in order per person. */

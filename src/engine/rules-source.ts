@@ -29,7 +29,7 @@ export function upsertSegment(def: RulesDefinition, name: string, input: Segment
   }
   const segment: SegmentDefinition = { name, when, text: input.when, keepMs, description: input.description, source: { text: input.when, path, segment: name } }
   const segments = def.segments.some((s) => s.name === name) ? def.segments.map((s) => (s.name === name ? segment : s)) : [...def.segments, segment]
-  const next: RulesDefinition = { segments, triggers: def.triggers, ...(def.traits ? { traits: def.traits } : {}) }
+  const next: RulesDefinition = { ...def, segments }
   compileRules(next)
   return next
 }

@@ -45,6 +45,8 @@ export function mergeRules(base: RulesDefinition, own: RulesDefinition): RulesDe
     segments: [...base.segments.map((s) => segments.get(s.name) ?? s), ...own.segments.filter((s) => !base.segments.some((b) => b.name === s.name))],
     triggers: [...base.triggers.map((t) => triggers.get(t.name) ?? t), ...own.triggers.filter((t) => !base.triggers.some((b) => b.name === t.name))],
     ...(base.traits ? { traits: base.traits } : {}),
+    // Streams are the server's: every tenant's events go to the same logs.
+    ...(base.streams ? { streams: base.streams } : {}),
   }
   compileRules(merged)
   return merged

@@ -21,6 +21,11 @@ export interface GameDeps extends EventSink {
    * action's (it happened), and the outbox relay appends the event once the log takes it.
    */
   onQueued?: (event: TrackedEvent, err: unknown) => void
+  /**
+   * The player's undelivered inbox messages (docs/streams.md, "Player notifications"), handed over
+   * at login and marked delivered. Absent: a login answers no messages.
+   */
+  takeMessages?: (tenant: string, playerId: string) => Promise<Array<Record<string, unknown>>>
 }
 
 export interface GameCall {
@@ -71,7 +76,8 @@ export async function login(deps: GameDeps, call: GameCall): Promise<GameAnswer>
   const ok = await verifyPassword(req.password, player.password_hash)
   await record(deps, call, GAME_EVENTS.login, player, { status: ok ? 'ok' : 'wrong_password' }, Date.now())
   if (!ok) throw new GameError(401, 'wrong_password', 'wrong password', 'password')
-  return { status: 200, body: { player: publicPlayer(player) } }
+  const messages = deps.takeMessages ? await deps.takeMessages(call.tenant, player.id) : []
+  return { status: 200, body: { player: publicPlayer(player), messages } }
 }
 
 export async function buy(deps: GameDeps, call: GameCall, kind: string): Promise<GameAnswer> {

@@ -133,7 +133,14 @@ export const TOPICS = {
   /** Identity links made by the engine (docs/identity.md): what the warehouse's `identities` view reads. */
   identities: 'identities',
   deadLetters: 'dead-letters',
+  /** Messages for players from `emit: player` triggers (docs/streams.md): what the inboxes are filled from. */
+  playerNotifications: 'player-notifications',
 } as const
+
+/** The log of an event stream (docs/streams.md, "Event streams"): `buy` → `buy-events`. */
+export function eventStreamTopic(stream: string): string {
+  return `${stream}-events`
+}
 
 export const DEFAULT_PARTITIONS = 8
 

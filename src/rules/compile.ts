@@ -2,12 +2,13 @@ import type { Aggregate, Expr } from './ast.ts'
 import { compileCondition, type Leaves } from './compile-expr.ts'
 import { compileFilter } from './compile-filter.ts'
 import type { ExprContext } from './cursor.ts'
-import { errorAt, type ExprSource } from './errors.ts'
+import { errorAt, RuleError, type ExprSource } from './errors.ts'
+import { compileMessage, type MessageTemplate } from './message-template.ts'
 import { metricKey, printExpr } from './print.ts'
 import { pathReader } from './read-path.ts'
 import type { CompiledTrait } from './custom-traits.ts'
 import { assertKnownTrait, assertTimestampTrait, TraitCatalog } from './traits.ts'
-import type { CompiledRules, MetricSpec, RuleEnv, RulesDefinition } from './types.ts'
+import type { CompiledRules, MetricSpec, RuleEnv, RulesDefinition, TriggerDefinition } from './types.ts'
 
 interface CompiledWhen {
   test: (env: RuleEnv) => boolean
@@ -103,7 +104,7 @@ export function compileRules(def: RulesDefinition): CompiledRules {
   })
 
   const triggers = def.triggers.map((trg) => {
-    const base = { name: trg.name, on: trg.on, text: trg.text, emit: trg.emit }
+    const base = { name: trg.name, on: trg.on, text: trg.text, emit: trg.emit, message: triggerMessage(trg) }
     if (trg.when === null) return { ...base, test: null, metrics: [], traits: [], usesNow: false }
     const src = trg.source ?? { text: trg.text ?? '', path: `triggers.${trg.name}.when`, trigger: trg.name }
     return { ...base, ...compileWhen(trg.when, src, 'trigger') }
@@ -129,4 +130,15 @@ function checkAggregate(node: Aggregate, src: ExprSource): void {
   if (node.window && !(node.window.ms > 0)) {
     throw errorAt(src, node.window.start, 'a window must be longer than zero')
   }
+}
+
+/** A trigger's message: `message:` (a template, load-yaml.ts checked it), else its description or name as written. */
+function triggerMessage(trg: TriggerDefinition): MessageTemplate {
+  if (trg.message === undefined) {
+    const text = trg.description ?? trg.name
+    return () => text
+  }
+  const compiled = compileMessage(trg.message)
+  if (typeof compiled === 'string') throw new RuleError({ detail: compiled, line: 1, column: 1, path: `triggers.${trg.name}.message`, trigger: trg.name })
+  return compiled
 }

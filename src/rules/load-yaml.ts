@@ -4,6 +4,8 @@ import { compileRules } from './compile.ts'
 import { parseDuration } from './duration.ts'
 import { quote } from './errors.ts'
 import { parseTraitsSection } from './load-traits.ts'
+import { parseStreamsSection } from './load-streams.ts'
+import { compileMessage } from './message-template.ts'
 import { TraitCatalog } from './traits.ts'
 import type { CompiledRules, RulesDefinition, SegmentDefinition, TriggerDefinition } from './types.ts'
 import type { TraitDefinition } from './custom-traits.ts'
@@ -11,11 +13,12 @@ import { describeNode, expression, text } from './yaml-expr.ts'
 import { YamlFile, type Entry, type ErrorExtra } from './yaml-nodes.ts'
 import { isRuleName } from './names.ts'
 
-const TOP_KEYS = ['traits', 'segments', 'triggers'] as const
+const TOP_KEYS = ['traits', 'streams', 'segments', 'triggers'] as const
 const SEGMENT_KEYS = ['when', 'keep', 'description'] as const
-const TRIGGER_KEYS = ['on', 'when', 'emit', 'description'] as const
-/** Segment, trigger and emit names travel in change logs and URLs: keep them path-safe. */
+const TRIGGER_KEYS = ['on', 'when', 'emit', 'message', 'description'] as const
 export const DEFAULT_EMIT = 'notification'
+/** The `emit` that also writes the player-notifications log and the player's inbox (docs/streams.md). */
+export const PLAYER_EMIT = 'player'
 
 export function loadRulesFile(path: string): CompiledRules {
   return compileRules(parseRulesYaml(readFileSync(path, 'utf8'), path))
@@ -50,13 +53,17 @@ export function parseRulesYaml(source: string, fileName?: string, declared?: rea
   if (declared !== undefined) {
     const own = top.find((e) => e.key === 'traits')
     if (own) throw y.error(own.keyNode.range?.[0] ?? 0, 'traits', 'traits are declared in the server rules file, not in a tenant rule set')
+    const streams = top.find((e) => e.key === 'streams')
+    if (streams) throw y.error(streams.keyNode.range?.[0] ?? 0, 'streams', 'streams are defined in the server rules file, not in a tenant rule set: each is a log of the server')
   }
   // Traits first, wherever the section sits in the file: rules resolve names against them.
   const traitsNode = top.find((e) => e.key === 'traits')?.value
   if (traitsNode) def.traits = parseTraitsSection(y, traitsNode)
   const catalog = new TraitCatalog(def.traits)
+  const streamsNode = top.find((e) => e.key === 'streams')?.value
+  if (streamsNode) def.streams = parseStreamsSection(y, streamsNode)
   for (const { key, value } of top) {
-    if (value === null || key === 'traits') continue
+    if (value === null || key === 'traits' || key === 'streams') continue
     if (!isMap(value)) throw y.errorAtNode(value, 0, key, `${quote(key)} must be a map from name to definition`)
     for (const entry of y.entries(value, key)) {
       if (key === 'segments') def.segments.push(segment(y, entry, catalog))
@@ -116,12 +123,19 @@ function trigger(y: YamlFile, { key: name, keyNode, value }: Entry, catalog: Tra
   if (!isRuleName(emit)) {
     throw y.errorAtNode(emitEntry?.value ?? null, 0, `${path}.emit`, `invalid emit target ${quote(emit)}`, owner)
   }
+  const messageEntry = entries.find((e) => e.key === 'message')
+  const message = text(y, messageEntry, `${path}.message`, owner)
+  if (message !== undefined) {
+    const compiled = compileMessage(message)
+    if (typeof compiled === 'string') throw y.errorAtNode(messageEntry?.value ?? null, 0, `${path}.message`, compiled, owner)
+  }
   return {
     name,
     on,
     when: parsed?.expr ?? null,
     text: parsed?.source.text ?? null,
     emit,
+    message,
     description: text(
       y,
       entries.find((e) => e.key === 'description'),

@@ -2,6 +2,8 @@ import type { AggregateFn, Expr } from './ast.ts'
 import type { ExprSource } from './errors.ts'
 import type { EventFilter } from './compile-filter.ts'
 import type { CompiledTrait, TraitDefinition } from './custom-traits.ts'
+import type { MessageTemplate } from './message-template.ts'
+import type { StreamDefinition } from './streams.ts'
 
 /**
  * One per distinct aggregate anywhere in the rules, deduplicated by canonical text. The engine
@@ -57,6 +59,8 @@ export interface CompiledTrigger {
   /** null = fire on every `on` event. */
   test: ((env: RuleEnv) => boolean) | null
   emit: string
+  /** The message for the player (`message:`, else the description, else the name), from the triggering event. */
+  message: MessageTemplate
   metrics: number[]
   traits: string[]
   usesNow: boolean
@@ -87,6 +91,8 @@ export interface TriggerDefinition {
   when: Expr | null
   text: string | null
   emit: string
+  /** `message:` as written: a template of the triggering event's properties (message-template.ts). */
+  message?: string | undefined
   description?: string | undefined
   source?: ExprSource | undefined
 }
@@ -97,4 +103,6 @@ export interface RulesDefinition {
   triggers: TriggerDefinition[]
   /** Declared traits (`traits:`); absent when the file declares none. */
   traits?: TraitDefinition[] | undefined
+  /** Event streams (`streams:`, streams.ts); absent when the file defines none. The server's file only. */
+  streams?: StreamDefinition[] | undefined
 }

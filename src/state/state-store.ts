@@ -118,6 +118,57 @@ export interface PrivacyTables {
 }
 
 /**
+ * A message for a player (docs/streams.md, "Player notifications"): written by a trigger with
+ * `emit: player` to the `player-notifications` log, then kept in the player's inbox until the game
+ * says it was shown.
+ */
+export interface InboxMessage {
+  /** `<event_id>:<trigger>`: one per firing. */
+  id: string
+  tenant: string
+  /** The player (the engine's user id). */
+  user_id: string
+  trigger: string
+  message: string
+  /** The triggering event's name and id. */
+  event: string
+  event_id: string
+  /** Event time of the triggering event, epoch ms. */
+  at: number
+  /** When the inbox took it in, epoch ms: expiry counts from here. */
+  storedAt: number
+}
+
+/**
+ * Players' inboxes: the undelivered messages of the `player-notifications` log, per tenant and
+ * player, in log order. Taking records in and moving the read position are one transaction, so a
+ * record is stored once however many servers read the log, and a delivered (removed) message never
+ * comes back.
+ */
+export interface InboxTables {
+  /** The next offset of `player-notifications` partition `partition` not yet taken in; 0 at first. */
+  position(partition: number): Promise<number>
+  /**
+   * In one transaction, only if the partition's position is still `from`: stores `messages` (read
+   * from offsets `from` .. `to` - 1, in log order) and sets the position to `to`. A player left with
+   * more than `maxPerPlayer` undelivered messages loses the oldest. Returns null, with nothing
+   * written, when the position was not `from` (another server took those records in), else the
+   * number of messages dropped by the cap.
+   */
+  take(partition: number, from: number, to: number, messages: readonly InboxMessage[], maxPerPlayer: number): Promise<number | null>
+  /** A player's undelivered messages, oldest first (log order), at most `limit`. */
+  undelivered(tenant: string, userId: string, limit: number): Promise<InboxMessage[]>
+  /** Removes these messages of the player (delivered); returns how many were there. Unknown ids are ignored. */
+  markDelivered(tenant: string, userId: string, ids: readonly string[]): Promise<number>
+  /** Removes every undelivered message stored before `before` (epoch ms); returns how many. */
+  expire(before: number): Promise<number>
+  /** Removes every message of these players of a tenant (an erasure); returns how many. */
+  erase(tenant: string, userIds: readonly string[]): Promise<number>
+  /** Undelivered messages held, all tenants (a gauge). */
+  count(): Promise<number>
+}
+
+/**
  * Engine state: checkpoints and users per partition, and the tenants' rule sets they run. The
  * game's players have their own port (src/players/).
  */
@@ -150,6 +201,8 @@ export interface StateStore {
   ruleSetHistory(tenant: string, limit: number): Promise<RuleSetVersion[]>
   /** Erasure jobs and the audit trail (docs/privacy.md): not per namespace, and never fenced. */
   readonly privacy: PrivacyTables
+  /** Players' inboxes (docs/streams.md, "Player notifications"): not per namespace, and never fenced. */
+  readonly inbox: InboxTables
   /** Drops a namespace's checkpoints and users (a full rebuild from the log). */
   reset(namespace: string): Promise<void>
   close(): Promise<void>

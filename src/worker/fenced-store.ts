@@ -1,4 +1,4 @@
-import type { CheckpointFence, PartitionCheckpoint, PrivacyTables, RuleSetVersion, StateStore, UserRecord } from '../state/state-store.ts'
+import type { CheckpointFence, InboxTables, PartitionCheckpoint, PrivacyTables, RuleSetVersion, StateStore, UserRecord } from '../state/state-store.ts'
 
 /** The state store as one partition's worker sees it: every checkpoint carries the lease it was acquired under. */
 export class FencedStateStore implements StateStore {
@@ -42,6 +42,11 @@ export class FencedStateStore implements StateStore {
   /** Not per partition: a worker never fences them. */
   get privacy(): PrivacyTables {
     return this.store.privacy
+  }
+
+  /** Not per partition either: inboxes are filled from their own log and never fenced. */
+  get inbox(): InboxTables {
+    return this.store.inbox
   }
 
   reset(namespace: string): Promise<void> {

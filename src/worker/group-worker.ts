@@ -1,7 +1,7 @@
 import type { EngineOptions } from '../engine/engine-options.ts'
 import type { EngineRules } from '../engine/engine-rules.ts'
 import { PartitionWorker, type WorkerOptions } from '../engine/partition-worker.ts'
-import { Progress, PROGRESS_INTERVAL_MS } from '../engine/progress.ts'
+import { Progress, PROGRESS_INTERVAL_MS, type ProgressLine } from '../engine/progress.ts'
 import type { EventLog } from '../log/event-log.ts'
 import type { Logger } from '../logger.ts'
 import type { StateStore } from '../state/state-store.ts'
@@ -25,6 +25,8 @@ export interface GroupWorkerConfig {
   logger: Logger
   /** How often a progress line is logged. Default 60 s (PROGRESS_INTERVAL_MS); 0 = never. */
   progressLogMs?: number
+  /** Told every progress line (the worker's /metrics: src/worker/metrics-server.ts). */
+  onProgress?: (worker: string, line: ProgressLine) => void
 }
 
 /**
@@ -211,6 +213,8 @@ export class GroupWorker {
     if (every <= 0 || now - this.lastProgress < every) return
     this.lastProgress = now
     const running = [...this.slots.values()].flatMap((s) => (s.partitionWorker === null ? [] : [s.partitionWorker]))
-    this.c.logger.info({ worker: this.id, workers: workers.length, partitions: this.owned(), ...this.progress.sample(running, now) }, 'worker progress')
+    const line = this.progress.sample(running, now)
+    this.c.logger.info({ worker: this.id, workers: workers.length, partitions: this.owned(), ...line }, 'worker progress')
+    this.c.onProgress?.(this.id, line)
   }
 }

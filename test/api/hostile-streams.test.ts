@@ -33,7 +33,7 @@ describe('stream caps', () => {
     const fourth = keep(await open(`${s.url}/v1/notifications`, s.keys.read))
     expect(fourth.status).toBe(429)
     expect(JSON.parse(fourth.body)).toEqual({
-      error: { code: 'too_many_streams', message: 'tenant "default" has 3 segment-changes/notifications streams open (per-tenant cap 3); close one and retry' },
+      error: { code: 'too_many_streams', message: 'tenant "default" has 3 SSE streams open (per-tenant cap 3); close one and retry' },
     })
     // The other tenant is not locked out.
     expect(keep(await open(`${s.url}/v1/segment-changes`, s.keys.acme)).status).toBe(200)

@@ -257,6 +257,28 @@ describe('every route answers as the OpenAPI document says', () => {
     await check({ method: 'GET', path: '/v1/segment-changes', url: '/v1/segment-changes?from=not-a-cursor', key: read, status: 400 })
     await check({ method: 'GET', path: '/v1/notifications', url: '/v1/notifications', key: read, status: 200, stream: true })
     await check({ method: 'GET', path: '/v1/notifications', url: '/v1/notifications', status: 401 })
+    await check({ method: 'GET', path: '/v1/player-notifications', url: '/v1/player-notifications?trigger=t', key: read, status: 200, stream: true })
+    await check({ method: 'GET', path: '/v1/player-notifications', url: '/v1/player-notifications?from=v1.s.0', key: read, status: 400 })
+    await check({ method: 'GET', path: '/v1/event-streams', url: '/v1/event-streams', key: read, status: 200 })
+    await check({ method: 'GET', path: '/v1/event-streams', url: '/v1/event-streams', status: 401 })
+    await check({ method: 'GET', path: '/v1/event-streams/{stream}', url: '/v1/event-streams/buy?event=purchase', key: read, status: 200, stream: true })
+    await check({ method: 'GET', path: '/v1/event-streams/{stream}', url: '/v1/event-streams/nope', key: read, status: 404 })
+    await check({ method: 'GET', path: '/v1/event-streams/{stream}', url: '/v1/event-streams/buy?from=v1.s.0', key: read, status: 400 })
+  })
+
+  it('inboxes', async () => {
+    const { read, write } = s.keys
+    await check({ method: 'GET', path: '/v1/profiles/{user_id}/inbox', url: '/v1/profiles/u1/inbox?limit=5', key: read, status: 200 })
+    await check({ method: 'GET', path: '/v1/profiles/{user_id}/inbox', url: '/v1/profiles/u1/inbox?limit=500', key: read, status: 400 })
+    await check({ method: 'GET', path: '/v1/profiles/{user_id}/inbox', url: '/v1/profiles/u1/inbox', key: write, status: 403 })
+    await check({ method: 'GET', path: '/v1/profiles/{user_id}/inbox', url: `/v1/profiles/${'x'.repeat(101)}/inbox`, key: read, status: 414 })
+    const delivered = (body: string, status: number, key = write) =>
+      check({ method: 'POST', path: '/v1/profiles/{user_id}/inbox/delivered', url: '/v1/profiles/u1/inbox/delivered', key, body, status })
+    await delivered(JSON.stringify({ ids: ['a:b'] }), 200)
+    await delivered(JSON.stringify({ nope: 1 }), 400)
+    await delivered(JSON.stringify({ ids: [] }), 403, read)
+    await delivered('{', 400)
+    await check({ method: 'POST', path: '/v1/profiles/{user_id}/inbox/delivered', url: '/v1/profiles/u1/inbox/delivered', key: write, body: '<ids/>', contentType: 'application/xml', status: 415 })
   })
 
   it('the warehouse', async () => {

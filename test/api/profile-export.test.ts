@@ -46,7 +46,13 @@ const eventIds = (lines: Line[]) => ofKind(lines, 'event').map((l) => String(l.e
 function checkFrame(lines: Line[], tenant: string, userId: string): void {
   expect(lines[0]).toMatchObject({ kind: 'export', tenant, user_id: userId })
   expect(new Date(String(lines[0]!.generated_at)).toISOString()).toBe(lines[0]!.generated_at)
-  expect(lines.at(-1)).toEqual({ kind: 'end', events: ofKind(lines, 'event').length, segment_changes: ofKind(lines, 'segment_change').length, notifications: ofKind(lines, 'notification').length })
+  expect(lines.at(-1)).toEqual({
+    kind: 'end',
+    events: ofKind(lines, 'event').length,
+    segment_changes: ofKind(lines, 'segment_change').length,
+    notifications: ofKind(lines, 'notification').length,
+    inbox_messages: ofKind(lines, 'inbox_message').length,
+  })
   // In order: export, profile, events (warehouse, then log), segment changes, notifications, end.
   const rank: Record<string, number> = { export: 0, profile: 1, event: 2, segment_change: 4, notification: 5, end: 6 }
   const ranks = lines.map((l) => (l.kind === 'event' && l.source === 'log' ? 3 : rank[l.kind]!))

@@ -65,3 +65,13 @@ export class Tail {
     }
   }
 }
+
+/** Opens an SSE stream (200 expected) and waits for its opening frame; the caller closes the tail. */
+export async function openTail(url: string, headers: Record<string, string>): Promise<Tail> {
+  const ac = new AbortController()
+  const res = await fetch(url, { headers, signal: ac.signal })
+  if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${await res.text()}`)
+  const tail = new Tail(res, ac)
+  await tail.until('the opening frame', () => tail.frames.length > 0)
+  return tail
+}

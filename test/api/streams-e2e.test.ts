@@ -3,7 +3,7 @@
  * over POST /v1/events, segment changes and notifications out over SSE, resumed after a disconnect.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Tail } from './sse-tail.ts'
+import { openTail, type Tail } from './sse-tail.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
 
 let s: TestServer
@@ -20,12 +20,8 @@ afterAll(async () => {
 })
 
 async function open(path: string, key: string, headers: Record<string, string> = {}): Promise<Tail> {
-  const ac = new AbortController()
-  const res = await fetch(`${s.url}${path}`, { headers: { ...auth(key), ...headers }, signal: ac.signal })
-  expect(res.status).toBe(200)
-  const tail = new Tail(res, ac)
+  const tail = await openTail(`${s.url}${path}`, { ...auth(key), ...headers })
   tails.push(tail)
-  await tail.until('the opening frame', () => tail.frames.length > 0)
   return tail
 }
 

@@ -9,6 +9,8 @@ import { readRun, runEngineChild } from './crash-run.ts'
 import { outcome } from './outcome.ts'
 
 const RULES = `
+streams:
+  buy: { events: [in_app_purchase] }
 segments:
   high_roller:
     when: count(spin, 20m) >= 30 and sum(in_app_purchase.amount, 20m) > 5
@@ -19,6 +21,8 @@ triggers:
   big_buy:
     on: in_app_purchase
     when: amount > 9
+    emit: player
+    message: "Thanks for {amount}!"
 `
 
 /**
@@ -80,6 +84,17 @@ describe('engine exactly-once across SIGKILL', () => {
     expect(a.notifications.flat().length).toBeGreaterThan(50)
     expect(b.changes).toEqual(a.changes)
     expect(b.notifications).toEqual(a.notifications)
+    // The player notifications and the event stream are outputs like the others: none lost, none twice.
+    expect(a.players.flat().length).toBe(a.notifications.flat().length)
+    // Every purchase applied once (with lateness, the last ones are still held when the run ends).
+    const purchases = new Set(events.filter((e) => e.event === 'in_app_purchase').map((e) => e.event_id))
+    const streamed = a.buys.flat().map((v) => (JSON.parse(v) as { event_id: string }).event_id)
+    expect(new Set(streamed).size).toBe(streamed.length)
+    expect(streamed.every((id) => purchases.has(id))).toBe(true)
+    if (lateness === 0) expect(streamed.length).toBe(purchases.size)
+    else expect(streamed.length).toBeGreaterThan(purchases.size * 0.95)
+    expect(b.players).toEqual(a.players)
+    expect(b.buys).toEqual(a.buys)
     expect(b.users).toEqual(a.users)
     expect(b.checkpoints).toEqual(a.checkpoints)
     // Per user, versions run 1, 2, 3… with no gap or repeat.

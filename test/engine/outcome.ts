@@ -1,9 +1,10 @@
-import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
+import { eventStreamTopic, TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
 
 /** Every value of a topic, per partition in offset order, as text. */
 export async function readAll(log: EventLog, topic: string, partitions: number): Promise<string[][]> {
   const out: string[][] = []
+  if ((await log.partitionCount(topic)) === null) return out
   for (let p = 0; p < partitions; p++) {
     const values: string[] = []
     for (let offset = 0; ;) {
@@ -19,7 +20,7 @@ export async function readAll(log: EventLog, topic: string, partitions: number):
 
 /**
  * Everything an engine run leaves behind, for comparing a crashed run with an uninterrupted one:
- * the output streams per partition in offset order, the stored users and the checkpoints.
+ * the output streams per partition in offset order (player notifications and the `buy` event stream too), the stored users and the checkpoints.
  */
 export async function outcome(log: EventLog, store: StateStore, partitions: number) {
   const users: Record<string, string> = {}
@@ -28,5 +29,12 @@ export async function outcome(log: EventLog, store: StateStore, partitions: numb
     for await (const u of store.loadUsers('engine', p)) users[u.key] = Buffer.from(u.state!).toString('base64')
     checkpoints.push(await store.loadCheckpoint('engine', p))
   }
-  return { changes: await readAll(log, TOPICS.segmentChanges, partitions), notifications: await readAll(log, TOPICS.notifications, partitions), users, checkpoints }
+  return {
+    changes: await readAll(log, TOPICS.segmentChanges, partitions),
+    notifications: await readAll(log, TOPICS.notifications, partitions),
+    players: await readAll(log, TOPICS.playerNotifications, partitions),
+    buys: await readAll(log, eventStreamTopic('buy'), partitions),
+    users,
+    checkpoints,
+  }
 }

@@ -132,7 +132,7 @@ describe('structural errors are positioned in the file', () => {
     ['root not a map', '- a\n- b\n', undefined, 1, 1, 'the rules file must be a map with "segments", "triggers" and/or "traits"'],
     ['complex key', '? [a]\n: b\n', undefined, 1, 3, 'keys must be plain names'],
     ['null key in a segment', 'segments:\n  s:\n    ~: x\n', 'segments.s', 3, 5, 'keys must be plain names'],
-    ['unknown top-level key', 'segmnets: {}\n', 'segmnets', 1, 1, 'unknown key "segmnets" (did you mean "segments"?); expected one of "traits", "segments", "triggers"'],
+    ['unknown top-level key', 'segmnets: {}\n', 'segmnets', 1, 1, 'unknown key "segmnets" (did you mean "segments"?); expected one of "traits", "streams", "segments", "triggers"'],
     ['segments not a map', 'segments: [a, b]\n', 'segments', 1, 11, '"segments" must be a map from name to definition'],
     ['triggers not a map', 'triggers: cart\n', 'triggers', 1, 11, '"triggers" must be a map from name to definition'],
     ['segment not a map', 'segments:\n  s: is_new\n', 'segments.s', 2, 6, 'a segment must be a map with "when" and optionally "keep"'],
@@ -168,7 +168,7 @@ describe('structural errors are positioned in the file', () => {
       'triggers.t.emitt',
       4,
       5,
-      'unknown key "emitt" (did you mean "emit"?); expected one of "on", "when", "emit", "description"',
+      'unknown key "emitt" (did you mean "emit"?); expected one of "on", "when", "emit", "message", "description"',
     ],
     ['bad emit', 'triggers:\n  t:\n    on: x\n    emit: "a b"\n', 'triggers.t.emit', 4, 11, 'invalid emit target "a b"'],
   ])('%s', (_name, source, path, line, column, detail) => {

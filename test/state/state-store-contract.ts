@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { FencedError, type AuditEntry, type ErasureJob, type PartitionCheckpoint, type StateStore } from '../../src/state/state-store.ts'
+import { FencedError, type AuditEntry, type ErasureJob, type InboxMessage, type PartitionCheckpoint, type StateStore } from '../../src/state/state-store.ts'
 
 export interface StateStoreHarness {
   open(): Promise<StateStore>
@@ -210,6 +210,146 @@ export function runStateStoreContract(name: string, harness: () => StateStoreHar
       } finally {
         await reopened.close()
       }
+    })
+
+    describe('inbox', () => {
+      // The Postgres harness's cleanup leaves these tables as they are: each test takes its own
+      // partitions and tenants, stores at late storedAt (expiry's test expires before 1,000), and counts from a baseline.
+      let fresh = 0
+      const place = () => {
+        fresh++
+        return { p: 1_000 + fresh * 10, t: `inbox-${fresh}` }
+      }
+      const msg = (tenant: string, user: string, eventId: string, storedAt = 1_700_000_000_000): InboxMessage => ({
+        id: `${eventId}:welcome`,
+        tenant,
+        user_id: user,
+        trigger: 'welcome',
+        message: `Hello ${user}, you did ${eventId}`,
+        event: 'login',
+        event_id: eventId,
+        at: 1_600_000_000_000,
+        storedAt,
+      })
+      const ids = (messages: InboxMessage[]) => messages.map((m) => m.event_id)
+
+      it('takes a range in once: the position moves, a stale or concurrent take returns null and writes nothing', async () => {
+        const { p, t } = place()
+        expect(await store.inbox.position(p)).toBe(0)
+        expect(await store.inbox.take(p, 0, 3, [msg(t, 'u1', 'e1'), msg(t, 'u1', 'e2'), msg(t, 'u2', 'e3')], 10)).toBe(0)
+        expect(await store.inbox.position(p)).toBe(3)
+        expect(await store.inbox.position(p + 1)).toBe(0)
+        expect(await store.inbox.undelivered(t, 'u1', 10)).toEqual([msg(t, 'u1', 'e1'), msg(t, 'u1', 'e2')])
+        expect(await store.inbox.take(p, 0, 4, [msg(t, 'u1', 'stale')], 10)).toBeNull()
+        expect(await store.inbox.position(p)).toBe(3)
+        expect(ids(await store.inbox.undelivered(t, 'u1', 10))).toEqual(['e1', 'e2'])
+        // Two servers reading the same records: one takes them in, once. Also on a partition with no position yet.
+        const other = await h.reopen()
+        try {
+          for (const [q, from] of [
+            [p, 3],
+            [p + 2, 0],
+          ] as const) {
+            const results = await Promise.all([store.inbox.take(q, from, from + 2, [msg(t, 'u3', `a${q}`)], 10), other.inbox.take(q, from, from + 5, [msg(t, 'u3', `b${q}`)], 10)])
+            expect(results.filter((r) => r === null)).toHaveLength(1)
+            const won = results[0] === null ? 'b' : 'a'
+            expect(await store.inbox.position(q)).toBe(from + (won === 'a' ? 2 : 5))
+            expect(ids(await store.inbox.undelivered(t, 'u3', 10)).filter((id) => id.endsWith(String(q)))).toEqual([`${won}${q}`])
+          }
+        } finally {
+          await other.close()
+        }
+      })
+
+      it('stores an id once and lists a player undelivered messages in log order, per tenant and player', async () => {
+        const { p, t } = place()
+        const odd = 'u1\u0000é\u{1F600}'
+        await store.inbox.take(p, 0, 4, [msg(t, 'u1', 'e1'), msg(t, 'u10', 'e2'), msg(t, 'u1', 'e3'), msg(t, 'u1', 'e1')], 10)
+        await store.inbox.take(p, 4, 9, [msg(t, 'u1', 'e3'), msg(`${t}-other`, 'u1', 'e1'), msg(t, 'u1', 'e0'), { ...msg(t, odd, 'e\u00004'), message: 'a\u0000b' }, msg(t, 'u1', 'e5')], 10)
+        expect(await store.inbox.undelivered(t, 'u1', 10)).toEqual([msg(t, 'u1', 'e1'), msg(t, 'u1', 'e3'), msg(t, 'u1', 'e0'), msg(t, 'u1', 'e5')])
+        expect(ids(await store.inbox.undelivered(t, 'u1', 2))).toEqual(['e1', 'e3'])
+        expect(await store.inbox.undelivered(t, 'u10', 10)).toEqual([msg(t, 'u10', 'e2')])
+        expect(await store.inbox.undelivered(`${t}-other`, 'u1', 10)).toEqual([msg(`${t}-other`, 'u1', 'e1')])
+        expect(await store.inbox.undelivered(t, odd, 10)).toEqual([{ ...msg(t, odd, 'e\u00004'), message: 'a\u0000b' }])
+        expect(await store.inbox.undelivered(t, 'nobody', 10)).toEqual([])
+      })
+
+      it('removes delivered messages, counting them and ignoring unknown ids; their range cannot be taken again', async () => {
+        const { p, t } = place()
+        const range = [msg(t, 'u1', 'e1'), msg(t, 'u1', 'e2'), msg(t, 'u1', 'e3'), msg(t, 'u2', 'e4')]
+        await store.inbox.take(p, 0, 4, range, 10)
+        expect(await store.inbox.markDelivered(t, 'u1', ['e1:welcome', 'nope', 'e3:welcome'])).toBe(2)
+        expect(await store.inbox.markDelivered(t, 'u1', ['e1:welcome'])).toBe(0)
+        // Another player's message is not this player's to mark.
+        expect(await store.inbox.markDelivered(t, 'u1', ['e4:welcome'])).toBe(0)
+        expect(await store.inbox.markDelivered(t, 'u1', [])).toBe(0)
+        expect(ids(await store.inbox.undelivered(t, 'u1', 10))).toEqual(['e2'])
+        expect(await store.inbox.take(p, 0, 4, range, 10)).toBeNull()
+        expect(ids(await store.inbox.undelivered(t, 'u1', 10))).toEqual(['e2'])
+        expect(ids(await store.inbox.undelivered(t, 'u2', 10))).toEqual(['e4'])
+      })
+
+      it('drops the oldest messages of a player beyond the cap and counts them', async () => {
+        const { p, t } = place()
+        expect(await store.inbox.take(p, 0, 3, [msg(t, 'u1', 'e1'), msg(t, 'u1', 'e2'), msg(t, 'u1', 'e3')], 2)).toBe(1)
+        expect(ids(await store.inbox.undelivered(t, 'u1', 10))).toEqual(['e2', 'e3'])
+        expect(await store.inbox.take(p, 3, 6, [msg(t, 'u1', 'e4'), msg(t, 'u2', 'e5'), msg(t, 'u1', 'e6')], 2)).toBe(2)
+        expect(ids(await store.inbox.undelivered(t, 'u1', 10))).toEqual(['e4', 'e6'])
+        expect(ids(await store.inbox.undelivered(t, 'u2', 10))).toEqual(['e5'])
+        // A dropped id is gone: delivering it finds nothing.
+        expect(await store.inbox.markDelivered(t, 'u1', ['e2:welcome'])).toBe(0)
+        expect(await store.inbox.take(p, 6, 7, [msg(t, 'u1', 'e7')], 5)).toBe(0)
+        expect(ids(await store.inbox.undelivered(t, 'u1', 10))).toEqual(['e4', 'e6', 'e7'])
+      })
+
+      it('expires messages stored before a time, erases players of one tenant, and counts what is held', async () => {
+        const { p, t } = place()
+        const base = await store.inbox.count()
+        await store.inbox.take(
+          p,
+          0,
+          6,
+          [msg(t, 'u1', 'e1', 100), msg(t, 'u1', 'e2', 200), msg(t, 'u2', 'e3', 150), msg(t, 'u3', 'e4', 300), msg(`${t}-other`, 'u1', 'e5', 300), msg(t, 'u2', 'e6', 300)],
+          10,
+        )
+        expect(await store.inbox.count()).toBe(base + 6)
+        expect(await store.inbox.expire(200)).toBe(2)
+        expect(await store.inbox.expire(200)).toBe(0)
+        expect(ids(await store.inbox.undelivered(t, 'u1', 10))).toEqual(['e2'])
+        expect(ids(await store.inbox.undelivered(t, 'u2', 10))).toEqual(['e6'])
+        expect(await store.inbox.count()).toBe(base + 4)
+        expect(await store.inbox.erase(t, ['u1', 'u2', 'nobody'])).toBe(2)
+        expect(await store.inbox.erase(t, [])).toBe(0)
+        expect(await store.inbox.undelivered(t, 'u1', 10)).toEqual([])
+        expect(ids(await store.inbox.undelivered(t, 'u3', 10))).toEqual(['e4'])
+        expect(ids(await store.inbox.undelivered(`${t}-other`, 'u1', 10))).toEqual(['e5'])
+        expect(await store.inbox.count()).toBe(base + 2)
+        // Erased and expired ids are free again: nothing of them is left behind.
+        expect(await store.inbox.take(p, 6, 8, [msg(t, 'u1', 'e1', 100), msg(t, 'u1', 'e2')], 10)).toBe(0)
+        expect(ids(await store.inbox.undelivered(t, 'u1', 10))).toEqual(['e1', 'e2'])
+        expect(await store.inbox.expire(101)).toBe(1)
+        expect(await store.inbox.count()).toBe(base + 3)
+      })
+
+      it('keeps inboxes, positions and the count across reopening, and carries on in log order', async () => {
+        const { p, t } = place()
+        const base = await store.inbox.count()
+        await store.inbox.take(p, 0, 2, [msg(t, 'u1', 'e1'), msg(t, 'u1', 'e2')], 10)
+        await store.inbox.take(p + 1, 0, 1, [msg(t, 'u2', 'e3')], 10)
+        await store.saveCheckpoint('engine', 0, ckpt(1), [])
+        await store.reset('engine')
+        await store.close()
+        store = await h.reopen()
+        expect(await store.inbox.position(p)).toBe(2)
+        expect(await store.inbox.position(p + 1)).toBe(1)
+        expect(await store.inbox.count()).toBe(base + 3)
+        expect(await store.inbox.undelivered(t, 'u1', 10)).toEqual([msg(t, 'u1', 'e1'), msg(t, 'u1', 'e2')])
+        expect(await store.inbox.take(p, 0, 2, [msg(t, 'u1', 'again')], 10)).toBeNull()
+        // New messages go after those stored before: the order (and the store's numbering) carries on.
+        expect(await store.inbox.take(p, 2, 4, [msg(t, 'u1', 'e4'), msg(t, 'u1', 'e1')], 10)).toBe(0)
+        expect(ids(await store.inbox.undelivered(t, 'u1', 10))).toEqual(['e1', 'e2', 'e4'])
+        expect(await store.inbox.count()).toBe(base + 4)
+      })
     })
   })
 }

@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 export interface ServeChild {
   proc: ChildProcess
   url: string
+  /** Its JSON logs so far (stderr). */
+  readonly stderr: string
   /** SIGKILL, resolved once the process is gone. */
   kill(): Promise<void>
 }
@@ -13,11 +15,11 @@ export interface ServeChild {
  * one API key (`key`, tenant default, every scope); resolves once it prints where it listens.
  * `warehouse: true` leaves the warehouse sink on.
  */
-export async function startServeChild(globalArgs: string[], key: string, serveArgs: string[] = [], options: { warehouse?: boolean } = {}): Promise<ServeChild> {
+export async function startServeChild(globalArgs: string[], key: string, serveArgs: string[] = [], options: { warehouse?: boolean; logLevel?: string } = {}): Promise<ServeChild> {
   const warehouse = options.warehouse === true ? [] : ['--no-warehouse']
   const proc = spawn(process.execPath, ['bin/tagstream.mjs', ...globalArgs, 'serve', '--port', '0', ...warehouse, '--clock-tick-ms', '0', ...serveArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TAGSTREAM_API_KEYS: `${key}:default:write+read+admin+operator`, TAGSTREAM_LOG_LEVEL: 'warn' },
+    env: { ...process.env, TAGSTREAM_API_KEYS: `${key}:default:write+read+admin+operator`, TAGSTREAM_LOG_LEVEL: options.logLevel ?? 'warn' },
   })
   let out = ''
   let err = ''
@@ -41,6 +43,9 @@ export async function startServeChild(globalArgs: string[], key: string, serveAr
   return {
     proc,
     url,
+    get stderr() {
+      return err
+    },
     kill() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
       return exited

@@ -35,6 +35,8 @@ export class WorkerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   readonly joined: Promise<void>
   private log = ''
+  /** What the worker printed on stdout: its one JSON line once it joined. */
+  out = ''
 
   constructor(
     readonly id: string,
@@ -49,10 +51,9 @@ export class WorkerProcess {
     if (keep) this.proc.stderr!.pipe(createWriteStream(join(keep, `${id}-${this.proc.pid}.log`)))
     this.exited = new Promise((done) => this.proc.on('exit', (code, signal) => done({ code, signal })))
     this.joined = new Promise((done, fail) => {
-      let out = ''
       this.proc.stdout!.on('data', (c: Buffer) => {
-        out += c.toString()
-        if (out.includes('"worker"')) done()
+        this.out += c.toString()
+        if (this.out.includes('"worker"')) done()
       })
       void this.exited.then(({ code, signal }) => fail(new Error(`worker ${id} exited (${code ?? signal}) before joining:\n${this.log}`)))
     })

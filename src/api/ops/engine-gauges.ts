@@ -22,6 +22,7 @@ export function refreshEngineGauges(metrics: ApiMetrics, snapshot: EngineSnapsho
   metrics.lag.reset()
   for (const p of snapshot.partitions) metrics.lag.set({ partition: String(p.partition) }, partitionLag(p))
   metrics.processed.set(snapshot.processed)
+  if (snapshot.progress !== undefined) metrics.progress.set('engine', snapshot.progress)
   metrics.late.set(snapshot.late)
   metrics.lateDropped.set(snapshot.lateDropped)
   metrics.identityLinks.set({ result: 'linked' }, snapshot.identity?.linked ?? 0)

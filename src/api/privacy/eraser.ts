@@ -140,9 +140,23 @@ export class Eraser {
       j = await this.save({ ...j, warehouse: true })
     }
     if (j.engine && j.warehouse) {
+      if (!(await this.eraseInbox(j, applied))) return
       await this.save({ ...j, status: 'done', finishedAt: Date.now() })
       this.logger.info({ job: j.id, tenant: j.tenant, ms: Date.now() - j.requestedAt }, 'erasure job done')
     }
+  }
+
+  /**
+   * The person's inbox messages (docs/streams.md, "Player notifications"), once the inbox has taken
+   * in every player notification the engine made before the erase (the erase's output ends), so no
+   * earlier one arrives after. Idempotent; false while the inbox is behind.
+   */
+  private async eraseInbox(job: ErasureJob, applied: Map<number, AppliedErase> | null): Promise<boolean> {
+    if (applied === null) return false
+    for (const [p, a] of applied) if ((await this.store.inbox.position(p)) < (a.outputs[TOPICS.playerNotifications] ?? 0)) return false
+    const removed = await this.store.inbox.erase(job.tenant, job.ids)
+    if (removed > 0) this.logger.info({ job: job.id, removed }, 'erasure job: inbox messages removed')
+    return true
   }
 
   /** Each partition's applied erase of the job, once every partition's checkpoint is past its record; else null. */

@@ -5,6 +5,7 @@ import { TOPICS, type EventLog } from '../../log/event-log.ts'
 import { recordsInRange } from '../../log/read-range.ts'
 import { PersonWarehouse, type PersonFilter, type PersonRow } from '../../warehouse/query/person-rows.ts'
 import type { StateStore } from '../../state/state-store.ts'
+import type { InboxMessage, InboxTables } from '../../state/state-store.ts'
 
 /*
  * Everything the server holds about one person, for GET /v1/profiles/:user_id/export (docs/privacy.md):
@@ -33,10 +34,13 @@ export interface PersonSources {
    * (docs/privacy.md): the events below it are erased, whatever a file or the log still holds.
    */
   erasedBelow?: ReadonlyMap<number, number>
+  /** Players' inboxes: the person's undelivered messages are theirs too (docs/streams.md). */
+  inbox?: InboxTables
 }
 
 /** One exported row, before it is a line. */
-export type ExportItem = { kind: 'event'; source: 'warehouse' | 'log'; row: PersonRow } | { kind: 'segment_change'; row: PersonRow } | { kind: 'notification'; row: PersonRow }
+export type ExportItem =
+  { kind: 'event'; source: 'warehouse' | 'log'; row: PersonRow } | { kind: 'segment_change'; row: PersonRow } | { kind: 'notification'; row: PersonRow } | { kind: 'inbox_message'; row: InboxMessage }
 
 /** The first line. */
 export interface ExportHeader {
@@ -95,7 +99,7 @@ export class PersonData {
     return new PersonData(src, who, slices, await PersonWarehouse.open(src.warehouseRoot))
   }
 
-  /** Warehouse events by time, then the log's by partition and offset, then segment changes, then notifications. */
+  /** Warehouse events by time, then the log's by partition and offset, then segment changes, notifications, undelivered inbox messages. */
   async *items(): AsyncGenerator<ExportItem> {
     try {
       const erased = this.src.erasedBelow ?? new Map<number, number>()
@@ -109,6 +113,8 @@ export class PersonData {
       }
       for await (const row of this.warehouse.segmentChanges(this.who)) yield { kind: 'segment_change', row }
       for await (const row of this.warehouse.notifications(this.who)) yield { kind: 'notification', row }
+      // An inbox holds at most 10,000 messages (the --inbox-max cap's most).
+      if (this.src.inbox) for (const id of this.who.ids) for (const row of await this.src.inbox.undelivered(this.who.tenant, id, 10_000)) yield { kind: 'inbox_message', row }
     } finally {
       await this.close()
     }
@@ -160,7 +166,7 @@ function iso(ms: number): string | number {
  * serialised it), every item, and the end line with the counts, in pieces of about 64 KiB.
  */
 export async function* exportLines(header: ExportHeader, profileJson: string | null, items: AsyncIterable<ExportItem>): AsyncGenerator<string> {
-  const counts = { events: 0, segment_changes: 0, notifications: 0 }
+  const counts = { events: 0, segment_changes: 0, notifications: 0, inbox_messages: 0 }
   let piece = JSON.stringify({ kind: 'export', ...header }) + '\n'
   if (profileJson !== null) piece += `{"kind":"profile","profile":${profileJson}}\n`
   for await (const item of items) {
@@ -169,7 +175,8 @@ export async function* exportLines(header: ExportHeader, profileJson: string | n
       piece += JSON.stringify({ kind: 'event', source: item.source, ...item.row }) + '\n'
     } else {
       if (item.kind === 'segment_change') counts.segment_changes++
-      else counts.notifications++
+      else if (item.kind === 'notification') counts.notifications++
+      else counts.inbox_messages++
       piece += JSON.stringify({ kind: item.kind, ...item.row }) + '\n'
     }
     if (piece.length >= PIECE_CHARS) {

@@ -5,6 +5,8 @@ import { sendError } from '../errors.ts'
 import type { DocumentOnly } from '../openapi.ts'
 import { needs } from '../schemas/common.ts'
 import * as S from '../schemas/game.ts'
+import { INBOX_PAGE } from '../schemas/inbox.ts'
+import { inboxView } from '../inbox/inbox-view.ts'
 
 /** Game bodies are a handful of short fields; the app-wide limit is sized for collector batches. */
 export const GAME_BODY_LIMIT = 16 * 1024
@@ -30,6 +32,16 @@ export function gameDeps(ctx: ApiContext): GameDeps {
     onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }),
     onQueued: (e, err) =>
       ctx.logger.warn({ err, event: e.event, event_id: e.event_id, tenant: e.tenant }, 'game event kept in the outbox: the log refused it; the relay appends it when the log recovers'),
+    takeMessages: async (tenant, playerId) => {
+      const messages = await ctx.state.inbox.undelivered(tenant, playerId, INBOX_PAGE.max)
+      if (messages.length > 0)
+        await ctx.state.inbox.markDelivered(
+          tenant,
+          playerId,
+          messages.map((m) => m.id),
+        )
+      return messages.map(inboxView)
+    },
   }
 }
 

@@ -74,6 +74,7 @@ export const profileExportRoutes: RouteModule = (app, ctx) => {
           warehouseRoot: resolve(ctx.config.dataDir, 'warehouse'),
           warehouse: ctx.config.warehouse,
           erasedBelow: await erasedBelow(ctx.state, tenant, ids),
+          inbox: ctx.state.inbox,
         }
         data = await PersonData.open(sources, { tenant, ids })
         const all = data.items()

@@ -1,10 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiContext, RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
-import { needs } from '../schemas/common.ts'
-import { streamQuery, streamResponses } from '../schemas/streams.ts'
+import { AUTH_ERRORS, errorResponse, needs } from '../schemas/common.ts'
+import { EVENT_STREAM_LIST, streamQuery, streamResponses } from '../schemas/streams.ts'
 import { CursorError } from '../streams/cursor.ts'
-import { NOTIFICATIONS, SEGMENT_CHANGES, type StreamKind } from '../streams/kinds.ts'
+import { eventStreamKind, NOTIFICATIONS, PLAYER_NOTIFICATIONS, SEGMENT_CHANGES, type StreamKind } from '../streams/kinds.ts'
+import { eventStreamTopic } from '../../log/event-log.ts'
+import { effectiveStreams } from '../../rules/index.ts'
 import { parseNameList } from '../streams/records.ts'
 import { StreamSession } from '../streams/session.ts'
 import { StreamSlots } from '../streams/slots.ts'
@@ -22,7 +24,7 @@ export interface StreamsRouteOptions {
   retryMs?: number
 }
 
-/** Live segment changes and notifications as Server-Sent Events, resumable by cursor. */
+/** Live output logs as Server-Sent Events, resumable by cursor: segment changes, notifications, player notifications, event streams. */
 export function createStreamsRoutes(options: StreamsRouteOptions = {}): RouteModule {
   return (app, ctx) => {
     const settings = {
@@ -34,7 +36,7 @@ export function createStreamsRoutes(options: StreamsRouteOptions = {}): RouteMod
     const sessions = new Set<StreamSession>()
     // One pool for both kinds: each stream costs the same (a parked read per partition).
     const { ssePerTenant, sseTotal } = ctx.config.streams
-    const slots = new StreamSlots('segment-changes/notifications', ssePerTenant, sseTotal, {
+    const slots = new StreamSlots('SSE', ssePerTenant, sseTotal, {
       size: (open) => ctx.metrics.openStreams.set({ kind: 'sse' }, open),
       refused: (limit) => ctx.metrics.limitHits.inc({ limit: limit === 'tenant' ? 'sse_streams_per_tenant' : 'sse_streams_total' }),
     })
@@ -46,24 +48,79 @@ export function createStreamsRoutes(options: StreamsRouteOptions = {}): RouteMod
       await Promise.all(open.map((s) => s.done))
     })
 
-    const route = (kind: StreamKind, filterParam: 'segment' | 'trigger') =>
+    const open = (kind: StreamKind, req: FastifyRequest, reply: FastifyReply) => openStream(ctx, settings, sessions, slots, kind, req, reply)
+    const route = (kind: StreamKind, operationId: string) =>
       app.get(
-        `/v1/${kind.name}`,
+        `/v1/${kind.path}`,
         {
           preHandler: ctx.auth.require('read'),
           schema: {
-            operationId: kind === SEGMENT_CHANGES ? 'streamSegmentChanges' : 'streamNotifications',
+            operationId,
             tags: ['streams'],
             summary: `Live ${kind.name} of the key's tenant as Server-Sent Events (event: ${kind.event})`,
             description: needs('read', 'Reconnect with `Last-Event-ID` (or `?from=`) to resume where the stream stopped. See docs/streams.md.'),
-            querystring: streamQuery(filterParam),
+            querystring: streamQuery(kind.field),
           },
           config: { openapi: { response: streamResponses(kind.event) } },
         },
-        (req, reply) => openStream(ctx, settings, sessions, slots, kind, filterParam, req, reply),
+        (req, reply) => open(kind, req, reply),
       )
-    route(SEGMENT_CHANGES, 'segment')
-    route(NOTIFICATIONS, 'trigger')
+    route(SEGMENT_CHANGES, 'streamSegmentChanges')
+    route(NOTIFICATIONS, 'streamNotifications')
+    route(PLAYER_NOTIFICATIONS, 'streamPlayerNotifications')
+
+    // Event streams are the rules file's (docs/streams.md, "Event streams"): listed, then one route for all.
+    const eventStreams = ctx.eventStreams ?? effectiveStreams(undefined)
+    app.get(
+      '/v1/event-streams',
+      {
+        preHandler: ctx.auth.require('read'),
+        schema: {
+          operationId: 'listEventStreams',
+          tags: ['streams'],
+          summary: 'The event streams of this server: name, log (Kafka topic), events, SSE path',
+          description: needs('read', "Defined by the rules file's `streams:` section; `buy` and `social` unless it turns them off. See docs/streams.md."),
+          response: { 200: EVENT_STREAM_LIST, ...AUTH_ERRORS },
+        },
+      },
+      async () => ({
+        streams: eventStreams.map((s) => ({
+          name: s.name,
+          topic: eventStreamTopic(s.name),
+          events: s.events,
+          path: `/v1/event-streams/${s.name}`,
+          ...(s.description === undefined ? {} : { description: s.description }),
+        })),
+      }),
+    )
+    app.get(
+      '/v1/event-streams/:stream',
+      {
+        preHandler: ctx.auth.require('read'),
+        schema: {
+          operationId: 'streamEvents',
+          tags: ['streams'],
+          summary: "Live events of one event stream of the key's tenant as Server-Sent Events (event: event)",
+          description: needs('read', 'Reconnect with `Last-Event-ID` (or `?from=`) to resume. See docs/streams.md, "Event streams".'),
+          params: { type: 'object', properties: { stream: { type: 'string', description: 'The stream name, e.g. buy' } }, required: ['stream'] },
+          querystring: streamQuery('event'),
+        },
+        config: { openapi: { response: { ...streamResponses('event'), 404: errorResponse('`unknown_stream`: no event stream by that name') } } },
+      },
+      (req, reply) => {
+        const name = (req.params as { stream: string }).stream
+        const stream = eventStreams.find((s) => s.name === name)
+        if (stream === undefined)
+          return void sendError(
+            reply,
+            404,
+            'unknown_stream',
+            `no event stream "${name.slice(0, 80)}"; this server has ${eventStreams.map((s) => s.name).join(', ') || 'none'} (GET /v1/event-streams)`,
+            'stream',
+          )
+        return open(eventStreamKind(stream.name), req, reply)
+      },
+    )
   }
 }
 
@@ -75,7 +132,6 @@ async function openStream(
   sessions: Set<StreamSession>,
   slots: StreamSlots,
   kind: StreamKind,
-  filterParam: 'segment' | 'trigger',
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
@@ -112,7 +168,7 @@ async function openStream(
     logger: ctx.logger,
     kind,
     start,
-    filter: { tenant, only: parseNameList(query[filterParam]) },
+    filter: { tenant, only: parseNameList(query[kind.field]) },
     writer,
     heartbeatMs: settings.heartbeatMs,
     pollWaitMs: settings.pollWaitMs,

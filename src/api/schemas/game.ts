@@ -4,6 +4,7 @@
  * form text) and answers with its own codes naming the field, which a Fastify schema would preempt.
  */
 import { AUTH_ERRORS, URI_TOO_LONG, errorResponse, pathParams } from './common.ts'
+import { INBOX_MESSAGE } from './inbox.ts'
 
 /** Both media types carry the same fields (form values are text; amounts may be decimal strings). */
 export const GAME_CONSUMES = ['application/json', 'application/x-www-form-urlencoded'] as const
@@ -110,7 +111,9 @@ export const REGISTER_RESPONSES = {
 } as const
 
 export const LOGIN_RESPONSES = {
-  200: answer('The password matches (event login)', {}),
+  200: answer("The password matches (event login); `messages`: the player's undelivered inbox messages, now marked delivered", {
+    messages: { type: 'array', items: INBOX_MESSAGE, description: 'What `emit: player` triggers left for the player (docs/streams.md, "Player notifications"), oldest first, at most 100' },
+  }),
   ...WRITE_ERRORS,
   401: errorResponse('`unauthorized` / `wrong_password` (the login event is recorded either way)'),
   ...UNKNOWN_PLAYER,

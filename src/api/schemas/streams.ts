@@ -28,7 +28,7 @@ export const STREAM_SLOT_ERRORS = {
  * A stream's query string. Fastify checks it as given here (strings); `from` is then resolved by the
  * handler (400 `invalid_cursor` for a cursor it cannot place).
  */
-export function streamQuery(filterParam: 'segment' | 'trigger'): Record<string, unknown> {
+export function streamQuery(filterParam: 'segment' | 'trigger' | 'event'): Record<string, unknown> {
   return {
     type: 'object',
     properties: {
@@ -46,3 +46,31 @@ export function streamResponses(event: string): Record<string, JsonSchema> {
     ...STREAM_SLOT_ERRORS,
   }
 }
+
+/** GET /v1/event-streams. */
+export const EVENT_STREAM_LIST = {
+  type: 'object',
+  properties: {
+    streams: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          topic: { type: 'string', description: 'The log (Kafka topic) the engine writes the copies to' },
+          events: {
+            description: 'The event names of the stream, or "*" for every event',
+            anyOf: [
+              { type: 'array', items: { type: 'string' } },
+              { type: 'string', enum: ['*'] },
+            ],
+          },
+          path: { type: 'string', description: 'The SSE path' },
+          description: { type: 'string' },
+        },
+        required: ['name', 'topic', 'events', 'path'],
+      },
+    },
+  },
+  required: ['streams'],
+} as const

@@ -1,8 +1,8 @@
-import type { StreamKind } from './kinds.ts'
+import { pathOfTag, type StreamKind } from './kinds.ts'
 
 /**
  * A stream cursor names, for every partition, the next offset the client has not seen:
- * `v1.<tag>.<o0>.<o1>…` with offsets in base 36 (`v1.s.0.2s.1b` = segment-changes, partitions at
+ * `v1.<tag>.<o0>.<o1>…` with offsets in base 36 (tags: kinds.ts) (`v1.s.0.2s.1b` = segment-changes, partitions at
  * 0, 100, 47). The stream tag keeps a notifications cursor from silently skipping around in
  * segment-changes. Every SSE event's id is the cursor just after that event.
  */
@@ -32,8 +32,8 @@ export function decodeCursor(kind: StreamKind, partitions: number, cursor: strin
   }
   const tag = parts[1]
   if (tag !== kind.tag) {
-    const other = tag === 's' ? 'segment-changes' : tag === 'n' ? 'notifications' : null
-    throw new CursorError(other ? `cursor "${shown}" belongs to /v1/${other}, not /v1/${kind.name}` : `cursor "${shown}" has an unknown stream tag "${tag ?? ''}" (expected "${kind.tag}")`)
+    const other = tag === undefined ? null : pathOfTag(tag)
+    throw new CursorError(other ? `cursor "${shown}" belongs to /v1/${other}, not /v1/${kind.path}` : `cursor "${shown}" has an unknown stream tag "${tag ?? ''}" (expected "${kind.tag}")`)
   }
   const raw = parts.slice(2)
   if (raw.length !== partitions) {

@@ -10,7 +10,7 @@ import type { StreamKind } from './kinds.ts'
 const skipped: Record<StreamKind['name'], number> = { 'segment-changes': 0, notifications: 0 }
 
 export function countSkippedRecord(stream: StreamKind['name']): void {
-  skipped[stream]++
+  skipped[stream] = (skipped[stream] ?? 0) + 1
 }
 
 /** Records skipped since the process started, by stream. */

@@ -13,7 +13,7 @@ export class StreamSlots {
   private open = 0
 
   constructor(
-    /** What the messages call these streams, e.g. "segment-changes/notifications". */
+    /** What the messages call these streams, e.g. "SSE". */
     readonly kind: string,
     readonly perTenant: number,
     readonly total: number,

@@ -2,10 +2,15 @@ import { createHash } from 'node:crypto'
 import { appendDeadLetters } from '../../ingest/dead-letters.ts'
 import type { WebhookConfig } from '../config.ts'
 import type { ApiContext } from '../context.ts'
-import { STREAM_KINDS } from '../streams/kinds.ts'
+import { STREAM_KINDS, streamKindNamed } from '../streams/kinds.ts'
+import { eventStreamTopic } from '../../log/event-log.ts'
+import { effectiveStreams } from '../../rules/index.ts'
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts'
 import { redact } from './deliver.ts'
 import { dispatchPartition } from './dispatcher.ts'
+
+/** An event stream's log name (docs/streams.md): `buy-events`. */
+const EVENT_STREAM_LOG = /^[a-z][a-z0-9_]{0,39}-events$/
 
 export { backoffDelay, DEFAULT_BACKOFF, nominalDelay, parseRetryAfter, type BackoffPolicy } from './backoff.ts'
 export { classifyStatus, deliverBatch, idempotencyKey, type Batch, type DeliveryOutcome } from './deliver.ts'
@@ -55,8 +60,11 @@ export function validateWebhooks(configs: readonly WebhookConfig[]): void {
     // Two entries with one URL would share a consumer group and steal each other's offsets.
     if (seen.has(w.url)) throw new Error(`webhooks[${i}].url ${redact(w.url)} is configured twice; list both streams in one entry`)
     seen.add(w.url)
-    if (w.streams.length === 0) throw new Error(`webhooks[${i}].streams is empty: give "segment-changes", "notifications" or both`)
-    for (const s of w.streams) if (!(s in STREAM_KINDS)) throw new Error(`webhooks[${i}].streams: unknown stream "${s}" (segment-changes, notifications)`)
+    if (w.streams.length === 0) throw new Error(`webhooks[${i}].streams is empty: give "segment-changes", "notifications", "player-notifications" or an event stream's "<name>-events"`)
+    // An event stream's name is checked against the rules file when the server starts (startWebhooks).
+    for (const s of w.streams)
+      if (!Object.hasOwn(STREAM_KINDS, s) && !EVENT_STREAM_LOG.test(s))
+        throw new Error(`webhooks[${i}].streams: unknown stream "${s}" (segment-changes, notifications, player-notifications, <event stream>-events)`)
   })
 }
 
@@ -67,6 +75,7 @@ export function validateWebhooks(configs: readonly WebhookConfig[]): void {
 export function startWebhooks(ctx: ApiContext, options: WebhookOptions = {}): WebhookRunner {
   const configs = ctx.config.webhooks
   validateWebhooks(configs)
+  const eventStreams = (ctx.eventStreams ?? effectiveStreams(undefined)).map((s) => s.name)
   const controller = new AbortController()
   const hard = new AbortController()
   const loops: Array<Promise<void>> = []
@@ -75,7 +84,11 @@ export function startWebhooks(ctx: ApiContext, options: WebhookOptions = {}): We
     const group = webhookGroup(w.url)
     const only = w.only && w.only.length > 0 ? new Set(w.only) : null
     for (const name of new Set(w.streams)) {
-      const kind = STREAM_KINDS[name]
+      const kind = streamKindNamed(name, eventStreams)
+      if (kind === null)
+        throw new Error(
+          `webhook ${redact(w.url)}: unknown stream "${name}": this server's event streams are ${eventStreams.map((s) => eventStreamTopic(s)).join(', ') || 'none'} (the rules file's streams:)`,
+        )
       for (let partition = 0; partition < ctx.partitions; partition++) {
         loops.push(
           dispatchPartition({

@@ -119,6 +119,8 @@ export class EngineQueries extends EngineReadModel implements EngineQueryApi {
       const { end } = await this.log.offsets(TOPICS.events, w.partition)
       partitions.push({ partition: w.partition, nextOffset: w.nextOffset, end, watermark: e.watermark, stats: { ...e.stats }, identity: { ...e.identity.stats }, users: e.userCount, sizes: e.sizes })
     }
-    return buildSnapshot(partitions, this.view.base, this.runner.error?.message ?? null)
+    const snapshot = buildSnapshot(partitions, this.view.base, this.runner.error?.message ?? null)
+    const progress = this.runner.lastProgress
+    return progress === null ? snapshot : { ...snapshot, progress }
   }
 }

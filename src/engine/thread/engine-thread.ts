@@ -57,6 +57,7 @@ try {
   )
   const queries = new EngineQueries(runner, log, options, definition, store, appendEvents, (data.worker.clockTickMs ?? DEFAULT_WORKER_OPTIONS.clockTickMs) > 0)
   await queries.start()
+  if (data.progressLogMs !== undefined) runner.progressLogMs = data.progressLogMs
   runner.start()
   const timer = setInterval(() => void queries.snapshot().then((snapshot) => post({ type: 'snapshot', snapshot })), data.snapshotIntervalMs)
   post({ type: 'snapshot', snapshot: await queries.snapshot() })

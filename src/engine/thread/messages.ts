@@ -14,6 +14,8 @@ export interface EngineThreadData {
   worker: Partial<WorkerOptions>
   snapshotIntervalMs: number
   logLevel: string
+  /** The progress line's interval (EngineRunner.progressLogMs); absent: its default. */
+  progressLogMs?: number
 }
 
 /** A query to the engine thread: one variant per EngineQueryApi method, its arguments typed by that method. */

@@ -1,5 +1,6 @@
 // From traits.ts itself, not the index: the dashboard's build reads this file and must not reach Node modules.
 import type { TraitType, TraitValues } from '../../rules/traits.ts'
+import type { ProgressLine } from '../progress.ts'
 
 /** What the API reads from the engine, and the engine-thread message protocol. */
 
@@ -113,6 +114,8 @@ export interface EngineSnapshot {
   segmentSizes: Record<string, number>
   users: number
   error: string | null
+  /** The engine's last progress line (docs/operations.md, "Progress lines"); absent before the first, and from collectors. */
+  progress?: ProgressLine
 }
 
 /**

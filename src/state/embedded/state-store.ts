@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
 import { FencedError, type CheckpointFence, type PartitionCheckpoint, type RuleSetVersion, type StateStore, type UserRecord } from '../state-store.ts'
+import { EmbeddedInboxTables } from './inbox-tables.ts'
 import { EmbeddedPrivacyTables } from './privacy-tables.ts'
 
 type Key = (string | number)[]
@@ -22,6 +23,8 @@ export class EmbeddedStateStore implements StateStore {
     private readonly ruleSets: Database<RuleSetVersion, Key>,
     /** Erasure jobs and the audit trail (docs/privacy.md). */
     readonly privacy: EmbeddedPrivacyTables,
+    /** Players' inboxes (docs/streams.md, "Player notifications"). */
+    readonly inbox: EmbeddedInboxTables,
   ) {}
 
   static open(dir: string): EmbeddedStateStore {
@@ -33,6 +36,7 @@ export class EmbeddedStateStore implements StateStore {
       root.openDB<Buffer, Key>('users', { encoding: 'binary' }),
       root.openDB<RuleSetVersion, Key>('rule_sets', {}),
       EmbeddedPrivacyTables.open(root),
+      EmbeddedInboxTables.open(root),
     )
   }
 

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { inTransaction } from './transaction.ts'
+import { inboxTables } from './inbox-tables.ts'
 import { privacyTables } from './privacy-tables.ts'
 
 /**
@@ -41,6 +42,7 @@ export function stateTables(schema: string): string[] {
       changed_at bigint NOT NULL,
       PRIMARY KEY (tenant, version))`,
     ...privacyTables(schema),
+    ...inboxTables(schema),
   ]
 }
 

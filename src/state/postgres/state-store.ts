@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { createLogger, type Logger } from '../../logger.ts'
 import { FencedError, type CheckpointFence, type PartitionCheckpoint, type RuleSetVersion, type StateStore, type UserRecord } from '../state-store.ts'
+import { PostgresInboxTables } from './inbox-tables.ts'
 import { PostgresPrivacyTables } from './privacy-tables.ts'
 import { packUsers, type PackedUsers, type PackLimits } from './packed-users.ts'
 import { openStorePool } from './pool.ts'
@@ -55,6 +56,8 @@ export class PostgresStateStore implements StateStore {
 
   /** Erasure jobs and the audit trail (docs/privacy.md). */
   readonly privacy: PostgresPrivacyTables
+  /** Players' inboxes (docs/streams.md, "Player notifications"). */
+  readonly inbox: PostgresInboxTables
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -63,6 +66,7 @@ export class PostgresStateStore implements StateStore {
     private readonly limits: PackLimits,
   ) {
     this.privacy = new PostgresPrivacyTables(pool, schema)
+    this.inbox = new PostgresInboxTables(pool, schema)
     const users = `${schema}.users`
     const checkpoints = `${schema}.checkpoints`
     this.sql = {

@@ -1,0 +1,85 @@
+/**
+ * Seed 000's progress figures as Prometheus series per worker (docs/operations.md, "Progress
+ * lines"): each `tagstream worker --metrics-port` serves its own /metrics; the figures add up to
+ * the events of the log, and the listener refuses what it does not serve.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { appendEvents } from '../../src/ingest/append-events.ts'
+import type { EventLog } from '../../src/log/event-log.ts'
+import { openEventLog } from '../../src/log/open-log.ts'
+import { testSchema } from '../state/postgres-helpers.ts'
+import { dropTopics, freshPrefix, kafkaUrl, leases, owners, requireKafka, RULES, until, workerArgs, WorkerProcess, workload } from './helpers.ts'
+
+const PARTITIONS = 4
+
+/** A series' value per worker label, from the Prometheus text. */
+function series(text: string, name: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const m of text.matchAll(new RegExp(`^${name}\\{worker="([^"]+)"\\} (\\S+)$`, 'gm'))) out[m[1]!] = Number(m[2])
+  return out
+}
+
+describe('tagstream worker --metrics-port', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tagstream-worker-metrics-'))
+  const prefix = freshPrefix('metrics')
+  const schema = testSchema('wmetrics')
+  const segments = join(dir, 'rules.yaml')
+  const procs: WorkerProcess[] = []
+  let log: EventLog
+
+  beforeAll(async () => {
+    requireKafka()
+    writeFileSync(segments, RULES)
+    log = (await openEventLog(kafkaUrl(prefix), { partitions: PARTITIONS })).log
+  })
+  afterAll(async () => {
+    for (const p of procs) p.signal('SIGKILL')
+    await Promise.all(procs.map((p) => p.exited))
+    await log?.close()
+    await schema.drop()
+    await dropTopics(prefix)
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("serves each worker's progress figures; together they count every event of the log", async () => {
+    for (const id of ['m-a', 'm-b']) procs.push(new WorkerProcess(id, workerArgs(prefix, schema.url, segments, ['--metrics-port', '0', '--progress-ms', '200'])))
+    await Promise.all(procs.map((p) => p.joined))
+    const urls = procs.map((p) => (JSON.parse(p.out.trim().split('\n')[0]!) as { metrics: string }).metrics)
+    expect(urls.every((u) => /^http:\/\/127\.0\.0\.1:\d+\/metrics$/.test(u))).toBe(true)
+    // The split settled first: a partition handed over later is replayed from its checkpoint and counted again.
+    await until('two partitions each', async () => {
+      const o = owners(await leases(schema.schema))
+      return o['m-a']?.length === 2 && o['m-b']?.length === 2 ? true : undefined
+    })
+    const events = workload(6_000, 200, 3)
+    await appendEvents(log, events, PARTITIONS)
+    const logs = () => procs.map((p) => p.stderr.slice(-2_000)).join('\n')
+    const texts = await until(
+      'both workers to report every event',
+      async () => {
+        const got = await Promise.all(urls.map(async (u) => await (await fetch(u)).text()))
+        const total = got.reduce((n, t) => n + Object.values(series(t, 'tagstream_worker_processed_events')).reduce((a, b) => a + b, 0), 0)
+        return total === events.length ? got : undefined
+      },
+      60_000,
+      logs,
+    )
+    for (const [i, id] of ['m-a', 'm-b'].entries()) {
+      const t = texts[i]!
+      // One worker's own series only, labelled with its id.
+      expect(Object.keys(series(t, 'tagstream_worker_processed_events'))).toEqual([id])
+      for (const name of ['runtime_seconds', 'events_per_second', 'interval_events_per_second', 'toggled_users', 'active_users', 'tagged_users', 'users']) {
+        expect(series(t, `tagstream_worker_${name}`)[id], name).toBeGreaterThanOrEqual(0)
+      }
+      expect(series(t, 'tagstream_worker_runtime_seconds')[id]).toBeGreaterThan(0)
+      expect(t).toContain('tagstream_process_cpu_seconds_total')
+    }
+    const base = urls[0]!.replace(/\/metrics$/, '')
+    expect((await fetch(`${base}/healthz`)).status).toBe(200)
+    expect((await fetch(`${base}/nope`)).status).toBe(404)
+    expect((await fetch(`${base}/metrics`, { method: 'POST', body: 'x' })).status).toBe(405)
+  })
+})
