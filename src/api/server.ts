@@ -23,7 +23,7 @@ import type { ServerConfig } from './config.ts'
 import type { ApiContext } from './context.ts'
 import { openCollectorEngine } from './engine-store/index.ts'
 import { ApiMetrics } from './metrics.ts'
-import { startWebhooks } from './webhooks/index.ts'
+import { checkWebhookStreams, startWebhooks } from './webhooks/index.ts'
 import { startSinkThread } from '../warehouse/thread/sink-thread-client.ts'
 import { Signal } from './signal.ts'
 import { DEFAULT_ERASER_OPTIONS, Eraser } from './privacy/eraser.ts'
@@ -66,6 +66,10 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     eventStreams = effectiveStreams(undefined)
   }
   try {
+    checkWebhookStreams(
+      config.webhooks,
+      eventStreams.map((s) => s.name),
+    )
     for (const s of eventStreams) await log.createTopic(eventStreamTopic(s.name), { partitions })
   } catch (err) {
     await log.close()

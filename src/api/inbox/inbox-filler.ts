@@ -37,6 +37,10 @@ export class InboxFiller {
   private stopped = false
   private readonly loops: Array<Promise<void>> = []
   private expireTimer: NodeJS.Timeout | null = null
+  /** Each partition's position as this server last stored or read it. */
+  private readonly positions = new Map<number, number>()
+  /** When each partition's log start was last looked at (retention). */
+  private readonly startChecked = new Map<number, number>()
 
   constructor(
     private readonly log: EventLog,
@@ -87,20 +91,30 @@ export class InboxFiller {
 
   /** Reads from the stored position and takes what it read in; returns when the log has nothing new. */
   async step(partition: number): Promise<void> {
-    const from = await this.inbox.position(partition)
+    // The stored position is read again only after another server moved it (a take that found it
+    // elsewhere): idle, a partition costs one parked read per pollWaitMs, not a store query too.
+    const from = this.positions.get(partition) ?? (await this.inbox.position(partition))
+    this.positions.set(partition, from)
     const { topic } = PLAYER_NOTIFICATIONS
     const records = await this.log.read(topic, partition, from, { maxWaitMs: this.stopped ? 0 : this.options.pollWaitMs, maxRecords: this.options.batch })
     let to: number
     if (records.length === 0) {
-      // Retention removed records no one took in: the position moves to the log's start.
+      // Retention removed records no one took in: the position moves to the log's start (looked at once a minute).
+      const now = Date.now()
+      if (now - (this.startChecked.get(partition) ?? 0) < 60_000) return
+      this.startChecked.set(partition, now)
       const { start } = await this.log.offsets(topic, partition)
       if (start <= from) return
       to = start
     } else to = records[records.length - 1]!.offset + 1
     const messages = this.messages(partition, records)
     const dropped = await this.inbox.take(partition, from, to, messages, this.options.maxPerPlayer)
-    // null: another server took these records in first; the next step reads from where it left off.
-    if (dropped === null) return
+    if (dropped === null) {
+      // Another server took these records in first: read on from where it left off.
+      this.positions.delete(partition)
+      return
+    }
+    this.positions.set(partition, to)
     this.observer?.taken(messages.length)
     if (dropped > 0) this.observer?.dropped(dropped)
   }

@@ -68,14 +68,28 @@ export function validateWebhooks(configs: readonly WebhookConfig[]): void {
   })
 }
 
+/** validateWebhooks, and each stream named is one this server has: an event stream must be in the rules file (`eventStreams`: their names). */
+export function checkWebhookStreams(configs: readonly WebhookConfig[], eventStreams: readonly string[]): void {
+  validateWebhooks(configs)
+  for (const w of configs) {
+    for (const name of w.streams) {
+      if (streamKindNamed(name, eventStreams) === null) {
+        throw new Error(
+          `webhook ${redact(w.url)}: unknown stream "${name}"; this server's event streams are ${eventStreams.map((s) => eventStreamTopic(s)).join(', ') || 'none'} (the rules file's streams:)`,
+        )
+      }
+    }
+  }
+}
+
 /**
  * Starts one dispatcher per configured webhook, stream and partition. Webhooks are server-level:
  * they receive every tenant's records (each record names its tenant).
  */
 export function startWebhooks(ctx: ApiContext, options: WebhookOptions = {}): WebhookRunner {
   const configs = ctx.config.webhooks
-  validateWebhooks(configs)
   const eventStreams = (ctx.eventStreams ?? effectiveStreams(undefined)).map((s) => s.name)
+  checkWebhookStreams(configs, eventStreams)
   const controller = new AbortController()
   const hard = new AbortController()
   const loops: Array<Promise<void>> = []
@@ -84,11 +98,8 @@ export function startWebhooks(ctx: ApiContext, options: WebhookOptions = {}): We
     const group = webhookGroup(w.url)
     const only = w.only && w.only.length > 0 ? new Set(w.only) : null
     for (const name of new Set(w.streams)) {
-      const kind = streamKindNamed(name, eventStreams)
-      if (kind === null)
-        throw new Error(
-          `webhook ${redact(w.url)}: unknown stream "${name}": this server's event streams are ${eventStreams.map((s) => eventStreamTopic(s)).join(', ') || 'none'} (the rules file's streams:)`,
-        )
+      // checkWebhookStreams found every stream above.
+      const kind = streamKindNamed(name, eventStreams)!
       for (let partition = 0; partition < ctx.partitions; partition++) {
         loops.push(
           dispatchPartition({
