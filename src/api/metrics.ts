@@ -40,6 +40,11 @@ export class ApiMetrics {
     labelNames: ['outcome'],
     registers: [this.registry],
   })
+  readonly inboxHeld = new Gauge({
+    name: 'tagstream_inbox_undelivered_messages',
+    help: "Undelivered messages in players' inboxes, all tenants, as of the last expiry pass (at start, then hourly)",
+    registers: [this.registry],
+  })
   /** Seed 000's progress figures of the engine thread, as worker "engine" (src/engine/progress-metrics.ts). */
   readonly progress = new ProgressGauges(this.registry)
   readonly rejectedRequests = new Counter({ name: 'tagstream_rejected_requests_total', help: 'Requests answered with 4xx/5xx, by reason', labelNames: ['reason'], registers: [this.registry] })

@@ -208,6 +208,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       taken: (n) => metrics.inboxMessages.inc({ outcome: 'stored' }, n),
       dropped: (n) => metrics.inboxMessages.inc({ outcome: 'dropped' }, n),
       skipped: () => metrics.inboxMessages.inc({ outcome: 'skipped' }),
+      held: (n) => metrics.inboxHeld.set(n),
     },
   )
   inbox.start()

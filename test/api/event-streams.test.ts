@@ -179,6 +179,8 @@ describe('player notifications and the inbox', () => {
     expect(await inbox(s.keys.read, 'junk')).toEqual([])
     const metrics = await (await get(s.keys.admin, '/metrics')).text()
     expect(metrics).toMatch(/^tagstream_inbox_messages_total\{outcome="skipped"\} 2$/m)
+    // Set at the start's expiry pass: a number, before any message was held.
+    expect(metrics).toMatch(/^tagstream_inbox_undelivered_messages \d+$/m)
   })
 
   it('erasing the person empties the inbox; the export holds the messages before', async () => {

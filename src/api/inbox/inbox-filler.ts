@@ -24,6 +24,8 @@ export interface InboxObserver {
   taken(count: number): void
   dropped(count: number): void
   skipped(): void
+  /** Undelivered messages held, all tenants, after an expiry pass. */
+  held(count: number): void
 }
 
 /**
@@ -57,8 +59,9 @@ export class InboxFiller {
       if (this.stopped) return
       this.inbox
         .expire(Date.now() - this.options.ttlMs)
-        .then((n) => {
+        .then(async (n) => {
           if (n > 0) this.logger.info({ expired: n }, 'inbox: expired undelivered messages removed')
+          if (this.observer !== null) this.observer.held(await this.inbox.count())
         })
         .catch((err: unknown) => this.logger.warn({ err }, 'inbox: expiry failed; retried at the next one'))
         .finally(() => {

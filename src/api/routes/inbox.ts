@@ -1,10 +1,8 @@
-import type { FastifyReply } from 'fastify'
-import { MAX_ID_LENGTH } from '../../events/envelope.ts'
 import type { RouteModule } from '../context.ts'
-import { sendError } from '../errors.ts'
 import { needs } from '../schemas/common.ts'
 import { DELIVERED_BODY, DELIVERED_RESPONSES, INBOX_PAGE, INBOX_PARAMS, INBOX_QUERY, INBOX_RESPONSES } from '../schemas/inbox.ts'
 import { inboxView } from '../inbox/inbox-view.ts'
+import { checkUserIdParam } from './user-id-param.ts'
 
 /**
  * A player's inbox (docs/streams.md, "Player notifications"): the messages `emit: player` triggers
@@ -28,7 +26,7 @@ export const inboxRoutes: RouteModule = (app, ctx) => {
     },
     async (req, reply) => {
       const userId = req.params.user_id
-      if (userId.length === 0 || userId.length > MAX_ID_LENGTH) return badUserId(reply, userId)
+      if (!checkUserIdParam(reply, userId)) return reply
       const messages = await ctx.state.inbox.undelivered(req.principal!.tenant, userId, req.query.limit ?? INBOX_PAGE.fallback)
       return { user_id: userId, messages: messages.map(inboxView) }
     },
@@ -50,12 +48,8 @@ export const inboxRoutes: RouteModule = (app, ctx) => {
     },
     async (req, reply) => {
       const userId = req.params.user_id
-      if (userId.length === 0 || userId.length > MAX_ID_LENGTH) return badUserId(reply, userId)
+      if (!checkUserIdParam(reply, userId)) return reply
       return { delivered: await ctx.state.inbox.markDelivered(req.principal!.tenant, userId, req.body.ids) }
     },
   )
-}
-
-function badUserId(reply: FastifyReply, id: string): FastifyReply {
-  return sendError(reply, 400, 'invalid_request', `a user id is 1 to ${MAX_ID_LENGTH} characters; this one has ${id.length}`, 'user_id')
 }

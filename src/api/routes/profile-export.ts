@@ -1,8 +1,8 @@
 import { resolve } from 'node:path'
 import { Readable } from 'node:stream'
-import { MAX_ID_LENGTH } from '../../events/envelope.ts'
 import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
+import { checkUserIdParam } from './user-id-param.ts'
 import { PROFILE_PARAMS } from '../schemas/profiles.ts'
 import { needs } from '../schemas/common.ts'
 import { EXPORT_MEDIA_TYPE, EXPORT_RESPONSES } from '../schemas/profile-export.ts'
@@ -44,9 +44,7 @@ export const profileExportRoutes: RouteModule = (app, ctx) => {
     },
     async (req, reply) => {
       const userId = req.params.user_id
-      if (userId.length === 0 || userId.length > MAX_ID_LENGTH) {
-        return sendError(reply, 400, 'invalid_request', `a user id is 1 to ${MAX_ID_LENGTH} characters; this one has ${userId.length}`, 'user_id')
-      }
+      if (!checkUserIdParam(reply, userId)) return reply
       const mine = req.principal!.tenant
       if (total() >= MAX_RUNNING_EXPORTS || (running.get(mine) ?? 0) >= 1) {
         reply.header('retry-after', String(ctx.config.backpressure.retryAfterSeconds))

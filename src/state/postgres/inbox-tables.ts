@@ -7,7 +7,7 @@ export function inboxTables(schema: string): string[] {
   return [
     // seq is log order: take inserts a range's messages in offset order. user_id, id (which holds
     // the event id), event_id and message (which holds event properties) are bytea, as the users
-    // table's keys are: any string the collector accepted, and text cannot hold a NUL; one such
+    // table's keys are, since they hold whatever string the collector accepted and text cannot hold a NUL; one such
     // message would otherwise fail every later take of its partition. tenant, trigger and event are
     // names the collector and the rules already validate.
     `CREATE TABLE IF NOT EXISTS ${schema}.inbox (
