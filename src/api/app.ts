@@ -16,6 +16,7 @@ import { segmentsRoutes } from './routes/segments.ts'
 import { tenantRulesRoutes } from './routes/tenant-rules.ts'
 import { streamsRoutes } from './routes/streams.ts'
 import { inboxRoutes } from './routes/inbox.ts'
+import { predictionsRoutes } from './routes/predictions.ts'
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts'
 
 /** Bodies of routes other than the collector's (docs/api.md, "Resource limits"). */
@@ -68,6 +69,7 @@ export async function buildApp(ctx: ApiContext): Promise<FastifyInstance> {
     streamsRoutes,
     gameRoutes,
     queryRoutes,
+    predictionsRoutes,
     dashboardRoutes,
   ]) {
     await routes(app, ctx)

@@ -30,6 +30,11 @@ export interface ServerConfig {
   warehouse: boolean
   /** Players' inboxes (docs/streams.md, "Player notifications"): undelivered messages kept per player, and for how many days. */
   inbox: { maxPerPlayer: number; ttlDays: number }
+  /**
+   * The daily prediction run (docs/predictions.md, "Schedule"): on or off, and its start in minutes
+   * after 00:00 UTC. Default on at 00:30.
+   */
+  predict: { enabled: boolean; atMinute: number }
   /** Days kept, in the embedded log (by append time) and in the warehouse (by event day). Default 3, as in seed 004. */
   retentionDays: number
   /**
@@ -116,6 +121,9 @@ export const DEFAULT_LIMITS: CollectorLimits = { maxBodyBytes: 10 * 1024 * 1024,
 /** Players' inboxes: 100 undelivered messages a player, kept 30 days. */
 export const DEFAULT_INBOX = { maxPerPlayer: 100, ttlDays: 30 } as const
 
+/** The daily prediction run: on, at 00:30 UTC. */
+export const DEFAULT_PREDICT = { enabled: true, atMinute: 30 } as const
+
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   const dataDir = overrides.dataDir ?? 'data'
   return {
@@ -136,6 +144,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     warehouse: true,
     seed: { port: null, tenant: 'default' },
     inbox: DEFAULT_INBOX,
+    predict: DEFAULT_PREDICT,
     retentionDays: 3,
     engine: true,
     clockTickMs: 1_000,

@@ -11,6 +11,8 @@ import type { ApiMetrics } from './metrics.ts'
 import type { Signal } from './signal.ts'
 
 /** What every route module receives: the server's wiring, built once in server.ts. */
+import type { PredictionRunner } from './predictions/runner.ts'
+
 export interface ApiContext {
   config: ServerConfig
   log: EventLog
@@ -36,6 +38,8 @@ export interface ApiContext {
   inflight: { bytes: number }
   /** Emitted when this server's warehouse sink has changed the warehouse's files (a flush, a merge), so query views follow at once. */
   warehouseFiles: Signal
+  /** This server's prediction runs (docs/predictions.md); absent in servers built for a test of other routes. */
+  predictions?: PredictionRunner
   /** The event streams of the rules file (docs/streams.md); absent: the defaults. */
   eventStreams?: readonly StreamDefinition[]
 }

@@ -1,3 +1,4 @@
+import { PredictionMetrics } from './predictions/run-metrics.ts'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { ProgressGauges } from '../engine/progress-metrics.ts'
 import { warehouseSinkCounts } from '../warehouse/thread/sink-counts.ts'
@@ -45,6 +46,8 @@ export class ApiMetrics {
     help: "Undelivered messages in players' inboxes, all tenants, as of the last expiry pass (at start, then hourly)",
     registers: [this.registry],
   })
+  /** The prediction runs this server ran (src/api/predictions/run-metrics.ts). */
+  readonly predictions = new PredictionMetrics(this.registry)
   /** Seed 000's progress figures of the engine thread, as worker "engine" (src/engine/progress-metrics.ts). */
   readonly progress = new ProgressGauges(this.registry)
   readonly rejectedRequests = new Counter({ name: 'tagstream_rejected_requests_total', help: 'Requests answered with 4xx/5xx, by reason', labelNames: ['reason'], registers: [this.registry] })

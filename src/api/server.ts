@@ -28,6 +28,10 @@ import { startSinkThread } from '../warehouse/thread/sink-thread-client.ts'
 import { Signal } from './signal.ts'
 import { DEFAULT_ERASER_OPTIONS, Eraser } from './privacy/eraser.ts'
 import { DEFAULT_INBOX_OPTIONS, InboxFiller } from './inbox/inbox-filler.ts'
+import { PredictionRunner } from './predictions/runner.ts'
+import { warnShortHistory } from './predictions/history-warning.ts'
+import { DEFAULT_SCHEDULE, PredictionSchedule } from '../predict/schedule.ts'
+import { RunStore } from '../predict/run-store.ts'
 import { buildSeedApp } from './seed-compat/seed-app.ts'
 import { loadRulesSource } from '../engine/rules-source.ts'
 import { effectiveStreams, type StreamDefinition } from '../rules/index.ts'
@@ -147,7 +151,24 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     await log.close()
     throw err
   }
-  const ctx: ApiContext = { config, log, partitions, engine, players, state, auth: new Auth(config.keys), metrics, logger, inflight: { bytes: 0 }, deduper, warehouseFiles: new Signal(), eventStreams }
+  // Prediction runs (docs/predictions.md) in threads of their own: by hand through the API, and daily.
+  const predictions = new PredictionRunner({ dataDir: config.dataDir, logUrl, partitions }, (r) => metrics.predictions.record(r))
+  const ctx: ApiContext = {
+    config,
+    log,
+    partitions,
+    engine,
+    players,
+    state,
+    auth: new Auth(config.keys),
+    metrics,
+    logger,
+    inflight: { bytes: 0 },
+    deduper,
+    warehouseFiles: new Signal(),
+    eventStreams,
+    predictions,
+  }
   const app = await buildApp(ctx)
   let url: string
   try {
@@ -212,6 +233,11 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     },
   )
   inbox.start()
+  const schedule = config.predict.enabled
+    ? new PredictionSchedule(new RunStore(config.dataDir), () => predictions.start('run'), logger, { ...DEFAULT_SCHEDULE, atMinute: config.predict.atMinute })
+    : null
+  schedule?.begin()
+  warnShortHistory(config, logger)
   logger.info({ url, partitions, rulesPath, webhooks: config.webhooks.length, engine: config.engine }, 'tagstream serving')
   let closing: Promise<void> | null = null
   return {
@@ -228,6 +254,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
         await relay.stop()
         await eraser.stop()
         await inbox.stop()
+        await schedule?.stop()
+        await predictions.stop()
         await sink?.stop()
         await engine.close()
         await closeStores()

@@ -6,6 +6,7 @@ import { openEventLog } from '../log/open-log.ts'
 import { registerDemo } from './demo.ts'
 import { ingestFile } from './ingest-file.ts'
 import { registerReplay } from './replay-command.ts'
+import { registerPredict } from './predict.ts'
 import { registerQuery } from './query.ts'
 import { registerServe } from './serve.ts'
 import { registerSimulate } from './simulate.ts'
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   registerServe(program)
   registerWarehouse(program)
   registerQuery(program)
+  registerPredict(program)
   registerWorker(program)
   return program
 }

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { devKey, parseKeys, type ApiKey } from '../api/auth.ts'
-import { DEFAULT_HTTP_TIMEOUTS, DEFAULT_INBOX, DEFAULT_STREAM_CAPS, defaultConfig, type ServerConfig, type WebhookConfig } from '../api/config.ts'
+import { DEFAULT_HTTP_TIMEOUTS, DEFAULT_INBOX, DEFAULT_PREDICT, DEFAULT_STREAM_CAPS, defaultConfig, type ServerConfig, type WebhookConfig } from '../api/config.ts'
 import type { RunningServer } from '../api/server.ts'
 import { validateWebhooks } from '../api/webhooks/index.ts'
 import { addSetting } from '../config/commander-options.ts'
@@ -37,6 +37,9 @@ export interface ServeOptions {
   /** Players' inboxes (config.inbox). */
   inboxMax?: number
   inboxTtlDays?: number
+  /** The daily prediction run (config.predict). */
+  predict?: boolean
+  predictAt?: number
 }
 
 /** The settings of `serve` that only a variable sets (no flag), parsed once by serveEnv. */
@@ -105,6 +108,7 @@ export function serverConfig(global: GlobalOptions, o: ServeOptions, keys: ApiKe
     ...(o.clockTickMs === undefined ? {} : { clockTickMs: o.clockTickMs }),
     ...(o.progressMs === undefined ? {} : { progressMs: o.progressMs }),
     seed: { port: o.seedPort ?? null, tenant: o.seedTenant ?? DEFAULT_TENANT },
+    predict: { enabled: o.predict ?? DEFAULT_PREDICT.enabled, atMinute: o.predictAt ?? DEFAULT_PREDICT.atMinute },
     inbox: { ...DEFAULT_INBOX, ...(o.inboxMax === undefined ? {} : { maxPerPlayer: o.inboxMax }), ...(o.inboxTtlDays === undefined ? {} : { ttlDays: o.inboxTtlDays }) },
     ...(env.collectorFastPath === undefined ? {} : { collectorFastPath: env.collectorFastPath }),
     ...(env.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: env.sseHeartbeatMs }),
@@ -152,6 +156,8 @@ export function registerServe(program: Command): void {
   addSetting(serve, SETTINGS.seedTenant)
   addSetting(serve, SETTINGS.inboxMax)
   addSetting(serve, SETTINGS.inboxTtlDays)
+  addSetting(serve, SETTINGS.predict)
+  addSetting(serve, SETTINGS.predictAt)
   serve
     .option('--body-timeout-ms <ms>', 'a collector request body must arrive within this', flagParser('--body-timeout-ms', durationMs(1)), DEFAULT_HTTP_TIMEOUTS.bodyTimeoutMs)
     .option('--body-idle-timeout-ms <ms>', 'a collector request body may pause this long between bytes', flagParser('--body-idle-timeout-ms', durationMs(1)), DEFAULT_HTTP_TIMEOUTS.bodyIdleTimeoutMs)

@@ -70,6 +70,13 @@ export const onOff: Parser<boolean> = (raw) => {
   throw new ValueProblem('must be "on" or "off" (or true/false, 1/0)')
 }
 
+/** A time of day, `HH:MM` (24-hour), as minutes after midnight. */
+export const timeOfDay: Parser<number> = (raw) => {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(raw.trim())
+  if (m === null) throw new ValueProblem('must be a time of day HH:MM, 00:00 to 23:59')
+  return Number(m[1]) * 60 + Number(m[2])
+}
+
 /** An absolute http:// or https:// URL. */
 export const httpUrl: Parser<string> = (raw) => {
   const text = raw.trim()

@@ -1,4 +1,4 @@
-import { durationMs, integer, nonEmpty, onOff, oneOf, port, token, tokenList, type Parser } from './parsers.ts'
+import { durationMs, integer, nonEmpty, onOff, oneOf, port, timeOfDay, token, tokenList, type Parser } from './parsers.ts'
 
 /**
  * Every environment variable tagstream reads, with its flag, default and doc line: the one table
@@ -96,6 +96,22 @@ export const SETTINGS = {
     defaultText: '30',
     doc: "days an undelivered message stays in a player's inbox",
     parse: integer(1, 3650),
+  }),
+  predict: setting({
+    env: 'TAGSTREAM_PREDICT',
+    flag: '--predict <switch>',
+    commands: ['serve'],
+    defaultText: 'on',
+    doc: 'the daily prediction run: models per tenant from the warehouse, scores as predicted.* traits (docs/predictions.md)',
+    parse: onOff,
+  }),
+  predictAt: setting({
+    env: 'TAGSTREAM_PREDICT_AT',
+    flag: '--predict-at <HH:MM>',
+    commands: ['serve'],
+    defaultText: '00:30',
+    doc: 'when the daily prediction run starts, UTC',
+    parse: timeOfDay,
   }),
   clockTickMs: setting({
     env: 'TAGSTREAM_CLOCK_TICK_MS',

@@ -295,6 +295,27 @@ describe('every route answers as the OpenAPI document says', () => {
     await check({ method: 'GET', path: '/v1/reports/{name}', url: '/v1/reports/nope', key: read, status: 404 })
   })
 
+  it('predictions', async () => {
+    const { read, write, operator } = s.keys
+    const start = (body: unknown, status: number, key: string = operator) => check({ method: 'POST', path: '/v1/predictions/runs', url: '/v1/predictions/runs', key, body: json(body), status })
+    await start({ kind: 'train' }, 403, write)
+    await start({ kind: 'everything' }, 400)
+    await check({ method: 'POST', path: '/v1/predictions/runs', url: '/v1/predictions/runs', key: operator, body: '<run/>', contentType: 'application/xml', status: 415 })
+    await start({ kind: 'train' }, 202)
+    await start({}, 409)
+    const list = () => check({ method: 'GET', path: '/v1/predictions/runs', url: '/v1/predictions/runs?limit=5', key: read, status: 200 }) as Promise<{ running: boolean; runs: Array<{ id: string }> }>
+    let runs = await list()
+    for (let i = 0; i < 300 && (runs.running || runs.runs.length === 0); i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      runs = await list()
+    }
+    await check({ method: 'GET', path: '/v1/predictions/runs', url: '/v1/predictions/runs?limit=500', key: read, status: 400 })
+    await check({ method: 'GET', path: '/v1/predictions/runs', url: '/v1/predictions/runs', status: 401 })
+    await check({ method: 'GET', path: '/v1/predictions/runs/{id}', url: `/v1/predictions/runs/${runs.runs[0]!.id}`, key: read, status: 200 })
+    await check({ method: 'GET', path: '/v1/predictions/runs/{id}', url: '/v1/predictions/runs/20200101T000000Z-0000', key: read, status: 404 })
+    await check({ method: 'GET', path: '/v1/predictions/runs/{id}', url: `/v1/predictions/runs/${'x'.repeat(101)}`, key: read, status: 414 })
+  })
+
   it('the game', async () => {
     const { read, write } = s.keys
     const post = (path: string, url: string, body: unknown, status: number, form = false) =>

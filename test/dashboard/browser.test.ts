@@ -5,6 +5,9 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auth, startTestServer, TEST_RULES, type TestServer } from '../api/harness.ts'
+import { predictRun } from '../../src/predict/index.ts'
+import { playerHistories } from '../predict/histories.ts'
+import { writeEvents } from '../warehouse/fixtures.ts'
 
 // The dashboard in a real browser (Debian's Chromium) against a real server with the warehouse on,
 // while events keep arriving over HTTP, as a person would watch a demo.
@@ -188,6 +191,32 @@ describe('dashboard in a browser', () => {
     await page.fill('[data-testid=sql]', 'DROP TABLE events')
     await page.click('[data-testid=sql-run]')
     await expect.poll(() => page.locator('[data-testid=sql-error]').innerText(), { timeout: 5_000 }).toContain('only SELECT and WITH queries are allowed')
+  })
+
+  it("predictions: the newest run's models against their baselines, with calibration charts", async () => {
+    await page.goto(`${s.url}/#/predictions`)
+    await page.waitForSelector('[data-testid=no-runs]', { timeout: 10_000 })
+    // A real training run over histories with planted signal, recorded in the server's data directory.
+    const wh = mkdtempSync(join(tmpdir(), 'tagstream-pred-wh-'))
+    try {
+      await writeEvents(wh, playerHistories({ users: 400, days: 50, endDay: 20_400, seed: 5 }))
+      const r = await predictRun({ dataDir: s.dataDir, warehouseRoot: wh, kind: 'train', asOfMs: 20_400 * 86_400_000, options: { maxTrainRows: 5_000 } })
+      expect(r.status).toBe('succeeded')
+    } finally {
+      rmSync(wh, { recursive: true, force: true })
+    }
+    await page.goto(`${s.url}/#/reports`)
+    await page.goto(`${s.url}/#/predictions`)
+    await page.waitForSelector('[data-testid=model-churn_7d]', { timeout: 10_000 })
+    expect(await page.locator('[data-testid=status-churn_7d]').innerText()).toBe('published')
+    expect(await page.locator('[data-testid=model-purchase_7d]').innerText()).toMatch(/ROC AUC\s+0\.\d{4}\s+0\.\d{4}/)
+    expect(await page.locator('[data-testid=model-wealth_30d]').innerText()).toMatch(/MAE\s+[\d.]+\s+[\d.]+/)
+    for (const m of ['purchase_7d', 'churn_7d', 'wealth_30d']) {
+      await page.locator(`[data-testid=calibration-${m}] canvas`).waitFor({ timeout: 10_000 })
+      expect(await page.locator(`[data-testid=calibration-${m}]`).getAttribute('data-points')).toBe('10')
+    }
+    expect(await page.locator('[data-testid=runs-table] tbody tr').count()).toBe(1)
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-predictions.png'), fullPage: true })
   })
 
   it('segments: a bad rule shows its line and column in place; a good one is saved and listed', async () => {

@@ -73,9 +73,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   game: ['(root)', 'events', 'ingest', 'log', 'players'],
   warehouse: ['(root)', 'events', 'ingest', 'log', 'rules'],
   worker: ['(root)', 'engine', 'log', 'state'],
+  predict: ['(root)', 'events', 'ingest', 'log', 'warehouse'],
   sim: ['cli'],
-  api: ['(root)', 'engine', 'events', 'game', 'ingest', 'log', 'players', 'rules', 'state', 'warehouse'],
-  cli: ['(root)', 'api', 'config', 'engine', 'events', 'ingest', 'log', 'rules', 'sim', 'state', 'warehouse', 'worker'],
+  api: ['(root)', 'engine', 'events', 'game', 'ingest', 'log', 'players', 'predict', 'rules', 'state', 'warehouse'],
+  cli: ['(root)', 'api', 'config', 'engine', 'events', 'ingest', 'log', 'predict', 'rules', 'sim', 'state', 'warehouse', 'worker'],
 }
 
 const folderOf = (f: string) => {

@@ -99,3 +99,34 @@ export function barChart(el: HTMLElement, labels: string[], values: Array<number
 function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s
 }
+
+/**
+ * Calibration by decile: for each tenth of the held-out rows by score, the mean score and what
+ * happened (the observed rate or mean value), model and baseline, over the decile number. A
+ * calibrated model's two lines lie on each other.
+ */
+export function decileChart(el: HTMLElement, lines: Array<{ label: string; values: Array<number | null> }>, opts: { height?: number; yLabel?: string } = {}): Chart {
+  const height = opts.height ?? 220
+  const n = Math.max(0, ...lines.map((l) => l.values.length))
+  const plot = new uPlot(
+    {
+      width: Math.max(200, el.clientWidth),
+      height,
+      series: [{ label: 'decile' }, ...lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length]!, width: 2, ...(i % 2 === 1 ? { dash: [6, 4] } : {}) }))],
+      scales: { x: { time: false } },
+      axes: [{ label: 'decile of the score', splits: () => Array.from({ length: n }, (_, i) => i + 1) } as uPlot.Axis, { label: opts.yLabel ?? '', size: 60 }],
+      cursor: { drag: { x: false, y: false } },
+    },
+    [Array.from({ length: n }, (_, i) => i + 1), ...lines.map((l) => l.values)],
+    el,
+  )
+  const unfit = fit(el, plot, height)
+  el.dataset.points = String(n)
+  return {
+    el,
+    destroy() {
+      unfit()
+      plot.destroy()
+    },
+  }
+}

@@ -6,6 +6,7 @@ import { clearKey, getKey, setKey, takeKeyFromFragment } from './key.ts'
 import { liveFeed } from './live-feed.ts'
 import { livePage, statusText } from './pages/live.ts'
 import { profilePage } from './pages/profile.ts'
+import { predictionsPage } from './pages/predictions.ts'
 import { profilesPage } from './pages/profiles.ts'
 import { reportsPage } from './pages/reports.ts'
 import { segmentsPage } from './pages/segments.ts'
@@ -15,6 +16,7 @@ const PAGES = [
   ['segments', 'Segments'],
   ['profiles', 'Profiles'],
   ['reports', 'Reports'],
+  ['predictions', 'Predictions'],
 ] as const
 
 const nav = h('nav', { class: 'tabs' }, ...PAGES.map(([id, label]) => h('a', { href: `#/${id}`, 'data-page': id }, label)))
@@ -43,6 +45,7 @@ function render(): void {
   else if (page === 'profiles' && arg !== undefined) leave = profilePage(root, arg)
   else if (page === 'profiles') leave = profilesPage(root)
   else if (page === 'reports') leave = reportsPage(root, arg)
+  else if (page === 'predictions') leave = predictionsPage(root)
   else leave = livePage(root)
 }
 

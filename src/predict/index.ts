@@ -1,0 +1,5 @@
+export { MODELS, MODEL_NAMES, PREDICT_DEFAULTS, type ModelName, type PredictOptions } from './predict-options.ts'
+export { predictRun, RunBusyError, type RunRequest } from './run.ts'
+export { RunStore, isRunId, type RunKind, type RunRecord, type TenantRun } from './run-store.ts'
+export type { ModelReport, TenantTraining } from './train.ts'
+export type { Quality } from './quality.ts'

@@ -1,0 +1,79 @@
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { PREDICTION_EVENT, PREDICTION_SCORES, PREDICTION_VERSION_FIELD, type PredictionScore, type TrackedEvent } from '../events/index.ts'
+import { appendEvents } from '../ingest/append-events.ts'
+import type { EventLog } from '../log/event-log.ts'
+import { readPairs, scoringPairs } from './dataset.ts'
+import { featureNames } from './features.ts'
+import { scoreRow } from './models.ts'
+import type { PredictOptions } from './predict-options.ts'
+import type { TenantTraining } from './train.ts'
+
+/** Prediction events appended at once: one durable append per partition each. */
+const EVENTS_PER_APPEND = 10_000
+
+/** Where a scoring run's events go: the log, its partition count, the run's time and name. */
+export interface ScoreTarget {
+  readonly log: EventLog
+  readonly partitions: number
+  /** The events' `ts` (and the traits' `predicted.scored_at`). */
+  readonly scoredAt: number
+  /** `model_version`: the training run whose models scored. */
+  readonly modelVersion: string
+  /** Told after each append, with the events appended so far. */
+  readonly onAppended?: (appended: number) => void
+}
+
+/**
+ * Scores every user of the tenant active in the lookback before day `cutoff` with the tenant's
+ * published models and appends one prediction event each (src/events/prediction.ts): a model not
+ * published writes null, so its trait is cleared. Returns the events appended; none when the tenant
+ * has no published model (its traits keep what the last run that published gave them).
+ */
+export async function scoreTenant(conn: DuckDBConnection, tenant: string, training: TenantTraining, cutoff: number, o: PredictOptions, target: ScoreTarget): Promise<number> {
+  const published = PREDICTION_SCORES.filter((s) => training.models[s].status === 'published' && training.models[s].model !== null)
+  if (published.length === 0) return 0
+  const names = featureNames(training.mix, o.mixEvents)
+  await scoringPairs(conn, tenant, cutoff, o)
+  const ds = await readPairs(conn, tenant, names.length, o, null)
+  const hasWealth = ds.features[names.indexOf('has_wealth')]!
+  const receivedAt = Date.now()
+  let batch: TrackedEvent[] = []
+  let appended = 0
+  const flush = async () => {
+    if (batch.length === 0) return
+    await appendEvents(target.log, batch, target.partitions)
+    appended += batch.length
+    batch = []
+    target.onAppended?.(appended)
+  }
+  for (let r = 0; r < ds.rows; r++) {
+    const properties: Record<PredictionScore | typeof PREDICTION_VERSION_FIELD, number | string | null> = {
+      purchase_7d: null,
+      churn_7d: null,
+      wealth_30d: null,
+      [PREDICTION_VERSION_FIELD]: target.modelVersion,
+    }
+    for (const s of published) {
+      // Wealth is a game player's: users with no player_wealth get none.
+      if (s === 'wealth_30d' && hasWealth[r] !== 1) continue
+      properties[s] = round(scoreRow(training.models[s].model!, ds.features, r))
+    }
+    batch.push({
+      event: PREDICTION_EVENT,
+      user_id: ds.users[r]!,
+      ts: target.scoredAt,
+      event_id: `${target.modelVersion}:${target.scoredAt}:${r}`,
+      tenant,
+      received_at: receivedAt,
+      properties,
+    })
+    if (batch.length === EVENTS_PER_APPEND) await flush()
+  }
+  await flush()
+  return appended
+}
+
+/** Six significant digits: a score is no more precise, and shorter records cost less everywhere. */
+function round(v: number): number {
+  return Number.isFinite(v) ? Number(v.toPrecision(6)) : 0
+}

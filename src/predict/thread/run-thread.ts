@@ -1,0 +1,53 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import { openEventLog } from '../../log/open-log.ts'
+import { predictRun, RunBusyError } from '../run.ts'
+import type { PredictOptions } from '../predict-options.ts'
+import type { RunKind } from '../run-store.ts'
+
+/** What the server hands a prediction thread (./run-thread-client.ts). */
+export interface RunThreadData {
+  dataDir: string
+  logUrl: string
+  partitions: number
+  kind: RunKind
+  asOfMs?: number
+  options?: Partial<PredictOptions>
+}
+
+/** What the thread answers: progress lines, then the record, or who holds the run lock. */
+export type RunThreadMessage =
+  | { type: 'progress'; stage: string; done: number; total: number }
+  | { type: 'done'; record: Awaited<ReturnType<typeof predictRun>> }
+  | { type: 'busy'; heldBy: string }
+  | { type: 'error'; message: string }
+
+/*
+ * A prediction run in a worker thread of `serve` (docs/predictions.md, "Schedule"): fitting the
+ * models and scoring a million users is seconds of JavaScript that would otherwise stall the HTTP
+ * API. The thread opens the event log itself, as the warehouse sink's thread does.
+ */
+const data = workerData as RunThreadData
+const post = (m: RunThreadMessage) => parentPort?.postMessage(m)
+
+async function main(): Promise<void> {
+  const kind = data.kind
+  const { log, partitions } = kind === 'train' ? { log: null, partitions: data.partitions } : await openEventLog(data.logUrl, { partitions: data.partitions })
+  try {
+    const record = await predictRun({
+      dataDir: data.dataDir,
+      kind,
+      ...(data.asOfMs === undefined ? {} : { asOfMs: data.asOfMs }),
+      ...(data.options === undefined ? {} : { options: data.options }),
+      ...(log === null ? {} : { log: { log, partitions } }),
+      onProgress: (stage, done, total) => post({ type: 'progress', stage, done, total }),
+    })
+    post({ type: 'done', record })
+  } catch (err) {
+    if (err instanceof RunBusyError) post({ type: 'busy', heldBy: err.heldBy })
+    else post({ type: 'error', message: err instanceof Error ? err.message : String(err) })
+  } finally {
+    await log?.close()
+  }
+}
+
+void main()
