@@ -7,10 +7,14 @@ import {
   CLICKSTREAM_DEFAULTS,
   GAME_DEFAULTS,
   HttpTarget,
+  LIFECYCLE_DEFAULTS,
+  MAX_LIFECYCLE_DAYS,
+  MAX_LIFECYCLE_USERS,
   MAX_HOURS,
   SLOTS_DEFAULTS,
   clickstreamEvents,
   gameRequests,
+  lifecycleEvents,
   partnerKeys,
   planSlots,
   runSender,
@@ -19,6 +23,7 @@ import {
   slotsStream,
   spreadClock,
   wallClock,
+  writeLifecycleNdjson,
   writeNdjson,
   writeSlotsNdjson,
   type RawEvent,
@@ -125,11 +130,18 @@ interface ClickstreamFlags extends SendFlags {
   seed: number
 }
 
+interface LifecycleFlags extends SendFlags {
+  users: number
+  days: number
+  end: number
+  seed: number
+}
+
 const seedOption = (fallback: number) => new Option('--seed <n>', 'random seed: the same seed generates the same events').argParser(integer('--seed', 0, 2 ** 32 - 1)).default(fallback)
 const endOption = () =>
   new Option('--end <time>', 'latest event time, ISO-8601 or epoch ms').argParser(flagParser('--end', eventTimeFlag)).default(SLOTS_DEFAULTS.end, new Date(SLOTS_DEFAULTS.end).toISOString())
 
-/** `tagstream simulate slots|game|clickstream`: the seeds' workloads as NDJSON or sent over HTTP. */
+/** `tagstream simulate slots|game|clickstream|lifecycle`: the seeds' workloads as NDJSON or sent over HTTP. */
 export function registerSimulate(program: Command): Command {
   const simulate = program.command('simulate').description("generate the seeds' workloads as NDJSON, or send them to a server")
 
@@ -218,6 +230,32 @@ export function registerSimulate(program: Command): Command {
     }
     const keyOf = partnerKeys(flags.partners, dest.key)
     return sendRawEvents('simulate clickstream', dest.url, flags.events === 0 ? null : flags.events, source, flags, keyOf)
+  })
+
+  const lifecycle = simulate
+    .command('lifecycle')
+    .description('players over weeks with planted signal for daily predictions: fading engagement (churn), purchase habits, wealth with a per-player drift')
+    .option('--users <n>', 'players, ids "u1".."uN"', integer('--users', 1, MAX_LIFECYCLE_USERS), LIFECYCLE_DEFAULTS.users)
+    .option('--days <n>', 'simulated days, the last ending at --end', integer('--days', 1, MAX_LIFECYCLE_DAYS), LIFECYCLE_DEFAULTS.days)
+    // Unlike the other generators the default is now: the run is history leading up to today.
+    .addOption(new Option('--end <time>', 'the last simulated instant, ISO-8601 or epoch ms').argParser(flagParser('--end', eventTimeFlag)).default(Date.now(), 'now'))
+    .addOption(seedOption(LIFECYCLE_DEFAULTS.seed))
+  withSendFlags(lifecycle, { batch: true, live: false, concurrency: 4 }).action(async (flags: LifecycleFlags) => {
+    const dest = destination({ ...flags, live: false })
+    const options = { users: flags.users, days: flags.days, end: flags.end, seed: flags.seed }
+    if (dest.kind === 'http') return sendRawEvents('simulate lifecycle', dest.url, null, lifecycleEvents(options), flags, () => dest.key[0]!)
+    const started = performance.now()
+    const r = await writeLifecycleNdjson(dest.out, options)
+    const seconds = (performance.now() - started) / 1000
+    printSummary(dest.out, {
+      out: dest.out,
+      events: r.events,
+      bytes: r.bytes,
+      start: new Date(r.start).toISOString(),
+      end: new Date(r.end).toISOString(),
+      seconds: Number(seconds.toFixed(3)),
+      eventsPerSecond: Math.round(r.events / Math.max(seconds, 0.001)),
+    })
   })
   return simulate
 }

@@ -16,8 +16,11 @@ export class AsciiChunks {
   }
 
   bytes(b: Uint8Array): void {
-    this.buf.set(b, this.pos)
-    this.pos += b.length
+    // A loop beats TypedArray.set's fixed cost for the short keys written several times per line.
+    const n = b.length
+    if (n > 48) this.buf.set(b, this.pos)
+    else for (let i = 0; i < n; i++) this.buf[this.pos + i] = b[i]!
+    this.pos += n
   }
 
   byte(c: number): void {
