@@ -9,6 +9,7 @@ import { benchIdentity } from './identity.bench.ts'
 import { benchKafka } from './kafka.bench.ts'
 import { benchLog } from './log.bench.ts'
 import { benchPostgres } from './postgres.bench.ts'
+import { benchPredict } from './predict.bench.ts'
 import { benchSlowBody } from './slow-body.bench.ts'
 import { benchSoak } from './soak.bench.ts'
 import { benchStartup } from './startup.bench.ts'
@@ -36,6 +37,8 @@ const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = 
   ['warehouse', benchWarehouse],
   ['backfill', benchBackfill],
   ['erase', benchErase],
+  // About 4 GB of NDJSON made and turned into Parquet first (not timed), then one prediction run.
+  ['predict', benchPredict],
   // Postgres at 127.0.0.1:5432 (TAGSTREAM_TEST_POSTGRES); Kafka from scripts/kafka, started when none answers.
   ['postgres', benchPostgres],
   ['kafka', benchKafka, { broker: true }],

@@ -8,6 +8,7 @@ import { defaultConfig } from '../api/config.ts'
 import type { RunningServer } from '../api/server.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import { PARTNERS, DEMO_WORKLOADS, startDemoTraffic, type SimulatorName } from '../sim/index.ts'
+import { seedPredictionHistory } from './demo-history.ts'
 import { ChangeTally, summaryLine } from './demo-summary.ts'
 import { integer, port } from '../config/parsers.ts'
 import { flagParser, processEnv, readEnv } from '../config/read-setting.ts'
@@ -22,6 +23,8 @@ export const DEMO_DEFAULTS = {
   /** Events per second across the three simulators: enough to watch segments move, little enough for a laptop. */
   rate: 300,
   summaryEverySeconds: 5,
+  /** Days the log and the warehouse keep: the 30-day wealth model needs 45 of history. */
+  retentionDays: 60,
 }
 
 /** The demo's own file in its data directory: the keys (so a dashboard link survives a restart) and the mark that --fresh may wipe it. */
@@ -83,6 +86,8 @@ async function listen(o: DemoOptions, keys: ApiKey[], logger: Logger): Promise<R
       keys,
       warehouse: o.warehouse,
       webDir: o.webDir,
+      // The prediction models need 45 days of history (docs/predictions.md): the demo keeps 60.
+      retentionDays: DEMO_DEFAULTS.retentionDays,
     })
   // Loaded when the demo starts, not when the CLI does (`tagstream --help` stays fast).
   const { startServer } = await import('../api/server.ts')
@@ -148,6 +153,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   out(`  simulators: slots ${traffic.rates.slots}/s, clickstream ${traffic.rates.clickstream}/s, game ${traffic.rates.game}/s (--rate ${o.rate})`)
   out(`  segments and triggers: ${join(dataDir, 'segments.yaml')}`)
   out('Ctrl-C stops.')
+  // Prediction history and a first run, in the background (the warehouse is needed for it).
+  const history = o.warehouse ? seedPredictionHistory(server, dataDir, out, abort.signal).catch((err: unknown) => out(`predictions: ${(err as Error).message}`)) : Promise.resolve()
 
   const tally = await ChangeTally.start(server.ctx.log, server.ctx.partitions)
   let last = { at: performance.now(), events: 0 }
@@ -170,6 +177,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   clearInterval(timer)
   abort.abort()
   await traffic.done
+  await history
   await ticking
   await server.close()
   out(`stopped. ${stored().toLocaleString('en-US')} events stored; data kept in ${dataDir} (--fresh starts over)`)

@@ -32,6 +32,8 @@ export const BASE_FEATURES = [
   ['has_wealth', '1 when the user has a player_wealth'],
   ['wealth', 'the last player_wealth before the cutoff (0 when none)'],
   ['wealth_change_7', 'player_wealth now minus 7 days before (0 when unknown)'],
+  ['wealth_trend_7', 'log(1 + player_wealth now) minus log(1 + player_wealth 7 days before), wealth below 0 taken as 0 (0 when unknown)'],
+  ['wealth_trend_28', 'the same over 28 days'],
 ] as const
 
 export type BaseFeature = (typeof BASE_FEATURES)[number][0]
@@ -90,6 +92,14 @@ FROM ev LEFT JOIN ss USING (tenant, user_id, d) LEFT JOIN sc USING (tenant, user
 /** A window's filter on the joined day `d.d` relative to the pair's cutoff `p.c`: [c - from, c - to). */
 const within = (from: number, to = 0) => `d.d >= p.c - ${from} AND d.d < p.c${to === 0 ? '' : ` - ${to}`}`
 const log1p = (sql: string) => `ln(1 + coalesce(${sql}, 0))`
+/** The last wealth of the pair's days matching `where`. */
+const LAST_WEALTH = (where: string) => `arg_max(d.wealth, d.d) FILTER (WHERE ${where} AND d.wealth IS NOT NULL)`
+/** log(1 + wealth now) − log(1 + wealth `days` before); greatest() skips NULLs, so an unknown end is checked first (0). */
+const wealthTrend = (days: number) => {
+  const now = LAST_WEALTH('d.d < p.c')
+  const then = LAST_WEALTH(`d.d < p.c - ${days}`)
+  return `CASE WHEN ${now} IS NULL OR ${then} IS NULL THEN 0 ELSE ln(1 + greatest(${now}, 0)) - ln(1 + greatest(${then}, 0)) END`
+}
 
 /** The feature columns over `pairs p JOIN daily d` grouped by pair, in featureNames order. */
 export function featureSelect(o: PredictOptions): string {
@@ -115,6 +125,8 @@ export function featureSelect(o: PredictOptions): string {
     `CASE WHEN count(d.wealth) FILTER (WHERE ${before}) > 0 THEN 1 ELSE 0 END::DOUBLE`,
     `coalesce(arg_max(d.wealth, d.d) FILTER (WHERE ${before} AND d.wealth IS NOT NULL), 0)`,
     `coalesce(arg_max(d.wealth, d.d) FILTER (WHERE ${before} AND d.wealth IS NOT NULL) - arg_max(d.wealth, d.d) FILTER (WHERE d.d < p.c - 7 AND d.wealth IS NOT NULL), 0)`,
+    wealthTrend(7),
+    wealthTrend(28),
   ]
   for (let k = 0; k < o.mixEvents; k++) cols.push(`coalesce(sum(d.m${k}) FILTER (WHERE ${within(28)}) / nullif(${sum('events', 28)}, 0), 0)`)
   return cols.map((c, i) => `${c} AS f${i}`).join(',\n  ')

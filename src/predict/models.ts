@@ -21,6 +21,15 @@ export interface FittedModel {
   readonly intercept: number
   /** linear: predicts the change of this feature (wealth), added back to it; null: the value itself. */
   readonly offsetFeature: string | null
+  /**
+   * linear with an offset: `log` fits ln(1 + target) − ln(1 + offset), the relative change (wealth
+   * moves by bets that are a share of the wallet, and a purchase is a jump: a least-squares fit of
+   * the absolute change chases the jumps, and its MAE lost to carrying the value forward);
+   * `absolute` fits target − offset. Absent: absolute.
+   */
+  readonly change?: 'log' | 'absolute'
+  /** log change: the fit is kept within the training rows' log ratios [min, max]. */
+  readonly range?: readonly [number, number]
   /** linear: predictions below this are raised to it (0 when no training target was negative: wealth is never below 0). */
   readonly lowerBound?: number | null
   /** logistic: gradient steps and their rate. */
@@ -103,21 +112,46 @@ export function fitLogistic(names: readonly string[], cols: readonly Float64Arra
   return { kind: 'logistic', features: [...names], means, scales, weights, intercept: wz[white.columns]!, offsetFeature: null, steps, learningRate }
 }
 
+/** One least-squares fit of `y` (one value per chosen row) on the standardised features, with an intercept. */
+function leastSquares(x: Matrix, y: readonly number[]): { weights: number[]; intercept: number } {
+  const mlr = new MultivariateLinearRegression(x, Matrix.columnVector([...y]), { intercept: true, statistics: false })
+  const w = mlr.weights.map((row) => row[0]!)
+  return { weights: w.slice(0, x.columns), intercept: w[x.columns]! }
+}
+
 /**
- * Fits `target − offset` (the change of the offset feature, or the target itself when `offset` is
- * null) by least squares with an intercept (mljs's multivariate linear regression; its SVD inverse
- * tolerates collinear features such as a constant one).
+ * Fits the target's change from the offset feature (or the target itself when `offset` is null) by
+ * least squares with an intercept (mljs's multivariate linear regression; its SVD inverse tolerates
+ * collinear features such as a constant one). With an offset and no negative values, both forms
+ * of change are fitted (FittedModel.change) and the one with the lower MAE on the training rows is
+ * kept; the held-out days never take part in the choice.
  */
 export function fitLinear(names: readonly string[], cols: readonly Float64Array[], target: Float64Array, rows: ArrayLike<number>, offset: string | null): FittedModel {
   const { means, scales } = standardisation(cols, rows)
   const x = design(cols, rows, means, scales, false)
   const off = offset === null ? null : cols[names.indexOf(offset)]!
-  const y = Matrix.columnVector(Array.from(rows, (r) => target[r]! - (off === null ? 0 : off[r]!)))
-  const mlr = new MultivariateLinearRegression(x, y, { intercept: true, statistics: false })
-  const w = mlr.weights.map((row) => row[0]!)
   let negative = false
-  for (let i = 0; i < rows.length && !negative; i++) negative = target[rows[i]!]! < 0
-  return { kind: 'linear', features: [...names], means, scales, weights: w.slice(0, cols.length), intercept: w[cols.length]!, offsetFeature: offset, lowerBound: negative ? null : 0 }
+  for (let i = 0; i < rows.length && !negative; i++) negative = target[rows[i]!]! < 0 || (off !== null && off[rows[i]!]! < 0)
+  const base = { kind: 'linear', features: [...names], means, scales, offsetFeature: offset, lowerBound: negative ? null : 0 } as const
+  const absolute: FittedModel = {
+    ...base,
+    change: 'absolute',
+    ...leastSquares(
+      x,
+      Array.from(rows, (r) => target[r]! - (off === null ? 0 : off[r]!)),
+    ),
+  }
+  if (off === null || negative) return absolute
+  const ratios = Array.from(rows, (r) => Math.log1p(target[r]!) - Math.log1p(off[r]!))
+  // A linear fit of log ratios can reach far past any ratio it saw; e^fit then explodes. Kept within them.
+  const log: FittedModel = { ...base, change: 'log', ...leastSquares(x, ratios), range: [Math.min(...ratios), Math.max(...ratios)] }
+  return trainingMae(log, cols, target, rows) < trainingMae(absolute, cols, target, rows) ? log : absolute
+}
+
+function trainingMae(m: FittedModel, cols: readonly Float64Array[], target: Float64Array, rows: ArrayLike<number>): number {
+  let s = 0
+  for (let i = 0; i < rows.length; i++) s += Math.abs(scoreRow(m, cols, rows[i]!) - target[rows[i]!]!)
+  return s / Math.max(1, rows.length)
 }
 
 /** Scores row `r` of the columns (in the model's feature order). */
@@ -125,7 +159,8 @@ export function scoreRow(m: FittedModel, cols: readonly Float64Array[], r: numbe
   let z = m.intercept
   for (let j = 0; j < m.weights.length; j++) z += (m.weights[j]! * (cols[j]![r]! - m.means[j]!)) / m.scales[j]!
   if (m.kind === 'logistic') return 1 / (1 + Math.exp(-z))
-  const v = m.offsetFeature === null ? z : z + cols[m.features.indexOf(m.offsetFeature)]![r]!
+  const base = m.offsetFeature === null ? null : cols[m.features.indexOf(m.offsetFeature)]![r]!
+  const v = base === null ? z : m.change === 'log' ? (1 + base) * Math.exp(m.range === undefined ? z : Math.min(m.range[1], Math.max(m.range[0], z))) - 1 : z + base
   return m.lowerBound === undefined || m.lowerBound === null ? v : Math.max(m.lowerBound, v)
 }
 

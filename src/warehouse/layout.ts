@@ -13,6 +13,8 @@ import { join } from 'node:path'
  */
 
 export const EVENTS_DIR = 'events'
+/** The sink's consumer group on the events log: its committed offsets say how far the events are filed (backfills and the demo wait on it). */
+export const EVENTS_SINK_GROUP = 'warehouse'
 /** The engine's output streams, each `<root>/<stream>/dt=YYYY-MM-DD/part-….parquet` (dt of the record's time). */
 export const STREAM_DIRS = ['segment-changes', 'notifications', 'identities'] as const
 export const DT_PREFIX = 'dt='

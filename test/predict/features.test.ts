@@ -111,6 +111,7 @@ function reference(evs: Ev[], entries: number[], c: number, mix: string[], horiz
   const lastBuy = Math.max(...buys(before).map((e) => dayOf(e.ts)))
   const wealth = lastWealth(evs, c)
   const wealth7 = lastWealth(evs, c - 7)
+  const wealth28 = lastWealth(evs, c - 28)
   const f = [
     c - Math.max(...before.map((e) => dayOf(e.ts))),
     days(w7),
@@ -131,6 +132,8 @@ function reference(evs: Ev[], entries: number[], c: number, mix: string[], horiz
     wealth === null ? 0 : 1,
     wealth ?? 0,
     wealth !== null && wealth7 !== null ? wealth - wealth7 : 0,
+    wealth !== null && wealth7 !== null ? Math.log(1 + Math.max(wealth, 0)) - Math.log(1 + Math.max(wealth7, 0)) : 0,
+    wealth !== null && wealth28 !== null ? Math.log(1 + Math.max(wealth, 0)) - Math.log(1 + Math.max(wealth28, 0)) : 0,
     ...Array.from({ length: O.mixEvents }, (_, k) => (mix[k] === undefined || w28.length === 0 ? 0 : w28.filter((e) => e.event === mix[k]).length / w28.length)),
   ]
   const next7 = evs.filter((e) => inDays(e, c, c + 7))

@@ -1,3 +1,4 @@
+import { EVENTS_SINK_GROUP } from '../../warehouse/layout.ts'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { TOPICS, type EventLog } from '../../log/event-log.ts'
 import type { EngineOptions } from '../engine-options.ts'
@@ -9,7 +10,6 @@ import { aggregateNodes } from './aggregate-nodes.ts'
 import type { BackfillJob, BackfillProgress, HistorySource, RowVisitor } from './backfill-job.ts'
 
 /** The warehouse sink's consumer group: its committed offset says what the warehouse holds. */
-const SINK_GROUP = 'warehouse'
 /** DuckDB's memory for a backfill's queries; it spills beyond, under the warehouse directory. */
 const MEMORY_LIMIT = '512MB'
 
@@ -31,7 +31,7 @@ export class WarehouseHistory implements HistorySource {
   ) {}
 
   async read(job: BackfillJob, rules: EngineRules, from: number, visit: RowVisitor, progress: BackfillProgress): Promise<number> {
-    const committed = (await this.log.committed(SINK_GROUP, TOPICS.events, job.partition)) ?? 0
+    const committed = (await this.log.committed(EVENTS_SINK_GROUP, TOPICS.events, job.partition)) ?? 0
     const upTo = Math.min(committed, job.cut)
     if (upTo <= from) return from
     const nodes = aggregateNodes(rules.definition)

@@ -1,7 +1,7 @@
 import { TOPICS, type RecordBatch } from '../../log/event-log.ts'
 import { batchValue } from '../../log/read-batch.ts'
 import type { Logger } from '../../logger.ts'
-import { DT_PREFIX, EVENTS_DIR, EVENT_PREFIX, dtOf } from '../layout.ts'
+import { DT_PREFIX, EVENTS_DIR, EVENTS_SINK_GROUP, EVENT_PREFIX, dtOf } from '../layout.ts'
 import { ColumnTypes } from './column-types.ts'
 import { EventRows } from './event-rows.ts'
 import { writePieces } from './files.ts'
@@ -44,7 +44,7 @@ export function eventsTopic(): SinkTopic {
   return {
     topic: TOPICS.events,
     dir: EVENTS_DIR,
-    group: 'warehouse',
+    group: EVENTS_SINK_GROUP,
     async open(root, duck, logger) {
       rows.types = await ColumnTypes.load(root, duck, logger)
     },
