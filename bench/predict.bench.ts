@@ -21,9 +21,9 @@ const PARTITIONS = 8
  * them: its NDJSON read by DuckDB and written as the sink's layout, one file per day and event (the
  * sink's own speed is the warehouse bench's; here only the run is timed).
  */
-async function simulatedWarehouse(dir: string): Promise<number> {
+export async function simulatedWarehouse(dir: string, users = USERS): Promise<number> {
   const ndjson = join(dir, 'players.ndjson')
-  const sim = await writeLifecycleNdjson(ndjson, { users: USERS, days: DAYS, end: END, seed: 1 })
+  const sim = await writeLifecycleNdjson(ndjson, { users, days: DAYS, end: END, seed: 1 })
   const db = await DuckDBInstance.create(':memory:', { memory_limit: '8GB', temp_directory: join(dir, '.tmp') })
   const conn = await db.connect()
   const staged = join(dir, 'staged')

@@ -85,6 +85,19 @@ function printSummary(out: string | undefined, summary: Record<string, unknown>)
   write.write(JSON.stringify(summary) + '\n')
 }
 
+/** A written file's summary: its events and bytes, the given times (ISO-8601), and how fast it was written. */
+function printFileSummary(out: string, started: number, r: { events: number; bytes: number }, times: Record<string, number>): void {
+  const seconds = (performance.now() - started) / 1000
+  printSummary(out, {
+    out,
+    events: r.events,
+    bytes: r.bytes,
+    ...Object.fromEntries(Object.entries(times).map(([k, t]) => [k, new Date(t).toISOString()])),
+    seconds: Number(seconds.toFixed(3)),
+    eventsPerSecond: Math.round(r.events / Math.max(seconds, 0.001)),
+  })
+}
+
 function sentSummary(url: string, run: SenderRun): Record<string, unknown> {
   const { samples, ...counts } = run.stats
   return {
@@ -165,15 +178,7 @@ export function registerSimulate(program: Command): Command {
     if (live) throw invalid('--live applies when sending (--url); a file gets the times spread over --hours before --end')
     const started = performance.now()
     const r = await writeSlotsNdjson(dest.out, options)
-    const seconds = (performance.now() - started) / 1000
-    printSummary(dest.out, {
-      out: dest.out,
-      events: r.events,
-      bytes: r.bytes,
-      end: new Date(r.end).toISOString(),
-      seconds: Number(seconds.toFixed(3)),
-      eventsPerSecond: Math.round(r.events / Math.max(seconds, 0.001)),
-    })
+    printFileSummary(dest.out, started, r, { end: r.end })
   })
 
   const game = simulate
@@ -246,16 +251,7 @@ export function registerSimulate(program: Command): Command {
     if (dest.kind === 'http') return sendRawEvents('simulate lifecycle', dest.url, null, lifecycleEvents(options), flags, () => dest.key[0]!)
     const started = performance.now()
     const r = await writeLifecycleNdjson(dest.out, options)
-    const seconds = (performance.now() - started) / 1000
-    printSummary(dest.out, {
-      out: dest.out,
-      events: r.events,
-      bytes: r.bytes,
-      start: new Date(r.start).toISOString(),
-      end: new Date(r.end).toISOString(),
-      seconds: Number(seconds.toFixed(3)),
-      eventsPerSecond: Math.round(r.events / Math.max(seconds, 0.001)),
-    })
+    printFileSummary(dest.out, started, r, { start: r.start, end: r.end })
   })
   return simulate
 }
