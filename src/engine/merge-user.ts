@@ -1,11 +1,13 @@
 import type { EngineRules } from './engine-rules.ts'
 import type { ProfileProperty } from '../rules/index.ts'
 import type { UserState } from './user-state.ts'
+import { mergePrediction } from './predicted-traits.ts'
 
 /**
  * Adds `from`'s history to `into`, as if every event of `from` had arrived under `into`'s id
  * (docs/identity.md, step 3): counts and sums add, first_seen is the earlier and last_seen the
- * later, profile properties and declared traits keep the value of the latest event time, and each
+ * later, profile properties and declared traits keep the value of the latest event time, the
+ * prediction scored later is kept (the person's own at an equal time), and each
  * aggregate merges by its own rule (windows bucket by bucket at the later of the two clocks,
  * distinct values by their latest bucket). Memberships are not merged: the engine evaluates the
  * rules for the merged user and emits the entries and exits that follow. `from` is consumed.
@@ -31,5 +33,6 @@ export function mergeUser(into: UserState, from: UserState, rules: EngineRules):
     if (ours === undefined) into.metrics[i] = theirs
     else ours.merge(theirs)
   }
+  mergePrediction(into, from)
   into.negative ||= from.negative
 }

@@ -1,4 +1,6 @@
 import type { TrackedEvent } from '../events/envelope.ts'
+import { PREDICTION_EVENT } from '../events/prediction.ts'
+import { applyPrediction } from './predicted-traits.ts'
 import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
 import { HeldEvents } from './held-events.ts'
@@ -136,6 +138,8 @@ export class PartitionEngine implements IdentityHost, EventOutputLists {
 
   private take(e: TrackedEvent, pos: number): void {
     this.seq = pos + 1
+    // Not activity: applied at once, moving neither the clock nor maxTs (predicted-traits.ts).
+    if (e.event === PREDICTION_EVENT) return applyPrediction(this, e)
     if (e.ts > this.maxTs) this.maxTs = e.ts
     const target = e.ts - this.options.allowedLatenessMs
     if (target > this.watermark) this.moveClock(target, false)
@@ -148,9 +152,9 @@ export class PartitionEngine implements IdentityHost, EventOutputLists {
     this.apply(e, this.watermark, pos)
   }
 
-  /** Holds an event again after a restore (the log re-read from the checkpoint's held position), unless an erase dropped it. */
+  /** Holds an event again after a restore (the log re-read from the checkpoint's held position), unless an erase dropped it; a prediction was never held, its effect is in the checkpoint. */
   rehold(e: TrackedEvent, pos: number): void {
-    if (e.ts > this.watermark && (this.erasures.size === 0 || !this.erasures.erases(e, pos, false))) this.held.push({ event: e, pos })
+    if (e.ts > this.watermark && e.event !== PREDICTION_EVENT && (this.erasures.size === 0 || !this.erasures.erases(e, pos, false))) this.held.push({ event: e, pos })
   }
 
   /**

@@ -76,8 +76,12 @@ export interface EngineStats {
    * (docs/engine.md, "Poison records"). An event that failed to apply is in `processed` too.
    */
   poison: number
+  /** Prediction events applied (predicted-traits.ts); they are in `processed` too. */
+  predictions: number
+  /** Prediction events dropped: for a user the partition does not hold, or scored before the one it has. */
+  predictionsDropped: number
 }
 
 export function emptyStats(): EngineStats {
-  return { processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, poison: 0 }
+  return { processed: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, poison: 0, predictions: 0, predictionsDropped: 0 }
 }

@@ -66,6 +66,16 @@ export function userTrait(u: UserState, name: TraitName, now: number, options: E
     case 'referrer':
     case 'host':
       return u.profile[name] ?? null
+    case 'predicted.purchase_7d':
+      return u.predicted?.purchase_7d ?? null
+    case 'predicted.churn_7d':
+      return u.predicted?.churn_7d ?? null
+    case 'predicted.wealth_30d':
+      return u.predicted?.wealth_30d ?? null
+    case 'predicted.model_version':
+      return u.predicted?.model_version ?? null
+    case 'predicted.scored_at':
+      return u.predicted?.scored_at ?? null
     default:
       return unknownTrait(name)
   }

@@ -6,7 +6,7 @@ import type { MetricSnapshot } from './metrics/metric-state.ts'
 import { WindowedMetric } from './metrics/windowed.ts'
 import { eventNameId, eventNameOf } from './event-names.ts'
 import type { ProfileProperty } from '../rules/index.ts'
-import { UserState, type LinkState } from './user-state.ts'
+import { UserState, type LinkState, type Prediction } from './user-state.ts'
 import { coerceTrait, type TraitValue } from './custom-traits.ts'
 
 /**
@@ -29,6 +29,11 @@ interface UserSnapshot {
   /** Declared traits (rules file `traits:`) and each value's event time; absent when none is set. */
   ct?: Record<string, TraitValue>
   cta?: Record<string, number>
+  /**
+   * The latest prediction (predicted-traits.ts): purchase_7d, churn_7d, wealth_30d, model_version,
+   * scored_at. Absent when the user has none, and in snapshots written before predictions.
+   */
+  pr?: [number | null, number | null, number | null, string | null, number]
   /** An absorbed id's redirect to its person (identity merges); absent otherwise. */
   rd?: string
   /** Seen only anonymously (identity merges); absent for a user id and in older snapshots. */
@@ -72,6 +77,7 @@ export function encodeUser(u: UserState, rules: EngineRules): Buffer {
     p: u.profile,
     ...(u.profileAt === null ? {} : { pa: u.profileAt }),
     ...(u.custom === null ? {} : { ct: u.custom, cta: u.customAt ?? {} }),
+    ...(u.predicted === null ? {} : { pr: predictionTuple(u.predicted) }),
     ...(u.redirectTo === null ? {} : { rd: u.redirectTo }),
     ...(u.anonymous ? { an: 1 as const } : {}),
     ...(u.links === null || u.links.size === 0 ? {} : { lk: linkList(u.links) }),
@@ -106,6 +112,7 @@ export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
       if (value !== null && at !== undefined) u.setCustom(name, value, at)
     }
   }
+  if (snap.pr !== undefined) u.predicted = predictionOf(snap.pr)
   for (const [name, n] of Object.entries(snap.c)) u.counts[eventNameId(name)] = n
   u.version = snap.v
   u.timerAt = snap.ta ?? Infinity
@@ -127,6 +134,19 @@ export function decodeUser(bytes: Uint8Array, rules: EngineRules): UserState {
     u.falseSince[i] = entry[1] ?? NaN
   })
   return u
+}
+
+function predictionTuple(p: Prediction): NonNullable<UserSnapshot['pr']> {
+  return [p.purchase_7d, p.churn_7d, p.wealth_30d, p.model_version, p.scored_at]
+}
+
+/** Checked field by field, like a window's snapshot: a damaged entry restores as no prediction. */
+function predictionOf(t: unknown): Prediction | null {
+  if (!Array.isArray(t) || t.length !== 5) return null
+  const [purchase, churn, wealth, version, at] = t as unknown[]
+  const score = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
+  if (typeof at !== 'number' || !Number.isFinite(at)) return null
+  return { purchase_7d: score(purchase), churn_7d: score(churn), wealth_30d: score(wealth), model_version: typeof version === 'string' ? version : null, scored_at: at }
 }
 
 /**

@@ -4,6 +4,20 @@ import type { MetricState } from './metrics/metric-state.ts'
 import type { ProfileProperty } from '../rules/index.ts'
 import type { TraitValue } from './custom-traits.ts'
 
+/**
+ * A user's latest prediction (docs/predictions.md; predicted-traits.ts applies them): the
+ * `predicted.*` traits. A score is null when that day's run did not publish its model, so an older
+ * run's value is not shown as current.
+ */
+export interface Prediction {
+  purchase_7d: number | null
+  churn_7d: number | null
+  wealth_30d: number | null
+  model_version: string | null
+  /** The prediction event's `ts`, epoch ms: which of two predictions is the latest. */
+  scored_at: number
+}
+
 /** What a person knows of each id it named (UserState.links; identity-links.ts). */
 export const LINK = { pending: 0, linked: 1, refused: 2 } as const
 export type LinkState = (typeof LINK)[keyof typeof LINK]
@@ -25,6 +39,8 @@ export class UserState {
   custom: Record<string, TraitValue> | null = null
   /** Event time of each declared trait's value. */
   customAt: Record<string, number> | null = null
+  /** The latest prediction (predicted.* traits, predicted-traits.ts); null until the first. */
+  predicted: Prediction | null = null
   /** Events per name, lifetime, indexed by eventNameId(). */
   counts: number[] = []
   /** By metric index of the current rules. */

@@ -1,7 +1,7 @@
 import { AGGREGATE_FNS, type Aggregate } from './ast.ts'
 import type { ExprSource } from './errors.ts'
 import { isKeyword } from './lexer.ts'
-import { isKnownTrait, type TraitType } from './traits.ts'
+import { isKnownTrait, PREDICTED_TRAIT_PREFIX, type TraitType } from './traits.ts'
 
 /**
  * A trait the rules file declares (docs/segments.md, "Custom traits"): copied onto the profile from
@@ -59,12 +59,14 @@ const TRAIT_NAME = /^[a-z_][a-z0-9_]*$/
 
 /** Why `name` cannot name a declared trait, or null when it can. */
 export function traitNameProblem(name: string): string | null {
+  // Before the spelling rule: `predicted.churn_7d` is refused for what it is, not for its dot.
+  if (isKnownTrait(name)) return `"${name}" is a built-in trait; pick another name`
+  if (name.startsWith(PREDICTED_TRAIT_PREFIX)) return `names starting with "${PREDICTED_TRAIT_PREFIX}" are kept for the traits prediction events set; pick another name`
   if (!TRAIT_NAME.test(name) || name.length > TRAIT_LIMITS.nameLength) {
     return `a trait name is lower-case letters, digits and _, starting with a letter or _, at most ${TRAIT_LIMITS.nameLength} characters`
   }
   // A trait name becomes an object key in profiles and checkpoints: no key JavaScript treats specially.
   if (name === '__proto__') return '"__proto__" cannot name a trait'
-  if (isKnownTrait(name)) return `"${name}" is a built-in trait; pick another name`
   if (isKeyword(name)) return `"${name}" is a word of the rule language; pick another name`
   if (name === 'since' || (AGGREGATE_FNS as readonly string[]).includes(name)) {
     return `"${name}" is a function of the rule language; pick another name`

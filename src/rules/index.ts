@@ -2,7 +2,22 @@ export * from './ast.ts'
 export * from './types.ts'
 export { RuleError, type ExprSource, type Position } from './errors.ts'
 export { DURATION_UNITS, formatDuration, parseDuration, type DurationUnit } from './duration.ts'
-export { BUILTIN_TRAITS, KNOWN_TRAITS, PROFILE_PROPERTIES, TRAITS, TraitCatalog, isKnownTrait, type ProfileProperty, type TraitName, type TraitType, type TraitValues } from './traits.ts'
+export {
+  BUILTIN_TRAITS,
+  KNOWN_TRAITS,
+  PREDICTED_TRAITS,
+  PREDICTED_TRAIT_PREFIX,
+  PREDICTION_EVENT_NAME,
+  PROFILE_PROPERTIES,
+  TRAITS,
+  TraitCatalog,
+  isKnownTrait,
+  predictionEventProblem,
+  type ProfileProperty,
+  type TraitName,
+  type TraitType,
+  type TraitValues,
+} from './traits.ts'
 export { TRAIT_LIMITS, traitNameProblem, type CompiledTrait, type ComputedTraitDefinition, type PropertyTraitDefinition, type TraitDefinition } from './custom-traits.ts'
 export { parseExpression, parseValue, type ExprContext } from './parser.ts'
 export { metricKey, printExpr } from './print.ts'

@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, type Node } from 'yaml'
 import { TRAIT_LIMITS, traitNameProblem, type TraitDefinition } from './custom-traits.ts'
 import { quote } from './errors.ts'
-import { BUILTIN_TRAITS, type TraitType } from './traits.ts'
+import { BUILTIN_TRAITS, predictionEventProblem, type TraitType } from './traits.ts'
 import { describeNode, expression, text } from './yaml-expr.ts'
 import type { Entry, YamlFile } from './yaml-nodes.ts'
 
@@ -94,6 +94,8 @@ function eventNames(y: YamlFile, node: Node, path: string): string[] {
   const names = items.map((item) => {
     const v = isScalar(item) ? item.value : undefined
     if (typeof v !== 'string' || v.trim() === '') throw y.errorAtNode(item as Node, 0, path, 'from is an event name or a list of event names')
+    const prediction = predictionEventProblem(v.trim())
+    if (prediction !== null) throw y.errorAtNode(item as Node, 0, path, prediction)
     return v.trim()
   })
   if (names.length === 0) throw y.errorAtNode(node, 0, path, 'from lists no event; leave it out to take the property from every event')

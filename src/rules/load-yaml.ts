@@ -6,7 +6,7 @@ import { quote } from './errors.ts'
 import { parseTraitsSection } from './load-traits.ts'
 import { parseStreamsSection } from './load-streams.ts'
 import { compileMessage } from './message-template.ts'
-import { TraitCatalog } from './traits.ts'
+import { predictionEventProblem, TraitCatalog } from './traits.ts'
 import type { CompiledRules, RulesDefinition, SegmentDefinition, TriggerDefinition } from './types.ts'
 import type { TraitDefinition } from './custom-traits.ts'
 import { describeNode, expression, text } from './yaml-expr.ts'
@@ -116,6 +116,8 @@ function trigger(y: YamlFile, { key: name, keyNode, value }: Entry, catalog: Tra
     const at = onEntry?.keyNode.range?.[0] ?? keyNode.range?.[0] ?? 0
     throw y.error(at, path, 'missing "on": the event name that fires the trigger', { ...owner, expected: '"on"' })
   }
+  const prediction = predictionEventProblem(on)
+  if (prediction !== null) throw y.errorAtNode(onEntry?.value ?? null, 0, `${path}.on`, prediction, owner)
   const whenEntry = entries.find((e) => e.key === 'when')
   const parsed = whenEntry ? expression(y, whenEntry, `${path}.when`, owner, 'trigger', catalog) : null
   const emitEntry = entries.find((e) => e.key === 'emit')

@@ -2,7 +2,7 @@ import { AGGREGATE_FNS, type Aggregate, type AggregateFn, type DurationLiteral, 
 import { errorAt, quote } from './errors.ts'
 import { isPunct, isWord, type Cursor } from './cursor.ts'
 import type { Token } from './lexer.ts'
-import { assertTimestampTrait } from './traits.ts'
+import { assertTimestampTrait, predictionEventProblem } from './traits.ts'
 
 const FUNCTIONS = [...AGGREGATE_FNS, 'since'].join(', ')
 
@@ -24,7 +24,9 @@ function parseSince(cur: Cursor, name: Token): Expr {
   const arg = cur.peek()
   if (arg.kind !== 'ident') throw cur.expected(arg, 'a trait name such as last_seen')
   cur.next()
-  const trait = assertTimestampTrait(arg.text, cur.src, arg.start, cur.traits)
+  // A dotted trait name: since(predicted.scored_at).
+  const dotted = [arg.text, ...parseDottedTail(cur)].join('.')
+  const trait = assertTimestampTrait(dotted, cur.src, arg.start, cur.traits)
   const close = cur.expectPunct(')')
   return { kind: 'since', trait, start: name.start, end: close.end }
 }
@@ -35,6 +37,8 @@ function parseAggregate(cur: Cursor, fn: AggregateFn, name: Token, parseFilter: 
   cur.next()
   const event = ev.kind === 'string' ? ev.value : ev.text
   if (event === '') throw cur.fail(ev, 'an event name cannot be empty', 'an event name')
+  const prediction = predictionEventProblem(event)
+  if (prediction !== null) throw cur.fail(ev, prediction, 'an event name')
   const path = parseDottedTail(cur)
   const shown = cur.src.text.slice(ev.start, cur.lastEnd)
   if (fn === 'count' && path.length > 0) {

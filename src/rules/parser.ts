@@ -3,7 +3,7 @@ import { Cursor, isPunct, isWord, type ExprContext } from './cursor.ts'
 import { errorAt, quote, type ExprSource } from './errors.ts'
 import type { Token } from './lexer.ts'
 import { literalOf, parseCall, parseDottedTail, parseList } from './parse-terms.ts'
-import { assertKnownTrait, BUILTIN_TRAITS, type TraitCatalog } from './traits.ts'
+import { assertKnownTrait, BUILTIN_TRAITS, PREDICTED_TRAITS, type TraitCatalog } from './traits.ts'
 
 export type { ExprContext } from './cursor.ts'
 
@@ -111,18 +111,25 @@ function operand(cur: Cursor, what: string): Expr {
   throw cur.expected(t, what, t.kind === 'bad' ? t.hint : undefined)
 }
 
+/**
+ * A name outside a call. A dotted name whose whole spelling is a known trait (`predicted.churn_7d`)
+ * is that trait, in a trigger's `when` too, where other dotted names are the event's fields; inside
+ * a filter every name is the aggregated event's property.
+ */
 function reference(cur: Cursor, first: Token): Expr {
   const path = [first.text, ...parseDottedTail(cur)]
   const span = { start: first.start, end: cur.lastEnd }
-  if (cur.inFilter || (cur.context === 'trigger' && !(path.length === 1 && cur.traits.has(first.text)))) {
-    return { kind: 'field', path, ...span }
-  }
-  if (path.length > 1) {
-    const shown = path.join('.')
-    const detail = `${quote(shown)} is not a trait; event fields can only be used inside an aggregate, e.g. sum(${shown})`
+  const shown = path.join('.')
+  const isTrait = !cur.inFilter && cur.traits.has(shown)
+  if (cur.inFilter || (cur.context === 'trigger' && !isTrait)) return { kind: 'field', path, ...span }
+  if (path.length > 1 && !isTrait) {
+    const detail =
+      first.text === 'predicted'
+        ? `unknown trait ${quote(shown)}; the predicted traits are ${PREDICTED_TRAITS.join(', ')}`
+        : `${quote(shown)} is not a trait; event fields can only be used inside an aggregate, e.g. sum(${shown})`
     throw errorAt(cur.src, first.start, detail, { expected: 'a trait or an aggregate', got: quote(shown) })
   }
-  return { kind: 'trait', name: assertKnownTrait(first.text, cur.src, first.start, cur.traits), ...span }
+  return { kind: 'trait', name: assertKnownTrait(shown, cur.src, first.start, cur.traits), ...span }
 }
 
 function nested<T>(cur: Cursor, at: Token, parse: () => T): T {

@@ -18,6 +18,13 @@ export const TRAITS = {
   user_agent: 'string',
   referrer: 'string',
   host: 'string',
+  // Set only by prediction events (the daily scoring run, docs/predictions.md), never by activity:
+  // each score null when its model was not published that day.
+  'predicted.purchase_7d': 'number',
+  'predicted.churn_7d': 'number',
+  'predicted.wealth_30d': 'number',
+  'predicted.model_version': 'string',
+  'predicted.scored_at': 'timestamp',
 } as const satisfies Record<string, TraitType>
 
 export type TraitName = keyof typeof TRAITS
@@ -35,12 +42,33 @@ export type TraitValues = { [K in TraitName]: TraitValueOf[(typeof TRAITS)[K]] |
 
 export const KNOWN_TRAITS = Object.keys(TRAITS) as readonly TraitName[]
 
+type StringTrait = { [K in TraitName]: (typeof TRAITS)[K] extends 'string' ? K : never }[TraitName]
+
 /**
- * The string traits are profile properties: each is copied from the latest event carrying a property
- * of its name (seed 004's profile; docs/engine.md, "Traits"), in registry order.
+ * The profile properties: string traits each copied from the latest event carrying a property of its
+ * name (seed 004's profile; docs/engine.md, "Traits"). Listed, not derived from the string traits:
+ * `predicted.model_version` is a string too, but only a prediction event may set it.
  */
-export type ProfileProperty = { [K in TraitName]: (typeof TRAITS)[K] extends 'string' ? K : never }[TraitName]
-export const PROFILE_PROPERTIES: readonly ProfileProperty[] = KNOWN_TRAITS.filter((t): t is ProfileProperty => TRAITS[t] === 'string')
+export const PROFILE_PROPERTIES = ['country', 'language', 'user_agent', 'referrer', 'host'] as const satisfies readonly StringTrait[]
+export type ProfileProperty = (typeof PROFILE_PROPERTIES)[number]
+
+/**
+ * The event the daily scoring run appends per scored user (src/events/prediction.ts spells it too:
+ * this module imports nothing of the project). Not activity: rules read it only through the
+ * `predicted.*` traits, so an aggregate or a trigger on it is refused (isPredictionEventName).
+ */
+export const PREDICTION_EVENT_NAME = '$prediction'
+/** The prefix of the traits prediction events set. */
+export const PREDICTED_TRAIT_PREFIX = 'predicted.'
+
+/** The predicted traits, in registry order: `predicted.churn_7d` … `predicted.scored_at`. */
+export const PREDICTED_TRAITS = KNOWN_TRAITS.filter((t) => t.startsWith(PREDICTED_TRAIT_PREFIX))
+
+/** Why a rule cannot name this event (an aggregate's, a trigger's `on`), or null when it can. */
+export function predictionEventProblem(event: string): string | null {
+  if (event !== PREDICTION_EVENT_NAME) return null
+  return `${quote(event)} events are predictions, not activity: read them as the traits ${PREDICTED_TRAITS.join(', ')}`
+}
 
 export function isKnownTrait(name: string): name is TraitName {
   return Object.hasOwn(TRAITS, name)

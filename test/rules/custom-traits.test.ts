@@ -58,7 +58,7 @@ describe('custom traits in the rules file', () => {
 
   it('still refuses an undeclared trait at load, naming the declared ones', () => {
     expect(errorOf('traits:\n  plan: string\nsegments:\n  s:\n    when: partner = "x"\n')).toBe(
-      `segments.s.when: line 5, column 11: unknown trait "partner"; known traits: first_seen, last_seen, is_new, total_purchases, event_count, country, language, user_agent, referrer, host, plan (declare others under "traits:" in the rules file)`,
+      `segments.s.when: line 5, column 11: unknown trait "partner"; known traits: first_seen, last_seen, is_new, total_purchases, event_count, country, language, user_agent, referrer, host, predicted.purchase_7d, predicted.churn_7d, predicted.wealth_30d, predicted.model_version, predicted.scored_at, plan (declare others under "traits:" in the rules file)`,
     )
   })
 
@@ -93,7 +93,7 @@ describe('custom traits in the rules file', () => {
     [
       'since() of a string trait',
       'traits:\n  plan: string\nsegments:\n  s:\n    when: since(plan) > 1d\n',
-      'segments.s.when: line 5, column 17: since() takes a timestamp trait (first_seen or last_seen), got "plan"',
+      'segments.s.when: line 5, column 17: since() takes a timestamp trait (first_seen or last_seen or predicted.scored_at), got "plan"',
     ],
   ])('refuses %s with a positioned error', (_, yaml, message) => {
     expect(errorOf(yaml)).toBe(message)

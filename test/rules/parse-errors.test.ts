@@ -23,7 +23,7 @@ const CASES: Array<[string, number, string]> = [
   ['count(p where count(q) > 1) > 1', 15, 'count() cannot be used inside a filter: a filter tests the properties of one event'],
   ['count(spin.) > 1', 12, 'expected a field name after ".", got ")"'],
   ['count > 1', 1, `unknown trait "count"; known traits: ${KNOWN_TRAITS.join(', ')} (declare others under "traits:" in the rules file)`],
-  ['since(country) > 1d', 7, 'since() takes a timestamp trait (first_seen or last_seen), got "country"'],
+  ['since(country) > 1d', 7, 'since() takes a timestamp trait (first_seen or last_seen or predicted.scored_at), got "country"'],
   ['since(seen) > 1d', 7, `unknown trait "seen"; known traits: ${KNOWN_TRAITS.join(', ')} (declare others under "traits:" in the rules file)`],
   ['since("last_seen") > 1d', 7, 'expected a trait name such as last_seen after "(", got \'"last_seen"\''],
   ['since(last_seen > 1d', 17, 'expected ")" after "last_seen", got ">"'],

@@ -3,7 +3,8 @@ import type { CompareOp, TraitCondition, TraitInfo } from '../../engine/thread/p
 
 /** Query parameters with a meaning of their own; every other key is read as a condition. */
 const PARAMS = new Set(['segment', 'where', 'limit', 'cursor'])
-const CONDITION = /^([a-z_][a-z0-9_]*)\s*(>=|<=|!=|=|:|>|<)\s*(.*)$/
+/** A trait's name may be dotted: `predicted.churn_7d>0.7`. */
+const CONDITION = /^([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)\s*(>=|<=|!=|=|:|>|<)\s*(.*)$/
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string }
 

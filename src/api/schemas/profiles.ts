@@ -3,6 +3,7 @@ import { AUTH_ERRORS, ENGINE_UNAVAILABLE, NEXT_CURSOR, PAGE_CURSOR_PARAM, URI_TO
 
 const NULLABLE_MS = { type: ['integer', 'null'], description: 'Epoch milliseconds' } as const
 const NULLABLE_TEXT = { type: ['string', 'null'] } as const
+const NULLABLE_NUMBER = { type: ['number', 'null'] } as const
 
 /** Aggregates by canonical text (`count(spin, 1h)`); null when a window holds nothing to aggregate. */
 export const METRIC_VALUES = { type: 'object', additionalProperties: { type: ['number', 'null'] } } as const
@@ -35,8 +36,29 @@ export const PROFILE = {
         user_agent: NULLABLE_TEXT,
         referrer: NULLABLE_TEXT,
         host: NULLABLE_TEXT,
+        'predicted.purchase_7d': { ...NULLABLE_NUMBER, description: 'From the latest daily scoring run (docs/predictions.md); null when none, or when that model was not published' },
+        'predicted.churn_7d': NULLABLE_NUMBER,
+        'predicted.wealth_30d': NULLABLE_NUMBER,
+        'predicted.model_version': NULLABLE_TEXT,
+        'predicted.scored_at': NULLABLE_MS,
       },
-      required: ['first_seen', 'last_seen', 'is_new', 'event_count', 'total_purchases', 'country', 'language', 'user_agent', 'referrer', 'host'],
+      required: [
+        'first_seen',
+        'last_seen',
+        'is_new',
+        'event_count',
+        'total_purchases',
+        'country',
+        'language',
+        'user_agent',
+        'referrer',
+        'host',
+        'predicted.purchase_7d',
+        'predicted.churn_7d',
+        'predicted.wealth_30d',
+        'predicted.model_version',
+        'predicted.scored_at',
+      ],
       additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
     },
     counts: { type: 'object', description: 'Lifetime events per name', additionalProperties: { type: 'integer' } },
@@ -69,7 +91,7 @@ export const PROFILE_SEARCH_QUERY = {
     where: {
       type: 'string',
       description:
-        'Trait conditions, comma-separated: `country:TR,last_seen>2026-11-01T00:00:00Z,total_purchases>=10` (operators `:` `=` `!=` `>` `>=` `<` `<=`; the built-in traits first_seen, last_seen, is_new, total_purchases, event_count, country, language, user_agent, referrer, host, and those the rules file declares: GET /v1/traits). Every other query key is read as one more condition.',
+        'Trait conditions, comma-separated: `country:TR,last_seen>2026-11-01T00:00:00Z,total_purchases>=10` (operators `:` `=` `!=` `>` `>=` `<` `<=`; the built-in traits first_seen, last_seen, is_new, total_purchases, event_count, country, language, user_agent, referrer, host, predicted.purchase_7d, predicted.churn_7d, predicted.wealth_30d, predicted.model_version, predicted.scored_at (`predicted.churn_7d>0.7`), and those the rules file declares: GET /v1/traits). Every other query key is read as one more condition.',
     },
     limit: limitParam(50, 1000),
     cursor: PAGE_CURSOR_PARAM,

@@ -2,6 +2,7 @@ import { formatDuration, KNOWN_TRAITS, TRAITS } from '../../rules/index.ts'
 import type { EngineOptions } from '../engine-options.ts'
 import type { EngineRules } from '../engine-rules.ts'
 import { compareIds } from '../id-order.ts'
+import { PREDICTED_TRAIT_DESCRIPTIONS } from '../predicted-traits.ts'
 import { buildProfile, matchesTraits } from '../profile.ts'
 import type { Member, MemberPage, Profile, ProfilePage, ProfileQuery, SegmentInfo, TraitInfo } from '../thread/protocol.ts'
 import type { UserState } from '../user-state.ts'
@@ -80,7 +81,7 @@ export class EngineReadModel {
 
   /** The built-in traits, then those the rules file declares. */
   traits(): Promise<TraitInfo[]> {
-    const builtin = KNOWN_TRAITS.map((name): TraitInfo => ({ name, type: TRAITS[name], kind: 'builtin', description: null }))
+    const builtin = KNOWN_TRAITS.map((name): TraitInfo => ({ name, type: TRAITS[name], kind: 'builtin', description: PREDICTED_TRAIT_DESCRIPTIONS[name] ?? null }))
     const declared = (this.#source.definition().traits ?? []).map((t): TraitInfo =>
       t.kind === 'property'
         ? { name: t.name, type: t.type, kind: 'property', description: t.description ?? null, from: t.from === null ? null : [...t.from], property: t.property.join('.') }

@@ -12,7 +12,7 @@ export interface PartitionReading {
   /** The partition's clock; −Infinity before any event. */
   watermark: number
   /** Poison counts are known to the live engine only (checkpoints do not carry them). */
-  stats: Omit<EngineStats, 'poison'> & { poison?: number }
+  stats: Pick<EngineStats, 'processed' | 'late' | 'lateDropped' | 'segmentChanges' | 'notifications'> & { poison?: number }
   users: number
   /** Identity links made and refused, and events forwarded to a person's partition (docs/identity.md). */
   identity: IdentityStats

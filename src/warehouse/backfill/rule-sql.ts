@@ -1,6 +1,6 @@
 import { windowShape } from '../../rules/window-shape.ts'
 import type { Aggregate, CompareExpr, Expr, Literal, TraitDefinition, TraitName } from '../../rules/index.ts'
-import { isKnownTrait, literalValue, TRAIT_LIMITS } from '../../rules/index.ts'
+import { isKnownTrait, literalValue, PREDICTED_TRAIT_PREFIX, PREDICTION_EVENT_NAME, TRAIT_LIMITS } from '../../rules/index.ts'
 import { MIN_EVENT_TIME } from '../../events/index.ts'
 
 /**
@@ -11,6 +11,9 @@ import { MIN_EVENT_TIME } from '../../events/index.ts'
  *
  * The result has one row per member: (tenant, user_id). `keep` is not applied: it depends on the
  * history of evaluations, not on the events alone. `traits` are the rules file's declared traits.
+ *
+ * `$prediction` rows (the daily scoring run's, docs/predictions.md) are not activity: only the
+ * predicted.* traits read them, and a user with nothing else is no user, as in the engine.
  */
 /** The engine's settings the SQL must match (the engine's EngineOptions has them all). */
 interface SqlOptions {
@@ -23,8 +26,11 @@ interface SqlOptions {
 export function ruleToSql(when: Expr, T: number, options: SqlOptions, traits: readonly TraitDefinition[] = []): string {
   const ctx: Ctx = { T, options, traits: new Map(traits.map((t) => [t.name, t])) }
   const cond = condition(when, ctx)
-  return `SELECT tenant, user_id FROM events WHERE epoch_ms(ts) <= ${T} GROUP BY tenant, user_id HAVING ${cond}`
+  return `SELECT tenant, user_id FROM events WHERE epoch_ms(ts) <= ${T} GROUP BY tenant, user_id HAVING count(*) FILTER (WHERE ${ACTIVITY}) > 0 AND ${cond}`
 }
+
+/** Every row but a prediction's: what first_seen, event_count, profile properties and declared traits read. */
+const ACTIVITY = `event <> ${quoteString(PREDICTION_EVENT_NAME)}`
 
 interface Ctx {
   T: number
@@ -121,7 +127,7 @@ function anyTrait(name: string, ctx: Ctx): Typed {
   const p = jsonPath(def.property)
   const t = `json_type(properties, ${p})`
   const s = `json_extract_string(properties, ${p})`
-  const events = def.from === null ? 'true' : `event IN (${def.from.map(quoteString).join(', ')})`
+  const events = def.from === null ? ACTIVITY : `event IN (${def.from.map(quoteString).join(', ')})`
   let v: string
   let ok: string
   let type: Typed['type']
@@ -157,18 +163,18 @@ function trait(name: TraitName, ctx: Ctx): Typed {
   const num = (sql: string): Typed => ({ sql, type: 'number', notNull: `(${sql}) IS NOT NULL` })
   switch (name) {
     case 'first_seen':
-      return num('min(epoch_ms(ts))')
+      return num(`min(epoch_ms(ts)) FILTER (WHERE ${ACTIVITY})`)
     case 'last_seen':
-      return num('max(epoch_ms(ts))')
+      return num(`max(epoch_ms(ts)) FILTER (WHERE ${ACTIVITY})`)
     case 'event_count':
-      return num('count(*)')
+      return num(`count(*) FILTER (WHERE ${ACTIVITY})`)
     case 'total_purchases': {
       const events = ctx.options.purchaseEvents.map(quoteString).join(', ')
       const p = jsonPath([ctx.options.purchaseAmountField])
       return num(`coalesce(${exactSum(`CAST(json_extract_string(properties, ${p}) AS DOUBLE)`, `event IN (${events}) AND json_type(properties, ${p}) IN ${NUMERIC}`)}, 0)`)
     }
     case 'is_new':
-      return { sql: `(${ctx.T} - min(epoch_ms(ts)) < ${ctx.options.newUserMs})`, type: 'boolean', notNull: 'true' }
+      return { sql: `(${ctx.T} - min(epoch_ms(ts)) FILTER (WHERE ${ACTIVITY}) < ${ctx.options.newUserMs})`, type: 'boolean', notNull: 'true' }
     case 'country':
     case 'language':
     case 'user_agent':
@@ -177,12 +183,34 @@ function trait(name: TraitName, ctx: Ctx): Typed {
       // Profile properties: the value of the latest event time, the greater string at equal times (docs/engine.md, Traits).
       const p = jsonPath([name])
       const v = `json_extract_string(properties, ${p})`
-      const sql = `arg_max(${v}, {'t': epoch_ms(ts), 's': ${v}}) FILTER (WHERE json_type(properties, ${p}) = 'VARCHAR')`
+      const sql = `arg_max(${v}, {'t': epoch_ms(ts), 's': ${v}}) FILTER (WHERE ${ACTIVITY} AND json_type(properties, ${p}) = 'VARCHAR')`
       return { sql, type: 'string', notNull: `(${sql}) IS NOT NULL` }
     }
+    case 'predicted.purchase_7d':
+    case 'predicted.churn_7d':
+    case 'predicted.wealth_30d': {
+      const p = jsonPath([name.slice(PREDICTED_TRAIT_PREFIX.length)])
+      return num(latestPrediction(`CASE WHEN json_type(properties, ${p}) IN ${NUMERIC} THEN CAST(json_extract_string(properties, ${p}) AS DOUBLE) END`))
+    }
+    case 'predicted.model_version': {
+      const p = jsonPath(['model_version'])
+      const sql = latestPrediction(`CASE WHEN json_type(properties, ${p}) = 'VARCHAR' THEN json_extract_string(properties, ${p}) END`)
+      return { sql, type: 'string', notNull: `(${sql}) IS NOT NULL` }
+    }
+    case 'predicted.scored_at':
+      return num(latestPrediction('epoch_ms(ts)'))
     default:
       return unknownTrait(name)
   }
+}
+
+/**
+ * A value of the user's latest prediction row: the greatest ts, the later log offset at equal ones
+ * (the engine's order; a user's rows are in one partition). A struct, because arg_max skips rows whose
+ * value is NULL, and a score the latest run did not publish must read as null, not as an older one.
+ */
+function latestPrediction(value: string): string {
+  return `struct_extract(arg_max({'v': ${value}}, {'t': epoch_ms(ts), 'o': "offset"}) FILTER (WHERE event = ${quoteString(PREDICTION_EVENT_NAME)}), 'v')`
 }
 
 function unknownTrait(name: never): never {

@@ -7,7 +7,7 @@ import { rulesYaml, type Cond } from './rule-model.ts'
 import { runEngine, runReference, type Outcome } from './run.ts'
 import { BASE, type Input, type Workload } from './workload.ts'
 
-export type Stream = 'segment-changes' | 'notifications' | 'late' | 'lateDropped' | 'members' | 'engine threw'
+export type Stream = 'segment-changes' | 'notifications' | 'late' | 'lateDropped' | 'predictions' | 'predictionsDropped' | 'members' | 'engine threw'
 
 export interface Mismatch {
   partition: number
@@ -70,7 +70,7 @@ export function compareOutcomes(reference: Outcome, engine: Outcome): Mismatch |
     if (changes) return { partition: p, stream: 'segment-changes', ...changes }
     const notes = firstDifference(r.notifications, e.notifications, notificationRecord)
     if (notes) return { partition: p, stream: 'notifications', ...notes }
-    for (const stat of ['late', 'lateDropped'] as const) {
+    for (const stat of ['late', 'lateDropped', 'predictions', 'predictionsDropped'] as const) {
       if (r[stat] !== e[stat]) return { partition: p, stream: stat, index: 0, reference: r[stat], engine: e[stat], user: null }
     }
     for (let s = 0; s < r.members.length; s++) {

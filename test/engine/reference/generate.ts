@@ -6,6 +6,7 @@
  */
 import { Prng } from './prng.ts'
 import { slideOut, windowShape, type RefEvent } from './reference-engine.ts'
+import { draftPrediction, predictedAtom } from './generate-predictions.ts'
 import { aggregatesOf, type AggFn, type AggSpec, type CmpOp, type Cond, type Literal, type RuleSet, type SegmentSpec, type Term, type TriggerSpec } from './rule-model.ts'
 import { runReference } from './run-reference.ts'
 import { BASE, type Input, type Workload } from './workload.ts'
@@ -44,6 +45,8 @@ interface Gen {
   rng: Prng
   scale: Scale
   windows: number[]
+  /** The workload has prediction events, and its rules read the predicted.* traits. */
+  predictions: boolean
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,6 +143,7 @@ function aggregateAtom(g: Gen): Cond {
 
 function traitAtom(g: Gen): Cond {
   const r = g.rng
+  if (g.predictions && r.chance(0.5)) return predictedAtom(g)
   const country: Term = { kind: 'trait', name: 'country' }
   const str = (value: string): Literal => ({ kind: 'string', value })
   const choices: Array<() => Cond> = [
@@ -261,6 +265,8 @@ interface Drafted {
   e: RefEvent
   /** Position in generation order: ties in arrival order are broken by it. */
   n: number
+  /** A prediction's arrival: when the scoring run wrote it, whatever the time it was scored at. */
+  at?: number
 }
 
 /**
@@ -318,7 +324,7 @@ export function generate(seed: number): Workload {
   const rng = new Prng(seed)
   const scale = rng.pick(SCALES)
   const windows = [...new Set(Array.from({ length: rng.int(1, 3) }, () => rng.pick(scale.windows)))]
-  const g: Gen = { rng, scale, windows }
+  const g: Gen = { rng, scale, windows, predictions: rng.chance(0.5) }
   const bucketsPerWindow = rng.weighted([
     [6, 120],
     [1, 7],
@@ -326,6 +332,7 @@ export function generate(seed: number): Workload {
   ])
   const allowedLatenessMs = rng.chance(0.45) ? 0 : rng.pick(scale.lateness)
   const newUserMs = rng.pick(scale.newUser)
+  const maxWindow = Math.max(...windows)
   const ruleSet = rules(g)
   const keeps = ruleSet.segments.map((s) => s.keepMs).filter((k) => k > 0)
 
@@ -341,6 +348,8 @@ export function generate(seed: number): Workload {
   const count = rng.int(8, 60)
   const drafted: Drafted[] = []
   const times = new Map<string, number[]>()
+  /** The last scored_at drafted per user: a later prediction of the same instant is a tie. */
+  const scored = new Map<string, number>()
   const all: number[] = []
   let cursor = BASE + rng.int(0, 2000)
   for (let n = 0; n < count; n++) {
@@ -348,6 +357,12 @@ export function generate(seed: number): Workload {
     const u = rng.pick(active.length > 0 ? active : users)
     const key = `${u.tenant}:${u.user_id}`
     const mine = times.get(key) ?? []
+    if (g.predictions && rng.chance(0.25)) {
+      const d = draftPrediction(g, u, cursor, maxWindow, mine, scored, n)
+      times.set(key, mine)
+      drafted.push(d)
+      continue
+    }
     const ts = Math.max(BASE, nextTime(g, cursor, mine, all, keeps, bucketsPerWindow))
     cursor = Math.max(cursor, ts)
     mine.push(ts)
@@ -368,7 +383,6 @@ export function generate(seed: number): Workload {
 
   // Arrival order: event time plus a delay, mostly none, sometimes within the lateness, sometimes far
   // beyond it (late, possibly too old for a window).
-  const maxWindow = Math.max(...windows)
   const delay = () =>
     rng.weighted<number>([
       [14, 0],
@@ -376,7 +390,7 @@ export function generate(seed: number): Workload {
       [1, allowedLatenessMs + rng.int(1, 3 * windowShape(rng.pick(windows), bucketsPerWindow).bucketMs)],
       [1, allowedLatenessMs + rng.int(1, Math.ceil(maxWindow * 1.3))],
     ])
-  const arrival = drafted.map((d) => ({ d, at: d.e.ts + delay() })).sort((a, b) => a.at - b.at || a.d.n - b.d.n)
+  const arrival = drafted.map((d) => ({ d, at: d.at ?? d.e.ts + delay() })).sort((a, b) => a.at - b.at || a.d.n - b.d.n)
 
   const partitions = rng.weighted([
     [3, 1],

@@ -6,9 +6,14 @@
  * can be checked against one sentence of the docs. It shares no code with src/engine (only the
  * output record types).
  */
-import type { AggSpec, Cond, RuleSet, Scalar, Term, TraitName } from './rule-model.ts'
+import type { AggSpec, Cond, RuleSet, TraitName } from './rule-model.ts'
 import { aggKey, aggregatesOf, sinceThresholds } from './rule-model.ts'
 import type { Notification, SegmentChange } from '../../../src/engine/records.ts'
+import { emptyCoverage, type Coverage } from './coverage.ts'
+import { aggregateValue, holds, inWindow, millionths, passes, readPath, slideOut, windowShape, type Scope, type Shape, type Value } from './values.ts'
+
+export { emptyCoverage, type Coverage } from './coverage.ts'
+export { holds, inWindow, readPath, slideOut, windowShape, type Shape } from './values.ts'
 
 export interface RefEvent {
   event: string
@@ -18,6 +23,9 @@ export interface RefEvent {
   tenant: string
   properties: Record<string, unknown>
 }
+
+/** The daily scoring run's event (docs/engine.md, "Traits": prediction events). */
+export const PREDICTION = '$prediction'
 
 export interface RefOptions {
   allowedLatenessMs: number
@@ -44,157 +52,6 @@ export const REF_DEFAULTS: RefOptions = {
 export type RefChange = SegmentChange
 export type RefNotification = Notification
 
-type Value = Scalar | null
-
-// ---------------------------------------------------------------------------------------------
-// Windows: "The bucket size b is the largest whole number of milliseconds that divides the window w
-// exactly and gives at least bucketsPerWindow buckets."
-
-export interface Shape {
-  bucketMs: number
-  buckets: number
-}
-
-export function windowShape(windowMs: number, bucketsPerWindow: number): Shape {
-  for (let b = Math.floor(windowMs / bucketsPerWindow); b >= 1; b--) if (windowMs % b === 0) return { bucketMs: b, buckets: windowMs / b }
-  throw new Error(`no bucket size for a window of ${windowMs} ms`)
-}
-
-/** "The window at time T holds the user's applied events with ts ≤ T and bucket(ts) > bucket(T) − n." */
-export function inWindow(ts: number, T: number, s: Shape): boolean {
-  return ts <= T && Math.floor(ts / s.bucketMs) > Math.floor(T / s.bucketMs) - s.buckets
-}
-
-/** The first instant at which an event stops counting: the start of the bucket n buckets after its own. */
-export function slideOut(ts: number, s: Shape): number {
-  return (Math.floor(ts / s.bucketMs) + s.buckets) * s.bucketMs
-}
-
-// ---------------------------------------------------------------------------------------------
-// Values. "Each value is rounded to millionths and the millionths are added as integers."
-
-function millionths(v: number): number {
-  return Math.round(v * 1e6)
-}
-
-/** Property values as rules see them: only strings, booleans and finite numbers; anything else is null. */
-export function readPath(props: Readonly<Record<string, unknown>>, path: readonly string[]): Value {
-  let v: unknown = props
-  for (const key of path) {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return null
-    v = (v as Record<string, unknown>)[key]
-  }
-  if (typeof v === 'string' || typeof v === 'boolean') return v
-  if (typeof v === 'number' && Number.isFinite(v)) return v
-  return null
-}
-
-function aggregate(fn: AggSpec['fn'], values: readonly Value[]): number | null {
-  if (fn === 'count') return values.length
-  if (fn === 'distinct') {
-    // `"1"` and `1` differ: the type is part of the identity.
-    const seen = new Set(values.filter((v) => v !== null).map((v) => `${typeof v}:${String(v)}`))
-    return seen.size
-  }
-  const numbers = values.filter((v): v is number => typeof v === 'number')
-  const total = numbers.reduce((s, v) => s + millionths(v), 0) / 1e6
-  switch (fn) {
-    case 'sum':
-      return total
-    case 'avg':
-      return numbers.length === 0 ? null : total / numbers.length
-    case 'min':
-      return numbers.length === 0 ? null : Math.min(...numbers)
-    case 'max':
-      return numbers.length === 0 ? null : Math.max(...numbers)
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Conditions. segments.md "Null semantics": a comparison with a null side is false; = and != compare
-// type and value; < <= > >= only between two numbers or two strings; a bare value holds only if true.
-
-function same(a: Scalar, b: Scalar): boolean {
-  return typeof a === typeof b && a === b
-}
-
-function compare(op: string, a: Value, b: Value): boolean {
-  if (a === null || b === null) return false
-  if (op === '=') return same(a, b)
-  if (op === '!=') return !same(a, b)
-  const comparable = (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string')
-  if (!comparable) return false
-  switch (op) {
-    case '<':
-      return a < b
-    case '<=':
-      return a <= b
-    case '>':
-      return a > b
-    case '>=':
-      return a >= b
-  }
-  throw new Error(`unknown operator ${op}`)
-}
-
-/** What a condition can read: aggregates and traits of one user at one instant, and the event in scope. */
-interface Scope {
-  aggregate(a: AggSpec): number | null
-  trait(name: TraitName): Value
-  now: number
-  props: Readonly<Record<string, unknown>> | null
-}
-
-function term(t: Term, s: Scope): Value {
-  switch (t.kind) {
-    case 'agg':
-      return s.aggregate(t.agg)
-    case 'trait':
-      return s.trait(t.name)
-    case 'since': {
-      const base = s.trait(t.trait)
-      return typeof base === 'number' ? s.now - base : null
-    }
-    case 'prop':
-      return s.props === null ? null : readPath(s.props, t.path)
-    case 'duration':
-      return t.ms
-    default:
-      return t.value
-  }
-}
-
-export function holds(c: Cond, s: Scope): boolean {
-  switch (c.kind) {
-    case 'and':
-      return holds(c.left, s) && holds(c.right, s)
-    case 'or':
-      return holds(c.left, s) || holds(c.right, s)
-    case 'not':
-      return !holds(c.operand, s)
-    case 'cmp':
-      return compare(c.op, term(c.left, s), term(c.right, s))
-    case 'in': {
-      const v = term(c.operand, s)
-      if (v === null) return false
-      const found = c.values.some((lit) => compare('=', v, term(lit, s)))
-      return c.negated ? !found : found
-    }
-    case 'is':
-      return term(c.operand, s) === true
-  }
-}
-
-/** A filter sees only the aggregated event's properties. */
-function passes(a: AggSpec, e: RefEvent): boolean {
-  if (e.event !== a.event) return false
-  if (a.filter === null) return true
-  const noUser = () => {
-    throw new Error('a filter cannot read aggregates or traits')
-  }
-  return holds(a.filter, { aggregate: noUser, trait: noUser, now: NaN, props: e.properties })
-}
-
 // ---------------------------------------------------------------------------------------------
 // One user.
 
@@ -208,6 +65,8 @@ interface Membership {
 
 class RefUser {
   readonly applied: RefEvent[] = []
+  /** Prediction events taken, in log order: not activity, read only by the predicted.* traits. */
+  readonly predictions: RefEvent[] = []
   memberships: Membership[]
   version = 0
   /** Next instant after the last evaluation at which something could change, or Infinity. */
@@ -231,61 +90,13 @@ export interface PartitionResult {
   notifications: RefNotification[]
   late: number
   lateDropped: number
+  /** Prediction events applied, and dropped (no such user, or scored before the user's latest). */
+  predictions: number
+  predictionsDropped: number
   /** Per segment: `tenant:user_id` of the members at the end, sorted. */
   members: string[][]
   /** Reference only. */
   coverage?: Coverage
-}
-
-/**
- * Not semantics: counts of the situations the issue's bugs need, so the test can show that the
- * generated workloads reach each of them.
- */
-export interface Coverage {
-  /** Held events applied when the clock reached them (bug 3: an event ahead of the watermark counts early). */
-  heldApplied: number
-  /** ... of which only by the final move to the end time (bug 5: a replay ending at max time − lateness). */
-  heldAppliedAtEnd: number
-  /** Held events that feed a windowed distinct (bug 1). */
-  heldDistinct: number
-  /** Windowed sums whose float sum in arrival order differs from the exact one (bug 2). */
-  inexactSums: number
-  /** Changes at a slide-out of a window that is not 120 × its bucket size (bug 4). */
-  oddWindowSlideOuts: number
-  /** Late events too old for two or more windows (bug 6). */
-  lateTooOldTwice: number
-  /** Evaluations at the due instant of a keep that find the rule true again (bug 7). */
-  keepHeldAtDue: number
-  /** Exits after a keep ran out. */
-  keepExits: number
-  /** Changes found at a timer, with no event of the user (silent users). */
-  timerChanges: number
-  /** Changes found while a clock record moved the clock. */
-  clockRecordChanges: number
-  /** Timers of two users at the same instant, back to back (ordered by tenant:user_id). */
-  timerTies: number
-  /** Held events of one time released back to back (ordered by log position). */
-  heldTies: number
-  /** Clock moves forced by more than maxHeldEvents held events. */
-  heldOverflows: number
-}
-
-export function emptyCoverage(): Coverage {
-  return {
-    heldApplied: 0,
-    heldAppliedAtEnd: 0,
-    heldDistinct: 0,
-    inexactSums: 0,
-    oddWindowSlideOuts: 0,
-    lateTooOldTwice: 0,
-    keepHeldAtDue: 0,
-    keepExits: 0,
-    timerChanges: 0,
-    clockRecordChanges: 0,
-    timerTies: 0,
-    heldTies: 0,
-    heldOverflows: 0,
-  }
 }
 
 export class ReferencePartition {
@@ -302,6 +113,8 @@ export class ReferencePartition {
   readonly notifications: RefNotification[] = []
   late = 0
   lateDropped = 0
+  predictions = 0
+  predictionsDropped = 0
   readonly coverage = emptyCoverage()
   /** What is moving the clock, for coverage only. */
   private mover: 'event' | 'clock record' | 'end' = 'event'
@@ -322,6 +135,7 @@ export class ReferencePartition {
 
   /** An event read from the log. */
   process(e: RefEvent): void {
+    if (e.event === PREDICTION) return this.predict(e)
     // "Reading an event with time ts sets W = max(W, ts − L)", which processes what is due first.
     this.moveClock(Math.max(this.W, e.ts - this.options.allowedLatenessMs), false)
     if (e.ts > this.W) {
@@ -343,6 +157,36 @@ export class ReferencePartition {
     this.apply(e, this.W)
   }
 
+  /**
+   * docs/engine.md, "Traits": a prediction "is not activity: it moves no clock and is never held;
+   * it is applied at once, at the watermark", "the latest scored_at wins", "a prediction for a user
+   * the partition does not hold is dropped"; then the user's segments are evaluated at the
+   * watermark and its timer set, as after an event. No trigger fires.
+   */
+  private predict(e: RefEvent): void {
+    const user = this.users.get(`${e.tenant}:${e.user_id}`)
+    const latest = user === undefined ? undefined : this.latestPrediction(user)
+    if (user === undefined || (latest !== undefined && e.ts < latest.ts)) {
+      this.predictionsDropped++
+      if (user === undefined) this.coverage.unknownPredictions++
+      else this.coverage.stalePredictions++
+      return
+    }
+    this.predictions++
+    user.predictions.push(e)
+    const before = this.changes.length
+    this.evaluate(user, this.W)
+    this.schedule(user, this.W)
+    this.coverage.predictionChanges += this.changes.length - before
+  }
+
+  /** The prediction with the greatest ts; at equal ts the last one taken. */
+  private latestPrediction(user: RefUser): RefEvent | undefined {
+    let best: RefEvent | undefined
+    for (const p of user.predictions) if (best === undefined || p.ts >= best.ts) best = p
+    return best
+  }
+
   /** A clock record (final = false) or the end of a replay (final = true). */
   advanceTo(t: number, final: boolean): void {
     this.mover = final ? 'end' : 'clock record'
@@ -357,7 +201,16 @@ export class ReferencePartition {
         .map((u) => u.key)
         .sort(),
     )
-    return { changes: this.changes, notifications: this.notifications, late: this.late, lateDropped: this.lateDropped, members, coverage: this.coverage }
+    return {
+      changes: this.changes,
+      notifications: this.notifications,
+      late: this.late,
+      lateDropped: this.lateDropped,
+      predictions: this.predictions,
+      predictionsDropped: this.predictionsDropped,
+      members,
+      coverage: this.coverage,
+    }
   }
 
   /**
@@ -500,6 +353,9 @@ export class ReferencePartition {
     this.last = { kind: 'timer', at: T, key: user.key }
     if (changes === 0) return
     this.coverage.timerChanges += changes
+    const scored = this.latestPrediction(user)?.ts
+    if (scored !== undefined && this.rules.segments.some((s) => sinceThresholds(s.when).some((th) => th.trait === 'predicted.scored_at' && (T === scored + th.ms || T === scored + th.ms + 1))))
+      this.coverage.predictionTimerChanges += changes
     const B = this.options.bucketsPerWindow
     if (this.windowed.some(({ agg, shape }) => shape.buckets !== B && agg.windowMs! % B !== 0 && T % shape.bucketMs === 0)) this.coverage.oddWindowSlideOuts++
   }
@@ -529,13 +385,14 @@ export class ReferencePartition {
     const shape = a.windowMs === null ? null : this.shape(a)
     const events = user.applied.filter((e) => passes(a, e) && (shape === null || inWindow(e.ts, T, shape)))
     const values = events.map((e) => (a.field === null ? true : readPath(e.properties, a.field)))
-    const value = aggregate(a.fn, values)
+    const value = aggregateValue(a.fn, values)
     if (a.fn === 'sum' && shape !== null) this.countInexact(user, a, T, shape, value)
     return value
   }
 
   /** docs/engine.md "Traits", over the applied events. */
   trait(user: RefUser, name: TraitName, T: number): Value {
+    if (name.startsWith('predicted.')) return this.predicted(user, name)
     const events = user.applied
     if (events.length === 0) return null
     const times = events.map((e) => e.ts)
@@ -564,6 +421,16 @@ export class ReferencePartition {
         return best === null ? null : best.value
       }
     }
+  }
+
+  /** A predicted trait: from the latest prediction, a score only if it is a finite number, model_version only if a string. */
+  private predicted(user: RefUser, name: TraitName): Value {
+    const p = this.latestPrediction(user)
+    if (p === undefined) return null
+    if (name === 'predicted.scored_at') return p.ts
+    const v = p.properties[name.slice('predicted.'.length)]
+    if (name === 'predicted.model_version') return typeof v === 'string' ? v : null
+    return typeof v === 'number' && Number.isFinite(v) ? v : null
   }
 
   private shape(a: AggSpec): Shape {

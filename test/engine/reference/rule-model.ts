@@ -7,7 +7,9 @@
 
 export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'distinct'
 export type CmpOp = '=' | '!=' | '<' | '<=' | '>' | '>='
-export type TraitName = 'first_seen' | 'last_seen' | 'is_new' | 'total_purchases' | 'event_count' | 'country' | 'language' | 'user_agent' | 'referrer' | 'host'
+export type PredictedTrait = 'predicted.purchase_7d' | 'predicted.churn_7d' | 'predicted.wealth_30d' | 'predicted.model_version' | 'predicted.scored_at'
+export type TraitName = 'first_seen' | 'last_seen' | 'is_new' | 'total_purchases' | 'event_count' | 'country' | 'language' | 'user_agent' | 'referrer' | 'host' | PredictedTrait
+export type TimestampTrait = 'first_seen' | 'last_seen' | 'predicted.scored_at'
 export type Scalar = string | number | boolean
 
 export interface AggSpec {
@@ -24,7 +26,7 @@ export interface AggSpec {
 export type Term =
   | { kind: 'agg'; agg: AggSpec }
   | { kind: 'trait'; name: TraitName }
-  | { kind: 'since'; trait: 'first_seen' | 'last_seen' }
+  | { kind: 'since'; trait: TimestampTrait }
   | { kind: 'prop'; path: readonly string[] }
   | { kind: 'number'; value: number }
   | { kind: 'duration'; ms: number }
@@ -189,7 +191,7 @@ export function aggregatesOf(c: Cond | null, out: Map<string, AggSpec> = new Map
 }
 
 /** Every comparison of since(trait) with a constant: each one flips at trait + constant (or 1 ms later). */
-export function sinceThresholds(c: Cond, out: Array<{ trait: 'first_seen' | 'last_seen'; ms: number }> = []): typeof out {
+export function sinceThresholds(c: Cond, out: Array<{ trait: TimestampTrait; ms: number }> = []): typeof out {
   switch (c.kind) {
     case 'and':
     case 'or':

@@ -19,7 +19,7 @@ export function runEngine(w: Workload): Outcome {
   const options = engineOptions(w.options)
   const rules = prepareRules(parseRulesYaml(rulesYaml(w.rules, w.style), 'test.yaml'), options)
   const engines = Array.from({ length: w.partitions }, () => new PartitionEngine(rules, options))
-  const out: Outcome = engines.map(() => ({ changes: [], notifications: [], late: 0, lateDropped: 0, members: [] }))
+  const out: Outcome = engines.map(() => ({ changes: [], notifications: [], late: 0, lateDropped: 0, predictions: 0, predictionsDropped: 0, members: [] }))
   const collect = (p: number) => {
     const { changes, notifications } = engines[p]!.drainOutputs()
     // Copies: the reference's records are plain data, and the engine may reuse its objects.
@@ -44,6 +44,8 @@ export function runEngine(w: Workload): Outcome {
     collect(p)
     out[p]!.late = e.stats.late
     out[p]!.lateDropped = e.stats.lateDropped
+    out[p]!.predictions = e.stats.predictions
+    out[p]!.predictionsDropped = e.stats.predictionsDropped
     out[p]!.members = w.rules.segments.map((_, i) =>
       e
         .members(i)

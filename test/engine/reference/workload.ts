@@ -2,7 +2,7 @@
  * A workload: rules, engine settings and the input of every partition's log (events and clock
  * records, in log order). Both the engine and the reference run it; see run.ts.
  */
-import type { RefEvent, RefOptions } from './reference-engine.ts'
+import { PREDICTION, type RefEvent, type RefOptions } from './reference-engine.ts'
 import type { PrintStyle, RuleSet } from './rule-model.ts'
 
 export type Input =
@@ -41,6 +41,11 @@ export function endTime(w: Workload): number {
   let end = -Infinity
   for (const i of w.inputs) end = Math.max(end, i.kind === 'event' ? i.event.ts : i.t)
   return end
+}
+
+/** The workload without its prediction events: a replay's file cannot hold one (the event-name rule refuses `$`). */
+export function withoutPredictions(w: Workload): Workload {
+  return { ...w, inputs: w.inputs.filter((i) => i.kind !== 'event' || i.event.event !== PREDICTION) }
 }
 
 /** The inputs that are read: with an as-of, later events are skipped ("Events after --as-of are skipped"). */
