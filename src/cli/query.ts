@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { ConfigError, describeSource } from '../config/config-error.ts'
 import { durationMs, integer, oneOf } from '../config/parsers.ts'
 import { flagParser } from '../config/read-setting.ts'
+import { VIEW_NAMES } from '../warehouse/query/build-views.ts'
 import { formatResult, type OutputFormat } from '../warehouse/query/format.ts'
 import type { Warehouse } from '../warehouse/query/index.ts'
 import { QueryError } from '../warehouse/query/query-error.ts'
@@ -60,7 +61,7 @@ export function registerQuery(program: Command): void {
   common(
     program
       .command('query')
-      .description('run one read-only SQL query (SELECT or WITH) over the warehouse views: events, buys, social, segment_changes, notifications, identities, profiles, sessions')
+      .description(`run one read-only SQL query (SELECT or WITH) over the warehouse views: ${VIEW_NAMES.join(', ')}`)
       .argument('<sql>', 'the query'),
   ).action(async (sql: string, o: CommonOpts) => {
     await withWarehouse(program, o, async (wh) => {

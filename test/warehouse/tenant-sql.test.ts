@@ -42,7 +42,7 @@ describe("a tenant admin's SQL", () => {
   it("reads its own tenant's rows, in every view", async () => {
     expect((await query('SELECT tenant, count(*)::INTEGER FROM buys GROUP BY tenant')).body.rows).toEqual([['acme', 1]])
     expect((await query("SELECT count(*)::INTEGER FROM events WHERE tenant <> 'acme'")).body.rows).toEqual([[0]])
-    for (const view of ['events', 'buys', 'social', 'segment_changes', 'notifications', 'identities', 'profiles', 'sessions']) {
+    for (const view of ['events', 'buys', 'social', 'segment_changes', 'notifications', 'identities', 'profiles', 'sessions', 'predictions']) {
       const r = await query(`SELECT count(*)::INTEGER FROM ${view} WHERE tenant IS DISTINCT FROM 'acme'`)
       expect(r, view).toMatchObject({ status: 200, body: { rows: [[0]] } })
     }

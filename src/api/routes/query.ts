@@ -2,7 +2,7 @@ import type { RouteModule } from '../context.ts'
 import { sendError } from '../errors.ts'
 import { needs } from '../schemas/common.ts'
 import { QUERY_BODY, QUERY_RESPONSES, REPORT_PARAMS, REPORT_QUERY, REPORT_RESPONSES, REPORTS_RESPONSES } from '../schemas/warehouse.ts'
-import { openWarehouse, QUERY_DEFAULTS, QueryError, type Warehouse } from '../../warehouse/query/index.ts'
+import { openWarehouse, QUERY_DEFAULTS, QueryError, VIEW_NAMES, type Warehouse } from '../../warehouse/query/index.ts'
 import { listReports, ReportParamError, runReport, UnknownReportError } from '../../warehouse/reports/index.ts'
 
 /**
@@ -57,7 +57,10 @@ export const queryRoutes: RouteModule = (app, ctx) => {
       schema: {
         operationId: 'runQuery',
         summary: 'Run one read-only SQL query (SELECT or WITH) over the warehouse views',
-        description: needs('admin', "An admin key's SQL reads its tenant's rows only (the views, no files: docs/tenancy.md); an operator key's reads every tenant's. See docs/warehouse.md."),
+        description: needs(
+          'admin',
+          `Views: ${VIEW_NAMES.join(', ')}. An admin key's SQL reads its tenant's rows only (the views, no files: docs/tenancy.md); an operator key's reads every tenant's. See docs/warehouse.md.`,
+        ),
         tags,
         body: QUERY_BODY,
       },

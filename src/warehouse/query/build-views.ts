@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import {
   BASE_COLUMNS,
+  col,
   emptySelect,
   establishedTypes,
   GAME_COLUMNS,
@@ -13,12 +14,13 @@ import {
   TIMESTAMPTZ,
   type Inventory,
 } from './views.ts'
+import { PREDICTION_COLUMNS, predictionsSelect } from './predictions-view.ts'
 import { SESSION_END_EVENT, SESSION_START_EVENT, sessionIdExpression, sessionsSelect } from './sessions-view.ts'
 
 export type Columns = ReadonlyArray<readonly [string, string]>
 
 /** Every view openWarehouse creates, in creation order. */
-export const VIEW_NAMES = ['events', 'buys', 'social', 'segment_changes', 'notifications', 'identities', 'profiles', 'sessions'] as const
+export const VIEW_NAMES = ['events', 'buys', 'social', 'segment_changes', 'notifications', 'identities', 'profiles', 'sessions', 'predictions'] as const
 
 /** The files as a DuckDB list literal: views read the inventory's live files, never a glob (views.ts, Inventory). */
 function fileList(paths: readonly string[]): string {
@@ -39,22 +41,6 @@ async function describe(conn: DuckDBConnection, source: string): Promise<Map<str
   const out = new Map<string, string>()
   for (const row of r.getRowsJson()) out.set(String(row[0]), String(row[1]))
   return out
-}
-
-/*
- * Views never fail on one bad value. Files written before the sink kept column types (or by another
- * writer) may type a column differently from file to file: read_parquet's union_by_name then gives
- * the common supertype (VARCHAR when one file has a string), and a CAST of 'abc' fails the whole
- * query. So every column a view declares is read with TRY_CAST to its declared type: a value that
- * does not convert is NULL in the view (it is still in `properties`, and in `_rescued` for files
- * the sink writes now).
- */
-
-/** `name` converted to `type` (NULL where a value does not convert), or a typed NULL when no file has that column. */
-function col(have: Map<string, string>, name: string, type: string): string {
-  const t = have.get(name)
-  if (t === undefined) return `NULL::${type}`
-  return t === type ? ident(name) : `TRY_CAST(${ident(name)} AS ${type})`
 }
 
 /**
@@ -224,6 +210,12 @@ FROM seen LEFT JOIN latest USING (tenant, user_id) GROUP BY ALL`,
   const sessionId = sessionIdExpression(eventColumns)
   const context: SessionsContext = { sessionId, markers, eventColumns, inv, eventsSql, views }
   views.push(['sessions', sessions?.view(context) ?? sessionsSelect({ sessionId, markers })])
+
+  // The daily scoring run's output, from its own files only (inv.events leaves them out).
+  if (inv.predictions.length > 0) {
+    const source = eventsSource(inv.predictions)
+    views.push(['predictions', predictionsSelect(await describe(conn, source), source)])
+  } else views.push(['predictions', emptySelect(PREDICTION_COLUMNS)])
 
   await conn.run('BEGIN TRANSACTION')
   try {

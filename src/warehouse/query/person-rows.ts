@@ -65,7 +65,8 @@ export class PersonWarehouse {
    * only rows below the offset (the rest is read from the log); every row of the other partitions.
    */
   async *events(who: PersonFilter, below: ReadonlyMap<number, number>): AsyncGenerator<PersonRow> {
-    const files = Object.values(this.files.events).flat()
+    // The person's prediction events too (`event` = `$prediction`): scores about them are their data.
+    const files = [...Object.values(this.files.events).flat(), ...this.files.predictions]
     if (files.length === 0 || who.ids.length === 0) return
     const ids = idParams(who.ids, 2)
     const cut = [...below].map(([p, offset]) => `("partition" = ${int(p)} AND "offset" < ${int(offset)})`)

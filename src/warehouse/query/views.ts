@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { isPredictionEvent } from '../../events/prediction.ts'
 import { liveFileNames, parseDtDir, parseEventDir, STREAM_DIRS } from '../layout.ts'
 
 /** SQL string literal. */
@@ -94,9 +95,11 @@ export const IDENTITY_COLUMNS: Columns = [
 export const RESCUED_COLUMN = '_rescued'
 
 /**
- * Lower-cased column name → the type the sink established for it, where every event that has the
- * column agrees (`<root>/events/_column_types.json`, src/warehouse/sink/column-types.ts). Empty
- * when the file is missing or unreadable: the views then go by the files alone.
+ * Lower-cased column name → the type the sink established for it, where every activity event that
+ * has the column agrees (`<root>/events/_column_types.json`, src/warehouse/sink/column-types.ts).
+ * Empty when the file is missing or unreadable: the views then go by the files alone. Prediction
+ * events are left out, as the `events` view leaves out their files: their columns are not its
+ * columns, and a `model_version` typed otherwise there must not cost an event's column its type.
  */
 export function establishedTypes(root: string): Map<string, string> {
   const out = new Map<string, string>()
@@ -107,7 +110,8 @@ export function establishedTypes(root: string): Map<string, string> {
     return out
   }
   const conflicting = new Set<string>()
-  for (const cols of Object.values(stored.events ?? {})) {
+  for (const [event, cols] of Object.entries(stored.events ?? {})) {
+    if (isPredictionEvent(event)) continue
     for (const [name, type] of Object.entries(cols)) {
       const had = out.get(name)
       if (had !== undefined && had !== type) conflicting.add(name)
@@ -116,6 +120,25 @@ export function establishedTypes(root: string): Map<string, string> {
   }
   for (const name of conflicting) out.delete(name)
   return out
+}
+
+/*
+ * Views never fail on one bad value. Files written before the sink kept column types (or by another
+ * writer) may type a column differently from file to file: read_parquet's union_by_name then gives
+ * the common supertype (VARCHAR when one file has a string), and a CAST of 'abc' fails the whole
+ * query. So every column a view declares is read with TRY_CAST to its declared type: a value that
+ * does not convert is NULL in the view (it is still in `properties`, and in `_rescued` for files
+ * the sink writes now).
+ */
+
+/**
+ * `name` converted to `type` (NULL where a value does not convert), or a typed NULL when no file has
+ * that column. `have`: the source's columns and types (DESCRIBE of read_parquet's union).
+ */
+export function col(have: ReadonlyMap<string, string>, name: string, type: string): string {
+  const t = have.get(name)
+  if (t === undefined) return `NULL::${type}`
+  return t === type ? ident(name) : `TRY_CAST(${ident(name)} AS ${type})`
 }
 
 /** A typed view with no rows: what a view is before its first file exists. */
@@ -131,8 +154,14 @@ export function emptySelect(cols: Columns): string {
  * finds every file it listed.
  */
 export interface Inventory {
-  /** event name → its live files, every kept day, in path order. */
+  /**
+   * Activity: event name → its live files, every kept day, in path order. Prediction events are not
+   * here: they are the scoring run's output, not something the user did, so the `events` view and
+   * everything built on it (buys, social, profiles, sessions, the reports) never count them.
+   */
   events: Record<string, string[]>
+  /** The live files of the prediction events (`event=$prediction`, src/events/prediction.ts): the `predictions` view. */
+  predictions: string[]
   segmentChanges: string[]
   notifications: string[]
   identities: string[]
@@ -195,7 +224,13 @@ export async function inventory(root: string, keptFrom: string | null = null): P
   )
   // Days in order, then event directories in order: the same path order as a walk.
   const events: Record<string, string[]> = {}
-  for (const day of perDay) for (const { name, live } of day) if (live.length > 0) (events[name] ??= []).push(...live)
+  const predictions: string[] = []
+  for (const day of perDay) {
+    for (const { name, live } of day) {
+      if (isPredictionEvent(name)) predictions.push(...live)
+      else if (live.length > 0) (events[name] ??= []).push(...live)
+    }
+  }
   const [segmentChanges, notifications, identities] = await Promise.all(STREAM_DIRS.map((dir) => streamFiles(join(root, dir), keptFrom)))
-  return { events, segmentChanges: segmentChanges!, notifications: notifications!, identities: identities! }
+  return { events, predictions, segmentChanges: segmentChanges!, notifications: notifications!, identities: identities! }
 }

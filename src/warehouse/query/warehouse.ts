@@ -280,7 +280,7 @@ class DuckWarehouse implements Warehouse {
       this.signature = signature
       this.keptFrom = keptFrom
       this.checkedChanges = changes
-      this.logger?.debug({ files: Object.values(inv.events).flat().length, ms: Math.round(performance.now() - started) }, 'warehouse views rebuilt')
+      this.logger?.debug({ files: Object.values(inv.events).flat().length + inv.predictions.length, ms: Math.round(performance.now() - started) }, 'warehouse views rebuilt')
     } finally {
       conn.closeSync()
     }

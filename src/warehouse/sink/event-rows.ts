@@ -8,7 +8,7 @@ import { viewOf } from './byte-out.ts'
 import { ColumnTypes } from './column-types.ts'
 import { FileBuild, RowGroupPool, sameBytes, type PropertyColumn, type RowGroupBuild } from './event-columns.ts'
 import { eventFileColumns, encodeEventFile } from './event-file.ts'
-import { EVENT_NAME, envelopeProblem, jsonRecordEnvelope, type PoisonRecord } from './poison.ts'
+import { envelopeProblem, fileableEventName, jsonRecordEnvelope, type PoisonRecord } from './poison.ts'
 import { settleColumnTypes } from './rescue.ts'
 
 /** The rows of one part file (one day, one event) as Parquet columns, with the file's property columns. */
@@ -117,8 +117,8 @@ export class EventRows {
           const event = readShortString(b, s + 19, nameEnd)
           let byDay = files.get(event)
           if (!byDay) {
-            // The name becomes a directory (event=NAME): only the collector's path-safe names.
-            if (!EVENT_NAME.test(event)) {
+            // The name becomes a directory (event=NAME): only the collector's path-safe names, and the server's own.
+            if (!fileableEventName(event)) {
               refuse(batch, i, 'event: not a valid event name')
               continue
             }

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import { CODEC, encodeEvent } from '../../events/codec.ts'
 import { decodeJsonRecord, type LogPosition } from '../../events/json-record.ts'
+import { PREDICTION_EVENT } from '../../events/prediction.ts'
 
 /*
  * What the sink does with a record it cannot read (docs/warehouse-sink.md, "Poison records"). A
@@ -34,7 +35,19 @@ const MAX_TIME_MS = 253_402_300_799_999
 const MAX_ANY_TIME_MS = 8.64e15
 
 /** Event names become directory names (event=NAME): the collector's rule (src/events/validate.ts). */
-export const EVENT_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/
+const EVENT_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/
+
+/**
+ * The server's own events, whose names the collector's rule refuses so that no client can send one
+ * (a `$` first): the daily scoring run's prediction events (src/events/prediction.ts). Each is filed
+ * as `event=NAME` like any event (`$` needs no escaping in a path, nor in Hive's partition names).
+ */
+const SYSTEM_EVENTS: ReadonlySet<string> = new Set([PREDICTION_EVENT])
+
+/** Whether an event name can be filed as an `event=NAME` directory: the collector's names and the server's own. */
+export function fileableEventName(name: string): boolean {
+  return EVENT_NAME.test(name) || SYSTEM_EVENTS.has(name)
+}
 
 /**
  * Why the binary envelope at b[s, end) cannot be transcoded, or null when it can: every length within

@@ -19,7 +19,7 @@ export function sqlBox(): { el: HTMLElement } {
     'form',
     { class: 'card sql' },
     h('h3', null, 'SQL'),
-    h('p', { class: 'muted' }, 'Views: events, buys, social, segment_changes, notifications, identities, profiles, sessions (docs/warehouse.md). Ctrl+Enter runs.'),
+    h('p', { class: 'muted' }, 'Views: events, buys, social, segment_changes, notifications, identities, profiles, sessions, predictions (docs/warehouse.md). Ctrl+Enter runs.'),
     text,
     h('div', { class: 'row' }, run),
     out,
