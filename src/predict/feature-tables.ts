@@ -1,5 +1,4 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { PREDICTION_EVENT } from '../events/index.ts'
 import { buildViews } from '../warehouse/query/build-views.ts'
 import { inventory } from '../warehouse/query/views.ts'
 import { dailySql, sqlText, topEventsSql } from './features.ts'
@@ -14,16 +13,15 @@ export function trainedMixes(r: RunRecord): Map<string, string[]> {
 }
 
 /**
- * Makes, on `conn`, the warehouse's views (prediction rows left out: they are not activity),
+ * Makes, on `conn`, the warehouse's views (prediction rows are not in `events`: not activity),
  * `top_events` (the tenants' most common events, or `mixes` as a training run chose them, so a
  * scoring run's features line up with its models' weights) and `daily` (features.ts). Returns each
  * tenant's top events, in order.
  */
 export async function featureTables(conn: DuckDBConnection, root: string, asOfMs: number, o: PredictOptions, mixes: Map<string, string[]> | null): Promise<Map<string, string[]>> {
   await conn.run(`SET TimeZone = 'UTC'`)
-  const inv = await inventory(root)
-  delete inv.events[PREDICTION_EVENT]
-  await buildViews(conn, root, inv)
+  // The inventory keeps prediction files apart: the views' `events` and `sessions` never read them.
+  await buildViews(conn, root, await inventory(root))
   if (mixes === null) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE top_events AS ${topEventsSql(o, asOfMs)}`)
   } else {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
 import { lifecycleEvents } from '../../src/sim/lifecycle/index.ts'
-import { auth, TEST_RULES, useTestServer } from '../api/harness.ts'
+import { auth, useTestServer } from '../api/harness.ts'
 
 /*
  * End to end over HTTP: the lifecycle simulator's players in a real server's log, its sink's
@@ -11,7 +11,8 @@ import { auth, TEST_RULES, useTestServer } from '../api/harness.ts'
  * 40 days would take minutes through HTTP); everything after that is the server's.
  */
 const DAY = 86_400_000
-const RULES = `${TEST_RULES}  likely_churn:
+const RULES = `segments:
+  likely_churn:
     when: predicted.churn_7d > 0.5
   likely_buyer:
     when: predicted.purchase_7d > 0.3 and total_purchases > 0
