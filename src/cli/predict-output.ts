@@ -15,7 +15,7 @@ export function formatRun(r: RunRecord): string {
   if (r.error !== null) lines.push(`  error: ${r.error}`)
   for (const [tenant, t] of Object.entries(r.tenants)) {
     const scored = t.scored === null ? '' : `, ${t.scored} users scored`
-    lines.push(`  tenant ${tenant}: ${t.training === null ? 'models of the training run' : `${t.training.days} days from ${t.training.firstDay}`}${scored}`)
+    lines.push(`  tenant ${tenant}: ${t.training === null ? (t.error ?? 'models of the training run') : `${t.training.days} days from ${t.training.firstDay}`}${scored}`)
     if (t.training === null) continue
     for (const [name, m] of Object.entries(t.training.models) as Array<[ModelName, (typeof t.training.models)[ModelName]]>) {
       lines.push(`    ${name.padEnd(11)} ${m.status.padEnd(13)} ${figures(m.quality)}${m.quality === null ? '' : `  | baseline ${figures(m.baseline.quality)}`}`)

@@ -18,6 +18,11 @@ export interface TenantRun {
   /** Prediction events appended (null: this run did not score). */
   scored: number | null
   published: ModelName[]
+  /**
+   * Why this tenant's training failed (its own data: values that overflow a fit, say), or null.
+   * The other tenants' models and scores go on; this tenant's users keep their last scores.
+   */
+  error: string | null
 }
 
 export interface RunRecord {

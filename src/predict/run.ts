@@ -81,9 +81,19 @@ export async function predictRun(req: RunRequest): Promise<RunRecord> {
       for (const [tenant, firstDay] of rows) {
         req.onProgress?.('train', done++, rows.length)
         const t0 = Date.now()
-        const training = req.kind === 'score' ? (models!.tenants[tenant]?.training ?? null) : await trainTenant(conn, tenant, mixes.get(tenant) ?? [], firstDay, asOfDay, o)
+        let training: TenantTraining | null = null
+        let error: string | null = null
+        if (req.kind === 'score') training = models!.tenants[tenant]?.training ?? null
+        else {
+          // A tenant's own data can break a fit (values that overflow): its failure is its own.
+          try {
+            training = await trainTenant(conn, tenant, mixes.get(tenant) ?? [], firstDay, asOfDay, o)
+          } catch (err) {
+            error = `training failed: ${err instanceof Error ? err.message : String(err)}`
+          }
+        }
         record.timings.train = (record.timings.train ?? 0) + (Date.now() - t0)
-        record.tenants[tenant] = { training: req.kind === 'score' ? null : training, scored: null, published: published(training) }
+        record.tenants[tenant] = { training: req.kind === 'score' ? null : training, scored: null, published: published(training), error }
       }
       if (req.kind === 'train') return
       done = 0

@@ -73,7 +73,10 @@ export async function scoreTenant(conn: DuckDBConnection, tenant: string, traini
   return appended
 }
 
-/** Six significant digits: a score is no more precise, and shorter records cost less everywhere. */
-function round(v: number): number {
-  return Number.isFinite(v) ? Number(v.toPrecision(6)) : 0
+/**
+ * Six significant digits: a score is no more precise, and shorter records cost less everywhere. A
+ * score that is not a finite number (a user's values past what the fit can hold) is none: null.
+ */
+function round(v: number): number | null {
+  return Number.isFinite(v) ? Number(v.toPrecision(6)) : null
 }

@@ -161,3 +161,39 @@ describe('prediction runs', () => {
     }
   })
 })
+
+describe("one tenant's data never fails another's run", () => {
+  it('a tenant whose wealth values overflow gets its own failure; the other tenants train and score', async () => {
+    const dir = tempRoot()
+    try {
+      const good = playerHistories({ users: 500, days: 50, endDay: END_DAY, seed: 6, tenant: 'good' })
+      // Wealth near the largest double: squares and sums of it overflow to Infinity.
+      const hostile = playerHistories({ users: 300, days: 50, endDay: END_DAY, seed: 7, tenant: 'hostile' }).map((e) =>
+        e.properties?.player_wealth === undefined ? e : { ...e, properties: { ...e.properties, player_wealth: 1e308 * Math.random() } },
+      )
+      await writeEvents(join(dir, 'warehouse'), [...good, ...hostile])
+      const opened = await openEventLog(join(dir, 'log'), { partitions: PARTITIONS })
+      let r: RunRecord
+      try {
+        r = await predictRun({ dataDir: dir, kind: 'run', asOfMs: AS_OF, options: { maxTrainRows: 5_000 }, log: { log: opened.log, partitions: PARTITIONS } })
+      } finally {
+        await opened.log.close()
+      }
+      expect(r.status, r.error ?? '').toBe('succeeded')
+      expect(r.tenants.good!.published).toEqual(['purchase_7d', 'churn_7d', 'wealth_30d'])
+      expect(r.tenants.good!.scored).toBeGreaterThan(100)
+      expect(r.tenants.good!.error).toBeNull()
+      // The hostile tenant's failure is recorded as its own; its users keep whatever scores they had.
+      expect(r.tenants.hostile!.error).toMatch(/^training failed: /)
+      expect(r.tenants.hostile!.scored).toBe(0)
+      for (const e of await predictionEvents(join(dir, 'log'))) {
+        for (const s of ['purchase_7d', 'churn_7d', 'wealth_30d']) {
+          const v = e.properties[s]
+          expect(v === null || (typeof v === 'number' && Number.isFinite(v)), `${e.tenant} ${s} ${String(v)}`).toBe(true)
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

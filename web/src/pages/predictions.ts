@@ -29,7 +29,7 @@ interface Run {
   error: string | null
   modelsFrom: string | null
   timings: Record<string, number>
-  tenants: Record<string, { training: { days: number; firstDay: string; models: Record<string, ModelReport> } | null; scored: number | null }>
+  tenants: Record<string, { training: { days: number; firstDay: string; models: Record<string, ModelReport> } | null; scored: number | null; error?: string | null }>
 }
 
 const f = (v: number | null | undefined, digits = 4) => (v === null || v === undefined ? '—' : v.toFixed(digits))
@@ -119,6 +119,7 @@ export function predictionsPage(root: HTMLElement): Cleanup {
         ),
         ...tenants.flatMap(([tenant, t]) => [
           h('h2', null, `Tenant ${tenant}`, t.training === null ? '' : ` · ${t.training.days} days of history`, t.scored === null ? '' : ` · ${t.scored} users scored`),
+          t.error === undefined || t.error === null ? null : h('p', { class: 'error' }, t.error),
           ...(t.training === null ? [] : Object.entries(t.training.models).map(([name, m]) => modelCard(name, m, charts))),
         ]),
         h(
