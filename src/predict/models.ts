@@ -144,29 +144,47 @@ export function fitLinear(names: readonly string[], cols: readonly Float64Array[
   if (off === null || negative) return absolute
   const ratios = Array.from(rows, (r) => Math.log1p(target[r]!) - Math.log1p(off[r]!))
   // A linear fit of log ratios can reach far past any ratio it saw; e^fit then explodes. Kept within them.
-  const log: FittedModel = { ...base, change: 'log', ...leastSquares(x, ratios), range: [Math.min(...ratios), Math.max(...ratios)] }
+  let lo = Infinity
+  let hi = -Infinity
+  // A loop, not Math.min(...ratios): --max-train-rows allows more rows than a call takes arguments.
+  for (const v of ratios) {
+    if (v < lo) lo = v
+    if (v > hi) hi = v
+  }
+  const log: FittedModel = { ...base, change: 'log', ...leastSquares(x, ratios), range: [lo, hi] }
   return trainingMae(log, cols, target, rows) < trainingMae(absolute, cols, target, rows) ? log : absolute
 }
 
 function trainingMae(m: FittedModel, cols: readonly Float64Array[], target: Float64Array, rows: ArrayLike<number>): number {
+  const score = scorer(m, cols)
   let s = 0
-  for (let i = 0; i < rows.length; i++) s += Math.abs(scoreRow(m, cols, rows[i]!) - target[rows[i]!]!)
+  for (let i = 0; i < rows.length; i++) s += Math.abs(score(rows[i]!) - target[rows[i]!]!)
   return s / Math.max(1, rows.length)
 }
 
-/** Scores row `r` of the columns (in the model's feature order). */
-export function scoreRow(m: FittedModel, cols: readonly Float64Array[], r: number): number {
-  let z = m.intercept
-  for (let j = 0; j < m.weights.length; j++) z += (m.weights[j]! * (cols[j]![r]! - m.means[j]!)) / m.scales[j]!
-  if (m.kind === 'logistic') return 1 / (1 + Math.exp(-z))
-  const base = m.offsetFeature === null ? null : cols[m.features.indexOf(m.offsetFeature)]![r]!
-  const v = base === null ? z : m.change === 'log' ? (1 + base) * Math.exp(m.range === undefined ? z : Math.min(m.range[1], Math.max(m.range[0], z))) - 1 : z + base
-  return m.lowerBound === undefined || m.lowerBound === null ? v : Math.max(m.lowerBound, v)
+/**
+ * The model's score of row r of the columns (in the model's feature order). What does not change
+ * from row to row (the offset's column, the bounds) is looked up once: scoring runs per user.
+ */
+export function scorer(m: FittedModel, cols: readonly Float64Array[]): (r: number) => number {
+  const linear = (r: number) => {
+    let z = m.intercept
+    for (let j = 0; j < m.weights.length; j++) z += (m.weights[j]! * (cols[j]![r]! - m.means[j]!)) / m.scales[j]!
+    return z
+  }
+  if (m.kind === 'logistic') return (r) => 1 / (1 + Math.exp(-linear(r)))
+  const offset = m.offsetFeature === null ? null : cols[m.features.indexOf(m.offsetFeature)]!
+  const [lo, hi] = m.range ?? [-Infinity, Infinity]
+  const floor = m.lowerBound ?? -Infinity
+  if (offset === null) return (r) => Math.max(floor, linear(r))
+  if (m.change === 'log') return (r) => Math.max(floor, (1 + offset[r]!) * Math.exp(Math.min(hi, Math.max(lo, linear(r)))) - 1)
+  return (r) => Math.max(floor, linear(r) + offset[r]!)
 }
 
 /** Scores of the chosen rows. */
 export function scoreRows(m: FittedModel, cols: readonly Float64Array[], rows: ArrayLike<number>): Float64Array {
+  const score = scorer(m, cols)
   const out = new Float64Array(rows.length)
-  for (let i = 0; i < rows.length; i++) out[i] = scoreRow(m, cols, rows[i]!)
+  for (let i = 0; i < rows.length; i++) out[i] = score(rows[i]!)
   return out
 }

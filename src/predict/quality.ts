@@ -1,5 +1,5 @@
 import { calibration, type CalibrationBin } from './calibration.ts'
-import { mae, prAuc, r2, rocAuc } from './evaluate.ts'
+import { checkLabels, mae, prAuc, r2, rocAuc } from './evaluate.ts'
 
 /** A model's (or baseline's) figures on the held-out rows (docs/predictions.md, "Quality"). */
 export type Quality =
@@ -23,8 +23,7 @@ export type Quality =
 
 export function classifierQuality(predicted: Float64Array, actual: Float64Array): Quality {
   const labels = Uint8Array.from(actual, (v) => (v === 1 ? 1 : 0))
-  let positives = 0
-  for (const v of labels) positives += v
+  const positives = checkLabels(labels)
   return {
     kind: 'classifier',
     rows: labels.length,

@@ -71,9 +71,18 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Finished records a store keeps parsed: a record holds every tenant's models, and is never rewritten once finished. */
+const CACHED_RECORDS = 32
+
 export class RunStore {
   readonly dir: string
   private readonly runs: string
+  /**
+   * Finished records by id, newest use last. The API reads the newest runs on every list: without
+   * it each request, from any tenant's key, read and parsed every listed file (a run of many
+   * tenants is megabytes).
+   */
+  private readonly finished = new Map<string, RunRecord>()
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'predict')
@@ -81,6 +90,7 @@ export class RunStore {
   }
 
   save(r: RunRecord): void {
+    this.finished.delete(r.id)
     mkdirSync(this.runs, { recursive: true })
     const path = join(this.runs, `${r.id}.json`)
     writeFileSync(`${path}.tmp`, JSON.stringify(r, null, 1))
@@ -89,11 +99,24 @@ export class RunStore {
 
   get(id: string): RunRecord | null {
     if (!isRunId(id)) return null
+    const cached = this.finished.get(id)
+    if (cached !== undefined) {
+      this.finished.delete(id)
+      this.finished.set(id, cached)
+      return cached
+    }
+    let r: RunRecord
     try {
-      return this.view(JSON.parse(readFileSync(join(this.runs, `${id}.json`), 'utf8')) as RunRecord)
+      r = this.view(JSON.parse(readFileSync(join(this.runs, `${id}.json`), 'utf8')) as RunRecord)
     } catch {
       return null
     }
+    // `abandoned` is not final (the record says running): only what the run itself ended is kept.
+    if (r.status === 'succeeded' || r.status === 'failed') {
+      this.finished.set(id, r)
+      if (this.finished.size > CACHED_RECORDS) this.finished.delete(this.finished.keys().next().value!)
+    }
+    return r
   }
 
   /** Run ids, newest first. */

@@ -4,7 +4,7 @@ import { appendEvents } from '../ingest/append-events.ts'
 import type { EventLog } from '../log/event-log.ts'
 import { readPairs, scoringPairs } from './dataset.ts'
 import { featureNames } from './features.ts'
-import { scoreRow } from './models.ts'
+import { scorer } from './models.ts'
 import type { PredictOptions } from './predict-options.ts'
 import type { TenantTraining } from './train.ts'
 
@@ -36,6 +36,7 @@ export async function scoreTenant(conn: DuckDBConnection, tenant: string, traini
   await scoringPairs(conn, tenant, cutoff, o)
   const ds = await readPairs(conn, tenant, names.length, o, null)
   const hasWealth = ds.features[names.indexOf('has_wealth')]!
+  const scores = published.map((s) => [s, scorer(training.models[s].model!, ds.features)] as const)
   const receivedAt = Date.now()
   let batch: TrackedEvent[] = []
   let appended = 0
@@ -53,10 +54,10 @@ export async function scoreTenant(conn: DuckDBConnection, tenant: string, traini
       wealth_30d: null,
       [PREDICTION_VERSION_FIELD]: target.modelVersion,
     }
-    for (const s of published) {
+    for (const [s, score] of scores) {
       // Wealth is a game player's: users with no player_wealth get none.
       if (s === 'wealth_30d' && hasWealth[r] !== 1) continue
-      properties[s] = round(scoreRow(training.models[s].model!, ds.features, r))
+      properties[s] = round(score(r))
     }
     batch.push({
       event: PREDICTION_EVENT,

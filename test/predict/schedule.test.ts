@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_SCHEDULE, PredictionSchedule } from '../../src/predict/schedule.ts'
@@ -129,5 +130,26 @@ describe('the daily prediction schedule', () => {
     await fresh.at(AT + DAY)
     expect(fresh.started).toEqual([AT + DAY])
     for (const h of [h1, h2, fresh]) await h.schedule.stop()
+  })
+})
+
+describe('run records', () => {
+  it('a finished record is read from disk once, then kept: listing runs costs no parse per request', () => {
+    const dir = tempRoot()
+    try {
+      const store = new RunStore(dir)
+      store.save(record('20300101T003000Z-00aa', AT, 'succeeded'))
+      expect(store.get('20300101T003000Z-00aa')?.status).toBe('succeeded')
+      // Finished records are never rewritten: a second read need not touch the file.
+      writeFileSync(join(store.dir, 'runs', '20300101T003000Z-00aa.json'), 'not json')
+      expect(store.list(5).map((r) => r.id)).toEqual(['20300101T003000Z-00aa'])
+      // A running record is read afresh each time (it is still being written).
+      store.save(record('20300101T003001Z-00bb', AT, 'running'))
+      store.get('20300101T003001Z-00bb')
+      writeFileSync(join(store.dir, 'runs', '20300101T003001Z-00bb.json'), 'not json')
+      expect(store.get('20300101T003001Z-00bb')).toBeNull()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -1,7 +1,7 @@
 import { AUTH_ERRORS, errorResponse, JSON_BODY_ERRORS, limitParam, pathParams, URI_TOO_LONG } from './common.ts'
 
 /** Runs a list shows at most, and by default. */
-export const RUNS_PAGE = { max: 100, fallback: 10 } as const
+export const RUNS_PAGE = { max: 20, fallback: 10 } as const
 
 /** A run as the API shows it (docs/predictions.md, "Run records"): the key's tenant's part only, unless the key has the operator scope. */
 export const RUN = {
@@ -35,7 +35,7 @@ export const RUNS_RESPONSES = {
     required: ['running', 'runs'],
     description: 'The newest runs, newest first',
   },
-  400: errorResponse('`invalid_request`: a limit of 1 to 100'),
+  400: errorResponse('`invalid_request`: a limit of 1 to 20'),
   ...AUTH_ERRORS,
 } as const
 
