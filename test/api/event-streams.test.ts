@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TOPICS } from '../../src/log/event-log.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
-import { openTail, type Tail } from './sse-tail.ts'
+import { Tails, type Tail } from './sse-tail.ts'
 import { until } from '../support/until.ts'
 
 const RULES = `
@@ -27,21 +27,17 @@ triggers:
 `
 
 let s: TestServer
-const tails: Tail[] = []
+const tails = new Tails(() => s.url)
 
 beforeAll(async () => {
   s = await startTestServer({ sseHeartbeatMs: 150 }, RULES)
 })
 afterAll(async () => {
-  for (const t of tails) t.close()
+  tails.closeAll()
   await s?.close()
 })
 
-async function open(path: string, key: string, headers: Record<string, string> = {}): Promise<Tail> {
-  const tail = await openTail(`${s.url}${path}`, { ...auth(key), ...headers })
-  tails.push(tail)
-  return tail
-}
+const open = (path: string, key: string, headers: Record<string, string> = {}): Promise<Tail> => tails.open(path, key, headers)
 
 const send = async (key: string, events: Array<Record<string, unknown>>) => {
   const res = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(key), 'content-type': 'application/json' }, body: JSON.stringify(events) })

@@ -75,3 +75,23 @@ export async function openTail(url: string, headers: Record<string, string>): Pr
   await tail.until('the opening frame', () => tail.frames.length > 0)
   return tail
 }
+
+/**
+ * A test file's SSE tails on one server: `open` as a key (its tail closed by `closeAll`, which the
+ * file's afterAll calls before the server closes).
+ */
+export class Tails {
+  private readonly open_: Tail[] = []
+
+  constructor(private readonly url: () => string) {}
+
+  async open(path: string, key: string, headers: Record<string, string> = {}): Promise<Tail> {
+    const tail = await openTail(`${this.url()}${path}`, { authorization: `Bearer ${key}`, ...headers })
+    this.open_.push(tail)
+    return tail
+  }
+
+  closeAll(): void {
+    for (const t of this.open_.splice(0)) t.close()
+  }
+}

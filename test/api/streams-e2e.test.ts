@@ -3,11 +3,11 @@
  * over POST /v1/events, segment changes and notifications out over SSE, resumed after a disconnect.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openTail, type Tail } from './sse-tail.ts'
+import { Tails, type Tail } from './sse-tail.ts'
 import { auth, startTestServer, type TestServer } from './harness.ts'
 
 let s: TestServer
-const tails: Tail[] = []
+const tails = new Tails(() => s.url)
 let userSeq = 0
 
 beforeAll(async () => {
@@ -15,15 +15,11 @@ beforeAll(async () => {
   s = await startTestServer({ sseHeartbeatMs: 150 })
 })
 afterAll(async () => {
-  for (const t of tails) t.close()
+  tails.closeAll()
   await s?.close()
 })
 
-async function open(path: string, key: string, headers: Record<string, string> = {}): Promise<Tail> {
-  const tail = await openTail(`${s.url}${path}`, { ...auth(key), ...headers })
-  tails.push(tail)
-  return tail
-}
+const open = (path: string, key: string, headers: Record<string, string> = {}): Promise<Tail> => tails.open(path, key, headers)
 
 async function send(key: string, events: Array<Record<string, unknown>>): Promise<void> {
   const res = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { ...auth(key), 'content-type': 'application/json' }, body: JSON.stringify(events) })
@@ -139,7 +135,7 @@ describe('SSE streams, end to end', () => {
   })
 
   it('delivers a segment change within milliseconds of the ingest request', async () => {
-    for (const t of tails.splice(0)) t.close()
+    tails.closeAll()
     const t = await open('/v1/segment-changes', s.keys.read)
     const latencies: number[] = []
     for (let i = 0; i < 60; i++) {
