@@ -70,39 +70,79 @@ function num(v: unknown): number {
   return v === null || v === undefined ? NaN : Number(v)
 }
 
-/** Reads the pairs' rows (pairRowsSql) into column arrays, chunk by chunk. */
-export async function readPairs(conn: DuckDBConnection, tenant: string, featureCount: number, o: PredictOptions, horizonDays: number | null): Promise<Dataset> {
+/** Rows of the pairs as they are read, before they become a Dataset. */
+class PartBuilder {
+  users: string[] = []
+  cutoffs: number[] = []
+  evals: number[] = []
+  cols: number[][]
+  labelCols: number[][]
+
+  constructor(featureCount: number, labelled: boolean) {
+    this.cols = Array.from({ length: featureCount }, () => [])
+    this.labelCols = labelled ? [[], [], []] : []
+  }
+
+  build(): Dataset {
+    const l = this.labelCols
+    return {
+      rows: this.users.length,
+      users: this.users,
+      cutoffs: Int32Array.from(this.cutoffs),
+      eval: Uint8Array.from(this.evals),
+      features: this.cols.map((c) => Float64Array.from(c)),
+      labels: l.length === 0 ? null : { purchase: Float64Array.from(l[0]!), churn: Float64Array.from(l[1]!), wealth: Float64Array.from(l[2]!) },
+    }
+  }
+}
+
+/**
+ * Reads the pairs' rows (pairRowsSql) chunk by chunk into column arrays, handing them over as a
+ * Dataset every `partRows` rows (and the rest at the end): scoring a tenant of any size holds one
+ * part, not every user's features at once.
+ */
+export async function streamPairs(
+  conn: DuckDBConnection,
+  tenant: string,
+  featureCount: number,
+  o: PredictOptions,
+  horizonDays: number | null,
+  partRows: number,
+  onPart: (part: Dataset) => Promise<void>,
+): Promise<void> {
   const result = await conn.stream(pairRowsSql(o, tenant, horizonDays))
-  const users: string[] = []
-  const cutoffs: number[] = []
-  const evals: number[] = []
-  const cols: number[][] = Array.from({ length: featureCount }, () => [])
-  const labelCols: number[][] = horizonDays === null ? [] : [[], [], []]
+  let part = new PartBuilder(featureCount, horizonDays !== null)
   for (;;) {
     const chunk = await result.fetchChunk()
     if (!chunk || chunk.rowCount === 0) break
     const u = chunk.getColumnVector(0)
     const c = chunk.getColumnVector(1)
     const e = chunk.getColumnVector(2)
-    const fv = cols.map((_, i) => chunk.getColumnVector(3 + i))
-    const lv = labelCols.map((_, i) => chunk.getColumnVector(3 + featureCount + i))
+    const fv = part.cols.map((_, i) => chunk.getColumnVector(3 + i))
+    const lv = part.labelCols.map((_, i) => chunk.getColumnVector(3 + featureCount + i))
     for (let r = 0; r < chunk.rowCount; r++) {
-      users.push(String(u.getItem(r)))
-      cutoffs.push(num(c.getItem(r)))
-      evals.push(e.getItem(r) === true ? 1 : 0)
+      part.users.push(String(u.getItem(r)))
+      part.cutoffs.push(num(c.getItem(r)))
+      part.evals.push(e.getItem(r) === true ? 1 : 0)
       for (let i = 0; i < fv.length; i++) {
         const x = num(fv[i]!.getItem(r))
-        cols[i]!.push(Number.isFinite(x) ? x : 0)
+        part.cols[i]!.push(Number.isFinite(x) ? x : 0)
       }
-      for (let i = 0; i < lv.length; i++) labelCols[i]!.push(num(lv[i]!.getItem(r)))
+      for (let i = 0; i < lv.length; i++) part.labelCols[i]!.push(num(lv[i]!.getItem(r)))
+    }
+    if (part.users.length >= partRows) {
+      await onPart(part.build())
+      part = new PartBuilder(featureCount, horizonDays !== null)
     }
   }
-  return {
-    rows: users.length,
-    users,
-    cutoffs: Int32Array.from(cutoffs),
-    eval: Uint8Array.from(evals),
-    features: cols.map((c) => Float64Array.from(c)),
-    labels: horizonDays === null ? null : { purchase: Float64Array.from(labelCols[0]!), churn: Float64Array.from(labelCols[1]!), wealth: Float64Array.from(labelCols[2]!) },
-  }
+  if (part.users.length > 0) await onPart(part.build())
+}
+
+/** Reads every pair's row into one Dataset (training: the pairs are a bounded sample). */
+export async function readPairs(conn: DuckDBConnection, tenant: string, featureCount: number, o: PredictOptions, horizonDays: number | null): Promise<Dataset> {
+  let all: Dataset | null = null
+  await streamPairs(conn, tenant, featureCount, o, horizonDays, Infinity, async (part) => {
+    all = part
+  })
+  return all ?? new PartBuilder(featureCount, horizonDays !== null).build()
 }

@@ -2,13 +2,13 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { PREDICTION_EVENT, PREDICTION_SCORES, PREDICTION_VERSION_FIELD, type PredictionScore, type TrackedEvent } from '../events/index.ts'
 import { appendEvents } from '../ingest/append-events.ts'
 import type { EventLog } from '../log/event-log.ts'
-import { readPairs, scoringPairs } from './dataset.ts'
+import { scoringPairs, streamPairs } from './dataset.ts'
 import { featureNames } from './features.ts'
 import { scorer } from './models.ts'
 import type { PredictOptions } from './predict-options.ts'
 import type { TenantTraining } from './train.ts'
 
-/** Prediction events appended at once: one durable append per partition each. */
+/** Users scored and their prediction events appended at once: one durable append per partition each, and the features held. */
 const EVENTS_PER_APPEND = 10_000
 
 /** Where a scoring run's events go: the log, its partition count, the run's time and name. */
@@ -34,43 +34,38 @@ export async function scoreTenant(conn: DuckDBConnection, tenant: string, traini
   if (published.length === 0) return 0
   const names = featureNames(training.mix, o.mixEvents)
   await scoringPairs(conn, tenant, cutoff, o)
-  const ds = await readPairs(conn, tenant, names.length, o, null)
-  const hasWealth = ds.features[names.indexOf('has_wealth')]!
-  const scores = published.map((s) => [s, scorer(training.models[s].model!, ds.features)] as const)
   const receivedAt = Date.now()
-  let batch: TrackedEvent[] = []
   let appended = 0
-  const flush = async () => {
-    if (batch.length === 0) return
+  await streamPairs(conn, tenant, names.length, o, null, EVENTS_PER_APPEND, async (ds) => {
+    const hasWealth = ds.features[names.indexOf('has_wealth')]!
+    const scores = published.map((s) => [s, scorer(training.models[s].model!, ds.features)] as const)
+    const batch: TrackedEvent[] = []
+    for (let r = 0; r < ds.rows; r++) {
+      const properties: Record<PredictionScore | typeof PREDICTION_VERSION_FIELD, number | string | null> = {
+        purchase_7d: null,
+        churn_7d: null,
+        wealth_30d: null,
+        [PREDICTION_VERSION_FIELD]: target.modelVersion,
+      }
+      for (const [s, score] of scores) {
+        // Wealth is a game player's: users with no player_wealth get none.
+        if (s === 'wealth_30d' && hasWealth[r] !== 1) continue
+        properties[s] = round(score(r))
+      }
+      batch.push({
+        event: PREDICTION_EVENT,
+        user_id: ds.users[r]!,
+        ts: target.scoredAt,
+        event_id: `${target.modelVersion}:${target.scoredAt}:${appended + r}`,
+        tenant,
+        received_at: receivedAt,
+        properties,
+      })
+    }
     await appendEvents(target.log, batch, target.partitions)
     appended += batch.length
-    batch = []
     target.onAppended?.(appended)
-  }
-  for (let r = 0; r < ds.rows; r++) {
-    const properties: Record<PredictionScore | typeof PREDICTION_VERSION_FIELD, number | string | null> = {
-      purchase_7d: null,
-      churn_7d: null,
-      wealth_30d: null,
-      [PREDICTION_VERSION_FIELD]: target.modelVersion,
-    }
-    for (const [s, score] of scores) {
-      // Wealth is a game player's: users with no player_wealth get none.
-      if (s === 'wealth_30d' && hasWealth[r] !== 1) continue
-      properties[s] = round(score(r))
-    }
-    batch.push({
-      event: PREDICTION_EVENT,
-      user_id: ds.users[r]!,
-      ts: target.scoredAt,
-      event_id: `${target.modelVersion}:${target.scoredAt}:${r}`,
-      tenant,
-      received_at: receivedAt,
-      properties,
-    })
-    if (batch.length === EVENTS_PER_APPEND) await flush()
-  }
-  await flush()
+  })
   return appended
 }
 
