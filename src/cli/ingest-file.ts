@@ -1,10 +1,10 @@
 import { appendBatch } from '../ingest/append-batch.ts'
-import { emptyBatch, type IngestBatch } from '../ingest/batch.ts'
+import type { IngestBatch } from '../ingest/batch.ts'
+import { FileLines } from '../ingest/file-lines.ts'
 import { RequestIds } from '../ingest/ids.ts'
-import { RequestSorter } from '../ingest/sorter.ts'
 import type { EventLog } from '../log/event-log.ts'
 import { progressBar } from './progress.ts'
-import { readLineBatches } from './read-lines.ts'
+import { readLineChunks } from './read-lines.ts'
 
 export interface IngestFileResult {
   accepted: number
@@ -14,60 +14,63 @@ export interface IngestFileResult {
   samples: Array<{ line: number; error: string }>
 }
 
-/** Lines sorted before their events and dead letters are appended. */
-const EVENTS_PER_APPEND = 5_000
-const LETTERS_PER_APPEND = 1_000
+/**
+ * Appends in flight while the next chunk is read: reading and encoding (this thread) overlap the
+ * log's writes (LMDB's write thread, or the broker). A few are enough to keep both busy; more would
+ * only hold more of the file in memory.
+ */
+const APPENDS_IN_FLIGHT = 3
 
 /**
- * Validates an NDJSON file line by line into the event log, through the collector's sorter (the
- * same validation, encoding and dead letters, source `file:<path>`); bad lines go to the dead-letter
- * log. Client event ids are not de-duplicated: a file is a deliberate load, not a retry.
+ * Validates an NDJSON file line by line into the event log: the collector's byte-level reader, and
+ * for lines it does not read the collector's sorter (the same validation, encoding and dead letters,
+ * source `file:<path>`); bad lines go to the dead-letter log. Client event ids are not
+ * de-duplicated: a file is a deliberate load, not a retry. Each chunk of about 1 MiB of lines is one
+ * append; its events are acknowledged (counted) once durable.
  */
 export async function ingestFile(log: EventLog, path: string, partitions: number, tenant = 'default'): Promise<IngestFileResult> {
   const started = Date.now()
-  const { batches, size, bytesRead } = readLineBatches(path)
-  const bar = progressBar(size, 'bytes', 'ingest ')
+  const { chunks, size, bytesRead } = readLineChunks(path)
+  const bar = progressBar(size, 'bytes', 'ingest ', 'events')
   const result: IngestFileResult = { accepted: 0, rejected: 0, seconds: 0, samples: [] }
   const source = `file:${path}`
-  const open = (): RequestSorter => {
-    const receivedAt = Date.now()
-    return new RequestSorter({ tenant, receivedAt, deduper: null, ids: new RequestIds(receivedAt), source }, emptyBatch(partitions))
+  const inFlight = new Set<Promise<void>>()
+  let failure: unknown = null
+  const append = (batch: IngestBatch) => {
+    const p = appendBatch(log, partitions, batch, null).then(
+      () => {
+        result.accepted += batch.accepted
+        bar.update(bytesRead(), { info: `${result.accepted} accepted, ${result.rejected} rejected`, count: result.accepted })
+      },
+      (err: unknown) => {
+        failure ??= err
+      },
+    )
+    const tracked = p.finally(() => inFlight.delete(tracked))
+    inFlight.add(tracked)
   }
-  let sorter = open()
-  const flush = async (batch: IngestBatch) => {
-    await appendBatch(log, partitions, batch, null)
-    result.accepted += batch.accepted
-    bar.update(bytesRead(), { info: `${result.accepted} accepted, ${result.rejected} rejected` })
-  }
-  let lineNo = 0
-  for await (const lines of batches)
-    for (const line of lines) {
-      const index = lineNo++
-      if (line.trim() === '') continue
-      const rejectedBefore = sorter.out.rejected.length
-      let item: unknown
-      try {
-        item = JSON.parse(line)
-      } catch (err) {
-        sorter.reject(index, { field: '(line)', reason: `invalid JSON: ${(err as Error).message}` }, Buffer.from(line))
-      }
-      if (item !== undefined) {
-        const r = sorter.check(item)
-        if (r !== null && r.ok) sorter.add(r.event)
-        else if (r !== null) sorter.reject(index, r.error, Buffer.from(line))
-      }
-      const rejected = sorter.out.rejected[rejectedBefore]
-      if (rejected !== undefined) {
+  let index = 0
+  try {
+    for await (const chunk of chunks) {
+      const receivedAt = Date.now()
+      const options = { tenant, receivedAt, partitions, maxEvents: Number.POSITIVE_INFINITY, deduper: null, ids: new RequestIds(receivedAt), source }
+      const { batch, lines } = FileLines.read(chunk, index, options)
+      index += lines
+      for (const r of batch.rejected) {
         result.rejected++
-        if (result.samples.length < 5) result.samples.push({ line: index + 1, error: rejected.error })
+        if (result.samples.length < 5) result.samples.push({ line: r.index + 1, error: r.error })
       }
-      if (sorter.out.accepted >= EVENTS_PER_APPEND || sorter.out.letters.length >= LETTERS_PER_APPEND) {
-        await flush(sorter.out)
-        sorter = open()
-      }
+      if (batch.accepted > 0 || batch.letters.length > 0) append(batch)
+      while (inFlight.size >= APPENDS_IN_FLIGHT) await Promise.race(inFlight)
+      if (failure !== null) throw failure
     }
-  await flush(sorter.out)
-  bar.stop()
+    await Promise.all(inFlight)
+    if (failure !== null) throw failure
+  } finally {
+    // A failed run leaves no append behind it unsettled (the log is closed next).
+    await Promise.allSettled(inFlight)
+    bar.stop()
+  }
   result.seconds = (Date.now() - started) / 1000
   return result
 }

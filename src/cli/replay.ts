@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { engineOptions, type EngineOptions } from '../engine/engine-options.ts'
-import { prepareRules, type EngineRules } from '../engine/engine-rules.ts'
-import type { Notification, SegmentChange } from '../engine/records.ts'
-import { Replay, type ReplayResult } from '../engine/replay.ts'
+import { prepareRules } from '../engine/engine-rules.ts'
+import type { ReplayResult } from '../engine/replay.ts'
+import { DEFAULT_REPLAY_DEDUPE_IDS } from '../engine/replay-ids.ts'
+import { BatchWriter } from '../engine/replay/batch.ts'
+import { changeLine, notificationLine, type ReplayJob } from '../engine/replay/engine-side.ts'
+import { inlineEngine, threadEngine } from '../engine/replay/engine-link.ts'
+import { ReplayInput } from '../engine/replay/input.ts'
+import { ReplayReader } from '../engine/replay/reader.ts'
 import { parseRulesYaml, RuleError } from '../rules/index.ts'
 import { progressBar } from './progress.ts'
-import { readLineBatches } from './read-lines.ts'
+import { readLineChunks } from './read-lines.ts'
 import { NdjsonOutput } from './replay-output.ts'
 
 export interface ReplayCliResult extends ReplayResult {
@@ -23,6 +28,8 @@ export interface ReplayFileOptions {
   dedupeIds?: number
   /** Writes every segment change and notification, in order, as NDJSON to this path; "-" is stdout. */
   changes?: string
+  /** The engine in a thread of its own; default: for inputs of 4 MiB or more. */
+  thread?: boolean
 }
 
 /** Something the user must fix in the command or the rules (exit code 2); any other failure is 1. */
@@ -30,59 +37,56 @@ export class ReplayUsageError extends Error {
   override readonly name = 'ReplayUsageError'
 }
 
-/** One line of `--changes`: the live stream's record, tagged with which stream it belongs to. */
-export function changeLine(c: SegmentChange): string {
-  return JSON.stringify({ type: 'segment', ...c })
-}
+export { changeLine, notificationLine }
 
-export function notificationLine(n: Notification): string {
-  return JSON.stringify({ type: 'notification', ...n })
-}
+/** Inputs smaller than this replay in one thread: an engine thread's start would cost more than it saves. */
+const THREAD_FROM_BYTES = 4 << 20
 
-/** `tagstream replay`: the engine over an NDJSON file, printing the final members of each segment. */
+/**
+ * `tagstream replay`: the engine over an NDJSON file, printing the final members of each segment.
+ * This thread reads the file with the collector's byte-level reader (src/engine/replay/reader.ts),
+ * the engine applies the events in a thread of its own, each batch as it comes.
+ */
 export async function replayFile(input: string, rulesPath: string, opts: ReplayFileOptions): Promise<ReplayCliResult> {
   const options = engineOptions(opts.engine)
-  const rules = loadRules(rulesPath, options)
+  const rulesText = loadRules(rulesPath, options)
   if (opts.changes !== undefined && opts.changes !== '-') {
     const target = resolve(opts.changes)
     if (target === resolve(input) || target === resolve(rulesPath)) throw new ReplayUsageError(`--changes ${opts.changes} would overwrite an input of the replay`)
   }
   const started = process.hrtime.bigint()
-  const { batches, size, bytesRead } = readLineBatches(input)
+  const { chunks, size, bytesRead } = readLineChunks(input)
   // Opened only once the inputs are known to exist: a failed start leaves an old file alone.
   const out = opts.changes === undefined ? null : openChanges(opts.changes)
-  const replay = new Replay(rules, options, opts.partitions, opts.asOf ?? null, opts.dedupeIds === undefined ? {} : { dedupeIds: opts.dedupeIds })
-  if (out !== null) {
-    replay.onChange = (c) => out.line(changeLine(c))
-    replay.onNotification = (n) => out.line(notificationLine(n))
-  }
-  const bar = progressBar(size, 'bytes', 'replay ')
+  const job: ReplayJob = { rulesText, rulesPath, options, partitions: opts.partitions, asOf: opts.asOf ?? null, changes: out !== null }
+  const onChanges = (text: string) => out?.line(text)
+  const threaded = opts.thread ?? size >= THREAD_FROM_BYTES
+  const engine = threaded ? threadEngine(job, onChanges) : inlineEngine(job, onChanges)
+  const reading = new ReplayInput(opts.dedupeIds ?? DEFAULT_REPLAY_DEDUPE_IDS)
+  const batch = new BatchWriter()
+  const bar = progressBar(size, 'bytes', 'replay ', 'events')
+  let line = 1
+  let sent = 0
   try {
-    let line = 0
-    for await (const lines of readErrorsNamed(input, batches)) {
-      for (const text of lines) {
-        line++
-        if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) continue
-        let raw: unknown
-        try {
-          raw = JSON.parse(text)
-        } catch (err) {
-          replay.reject(line, `invalid JSON: ${(err as Error).message}`)
-          continue
-        }
-        replay.push(raw, line)
-      }
-      replay.drainAll()
-      bar.update(bytesRead())
+    for await (const chunk of readErrorsNamed(input, chunks)) {
+      line += ReplayReader.read(chunk, line, reading, batch, opts.partitions)
+      // The next batch is about as large as this one was.
+      const { buffer, length, count } = batch.take(batch.used + (batch.used >> 3))
+      sent += count
+      await engine.send(buffer, length)
+      bar.update(bytesRead(), { count: sent })
       await out?.flush()
     }
-    bar.update(size)
-    const result = replay.finish()
+    bar.update(size, { count: sent })
+    const result = await engine.finish()
     await out?.close()
+    const counts = reading.counts
+    const r: ReplayResult = { ...result, rejected: counts.rejected, duplicates: counts.duplicates, firstErrors: counts.firstErrors }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    return { ...result, seconds, eventsPerSecond: Math.round(result.events / seconds) }
+    return { ...r, seconds, eventsPerSecond: Math.round(r.events / seconds) }
   } catch (err) {
     out?.abort()
+    await engine.close()
     throw err
   } finally {
     bar.stop()
@@ -97,8 +101,11 @@ function openChanges(target: string): NdjsonOutput {
   }
 }
 
-/** Rules that cannot be read are an I/O failure; rules that do not parse are the user's to fix. */
-function loadRules(path: string, options: EngineOptions): EngineRules {
+/**
+ * The rules' text, once they are known to prepare. Rules that cannot be read are an I/O failure;
+ * rules that do not parse are the user's to fix.
+ */
+function loadRules(path: string, options: EngineOptions): string {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -106,7 +113,8 @@ function loadRules(path: string, options: EngineOptions): EngineRules {
     throw new Error(`cannot read ${path}: ${(err as Error).message}`, { cause: err })
   }
   try {
-    return prepareRules(parseRulesYaml(text, path), options)
+    prepareRules(parseRulesYaml(text, path), options)
+    return text
   } catch (err) {
     // The message names the line and column: `segments.x.when: line 3, column 28: …`.
     if (err instanceof RuleError) throw new ReplayUsageError(`${path}: ${err.message}`, { cause: err })
@@ -118,9 +126,9 @@ function loadRules(path: string, options: EngineOptions): EngineRules {
  * The batches, with a failure to read them (a directory, a corrupt .gz) naming the file. Errors
  * thrown by the loop body do not pass through here: they do not enter the generator.
  */
-async function* readErrorsNamed(path: string, batches: AsyncIterable<string[]>): AsyncGenerator<string[]> {
+async function* readErrorsNamed(path: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   try {
-    yield* batches
+    yield* chunks
   } catch (err) {
     throw new Error(`cannot read ${path}: ${(err as Error).message}`, { cause: err })
   }

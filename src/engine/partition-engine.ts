@@ -285,6 +285,11 @@ export class PartitionEngine implements IdentityHost, EventOutputLists {
   /** Absorbed ids and their persons (identity merges, docs/identity.md). */
   private readonly redirects = new Redirects()
 
+  /** Some id of this partition redirects to its person: its events are forwarded (docs/identity.md). */
+  get redirecting(): boolean {
+    return this.redirects.size > 0
+  }
+
   /** The person an id was absorbed into, or undefined when it was not. */
   redirectOf(tenant: string, userId: string): string | undefined {
     return this.redirects.of(tenant, userId)

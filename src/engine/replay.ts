@@ -1,9 +1,11 @@
-import { partitionFor, validateEvent, DEFAULT_LIMITS, type TrackedEvent } from '../events/index.ts'
+import { CODEC, decodeEventAt, partitionFor, type TrackedEvent } from '../events/index.ts'
 import type { EngineOptions } from './engine-options.ts'
 import type { EngineRules } from './engine-rules.ts'
 import { PartitionEngine } from './partition-engine.ts'
 import type { Notification, SegmentChange } from './records.ts'
-import { DEFAULT_REPLAY_DEDUPE_IDS, SeenIds } from './replay-ids.ts'
+import { DEFAULT_REPLAY_DEDUPE_IDS } from './replay-ids.ts'
+import { ENTRY_BINARY, ENTRY_HEADER, entryEnd, entryPartition } from './replay/batch.ts'
+import { ReplayInput } from './replay/input.ts'
 import { compareIds } from './id-order.ts'
 
 export interface ReplayResult {
@@ -28,18 +30,6 @@ export interface ReplaySettings {
   dedupeIds?: number
 }
 
-/** Replay keeps no future-skew bound: the file's own clock is the only clock. */
-const REPLAY_LIMITS = { ...DEFAULT_LIMITS, maxFutureMs: Number.POSITIVE_INFINITY }
-
-/**
- * A replay has no receive time. A constant stands in for it so that nothing in an event depends on
- * the wall clock; the one thing it would decide, the time of an event without `ts`, is refused in
- * push() instead.
- */
-const REPLAY_RECEIVED_AT = 0
-
-const MAX_FIRST_ERRORS = 5
-
 /**
  * The engine over a stream of raw events, with no log and no store: partitioned exactly as the live
  * system partitions them, so per-partition watermarks behave the same.
@@ -50,14 +40,14 @@ export class Replay {
   private finished = false
   /** Partition per user key: the murmur2 of each key is computed once. */
   private readonly partitionOf = new Map<string, number>()
-  private readonly seen: SeenIds
+  /** Which raw events become events (push): validation, `ts` required, repeated ids. */
+  readonly input: ReplayInput
   onChange: ((c: SegmentChange) => void) | null = null
   onNotification: ((n: Notification) => void) | null = null
-  private line = 0
-  // One context object for every event: a closure per event would be an allocation per event
-  // (and, under tsx, a defineProperty call for its name). Ids from the line number keep a
-  // replay's output identical from run to run.
-  private readonly validation = { limits: REPLAY_LIMITS, serverClock: false, receivedAt: REPLAY_RECEIVED_AT, makeId: () => `line-${this.line}` }
+  /** An event named a second id: from then on entries are applied in input order (processEntries). */
+  private ordered = false
+  private entryStarts = new Int32Array(0)
+  private entryParts = new Uint16Array(0)
 
   constructor(
     readonly rules: EngineRules,
@@ -72,7 +62,7 @@ export class Replay {
       e.partitions = partitions
       return e
     })
-    this.seen = new SeenIds(settings.dedupeIds ?? DEFAULT_REPLAY_DEDUPE_IDS)
+    this.input = new ReplayInput(settings.dedupeIds ?? DEFAULT_REPLAY_DEDUPE_IDS)
     this.result = { asOf, events: 0, rejected: 0, duplicates: 0, skipped: 0, late: 0, lateDropped: 0, segmentChanges: 0, notifications: 0, members: {}, firstErrors: [] }
   }
 
@@ -81,35 +71,83 @@ export class Replay {
    * event_id is counted in `duplicates` and skipped; ids made from the line number never repeat.
    */
   push(raw: unknown, line: number): void {
-    this.line = line
-    const v = validateEvent(raw, this.validation)
-    if (!v.ok) return this.reject(line, `${v.error.field}: ${v.error.reason}`)
-    // validateEvent accepted an object, so these reads are safe.
-    const { ts, event_id: clientId } = raw as { ts?: unknown; event_id?: unknown }
-    if (ts === undefined || ts === null) return this.reject(line, 'ts: is required in a replay (the collector would use its receive time; a file has none)')
-    // Checked after validation, as the collector does: a rejected event does not claim its id.
-    if (typeof clientId === 'string' && !this.seen.firstTime(v.event.tenant, clientId)) {
-      this.result.duplicates++
-      return
-    }
-    this.processEvent(v.event)
+    const e = this.input.parsed(raw, line)
+    if (e !== null) this.processEvent(e)
   }
 
   /** Counts a line that never became an event (bad JSON, or an event refused). */
   reject(line: number, error: string): void {
-    this.result.rejected++
-    if (this.result.firstErrors.length < MAX_FIRST_ERRORS) this.result.firstErrors.push({ line, error })
+    this.input.reject(line, error)
+  }
+
+  /**
+   * Processes the entries of a reader's batch (./replay/batch.ts), bytes[0, length): events already
+   * validated, de-duplicated and assigned their partitions, in input order.
+   *
+   * While the partitions are independent (no event so far named a second id, so no identity record
+   * can pass between them, and nobody listens to the outputs in order), the batch is applied
+   * partition by partition: each partition sees exactly its events in the same order, so the result
+   * is the same, and one partition's users stay in the CPU's caches while its events are applied
+   * (about a third less time per event on seed 000's workload). Otherwise, in input order.
+   */
+  processEntries(bytes: Buffer, length: number): void {
+    const n = this.indexEntries(bytes, length)
+    if (this.ordered || this.onChange !== null || this.onNotification !== null) {
+      for (let i = 0; i < n; i++) this.processEntry(bytes, i)
+      return
+    }
+    const parts = this.entryParts
+    for (let p = 0; p < this.partitions; p++) for (let i = 0; i < n; i++) if (parts[i] === p) this.processEntry(bytes, i)
+  }
+
+  /**
+   * Records where each entry of the batch starts and its partition; an entry that may reach another
+   * partition (an anonymous_id or an alias) or a forwarding partition makes this replay ordered from here on.
+   */
+  private indexEntries(bytes: Buffer, length: number): number {
+    let n = 0
+    for (let at = 0; at < length; n++) {
+      if (n === this.entryStarts.length) this.growEntries()
+      const kind = bytes[at]!
+      this.entryStarts[n] = at
+      this.entryParts[n] = entryPartition(bytes, at)
+      if (!this.ordered && (kind !== ENTRY_BINARY || namesSecondId(bytes, at + ENTRY_HEADER))) this.ordered = true
+      at = entryEnd(bytes, at)
+    }
+    if (!this.ordered) for (const e of this.engines) if (e.redirecting) this.ordered = true
+    return n
+  }
+
+  private processEntry(bytes: Buffer, i: number): void {
+    const at = this.entryStarts[i]!
+    const start = at + ENTRY_HEADER
+    const end = entryEnd(bytes, at)
+    this.processAt(bytes[at] === ENTRY_BINARY ? decodeEventAt(bytes, start, end) : jsonEvent(bytes, start, end), this.entryParts[i]!)
+  }
+
+  private growEntries(): void {
+    const starts = new Int32Array(Math.max(1024, 2 * this.entryStarts.length))
+    starts.set(this.entryStarts)
+    const parts = new Uint16Array(starts.length)
+    parts.set(this.entryParts)
+    this.entryStarts = starts
+    this.entryParts = parts
   }
 
   /** Processes an already validated event; no de-duplication here (its id may be the caller's own). */
   processEvent(e: TrackedEvent): void {
+    const key = e.tenant === 'default' ? e.user_id : `${e.tenant}:${e.user_id}`
+    let p = this.partitionOf.get(key)
+    if (p === undefined) this.partitionOf.set(key, (p = partitionFor(`${e.tenant}:${e.user_id}`, this.partitions)))
+    this.processAt(e, p)
+  }
+
+  /** Processes an event on its partition (partitionFor of `tenant:user_id`, as the reader worked it out). */
+  processAt(e: TrackedEvent, p: number): void {
     if (this.asOf !== null && e.ts > this.asOf) {
       this.result.skipped++
       return
     }
-    const key = e.tenant === 'default' ? e.user_id : `${e.tenant}:${e.user_id}`
-    let p = this.partitionOf.get(key)
-    if (p === undefined) this.partitionOf.set(key, (p = partitionFor(`${e.tenant}:${e.user_id}`, this.partitions)))
     const engine = this.engines[p]!
     engine.process(e)
     if (engine.identity.out.length > 0) this.route()
@@ -147,6 +185,10 @@ export class Replay {
       }
     }
     r.asOf = Number.isFinite(end) ? end : null
+    const input = this.input.counts
+    r.rejected = input.rejected
+    r.duplicates = input.duplicates
+    r.firstErrors = input.firstErrors
     for (const e of this.engines) {
       r.late += e.stats.late
       r.lateDropped += e.stats.lateDropped
@@ -183,4 +225,20 @@ export class Replay {
     if (this.onChange) for (const c of changes) this.onChange(c)
     if (this.onNotification) for (const n of notifications) this.onNotification(n)
   }
+}
+
+/** A kind-1 entry: the validated event as JSON (./replay/batch.ts). */
+function jsonEvent(bytes: Buffer, start: number, end: number): TrackedEvent {
+  const e = JSON.parse(bytes.toString('utf8', start, end)) as TrackedEvent
+  delete e.id_assigned
+  return e
+}
+
+const ALIAS = Buffer.from('alias')
+
+/** The encoded event at bytes[start] carries an anonymous_id or is an alias: it may link two ids. */
+function namesSecondId(bytes: Buffer, start: number): boolean {
+  if ((bytes[start + CODEC.AT_FLAGS]! & CODEC.HAS_ANONYMOUS_ID) !== 0) return true
+  const at = start + CODEC.HEADER
+  return bytes[at] === ALIAS.length && bytes.compare(ALIAS, 0, ALIAS.length, at + 1, at + 1 + ALIAS.length) === 0
 }

@@ -171,39 +171,61 @@ export class EventView implements TrackedEvent {
 /** Decodes the event in b[start, end) (binary, or JSON when `at` is given) without copying it first. */
 export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPosition): TrackedEvent {
   if (b[start] !== VERSION || end <= start) return decodeOther(b, start, end, at)
-  const ts = b.readDoubleLE(start + AT_TS)
-  const received_at = b.readDoubleLE(start + AT_RECEIVED)
+  // Every bulk reader (engine threads, workers, replay) decodes here, once per event: positions are
+  // locals and the fixed-width numbers are read through one scratch array, not a Buffer method each.
+  const ts = f64At(b, start + AT_TS)
+  const received_at = f64At(b, start + AT_RECEIVED)
   const flags = b[start + AT_FLAGS]!
-  const r = { pos: start + HEADER }
-  const event = readString(b, r, 1, true)
-  const tenant = readString(b, r, 1, true)
-  const user_id = readString(b, r, 2, true)
-  const anonymous_id = flags & HAS_ANONYMOUS_ID ? readString(b, r, 2, true) : undefined
-  const idLength = b.readUInt16LE(r.pos)
-  const idStart = r.pos + 2
-  r.pos = idStart + idLength
-  const count = b.readUInt16LE(r.pos)
-  r.pos += 2
+  let pos = start + HEADER
+  let n = b[pos]!
+  const event = readShortString(b, pos + 1, (pos += 1 + n))
+  n = b[pos]!
+  const tenant = readShortString(b, pos + 1, (pos += 1 + n))
+  n = b[pos]! | (b[pos + 1]! << 8)
+  const user_id = readShortString(b, pos + 2, (pos += 2 + n))
+  let anonymous_id: string | undefined
+  if (flags & HAS_ANONYMOUS_ID) {
+    n = b[pos]! | (b[pos + 1]! << 8)
+    anonymous_id = readShortString(b, pos + 2, (pos += 2 + n))
+  }
+  const idStart = pos + 2
+  const idEnd = (pos = idStart + (b[pos]! | (b[pos + 1]! << 8)))
+  const count = b[pos]! | (b[pos + 1]! << 8)
+  pos += 2
   const properties: Record<string, JsonValue> = {}
   for (let i = 0; i < count; i++) {
-    const key = readString(b, r, 1, true)
-    const type = b[r.pos++]
+    n = b[pos]!
+    const key = readShortString(b, pos + 1, (pos += 1 + n))
+    const type = b[pos++]
     let v: JsonValue
     if (type === T_NUMBER) {
-      v = b.readDoubleLE(r.pos)
-      r.pos += 8
-    } else if (type === T_STRING) v = readString(b, r, 4, true)
-    else if (type === T_NULL) v = null
+      v = f64At(b, pos)
+      pos += 8
+    } else if (type === T_STRING || type === T_JSON) {
+      n = b.readUInt32LE(pos)
+      const s = pos + 4
+      pos = s + n
+      v = type === T_STRING ? readShortString(b, s, pos) : (JSON.parse(b.toString('utf8', s, pos)) as JsonValue)
+    } else if (type === T_NULL) v = null
     else if (type === T_FALSE) v = false
     else if (type === T_TRUE) v = true
-    else if (type === T_JSON) v = JSON.parse(readString(b, r, 4, false)) as JsonValue
     else throw new Error(`unknown property type ${type}`)
     properties[key] = v
   }
-  if (r.pos > end) throw new Error('encoded event overruns its record')
-  const view = new EventView(event, tenant, user_id, ts, received_at, properties, b, idStart, idStart + idLength)
+  if (pos > end) throw new Error('encoded event overruns its record')
+  const view = new EventView(event, tenant, user_id, ts, received_at, properties, b, idStart, idEnd)
   if (anonymous_id !== undefined) view.anonymous_id = anonymous_id
   return view
+}
+
+// A little-endian double through a scratch array (every platform Node runs on is little-endian).
+const scratch = new Float64Array(1)
+const scratchBytes = new Uint8Array(scratch.buffer)
+
+function f64At(b: Buffer, at: number): number {
+  if (at + 8 > b.length) throw new RangeError('encoded event overruns its record')
+  for (let i = 0; i < 8; i++) scratchBytes[i] = b[at + i]!
+  return scratch[0]!
 }
 
 /**
@@ -244,12 +266,4 @@ function writeString(b: Buffer, pos: number, s: string, lengthBytes: 1 | 2 | 4):
     b.writeUInt16LE(n, pos)
   } else b.writeUInt32LE(n, pos)
   return start + n
-}
-
-function readString(b: Buffer, r: { pos: number }, lengthBytes: 1 | 2 | 4, intern: boolean): string {
-  const at = r.pos
-  const n = lengthBytes === 1 ? b[at]! : lengthBytes === 2 ? b.readUInt16LE(at) : b.readUInt32LE(at)
-  const start = at + lengthBytes
-  r.pos = start + n
-  return intern ? readShortString(b, start, start + n) : b.toString('utf8', start, start + n)
 }

@@ -18,10 +18,20 @@ import { SYNTAX, num, scanLiteral, scanNumber, scanString, skipValue, skipWs, st
 export interface FastPathOptions {
   tenant: string
   receivedAt: number
+  /**
+   * Latest event time read here; a later one takes the slow path (the collector clamps it to the
+   * receive time). Default receivedAt; a replay, which has no server clock, has no bound.
+   */
+  latestTs?: number
+  /** An element without a ts takes the slow path (a replay refuses it: a file has no receive time). */
+  requireTs?: boolean
   partitions: number
   maxEvents: number
-  deduper: Deduper
+  /** Claims client event ids; null where duplicates are not dropped (file ingest). */
+  deduper: Deduper | null
   ids: RequestIds
+  /** Dead letters' source (RequestSorter's); default HTTP. */
+  source?: string
 }
 
 /** This element is not read here: it takes the slow path by itself. */
@@ -71,7 +81,8 @@ export function readObject(b: Buffer, i: number, n: number, kind: number, emptyO
 }
 
 export abstract class ElementEncoder implements ReadElement, MemberReader {
-  protected readonly n: number
+  /** End of what is being read: the body, or the line a line reader is on. */
+  protected n: number
   protected readonly tenantBytes: Buffer
   protected readonly out: IngestBatch
   protected readonly sorter: RequestSorter
@@ -84,6 +95,8 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
   readonly anonymousId = new Span()
   readonly eventId = new Span()
   ts = 0
+  /** A ts value was read for this element. */
+  protected tsRead = false
   propLen = 0
   propCount = 0
   /** validate.ts's size estimate of the event so far. */
@@ -113,6 +126,7 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
   protected resetElement(): void {
     this.userId.start = this.anonymousId.start = this.eventId.start = -1
     this.ts = this.o.receivedAt
+    this.tsRead = false
     this.propLen = 0
     this.propCount = 0
     this.budget = SIZE_ESTIMATE.base
@@ -165,7 +179,7 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
   abstract member(kind: number, ks: number, ke: number, keyUnits: number, i: number): number
 
   protected decline(): null {
-    this.o.deduper.release(this.out.claimed)
+    this.o.deduper?.release(this.out.claimed)
     return null
   }
 

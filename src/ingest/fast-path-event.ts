@@ -104,53 +104,81 @@ export function startRequest(tenant: Buffer): void {
  * validateEvent makes) and adds it to its partition's group.
  */
 export function groupElement(groups: AppendRecord[][], b: Buffer, e: ReadElement, receivedAt: number, ids: RequestIds): void {
-  const t = tenantLength
-  // With no user_id the anonymous id is both fields.
-  const id = e.userId.present ? e.userId : e.anonymousId
-  const idLen = id.length
-  const keyLength = t + 1 + idLen
-  copy(b, id.start, id.end, keyBytes, t + 1)
-  const hash = murmur2Range(keyBytes, 0, keyLength)
-
-  const evLen = e.event.length
-  const anon = e.anonymousId
-  const eidLen = e.eventId.present ? e.eventId.length : REQUEST_ID_LENGTH
-  const size = HEADER + 1 + evLen + 1 + t + 2 + idLen + (anon.present ? 2 + anon.length : 0) + 2 + eidLen + 2 + e.propLen
+  const hash = keyHash(b, e)
+  const size = encodedSize(e, REQUEST_ID_LENGTH)
   if (used + size > slab.length) {
     slab = Buffer.allocUnsafe(Math.max(SLAB, size))
     slabView = viewOf(slab)
     used = 0
   }
-  const s = slab
-  const sv = slabView
   const start = used
+  used = writeEncoded(slab, slabView, start, b, e, receivedAt, ids, null, 0)
+  // A plain Uint8Array view: a third of the cost of Buffer#subarray, and all AppendRecord asks for.
+  const value = new Uint8Array(slab.buffer, slab.byteOffset + start, used - start)
+  const id = e.userId.present ? e.userId : e.anonymousId
+  groups[toPositive(hash) % groups.length]!.push({ key: partitionKey(hash, keyLength, id.ascii), value, timestamp: e.ts })
+}
+
+/** Length of the partition key keyHash last made (`tenant:` + the identity), in bytes. */
+let keyLength = 0
+
+/**
+ * The murmur2 of the element's partition key, `tenant:` + its identity (user_id, else anonymous_id):
+ * toPositive(hash) % partitions is its partition, as partitionFor gives for the same key.
+ */
+export function keyHash(b: Buffer, e: ReadElement): number {
+  const id = e.userId.present ? e.userId : e.anonymousId
+  const t = tenantLength
+  keyLength = t + 1 + id.length
+  copy(b, id.start, id.end, keyBytes, t + 1)
+  return murmur2Range(keyBytes, 0, keyLength)
+}
+
+/** Bytes writeEncoded writes for the element; `madeIdLength`: the id's length when the client sent none. */
+export function encodedSize(e: ReadElement, madeIdLength: number): number {
+  const id = e.userId.present ? e.userId : e.anonymousId
+  const anon = e.anonymousId
+  const eidLen = e.eventId.present ? e.eventId.length : madeIdLength
+  return HEADER + 1 + e.event.length + 1 + tenantLength + 2 + id.length + (anon.present ? 2 + anon.length : 0) + 2 + eidLen + 2 + e.propLen
+}
+
+/**
+ * Writes the element's encoding at s[start] (the caller made room: encodedSize) and returns its end.
+ * An event without a client id gets `ids`' next id, or with `ids` null madeId[0, madeLength).
+ */
+export function writeEncoded(s: Buffer, sv: DataView, start: number, b: Buffer, e: ReadElement, receivedAt: number, ids: RequestIds | null, madeId: Buffer | null, madeLength: number): number {
+  const t = tenantLength
+  // With no user_id the anonymous id is both fields.
+  const id = e.userId.present ? e.userId : e.anonymousId
+  const anon = e.anonymousId
   s[start] = VERSION
   sv.setFloat64(start + AT_TS, e.ts, true)
   sv.setFloat64(start + AT_RECEIVED, receivedAt, true)
   s[start + AT_FLAGS] = (anon.present ? HAS_ANONYMOUS_ID : 0) | (e.eventId.present ? 0 : SERVER_ID)
   let pos = start + HEADER
-  s[pos] = evLen
+  s[pos] = e.event.length
   pos = copy(e.eventBytes, e.event.start, e.event.end, s, pos + 1) + pos + 1
   s[pos] = t
   pos = copy(keyBytes, 0, t, s, pos + 1) + pos + 1
-  pos = u16(s, pos, idLen)
+  pos = u16(s, pos, id.length)
   pos = copy(b, id.start, id.end, s, pos) + pos
   if (anon.present) {
     pos = u16(s, pos, anon.length)
     pos = copy(b, anon.start, anon.end, s, pos) + pos
   }
-  pos = u16(s, pos, eidLen)
-  if (e.eventId.present) pos = copy(b, e.eventId.start, e.eventId.end, s, pos) + pos
-  else {
+  if (e.eventId.present) {
+    pos = u16(s, pos, e.eventId.length)
+    pos = copy(b, e.eventId.start, e.eventId.end, s, pos) + pos
+  } else if (ids !== null) {
+    pos = u16(s, pos, REQUEST_ID_LENGTH)
     ids.writeNext(sv, pos)
     pos += REQUEST_ID_LENGTH
+  } else {
+    pos = u16(s, pos, madeLength)
+    pos = copy(madeId!, 0, madeLength, s, pos) + pos
   }
   pos = u16(s, pos, e.propCount)
-  pos = copy(props.bytes, 0, e.propLen, s, pos) + pos
-  used = pos
-  // A plain Uint8Array view: a third of the cost of Buffer#subarray, and all AppendRecord asks for.
-  const value = new Uint8Array(s.buffer, s.byteOffset + start, pos - start)
-  groups[toPositive(hash) % groups.length]!.push({ key: partitionKey(hash, keyLength, id.ascii), value, timestamp: e.ts })
+  return copy(props.bytes, 0, e.propLen, s, pos) + pos
 }
 
 function partitionKey(hash: number, length: number, ascii: boolean): string {

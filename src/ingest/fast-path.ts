@@ -37,7 +37,7 @@ export function encodeEventsBody(bytes: Buffer, options: FastPathOptions): Inges
   return new BodyEncoder(bytes, options).run()
 }
 
-class BodyEncoder extends ElementEncoder {
+export class BodyEncoder extends ElementEncoder {
   /** Envelope fields seen so far, as F_* bits. */
   private seen = 0
 
@@ -73,7 +73,7 @@ class BodyEncoder extends ElementEncoder {
     if (end < 0) return end
     // What validateEvent requires of the whole; the slow path words the error.
     const { event, userId, anonymousId, eventId } = this
-    if ((this.seen & F_EVENT) === 0 || (!userId.present && !anonymousId.present)) return FALLBACK
+    if ((this.seen & F_EVENT) === 0 || (!userId.present && !anonymousId.present) || (!this.tsRead && this.o.requireTs === true)) return FALLBACK
     this.budget += event.length + (eventId.present ? eventId.units : REQUEST_ID_LENGTH) + (userId.present ? userId.units : 0) + (anonymousId.present ? anonymousId.units : 0)
     return this.budget > LIMITS.maxEventBytes ? FALLBACK : end
   }
@@ -119,8 +119,9 @@ class BodyEncoder extends ElementEncoder {
       // ts as an ISO-8601 string: rare enough to go through parseEventTime itself.
       if (!str.ascii) return FALLBACK
       const t = parseEventTime((b as Latin1).latin1Slice(s, e))
-      if (!t.ok || t.ms > this.o.receivedAt) return FALLBACK
+      if (!t.ok || t.ms > (this.o.latestTs ?? this.o.receivedAt)) return FALLBACK
       this.ts = t.ms
+      this.tsRead = true
       return end
     }
     if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) {
@@ -128,11 +129,12 @@ class BodyEncoder extends ElementEncoder {
       if (end === SYNTAX) return SYNTAX
       const v = num.value
       if (field === F_TS) {
-        // Infinity passes this and fails the receive time check below.
-        if (!(v >= MIN_EVENT_TIME)) return FALLBACK
+        // Not finite (1e400 reads as Infinity): parseEventTime refuses it, so the slow path words it.
+        if (!(v >= MIN_EVENT_TIME) || v === Number.POSITIVE_INFINITY) return FALLBACK
         const ms = Math.floor(v)
-        if (ms > this.o.receivedAt) return FALLBACK
+        if (ms > (this.o.latestTs ?? this.o.receivedAt)) return FALLBACK
         this.ts = ms
+        this.tsRead = true
         return end
       }
       // An integer identity is kept as String(v): the literal itself when it is plain.

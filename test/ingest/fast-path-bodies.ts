@@ -196,6 +196,20 @@ export const NON_OBJECTS = ['5', '"x"', 'null', '[]', '[{"event":"a","user_id":"
 export const WS = ['', '', '', ' ', '\n', '\t', '\r\n  ']
 
 /**
+ * One NDJSON line for the line readers (`tagstream replay`, `tagstream ingest`): an element as
+ * `body` makes them (awkward ones included), with the line breaks of its whitespace made spaces;
+ * sometimes blank, whitespace only, CRLF-ended, corrupted or not UTF-8.
+ */
+export function line(r: Rng, used: string[], now = T0): Buffer {
+  const x = r()
+  if (x < 0.02) return Buffer.from(pick(r, ['', ' ', '\t', '\r', '\ufeff', '\u00a0']))
+  const text = element(r, used, [], true, now).replace(/\n/g, ' ')
+  let bytes: Buffer = Buffer.from(x < 0.06 ? `${text}\r` : text)
+  if (x > 0.97) bytes = corrupt(r, bytes)
+  return bytes
+}
+
+/**
  * One element of a body. `pre` are event ids the dedupe horizon already holds; `used` those sent so
  * far; `now` about the receive time.
  */

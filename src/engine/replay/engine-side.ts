@@ -1,0 +1,66 @@
+import { prepareRules } from '../engine-rules.ts'
+import type { EngineOptions } from '../engine-options.ts'
+import type { Notification, SegmentChange } from '../records.ts'
+import { Replay, type ReplayResult } from '../replay.ts'
+import { parseRulesYaml } from '../../rules/index.ts'
+
+/** What a replay's engine needs, as plain data (it crosses to the engine's thread). */
+export interface ReplayJob {
+  rulesText: string
+  rulesPath: string
+  options: EngineOptions
+  partitions: number
+  asOf: number | null
+  /** The segment changes and notifications are written out (`--changes`). */
+  changes: boolean
+}
+
+/** One line of `--changes`: the live stream's record, tagged with which stream it belongs to. */
+export function changeLine(c: SegmentChange): string {
+  return JSON.stringify({ type: 'segment', ...c })
+}
+
+export function notificationLine(n: Notification): string {
+  return JSON.stringify({ type: 'notification', ...n })
+}
+
+/**
+ * The engine's side of a replay: batches of entries in, and for each the `--changes` lines it made
+ * (joined by newlines; '' for none), then the result. The same object runs in the replay's engine
+ * thread or, for a small input, in the reading thread itself.
+ */
+export class ReplayEngine {
+  private readonly replay: Replay
+  private lines: string[] = []
+
+  constructor(job: ReplayJob) {
+    const rules = prepareRules(parseRulesYaml(job.rulesText, job.rulesPath), job.options)
+    // Repeated ids are the reader's business (ReplayInput): this side never sees raw lines.
+    this.replay = new Replay(rules, job.options, job.partitions, job.asOf, { dedupeIds: 0 })
+    if (job.changes) {
+      this.replay.onChange = (c) => this.lines.push(changeLine(c))
+      this.replay.onNotification = (n) => this.lines.push(notificationLine(n))
+    }
+  }
+
+  /** Processes one batch; the changes lines it made. */
+  batch(bytes: Buffer, length: number): string {
+    this.replay.processEntries(bytes, length)
+    // Without a listener the engines' records would pile up for the whole replay.
+    this.replay.drainAll()
+    return this.take()
+  }
+
+  /** Ends the replay: its result and the last changes lines. */
+  finish(): { result: ReplayResult; changes: string } {
+    const result = this.replay.finish()
+    return { result, changes: this.take() }
+  }
+
+  private take(): string {
+    if (this.lines.length === 0) return ''
+    const text = this.lines.join('\n')
+    this.lines = []
+    return text
+  }
+}

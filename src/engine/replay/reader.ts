@@ -1,0 +1,96 @@
+import { encodeEvent, partitionFor, type TrackedEvent } from '../../events/index.ts'
+import { encodedSize, keyHash, writeEncoded } from '../../ingest/fast-path-event.ts'
+import { LineEncoder } from '../../ingest/fast-path-lines.ts'
+import { RequestIds } from '../../ingest/ids.ts'
+import { toPositive } from '../../events/murmur2.ts'
+import { BatchWriter, ENTRY_BINARY, ENTRY_JSON } from './batch.ts'
+import { REPLAY_RECEIVED_AT, type ReplayInput } from './input.ts'
+
+/** "line-" and the digits of a line number: the id of an event that has none (ReplayInput's). */
+const madeId = Buffer.alloc(32)
+madeId.write('line-', 'latin1')
+
+type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
+
+/**
+ * One chunk of a replay's input read into engine entries: the collector's byte-level line reader
+ * (tenant default, no server clock, `ts` required, ids from line numbers) for the lines it reads,
+ * and for the others JSON.parse and ReplayInput, as every line was read before; the events go
+ * into `out` with their partitions, in line order.
+ */
+export class ReplayReader extends LineEncoder {
+  private constructor(
+    chunk: Buffer,
+    private readonly input: ReplayInput,
+    private readonly batch: BatchWriter,
+    private readonly partitions: number,
+  ) {
+    // No request ids or dedupe claims here: ids come from line numbers, repeats from ReplayInput.
+    super(chunk, {
+      tenant: 'default',
+      receivedAt: REPLAY_RECEIVED_AT,
+      latestTs: Number.POSITIVE_INFINITY,
+      requireTs: true,
+      partitions,
+      maxEvents: Number.POSITIVE_INFINITY,
+      deduper: null,
+      ids: new RequestIds(0),
+    })
+  }
+
+  /** Reads the chunk's lines (numbered from `firstLine`, 1-based) into `batch`; returns how many lines it held. */
+  static read(chunk: Buffer, firstLine: number, input: ReplayInput, batch: BatchWriter, partitions: number): number {
+    return new ReplayReader(chunk, input, batch, partitions).readLines(firstLine)
+  }
+
+  protected override commit(): void {
+    const { b, eventId } = this
+    if (eventId.present) {
+      const id = eventId.ascii ? (b as Latin1).latin1Slice(eventId.start, eventId.end) : b.toString('utf8', eventId.start, eventId.end)
+      if (!this.input.firstTime(id)) return
+    }
+    const partition = toPositive(keyHash(b, this)) % this.partitions
+    const madeLength = eventId.present ? 0 : 5 + writeDigits(madeId, 5, this.line)
+    const batch = this.batch
+    const start = batch.reserve(ENTRY_BINARY, partition, encodedSize(this, madeLength))
+    batch.close(start, writeEncoded(batch.bytes, batch.view, start, b, this, REPLAY_RECEIVED_AT, null, madeId, madeLength))
+  }
+
+  protected slowLine(line: number, start: number, end: number): void {
+    const text = this.b.toString('utf8', start, end)
+    if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) return
+    let raw: unknown
+    try {
+      raw = JSON.parse(text)
+    } catch (err) {
+      this.input.reject(line, `invalid JSON: ${(err as Error).message}`)
+      return
+    }
+    const event = this.input.parsed(raw, line)
+    if (event !== null) addEvent(this.batch, event, this.partitions)
+  }
+}
+
+/** Writes the decimal digits of n (a line number: a positive safe integer) at b[at]; returns how many. */
+function writeDigits(b: Buffer, at: number, n: number): number {
+  let digits = 1
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++
+  for (let i = at + digits - 1, x = n; i >= at; i--, x = Math.floor(x / 10)) b[i] = 0x30 + (x % 10)
+  return digits
+}
+
+/** An event validated from its JSON: in the log's encoding, or as JSON when the encoding cannot hold it. */
+function addEvent(batch: BatchWriter, event: TrackedEvent, partitions: number): void {
+  const partition = partitionFor(`${event.tenant}:${event.user_id}`, partitions)
+  let bytes: Buffer
+  let kind = ENTRY_BINARY
+  try {
+    bytes = encodeEvent(event)
+  } catch {
+    kind = ENTRY_JSON
+    bytes = Buffer.from(JSON.stringify(event))
+  }
+  const start = batch.reserve(kind, partition, bytes.length)
+  bytes.copy(batch.bytes, start)
+  batch.close(start, start + bytes.length)
+}

@@ -1,0 +1,146 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { afterAll, describe, expect, it } from 'vitest'
+import { replayFile, type ReplayCliResult } from '../../src/cli/replay.ts'
+import { engineOptions } from '../../src/engine/engine-options.ts'
+import { prepareRules } from '../../src/engine/engine-rules.ts'
+import { changeLine, notificationLine } from '../../src/engine/replay/engine-side.ts'
+import { Replay, type ReplayResult } from '../../src/engine/replay.ts'
+import { parseRulesYaml } from '../../src/rules/index.ts'
+import { line, rng, T0 } from '../ingest/fast-path-bodies.ts'
+import { tempDir } from '../support/ndjson.ts'
+
+/*
+ * `tagstream replay` reads lines with the collector's byte-level reader and applies them in a thread
+ * of its own, partition by partition while partitions are independent. The reference here is the
+ * replay as it was before: the whole file decoded as UTF-8, split into lines, each JSON.parse'd and
+ * pushed in file order through one Replay. Results, rejections with their line numbers and the
+ * --changes stream must be the same, on generated files of every awkward line the collector's tests
+ * know, larger than a read chunk (1 MiB).
+ */
+
+const RULES = `segments:
+  busy:
+    when: count(spin, 10m) >= 3
+  rich:
+    when: sum(spin.bet, 1h) > 40
+  seen:
+    when: since(last_seen) < 30m
+triggers:
+  big_bet:
+    on: spin
+    when: count(spin, 1m) >= 2
+`
+const PARTITIONS = 5
+
+/** The replay before the byte-level reader, line by line. */
+function reference(bytes: Buffer, rulesPath: string): { result: ReplayResult; changes: string[] } {
+  const options = engineOptions()
+  const replay = new Replay(prepareRules(parseRulesYaml(readFileSync(rulesPath, 'utf8'), rulesPath), options), options, PARTITIONS, null)
+  const changes: string[] = []
+  replay.onChange = (c) => changes.push(changeLine(c))
+  replay.onNotification = (n) => changes.push(notificationLine(n))
+  const lines = bytes.toString('utf8').split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  lines.forEach((raw, i) => {
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw
+    if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) return
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch (err) {
+      replay.reject(i + 1, `invalid JSON: ${(err as Error).message}`)
+      return
+    }
+    replay.push(parsed, i + 1)
+  })
+  return { result: replay.finish(), changes }
+}
+
+/** A file of generated lines; `identity` false leaves out every line naming a second id (anonymous_id, alias). */
+function generate(seed: number, lines: number, identity: boolean): Buffer {
+  const r = rng(seed)
+  const used: string[] = []
+  const out: Buffer[] = []
+  for (let i = 0; i < lines; i++) {
+    let l = line(r, used, T0)
+    if (!identity) while (l.includes('anonymous_id') || l.includes('alias')) l = line(r, used, T0)
+    // Plain events between the awkward ones, so segments fill, plus a few multibyte characters
+    // long enough that some straddle a read chunk's boundary.
+    if (r() < 0.6)
+      l = Buffer.from(`{"event":"spin","user_id":"u${Math.floor(r() * 40)}","ts":${T0 + Math.floor(r() * 7_200_000)},"bet":${Math.floor(r() * 100)},"note":"${'é'.repeat(Math.floor(r() * 300))}"}`)
+    out.push(l, Buffer.from('\n'))
+  }
+  return Buffer.concat(out)
+}
+
+function strip(r: ReplayCliResult): ReplayResult {
+  const { seconds: _s, eventsPerSecond: _e, ...rest } = r
+  return rest
+}
+
+describe('tagstream replay reads lines byte by byte, with the results of a line-by-line replay', () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.remove())
+  const rules = join(tmp.dir, 'rules.yaml')
+  writeFileSync(rules, RULES)
+
+  const cases = [
+    { name: 'with identity events (applied in file order)', seed: 11, identity: true },
+    { name: 'without them (applied partition by partition)', seed: 12, identity: false },
+  ]
+  for (const c of cases) {
+    it(`${c.name}: same result, rejections and --changes, in a thread and not, plain and gzipped`, async () => {
+      const bytes = generate(c.seed, 12_000, c.identity)
+      expect(bytes.length).toBeGreaterThan(2 << 20)
+      const input = join(tmp.dir, `${c.seed}.ndjson`)
+      writeFileSync(input, bytes)
+      writeFileSync(`${input}.gz`, gzipSync(bytes))
+      const want = reference(bytes, rules)
+      // The generator must reach both sides: accepted events, rejections of every kind, duplicates, changes.
+      expect(want.result.events).toBeGreaterThan(7_000)
+      expect(want.result.rejected).toBeGreaterThan(300)
+      expect(want.result.duplicates).toBeGreaterThan(10)
+      expect(want.changes.length).toBeGreaterThan(100)
+      for (const thread of [true, false]) {
+        for (const path of [input, `${input}.gz`]) {
+          const changes = join(tmp.dir, `changes-${c.seed}-${thread}.ndjson`)
+          const withChanges = await replayFile(path, rules, { partitions: PARTITIONS, thread, changes })
+          expect(strip(withChanges)).toEqual(want.result)
+          expect(readFileSync(changes, 'utf8')).toBe(want.changes.map((l) => l + '\n').join(''))
+          // Without listeners the batches go partition by partition (when no id links partitions).
+          expect(strip(await replayFile(path, rules, { partitions: PARTITIONS, thread }))).toEqual(want.result)
+        }
+      }
+    }, 240_000)
+  }
+
+  it('keeps a multibyte character split between two reads whole, and numbers the lines after it', async () => {
+    // Lines of 'é' (two bytes each) until the first 1 MiB read ends inside one; the trigger's
+    // notifications carry the text, so a character broken in two would show in --changes.
+    const lines: string[] = []
+    let size = 0
+    for (let i = 0; size < (1 << 20) + 20_000; i++) {
+      const l = `{"event":"spin","user_id":"a","ts":${T0 + i},"note":"${'é'.repeat(3000)}"}`
+      lines.push(l)
+      size += Buffer.byteLength(l) + 1
+    }
+    lines.push(`{"event":"spin","user_id":"b","ts":${T0},"bad":`, `{"event":"spin","user_id":"c","ts":${T0 + 2}}`)
+    let bytes = Buffer.from(lines.join('\n') + '\n')
+    // Shift by one byte when the boundary fell between two characters.
+    if ((bytes[1 << 20]! & 0xc0) !== 0x80) bytes = Buffer.from(' ' + lines.join('\n') + '\n')
+    expect(bytes[1 << 20]! & 0xc0).toBe(0x80)
+    const input = join(tmp.dir, 'split.ndjson')
+    writeFileSync(input, bytes)
+    const changes = join(tmp.dir, 'split-changes.ndjson')
+    const got = await replayFile(input, rules, { partitions: PARTITIONS, thread: false, changes })
+    const want = reference(bytes, rules)
+    expect(got.rejected).toBe(1)
+    expect(got.firstErrors[0]?.line).toBe(lines.length - 1)
+    expect(strip(got)).toEqual(want.result)
+    const written = readFileSync(changes, 'utf8')
+    expect(written).not.toContain('\ufffd')
+    expect(written).toBe(want.changes.map((l) => l + '\n').join(''))
+  })
+})
