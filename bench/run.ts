@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { benchBackfill } from './backfill.bench.ts'
+import { benchBulk } from './bulk.bench.ts'
 import { benchErase } from './erase.bench.ts'
 import { benchE2e } from './e2e.bench.ts'
 import { benchEngine } from './engine.bench.ts'
@@ -43,6 +44,8 @@ const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = 
   ['postgres', benchPostgres],
   ['kafka', benchKafka, { broker: true }],
   ['worker', benchWorker, { broker: true }],
+  // Seed 000 through replay, ingest and one worker (Kafka), then a 10 GB replay (BENCH_BULK_COPIES=42 copies) for memory.
+  ['bulk', benchBulk, { broker: true }],
 ]
 
 const only = process.argv[2]

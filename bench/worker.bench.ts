@@ -115,7 +115,7 @@ function worker(id: string, prefix: string, stateUrl: string): { proc: ChildProc
   return { proc, exited: new Promise((done) => proc.on('exit', () => done((gone = true)))), gone: () => gone }
 }
 
-async function runGroup(workers: number, measureMoves: boolean): Promise<Run & { events: number; changes: number; users: number; stateBytes: number }> {
+export async function runGroup(workers: number, measureMoves: boolean): Promise<Run & { events: number; changes: number; users: number; stateBytes: number }> {
   const prefix = `bench-worker-${randomUUID().slice(0, 8)}-`
   const schema = `tagstream_bench_worker_${process.pid}_${workers}_${Date.now().toString(36)}`
   const stateUrl = `${SERVER}${SERVER.includes('?') ? '&' : '?'}schema=${schema}`

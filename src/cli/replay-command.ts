@@ -54,9 +54,9 @@ export function registerReplay(program: Command): Command {
         process.exitCode = err instanceof ReplayUsageError ? REPLAY_EXIT.usage : REPLAY_EXIT.failed
         return
       }
-      const { members, seconds, eventsPerSecond, ...summary } = r
+      const { members, seconds, eventsPerSecond, engines, ...summary } = r
       // Timings differ from run to run: stderr only, so stdout is the same bytes for the same input.
-      process.stderr.write(`replay: ${r.events} events in ${seconds.toFixed(2)} s (${eventsPerSecond} events/s), ${r.rejected} rejected, ${r.duplicates} duplicates\n`)
+      process.stderr.write(`replay: ${r.events} events in ${seconds.toFixed(2)} s (${eventsPerSecond} events/s), ${r.rejected} rejected, ${r.duplicates} duplicates (${engines})\n`)
       const report = JSON.stringify({ ...summary, asOf: r.asOf === null ? null : new Date(r.asOf).toISOString(), segments: members }, null, 2)
       // With the changes on stdout, the summary goes to stderr so that stdout stays pure NDJSON.
       ;(flags.changes === '-' ? process.stderr : process.stdout).write(report + '\n')

@@ -2,22 +2,27 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { engineOptions, type EngineOptions } from '../engine/engine-options.ts'
 import { prepareRules } from '../engine/engine-rules.ts'
-import type { ReplayResult } from '../engine/replay.ts'
+import { PartitionsLinked, type ReplayResult } from '../engine/replay.ts'
 import { DEFAULT_REPLAY_DEDUPE_IDS } from '../engine/replay-ids.ts'
 import { BatchWriter } from '../engine/replay/batch.ts'
 import { changeLine, notificationLine, type ReplayJob } from '../engine/replay/engine-side.ts'
-import { inlineEngine, threadEngine } from '../engine/replay/engine-link.ts'
+import { inlineEngine, splitEngine, threadEngine, type EngineLink } from '../engine/replay/engine-link.ts'
 import { ReplayInput } from '../engine/replay/input.ts'
 import { ReplayReader } from '../engine/replay/reader.ts'
 import { parseRulesYaml, RuleError } from '../rules/index.ts'
 import { progressBar } from './progress.ts'
-import { readLineChunks } from './read-lines.ts'
+import { readLineChunks, type LineSource } from './read-lines.ts'
 import { NdjsonOutput } from './replay-output.ts'
 
 export interface ReplayCliResult extends ReplayResult {
   /** Wall-clock time: differs from run to run, so the command prints it on stderr only. */
   seconds: number
   eventsPerSecond: number
+  /**
+   * How the engine ran, for stderr: `one thread` (with the reader), `engine thread`, `2 engine
+   * threads`, or `2 engine threads, then engine thread` (an event linked two partitions: read again).
+   */
+  engines: string
 }
 
 export interface ReplayFileOptions {
@@ -30,6 +35,8 @@ export interface ReplayFileOptions {
   changes?: string
   /** The engine in a thread of its own; default: for inputs of 4 MiB or more. */
   thread?: boolean
+  /** With a thread: the partitions split over two engine threads while no event links two (default on). */
+  split?: boolean
 }
 
 /** Something the user must fix in the command or the rules (exit code 2); any other failure is 1. */
@@ -55,37 +62,64 @@ export async function replayFile(input: string, rulesPath: string, opts: ReplayF
     if (target === resolve(input) || target === resolve(rulesPath)) throw new ReplayUsageError(`--changes ${opts.changes} would overwrite an input of the replay`)
   }
   const started = process.hrtime.bigint()
-  const { chunks, size, bytesRead } = readLineChunks(input)
+  let source = readLineChunks(input)
   // Opened only once the inputs are known to exist: a failed start leaves an old file alone.
   const out = opts.changes === undefined ? null : openChanges(opts.changes)
   const job: ReplayJob = { rulesText, rulesPath, options, partitions: opts.partitions, asOf: opts.asOf ?? null, changes: out !== null }
   const onChanges = (text: string) => out?.line(text)
-  const threaded = opts.thread ?? size >= THREAD_FROM_BYTES
-  const engine = threaded ? threadEngine(job, onChanges) : inlineEngine(job, onChanges)
+  const threaded = opts.thread ?? source.size >= THREAD_FROM_BYTES
+  let r: ReplayResult | null = null
+  let engines = ''
+  try {
+    // Partitions split over two engine threads while no event links two of them: a file read again
+    // from its start, on one engine, if one does (a gzipped file is not read twice, and --changes
+    // needs one engine's order).
+    if (threaded && out === null && opts.partitions > 1 && !input.endsWith('.gz') && opts.split !== false) {
+      try {
+        engines = `${SPLIT_THREADS} engine threads`
+        r = await pass(input, source, splitEngine(job, SPLIT_THREADS), opts)
+      } catch (err) {
+        if (!(err instanceof PartitionsLinked)) throw err
+        engines += ', then '
+        source = readLineChunks(input)
+      }
+    }
+    if (r === null) engines += threaded ? 'engine thread' : 'one thread'
+    r ??= await pass(input, source, threaded ? threadEngine(job, onChanges) : inlineEngine(job, onChanges), opts, out)
+    await out?.close()
+  } catch (err) {
+    out?.abort()
+    throw err
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  return { ...r, seconds, eventsPerSecond: Math.round(r.events / seconds), engines }
+}
+
+/** Engine threads a replay's partitions are split over (while independent): this machine's class has two cores, one of them reading. */
+const SPLIT_THREADS = 2
+
+/** One reading of the file through an engine: the replay's result, the reader's counts in it. */
+async function pass(input: string, source: LineSource, engine: EngineLink, opts: ReplayFileOptions, out: NdjsonOutput | null = null): Promise<ReplayResult> {
   const reading = new ReplayInput(opts.dedupeIds ?? DEFAULT_REPLAY_DEDUPE_IDS)
   const batch = new BatchWriter()
-  const bar = progressBar(size, 'bytes', 'replay ', 'events')
+  const bar = progressBar(source.size, 'bytes', 'replay ', 'events')
   let line = 1
   let sent = 0
   try {
-    for await (const chunk of readErrorsNamed(input, chunks)) {
+    for await (const chunk of readErrorsNamed(input, source.chunks)) {
       line += ReplayReader.read(chunk, line, reading, batch, opts.partitions)
       // The next batch is about as large as this one was.
       const { buffer, length, count } = batch.take(batch.used + (batch.used >> 3))
       sent += count
       await engine.send(buffer, length)
-      bar.update(bytesRead(), { count: sent })
+      bar.update(source.bytesRead(), { count: sent })
       await out?.flush()
     }
-    bar.update(size, { count: sent })
+    bar.update(source.size, { count: sent })
     const result = await engine.finish()
-    await out?.close()
     const counts = reading.counts
-    const r: ReplayResult = { ...result, rejected: counts.rejected, duplicates: counts.duplicates, firstErrors: counts.firstErrors }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    return { ...r, seconds, eventsPerSecond: Math.round(r.events / seconds) }
+    return { ...result, rejected: counts.rejected, duplicates: counts.duplicates, firstErrors: counts.firstErrors }
   } catch (err) {
-    out?.abort()
     await engine.close()
     throw err
   } finally {

@@ -25,6 +25,12 @@ export interface FastPathOptions {
   latestTs?: number
   /** An element without a ts takes the slow path (a replay refuses it: a file has no receive time). */
   requireTs?: boolean
+  /**
+   * A string escaping a surrogate (`\\ud83d`) takes the slow path. The log's encoding is UTF-8, where
+   * a lone surrogate becomes U+FFFD; a replay, which keeps a file's strings exactly, holds such an
+   * event as JSON instead.
+   */
+  surrogatesSlow?: boolean
   partitions: number
   maxEvents: number
   /** Claims client event ids; null where duplicates are not dropped (file ingest). */
@@ -208,6 +214,7 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
       this.budget += units + keyUnits + SIZE_ESTIMATE.string
       // Checked here too (the budget only grows), so the scratch never holds much more than one event's worth.
       if (this.budget > LIMITS.maxEventBytes) return FALLBACK
+      if (str.escaped && this.o.surrogatesSlow === true && escapesSurrogate(b, i + 1, end - 1)) return FALLBACK
       p = props.key(b, ks, klen, props.ensure(p, klen + 6 + end - i))
       const out = props.bytes
       out[p] = T_STRING
@@ -272,4 +279,18 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
     groupElement(this.out.groups, b, this, this.o.receivedAt, this.o.ids)
     this.out.accepted++
   }
+}
+
+/** b[s, e), a JSON string's escaped text, has a `\\u` escape of a UTF-16 surrogate (D800–DFFF). */
+function escapesSurrogate(b: Buffer, s: number, e: number): boolean {
+  for (let i = s; i + 5 < e; i++) {
+    if (b[i] !== 0x5c) continue
+    if (b[i + 1] === 0x75 && (b[i + 2]! | 0x20) === 0x64) {
+      const c = b[i + 3]! | 0x20
+      if (c === 0x38 || c === 0x39 || (c >= 0x61 && c <= 0x66)) return true
+    }
+    // Past the escaped character: "\\\\ud800" is a backslash and text.
+    i++
+  }
+  return false
 }

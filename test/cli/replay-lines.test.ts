@@ -59,24 +59,26 @@ function reference(bytes: Buffer, rulesPath: string): { result: ReplayResult; ch
 }
 
 /** A file of generated lines; `identity` false leaves out every line naming a second id (anonymous_id, alias). */
-function generate(seed: number, lines: number, identity: boolean): Buffer {
+function generate(seed: number, lines: number, identity: boolean | 'late'): Buffer {
   const r = rng(seed)
   const used: string[] = []
   const out: Buffer[] = []
   for (let i = 0; i < lines; i++) {
     let l = line(r, used, T0)
-    if (!identity) while (l.includes('anonymous_id') || l.includes('alias')) l = line(r, used, T0)
+    if (identity !== true) while (l.includes('anonymous_id') || l.includes('alias')) l = line(r, used, T0)
     // Plain events between the awkward ones, so segments fill, plus a few multibyte characters
     // long enough that some straddle a read chunk's boundary.
     if (r() < 0.6)
       l = Buffer.from(`{"event":"spin","user_id":"u${Math.floor(r() * 40)}","ts":${T0 + Math.floor(r() * 7_200_000)},"bet":${Math.floor(r() * 100)},"note":"${'é'.repeat(Math.floor(r() * 300))}"}`)
+    // 'late': one alias near the end, after many chunks applied with the partitions split.
+    if (identity === 'late' && i === lines - 100) l = Buffer.from(`{"event":"alias","user_id":"u1","previous_id":"u2","ts":${T0 + 3_600_000}}`)
     out.push(l, Buffer.from('\n'))
   }
   return Buffer.concat(out)
 }
 
 function strip(r: ReplayCliResult): ReplayResult {
-  const { seconds: _s, eventsPerSecond: _e, ...rest } = r
+  const { seconds: _s, eventsPerSecond: _e, engines: _n, ...rest } = r
   return rest
 }
 
@@ -89,6 +91,7 @@ describe('tagstream replay reads lines byte by byte, with the results of a line-
   const cases = [
     { name: 'with identity events (applied in file order)', seed: 11, identity: true },
     { name: 'without them (applied partition by partition)', seed: 12, identity: false },
+    { name: 'with one alias near the end (split, then read again on one engine)', seed: 13, identity: 'late' as const },
   ]
   for (const c of cases) {
     it(`${c.name}: same result, rejections and --changes, in a thread and not, plain and gzipped`, async () => {
@@ -108,9 +111,14 @@ describe('tagstream replay reads lines byte by byte, with the results of a line-
           const changes = join(tmp.dir, `changes-${c.seed}-${thread}.ndjson`)
           const withChanges = await replayFile(path, rules, { partitions: PARTITIONS, thread, changes })
           expect(strip(withChanges)).toEqual(want.result)
+          expect(withChanges.engines).toBe(thread ? 'engine thread' : 'one thread')
           expect(readFileSync(changes, 'utf8')).toBe(want.changes.map((l) => l + '\n').join(''))
-          // Without listeners the batches go partition by partition (when no id links partitions).
-          expect(strip(await replayFile(path, rules, { partitions: PARTITIONS, thread }))).toEqual(want.result)
+          // Without listeners the batches go partition by partition (when no id links partitions), and
+          // with a thread, a plain file's partitions are split over two engine threads until one does.
+          const plain = await replayFile(path, rules, { partitions: PARTITIONS, thread })
+          expect(strip(plain)).toEqual(want.result)
+          const split = !path.endsWith('.gz') && thread
+          expect(plain.engines).toBe(!split ? (thread ? 'engine thread' : 'one thread') : c.identity !== false ? '2 engine threads, then engine thread' : '2 engine threads')
         }
       }
     }, 240_000)
@@ -141,6 +149,22 @@ describe('tagstream replay reads lines byte by byte, with the results of a line-
     expect(strip(got)).toEqual(want.result)
     const written = readFileSync(changes, 'utf8')
     expect(written).not.toContain('\ufffd')
+    expect(written).toBe(want.changes.map((l) => l + '\n').join(''))
+  })
+
+  it('keeps a lone surrogate as JSON.parse read it (UTF-8 would make it U+FFFD)', async () => {
+    const lines = [0, 1, 2].map((i) => `{"event":"spin","user_id":"s","ts":${T0 + i},"lone":"x\\ud800y","pair":"\\ud83d\\ude00","n":${i}}`)
+    lines.push(`{"event":"spin","user_id":"s","ts":${T0 + 5},"nested":{"k":"\\udc00"}}`)
+    const bytes = Buffer.from(lines.join('\n') + '\n')
+    const input = join(tmp.dir, 'surrogates.ndjson')
+    writeFileSync(input, bytes)
+    const changes = join(tmp.dir, 'surrogates-changes.ndjson')
+    const got = await replayFile(input, rules, { partitions: PARTITIONS, thread: false, changes })
+    const want = reference(bytes, rules)
+    expect(strip(got)).toEqual(want.result)
+    const written = readFileSync(changes, 'utf8')
+    expect(written).toContain('"lone":"x\\ud800y"')
+    expect(written).toContain('"k":"\\udc00"')
     expect(written).toBe(want.changes.map((l) => l + '\n').join(''))
   })
 })

@@ -2,7 +2,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { threadScript } from '../../thread-script.ts'
-import type { ReplayResult } from '../replay.ts'
+import { compareIds } from '../id-order.ts'
+import { PartitionsLinked, type ReplayResult } from '../replay.ts'
 import { ReplayEngine, type ReplayJob } from './engine-side.ts'
 import type { FromReader, ToReader } from './thread-messages.ts'
 
@@ -11,31 +12,36 @@ const here = dirname(fileURLToPath(import.meta.url))
 /** Batches read but not yet applied: what the reader may run ahead of the engine (about 1 MiB each). */
 const BATCHES_AHEAD = 4
 
-/** The reading side's handle on a replay's engine, in a thread of its own or in this one. */
+/** The reading side's handle on a replay's engine: in a thread of its own, in this one, or split across threads. */
 export interface EngineLink {
-  /** Hands a batch over (the buffer is moved); resolves once the engine has room for more. */
+  /** Hands a batch over (the buffer is moved); resolves once the engine has room for more. Rejects with PartitionsLinked when a split engine cannot go on. */
   send(buffer: ArrayBuffer, length: number): Promise<void>
-  /** The result, once every batch is applied and the replay has ended. */
-  finish(): Promise<ReplayResult>
-  /** Stops the engine's thread (after a failure); a no-op in this thread. */
+  /** The latest event time applied so far. */
+  latest(): Promise<number>
+  /** The result, once every batch is applied and the replay has ended (at `at`, when given). */
+  finish(at?: number): Promise<ReplayResult>
+  /** Stops the engine's threads (after a failure); a no-op in this thread. */
   close(): Promise<void>
 }
 
 /**
  * The engine in a worker thread, so reading and applying each have a core. `onChanges` gets each
- * batch's --changes lines in input order. `youngMb`: the thread's young generation (its events are
- * short-lived objects: a larger one means fewer scavenges, as bin/tagstream.mjs sets for the main thread).
+ * batch's --changes lines in input order. The thread's young generation is larger than V8's default
+ * (its events are short-lived objects: fewer scavenges, as bin/tagstream.mjs sets for the main thread).
  */
 export function threadEngine(job: ReplayJob, onChanges: (text: string) => void, youngMb = 64): EngineLink {
   const worker = new Worker(threadScript(join(here, 'thread.ts'), 'replay-thread'), { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: youngMb } })
   let unanswered = 0
   let failure: Error | null = null
   let wake: (() => void) | null = null
-  let result: ((r: ReplayResult) => void) | null = null
+  let answer: ToReader | null = null
   worker.on('message', (m: ToReader) => {
-    if (m.changes.length > 0) onChanges(m.changes)
+    if (m.type === 'done' || m.type === 'result') {
+      if (m.changes.length > 0) onChanges(m.changes)
+    }
     if (m.type === 'done') unanswered--
-    else result?.(m.result)
+    else if (m.type === 'linked') failure ??= new PartitionsLinked()
+    else answer = m
     wake?.()
   })
   const fail = (err: Error) => {
@@ -52,6 +58,12 @@ export function threadEngine(job: ReplayJob, onChanges: (text: string) => void, 
     }
     if (failure !== null) throw failure
   }
+  const ask = async (m: FromReader): Promise<ToReader> => {
+    answer = null
+    worker.postMessage(m)
+    await waitFor(() => answer !== null)
+    return answer!
+  }
   return {
     async send(buffer, length) {
       if (failure !== null) throw failure
@@ -60,19 +72,56 @@ export function threadEngine(job: ReplayJob, onChanges: (text: string) => void, 
       unanswered++
       await waitFor(() => unanswered < BATCHES_AHEAD)
     },
-    async finish() {
-      let got: ReplayResult | null = null
-      result = (r) => (got = r)
-      const m: FromReader = { type: 'finish' }
-      worker.postMessage(m)
-      await waitFor(() => got !== null)
+    async latest() {
+      const a = await ask({ type: 'latest' })
+      return a.type === 'latest' ? a.at : Number.NEGATIVE_INFINITY
+    },
+    async finish(at) {
+      const a = await ask(at === undefined ? { type: 'finish' } : { type: 'finish', at })
       await worker.terminate()
-      return got!
+      if (a.type !== 'result') throw new Error(`the replay's engine thread answered ${a.type} to finish`)
+      return a.result
     },
     async close() {
       await worker.terminate()
     },
   }
+}
+
+/**
+ * The engine split across `threads` threads, each applying its share of the partitions (p % threads):
+ * for a replay whose partitions are independent (no event links two ids). Every thread gets every
+ * batch (a copy each but the last) and looks for entries that could link partitions: one rejects
+ * `send` with PartitionsLinked, and the caller replays on one engine instead. The end is the latest
+ * event time over every share, as one engine would have it; the results are added up.
+ */
+export function splitEngine(job: ReplayJob, threads: number): EngineLink {
+  const links = Array.from({ length: threads }, (_, index) => threadEngine({ ...job, share: { index, of: threads } }, () => undefined))
+  const all = <T>(f: (link: EngineLink) => Promise<T>) => Promise.all(links.map(f))
+  return {
+    async send(buffer, length) {
+      const sends = links.map((link, k) => link.send(k === links.length - 1 ? buffer : buffer.slice(0, length), length))
+      await Promise.all(sends)
+    },
+    async latest() {
+      return Math.max(...(await all((link) => link.latest())))
+    },
+    async finish(at) {
+      const end = at ?? job.asOf ?? (await this.latest())
+      return addUp(await all((link) => link.finish(end)))
+    },
+    async close() {
+      await all((link) => link.close())
+    },
+  }
+}
+
+/** One replay's result from the results of its shares of the partitions. */
+function addUp(results: ReplayResult[]): ReplayResult {
+  const out = { ...results[0]!, members: {} as Record<string, string[]> }
+  for (const key of ['events', 'rejected', 'duplicates', 'skipped', 'late', 'lateDropped', 'segmentChanges', 'notifications'] as const) out[key] = results.reduce((a, r) => a + r[key], 0)
+  for (const segment of Object.keys(results[0]!.members)) out.members[segment] = results.flatMap((r) => r.members[segment] ?? []).sort(compareIds)
+  return out
 }
 
 /** The engine in this thread: for inputs too small to be worth a thread's start. */
@@ -86,8 +135,9 @@ export function inlineEngine(job: ReplayJob, onChanges: (text: string) => void):
       changes(engine.batch(Buffer.from(buffer, 0, length), length))
       return Promise.resolve()
     },
-    finish() {
-      const { result, changes: last } = engine.finish()
+    latest: () => Promise.resolve(engine.latest()),
+    finish(at) {
+      const { result, changes: last } = engine.finish(at)
       changes(last)
       return Promise.resolve(result)
     },

@@ -1,7 +1,7 @@
 import { prepareRules } from '../engine-rules.ts'
 import type { EngineOptions } from '../engine-options.ts'
 import type { Notification, SegmentChange } from '../records.ts'
-import { Replay, type ReplayResult } from '../replay.ts'
+import { Replay, type EntryShare, type ReplayResult } from '../replay.ts'
 import { parseRulesYaml } from '../../rules/index.ts'
 
 /** What a replay's engine needs, as plain data (it crosses to the engine's thread). */
@@ -13,6 +13,8 @@ export interface ReplayJob {
   asOf: number | null
   /** The segment changes and notifications are written out (`--changes`). */
   changes: boolean
+  /** This engine's share of the partitions, when they are split across threads; none: all of them. */
+  share?: EntryShare
 }
 
 /** One line of `--changes`: the live stream's record, tagged with which stream it belongs to. */
@@ -31,12 +33,14 @@ export function notificationLine(n: Notification): string {
  */
 export class ReplayEngine {
   private readonly replay: Replay
+  private readonly share: EntryShare | null
   private lines: string[] = []
 
   constructor(job: ReplayJob) {
     const rules = prepareRules(parseRulesYaml(job.rulesText, job.rulesPath), job.options)
     // Repeated ids are the reader's business (ReplayInput): this side never sees raw lines.
     this.replay = new Replay(rules, job.options, job.partitions, job.asOf, { dedupeIds: 0 })
+    this.share = job.share ?? null
     if (job.changes) {
       this.replay.onChange = (c) => this.lines.push(changeLine(c))
       this.replay.onNotification = (n) => this.lines.push(notificationLine(n))
@@ -45,15 +49,20 @@ export class ReplayEngine {
 
   /** Processes one batch; the changes lines it made. */
   batch(bytes: Buffer, length: number): string {
-    this.replay.processEntries(bytes, length)
+    this.replay.processEntries(bytes, length, this.share)
     // Without a listener the engines' records would pile up for the whole replay.
     this.replay.drainAll()
     return this.take()
   }
 
-  /** Ends the replay: its result and the last changes lines. */
-  finish(): { result: ReplayResult; changes: string } {
-    const result = this.replay.finish()
+  /** The latest event time applied (with a share of the partitions: of this share). */
+  latest(): number {
+    return this.replay.latest()
+  }
+
+  /** Ends the replay (at `at`, when given: the end over every share), its result and the last changes lines. */
+  finish(at?: number): { result: ReplayResult; changes: string } {
+    const result = this.replay.finish(at)
     return { result, changes: this.take() }
   }
 

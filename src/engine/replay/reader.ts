@@ -31,6 +31,7 @@ export class ReplayReader extends LineEncoder {
       receivedAt: REPLAY_RECEIVED_AT,
       latestTs: Number.POSITIVE_INFINITY,
       requireTs: true,
+      surrogatesSlow: true,
       partitions,
       maxEvents: Number.POSITIVE_INFINITY,
       deduper: null,
@@ -79,17 +80,25 @@ function writeDigits(b: Buffer, at: number, n: number): number {
   return digits
 }
 
-/** An event validated from its JSON: in the log's encoding, or as JSON when the encoding cannot hold it. */
+/**
+ * An event validated from its JSON: in the log's encoding, or as JSON when that encoding cannot hold
+ * it exactly (a property name over 255 bytes; a lone surrogate, which UTF-8 would make U+FFFD: the
+ * replay keeps the file's strings as JSON.parse read them).
+ */
 function addEvent(batch: BatchWriter, event: TrackedEvent, partitions: number): void {
   const partition = partitionFor(`${event.tenant}:${event.user_id}`, partitions)
-  let bytes: Buffer
-  let kind = ENTRY_BINARY
-  try {
-    bytes = encodeEvent(event)
-  } catch {
-    kind = ENTRY_JSON
-    bytes = Buffer.from(JSON.stringify(event))
+  let bytes: Buffer | null = null
+  // JSON.stringify writes a lone surrogate as an escape, and a paired one as itself.
+  const json = JSON.stringify(event)
+  if (!json.includes('\\ud') && !json.includes('\\uD')) {
+    try {
+      bytes = encodeEvent(event)
+    } catch {
+      bytes = null
+    }
   }
+  const kind = bytes === null ? ENTRY_JSON : ENTRY_BINARY
+  bytes ??= Buffer.from(json)
   const start = batch.reserve(kind, partition, bytes.length)
   bytes.copy(batch.bytes, start)
   batch.close(start, start + bytes.length)

@@ -1,7 +1,13 @@
 import type { ReplayResult } from '../replay.ts'
 
-/** From the reading thread: a batch of entries (./batch.ts), moved; or the end of the input. */
-export type FromReader = { type: 'batch'; buffer: ArrayBuffer; length: number } | { type: 'finish' }
+/**
+ * From the reading thread: a batch of entries (./batch.ts), moved; a question for the latest event
+ * time applied; or the end of the input (`at`: the replay's end when its partitions are split).
+ */
+export type FromReader = { type: 'batch'; buffer: ArrayBuffer; length: number } | { type: 'latest' } | { type: 'finish'; at?: number }
 
-/** From the engine thread: a batch applied, with its --changes lines; or the result after 'finish'. */
-export type ToReader = { type: 'done'; changes: string } | { type: 'result'; result: ReplayResult; changes: string }
+/**
+ * From the engine thread: a batch applied, with its --changes lines; the latest event time; the
+ * result after 'finish'; or, for a share of the partitions, an entry that may link two of them.
+ */
+export type ToReader = { type: 'done'; changes: string } | { type: 'latest'; at: number } | { type: 'result'; result: ReplayResult; changes: string } | { type: 'linked' }

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads'
+import { PartitionsLinked } from '../replay.ts'
 import { ReplayEngine, type ReplayJob } from './engine-side.ts'
 import type { FromReader, ToReader } from './thread-messages.ts'
 
@@ -11,7 +12,14 @@ const port = parentPort!
 const engine = new ReplayEngine(workerData as ReplayJob)
 port.on('message', (m: FromReader) => {
   let out: ToReader
-  if (m.type === 'batch') out = { type: 'done', changes: engine.batch(Buffer.from(m.buffer, 0, m.length), m.length) }
-  else out = { type: 'result', ...engine.finish() }
+  if (m.type === 'batch') {
+    try {
+      out = { type: 'done', changes: engine.batch(Buffer.from(m.buffer, 0, m.length), m.length) }
+    } catch (err) {
+      if (!(err instanceof PartitionsLinked)) throw err
+      out = { type: 'linked' }
+    }
+  } else if (m.type === 'latest') out = { type: 'latest', at: engine.latest() }
+  else out = { type: 'result', ...engine.finish(m.at) }
   port.postMessage(out)
 })
