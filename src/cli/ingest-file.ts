@@ -1,6 +1,4 @@
-import { appendBatch } from '../ingest/append-batch.ts'
-import type { IngestBatch } from '../ingest/batch.ts'
-import { FileLines } from '../ingest/file-lines.ts'
+import { appendChunk, FileLines, type FileChunk } from '../ingest/file-lines.ts'
 import { RequestIds } from '../ingest/ids.ts'
 import type { EventLog } from '../log/event-log.ts'
 import { progressBar } from './progress.ts'
@@ -36,10 +34,10 @@ export async function ingestFile(log: EventLog, path: string, partitions: number
   const source = `file:${path}`
   const inFlight = new Set<Promise<void>>()
   let failure: unknown = null
-  const append = (batch: IngestBatch) => {
-    const p = appendBatch(log, partitions, batch, null).then(
+  const append = (chunk: FileChunk) => {
+    const p = appendChunk(log, partitions, chunk).then(
       () => {
-        result.accepted += batch.accepted
+        result.accepted += chunk.batch.accepted
         bar.update(bytesRead(), { info: `${result.accepted} accepted, ${result.rejected} rejected`, count: result.accepted })
       },
       (err: unknown) => {
@@ -54,13 +52,13 @@ export async function ingestFile(log: EventLog, path: string, partitions: number
     for await (const chunk of chunks) {
       const receivedAt = Date.now()
       const options = { tenant, receivedAt, partitions, maxEvents: Number.POSITIVE_INFINITY, deduper: null, ids: new RequestIds(receivedAt), source }
-      const { batch, lines } = FileLines.read(chunk, index, options)
-      index += lines
-      for (const r of batch.rejected) {
+      const read = FileLines.read(chunk, index, options)
+      index += read.lines
+      for (const r of read.batch.rejected) {
         result.rejected++
         if (result.samples.length < 5) result.samples.push({ line: r.index + 1, error: r.error })
       }
-      if (batch.accepted > 0 || batch.letters.length > 0) append(batch)
+      if (read.batch.accepted > 0 || read.batch.letters.length > 0) append(read)
       while (inFlight.size >= APPENDS_IN_FLIGHT) await Promise.race(inFlight)
       if (failure !== null) throw failure
     }

@@ -134,6 +134,16 @@ export function keyHash(b: Buffer, e: ReadElement): number {
   return murmur2Range(keyBytes, 0, keyLength)
 }
 
+/** Length of the key keyHash last made: what writeKey writes. */
+export function keyBytesLength(): number {
+  return keyLength
+}
+
+/** Writes the partition key keyHash last made (`tenant:` + the identity, UTF-8) at out[pos]; returns its length. */
+export function writeKey(out: Buffer, pos: number): number {
+  return copy(keyBytes, 0, keyLength, out, pos)
+}
+
 /** Bytes writeEncoded writes for the element; `madeIdLength`: the id's length when the client sent none. */
 export function encodedSize(e: ReadElement, madeIdLength: number): number {
   const id = e.userId.present ? e.userId : e.anonymousId

@@ -34,6 +34,15 @@ export interface RecordBatch {
   ends: Uint32Array
 }
 
+/** Records already laid out as the embedded log stores a batch (FramedRecords in ./framed.ts). */
+export interface RecordFrame {
+  readonly count: number
+  /** The frame's bytes, its header filled for `appendTime`. */
+  seal(appendTime: number): Buffer
+  /** The records it holds, for an adapter that takes records. */
+  records(): AppendRecord[]
+}
+
 export interface AppendResult {
   /** Offset of the first record; the batch holds baseOffset .. baseOffset + count - 1. */
   baseOffset: number
@@ -79,6 +88,11 @@ export interface EventLog {
    * order (the engine pipelines its outputs on this).
    */
   append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult>
+  /**
+   * The same as append() for records already laid out as a frame (./framed.ts). Optional:
+   * appendFramed (./framed.ts) gives an adapter without it the records instead.
+   */
+  appendFramed?(topic: string, partition: number, frame: RecordFrame): Promise<AppendResult>
   /**
    * Reads records from `offset` on. An offset before the start (removed by retention) reads from the
    * start, like Kafka's auto.offset.reset=earliest; an offset at or past the end returns nothing.

@@ -3,6 +3,7 @@ import type { IngestBatch } from '../../src/ingest/batch.ts'
 import { deadLetterRecord } from '../../src/ingest/dead-letters.ts'
 import { FALLBACK, type FastPathOptions } from '../../src/ingest/fast-path-encoder.ts'
 import { FileLines } from '../../src/ingest/file-lines.ts'
+import type { FramedRecords } from '../../src/log/framed.ts'
 import { RequestIds } from '../../src/ingest/ids.ts'
 import { line, rng, T0 } from './fast-path-bodies.ts'
 import { SEED } from './differential.ts'
@@ -27,9 +28,11 @@ function options(receivedAt: number): FastPathOptions {
   return { tenant: 'default', receivedAt, partitions: PARTITIONS, maxEvents: Number.POSITIVE_INFINITY, deduper: null, ids: new RequestIds(receivedAt, SEED), source: 'file:x.ndjson' }
 }
 
-function outcome(b: IngestBatch) {
+function outcome(frames: FramedRecords[], b: IngestBatch) {
   return {
-    groups: b.groups.map((g) => g.map((r) => ({ key: r.key, value: Buffer.from(r.value).toString('hex'), timestamp: r.timestamp }))),
+    // The frames as the embedded log would store them, byte for byte.
+    frames: frames.map((f) => f.seal(T0).toString('hex')),
+    groups: b.groups.map((g) => g.length),
     accepted: b.accepted,
     rejected: b.rejected,
     letters: b.letters.map((d) => Buffer.from(deadLetterRecord(d).value).toString('hex')),
@@ -56,8 +59,11 @@ describe('tagstream ingest: the byte-level line reader', () => {
       const ref = new AllSlow(bytes, options(receivedAt))
       const refLines = ref.readLines(first)
       expect(fastLines).toBe(refLines)
-      const got = outcome(FileLines.read(bytes, first, options(receivedAt)).batch)
-      expect(got).toEqual(outcome(ref['out'] as IngestBatch))
+      const read = FileLines.read(bytes, first, options(receivedAt))
+      const got = outcome(read.frames, read.batch)
+      expect(got).toEqual(outcome(ref.frames, ref['out'] as IngestBatch))
+      // The records a frame holds are the ones the sorter made for the same lines.
+      expect(read.frames.flatMap((f) => f.records()).length).toBe(got.accepted)
       events += got.accepted
       rejected += got.rejected.length
       slow += (fast['out'] as IngestBatch).validated

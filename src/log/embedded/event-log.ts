@@ -11,6 +11,7 @@ import {
   type LogRecord,
   type PartitionOffsets,
   type ReadOptions,
+  type RecordFrame,
   type RecordBatch,
   type RetentionPolicy,
   type RetentionResult,
@@ -141,18 +142,39 @@ export class EmbeddedEventLog implements EventLog {
   }
 
   append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
-    if (this.failure) return this.afterFailure(topic, partition, records)
+    return this.put(
+      topic,
+      partition,
+      records.length,
+      (now) => encodeFrame(records, now),
+      () => this.append(topic, partition, records),
+    )
+  }
+
+  appendFramed(topic: string, partition: number, frame: RecordFrame): Promise<AppendResult> {
+    return this.put(
+      topic,
+      partition,
+      frame.count,
+      (now) => frame.seal(now),
+      () => this.appendFramed(topic, partition, frame),
+    )
+  }
+
+  /** Stores `count` records as one frame (made for the append time); `again` is the append, retried after a failure heals. */
+  private put(topic: string, partition: number, count: number, frameAt: (now: number) => Buffer, again: () => Promise<AppendResult>): Promise<AppendResult> {
+    if (this.failure) return this.afterFailure(again)
     if (this.closed) return Promise.reject(new Error('event log is closed'))
     const t = this.topics.get(topic)
     const p = t?.partitions[partition]
     if (!t || !p) return Promise.reject(new UnknownTopicError(topic, partition))
-    if (records.length === 0) return Promise.resolve({ baseOffset: p.end, count: 0 })
+    if (count === 0) return Promise.resolve({ baseOffset: p.end, count: 0 })
     const baseOffset = p.next
-    p.next += records.length
+    p.next += count
     const now = Date.now()
-    const frame = encodeFrame(records, now)
+    const frame = frameAt(now)
     const body = t.batches.put([partition, baseOffset], frame) as FlushablePromise
-    const entry = t.index.put([partition, baseOffset], indexEntry(records.length, frame.length, now)) as FlushablePromise
+    const entry = t.index.put([partition, baseOffset], indexEntry(count, frame.length, now)) as FlushablePromise
     // Committed is not enough for an acknowledgement: wait until the OS reports the pages on disk.
     // When a commit fails (a full disk) every one of these four rejects: each is handled here, or
     // the ones nobody awaits would be unhandled rejections and take the process down.
@@ -162,11 +184,11 @@ export class EmbeddedEventLog implements EventLog {
     const written = Promise.all([body, entry]).then(() => Promise.all([body.flushed, entry.flushed]))
     const done = written.then(
       () => {
-        p.end = Math.max(p.end, baseOffset + records.length)
+        p.end = Math.max(p.end, baseOffset + count)
         p.bytes += frame.length
         this.waiters.wake(`${topic}/${partition}`)
         this.channel.postMessage({ topic, partition, end: p.end })
-        return { baseOffset, count: records.length }
+        return { baseOffset, count }
       },
       (err: unknown) => {
         // Stop appending: a later append must not commit past a lost batch. afterFailure() looks
@@ -187,7 +209,7 @@ export class EmbeddedEventLog implements EventLog {
    * not have reached it) and tries again: when space returns, appends resume by themselves. No
    * append is acknowledged unless its own write succeeded.
    */
-  private async afterFailure(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
+  private async afterFailure(again: () => Promise<AppendResult>): Promise<AppendResult> {
     const failure = this.failure!
     if (this.closed || Date.now() - this.failedAt < RETRY_AFTER_FAILURE_MS || this.inflight.size > 0) throw failure
     this.failedAt = Date.now()
@@ -198,7 +220,7 @@ export class EmbeddedEventLog implements EventLog {
       throw failure
     }
     this.failure = null
-    return this.append(topic, partition, records)
+    return again()
   }
 
   /** Each partition's end as the disk has it: batches past the known end (a write whose acknowledgement failed) count. */

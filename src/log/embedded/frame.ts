@@ -1,14 +1,14 @@
 import type { AppendRecord, LogRecord, RecordBatch } from '../event-log.ts'
+import { FRAME_HEADER, FRAME_RECORD_HEADER, FRAME_VERSION } from '../framed.ts'
 
 /**
  * One appended batch is stored as one LMDB value: one B-tree insert per 1,000 events instead of
- * 1,000, which is what lets a single writer reach millions of durable events per second.
- *
- *   u8 version | u32 count | f64 appendTime | count × (f64 timestamp | i32 keyLength (-1 = null) | u32 valueLength | key | value)
+ * 1,000, which is what lets a single writer reach millions of durable events per second. The layout
+ * is ../framed.ts's, which bulk writers fill directly.
  */
-const VERSION = 1
-const HEADER = 1 + 4 + 8
-const RECORD_HEADER = 8 + 4 + 4
+const VERSION = FRAME_VERSION
+const HEADER = FRAME_HEADER
+const RECORD_HEADER = FRAME_RECORD_HEADER
 
 export interface FrameInfo {
   count: number
