@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { appendFramed, FramedRecords } from '../../src/log/framed.ts'
 import { DEFAULT_RETENTION, type AppendRecord, type EventLog, type LogRecord, type RecordBatch, type RetentionPolicy } from '../../src/log/event-log.ts'
 
 const DAY = 86_400_000
@@ -67,6 +68,23 @@ export function runEventLogContract(name: string, harness: () => EventLogHarness
       expect(got[1]!.timestamp).toBeGreaterThan(Date.now() - 60_000)
       expect(await log.offsets('t', 1)).toEqual({ start: 0, end: 4 })
       expect(await log.read('t', 0, 0)).toEqual([])
+    })
+
+    it('appends framed records (appendFramed, or its fallback) as append does, in call order with plain appends', async () => {
+      await log.createTopic('t', { partitions: 2 })
+      const frame = new FramedRecords(64)
+      for (const r of [rec('u:1', 'a', 1_700_000_000_123), rec(null, 'b', 1_700_000_000_124), rec('ü:ß', '{"x":"☃"}', 1_700_000_000_125)]) frame.add(r, 0)
+      const first = appendFramed(log, 't', 0, frame)
+      const second = log.append('t', 0, [rec('u:2', 'c', 1_700_000_000_126)])
+      expect(await first).toEqual({ baseOffset: 0, count: 3 })
+      expect(await second).toEqual({ baseOffset: 3, count: 1 })
+      const got = await log.read('t', 0, 0)
+      expect(got.map((r) => [r.offset, r.key, text(r), r.timestamp])).toEqual([
+        [0, 'u:1', 'a', 1_700_000_000_123],
+        [1, null, 'b', 1_700_000_000_124],
+        [2, 'ü:ß', '{"x":"☃"}', 1_700_000_000_125],
+        [3, 'u:2', 'c', 1_700_000_000_126],
+      ])
     })
 
     it('leaves keys out when asked, for readers that never use them', async () => {
