@@ -167,4 +167,22 @@ describe('tagstream replay reads lines byte by byte, with the results of a line-
     expect(written).toContain('"k":"\\udc00"')
     expect(written).toBe(want.changes.map((l) => l + '\n').join(''))
   })
+
+  it('names an event without an event_id line-N, N its line, across every digit boundary', async () => {
+    const every = join(tmp.dir, 'every.yaml')
+    writeFileSync(every, 'triggers:\n  each:\n    on: spin\n')
+    const lines: string[] = []
+    // Blank and bad lines in between: the numbers of the events are not consecutive everywhere.
+    for (let i = 1; i <= 12_000; i++) lines.push(i % 97 === 0 ? '' : i % 89 === 0 ? '{bad' : `{"event":"spin","user_id":"u${i % 50}","ts":${T0 + i}}`)
+    const input = join(tmp.dir, 'every.ndjson')
+    writeFileSync(input, lines.join('\n') + '\n')
+    const changes = join(tmp.dir, 'every-changes.ndjson')
+    await replayFile(input, every, { partitions: PARTITIONS, thread: false, changes })
+    const ids = readFileSync(changes, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { event_id: string }).event_id)
+    const want = lines.flatMap((l, i) => (l.startsWith('{"event"') ? [`line-${i + 1}`] : []))
+    expect(ids).toEqual(want)
+  })
 })

@@ -1,6 +1,7 @@
 /*
- * Events on their way from a replay's reader to its engine: one buffer per chunk of input, moved
- * (not copied) to the engine's thread. Each entry is
+ * Events on their way from a replay's reader to its engine: one buffer per chunk of input, shared
+ * (not copied) with the engine's threads: a SharedArrayBuffer, so two engine threads (partitions
+ * split) read the same bytes. A buffer is written once, then only read. Each entry is
  *
  *   u8 kind | u16 partition | u32 length | bytes (little-endian)
  *
@@ -30,7 +31,7 @@ export class BatchWriter {
   count = 0
 
   constructor(private readonly initial = 1 << 20) {
-    this.bytes = Buffer.allocUnsafeSlow(initial)
+    this.bytes = shared(initial)
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength)
   }
 
@@ -38,7 +39,7 @@ export class BatchWriter {
   reserve(kind: number, partition: number, length: number): number {
     const need = this.used + ENTRY_HEADER + length
     if (need > this.bytes.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.bytes.length, need))
+      const bigger = shared(Math.max(2 * this.bytes.length, need))
       this.bytes.copy(bigger, 0, 0, this.used)
       this.bytes = bigger
       this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength)
@@ -61,12 +62,16 @@ export class BatchWriter {
    * The entries so far, as an ArrayBuffer of its own and its length; the writer starts anew, with
    * room for `next` bytes (the next batch's likely size: growing a buffer copies it).
    */
-  take(next = this.initial): { buffer: ArrayBuffer; length: number; count: number } {
-    const out = { buffer: this.bytes.buffer as ArrayBuffer, length: this.used, count: this.count }
-    this.bytes = Buffer.allocUnsafeSlow(Math.max(next, 4096))
+  take(next = this.initial): { buffer: SharedArrayBuffer; length: number; count: number } {
+    const out = { buffer: this.bytes.buffer as SharedArrayBuffer, length: this.used, count: this.count }
+    this.bytes = shared(Math.max(next, 4096))
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength)
     this.used = 0
     this.count = 0
     return out
   }
+}
+
+function shared(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size))
 }

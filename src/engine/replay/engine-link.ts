@@ -14,8 +14,8 @@ const BATCHES_AHEAD = 4
 
 /** The reading side's handle on a replay's engine: in a thread of its own, in this one, or split across threads. */
 export interface EngineLink {
-  /** Hands a batch over (the buffer is moved); resolves once the engine has room for more. Rejects with PartitionsLinked when a split engine cannot go on. */
-  send(buffer: ArrayBuffer, length: number): Promise<void>
+  /** Hands a batch over (shared, never written again); resolves once the engine has room for more. Rejects with PartitionsLinked when a split engine cannot go on. */
+  send(buffer: SharedArrayBuffer, length: number): Promise<void>
   /** The latest event time applied so far. */
   latest(): Promise<number>
   /** The result, once every batch is applied and the replay has ended (at `at`, when given). */
@@ -68,7 +68,7 @@ export function threadEngine(job: ReplayJob, onChanges: (text: string) => void, 
     async send(buffer, length) {
       if (failure !== null) throw failure
       const m: FromReader = { type: 'batch', buffer, length }
-      worker.postMessage(m, [buffer])
+      worker.postMessage(m)
       unanswered++
       await waitFor(() => unanswered < BATCHES_AHEAD)
     },
@@ -90,8 +90,8 @@ export function threadEngine(job: ReplayJob, onChanges: (text: string) => void, 
 
 /**
  * The engine split across `threads` threads, each applying its share of the partitions (p % threads):
- * for a replay whose partitions are independent (no event links two ids). Every thread gets every
- * batch (a copy each but the last) and looks for entries that could link partitions: one rejects
+ * for a replay whose partitions are independent (no event links two ids). Every thread reads every
+ * batch (the same shared bytes) and looks for entries that could link partitions: one rejects
  * `send` with PartitionsLinked, and the caller replays on one engine instead. The end is the latest
  * event time over every share, as one engine would have it; the results are added up.
  */
@@ -100,8 +100,7 @@ export function splitEngine(job: ReplayJob, threads: number): EngineLink {
   const all = <T>(f: (link: EngineLink) => Promise<T>) => Promise.all(links.map(f))
   return {
     async send(buffer, length) {
-      const sends = links.map((link, k) => link.send(k === links.length - 1 ? buffer : buffer.slice(0, length), length))
-      await Promise.all(sends)
+      await Promise.all(links.map((link) => link.send(buffer, length)))
     },
     async latest() {
       return Math.max(...(await all((link) => link.latest())))

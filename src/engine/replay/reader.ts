@@ -51,7 +51,7 @@ export class ReplayReader extends LineEncoder {
       if (!this.input.firstTime(id)) return
     }
     const partition = toPositive(keyHash(b, this)) % this.partitions
-    const madeLength = eventId.present ? 0 : 5 + writeDigits(madeId, 5, this.line)
+    const madeLength = eventId.present ? 0 : 5 + lineDigits(this.line)
     const batch = this.batch
     const start = batch.reserve(ENTRY_BINARY, partition, encodedSize(this, madeLength))
     batch.close(start, writeEncoded(batch.bytes, batch.view, start, b, this, REPLAY_RECEIVED_AT, null, madeId, madeLength))
@@ -72,12 +72,30 @@ export class ReplayReader extends LineEncoder {
   }
 }
 
-/** Writes the decimal digits of n (a line number: a positive safe integer) at b[at]; returns how many. */
-function writeDigits(b: Buffer, at: number, n: number): number {
-  let digits = 1
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++
-  for (let i = at + digits - 1, x = n; i >= at; i--, x = Math.floor(x / 10)) b[i] = 0x30 + (x % 10)
-  return digits
+// The digits of the last line number written into madeId, kept so that the next line's (nearly
+// always the one after) is an increment, not a division per digit.
+let madeLine = 0
+let madeDigits = 1
+madeId[5] = 0x30
+
+/** Writes the decimal digits of a line number (a positive safe integer) at madeId[5]; returns how many. */
+function lineDigits(n: number): number {
+  if (n === madeLine + 1) {
+    let i = 5 + madeDigits - 1
+    while (i >= 5 && madeId[i] === 0x39) madeId[i--] = 0x30
+    if (i >= 5) madeId[i]!++
+    else {
+      // 999 → 1000: a digit more.
+      madeId[5] = 0x31
+      madeId[5 + madeDigits++] = 0x30
+    }
+  } else if (n !== madeLine) {
+    madeDigits = 1
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) madeDigits++
+    for (let i = 5 + madeDigits - 1, x = n; i >= 5; i--, x = Math.floor(x / 10)) madeId[i] = 0x30 + (x % 10)
+  }
+  madeLine = n
+  return madeDigits
 }
 
 /**

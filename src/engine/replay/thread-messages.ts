@@ -1,10 +1,10 @@
 import type { ReplayResult } from '../replay.ts'
 
 /**
- * From the reading thread: a batch of entries (./batch.ts), moved; a question for the latest event
+ * From the reading thread: a batch of entries (./batch.ts), shared; a question for the latest event
  * time applied; or the end of the input (`at`: the replay's end when its partitions are split).
  */
-export type FromReader = { type: 'batch'; buffer: ArrayBuffer; length: number } | { type: 'latest' } | { type: 'finish'; at?: number }
+export type FromReader = { type: 'batch'; buffer: SharedArrayBuffer; length: number } | { type: 'latest' } | { type: 'finish'; at?: number }
 
 /**
  * From the engine thread: a batch applied, with its --changes lines; the latest event time; the
