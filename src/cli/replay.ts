@@ -3,12 +3,13 @@ import { resolve } from 'node:path'
 import { engineOptions, type EngineOptions } from '../engine/engine-options.ts'
 import { prepareRules } from '../engine/engine-rules.ts'
 import { PartitionsLinked, type ReplayResult } from '../engine/replay.ts'
-import { DEFAULT_REPLAY_DEDUPE_IDS } from '../engine/replay-ids.ts'
-import { BatchWriter } from '../engine/replay/batch.ts'
+import { DEFAULT_REPLAY_DEDUPE_IDS, SeenIds } from '../engine/replay-ids.ts'
 import { changeLine, notificationLine, type ReplayJob } from '../engine/replay/engine-side.ts'
 import { inlineEngine, splitEngine, threadEngine, type EngineLink } from '../engine/replay/engine-link.ts'
-import { ReplayInput } from '../engine/replay/input.ts'
-import { ReplayReader } from '../engine/replay/reader.ts'
+import { MAX_FIRST_ERRORS, type InputCounts } from '../engine/replay/input.ts'
+import { readChunk, type ChunkRead } from '../engine/replay/read-chunk.ts'
+import { countLines, ReadPool } from '../engine/replay/read-pool.ts'
+import { dropRepeats } from '../engine/replay/repeats.ts'
 import { parseRulesYaml, RuleError } from '../rules/index.ts'
 import { progressBar } from './progress.ts'
 import { readLineChunks, type LineSource } from './read-lines.ts'
@@ -77,7 +78,7 @@ export async function replayFile(input: string, rulesPath: string, opts: ReplayF
     if (threaded && out === null && opts.partitions > 1 && !input.endsWith('.gz') && opts.split !== false) {
       try {
         engines = `${SPLIT_THREADS} engine threads`
-        r = await pass(input, source, splitEngine(job, SPLIT_THREADS), opts)
+        r = await pass(input, source, splitEngine(job, SPLIT_THREADS), opts, true)
       } catch (err) {
         if (!(err instanceof PartitionsLinked)) throw err
         engines += ', then '
@@ -85,7 +86,7 @@ export async function replayFile(input: string, rulesPath: string, opts: ReplayF
       }
     }
     if (r === null) engines += threaded ? 'engine thread' : 'one thread'
-    r ??= await pass(input, source, threaded ? threadEngine(job, onChanges) : inlineEngine(job, onChanges), opts, out)
+    r ??= await pass(input, source, threaded ? threadEngine(job, onChanges) : inlineEngine(job, onChanges), opts, threaded, out)
     await out?.close()
   } catch (err) {
     out?.abort()
@@ -98,31 +99,51 @@ export async function replayFile(input: string, rulesPath: string, opts: ReplayF
 /** Engine threads a replay's partitions are split over (while independent): this machine's class has two cores, one of them reading. */
 const SPLIT_THREADS = 2
 
-/** One reading of the file through an engine: the replay's result, the reader's counts in it. */
-async function pass(input: string, source: LineSource, engine: EngineLink, opts: ReplayFileOptions, out: NdjsonOutput | null = null): Promise<ReplayResult> {
-  const reading = new ReplayInput(opts.dedupeIds ?? DEFAULT_REPLAY_DEDUPE_IDS)
-  const batch = new BatchWriter()
+/** Reader threads when the engine has threads of its own: the byte-level reader is most of the work but the engine's. */
+const READ_THREADS = 2
+
+/**
+ * One reading of the file through an engine: chunks read (by reader threads, or here for a small
+ * input), then, in file order, their repeated client ids dropped and their entries handed to the
+ * engine. The replay's result, with the reading's counts.
+ */
+async function pass(input: string, source: LineSource, engine: EngineLink, opts: ReplayFileOptions, threaded: boolean, out: NdjsonOutput | null = null): Promise<ReplayResult> {
+  const seen = new SeenIds(opts.dedupeIds ?? DEFAULT_REPLAY_DEDUPE_IDS)
+  const counts: InputCounts = { rejected: 0, duplicates: 0, firstErrors: [] }
+  const pool = threaded ? new ReadPool(READ_THREADS, opts.partitions) : null
   const bar = progressBar(source.size, 'bytes', 'replay ', 'events')
   let line = 1
   let sent = 0
+  const apply = async (r: ChunkRead) => {
+    counts.rejected += r.counts.rejected
+    for (const e of r.counts.firstErrors) if (counts.firstErrors.length < MAX_FIRST_ERRORS) counts.firstErrors.push(e)
+    const dropped = dropRepeats(Buffer.from(r.buffer, 0, r.length), r.clientIds, seen, counts)
+    sent += r.count - dropped
+    await engine.send(r.buffer, r.length)
+    bar.update(source.bytesRead(), { count: sent })
+    await out?.flush()
+  }
   try {
     for await (const chunk of readErrorsNamed(input, source.chunks)) {
-      line += ReplayReader.read(chunk, line, reading, batch, opts.partitions)
-      // The next batch is about as large as this one was.
-      const { buffer, length, count } = batch.take(batch.used + (batch.used >> 3))
-      sent += count
-      await engine.send(buffer, length)
-      bar.update(source.bytesRead(), { count: sent })
-      await out?.flush()
+      if (pool === null) {
+        const r = readChunk(chunk, line, opts.partitions)
+        line += r.lines
+        await apply(r)
+        continue
+      }
+      pool.send(chunk, line)
+      line += countLines(chunk)
+      while (pool.full) await apply(await pool.take())
     }
+    while (pool !== null && pool.pending > 0) await apply(await pool.take())
     bar.update(source.size, { count: sent })
     const result = await engine.finish()
-    const counts = reading.counts
     return { ...result, rejected: counts.rejected, duplicates: counts.duplicates, firstErrors: counts.firstErrors }
   } catch (err) {
     await engine.close()
     throw err
   } finally {
+    await pool?.close()
     bar.stop()
   }
 }

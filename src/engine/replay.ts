@@ -4,7 +4,7 @@ import type { EngineRules } from './engine-rules.ts'
 import { PartitionEngine } from './partition-engine.ts'
 import type { Notification, SegmentChange } from './records.ts'
 import { DEFAULT_REPLAY_DEDUPE_IDS } from './replay-ids.ts'
-import { ENTRY_BINARY, ENTRY_HEADER, entryEnd, entryPartition } from './replay/batch.ts'
+import { DROPPED, ENTRY_BINARY, ENTRY_HEADER, entryEnd, entryPartition } from './replay/batch.ts'
 import { ReplayInput } from './replay/input.ts'
 import { compareIds } from './id-order.ts'
 
@@ -56,6 +56,8 @@ export class Replay {
     readonly asOf: number | null = null,
     settings: ReplaySettings = {},
   ) {
+    // A batch entry names its partition in 16 bits, DROPPED the one value no partition has.
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions >= DROPPED) throw new RangeError(`a replay has 1 to ${DROPPED - 1} partitions, not ${partitions}`)
     this.engines = Array.from({ length: partitions }, (_, i) => {
       const e = new PartitionEngine(rules, options)
       e.partition = i
@@ -100,7 +102,7 @@ export class Replay {
       return
     }
     if (this.ordered || this.onChange !== null || this.onNotification !== null) {
-      for (let i = 0; i < n; i++) this.processEntry(bytes, i)
+      for (let i = 0; i < n; i++) if (this.entryParts[i] !== DROPPED) this.processEntry(bytes, i)
       return
     }
     const parts = this.entryParts
@@ -118,7 +120,8 @@ export class Replay {
       const kind = bytes[at]!
       this.entryStarts[n] = at
       this.entryParts[n] = entryPartition(bytes, at)
-      if (!this.ordered && (kind === ENTRY_BINARY ? namesSecondId(bytes, at + ENTRY_HEADER) : linksIds(jsonEvent(bytes, at + ENTRY_HEADER, entryEnd(bytes, at))))) this.ordered = true
+      if (!this.ordered && this.entryParts[n] !== DROPPED && (kind === ENTRY_BINARY ? namesSecondId(bytes, at + ENTRY_HEADER) : linksIds(jsonEvent(bytes, at + ENTRY_HEADER, entryEnd(bytes, at)))))
+        this.ordered = true
       at = entryEnd(bytes, at)
     }
     if (!this.ordered) for (const e of this.engines) if (e.redirecting) this.ordered = true
@@ -180,7 +183,7 @@ export class Replay {
     if (this.finished) return r
     this.finished = true
     // `at`: the end worked out over other Replays' partitions too (a replay split across threads).
-    let end = at ?? this.asOf ?? this.latest()
+    const end = at ?? this.asOf ?? this.latest()
     // Partition by partition, each one's end-of-replay outputs drained before the next moves;
     // again while a partition's end forwarded an event to another (an absorbed id's, held).
     for (let again = true; again;) {

@@ -12,6 +12,8 @@
 export const ENTRY_BINARY = 0
 export const ENTRY_JSON = 1
 export const ENTRY_HEADER = 7
+/** The partition of an entry that is not to be applied (a repeated client event id, ./repeats.ts). */
+export const DROPPED = 0xffff
 
 /** A growable buffer of entries; `take()` hands it over and starts a new one. */
 /** The entry at bytes[at]: its partition. */
@@ -29,6 +31,8 @@ export class BatchWriter {
   view: DataView
   used = 0
   count = 0
+  /** Offsets of the entries whose event carries the client's own event_id: what de-duplication looks at. */
+  clientIds: number[] = []
 
   constructor(private readonly initial = 1 << 20) {
     this.bytes = shared(initial)
@@ -62,8 +66,9 @@ export class BatchWriter {
    * The entries so far, as an ArrayBuffer of its own and its length; the writer starts anew, with
    * room for `next` bytes (the next batch's likely size: growing a buffer copies it).
    */
-  take(next = this.initial): { buffer: SharedArrayBuffer; length: number; count: number } {
-    const out = { buffer: this.bytes.buffer as SharedArrayBuffer, length: this.used, count: this.count }
+  take(next = this.initial): { buffer: SharedArrayBuffer; length: number; count: number; clientIds: number[] } {
+    const out = { buffer: this.bytes.buffer as SharedArrayBuffer, length: this.used, count: this.count, clientIds: this.clientIds }
+    this.clientIds = []
     this.bytes = shared(Math.max(next, 4096))
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength)
     this.used = 0

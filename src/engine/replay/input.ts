@@ -11,7 +11,8 @@ export const REPLAY_LIMITS = { ...DEFAULT_LIMITS, maxFutureMs: Number.POSITIVE_I
  */
 export const REPLAY_RECEIVED_AT = 0
 
-const MAX_FIRST_ERRORS = 5
+/** Rejections a replay reports with their line and reason (`firstErrors`). */
+export const MAX_FIRST_ERRORS = 5
 
 /** What the input side of a replay counted: rejected lines (the first few with their reasons) and repeated ids. */
 export interface InputCounts {

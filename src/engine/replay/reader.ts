@@ -3,14 +3,12 @@ import { encodedSize, keyHash, writeEncoded } from '../../ingest/fast-path-event
 import { LineEncoder } from '../../ingest/fast-path-lines.ts'
 import { RequestIds } from '../../ingest/ids.ts'
 import { toPositive } from '../../events/murmur2.ts'
-import { BatchWriter, ENTRY_BINARY, ENTRY_JSON } from './batch.ts'
+import { BatchWriter, ENTRY_BINARY, ENTRY_HEADER, ENTRY_JSON } from './batch.ts'
 import { REPLAY_RECEIVED_AT, type ReplayInput } from './input.ts'
 
 /** "line-" and the digits of a line number: the id of an event that has none (ReplayInput's). */
 const madeId = Buffer.alloc(32)
 madeId.write('line-', 'latin1')
-
-type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
 
 /**
  * One chunk of a replay's input read into engine entries: the collector's byte-level line reader
@@ -25,7 +23,7 @@ export class ReplayReader extends LineEncoder {
     private readonly batch: BatchWriter,
     private readonly partitions: number,
   ) {
-    // No request ids or dedupe claims here: ids come from line numbers, repeats from ReplayInput.
+    // No request ids or dedupe claims here: ids come from line numbers, repeats are dropped later.
     super(chunk, {
       tenant: 'default',
       receivedAt: REPLAY_RECEIVED_AT,
@@ -44,16 +42,14 @@ export class ReplayReader extends LineEncoder {
     return new ReplayReader(chunk, input, batch, partitions).readLines(firstLine)
   }
 
+  /** An element the byte-level reader took; a repeated client id is dropped later, in file order (./repeats.ts). */
   protected override commit(): void {
     const { b, eventId } = this
-    if (eventId.present) {
-      const id = eventId.ascii ? (b as Latin1).latin1Slice(eventId.start, eventId.end) : b.toString('utf8', eventId.start, eventId.end)
-      if (!this.input.firstTime(id)) return
-    }
     const partition = toPositive(keyHash(b, this)) % this.partitions
     const madeLength = eventId.present ? 0 : 5 + lineDigits(this.line)
     const batch = this.batch
     const start = batch.reserve(ENTRY_BINARY, partition, encodedSize(this, madeLength))
+    if (eventId.present) batch.clientIds.push(start - ENTRY_HEADER)
     batch.close(start, writeEncoded(batch.bytes, batch.view, start, b, this, REPLAY_RECEIVED_AT, null, madeId, madeLength))
   }
 
@@ -118,6 +114,7 @@ function addEvent(batch: BatchWriter, event: TrackedEvent, partitions: number): 
   const kind = bytes === null ? ENTRY_JSON : ENTRY_BINARY
   bytes ??= Buffer.from(json)
   const start = batch.reserve(kind, partition, bytes.length)
+  if (event.id_assigned !== true) batch.clientIds.push(start - ENTRY_HEADER)
   bytes.copy(batch.bytes, start)
   batch.close(start, start + bytes.length)
 }
