@@ -2,7 +2,8 @@ import { TOPICS, type EventLog } from '../log/event-log.ts'
 import { appendFramed, FRAME_RECORD_HEADER, FramedRecords } from '../log/framed.ts'
 import { toPositive } from '../events/index.ts'
 import { appendDeadLetters } from './dead-letters.ts'
-import type { IngestBatch } from './batch.ts'
+import type { IngestBatch, RejectedEvent } from './batch.ts'
+import type { DeadLetter } from './dead-letters.ts'
 import { encodedSize, keyBytesLength, keyHash, writeEncoded, writeKey } from './fast-path-event.ts'
 import type { FastPathOptions } from './fast-path-encoder.ts'
 import { LineEncoder } from './fast-path-lines.ts'
@@ -12,9 +13,28 @@ import { REQUEST_ID_LENGTH } from './ids.ts'
 export interface FileChunk {
   /** Index = partition. */
   frames: FramedRecords[]
-  batch: IngestBatch
+  accepted: number
+  rejected: RejectedEvent[]
+  letters: DeadLetter[]
   lines: number
+  /** An event that could not be encoded: the chunk fails, as a request with one does. */
+  unencodable: string | null
 }
+
+/** A chunk for a reader thread (./file-lines-thread.ts): its bytes, shared, and what a sorter needs. */
+export interface FileChunkJob {
+  seq: number
+  chunk: SharedArrayBuffer
+  length: number
+  firstIndex: number
+  tenant: string
+  receivedAt: number
+  partitions: number
+  source: string
+}
+
+/** A reader thread's answer: a FileChunk with each frame's buffer moved across. */
+export type FileChunkDone = Omit<FileChunk, 'frames'> & { seq: number; frames: Array<{ buffer: ArrayBuffer; used: number; count: number }> }
 
 /**
  * One chunk of an NDJSON file read for `tagstream ingest`: the byte-level line reader for the lines it
@@ -32,10 +52,16 @@ export class FileLines extends LineEncoder {
     this.frames = Array.from({ length: options.partitions }, () => new FramedRecords(Math.ceil((chunk.length * 1.2) / options.partitions) + 4096))
   }
 
-  static read(chunk: Buffer, firstIndex: number, options: FastPathOptions): FileChunk {
+  static read(chunk: Buffer, firstIndex: number, options: FastPathOptions): { frames: FramedRecords[]; batch: IngestBatch; lines: number } {
     const reader = new FileLines(chunk, options)
     const lines = reader.readLines(firstIndex)
     return { frames: reader.frames, batch: reader.out, lines }
+  }
+
+  /** A chunk read here, as a reader thread gives it back. */
+  static chunk(chunk: Buffer, firstIndex: number, options: FastPathOptions): FileChunk {
+    const { frames, batch, lines } = FileLines.read(chunk, firstIndex, options)
+    return { frames, accepted: batch.accepted, rejected: batch.rejected, letters: batch.letters, lines, unencodable: batch.unencodable?.message ?? null }
   }
 
   /** An element the byte-level reader took: its record written into its partition's frame. */
@@ -88,11 +114,11 @@ export class FileLines extends LineEncoder {
  * event that could not be encoded fails the chunk, as it fails a request.
  */
 export async function appendChunk(log: EventLog, partitions: number, chunk: FileChunk): Promise<void> {
-  if (chunk.batch.unencodable) throw chunk.batch.unencodable
+  if (chunk.unencodable !== null) throw new Error(`an event could not be encoded: ${chunk.unencodable}`)
   const appends: Array<Promise<unknown>> = []
   chunk.frames.forEach((frame, p) => {
     if (frame.count > 0) appends.push(appendFramed(log, TOPICS.events, p, frame))
   })
-  if (chunk.batch.letters.length > 0) appends.push(appendDeadLetters(log, chunk.batch.letters, partitions))
+  if (chunk.letters.length > 0) appends.push(appendDeadLetters(log, chunk.letters, partitions))
   await Promise.all(appends)
 }

@@ -29,6 +29,16 @@ export class FramedRecords implements RecordFrame {
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength)
   }
 
+  /** A frame filled elsewhere (another thread), its bytes[0, used) and record count. */
+  static of(buffer: ArrayBuffer, used: number, count: number): FramedRecords {
+    const f = new FramedRecords(0)
+    f.bytes = Buffer.from(buffer)
+    f.view = new DataView(buffer)
+    f.used = used
+    f.count = count
+    return f
+  }
+
   /** Room for `n` more bytes at `used`; returns `used`. */
   reserve(n: number): number {
     if (this.used + n > this.bytes.length) {

@@ -59,14 +59,18 @@ describe('tagstream ingest', () => {
     else want.rejectedLines.push(i + 1)
   })
 
-  for (const name of ['events.ndjson', 'events.ndjson.gz']) {
-    it(`loads ${name}: every valid line once, in order, every bad one as a dead letter with its line`, async () => {
+  for (const [name, threads] of [
+    ['events.ndjson', true],
+    ['events.ndjson.gz', true],
+    ['events.ndjson', false],
+  ] as const) {
+    it(`loads ${name} (${threads ? 'reader threads' : 'one thread'}): every valid line once, in order, every bad one as a dead letter with its line`, async () => {
       expect(bytes.length).toBeGreaterThan(2 << 20)
       const file = join(tmp.dir, name)
       writeFileSync(file, name.endsWith('.gz') ? gzipSync(bytes) : bytes)
-      const { log } = await openEventLog(join(tmp.dir, `log-${name.length}`), { partitions: PARTITIONS })
+      const { log } = await openEventLog(join(tmp.dir, `log-${name.length}-${threads}`), { partitions: PARTITIONS })
       try {
-        const got = await ingestFile(log, file, PARTITIONS)
+        const got = await ingestFile(log, file, PARTITIONS, 'default', { threads })
         expect(got.accepted).toBe(want.accepted)
         expect(got.rejected).toBe(want.rejectedLines.length)
         expect(got.samples.map((s) => s.line)).toEqual(want.rejectedLines.slice(0, 5))

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import { OrderedPool, sharedCopy } from '../../ordered-pool.ts'
 import { threadScript } from '../../thread-script.ts'
 import type { ChunkRead } from './read-chunk.ts'
 
@@ -17,9 +17,6 @@ export interface ReadJob {
 
 export type ReadDone = ChunkRead & { seq: number }
 
-/** Chunks handed to each reader thread ahead of the one it is on. */
-const AHEAD_PER_THREAD = 2
-
 /**
  * Reader threads for a replay: chunk k goes to thread k mod n, and the chunks read come back in file
  * order, so reading (the collector's byte-level reader, most of a replay's work but the engine's)
@@ -27,76 +24,34 @@ const AHEAD_PER_THREAD = 2
  * line breaks before it.
  */
 export class ReadPool {
-  private readonly workers: Worker[]
-  private sent = 0
-  private next = 0
-  private readonly done = new Map<number, ReadDone>()
-  private failure: Error | null = null
-  private wake: (() => void) | null = null
+  private readonly pool: OrderedPool<ReadJob, ReadDone>
 
   constructor(
     threads: number,
     private readonly partitions: number,
   ) {
-    this.workers = Array.from({ length: threads }, () => {
-      const w = new Worker(threadScript(join(here, 'reader-thread.ts'), 'replay-reader-thread'))
-      w.on('message', (m: ReadDone) => {
-        this.done.set(m.seq, m)
-        this.wake?.()
-      })
-      w.once('error', (err) => this.fail(err))
-      w.once('exit', (code) => this.fail(new Error(`a replay reader thread exited with code ${code}`)))
-      return w
-    })
+    this.pool = new OrderedPool(threadScript(join(here, 'reader-thread.ts'), 'replay-reader-thread'), threads, 'a replay reader')
   }
 
-  /** Chunks sent and not yet taken back. */
   get pending(): number {
-    return this.sent - this.next
+    return this.pool.pending
   }
 
-  /** Whether another chunk may be sent before one is taken back. */
   get full(): boolean {
-    return this.pending >= this.workers.length * AHEAD_PER_THREAD
+    return this.pool.full
   }
 
   /** Sends a chunk of whole lines whose first line is `firstLine`. */
   send(chunk: Buffer, firstLine: number): void {
-    const copy = new SharedArrayBuffer(chunk.length)
-    chunk.copy(Buffer.from(copy))
-    const job: ReadJob = { seq: this.sent, chunk: copy, length: chunk.length, firstLine, partitions: this.partitions }
-    this.workers[this.sent % this.workers.length]!.postMessage(job)
-    this.sent++
+    this.pool.send({ seq: this.pool.nextSeq, chunk: sharedCopy(chunk), length: chunk.length, firstLine, partitions: this.partitions })
   }
 
   /** The next chunk in file order, once read. */
-  async take(): Promise<ChunkRead> {
-    for (;;) {
-      if (this.failure !== null) throw this.failure
-      const got = this.done.get(this.next)
-      if (got !== undefined) {
-        this.done.delete(this.next++)
-        return got
-      }
-      await new Promise<void>((resolve) => (this.wake = resolve))
-      this.wake = null
-    }
+  take(): Promise<ChunkRead> {
+    return this.pool.take()
   }
 
-  async close(): Promise<void> {
-    this.failure ??= new Error('the read pool is closed')
-    await Promise.all(this.workers.map((w) => w.terminate()))
+  close(): Promise<void> {
+    return this.pool.close()
   }
-
-  private fail(err: Error): void {
-    this.failure ??= err
-    this.wake?.()
-  }
-}
-
-/** Lines in a chunk of whole lines: its line breaks, and a last line without one. */
-export function countLines(chunk: Buffer): number {
-  let n = 0
-  for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) n++
-  return chunk.length > 0 && chunk[chunk.length - 1] !== 0x0a ? n + 1 : n
 }
