@@ -276,6 +276,8 @@ export class KafkaEventLog implements EventLog {
       },
       deleteBefore: async (topic, p, offset) => {
         await this.admin.deleteRecords({ topics: [{ name: this.name(topic), partitions: [{ partition: p, offset: BigInt(offset) }] }] })
+        // A read from before the new start then starts there, not at records read ahead of the deletion.
+        this.fetcher.forget(this.name(topic), p)
       },
     }
   }
