@@ -247,8 +247,9 @@ export class PartitionEngine implements IdentityHost, EventOutputLists {
     if (T <= this.watermark) return false
     const h = this.held.peek()
     if (h !== undefined && h.event.ts <= T) return true
-    for (let top = this.timers.peek(); top !== undefined; top = this.timers.peek()) {
-      if (top.item.timerAt === top.at) return top.at < T
+    for (let top = this.timers.peekItem(); top !== undefined; top = this.timers.peekItem()) {
+      const at = this.timers.peekAt()
+      if (top.timerAt === at) return at < T
       this.timers.pop()
     }
     return false
@@ -391,25 +392,27 @@ export class PartitionEngine implements IdentityHost, EventOutputLists {
   private moveClock(target: number, final: boolean): void {
     for (;;) {
       const h = this.held.peek()
-      let top = this.timers.peek()
-      while (top !== undefined && top.item.timerAt !== top.at) {
+      let top = this.timers.peekItem()
+      let at = this.timers.peekAt()
+      while (top !== undefined && top.timerAt !== at) {
         this.timers.pop()
-        top = this.timers.peek()
+        top = this.timers.peekItem()
+        at = this.timers.peekAt()
       }
-      const timerDue = top !== undefined && (top.at < target || (final && top.at === target))
+      const timerDue = top !== undefined && (at < target || (final && at === target))
       const heldDue = h !== undefined && h.event.ts <= target
-      if (heldDue && (!timerDue || h.event.ts <= top!.at)) {
+      if (heldDue && (!timerDue || h.event.ts <= at)) {
         this.held.pop()
         this.watermark = h.event.ts
         this.apply(h.event, h.event.ts, h.pos)
       } else if (timerDue) {
         this.timers.pop()
-        const user = top!.item
-        this.watermark = Math.max(this.watermark, top!.at)
+        const user = top!
+        this.watermark = Math.max(this.watermark, at)
         user.timerAt = Infinity
         const rt = this.runtimeOf(user.tenant)
-        this.evaluate(user, top!.at, rt)
-        this.schedule(user, top!.at, rt)
+        this.evaluate(user, at, rt)
+        this.schedule(user, at, rt)
         this.touch(user)
       } else break
     }

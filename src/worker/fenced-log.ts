@@ -1,4 +1,5 @@
-import type { AppendRecord, AppendResult, EventLog, LogRecord, PartitionOffsets, ReadOptions, RetentionResult, TopicSpec } from '../log/event-log.ts'
+import type { AppendRecord, AppendResult, EventLog, LogRecord, PartitionOffsets, ReadOptions, RecordBatch, RetentionResult, TopicSpec } from '../log/event-log.ts'
+import { readRecordBatch } from '../log/read-batch.ts'
 
 /**
  * The event log as one partition's worker sees it: every append first asks `guard`, which throws
@@ -27,6 +28,12 @@ export class FencedEventLog implements EventLog {
 
   read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]> {
     return this.log.read(topic, partition, offset, options)
+  }
+
+  // Always defined, going to the log's own readBatch when it has one: without it the poll loop would
+  // fall back to read() and pay an object and a Buffer view per record.
+  readBatch(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<RecordBatch> {
+    return readRecordBatch(this.log, topic, partition, offset, options)
   }
 
   offsets(topic: string, partition: number): Promise<PartitionOffsets> {

@@ -2,7 +2,8 @@ import { createRecordsBatch } from '@platformatic/kafka'
 import { describe, expect, it } from 'vitest'
 import type { AppendRecord } from '../../src/log/event-log.ts'
 import { encodeRecordBatch, nextSequence } from '../../src/log/kafka/record-batch.ts'
-import { batchSpans, decodeRecords } from '../../src/log/kafka/records.ts'
+import { batchValue } from '../../src/log/read-batch.ts'
+import { batchSpans, decodeRecordBatch, decodeRecords } from '../../src/log/kafka/records.ts'
 
 /** Gives a batch the base offset a broker would have assigned. */
 function at(base: number, batch: Buffer): Buffer {
@@ -53,6 +54,25 @@ describe('Kafka record batches (our encoder and reader, no broker)', () => {
         [8, 'b', 'two', 1_600_000_000_500],
       ])
     }
+  })
+
+  it('reads the same records as columns, plain batches as positions in the response itself', () => {
+    const plain = Buffer.concat([at(0, encodeRecordBatch(records, id, 0, 1)), at(5, encodeRecordBatch(records, id, 5, 2))])
+    const messages = [1, 2, 3].map((i) => ({ topic: 't', partition: 0, key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), timestamp: BigInt(1_600_000_000_000 + i) }))
+    const gzip = at(10, Buffer.from(createRecordsBatch(messages, { compression: 'gzip', producerId: -1n, producerEpoch: 0, sequences: undefined, partitionLeaderEpoch: 0 } as never).buffer))
+    const buf = Buffer.concat([plain, gzip])
+    const columns = (limits: Partial<typeof all>) => {
+      const b = decodeRecordBatch(buf, { ...all, ...limits })
+      return Array.from({ length: b.count }, (_, i) => [b.offsets[i], Buffer.from(batchValue(b, i)).toString('hex'), b.timestamps[i]])
+    }
+    const rows = (limits: Partial<typeof all>) => decodeRecords(buf, { ...all, ...limits }).map((r) => [r.offset, Buffer.from(r.value).toString('hex'), r.timestamp])
+    for (const limits of [{}, { from: 3 }, { from: 3, maxRecords: 3 }, { from: 4, maxBytes: 1 }, { from: 9 }, { from: 11, maxRecords: 1 }, { from: 13 }]) {
+      expect(columns(limits), JSON.stringify(limits)).toEqual(rows(limits))
+    }
+    expect(columns({}).length).toBe(13)
+    const b = decodeRecordBatch(plain, all)
+    expect(b.chunks).toEqual([plain])
+    expect(b.chunks[0]).toBe(plain)
   })
 
   it('wraps producer sequences the way the broker expects', () => {

@@ -58,6 +58,36 @@ describe('Kafka event log', () => {
     }
   })
 
+  it('reads a partition in small steps from what one fetch read ahead, and past it what was appended since', async () => {
+    const prefix = freshPrefix()
+    const log = await KafkaEventLog.open(urlFor(prefix))
+    try {
+      await log.createTopic('t', { partitions: 1 })
+      const values = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: Buffer.from(`v${from + i}`) }))
+      for (let b = 0; b < 3; b++) await log.append('t', 0, values(b * 100, 100))
+      const seen: string[] = []
+      let next = 0
+      // read() and readBatch() in turns, 7 records at a time: every record once, in order, across batch ends.
+      for (let step = 0; next < 300; step++) {
+        if (step % 2 === 0) {
+          const records = await log.read('t', 0, next, { maxRecords: 7 })
+          for (const r of records) seen.push(`${r.offset}:${r.key}:${Buffer.from(r.value).toString()}`)
+          next = records[records.length - 1]!.offset + 1
+        } else {
+          const b = await log.readBatch('t', 0, next, { maxRecords: 7 })
+          for (let i = 0; i < b.count; i++) seen.push(`${b.offsets[i]}:k${b.offsets[i]}:${Buffer.from(b.chunks[b.chunkOf[i]!]!.subarray(b.starts[i], b.ends[i])).toString()}`)
+          next = b.offsets[b.count - 1]! + 1
+        }
+      }
+      expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => `${i}:k${i}:v${i}`))
+      await log.append('t', 0, values(300, 5))
+      expect((await log.read('t', 0, 298, { maxRecords: 100 })).map((r) => r.offset)).toEqual([298, 299, 300, 301, 302, 303, 304])
+    } finally {
+      await log.close()
+      await dropTopics(prefix)
+    }
+  })
+
   it('long-polls every partition at once: one idle partition does not delay another', async () => {
     const prefix = freshPrefix()
     const log = await KafkaEventLog.open(urlFor(prefix))

@@ -61,6 +61,11 @@ describe("what one partition's worker sees through its lease", () => {
       slot.lose()
       await expect(fenced.append('segment-changes', 0, record)).rejects.toThrow('lease of partition 0 (epoch 7) lost or about to expire: outputs not appended')
       expect((await log.offsets('segment-changes', 0)).end).toBe(2)
+      // Reads go to the log's own columns (the poll loop's readBatch), not through read() and a record object each.
+      await log.append('segment-changes', 0, [record[0]!, record[0]!])
+      const batch = await fenced.readBatch('segment-changes', 0, 2)
+      expect(Array.from(batch.offsets)).toEqual([2, 3])
+      expect(batch.chunks.length).toBe(1)
     } finally {
       await log.close()
     }

@@ -9,16 +9,18 @@ import {
   type LogRecord,
   type PartitionOffsets,
   type ReadOptions,
+  type RecordBatch,
   type RetentionPolicy,
   type RetentionResult,
   type TopicSpec,
 } from '../event-log.ts'
+import { batchOfRecords } from '../read-batch.ts'
 import { Appender } from './appender.ts'
 import { parseKafkaUrl, type KafkaConnection } from './connection-url.ts'
 import { Fetcher } from './fetcher.ts'
 import { hasKafkaError, isRetriable } from './kafka-errors.ts'
 import { IdempotentProducer } from './producer.ts'
-import { batchSpans, decodeRecords, recordSize, type BatchSpan } from './records.ts'
+import { batchSpans, decodeRecordBatch, decodeRecords, recordSize, type BatchSpan } from './records.ts'
 import { applyRetention, type RetentionOps } from './retention.ts'
 
 export type KafkaLogOptions = Partial<RetentionPolicy>
@@ -120,6 +122,30 @@ export class KafkaEventLog implements EventLog {
   }
 
   async read(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<LogRecord[]> {
+    return this.readWith(
+      topic,
+      partition,
+      offset,
+      options,
+      () => [],
+      (records, limits) => decodeRecords(records, { ...limits, keys: options.keys !== false }),
+    )
+  }
+
+  /** As read(), as columns whose values stay in the fetch response (the engine's poll loop: no object or view per record). */
+  async readBatch(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<RecordBatch> {
+    return this.readWith(topic, partition, offset, options, () => batchOfRecords([]), decodeRecordBatch)
+  }
+
+  /** One fetch from `offset` (or the start, when retention removed it) decoded by `decode`; `none` at or past the end. */
+  private async readWith<T>(
+    topic: string,
+    partition: number,
+    offset: number,
+    options: ReadOptions,
+    none: () => T,
+    decode: (records: Buffer, limits: { from: number; maxRecords: number; maxBytes: number }) => T,
+  ): Promise<T> {
     await this.check(topic, partition)
     const name = this.name(topic)
     const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS
@@ -128,17 +154,17 @@ export class KafkaEventLog implements EventLog {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const records = await this.fetcher.fetch({ topic: name, partition, offset: from, maxWaitMs: options.maxWaitMs ?? 0, maxRecords, maxBytes })
-        return decodeRecords(records, { from, maxRecords, maxBytes, keys: options.keys !== false })
+        return decode(records, { from, maxRecords, maxBytes })
       } catch (err) {
         if (!hasKafkaError(err, 'OFFSET_OUT_OF_RANGE')) throw err
         // Before the start (retention removed it): read from the start, like auto.offset.reset=earliest.
         // At or past the end: nothing to read.
         const { start, end } = await this.offsets(topic, partition)
-        if (from >= end || start >= end) return []
+        if (from >= end || start >= end) return none()
         from = Math.max(from, start)
       }
     }
-    return []
+    return none()
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
@@ -250,6 +276,8 @@ export class KafkaEventLog implements EventLog {
       },
       deleteBefore: async (topic, p, offset) => {
         await this.admin.deleteRecords({ topics: [{ name: this.name(topic), partitions: [{ partition: p, offset: BigInt(offset) }] }] })
+        // A read from before the new start then starts there, not at records read ahead of the deletion.
+        this.fetcher.forget(this.name(topic), p)
       },
     }
   }

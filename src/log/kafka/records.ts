@@ -1,11 +1,12 @@
 import { Reader, readRecordsBatch } from '@platformatic/kafka'
-import type { AppendRecord, LogRecord } from '../event-log.ts'
+import type { AppendRecord, LogRecord, RecordBatch } from '../event-log.ts'
 
 /*
  * Reading record batches (magic v2) straight from a fetch response's bytes. The client library
  * decodes every record of every batch it receives through a chunked reader (~3 µs a record here);
  * this reader walks one contiguous buffer, stops at the limits, decodes keys only when asked and
- * hands out values as views into the response, without copying them.
+ * hands out values as views into the response, without copying them, or as columns of positions
+ * in it (decodeRecordBatch), without even a view per record.
  *
  * Record time: our topics use message.timestamp.type=LogAppendTime, so the broker stamps every batch
  * with its arrival time and both its retention and our applyRetention() count age from arrival, as the
@@ -61,8 +62,29 @@ export function batchSpans(buf: Buffer): BatchSpan[] {
 
 /** Records at `from` or later, within the limits (always at least one when there is one). */
 export function decodeRecords(buf: Buffer, limits: DecodeLimits): LogRecord[] {
-  const out: LogRecord[] = []
-  const state = { bytes: 0 }
+  const c = decodeColumns(buf, limits)
+  const out = new Array<LogRecord>(c.count)
+  for (let i = 0; i < c.count; i++) {
+    const chunk = c.chunks[c.chunkOf[i]!]!
+    const value = c.starts[i] === c.ends[i] ? EMPTY : chunk.subarray(c.starts[i], c.ends[i])
+    out[i] = { offset: c.offsets[i]!, key: c.keys === null ? null : c.keys[i]!, value, timestamp: c.timestamps[i]! }
+  }
+  return out
+}
+
+/**
+ * The same records as decodeRecords, as columns (the engine's poll loop): an uncompressed batch's
+ * values stay where they are in `buf` (one chunk for the whole response), so reading a record costs
+ * no object and no Buffer view. Keys are never returned.
+ */
+export function decodeRecordBatch(buf: Buffer, limits: Omit<DecodeLimits, 'keys'>): RecordBatch {
+  return decodeColumns(buf, { ...limits, keys: false }).build()
+}
+
+function decodeColumns(buf: Buffer, limits: DecodeLimits): Columns {
+  // Sized for the records an uncompressed response can hold (a record takes at least 7 bytes), never
+  // past maxRecords; a compressed batch may hold more, and the columns grow.
+  const out = new Columns(Math.min(limits.maxRecords, Math.ceil(buf.length / 7) + 1), limits.keys)
   for (let pos = 0; pos + BATCH_HEADER <= buf.length;) {
     const size = 12 + buf.readInt32BE(pos + 8)
     if (pos + size > buf.length) break
@@ -70,7 +92,7 @@ export function decodeRecords(buf: Buffer, limits: DecodeLimits): LogRecord[] {
     const attributes = buf.readInt16BE(pos + 21)
     const last = base + buf.readInt32BE(pos + 23)
     if ((attributes & IS_CONTROL) === 0 && last >= limits.from) {
-      const done = (attributes & COMPRESSION) === 0 ? decodePlain(buf, pos, size, base, attributes, limits, out, state) : decodeCompressed(buf.subarray(pos, pos + size), limits, out, state)
+      const done = (attributes & COMPRESSION) === 0 ? decodePlain(buf, pos, size, base, attributes, limits, out) : decodeCompressed(buf.subarray(pos, pos + size), limits, out)
       if (done) return out
     }
     pos += size
@@ -78,12 +100,83 @@ export function decodeRecords(buf: Buffer, limits: DecodeLimits): LogRecord[] {
   return out
 }
 
+/** Record columns being filled; `keys` only when asked for. */
+class Columns {
+  count = 0
+  bytes = 0
+  offsets: Float64Array
+  timestamps: Float64Array
+  readonly chunks: Uint8Array[] = []
+  chunkOf: Uint32Array
+  starts: Uint32Array
+  ends: Uint32Array
+  readonly keys: Array<string | null> | null
+
+  constructor(capacity: number, keys: boolean) {
+    capacity = Math.max(1, capacity)
+    this.offsets = new Float64Array(capacity)
+    this.timestamps = new Float64Array(capacity)
+    this.chunkOf = new Uint32Array(capacity)
+    this.starts = new Uint32Array(capacity)
+    this.ends = new Uint32Array(capacity)
+    this.keys = keys ? [] : null
+  }
+
+  /** Adds a record whose value is bytes [start, end) of chunk `chunk`; true when a limit is reached. */
+  add(offset: number, timestamp: number, chunk: number, start: number, end: number, limits: DecodeLimits): boolean {
+    const i = this.count++
+    if (i === this.offsets.length) this.grow()
+    this.offsets[i] = offset
+    this.timestamps[i] = timestamp
+    this.chunkOf[i] = chunk
+    this.starts[i] = start
+    this.ends[i] = end
+    this.bytes += end - start
+    return this.count >= limits.maxRecords || this.bytes >= limits.maxBytes
+  }
+
+  private grow(): void {
+    const n = this.offsets.length * 2
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(n)
+      b.set(a)
+      return b
+    }
+    const u32 = (a: Uint32Array) => {
+      const b = new Uint32Array(n)
+      b.set(a)
+      return b
+    }
+    this.offsets = f64(this.offsets)
+    this.timestamps = f64(this.timestamps)
+    this.chunkOf = u32(this.chunkOf)
+    this.starts = u32(this.starts)
+    this.ends = u32(this.ends)
+  }
+
+  build(): RecordBatch {
+    const n = this.count
+    return {
+      count: n,
+      offsets: this.offsets.subarray(0, n),
+      timestamps: this.timestamps.subarray(0, n),
+      chunks: this.chunks,
+      chunkOf: this.chunkOf.subarray(0, n),
+      starts: this.starts.subarray(0, n),
+      ends: this.ends.subarray(0, n),
+    }
+  }
+}
+
 /** Decodes one uncompressed batch; true when a limit was reached. */
-function decodePlain(buf: Buffer, start: number, size: number, base: number, attributes: number, limits: DecodeLimits, out: LogRecord[], state: { bytes: number }): boolean {
+function decodePlain(buf: Buffer, start: number, size: number, base: number, attributes: number, limits: DecodeLimits, out: Columns): boolean {
   const baseTime = int64(buf, start + 27)
   const appendTime = (attributes & LOG_APPEND_TIME) !== 0 ? int64(buf, start + 35) : null
   const count = buf.readInt32BE(start + 57)
   const end = start + size
+  // The whole response is one chunk, added the first time one of its records is.
+  if (out.chunks.length === 0 || out.chunks[out.chunks.length - 1] !== buf) out.chunks.push(buf)
+  const chunk = out.chunks.length - 1
   let pos = start + BATCH_HEADER
   for (let i = 0; i < count && pos < end; i++) {
     let v = varint(buf, pos)
@@ -100,11 +193,11 @@ function decodePlain(buf: Buffer, start: number, size: number, base: number, att
     pos = varPos
     const keyLength = varint(buf, pos)
     pos = varPos
-    const key = keyLength < 0 || !limits.keys ? null : buf.toString('utf8', pos, pos + keyLength)
+    if (out.keys !== null) out.keys.push(keyLength < 0 ? null : buf.toString('utf8', pos, pos + keyLength))
     if (keyLength > 0) pos += keyLength
     const valueLength = varint(buf, pos)
     pos = varPos
-    const value = valueLength < 0 ? EMPTY : buf.subarray(pos, pos + valueLength)
+    const valueStart = pos
     if (valueLength > 0) pos += valueLength
     let timestamp = appendTime ?? baseTime + timeDelta
     const headers = varint(buf, pos)
@@ -120,15 +213,13 @@ function decodePlain(buf: Buffer, start: number, size: number, base: number, att
       if (vl > 0) pos += vl
     }
     pos = recordEnd
-    out.push({ offset, key, value, timestamp })
-    state.bytes += value.length
-    if (out.length >= limits.maxRecords || state.bytes >= limits.maxBytes) return true
+    if (out.add(offset, timestamp, chunk, valueStart, valueStart + Math.max(0, valueLength), limits)) return true
   }
   return false
 }
 
-/** Compressed batches are rare here (our producer never compresses): the client library decodes them. */
-function decodeCompressed(batch: Buffer, limits: DecodeLimits, out: LogRecord[], state: { bytes: number }): boolean {
+/** Compressed batches are rare here (our producer never compresses): the client library decodes them, each value its own chunk. */
+function decodeCompressed(batch: Buffer, limits: DecodeLimits, out: Columns): boolean {
   const b = readRecordsBatch(Reader.from(batch))
   const base = Number(b.firstOffset)
   const appendTime = (b.attributes & LOG_APPEND_TIME) !== 0 ? Number(b.maxTimestamp) : null
@@ -138,9 +229,9 @@ function decodeCompressed(batch: Buffer, limits: DecodeLimits, out: LogRecord[],
     let timestamp = appendTime ?? Number(b.firstTimestamp) + Number(r.timestampDelta)
     for (const [k, v] of r.headers) if (k?.length === 2 && k[0] === T && k[1] === S && v?.length === 8) timestamp = int64(v, 0)
     const value = r.value ?? EMPTY
-    out.push({ offset, key: limits.keys && r.key !== null ? r.key.toString('utf8') : null, value, timestamp })
-    state.bytes += value.length
-    if (out.length >= limits.maxRecords || state.bytes >= limits.maxBytes) return true
+    out.keys?.push(r.key === null ? null : r.key.toString('utf8'))
+    out.chunks.push(value)
+    if (out.add(offset, timestamp, out.chunks.length - 1, 0, value.length, limits)) return true
   }
   return false
 }
