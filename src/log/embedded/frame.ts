@@ -1,5 +1,6 @@
-import type { AppendRecord, LogRecord, RecordBatch } from '../event-log.ts'
+import type { AppendRecord, LogRecord } from '../event-log.ts'
 import { FRAME_HEADER, FRAME_RECORD_HEADER, FRAME_VERSION } from '../framed.ts'
+import { RecordColumns } from '../record-columns.ts'
 
 /**
  * One appended batch is stored as one LMDB value: one B-tree insert per 1,000 events instead of
@@ -80,25 +81,8 @@ export function decodeFrame(buf: Uint8Array, baseOffset: number, from: number, o
   return bytes
 }
 
-/** A RecordBatch being filled frame by frame; its arrays grow as needed. */
-export class BatchBuilder {
-  count = 0
-  private offsets: Float64Array
-  private timestamps: Float64Array
-  private readonly chunks: Uint8Array[] = []
-  private chunkOf: Uint32Array
-  private starts: Uint32Array
-  private ends: Uint32Array
-
-  constructor(capacity: number) {
-    const n = Math.max(1, capacity)
-    this.offsets = new Float64Array(n)
-    this.timestamps = new Float64Array(n)
-    this.chunkOf = new Uint32Array(n)
-    this.starts = new Uint32Array(n)
-    this.ends = new Uint32Array(n)
-  }
-
+/** A RecordBatch being filled frame by frame. */
+export class BatchBuilder extends RecordColumns {
   /**
    * Adds the records of a frame whose first offset is `baseOffset`, skipping those before `from`, up to
    * `maxRecords` in the batch; returns their value bytes. The frame itself becomes a chunk: no view
@@ -117,13 +101,7 @@ export class BatchBuilder {
       const valueLength = view.getUint32(pos + 12, true)
       const start = pos + RECORD_HEADER + Math.max(keyLength, 0)
       if (baseOffset + i >= from) {
-        if (this.count === this.offsets.length) this.grow()
-        const k = this.count++
-        this.offsets[k] = baseOffset + i
-        this.timestamps[k] = view.getFloat64(pos, true)
-        this.chunkOf[k] = chunk
-        this.starts[k] = start
-        this.ends[k] = start + valueLength
+        this.push(baseOffset + i, view.getFloat64(pos, true), chunk, start, start + valueLength)
         bytes += valueLength
         added++
       }
@@ -136,33 +114,6 @@ export class BatchBuilder {
   /** Drops trailing records at or past `end`. */
   truncate(end: number): void {
     while (this.count > 0 && this.offsets[this.count - 1]! >= end) this.count--
-  }
-
-  build(): RecordBatch {
-    const n = this.count
-    return {
-      count: n,
-      offsets: this.offsets.subarray(0, n),
-      timestamps: this.timestamps.subarray(0, n),
-      chunks: this.chunks,
-      chunkOf: this.chunkOf.subarray(0, n),
-      starts: this.starts.subarray(0, n),
-      ends: this.ends.subarray(0, n),
-    }
-  }
-
-  private grow(): void {
-    const n = this.offsets.length * 2
-    const grown = <T extends Float64Array | Uint32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n)
-      b.set(a)
-      return b
-    }
-    this.offsets = grown(this.offsets, (k) => new Float64Array(k))
-    this.timestamps = grown(this.timestamps, (k) => new Float64Array(k))
-    this.chunkOf = grown(this.chunkOf, (k) => new Uint32Array(k))
-    this.starts = grown(this.starts, (k) => new Uint32Array(k))
-    this.ends = grown(this.ends, (k) => new Uint32Array(k))
   }
 }
 

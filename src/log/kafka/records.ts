@@ -1,4 +1,5 @@
 import { Reader, readRecordsBatch } from '@platformatic/kafka'
+import { RecordColumns } from '../record-columns.ts'
 import type { AppendRecord, LogRecord, RecordBatch } from '../event-log.ts'
 
 /*
@@ -62,12 +63,14 @@ export function batchSpans(buf: Buffer): BatchSpan[] {
 
 /** Records at `from` or later, within the limits (always at least one when there is one). */
 export function decodeRecords(buf: Buffer, limits: DecodeLimits): LogRecord[] {
-  const c = decodeColumns(buf, limits)
+  const columns = decodeColumns(buf, limits)
+  const keys = columns.keys
+  const c = columns.build()
   const out = new Array<LogRecord>(c.count)
   for (let i = 0; i < c.count; i++) {
     const chunk = c.chunks[c.chunkOf[i]!]!
     const value = c.starts[i] === c.ends[i] ? EMPTY : chunk.subarray(c.starts[i], c.ends[i])
-    out[i] = { offset: c.offsets[i]!, key: c.keys === null ? null : c.keys[i]!, value, timestamp: c.timestamps[i]! }
+    out[i] = { offset: c.offsets[i]!, key: keys === null ? null : keys[i]!, value, timestamp: c.timestamps[i]! }
   }
   return out
 }
@@ -100,71 +103,21 @@ function decodeColumns(buf: Buffer, limits: DecodeLimits): Columns {
   return out
 }
 
-/** Record columns being filled; `keys` only when asked for. */
-class Columns {
-  count = 0
+/** Record columns being filled, with their value bytes so far; `keys` only when asked for. */
+class Columns extends RecordColumns {
   bytes = 0
-  offsets: Float64Array
-  timestamps: Float64Array
-  readonly chunks: Uint8Array[] = []
-  chunkOf: Uint32Array
-  starts: Uint32Array
-  ends: Uint32Array
   readonly keys: Array<string | null> | null
 
   constructor(capacity: number, keys: boolean) {
-    capacity = Math.max(1, capacity)
-    this.offsets = new Float64Array(capacity)
-    this.timestamps = new Float64Array(capacity)
-    this.chunkOf = new Uint32Array(capacity)
-    this.starts = new Uint32Array(capacity)
-    this.ends = new Uint32Array(capacity)
+    super(capacity)
     this.keys = keys ? [] : null
   }
 
   /** Adds a record whose value is bytes [start, end) of chunk `chunk`; true when a limit is reached. */
   add(offset: number, timestamp: number, chunk: number, start: number, end: number, limits: DecodeLimits): boolean {
-    const i = this.count++
-    if (i === this.offsets.length) this.grow()
-    this.offsets[i] = offset
-    this.timestamps[i] = timestamp
-    this.chunkOf[i] = chunk
-    this.starts[i] = start
-    this.ends[i] = end
+    this.push(offset, timestamp, chunk, start, end)
     this.bytes += end - start
     return this.count >= limits.maxRecords || this.bytes >= limits.maxBytes
-  }
-
-  private grow(): void {
-    const n = this.offsets.length * 2
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(n)
-      b.set(a)
-      return b
-    }
-    const u32 = (a: Uint32Array) => {
-      const b = new Uint32Array(n)
-      b.set(a)
-      return b
-    }
-    this.offsets = f64(this.offsets)
-    this.timestamps = f64(this.timestamps)
-    this.chunkOf = u32(this.chunkOf)
-    this.starts = u32(this.starts)
-    this.ends = u32(this.ends)
-  }
-
-  build(): RecordBatch {
-    const n = this.count
-    return {
-      count: n,
-      offsets: this.offsets.subarray(0, n),
-      timestamps: this.timestamps.subarray(0, n),
-      chunks: this.chunks,
-      chunkOf: this.chunkOf.subarray(0, n),
-      starts: this.starts.subarray(0, n),
-      ends: this.ends.subarray(0, n),
-    }
   }
 }
 
