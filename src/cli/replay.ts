@@ -53,8 +53,9 @@ const THREAD_FROM_BYTES = 4 << 20
 
 /**
  * `tagstream replay`: the engine over an NDJSON file, printing the final members of each segment.
- * This thread reads the file with the collector's byte-level reader (src/engine/replay/reader.ts),
- * the engine applies the events in a thread of its own, each batch as it comes.
+ * The file is read with the collector's byte-level reader (src/engine/replay/reader.ts), for a large
+ * file by this thread and a reader thread in turns, and the engine applies each chunk as it comes, in
+ * a thread of its own or split over two (docs/replay.md, "How a file is read").
  */
 export async function replayFile(input: string, rulesPath: string, opts: ReplayFileOptions): Promise<ReplayCliResult> {
   const options = engineOptions(opts.engine)
@@ -97,7 +98,7 @@ export async function replayFile(input: string, rulesPath: string, opts: ReplayF
   return { ...r, seconds, eventsPerSecond: Math.round(r.events / seconds), engines }
 }
 
-/** Engine threads a replay's partitions are split over (while independent): this machine's class has two cores, one of them reading. */
+/** Engine threads a replay's partitions are split over while they are independent: half the partitions each. */
 const SPLIT_THREADS = 2
 
 /**
