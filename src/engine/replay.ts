@@ -93,7 +93,8 @@ export class Replay {
    * can pass between them, and nobody listens to the outputs in order), the batch is applied
    * partition by partition: each partition sees exactly its events in the same order, so the result
    * is the same, and one partition's users stay in the CPU's caches while its events are applied
-   * (about a third less time per event on seed 000's workload). Otherwise, in input order.
+   * (measured on seed 000's workload: 1.0–1.2 µs an event to decode and apply, against 1.2–1.6 in
+   * input order). Otherwise, in input order.
    */
   processEntries(bytes: Buffer, length: number, share: EntryShare | null = null): void {
     const n = this.indexEntries(bytes, length, share)
