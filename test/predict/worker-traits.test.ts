@@ -1,18 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { CODEC, decodeEvent, PREDICTION_EVENT, type TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
+import { TOPICS } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { readRange } from '../../src/log/read-range.ts'
 import { predictRun } from '../../src/predict/index.ts'
 import { lifecycleEvents } from '../../src/sim/lifecycle/index.ts'
 import { startTestServer, auth } from '../api/harness.ts'
-import { testSchema } from '../state/postgres-helpers.ts'
 import { writeEvents } from '../warehouse/fixtures.ts'
-import { dropTopics, freshPrefix, kafkaUrl, requireKafka, until, workerArgs, WorkerProcess } from '../worker/helpers.ts'
+import { kafkaUrl, until, workerSuite } from '../worker/helpers.ts'
 
 /*
  * The other mode of docs/predictions.md, "How scores reach profiles": the prediction events go to a
@@ -28,26 +25,8 @@ const RULES = `segments:
 `
 
 describe('predicted traits with engine workers on Kafka and Postgres', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tagstream-predict-workers-'))
-  const prefix = freshPrefix('predict')
-  const schema = testSchema('wpredict')
-  const segments = join(dir, 'rules.yaml')
-  let worker: WorkerProcess | null = null
-  let log: EventLog
-
-  beforeAll(async () => {
-    requireKafka()
-    writeFileSync(segments, RULES)
-    log = (await openEventLog(kafkaUrl(prefix), { partitions: PARTITIONS })).log
-  })
-  afterAll(async () => {
-    worker?.signal('SIGKILL')
-    await worker?.exited
-    await log?.close()
-    await schema.drop()
-    await dropTopics(prefix)
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const w = workerSuite('predict', RULES, PARTITIONS)
+  const { dir, prefix, schema, segments } = w
 
   it('a worker sets the scores as traits; a collector serves them', async () => {
     const events: TrackedEvent[] = []
@@ -56,18 +35,17 @@ describe('predicted traits with engine workers on Kafka and Postgres', () => {
       const { event, user_id, ts, ...properties } = e
       events.push({ event, user_id, ts, event_id: `w-${i++}`, tenant: 'default', received_at: ts, properties })
     }
-    await appendEvents(log, events, PARTITIONS)
+    await appendEvents(w.log, events, PARTITIONS)
     // The warehouse as the sink would have filed the same events.
     await writeEvents(
       join(dir, 'warehouse'),
       events.map((e) => ({ event: e.event, user_id: e.user_id, ts: new Date(e.ts).toISOString(), properties: e.properties })),
     )
-    const run = await predictRun({ dataDir: dir, kind: 'run', asOfMs: END, options: { maxTrainRows: 5_000 }, log: { log, partitions: PARTITIONS } })
+    const run = await predictRun({ dataDir: dir, kind: 'run', asOfMs: END, options: { maxTrainRows: 5_000 }, log: { log: w.log, partitions: PARTITIONS } })
     expect(run.status, run.error ?? '').toBe('succeeded')
     expect(run.tenants.default!.published).toContain('churn_7d')
 
-    worker = new WorkerProcess('p-a', workerArgs(prefix, schema.url, segments))
-    await worker.joined
+    await w.start('p-a').joined
     const collector = await startTestServer({ dataDir: join(dir, 'collector'), engine: false, logUrl: kafkaUrl(prefix), stateUrl: schema.url, partitions: PARTITIONS, segmentsPath: segments })
     try {
       // Each user's score as the run appended it, read back from the log.

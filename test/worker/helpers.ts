@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, inject } from 'vitest'
 import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
@@ -67,6 +67,47 @@ export class WorkerProcess {
   signal(sig: NodeJS.Signals): void {
     this.proc.kill(sig)
   }
+}
+
+/**
+ * A describe block's set-up for tests of `tagstream worker` processes: a temp directory with the
+ * rules file, fresh topics and a fresh Postgres schema, the Kafka log opened before the tests, and
+ * every worker started through `start` killed, then all of it removed, after them.
+ */
+export function workerSuite(label: string, rules: string, partitions: number) {
+  const dir = mkdtempSync(join(tmpdir(), `tagstream-worker-${label}-`))
+  const prefix = freshPrefix(label)
+  const schema = testSchema(`w${label}`)
+  const segments = join(dir, 'rules.yaml')
+  const procs: WorkerProcess[] = []
+  const suite = {
+    dir,
+    prefix,
+    schema,
+    segments,
+    procs,
+    log: null as unknown as EventLog,
+    /** Starts a worker on the suite's log, state and rules. */
+    start(id: string, extra: readonly string[] = []): WorkerProcess {
+      const w = new WorkerProcess(id, workerArgs(prefix, schema.url, segments, extra))
+      procs.push(w)
+      return w
+    },
+  }
+  beforeAll(async () => {
+    requireKafka()
+    writeFileSync(segments, rules)
+    suite.log = (await openEventLog(kafkaUrl(prefix), { partitions })).log
+  })
+  afterAll(async () => {
+    for (const p of procs) p.signal('SIGKILL')
+    await Promise.all(procs.map((p) => p.exited))
+    await (suite.log as EventLog | null)?.close()
+    await schema.drop()
+    await dropTopics(prefix)
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return suite
 }
 
 export function workerArgs(prefix: string, stateUrl: string, segments: string, extra: readonly string[] = []): string[] {

@@ -3,15 +3,9 @@
  * lines"): each `tagstream worker --metrics-port` serves its own /metrics; the figures add up to
  * the events of the log, and the listener refuses what it does not serve.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import type { EventLog } from '../../src/log/event-log.ts'
-import { openEventLog } from '../../src/log/open-log.ts'
-import { testSchema } from '../state/postgres-helpers.ts'
-import { dropTopics, freshPrefix, kafkaUrl, leases, owners, requireKafka, RULES, until, workerArgs, WorkerProcess, workload } from './helpers.ts'
+import { leases, owners, RULES, until, workerSuite, workload } from './helpers.ts'
 
 const PARTITIONS = 4
 
@@ -23,39 +17,20 @@ function series(text: string, name: string): Record<string, number> {
 }
 
 describe('tagstream worker --metrics-port', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tagstream-worker-metrics-'))
-  const prefix = freshPrefix('metrics')
-  const schema = testSchema('wmetrics')
-  const segments = join(dir, 'rules.yaml')
-  const procs: WorkerProcess[] = []
-  let log: EventLog
-
-  beforeAll(async () => {
-    requireKafka()
-    writeFileSync(segments, RULES)
-    log = (await openEventLog(kafkaUrl(prefix), { partitions: PARTITIONS })).log
-  })
-  afterAll(async () => {
-    for (const p of procs) p.signal('SIGKILL')
-    await Promise.all(procs.map((p) => p.exited))
-    await log?.close()
-    await schema.drop()
-    await dropTopics(prefix)
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const w = workerSuite('metrics', RULES, PARTITIONS)
 
   it("serves each worker's progress figures; together they count every event of the log", async () => {
-    for (const id of ['m-a', 'm-b']) procs.push(new WorkerProcess(id, workerArgs(prefix, schema.url, segments, ['--metrics-port', '0', '--progress-ms', '200'])))
+    const procs = ['m-a', 'm-b'].map((id) => w.start(id, ['--metrics-port', '0', '--progress-ms', '200']))
     await Promise.all(procs.map((p) => p.joined))
     const urls = procs.map((p) => (JSON.parse(p.out.trim().split('\n')[0]!) as { metrics: string }).metrics)
     expect(urls.every((u) => /^http:\/\/127\.0\.0\.1:\d+\/metrics$/.test(u))).toBe(true)
     // The split settled first: a partition handed over later is replayed from its checkpoint and counted again.
     await until('two partitions each', async () => {
-      const o = owners(await leases(schema.schema))
+      const o = owners(await leases(w.schema.schema))
       return o['m-a']?.length === 2 && o['m-b']?.length === 2 ? true : undefined
     })
     const events = workload(6_000, 200, 3)
-    await appendEvents(log, events, PARTITIONS)
+    await appendEvents(w.log, events, PARTITIONS)
     const logs = () => procs.map((p) => p.stderr.slice(-2_000)).join('\n')
     const texts = await until(
       'both workers to report every event',
