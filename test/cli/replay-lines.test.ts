@@ -185,4 +185,10 @@ describe('tagstream replay reads lines byte by byte, with the results of a line-
     const want = lines.flatMap((l, i) => (l.startsWith('{"event"') ? [`line-${i + 1}`] : []))
     expect(ids).toEqual(want)
   })
+
+  it('stops at a line longer than 64 MiB instead of holding it (no event is that long)', async () => {
+    const input = join(tmp.dir, 'long-line.ndjson')
+    writeFileSync(input, `{"event":"spin","user_id":"a","ts":${T0}}\n{"event":"spin","user_id":"b","note":"${'x'.repeat(65 << 20)}`)
+    await expect(replayFile(input, rules, { partitions: PARTITIONS, thread: false })).rejects.toThrow(/cannot read .*: the line at byte \d+ is longer than 64 MiB/)
+  })
 })
