@@ -95,9 +95,18 @@ export class KafkaEventLog implements EventLog {
     } catch (err) {
       if (!hasKafkaError(err, 'TOPIC_ALREADY_EXISTS')) throw err
     }
-    const existing = await this.partitionCount(topic)
-    if (existing === null) throw new Error(`Kafka says topic "${name}" exists but reports no metadata for it`)
-    return existing
+    // Another client created it a moment ago (two processes starting on one log): the broker answering
+    // may not list it yet, nor have its partitions' leaders. Wait for it as for our own creation.
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const existing = await this.partitionCount(topic)
+      if (existing !== null) {
+        await this.untilVisible(name, existing)
+        return existing
+      }
+      if (Date.now() > deadline) throw new Error(`Kafka says topic "${name}" exists but reports no metadata for it within 30 s`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
   }
 
   async partitionCount(topic: string): Promise<number | null> {
