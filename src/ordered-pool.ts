@@ -85,9 +85,14 @@ export function countLines(chunk: Buffer): number {
   return chunk.length > 0 && chunk[chunk.length - 1] !== 0x0a ? n + 1 : n
 }
 
-/** A copy of the bytes in memory another thread can read. */
-export function sharedCopy(bytes: Buffer): SharedArrayBuffer {
+/**
+ * The bytes in memory another thread can read, as [offset, offset + bytes.length) of a
+ * SharedArrayBuffer: the bytes' own memory when it is shared already (src/cli/read-lines.ts reads
+ * into such memory), else a copy.
+ */
+export function shareable(bytes: Buffer): { buffer: SharedArrayBuffer; offset: number } {
+  if (bytes.buffer instanceof SharedArrayBuffer) return { buffer: bytes.buffer, offset: bytes.byteOffset }
   const copy = new SharedArrayBuffer(bytes.length)
   bytes.copy(Buffer.from(copy))
-  return copy
+  return { buffer: copy, offset: 0 }
 }

@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { appendChunk, FileLines, type FileChunk, type FileChunkDone, type FileChunkJob } from '../ingest/file-lines.ts'
 import { FramedRecords } from '../log/framed.ts'
-import { countLines, OrderedPool, sharedCopy } from '../ordered-pool.ts'
+import { countLines, OrderedPool, shareable } from '../ordered-pool.ts'
 import { threadScript } from '../thread-script.ts'
 import { RequestIds } from '../ingest/ids.ts'
 import type { EventLog } from '../log/event-log.ts'
@@ -86,7 +86,8 @@ export async function ingestFile(log: EventLog, path: string, partitions: number
         await settle()
         continue
       }
-      pool.send({ seq: pool.nextSeq, chunk: sharedCopy(chunk), length: chunk.length, firstIndex: index, tenant, receivedAt, partitions, source })
+      const { buffer, offset } = shareable(chunk)
+      pool.send({ seq: pool.nextSeq, chunk: buffer, offset, length: chunk.length, firstIndex: index, tenant, receivedAt, partitions, source })
       index += countLines(chunk)
       while (pool.full) {
         take(fromThread(await pool.take()))

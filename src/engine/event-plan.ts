@@ -1,4 +1,5 @@
 import type { TrackedEvent } from '../events/envelope.ts'
+import { keyBloom, mayHoldKeys } from '../events/event-view.ts'
 import { PROFILE_PROPERTIES, type CompiledTrigger } from '../rules/index.ts'
 import { coerceTrait, type PreparedTrait } from './custom-traits.ts'
 import type { EngineRules, PreparedMetric } from './engine-rules.ts'
@@ -45,20 +46,25 @@ export function applyTraits(user: UserState, e: TrackedEvent, plan: EventPlan, p
   if (e.ts > user.lastSeen) user.lastSeen = e.ts
   user.eventCount++
   user.counts[plan.id] = (user.counts[plan.id] ?? 0) + 1
-  const props = e.properties
   if (plan.purchase) {
-    const amount = props[purchaseAmountField]
+    const amount = e.properties[purchaseAmountField]
     if (typeof amount === 'number' && Number.isFinite(amount)) user.purchaseMicros += toMicros(amount)
   }
-  // Five direct probes beat walking the event's keys (for-in) by about 4× on V8.
-  if (props.country !== undefined || props.language !== undefined || props.user_agent !== undefined || props.referrer !== undefined || props.host !== undefined) {
-    for (const k of PROFILE_PROPERTIES) {
-      const v = props[k]
-      if (typeof v === 'string') user.setProfile(k, v, e.ts)
+  // A decoded event whose keys are none of these skips making its properties (mayHoldKeys); then
+  // five direct probes beat walking the event's keys (for-in) by about 4× on V8.
+  if (mayHoldKeys(e, PROFILE_BLOOM)) {
+    const props = e.properties
+    if (props.country !== undefined || props.language !== undefined || props.user_agent !== undefined || props.referrer !== undefined || props.host !== undefined) {
+      for (const k of PROFILE_PROPERTIES) {
+        const v = props[k]
+        if (typeof v === 'string') user.setProfile(k, v, e.ts)
+      }
     }
   }
   for (const t of plan.traits) {
-    const v = coerceTrait(t.type, t.read(props))
+    const v = coerceTrait(t.type, t.read(e.properties))
     if (v !== null) user.setCustom(t.name, v, e.ts)
   }
 }
+
+const PROFILE_BLOOM = keyBloom(PROFILE_PROPERTIES)

@@ -1,5 +1,7 @@
-import type { JsonValue, TrackedEvent } from './envelope.ts'
+import type { TrackedEvent } from './envelope.ts'
 import { readShortString } from './intern.ts'
+import { CODEC, f64At } from './codec-layout.ts'
+import { ANY_KEY, EventView, decodeProperties, walkProperties } from './event-view.ts'
 import { decodeJsonRecord, type LogPosition } from './json-record.ts'
 
 /*
@@ -21,48 +23,7 @@ import { decodeJsonRecord, type LogPosition } from './json-record.ts'
  * read by json-record.ts as every reader of the log reads it. Its receive time and default event_id
  * come from its place in the log, so decodeEvent reads one only when given that place.
  */
-/** The layout's constants, for readers that walk encoded events without decoding them (the warehouse sink). */
-export const CODEC = {
-  VERSION: 1,
-  /** Offsets in an encoded event of the fixed header's fields (f64 ts, f64 received_at, u8 flags), and its size. */
-  AT_TS: 1,
-  AT_RECEIVED: 9,
-  AT_FLAGS: 17,
-  HEADER: 18,
-  /** First byte of a clock record (clock-record.ts), not an event. */
-  CLOCK: 2,
-  /**
-   * First byte of an identity record (src/engine/identity-record.ts): one partition's engine
-   * asking or answering another about linking two ids, or handing it an event of an absorbed id.
-   * Not an event either: every reader but the engine skips it.
-   */
-  IDENTITY: 3,
-  /**
-   * First byte of a rules record (src/engine/rules-record.ts): a tenant's own rule set changed, and
-   * the partition applies it at this point of its log. Not an event: every reader but the engine skips it.
-   */
-  RULES: 4,
-  /**
-   * First byte of an erase record (src/events/erase-record.ts): one person of a tenant is erased at
-   * this point of the partition (docs/privacy.md). Not an event: every reader but the engine skips it.
-   */
-  ERASE: 5,
-  HAS_ANONYMOUS_ID: 1,
-  /**
-   * The server assigned event_id (the client sent none). A restarted collector rebuilds its dedupe
-   * horizon from the log (src/ingest/dedupe-restore.ts) and skips these: no client can retry
-   * an id it never had. Records written before this flag existed count as client ids (safe: a few
-   * ids remembered that nobody will repeat).
-   */
-  SERVER_ID: 2,
-  OPEN_BRACE: 0x7b,
-  T_NULL: 0,
-  T_FALSE: 1,
-  T_TRUE: 2,
-  T_NUMBER: 3,
-  T_STRING: 4,
-  T_JSON: 5,
-} as const
+export { CODEC }
 const { VERSION, AT_TS, AT_RECEIVED, AT_FLAGS, HEADER, HAS_ANONYMOUS_ID, SERVER_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
 
 // Events are encoded straight into a shared slab and handed out as views of it: no copy and no
@@ -143,31 +104,6 @@ export function decodeEvent(bytes: Uint8Array, at?: LogPosition): TrackedEvent {
   return out
 }
 
-/**
- * An event decoded in place for the engine, which reads many events and few event ids (only
- * notifications carry one): `event_id` is decoded from the bytes when first asked for. The view
- * keeps its buffer alive, so it is for processing, not for keeping; `decodeEvent` gives a plain object.
- */
-export class EventView implements TrackedEvent {
-  anonymous_id?: string
-  private id: string | undefined = undefined
-  constructor(
-    readonly event: string,
-    readonly tenant: string,
-    readonly user_id: string,
-    readonly ts: number,
-    readonly received_at: number,
-    readonly properties: Record<string, JsonValue>,
-    private readonly bytes: Buffer,
-    private readonly idStart: number,
-    private readonly idEnd: number,
-  ) {}
-
-  get event_id(): string {
-    return (this.id ??= this.bytes.toString('utf8', this.idStart, this.idEnd))
-  }
-}
-
 /** Decodes the event in b[start, end) (binary, or JSON when `at` is given) without copying it first. */
 export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPosition): TrackedEvent {
   if (b[start] !== VERSION || end <= start) return decodeOther(b, start, end, at)
@@ -190,42 +126,15 @@ export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPos
   }
   const idStart = pos + 2
   const idEnd = (pos = idStart + (b[pos]! | (b[pos + 1]! << 8)))
-  const count = b[pos]! | (b[pos + 1]! << 8)
-  pos += 2
-  const properties: Record<string, JsonValue> = {}
-  for (let i = 0; i < count; i++) {
-    n = b[pos]!
-    const key = readShortString(b, pos + 1, (pos += 1 + n))
-    const type = b[pos++]
-    let v: JsonValue
-    if (type === T_NUMBER) {
-      v = f64At(b, pos)
-      pos += 8
-    } else if (type === T_STRING || type === T_JSON) {
-      n = b.readUInt32LE(pos)
-      const s = pos + 4
-      pos = s + n
-      v = type === T_STRING ? readShortString(b, s, pos) : (JSON.parse(b.toString('utf8', s, pos)) as JsonValue)
-    } else if (type === T_NULL) v = null
-    else if (type === T_FALSE) v = false
-    else if (type === T_TRUE) v = true
-    else throw new Error(`unknown property type ${type}`)
-    properties[key] = v
-  }
-  if (pos > end) throw new Error('encoded event overruns its record')
-  const view = new EventView(event, tenant, user_id, ts, received_at, properties, b, idStart, idEnd)
+  // The properties are walked (a damaged layout throws here, where readers catch it) but made into
+  // an object only when first asked for: most events' rules never look at them (EventView).
+  const walked = walkProperties(b, pos)
+  if (walked.end > end) throw new Error('encoded event overruns its record')
+  // A JSON value is parsed now, so that bad nested JSON fails the decoding as it always has.
+  const properties = walked.json ? decodeProperties(b, pos) : null
+  const view = new EventView(event, tenant, user_id, ts, received_at, properties, b, idStart, idEnd, pos, walked.json ? ANY_KEY : walked.bloom)
   if (anonymous_id !== undefined) view.anonymous_id = anonymous_id
   return view
-}
-
-// A little-endian double through a scratch array (every platform Node runs on is little-endian).
-const scratch = new Float64Array(1)
-const scratchBytes = new Uint8Array(scratch.buffer)
-
-function f64At(b: Buffer, at: number): number {
-  if (at + 8 > b.length) throw new RangeError('encoded event overruns its record')
-  for (let i = 0; i < 8; i++) scratchBytes[i] = b[at + i]!
-  return scratch[0]!
 }
 
 /**

@@ -5,6 +5,7 @@ export { ORIGINAL_TS, resolveEventTime, resolved as resolvedEventTime } from './
 export * from './partition.ts'
 export * from './murmur2.ts'
 export * from './codec.ts'
+export { EventView, keyBloom, mayHoldKeys } from './event-view.ts'
 export { uuid7 } from './uuid7.ts'
 export * from './clock-record.ts'
 export * from './prediction.ts'

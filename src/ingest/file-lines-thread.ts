@@ -6,7 +6,7 @@ import { RequestIds } from './ids.ts'
 const port = parentPort!
 port.on('message', (m: FileChunkJob) => {
   const options = { tenant: m.tenant, receivedAt: m.receivedAt, partitions: m.partitions, maxEvents: Number.POSITIVE_INFINITY, deduper: null, ids: new RequestIds(m.receivedAt), source: m.source }
-  const r = FileLines.read(Buffer.from(m.chunk, 0, m.length), m.firstIndex, options)
+  const r = FileLines.read(Buffer.from(m.chunk, m.offset, m.length), m.firstIndex, options)
   const done: FileChunkDone = {
     seq: m.seq,
     frames: r.frames.map((f) => ({ buffer: f.bytes.buffer as ArrayBuffer, used: f.used, count: f.count })),

@@ -24,7 +24,9 @@ export interface FileChunk {
 /** A chunk for a reader thread (./file-lines-thread.ts): its bytes, shared, and what a sorter needs. */
 export interface FileChunkJob {
   seq: number
+  /** The chunk is bytes [offset, offset + length) of this buffer. */
   chunk: SharedArrayBuffer
+  offset: number
   length: number
   firstIndex: number
   tenant: string

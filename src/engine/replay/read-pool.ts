@@ -1,15 +1,16 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { OrderedPool, sharedCopy } from '../../ordered-pool.ts'
+import { OrderedPool, shareable } from '../../ordered-pool.ts'
 import { threadScript } from '../../thread-script.ts'
 import type { ChunkRead } from './read-chunk.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
-/** A chunk for a reader thread: its bytes (a copy, shared) and its first line's number. */
+/** A chunk for a reader thread: its bytes (shared: [offset, offset + length) of chunk) and its first line's number. */
 export interface ReadJob {
   seq: number
   chunk: SharedArrayBuffer
+  offset: number
   length: number
   firstLine: number
   partitions: number
@@ -43,7 +44,8 @@ export class ReadPool {
 
   /** Sends a chunk of whole lines whose first line is `firstLine`. */
   send(chunk: Buffer, firstLine: number): void {
-    this.pool.send({ seq: this.pool.nextSeq, chunk: sharedCopy(chunk), length: chunk.length, firstLine, partitions: this.partitions })
+    const { buffer, offset } = shareable(chunk)
+    this.pool.send({ seq: this.pool.nextSeq, chunk: buffer, offset, length: chunk.length, firstLine, partitions: this.partitions })
   }
 
   /** The next chunk in file order, once read. */
