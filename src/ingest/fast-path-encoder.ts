@@ -1,6 +1,6 @@
 import { CODEC, DEFAULT_LIMITS, SIZE_ESTIMATE } from '../events/index.ts'
 import type { Deduper } from './dedupe.ts'
-import { copy, isProtoKey } from './fast-path-bytes.ts'
+import { copy, copyWords, isProtoKey, viewOf } from './fast-path-bytes.ts'
 import { KeySet } from './key-set.ts'
 import { Span, groupElement, props, startRequest, type ReadElement } from './fast-path-event.ts'
 import type { RequestIds } from './ids.ts'
@@ -97,6 +97,7 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
   readonly event = new Span()
   /** The bytes `event` is a span of: the body, or a fixed name. */
   eventBytes: Buffer
+  readonly bodyView: DataView
   readonly userId = new Span()
   readonly anonymousId = new Span()
   readonly eventId = new Span()
@@ -116,6 +117,7 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
   ) {
     this.n = b.length
     this.eventBytes = b
+    this.bodyView = viewOf(b)
     this.tenantBytes = Buffer.from(o.tenant)
     this.out = emptyBatch(o.partitions)
     this.sorter = new RequestSorter(sentAt === undefined ? o : { ...o, sentAt }, this.out)
@@ -215,13 +217,13 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
       // Checked here too (the budget only grows), so the scratch never holds much more than one event's worth.
       if (this.budget > LIMITS.maxEventBytes) return FALLBACK
       if (str.escaped && this.o.surrogatesSlow === true && escapesSurrogate(b, i + 1, end - 1)) return FALLBACK
-      p = props.key(b, ks, klen, props.ensure(p, klen + 6 + end - i))
+      p = props.key(b, this.bodyView, ks, klen, props.ensure(p, klen + 6 + end - i))
       const out = props.bytes
       out[p] = T_STRING
       const s = i + 1
       const e = end - 1
-      const len = str.escaped ? unescapeInto(b, s, e, out, p + 5) : copy(b, s, e, out, p + 5)
-      out.writeUInt32LE(len, p + 1)
+      const len = str.escaped ? unescapeInto(b, s, e, out, p + 5) : copyWords(b, this.bodyView, s, e, out, props.view, p + 5)
+      props.view.setUint32(p + 1, len, true)
       this.propLen = p + 5 + len
       return end
     }
@@ -231,7 +233,7 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
       const v = num.value
       if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) return FALLBACK
       this.budget += keyUnits + SIZE_ESTIMATE.number
-      p = props.key(b, ks, klen, props.ensure(p, klen + 10))
+      p = props.key(b, this.bodyView, ks, klen, props.ensure(p, klen + 10))
       props.bytes[p] = T_NUMBER
       props.view.setFloat64(p + 1, v, true)
       this.propLen = p + 9
@@ -241,7 +243,7 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
       end = scanLiteral(b, i)
       if (end === SYNTAX) return SYNTAX
       this.budget += keyUnits + SIZE_ESTIMATE.literal
-      p = props.key(b, ks, klen, props.ensure(p, klen + 2))
+      p = props.key(b, this.bodyView, ks, klen, props.ensure(p, klen + 2))
       props.bytes[p] = c === 0x74 ? T_TRUE : c === 0x66 ? T_FALSE : T_NULL
       this.propLen = p + 1
       return end
@@ -257,7 +259,7 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
   protected madeProperty(key: Buffer, type: number, value: Buffer | number): void {
     const klen = key.length
     const size = typeof value === 'number' ? 8 : 4 + value.length
-    let p = props.key(key, 0, klen, props.ensure(this.propLen, klen + 2 + size))
+    let p = props.key(key, null, 0, klen, props.ensure(this.propLen, klen + 2 + size))
     props.bytes[p++] = type
     if (typeof value === 'number') props.view.setFloat64(p, value, true)
     else {

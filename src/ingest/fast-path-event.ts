@@ -1,6 +1,6 @@
 import { CODEC, MAX_ID_LENGTH, murmur2Range, toPositive } from '../events/index.ts'
 import type { AppendRecord } from '../log/event-log.ts'
-import { copy, u16, viewOf } from './fast-path-bytes.ts'
+import { copy, copyWords, u16, viewOf } from './fast-path-bytes.ts'
 import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
 
 /*
@@ -40,6 +40,8 @@ export interface ReadElement {
   readonly event: Span
   /** The bytes `event` is a span of: the body, or a name the reader chose. */
   readonly eventBytes: Buffer
+  /** A DataView of the body, for copies four bytes a step (copyWords). */
+  readonly bodyView: DataView
   readonly userId: Span
   readonly anonymousId: Span
   readonly eventId: Span
@@ -63,10 +65,10 @@ export const props = {
     }
     return p
   },
-  /** Writes a property's `u8 len, key` at p; returns the offset after it. */
-  key(b: Buffer, ks: number, klen: number, p: number): number {
+  /** Writes a property's `u8 len, key` at p (`bv`: a view of b, or null); returns the offset after it. */
+  key(b: Buffer, bv: DataView | null, ks: number, klen: number, p: number): number {
     this.bytes[p] = klen
-    return p + 1 + copy(b, ks, ks + klen, this.bytes, p + 1)
+    return p + 1 + copyWords(b, bv, ks, ks + klen, this.bytes, this.view, p + 1)
   },
 }
 props.view = viewOf(props.bytes)
@@ -76,6 +78,7 @@ export const MAX_ID_UNITS = MAX_ID_LENGTH
 
 // `tenant:` + the identity: the partition key, as bytes (murmur2 input) and as a string (the record's key).
 let keyBytes = Buffer.allocUnsafe(1024)
+let keyView = viewOf(keyBytes)
 let tenantLength = 0
 // Partition keys repeat (one per user): a direct-mapped cache on the key's murmur2 returns the same string.
 const KEY_SLOTS = 16384
@@ -93,7 +96,10 @@ type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
 /** Sets the tenant of the request about to be read (at most 255 bytes, ASCII). */
 export function startRequest(tenant: Buffer): void {
   const t = tenant.length
-  if (keyBytes.length < t + 1 + 3 * MAX_ID_UNITS) keyBytes = Buffer.allocUnsafe(2 * (t + 1 + 3 * MAX_ID_UNITS))
+  if (keyBytes.length < t + 1 + 3 * MAX_ID_UNITS) {
+    keyBytes = Buffer.allocUnsafe(2 * (t + 1 + 3 * MAX_ID_UNITS))
+    keyView = viewOf(keyBytes)
+  }
   tenant.copy(keyBytes, 0)
   keyBytes[t] = 0x3a
   tenantLength = t
@@ -166,19 +172,20 @@ export function writeEncoded(s: Buffer, sv: DataView, start: number, b: Buffer, 
   sv.setFloat64(start + AT_RECEIVED, receivedAt, true)
   s[start + AT_FLAGS] = (anon.present ? HAS_ANONYMOUS_ID : 0) | (e.eventId.present ? 0 : SERVER_ID)
   let pos = start + HEADER
+  const bv = e.bodyView
   s[pos] = e.event.length
-  pos = copy(e.eventBytes, e.event.start, e.event.end, s, pos + 1) + pos + 1
+  pos = copyWords(e.eventBytes, e.eventBytes === b ? bv : null, e.event.start, e.event.end, s, sv, pos + 1) + pos + 1
   s[pos] = t
-  pos = copy(keyBytes, 0, t, s, pos + 1) + pos + 1
+  pos = copyWords(keyBytes, keyView, 0, t, s, sv, pos + 1) + pos + 1
   pos = u16(s, pos, id.length)
-  pos = copy(b, id.start, id.end, s, pos) + pos
+  pos = copyWords(b, bv, id.start, id.end, s, sv, pos) + pos
   if (anon.present) {
     pos = u16(s, pos, anon.length)
-    pos = copy(b, anon.start, anon.end, s, pos) + pos
+    pos = copyWords(b, bv, anon.start, anon.end, s, sv, pos) + pos
   }
   if (e.eventId.present) {
     pos = u16(s, pos, e.eventId.length)
-    pos = copy(b, e.eventId.start, e.eventId.end, s, pos) + pos
+    pos = copyWords(b, bv, e.eventId.start, e.eventId.end, s, sv, pos) + pos
   } else if (ids !== null) {
     pos = u16(s, pos, REQUEST_ID_LENGTH)
     ids.writeNext(sv, pos)
@@ -188,7 +195,7 @@ export function writeEncoded(s: Buffer, sv: DataView, start: number, b: Buffer, 
     pos = copy(madeId!, 0, madeLength, s, pos) + pos
   }
   pos = u16(s, pos, e.propCount)
-  return copy(props.bytes, 0, e.propLen, s, pos) + pos
+  return copyWords(props.bytes, props.view, 0, e.propLen, s, sv, pos) + pos
 }
 
 function partitionKey(hash: number, length: number, ascii: boolean): string {
