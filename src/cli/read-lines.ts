@@ -10,9 +10,18 @@ export interface LineSource {
   chunks: AsyncIterable<Buffer>
   size: number
   bytesRead: () => number
+  /**
+   * Gives a chunk's memory back once nothing reads it any more (read here or by a reader thread):
+   * a later chunk is read into it, instead of into new memory the kernel must map and zero.
+   */
+  recycle: (chunk: Buffer) => void
 }
 
 const CHUNK = 1 << 20
+/** Memory of a chunk that can be recycled: a chunk's worth and room for the part line before it. */
+const POOLED = CHUNK + (64 << 10)
+/** Chunks' memory kept for reuse at most (the chunks a replay or an ingest has in flight). */
+const MAX_FREE = 8
 /** No event is near this long (an event is at most 1 MB): a longer line is a broken file, and holding it would be unbounded memory. */
 export const MAX_LINE_BYTES = 64 << 20
 
@@ -34,8 +43,15 @@ export function readLineChunks(path: string): LineSource {
     throw new Error(`cannot read ${path}: no such file`)
   }
   const source = path.endsWith('.gz') ? gunzipped(path) : plain(path)
+  const free: SharedArrayBuffer[] = []
+  // Memory for a chunk whose part line from the last one is `rest` bytes (it reads CHUNK more or so).
+  const fresh = (rest: number): Buffer => {
+    if (rest + CHUNK > POOLED) return shared(rest + CHUNK)
+    const reused = free.pop()
+    return reused === undefined ? shared(POOLED) : Buffer.from(reused)
+  }
   async function* chunks(): AsyncGenerator<Buffer> {
-    let buf = shared(CHUNK)
+    let buf = fresh(0)
     // Bytes in buf: the part line carried over (no line break), then what the last read added.
     let filled = 0
     // Bytes handed on so far: where a line too long starts.
@@ -55,7 +71,7 @@ export function readLineChunks(path: string): LineSource {
           continue
         }
         const rest = filled - last - 1
-        const next = shared(rest + CHUNK)
+        const next = fresh(rest)
         buf.copy(next, 0, last + 1, filled)
         offset += last + 1
         yield buf.subarray(0, last + 1)
@@ -67,7 +83,11 @@ export function readLineChunks(path: string): LineSource {
       await source.close()
     }
   }
-  return { chunks: chunks(), size, bytesRead: source.bytesRead }
+  const recycle = (chunk: Buffer) => {
+    const memory = chunk.buffer
+    if (memory instanceof SharedArrayBuffer && memory.byteLength === POOLED && free.length < MAX_FREE) free.push(memory)
+  }
+  return { chunks: chunks(), size, bytesRead: source.bytesRead, recycle }
 }
 
 function shared(size: number): Buffer {

@@ -119,7 +119,8 @@ async function pass(input: string, source: LineSource, engine: EngineLink, opts:
   const bar = progressBar(source.size, 'bytes', 'replay ', 'events')
   let line = 1
   let sent = 0
-  const apply = async (r: ChunkRead) => {
+  const apply = async (r: ChunkRead, chunk: Buffer) => {
+    source.recycle(chunk)
     counts.rejected += r.counts.rejected
     for (const e of r.counts.firstErrors) if (counts.firstErrors.length < MAX_FIRST_ERRORS) counts.firstErrors.push(e)
     const dropped = dropRepeats(Buffer.from(r.buffer, 0, r.length), r.clientIds, seen, counts)
@@ -130,10 +131,10 @@ async function pass(input: string, source: LineSource, engine: EngineLink, opts:
   }
   // With reader threads, this thread reads every other chunk itself (it would mostly wait otherwise);
   // the chunks are applied in file order whoever read them.
-  const queue: Array<ChunkRead | null> = []
+  const queue: Array<{ chunk: Buffer; read: ChunkRead | null }> = []
   const next = async () => {
-    const item = queue.shift()!
-    await apply(item ?? (await pool!.take()))
+    const { chunk, read } = queue.shift()!
+    await apply(read ?? (await pool!.take()), chunk)
   }
   try {
     let k = 0
@@ -141,11 +142,11 @@ async function pass(input: string, source: LineSource, engine: EngineLink, opts:
       if (pool === null || k++ % (READ_THREADS + 1) === READ_THREADS) {
         const r = readChunk(chunk, line, opts.partitions)
         line += r.lines
-        queue.push(r)
+        queue.push({ chunk, read: r })
       } else {
         pool.send(chunk, line)
         line += countLines(chunk)
-        queue.push(null)
+        queue.push({ chunk, read: null })
       }
       while (queue.length > 2 * (READ_THREADS + 1) || (pool === null && queue.length > 0)) await next()
     }
