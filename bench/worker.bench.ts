@@ -86,7 +86,7 @@ async function fill(log: EventLog): Promise<number> {
   return plan.count
 }
 
-function worker(id: string, prefix: string, stateUrl: string): { proc: ChildProcess; exited: Promise<unknown>; gone: () => boolean } {
+function worker(id: string, prefix: string, stateUrl: string, rules: string): { proc: ChildProcess; exited: Promise<unknown>; gone: () => boolean } {
   const proc = spawn(
     process.execPath,
     [
@@ -100,7 +100,7 @@ function worker(id: string, prefix: string, stateUrl: string): { proc: ChildProc
       '--state',
       stateUrl,
       '--segments',
-      RULES,
+      rules,
       '--checkpoint-ms',
       String(CHECKPOINT_MS),
     ],
@@ -115,7 +115,7 @@ function worker(id: string, prefix: string, stateUrl: string): { proc: ChildProc
   return { proc, exited: new Promise((done) => proc.on('exit', () => done((gone = true)))), gone: () => gone }
 }
 
-export async function runGroup(workers: number, measureMoves: boolean): Promise<Run & { events: number; changes: number; users: number; stateBytes: number }> {
+export async function runGroup(workers: number, measureMoves: boolean, rules = RULES): Promise<Run & { events: number; changes: number; users: number; stateBytes: number }> {
   const prefix = `bench-worker-${randomUUID().slice(0, 8)}-`
   const schema = `tagstream_bench_worker_${process.pid}_${workers}_${Date.now().toString(36)}`
   const stateUrl = `${SERVER}${SERVER.includes('?') ? '&' : '?'}schema=${schema}`
@@ -132,7 +132,7 @@ export async function runGroup(workers: number, measureMoves: boolean): Promise<
       return rows.length === workers && rows.every((r) => r.n === PARTITIONS / workers)
     }
     const t0 = performance.now()
-    for (let i = 0; i < workers; i++) procs.push(worker(`w${i}`, prefix, stateUrl))
+    for (let i = 0; i < workers; i++) procs.push(worker(`w${i}`, prefix, stateUrl, rules))
     const samples: Array<{ t: number; n: number; cpu: number; busy: number; ticks: number }> = []
     let stableAt: number | null = null
     for (;;) {
@@ -179,7 +179,7 @@ export async function runGroup(workers: number, measureMoves: boolean): Promise<
       await untilHeld('w1', PARTITIONS)
       const handoverMs = performance.now() - t
       // A crash: a third worker joins, gets half, and is SIGKILLed; its leases have to expire.
-      procs.push(worker('w2', prefix, stateUrl))
+      procs.push(worker('w2', prefix, stateUrl, rules))
       await untilHeld('w2', PARTITIONS / 2)
       t = performance.now()
       procs[2]!.proc.kill('SIGKILL')

@@ -10,10 +10,11 @@ import {
   type CompiledTrait,
   type CompiledTrigger,
   type MetricSpec,
+  type RuleEnv,
   type RulesDefinition,
 } from '../rules/index.ts'
 import { pathReader } from '../rules/read-path.ts'
-import { slideOnlyExits } from './monotonic.ts'
+import { slideOnlyExits, timeCannotRaise } from './monotonic.ts'
 import { timeDependence, type TimeDependence } from './time-thresholds.ts'
 import { preparePropertyTraits, type PreparedTrait } from './custom-traits.ts'
 
@@ -37,6 +38,11 @@ export interface EngineRules {
   segmentWindows: number[][]
   /** Per segment: sliding can only take users out, so non-members need no slide timer. */
   slideOnlyExits: boolean[]
+  /**
+   * Per segment: the tests of the parts of its `and` chain that time alone cannot make true (./monotonic.ts,
+   * timeCannotRaise). One false for a non-member: no timer of that segment can let them in before their next event.
+   */
+  entryGates: Array<Array<(env: RuleEnv) => boolean>>
   purchaseEvents: ReadonlySet<string>
   /** The event streams in effect (the defaults and the file's `streams:`; docs/streams.md). */
   streams: StreamDefinition[]
@@ -92,6 +98,7 @@ export function prepareRules(definition: RulesDefinition, options: EngineOptions
     timeDeps,
     segmentWindows: compiled.segments.map((s) => s.metrics.filter((i) => metrics[i]!.shape !== null)),
     slideOnlyExits: monotone,
+    entryGates: compiled.segments.map((s) => s.conjuncts.filter((c) => timeCannotRaise(c.expr)).map((c) => c.test)),
     purchaseEvents: new Set(options.purchaseEvents),
     streams,
     streamsByEvent,

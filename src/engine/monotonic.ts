@@ -13,6 +13,19 @@ export function slideOnlyExits(expr: Expr): boolean {
   return check(expr, true)
 }
 
+/**
+ * Whether time alone, with no event of the user's, cannot turn the condition from false to true:
+ * sliding can only make it false (slideOnlyExits), and it reads no time (no since(), no trait: a
+ * trait may be is_new, or a computed one over a window). Always false is the safe answer.
+ */
+export function timeCannotRaise(expr: Expr): boolean {
+  return slideOnlyExits(expr) && !readsTime(expr)
+}
+
+function readsTime(e: Expr): boolean {
+  return e.kind === 'since' || e.kind === 'trait' || childExprs(e).some(readsTime)
+}
+
 function check(e: Expr, positive: boolean): boolean {
   switch (e.kind) {
     case 'and':

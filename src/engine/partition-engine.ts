@@ -488,7 +488,7 @@ export class PartitionEngine implements IdentityHost, EventOutputLists {
 
   /** Sets the user's timer to the earliest moment a segment could flip with no event of theirs. */
   schedule(user: UserState, T: number, rt: RuleRuntime): void {
-    const next = nextChange(user, T, rt.rules, this.options)
+    const next = nextChange(user, T, rt.rules, this.options, rt.env)
     if (next !== user.timerAt) {
       user.timerAt = next
       if (next !== Infinity) this.timers.add(next, user)

@@ -8,13 +8,14 @@ import { metricKey, printExpr } from './print.ts'
 import { pathReader } from './read-path.ts'
 import type { CompiledTrait } from './custom-traits.ts'
 import { assertKnownTrait, assertTimestampTrait, TraitCatalog } from './traits.ts'
-import type { CompiledRules, MetricSpec, RuleEnv, RulesDefinition, TriggerDefinition } from './types.ts'
+import type { CompiledRules, CompiledSegment, MetricSpec, RuleEnv, RulesDefinition, TriggerDefinition } from './types.ts'
 
 interface CompiledWhen {
   test: (env: RuleEnv) => boolean
   metrics: number[]
   traits: string[]
   usesNow: boolean
+  conjuncts: CompiledSegment['conjuncts']
 }
 
 /**
@@ -89,7 +90,8 @@ export function compileRules(def: RulesDefinition): CompiledRules {
       },
     }
     const test = compileCondition(expr, leaves)
-    return { test, metrics: [...used].sort((a, b) => a - b), traits: [...traits].sort(), usesNow: flags.usesNow }
+    const conjuncts = andChain(expr).map((part) => ({ expr: part, test: compileCondition(part, leaves) }))
+    return { test, metrics: [...used].sort((a, b) => a - b), traits: [...traits].sort(), usesNow: flags.usesNow, conjuncts }
   }
 
   const segments = def.segments.map((seg) => {
@@ -107,7 +109,8 @@ export function compileRules(def: RulesDefinition): CompiledRules {
     const base = { name: trg.name, on: trg.on, text: trg.text, emit: trg.emit, message: triggerMessage(trg) }
     if (trg.when === null) return { ...base, test: null, metrics: [], traits: [], usesNow: false }
     const src = trg.source ?? { text: trg.text ?? '', path: `triggers.${trg.name}.when`, trigger: trg.name }
-    return { ...base, ...compileWhen(trg.when, src, 'trigger') }
+    const { conjuncts: _conjuncts, ...when } = compileWhen(trg.when, src, 'trigger')
+    return { ...base, ...when }
   })
 
   const compiledTraits = declared.map((t): CompiledTrait => {
@@ -117,6 +120,11 @@ export function compileRules(def: RulesDefinition): CompiledRules {
   })
 
   return { metrics, segments, triggers, traits: compiledTraits }
+}
+
+/** The parts of an expression's top-level `and` chain, in order (the expression itself when it is not an `and`). */
+function andChain(e: Expr): Expr[] {
+  return e.kind === 'and' ? [...andChain(e.left), ...andChain(e.right)] : [e]
 }
 
 /** The parser already guarantees these; a hand-built AST gets the same errors. */

@@ -49,6 +49,8 @@ export interface CompiledSegment {
   maxWindowMs: number | null
   /** True when the rule reads `now` (since()): its result can change with no event and no window sliding. */
   usesNow: boolean
+  /** The parts of the rule's top-level `and` chain (the rule itself when it is not an `and`), each with its own test. */
+  conjuncts: Array<{ expr: Expr; test: (env: RuleEnv) => boolean }>
 }
 
 export interface CompiledTrigger {

@@ -8,6 +8,7 @@ import type { TrackedEvent } from '../../src/events/envelope.ts'
 export const T0 = Date.UTC(2026, 10, 1, 10)
 export const MIN = 60_000
 export const HOUR = 60 * MIN
+export const DAY = 24 * HOUR
 
 let seq = 0
 export function ev(event: string, user: string, ts: number, properties: Record<string, unknown> = {}): TrackedEvent {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { slideOnlyExits } from '../../src/engine/monotonic.ts'
+import { slideOnlyExits, timeCannotRaise } from '../../src/engine/monotonic.ts'
 import { parseExpression } from '../../src/rules/index.ts'
-import { changes, engine, ev, HOUR, MIN, T0 } from './helpers.ts'
+import { changes, DAY, engine, ev, HOUR, MIN, T0 } from './helpers.ts'
 
 const slideOnly = (rule: string) => slideOnlyExits(parseExpression(rule))
 
@@ -78,5 +78,42 @@ segments:
     expect(u?.negative).toBe(true)
     expect(u?.metrics[0]?.hasNegative).toBe(true)
     expect(u?.timerAt).toBe(T0 + HOUR)
+  })
+})
+
+describe('entry gates: a part of the rule that time cannot make true keeps non-members off the timers', () => {
+  const cannotRise = (rule: string) => timeCannotRaise(parseExpression(rule))
+
+  it('holds for all-time aggregates and growing windowed comparisons; not for since(), traits, or comparisons sliding can make true', () => {
+    expect(cannotRise('sum(purchase.amount) > 0')).toBe(true)
+    expect(cannotRise('count(add_to_cart, 1h) >= 1')).toBe(true)
+    expect(cannotRise('count(purchase) = 0')).toBe(true)
+    expect(cannotRise('since(last_seen) > 7d')).toBe(false)
+    expect(cannotRise('is_new')).toBe(false)
+    expect(cannotRise('count(purchase, 1h) = 0')).toBe(false)
+    expect(cannotRise('not count(spin, 1h) >= 3')).toBe(false)
+  })
+
+  const LAPSED = `
+segments:
+  lapsed_buyer:
+    when: sum(purchase.amount) > 0 and since(last_seen) > 7d
+`
+  it('gives a user who never bought no timer, where since(last_seen) alone would set one at every event', () => {
+    const e = engine(LAPSED)
+    e.process(ev('spin', 'a', T0))
+    e.process(ev('spin', 'a', T0 + MIN))
+    expect(e.getUser('default', 'a')?.timerAt).toBe(Infinity)
+    e.advanceTo(T0 + 30 * DAY, true)
+    expect(changes(e)).toEqual([])
+  })
+
+  it('still enters a buyer at last_seen + 7d, by the timer the open gate lets through', () => {
+    const e = engine(LAPSED)
+    e.process(ev('spin', 'a', T0))
+    e.process(ev('purchase', 'a', T0 + MIN, { amount: 5 }))
+    expect(e.getUser('default', 'a')?.timerAt).toBe(T0 + MIN + 7 * DAY)
+    e.advanceTo(T0 + 30 * DAY, true)
+    expect(changes(e).map(([u, s, c]) => [u, s, c])).toEqual([['a', 'lapsed_buyer', 'entered']])
   })
 })
