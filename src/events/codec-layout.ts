@@ -48,6 +48,7 @@ export const CODEC = {
 
 // The last buffer read and a DataView of it: bulk readers decode thousands of events from one
 // buffer in a row, and a view's getFloat64 costs a fraction of eight byte copies into a scratch array.
+// (It keeps that one buffer alive until another is read.)
 let viewed: Buffer | null = null
 let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(8))
 

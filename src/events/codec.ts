@@ -108,7 +108,7 @@ export function decodeEvent(bytes: Uint8Array, at?: LogPosition): TrackedEvent {
 export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPosition): TrackedEvent {
   if (b[start] !== VERSION || end <= start) return decodeOther(b, start, end, at)
   // Every bulk reader (engine threads, workers, replay) decodes here, once per event: positions are
-  // locals and the fixed-width numbers are read through one scratch array, not a Buffer method each.
+  // locals and the fixed-width numbers are read through a DataView of the buffer (f64At), not a Buffer method each.
   const ts = f64At(b, start + AT_TS)
   const received_at = f64At(b, start + AT_RECEIVED)
   const flags = b[start + AT_FLAGS]!
