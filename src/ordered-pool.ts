@@ -31,11 +31,6 @@ export class OrderedPool<Job extends { seq: number }, Done extends { seq: number
     })
   }
 
-  /** The seq the next job gets. */
-  get nextSeq(): number {
-    return this.sent
-  }
-
   /** Jobs sent and not yet taken back. */
   get pending(): number {
     return this.sent - this.next
@@ -46,10 +41,9 @@ export class OrderedPool<Job extends { seq: number }, Done extends { seq: number
     return this.pending >= this.workers.length * AHEAD_PER_THREAD
   }
 
-  /** Sends a job (its seq must be nextSeq); `transfer` moves buffers instead of copying them. */
-  send(job: Job, transfer: ArrayBuffer[] = []): void {
-    if (job.seq !== this.sent) throw new Error(`job ${job.seq} sent out of turn (expected ${this.sent})`)
-    this.workers[this.sent % this.workers.length]!.postMessage(job, transfer)
+  /** Sends a job to the next thread in turn, numbered (its `seq`) in the order jobs are sent. */
+  send(job: Omit<Job, 'seq'>): void {
+    this.workers[this.sent % this.workers.length]!.postMessage({ ...job, seq: this.sent })
     this.sent++
   }
 
@@ -85,14 +79,22 @@ export function countLines(chunk: Buffer): number {
   return chunk.length > 0 && chunk[chunk.length - 1] !== 0x0a ? n + 1 : n
 }
 
-/**
- * The bytes in memory another thread can read, as [offset, offset + bytes.length) of a
- * SharedArrayBuffer: the bytes' own memory when it is shared already (src/cli/read-lines.ts reads
- * into such memory), else a copy.
- */
-export function shareable(bytes: Buffer): { buffer: SharedArrayBuffer; offset: number } {
-  if (bytes.buffer instanceof SharedArrayBuffer) return { buffer: bytes.buffer, offset: bytes.byteOffset }
-  const copy = new SharedArrayBuffer(bytes.length)
-  bytes.copy(Buffer.from(copy))
-  return { buffer: copy, offset: 0 }
+/** Bytes another thread can read: [offset, offset + length) of `chunk`. */
+export interface SharedBytes {
+  chunk: SharedArrayBuffer
+  offset: number
+  length: number
+}
+
+/** The bytes as SharedBytes: their own memory when it is shared already (src/cli/read-lines.ts reads into such memory), else a copy. */
+export function shareable(bytes: Buffer): SharedBytes {
+  if (bytes.buffer instanceof SharedArrayBuffer) return { chunk: bytes.buffer, offset: bytes.byteOffset, length: bytes.length }
+  const copy = sharedBuffer(bytes.length)
+  bytes.copy(copy)
+  return { chunk: copy.buffer as SharedArrayBuffer, offset: 0, length: bytes.length }
+}
+
+/** A Buffer over new memory that other threads can read too (a SharedArrayBuffer of `size` bytes). */
+export function sharedBuffer(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size))
 }

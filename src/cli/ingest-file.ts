@@ -4,7 +4,6 @@ import { appendChunk, FileLines, type FileChunk, type FileChunkDone, type FileCh
 import { FramedRecords } from '../log/framed.ts'
 import { countLines, OrderedPool, shareable } from '../ordered-pool.ts'
 import { threadScript } from '../thread-script.ts'
-import { RequestIds } from '../ingest/ids.ts'
 import type { EventLog } from '../log/event-log.ts'
 import { progressBar } from './progress.ts'
 import { readLineChunks } from './read-lines.ts'
@@ -80,14 +79,13 @@ export async function ingestFile(log: EventLog, path: string, partitions: number
     for await (const chunk of chunks) {
       const receivedAt = Date.now()
       if (pool === null) {
-        const read = FileLines.chunk(chunk, index, { tenant, receivedAt, partitions, maxEvents: Number.POSITIVE_INFINITY, deduper: null, ids: new RequestIds(receivedAt), source })
+        const read = FileLines.chunk(chunk, index, FileLines.options(tenant, receivedAt, partitions, source))
         index += read.lines
         take(read)
         await settle()
         continue
       }
-      const { buffer, offset } = shareable(chunk)
-      pool.send({ seq: pool.nextSeq, chunk: buffer, offset, length: chunk.length, firstIndex: index, tenant, receivedAt, partitions, source })
+      pool.send({ ...shareable(chunk), firstIndex: index, tenant, receivedAt, partitions, source })
       index += countLines(chunk)
       while (pool.full) {
         take(fromThread(await pool.take()))

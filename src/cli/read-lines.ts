@@ -1,6 +1,7 @@
 import { createReadStream, statSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { createGunzip } from 'node:zlib'
+import { sharedBuffer } from '../ordered-pool.ts'
 
 export interface LineSource {
   /**
@@ -46,9 +47,9 @@ export function readLineChunks(path: string): LineSource {
   const free: SharedArrayBuffer[] = []
   // Memory for a chunk whose part line from the last one is `rest` bytes (it reads CHUNK more or so).
   const fresh = (rest: number): Buffer => {
-    if (rest + CHUNK > POOLED) return shared(rest + CHUNK)
+    if (rest + CHUNK > POOLED) return sharedBuffer(rest + CHUNK)
     const reused = free.pop()
-    return reused === undefined ? shared(POOLED) : Buffer.from(reused)
+    return reused === undefined ? sharedBuffer(POOLED) : Buffer.from(reused)
   }
   async function* chunks(): AsyncGenerator<Buffer> {
     let buf = fresh(0)
@@ -90,12 +91,8 @@ export function readLineChunks(path: string): LineSource {
   return { chunks: chunks(), size, bytesRead: source.bytesRead, recycle }
 }
 
-function shared(size: number): Buffer {
-  return Buffer.from(new SharedArrayBuffer(size))
-}
-
 function grown(buf: Buffer, filled: number, size: number): Buffer {
-  const bigger = shared(size)
+  const bigger = sharedBuffer(size)
   buf.copy(bigger, 0, 0, filled)
   return bigger
 }

@@ -104,6 +104,39 @@ export function decodeEvent(bytes: Uint8Array, at?: LogPosition): TrackedEvent {
   return out
 }
 
+/** Where a binary event's tenant and event_id lie in its buffer (idSpan's answer, reused: copy what you keep). */
+export interface IdSpan {
+  tenantStart: number
+  tenantEnd: number
+  idStart: number
+  idEnd: number
+}
+const span: IdSpan = { tenantStart: 0, tenantEnd: 0, idStart: 0, idEnd: 0 }
+
+/**
+ * The tenant's and the event_id's place in the binary event b[s, end), found by skipping the fields
+ * before them by their lengths, nothing decoded (de-duplication reads nothing else). Null when a
+ * length runs past `end` (a damaged record). The caller has checked the version byte.
+ */
+export function idSpan(b: Buffer, s: number, end: number): IdSpan | null {
+  let pos = s + HEADER
+  if (pos >= end) return null
+  pos += 1 + b[pos]! // event
+  if (pos >= end) return null
+  span.tenantStart = pos + 1
+  span.tenantEnd = pos = span.tenantStart + b[pos]!
+  if (pos + 2 > end) return null
+  pos += 2 + (b[pos]! | (b[pos + 1]! << 8)) // user_id
+  if ((b[s + AT_FLAGS]! & HAS_ANONYMOUS_ID) !== 0) {
+    if (pos + 2 > end) return null
+    pos += 2 + (b[pos]! | (b[pos + 1]! << 8))
+  }
+  if (pos + 2 > end) return null
+  span.idStart = pos + 2
+  span.idEnd = span.idStart + (b[pos]! | (b[pos + 1]! << 8))
+  return span.idEnd > end ? null : span
+}
+
 /** Decodes the event in b[start, end) (binary, or JSON when `at` is given) without copying it first. */
 export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPosition): TrackedEvent {
   if (b[start] !== VERSION || end <= start) return decodeOther(b, start, end, at)

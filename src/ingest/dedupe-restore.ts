@@ -1,4 +1,4 @@
-import { CODEC } from '../events/index.ts'
+import { CODEC, idSpan } from '../events/index.ts'
 import { TOPICS, type EventLog } from '../log/event-log.ts'
 import { readRecordBatch } from '../log/read-batch.ts'
 import { Deduper } from './dedupe.ts'
@@ -15,7 +15,7 @@ import { Deduper } from './dedupe.ts'
  * horizon, so a restart after a quiet hour reads a handful of records, not the whole log.
  */
 
-const { VERSION, AT_RECEIVED, AT_FLAGS, HEADER, SERVER_ID, HAS_ANONYMOUS_ID } = CODEC
+const { VERSION, AT_RECEIVED, AT_FLAGS, HEADER, SERVER_ID } = CODEC
 
 /** Receive times are close to append order, not exactly (concurrent requests): search this far before the cutoff. */
 const SEARCH_SLACK_MS = 60_000
@@ -101,22 +101,8 @@ export function clientId(b: Buffer, s: number, end: number): { key: string; at: 
   const flags = b[s + AT_FLAGS]!
   if (flags & SERVER_ID) return null
   const at = b.readDoubleLE(s + AT_RECEIVED)
-  let pos = s + HEADER
-  pos += 1 + b[pos]! // event
-  if (pos >= end) return null
-  const tenantStart = pos + 1
-  const tenantEnd = tenantStart + b[pos]!
-  pos = tenantEnd
-  if (pos + 2 > end) return null
-  pos += 2 + b.readUInt16LE(pos) // user_id
-  if (flags & HAS_ANONYMOUS_ID) {
-    if (pos + 2 > end) return null
-    pos += 2 + b.readUInt16LE(pos)
-  }
-  if (pos + 2 > end) return null
-  const idStart = pos + 2
-  const idEnd = idStart + b.readUInt16LE(pos)
-  if (idEnd > end || idEnd === idStart || !Number.isFinite(at)) return null
-  const tenant = b.toString('utf8', tenantStart, tenantEnd)
-  return { key: Deduper.prefix(tenant) + b.toString('utf8', idStart, idEnd), at }
+  const ids = idSpan(b, s, end)
+  if (ids === null || ids.idEnd === ids.idStart || !Number.isFinite(at)) return null
+  const tenant = b.toString('utf8', ids.tenantStart, ids.tenantEnd)
+  return { key: Deduper.prefix(tenant) + b.toString('utf8', ids.idStart, ids.idEnd), at }
 }

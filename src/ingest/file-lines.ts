@@ -7,7 +7,7 @@ import type { DeadLetter } from './dead-letters.ts'
 import { encodedSize, keyBytesLength, keyHash, writeEncoded, writeKey } from './fast-path-event.ts'
 import type { FastPathOptions } from './fast-path-encoder.ts'
 import { LineEncoder } from './fast-path-lines.ts'
-import { REQUEST_ID_LENGTH } from './ids.ts'
+import { REQUEST_ID_LENGTH, RequestIds } from './ids.ts'
 
 /** One chunk of a file read: its events framed per partition, its rejections and dead letters, and how many lines it held. */
 export interface FileChunk {
@@ -60,7 +60,12 @@ export class FileLines extends LineEncoder {
     return { frames: reader.frames, batch: reader.out, lines }
   }
 
-  /** A chunk read here, as a reader thread gives it back. */
+  /** The options a file's chunk is read with: its tenant and receive time (ids made from it), no event count limit, no de-duplication. */
+  static options(tenant: string, receivedAt: number, partitions: number, source: string): FastPathOptions {
+    return { tenant, receivedAt, partitions, maxEvents: Number.POSITIVE_INFINITY, deduper: null, ids: new RequestIds(receivedAt), source }
+  }
+
+  /** A chunk read, here or by a reader thread (./file-lines-thread.ts). */
   static chunk(chunk: Buffer, firstIndex: number, options: FastPathOptions): FileChunk {
     const { frames, batch, lines } = FileLines.read(chunk, firstIndex, options)
     return { frames, accepted: batch.accepted, rejected: batch.rejected, letters: batch.letters, lines, unencodable: batch.unencodable?.message ?? null }

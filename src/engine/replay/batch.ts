@@ -1,3 +1,5 @@
+import { sharedBuffer } from '../../ordered-pool.ts'
+
 /*
  * Events on their way from a replay's reader to its engine: one buffer per chunk of input, shared
  * (not copied) with the engine's threads: a SharedArrayBuffer, so two engine threads (partitions
@@ -35,7 +37,7 @@ export class BatchWriter {
   clientIds: number[] = []
 
   constructor(private readonly initial = 1 << 20) {
-    this.bytes = shared(initial)
+    this.bytes = sharedBuffer(initial)
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength)
   }
 
@@ -43,7 +45,7 @@ export class BatchWriter {
   reserve(kind: number, partition: number, length: number): number {
     const need = this.used + ENTRY_HEADER + length
     if (need > this.bytes.length) {
-      const bigger = shared(Math.max(2 * this.bytes.length, need))
+      const bigger = sharedBuffer(Math.max(2 * this.bytes.length, need))
       this.bytes.copy(bigger, 0, 0, this.used)
       this.bytes = bigger
       this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength)
@@ -69,14 +71,10 @@ export class BatchWriter {
   take(next = this.initial): { buffer: SharedArrayBuffer; length: number; count: number; clientIds: number[] } {
     const out = { buffer: this.bytes.buffer as SharedArrayBuffer, length: this.used, count: this.count, clientIds: this.clientIds }
     this.clientIds = []
-    this.bytes = shared(Math.max(next, 4096))
+    this.bytes = sharedBuffer(Math.max(next, 4096))
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength)
     this.used = 0
     this.count = 0
     return out
   }
-}
-
-function shared(size: number): Buffer {
-  return Buffer.from(new SharedArrayBuffer(size))
 }

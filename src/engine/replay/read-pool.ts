@@ -1,17 +1,14 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { OrderedPool, shareable } from '../../ordered-pool.ts'
+import { OrderedPool, shareable, type SharedBytes } from '../../ordered-pool.ts'
 import { threadScript } from '../../thread-script.ts'
 import type { ChunkRead } from './read-chunk.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
-/** A chunk for a reader thread: its bytes (shared: [offset, offset + length) of chunk) and its first line's number. */
-export interface ReadJob {
+/** A chunk for a reader thread: its bytes, shared, and its first line's number. */
+export interface ReadJob extends SharedBytes {
   seq: number
-  chunk: SharedArrayBuffer
-  offset: number
-  length: number
   firstLine: number
   partitions: number
 }
@@ -44,8 +41,7 @@ export class ReadPool {
 
   /** Sends a chunk of whole lines whose first line is `firstLine`. */
   send(chunk: Buffer, firstLine: number): void {
-    const { buffer, offset } = shareable(chunk)
-    this.pool.send({ seq: this.pool.nextSeq, chunk: buffer, offset, length: chunk.length, firstLine, partitions: this.partitions })
+    this.pool.send({ ...shareable(chunk), firstLine, partitions: this.partitions })
   }
 
   /** The next chunk in file order, once read. */

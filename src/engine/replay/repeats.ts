@@ -1,4 +1,4 @@
-import { CODEC } from '../../events/index.ts'
+import { idSpan } from '../../events/index.ts'
 import type { SeenIds } from '../replay-ids.ts'
 import { DROPPED, ENTRY_BINARY, ENTRY_HEADER, entryEnd } from './batch.ts'
 import type { InputCounts } from './input.ts'
@@ -26,13 +26,9 @@ export function dropRepeats(bytes: Buffer, clientIds: readonly number[], seen: S
 /** The event_id of the entry at bytes[at]. */
 function eventIdOf(bytes: Buffer, at: number): string {
   const start = at + ENTRY_HEADER
-  if (bytes[at] !== ENTRY_BINARY) return (JSON.parse(bytes.toString('utf8', start, entryEnd(bytes, at))) as { event_id: string }).event_id
-  // The codec's layout (src/events/codec.ts): header, event, tenant, user_id, [anonymous_id], event_id.
-  let pos = start + CODEC.HEADER
-  pos += 1 + bytes[pos]!
-  pos += 1 + bytes[pos]!
-  pos += 2 + (bytes[pos]! | (bytes[pos + 1]! << 8))
-  if ((bytes[start + CODEC.AT_FLAGS]! & CODEC.HAS_ANONYMOUS_ID) !== 0) pos += 2 + (bytes[pos]! | (bytes[pos + 1]! << 8))
-  const n = bytes[pos]! | (bytes[pos + 1]! << 8)
-  return bytes.toString('utf8', pos + 2, pos + 2 + n)
+  const end = entryEnd(bytes, at)
+  if (bytes[at] !== ENTRY_BINARY) return (JSON.parse(bytes.toString('utf8', start, end)) as { event_id: string }).event_id
+  // The reader wrote this entry itself: its lengths hold.
+  const ids = idSpan(bytes, start, end)!
+  return bytes.toString('utf8', ids.idStart, ids.idEnd)
 }
