@@ -11,7 +11,7 @@ import { readChunk, type ChunkRead } from '../engine/replay/read-chunk.ts'
 import { ReadPool } from '../engine/replay/read-pool.ts'
 import { countLines } from '../ordered-pool.ts'
 import { dropRepeats } from '../engine/replay/repeats.ts'
-import { parseRulesYaml, RuleError } from '../rules/index.ts'
+import { parseRulesYaml, RuleError, shareableRules, type RulesDefinition } from '../rules/index.ts'
 import { progressBar } from './progress.ts'
 import { readLineChunks, type LineSource } from './read-lines.ts'
 import { NdjsonOutput } from './replay-output.ts'
@@ -59,7 +59,7 @@ const THREAD_FROM_BYTES = 4 << 20
  */
 export async function replayFile(input: string, rulesPath: string, opts: ReplayFileOptions): Promise<ReplayCliResult> {
   const options = engineOptions(opts.engine)
-  const rulesText = loadRules(rulesPath, options)
+  const rules = loadRules(rulesPath, options)
   if (opts.changes !== undefined && opts.changes !== '-') {
     const target = resolve(opts.changes)
     if (target === resolve(input) || target === resolve(rulesPath)) throw new ReplayUsageError(`--changes ${opts.changes} would overwrite an input of the replay`)
@@ -68,7 +68,7 @@ export async function replayFile(input: string, rulesPath: string, opts: ReplayF
   let source = readLineChunks(input)
   // Opened only once the inputs are known to exist: a failed start leaves an old file alone.
   const out = opts.changes === undefined ? null : openChanges(opts.changes)
-  const job: ReplayJob = { rulesText, rulesPath, options, partitions: opts.partitions, asOf: opts.asOf ?? null, changes: out !== null }
+  const job: ReplayJob = { rules: shareableRules(rules), options, partitions: opts.partitions, asOf: opts.asOf ?? null, changes: out !== null }
   const onChanges = (text: string) => out?.line(text)
   const threaded = opts.thread ?? source.size >= THREAD_FROM_BYTES
   let r: ReplayResult | null = null
@@ -172,10 +172,10 @@ function openChanges(target: string): NdjsonOutput {
 }
 
 /**
- * The rules' text, once they are known to prepare. Rules that cannot be read are an I/O failure;
- * rules that do not parse are the user's to fix.
+ * The rules, parsed, once they are known to prepare (the engine's threads get them parsed). Rules
+ * that cannot be read are an I/O failure; rules that do not parse are the user's to fix.
  */
-function loadRules(path: string, options: EngineOptions): string {
+function loadRules(path: string, options: EngineOptions): RulesDefinition {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -183,8 +183,9 @@ function loadRules(path: string, options: EngineOptions): string {
     throw new Error(`cannot read ${path}: ${(err as Error).message}`, { cause: err })
   }
   try {
-    prepareRules(parseRulesYaml(text, path), options)
-    return text
+    const rules = parseRulesYaml(text, path)
+    prepareRules(rules, options)
+    return rules
   } catch (err) {
     // The message names the line and column: `segments.x.when: line 3, column 28: …`.
     if (err instanceof RuleError) throw new ReplayUsageError(`${path}: ${err.message}`, { cause: err })

@@ -137,20 +137,22 @@ export class Replay {
   /**
    * Records where each entry of the batch starts and its partition. An entry that may reach another
    * partition (an anonymous_id or an alias), or a forwarding partition, makes this replay ordered from
-   * here on; with a share of the partitions, only its own entries are looked at (each share watches its own).
+   * here on; with a share of the partitions, only its own entries are indexed and looked at (each share
+   * watches its own).
    */
   private indexEntries(bytes: Buffer, length: number, share: EntryShare | null): number {
     let n = 0
-    for (let at = 0; at < length; n++) {
-      if (n === this.entryStarts.length) this.growEntries()
-      const kind = bytes[at]!
+    for (let at = 0; at < length; at = entryEnd(bytes, at)) {
       const p = entryPartition(bytes, at)
+      // With a share, the other shares' entries are not even indexed: each engine thread would
+      // otherwise index and sort every entry of the file to apply half of them.
+      if (share !== null && (p === DROPPED || p % share.of !== share.index)) continue
+      if (n === this.entryStarts.length) this.growEntries()
       this.entryStarts[n] = at
-      this.entryParts[n] = p
-      if (!this.ordered && p !== DROPPED && (share === null || p % share.of === share.index)) {
-        if (kind === ENTRY_BINARY ? namesSecondId(bytes, at + ENTRY_HEADER) : linksIds(jsonEvent(bytes, at + ENTRY_HEADER, entryEnd(bytes, at)))) this.ordered = true
+      this.entryParts[n++] = p
+      if (!this.ordered && p !== DROPPED) {
+        if (bytes[at] === ENTRY_BINARY ? namesSecondId(bytes, at + ENTRY_HEADER) : linksIds(jsonEvent(bytes, at + ENTRY_HEADER, entryEnd(bytes, at)))) this.ordered = true
       }
-      at = entryEnd(bytes, at)
     }
     if (!this.ordered) for (const e of this.engines) if (e.redirecting) this.ordered = true
     return n

@@ -1,4 +1,4 @@
-import { pack, unpack } from 'msgpackr'
+import { pack, unpack } from '../events/msgpack.ts'
 import { CODEC } from '../events/codec.ts'
 import { validTenant } from '../events/json-record.ts'
 

@@ -1,4 +1,4 @@
-import { pack, unpack } from 'msgpackr'
+import { pack, unpack } from '../events/msgpack.ts'
 import type { EngineRules } from './engine-rules.ts'
 import { toMicros } from './metrics/exact-sum.ts'
 import { LifetimeMetric } from './metrics/lifetime.ts'

@@ -1,4 +1,4 @@
-import { pack, unpack } from 'msgpackr'
+import { pack, unpack } from './msgpack.ts'
 import { CODEC } from './codec.ts'
 import { MAX_ID_LENGTH } from './envelope.ts'
 import { validTenant } from './json-record.ts'

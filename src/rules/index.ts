@@ -26,5 +26,6 @@ export { compileFilter, type EventFilter, type EventProps } from './compile-filt
 export { readPath } from './read-path.ts'
 export { compileRules } from './compile.ts'
 export { compileRulesYaml, DEFAULT_EMIT, loadRulesFile, parseRulesYaml, PLAYER_EMIT } from './load-yaml.ts'
+export { shareableRules } from './shareable.ts'
 export { DEFAULT_STREAMS, effectiveStreams, MAX_STREAMS, type StreamDefinition } from './streams.ts'
 export { compileMessage, MESSAGE_LIMITS, type MessageTemplate } from './message-template.ts'

@@ -1,4 +1,5 @@
-import { isMap, isScalar, isSeq, type Node } from 'yaml'
+import type { Node } from 'yaml'
+import { isMap, isScalar, isSeq } from './yaml-lib.ts'
 import { quote } from './errors.ts'
 import { MAX_STREAMS, streamNameProblem, type StreamDefinition } from './streams.ts'
 import { describeNode, text } from './yaml-expr.ts'

@@ -1,4 +1,5 @@
-import { isMap, isScalar, isSeq, type Node } from 'yaml'
+import type { Node } from 'yaml'
+import { isMap, isScalar, isSeq } from './yaml-lib.ts'
 import { TRAIT_LIMITS, traitNameProblem, type TraitDefinition } from './custom-traits.ts'
 import { quote } from './errors.ts'
 import { BUILTIN_TRAITS, predictionEventProblem, type TraitType } from './traits.ts'

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml'
+import { isMap, isScalar, newLineCounter, parseDocument } from './yaml-lib.ts'
 import { compileRules } from './compile.ts'
 import { parseDuration } from './duration.ts'
 import { quote } from './errors.ts'
@@ -37,7 +37,7 @@ export function compileRulesYaml(source: string, fileName?: string): CompiledRul
  * server's rules file and may not declare traits of their own.
  */
 export function parseRulesYaml(source: string, fileName?: string, declared?: readonly TraitDefinition[]): RulesDefinition {
-  const lines = new LineCounter()
+  const lines = newLineCounter()
   const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
   const y = new YamlFile(source, lines, fileName)
   const [bad] = doc.errors

@@ -1,4 +1,5 @@
-import { isMap, isScalar, type Node } from 'yaml'
+import type { Node } from 'yaml'
+import { isMap, isScalar } from './yaml-lib.ts'
 import type { Expr } from './ast.ts'
 import type { ExprContext } from './cursor.ts'
 import type { ExprSource } from './errors.ts'

@@ -1,4 +1,5 @@
-import { isNode, isScalar, type LineCounter, type Node, type Scalar, type YAMLMap } from 'yaml'
+import type { LineCounter, Node, Scalar, YAMLMap } from 'yaml'
+import { isNode, isScalar } from './yaml-lib.ts'
 import { quote, RuleError } from './errors.ts'
 
 export interface Entry {

@@ -2,12 +2,12 @@ import { prepareRules } from '../engine-rules.ts'
 import type { EngineOptions } from '../engine-options.ts'
 import type { Notification, SegmentChange } from '../records.ts'
 import { Replay, type EntryShare, type ReplayResult } from '../replay.ts'
-import { parseRulesYaml } from '../../rules/index.ts'
+import type { RulesDefinition } from '../../rules/index.ts'
 
 /** What a replay's engine needs, as plain data (it crosses to the engine's thread). */
 export interface ReplayJob {
-  rulesText: string
-  rulesPath: string
+  /** The rules as parsed by the reading side: plain data, so an engine thread never loads the YAML parser (src/rules/yaml-lib.ts). */
+  rules: RulesDefinition
   options: EngineOptions
   partitions: number
   asOf: number | null
@@ -37,7 +37,7 @@ export class ReplayEngine {
   private lines: string[] = []
 
   constructor(job: ReplayJob) {
-    const rules = prepareRules(parseRulesYaml(job.rulesText, job.rulesPath), job.options)
+    const rules = prepareRules(job.rules, job.options)
     // Repeated ids are the reader's business (ReplayInput): this side never sees raw lines.
     this.replay = new Replay(rules, job.options, job.partitions, job.asOf, { dedupeIds: 0 })
     this.share = job.share ?? null
