@@ -139,12 +139,14 @@ async function pass(input: string, source: LineSource, engine: EngineLink, opts:
   try {
     let k = 0
     for await (const chunk of readErrorsNamed(input, source.chunks)) {
+      // Into a batch the engine is done with when there is one (./batch.ts in src/engine/replay/).
+      const memory = engine.released()
       if (pool === null || k++ % (READ_THREADS + 1) === READ_THREADS) {
-        const r = readChunk(chunk, line, opts.partitions)
+        const r = readChunk(chunk, line, opts.partitions, memory)
         line += r.lines
         queue.push({ chunk, read: r })
       } else {
-        pool.send(chunk, line)
+        pool.send(chunk, line, memory)
         line += countLines(chunk)
         queue.push({ chunk, read: null })
       }

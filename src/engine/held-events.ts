@@ -17,6 +17,18 @@ export class HeldEvents extends MinHeap<HeldEvent> {
     super((a, b) => a.event.ts < b.event.ts || (a.event.ts === b.event.ts && a.pos < b.pos))
   }
 
+  /**
+   * Events held so far, ever (a count that only grows): a replay writes a batch's memory again once
+   * it is applied unless one of its events was held, since a held event reads its properties from
+   * that memory when it is applied (src/engine/replay/).
+   */
+  pushed = 0
+
+  override push(h: HeldEvent): void {
+    this.pushed++
+    super.push(h)
+  }
+
   /** The smallest log position held: a checkpoint re-reads the log from there (null if none). */
   minPos(): number | null {
     let min: number | null = null

@@ -174,6 +174,13 @@ export class Replay {
     this.entryParts = parts
   }
 
+  /** Events the partitions have held for the watermark so far, ever (HeldEvents.pushed). */
+  heldSoFar(): number {
+    let n = 0
+    for (const e of this.engines) n += e.held.pushed
+    return n
+  }
+
   /** Processes an already validated event; no de-duplication here (its id may be the caller's own). */
   processEvent(e: TrackedEvent): void {
     const key = e.tenant === 'default' ? e.user_id : `${e.tenant}:${e.user_id}`

@@ -35,8 +35,8 @@ triggers:
 const PARTITIONS = 5
 
 /** The replay before the byte-level reader, line by line. */
-function reference(bytes: Buffer, rulesPath: string): { result: ReplayResult; changes: string[] } {
-  const options = engineOptions()
+function reference(bytes: Buffer, rulesPath: string, lateness = 0): { result: ReplayResult; changes: string[] } {
+  const options = engineOptions({ allowedLatenessMs: lateness })
   const replay = new Replay(prepareRules(parseRulesYaml(readFileSync(rulesPath, 'utf8'), rulesPath), options), options, PARTITIONS, null)
   const changes: string[] = []
   replay.onChange = (c) => changes.push(changeLine(c))
@@ -123,6 +123,33 @@ describe('tagstream replay reads lines byte by byte, with the results of a line-
       }
     }, 240_000)
   }
+
+  it("writes a batch's memory again only when the engines kept none of its events (with lateness, held events read it later)", async () => {
+    // In time order with 20 minutes of lateness: most events wait for the watermark across several
+    // batches, then a rule reads their bet from the batch they came in; the plain spins in between
+    // are applied at once, so other batches are written again.
+    const lines: string[] = []
+    for (let i = 0; i < 30_000; i++) {
+      const ts = T0 + i * 400 - (i % 7 === 0 ? 0 : 1_500_000)
+      lines.push(`{"event":"spin","user_id":"u${i % 40}","ts":${ts},"bet":${i % 100},"note":"${'n'.repeat(60 + (i % 90))}"}`)
+    }
+    const bytes = Buffer.from(lines.join('\n') + '\n')
+    expect(bytes.length).toBeGreaterThan(4 << 20)
+    const input = join(tmp.dir, 'held.ndjson')
+    writeFileSync(input, bytes)
+    const lateness = 1_200_000
+    const want = reference(bytes, rules, lateness)
+    expect(want.changes.length).toBeGreaterThan(100)
+    for (const thread of [true, false]) {
+      const changes = join(tmp.dir, `held-changes-${thread}.ndjson`)
+      const withChanges = await replayFile(input, rules, { partitions: PARTITIONS, thread, changes, engine: { allowedLatenessMs: lateness } })
+      expect(strip(withChanges)).toEqual(want.result)
+      expect(readFileSync(changes, 'utf8')).toBe(want.changes.map((l) => l + '\n').join(''))
+      const plain = await replayFile(input, rules, { partitions: PARTITIONS, thread, engine: { allowedLatenessMs: lateness } })
+      expect(strip(plain)).toEqual(want.result)
+      expect(plain.engines).toBe(thread ? '2 engine threads' : 'one thread')
+    }
+  }, 120_000)
 
   it('keeps a multibyte character split between two reads whole, and numbers the lines after it', async () => {
     // Lines of 'é' (two bytes each) until the first 1 MiB read ends inside one; the trigger's

@@ -22,6 +22,17 @@ export interface EngineLink {
   finish(at?: number): Promise<ReplayResult>
   /** Stops the engine's threads (after a failure); a no-op in this thread. */
   close(): Promise<void>
+  /**
+   * The memory of the oldest batch every engine has applied and kept no event of (none held for the
+   * watermark: a held event reads its properties from it later), or null: the reader may write the
+   * next chunk's entries into it (./batch.ts).
+   */
+  released(): SharedArrayBuffer | null
+}
+
+/** An engine thread's link: how many applied batches wait to be taken back (a split engine frees a batch once every thread has applied it). */
+interface ThreadLink extends EngineLink {
+  appliedCount(): number
 }
 
 /**
@@ -29,18 +40,25 @@ export interface EngineLink {
  * batch's --changes lines in input order. The thread's young generation is larger than V8's default
  * (its events are short-lived objects: fewer scavenges, as bin/tagstream.mjs sets for the main thread).
  */
-export function threadEngine(job: ReplayJob, onChanges: (text: string) => void, youngMb = 64): EngineLink {
+export function threadEngine(job: ReplayJob, onChanges: (text: string) => void, youngMb = 64): ThreadLink {
   const worker = new Worker(threadScript(join(here, 'thread.ts'), 'replay-thread'), { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: youngMb } })
   let unanswered = 0
   let failure: Error | null = null
   let wake: (() => void) | null = null
   let answer: ToReader | null = null
+  // Batches sent, and those applied (answered, in the order sent) not taken back yet: null for a
+  // batch some of whose events the engine kept.
+  const sent: SharedArrayBuffer[] = []
+  const applied: Array<SharedArrayBuffer | null> = []
   worker.on('message', (m: ToReader) => {
     if (m.type === 'done' || m.type === 'result') {
       if (m.changes.length > 0) onChanges(m.changes)
     }
-    if (m.type === 'done') unanswered--
-    else if (m.type === 'linked') failure ??= new PartitionsLinked()
+    if (m.type === 'done') {
+      unanswered--
+      const buffer = sent.shift()!
+      applied.push(m.kept ? null : buffer)
+    } else if (m.type === 'linked') failure ??= new PartitionsLinked()
     else answer = m
     wake?.()
   })
@@ -69,6 +87,7 @@ export function threadEngine(job: ReplayJob, onChanges: (text: string) => void, 
       if (failure !== null) throw failure
       const m: FromReader = { type: 'batch', buffer, length }
       worker.postMessage(m)
+      sent.push(buffer)
       unanswered++
       await waitFor(() => unanswered < BATCHES_AHEAD)
     },
@@ -85,6 +104,8 @@ export function threadEngine(job: ReplayJob, onChanges: (text: string) => void, 
     async close() {
       await worker.terminate()
     },
+    released: () => applied.shift() ?? null,
+    appliedCount: () => applied.length,
   }
 }
 
@@ -112,6 +133,12 @@ export function splitEngine(job: ReplayJob, threads: number): EngineLink {
     async close() {
       await all((link) => link.close())
     },
+    // Every thread gets the same batches in the same order: the oldest is free once each has applied it.
+    released() {
+      if (!links.every((link) => link.appliedCount() > 0)) return null
+      const taken = links.map((link) => link.released())
+      return taken.includes(null) ? null : taken[0]!
+    },
   }
 }
 
@@ -129,10 +156,18 @@ export function inlineEngine(job: ReplayJob, onChanges: (text: string) => void):
   const changes = (text: string) => {
     if (text.length > 0) onChanges(text)
   }
+  let applied: SharedArrayBuffer | null = null
   return {
     send(buffer, length) {
-      changes(engine.batch(Buffer.from(buffer, 0, length), length))
+      const done = engine.batch(Buffer.from(buffer, 0, length), length)
+      changes(done.changes)
+      applied = done.kept ? null : buffer
       return Promise.resolve()
+    },
+    released() {
+      const free = applied
+      applied = null
+      return free
     },
     latest: () => Promise.resolve(engine.latest()),
     finish(at) {

@@ -47,12 +47,16 @@ export class ReplayEngine {
     }
   }
 
-  /** Processes one batch; the changes lines it made. */
-  batch(bytes: Buffer, length: number): string {
+  /**
+   * Processes one batch: the changes lines it made, and whether the engine kept any of its events
+   * (held for the watermark: they read the batch's memory later, so it must not be written again).
+   */
+  batch(bytes: Buffer, length: number): { changes: string; kept: boolean } {
+    const held = this.replay.heldSoFar()
     this.replay.processEntries(bytes, length, this.share)
     // Without a listener the engines' records would pile up for the whole replay.
     this.replay.drainAll()
-    return this.take()
+    return { changes: this.take(), kept: this.replay.heldSoFar() !== held }
   }
 
   /** The latest event time applied (with a share of the partitions: of this share). */

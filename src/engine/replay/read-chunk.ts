@@ -16,13 +16,22 @@ export interface ChunkRead {
 
 /**
  * Reads one chunk of whole lines, the first numbered `firstLine`: the same work in the reading
- * thread or in a reader thread (./reader-thread.ts). `sizeHint`: bytes the batch likely needs.
+ * thread or in a reader thread (./reader-thread.ts). The entries go into `memory` (a batch the
+ * engines are done with) when it is large enough, else into new memory.
  */
-export function readChunk(chunk: Buffer, firstLine: number, partitions: number, sizeHint = chunk.length): ChunkRead {
+export function readChunk(chunk: Buffer, firstLine: number, partitions: number, memory: SharedArrayBuffer | null = null): ChunkRead {
   // Repeats are dropped later, in file order, over every chunk: none here.
   const input = new ReplayInput(0)
-  const batch = new BatchWriter(sizeHint + (sizeHint >> 2) + 4096)
+  const batch = new BatchWriter(batchSize(chunk.length), memory)
   const lines = ReplayReader.read(chunk, firstLine, input, batch, partitions)
-  const { buffer, length, count, clientIds } = batch.take(0)
-  return { buffer, length, count, clientIds, lines, counts: input.counts }
+  return { ...batch.written(), lines, counts: input.counts }
+}
+
+/**
+ * Room for a chunk's entries: its lines' bytes and a quarter more (an entry is about its line's
+ * size), in whole 64 KiB, so that chunks a few bytes apart in size (cut at line ends) fit each
+ * other's memory.
+ */
+function batchSize(chunkBytes: number): number {
+  return Math.ceil((chunkBytes + (chunkBytes >> 2) + 4096) / 65536) * 65536
 }

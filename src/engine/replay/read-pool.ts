@@ -11,6 +11,8 @@ export interface ReadJob extends SharedBytes {
   seq: number
   firstLine: number
   partitions: number
+  /** A batch's memory to write the entries into (./read-chunk.ts), or null for new memory. */
+  memory: SharedArrayBuffer | null
 }
 
 export type ReadDone = ChunkRead & { seq: number }
@@ -39,9 +41,9 @@ export class ReadPool {
     return this.pool.full
   }
 
-  /** Sends a chunk of whole lines whose first line is `firstLine`. */
-  send(chunk: Buffer, firstLine: number): void {
-    this.pool.send({ ...shareable(chunk), firstLine, partitions: this.partitions })
+  /** Sends a chunk of whole lines whose first line is `firstLine`, its entries to go into `memory` when it is given. */
+  send(chunk: Buffer, firstLine: number, memory: SharedArrayBuffer | null): void {
+    this.pool.send({ ...shareable(chunk), firstLine, partitions: this.partitions, memory })
   }
 
   /** The next chunk in file order, once read. */

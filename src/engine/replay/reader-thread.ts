@@ -5,6 +5,6 @@ import type { ReadJob, ReadDone } from './read-pool.ts'
 /* A replay's reader thread: chunks of lines in, their entries out (./read-pool.ts sends and orders them). */
 const port = parentPort!
 port.on('message', (m: ReadJob) => {
-  const done: ReadDone = { seq: m.seq, ...readChunk(Buffer.from(m.chunk, m.offset, m.length), m.firstLine, m.partitions) }
+  const done: ReadDone = { seq: m.seq, ...readChunk(Buffer.from(m.chunk, m.offset, m.length), m.firstLine, m.partitions, m.memory) }
   port.postMessage(done)
 })

@@ -10,4 +10,4 @@ export type FromReader = { type: 'batch'; buffer: SharedArrayBuffer; length: num
  * From the engine thread: a batch applied, with its --changes lines; the latest event time; the
  * result after 'finish'; or, for a share of the partitions, an entry that may link two of them.
  */
-export type ToReader = { type: 'done'; changes: string } | { type: 'latest'; at: number } | { type: 'result'; result: ReplayResult; changes: string } | { type: 'linked' }
+export type ToReader = { type: 'done'; changes: string; kept: boolean } | { type: 'latest'; at: number } | { type: 'result'; result: ReplayResult; changes: string } | { type: 'linked' }

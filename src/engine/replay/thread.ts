@@ -14,7 +14,7 @@ port.on('message', (m: FromReader) => {
   let out: ToReader
   if (m.type === 'batch') {
     try {
-      out = { type: 'done', changes: engine.batch(Buffer.from(m.buffer, 0, m.length), m.length) }
+      out = { type: 'done', ...engine.batch(Buffer.from(m.buffer, 0, m.length), m.length) }
     } catch (err) {
       if (!(err instanceof PartitionsLinked)) throw err
       out = { type: 'linked' }
