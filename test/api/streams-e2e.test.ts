@@ -131,7 +131,9 @@ describe('SSE streams, end to end', () => {
     expect(carts.events[0]!.event).toBe('notification')
     expect(carts.events[0]!.id).toMatch(/^v1\.n\./)
     expect(carts.events[0]!.record).toMatchObject({ trigger: 'cart_push', tenant: 'default', user_id: user, event: 'add_to_cart', properties: { cart_amount: 80 } })
-    expect(carts.frames.some((f) => f.comments.includes('keep-alive'))).toBe(true)
+    // Heartbeats every 150 ms here: wait for one rather than assume the timer ran within the 150 ms
+    // above (on a loaded machine it once had not: the test had taken 181 ms in all).
+    await carts.until('a keep-alive comment', () => carts.frames.some((f) => f.comments.includes('keep-alive')))
   })
 
   it('delivers a segment change within milliseconds of the ingest request', async () => {
