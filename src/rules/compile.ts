@@ -90,7 +90,10 @@ export function compileRules(def: RulesDefinition): CompiledRules {
       },
     }
     const test = compileCondition(expr, leaves)
-    const conjuncts = andChain(expr).map((part) => ({ expr: part, test: compileCondition(part, leaves) }))
+    // A segment's parts, for the engine's entry gates (triggers have none); a rule that is not an
+    // `and` is its own one part, its test already made.
+    const chain = context === 'segment' ? andChain(expr) : []
+    const conjuncts = chain.length === 1 ? [{ expr, test }] : chain.map((part) => ({ expr: part, test: compileCondition(part, leaves) }))
     return { test, metrics: [...used].sort((a, b) => a - b), traits: [...traits].sort(), usesNow: flags.usesNow, conjuncts }
   }
 
@@ -109,7 +112,7 @@ export function compileRules(def: RulesDefinition): CompiledRules {
     const base = { name: trg.name, on: trg.on, text: trg.text, emit: trg.emit, message: triggerMessage(trg) }
     if (trg.when === null) return { ...base, test: null, metrics: [], traits: [], usesNow: false }
     const src = trg.source ?? { text: trg.text ?? '', path: `triggers.${trg.name}.when`, trigger: trg.name }
-    const { conjuncts: _conjuncts, ...when } = compileWhen(trg.when, src, 'trigger')
+    const { conjuncts: _none, ...when } = compileWhen(trg.when, src, 'trigger')
     return { ...base, ...when }
   })
 
