@@ -4,6 +4,7 @@ import type { AppendRecord } from '../../src/log/event-log.ts'
 import { encodeRecordBatch, nextSequence } from '../../src/log/kafka/record-batch.ts'
 import { batchValue } from '../../src/log/read-batch.ts'
 import { batchSpans, decodeRecordBatch, decodeRecords } from '../../src/log/kafka/records.ts'
+import { ResponseBytes } from '../../src/log/kafka/response-bytes.ts'
 
 /** Gives a batch the base offset a broker would have assigned. */
 function at(base: number, batch: Buffer): Buffer {
@@ -73,6 +74,67 @@ describe('Kafka record batches (our encoder and reader, no broker)', () => {
     const b = decodeRecordBatch(plain, all)
     expect(b.chunks).toEqual([plain])
     expect(b.chunks[0]).toBe(plain)
+  })
+
+  it('reads a response the socket delivered in pieces as it reads it joined, records cut between two pieces included', () => {
+    // Three batches of records whose sizes cross every varint width, a gzip batch among them.
+    let seed = 7
+    const rand = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n)
+    const many = (n: number): AppendRecord[] =>
+      Array.from({ length: n }, (_, i) => ({
+        key: i % 5 === 0 ? null : `k${i}`,
+        value: Buffer.alloc(rand(i % 17 === 0 ? 20_000 : 300), i % 251),
+        timestamp: i % 3 === 0 ? undefined : 1_700_000_000_000 + i,
+      }))
+    const gzip = Buffer.from(
+      createRecordsBatch([{ topic: 't', partition: 0, key: Buffer.from('z'), value: Buffer.alloc(3_000, 9) }], {
+        compression: 'gzip',
+        producerId: -1n,
+        producerEpoch: 0,
+        sequences: undefined,
+        partitionLeaderEpoch: 0,
+      } as never).buffer,
+    )
+    const whole = Buffer.concat([at(0, encodeRecordBatch(many(300), id, 0, 5)), at(300, gzip), at(301, encodeRecordBatch(many(200), id, 301, 6)), at(501, encodeRecordBatch(many(40), id, 501, 7))])
+    const rows = (b: Buffer | ResponseBytes, limits: Partial<typeof all>) => decodeRecords(b, { ...all, ...limits }).map((r) => [r.offset, r.key, Buffer.from(r.value).toString('base64'), r.timestamp])
+    const columns = (b: Buffer | ResponseBytes, limits: Partial<typeof all>) => {
+      const c = decodeRecordBatch(b, { ...all, ...limits })
+      return Array.from({ length: c.count }, (_, i) => [c.offsets[i], Buffer.from(batchValue(c, i)).toString('base64'), c.timestamps[i]])
+    }
+    const limitsToTry = [{}, { from: 150 }, { from: 299, maxRecords: 3 }, { from: 320, maxBytes: 10_000 }, { from: 540 }]
+    // Cut points: 1-byte pieces at the start and around batch and record boundaries, then 64 KiB-ish reads.
+    for (const sizes of [[1, 1, 1, 60, 1, 2, 3, 4, 5, 65_536], [61, 9, 65_536], [4_096], [65_536], [rand(300) + 1, 17, 70_000], [whole.length - 10, 10]]) {
+      const pieces: Buffer[] = []
+      for (let pos = 0, k = 0; pos < whole.length; k++) {
+        const n = sizes[Math.min(k, sizes.length - 1)]!
+        pieces.push(Buffer.from(whole.subarray(pos, pos + n))) // copies: no piece shares memory with `whole`
+        pos += n
+      }
+      const split = ResponseBytes.of(pieces)
+      expect(split.length).toBe(whole.length)
+      expect(batchSpans(split)).toEqual(batchSpans(whole))
+      for (const limits of limitsToTry) {
+        expect(rows(split, limits), JSON.stringify({ sizes, limits })).toEqual(rows(whole, limits))
+        expect(columns(split, limits), JSON.stringify({ sizes, limits })).toEqual(columns(whole, limits))
+      }
+      // A response read from the middle of a batch on, as the fetcher serves what it read ahead.
+      const second = batchSpans(whole)[1]!
+      const rest = split.from(
+        whole.length -
+          batchSpans(whole)
+            .slice(1)
+            .reduce((a, s) => a + s.bytes, 0),
+      )
+      expect(rows(rest, {})[0]![0]).toBe(second.first)
+      expect(rows(rest, {})).toEqual(rows(whole, { from: second.first }))
+    }
+    // Two pieces cut at every byte of the first records: inside a record's length, key, value, headers.
+    for (let k = 1; k < 1_500; k++) {
+      expect(rows(ResponseBytes.of([whole.subarray(0, k), whole.subarray(k)]), {}), `cut at ${k}`).toEqual(rows(whole, {}))
+    }
+    // Cut short inside the last batch: only whole batches are read, as from one Buffer.
+    const cut = ResponseBytes.of([whole.subarray(0, 50_000), whole.subarray(50_000, whole.length - 10)])
+    expect(rows(cut, {})).toEqual(rows(whole.subarray(0, whole.length - 10), {}))
   })
 
   it('wraps producer sequences the way the broker expects', () => {

@@ -21,6 +21,7 @@ import { Fetcher } from './fetcher.ts'
 import { hasKafkaError, isRetriable } from './kafka-errors.ts'
 import { IdempotentProducer } from './producer.ts'
 import { batchSpans, decodeRecordBatch, decodeRecords, recordSize, type BatchSpan } from './records.ts'
+import type { ResponseBytes } from './response-bytes.ts'
 import { applyRetention, type RetentionOps } from './retention.ts'
 
 export type KafkaLogOptions = Partial<RetentionPolicy>
@@ -153,7 +154,7 @@ export class KafkaEventLog implements EventLog {
     offset: number,
     options: ReadOptions,
     none: () => T,
-    decode: (records: Buffer, limits: { from: number; maxRecords: number; maxBytes: number }) => T,
+    decode: (records: ResponseBytes, limits: { from: number; maxRecords: number; maxBytes: number }) => T,
   ): Promise<T> {
     await this.check(topic, partition)
     const name = this.name(topic)

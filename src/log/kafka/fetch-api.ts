@@ -1,4 +1,5 @@
 import { ResponseError, Writer, type Reader } from '@platformatic/kafka'
+import { ResponseBytes } from './response-bytes.ts'
 
 /*
  * Fetch v12 (topics by name, flexible encoding) for one partition, with a response parser that keeps
@@ -22,8 +23,8 @@ export interface FetchedPartition {
   errorCode: number
   highWatermark: bigint
   logStartOffset: bigint
-  /** Whole record batches (the last may be cut short by the size limit). */
-  records: Buffer | null
+  /** Whole record batches (the last may be cut short by the size limit), in the socket's buffers. */
+  records: ResponseBytes | null
 }
 
 export function fetchRequest(p: FetchPartition, maxWaitMs: number): Writer {
@@ -74,7 +75,8 @@ export function parseFetchResponse(_correlationId: number, apiKey: number, apiVe
           r.readInt32() // preferred read replica
           const size = r.readUnsignedVarInt() - 1
           if (size > 0) {
-            p.records = r.buffer.slice(r.position, r.position + size)
+            // Not joined into one Buffer (a copy into fresh memory): see response-bytes.ts.
+            p.records = ResponseBytes.of(r.buffer.subarray(r.position, r.position + size).buffers)
             r.skip(size)
           }
           skipTaggedFields(r) // diverging epoch, current leader, snapshot id

@@ -3,6 +3,7 @@ import { ConnectionPool, type Admin, type ConnectionOptions } from '@platformati
 import { isRetriable } from './kafka-errors.ts'
 import { FETCH_API_KEY, FETCH_VERSION, fetchRequest, parseFetchResponse, type FetchedPartition } from './fetch-api.ts'
 import { batchSpans } from './records.ts'
+import { ResponseBytes } from './response-bytes.ts'
 
 /*
  * A broker answers the requests of one connection strictly in order, so a fetch that long-polls for
@@ -27,13 +28,14 @@ const IS_CONTROL = 0x20
 const READ_AHEAD = 4
 /** Records read ahead are served for this long at most: a read never sees records older than that which retention has since removed. */
 const AHEAD_MS = 1_000
+const NONE = ResponseBytes.of([])
 
 interface Lane {
   pool: ConnectionPool
   /** Running average of stored bytes per record, to size the next fetch to what maxRecords needs. */
   bytesPerRecord: number
   /** Whole record batches of the last response not yet read past, and when they were fetched. */
-  ahead: Buffer | null
+  ahead: ResponseBytes | null
   aheadAt: number
 }
 
@@ -57,7 +59,7 @@ export class Fetcher {
   ) {}
 
   /** Record batches from the one holding `offset` on (empty when none came in time); throws OFFSET_OUT_OF_RANGE as the broker does. */
-  async fetch(req: FetchRequest): Promise<Buffer> {
+  async fetch(req: FetchRequest): Promise<ResponseBytes> {
     const lane = this.lane(req.topic, req.partition)
     const ahead = this.fromAhead(lane, req.offset, req.maxRecords)
     if (ahead !== null) return ahead
@@ -75,7 +77,7 @@ export class Fetcher {
             if (records) this.learn(lane, records)
             lane.ahead = records ?? null
             lane.aheadAt = Date.now()
-            return records ?? Buffer.alloc(0)
+            return records ?? NONE
           }
         }
       } catch (err) {
@@ -99,7 +101,7 @@ export class Fetcher {
    * then returns exactly what a fetch would. Null otherwise (or when they are too old): a read near
    * the end of the log fetches, and sees what was appended since.
    */
-  private fromAhead(lane: Lane, offset: number, maxRecords: number): Buffer | null {
+  private fromAhead(lane: Lane, offset: number, maxRecords: number): ResponseBytes | null {
     const buf = lane.ahead
     if (buf === null) return null
     if (Date.now() - lane.aheadAt > AHEAD_MS) {
@@ -109,17 +111,17 @@ export class Fetcher {
     let start = -1
     let records = 0
     for (let pos = 0; pos + BATCH_HEADER <= buf.length;) {
-      const size = 12 + buf.readInt32BE(pos + 8)
+      const size = 12 + buf.int32(pos + 8)
       if (pos + size > buf.length) break
-      const base = buf.readInt32BE(pos) * 0x1_0000_0000 + buf.readUInt32BE(pos + 4)
-      const last = base + buf.readInt32BE(pos + 23)
+      const base = buf.int64(pos)
+      const last = base + buf.int32(pos + 23)
       if (start === -1 && base > offset) break
       if (start === -1 && last >= offset) start = pos
       if (start !== -1) {
         // Control batches (transactions: never ours) hold no records a read returns.
-        if ((buf.readInt16BE(pos + 21) & IS_CONTROL) === 0) records += last - Math.max(base, offset) + 1
+        if ((buf.int16(pos + 21) & IS_CONTROL) === 0) records += last - Math.max(base, offset) + 1
         if (records >= maxRecords) {
-          lane.ahead = start === 0 ? buf : buf.subarray(start)
+          lane.ahead = buf.from(start)
           return lane.ahead
         }
       }
@@ -169,7 +171,7 @@ export class Fetcher {
     return lane
   }
 
-  private learn(lane: Lane, records: Buffer): void {
+  private learn(lane: Lane, records: ResponseBytes): void {
     let bytes = 0
     let count = 0
     for (const s of batchSpans(records)) {

@@ -1,6 +1,7 @@
 import { Reader, readRecordsBatch } from '@platformatic/kafka'
 import { RecordColumns } from '../record-columns.ts'
 import type { AppendRecord, LogRecord, RecordBatch } from '../event-log.ts'
+import { responseBytes, ResponseBytes } from './response-bytes.ts'
 
 /*
  * Reading record batches (magic v2) straight from a fetch response's bytes. The client library
@@ -22,6 +23,7 @@ const COMPRESSION = 0x07
 const LOG_APPEND_TIME = 0x08
 const IS_CONTROL = 0x20
 const EMPTY = new Uint8Array(0)
+const EMPTY_BUFFER = Buffer.alloc(0)
 const T = 0x74
 const S = 0x73
 
@@ -49,21 +51,22 @@ function int64(buf: Buffer, pos: number): number {
 }
 
 /** Whole batches in `buf` (a fetch may end with a partial one, which is left out). */
-export function batchSpans(buf: Buffer): BatchSpan[] {
+export function batchSpans(buf: Buffer | ResponseBytes): BatchSpan[] {
+  const bytes = responseBytes(buf)
   const spans: BatchSpan[] = []
-  for (let pos = 0; pos + BATCH_HEADER <= buf.length;) {
-    const size = 12 + buf.readInt32BE(pos + 8)
-    if (pos + size > buf.length) break
-    const first = int64(buf, pos)
-    spans.push({ first, last: first + buf.readInt32BE(pos + 23), bytes: size })
+  for (let pos = 0; pos + BATCH_HEADER <= bytes.length;) {
+    const size = 12 + bytes.int32(pos + 8)
+    if (pos + size > bytes.length) break
+    const first = bytes.int64(pos)
+    spans.push({ first, last: first + bytes.int32(pos + 23), bytes: size })
     pos += size
   }
   return spans
 }
 
 /** Records at `from` or later, within the limits (always at least one when there is one). */
-export function decodeRecords(buf: Buffer, limits: DecodeLimits): LogRecord[] {
-  const columns = decodeColumns(buf, limits)
+export function decodeRecords(buf: Buffer | ResponseBytes, limits: DecodeLimits): LogRecord[] {
+  const columns = decodeColumns(responseBytes(buf), limits)
   const keys = columns.keys
   const c = columns.build()
   const out = new Array<LogRecord>(c.count)
@@ -76,26 +79,26 @@ export function decodeRecords(buf: Buffer, limits: DecodeLimits): LogRecord[] {
 }
 
 /**
- * The same records as decodeRecords, as columns (the engine's poll loop): an uncompressed batch's
- * values stay where they are in `buf` (one chunk for the whole response), so reading a record costs
+ * The same records as decodeRecords, as columns (the engine's poll loop): an uncompressed record's
+ * value stays where it is in the response (one chunk per socket buffer), so reading a record costs
  * no object and no Buffer view. Keys are never returned.
  */
-export function decodeRecordBatch(buf: Buffer, limits: Omit<DecodeLimits, 'keys'>): RecordBatch {
-  return decodeColumns(buf, { ...limits, keys: false }).build()
+export function decodeRecordBatch(buf: Buffer | ResponseBytes, limits: Omit<DecodeLimits, 'keys'>): RecordBatch {
+  return decodeColumns(responseBytes(buf), { ...limits, keys: false }).build()
 }
 
-function decodeColumns(buf: Buffer, limits: DecodeLimits): Columns {
+function decodeColumns(bytes: ResponseBytes, limits: DecodeLimits): Columns {
   // Sized for the records an uncompressed response can hold (a record takes at least 7 bytes), never
   // past maxRecords; a compressed batch may hold more, and the columns grow.
-  const out = new Columns(Math.min(limits.maxRecords, Math.ceil(buf.length / 7) + 1), limits.keys)
-  for (let pos = 0; pos + BATCH_HEADER <= buf.length;) {
-    const size = 12 + buf.readInt32BE(pos + 8)
-    if (pos + size > buf.length) break
-    const base = int64(buf, pos)
-    const attributes = buf.readInt16BE(pos + 21)
-    const last = base + buf.readInt32BE(pos + 23)
+  const out = new Columns(Math.min(limits.maxRecords, Math.ceil(bytes.length / 7) + 1), limits.keys)
+  for (let pos = 0; pos + BATCH_HEADER <= bytes.length;) {
+    const size = 12 + bytes.int32(pos + 8)
+    if (pos + size > bytes.length) break
+    const base = bytes.int64(pos)
+    const attributes = bytes.int16(pos + 21)
+    const last = base + bytes.int32(pos + 23)
     if ((attributes & IS_CONTROL) === 0 && last >= limits.from) {
-      const done = (attributes & COMPRESSION) === 0 ? decodePlain(buf, pos, size, base, attributes, limits, out) : decodeCompressed(buf.subarray(pos, pos + size), limits, out)
+      const done = (attributes & COMPRESSION) === 0 ? decodePlain(bytes, pos, size, base, attributes, limits, out) : decodeCompressed(bytes.bytes(pos, size), limits, out)
       if (done) return out
     }
     pos += size
@@ -119,56 +122,102 @@ class Columns extends RecordColumns {
     this.bytes += end - start
     return this.count >= limits.maxRecords || this.bytes >= limits.maxBytes
   }
+
+  /** The index of `b` among the chunks, added when it is not the last one added. */
+  chunkIndex(b: Buffer): number {
+    if (this.chunks.length === 0 || this.chunks[this.chunks.length - 1] !== b) this.chunks.push(b)
+    return this.chunks.length - 1
+  }
 }
 
-/** Decodes one uncompressed batch; true when a limit was reached. */
-function decodePlain(buf: Buffer, start: number, size: number, base: number, attributes: number, limits: DecodeLimits, out: Columns): boolean {
-  const baseTime = int64(buf, start + 27)
-  const appendTime = (attributes & LOG_APPEND_TIME) !== 0 ? int64(buf, start + 35) : null
-  const count = buf.readInt32BE(start + 57)
+/**
+ * Decodes one uncompressed batch at `start` of the response; true when a limit was reached. Records
+ * are read in place in the socket buffer holding them; one cut by the end of a buffer (about one in
+ * 750 of ours) is copied out whole first.
+ */
+function decodePlain(bytes: ResponseBytes, start: number, size: number, base: number, attributes: number, limits: DecodeLimits, out: Columns): boolean {
+  const baseTime = bytes.int64(start + 27)
+  const appendTime = (attributes & LOG_APPEND_TIME) !== 0 ? bytes.int64(start + 35) : null
+  const count = bytes.int32(start + 57)
   const end = start + size
-  // The whole response is one chunk, added the first time one of its records is.
-  if (out.chunks.length === 0 || out.chunks[out.chunks.length - 1] !== buf) out.chunks.push(buf)
-  const chunk = out.chunks.length - 1
   let pos = start + BATCH_HEADER
+  let buf: Buffer = EMPTY_BUFFER
+  let bufStart = 0
+  let bufEnd = 0
   for (let i = 0; i < count && pos < end; i++) {
-    let v = varint(buf, pos)
-    const recordEnd = varPos + v
-    pos = varPos + 1 // attributes
-    const timeDelta = varlong(buf, pos)
-    pos = varPos
-    v = varint(buf, pos)
-    const offset = base + v
-    if (offset < limits.from) {
-      pos = recordEnd
-      continue
+    if (pos >= bufEnd) {
+      const b = bytes.bufferAt(pos)
+      buf = bytes.buffers[b]!
+      bufStart = bytes.startOf(b)
+      bufEnd = bufStart + buf.length
     }
-    pos = varPos
-    const keyLength = varint(buf, pos)
-    pos = varPos
-    if (out.keys !== null) out.keys.push(keyLength < 0 ? null : buf.toString('utf8', pos, pos + keyLength))
-    if (keyLength > 0) pos += keyLength
-    const valueLength = varint(buf, pos)
-    pos = varPos
-    const valueStart = pos
-    if (valueLength > 0) pos += valueLength
-    let timestamp = appendTime ?? baseTime + timeDelta
-    const headers = varint(buf, pos)
-    pos = varPos
-    for (let h = 0; h < headers; h++) {
-      const kl = varint(buf, pos)
-      pos = varPos
-      const isTime = kl === 2 && buf[pos] === T && buf[pos + 1] === S
-      if (kl > 0) pos += kl
-      const vl = varint(buf, pos)
-      pos = varPos
-      if (isTime && vl === 8) timestamp = int64(buf, pos)
-      if (vl > 0) pos += vl
+    // The record's length: a varint of up to 5 bytes, read in place unless the buffer ends within them.
+    let length: number
+    let body: number
+    if (pos + 5 <= bufEnd) {
+      length = varint(buf, pos - bufStart)
+      body = varPos + bufStart
+    } else {
+      const head = bytes.bytes(pos, Math.min(5, end - pos))
+      length = varint(head, 0)
+      body = pos + varPos
+    }
+    const recordEnd = body + length
+    let ok: boolean
+    let chunk: Buffer
+    if (recordEnd <= bufEnd) {
+      chunk = buf
+      ok = decodeRecord(buf, body - bufStart, recordEnd - bufStart, base, baseTime, appendTime, limits, out)
+    } else {
+      chunk = bytes.bytes(body, length)
+      ok = decodeRecord(chunk, 0, length, base, baseTime, appendTime, limits, out)
     }
     pos = recordEnd
-    if (out.add(offset, timestamp, chunk, valueStart, valueStart + Math.max(0, valueLength), limits)) return true
+    if (ok && out.add(recOffset, recTimestamp, out.chunkIndex(chunk), recValueStart, recValueEnd, limits)) return true
   }
   return false
+}
+
+// The record decodeRecord read last: the hot loop allocates no result object.
+let recOffset = 0
+let recTimestamp = 0
+let recValueStart = 0
+let recValueEnd = 0
+
+/** Reads the record whose body (after its length) is buf[pos, recordEnd); false when it is before `limits.from`. */
+function decodeRecord(buf: Buffer, pos: number, recordEnd: number, base: number, baseTime: number, appendTime: number | null, limits: DecodeLimits, out: Columns): boolean {
+  pos += 1 // attributes
+  const timeDelta = varlong(buf, pos)
+  pos = varPos
+  const offset = base + varint(buf, pos)
+  if (offset < limits.from) return false
+  pos = varPos
+  const keyLength = varint(buf, pos)
+  pos = varPos
+  if (out.keys !== null) out.keys.push(keyLength < 0 ? null : buf.toString('utf8', pos, pos + keyLength))
+  if (keyLength > 0) pos += keyLength
+  const valueLength = varint(buf, pos)
+  pos = varPos
+  const valueStart = pos
+  if (valueLength > 0) pos += valueLength
+  let timestamp = appendTime ?? baseTime + timeDelta
+  const headers = varint(buf, pos)
+  pos = varPos
+  for (let h = 0; h < headers && pos < recordEnd; h++) {
+    const kl = varint(buf, pos)
+    pos = varPos
+    const isTime = kl === 2 && buf[pos] === T && buf[pos + 1] === S
+    if (kl > 0) pos += kl
+    const vl = varint(buf, pos)
+    pos = varPos
+    if (isTime && vl === 8) timestamp = int64(buf, pos)
+    if (vl > 0) pos += vl
+  }
+  recOffset = offset
+  recTimestamp = timestamp
+  recValueStart = valueStart
+  recValueEnd = valueStart + Math.max(0, valueLength)
+  return true
 }
 
 /** Compressed batches are rare here (our producer never compresses): the client library decodes them, each value its own chunk. */
