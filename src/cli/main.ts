@@ -2,16 +2,14 @@ import { Command } from 'commander'
 import { addSetting } from '../config/commander-options.ts'
 import { SETTINGS } from '../config/settings.ts'
 import { DEFAULT_PARTITIONS, TOPICS } from '../log/event-log.ts'
-import { openEventLog } from '../log/open-log.ts'
 import { registerDemo } from './demo.ts'
-import { ingestFile } from './ingest-file.ts'
 import { registerReplay } from './replay-command.ts'
 import { registerPredict } from './predict.ts'
 import { registerQuery } from './query.ts'
 import { registerServe } from './serve.ts'
 import { registerSimulate } from './simulate.ts'
 import { registerWarehouse } from './warehouse.ts'
-import { registerWorker } from './worker.ts'
+import { registerWorker } from './worker-command.ts'
 import { logUrl, type GlobalOptions } from './options.ts'
 
 export function buildProgram(): Command {
@@ -31,6 +29,9 @@ export function buildProgram(): Command {
     .option('--tenant <name>', 'tenant of the events', 'default')
     .action(async (file: string, cmd: { tenant: string }) => {
       const o = program.opts<GlobalOptions>()
+      // The log adapters (LMDB, Kafka) and the reader load when the command runs, not at every start.
+      const { openEventLog } = await import('../log/open-log.ts')
+      const { ingestFile } = await import('./ingest-file.ts')
       const { log, partitions } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
       try {
         const r = await ingestFile(log, file, partitions, cmd.tenant)
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
     .description('print the start and end offsets of every topic partition')
     .action(async () => {
       const o = program.opts<GlobalOptions>()
+      const { openEventLog } = await import('../log/open-log.ts')
       const { log } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
       try {
         for (const topic of Object.values(TOPICS)) {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import { integer } from '../config/parsers.ts'
 import { flagParser } from '../config/read-setting.ts'
-import { openEventLog } from '../log/open-log.ts'
 import { PREDICT_DEFAULTS } from '../predict/predict-options.ts'
 import type { PredictOptions, RunKind, RunRecord } from '../predict/index.ts'
 import { logUrl, type GlobalOptions } from './options.ts'
@@ -40,7 +39,8 @@ export function registerPredict(program: Command): void {
     const o = program.opts<GlobalOptions>()
     // DuckDB is loaded when a command needs it (`tagstream --help` stays fast).
     const { predictRun, RunBusyError } = await import('../predict/index.ts')
-    const opened = kind === 'train' ? null : await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
+    // The log adapters load when a run needs the log, not at every start of the CLI.
+    const opened = kind === 'train' ? null : await (await import('../log/open-log.ts')).openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
     const bars = stageBars()
     const options: Partial<PredictOptions> = {
       ...(flags.seed === undefined ? {} : { seed: flags.seed }),

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { Command } from 'commander'
 import { engineOptions } from '../engine/engine-options.ts'
 import { prepareRules } from '../engine/engine-rules.ts'
 import { DEFAULT_WORKER_OPTIONS, type WorkerOptions } from '../engine/partition-worker.ts'
@@ -14,7 +13,6 @@ import { redactUrl } from '../state/postgres/url.ts'
 import { checkTiming, DEFAULT_TIMING, type CoordinationTiming } from '../worker/timing.ts'
 import { WorkerMetricsServer } from '../worker/metrics-server.ts'
 import type { ProgressLine } from '../engine/progress.ts'
-import { addSetting } from '../config/commander-options.ts'
 import { processEnv, readEnv, readFlagOrEnv, type Env } from '../config/read-setting.ts'
 import { SETTINGS } from '../config/settings.ts'
 import type { GlobalOptions } from './options.ts'
@@ -152,28 +150,11 @@ export async function runWorker(s: WorkerSettings, logger: Logger, stop: Promise
   }
 }
 
-export function registerWorker(program: Command): void {
-  const worker = program.command('worker').description('run the engine as one of a group of worker processes sharing the partitions through Postgres leases (docs/deployment.md)')
-  // The flags' text is kept as typed: workerSettings parses each with its variable, flag first.
-  const raw = { raw: true } as const
-  addSetting(worker, SETTINGS.state, { ...raw, doc: "postgres://host:port/db?schema=name: checkpoints, users and the group's leases", defaultText: 'none, required' })
-  addSetting(worker, SETTINGS.segments, raw)
-  addSetting(worker, SETTINGS.workerId, raw)
-  addSetting(worker, SETTINGS.heartbeatMs, raw)
-  addSetting(worker, SETTINGS.leaseMs, raw)
-  addSetting(worker, SETTINGS.appendMarginMs, raw)
-  addSetting(worker, SETTINGS.checkpointMs, raw)
-  addSetting(worker, SETTINGS.batchSize, raw)
-  addSetting(worker, SETTINGS.clockTickMs, raw)
-  addSetting(worker, SETTINGS.workerWarehouse, raw)
-  addSetting(worker, SETTINGS.metricsPort, raw)
-  addSetting(worker, SETTINGS.metricsHost, raw)
-  addSetting(worker, SETTINGS.progressMs, raw)
-  worker.action(async (flags: WorkerFlags) => {
-    const env = processEnv()
-    const settings = workerSettings(program.opts<GlobalOptions>(), flags, env)
-    const logger = createLogger('worker', readEnv(SETTINGS.logLevel, env) ?? 'info')
-    const stop = signalled().then((signal) => logger.info({ signal }, 'stopping: handing partitions over'))
-    await runWorker(settings, logger, stop)
-  })
+/** `tagstream worker`'s action (worker-command.ts registers the command): runs until SIGINT or SIGTERM. */
+export async function workerCommand(global: GlobalOptions, flags: WorkerFlags): Promise<void> {
+  const env = processEnv()
+  const settings = workerSettings(global, flags, env)
+  const logger = createLogger('worker', readEnv(SETTINGS.logLevel, env) ?? 'info')
+  const stop = signalled().then((signal) => logger.info({ signal }, 'stopping: handing partitions over'))
+  await runWorker(settings, logger, stop)
 }
