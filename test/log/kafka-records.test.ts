@@ -137,6 +137,21 @@ describe('Kafka record batches (our encoder and reader, no broker)', () => {
     expect(rows(cut, {})).toEqual(rows(whole.subarray(0, whole.length - 10), {}))
   })
 
+  it('refuses a damaged record with an error instead of reading past it forever or allocating what its length claims', () => {
+    const records: AppendRecord[] = Array.from({ length: 3 }, (_, i) => ({ key: `k${i}`, value: Buffer.alloc(50, i), timestamp: 1 }))
+    // The first record's length (at the batch's 61st byte): a varint that never ends, then a length past the batch.
+    const endless = at(0, encodeRecordBatch(records, id, 0, 1))
+    endless.fill(0xff, 61, 75)
+    const huge = at(0, encodeRecordBatch(records, id, 0, 1))
+    huge.set([0xfe, 0xff, 0xff, 0xff, 0x07], 61) // zigzag 2^31 - 1 bytes
+    for (const bad of [endless, huge]) {
+      for (const bytes of [bad, ResponseBytes.of([bad.subarray(0, 63), bad.subarray(63)])]) {
+        expect(() => decodeRecords(bytes, all)).toThrow(/malformed record batch/)
+        expect(() => decodeRecordBatch(bytes, all)).toThrow(/malformed record batch/)
+      }
+    }
+  })
+
   it('wraps producer sequences the way the broker expects', () => {
     expect(nextSequence(10, 5)).toBe(15)
     expect(nextSequence(0x7fffffff - 2, 2)).toBe(0x7fffffff)

@@ -163,6 +163,8 @@ function decodePlain(bytes: ResponseBytes, start: number, size: number, base: nu
       body = pos + varPos
     }
     const recordEnd = body + length
+    // A length past its batch would be read from the next batch or copied at the size it claims.
+    if (length < 0 || recordEnd > end) throw malformed(`a record of ${length} bytes in a batch with ${end - body} left`)
     let ok: boolean
     let chunk: Buffer
     if (recordEnd <= bufEnd) {
@@ -213,6 +215,7 @@ function decodeRecord(buf: Buffer, pos: number, recordEnd: number, base: number,
     if (isTime && vl === 8) timestamp = int64(buf, pos)
     if (vl > 0) pos += vl
   }
+  if (pos > recordEnd) throw malformed('fields past the end of the record')
   recOffset = offset
   recTimestamp = timestamp
   recValueStart = valueStart
@@ -238,6 +241,11 @@ function decodeCompressed(batch: Buffer, limits: DecodeLimits, out: Columns): bo
   return false
 }
 
+/** A record batch whose bytes contradict themselves: the read fails with this, naming what was wrong. */
+function malformed(what: string): Error {
+  return new Error(`malformed record batch: ${what}`)
+}
+
 // Position after the last varint read: the decoder's hot loop avoids allocating a result pair.
 let varPos = 0
 
@@ -249,7 +257,8 @@ function varint(buf: Buffer, pos: number): number {
     const b = buf[pos++]!
     result |= (b & 0x7f) << shift
     if (b < 0x80) break
-    shift += 7
+    // Past 5 bytes (or past the buffer: undefined) it is no int32: a damaged record, not a long wait.
+    if ((shift += 7) > 28) throw malformed('a varint longer than 5 bytes')
   }
   varPos = pos
   return (result >>> 1) ^ -(result & 1)
@@ -263,7 +272,7 @@ function varlong(buf: Buffer, pos: number): number {
     const b = buf[pos++]!
     result += (b & 0x7f) * scale
     if (b < 0x80) break
-    scale *= 128
+    if ((scale *= 128) > 2 ** 63) throw malformed('a varlong longer than 10 bytes')
   }
   varPos = pos
   return result % 2 === 0 ? result / 2 : -(result + 1) / 2
