@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api'
+import type { RunConnection } from './call-gate.ts'
 import { pairRowsSql, sqlText } from './features.ts'
 import type { PredictOptions } from './predict-options.ts'
 
@@ -48,7 +48,7 @@ const HASH_SPACE = 18446744073709551616
  * `maxTrainRows` training and `maxEvalRows` held-out pairs: the same warehouse and seed pick the
  * same pairs, whatever the thread count.
  */
-export async function samplePairs(conn: DuckDBConnection, tenant: string, plan: CutoffPlan, o: PredictOptions): Promise<void> {
+export async function samplePairs(conn: RunConnection, tenant: string, plan: CutoffPlan, o: PredictOptions): Promise<void> {
   const spans = `(SELECT user_id, min(d) + 1 AS lo, max(d) + ${o.lookbackDays} AS hi FROM daily WHERE tenant = ${sqlText(tenant)} GROUP BY user_id)`
   const span = (from: number, to: number) => `sum(greatest(0, least(hi, ${to}) - greatest(lo, ${from}) + 1))`
   const counts = await conn.runAndReadAll(`SELECT ${span(plan.trainFrom, plan.evalFrom - 1)}::DOUBLE, ${span(plan.evalFrom, plan.evalTo)}::DOUBLE FROM ${spans}`)
@@ -61,7 +61,7 @@ SELECT user_id, c, c >= ${plan.evalFrom} AS eval FROM (
 }
 
 /** Fills `pairs` with every user of the tenant active in the lookback before day `cutoff`, for scoring. */
-export async function scoringPairs(conn: DuckDBConnection, tenant: string, cutoff: number, o: PredictOptions): Promise<void> {
+export async function scoringPairs(conn: RunConnection, tenant: string, cutoff: number, o: PredictOptions): Promise<void> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE pairs AS
 SELECT user_id, ${cutoff} AS c, false AS eval FROM daily WHERE tenant = ${sqlText(tenant)} AND d < ${cutoff} GROUP BY user_id HAVING max(d) >= ${cutoff - o.lookbackDays}`)
 }
@@ -102,7 +102,7 @@ class PartBuilder {
  * part, not every user's features at once.
  */
 export async function streamPairs(
-  conn: DuckDBConnection,
+  conn: RunConnection,
   tenant: string,
   featureCount: number,
   o: PredictOptions,
@@ -139,7 +139,7 @@ export async function streamPairs(
 }
 
 /** Reads every pair's row into one Dataset (training: the pairs are a bounded sample). */
-export async function readPairs(conn: DuckDBConnection, tenant: string, featureCount: number, o: PredictOptions, horizonDays: number | null): Promise<Dataset> {
+export async function readPairs(conn: RunConnection, tenant: string, featureCount: number, o: PredictOptions, horizonDays: number | null): Promise<Dataset> {
   let all: Dataset | null = null
   await streamPairs(conn, tenant, featureCount, o, horizonDays, Infinity, async (part) => {
     all = part

@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api'
+import type { RunConnection } from './call-gate.ts'
 import { buildViews } from '../warehouse/query/build-views.ts'
 import { inventory } from '../warehouse/query/views.ts'
 import { dailySql, sqlText, topEventsSql } from './features.ts'
@@ -18,7 +18,7 @@ export function trainedMixes(r: RunRecord): Map<string, string[]> {
  * scoring run's features line up with its models' weights) and `daily` (features.ts). Returns each
  * tenant's top events, in order.
  */
-export async function featureTables(conn: DuckDBConnection, root: string, asOfMs: number, o: PredictOptions, mixes: Map<string, string[]> | null): Promise<Map<string, string[]>> {
+export async function featureTables(conn: RunConnection, root: string, asOfMs: number, o: PredictOptions, mixes: Map<string, string[]> | null): Promise<Map<string, string[]>> {
   await conn.run(`SET TimeZone = 'UTC'`)
   // The inventory keeps prediction files apart: the views' `events` and `sessions` never read them.
   await buildViews(conn, root, await inventory(root))

@@ -1,8 +1,9 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import { DuckDBInstance } from '@duckdb/node-api'
 import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { EventLog } from '../log/event-log.ts'
+import { CallGate, gatedConnection, type RunConnection } from './call-gate.ts'
 import { featureTables, trainedMixes } from './feature-tables.ts'
 import { DAY_MS, MODEL_NAMES, PREDICT_DEFAULTS, type PredictOptions } from './predict-options.ts'
 import { newRunId, RunStore, type RunKind, type RunRecord } from './run-store.ts'
@@ -21,6 +22,14 @@ export interface RunRequest {
   readonly log?: { log: EventLog; partitions: number }
   /** Stage, and how far it is (done of total; total 0 when unknown). */
   readonly onProgress?: (stage: string, done: number, total: number) => void
+  /**
+   * Stops the run: a DuckDB query going is interrupted, and no further stage or tenant starts. The
+   * run is recorded as failed, its error the signal's reason. (A thread running DuckDB must end
+   * this way, not be terminated: a worker terminated inside a query aborts the whole process.)
+   */
+  readonly signal?: AbortSignal
+  /** Every DuckDB call and append passes through it: a run in a thread, which its server may terminate between calls (./call-gate.ts). */
+  readonly gate?: CallGate
 }
 
 /** DuckDB's memory for a run: the daily table of a million users fits with room for the joins. */
@@ -68,7 +77,8 @@ export async function predictRun(req: RunRequest): Promise<RunRecord> {
     store.save(record)
     if (req.kind === 'score' && models === null) throw new Error('no training run has succeeded yet: run `tagstream predict train` (or `run`) first')
     if (req.kind !== 'train' && req.log === undefined) throw new Error('scoring needs the event log')
-    await withDuck(req.dataDir, async (conn) => {
+    const gate = req.gate ?? new CallGate()
+    await withDuck(req.dataDir, req.signal, gate, async (conn) => {
       const root = req.warehouseRoot ?? join(req.dataDir, 'warehouse')
       const t0 = Date.now()
       req.onProgress?.('features', 0, 0)
@@ -79,6 +89,7 @@ export async function predictRun(req: RunRequest): Promise<RunRecord> {
       const rows = tenants.getRows().map(([t, d]) => [String(t), Number(d)] as const)
       let done = 0
       for (const [tenant, firstDay] of rows) {
+        req.signal?.throwIfAborted()
         req.onProgress?.('train', done++, rows.length)
         const t0 = Date.now()
         let training: TenantTraining | null = null
@@ -89,6 +100,8 @@ export async function predictRun(req: RunRequest): Promise<RunRecord> {
           try {
             training = await trainTenant(conn, tenant, mixes.get(tenant) ?? [], firstDay, asOfDay, o)
           } catch (err) {
+            // A stop is the run's, not this tenant's failure.
+            req.signal?.throwIfAborted()
             error = `training failed: ${err instanceof Error ? err.message : String(err)}`
           }
         }
@@ -98,11 +111,12 @@ export async function predictRun(req: RunRequest): Promise<RunRecord> {
       if (req.kind === 'train') return
       done = 0
       for (const [tenant] of rows) {
+        req.signal?.throwIfAborted()
         req.onProgress?.('score', done++, rows.length)
         const t0 = Date.now()
         const training = req.kind === 'score' ? (models!.tenants[tenant]?.training ?? null) : record.tenants[tenant]!.training
         const part = record.tenants[tenant]!
-        part.scored = training === null ? 0 : await scoreTenant(conn, tenant, training, asOfDay, o, { ...req.log!, scoredAt: startedAt, modelVersion: models?.id ?? id })
+        part.scored = training === null ? 0 : await scoreTenant(conn, tenant, training, asOfDay, o, { ...req.log!, scoredAt: startedAt, modelVersion: models?.id ?? id, gate })
         record.timings.score = (record.timings.score ?? 0) + (Date.now() - t0)
         store.save(record)
       }
@@ -110,7 +124,9 @@ export async function predictRun(req: RunRequest): Promise<RunRecord> {
     record.status = 'succeeded'
   } catch (err) {
     record.status = 'failed'
-    record.error = err instanceof Error ? err.message : String(err)
+    // An interrupted query says only "Interrupted": the stop's reason says why.
+    const why = req.signal?.aborted === true ? (req.signal.reason as unknown) : err
+    record.error = why instanceof Error ? why.message : String(why)
   } finally {
     record.finishedAt = new Date().toISOString()
     record.timings.total = Date.now() - startedAt
@@ -127,14 +143,31 @@ function published(t: TenantTraining | null): RunRecord['tenants'][string]['publ
   return t === null ? [] : MODEL_NAMES.filter((m) => t.models[m].status === 'published')
 }
 
-async function withDuck<T>(dataDir: string, f: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+async function withDuck<T>(dataDir: string, signal: AbortSignal | undefined, gate: CallGate, f: (conn: RunConnection) => Promise<T>): Promise<T> {
+  signal?.throwIfAborted()
   const temp = join(dataDir, 'predict', '.duckdb-tmp')
   mkdirSync(temp, { recursive: true })
-  const db = await DuckDBInstance.create(':memory:', { memory_limit: MEMORY_LIMIT, temp_directory: temp })
-  const conn = await db.connect()
+  const db = await gate.pass(() => DuckDBInstance.create(':memory:', { memory_limit: MEMORY_LIMIT, temp_directory: temp }))
+  let conn
   try {
-    return await f(conn)
+    conn = await gate.pass(() => db.connect())
+  } catch (err) {
+    db.closeSync()
+    throw err
+  }
+  // An interrupt ends the query going, not one started after it: repeated until the run gives up.
+  let repeat: NodeJS.Timeout | undefined
+  const interrupt = () => {
+    conn.interrupt()
+    repeat = setInterval(() => conn.interrupt(), 50)
+  }
+  signal?.addEventListener('abort', interrupt, { once: true })
+  try {
+    signal?.throwIfAborted()
+    return await f(gatedConnection(conn, gate))
   } finally {
+    signal?.removeEventListener('abort', interrupt)
+    clearInterval(repeat)
     conn.closeSync()
     db.closeSync()
   }

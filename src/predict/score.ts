@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api'
+import type { CallGate, RunConnection } from './call-gate.ts'
 import { PREDICTION_EVENT, PREDICTION_SCORES, PREDICTION_VERSION_FIELD, type PredictionScore, type TrackedEvent } from '../events/index.ts'
 import { appendEvents } from '../ingest/append-events.ts'
 import type { EventLog } from '../log/event-log.ts'
@@ -19,6 +19,8 @@ export interface ScoreTarget {
   readonly scoredAt: number
   /** `model_version`: the training run whose models scored. */
   readonly modelVersion: string
+  /** Appends pass through it (./call-gate.ts): a run in a thread. */
+  readonly gate?: CallGate
   /** Told after each append, with the events appended so far. */
   readonly onAppended?: (appended: number) => void
 }
@@ -29,7 +31,7 @@ export interface ScoreTarget {
  * published writes null, so its trait is cleared. Returns the events appended; none when the tenant
  * has no published model (its traits keep what the last run that published gave them).
  */
-export async function scoreTenant(conn: DuckDBConnection, tenant: string, training: TenantTraining, cutoff: number, o: PredictOptions, target: ScoreTarget): Promise<number> {
+export async function scoreTenant(conn: RunConnection, tenant: string, training: TenantTraining, cutoff: number, o: PredictOptions, target: ScoreTarget): Promise<number> {
   const published = PREDICTION_SCORES.filter((s) => training.models[s].status === 'published' && training.models[s].model !== null)
   if (published.length === 0) return 0
   const names = featureNames(training.mix, o.mixEvents)
@@ -62,7 +64,7 @@ export async function scoreTenant(conn: DuckDBConnection, tenant: string, traini
         properties,
       })
     }
-    await appendEvents(target.log, batch, target.partitions)
+    await (target.gate === undefined ? appendEvents(target.log, batch, target.partitions) : target.gate.pass(() => appendEvents(target.log, batch, target.partitions)))
     appended += batch.length
     target.onAppended?.(appended)
   })

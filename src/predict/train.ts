@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api'
+import type { RunConnection } from './call-gate.ts'
 import { BASELINES, baselineScores, splitRates, type SplitRates } from './baselines.ts'
 import { daysNeeded, planCutoffs, readPairs, samplePairs, type CutoffPlan, type Dataset } from './dataset.ts'
 import { featureNames } from './features.ts'
@@ -106,7 +106,7 @@ function trainModel(name: ModelName, ds: Dataset, names: readonly string[], plan
  * a seeded sample of (user, cutoff) pairs, the older cutoffs to train on and the most recent
  * labelled ones held out. `asOfDay`: the first day not read (today, in a daily run).
  */
-export async function trainTenant(conn: DuckDBConnection, tenant: string, mix: readonly string[], firstDay: number, asOfDay: number, o: PredictOptions): Promise<TenantTraining> {
+export async function trainTenant(conn: RunConnection, tenant: string, mix: readonly string[], firstDay: number, asOfDay: number, o: PredictOptions): Promise<TenantTraining> {
   const names = featureNames(mix, o.mixEvents)
   const models = {} as Record<ModelName, ModelReport>
   const byHorizon = new Map<number, ModelName[]>()

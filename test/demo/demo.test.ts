@@ -118,7 +118,8 @@ describe('tagstream demo (npm start)', () => {
         await demo.line(/\] events [1-9][\d,]* /, 15_000)
         return key
       } finally {
-        expect((await demo.interrupt()).code).toBe(0)
+        const { code } = await demo.interrupt()
+        expect(code, `exit code (signal ${demo.signal}); stderr: ${demo.err.slice(-4000)}`).toBe(0)
       }
     }
     const first = (JSON.parse(readFileSync(join(data, 'demo.json'), 'utf8')) as { dev: string }).dev

@@ -11,7 +11,7 @@ export class PredictionRunner {
   private current: ThreadRun | null = null
 
   constructor(
-    private readonly data: Omit<RunThreadData, 'kind'>,
+    private readonly data: Omit<RunThreadData, 'kind' | 'gate'>,
     private readonly onRecord: (r: RunRecord) => void,
   ) {}
 

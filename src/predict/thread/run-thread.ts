@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { openEventLog } from '../../log/open-log.ts'
+import { CallGate } from '../call-gate.ts'
 import { predictRun, RunBusyError } from '../run.ts'
 import type { PredictOptions } from '../predict-options.ts'
 import type { RunKind } from '../run-store.ts'
@@ -12,6 +13,14 @@ export interface RunThreadData {
   kind: RunKind
   asOfMs?: number
   options?: Partial<PredictOptions>
+  /** The run's gate (../call-gate.ts), shared with the server that may terminate this thread. */
+  gate: SharedArrayBuffer
+}
+
+/** What the server may tell the thread: stop the run (a server closing). */
+export interface RunThreadStop {
+  type: 'stop'
+  reason: string
 }
 
 /** What the thread answers: progress lines, then the record, or who holds the run lock. */
@@ -28,6 +37,13 @@ export type RunThreadMessage =
  */
 const data = workerData as RunThreadData
 const post = (m: RunThreadMessage) => parentPort?.postMessage(m)
+// A stop interrupts the run's DuckDB query and the run ends by itself (run.ts, RunRequest.signal).
+const stop = new AbortController()
+parentPort?.on('message', (m: RunThreadStop) => {
+  if (m.type === 'stop') stop.abort(new Error(m.reason))
+})
+// Listening must not keep the thread alive once its run has ended.
+parentPort?.unref()
 
 async function main(): Promise<void> {
   const kind = data.kind
@@ -39,6 +55,8 @@ async function main(): Promise<void> {
       ...(data.asOfMs === undefined ? {} : { asOfMs: data.asOfMs }),
       ...(data.options === undefined ? {} : { options: data.options }),
       ...(log === null ? {} : { log: { log, partitions } }),
+      signal: stop.signal,
+      gate: new CallGate(data.gate),
       onProgress: (stage, done, total) => post({ type: 'progress', stage, done, total }),
     })
     post({ type: 'done', record })

@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api'
+import type { DuckDBResultReader } from '@duckdb/node-api'
 import {
   BASE_COLUMNS,
   col,
@@ -19,6 +19,12 @@ import { SESSION_END_EVENT, SESSION_START_EVENT, sessionIdExpression, sessionsSe
 
 export type Columns = ReadonlyArray<readonly [string, string]>
 
+/** What building the views needs of a DuckDB connection (a prediction run's passes through a gate: src/predict/call-gate.ts). */
+export interface ViewConnection {
+  run(sql: string): Promise<unknown>
+  runAndReadAll(sql: string): Promise<DuckDBResultReader>
+}
+
 /** Every view openWarehouse creates, in creation order. */
 export const VIEW_NAMES = ['events', 'buys', 'social', 'segment_changes', 'notifications', 'identities', 'profiles', 'sessions', 'predictions'] as const
 
@@ -36,7 +42,7 @@ function plainSource(paths: readonly string[]): string {
 }
 
 /** Column name → DuckDB type of a source, read from the files' footers. */
-async function describe(conn: DuckDBConnection, source: string): Promise<Map<string, string>> {
+async function describe(conn: ViewConnection, source: string): Promise<Map<string, string>> {
   const r = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)
   const out = new Map<string, string>()
   for (const row of r.getRowsJson()) out.set(String(row[0]), String(row[1]))
@@ -132,7 +138,7 @@ export interface SessionsHooks {
  * columns, so the same expressions bind over both); `filename`: with the file each row came from.
  */
 export async function eventsRelation(
-  conn: DuckDBConnection,
+  conn: ViewConnection,
   root: string,
   files: readonly string[],
   opts: { extra?: Columns; filename?: boolean } = {},
@@ -151,7 +157,7 @@ export async function eventsRelation(
  * Per-event views (buys, social) read only their own `event=NAME` directories.
  * All are replaced in one transaction; returns what the sessions view was built from.
  */
-export async function buildViews(conn: DuckDBConnection, root: string, inv: Inventory, sessions?: SessionsHooks): Promise<SessionsContext> {
+export async function buildViews(conn: ViewConnection, root: string, inv: Inventory, sessions?: SessionsHooks): Promise<SessionsContext> {
   const views: Array<[string, string]> = []
   // The sessions view needs to know whether any file has a session_id (a missing column would not bind).
   let eventColumns: ReadonlyMap<string, string> = new Map()
