@@ -47,7 +47,9 @@ parentPort?.unref()
 
 async function main(): Promise<void> {
   const kind = data.kind
-  const { log, partitions } = kind === 'train' ? { log: null, partitions: data.partitions } : await openEventLog(data.logUrl, { partitions: data.partitions })
+  // Opening and closing the log pass the gate too: the thread is never ended inside either.
+  const gate = new CallGate(data.gate)
+  const { log, partitions } = kind === 'train' ? { log: null, partitions: data.partitions } : await gate.pass(() => openEventLog(data.logUrl, { partitions: data.partitions }))
   try {
     const record = await predictRun({
       dataDir: data.dataDir,
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
       ...(data.options === undefined ? {} : { options: data.options }),
       ...(log === null ? {} : { log: { log, partitions } }),
       signal: stop.signal,
-      gate: new CallGate(data.gate),
+      gate,
       onProgress: (stage, done, total) => post({ type: 'progress', stage, done, total }),
     })
     post({ type: 'done', record })
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
     if (err instanceof RunBusyError) post({ type: 'busy', heldBy: err.heldBy })
     else post({ type: 'error', message: err instanceof Error ? err.message : String(err) })
   } finally {
-    await log?.close()
+    if (log !== null) await gate.pass(() => log.close())
   }
 }
 
