@@ -41,8 +41,11 @@ export async function seedPredictionHistory(server: RunningServer, dataDir: stri
     if (signal.aborted) return
     await new Promise((resolve) => setTimeout(resolve, 1_000))
   }
+  // Stopped while the warehouse was being read: no run starts (one would hold the demo's Ctrl-C for
+  // its whole length, the abort below having fired already).
+  if (signal.aborted) return
   const run = server.ctx.predictions.start('run')
-  // A demo stopped mid-run does not wait for it: the server's close ends the run's thread.
+  // A demo stopped mid-run does not wait for it: the server's close stops the run.
   const stopped = new Promise<null>((resolve) => signal.addEventListener('abort', () => resolve(null), { once: true }))
   const record = await Promise.race([run.done, stopped])
   if (record === null) return
