@@ -19,8 +19,8 @@ export interface ScoreTarget {
   readonly scoredAt: number
   /** `model_version`: the training run whose models scored. */
   readonly modelVersion: string
-  /** Appends pass through it (./call-gate.ts): a run in a thread. */
-  readonly gate?: CallGate
+  /** The run's gate (./call-gate.ts): every append passes through it. */
+  readonly gate: CallGate
   /** Told after each append, with the events appended so far. */
   readonly onAppended?: (appended: number) => void
 }
@@ -64,7 +64,7 @@ export async function scoreTenant(conn: RunConnection, tenant: string, training:
         properties,
       })
     }
-    await (target.gate === undefined ? appendEvents(target.log, batch, target.partitions) : target.gate.pass(() => appendEvents(target.log, batch, target.partitions)))
+    await target.gate.pass(() => appendEvents(target.log, batch, target.partitions))
     appended += batch.length
     target.onAppended?.(appended)
   })

@@ -7,14 +7,13 @@ import { runInThread } from '../../src/predict/thread/run-thread-client.ts'
 
 const [dataDir, stage, ms, asOf] = process.argv.slice(2)
 let armed = false
-const started = { at: 0 }
 const stopped = new Promise<number>((resolve) => {
   const run = runInThread({ dataDir: dataDir!, logUrl: join(dataDir!, 'log'), partitions: 2, kind: 'run', asOfMs: Number(asOf), options: { seed: 1, maxTrainRows: 5_000 } }, (s) => {
     if (s !== stage || armed) return
     armed = true
     setTimeout(() => {
-      started.at = performance.now()
-      void run.stop().then(() => resolve(performance.now() - started.at))
+      const t0 = performance.now()
+      void run.stop().then(() => resolve(performance.now() - t0))
     }, Number(ms))
   })
   run.done.catch(() => undefined)

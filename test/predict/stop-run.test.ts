@@ -52,6 +52,8 @@ describe('a prediction run stopped in its thread', () => {
       expect({ code: r.code, signal: r.signal }, r.err.slice(-2000)).toEqual({ code: 0, signal: null })
       const got = JSON.parse(r.out) as { stopMs: number; status: string; error: string }
       expect(got).toMatchObject({ status: 'failed', error: STOPPED })
+      // Inside a fit too, the stop does not wait for the fit (seconds): the grace, then the gate.
+      expect(got.stopMs).toBeLessThan(10_000)
       // The lock is free again: the next run starts (and here finishes).
       expect((await predictRun({ dataDir: data, kind: 'train', asOfMs: AS_OF, options: { seed: 1, maxTrainRows: 2_000 } })).status).toBe('succeeded')
     })

@@ -62,7 +62,7 @@ export function runInThread(data: Omit<RunThreadData, 'gate'>, onProgress?: (sta
     done,
     async stop() {
       stopping = true
-      const m: RunThreadStop = { type: 'stop', reason: STOPPED }
+      const m: RunThreadStop = { type: 'stop' }
       worker.postMessage(m)
       let timer: NodeJS.Timeout | undefined
       const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)))

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { openEventLog } from '../../log/open-log.ts'
-import { CallGate } from '../call-gate.ts'
+import { CallGate, RunStopped, STOPPED } from '../call-gate.ts'
 import { predictRun, RunBusyError } from '../run.ts'
 import type { PredictOptions } from '../predict-options.ts'
 import type { RunKind } from '../run-store.ts'
@@ -20,7 +20,6 @@ export interface RunThreadData {
 /** What the server may tell the thread: stop the run (a server closing). */
 export interface RunThreadStop {
   type: 'stop'
-  reason: string
 }
 
 /** What the thread answers: progress lines, then the record, or who holds the run lock. */
@@ -40,7 +39,7 @@ const post = (m: RunThreadMessage) => parentPort?.postMessage(m)
 // A stop interrupts the run's DuckDB query and the run ends by itself (run.ts, RunRequest.signal).
 const stop = new AbortController()
 parentPort?.on('message', (m: RunThreadStop) => {
-  if (m.type === 'stop') stop.abort(new Error(m.reason))
+  if (m.type === 'stop') stop.abort(new RunStopped(STOPPED))
 })
 // Listening must not keep the thread alive once its run has ended.
 parentPort?.unref()
