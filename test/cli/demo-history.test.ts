@@ -2,7 +2,6 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { RunningServer } from '../../src/api/server.ts'
 import { seedPredictionHistory } from '../../src/cli/demo-history.ts'
-import type { EventLog } from '../../src/log/event-log.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { tempDir } from '../support/ndjson.ts'
 
@@ -19,16 +18,14 @@ describe("the demo's prediction history", () => {
     try {
       const stop = new AbortController()
       // The sink has filed everything, and the Ctrl-C lands while that is being read.
-      const filing: Pick<EventLog, 'committed'> = {
-        committed: () => {
-          stop.abort()
-          return Promise.resolve(Number.MAX_SAFE_INTEGER)
-        },
+      const committed = () => {
+        stop.abort()
+        return Promise.resolve(Number.MAX_SAFE_INTEGER)
       }
       let started = 0
       const server = {
         ctx: {
-          log: new Proxy(log, { get: (target, key) => (key === 'committed' ? filing.committed : Reflect.get(target, key, target)) }),
+          log: new Proxy(log, { get: (target, key) => (key === 'committed' ? committed : Reflect.get(target, key, target)) }),
           partitions: 2,
           predictions: {
             start: () => {
