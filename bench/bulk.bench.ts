@@ -200,8 +200,8 @@ export async function benchBulk(): Promise<Section> {
         `Seed 000's workload as the seed writes it (generation order, random times over 3 hours): ${fmt(count)} events, ${fmt(bytes / 1e6)} MB of NDJSON, ` +
         `the seed's rule \`count(spin, 2h) >= 200 and sum(in_app_purchase.amount, 2h) > 10\`, ${PARTITIONS} partitions. Commands run as users run them ` +
         `(the compiled package in a new process; wall time from spawn to exit, start included; median of ${RUNS} runs, all runs in the notes). ` +
-        "`tagstream replay` reads with the collector's byte-level line reader (the main thread and one reader thread, alternate chunks) and, the partitions " +
-        'being independent (no identity events), applies them in two engine threads, half the partitions each; "inside" is its own figure ' +
+        "`tagstream replay` reads with the collector's byte-level line reader and, the partitions being independent (no identity events), splits them " +
+        'between the main thread and one engine thread, each applying half the partitions of every chunk and reading chunks (the engine thread whenever its queue is short); "inside" is its own figure ' +
         '(events over the time from reading the rules to the result, thread starts included). `tagstream ingest` reads with two reader threads and appends to a fresh ' +
         'embedded log, every append durable (fsync). ' +
         `The engine alone: the same events already decoded in memory, every partition in file order on one core (best of 3), with the seed rule and with examples/segments.yaml (the worker's rules). ` +

@@ -36,6 +36,11 @@ export class OrderedPool<Job extends { seq: number }, Done extends { seq: number
     return this.sent - this.next
   }
 
+  /** Whether the oldest job's answer is there (take() would not wait). */
+  get hasNext(): boolean {
+    return this.done.has(this.next)
+  }
+
   /** Whether the threads have enough to do: take an answer back before sending more. */
   get full(): boolean {
     return this.pending >= this.workers.length * AHEAD_PER_THREAD

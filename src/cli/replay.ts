@@ -5,7 +5,7 @@ import { prepareRules } from '../engine/engine-rules.ts'
 import { PartitionsLinked, type ReplayResult } from '../engine/replay.ts'
 import { DEFAULT_REPLAY_DEDUPE_IDS, SeenIds } from '../engine/replay-ids.ts'
 import { changeLine, notificationLine, type ReplayJob } from '../engine/replay/engine-side.ts'
-import { inlineEngine, splitEngine, threadEngine, type EngineLink } from '../engine/replay/engine-link.ts'
+import { inlineEngine, pairedEngine, threadEngine, type ChunkReader, type EngineLink } from '../engine/replay/engine-link.ts'
 import { MAX_FIRST_ERRORS, type InputCounts } from '../engine/replay/input.ts'
 import { readChunk, type ChunkRead } from '../engine/replay/read-chunk.ts'
 import { ReadPool } from '../engine/replay/read-pool.ts'
@@ -21,8 +21,9 @@ export interface ReplayCliResult extends ReplayResult {
   seconds: number
   eventsPerSecond: number
   /**
-   * How the engine ran, for stderr: `one thread` (with the reader), `engine thread`, `2 engine
-   * threads`, or `2 engine threads, then engine thread` (an event linked two partitions: read again).
+   * How the engine ran, for stderr: `one thread` (with the reader), `engine thread`, `split with
+   * an engine thread`, or `split with an engine thread, then engine thread` (an event linked two
+   * partitions: read again).
    */
   engines: string
 }
@@ -37,8 +38,14 @@ export interface ReplayFileOptions {
   changes?: string
   /** The engine in a thread of its own; default: for inputs of 4 MiB or more. */
   thread?: boolean
-  /** With a thread: the partitions split over two engine threads while no event links two (default on). */
+  /** With a thread: the partitions split between this thread and the engine thread while no event links two (default on). */
   split?: boolean
+  /**
+   * With the partitions split: the engine thread reads every other chunk from the first, started or
+   * not (tests: its share of the reading then does not depend on timing). Default: it reads a chunk
+   * whenever it has little else queued, and none while it starts.
+   */
+  alternateReads?: boolean
 }
 
 /** Something the user must fix in the command or the rules (exit code 2); any other failure is 1. */
@@ -74,13 +81,14 @@ export async function replayFile(input: string, rulesPath: string, opts: ReplayF
   let r: ReplayResult | null = null
   let engines = ''
   try {
-    // Partitions split over two engine threads while no event links two of them: a file read again
-    // from its start, on one engine, if one does (a gzipped file is not read twice, and --changes
-    // needs one engine's order).
+    // Partitions split between this thread and the engine thread while no event links two of them:
+    // a file read again from its start, on one engine, if one does (a gzipped file is not read
+    // twice, and --changes needs one engine's order).
     if (threaded && out === null && opts.partitions > 1 && !input.endsWith('.gz') && opts.split !== false) {
       try {
-        engines = `${SPLIT_THREADS} engine threads`
-        r = await pass(input, source, splitEngine(job, SPLIT_THREADS), opts, true)
+        engines = 'split with an engine thread'
+        const paired = pairedEngine(job, opts.alternateReads === true)
+        r = await pass(input, source, paired.engine, opts, paired.reader)
       } catch (err) {
         if (!(err instanceof PartitionsLinked)) throw err
         engines += ', then '
@@ -88,7 +96,7 @@ export async function replayFile(input: string, rulesPath: string, opts: ReplayF
       }
     }
     if (r === null) engines += threaded ? 'engine thread' : 'one thread'
-    r ??= await pass(input, source, threaded ? threadEngine(job, onChanges) : inlineEngine(job, onChanges), opts, threaded, out)
+    r ??= await pass(input, source, threaded ? threadEngine(job, onChanges) : inlineEngine(job, onChanges), opts, threaded ? new ReadPool(READ_THREADS, opts.partitions) : null, out)
     await out?.close()
   } catch (err) {
     out?.abort()
@@ -98,24 +106,23 @@ export async function replayFile(input: string, rulesPath: string, opts: ReplayF
   return { ...r, seconds, eventsPerSecond: Math.round(r.events / seconds), engines }
 }
 
-/** Engine threads a replay's partitions are split over while they are independent: half the partitions each. */
-const SPLIT_THREADS = 2
-
 /**
  * Reader threads when the engine has threads of its own, besides this thread, which reads every other
  * chunk too (measured: two reader threads and this one idle cost more CPU in all than one and this one).
  */
 const READ_THREADS = 1
 
+/** Chunks read and not yet applied before this thread waits for the oldest (which another thread reads). */
+const READ_AHEAD = 4
+
 /**
- * One reading of the file through an engine: chunks read (by reader threads, or here for a small
- * input), then, in file order, their repeated client ids dropped and their entries handed to the
- * engine. The replay's result, with the reading's counts.
+ * One reading of the file through an engine: chunks read (here, and by `reader` when it wants them),
+ * then, in file order, their repeated client ids dropped and their entries handed to the engine. The
+ * replay's result, with the reading's counts.
  */
-async function pass(input: string, source: LineSource, engine: EngineLink, opts: ReplayFileOptions, threaded: boolean, out: NdjsonOutput | null = null): Promise<ReplayResult> {
+async function pass(input: string, source: LineSource, engine: EngineLink, opts: ReplayFileOptions, reader: ChunkReader | null, out: NdjsonOutput | null = null): Promise<ReplayResult> {
   const seen = new SeenIds(opts.dedupeIds ?? DEFAULT_REPLAY_DEDUPE_IDS)
   const counts: InputCounts = { rejected: 0, duplicates: 0, firstErrors: [] }
-  const pool = threaded ? new ReadPool(READ_THREADS, opts.partitions) : null
   const bar = progressBar(source.size, 'bytes', 'replay ', 'events')
   let line = 1
   let sent = 0
@@ -129,28 +136,28 @@ async function pass(input: string, source: LineSource, engine: EngineLink, opts:
     bar.update(source.bytesRead(), { count: sent })
     await out?.flush()
   }
-  // With reader threads, this thread reads every other chunk itself (it would mostly wait otherwise);
-  // the chunks are applied in file order whoever read them.
+  // The chunks are applied in file order whoever read them: at once when read here or read already
+  // there, else once READ_AHEAD more are read.
   const queue: Array<{ chunk: Buffer; read: ChunkRead | null }> = []
   const next = async () => {
     const { chunk, read } = queue.shift()!
-    await apply(read ?? (await pool!.take()), chunk)
+    await apply(read ?? (await reader!.take()), chunk)
   }
+  const ready = () => queue.length > 0 && (queue[0]!.read !== null || reader!.hasRead())
   try {
-    let k = 0
     for await (const chunk of readErrorsNamed(input, source.chunks)) {
       // Into a batch the engine is done with when there is one (./batch.ts in src/engine/replay/).
       const memory = engine.released()
-      if (pool === null || k++ % (READ_THREADS + 1) === READ_THREADS) {
+      if (reader === null || !reader.wants()) {
         const r = readChunk(chunk, line, opts.partitions, memory)
         line += r.lines
         queue.push({ chunk, read: r })
       } else {
-        pool.send(chunk, line, memory)
+        reader.send(chunk, line, memory)
         line += countLines(chunk)
         queue.push({ chunk, read: null })
       }
-      while (queue.length > 2 * (READ_THREADS + 1) || (pool === null && queue.length > 0)) await next()
+      while (queue.length > READ_AHEAD || ready()) await next()
     }
     while (queue.length > 0) await next()
     bar.update(source.size, { count: sent })
@@ -160,7 +167,7 @@ async function pass(input: string, source: LineSource, engine: EngineLink, opts:
     await engine.close()
     throw err
   } finally {
-    await pool?.close()
+    await reader?.close()
     bar.stop()
   }
 }

@@ -33,6 +33,8 @@ triggers:
     when: count(spin, 1m) >= 2
 `
 const PARTITIONS = 5
+/** How a replay whose partitions are split between the reading thread and the engine thread says it ran. */
+const SPLIT = 'split with an engine thread'
 
 /** The replay before the byte-level reader, line by line. */
 function reference(bytes: Buffer, rulesPath: string, lateness = 0): { result: ReplayResult; changes: string[] } {
@@ -114,11 +116,15 @@ describe('tagstream replay reads lines byte by byte, with the results of a line-
           expect(withChanges.engines).toBe(thread ? 'engine thread' : 'one thread')
           expect(readFileSync(changes, 'utf8')).toBe(want.changes.map((l) => l + '\n').join(''))
           // Without listeners the batches go partition by partition (when no id links partitions), and
-          // with a thread, a plain file's partitions are split over two engine threads until one does.
-          const plain = await replayFile(path, rules, { partitions: PARTITIONS, thread })
-          expect(strip(plain)).toEqual(want.result)
+          // with a thread, a plain file's partitions are split between this thread and the engine
+          // thread until one does; the engine thread reads chunks too (alternateReads: every other
+          // one, whatever the timing).
           const split = !path.endsWith('.gz') && thread
-          expect(plain.engines).toBe(!split ? (thread ? 'engine thread' : 'one thread') : c.identity !== false ? '2 engine threads, then engine thread' : '2 engine threads')
+          for (const alternateReads of split ? [false, true] : [false]) {
+            const plain = await replayFile(path, rules, { partitions: PARTITIONS, thread, alternateReads })
+            expect(strip(plain)).toEqual(want.result)
+            expect(plain.engines).toBe(!split ? (thread ? 'engine thread' : 'one thread') : c.identity !== false ? `${SPLIT}, then engine thread` : SPLIT)
+          }
         }
       }
     }, 240_000)
@@ -145,9 +151,11 @@ describe('tagstream replay reads lines byte by byte, with the results of a line-
       const withChanges = await replayFile(input, rules, { partitions: PARTITIONS, thread, changes, engine: { allowedLatenessMs: lateness } })
       expect(strip(withChanges)).toEqual(want.result)
       expect(readFileSync(changes, 'utf8')).toBe(want.changes.map((l) => l + '\n').join(''))
-      const plain = await replayFile(input, rules, { partitions: PARTITIONS, thread, engine: { allowedLatenessMs: lateness } })
-      expect(strip(plain)).toEqual(want.result)
-      expect(plain.engines).toBe(thread ? '2 engine threads' : 'one thread')
+      for (const alternateReads of thread ? [false, true] : [false]) {
+        const plain = await replayFile(input, rules, { partitions: PARTITIONS, thread, alternateReads, engine: { allowedLatenessMs: lateness } })
+        expect(strip(plain)).toEqual(want.result)
+        expect(plain.engines).toBe(thread ? SPLIT : 'one thread')
+      }
     }
   }, 120_000)
 

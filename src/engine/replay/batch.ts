@@ -2,8 +2,8 @@ import { sharedBuffer } from '../../ordered-pool.ts'
 
 /*
  * Events on their way from a replay's reader to its engine: one buffer per chunk of input, shared
- * (not copied) with the engine's threads: a SharedArrayBuffer, so two engine threads (partitions
- * split) read the same bytes. A buffer is written once, then only read. Each entry is
+ * (not copied) with the engine's threads: a SharedArrayBuffer, so two threads (partitions split)
+ * read the same bytes. A buffer is written once, then only read. Each entry is
  *
  *   u8 kind | u16 partition | u32 length | bytes (little-endian)
  *

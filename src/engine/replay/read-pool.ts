@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { OrderedPool, shareable, type SharedBytes } from '../../ordered-pool.ts'
 import { threadScript } from '../../thread-script.ts'
+import type { ChunkReader } from './engine-link.ts'
 import type { ChunkRead } from './read-chunk.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -23,22 +24,24 @@ export type ReadDone = ChunkRead & { seq: number }
  * uses more than one core. The caller numbers the lines: each chunk's first line is the count of
  * line breaks before it.
  */
-export class ReadPool {
+export class ReadPool implements ChunkReader {
   private readonly pool: OrderedPool<ReadJob, ReadDone>
+  private turn = 0
 
   constructor(
-    threads: number,
+    private readonly threads: number,
     private readonly partitions: number,
   ) {
     this.pool = new OrderedPool(threadScript(join(here, 'reader-thread.ts'), 'replay-reader-thread'), threads, 'a replay reader')
   }
 
-  get pending(): number {
-    return this.pool.pending
+  /** Chunks in turns: each thread of the pool, then the reading thread (which would mostly wait otherwise). */
+  wants(): boolean {
+    return this.turn++ % (this.threads + 1) !== this.threads
   }
 
-  get full(): boolean {
-    return this.pool.full
+  hasRead(): boolean {
+    return this.pool.hasNext
   }
 
   /** Sends a chunk of whole lines whose first line is `firstLine`, its entries to go into `memory` when it is given. */

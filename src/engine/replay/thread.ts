@@ -1,12 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { PartitionsLinked } from '../replay.ts'
 import { ReplayEngine, type ReplayJob } from './engine-side.ts'
+import { readChunk } from './read-chunk.ts'
 import type { FromReader, ToReader } from './thread-messages.ts'
 
 /*
  * A replay's engine thread: the reading thread sends batches of entries as they are read, this one
- * applies them, so reading and the engine each have a core. Answers each batch (with its --changes
- * lines) in order: the reader's count of unanswered batches bounds the memory between the two.
+ * applies them, so reading and the engine each have a core; with its partitions split with the
+ * reading thread, it reads some chunks too (./engine-link.ts, pairedEngine). Answers every message
+ * in the order sent: the reader's count of unanswered batches bounds the memory between the two.
  */
 const port = parentPort!
 const engine = new ReplayEngine(workerData as ReplayJob)
@@ -19,7 +21,10 @@ port.on('message', (m: FromReader) => {
       if (!(err instanceof PartitionsLinked)) throw err
       out = { type: 'linked' }
     }
-  } else if (m.type === 'latest') out = { type: 'latest', at: engine.latest() }
+  } else if (m.type === 'read') out = { type: 'read', read: readChunk(Buffer.from(m.chunk, m.offset, m.length), m.firstLine, m.partitions, m.memory) }
+  else if (m.type === 'latest') out = { type: 'latest', at: engine.latest() }
   else out = { type: 'result', ...engine.finish(m.at) }
   port.postMessage(out)
 })
+// Until this, the reading thread reads every chunk itself: this thread is still loading.
+port.postMessage({ type: 'ready' } satisfies ToReader)
