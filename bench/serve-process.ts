@@ -13,7 +13,10 @@ export interface ServeProcess {
 /** The Node flags bin/tagstream.mjs starts with (its `#!/usr/bin/env -S node …` line), for spawning it as users run it. */
 export function binNodeFlags(): string[] {
   const first = readFileSync(join(import.meta.dirname, '../bin/tagstream.mjs'), 'utf8').split('\n', 1)[0]!
-  return first.split(/\s+/).filter((a) => a.startsWith('--'))
+  // BENCH_NODE_FLAGS: more flags for the processes a bench starts (`--cpu-prof --cpu-prof-dir=…` to
+  // profile them: Node refuses --cpu-prof in NODE_OPTIONS).
+  const extra = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter((a) => a.length > 0) ?? []
+  return [...first.split(/\s+/).filter((a) => a.startsWith('--')), ...extra]
 }
 
 /** `tagstream serve` in its own process, as users run it, so the load generator does not share its event loop. */
