@@ -82,9 +82,9 @@ export async function replayFile(input: string, rulesPath: string, opts: ReplayF
   let engines = ''
   try {
     // Partitions split between this thread and the engine thread while no event links two of them:
-    // a file read again from its start, on one engine, if one does (a gzipped file is not read
-    // twice, and --changes needs one engine's order).
-    if (threaded && out === null && opts.partitions > 1 && !input.endsWith('.gz') && opts.split !== false) {
+    // a file read again from its start (gunzipped again), on one engine, if one does (--changes
+    // needs one engine's order).
+    if (threaded && out === null && opts.partitions > 1 && opts.split !== false) {
       try {
         engines = 'split with an engine thread'
         const paired = pairedEngine(job, opts.alternateReads === true)

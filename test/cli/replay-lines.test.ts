@@ -116,14 +116,13 @@ describe('tagstream replay reads lines byte by byte, with the results of a line-
           expect(withChanges.engines).toBe(thread ? 'engine thread' : 'one thread')
           expect(readFileSync(changes, 'utf8')).toBe(want.changes.map((l) => l + '\n').join(''))
           // Without listeners the batches go partition by partition (when no id links partitions), and
-          // with a thread, a plain file's partitions are split between this thread and the engine
-          // thread until one does; the engine thread reads chunks too (alternateReads: every other
+          // with a thread, a file's partitions (plain or gzipped) are split between this thread and the
+          // engine thread until one does; the engine thread reads chunks too (alternateReads: every other
           // one, whatever the timing).
-          const split = !path.endsWith('.gz') && thread
-          for (const alternateReads of split ? [false, true] : [false]) {
+          for (const alternateReads of thread ? [false, true] : [false]) {
             const plain = await replayFile(path, rules, { partitions: PARTITIONS, thread, alternateReads })
             expect(strip(plain)).toEqual(want.result)
-            expect(plain.engines).toBe(!split ? (thread ? 'engine thread' : 'one thread') : c.identity !== false ? `${SPLIT}, then engine thread` : SPLIT)
+            expect(plain.engines).toBe(!thread ? 'one thread' : c.identity !== false ? `${SPLIT}, then engine thread` : SPLIT)
           }
         }
       }
