@@ -1,12 +1,11 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { shareable } from '../../ordered-pool.ts'
 import { threadScript } from '../../thread-script.ts'
 import { compareIds } from '../id-order.ts'
 import { PartitionsLinked, type ReplayResult } from '../replay.ts'
 import { ReplayEngine, type ReplayJob } from './engine-side.ts'
-import type { ChunkRead } from './read-chunk.ts'
+import { chunkJob, type ChunkRead } from './read-chunk.ts'
 import type { FromReader, ToReader } from './thread-messages.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -154,7 +153,7 @@ export function threadEngine(job: ReplayJob, onChanges: (text: string) => void, 
       return {
         wants: () => (alternate ? turn++ % 2 === 0 : started && unanswered + READ_WEIGHT * reading <= READ_WHEN_QUEUED),
         send(chunk, firstLine, memory) {
-          const m: FromReader = { type: 'read', ...shareable(chunk), firstLine, partitions, memory }
+          const m: FromReader = { type: 'read', ...chunkJob(chunk, firstLine, partitions, memory) }
           worker.postMessage(m)
           reading++
         },

@@ -1,3 +1,4 @@
+import { shareable, type SharedBytes } from '../../ordered-pool.ts'
 import { BatchWriter } from './batch.ts'
 import { ReplayInput, type InputCounts } from './input.ts'
 import { ReplayReader } from './reader.ts'
@@ -25,6 +26,24 @@ export function readChunk(chunk: Buffer, firstLine: number, partitions: number, 
   const batch = new BatchWriter(batchSize(chunk.length), memory)
   const lines = ReplayReader.read(chunk, firstLine, input, batch, partitions)
   return { ...batch.written(), lines, counts: input.counts }
+}
+
+/** A chunk for another thread to read (a reader thread, or an engine thread that shares the reading): its bytes, shared, and what readChunk takes besides. */
+export interface ChunkJob extends SharedBytes {
+  firstLine: number
+  partitions: number
+  /** A batch's memory to write the entries into, or null for new memory. */
+  memory: SharedArrayBuffer | null
+}
+
+/** The job for a chunk of whole lines whose first line is `firstLine` (its bytes shared, not copied, when they lie in shared memory). */
+export function chunkJob(chunk: Buffer, firstLine: number, partitions: number, memory: SharedArrayBuffer | null): ChunkJob {
+  return { ...shareable(chunk), firstLine, partitions, memory }
+}
+
+/** Reads a chunk sent to this thread. */
+export function readChunkJob(job: ChunkJob): ChunkRead {
+  return readChunk(Buffer.from(job.chunk, job.offset, job.length), job.firstLine, job.partitions, job.memory)
 }
 
 /**

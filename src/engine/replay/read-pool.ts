@@ -1,19 +1,15 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { OrderedPool, shareable, type SharedBytes } from '../../ordered-pool.ts'
+import { OrderedPool } from '../../ordered-pool.ts'
 import { threadScript } from '../../thread-script.ts'
 import type { ChunkReader } from './engine-link.ts'
-import type { ChunkRead } from './read-chunk.ts'
+import { chunkJob, type ChunkJob, type ChunkRead } from './read-chunk.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
-/** A chunk for a reader thread: its bytes, shared, and its first line's number. */
-export interface ReadJob extends SharedBytes {
+/** A chunk for a reader thread, numbered in the order sent. */
+export interface ReadJob extends ChunkJob {
   seq: number
-  firstLine: number
-  partitions: number
-  /** A batch's memory to write the entries into (./read-chunk.ts), or null for new memory. */
-  memory: SharedArrayBuffer | null
 }
 
 export type ReadDone = ChunkRead & { seq: number }
@@ -46,7 +42,7 @@ export class ReadPool implements ChunkReader {
 
   /** Sends a chunk of whole lines whose first line is `firstLine`, its entries to go into `memory` when it is given. */
   send(chunk: Buffer, firstLine: number, memory: SharedArrayBuffer | null): void {
-    this.pool.send({ ...shareable(chunk), firstLine, partitions: this.partitions, memory })
+    this.pool.send(chunkJob(chunk, firstLine, this.partitions, memory))
   }
 
   /** The next chunk in file order, once read. */

@@ -1,16 +1,9 @@
 import type { ReplayResult } from '../replay.ts'
-import type { ChunkRead } from './read-chunk.ts'
+import type { ChunkJob, ChunkRead } from './read-chunk.ts'
 
-/** A chunk of whole lines for the engine's thread to read (when it shares the reading): its bytes, shared, and its first line's number. */
-export interface ReadRequest {
+/** A chunk of whole lines for the engine's thread to read (when it shares the reading). */
+export interface ReadRequest extends ChunkJob {
   type: 'read'
-  chunk: SharedArrayBuffer
-  offset: number
-  length: number
-  firstLine: number
-  partitions: number
-  /** A batch's memory to write the entries into (./read-chunk.ts), or null for new memory. */
-  memory: SharedArrayBuffer | null
 }
 
 /**

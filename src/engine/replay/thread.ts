@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { PartitionsLinked } from '../replay.ts'
 import { ReplayEngine, type ReplayJob } from './engine-side.ts'
-import { readChunk } from './read-chunk.ts'
+import { readChunkJob } from './read-chunk.ts'
 import type { FromReader, ToReader } from './thread-messages.ts'
 
 /*
@@ -21,7 +21,7 @@ port.on('message', (m: FromReader) => {
       if (!(err instanceof PartitionsLinked)) throw err
       out = { type: 'linked' }
     }
-  } else if (m.type === 'read') out = { type: 'read', read: readChunk(Buffer.from(m.chunk, m.offset, m.length), m.firstLine, m.partitions, m.memory) }
+  } else if (m.type === 'read') out = { type: 'read', read: readChunkJob(m) }
   else if (m.type === 'latest') out = { type: 'latest', at: engine.latest() }
   else out = { type: 'result', ...engine.finish(m.at) }
   port.postMessage(out)
