@@ -66,7 +66,7 @@ export function batchSpans(buf: Buffer | ResponseBytes): BatchSpan[] {
 
 /** Records at `from` or later, within the limits (always at least one when there is one). */
 export function decodeRecords(buf: Buffer | ResponseBytes, limits: DecodeLimits): LogRecord[] {
-  const columns = decodeColumns(responseBytes(buf), limits)
+  const columns = decodeColumns(responseBytes(buf), limits.from, limits.maxRecords, limits.maxBytes, limits.keys)
   const keys = columns.keys
   const c = columns.build()
   const out = new Array<LogRecord>(c.count)
@@ -84,21 +84,21 @@ export function decodeRecords(buf: Buffer | ResponseBytes, limits: DecodeLimits)
  * no object and no Buffer view. Keys are never returned.
  */
 export function decodeRecordBatch(buf: Buffer | ResponseBytes, limits: Omit<DecodeLimits, 'keys'>): RecordBatch {
-  return decodeColumns(responseBytes(buf), { ...limits, keys: false }).build()
+  return decodeColumns(responseBytes(buf), limits.from, limits.maxRecords, limits.maxBytes, false).build()
 }
 
-function decodeColumns(bytes: ResponseBytes, limits: DecodeLimits): Columns {
+function decodeColumns(bytes: ResponseBytes, from: number, maxRecords: number, maxBytes: number, keys: boolean): Columns {
   // Sized for the records an uncompressed response can hold (a record takes at least 7 bytes), never
   // past maxRecords; a compressed batch may hold more, and the columns grow.
-  const out = new Columns(Math.min(limits.maxRecords, Math.ceil(bytes.length / 7) + 1), limits.keys)
+  const out = new Columns(Math.min(maxRecords, Math.ceil(bytes.length / 7) + 1), from, maxRecords, maxBytes, keys)
   for (let pos = 0; pos + BATCH_HEADER <= bytes.length;) {
     const size = 12 + bytes.int32(pos + 8)
     if (pos + size > bytes.length) break
     const base = bytes.int64(pos)
     const attributes = bytes.int16(pos + 21)
     const last = base + bytes.int32(pos + 23)
-    if ((attributes & IS_CONTROL) === 0 && last >= limits.from) {
-      const done = (attributes & COMPRESSION) === 0 ? decodePlain(bytes, pos, size, base, attributes, limits, out) : decodeCompressed(bytes.bytes(pos, size), limits, out)
+    if ((attributes & IS_CONTROL) === 0 && last >= from) {
+      const done = (attributes & COMPRESSION) === 0 ? decodePlain(bytes, pos, size, base, attributes, out) : decodeCompressed(bytes.bytes(pos, size), out)
       if (done) return out
     }
     pos += size
@@ -106,21 +106,33 @@ function decodeColumns(bytes: ResponseBytes, limits: DecodeLimits): Columns {
   return out
 }
 
-/** Record columns being filled, with their value bytes so far; `keys` only when asked for. */
+/**
+ * Record columns being filled, with their value bytes so far and the limits they are filled to;
+ * `keys` only when asked for. The limits are fields here, not an object the decoder is handed:
+ * callers' limit objects came in several shapes, and each new one deoptimized the decoding loop
+ * (4 recompilations of it in a 3-second catch-up).
+ */
 class Columns extends RecordColumns {
   bytes = 0
   readonly keys: Array<string | null> | null
 
-  constructor(capacity: number, keys: boolean) {
+  constructor(
+    capacity: number,
+    /** Records before this offset are skipped. */
+    readonly from: number,
+    private readonly maxRecords: number,
+    private readonly maxBytes: number,
+    keys: boolean,
+  ) {
     super(capacity)
     this.keys = keys ? [] : null
   }
 
   /** Adds a record whose value is bytes [start, end) of chunk `chunk`; true when a limit is reached. */
-  add(offset: number, timestamp: number, chunk: number, start: number, end: number, limits: DecodeLimits): boolean {
+  add(offset: number, timestamp: number, chunk: number, start: number, end: number): boolean {
     this.push(offset, timestamp, chunk, start, end)
     this.bytes += end - start
-    return this.count >= limits.maxRecords || this.bytes >= limits.maxBytes
+    return this.count >= this.maxRecords || this.bytes >= this.maxBytes
   }
 
   /** The index of `b` among the chunks, added when it is not the last one added. */
@@ -135,7 +147,7 @@ class Columns extends RecordColumns {
  * are read in place in the socket buffer holding them; one cut by the end of a buffer (about one in
  * 750 of ours) is copied out whole first.
  */
-function decodePlain(bytes: ResponseBytes, start: number, size: number, base: number, attributes: number, limits: DecodeLimits, out: Columns): boolean {
+function decodePlain(bytes: ResponseBytes, start: number, size: number, base: number, attributes: number, out: Columns): boolean {
   const baseTime = bytes.int64(start + 27)
   const appendTime = (attributes & LOG_APPEND_TIME) !== 0 ? bytes.int64(start + 35) : null
   const count = bytes.int32(start + 57)
@@ -169,13 +181,13 @@ function decodePlain(bytes: ResponseBytes, start: number, size: number, base: nu
     let chunk: Buffer
     if (recordEnd <= bufEnd) {
       chunk = buf
-      ok = decodeRecord(buf, body - bufStart, recordEnd - bufStart, base, baseTime, appendTime, limits, out)
+      ok = decodeRecord(buf, body - bufStart, recordEnd - bufStart, base, baseTime, appendTime, out)
     } else {
       chunk = bytes.bytes(body, length)
-      ok = decodeRecord(chunk, 0, length, base, baseTime, appendTime, limits, out)
+      ok = decodeRecord(chunk, 0, length, base, baseTime, appendTime, out)
     }
     pos = recordEnd
-    if (ok && out.add(recOffset, recTimestamp, out.chunkIndex(chunk), recValueStart, recValueEnd, limits)) return true
+    if (ok && out.add(recOffset, recTimestamp, out.chunkIndex(chunk), recValueStart, recValueEnd)) return true
   }
   return false
 }
@@ -186,13 +198,13 @@ let recTimestamp = 0
 let recValueStart = 0
 let recValueEnd = 0
 
-/** Reads the record whose body (after its length) is buf[pos, recordEnd); false when it is before `limits.from`. */
-function decodeRecord(buf: Buffer, pos: number, recordEnd: number, base: number, baseTime: number, appendTime: number | null, limits: DecodeLimits, out: Columns): boolean {
+/** Reads the record whose body (after its length) is buf[pos, recordEnd); false when it is before `out.from`. */
+function decodeRecord(buf: Buffer, pos: number, recordEnd: number, base: number, baseTime: number, appendTime: number | null, out: Columns): boolean {
   pos += 1 // attributes
   const timeDelta = varlong(buf, pos)
   pos = varPos
   const offset = base + varint(buf, pos)
-  if (offset < limits.from) return false
+  if (offset < out.from) return false
   pos = varPos
   const keyLength = varint(buf, pos)
   pos = varPos
@@ -224,19 +236,19 @@ function decodeRecord(buf: Buffer, pos: number, recordEnd: number, base: number,
 }
 
 /** Compressed batches are rare here (our producer never compresses): the client library decodes them, each value its own chunk. */
-function decodeCompressed(batch: Buffer, limits: DecodeLimits, out: Columns): boolean {
+function decodeCompressed(batch: Buffer, out: Columns): boolean {
   const b = readRecordsBatch(Reader.from(batch))
   const base = Number(b.firstOffset)
   const appendTime = (b.attributes & LOG_APPEND_TIME) !== 0 ? Number(b.maxTimestamp) : null
   for (const r of b.records) {
     const offset = base + r.offsetDelta
-    if (offset < limits.from) continue
+    if (offset < out.from) continue
     let timestamp = appendTime ?? Number(b.firstTimestamp) + Number(r.timestampDelta)
     for (const [k, v] of r.headers) if (k?.length === 2 && k[0] === T && k[1] === S && v?.length === 8) timestamp = int64(v, 0)
     const value = r.value ?? EMPTY
     out.keys?.push(r.key === null ? null : r.key.toString('utf8'))
     out.chunks.push(value)
-    if (out.add(offset, timestamp, out.chunks.length - 1, 0, value.length, limits)) return true
+    if (out.add(offset, timestamp, out.chunks.length - 1, 0, value.length)) return true
   }
   return false
 }
