@@ -50,6 +50,9 @@ export function checkClock(b: Buffer, start: number, end: number): Poison | null
   return null
 }
 
+/** The last tenant decodeBinary found valid. */
+let validatedTenant = DEFAULT_TENANT
+
 /**
  * A binary envelope (first byte 1). The collector validated it before writing, so only what a
  * damaged or forged record can break is checked: the layout (truncation, unknown property types,
@@ -62,8 +65,12 @@ export function decodeBinary(b: Buffer, start: number, end: number): TrackedEven
   } catch (err) {
     return { poison: poison(DEFAULT_TENANT, '(record)', `binary event cannot be decoded: ${message(err)}`) }
   }
-  const tenant = validTenant(e.tenant) ? e.tenant : DEFAULT_TENANT
-  if (tenant !== e.tenant) return { poison: poison(tenant, 'tenant', 'must be 1 to 128 characters, no colon or control characters') }
+  // Checked once for a run of events of the same tenant (the decoder hands out the same string).
+  if (e.tenant !== validatedTenant) {
+    if (!validTenant(e.tenant)) return { poison: poison(DEFAULT_TENANT, 'tenant', 'must be 1 to 128 characters, no colon or control characters') }
+    validatedTenant = e.tenant
+  }
+  const tenant = e.tenant
   if (!Number.isFinite(e.ts)) return { poison: poison(tenant, 'ts', 'is not a finite number') }
   if (!Number.isFinite(e.received_at)) return { poison: poison(tenant, 'received_at', 'is not a finite number') }
   if (e.event.length === 0) return { poison: poison(tenant, 'event', 'is empty') }

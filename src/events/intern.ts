@@ -30,3 +30,21 @@ export function readShortString(b: Buffer, start: number, end: number): string {
   cache[slot] = s
   return s
 }
+
+/**
+ * `last` when b[start, end) holds exactly its (ASCII) characters, else readShortString's answer.
+ * For fields that repeat from one event to the next (the tenant, the event name): one comparison
+ * instead of a hash and a comparison.
+ */
+export function readRepeated(b: Buffer, start: number, end: number, last: string): string {
+  const n = end - start
+  if (n === last.length) {
+    let i = 0
+    for (; i < n; i++) {
+      const c = b[start + i]!
+      if (c > 0x7f || c !== last.charCodeAt(i)) break
+    }
+    if (i === n) return last
+  }
+  return readShortString(b, start, end)
+}
