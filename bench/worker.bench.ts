@@ -58,6 +58,8 @@ interface Run {
   rate: number
   /** Worker processes' CPU time per event in that window, in µs. */
   workerCpuMicros: number
+  /** Worker processes' CPU time from their start to the last checkpoint, per event, in µs (start-up and JIT warm-up included). */
+  wholeCpuMicros: number
   /** Share of the machine's CPU busy in that window (every process: workers, broker, Postgres, this one). */
   machineBusy: number
   /** From the first worker's start to every checkpoint at the end of the log. */
@@ -105,7 +107,7 @@ function worker(id: string, prefix: string, stateUrl: string, rules: string): { 
       String(CHECKPOINT_MS),
     ],
     {
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', process.env.BENCH_WORKER_STDOUT === '1' ? 'inherit' : 'ignore', 'inherit'],
       // The workload's event times are fixed (seed 000's 3 hours): the clock moves with events only,
       // so every run segments the same history, comparable from run to run.
       env: { ...process.env, TAGSTREAM_LOG_LEVEL: 'warn', TAGSTREAM_CLOCK_TICK_MS: '0' },
@@ -161,6 +163,7 @@ export async function runGroup(workers: number, measureMoves: boolean, rules = R
     const rate = slope(window.map((x) => [x.t / 1000, x.n])) ?? NaN
     const workerCpuMicros = ((to.cpu - from.cpu) * 1e6) / (rate * ((to.t - from.t) / 1000))
     const machineBusy = (to.busy - from.busy) / (to.ticks - from.ticks)
+    const wholeCpuMicros = (samples[samples.length - 1]!.cpu * 1e6) / events
     let moves: { handoverMs: number; failoverMs: number } | undefined
     if (measureMoves) {
       const heldBy = async (owner: string) =>
@@ -189,7 +192,7 @@ export async function runGroup(workers: number, measureMoves: boolean, rules = R
     const stored = (await db.query<{ bytes: number; users: number }>(`SELECT avg(length(state))::float AS bytes, count(*)::integer AS users FROM ${schema}.users`)).rows[0]!
     let changes = 0
     for (let p = 0; p < PARTITIONS; p++) changes += (await log.offsets(TOPICS.segmentChanges, p)).end
-    return { rate, workerCpuMicros, machineBusy, wallSeconds, events, changes, users: stored.users, stateBytes: stored.bytes, ...moves }
+    return { rate, workerCpuMicros, wholeCpuMicros, machineBusy, wallSeconds, events, changes, users: stored.users, stateBytes: stored.bytes, ...moves }
   } finally {
     for (const w of procs) w.proc.kill('SIGTERM')
     await Promise.all(procs.map((w) => w.exited))
