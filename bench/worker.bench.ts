@@ -70,14 +70,23 @@ interface Run {
   failoverMs?: number
 }
 
-async function fill(log: EventLog): Promise<number> {
+const HOUR = 3_600_000
+
+/**
+ * Appends the workload `copies` times, each copy 3 hours after the one before (seed 000 spans 3
+ * hours), its event ids suffixed with the copy's number, so every copy is the same work.
+ */
+async function fill(log: EventLog, copies: number): Promise<number> {
   const plan = planSlots({ spins: SPINS })
   const parts: AppendRecord[][] = Array.from({ length: PARTITIONS }, () => [])
-  for (let i = 0; i < plan.count; i++) {
-    const raw = slotsEventAt(plan, i)
-    const v = validateEvent(raw, { receivedAt: raw.ts })
-    if (!v.ok) throw new Error(v.error.reason)
-    parts[partitionOfUser(v.event.tenant, v.event.user_id, PARTITIONS)]!.push({ key: `${v.event.tenant}:${v.event.user_id}`, value: encodeEvent(v.event), timestamp: v.event.received_at })
+  for (let k = 0; k < copies; k++) {
+    for (let i = 0; i < plan.count; i++) {
+      const raw = slotsEventAt(plan, i)
+      const v = validateEvent(raw, { receivedAt: raw.ts })
+      if (!v.ok) throw new Error(v.error.reason)
+      const e = k === 0 ? v.event : { ...v.event, ts: v.event.ts + k * 3 * HOUR, received_at: v.event.received_at + k * 3 * HOUR, event_id: `${v.event.event_id}-${k}` }
+      parts[partitionOfUser(e.tenant, e.user_id, PARTITIONS)]!.push({ key: `${e.tenant}:${e.user_id}`, value: encodeEvent(e), timestamp: e.received_at })
+    }
   }
   // One lane per partition keeps each partition in time order, as a collector's appends are.
   await Promise.all(
@@ -85,7 +94,7 @@ async function fill(log: EventLog): Promise<number> {
       for (let i = 0; i < records.length; i += 1_000) await log.append(TOPICS.events, p, records.slice(i, i + 1_000))
     }),
   )
-  return plan.count
+  return plan.count * copies
 }
 
 function worker(id: string, prefix: string, stateUrl: string, rules: string): { proc: ChildProcess; exited: Promise<unknown>; gone: () => boolean } {
@@ -117,7 +126,12 @@ function worker(id: string, prefix: string, stateUrl: string, rules: string): { 
   return { proc, exited: new Promise((done) => proc.on('exit', () => done((gone = true)))), gone: () => gone }
 }
 
-export async function runGroup(workers: number, measureMoves: boolean, rules = RULES): Promise<Run & { events: number; changes: number; users: number; stateBytes: number }> {
+/**
+ * One group of `workers` workers over the workload appended `copies` times; the window is the 10–90%
+ * of the last copy (with one copy, of the log), so with two the workers are measured after a whole
+ * copy's warm-up, as a long-running worker runs.
+ */
+export async function runGroup(workers: number, measureMoves: boolean, rules = RULES, copies = 1): Promise<Run & { events: number; changes: number; users: number; stateBytes: number }> {
   const prefix = `bench-worker-${randomUUID().slice(0, 8)}-`
   const schema = `tagstream_bench_worker_${process.pid}_${workers}_${Date.now().toString(36)}`
   const stateUrl = `${SERVER}${SERVER.includes('?') ? '&' : '?'}schema=${schema}`
@@ -126,7 +140,7 @@ export async function runGroup(workers: number, measureMoves: boolean, rules = R
   await db.connect()
   const procs: Array<ReturnType<typeof worker>> = []
   try {
-    const events = await fill(log)
+    const events = await fill(log, copies)
     const progress = async () =>
       Number((await db.query<{ n: string }>(`SELECT coalesce(sum((checkpoint->>'nextOffset')::bigint), 0) AS n FROM ${schema}.checkpoints WHERE namespace = 'engine'`)).rows[0]!.n)
     const balanced = async () => {
@@ -154,8 +168,10 @@ export async function runGroup(workers: number, measureMoves: boolean, rules = R
       if (n >= events) break
     }
     const wallSeconds = (performance.now() - t0) / 1000
-    const at = (fraction: number) => samples.find((s) => s.n >= events * fraction)!
-    const from = samples.find((s) => s.t >= (stableAt ?? 0) && s.n >= events * 0.1) ?? at(0.1)
+    // 10% and 90% of the last copy, in events of the whole log.
+    const part = (fraction: number) => (events * (copies - 1 + fraction)) / copies
+    const at = (fraction: number) => samples.find((s) => s.n >= part(fraction))!
+    const from = samples.find((s) => s.t >= (stableAt ?? 0) && s.n >= part(0.1)) ?? at(0.1)
     const to = at(0.9)
     // Progress moves in steps (one partition's checkpoint at a time): the least-squares slope over
     // every sample of the window is steadier than the two end points.
