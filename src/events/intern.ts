@@ -21,30 +21,28 @@ export function readShortString(b: Buffer, start: number, end: number): string {
   }
   const slot = (h >>> 0) & (SLOTS - 1)
   const hit = cache[slot]
-  if (hit !== undefined && hit.length === n) {
-    let i = 0
-    while (i < n && hit.charCodeAt(i) === b[start + i]) i++
-    if (i === n) return hit
-  }
+  if (hit !== undefined && spells(b, start, end, hit)) return hit
   const s = (b as Latin1).latin1Slice(start, end)
   cache[slot] = s
   return s
 }
 
 /**
- * `last` when b[start, end) holds exactly its (ASCII) characters, else readShortString's answer.
- * For fields that repeat from one event to the next (the tenant, the event name): one comparison
- * instead of a hash and a comparison.
+ * `last` when b[start, end) holds exactly its characters, else readShortString's answer. For fields
+ * that repeat from one event to the next (the tenant, the event name): one comparison instead of a
+ * hash and a comparison.
  */
 export function readRepeated(b: Buffer, start: number, end: number, last: string): string {
+  return spells(b, start, end, last) ? last : readShortString(b, start, end)
+}
+
+/** Whether b[start, end) is `s`, byte for character, every byte ASCII (so the bytes read as UTF-8 are `s`). */
+function spells(b: Buffer, start: number, end: number, s: string): boolean {
   const n = end - start
-  if (n === last.length) {
-    let i = 0
-    for (; i < n; i++) {
-      const c = b[start + i]!
-      if (c > 0x7f || c !== last.charCodeAt(i)) break
-    }
-    if (i === n) return last
+  if (n !== s.length) return false
+  for (let i = 0; i < n; i++) {
+    const c = b[start + i]!
+    if (c > 0x7f || c !== s.charCodeAt(i)) return false
   }
-  return readShortString(b, start, end)
+  return true
 }

@@ -94,6 +94,25 @@ describe('poison records in the engine', () => {
     await log.close()
   })
 
+  it('dead-letters every binary event of a forged tenant, before and after valid ones of other tenants', async () => {
+    // The decoder checks a tenant once for a run of its events: a forged one must never ride on that.
+    const { log, store, worker } = await setup('forged-tenant')
+    const as = (tenant: string, user: string, ts: number): AppendRecord => binary({ ...event(user, 'purchase', ts, { amount: 1 }), tenant })
+    await log.append(TOPICS.events, 0, [as('default', 'u1', T0), as('a:b', 'u1', T0 + 1), as('a:b', 'u1', T0 + 2), as('acme', 'u1', T0 + 3), as('a:b', 'u1', T0 + 4), as('default', 'u1', T0 + 5)])
+    const w = await worker()
+    await drain(w, log)
+    expect((await engineDeadLetters(log)).map((d) => [d.offset, d.field])).toEqual([
+      [1, 'tenant'],
+      [2, 'tenant'],
+      [4, 'tenant'],
+    ])
+    expect(w.engine.getUser('default', 'u1')?.totalPurchases).toBe(2)
+    expect(w.engine.getUser('acme', 'u1')?.totalPurchases).toBe(1)
+    expect(w.engine.getUser('a:b', 'u1')).toBeUndefined()
+    await store.close()
+    await log.close()
+  })
+
   it('contains an exception while applying an event, also for a held event released later', async () => {
     const { log, store, worker } = await setup('apply', { allowedLatenessMs: 1_000 })
     await log.append(TOPICS.events, 0, [
