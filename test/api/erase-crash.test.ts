@@ -99,7 +99,11 @@ async function eraseThroughCrashes(globalArgs: string[], dir: string, killAfterM
     await until('u7 new profile', async () => (await fetch(`${serve.url}/v1/profiles/u7`, { headers })).status === 200, 30_000, 100)
     const u7 = (await (await fetch(`${serve.url}/v1/profiles/u7`, { headers })).json()) as { counts: Record<string, number> }
     expect(u7.counts).toEqual({ spin: 1 })
-    const u3 = (await (await fetch(`${serve.url}/v1/profiles/u3`, { headers })).json()) as { counts: Record<string, number> }
+    // u3 may be in another partition, applied after u7's (each partition has its own engine loop):
+    // wait for its new event too, or the read below can come before it.
+    const profile3 = async () => (await (await fetch(`${serve.url}/v1/profiles/u3`, { headers })).json()) as { counts: Record<string, number> }
+    await until('u3 has its new spin', async () => (await profile3()).counts.spin !== 30, 30_000, 100)
+    const u3 = await profile3()
     expect(u3.counts).toEqual({ spin: 31 })
   } finally {
     await serve.kill()
