@@ -46,8 +46,14 @@ export interface BatchSpan {
   bytes: number
 }
 
-function int64(buf: Buffer, pos: number): number {
-  return buf.readInt32BE(pos) * 0x1_0000_0000 + buf.readUInt32BE(pos + 4)
+/**
+ * A signed 64-bit big-endian integer, exact up to 2^53. From the bytes, not readInt32BE: Node's
+ * Buffer readers check their offset argument on every call (a tenth of record decoding, per record's time header).
+ */
+function int64(buf: Uint8Array, pos: number): number {
+  const hi = (buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!
+  const lo = ((buf[pos + 4]! << 24) | (buf[pos + 5]! << 16) | (buf[pos + 6]! << 8) | buf[pos + 7]!) >>> 0
+  return hi * 0x1_0000_0000 + lo
 }
 
 /** Whole batches in `buf` (a fetch may end with a partial one, which is left out). */
