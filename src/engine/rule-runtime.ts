@@ -13,6 +13,8 @@ import { WindowedMetric } from './metrics/windowed.ts'
 export class RuleRuntime {
   readonly env: UserEnv
   private readonly plans = new Map<string, EventPlan>()
+  private lastEvent = ''
+  private lastPlan: EventPlan | null = null
 
   constructor(
     readonly rules: EngineRules,
@@ -28,8 +30,13 @@ export class RuleRuntime {
   }
 
   plan(event: string): EventPlan {
+    // Runs of the same event name are the rule (a player's spins): the decoder hands out the same
+    // string for them, and comparing it with the last one skips a Map lookup per event.
+    if (event === this.lastEvent && this.lastPlan !== null) return this.lastPlan
     let plan = this.plans.get(event)
     if (plan === undefined) this.plans.set(event, (plan = eventPlan(this.rules, event)))
+    this.lastEvent = event
+    this.lastPlan = plan
     return plan
   }
 }

@@ -1,5 +1,5 @@
 import type { TrackedEvent } from './envelope.ts'
-import { readRepeated, readShortString } from './intern.ts'
+import { readShortString, RepeatedString } from './intern.ts'
 import { CODEC, f64At } from './codec-layout.ts'
 import { ANY_KEY, EventView, decodeProperties, walkProperties } from './event-view.ts'
 import { decodeJsonRecord, type LogPosition } from './json-record.ts'
@@ -138,8 +138,8 @@ export function idSpan(b: Buffer, s: number, end: number): IdSpan | null {
 }
 
 // The previous event's name and tenant: the next event's are most often the same strings.
-let lastEvent = ''
-let lastTenant = ''
+const eventNames = new RepeatedString()
+const tenants = new RepeatedString()
 
 /** Decodes the event in b[start, end) (binary, or JSON when `at` is given) without copying it first. */
 export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPosition): TrackedEvent {
@@ -151,9 +151,9 @@ export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPos
   const flags = b[start + AT_FLAGS]!
   let pos = start + HEADER
   let n = b[pos]!
-  const event = (lastEvent = readRepeated(b, pos + 1, (pos += 1 + n), lastEvent))
+  const event = eventNames.read(b, pos + 1, (pos += 1 + n))
   n = b[pos]!
-  const tenant = (lastTenant = readRepeated(b, pos + 1, (pos += 1 + n), lastTenant))
+  const tenant = tenants.read(b, pos + 1, (pos += 1 + n))
   n = b[pos]! | (b[pos + 1]! << 8)
   const user_id = readShortString(b, pos + 2, (pos += 2 + n))
   let anonymous_id: string | undefined
