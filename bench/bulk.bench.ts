@@ -178,6 +178,8 @@ export async function benchBulk(): Promise<Section> {
     const workerSeedRates: number[] = []
     const warmSeed: number[] = []
     const warmSeedRates: number[] = []
+    const warmExamples: number[] = []
+    const warmExamplesRates: number[] = []
     for (let i = 0; i < RUNS; i++) {
       const seedRun = await runGroup(1, false, rules)
       workersSeed.push(seedRun.workerCpuMicros)
@@ -191,8 +193,13 @@ export async function benchBulk(): Promise<Section> {
       const examplesRun = await runGroup(1, false)
       workers.push(examplesRun.workerCpuMicros)
       workerRates.push(examplesRun.rate)
+      // The worker's own rules warm too, for the same reason: the ratio is to a warm engine figure.
+      const warmExamplesRun = await runGroup(1, false, undefined, 2)
+      warmExamples.push(warmExamplesRun.workerCpuMicros)
+      warmExamplesRates.push(warmExamplesRun.rate)
     }
     const worker = { workerCpuMicros: median(workers), rate: median(workerRates) }
+    const workerWarm = { workerCpuMicros: median(warmExamples), rate: median(warmExamplesRates) }
     const workerSeed = { workerCpuMicros: median(workersSeed), rate: median(workerSeedRates) }
     const workerSeedWarm = { workerCpuMicros: median(warmSeed), rate: median(warmSeedRates) }
 
@@ -215,8 +222,8 @@ export async function benchBulk(): Promise<Section> {
         '(events over the time from reading the rules to the result, thread starts included). `tagstream ingest` reads with two reader threads and appends to a fresh ' +
         'embedded log, every append durable (fsync). ' +
         `The engine alone: the same events already decoded in memory, every partition in file order on one core (best of 3), with the seed rule and with examples/segments.yaml (the worker's rules). ` +
-        `Worker: one \`tagstream worker\` through one local Kafka broker (the worker section's set-up: checkpoints to Postgres every second), its process CPU per event (median of ${RUNS} runs of each kind, the kinds alternating), with the seed rule (the rule of the engine figure the target was derived from) and with examples/segments.yaml. ` +
-        `The worker's CPU is measured between 10% and 90% of the workload; from a fresh start (the workload once in the log: JIT warm-up and the first windows' code paths fall inside) and warm (the workload twice, the second copy 3 hours after the first, measured on the second), as the engine alone is measured warm and as a worker that has run for more than a few seconds runs. ` +
+        `Worker: one \`tagstream worker\` through one local Kafka broker (the worker section's set-up: checkpoints to Postgres every second), its process CPU per event (median of ${RUNS} runs of each kind, the kinds alternating), with the seed rule (the rule of the engine figure the target was derived from) and with examples/segments.yaml (its target: within 2× of the engine alone on those rules). ` +
+        `The worker's CPU is measured between 10% and 90% of the workload; from a fresh start (the workload once in the log: JIT warm-up and the first windows' code paths fall inside) and warm (the workload twice, the second copy 3 hours after the first, measured on the second), as the engine alone is measured warm and as a worker that has run for more than a few seconds runs; the targets are on the warm figures, the fresh-start ones are comparisons. ` +
         `DuckDB answers the same membership question over the same file with one SQL query (${duck.members.length} members; replay ${members}). ` +
         `Memory: the file ${COPIES} times over, each copy 3 hours later (${fmt(bigBytes / 1e9)} GB, ${fmt(count * COPIES)} events), replayed the same way.`,
       figures: [
@@ -252,11 +259,17 @@ export async function benchBulk(): Promise<Section> {
           notes: `${fmt(workerSeed.rate)} events/s; ${(workerSeed.workerCpuMicros / engineSeed).toFixed(2)}× the engine alone; ${range(workersSeed, 3)} µs; the whole run's CPU from the process's start, start-up and JIT warm-up included: ${range(wholeSeed, 3)} µs an event`,
         },
         {
-          name: 'tagstream worker, examples/segments.yaml, CPU per event through Kafka, from a fresh start (1 worker)',
-          value: worker.workerCpuMicros,
+          name: 'tagstream worker, examples/segments.yaml, CPU per event through Kafka, warm (1 worker)',
+          value: workerWarm.workerCpuMicros,
           unit: 'µs',
           target: '≤ 2× the engine alone',
-          met: worker.workerCpuMicros <= 2 * engineExamples,
+          met: workerWarm.workerCpuMicros <= 2 * engineExamples,
+          notes: `${fmt(workerWarm.rate)} events/s; ${(workerWarm.workerCpuMicros / engineExamples).toFixed(2)}× the engine alone; ${range(warmExamples, 3)} µs`,
+        },
+        {
+          name: 'comparison: tagstream worker, examples/segments.yaml, CPU per event through Kafka, from a fresh start (1 worker)',
+          value: worker.workerCpuMicros,
+          unit: 'µs',
           notes: `${fmt(worker.rate)} events/s; ${(worker.workerCpuMicros / engineExamples).toFixed(2)}× the engine alone; ${range(workers, 3)} µs`,
         },
         { name: 'comparison: engine alone, decoded events, examples/segments.yaml, CPU per event', value: engineExamples, unit: 'µs' },
