@@ -4,8 +4,8 @@
  * and lets later Map lookups reuse the string's cached hash. A collision just replaces the slot.
  *
  * A slot keeps the bytes its string was read from beside the string, and a hit compares bytes with
- * bytes: comparing the buffer's bytes with the string's characters (charCodeAt) cost twice as much,
- * and was a sixth of a worker's event decoding.
+ * bytes, not the buffer's bytes with the string's characters (charCodeAt), which cost about twice as
+ * much (with RepeatedString, decoding seed 000's events in process: 127 → 118 ns an event).
  */
 const SLOTS = 8192
 const MAX_LENGTH = 32

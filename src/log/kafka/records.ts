@@ -48,7 +48,8 @@ export interface BatchSpan {
 
 /**
  * A signed 64-bit big-endian integer, exact up to 2^53. From the bytes, not readInt32BE: Node's
- * Buffer readers check their offset argument on every call (a tenth of record decoding, per record's time header).
+ * Buffer readers check their offset argument on every call, and every record's time header is read
+ * here (decoding seed 000's records in process: 95 → 82 ns a record).
  */
 function int64(buf: Uint8Array, pos: number): number {
   const hi = (buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!
