@@ -1,3 +1,5 @@
+import { sameBytes } from './same-bytes.ts'
+
 /**
  * A direct-mapped cache of short strings read from buffers. Event names, tenants, property keys and
  * common values repeat on almost every event: returning the same string object skips an allocation
@@ -60,12 +62,6 @@ export class RepeatedString {
     }
     return this.value
   }
-}
-
-/** Whether a[aStart, aStart + n) and b[bStart, bStart + n) hold the same bytes. */
-function sameBytes(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[aStart + i] !== b[bStart + i]) return false
-  return true
 }
 
 /** Copies n bytes (at most MAX_LENGTH) without making a view for TypedArray.set. */

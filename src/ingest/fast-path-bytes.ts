@@ -1,4 +1,5 @@
 import { EVENT_NAME_RULE, FORBIDDEN_KEY, RESERVED_FIELDS, type ReservedField } from '../events/index.ts'
+import { sameBytes } from '../events/same-bytes.ts'
 
 /*
  * Byte-level pieces of the collector's fast path: which envelope field a key names, validate.ts's
@@ -89,11 +90,6 @@ export function sameRange(b: Uint8Array, a: number, c: number, len: number): boo
 /** The key b[s, s+len) is FORBIDDEN_KEY ("__proto__"), which validate.ts refuses. */
 export function isProtoKey(b: Buffer, s: number, len: number): boolean {
   return len === PROTO.length && startsWith(b, s, PROTO)
-}
-
-function sameBytes(x: Uint8Array, xs: number, y: Uint8Array, ys: number, len: number): boolean {
-  for (let i = 0; i < len; i++) if (x[xs + i] !== y[ys + i]) return false
-  return true
 }
 
 /** b[s, …) starts with the bytes of `lit`. */

@@ -1,4 +1,5 @@
 import { readShortString } from '../../events/intern.ts'
+import { sameBytes } from '../../events/same-bytes.ts'
 import { PROPERTY_PREFIX, RESERVED_COLUMN_NAMES, type PropertyType } from '../layout.ts'
 import { ByteOut } from './byte-out.ts'
 import { int64Bytes } from './parquet-encode.ts'
@@ -261,7 +262,7 @@ export class FileBuild {
   valuesAt(g: RowGroupBuild, b: Buffer, start: number, end: number, position: number, type: PropertyType): PropertyValues {
     const memo = this.memoKeys[position]
     let c: number
-    if (memo !== undefined && sameBytes(memo, b, start, end)) c = this.memoColumns[position]!
+    if (memo !== undefined && holdsMemo(memo, b, start, end)) c = this.memoColumns[position]!
     else {
       c = this.column(readShortString(b, start, end), type)
       this.memoKeys[position] = Uint8Array.prototype.slice.call(b, start, end)
@@ -300,8 +301,6 @@ export class FileBuild {
 }
 
 /** Whether b[start, end) holds exactly the bytes of `memo`. */
-export function sameBytes(memo: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
-  if (memo.length !== end - start) return false
-  for (let i = 0; i < memo.length; i++) if (memo[i] !== b[start + i]) return false
-  return true
+export function holdsMemo(memo: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
+  return memo.length === end - start && sameBytes(memo, 0, b, start, memo.length)
 }

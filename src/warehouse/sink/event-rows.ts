@@ -6,7 +6,7 @@ import type { RecordBatch } from '../../log/event-log.ts'
 import { FLATTEN_SEPARATOR, dtOf } from '../layout.ts'
 import { viewOf } from './byte-out.ts'
 import { ColumnTypes } from './column-types.ts'
-import { FileBuild, RowGroupPool, sameBytes, type PropertyColumn, type RowGroupBuild } from './event-columns.ts'
+import { FileBuild, holdsMemo, RowGroupPool, type PropertyColumn, type RowGroupBuild } from './event-columns.ts'
 import { eventFileColumns, encodeEventFile } from './event-file.ts'
 import { envelopeProblem, fileableEventName, jsonRecordEnvelope, type PoisonRecord } from './poison.ts'
 import { settleColumnTypes } from './rescue.ts'
@@ -113,7 +113,7 @@ export class EventRows {
         const day = Math.floor(ts / DAY_MS)
         const nameEnd = s + HEADER + 1 + b[s + HEADER]!
         let f: FileBuild | null = last
-        if (f === null || day !== lastDay || !sameBytes(f.eventBytes, b, s + 19, nameEnd)) {
+        if (f === null || day !== lastDay || !holdsMemo(f.eventBytes, b, s + 19, nameEnd)) {
           const event = readShortString(b, s + 19, nameEnd)
           let byDay = files.get(event)
           if (!byDay) {
