@@ -79,8 +79,7 @@ export class ResponseBytes {
 
   /** A signed 64-bit big-endian integer, exact up to 2^53. */
   int64(pos: number): number {
-    const b = this.bytes(pos, 8)
-    return b.readInt32BE(0) * 0x1_0000_0000 + b.readUInt32BE(4)
+    return int64(this.bytes(pos, 8), 0)
   }
 
   /** The bytes from `pos` on (sharing these buffers). */
@@ -92,6 +91,17 @@ export class ResponseBytes {
     rest[0] = rest[0]!.subarray(pos - this.starts[i]!)
     return new ResponseBytes(rest)
   }
+}
+
+/**
+ * A signed 64-bit big-endian integer at buf[pos], exact up to 2^53. From the bytes, not
+ * readInt32BE: Node's Buffer readers check their offset argument on every call, and every record's
+ * time header is read here (decoding seed 000's records in process: 95 → 82 ns a record).
+ */
+export function int64(buf: Uint8Array, pos: number): number {
+  const hi = (buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!
+  const lo = ((buf[pos + 4]! << 24) | (buf[pos + 5]! << 16) | (buf[pos + 6]! << 8) | buf[pos + 7]!) >>> 0
+  return hi * 0x1_0000_0000 + lo
 }
 
 /** Bytes given as one Buffer (tests, a compressed batch) or as the response's run of buffers. */
