@@ -171,37 +171,24 @@ export async function benchBulk(): Promise<Section> {
     const duck = await oracleMembersTimed(input, plan.options.end)
     // The worker's figure moves with this machine's hour as much as with the code (0.9–1.4 µs within
     // an hour): like replay and ingest, the median of RUNS runs, the runs alternating.
-    const workers: number[] = []
-    const workersSeed: number[] = []
-    const wholeSeed: number[] = []
-    const workerRates: number[] = []
-    const workerSeedRates: number[] = []
-    const warmSeed: number[] = []
-    const warmSeedRates: number[] = []
-    const warmExamples: number[] = []
-    const warmExamplesRates: number[] = []
+    type WorkerRun = Awaited<ReturnType<typeof runGroup>>
+    const runs = { seed: [] as WorkerRun[], seedWarm: [] as WorkerRun[], examples: [] as WorkerRun[], examplesWarm: [] as WorkerRun[] }
     for (let i = 0; i < RUNS; i++) {
-      const seedRun = await runGroup(1, false, rules)
-      workersSeed.push(seedRun.workerCpuMicros)
-      wholeSeed.push(seedRun.wholeCpuMicros)
-      workerSeedRates.push(seedRun.rate)
+      runs.seed.push(await runGroup(1, false, rules))
       // The same workload after a first copy of it: the worker measured warm, as the engine alone is
       // (best of 3) and as a worker that has run for more than a few seconds is.
-      const warmRun = await runGroup(1, false, rules, 2)
-      warmSeed.push(warmRun.workerCpuMicros)
-      warmSeedRates.push(warmRun.rate)
-      const examplesRun = await runGroup(1, false)
-      workers.push(examplesRun.workerCpuMicros)
-      workerRates.push(examplesRun.rate)
+      runs.seedWarm.push(await runGroup(1, false, rules, 2))
+      runs.examples.push(await runGroup(1, false, EXAMPLE_RULES))
       // The worker's own rules warm too, for the same reason: the ratio is to a warm engine figure.
-      const warmExamplesRun = await runGroup(1, false, undefined, 2)
-      warmExamples.push(warmExamplesRun.workerCpuMicros)
-      warmExamplesRates.push(warmExamplesRun.rate)
+      runs.examplesWarm.push(await runGroup(1, false, EXAMPLE_RULES, 2))
     }
-    const worker = { workerCpuMicros: median(workers), rate: median(workerRates) }
-    const workerWarm = { workerCpuMicros: median(warmExamples), rate: median(warmExamplesRates) }
-    const workerSeed = { workerCpuMicros: median(workersSeed), rate: median(workerSeedRates) }
-    const workerSeedWarm = { workerCpuMicros: median(warmSeed), rate: median(warmSeedRates) }
+    /** The median CPU per event and rate of one kind of run, and every run's CPU per event. */
+    const summary = (kind: WorkerRun[]) => ({ workerCpuMicros: median(kind.map((r) => r.workerCpuMicros)), rate: median(kind.map((r) => r.rate)), cpus: kind.map((r) => r.workerCpuMicros) })
+    const workerSeed = summary(runs.seed)
+    const workerSeedWarm = summary(runs.seedWarm)
+    const worker = summary(runs.examples)
+    const workerWarm = summary(runs.examplesWarm)
+    const wholeSeed = runs.seed.map((r) => r.wholeCpuMicros)
 
     const big = join(dir, 'big.ndjson')
     const bigBytes = writeCopies(input, big)
@@ -250,13 +237,13 @@ export async function benchBulk(): Promise<Section> {
           unit: 'µs',
           target: '≤ 0.9 µs',
           met: workerSeedWarm.workerCpuMicros <= 0.9,
-          notes: `${fmt(workerSeedWarm.rate)} events/s; ${(workerSeedWarm.workerCpuMicros / engineSeed).toFixed(2)}× the engine alone; ${range(warmSeed, 3)} µs`,
+          notes: `${fmt(workerSeedWarm.rate)} events/s; ${(workerSeedWarm.workerCpuMicros / engineSeed).toFixed(2)}× the engine alone; ${range(workerSeedWarm.cpus, 3)} µs`,
         },
         {
           name: 'comparison: tagstream worker, seed rule, CPU per event through Kafka, from a fresh start (1 worker)',
           value: workerSeed.workerCpuMicros,
           unit: 'µs',
-          notes: `${fmt(workerSeed.rate)} events/s; ${(workerSeed.workerCpuMicros / engineSeed).toFixed(2)}× the engine alone; ${range(workersSeed, 3)} µs; the whole run's CPU from the process's start, start-up and JIT warm-up included: ${range(wholeSeed, 3)} µs an event`,
+          notes: `${fmt(workerSeed.rate)} events/s; ${(workerSeed.workerCpuMicros / engineSeed).toFixed(2)}× the engine alone; ${range(workerSeed.cpus, 3)} µs; the whole run's CPU from the process's start, start-up and JIT warm-up included: ${range(wholeSeed, 3)} µs an event`,
         },
         {
           name: 'tagstream worker, examples/segments.yaml, CPU per event through Kafka, warm (1 worker)',
@@ -264,13 +251,13 @@ export async function benchBulk(): Promise<Section> {
           unit: 'µs',
           target: '≤ 2× the engine alone',
           met: workerWarm.workerCpuMicros <= 2 * engineExamples,
-          notes: `${fmt(workerWarm.rate)} events/s; ${(workerWarm.workerCpuMicros / engineExamples).toFixed(2)}× the engine alone; ${range(warmExamples, 3)} µs`,
+          notes: `${fmt(workerWarm.rate)} events/s; ${(workerWarm.workerCpuMicros / engineExamples).toFixed(2)}× the engine alone; ${range(workerWarm.cpus, 3)} µs`,
         },
         {
           name: 'comparison: tagstream worker, examples/segments.yaml, CPU per event through Kafka, from a fresh start (1 worker)',
           value: worker.workerCpuMicros,
           unit: 'µs',
-          notes: `${fmt(worker.rate)} events/s; ${(worker.workerCpuMicros / engineExamples).toFixed(2)}× the engine alone; ${range(workers, 3)} µs`,
+          notes: `${fmt(worker.rate)} events/s; ${(worker.workerCpuMicros / engineExamples).toFixed(2)}× the engine alone; ${range(worker.cpus, 3)} µs`,
         },
         { name: 'comparison: engine alone, decoded events, examples/segments.yaml, CPU per event', value: engineExamples, unit: 'µs' },
         { name: `replay of ${fmt(bigBytes / 1e9)} GB (${COPIES} copies): peak resident memory`, value: bigRun.peakMb, unit: 'MB', notes: `${fmt(insideRate(bigRun.stderr))} events/s inside` },
