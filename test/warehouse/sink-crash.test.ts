@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { runSinkOnce } from '../../src/warehouse/sink/index.ts'
+import { parsePartFileName } from '../../src/warehouse/layout.ts'
 import { inventory } from '../../src/warehouse/query/views.ts'
 import { appendAll, fingerprint, query, workload } from './sink-helpers.ts'
 
@@ -73,9 +74,20 @@ describe('warehouse sink exactly-once across SIGKILL', () => {
       // Flattened columns too, for every row.
       const cols = (r: string) => query(r, (from) => `SELECT count(*) AS n, sum(hash(event_id, amount, item, meta_store, meta_price, meta_promo, bet, win, first)::HUGEINT)::VARCHAR AS h FROM ${from}`)
       expect(await cols(root)).toEqual(await cols(join(tmp, 'calm')))
-      // The merging run really merged: fewer live files than the uninterrupted run without merges.
-      const files = async (r: string) => Object.values((await inventory(r)).events).flat().length
-      if (live) expect(await files(root)).toBeLessThan(await files(join(tmp, 'calm')))
+      // The merging run really merged: every (day, event, partition) holds no more live files than the
+      // child's policy allows after a pass (6 in the current hour, 2 from earlier hours); its flushes
+      // alone leave 12-13 in each. (A total below the calm run's, asserted before, is not the
+      // policy's promise: files of distinct size tiers stay apart, and where the kills fell decided
+      // whether the total came under the calm run's 88: once it was 90.)
+      if (live) {
+        const perGroup = new Map<string, number>()
+        for (const f of Object.values((await inventory(root)).events).flat()) {
+          const key = `${dirname(f)} ${parsePartFileName(basename(f))?.partition}`
+          perGroup.set(key, (perGroup.get(key) ?? 0) + 1)
+        }
+        expect(perGroup.size).toBeGreaterThan(0)
+        expect(Math.max(...perGroup.values())).toBeLessThanOrEqual(6 + 2)
+      }
     })
   }
 })
