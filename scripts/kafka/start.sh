@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Starts a single-node Apache Kafka broker (KRaft, broker+controller) on 127.0.0.1:9092 for tests and
 # local use (KAFKA_PORT moves it, e.g. when 9092 is taken). The jars come from Maven Central once
-# (scripts/kafka/pom.xml → .kafka/lib); every start formats a fresh data directory, so a run never
-# sees an earlier run's topics. Idempotent: a broker already answering on the port is left alone.
-# Stop it with scripts/kafka/stop.sh.
+# (scripts/kafka/pom.xml → .kafka/lib; again when pom.xml changes: lib.sh); every start formats a
+# fresh data directory, so a run never sees an earlier run's topics. Idempotent: a broker already
+# answering on the port is left alone. Stop it with scripts/kafka/stop.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 dir="${TAGSTREAM_KAFKA_DIR:-$root/.kafka}"
 port="${KAFKA_PORT:-9092}"
 controller_port="${KAFKA_CONTROLLER_PORT:-$((port + 1))}"
@@ -30,14 +32,8 @@ if answers "$port"; then
   exit 0
 fi
 lib="$dir/lib"
-if [ ! -f "$lib/.complete" ]; then
-  command -v mvn >/dev/null || { echo "kafka: mvn is needed once to fetch the broker jars" >&2; exit 1; }
-  echo "kafka: fetching broker jars from Maven Central into $lib"
-  rm -rf "$lib"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$lib"
-  touch "$lib/.complete"
-fi
+# The jars of pom.xml, fetched the first time and again whenever pom.xml changes (lib.sh).
+kafka_fetch_lib "$dir" || exit 1
 
 log="$dir/broker.log"
 pidfile="$dir/broker.pid"
