@@ -110,7 +110,53 @@ export interface EventLog {
   committed(group: string, topic: string, partition: number): Promise<number | null>
   /** Removes records older than the age limit or beyond the size limit, oldest first. */
   applyRetention(now?: number): Promise<RetentionResult>
+  /**
+   * A transactional writer for `id` (docs/kafka.md, "Transactions"). Opening it fences every
+   * earlier writer of the same id, wherever it runs, and aborts whatever that writer had not
+   * committed. Optional: the embedded log has one process writing each partition, and offers none.
+   */
+  transactional?(id: string): Promise<LogTransaction>
   close(): Promise<void>
+}
+
+/**
+ * Who wrote under a transactional id: issued by the log (Kafka's producer id and epoch), and
+ * greater for every writer opened later with the same id (tokenAfter). A store that keeps the
+ * token beside what a writer wrote can refuse a fenced writer's late writes (docs/deployment.md).
+ */
+export interface WriterToken {
+  producerId: number
+  epoch: number
+}
+
+/** True when `a` was issued after `b`. Kafka hands out producer ids in increasing blocks and bumps the epoch within one. */
+export function tokenAfter(a: WriterToken, b: WriterToken): boolean {
+  return a.producerId > b.producerId || (a.producerId === b.producerId && a.epoch > b.epoch)
+}
+
+/**
+ * Appends that readers see all together, at commit, or never. A transaction begins with the first
+ * append after the writer opened or last committed. A failed append or commit leaves the writer
+ * unusable: abort (best effort) and open a new one.
+ */
+export interface LogTransaction {
+  readonly id: string
+  readonly token: WriterToken
+  /** As EventLog.append, inside the open transaction: resolves once the log holds the records, unseen by readers until the commit. */
+  append(topic: string, partition: number, records: readonly AppendRecord[]): Promise<AppendResult>
+  /** Waits for the appends issued so far, then makes them visible at once. Rejects with WriterFencedError once a newer writer opened. */
+  commit(): Promise<void>
+  /** Drops what was appended since the last commit. */
+  abort(): Promise<void>
+  close(): Promise<void>
+}
+
+/** A newer writer with the same transactional id was opened: this one can no longer write. */
+export class WriterFencedError extends Error {
+  constructor(id: string, cause?: unknown) {
+    super(`transactional writer "${id}" was fenced: a newer writer with the same id has opened`, { cause })
+    this.name = 'WriterFencedError'
+  }
 }
 
 export interface RetentionPolicy {

@@ -6,6 +6,7 @@ import {
   type AppendRecord,
   type AppendResult,
   type EventLog,
+  type LogTransaction,
   type LogRecord,
   type PartitionOffsets,
   type ReadOptions,
@@ -23,6 +24,7 @@ import { IdempotentProducer } from './producer.ts'
 import { batchSpans, decodeRecordBatch, decodeRecords, recordSize, type BatchSpan } from './records.ts'
 import type { ResponseBytes } from './response-bytes.ts'
 import { applyRetention, type RetentionOps } from './retention.ts'
+import { KafkaTransaction } from './transaction.ts'
 
 export type KafkaLogOptions = Partial<RetentionPolicy>
 
@@ -33,6 +35,8 @@ export const MAX_BATCH_BYTES = 16 * 1024 * 1024
 // Kafka's ListOffsets sentinels.
 const EARLIEST = -2n
 const LATEST = -1n
+const READ_COMMITTED = 1
+const CONNECTION: ConnectionOptions = { connectTimeout: 5_000, requestTimeout: 35_000, maxInflights: 5 }
 
 /**
  * The event log on Apache Kafka. Partitioning stays the caller's (murmur2 of the key, as Kafka's
@@ -66,7 +70,7 @@ export class KafkaEventLog implements EventLog {
       await admin.close()
       throw new Error(`cannot reach Kafka at ${conn.brokers.join(',')}: ${(err as Error).message}`, { cause: err })
     }
-    const connection: ConnectionOptions = { connectTimeout: 5_000, requestTimeout: 35_000, maxInflights: 5 }
+    const connection = CONNECTION
     const producer = new IdempotentProducer(admin, { clientId: `${conn.clientId}-produce`, connection, timeoutMs: 30_000, attempts: 6 })
     const appender = new Appender(producer, { maxBatchBytes: 768 * 1024, maxRequestBytes: 16 * 1024 * 1024 })
     const fetcher = new Fetcher(admin, `${conn.clientId}-fetch`, connection)
@@ -213,6 +217,12 @@ export class KafkaEventLog implements EventLog {
     return applyRetention(this.retentionOps(), topics, this.policy, now)
   }
 
+  /** A transactional writer (transaction.ts): fences every earlier writer of the id, in any process. */
+  async transactional(id: string): Promise<LogTransaction> {
+    if (this.closed) throw new Error('the Kafka event log is closed')
+    return KafkaTransaction.open({ admin: this.admin, clientId: this.conn.clientId, connection: CONNECTION, name: (t) => this.name(t), check: (t, p) => this.check(t, p) }, id)
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -250,7 +260,8 @@ export class KafkaEventLog implements EventLog {
   }
 
   private async listOffset(name: string, partition: number, timestamp: bigint): Promise<number | null> {
-    const [t] = await this.admin.listOffsets({ topics: [{ name, partitions: [{ partitionIndex: partition, timestamp }] }] })
+    // read_committed: the end is the last stable offset, what readers can reach (docs/kafka.md, "Transactions").
+    const [t] = await this.admin.listOffsets({ topics: [{ name, partitions: [{ partitionIndex: partition, timestamp }] }], isolationLevel: READ_COMMITTED })
     const offset = t?.partitions.find((p) => p.partitionIndex === partition)?.offset
     return offset === undefined || offset < 0n ? null : Number(offset)
   }

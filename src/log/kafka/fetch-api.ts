@@ -5,6 +5,9 @@ import { ResponseBytes } from './response-bytes.ts'
  * Fetch v12 (topics by name, flexible encoding) for one partition, with a response parser that keeps
  * the records as raw bytes for records.ts to decode lazily. Partition and top-level errors are thrown
  * as the client's ResponseError, so callers match them by protocol id like any other broker error.
+ * Every fetch reads committed records only (isolation level read_committed): the broker answers up to
+ * the last stable offset and lists the aborted transactions in range, which fetcher.ts leaves out
+ * (docs/kafka.md, "Transactions").
  */
 
 export const FETCH_API_KEY = 1
@@ -18,11 +21,18 @@ export interface FetchPartition {
   maxBytes: number
 }
 
+/** A transaction aborted in the fetched range: its producer's transactional batches from `firstOffset` on up to its abort marker are not records. */
+export interface AbortedTransaction {
+  producerId: number
+  firstOffset: number
+}
+
 export interface FetchedPartition {
   partition: number
   errorCode: number
   highWatermark: bigint
   logStartOffset: bigint
+  aborted: AbortedTransaction[]
   /** Whole record batches (the last may be cut short by the size limit), in the socket's buffers. */
   records: ResponseBytes | null
 }
@@ -33,7 +43,7 @@ export function fetchRequest(p: FetchPartition, maxWaitMs: number): Writer {
     .appendInt32(maxWaitMs)
     .appendInt32(1) // min bytes: answer as soon as one record is there
     .appendInt32(p.maxBytes)
-    .appendInt8(0) // read uncommitted: we never write transactions
+    .appendInt8(1) // read committed
     .appendInt32(0) // no fetch session
     .appendInt32(-1)
     .appendUnsignedVarInt(2) // one topic
@@ -69,9 +79,17 @@ export function parseFetchResponse(_correlationId: number, apiKey: number, apiVe
             errorCode: r.readInt16(),
             highWatermark: r.readInt64(),
             logStartOffset: (r.readInt64(), r.readInt64()), // last stable offset, then log start offset
+            aborted: [],
             records: null,
           }
-          r.readArray((r) => (r.readInt64(), r.readInt64(), skipTaggedFields(r)), true, false) // aborted transactions
+          r.readArray(
+            (r) => {
+              p.aborted.push({ producerId: Number(r.readInt64()), firstOffset: Number(r.readInt64()) })
+              skipTaggedFields(r)
+            },
+            true,
+            false,
+          )
           r.readInt32() // preferred read replica
           const size = r.readUnsignedVarInt() - 1
           if (size > 0) {

@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { ConnectionPool, type Admin, type ConnectionOptions } from '@platformatic/kafka'
 import { isRetriable } from './kafka-errors.ts'
 import { FETCH_API_KEY, FETCH_VERSION, fetchRequest, parseFetchResponse, type FetchedPartition } from './fetch-api.ts'
+import { endOfBatches, holdsRecords, withoutAborted } from './committed-batches.ts'
 import { batchSpans } from './records.ts'
 import { ResponseBytes } from './response-bytes.ts'
+import { BATCH_HEADER, IS_CONTROL } from './batch-layout.ts'
 
 /*
  * A broker answers the requests of one connection strictly in order, so a fetch that long-polls for
@@ -17,8 +19,6 @@ import { ResponseBytes } from './response-bytes.ts'
 const MAX_WAIT_PER_FETCH_MS = 20_000
 const ATTEMPTS = 4
 /** A record batch's header (magic v2): base offset, length, …, last offset delta at 23. */
-const BATCH_HEADER = 61
-const IS_CONTROL = 0x20
 /**
  * A fetch asks for this many times what one read needs; the whole batches beyond it answer the next
  * reads of the partition. A worker catching up reads 5,000 records a poll: one request of ~0.5 MB
@@ -68,14 +68,28 @@ export class Fetcher {
     const want = Math.ceil(req.maxRecords * lane.bytesPerRecord * 1.2) + 16_384
     const fetchBytes = Math.max(65_536, Math.min(READ_AHEAD * want, req.maxBytes + 65_536))
     const deadline = Date.now() + req.maxWaitMs
+    let from = req.offset
     for (let attempt = 1; ; attempt++) {
       try {
         for (;;) {
           const wait = Math.max(0, Math.min(MAX_WAIT_PER_FETCH_MS, deadline - Date.now()))
-          const records = (await this.fetchOnce(req, lane, wait, fetchBytes, attempt > 1))?.records
+          const fetched = await this.fetchOnce(req, from, lane, wait, fetchBytes, attempt > 1)
+          const raw = fetched?.records ?? null
+          let records = raw && fetched!.aborted.length > 0 ? withoutAborted(raw, fetched!.aborted) : raw
+          if (raw !== null && raw.length > 0 && (records === null || !holdsRecords(records))) {
+            // Only transaction markers and aborted records: nothing a reader sees. Read on past
+            // them (past the deadline too: each fetch moves on), or a reader would be answered
+            // with nothing at once, and again from the same offset, forever.
+            const end = endOfBatches(raw)
+            records = null
+            if (end !== null && end > from) {
+              from = end
+              continue
+            }
+          }
           if ((records && records.length > 0) || Date.now() >= deadline) {
             if (records) this.learn(lane, records)
-            lane.ahead = records ?? null
+            lane.ahead = records
             lane.aheadAt = Date.now()
             return records ?? NONE
           }
@@ -118,7 +132,7 @@ export class Fetcher {
       if (start === -1 && base > offset) break
       if (start === -1 && last >= offset) start = pos
       if (start !== -1) {
-        // Control batches (transactions: never ours) hold no records a read returns.
+        // Control batches (transaction markers) hold no records a read returns.
         if ((buf.int16(pos + 21) & IS_CONTROL) === 0) records += last - Math.max(base, offset) + 1
         if (records >= maxRecords) {
           lane.ahead = buf.from(start)
@@ -138,7 +152,7 @@ export class Fetcher {
     await Promise.all(lanes.map((l) => l.pool.close()))
   }
 
-  private async fetchOnce(req: FetchRequest, lane: Lane, maxWaitMs: number, maxBytes: number, refresh: boolean): Promise<FetchedPartition | undefined> {
+  private async fetchOnce(req: FetchRequest, offset: number, lane: Lane, maxWaitMs: number, maxBytes: number, refresh: boolean): Promise<FetchedPartition | undefined> {
     const metadata = await this.admin.metadata({ topics: [req.topic], forceUpdate: refresh })
     const partition = metadata.topics.get(req.topic)?.partitions[req.partition]
     const broker = partition ? metadata.brokers.get(partition.leader) : undefined
@@ -146,7 +160,7 @@ export class Fetcher {
     const connection = await lane.pool.get(broker)
     // Leader epoch -1: no fencing check. Right after a topic is created the epoch in our metadata can be
     // ahead of the broker's own (UNKNOWN_LEADER_EPOCH); a moved leader still answers NOT_LEADER.
-    const request = { topic: req.topic, partition: req.partition, offset: req.offset, leaderEpoch: -1, maxBytes }
+    const request = { topic: req.topic, partition: req.partition, offset, leaderEpoch: -1, maxBytes }
     const response = await new Promise<FetchedPartition[]>((resolve, reject) => {
       connection.send(
         FETCH_API_KEY,

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConnectionPool, ProtocolError, Writer, initProducerIdV4, produceV9, type Admin, type Connection, type ConnectionOptions } from '@platformatic/kafka'
-import type { AppendRecord } from '../event-log.ts'
+import { WriterFencedError, type AppendRecord } from '../event-log.ts'
 import { isRetriable } from './kafka-errors.ts'
 import { encodeRecordBatch, nextSequence, type ProducerIdentity } from './record-batch.ts'
+import { TransactionCoordinator } from './transaction-coordinator.ts'
 
 /*
  * An idempotent producer for pre-partitioned batches: InitProducerId once, then Produce requests
@@ -21,6 +22,8 @@ export interface PartitionBatch {
 
 export interface ProducerSettings {
   clientId: string
+  /** A transactional producer (transaction.ts): its id and how long the broker lets a transaction stay open before aborting it. */
+  transaction?: { id: string; timeoutMs: number }
   connection: ConnectionOptions
   /** How long the broker may take to replicate a batch to every in-sync replica (Produce timeout_ms). */
   timeoutMs: number
@@ -29,6 +32,9 @@ export interface ProducerSettings {
 }
 
 const ACKS_ALL = -1
+// Produce errors that mean a newer producer with our transactional id exists.
+const INVALID_PRODUCER_EPOCH = 47
+const PRODUCER_FENCED = 90
 // About 20 s: a broker that has just started loads its coordinators first.
 const INIT_ATTEMPTS = 30
 
@@ -44,28 +50,43 @@ export class IdempotentProducer {
   private readonly sequences = new Map<string, number>()
   private readonly pool: ConnectionPool
   private closed = false
+  /** Transactional only: the coordinator, the partitions in the open transaction, and the failure that ended the writer. */
+  private readonly coordinator: TransactionCoordinator | null
+  private readonly enlisted = new Set<string>()
+  private broken: Error | null = null
 
   constructor(
     private readonly admin: Admin,
     private readonly settings: ProducerSettings,
   ) {
     this.pool = new ConnectionPool(settings.clientId, settings.connection)
+    const t = settings.transaction
+    this.coordinator = t ? new TransactionCoordinator(admin, this.pool, t.id, t.timeoutMs) : null
+  }
+
+  /** The producer id and epoch, asked for on first use (a transactional one fences its earlier epochs then). */
+  async identityNow(): Promise<ProducerIdentity> {
+    return (this.identity ??= this.coordinator ? await this.coordinator.initProducerId() : await this.initProducerId())
   }
 
   /** Base offset per batch (same order), or the error that failed it. */
   async produce(batches: readonly PartitionBatch[]): Promise<Array<number | Error>> {
     const results: Array<number | Error> = new Array(batches.length)
+    if (this.broken) return results.fill(this.broken)
     let identity: ProducerIdentity
     try {
-      identity = this.identity ??= await this.initProducerId()
+      identity = await this.identityNow()
+      if (this.coordinator) await this.enlist(identity, batches)
     } catch (err) {
+      if (this.coordinator) this.broken ??= err as Error
       return results.fill(err as Error)
     }
     const now = Date.now()
+    const transactional = this.coordinator !== null
     let pending: Array<{ index: number; out: Outgoing }> = batches.map((batch, index) => {
       const key = `${batch.topic}\0${batch.partition}`
       const sequence = this.sequences.get(key) ?? 0
-      return { index, out: { batch, key, sequence, bytes: encodeRecordBatch(batch.records, identity, sequence, now) } }
+      return { index, out: { batch, key, sequence, bytes: encodeRecordBatch(batch.records, identity, sequence, now, transactional) } }
     })
     let failed = false
     for (let attempt = 1; pending.length > 0; attempt++) {
@@ -114,8 +135,43 @@ export class IdempotentProducer {
       if (pending.length > 0) await sleep(Math.min(1_000, 100 * attempt))
     }
     // The broker may hold part of a failed batch's sequence range: a new producer id starts clean.
-    if (failed) this.retire()
+    // A transactional producer cannot start over (its open transaction would be lost unseen): the
+    // writer ends, and its owner aborts and opens a new one.
+    if (failed && this.coordinator) this.broken ??= results.find((r): r is Error => r instanceof Error) ?? new Error('a transactional append failed')
+    else if (failed) this.retire()
     return results
+  }
+
+  /** Transactional: commits (or aborts) the open transaction; the next produce begins another. */
+  async endTransaction(commit: boolean): Promise<void> {
+    const coordinator = this.coordinator
+    if (!coordinator) throw new Error('not a transactional producer')
+    if (commit && this.broken) throw this.broken
+    if (this.identity === null || this.enlisted.size === 0) return
+    try {
+      await coordinator.end(this.identity, commit)
+    } catch (err) {
+      this.broken ??= err as Error
+      throw err
+    } finally {
+      if (!commit) this.enlisted.clear()
+    }
+    this.enlisted.clear()
+  }
+
+  /** Adds the partitions the open transaction does not hold yet (AddPartitionsToTxn): a produce to one not added is refused. */
+  private async enlist(identity: ProducerIdentity, batches: readonly PartitionBatch[]): Promise<void> {
+    const missing = new Map<string, number[]>()
+    for (const b of batches) {
+      const key = `${b.topic}\0${b.partition}`
+      if (this.enlisted.has(key)) continue
+      let list = missing.get(b.topic)
+      if (!list) missing.set(b.topic, (list = []))
+      if (!list.includes(b.partition)) list.push(b.partition)
+    }
+    if (missing.size === 0) return
+    await this.coordinator!.addPartitions(identity, missing)
+    for (const [topic, partitions] of missing) for (const p of partitions) this.enlisted.add(`${topic}\0${p}`)
   }
 
   async close(): Promise<void> {
@@ -192,7 +248,9 @@ export class IdempotentProducer {
     return outgoing.map((o) => {
       const p = byKey.get(o.key)
       if (!p) return new Error(`no Produce answer for ${o.batch.topic} partition ${o.batch.partition}`)
-      return p.errorCode === 0 ? Number(p.baseOffset) : refused(o.batch, new ProtocolError(p.errorCode, p.errorMessage))
+      if (p.errorCode === 0) return Number(p.baseOffset)
+      if (this.coordinator && (p.errorCode === INVALID_PRODUCER_EPOCH || p.errorCode === PRODUCER_FENCED)) return new WriterFencedError(this.coordinator.id)
+      return refused(o.batch, new ProtocolError(p.errorCode, p.errorMessage))
     })
   }
 
@@ -204,7 +262,8 @@ export class IdempotentProducer {
       if (!list) byTopic.set(o.batch.topic, (list = []))
       list.push(o)
     }
-    const w = Writer.create().appendUnsignedVarInt(0).appendInt16(ACKS_ALL).appendInt32(this.settings.timeoutMs)
+    const id = this.coordinator?.id
+    const w = (id === undefined ? Writer.create().appendUnsignedVarInt(0) : Writer.create().appendString(id)).appendInt16(ACKS_ALL).appendInt32(this.settings.timeoutMs)
     w.appendUnsignedVarInt(byTopic.size + 1)
     for (const [topic, list] of byTopic) {
       w.appendString(topic).appendUnsignedVarInt(list.length + 1)

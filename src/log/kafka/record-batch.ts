@@ -1,5 +1,6 @@
 import { crc32c } from '@platformatic/kafka'
 import type { AppendRecord } from '../event-log.ts'
+import { ATTRIBUTES_AT, BATCH_HEADER, IS_TRANSACTIONAL } from './batch-layout.ts'
 
 /*
  * Kafka's record batch (magic v2), written in one pass into one buffer. The client library builds a
@@ -13,10 +14,9 @@ export interface ProducerIdentity {
   producerEpoch: number
 }
 
-const HEADER_BYTES = 61
 const TIME_HEADER_KEY = Buffer.from('ts')
 // One header: key length 2, "ts", value length 8, 8 bytes.
-const TIME_HEADER_BYTES = 1 + 2 + 1 + 8
+const TIME_BATCH_HEADER = 1 + 2 + 1 + 8
 
 /** Bytes of a zigzag varint (records use signed varints throughout). */
 function varintSize(n: number): number {
@@ -44,16 +44,16 @@ function writeVarint(buf: Buffer, pos: number, n: number): number {
  * broker assigns, record time = now (our topics use LogAppendTime anyway; a caller's time travels in
  * the `ts` header, see records.ts).
  */
-export function encodeRecordBatch(records: readonly AppendRecord[], id: ProducerIdentity, baseSequence: number, now: number): Buffer {
+export function encodeRecordBatch(records: readonly AppendRecord[], id: ProducerIdentity, baseSequence: number, now: number, transactional = false): Buffer {
   const n = records.length
   const keyBytes = new Int32Array(n)
   const bodies = new Int32Array(n)
-  let total = HEADER_BYTES
+  let total = BATCH_HEADER
   for (let i = 0; i < n; i++) {
     const r = records[i]!
     const key = r.key === null ? -1 : Buffer.byteLength(r.key)
     keyBytes[i] = key
-    const headers = r.timestamp === undefined ? 1 : 1 + TIME_HEADER_BYTES
+    const headers = r.timestamp === undefined ? 1 : 1 + TIME_BATCH_HEADER
     // attributes, timestampDelta (0), offsetDelta, key, value, headers
     const body = 1 + 1 + varintSize(i) + varintSize(key) + Math.max(0, key) + varintSize(r.value.length) + r.value.length + headers
     bodies[i] = body
@@ -65,7 +65,7 @@ export function encodeRecordBatch(records: readonly AppendRecord[], id: Producer
   buf.writeInt32BE(total - 12, 8) // batch length
   buf.writeInt32BE(-1, 12) // partition leader epoch
   buf.writeInt8(2, 16) // magic
-  buf.writeInt16BE(0, 21) // attributes: no compression, CreateTime (the topic overrides), not transactional
+  buf.writeInt16BE(transactional ? IS_TRANSACTIONAL : 0, ATTRIBUTES_AT) // attributes: no compression, CreateTime (the topic overrides)
   buf.writeInt32BE(n - 1, 23) // last offset delta
   buf.writeBigInt64BE(BigInt(now), 27) // base timestamp
   buf.writeBigInt64BE(BigInt(now), 35) // max timestamp
@@ -74,7 +74,7 @@ export function encodeRecordBatch(records: readonly AppendRecord[], id: Producer
   buf.writeInt32BE(baseSequence, 53)
   buf.writeInt32BE(n, 57)
 
-  let pos = HEADER_BYTES
+  let pos = BATCH_HEADER
   for (let i = 0; i < n; i++) {
     const r = records[i]!
     pos = writeVarint(buf, pos, bodies[i]!)

@@ -2,6 +2,7 @@ import { Reader, readRecordsBatch } from '@platformatic/kafka'
 import { RecordColumns } from '../record-columns.ts'
 import type { AppendRecord, LogRecord, RecordBatch } from '../event-log.ts'
 import { int64, responseBytes, ResponseBytes } from './response-bytes.ts'
+import { BATCH_HEADER, COMPRESSION, IS_CONTROL, LOG_APPEND_TIME } from './batch-layout.ts'
 
 /*
  * Reading record batches (magic v2) straight from a fetch response's bytes. The client library
@@ -18,10 +19,6 @@ import { int64, responseBytes, ResponseBytes } from './response-bytes.ts'
  * it) and comes back as the record's timestamp; records without one read back the broker's append time.
  */
 
-const BATCH_HEADER = 61
-const COMPRESSION = 0x07
-const LOG_APPEND_TIME = 0x08
-const IS_CONTROL = 0x20
 const EMPTY = new Uint8Array(0)
 const EMPTY_BUFFER = Buffer.alloc(0)
 const T = 0x74

@@ -82,6 +82,22 @@ export class ResponseBytes {
     return int64(this.bytes(pos, 8), 0)
   }
 
+  /** Byte ranges [start, end) of these, one after the other, as one sequence (sharing these buffers). */
+  pick(ranges: ReadonlyArray<readonly [number, number]>): ResponseBytes {
+    const out: Buffer[] = []
+    for (const [start, end] of ranges) {
+      for (let pos = start; pos < end;) {
+        const i = this.bufferAt(pos)
+        const b = this.buffers[i]!
+        const local = pos - this.starts[i]!
+        const n = Math.min(b.length - local, end - pos)
+        out.push(b.subarray(local, local + n))
+        pos += n
+      }
+    }
+    return ResponseBytes.of(out)
+  }
+
   /** The bytes from `pos` on (sharing these buffers). */
   from(pos: number): ResponseBytes {
     if (pos <= 0) return this
