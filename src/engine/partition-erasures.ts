@@ -10,7 +10,7 @@ export interface AppliedErase {
   offset: number
   /** The record's log time: a forwarded event received before it is the erased person's. */
   at: number
-  /** Per output topic: the partition's end offset once the erase's own exits were issued (the warehouse rewrites below it). */
+  /** Per output topic: the partition's end offset once the erase's own exits were appended (the warehouse rewrites below it); filled in when those appends resolve. */
   outputs: Record<string, number>
 }
 
@@ -54,7 +54,16 @@ export class PartitionErasures {
   }
 
   toJson(): AppliedErase[] | undefined {
-    return this.list.length === 0 ? undefined : this.list.map((e) => ({ ...e, outputs: { ...e.outputs } }))
+    return PartitionErasures.toJsonOf(this.list)
+  }
+
+  /** The erases as they are now (a checkpoint's capture); their output positions may still be filling in. */
+  snapshot(): AppliedErase[] {
+    return [...this.list]
+  }
+
+  static toJsonOf(list: readonly AppliedErase[]): AppliedErase[] | undefined {
+    return list.length === 0 ? undefined : list.map((e) => ({ ...e, outputs: { ...e.outputs } }))
   }
 
   static fromJson(json: unknown): PartitionErasures {

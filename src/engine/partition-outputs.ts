@@ -1,4 +1,5 @@
 import { eventStreamTopic, TOPICS, type AppendRecord, type EventLog } from '../log/event-log.ts'
+import { recordsInRange } from '../log/read-range.ts'
 import type { EngineRules } from './engine-rules.ts'
 import type { EngineOutputs } from './partition-engine.ts'
 
@@ -7,16 +8,23 @@ export function outputTopics(rules: EngineRules): string[] {
   return [TOPICS.segmentChanges, TOPICS.notifications, TOPICS.identities, TOPICS.playerNotifications, ...rules.streams.map((s) => eventStreamTopic(s.name))]
 }
 
+/** Where outputs are appended: the log itself, or a transaction on it (a worker on Kafka, docs/deployment.md). */
+export type OutputWriter = Pick<EventLog, 'append'>
+
 /**
- * One partition's output logs with exactly-once positions (partition-worker.ts): `end` is, per
- * topic, how many records this partition's engine has made since the log began; a checkpoint
- * stores it. After a restore the engine makes the records after the checkpoint again, in the same
- * order; the ones the log already holds (its end beyond the checkpoint's) are skipped, not written
- * twice. Appends are issued at once and tracked: a checkpoint waits until those before it are durable.
+ * One partition's output logs with exactly-once positions (partition-worker.ts). A checkpoint
+ * stores, per topic, the log position after the last record the engine had made by then. After a
+ * restore the engine makes the records after the checkpoint again, in the same order; the ones the
+ * log already holds after that position are skipped, not written twice. Positions are offsets, not
+ * counts: a transactional writer's commit markers and aborted records take offsets too, so the
+ * records already there are counted by reading them. Appends are issued at once and tracked: a
+ * checkpoint waits until those before it are durable.
  */
 export class PartitionOutputs {
-  readonly end: Record<string, number> = {}
-  private readonly skip: Record<string, number> = {}
+  /** Per topic: the position after the last record made so far (an append's, once it resolves). */
+  private readonly after: Record<string, Promise<number> | number> = {}
+  /** Per topic: offsets of the records already in the log beyond the checkpoint, still to be made again. */
+  private readonly skip: Record<string, number[]> = {}
   /** Appends issued and not yet known durable. */
   private appending: Promise<void>[] = []
 
@@ -26,22 +34,39 @@ export class PartitionOutputs {
     readonly topics: readonly string[],
     /** A background append failed: the partition stops at its next poll. */
     private readonly onFailure: (err: Error) => void,
+    private readonly writer: OutputWriter = log,
   ) {
-    for (const t of topics) this.end[t] = this.skip[t] = 0
+    for (const t of topics) {
+      this.after[t] = 0
+      this.skip[t] = []
+    }
   }
 
-  /** Positions from the checkpoint (a topic it does not name, e.g. a new event stream, starts at 0). */
+  /** Positions from the checkpoint (a topic it does not name, e.g. a new event stream, starts at 0); returns how many records each topic skips. */
   async restore(checkpointed: Readonly<Record<string, number>> | undefined): Promise<Record<string, number>> {
     // An event stream new in the rules file gets its log here if no one made it first (serve makes
     // them before its engine thread opens the log: an embedded log learns of topics when opened).
     const partitions = (await this.log.partitionCount(TOPICS.events)) ?? 1
     for (const topic of this.topics) if ((await this.log.partitionCount(topic)) === null) await this.log.createTopic(topic, { partitions })
+    const counts: Record<string, number> = {}
     for (const topic of this.topics) {
+      const from = checkpointed?.[topic] ?? 0
       const end = (await this.log.offsets(topic, this.partition)).end
-      this.end[topic] = checkpointed?.[topic] ?? 0
-      this.skip[topic] = Math.max(0, end - this.end[topic])
+      const there: number[] = []
+      for await (const r of recordsInRange(this.log, topic, this.partition, from, end)) there.push(r.offset)
+      this.after[topic] = from
+      this.skip[topic] = there
+      counts[topic] = there.length
     }
-    return { ...this.skip }
+    return counts
+  }
+
+  /** Per topic, the position after every record made so far, once the appends issued so far have resolved. */
+  async positions(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {}
+    const pending = this.topics.map(async (t) => (out[t] = await this.after[t]!))
+    await Promise.all(pending)
+    return out
   }
 
   /** Issues the engine's drained records, topic by topic (identity records go elsewhere: partition-worker.ts). */
@@ -64,7 +89,12 @@ export class PartitionOutputs {
   track(appended: Promise<unknown>): void {
     const p = appended.then(() => undefined)
     this.appending.push(p)
-    if (this.appending.length >= 64) this.appending = [Promise.all(this.appending).then(() => undefined)]
+    if (this.appending.length >= 64) {
+      const folded = Promise.all(this.appending).then(() => undefined)
+      // Reported through onFailure below; unhandled until a checkpoint waits for it, it would end the process.
+      folded.catch(() => undefined)
+      this.appending = [folded]
+    }
     p.catch((err: unknown) => this.onFailure(err instanceof Error ? err : new Error(String(err))))
   }
 
@@ -77,16 +107,17 @@ export class PartitionOutputs {
   async durable(): Promise<void> {
     if (this.appending.length === 0) return
     const all = this.appending.length === 1 ? this.appending[0]! : Promise.all(this.appending).then(() => undefined)
+    all.catch(() => undefined)
     this.appending = [all]
     await all
   }
 
   private append(topic: string, items: readonly object[]): void {
     if (items.length === 0) return
-    if (!(topic in this.end)) throw new Error(`output topic "${topic}" is not one of this partition's (${this.topics.join(', ')})`)
-    const already = Math.min(this.skip[topic]!, items.length)
-    this.skip[topic]! -= already
-    this.end[topic]! += items.length
+    const skip = this.skip[topic]
+    if (skip === undefined) throw new Error(`output topic "${topic}" is not one of this partition's (${this.topics.join(', ')})`)
+    const already = Math.min(skip.length, items.length)
+    if (already > 0) this.after[topic] = skip.splice(0, already)[already - 1]! + 1
     if (already === items.length) return
     const records: AppendRecord[] = []
     for (let i = already; i < items.length; i++) {
@@ -94,6 +125,11 @@ export class PartitionOutputs {
       records.push({ key: `${item.tenant}:${item.user_id}`, value: Buffer.from(JSON.stringify(item)), timestamp: item.at })
     }
     // Appends to one partition keep the order they were issued in (the EventLog contract).
-    this.track(this.log.append(topic, this.partition, records))
+    const appended = this.writer.append(topic, this.partition, records)
+    const after = appended.then((r) => r.baseOffset + r.count)
+    // Its failure is reported through track(); whoever awaits the position sees it too.
+    after.catch(() => undefined)
+    this.after[topic] = after
+    this.track(appended)
   }
 }

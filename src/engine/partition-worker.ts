@@ -3,7 +3,7 @@ import { clockRecordTime } from '../events/clock-record.ts'
 import { CODEC, decodeEventAt } from '../events/codec.ts'
 import { DEFAULT_TENANT, type TrackedEvent } from '../events/envelope.ts'
 import { appendDeadLetters, type DeadLetter } from '../ingest/dead-letters.ts'
-import { TOPICS, type EventLog } from '../log/event-log.ts'
+import { TOPICS, type EventLog, type LogTransaction } from '../log/event-log.ts'
 import { readRecordBatch } from '../log/read-batch.ts'
 import { recordsInRange } from '../log/read-range.ts'
 import type { Logger } from '../logger.ts'
@@ -22,7 +22,7 @@ import { restoreTenantRules, tenantOfKey } from './restore-rules.ts'
 import { PartitionBackfills } from './backfill/partition-backfills.ts'
 import { appendClockRecord, asBuffer, finite, safeJson } from './worker-helpers.ts'
 import { decodeEraseRecord } from '../events/erase-record.ts'
-import { PartitionErasures } from './partition-erasures.ts'
+import { PartitionErasures, type AppliedErase } from './partition-erasures.ts'
 import { outputTopics, PartitionOutputs } from './partition-outputs.ts'
 
 export interface WorkerOptions {
@@ -60,6 +60,12 @@ export interface WorkerOptions {
   appendEvents?: (partition: number, records: Array<{ key: string; value: Uint8Array; timestamp: number }>) => Promise<unknown>
   /** The warehouse directory, if readable: new aggregates fill from it, then the log (docs/tenancy.md); absent, the log alone. */
   warehouseRoot?: string | null
+  /**
+   * With a transactional writer (a worker on Kafka): how often the outputs appended in its open
+   * transaction are committed, which is when readers see them. Every checkpoint commits first too.
+   * Default 100 ms.
+   */
+  commitIntervalMs?: number
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { namespace: 'engine', checkpointIntervalMs: 1_000, batchSize: 5_000, pollWaitMs: 100, clockTickMs: 1_000, clockMarginMs: 1_000 }
@@ -98,6 +104,8 @@ export class PartitionWorker {
   /** The output logs, their positions and the appends in flight (partition-outputs.ts). */
   private readonly outputs: PartitionOutputs
   private lastCheckpoint = 0
+  /** Wall time of the last transaction commit started. */
+  private lastCommit = 0
   private checkpointedOffset = -1
   /** The checkpoint being written in the background, if any. */
   private saving: Promise<void> | null = null
@@ -111,6 +119,8 @@ export class PartitionWorker {
   /** Partitions of the dead-letters log (letters keyed by tenant), and of the events log (identity records' targets). */
   private deadLetterPartitions = 1
   private eventPartitions = 1
+  /** Erases applied whose output positions are still being filled in (eraseRecord). */
+  private erasureFills: Array<Promise<void>> = []
   /** Identity refusals not yet logged (one line a second at most). */
   private refusals = { count: 0, loggedAt: 0 }
   /** The record being handled, for an apply error to quote (left set after: a held event's position is always below it). */
@@ -125,10 +135,23 @@ export class PartitionWorker {
     readonly partition: number,
     private readonly worker: WorkerOptions = DEFAULT_WORKER_OPTIONS,
     private readonly logger?: Logger,
+    /**
+     * Outputs go through this transaction, committed every commitIntervalMs and before every
+     * checkpoint (docs/deployment.md, "Exactly once"): opening it fenced any earlier writer of this
+     * partition, so a worker that lost the partition can no longer land outputs. Absent, they are
+     * appended to the log directly (serve's engine: one process owns the embedded log).
+     */
+    private readonly txn: LogTransaction | null = null,
   ) {
-    this.outputs = new PartitionOutputs(log, partition, outputTopics(baseRules), (err) => {
-      this.failure ??= err
-    })
+    this.outputs = new PartitionOutputs(
+      log,
+      partition,
+      outputTopics(baseRules),
+      (err) => {
+        this.failure ??= err
+      },
+      txn ?? log,
+    )
     this.engine = this.newEngine()
     this.backfills = new PartitionBackfills(log, options, worker.warehouseRoot ?? null, logger)
   }
@@ -219,6 +242,7 @@ export class PartitionWorker {
     if (this.backfills.waiting) await this.backfills.run(this.engine)
     if (batch.count < this.worker.batchSize) this.tickClock()
     this.startOutputs()
+    if (this.txn !== null && Date.now() - this.lastCommit >= (this.worker.commitIntervalMs ?? 100)) void this.commit().catch(() => undefined)
     if (this.saving === null && Date.now() - this.lastCheckpoint >= this.worker.checkpointIntervalMs) {
       const saving = this.startCheckpoint()
       this.saving = saving
@@ -303,7 +327,12 @@ export class PartitionWorker {
     if (!this.engine.erasures.isNew(r)) return
     const found = this.engine.erase(r.tenant, r.ids)
     this.startOutputs()
-    this.engine.erasures.add({ job: r.job, tenant: r.tenant, ids: r.ids, offset, at: timestamp, outputs: { ...this.outputs.end } })
+    const applied: AppliedErase = { job: r.job, tenant: r.tenant, ids: r.ids, offset, at: timestamp, outputs: {} }
+    this.engine.erasures.add(applied)
+    // The positions after the erase's own exits, once their appends resolve: a checkpoint waits for them.
+    const filled = this.outputs.positions().then((p) => void (applied.outputs = p))
+    filled.catch(() => undefined)
+    this.erasureFills.push(filled)
     this.logger?.info({ partition: this.partition, offset, tenant: r.tenant, job: r.job, idsHeld: found }, 'person erased')
   }
 
@@ -334,10 +363,24 @@ export class PartitionWorker {
     this.logger?.warn({ topic: TOPICS.events, partition: this.partition, offset, tenant: p.tenant, field: p.field, reason: p.reason }, 'poison record: dead-lettered, partition continues')
   }
 
-  /** Appends the outputs produced so far and waits until they (and every earlier one) are durable. */
+  /** Appends the outputs produced so far and waits until they (and every earlier one) are durable, and committed with a transaction. */
   async flushOutputs(): Promise<void> {
     this.startOutputs()
     await this.outputs.durable()
+    if (this.txn !== null) await this.commit()
+  }
+
+  /**
+   * Commits the transaction's appends so far (they wait for it inside LogTransaction.commit). A
+   * failure, a fence above all, stops the partition at its next poll; nothing uncommitted is seen.
+   */
+  private commit(): Promise<void> {
+    this.lastCommit = Date.now()
+    const committed = this.txn!.commit()
+    committed.catch((err: unknown) => {
+      this.failure ??= err instanceof Error ? err : new Error(String(err))
+    })
+    return committed
   }
 
   /** Writes a checkpoint of everything processed so far and waits for it (and any in flight) to be durable. */
@@ -363,22 +406,31 @@ export class PartitionWorker {
     for (const u of e.takeDirty()) byKey.set(u.key, { key: u.key, state: u.erased ? null : encodeUser(u, e.rulesOf(u.tenant)) })
     const users = [...byKey.values()]
     const rules = e.book.versions()
-    const erasures = e.erasures.toJson()
+    // Everything is taken now, before any wait: the poll loop goes on processing meanwhile. Only the
+    // output positions, and the erases' (eraseRecord), are known once the appends issued so far resolve.
+    const erasures = e.erasures.snapshot()
+    const fills = this.erasureFills
+    this.erasureFills = []
+    const positions = this.outputs.positions()
+    // Awaited below unless a wait before it fails first (that failure is the checkpoint's).
+    positions.catch(() => undefined)
     const offset = this.nextOffset
-    const ckpt: PartitionCheckpoint = {
-      nextOffset: offset,
-      engine: {
-        maxTs: finite(e.maxTs),
-        watermark: finite(e.watermark),
-        stats: { ...e.stats },
-        heldFrom: e.held.minPos(),
-        identity: { sent: marksToJson(e.identity.sent), recv: marksToJson(e.identity.recv), stats: { ...e.identity.stats } },
-        ...(Object.keys(rules).length > 0 ? { rules } : {}),
-        ...(erasures === undefined ? {} : { erasures }),
-      } satisfies CheckpointClock,
-      outputs: { ...this.outputs.end },
+    const engine: CheckpointClock = {
+      maxTs: finite(e.maxTs),
+      watermark: finite(e.watermark),
+      stats: { ...e.stats },
+      heldFrom: e.held.minPos(),
+      identity: { sent: marksToJson(e.identity.sent), recv: marksToJson(e.identity.recv), stats: { ...e.identity.stats } },
+      ...(Object.keys(rules).length > 0 ? { rules } : {}),
     }
     await this.outputs.durable()
+    await Promise.all(fills)
+    // The outputs this checkpoint covers are committed before it is written: a checkpoint never
+    // points past outputs a crash could still take back.
+    if (this.txn !== null) await this.commit()
+    const applied = PartitionErasures.toJsonOf(erasures)
+    if (applied !== undefined) engine.erasures = applied
+    const ckpt: PartitionCheckpoint = { nextOffset: offset, engine: { ...engine }, outputs: await positions }
     await this.store.saveCheckpoint(this.worker.namespace, this.partition, ckpt, users)
     this.checkpointedOffset = offset
   }

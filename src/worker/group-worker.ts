@@ -2,7 +2,7 @@ import type { EngineOptions } from '../engine/engine-options.ts'
 import type { EngineRules } from '../engine/engine-rules.ts'
 import { PartitionWorker, type WorkerOptions } from '../engine/partition-worker.ts'
 import { Progress, PROGRESS_INTERVAL_MS, type ProgressLine } from '../engine/progress.ts'
-import type { EventLog } from '../log/event-log.ts'
+import type { EventLog, LogTransaction } from '../log/event-log.ts'
 import type { Logger } from '../logger.ts'
 import type { StateStore } from '../state/state-store.ts'
 import { assignedPartitions } from './assignment.ts'
@@ -156,9 +156,24 @@ export class GroupWorker {
     const { log, store, rules, engine, worker, logger } = this.c
     const slot = new PartitionSlot(partition, epoch, () => this.validUntil, logger)
     this.slots.set(partition, slot)
-    const fencedLog = new FencedEventLog(log, slot.guard)
     const fencedStore = new FencedStateStore(store, { owner: this.id, epoch })
-    slot.start(() => new PartitionWorker(fencedLog, fencedStore, rules, engine, partition, worker, logger))
+    if (log.transactional === undefined) {
+      // A log without transactions: outputs are guarded by the lease's own margin.
+      slot.start(() => new PartitionWorker(new FencedEventLog(log, slot.guard), fencedStore, rules, engine, partition, worker, logger))
+    } else {
+      // Outputs go through the partition's transactional writer: opening it fences every earlier
+      // owner's, in any process, at the broker (docs/deployment.md, "Exactly once").
+      let txn: LogTransaction | null = null
+      slot.start(
+        async () => {
+          txn = await log.transactional!(partitionWriterId(worker.namespace, partition))
+          return new PartitionWorker(log, fencedStore, rules, engine, partition, worker, logger, txn)
+        },
+        async () => {
+          await txn?.close()
+        },
+      )
+    }
     logger.info({ worker: this.id, partition, epoch }, 'partition acquired')
   }
 
@@ -182,7 +197,8 @@ export class GroupWorker {
 
   /** Drops a slot whose loop has ended or is ending without a checkpoint; the partition may be acquired again once it has. */
   private forget(slot: PartitionSlot): void {
-    const done = slot.done.then(() => {
+    const done = slot.done.then(async () => {
+      await slot.ended()
       this.retire(slot)
       if (this.slots.get(slot.partition) === slot) this.slots.delete(slot.partition)
     })
@@ -217,4 +233,9 @@ export class GroupWorker {
     this.c.logger.info({ worker: this.id, workers: workers.length, partitions: this.owned(), ...line }, 'worker progress')
     this.c.onProgress?.(this.id, line)
   }
+}
+
+/** The transactional id of a partition's outputs: one writer per engine partition, whichever worker runs it. */
+export function partitionWriterId(namespace: string, partition: number): string {
+  return `tagstream-${namespace}-p${partition}`
 }

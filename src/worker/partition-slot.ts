@@ -1,6 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { PartitionWorker } from '../engine/partition-worker.ts'
 import type { Logger } from '../logger.ts'
+import { WriterFencedError } from '../log/event-log.ts'
 import { FencedError } from '../state/state-store.ts'
 
 /** An append refused because this worker's lease on the partition may already be someone else's. */
@@ -44,9 +45,13 @@ export class PartitionSlot {
     if (this.lost || performance.now() >= this.validUntil()) throw new LeaseLostError(this.partition, this.epoch)
   }
 
-  start(make: () => PartitionWorker): void {
+  /** Runs the worker `make` gives; `close` (its transactional writer's connections) once the loop has ended and any last checkpoint is written. */
+  start(make: () => PartitionWorker | Promise<PartitionWorker>, close: () => Promise<void> = async () => undefined): void {
     this.done = this.run(make)
+    this.close = close
   }
+
+  private close: () => Promise<void> = async () => undefined
 
   /** Another worker holds the partition now: stop at once, append nothing more, write no checkpoint. */
   lose(): void {
@@ -70,13 +75,24 @@ export class PartitionSlot {
   async stop(): Promise<void> {
     this.stopping = true
     await this.done
-    if (this.lost || this.failure !== null || this.worker === null) return
-    await this.worker.checkpoint()
+    try {
+      if (this.lost || this.failure !== null || this.worker === null) return
+      await this.worker.checkpoint()
+    } finally {
+      await this.ended()
+    }
   }
 
-  private async run(make: () => PartitionWorker): Promise<void> {
+  /** Closes what the run held, once; for a slot dropped without stop() (lost, failed), after its loop. */
+  async ended(): Promise<void> {
+    const close = this.close
+    this.close = async () => undefined
+    await close().catch((err: unknown) => this.logger.warn({ err, partition: this.partition }, 'closing the partition writer failed'))
+  }
+
+  private async run(make: () => PartitionWorker | Promise<PartitionWorker>): Promise<void> {
     try {
-      const worker = make()
+      const worker = await make()
       await worker.restore()
       this.worker = worker
       while (!this.stopping) {
@@ -88,7 +104,7 @@ export class PartitionSlot {
     } catch (err) {
       this.failure = err as Error
       // Losing a lease is part of the protocol (a pause, a network cut); anything else is a fault.
-      const level = err instanceof LeaseLostError || err instanceof FencedError || this.lost ? 'warn' : 'error'
+      const level = err instanceof LeaseLostError || err instanceof FencedError || err instanceof WriterFencedError || this.lost ? 'warn' : 'error'
       this.logger[level]({ err, partition: this.partition, epoch: this.epoch }, 'partition stopped')
     }
   }

@@ -1,4 +1,5 @@
 import { eventStreamTopic, TOPICS, type EventLog } from '../../src/log/event-log.ts'
+import { recordsInRange } from '../../src/log/read-range.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
 
 /** Every value of a topic, per partition in offset order, as text. */
@@ -27,7 +28,11 @@ export async function outcome(log: EventLog, store: StateStore, partitions: numb
   const checkpoints = []
   for (let p = 0; p < partitions; p++) {
     for await (const u of store.loadUsers('engine', p)) users[u.key] = Buffer.from(u.state!).toString('base64')
-    checkpoints.push(await store.loadCheckpoint('engine', p))
+    const ckpt = await store.loadCheckpoint('engine', p)
+    // A checkpoint's output positions are offsets, and a transactional writer's markers take offsets
+    // as its commits fall: what must agree between runs is how many records lie before each.
+    if (ckpt) for (const [topic, pos] of Object.entries(ckpt.outputs)) ckpt.outputs[topic] = await recordsBefore(log, topic, p, pos)
+    checkpoints.push(ckpt)
   }
   return {
     changes: await readAll(log, TOPICS.segmentChanges, partitions),
@@ -37,4 +42,11 @@ export async function outcome(log: EventLog, store: StateStore, partitions: numb
     users,
     checkpoints,
   }
+}
+
+/** How many records of the partition lie before `pos`. */
+async function recordsBefore(log: EventLog, topic: string, partition: number, pos: number): Promise<number> {
+  let n = 0
+  for await (const r of recordsInRange(log, topic, partition, 0, pos)) if (r.offset < pos) n++
+  return n
 }

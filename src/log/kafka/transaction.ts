@@ -70,18 +70,27 @@ export class KafkaTransaction implements LogTransaction {
 
   /** Appends issued while a commit or abort is under way wait for it: they belong to the next transaction. */
   commit(): Promise<void> {
+    // The appends this commit covers are the ones issued before it; later ones wait for it (order).
+    const issued = this.take()
     return this.end(async () => {
-      await this.settle()
+      const outcomes = await Promise.allSettled(issued)
+      for (const o of outcomes) if (o.status === 'rejected') throw o.reason
       await this.producer.endTransaction(true)
     })
   }
 
   abort(): Promise<void> {
+    const issued = this.take()
     return this.end(async () => {
-      await Promise.allSettled(this.issued)
-      this.issued = []
+      await Promise.allSettled(issued)
       await this.producer.endTransaction(false)
     })
+  }
+
+  private take(): Array<Promise<unknown>> {
+    const issued = this.issued
+    this.issued = []
+    return issued
   }
 
   private end(op: () => Promise<void>): Promise<void> {
@@ -93,13 +102,5 @@ export class KafkaTransaction implements LogTransaction {
   async close(): Promise<void> {
     await Promise.allSettled(this.issued)
     await this.producer.close()
-  }
-
-  /** Waits for every append issued so far; the first failure is the commit's. */
-  private async settle(): Promise<void> {
-    const issued = this.issued
-    this.issued = []
-    const outcomes = await Promise.allSettled(issued)
-    for (const o of outcomes) if (o.status === 'rejected') throw o.reason
   }
 }
