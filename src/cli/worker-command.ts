@@ -20,6 +20,8 @@ export function registerWorker(program: Command): void {
   addSetting(worker, SETTINGS.leaseMs, raw)
   addSetting(worker, SETTINGS.appendMarginMs, raw)
   addSetting(worker, SETTINGS.checkpointMs, raw)
+  addSetting(worker, SETTINGS.transactions, raw)
+  addSetting(worker, SETTINGS.commitMs, raw)
   addSetting(worker, SETTINGS.batchSize, raw)
   addSetting(worker, SETTINGS.clockTickMs, raw)
   addSetting(worker, SETTINGS.workerWarehouse, raw)

@@ -26,6 +26,8 @@ export interface WorkerFlags {
   leaseMs?: string
   appendMarginMs?: string
   checkpointMs?: string
+  transactions?: string
+  commitMs?: string
   batchSize?: string
   clockTickMs?: string
   warehouse?: string
@@ -45,6 +47,8 @@ export interface WorkerSettings {
   partitions: number
   timing: CoordinationTiming
   worker: WorkerOptions
+  /** Outputs in Kafka transactions (the default); off only for comparison (docs/deployment.md). */
+  transactions: boolean
   /** The worker's /metrics listener (src/worker/metrics-server.ts), or null (off, the default). */
   metrics: { host: string; port: number } | null
   /** The progress line's interval (GroupWorker's default when undefined). */
@@ -78,11 +82,13 @@ export function workerSettings(global: GlobalOptions, flags: WorkerFlags, env: E
     workerId,
     partitions: global.partitions,
     timing,
+    transactions: readFlagOrEnv(SETTINGS.transactions, flags.transactions, env) ?? true,
     ...(progressMs === undefined ? {} : { progressLogMs: progressMs }),
     metrics: metricsPort === undefined ? null : { host: readFlagOrEnv(SETTINGS.metricsHost, flags.metricsHost, env) ?? '127.0.0.1', port: metricsPort },
     worker: {
       ...DEFAULT_WORKER_OPTIONS,
       checkpointIntervalMs: readFlagOrEnv(SETTINGS.checkpointMs, flags.checkpointMs, env) ?? DEFAULT_WORKER_OPTIONS.checkpointIntervalMs,
+      commitIntervalMs: readFlagOrEnv(SETTINGS.commitMs, flags.commitMs, env) ?? 100,
       batchSize: readFlagOrEnv(SETTINGS.batchSize, flags.batchSize, env) ?? DEFAULT_WORKER_OPTIONS.batchSize,
       clockTickMs: readFlagOrEnv(SETTINGS.clockTickMs, flags.clockTickMs, env) ?? DEFAULT_WORKER_OPTIONS.clockTickMs,
       // A tenant's new aggregates are filled from it (docs/tenancy.md): a directory the sink writes, read only.
@@ -133,6 +139,7 @@ export async function runWorker(s: WorkerSettings, logger: Logger, stop: Promise
       engine: options,
       partitions,
       worker: s.worker,
+      transactions: s.transactions,
       timing: s.timing,
       logger,
       ...(onProgress ? { onProgress } : {}),

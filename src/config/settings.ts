@@ -211,6 +211,22 @@ export const SETTINGS = {
     parse: durationMs(0),
   }),
   checkpointMs: setting({ env: 'TAGSTREAM_CHECKPOINT_MS', flag: '--checkpoint-ms <ms>', commands: ['worker'], defaultText: '1000', doc: 'checkpoint period per partition', parse: durationMs(1) }),
+  transactions: setting({
+    env: 'TAGSTREAM_TRANSACTIONS',
+    flag: '--transactions <switch>',
+    commands: ['worker'],
+    defaultText: 'on',
+    doc: "outputs in Kafka transactions, fenced by the broker (off: the lease's append margin guards them, as before; for comparison)",
+    parse: onOff,
+  }),
+  commitMs: setting({
+    env: 'TAGSTREAM_COMMIT_MS',
+    flag: '--commit-ms <ms>',
+    commands: ['worker'],
+    defaultText: '100',
+    doc: "how often a partition's output transaction is committed (readers see outputs then); every checkpoint commits too",
+    parse: durationMs(1),
+  }),
   batchSize: setting({ env: 'TAGSTREAM_BATCH_SIZE', flag: '--batch-size <n>', commands: ['worker'], defaultText: '5000', doc: 'events read per poll', parse: integer(1) }),
   key: setting({
     env: 'TAGSTREAM_KEY',

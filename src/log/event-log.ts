@@ -32,6 +32,13 @@ export interface RecordBatch {
   chunkOf: Uint32Array
   starts: Uint32Array
   ends: Uint32Array
+  /**
+   * Where the next read starts when it is not after the last record: set (by the Kafka adapter)
+   * when a read went over transaction markers or aborted records and found no record. A reader
+   * that compares its position with `offsets().end` goes on from here, or it would stay a marker
+   * short of the end.
+   */
+  next?: number
 }
 
 /** Records already laid out as the embedded log stores a batch (FramedRecords in ./framed.ts). */

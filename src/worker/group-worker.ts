@@ -21,6 +21,8 @@ export interface GroupWorkerConfig {
   /** Partitions of the events topic. */
   partitions: number
   worker: WorkerOptions
+  /** Outputs through a transactional writer per partition when the log has them (default); false: the lease's append guard, as before. */
+  transactions?: boolean
   timing: CoordinationTiming
   logger: Logger
   /** How often a progress line is logged. Default 60 s (PROGRESS_INTERVAL_MS); 0 = never. */
@@ -157,7 +159,7 @@ export class GroupWorker {
     const slot = new PartitionSlot(partition, epoch, () => this.validUntil, logger)
     this.slots.set(partition, slot)
     const fencedStore = new FencedStateStore(store, { owner: this.id, epoch })
-    if (log.transactional === undefined) {
+    if (log.transactional === undefined || this.c.transactions === false) {
       // A log without transactions: outputs are guarded by the lease's own margin.
       slot.start(() => new PartitionWorker(new FencedEventLog(log, slot.guard), fencedStore, rules, engine, partition, worker, logger))
     } else {

@@ -6,9 +6,14 @@
  * users run, reading with read_committed, sees exactly what our reader sees.
  */
 import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { WriterFencedError, tokenAfter, type LogRecord } from '../../src/log/event-log.ts'
+import { TOPICS, WriterFencedError, tokenAfter, type LogRecord } from '../../src/log/event-log.ts'
+import { openEventLog } from '../../src/log/open-log.ts'
+import { runSinkOnce, segmentChangesTopic } from '../../src/warehouse/sink/index.ts'
 import { KafkaEventLog } from '../../src/log/kafka/event-log.ts'
 import { TEST_BROKER, dropTopics } from '../support/kafka-topics.ts'
 
@@ -105,6 +110,52 @@ describe('Kafka transactions', () => {
       await log.append('out', 0, [rec('plain-2')])
       expect(texts(await waiting)).toEqual(['plain-2'])
       expect(await kafkajsRead('out', 0, 5)).toEqual(['plain-1', 'a1', 'a2', 'a3', 'plain-2'])
+    } finally {
+      await txn.close()
+    }
+  })
+
+  it('commits the appends issued before a commit; one issued while it is under way waits for the next', async () => {
+    await log.createTopic('busy', { partitions: 1 })
+    const txn = await log.transactional('writer-busy')
+    try {
+      void txn.append('busy', 0, [rec('first')])
+      const committing = txn.commit()
+      const later = txn.append('busy', 0, [rec('second')])
+      await committing
+      await later
+      expect(texts(await readWhenThere(log, 'busy', 0, 1))).toEqual(['first'])
+      await new Promise((r) => setTimeout(r, 300))
+      expect(texts(await log.read('busy', 0, 0))).toEqual(['first'])
+      await txn.commit()
+      expect(texts(await readWhenThere(log, 'busy', 0, 2))).toEqual(['first', 'second'])
+    } finally {
+      await txn.close()
+    }
+  })
+
+  it('lets the warehouse sink copy an output topic that ends with a commit marker, and stop there', async () => {
+    // The product's topics, under this file's prefix: segment changes written in a transaction, as a worker does.
+    const { log: opened } = await openEventLog(url, { partitions: 2 })
+    await opened.close()
+    const txn = await log.transactional('writer-sink')
+    try {
+      const change = (user: string, at: number) => ({
+        key: `t:${user}`,
+        value: Buffer.from(JSON.stringify({ segment: 'vip', tenant: 't', user_id: user, change: 'enter', at, values: {}, version: 1 })),
+      })
+      await txn.append(TOPICS.segmentChanges, 0, [change('u1', Date.UTC(2026, 11, 1)), change('u2', Date.UTC(2026, 11, 1, 1))])
+      await txn.commit()
+      await txn.append(TOPICS.segmentChanges, 0, [change('gone', Date.UTC(2026, 11, 1, 2))])
+      await txn.abort()
+      await readWhenThere(log, TOPICS.segmentChanges, 0, 2)
+      const root = mkdtempSync(join(tmpdir(), 'tagstream-txn-sink-'))
+      try {
+        const result = await Promise.race([runSinkOnce(log, root, { topic: segmentChangesTopic() }), new Promise((_, fail) => setTimeout(() => fail(new Error('the sink never caught up')), 30_000))])
+        expect((result as { rowsWritten: number }).rowsWritten).toBe(2)
+      } finally {
+        rmSync(root, { recursive: true, force: true })
+      }
     } finally {
       await txn.close()
     }

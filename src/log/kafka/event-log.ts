@@ -148,7 +148,18 @@ export class KafkaEventLog implements EventLog {
 
   /** As read(), as columns whose values stay in the fetch response (the engine's poll loop: no object or view per record). */
   async readBatch(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<RecordBatch> {
-    return this.readWith(topic, partition, offset, options, () => batchOfRecords([]), decodeRecordBatch)
+    return this.readWith(
+      topic,
+      partition,
+      offset,
+      options,
+      () => batchOfRecords([]),
+      decodeRecordBatch,
+      (batch, next) => {
+        // Nothing but markers or aborted records was read over: the reader goes on past them.
+        if (batch.count === 0 && next > offset) batch.next = next
+      },
+    )
   }
 
   /** One fetch from `offset` (or the start, when retention removed it) decoded by `decode`; `none` at or past the end. */
@@ -159,6 +170,7 @@ export class KafkaEventLog implements EventLog {
     options: ReadOptions,
     none: () => T,
     decode: (records: ResponseBytes, limits: { from: number; maxRecords: number; maxBytes: number }) => T,
+    moved: (read: T, next: number) => void = () => undefined,
   ): Promise<T> {
     await this.check(topic, partition)
     const name = this.name(topic)
@@ -167,8 +179,10 @@ export class KafkaEventLog implements EventLog {
     let from = Math.max(0, offset)
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const records = await this.fetcher.fetch({ topic: name, partition, offset: from, maxWaitMs: options.maxWaitMs ?? 0, maxRecords, maxBytes })
-        return decode(records, { from, maxRecords, maxBytes })
+        const { bytes, next } = await this.fetcher.fetchFrom({ topic: name, partition, offset: from, maxWaitMs: options.maxWaitMs ?? 0, maxRecords, maxBytes })
+        const read = decode(bytes, { from, maxRecords, maxBytes })
+        moved(read, next)
+        return read
       } catch (err) {
         if (!hasKafkaError(err, 'OFFSET_OUT_OF_RANGE')) throw err
         // Before the start (retention removed it): read from the start, like auto.offset.reset=earliest.

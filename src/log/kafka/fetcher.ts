@@ -60,9 +60,17 @@ export class Fetcher {
 
   /** Record batches from the one holding `offset` on (empty when none came in time); throws OFFSET_OUT_OF_RANGE as the broker does. */
   async fetch(req: FetchRequest): Promise<ResponseBytes> {
+    return (await this.fetchFrom(req)).bytes
+  }
+
+  /**
+   * As fetch(), with where a reader goes on from when the bytes hold no record: past the markers
+   * and aborted records read over (`next`, else the offset asked for).
+   */
+  async fetchFrom(req: FetchRequest): Promise<{ bytes: ResponseBytes; next: number }> {
     const lane = this.lane(req.topic, req.partition)
     const ahead = this.fromAhead(lane, req.offset, req.maxRecords)
-    if (ahead !== null) return ahead
+    if (ahead !== null) return { bytes: ahead, next: req.offset }
     // READ_AHEAD times enough for maxRecords at the size seen so far, never far past maxBytes: the
     // response is held in memory until read past, and the broker reads and sends every byte asked for.
     const want = Math.ceil(req.maxRecords * lane.bytesPerRecord * 1.2) + 16_384
@@ -91,7 +99,7 @@ export class Fetcher {
             if (records) this.learn(lane, records)
             lane.ahead = records
             lane.aheadAt = Date.now()
-            return records ?? NONE
+            return { bytes: records ?? NONE, next: from }
           }
         }
       } catch (err) {

@@ -210,6 +210,9 @@ export class WarehouseSink {
           pend.batches.push(batch)
           pend.rows += batch.count
           pend.next = batch.offsets[batch.count - 1]! + 1
+        } else if (batch.next !== undefined && batch.next > next) {
+          // Past a transaction's markers (an output topic a worker writes in transactions): no rows, a new position.
+          pend.next = batch.next
         }
         total += batch.count
         if (pend.rows >= this.options.flushRows) await this.flushPartition(p)
