@@ -14,18 +14,20 @@ export interface PartitionCheckpoint {
 }
 
 /**
- * Whose lease a checkpoint is written under (src/worker): the owner and epoch the partition's lease
- * row held when this owner acquired it. A takeover bumps the epoch, so a stale owner's fence no longer matches.
+ * What a checkpoint is written under (src/worker). Either the lease the owner acquired (owner and
+ * epoch of the partition's lease row: a takeover bumps the epoch, so a stale owner's fence no longer
+ * matches), or the token of the partition's transactional output writer (the log's producer id and
+ * epoch, WriterToken in src/log/event-log.ts): a checkpoint is refused once one was written under a
+ * later token, so a fenced writer can no more checkpoint than append.
  */
-export interface CheckpointFence {
-  owner: string
-  epoch: number
-}
+export type CheckpointFence = { owner: string; epoch: number } | { token: { producerId: number; epoch: number } }
 
-/** A fenced checkpoint whose lease is no longer held as the fence says; nothing of it was written. */
+/** A fenced checkpoint whose fence no longer holds; nothing of it was written. */
 export class FencedError extends Error {
   constructor(namespace: string, partition: number, fence: CheckpointFence) {
-    super(`checkpoint of ${namespace} partition ${partition} refused: its lease is not held by "${fence.owner}" at epoch ${fence.epoch}`)
+    const why =
+      'token' in fence ? `a later writer than producer ${fence.token.producerId} epoch ${fence.token.epoch} has checkpointed it` : `its lease is not held by "${fence.owner}" at epoch ${fence.epoch}`
+    super(`checkpoint of ${namespace} partition ${partition} refused: ${why}`)
     this.name = 'FencedError'
   }
 }
@@ -182,10 +184,11 @@ export interface StateStore {
   /**
    * Writes the checkpoint and the changed users in one atomic transaction: after a crash either all
    * of it is there or none of it, so state and input offset never disagree.
-   * With a fence, the same transaction first checks the partition's lease row (kept in this store by
-   * a worker coordinator) still names fence.owner at fence.epoch, holding it so a takeover waits for
-   * the commit; otherwise it rejects with FencedError and writes nothing. A store that keeps no
-   * leases (embedded) refuses every fenced write.
+   * With a lease fence, the same transaction first checks the partition's lease row (kept in this
+   * store by a worker coordinator) still names fence.owner at fence.epoch, holding it so a takeover
+   * waits for the commit; with a writer token, it records the token unless a later one is recorded.
+   * Otherwise it rejects with FencedError and writes nothing. A store that keeps no leases or
+   * tokens (embedded: one process owns it) refuses every fenced write.
    */
   saveCheckpoint(namespace: string, partition: number, checkpoint: PartitionCheckpoint, users: readonly UserRecord[], fence?: CheckpointFence): Promise<void>
   /**

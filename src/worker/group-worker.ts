@@ -158,18 +158,19 @@ export class GroupWorker {
     const { log, store, rules, engine, worker, logger } = this.c
     const slot = new PartitionSlot(partition, epoch, () => this.validUntil, logger)
     this.slots.set(partition, slot)
-    const fencedStore = new FencedStateStore(store, { owner: this.id, epoch })
     if (log.transactional === undefined || this.c.transactions === false) {
-      // A log without transactions: outputs are guarded by the lease's own margin.
+      // A log without transactions: outputs are guarded by the lease's own margin, checkpoints by the lease.
+      const fencedStore = new FencedStateStore(store, { owner: this.id, epoch })
       slot.start(() => new PartitionWorker(new FencedEventLog(log, slot.guard), fencedStore, rules, engine, partition, worker, logger))
     } else {
       // Outputs go through the partition's transactional writer: opening it fences every earlier
-      // owner's, in any process, at the broker (docs/deployment.md, "Exactly once").
+      // owner's, in any process, at the broker (docs/deployment.md, "Exactly once"); checkpoints
+      // carry its token, so a fenced owner cannot checkpoint once a later one has.
       let txn: LogTransaction | null = null
       slot.start(
         async () => {
           txn = await log.transactional!(partitionWriterId(worker.namespace, partition))
-          return new PartitionWorker(log, fencedStore, rules, engine, partition, worker, logger, txn)
+          return new PartitionWorker(log, new FencedStateStore(store, { token: txn.token }), rules, engine, partition, worker, logger, txn)
         },
         async () => {
           await txn?.close()

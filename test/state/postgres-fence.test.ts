@@ -25,6 +25,7 @@ describe('Postgres fenced checkpoints', () => {
   afterEach(async () => {
     await s.truncate()
     await sql(`TRUNCATE ${s.schema}.partition_leases`)
+    await sql(`TRUNCATE ${s.schema}.checkpoint_writers`)
   })
   afterAll(async () => {
     await store?.close()
@@ -113,5 +114,24 @@ describe('Postgres fenced checkpoints', () => {
     } finally {
       await owner.end()
     }
+  })
+
+  it('with a writer token: writes under the latest token or a later one, refuses an earlier one, writing nothing', async () => {
+    const token = (producerId: number, epoch: number) => ({ token: { producerId, epoch } })
+    await store.saveCheckpoint('engine', 2, ckpt(5), [{ key: 'a', state: bytes('first') }], token(1000, 0))
+    await store.saveCheckpoint('engine', 2, ckpt(6), [{ key: 'a', state: bytes('same') }], token(1000, 0))
+    // A later epoch of the same producer id, then a later producer id (Kafka's ids grow in blocks).
+    await store.saveCheckpoint('engine', 2, ckpt(7), [{ key: 'a', state: bytes('later') }], token(1000, 3))
+    await store.saveCheckpoint('engine', 2, ckpt(8), [{ key: 'a', state: bytes('newest') }], token(2000, 0))
+    const stale = Array.from({ length: 5 }, (_, i) => ({ key: i === 0 ? 'a' : `u${i}`, state: bytes('stale') }))
+    for (const fence of [token(1000, 3), token(1000, 9), token(1999, 50)]) {
+      await expect(store.saveCheckpoint('engine', 2, ckpt(99), stale, fence)).rejects.toThrow(FencedError)
+    }
+    expect(await store.loadCheckpoint('engine', 2)).toEqual(ckpt(8))
+    expect(await stateOf(2)).toBe('newest')
+    expect(await store.getUser('engine', 2, 'u1')).toBeNull()
+    // Partitions are fenced apart.
+    await store.saveCheckpoint('engine', 3, ckpt(1), [], token(5, 0))
+    expect(await store.loadCheckpoint('engine', 3)).toEqual(ckpt(1))
   })
 })

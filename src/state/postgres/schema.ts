@@ -33,6 +33,14 @@ export function stateTables(schema: string): string[] {
       owner text,
       epoch integer NOT NULL,
       PRIMARY KEY (namespace, partition))`,
+    // The latest transactional output writer (Kafka producer id and epoch, src/log/event-log.ts
+    // WriterToken) that checkpointed each partition: a checkpoint under an earlier token is refused.
+    `CREATE TABLE IF NOT EXISTS ${schema}.checkpoint_writers (
+      namespace text NOT NULL,
+      partition integer NOT NULL,
+      producer_id bigint NOT NULL,
+      epoch integer NOT NULL,
+      PRIMARY KEY (namespace, partition))`,
     // Every version of each tenant's own rule set (docs/tenancy.md): checkpoints name versions.
     `CREATE TABLE IF NOT EXISTS ${schema}.rule_sets (
       tenant text NOT NULL,

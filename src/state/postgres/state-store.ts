@@ -46,6 +46,7 @@ export class PostgresStateStore implements StateStore {
     user: string
     save: string
     fence: string
+    writer: string
     resetUsers: string
     resetCheckpoints: string
     addRuleSet: string
@@ -90,6 +91,12 @@ export class PostgresStateStore implements StateStore {
       // FOR SHARE conflicts with the UPDATE that takes a lease over: a takeover waits for this
       // checkpoint to commit, and a checkpoint waiting on a takeover re-reads the row and finds the new epoch.
       fence: `SELECT 1 FROM ${schema}.partition_leases WHERE namespace = $1 AND partition = $2 AND owner = $3 AND epoch = $4 FOR SHARE`,
+      // The upsert locks the row until the checkpoint commits: a later writer's checkpoint waits for
+      // this one, and one waiting behind a later writer's finds its token and updates nothing.
+      writer: `INSERT INTO ${schema}.checkpoint_writers (namespace, partition, producer_id, epoch) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (namespace, partition) DO UPDATE SET producer_id = excluded.producer_id, epoch = excluded.epoch
+        WHERE (checkpoint_writers.producer_id, checkpoint_writers.epoch) <= (excluded.producer_id, excluded.epoch)
+        RETURNING 1`,
       resetUsers: `DELETE FROM ${users} WHERE namespace = $1`,
       resetCheckpoints: `DELETE FROM ${checkpoints} WHERE namespace = $1`,
       addRuleSet: `INSERT INTO ${schema}.rule_sets (tenant, version, text, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, version) DO NOTHING`,
@@ -142,7 +149,10 @@ export class PostgresStateStore implements StateStore {
       client.query(this.sql.save, [namespace, partition, slice.bytes, slice.keyAt, slice.keyLength, slice.stateAt, slice.stateLength, slice.deletedAt, slice.deletedLength, json])
     if (fence) {
       await inTransaction(this.pool, async (client) => {
-        const held = await client.query(this.sql.fence, [namespace, partition, fence.owner, fence.epoch])
+        const held =
+          'token' in fence
+            ? await client.query(this.sql.writer, [namespace, partition, fence.token.producerId, fence.token.epoch])
+            : await client.query(this.sql.fence, [namespace, partition, fence.owner, fence.epoch])
         if (held.rowCount === 0) throw new FencedError(namespace, partition, fence)
         for (const slice of slices) await save(client, slice)
       })
