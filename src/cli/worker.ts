@@ -146,6 +146,7 @@ export async function runWorker(s: WorkerSettings, logger: Logger, stop: Promise
       ...(s.progressLogMs === undefined ? {} : { progressLogMs: s.progressLogMs }),
     })
     await group.start()
+    metrics?.watch(group)
     logger.info({ worker: group.id, partitions, owned: group.owned(), metrics: metrics?.url ?? null }, 'worker joined the group')
     console.log(
       JSON.stringify({ worker: group.id, partitions, log: s.logUrl, state: redactUrl(s.stateUrl), segments: s.segmentsPath, ...(metrics === null ? {} : { metrics: `${metrics.url}/metrics` }) }),

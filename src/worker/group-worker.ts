@@ -2,7 +2,7 @@ import type { EngineOptions } from '../engine/engine-options.ts'
 import type { EngineRules } from '../engine/engine-rules.ts'
 import { PartitionWorker, type WorkerOptions } from '../engine/partition-worker.ts'
 import { Progress, PROGRESS_INTERVAL_MS, type ProgressLine } from '../engine/progress.ts'
-import type { EventLog, LogTransaction } from '../log/event-log.ts'
+import { TOPICS, type EventLog, type LogTransaction } from '../log/event-log.ts'
 import type { Logger } from '../logger.ts'
 import type { StateStore } from '../state/state-store.ts'
 import { assignedPartitions } from './assignment.ts'
@@ -57,6 +57,17 @@ export class GroupWorker {
 
   get id(): string {
     return this.c.coordinator.workerId
+  }
+
+  /** Per partition running here: events of its log not yet processed (the worker's /metrics). */
+  async lag(): Promise<Map<number, number>> {
+    const out = new Map<number, number>()
+    for (const slot of this.slots.values()) {
+      const w = slot.partitionWorker
+      if (w === null || slot.isStopping) continue
+      out.set(slot.partition, Math.max(0, (await this.c.log.offsets(TOPICS.events, slot.partition)).end - w.nextOffset))
+    }
+    return new Map([...out].sort((a, b) => a[0] - b[0]))
   }
 
   /** Partitions running here now, in order. */

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import { ProgressGauges } from '../engine/progress-metrics.ts'
 import type { ProgressLine } from '../engine/progress.ts'
 
@@ -10,16 +10,56 @@ import type { ProgressLine } from '../engine/progress.ts'
  * (200 while the worker runs). Nothing else, no body read: anything else is a 404, a method other
  * than GET/HEAD a 405, and a slow or idle client is cut after 10 s.
  */
+/** What a scrape asks the running worker: its partitions and how far each is behind. */
+export interface WorkerPartitions {
+  readonly id: string
+  /** Per partition run here: events in the log not yet processed (end of the events partition − next offset). */
+  lag(): Promise<Map<number, number>>
+  /** The partitions run here now. */
+  owned(): number[]
+}
+
 export class WorkerMetricsServer {
   readonly registry = new Registry()
   private readonly progress = new ProgressGauges(this.registry)
   private readonly linesLogged: Counter
+  private source: WorkerPartitions | null = null
   private constructor(
     private readonly server: Server,
     readonly url: string,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tagstream_' })
     this.linesLogged = new Counter({ name: 'tagstream_worker_progress_lines_total', help: 'Progress lines this worker has logged', labelNames: ['worker'], registers: [this.registry] })
+    // Read at each scrape, not at each progress line: lag is what an operator alerts on.
+    const read = () => this.source
+    new Gauge({
+      name: 'tagstream_worker_partitions',
+      help: 'Partitions this worker runs now',
+      labelNames: ['worker'],
+      registers: [this.registry],
+      collect() {
+        this.reset()
+        const source = read()
+        if (source !== null) this.set({ worker: source.id }, source.owned().length)
+      },
+    })
+    new Gauge({
+      name: 'tagstream_worker_partition_lag',
+      help: 'Events of the partition not yet processed by this worker (end of its events partition − next offset), per partition it runs',
+      labelNames: ['worker', 'partition'],
+      registers: [this.registry],
+      async collect() {
+        this.reset()
+        const source = read()
+        if (source === null) return
+        for (const [partition, behind] of await source.lag()) this.set({ worker: source.id, partition: String(partition) }, behind)
+      },
+    })
+  }
+
+  /** The worker whose partitions the lag series describe (set once it has joined). */
+  watch(source: WorkerPartitions): void {
+    this.source = source
   }
 
   static async start(host: string, port: number): Promise<WorkerMetricsServer> {

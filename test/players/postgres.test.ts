@@ -26,7 +26,19 @@ describe('Postgres player store specifics', () => {
     const players = await PostgresPlayerStore.open(s.url)
     const state = await PostgresStateStore.open(s.url)
     const tables = await sql<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [s.schema])
-    expect(tables.map((t) => t.table_name)).toEqual(['audit', 'checkpoints', 'erasures', 'game_outbox', 'inbox', 'inbox_positions', 'partition_leases', 'players', 'rule_sets', 'users'])
+    expect(tables.map((t) => t.table_name)).toEqual([
+      'audit',
+      'checkpoint_writers',
+      'checkpoints',
+      'erasures',
+      'game_outbox',
+      'inbox',
+      'inbox_positions',
+      'partition_leases',
+      'players',
+      'rule_sets',
+      'users',
+    ])
     await state.close()
     await players.close()
   })

@@ -42,7 +42,7 @@ describe('Postgres state store specifics', () => {
 
   it("creates its tables in the schema the URL names (the game's are the players adapter's: test/players/postgres.test.ts)", async () => {
     const tables = await sql<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [s.schema])
-    expect(tables.map((t) => t.table_name)).toEqual(['audit', 'checkpoints', 'erasures', 'inbox', 'inbox_positions', 'partition_leases', 'rule_sets', 'users'])
+    expect(tables.map((t) => t.table_name)).toEqual(['audit', 'checkpoint_writers', 'checkpoints', 'erasures', 'inbox', 'inbox_positions', 'partition_leases', 'rule_sets', 'users'])
   })
 
   it('keeps any user key the collector accepts (NUL, non-ASCII, emoji) and lists them in byte order', async () => {

@@ -50,6 +50,11 @@ describe('tagstream worker --metrics-port', () => {
         expect(series(t, `tagstream_worker_${name}`)[id], name).toBeGreaterThanOrEqual(0)
       }
       expect(series(t, 'tagstream_worker_runtime_seconds')[id]).toBeGreaterThan(0)
+      // Its two partitions, each caught up (read at the scrape, not at the last progress line).
+      expect(series(t, 'tagstream_worker_partitions')[id]).toBe(2)
+      const lag = [...t.matchAll(new RegExp(`^tagstream_worker_partition_lag\\{worker="${id}",partition="(\\d+)"\\} (\\S+)$`, 'gm'))].map((m) => [Number(m[1]), Number(m[2])])
+      expect(lag.map(([p]) => p).sort()).toEqual(owners(await leases(w.schema.schema))[id]!.sort())
+      expect(lag.every(([, behind]) => behind === 0)).toBe(true)
       expect(t).toContain('tagstream_process_cpu_seconds_total')
     }
     const base = urls[0]!.replace(/\/metrics$/, '')
