@@ -74,6 +74,8 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 # Tests join and leave consumer groups constantly; do not hold the first rebalance back.
 group.initial.rebalance.delay.ms=0
+# Failover after a SIGKILL needs short sessions (src/worker/kafka/group-member.ts, 1.5 s in tests); the default 6 s floor refuses them.
+group.min.session.timeout.ms=500
 # The broker's own retention runs often, and deleted segments go soon, so a long session stays small.
 log.retention.check.interval.ms=10000
 log.segment.delete.delay.ms=1000
