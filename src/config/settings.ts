@@ -224,7 +224,7 @@ export const SETTINGS = {
     flag: '--commit-ms <ms>',
     commands: ['worker'],
     defaultText: '100',
-    doc: "how often a partition's output transaction is committed (readers see outputs then); every checkpoint commits too",
+    doc: "how often a caught-up partition's output transaction is committed (readers see outputs then); through a backlog, with each checkpoint",
     parse: durationMs(1),
   }),
   batchSize: setting({ env: 'TAGSTREAM_BATCH_SIZE', flag: '--batch-size <n>', commands: ['worker'], defaultText: '5000', doc: 'events read per poll', parse: integer(1) }),

@@ -62,8 +62,8 @@ export interface WorkerOptions {
   warehouseRoot?: string | null
   /**
    * With a transactional writer (a worker on Kafka): how often the outputs appended in its open
-   * transaction are committed, which is when readers see them. Every checkpoint commits first too.
-   * Default 100 ms.
+   * transaction are committed while the partition is caught up, which is when readers see them.
+   * Every checkpoint commits first too (through a backlog, only they do). Default 100 ms.
    */
   commitIntervalMs?: number
 }
@@ -240,9 +240,14 @@ export class PartitionWorker {
     }
     if (read > 0) this.nextOffset = batch.offsets[read - 1]! + 1
     if (this.backfills.waiting) await this.backfills.run(this.engine)
-    if (batch.count < this.worker.batchSize) this.tickClock()
+    const caughtUp = batch.count < this.worker.batchSize
+    if (caughtUp) this.tickClock()
     this.startOutputs()
-    if (this.txn !== null && Date.now() - this.lastCommit >= (this.worker.commitIntervalMs ?? 100)) void this.commit().catch(() => undefined)
+    // At the end of the log, every commitIntervalMs: readers see outputs that soon. While catching up
+    // (a full batch read), only with the checkpoints: a commit costs the broker markers in every
+    // partition the transaction touched (measured: 27% of the catch-up rate at 100 ms, 4% at 1 s),
+    // and outputs of a backlog are late by the backlog anyway.
+    if (this.txn !== null && caughtUp && Date.now() - this.lastCommit >= (this.worker.commitIntervalMs ?? 100)) void this.commit().catch(() => undefined)
     if (this.saving === null && Date.now() - this.lastCheckpoint >= this.worker.checkpointIntervalMs) {
       const saving = this.startCheckpoint()
       this.saving = saving
