@@ -23,8 +23,8 @@ export type OutputWriter = Pick<EventLog, 'append'>
 export class PartitionOutputs {
   /** Per topic: the position after the last record made so far (an append's, once it resolves). */
   private readonly after: Record<string, Promise<number> | number> = {}
-  /** Per topic: offsets of the records already in the log beyond the checkpoint, still to be made again. */
-  private readonly skip: Record<string, number[]> = {}
+  /** Per topic: the records already in the log beyond the checkpoint, still to be made again. */
+  private readonly skip: Record<string, Skip> = {}
   /** Appends issued and not yet known durable. */
   private appending: Promise<void>[] = []
 
@@ -38,7 +38,7 @@ export class PartitionOutputs {
   ) {
     for (const t of topics) {
       this.after[t] = 0
-      this.skip[t] = []
+      this.skip[t] = new Skip(0, 0, null)
     }
   }
 
@@ -52,11 +52,17 @@ export class PartitionOutputs {
     for (const topic of this.topics) {
       const from = checkpointed?.[topic] ?? 0
       const end = (await this.log.offsets(topic, this.partition)).end
-      const there: number[] = []
-      for await (const r of recordsInRange(this.log, topic, this.partition, from, end)) there.push(r.offset)
+      let skip: Skip
+      // A log without transactions holds its records at consecutive offsets: no need to read them.
+      if (this.log.transactional === undefined) skip = new Skip(from, Math.max(0, end - from), null)
+      else {
+        const there: number[] = []
+        for await (const r of recordsInRange(this.log, topic, this.partition, from, end)) there.push(r.offset)
+        skip = new Skip(from, there.length, there)
+      }
       this.after[topic] = from
-      this.skip[topic] = there
-      counts[topic] = there.length
+      this.skip[topic] = skip
+      counts[topic] = skip.left
     }
     return counts
   }
@@ -116,8 +122,8 @@ export class PartitionOutputs {
     if (items.length === 0) return
     const skip = this.skip[topic]
     if (skip === undefined) throw new Error(`output topic "${topic}" is not one of this partition's (${this.topics.join(', ')})`)
-    const already = Math.min(skip.length, items.length)
-    if (already > 0) this.after[topic] = skip.splice(0, already)[already - 1]! + 1
+    const already = Math.min(skip.left, items.length)
+    if (already > 0) this.after[topic] = skip.take(already)
     if (already === items.length) return
     const records: AppendRecord[] = []
     for (let i = already; i < items.length; i++) {
@@ -131,5 +137,22 @@ export class PartitionOutputs {
     after.catch(() => undefined)
     this.after[topic] = after
     this.track(appended)
+  }
+}
+
+/** Records already in an output log after a checkpoint: `left` of them, at consecutive offsets from `at` or at `offsets`. */
+class Skip {
+  constructor(
+    private at: number,
+    public left: number,
+    private readonly offsets: number[] | null,
+  ) {}
+
+  /** Skips `n` of them (n ≤ left); returns the position after the last one. */
+  take(n: number): number {
+    this.left -= n
+    if (this.offsets === null) return (this.at += n)
+    const taken = this.offsets.splice(0, n)
+    return taken[taken.length - 1]! + 1
   }
 }

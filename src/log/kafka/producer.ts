@@ -12,6 +12,9 @@ import { TransactionCoordinator } from './transaction-coordinator.ts'
  * the sequences right; requests to different leaders of that one round go out in parallel.
  * Retriable failures (leader moved, broker restarting, timeouts) are retried with the same bytes;
  * anything else fails the batch and retires the producer id, so the next batch starts a new sequence.
+ * With `transaction` set it is a transactional producer (transaction.ts): its id comes from the
+ * transaction coordinator under the transactional id, each partition joins the open transaction
+ * before its first batch, batches are marked transactional, and a failure ends the writer instead.
  */
 
 export interface PartitionBatch {
