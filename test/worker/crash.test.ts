@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import { caughtUp, CrashRuns, leases, outcome, requireKafka, RULES, sleep, until, workload, type CrashRun, type WorkerProcess } from './helpers.ts'
+import { caughtUp, CrashRuns, leases, outcome, requireKafka, RULES, sleep, takenOver, until, workload, type CrashRun, type WorkerProcess } from './helpers.ts'
 
 const PARTITIONS = 8
 
@@ -41,21 +41,13 @@ describe('tagstream worker: exactly-once across SIGKILL and a paused worker', ()
     const launch = (id: string) => alive.set(id, start(crashy, id)).get(id)!
     const feed = (from: number, batches: number) => appendEvents(crashy.log, events.slice(from * 1_000, (from + batches) * 1_000), PARTITIONS)
     const freezeWhile = async (w: WorkerProcess, from: number, batches: number) => {
-      // Caught up: every output it appended is checkpointed and no append is in flight. A process
-      // paused inside an append could still land it after the takeover; see docs/deployment.md.
+      // Caught up: every output it appended is checkpointed and no append is in flight (a freeze in
+      // the middle of appends is test/worker/paused-busy.test.ts's).
       await done(crashy)
       expect((await leases(crashy.schema.schema)).some((l) => l.owner === w.id)).toBe(true)
       w.signal('SIGSTOP')
       await feed(from, batches)
-      await until(
-        `${w.id}'s partitions taken over`,
-        async () => {
-          const now = await leases(crashy.schema.schema)
-          return now.length === PARTITIONS && now.every((l) => l.owner !== w.id && l.owner !== null) ? now : undefined
-        },
-        60_000,
-        logs,
-      )
+      await takenOver(crashy.schema.schema, w.id, PARTITIONS, logs)
       await done(crashy)
       w.signal('SIGCONT')
     }

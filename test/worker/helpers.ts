@@ -137,6 +137,19 @@ export async function leases(schema: string): Promise<LeaseRow[]> {
   return sql<LeaseRow>(`SELECT partition, owner, epoch FROM ${schema}.partition_leases WHERE namespace = 'engine' ORDER BY partition`)
 }
 
+/** Waits until every one of the partitions' leases is held, none by `worker` (its partitions taken over). */
+export function takenOver(schema: string, worker: string, partitions: number, context: () => string): Promise<LeaseRow[]> {
+  return until(
+    `${worker}'s partitions taken over`,
+    async () => {
+      const now = await leases(schema)
+      return now.length === partitions && now.every((l) => l.owner !== worker && l.owner !== null) ? now : undefined
+    },
+    60_000,
+    context,
+  )
+}
+
 /** Partitions per owner, e.g. { a: [0, 2], b: [1, 3] }. */
 export function owners(rows: readonly LeaseRow[]): Record<string, number[]> {
   const out: Record<string, number[]> = {}

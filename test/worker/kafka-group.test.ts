@@ -94,6 +94,13 @@ function checkNeverShared(events: readonly Event[]): void {
   }
 }
 
+/** The partitions among `among` that `member` was ever told to revoke. */
+const revokedOf = (events: readonly Event[], member: string, among: readonly number[]) =>
+  events
+    .filter((e) => e.member === member && e.kind === 'revoked')
+    .flatMap((e) => e.partitions)
+    .filter((p) => among.includes(p))
+
 const settled = (a: GroupMember, b: GroupMember) => a.owned().length === 4 && b.owned().length === 4
 
 async function pair(groupId: string, events: Event[], timing?: { sessionTimeoutMs: number; heartbeatMs: number }): Promise<[GroupMember, GroupMember]> {
@@ -171,12 +178,7 @@ describe('GroupMember on Kafka', () => {
     console.log(`stop → all 8 on the survivor: ${took.toFixed(0)} ms`)
     expect(took).toBeLessThan(1_000)
     checkNeverShared(events)
-    expect(
-      events
-        .filter((e) => e.member === 'a' && e.kind === 'revoked')
-        .flatMap((e) => e.partitions)
-        .filter((p) => kept.includes(p)),
-    ).toEqual([])
+    expect(revokedOf(events, 'a', kept)).toEqual([])
   })
 
   it('a member that dies without leaving is dropped after its session, and the survivor takes its partitions', async () => {
@@ -192,12 +194,7 @@ describe('GroupMember on Kafka', () => {
     expect(taken.partitions).toEqual(lost)
     expect(took).toBeLessThan(2_500)
     expect(a.owned()).toEqual(range(PARTITIONS))
-    expect(
-      events
-        .filter((e) => e.member === 'a' && e.kind === 'revoked')
-        .flatMap((e) => e.partitions)
-        .filter((p) => kept.includes(p)),
-    ).toEqual([])
+    expect(revokedOf(events, 'a', kept)).toEqual([])
   })
 
   it('a member frozen past its session (a long GC pause) gives up everything as lost, then joins again from scratch', async () => {

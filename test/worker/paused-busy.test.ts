@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import { caughtUp, CrashRuns, leases, outcome, requireKafka, RULES, sleep, until, workload } from './helpers.ts'
+import { caughtUp, CrashRuns, leases, outcome, requireKafka, RULES, sleep, takenOver, until, workload } from './helpers.ts'
 
 const PARTITIONS = 8
 
@@ -49,15 +49,7 @@ describe('tagstream worker: a worker paused in the middle of its appends', () =>
       await sleep(150)
       frozen.signal('SIGSTOP')
       await feed(round * 16 + 8, 8)
-      await until(
-        `${frozen.id}'s partitions taken over`,
-        async () => {
-          const now = await leases(crashy.schema.schema)
-          return now.length === PARTITIONS && now.every((l) => l.owner !== frozen.id && l.owner !== null) ? now : undefined
-        },
-        60_000,
-        logs,
-      )
+      await takenOver(crashy.schema.schema, frozen.id, PARTITIONS, logs)
       await done(crashy)
       frozen.signal('SIGCONT')
       // Awake: whatever it still had queued goes to the broker now, and is refused or never committed.
