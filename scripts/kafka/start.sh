@@ -48,9 +48,13 @@ if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
 fi
 
 # A fresh log directory each start: tests isolate by topic prefix, but stale topics only cost disk.
+# KAFKA_KEEP_DATA=1 keeps what an earlier start of this directory wrote: a restart, as a chaos test
+# restarts its own broker under load (test/worker/chaos-broker.test.ts).
 data="$dir/data"
-rm -rf "$data"
-mkdir -p "$data"
+if [ "${KAFKA_KEEP_DATA:-0}" != 1 ] || [ ! -f "$data/meta.properties" ]; then
+  rm -rf "$data"
+  mkdir -p "$data"
+fi
 props="$dir/server.properties"
 cat >"$props" <<PROPS
 process.roles=broker,controller
@@ -89,12 +93,15 @@ java_opts=(-Xms128m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.hea
   -Dorg.slf4j.simpleLogger.showDateTime=true -Dorg.slf4j.simpleLogger.log.kafka.request.logger=warn
   -Dorg.slf4j.simpleLogger.log.state.change.logger=warn)
 
-cluster_id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
-java "${java_opts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id" -c "$props" --ignore-formatted >"$dir/format.log" 2>&1 || {
-  echo "kafka: formatting $data failed:" >&2
-  tail -n 40 "$dir/format.log" >&2
-  exit 1
-}
+# Kept data (KAFKA_KEEP_DATA=1) is formatted already, under its own cluster id.
+if [ ! -f "$data/meta.properties" ]; then
+  cluster_id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
+  java "${java_opts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id" -c "$props" --ignore-formatted >"$dir/format.log" 2>&1 || {
+    echo "kafka: formatting $data failed:" >&2
+    tail -n 40 "$dir/format.log" >&2
+    exit 1
+  }
+fi
 
 # setsid: the broker outlives this script and is not killed with the shell that started it.
 setsid java "${java_opts[@]}" -cp "$cp" kafka.Kafka "$props" >"$log" 2>&1 </dev/null 9>&- &

@@ -22,7 +22,7 @@ export function requireKafka(): void {
 }
 
 export const freshPrefix = (label: string) => `test-worker-${label}-${randomUUID().slice(0, 8)}-`
-export const kafkaUrl = (prefix: string) => `kafka://${BROKER}?prefix=${prefix}&clientId=tagstream-test`
+export const kafkaUrl = (prefix: string, broker = BROKER) => `kafka://${broker}?prefix=${prefix}&clientId=tagstream-test`
 
 export const dropTopics = (prefix: string): Promise<void> => dropKafkaTopics(prefix, BROKER)
 
@@ -110,8 +110,8 @@ export function workerSuite(label: string, rules: string, partitions: number) {
   return suite
 }
 
-export function workerArgs(prefix: string, stateUrl: string, segments: string, extra: readonly string[] = []): string[] {
-  return ['--log', kafkaUrl(prefix), '--state', stateUrl, '--segments', segments, ...FAST, ...extra]
+export function workerArgs(prefix: string, stateUrl: string, segments: string, extra: readonly string[] = [], broker = BROKER): string[] {
+  return ['--log', kafkaUrl(prefix, broker), '--state', stateUrl, '--segments', segments, ...FAST, ...extra]
 }
 
 /** Polls until `check` returns a value other than undefined; the error names what was awaited and the last value seen. */
@@ -240,18 +240,20 @@ export class CrashRuns {
     private readonly label: string,
     readonly partitions: number,
     private readonly extra: readonly string[] = CRASH_WORKER_ARGS,
+    /** The runs' broker: the shared test broker, or one a chaos test runs (and restarts) itself. */
+    private readonly broker = BROKER,
   ) {}
 
   async open(name: string): Promise<CrashRun> {
     const prefix = freshPrefix(name)
     const schema = testSchema(`${this.label}_${name}`)
-    const run = { prefix, schema, log: (await openEventLog(kafkaUrl(prefix), { partitions: this.partitions })).log, store: await PostgresStateStore.open(schema.url) }
+    const run = { prefix, schema, log: (await openEventLog(kafkaUrl(prefix, this.broker), { partitions: this.partitions })).log, store: await PostgresStateStore.open(schema.url) }
     this.runs.push(run)
     return run
   }
 
   start(run: CrashRun, id: string): WorkerProcess {
-    const w = new WorkerProcess(id, workerArgs(run.prefix, run.schema.url, this.segments, this.extra))
+    const w = new WorkerProcess(id, workerArgs(run.prefix, run.schema.url, this.segments, this.extra, this.broker))
     this.procs.push(w)
     return w
   }
@@ -266,7 +268,7 @@ export class CrashRuns {
       await r.log.close()
       await r.store.close()
       await r.schema.drop()
-      await dropTopics(r.prefix)
+      if (this.broker === BROKER) await dropTopics(r.prefix)
     }
     rmSync(this.dir, { recursive: true, force: true })
   }
