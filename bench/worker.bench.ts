@@ -258,7 +258,7 @@ async function measure(): Promise<Section> {
     description:
       `${fmt(one.events)} events of seed 000's workload (5,000 users, 3 hours of event time) already in an 8-partition events topic on one local ` +
       'KRaft broker; `tagstream worker` processes (examples/segments.yaml: 4 segments, 1 trigger) read them, segment them, append ' +
-      `${fmt(one.changes)} segment changes and the notifications to Kafka in each partition's transaction (committed every 100 ms and before each checkpoint) ` +
+      `${fmt(one.changes)} segment changes and the notifications to Kafka in each partition's transaction (committed every 100 ms once caught up, and before each checkpoint) ` +
       `and checkpoint each partition to Postgres 15 every ${CHECKPOINT_MS} ms (fenced by its writer's token); the last run does the same with ` +
       '`--transactions off` (plain idempotent appends guarded by the lease), for comparison. Each worker is its own process; the broker, Postgres and the workers share the same two cores, so two ' +
       'workers cannot reach twice one. At the end of the two-worker run one worker is stopped with SIGTERM (it checkpoints and ' +
