@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import { caughtUp, CrashRuns, outcome, requireKafka, RULES, sleep, until, workload } from './helpers.ts'
+import { CrashRuns, requireKafka, RULES, sleep, workload } from './helpers.ts'
 
 const PARTITIONS = 8
 const PORT = 19392
@@ -23,9 +23,7 @@ describe('tagstream worker: the broker killed and restarted under load', () => {
   const script = (name: string) => execFileSync('bash', [resolve(`scripts/kafka/${name}.sh`)], { env, stdio: 'pipe', timeout: 180_000 }).toString()
   const kill = () => execFileSync('kill', ['-KILL', readFileSync(join(dir, 'broker.pid'), 'utf8').trim()])
   const crash = new CrashRuns('chaosbroker', PARTITIONS, undefined, `127.0.0.1:${PORT}`)
-  const { logs } = crash
-  const done = (run: Awaited<ReturnType<typeof crash.open>>) =>
-    until('every partition checkpointed at the end of the log', async () => ((await caughtUp(run.log, run.store, PARTITIONS)) ? true : undefined), 120_000, logs)
+  const done = (run: Awaited<ReturnType<typeof crash.open>>) => crash.done(run, 120_000)
 
   beforeAll(() => {
     requireKafka()
@@ -44,13 +42,7 @@ describe('tagstream worker: the broker killed and restarted under load', () => {
 
   it('loses no acknowledged event and lands no output twice', async () => {
     const events = workload(48_000)
-    const calm = await crash.open('calm')
-    for (let i = 0; i < events.length; i += 1_000) await appendEvents(calm.log, events.slice(i, i + 1_000), PARTITIONS)
-    const solo = crash.start(calm, 'solo')
-    await solo.joined
-    await done(calm)
-    solo.signal('SIGTERM')
-    expect(await solo.exited).toEqual({ code: 0, signal: null })
+    const calm = await crash.calm(events, 120_000)
 
     const crashy = await crash.open('crashy')
     const feed = (from: number, batches: number) => appendEvents(crashy.log, events.slice(from * 1_000, (from + batches) * 1_000), PARTITIONS)
@@ -78,16 +70,6 @@ describe('tagstream worker: the broker killed and restarted under load', () => {
     for (const w of workers) expect(await w.exited).toEqual({ code: 0, signal: null })
     expect(restarts).toBe(2)
 
-    const calmOut = await outcome(calm.log, calm.store, PARTITIONS)
-    const crashyOut = await outcome(crashy.log, crashy.store, PARTITIONS)
-    expect(calmOut.changes.flat().length).toBeGreaterThan(50)
-    for (let p = 0; p < PARTITIONS; p++) {
-      expect(crashyOut.changes[p], `segment changes of partition ${p}`).toEqual(calmOut.changes[p])
-      expect(crashyOut.notifications[p], `notifications of partition ${p}`).toEqual(calmOut.notifications[p])
-      expect(crashyOut.players[p], `player notifications of partition ${p}`).toEqual(calmOut.players[p])
-      expect(crashyOut.buys[p], `buy events of partition ${p}`).toEqual(calmOut.buys[p])
-    }
-    expect(crashyOut.users).toEqual(calmOut.users)
-    expect(crashyOut.checkpoints).toEqual(calmOut.checkpoints)
+    await crash.expectSameAs(crashy, calm)
   }, 600_000)
 })

@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto'
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { afterAll, beforeAll, inject } from 'vitest'
+import { afterAll, beforeAll, expect, inject } from 'vitest'
 import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
+import { appendEvents } from '../../src/ingest/append-events.ts'
+import { outcome } from '../engine/outcome.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
@@ -256,6 +258,39 @@ export class CrashRuns {
     const w = new WorkerProcess(id, workerArgs(run.prefix, run.schema.url, this.segments, this.extra, this.broker))
     this.procs.push(w)
     return w
+  }
+
+  /** Waits until every partition of the run is checkpointed at the end of its events. */
+  done(run: CrashRun, timeoutMs = 60_000): Promise<true> {
+    return until('every partition checkpointed at the end of the log', async () => ((await caughtUp(run.log, run.store, this.partitions)) ? true : undefined), timeoutMs, this.logs)
+  }
+
+  /** The reference: one worker over all of `events`, never interrupted, stopped with SIGTERM. */
+  async calm(events: readonly TrackedEvent[], timeoutMs = 60_000): Promise<CrashRun> {
+    const calm = await this.open('calm')
+    for (let i = 0; i < events.length; i += 1_000) await appendEvents(calm.log, events.slice(i, i + 1_000), this.partitions)
+    const solo = this.start(calm, 'solo')
+    await solo.joined
+    await this.done(calm, timeoutMs)
+    solo.signal('SIGTERM')
+    expect(await solo.exited).toEqual({ code: 0, signal: null })
+    return calm
+  }
+
+  /** Every output stream per partition, the users and the checkpoints of `run` equal the calm run's. */
+  async expectSameAs(run: CrashRun, calm: CrashRun): Promise<void> {
+    const a = await outcome(calm.log, calm.store, this.partitions)
+    const b = await outcome(run.log, run.store, this.partitions)
+    expect(a.changes.flat().length).toBeGreaterThan(50)
+    expect(a.notifications.flat().length).toBeGreaterThan(50)
+    for (let p = 0; p < this.partitions; p++) {
+      expect(b.changes[p], `segment changes of partition ${p}`).toEqual(a.changes[p])
+      expect(b.notifications[p], `notifications of partition ${p}`).toEqual(a.notifications[p])
+      expect(b.players[p], `player notifications of partition ${p}`).toEqual(a.players[p])
+      expect(b.buys[p], `buy events of partition ${p}`).toEqual(a.buys[p])
+    }
+    expect(b.users).toEqual(a.users)
+    expect(b.checkpoints).toEqual(a.checkpoints)
   }
 
   /** The tail of every worker's log, for a failure message. */

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import { caughtUp, CrashRuns, leases, outcome, requireKafka, RULES, sleep, takenOver, until, workload } from './helpers.ts'
+import { CrashRuns, leases, requireKafka, RULES, sleep, takenOver, until, workload } from './helpers.ts'
 
 const PARTITIONS = 8
 
@@ -17,8 +17,7 @@ const PARTITIONS = 8
 describe('tagstream worker: a worker paused in the middle of its appends', () => {
   const crash = new CrashRuns('paused', PARTITIONS)
   const { logs } = crash
-  const done = (run: Awaited<ReturnType<typeof crash.open>>) =>
-    until('every partition checkpointed at the end of the log', async () => ((await caughtUp(run.log, run.store, PARTITIONS)) ? true : undefined), 90_000, logs)
+  const done = (run: Awaited<ReturnType<typeof crash.open>>) => crash.done(run, 90_000)
 
   beforeAll(() => {
     requireKafka()
@@ -28,13 +27,7 @@ describe('tagstream worker: a worker paused in the middle of its appends', () =>
 
   it('lands none of its outputs after a takeover: the streams equal one uninterrupted worker', async () => {
     const events = workload(48_000)
-    const calm = await crash.open('calm')
-    for (let i = 0; i < events.length; i += 1_000) await appendEvents(calm.log, events.slice(i, i + 1_000), PARTITIONS)
-    const solo = crash.start(calm, 'solo')
-    await solo.joined
-    await done(calm)
-    solo.signal('SIGTERM')
-    expect(await solo.exited).toEqual({ code: 0, signal: null })
+    const calm = await crash.calm(events, 90_000)
 
     const crashy = await crash.open('crashy')
     const feed = (from: number, batches: number) => appendEvents(crashy.log, events.slice(from * 1_000, (from + batches) * 1_000), PARTITIONS)
@@ -64,18 +57,7 @@ describe('tagstream worker: a worker paused in the middle of its appends', () =>
     for (const w of [a, frozen]) w.signal('SIGTERM')
     for (const w of [a, frozen]) expect(await w.exited).toEqual({ code: 0, signal: null })
 
-    const calmOut = await outcome(calm.log, calm.store, PARTITIONS)
-    const crashyOut = await outcome(crashy.log, crashy.store, PARTITIONS)
-    expect(calmOut.changes.flat().length).toBeGreaterThan(50)
-    expect(calmOut.notifications.flat().length).toBeGreaterThan(50)
-    for (let p = 0; p < PARTITIONS; p++) {
-      expect(crashyOut.changes[p], `segment changes of partition ${p}`).toEqual(calmOut.changes[p])
-      expect(crashyOut.notifications[p], `notifications of partition ${p}`).toEqual(calmOut.notifications[p])
-      expect(crashyOut.players[p], `player notifications of partition ${p}`).toEqual(calmOut.players[p])
-      expect(crashyOut.buys[p], `buy events of partition ${p}`).toEqual(calmOut.buys[p])
-    }
-    expect(crashyOut.users).toEqual(calmOut.users)
-    expect(crashyOut.checkpoints).toEqual(calmOut.checkpoints)
+    await crash.expectSameAs(crashy, calm)
     // Each woken worker learnt it had been fenced (or that its leases were gone) and let its stale work go.
     for (const log of stale) expect(log).toMatch(/WriterFencedError|lease lost|LeaseLostError|FencedError/)
   }, 420_000)
