@@ -60,8 +60,9 @@ export class TransactionCoordinator {
     const metadata = await this.admin.metadata({ topics: [] })
     const any = await this.pool.getFirstAvailable([...metadata.brokers.values()])
     const found = await findCoordinatorV4.api.async(any, COORDINATOR_TRANSACTION, [this.id])
+    // An error code for the key is thrown by the client itself (and retried like any other).
     const c = found.coordinators[0]
-    if (!c || c.errorCode !== 0 || c.nodeId < 0) throw Object.assign(new Error(`no transaction coordinator for "${this.id}" yet`), { canRetry: true })
+    if (!c || c.nodeId < 0) throw Object.assign(new Error(`no transaction coordinator for "${this.id}" yet`), { canRetry: true })
     this.connection = await this.pool.get({ host: c.host, port: c.port })
     return this.connection
   }
