@@ -10,13 +10,14 @@ import type { WorkerFlags } from './worker.ts'
  * it made `tagstream --help` take 0.6–0.7 s instead of 0.25.
  */
 export function registerWorker(program: Command): void {
-  const worker = program.command('worker').description('run the engine as one of a group of worker processes sharing the partitions through Postgres leases (docs/deployment.md)')
+  const worker = program.command('worker').description("run the engine as one of a group of worker processes sharing the partitions through Kafka's consumer-group protocol (docs/deployment.md)")
   // The flags' text is kept as typed: workerSettings parses each with its variable, flag first.
   const raw = { raw: true } as const
-  addSetting(worker, SETTINGS.state, { ...raw, doc: "postgres://host:port/db?schema=name: checkpoints, users and the group's leases", defaultText: 'none, required' })
+  addSetting(worker, SETTINGS.state, { ...raw, doc: 'postgres://host:port/db?schema=name: checkpoints and users (and, with leases, the leases)', defaultText: 'none, required' })
   addSetting(worker, SETTINGS.segments, raw)
   addSetting(worker, SETTINGS.workerId, raw)
   addSetting(worker, SETTINGS.heartbeatMs, raw)
+  addSetting(worker, SETTINGS.sessionMs, raw)
   addSetting(worker, SETTINGS.leaseMs, raw)
   addSetting(worker, SETTINGS.appendMarginMs, raw)
   addSetting(worker, SETTINGS.checkpointMs, raw)

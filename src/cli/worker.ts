@@ -13,6 +13,8 @@ import { redactUrl } from '../state/postgres/url.ts'
 import { checkTiming, DEFAULT_TIMING, type CoordinationTiming } from '../worker/timing.ts'
 import { WorkerMetricsServer } from '../worker/metrics-server.ts'
 import type { ProgressLine } from '../engine/progress.ts'
+import type { GroupWorker, GroupWorkerConfig } from '../worker/group-worker.ts'
+import { isKafkaUrl } from '../log/kafka/connection-url.ts'
 import { processEnv, readEnv, readFlagOrEnv, type Env } from '../config/read-setting.ts'
 import { SETTINGS } from '../config/settings.ts'
 import type { GlobalOptions } from './options.ts'
@@ -23,6 +25,7 @@ export interface WorkerFlags {
   segments?: string
   id?: string
   heartbeatMs?: string
+  sessionMs?: string
   leaseMs?: string
   appendMarginMs?: string
   checkpointMs?: string
@@ -60,7 +63,7 @@ export function workerSettings(global: GlobalOptions, flags: WorkerFlags, env: E
   const stateUrl = readFlagOrEnv(SETTINGS.state, flags.state, env)
   if (stateUrl === undefined || !isPostgresUrl(stateUrl)) {
     throw new Error(
-      `tagstream worker needs --state postgres://host:port/db?schema=name (or TAGSTREAM_STATE): workers share partitions through leases in Postgres${stateUrl === undefined ? '' : `; got "${stateUrl.includes('://') ? redactUrl(stateUrl) : stateUrl}"`}`,
+      `tagstream worker needs --state postgres://host:port/db?schema=name (or TAGSTREAM_STATE): workers keep their checkpoints and users in Postgres${stateUrl === undefined ? '' : `; got "${stateUrl.includes('://') ? redactUrl(stateUrl) : stateUrl}"`}`,
     )
   }
   const named = readFlagOrEnv(SETTINGS.segments, flags.segments, env)
@@ -68,21 +71,28 @@ export function workerSettings(global: GlobalOptions, flags: WorkerFlags, env: E
   const metricsPort = readFlagOrEnv(SETTINGS.metricsPort, flags.metricsPort, env)
   const progressMs = readFlagOrEnv(SETTINGS.progressMs, flags.progressMs, env)
   const workerId = readFlagOrEnv(SETTINGS.workerId, flags.id, env) ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
-  const timing = checkTiming({
-    heartbeatMs: readFlagOrEnv(SETTINGS.heartbeatMs, flags.heartbeatMs, env) ?? DEFAULT_TIMING.heartbeatMs,
-    leaseMs: readFlagOrEnv(SETTINGS.leaseMs, flags.leaseMs, env) ?? DEFAULT_TIMING.leaseMs,
-    appendMarginMs: readFlagOrEnv(SETTINGS.appendMarginMs, flags.appendMarginMs, env) ?? DEFAULT_TIMING.appendMarginMs,
-  })
+  const logUrl = global.log ?? readEnv(SETTINGS.log, env) ?? join(global.data, 'log')
+  const transactions = readFlagOrEnv(SETTINGS.transactions, flags.transactions, env) ?? true
+  const timing = checkTiming(
+    {
+      heartbeatMs: readFlagOrEnv(SETTINGS.heartbeatMs, flags.heartbeatMs, env) ?? DEFAULT_TIMING.heartbeatMs,
+      sessionMs: readFlagOrEnv(SETTINGS.sessionMs, flags.sessionMs, env) ?? DEFAULT_TIMING.sessionMs,
+      leaseMs: readFlagOrEnv(SETTINGS.leaseMs, flags.leaseMs, env) ?? DEFAULT_TIMING.leaseMs,
+      appendMarginMs: readFlagOrEnv(SETTINGS.appendMarginMs, flags.appendMarginMs, env) ?? DEFAULT_TIMING.appendMarginMs,
+    },
+    // Kafka's group protocol shares the partitions when outputs are transactional (runWorker); else leases.
+    transactions && isKafkaUrl(logUrl),
+  )
   return {
     // --log and TAGSTREAM_LOG are the program's (commander applied the variable); env covers callers without commander.
-    logUrl: global.log ?? readEnv(SETTINGS.log, env) ?? join(global.data, 'log'),
+    logUrl,
     stateUrl,
     segmentsPath: named ?? join(global.data, 'segments.yaml'),
     segmentsNamed: named !== undefined,
     workerId,
     partitions: global.partitions,
     timing,
-    transactions: readFlagOrEnv(SETTINGS.transactions, flags.transactions, env) ?? true,
+    transactions,
     ...(progressMs === undefined ? {} : { progressLogMs: progressMs }),
     metrics: metricsPort === undefined ? null : { host: readFlagOrEnv(SETTINGS.metricsHost, flags.metricsHost, env) ?? '127.0.0.1', port: metricsPort },
     worker: {
@@ -123,18 +133,26 @@ export async function runWorker(s: WorkerSettings, logger: Logger, stop: Promise
     closers.push(() => log.close())
     const store = await openStateStore(s.stateUrl, { logger })
     closers.push(() => store.close())
-    // The coordinator and group code (and pg) load when a worker runs, not when the CLI starts.
-    const { PostgresCoordinator } = await import('../worker/postgres/coordinator.ts')
-    const { GroupWorker } = await import('../worker/group-worker.ts')
-    const coordinator = await PostgresCoordinator.open(s.stateUrl, { namespace: s.worker.namespace, workerId: s.workerId, leaseMs: s.timing.leaseMs, lockTimeoutMs: s.timing.heartbeatMs, logger })
-    closers.push(() => coordinator.close())
+    // The group code (and pg) loads when a worker runs, not when the CLI starts.
+    const { usesGroupProtocol } = await import('../worker/group-worker.ts')
+    let makeGroup: (c: GroupWorkerConfig) => GroupWorker
+    if (usesGroupProtocol(log, s.transactions)) {
+      const { MemberWorker } = await import('../worker/member-worker.ts')
+      makeGroup = (c) => new MemberWorker(c)
+    } else {
+      const { PostgresCoordinator } = await import('../worker/postgres/coordinator.ts')
+      const { LeaseWorker } = await import('../worker/lease-worker.ts')
+      const coordinator = await PostgresCoordinator.open(s.stateUrl, { namespace: s.worker.namespace, workerId: s.workerId, leaseMs: s.timing.leaseMs, lockTimeoutMs: s.timing.heartbeatMs, logger })
+      closers.push(() => coordinator.close())
+      makeGroup = (c) => new LeaseWorker(c, coordinator)
+    }
     const metrics = s.metrics === null ? null : await WorkerMetricsServer.start(s.metrics.host, s.metrics.port)
     if (metrics !== null) closers.push(() => metrics.close())
     const onProgress = metrics === null ? undefined : (worker: string, line: ProgressLine) => metrics.record(worker, line)
-    const group = new GroupWorker({
+    const group = makeGroup({
+      id: s.workerId,
       log,
       store,
-      coordinator,
       rules,
       engine: options,
       partitions,

@@ -1,3 +1,5 @@
+import type { Logger } from '../logger.ts'
+
 /**
  * The event log port: an append-only, partitioned, offset-addressed log with consumer-group offsets,
  * modelled on Kafka so the embedded adapter and the Kafka adapter are interchangeable.
@@ -123,7 +125,45 @@ export interface EventLog {
    * committed. Optional: the embedded log has one process writing each partition, and offers none.
    */
   transactional?(id: string): Promise<LogTransaction>
+  /**
+   * Membership of a group of processes sharing one topic's partitions (docs/kafka.md, "Worker
+   * groups"): the log's own group protocol decides who owns which partition. Optional: the embedded
+   * log has no group coordinator, and its workers share partitions through Postgres leases.
+   */
+  joinGroup?(options: PartitionGroupOptions): PartitionGroup
   close(): Promise<void>
+}
+
+/** What a member of a partition group is told, and how often it proves it is alive. */
+export interface PartitionGroupOptions {
+  /** The group's name, without the log's prefix (the log adds it, as to topics). */
+  group: string
+  /** The topic whose partitions the members share, without the prefix. */
+  topic: string
+  partitions: number
+  /** This member's name, shown to operators (Kafka: in the client id). */
+  member: string
+  /** A member heard from for no longer than this is dropped and its partitions move on. */
+  sessionTimeoutMs: number
+  heartbeatMs: number
+  /** How long a rebalance waits for the members to rejoin (each has this long to hand over what it gives up). */
+  rebalanceTimeoutMs: number
+  logger: Logger
+  /** Partitions now this member's. */
+  onAssigned(partitions: number[]): void | Promise<void>
+  /** Partitions this member gives up: they stay its own until the returned promise settles. */
+  onRevoked(partitions: number[]): Promise<void>
+}
+
+export interface PartitionGroup {
+  /** Joins; resolves once the first assignment has been applied (possibly nothing). Rejects when the group refuses this member. */
+  start(): Promise<void>
+  /** Revokes everything (awaited), then leaves, so the others take over at once. */
+  stop(): Promise<void>
+  /** The partitions this member holds now, in order. */
+  owned(): number[]
+  /** The generation of the group this member last joined (grows with every rebalance). */
+  readonly generation: { id: number; memberId: string }
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The leader's cooperative assignment (src/worker/kafka/cooperative-assignor.ts): a few hand-made
+ * The leader's cooperative assignment (src/log/kafka/group/cooperative-assignor.ts): a few hand-made
  * generations, then a property test that replays random groups (random owners, including partitions
  * claimed twice after a zombie, and members joining and leaving) through rebalances, feeding each
  * generation's assignment back as the members' owned partitions, as the group protocol does. Each
@@ -7,7 +7,7 @@
  * at most two generations, balanced, with every partition held and unmoved partitions never revoked.
  */
 import { describe, expect, it } from 'vitest'
-import { assignCooperative, type CooperativeAssignment } from '../../src/worker/kafka/cooperative-assignor.ts'
+import { assignCooperative, type CooperativeAssignment } from '../../src/log/kafka/group/cooperative-assignor.ts'
 import { mulberry32, type Rng } from '../support/prng.ts'
 
 type Owners = Map<string, number[]>

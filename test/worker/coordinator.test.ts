@@ -162,7 +162,7 @@ describe('worker settings', () => {
       stateUrl: pgUrl,
       segmentsPath: '/srv/tagstream/segments.yaml',
       segmentsNamed: false,
-      timing: { heartbeatMs: 1_000, leaseMs: 5_000, appendMarginMs: 2_000 },
+      timing: { heartbeatMs: 250, sessionMs: 1_500, leaseMs: 5_000, appendMarginMs: 2_000 },
       worker: { namespace: 'engine', checkpointIntervalMs: 1_000, batchSize: 5_000, pollWaitMs: 100 },
     })
     expect(s.workerId).toMatch(/^\S+-\d+-[0-9a-f]{6}$/)
@@ -176,13 +176,19 @@ describe('worker settings', () => {
       worker: { checkpointIntervalMs: 500 },
     })
     expect(workerSettings(g, { id: 'flag', leaseMs: '6000' }, env)).toMatchObject({ workerId: 'flag', timing: { leaseMs: 6_000 } })
+    expect(workerSettings(g, { sessionMs: '3000' }, { ...env, TAGSTREAM_HEARTBEAT_MS: '500' })).toMatchObject({ timing: { sessionMs: 3_000, heartbeatMs: 500 } })
   })
 
   it('refuses what cannot work, naming the flag', () => {
     expect(() => workerSettings(g, {}, {})).toThrow('tagstream worker needs --state postgres://host:port/db?schema=name (or TAGSTREAM_STATE)')
     expect(() => workerSettings(g, { state: 'data/state' }, {})).toThrow('; got "data/state"')
     expect(() => workerSettings(g, { state: 'mysql://u:pw@h/db' }, {})).toThrow('; got "mysql://u:***@h/db"')
-    expect(() => workerSettings(g, { state: pgUrl, leaseMs: '2000' }, {})).toThrow('--lease-ms (2000) must be at least --append-margin-ms (2000) + 2 × --heartbeat-ms (1000)')
+    // Leases (an embedded log, or --transactions off) and Kafka's group protocol each check their own periods.
+    expect(() => workerSettings(g, { state: pgUrl, leaseMs: '2000' }, {})).toThrow('--lease-ms (2000) must be at least --append-margin-ms (2000) + 2 × --heartbeat-ms (250)')
+    expect(() => workerSettings(g, { state: pgUrl, leaseMs: '2000', transactions: 'off' }, { TAGSTREAM_LOG: 'kafka://k:9092' })).toThrow('--lease-ms (2000)')
+    expect(workerSettings(g, { state: pgUrl, leaseMs: '2000' }, { TAGSTREAM_LOG: 'kafka://k:9092' }).timing.leaseMs).toBe(2_000)
+    expect(() => workerSettings(g, { state: pgUrl, sessionMs: '600' }, { TAGSTREAM_LOG: 'kafka://k:9092' })).toThrow('--session-ms (600) must be at least 3 × --heartbeat-ms (250)')
+    expect(() => workerSettings(g, { state: pgUrl, sessionMs: 'soon' }, {})).toThrow('--session-ms soon: must be a duration in milliseconds')
     expect(() => workerSettings(g, { state: pgUrl, heartbeatMs: 'often' }, {})).toThrow('--heartbeat-ms often: must be a duration in milliseconds, an integer of at least 10')
     expect(() => workerSettings(g, { state: pgUrl, batchSize: '0' }, {})).toThrow('--batch-size 0: must be an integer of at least 1')
     expect(() => workerSettings(g, { state: pgUrl, id: 'two words' }, {})).toThrow('--id "two words": must be 1 to 200 characters without spaces')

@@ -12,6 +12,7 @@ import type { StateStore } from '../../src/state/state-store.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { PostgresStateStore } from '../../src/state/postgres/state-store.ts'
 import { sql, testSchema } from '../state/postgres-helpers.ts'
+import { describeGroup } from '../support/kafka-group.ts'
 import { dropTopics as dropKafkaTopics } from '../support/kafka-topics.ts'
 
 export const BROKER = process.env.TAGSTREAM_TEST_KAFKA ?? '127.0.0.1:9092'
@@ -139,12 +140,31 @@ export async function leases(schema: string): Promise<LeaseRow[]> {
   return sql<LeaseRow>(`SELECT partition, owner, epoch FROM ${schema}.partition_leases WHERE namespace = 'engine' ORDER BY partition`)
 }
 
-/** Waits until every one of the partitions' leases is held, none by `worker` (its partitions taken over). */
-export function takenOver(schema: string, worker: string, partitions: number, context: () => string): Promise<LeaseRow[]> {
+/** Workers started by these tests share partitions through leases only with TAGSTREAM_TRANSACTIONS=off (docs/deployment.md). */
+export const LEASES = process.env.TAGSTREAM_TRANSACTIONS === 'off'
+
+/**
+ * Who holds which partition now, one row per held partition: the members of the workers' Kafka
+ * consumer group and the assignments the broker relays (what kafka-consumer-groups --describe
+ * shows), or the Postgres leases when the workers use them. A worker's member is known by its client
+ * id, `<clientId>-worker-<id>` (src/log/kafka/event-log.ts). `epoch` is 0 for a group member.
+ */
+export async function holders(prefix: string, schema: string, broker = BROKER): Promise<LeaseRow[]> {
+  if (LEASES) return (await leases(schema)).filter((l) => l.owner !== null)
+  const rows: LeaseRow[] = []
+  for (const m of await describeGroup(broker, `${prefix}tagstream-workers-engine`, `${prefix}${TOPICS.events}`)) {
+    const owner = m.clientId.slice(m.clientId.indexOf('-worker-') + '-worker-'.length)
+    for (const partition of m.partitions) rows.push({ partition, owner, epoch: 0 })
+  }
+  return rows.sort((a, b) => a.partition - b.partition)
+}
+
+/** Waits until every one of the partitions is held, none by `worker` (its partitions taken over). */
+export function takenOver(prefix: string, schema: string, worker: string, partitions: number, context: () => string, broker = BROKER): Promise<LeaseRow[]> {
   return until(
     `${worker}'s partitions taken over`,
     async () => {
-      const now = await leases(schema)
+      const now = await holders(prefix, schema, broker)
       return now.length === partitions && now.every((l) => l.owner !== worker && l.owner !== null) ? now : undefined
     },
     60_000,

@@ -1,5 +1,5 @@
 /**
- * Consumer-group membership on the real broker (src/worker/kafka/group-member.ts): cooperative
+ * Consumer-group membership on the real broker (src/log/kafka/group/group-member.ts): cooperative
  * rebalances hand a partition to its new member only after the old one revoked it, and never revoke
  * what stays; stop() hands everything over at once; a member that dies is dropped after its session
  * and the survivor takes its partitions; Kafka's own kafka-consumer-groups reads our members and
@@ -14,8 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Admin } from '@platformatic/kafka'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createLogger } from '../../src/logger.ts'
-import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../../src/worker/kafka/consumer-protocol.ts'
-import { GroupMember } from '../../src/worker/kafka/group-member.ts'
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../../src/log/kafka/group/consumer-protocol.ts'
+import { GroupMember } from '../../src/log/kafka/group/group-member.ts'
 import { TEST_BROKER, dropTopics } from '../support/kafka-topics.ts'
 import { until } from '../support/until.ts'
 
@@ -220,9 +220,17 @@ describe('GroupMember on Kafka', () => {
     expect([...a.owned(), ...b.owned()].sort((x, y) => x - y)).toEqual(range(PARTITIONS))
   })
 
-  it('start() fails with the broker’s refusal when the session is shorter than group.min.session.timeout.ms', async () => {
+  it('start() fails with the broker’s refusal, in words naming both settings, when the session is shorter than group.min.session.timeout.ms', async () => {
     const m = member('short', `${prefix}short`, [], { sessionTimeoutMs: 100, heartbeatMs: 50 }, createLogger('kafka-group-test', 'silent'))
-    await expect(m.start()).rejects.toThrow(expect.objectContaining({ errors: [expect.objectContaining({ apiId: 'INVALID_SESSION_TIMEOUT' })] }))
+    const refused = await m.start().then(
+      () => null,
+      (err: unknown) => err as Error,
+    )
+    expect(refused?.message).toContain('the Kafka brokers refused a group session timeout of 100 ms (INVALID_SESSION_TIMEOUT)')
+    expect(refused?.message).toContain('group.min.session.timeout.ms')
+    expect(refused?.message).toContain('--session-ms')
+    // The broker's own answer stays as the cause.
+    expect(refused?.cause).toEqual(expect.objectContaining({ errors: [expect.objectContaining({ apiId: 'INVALID_SESSION_TIMEOUT' })] }))
   })
 
   it('kafka-consumer-groups --describe --members --verbose lists both members and their partitions', async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import { leases, owners, RULES, until, workerSuite, workload } from './helpers.ts'
+import { holders, owners, RULES, until, workerSuite, workload } from './helpers.ts'
 
 const PARTITIONS = 4
 
@@ -26,7 +26,7 @@ describe('tagstream worker --metrics-port', () => {
     expect(urls.every((u) => /^http:\/\/127\.0\.0\.1:\d+\/metrics$/.test(u))).toBe(true)
     // The split settled first: a partition handed over later is replayed from its checkpoint and counted again.
     await until('two partitions each', async () => {
-      const o = owners(await leases(w.schema.schema))
+      const o = owners(await holders(w.prefix, w.schema.schema))
       return o['m-a']?.length === 2 && o['m-b']?.length === 2 ? true : undefined
     })
     const events = workload(6_000, 200, 3)
@@ -53,7 +53,7 @@ describe('tagstream worker --metrics-port', () => {
       // Its two partitions, each caught up (read at the scrape, not at the last progress line).
       expect(series(t, 'tagstream_worker_partitions')[id]).toBe(2)
       const lag = [...t.matchAll(new RegExp(`^tagstream_worker_partition_lag\\{worker="${id}",partition="(\\d+)"\\} (\\S+)$`, 'gm'))].map((m) => [Number(m[1]), Number(m[2])])
-      expect(lag.map(([p]) => p).sort()).toEqual(owners(await leases(w.schema.schema))[id]!.sort())
+      expect(lag.map(([p]) => p).sort()).toEqual(owners(await holders(w.prefix, w.schema.schema))[id]!.sort())
       expect(lag.every(([, behind]) => behind === 0)).toBe(true)
       expect(t).toContain('tagstream_process_cpu_seconds_total')
     }

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendEvents } from '../../src/ingest/append-events.ts'
-import { CrashRuns, leases, requireKafka, RULES, sleep, takenOver, until, workload } from './helpers.ts'
+import { CrashRuns, holders, requireKafka, RULES, sleep, takenOver, until, workload } from './helpers.ts'
 
 const PARTITIONS = 8
 
@@ -36,13 +36,13 @@ describe('tagstream worker: a worker paused in the middle of its appends', () =>
     await Promise.all([a.joined, frozen.joined])
     const stale: string[] = []
     for (let round = 0; round < 3; round++) {
-      await until(`${frozen.id} holding partitions`, async () => ((await leases(crashy.schema.schema)).some((l) => l.owner === frozen.id) ? true : undefined), 60_000, logs)
+      await until(`${frozen.id} holding partitions`, async () => ((await holders(crashy.prefix, crashy.schema.schema)).some((l) => l.owner === frozen.id) ? true : undefined), 60_000, logs)
       // A backlog, and the freeze while it is being worked through: appends in flight.
       await feed(round * 16, 8)
       await sleep(150)
       frozen.signal('SIGSTOP')
       await feed(round * 16 + 8, 8)
-      await takenOver(crashy.schema.schema, frozen.id, PARTITIONS, logs)
+      await takenOver(crashy.prefix, crashy.schema.schema, frozen.id, PARTITIONS, logs)
       await done(crashy)
       frozen.signal('SIGCONT')
       // Awake: whatever it still had queued goes to the broker now, and is refused or never committed.
@@ -59,6 +59,6 @@ describe('tagstream worker: a worker paused in the middle of its appends', () =>
 
     await crash.expectSameAs(crashy, calm)
     // Each woken worker learnt it had been fenced (or that its leases were gone) and let its stale work go.
-    for (const log of stale) expect(log).toMatch(/WriterFencedError|lease lost|LeaseLostError|FencedError/)
+    for (const log of stale) expect(log).toMatch(/WriterFencedError|membership lost|lease lost|LeaseLostError|FencedError/)
   }, 420_000)
 })

@@ -7,6 +7,8 @@ import {
   type AppendResult,
   type EventLog,
   type LogTransaction,
+  type PartitionGroup,
+  type PartitionGroupOptions,
   type LogRecord,
   type PartitionOffsets,
   type ReadOptions,
@@ -25,6 +27,7 @@ import { batchSpans, decodeRecordBatch, decodeRecords, recordSize, type BatchSpa
 import type { ResponseBytes } from './response-bytes.ts'
 import { applyRetention, type RetentionOps } from './retention.ts'
 import { KafkaTransaction } from './transaction.ts'
+import { GroupMember } from './group/group-member.ts'
 
 export type KafkaLogOptions = Partial<RetentionPolicy>
 
@@ -235,6 +238,14 @@ export class KafkaEventLog implements EventLog {
   async transactional(id: string): Promise<LogTransaction> {
     if (this.closed) throw new Error('the Kafka event log is closed')
     return KafkaTransaction.open({ admin: this.admin, clientId: this.conn.clientId, connection: CONNECTION, name: (t) => this.name(t), check: (t, p) => this.check(t, p) }, id)
+  }
+
+  /** A member of a consumer group over `topic` (group/group-member.ts: the classic protocol, cooperative rebalancing). */
+  joinGroup(o: PartitionGroupOptions): PartitionGroup {
+    if (this.closed) throw new Error('the Kafka event log is closed')
+    const { group, topic, member, ...rest } = o
+    // The member's name in its client id: kafka-consumer-groups --describe shows which worker holds what.
+    return new GroupMember({ ...rest, admin: this.admin, clientId: `${this.conn.clientId}-worker-${member}`, connection: CONNECTION, groupId: this.name(group), topic: this.name(topic) })
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConnectionPool, findCoordinatorV4, heartbeatV4, joinGroupV9, leaveGroupV5, syncGroupV5, type Admin, type Connection, type ConnectionOptions } from '@platformatic/kafka'
-import { isRetriable } from '../../log/kafka/kafka-errors.ts'
-import type { Logger } from '../../logger.ts'
+import { isRetriable } from '../kafka-errors.ts'
+import type { Logger } from '../../../logger.ts'
+import type { PartitionGroup } from '../../event-log.ts'
 import { assign, decodeAssignment, decodeSubscription, partitionsOf, subscribe } from './consumer-protocol.ts'
 import { assignCooperative } from './cooperative-assignor.ts'
 
@@ -63,9 +64,21 @@ function classify(err: unknown): Failure {
   return isRetriable(err) ? 'coordinator' : 'fatal'
 }
 
+/** The broker's refusals a user can fix, in words naming the setting on each side. */
+function explained(err: unknown, o: GroupMemberOptions): unknown {
+  const refusal = (err as Findable)?.findBy?.('code', 'PLT_KFK_PROTOCOL')?.apiId
+  if (refusal !== 'INVALID_SESSION_TIMEOUT') return err
+  return new Error(
+    `the Kafka brokers refused a group session timeout of ${o.sessionTimeoutMs} ms (INVALID_SESSION_TIMEOUT): it must lie within their group.min.session.timeout.ms (default 6000) and ` +
+      'group.max.session.timeout.ms. Lower group.min.session.timeout.ms on the brokers (scripts/kafka/start.sh sets 500) or raise --session-ms (TAGSTREAM_SESSION_MS); ' +
+      "the session timeout is how long a dead worker's partitions wait to move (docs/deployment.md)",
+    { cause: err },
+  )
+}
+
 const retriable = (message: string): Error => Object.assign(new Error(message), { canRetry: true })
 
-export class GroupMember {
+export class GroupMember implements PartitionGroup {
   private readonly pool: ConnectionPool
   private readonly log: Logger
   private connection: Connection | null = null
@@ -172,7 +185,7 @@ export class GroupMember {
           await this.lose((err as Error).message, failure === 'forgotten')
           continue
         }
-        if (failure === 'fatal' && this.firstAssignment) throw err
+        if (failure === 'fatal' && this.firstAssignment) throw explained(err, this.options)
         this.log.warn({ err, failures }, 'consumer group request failed; retrying')
         this.connection = null
         if (this.held.size > 0 && this.sessionLeft() <= 0) await this.lose('no answer from the coordinator within the session timeout', false)

@@ -1,0 +1,117 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { TOPICS, WriterFencedError, type PartitionGroup } from '../log/event-log.ts'
+import { FencedError } from '../state/state-store.ts'
+import type { GroupWorker, GroupWorkerConfig } from './group-worker.ts'
+import type { PartitionSlot } from './partition-slot.ts'
+import { RunningPartitions } from './running-partitions.ts'
+
+/** How long a rebalance waits for members to rejoin: each has this long to checkpoint what it gives up. */
+export const REBALANCE_TIMEOUT_MS = 30_000
+
+/**
+ * A worker whose partitions are given by the log's group protocol (Kafka's consumer groups,
+ * cooperative: src/log/kafka/group/group-member.ts). An assigned partition starts at once: opening
+ * its transactional writer fences every earlier owner at the broker, and its checkpoints carry the
+ * writer's token. A revoked one is checkpointed and its writer closed before the group may hand it
+ * on. A member that loses its membership (a pause, a cut network) revokes everything.
+ *
+ * A partition whose loop failed while still assigned here is started again: after a heartbeat for
+ * a fault (Postgres or Kafka unreachable), after a whole session when its writer was fenced. A fence
+ * means another worker opened the partition's writer; if that one truly owns it now, this member
+ * hears of its lost membership within the session and does not restart, and if instead this member
+ * is the owner (the other was a zombie), restarting after the session takes the partition back.
+ */
+export class MemberWorker implements GroupWorker {
+  private readonly running: RunningPartitions
+  private readonly member: PartitionGroup
+  private timer: NodeJS.Timeout | null = null
+  private stopped = false
+  /** Partitions being revoked: a restart due meanwhile must not start them again. */
+  private readonly revoking = new Set<number>()
+
+  constructor(private readonly c: GroupWorkerConfig) {
+    this.running = new RunningPartitions(c.id, { ...c, transactions: true })
+    this.member = c.log.joinGroup!({
+      group: `tagstream-workers-${c.worker.namespace}`,
+      topic: TOPICS.events,
+      partitions: c.partitions,
+      member: c.id,
+      sessionTimeoutMs: c.timing.sessionMs,
+      heartbeatMs: c.timing.heartbeatMs,
+      rebalanceTimeoutMs: Math.max(REBALANCE_TIMEOUT_MS, c.timing.sessionMs),
+      logger: c.logger,
+      onAssigned: (partitions) => {
+        for (const p of partitions) this.assign(p)
+      },
+      onRevoked: async (partitions) => {
+        await Promise.all(partitions.map((p) => this.revoke(p)))
+      },
+    })
+  }
+
+  get id(): string {
+    return this.c.id
+  }
+
+  lag(): Promise<Map<number, number>> {
+    return this.running.lag()
+  }
+
+  owned(): number[] {
+    return this.running.owned()
+  }
+
+  async start(): Promise<void> {
+    await this.member.start()
+    this.schedule()
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    // Revokes (checkpoints) every partition, then leaves: the others rebalance at once.
+    await this.member.stop()
+    await this.running.settled()
+    this.c.logger.info({ worker: this.id }, 'worker left the group')
+  }
+
+  private assign(partition: number): void {
+    if (this.stopped || this.revoking.has(partition) || this.running.slots.has(partition)) return
+    this.running.open(partition, this.member.generation.id)
+  }
+
+  /** Checkpoints and stops a partition the group takes away; it stays ours until this resolves. */
+  private async revoke(partition: number): Promise<void> {
+    this.revoking.add(partition)
+    try {
+      const slot = this.running.slots.get(partition)
+      if (slot === undefined) return
+      if (slot.isStopping) return await this.running.settled()
+      await this.running.handOver(slot)
+    } finally {
+      this.revoking.delete(partition)
+    }
+  }
+
+  /** Every heartbeat: failed partitions restarted (see the class comment), the progress line. */
+  private schedule(): void {
+    if (this.stopped) return
+    this.timer = setTimeout(() => {
+      for (const slot of this.running.slots.values()) if (slot.failed !== null && !slot.isStopping) this.restart(slot)
+      this.running.logProgress()
+      this.schedule()
+    }, this.c.timing.heartbeatMs)
+  }
+
+  private restart(slot: PartitionSlot): void {
+    const fenced = slot.failed instanceof WriterFencedError || slot.failed instanceof FencedError
+    const wait = fenced ? this.c.timing.sessionMs : this.c.timing.heartbeatMs
+    void this.running.forget(slot).then(async () => {
+      await sleep(wait)
+      if (this.stopped || !this.member.owned().includes(slot.partition)) return
+      this.c.logger.warn({ partition: slot.partition, fenced }, 'partition restarted after its loop failed')
+      this.assign(slot.partition)
+    })
+  }
+}
