@@ -60,8 +60,9 @@ describe('serve: variables without a flag', () => {
 describe('worker: flags over variables', () => {
   const pg = 'postgres://u@db:5432/app?schema=w'
   it('parses each flag or variable once, with the same messages', () => {
-    expect(workerSettings(global, { state: pg, heartbeatMs: '300' }, { TAGSTREAM_HEARTBEAT_MS: 'junk', TAGSTREAM_LEASE_MS: '4000' }).timing).toEqual({
+    expect(workerSettings(global, { state: pg, heartbeatMs: '300' }, { TAGSTREAM_HEARTBEAT_MS: 'junk', TAGSTREAM_LEASE_MS: '4000', TAGSTREAM_SESSION_MS: '1800' }).timing).toEqual({
       heartbeatMs: 300,
+      sessionMs: 1_800,
       leaseMs: 4_000,
       appendMarginMs: 2_000,
     })
