@@ -25,6 +25,8 @@ export interface GroupWorker {
   owned(): number[]
   /** Per partition running here: events of its log not yet processed (the worker's /metrics). */
   lag(): Promise<Map<number, number>>
+  /** Null while the worker is in its group and its partitions run; else why not (its /healthz). */
+  trouble(): string | null
 }
 
 export interface GroupWorkerConfig {

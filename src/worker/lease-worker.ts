@@ -42,6 +42,12 @@ export class LeaseWorker implements GroupWorker {
     return this.running.owned()
   }
 
+  trouble(): string | null {
+    if (this.stopped) return 'stopping'
+    if (performance.now() >= this.validUntil) return 'no heartbeat renewed the leases in time: appends stopped'
+    return this.running.failure()
+  }
+
   /** Joins the group and runs the first rebalance; later ones follow every heartbeat. */
   async start(): Promise<void> {
     await this.coordinator.join()

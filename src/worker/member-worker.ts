@@ -61,6 +61,12 @@ export class MemberWorker implements GroupWorker {
     return this.running.owned()
   }
 
+  trouble(): string | null {
+    if (this.stopped) return 'stopping'
+    if (this.member.generation.id < 0) return 'not a member of the consumer group: joining it again'
+    return this.running.failure()
+  }
+
   async start(): Promise<void> {
     await this.member.start()
     this.schedule()

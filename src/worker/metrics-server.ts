@@ -7,7 +7,8 @@ import type { ProgressLine } from '../engine/progress.ts'
 /**
  * A worker's own small HTTP listener (`tagstream worker --metrics-port`): `GET /metrics` in the
  * Prometheus text format (the progress figures per worker, process metrics) and `GET /healthz`
- * (200 while the worker runs). Nothing else, no body read: anything else is a 404, a method other
+ * (200 while the worker is a member of its group and every partition it holds runs; 503 with the
+ * reason before it has joined, while it rejoins, or while a partition restarts). Nothing else, no body read: anything else is a 404, a method other
  * than GET/HEAD a 405, and a slow or idle client is cut after 10 s.
  */
 /** What a scrape asks the running worker: its partitions and how far each is behind. */
@@ -17,6 +18,8 @@ export interface WorkerPartitions {
   lag(): Promise<Map<number, number>>
   /** The partitions run here now. */
   owned(): number[]
+  /** Null while all is well, else why not (a readiness probe's 503). */
+  trouble(): string | null
 }
 
 export class WorkerMetricsServer {
@@ -70,7 +73,10 @@ export class WorkerMetricsServer {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('only GET and HEAD\n')
         return
       }
-      if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n')
+      if (path === '/healthz') {
+        const trouble = self?.source === null ? 'joining the group' : (self?.source?.trouble() ?? null)
+        return void res.writeHead(trouble === null ? 200 : 503, { 'content-type': 'text/plain' }).end(trouble === null ? 'ok\n' : `${trouble}\n`)
+      }
       if (path !== '/metrics' || self === null) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics or /healthz\n')
       const registry = self.registry
       registry.metrics().then(

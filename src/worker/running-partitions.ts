@@ -115,6 +115,12 @@ export class RunningPartitions {
       .sort((a, b) => a - b)
   }
 
+  /** The first partition whose loop has failed (it is restarted or dropped), in words; null when none has. */
+  failure(): string | null {
+    for (const slot of this.slots.values()) if (slot.failed !== null) return `partition ${slot.partition} stopped: ${slot.failed.message}`
+    return null
+  }
+
   /** Per partition running here: events of its log not yet processed (the worker's /metrics). */
   async lag(): Promise<Map<number, number>> {
     const out = new Map<number, number>()
