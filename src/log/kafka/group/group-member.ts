@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { ConnectionPool, findCoordinatorV4, heartbeatV4, joinGroupV9, leaveGroupV5, syncGroupV5, type Admin, type Connection, type ConnectionOptions } from '@platformatic/kafka'
 import { isRetriable } from '../kafka-errors.ts'
 import type { Logger } from '../../../logger.ts'
-import type { PartitionGroup } from '../../event-log.ts'
+import type { PartitionGroup, PartitionGroupOptions } from '../../event-log.ts'
 import { assign, decodeAssignment, decodeSubscription, partitionsOf, subscribe } from './consumer-protocol.ts'
 import { assignCooperative } from './cooperative-assignor.ts'
 
@@ -19,20 +19,13 @@ import { assignCooperative } from './cooperative-assignor.ts'
  * the coordinator has certainly given its partitions away) revokes everything and joins again.
  */
 
-export interface GroupMemberOptions {
+/** The port's options (src/log/event-log.ts), with the names already prefixed and the client to reach the cluster with. */
+export interface GroupMemberOptions extends Omit<PartitionGroupOptions, 'group' | 'member'> {
   admin: Admin
   clientId: string
   connection?: ConnectionOptions
-  /** Already prefixed by the caller. */
+  /** Already prefixed by the caller, as `topic`. */
   groupId: string
-  topic: string
-  partitions: number
-  sessionTimeoutMs: number
-  rebalanceTimeoutMs: number
-  heartbeatMs: number
-  logger: Logger
-  onAssigned(partitions: number[]): void | Promise<void>
-  onRevoked(partitions: number[]): Promise<void>
 }
 
 const COORDINATOR_GROUP = 0
