@@ -4,6 +4,7 @@ import { benchBulk } from './bulk.bench.ts'
 import { benchErase } from './erase.bench.ts'
 import { benchE2e } from './e2e.bench.ts'
 import { benchEngine } from './engine.bench.ts'
+import { benchEventsFormat } from './events-format.bench.ts'
 import { benchHttp } from './http.bench.ts'
 import { benchSegment } from './segment.bench.ts'
 import { benchIdentity } from './identity.bench.ts'
@@ -43,6 +44,8 @@ const benches: Array<[string, () => Promise<Section>, { broker?: boolean }?]> = 
   // Postgres at 127.0.0.1:5432 (TAGSTREAM_TEST_POSTGRES); Kafka from scripts/kafka, started when none answers.
   ['postgres', benchPostgres],
   ['kafka', benchKafka, { broker: true }],
+  // The JSON format of the events log against the binary envelope, same run (issue 23).
+  ['events-format', benchEventsFormat, { broker: true }],
   ['worker', benchWorker, { broker: true }],
   // Seed 000 through replay, ingest and one worker (Kafka), then a 10 GB replay (BENCH_BULK_COPIES=42 copies) for memory.
   ['bulk', benchBulk, { broker: true }],

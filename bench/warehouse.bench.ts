@@ -21,9 +21,10 @@ export async function benchWarehouse(): Promise<Section> {
   const dir = mkdtempSync(join(tmpdir(), 'tagstream-bench-wh-'))
   try {
     const { log, partitions } = await openEventLog(join(dir, 'log'), { partitions: 8 })
+    // Stored in the binary envelope, as collectors store them on the embedded log by default.
     // Made and appended a chunk at a time: a million event objects kept alive through the sink's run
     // would make every major collection in it trace them, which no real sink process pays.
-    for (let i = 0; i < SINK_EVENTS; i += 10_000) await appendEvents(log, sampleEvents(Math.min(10_000, SINK_EVENTS - i), 10_000, START + i), partitions)
+    for (let i = 0; i < SINK_EVENTS; i += 10_000) await appendEvents(log, sampleEvents(Math.min(10_000, SINK_EVENTS - i), 10_000, START + i), partitions, 'binary')
     ;(globalThis as { gc?: () => void }).gc?.()
     const cpu0 = process.cpuUsage()
     const sink = await runSinkOnce(log, join(dir, 'warehouse'))

@@ -5,7 +5,9 @@ import { cpus } from 'node:os'
 import { resolve } from 'node:path'
 import { Admin } from '@platformatic/kafka'
 import pg from 'pg'
-import { encodeEvent, partitionOfUser, validateEvent } from '../src/events/index.ts'
+import { partitionOfUser, validateEvent } from '../src/events/index.ts'
+import { encodeEventAs } from '../src/events/codec.ts'
+import { DEFAULT_EVENTS_FORMAT, type EventsFormat } from '../src/events/events-format.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../src/log/event-log.ts'
 import { openEventLog } from '../src/log/open-log.ts'
 import { planSlots, slotsEventAt } from '../src/sim/index.ts'
@@ -77,7 +79,7 @@ const HOUR = 3_600_000
  * Appends the workload `copies` times, each copy 3 hours after the one before (seed 000 spans 3
  * hours), its event ids suffixed with the copy's number, so every copy is the same work.
  */
-async function fill(log: EventLog, copies: number): Promise<number> {
+async function fill(log: EventLog, copies: number, format: EventsFormat): Promise<number> {
   const plan = planSlots({ spins: SPINS })
   const parts: AppendRecord[][] = Array.from({ length: PARTITIONS }, () => [])
   for (let k = 0; k < copies; k++) {
@@ -86,7 +88,7 @@ async function fill(log: EventLog, copies: number): Promise<number> {
       const v = validateEvent(raw, { receivedAt: raw.ts })
       if (!v.ok) throw new Error(v.error.reason)
       const e = k === 0 ? v.event : { ...v.event, ts: v.event.ts + k * 3 * HOUR, received_at: v.event.received_at + k * 3 * HOUR, event_id: `${v.event.event_id}-${k}` }
-      parts[partitionOfUser(e.tenant, e.user_id, PARTITIONS)]!.push({ key: `${e.tenant}:${e.user_id}`, value: encodeEvent(e), timestamp: e.received_at })
+      parts[partitionOfUser(e.tenant, e.user_id, PARTITIONS)]!.push({ key: `${e.tenant}:${e.user_id}`, value: encodeEventAs(e, format), timestamp: e.received_at })
     }
   }
   // One lane per partition keeps each partition in time order, as a collector's appends are.
@@ -140,6 +142,8 @@ export async function runGroup(
   rules = RULES,
   copies = 1,
   transactions = true,
+  /** How the events are stored (docs/kafka.md "Record formats"): what collectors write by default, or the binary envelope. */
+  format: EventsFormat = DEFAULT_EVENTS_FORMAT,
 ): Promise<Run & { events: number; changes: number; users: number; stateBytes: number }> {
   const prefix = `bench-worker-${randomUUID().slice(0, 8)}-`
   const schema = `tagstream_bench_worker_${process.pid}_${workers}_${Date.now().toString(36)}`
@@ -149,7 +153,7 @@ export async function runGroup(
   await db.connect()
   const procs: Array<ReturnType<typeof worker>> = []
   try {
-    const events = await fill(log, copies)
+    const events = await fill(log, copies, format)
     const progress = async () =>
       Number((await db.query<{ n: string }>(`SELECT coalesce(sum((checkpoint->>'nextOffset')::bigint), 0) AS n FROM ${schema}.checkpoints WHERE namespace = 'engine'`)).rows[0]!.n)
     // Partitions per worker: the Kafka group's assignments (transactions on), or the live leases (off).
@@ -263,13 +267,16 @@ async function measure(): Promise<Section> {
   const two = await runGroup(2, true)
   // The same two workers with --transactions off (Postgres leases and their append guard, as before): the comparison.
   const plain = await runGroup(2, true, RULES, 1, false)
+  // The same two workers over events stored in the binary envelope instead of JSON: the format's cost.
+  const binary = await runGroup(2, false, RULES, 1, true, 'binary')
   return {
     title: 'Engine workers on Kafka and Postgres (tagstream worker)',
     description:
       `${fmt(one.events)} events of seed 000's workload (5,000 users, 3 hours of event time) already in an 8-partition events topic on one local ` +
-      'KRaft broker; `tagstream worker` processes (examples/segments.yaml: 4 segments, 1 trigger) read them, segment them, append ' +
+      "KRaft broker, stored as collectors store them by default (JSON; one two-worker run over the binary envelope instead, for the format's cost); " +
+      '`tagstream worker` processes (examples/segments.yaml: 4 segments, 1 trigger) read them, segment them, append ' +
       `${fmt(one.changes)} segment changes and the notifications to Kafka in each partition's transaction (committed every 100 ms once caught up, and before each checkpoint) ` +
-      `and checkpoint each partition to Postgres 15 every ${CHECKPOINT_MS} ms (fenced by its writer's token); the last run does the same with ` +
+      `and checkpoint each partition to Postgres 15 every ${CHECKPOINT_MS} ms (fenced by its writer's token); one run does the same with ` +
       '`--transactions off` (partitions shared through Postgres leases, plain idempotent appends guarded by the lease: the design before), for comparison. Each worker is its own process; ' +
       "the broker, Postgres and the workers share the same two cores, so two workers cannot reach twice one. Partitions are shared by Kafka's consumer-group protocol (cooperative; " +
       'session 1.5 s, heartbeat 250 ms). At the end of each two-worker run one worker is stopped with SIGTERM (it checkpoints, hands over and leaves the group), ' +
@@ -279,6 +286,9 @@ async function measure(): Promise<Section> {
       { name: 'end to end through Kafka, 2 workers (transactions on)', value: two.rate, unit: 'events/s', target: '≥ 500,000 events/s', met: two.rate >= 500_000 },
       { name: 'end to end through Kafka, 2 workers, transactions off', value: plain.rate, unit: 'events/s' },
       { name: 'transactions: 2 workers on ÷ off', value: two.rate / plain.rate, unit: '×' },
+      { name: 'end to end through Kafka, 2 workers, events stored in the binary envelope', value: binary.rate, unit: 'events/s' },
+      { name: 'events format: 2 workers JSON ÷ binary', value: two.rate / binary.rate, unit: '×' },
+      { name: 'worker CPU per event, 2 workers, binary envelope', value: binary.workerCpuMicros, unit: 'µs' },
       { name: 'scaling from 1 to 2 workers', value: two.rate / one.rate, unit: '×' },
       { name: 'worker CPU per event, 1 worker', value: one.workerCpuMicros, unit: 'µs' },
       { name: 'worker CPU per event, 2 workers', value: two.workerCpuMicros, unit: 'µs' },

@@ -1,3 +1,5 @@
+import type { EventsFormat } from '../events/index.ts'
+import { defaultEventsFormat } from '../log/default-events-format.ts'
 import type { ApiKey } from './auth.ts'
 
 /** Everything `tagstream serve` can be told; every default is named in docs/api.md. */
@@ -49,6 +51,8 @@ export interface ServerConfig {
   clockTickMs: number
   /** Seed 000's progress line of the engine thread, and its /metrics series, every this often (docs/operations.md). Default 60,000 ms; 0 = never. */
   progressMs: number
+  /** How collected events are stored in the events log (src/events/events-format.ts). Default json. */
+  eventsFormat: EventsFormat
   /** The collector's byte-level fast path for JSON bodies. Default true; false parses every body with JSON.parse (A/B benchmarks, a suspected bug in it). */
   collectorFastPath: boolean
   /** Interval of the `: keep-alive` comment on segment-change and notification streams. Default 15,000 ms. */
@@ -150,6 +154,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     clockTickMs: 1_000,
     progressMs: 60_000,
     collectorFastPath: true,
+    eventsFormat: overrides.eventsFormat ?? defaultEventsFormat(overrides.logUrl ?? `${dataDir}/log`),
     sseHeartbeatMs: 15_000,
     webDir: null,
     ...overrides,

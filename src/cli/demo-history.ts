@@ -28,11 +28,11 @@ export async function seedPredictionHistory(server: RunningServer, dataDir: stri
     batch.push({ event, user_id, ts, event_id: `demo-history-${n++}`, tenant: DEMO_HISTORY.tenant, received_at: Date.now(), properties })
     if (batch.length === 20_000) {
       if (signal.aborted) return
-      await appendEvents(server.ctx.log, batch, server.ctx.partitions)
+      await appendEvents(server.ctx.log, batch, server.ctx.partitions, server.ctx.config.eventsFormat)
       batch = []
     }
   }
-  await appendEvents(server.ctx.log, batch, server.ctx.partitions)
+  await appendEvents(server.ctx.log, batch, server.ctx.partitions, server.ctx.config.eventsFormat)
   const ends = await Promise.all(Array.from({ length: server.ctx.partitions }, async (_, p) => (await server.ctx.log.offsets(TOPICS.events, p)).end))
   out(`predictions: ${n.toLocaleString('en-US')} events of ${DEMO_HISTORY.users.toLocaleString('en-US')} simulated players over ${DEMO_HISTORY.days} days added; training once the warehouse has them`)
   // The run reads the warehouse: wait until the sink has filed the history (a few seconds).

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { SCOPES, type ApiKey } from '../api/auth.ts'
 import { defaultConfig } from '../api/config.ts'
+import { addSetting } from '../config/commander-options.ts'
+import type { EventsFormat } from '../events/index.ts'
 import type { RunningServer } from '../api/server.ts'
 import { createLogger, type Logger } from '../logger.ts'
 import { PARTNERS, DEMO_WORKLOADS, startDemoTraffic, type SimulatorName } from '../sim/index.ts'
@@ -53,6 +55,8 @@ export interface DemoOptions {
   logLevel: LogLevel
   /** TAGSTREAM_WEB_DIR, resolved; null = web/dist of the package. */
   webDir: string | null
+  /** --events-format / TAGSTREAM_EVENTS_FORMAT; default json (config.ts). */
+  eventsFormat?: EventsFormat
 }
 
 /** The tenants of the clickstream partners after the first (who shares the default tenant with the slots and the game). */
@@ -86,6 +90,7 @@ async function listen(o: DemoOptions, keys: ApiKey[], logger: Logger): Promise<R
       keys,
       warehouse: o.warehouse,
       webDir: o.webDir,
+      ...(o.eventsFormat === undefined ? {} : { eventsFormat: o.eventsFormat }),
       // The prediction models need 45 days of history (docs/predictions.md): the demo keeps 60.
       retentionDays: DEMO_DEFAULTS.retentionDays,
     })
@@ -184,7 +189,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 }
 
 export function registerDemo(program: Command): void {
-  program
+  const demo = program
     .command('demo')
     .description(`the server on embedded storage with demo segments, and live slots, game and clickstream traffic (data in ${DEMO_DEFAULTS.dataDir} unless --data)`)
     .option('--host <host>', 'address to listen on', DEMO_DEFAULTS.host)
@@ -192,28 +197,30 @@ export function registerDemo(program: Command): void {
     .option('--rate <n>', 'events per second across the three simulators', flagParser('--rate', integer(1, 1_000_000)), DEMO_DEFAULTS.rate)
     .option('--fresh', "wipe the demo's data directory first", false)
     .option('--no-warehouse', 'do not write events to the Parquet warehouse')
-    .action(async (o: { host: string; port?: number; rate: number; fresh: boolean; warehouse: boolean }) => {
-      const g = program.opts<GlobalOptions>()
-      // --data or TAGSTREAM_DATA (source 'cli' or 'env'); otherwise the demo keeps to its own directory.
-      const dataGiven = program.getOptionValueSource('data') !== 'default'
-      const env = processEnv()
-      const webDir = readEnv(SETTINGS.webDir, env)
-      const dataDir = dataGiven ? g.data : DEMO_DEFAULTS.dataDir
-      await runDemo({
-        dataDir,
-        logUrl: logUrl(dataDir, g.log),
-        partitions: g.partitions,
-        host: o.host,
-        port: o.port ?? DEMO_DEFAULTS.port,
-        portExplicit: o.port !== undefined,
-        rate: o.rate,
-        fresh: o.fresh,
-        warehouse: o.warehouse,
-        summaryEverySeconds: DEMO_DEFAULTS.summaryEverySeconds,
-        logLevel: readEnv(SETTINGS.logLevel, env) ?? 'warn',
-        webDir: webDir === undefined ? null : resolve(webDir),
-      })
-      // Everything is closed; a handle some library keeps must not hold the terminal.
-      setTimeout(() => process.exit(0), 2_000).unref()
+  addSetting(demo, SETTINGS.eventsFormat)
+  demo.action(async (o: { host: string; port?: number; rate: number; fresh: boolean; warehouse: boolean; eventsFormat?: EventsFormat }) => {
+    const g = program.opts<GlobalOptions>()
+    // --data or TAGSTREAM_DATA (source 'cli' or 'env'); otherwise the demo keeps to its own directory.
+    const dataGiven = program.getOptionValueSource('data') !== 'default'
+    const env = processEnv()
+    const webDir = readEnv(SETTINGS.webDir, env)
+    const dataDir = dataGiven ? g.data : DEMO_DEFAULTS.dataDir
+    await runDemo({
+      dataDir,
+      logUrl: logUrl(dataDir, g.log),
+      partitions: g.partitions,
+      host: o.host,
+      port: o.port ?? DEMO_DEFAULTS.port,
+      portExplicit: o.port !== undefined,
+      rate: o.rate,
+      fresh: o.fresh,
+      warehouse: o.warehouse,
+      summaryEverySeconds: DEMO_DEFAULTS.summaryEverySeconds,
+      logLevel: readEnv(SETTINGS.logLevel, env) ?? 'warn',
+      webDir: webDir === undefined ? null : resolve(webDir),
+      eventsFormat: o.eventsFormat,
     })
+    // Everything is closed; a handle some library keeps must not hold the terminal.
+    setTimeout(() => process.exit(0), 2_000).unref()
+  })
 }

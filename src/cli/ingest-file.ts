@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { appendChunk, FileLines, type FileChunk, type FileChunkDone, type FileChunkJob } from '../ingest/file-lines.ts'
+import { DEFAULT_EVENTS_FORMAT, type EventsFormat } from '../events/index.ts'
 import { FramedRecords } from '../log/framed.ts'
 import { countLines, OrderedPool, shareable } from '../ordered-pool.ts'
 import { threadScript } from '../thread-script.ts'
@@ -35,7 +36,8 @@ const here = dirname(fileURLToPath(import.meta.url))
  * de-duplicated: a file is a deliberate load, not a retry. Each chunk of about 1 MiB of lines is one
  * append; its events are acknowledged (counted) once durable.
  */
-export async function ingestFile(log: EventLog, path: string, partitions: number, tenant = 'default', opts: { threads?: boolean } = {}): Promise<IngestFileResult> {
+export async function ingestFile(log: EventLog, path: string, partitions: number, tenant = 'default', opts: { threads?: boolean; eventsFormat?: EventsFormat } = {}): Promise<IngestFileResult> {
+  const eventsFormat = opts.eventsFormat ?? DEFAULT_EVENTS_FORMAT
   const started = Date.now()
   const { chunks, size, bytesRead } = readLineChunks(path)
   const bar = progressBar(size, 'bytes', 'ingest ', 'events')
@@ -79,13 +81,13 @@ export async function ingestFile(log: EventLog, path: string, partitions: number
     for await (const chunk of chunks) {
       const receivedAt = Date.now()
       if (pool === null) {
-        const read = FileLines.chunk(chunk, index, FileLines.options(tenant, receivedAt, partitions, source))
+        const read = FileLines.chunk(chunk, index, FileLines.options(tenant, receivedAt, partitions, source, eventsFormat))
         index += read.lines
         take(read)
         await settle()
         continue
       }
-      pool.send({ ...shareable(chunk), firstIndex: index, tenant, receivedAt, partitions, source })
+      pool.send({ ...shareable(chunk), firstIndex: index, tenant, receivedAt, partitions, source, eventsFormat })
       index += countLines(chunk)
       while (pool.full) {
         take(fromThread(await pool.take()))

@@ -10,6 +10,7 @@ import { registerServe } from './serve.ts'
 import { registerSimulate } from './simulate.ts'
 import { registerWarehouse } from './warehouse.ts'
 import { registerWorker } from './worker-command.ts'
+import type { EventsFormat } from '../events/index.ts'
 import { logUrl, type GlobalOptions } from './options.ts'
 
 export function buildProgram(): Command {
@@ -22,25 +23,28 @@ export function buildProgram(): Command {
 
   registerDemo(program)
 
-  program
+  const ingest = program
     .command('ingest')
     .description('validate an NDJSON file (optionally .gz) into the event log; bad lines go to the dead-letter log')
     .argument('<file>', 'events, one JSON object per line')
     .option('--tenant <name>', 'tenant of the events', 'default')
-    .action(async (file: string, cmd: { tenant: string }) => {
-      const o = program.opts<GlobalOptions>()
-      // The log adapters (LMDB, Kafka) and the reader load when the command runs, not at every start.
-      const { openEventLog } = await import('../log/open-log.ts')
-      const { ingestFile } = await import('./ingest-file.ts')
-      const { log, partitions } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
-      try {
-        const r = await ingestFile(log, file, partitions, cmd.tenant)
-        console.log(JSON.stringify({ accepted: r.accepted, rejected: r.rejected, seconds: r.seconds, eventsPerSecond: Math.round(r.accepted / Math.max(r.seconds, 0.001)), firstErrors: r.samples }))
-        if (r.rejected > 0) process.exitCode = 3
-      } finally {
-        await log.close()
-      }
-    })
+  addSetting(ingest, SETTINGS.eventsFormat)
+  ingest.action(async (file: string, cmd: { tenant: string; eventsFormat?: EventsFormat }) => {
+    const o = program.opts<GlobalOptions>()
+    // The log adapters (LMDB, Kafka) and the reader load when the command runs, not at every start.
+    const { openEventLog } = await import('../log/open-log.ts')
+    const { ingestFile } = await import('./ingest-file.ts')
+    const { defaultEventsFormat } = await import('../log/default-events-format.ts')
+    const { log, partitions } = await openEventLog(logUrl(o.data, o.log), { partitions: o.partitions })
+    try {
+      const url = logUrl(o.data, o.log)
+      const r = await ingestFile(log, file, partitions, cmd.tenant, { eventsFormat: cmd.eventsFormat ?? defaultEventsFormat(url) })
+      console.log(JSON.stringify({ accepted: r.accepted, rejected: r.rejected, seconds: r.seconds, eventsPerSecond: Math.round(r.accepted / Math.max(r.seconds, 0.001)), firstErrors: r.samples }))
+      if (r.rejected > 0) process.exitCode = 3
+    } finally {
+      await log.close()
+    }
+  })
 
   registerReplay(program)
 

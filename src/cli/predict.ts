@@ -7,6 +7,7 @@ import { logUrl, type GlobalOptions } from './options.ts'
 import { progressBar, type Progress } from './progress.ts'
 import { eventTimeFlag } from './time-flag.ts'
 import { formatRun } from './predict-output.ts'
+import { defaultEventsFormat } from '../log/default-events-format.ts'
 
 interface RunFlags {
   asOf?: number
@@ -54,7 +55,7 @@ export function registerPredict(program: Command): void {
         kind,
         ...(flags.asOf === undefined ? {} : { asOfMs: flags.asOf }),
         options,
-        ...(opened === null ? {} : { log: { log: opened.log, partitions: opened.partitions } }),
+        ...(opened === null ? {} : { log: { log: opened.log, partitions: opened.partitions, format: defaultEventsFormat(logUrl(o.data, o.log)) } }),
         onProgress: bars.onProgress,
       })
     } catch (err) {

@@ -8,7 +8,7 @@ import { addSetting } from '../config/commander-options.ts'
 import { durationMs, fromThrowing, integer } from '../config/parsers.ts'
 import { flagParser, processEnv, readEnv, type Env } from '../config/read-setting.ts'
 import { SETTINGS, type LogLevel } from '../config/settings.ts'
-import { DEFAULT_TENANT } from '../events/index.ts'
+import { DEFAULT_TENANT, type EventsFormat } from '../events/index.ts'
 import { createLogger } from '../logger.ts'
 import { logUrl, type GlobalOptions } from './options.ts'
 
@@ -40,6 +40,8 @@ export interface ServeOptions {
   /** The daily prediction run (config.predict). */
   predict?: boolean
   predictAt?: number
+  /** --events-format / TAGSTREAM_EVENTS_FORMAT (config.eventsFormat). */
+  eventsFormat?: EventsFormat
 }
 
 /** The settings of `serve` that only a variable sets (no flag), parsed once by serveEnv. */
@@ -111,6 +113,7 @@ export function serverConfig(global: GlobalOptions, o: ServeOptions, keys: ApiKe
     predict: { enabled: o.predict ?? DEFAULT_PREDICT.enabled, atMinute: o.predictAt ?? DEFAULT_PREDICT.atMinute },
     inbox: { ...DEFAULT_INBOX, ...(o.inboxMax === undefined ? {} : { maxPerPlayer: o.inboxMax }), ...(o.inboxTtlDays === undefined ? {} : { ttlDays: o.inboxTtlDays }) },
     ...(env.collectorFastPath === undefined ? {} : { collectorFastPath: env.collectorFastPath }),
+    ...(o.eventsFormat === undefined ? {} : { eventsFormat: o.eventsFormat }),
     ...(env.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: env.sseHeartbeatMs }),
     ...(env.webDir === undefined ? {} : { webDir: env.webDir }),
     http: {
@@ -158,6 +161,7 @@ export function registerServe(program: Command): void {
   addSetting(serve, SETTINGS.inboxTtlDays)
   addSetting(serve, SETTINGS.predict)
   addSetting(serve, SETTINGS.predictAt)
+  addSetting(serve, SETTINGS.eventsFormat)
   serve
     .option('--body-timeout-ms <ms>', 'a collector request body must arrive within this', flagParser('--body-timeout-ms', durationMs(1)), DEFAULT_HTTP_TIMEOUTS.bodyTimeoutMs)
     .option('--body-idle-timeout-ms <ms>', 'a collector request body may pause this long between bytes', flagParser('--body-idle-timeout-ms', durationMs(1)), DEFAULT_HTTP_TIMEOUTS.bodyIdleTimeoutMs)

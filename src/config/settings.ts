@@ -30,6 +30,9 @@ function setting<T>(s: Setting<T>): Setting<T> {
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/** The events log's record formats (src/events/events-format.ts; config/ imports nothing of the project, so they are listed here too). */
+export const EVENTS_FORMATS = ['json', 'binary'] as const
+
 /** More partitions than this is a typo, not a deployment: each is a directory and a thread's worth of state. */
 export const MAX_PARTITIONS = 1024
 
@@ -143,6 +146,14 @@ export const SETTINGS = {
     defaultText: 'on',
     doc: 'off = the collector parses every body with JSON.parse (A/B benchmarks, a suspected fast-path bug)',
     parse: onOff,
+  }),
+  eventsFormat: setting({
+    env: 'TAGSTREAM_EVENTS_FORMAT',
+    flag: '--events-format <format>',
+    commands: ['serve', 'demo', 'ingest'],
+    defaultText: 'json on kafka://, binary on the embedded log',
+    doc: 'how events are stored in the events log: json (readable by any Kafka consumer) or binary (our compact envelope); both are always read',
+    parse: oneOf(EVENTS_FORMATS),
   }),
   sseHeartbeatMs: setting({
     env: 'TAGSTREAM_SSE_HEARTBEAT_MS',

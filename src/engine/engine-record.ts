@@ -1,12 +1,13 @@
-import { CODEC, decodeEventAt } from '../events/codec.ts'
+import { CODEC, decodeEventAt, decodeJsonEvent } from '../events/codec.ts'
 import { clockRecordTime } from '../events/clock-record.ts'
 import { DEFAULT_TENANT, type TrackedEvent } from '../events/envelope.ts'
-import { decodeJsonRecord, validTenant } from '../events/json-record.ts'
+import { validTenant } from '../events/json-record.ts'
 
 /*
  * What the engine makes of one record of the `events` log (docs/engine.md, "Poison records").
- * Our own writers (collector, ingest, game API) store validated events in the binary envelope and
- * clock records; a third-party producer on Kafka may write anything. Nothing here throws: a record
+ * Our own writers (collector, ingest, game API) store validated events as JSON or in the binary
+ * envelope (src/events/events-format.ts), and clock records; a third-party producer on Kafka may
+ * write anything. Nothing here throws: a record
  * that is not a clock record or an event is a `Poison` with the field and the reason, and the
  * partition dead-letters it and moves on. Every decision is a function of the record's bytes, its
  * position and its log timestamp, so a restored partition decides every record the same way.
@@ -79,12 +80,13 @@ export function decodeBinary(b: Buffer, start: number, end: number): TrackedEven
 }
 
 /**
- * Anything else is read as JSON, as a third-party producer would write it: the collector's envelope,
- * validated as the collector does, decoded by the one decoder every reader of the log shares
- * (src/events/json-record.ts), so the warehouse holds the very event processed here.
+ * Anything else is read as JSON: our own stored events (the JSON format, read from their bytes) or
+ * what a third-party producer wrote, validated as the collector does, by the one decoder every
+ * reader of the log shares (decodeJsonEvent, src/events/codec.ts), so the warehouse holds the very
+ * event processed here.
  */
 function decodeJson(b: Buffer, start: number, end: number, partition: number, offset: number, timestamp: number): EngineRecord {
-  const r = decodeJsonRecord(b, { partition, offset, timestamp }, start, end)
+  const r = decodeJsonEvent(b, start, end, { partition, offset, timestamp })
   return r.ok ? { kind: 'event', event: r.event } : { kind: 'poison', poison: poison(r.tenant ?? DEFAULT_TENANT, r.field, r.reason) }
 }
 

@@ -2,7 +2,10 @@ import type { TrackedEvent } from './envelope.ts'
 import { readShortString, RepeatedString } from './intern.ts'
 import { CODEC, f64At } from './codec-layout.ts'
 import { ANY_KEY, EventView, decodeProperties, walkProperties } from './event-view.ts'
-import { decodeJsonRecord, type LogPosition } from './json-record.ts'
+import { decodeJsonRecord, type JsonRecord, type LogPosition } from './json-record.ts'
+import { readCanonicalEvent } from './json-reader.ts'
+import { encodeEventJson } from './json-writer.ts'
+import type { EventsFormat } from './events-format.ts'
 
 /*
  * How an event travels through the log. JSON is parsed once, at the edge; inside, events are stored
@@ -19,9 +22,12 @@ import { decodeJsonRecord, type LogPosition } from './json-record.ts'
  *
  * A value whose first byte is 2 is a clock record, not an event (clock-record.ts).
  *
- * Any other value is JSON that another producer wrote to a Kafka topic: what a client would POST,
- * read by json-record.ts as every reader of the log reads it. Its receive time and default event_id
- * come from its place in the log, so decodeEvent reads one only when given that place.
+ * A value that starts with `{` is JSON: our own canonical record (json-writer.ts, the default
+ * format since issue 23: events-format.ts), read from its bytes by json-reader.ts, or what another
+ * producer wrote to a Kafka topic, read by json-record.ts. decodeEventAt is the one entry point every
+ * reader of the log decodes events through, whichever the format. A JSON record without
+ * `received_at` takes its receive time and default event_id from its place in the log, so it is
+ * read only when given that place.
  */
 export { CODEC }
 const { VERSION, AT_TS, AT_RECEIVED, AT_FLAGS, HEADER, HAS_ANONYMOUS_ID, SERVER_ID, OPEN_BRACE, T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_JSON } = CODEC
@@ -91,14 +97,19 @@ export function encodeEvent(event: TrackedEvent): Buffer {
   return b.subarray(start, pos)
 }
 
+/** The event as a record of the `events` log in `format` (events-format.ts). */
+export function encodeEventAs(event: TrackedEvent, format: EventsFormat): Buffer {
+  return format === 'json' ? encodeEventJson(event) : encodeEvent(event)
+}
+
 /**
  * A plain event object from a record's value; throws when the value is not an event. `at`, the
  * record's log position, is needed for a JSON record (see decodeOther).
  */
 export function decodeEvent(bytes: Uint8Array, at?: LogPosition): TrackedEvent {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (b[0] !== VERSION) return decodeOther(b, 0, b.length, at)
-  const v = decodeEventAt(b, 0, b.length)
+  const v = decodeEventAt(b, 0, b.length, at)
+  if (!(v instanceof EventView)) return v
   const out: TrackedEvent = { event: v.event, user_id: v.user_id, ts: v.ts, event_id: v.event_id, tenant: v.tenant, received_at: v.received_at, properties: v.properties }
   if (v.anonymous_id !== undefined) out.anonymous_id = v.anonymous_id
   return out
@@ -141,7 +152,7 @@ export function idSpan(b: Buffer, s: number, end: number): IdSpan | null {
 const eventNames = new RepeatedString()
 const tenants = new RepeatedString()
 
-/** Decodes the event in b[start, end) (binary, or JSON when `at` is given) without copying it first. */
+/** Decodes the event in b[start, end) (binary or JSON; `at` for JSON without received_at) without copying it first. */
 export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPosition): TrackedEvent {
   if (b[start] !== VERSION || end <= start) return decodeOther(b, start, end, at)
   // Every bulk reader (engine threads, workers, replay) decodes here, once per event: positions are
@@ -175,20 +186,34 @@ export function decodeEventAt(b: Buffer, start: number, end: number, at?: LogPos
 }
 
 /**
- * A value that is not the binary envelope. With its log position it is read as another producer's
- * JSON event (json-record.ts, the engine's and the warehouse sink's decoder too); one that fails
- * validation throws, as the engine dead-letters it. Without a position it throws too: its receive
- * time and default event_id would have to be made up, and would differ from the engine's.
+ * A value that is not the binary envelope: JSON, our canonical record read from its bytes when it is
+ * one, else by json-record.ts (the engine's and the warehouse sink's decoder too); one that fails
+ * throws, as the engine dead-letters it. A JSON event without received_at and without its log
+ * position throws too: its receive time and default event_id would have to be made up, and would
+ * differ from the engine's.
  */
 function decodeOther(b: Buffer, start: number, end: number, at: LogPosition | undefined): TrackedEvent {
   if (end <= start) throw new Error('empty record')
   const first = b[start]
-  if (at === undefined || first === CODEC.CLOCK || first === CODEC.IDENTITY || first === CODEC.RULES) {
-    throw new Error(first === OPEN_BRACE ? 'a JSON event record is decoded with its log position (partition, offset, timestamp)' : `unknown event encoding ${first}`)
+  if (first === CODEC.CLOCK || first === CODEC.IDENTITY || first === CODEC.RULES || first === CODEC.ERASE || (at === undefined && first !== OPEN_BRACE)) {
+    throw new Error(`unknown event encoding ${first}`)
   }
-  const r = decodeJsonRecord(b, at, start, end)
+  const r = decodeJsonEvent(b, start, end, at)
   if (!r.ok) throw new Error(`${r.field}: ${r.reason}`)
   return r.event
+}
+
+/**
+ * A JSON record of the `events` log, never throwing: our canonical record read from its bytes
+ * (json-reader.ts), anything else by json-record.ts, which decides what the fast reader leaves. The
+ * engine's poison records and the warehouse sink's refusals come from here, so they agree.
+ */
+export function decodeJsonEvent(b: Buffer, start: number, end: number, at: LogPosition | undefined): JsonRecord {
+  if (b[start] === OPEN_BRACE) {
+    const fast = readCanonicalEvent(b, start, end)
+    if (fast !== null) return { ok: true, event: fast }
+  }
+  return decodeJsonRecord(b, at, start, end)
 }
 
 function writeString(b: Buffer, pos: number, s: string, lengthBytes: 1 | 2 | 4): number {

@@ -27,8 +27,10 @@ export interface TrackedEvent {
 /**
  * Field names with a meaning of their own; every other top-level field is a property. `sent_at` is
  * read and consumed (docs/events.md#event-time): it is the client's clock, not a fact about the event.
+ * `received_at` and `id_assigned` are the server's (a stored JSON event carries them,
+ * ./events-format.ts): a client that sends one is refused, so no property can take their names.
  */
-export const RESERVED_FIELDS = ['event', 'user_id', 'anonymous_id', 'ts', 'event_id', 'tenant', 'sent_at'] as const
+export const RESERVED_FIELDS = ['event', 'user_id', 'anonymous_id', 'ts', 'event_id', 'tenant', 'sent_at', 'received_at', 'id_assigned'] as const
 
 /** One of RESERVED_FIELDS. */
 export type ReservedField = (typeof RESERVED_FIELDS)[number]

@@ -28,11 +28,11 @@ export class EventView implements TrackedEvent {
     readonly user_id: string,
     readonly ts: number,
     readonly received_at: number,
-    private props: Record<string, JsonValue> | null,
-    private readonly bytes: Buffer,
+    protected props: Record<string, JsonValue> | null,
+    protected readonly bytes: Buffer,
     private readonly idStart: number,
     private readonly idEnd: number,
-    private readonly propsAt: number,
+    protected readonly propsAt: number,
     readonly keyBloom: number,
   ) {}
 
@@ -109,7 +109,7 @@ export function decodeProperties(b: Buffer, pos: number): Record<string, JsonVal
 }
 
 /** One of 32 bits for the key b[s, s+n): from its length and first and last bytes. */
-function keyBit(b: Uint8Array, s: number, n: number): number {
+export function keyBit(b: Uint8Array, s: number, n: number): number {
   return n === 0 ? 1 : 1 << ((n * 7 + b[s]! + b[s + n - 1]!) & 31)
 }
 

@@ -1,4 +1,5 @@
-import { DEFAULT_TENANT, type TrackedEvent } from './envelope.ts'
+import { DEFAULT_TENANT, FORBIDDEN_KEY, RESERVED_FIELDS, type JsonValue, type TrackedEvent } from './envelope.ts'
+import { ID_ASSIGNED, RECEIVED_AT } from './events-format.ts'
 import { validateEvent } from './validate.ts'
 
 /*
@@ -13,6 +14,14 @@ import { validateEvent } from './validate.ts'
  * the tenant is the record's own `tenant` field, else `default`; an event without `event_id` gets
  * `events:<partition>:<offset>`. Every decision is a function of the bytes and the log position, so
  * a replay decides each record the same way.
+ *
+ * A record with `received_at` is a *stored* event (./json-writer.ts: what a collector writes in the
+ * JSON format): one a collector validated and decided the time of. It is read as the binary
+ * envelope is read (src/engine/engine-record.ts decodeBinary), not validated again: `ts` and
+ * `received_at` are taken as written (finite epoch ms), the tenant must be one, `event` and
+ * `user_id` non-empty strings, and every other field but the reserved ones is a property. So the
+ * same event stored in either format is the same event to every reader, and a producer that writes
+ * `received_at` is trusted as one that writes the binary envelope is.
  */
 
 /** Where a record sits in the log: what a JSON record's receive time and default event_id come from. */
@@ -48,8 +57,8 @@ export function validTenant(t: string): boolean {
   return true
 }
 
-/** Decodes the JSON record in b[start, end) at log position `at`. Never throws. */
-export function decodeJsonRecord(b: Uint8Array, at: LogPosition, start = 0, end = b.byteLength): JsonRecord {
+/** Decodes the JSON record in b[start, end) at log position `at` (needed unless it is a stored event). Never throws. */
+export function decodeJsonRecord(b: Uint8Array, at: LogPosition | undefined, start = 0, end = b.byteLength): JsonRecord {
   // An empty value (a Kafka tombstone, say): b[start] would be another record's byte.
   if (end <= start) return refuse(null, '(record)', 'empty record')
   const first = b[start]
@@ -71,6 +80,7 @@ export function decodeJsonRecord(b: Uint8Array, at: LogPosition, start = 0, end 
   }
   let tenant: string | null = null
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    if (Object.hasOwn(raw, RECEIVED_AT)) return storedEvent(raw as Record<string, unknown>, at)
     tenant = DEFAULT_TENANT
     if (Object.hasOwn(raw, 'tenant')) {
       const t = (raw as { tenant: unknown }).tenant
@@ -78,12 +88,47 @@ export function decodeJsonRecord(b: Uint8Array, at: LogPosition, start = 0, end 
       tenant = t
     }
   }
+  // Its receive time and default event_id are its place in the log.
+  if (at === undefined) return refuse(tenant, '(record)', 'a JSON event without received_at is decoded with its log position (partition, offset, timestamp)')
   const v = validateEvent(raw, { tenant: tenant ?? DEFAULT_TENANT, receivedAt: at.timestamp, makeId: () => `events:${at.partition}:${at.offset}` })
   if (!v.ok) return refuse(tenant, v.error.field, v.error.reason)
   // id_assigned marks an id the collector made up (envelope.ts); this one is the record's position,
   // and decoders leave the flag out.
   delete v.event.id_assigned
   return { ok: true, event: v.event }
+}
+
+const NOT_PROPERTIES = new Set<string>(RESERVED_FIELDS)
+
+/** A stored event's object, read as the binary envelope is read (see the top comment). */
+function storedEvent(o: Record<string, unknown>, at: LogPosition | undefined): JsonRecord {
+  let tenant = DEFAULT_TENANT
+  if (o.tenant !== undefined) {
+    if (typeof o.tenant !== 'string' || !validTenant(o.tenant)) return refuse(null, 'tenant', 'must be a string of 1 to 128 characters, no colon or control characters')
+    tenant = o.tenant
+  }
+  const { event, user_id, anonymous_id, ts, event_id, received_at } = o
+  if (typeof received_at !== 'number' || !Number.isFinite(received_at)) return refuse(tenant, RECEIVED_AT, 'must be a finite number (epoch ms)')
+  if (typeof ts !== 'number' || !Number.isFinite(ts)) return refuse(tenant, 'ts', 'must be a finite number (epoch ms) in a stored event')
+  if (typeof event !== 'string' || event.length === 0) return refuse(tenant, 'event', 'must be a non-empty string')
+  if (typeof user_id !== 'string' || user_id.length === 0) return refuse(tenant, 'user_id', 'must be a non-empty string in a stored event')
+  if (anonymous_id !== undefined && typeof anonymous_id !== 'string') return refuse(tenant, 'anonymous_id', 'must be a string')
+  if (o[ID_ASSIGNED] !== undefined && o[ID_ASSIGNED] !== true) return refuse(tenant, ID_ASSIGNED, 'must be true when present')
+  let id: string
+  if (typeof event_id === 'string') id = event_id
+  else if (event_id !== undefined) return refuse(tenant, 'event_id', 'must be a string')
+  else if (at === undefined) return refuse(tenant, 'event_id', 'is required without the log position')
+  else id = `events:${at.partition}:${at.offset}`
+  const properties: Record<string, JsonValue> = {}
+  for (const key in o) {
+    if (NOT_PROPERTIES.has(key)) continue
+    // A plain assignment of this key would set the object's prototype.
+    if (key === FORBIDDEN_KEY) return refuse(tenant, key, `property name "${FORBIDDEN_KEY}" is not allowed`)
+    properties[key] = o[key] as JsonValue
+  }
+  const e: TrackedEvent = { event, user_id, ts, event_id: id, tenant, received_at, properties }
+  if (anonymous_id !== undefined) e.anonymous_id = anonymous_id
+  return { ok: true, event: e }
 }
 
 function refuse(tenant: string | null, field: string, reason: string): JsonRecord {

@@ -61,6 +61,10 @@ export function validateEvent(raw: unknown, ctx: ValidationContext = {}): Valida
     return fail('event', `must start with a letter or _ and contain only letters, digits, _ . : - (at most ${EVENT_NAME_RULE.maxLength} characters)`)
   }
 
+  // The server's own fields of a stored event (events-format.ts): a client's would be taken for them.
+  if (obj.received_at !== undefined) return fail('received_at', 'is set by the server; send the event time as ts, or use another property name')
+  if (obj.id_assigned !== undefined) return fail('id_assigned', 'is set by the server; use another property name')
+
   const userId = identity(obj, 'user_id')
   if (typeof userId === 'object') return userId
   const anonymousId = identity(obj, 'anonymous_id')

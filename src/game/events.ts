@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { formatEventError, validateEvent, type JsonValue, type TrackedEvent } from '../events/index.ts'
+import { formatEventError, validateEvent, type EventsFormat, type JsonValue, type TrackedEvent } from '../events/index.ts'
 import { appendEvents } from '../ingest/append-events.ts'
 import { Deduper } from '../ingest/dedupe.ts'
 import { uuid7 } from '../events/uuid7.ts'
@@ -61,6 +61,8 @@ export function gameEvent(name: string, player: PlayerRecord, action: Record<str
 export interface EventSink {
   log: EventLog
   partitions: number
+  /** How the events are stored (ServerConfig.eventsFormat); default DEFAULT_EVENTS_FORMAT. */
+  eventsFormat?: EventsFormat
   /**
    * The collector's event_id horizon (src/ingest/dedupe.ts): an action's event is claimed in it while
    * being appended, so the outbox relay never appends it a second time (./outbox-relay.ts).
@@ -103,7 +105,7 @@ export async function appendActionEvents(sink: EventSink, events: readonly Track
   }
   if (fresh.length === 0) return
   try {
-    await appendEvents(sink.log, fresh, sink.partitions)
+    await appendEvents(sink.log, fresh, sink.partitions, sink.eventsFormat)
   } catch (err) {
     sink.deduper.release(claimed)
     throw err

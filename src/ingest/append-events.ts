@@ -1,4 +1,4 @@
-import { encodeEvent, partitionFor, partitionKey, type TrackedEvent } from '../events/index.ts'
+import { DEFAULT_EVENTS_FORMAT, encodeEventAs, partitionFor, partitionKey, type EventsFormat, type TrackedEvent } from '../events/index.ts'
 import { TOPICS, type AppendRecord, type EventLog } from '../log/event-log.ts'
 
 export interface AppendedEvents {
@@ -8,22 +8,23 @@ export interface AppendedEvents {
 }
 
 /**
- * Appends validated events to the events topic, each to its user's partition; resolves once every
- * partition's batch is durable. Order within a user is kept because a user maps to one partition.
+ * Appends validated events to the events topic, each to its user's partition, stored in `format`;
+ * resolves once every partition's batch is durable. Order within a user is kept because a user maps
+ * to one partition.
  */
-export async function appendEvents(log: EventLog, events: readonly TrackedEvent[], partitions: number): Promise<AppendedEvents> {
+export async function appendEvents(log: EventLog, events: readonly TrackedEvent[], partitions: number, format: EventsFormat = DEFAULT_EVENTS_FORMAT): Promise<AppendedEvents> {
   const groups: AppendRecord[][] = Array.from({ length: partitions }, () => [])
-  for (const e of events) groupEvent(groups, e)
+  for (const e of events) groupEvent(groups, e, format)
   return appendEncoded(log, groups)
 }
 
 /**
- * Encodes an event into its user's partition's group (index = partition, groups.length partitions).
+ * Encodes an event (in `format`) into its user's partition's group (index = partition, groups.length partitions).
  * Throws, leaving the groups as they were, when the event cannot be encoded.
  */
-export function groupEvent(groups: AppendRecord[][], e: TrackedEvent): void {
+export function groupEvent(groups: AppendRecord[][], e: TrackedEvent, format: EventsFormat = DEFAULT_EVENTS_FORMAT): void {
   const key = partitionKey(e.tenant, e.user_id)
-  const record = { key, value: encodeEvent(e), timestamp: e.ts }
+  const record = { key, value: encodeEventAs(e, format), timestamp: e.ts }
   groups[partitionFor(key, groups.length)]!.push(record)
 }
 

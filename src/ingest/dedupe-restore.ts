@@ -1,4 +1,4 @@
-import { CODEC, idSpan } from '../events/index.ts'
+import { CODEC, idSpan, storedIds } from '../events/index.ts'
 import { TOPICS, type EventLog } from '../log/event-log.ts'
 import { readRecordBatch } from '../log/read-batch.ts'
 import { Deduper } from './dedupe.ts'
@@ -15,7 +15,7 @@ import { Deduper } from './dedupe.ts'
  * horizon, so a restart after a quiet hour reads a handful of records, not the whole log.
  */
 
-const { VERSION, AT_RECEIVED, AT_FLAGS, HEADER, SERVER_ID } = CODEC
+const { VERSION, AT_RECEIVED, AT_FLAGS, HEADER, SERVER_ID, OPEN_BRACE } = CODEC
 
 /** Receive times are close to append order, not exactly (concurrent requests): search this far before the cutoff. */
 const SEARCH_SLACK_MS = 60_000
@@ -85,17 +85,26 @@ async function receivedNear(log: EventLog, partition: number, offset: number, en
   for (let i = 0; i < batch.count; i++) {
     const chunk = batch.chunks[batch.chunkOf[i]!]!
     const s = batch.starts[i]!
-    if (batch.ends[i]! - s >= AT_RECEIVED + 8 && chunk[s] === VERSION) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).readDoubleLE(s + AT_RECEIVED)
+    const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (batch.ends[i]! - s >= AT_RECEIVED + 8 && chunk[s] === VERSION) return b.readDoubleLE(s + AT_RECEIVED)
+    const stored = chunk[s] === OPEN_BRACE ? storedIds(b, s, batch.ends[i]!) : null
+    if (stored !== null) return stored.receivedAt
   }
   return null
 }
 
 /**
- * The dedupe key and receive time of a binary event in b[s, end) whose id the client chose, or null:
- * a clock record, a JSON record of another producer (it never went through a collector), an id the
- * server assigned, or a record too short to hold what its lengths say (poison is skipped, not fatal).
+ * The dedupe key and receive time of a stored event in b[s, end) (binary, or JSON with received_at)
+ * whose id the client chose, or null: a clock record, a JSON record of another producer without
+ * received_at (it never went through a collector), an id the server assigned, or a record too short
+ * to hold what its lengths say (poison is skipped, not fatal).
  */
 export function clientId(b: Buffer, s: number, end: number): { key: string; at: number } | null {
+  if (b[s] === OPEN_BRACE) {
+    const stored = storedIds(b, s, end)
+    if (stored === null || stored.assigned || stored.eventId.length === 0 || !Number.isFinite(stored.receivedAt)) return null
+    return { key: Deduper.prefix(stored.tenant) + stored.eventId, at: stored.receivedAt }
+  }
   // HEADER + 8: the header and the five length prefixes of an event with empty strings, the smallest there is.
   if (end - s < HEADER + 8 || b[s] !== VERSION) return null
   const flags = b[s + AT_FLAGS]!

@@ -16,6 +16,8 @@ export const F_EVENT_ID = FIELD_BIT.event_id
 export const F_TENANT = FIELD_BIT.tenant
 /** sent_at: its element takes the slow path (a corrected time; rare). */
 export const F_SENT_AT = FIELD_BIT.sent_at
+/** received_at, id_assigned: the server's own; the slow path refuses an element that sends one. */
+export const F_SERVER = FIELD_BIT.received_at | FIELD_BIT.id_assigned
 const PROTO = Buffer.from(FORBIDDEN_KEY)
 
 /**

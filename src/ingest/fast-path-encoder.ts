@@ -1,6 +1,7 @@
-import { CODEC, DEFAULT_LIMITS, SIZE_ESTIMATE } from '../events/index.ts'
+import { CODEC, DEFAULT_EVENTS_FORMAT, DEFAULT_LIMITS, SIZE_ESTIMATE, type EventsFormat } from '../events/index.ts'
 import type { Deduper } from './dedupe.ts'
 import { copy, copyWords, isProtoKey, viewOf } from './fast-path-bytes.ts'
+import { NUMBER_ROOM, numberText } from './fast-path-json.ts'
 import { KeySet } from './key-set.ts'
 import { Span, groupElement, props, startRequest, type ReadElement } from './fast-path-event.ts'
 import type { RequestIds } from './ids.ts'
@@ -38,6 +39,8 @@ export interface FastPathOptions {
   ids: RequestIds
   /** Dead letters' source (RequestSorter's); default HTTP. */
   source?: string
+  /** How accepted events are stored (src/events/events-format.ts); default DEFAULT_EVENTS_FORMAT. */
+  eventsFormat?: EventsFormat
 }
 
 /** This element is not read here: it takes the slow path by itself. */
@@ -108,6 +111,8 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
   propCount = 0
   /** validate.ts's size estimate of the event so far. */
   protected budget = 0
+  /** Events are written as JSON records (FastPathOptions.eventsFormat), properties as `,"key":value`. */
+  readonly json: boolean
 
   /** `sentAt`: the request's own send time, for the elements the sorter validates. */
   constructor(
@@ -119,6 +124,7 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
     this.eventBytes = b
     this.bodyView = viewOf(b)
     this.tenantBytes = Buffer.from(o.tenant)
+    this.json = (o.eventsFormat ?? DEFAULT_EVENTS_FORMAT) === 'json'
     this.out = emptyBatch(o.partitions)
     this.sorter = new RequestSorter(sentAt === undefined ? o : { ...o, sentAt }, this.out)
   }
@@ -216,6 +222,14 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
       this.budget += units + keyUnits + SIZE_ESTIMATE.string
       // Checked here too (the budget only grows), so the scratch never holds much more than one event's worth.
       if (this.budget > LIMITS.maxEventBytes) return FALLBACK
+      if (this.json) {
+        // Copied as sent when that is JSON.stringify's text too: an escape may spell a character
+        // another way (`\/`, `\u00e9`), so an escaped string takes the slow path.
+        if (str.escaped) return FALLBACK
+        p = props.jsonKey(b, this.bodyView, ks, klen, props.ensure(p, klen + 4 + end - i))
+        this.propLen = p + copyWords(b, this.bodyView, i, end, props.bytes, props.view, p)
+        return end
+      }
       if (str.escaped && this.o.surrogatesSlow === true && escapesSurrogate(b, i + 1, end - 1)) return FALLBACK
       p = props.key(b, this.bodyView, ks, klen, props.ensure(p, klen + 6 + end - i))
       const out = props.bytes
@@ -233,6 +247,12 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
       const v = num.value
       if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) return FALLBACK
       this.budget += keyUnits + SIZE_ESTIMATE.number
+      if (this.json) {
+        // As JSON.stringify spells the value, whatever the client's spelling (`1.50`, `1E2`).
+        p = props.jsonKey(b, this.bodyView, ks, klen, props.ensure(p, klen + 4 + NUMBER_ROOM))
+        this.propLen = numberText(props.bytes, p, v)
+        return end
+      }
       p = props.key(b, this.bodyView, ks, klen, props.ensure(p, klen + 10))
       props.bytes[p] = T_NUMBER
       props.view.setFloat64(p + 1, v, true)
@@ -243,6 +263,11 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
       end = scanLiteral(b, i)
       if (end === SYNTAX) return SYNTAX
       this.budget += keyUnits + SIZE_ESTIMATE.literal
+      if (this.json) {
+        p = props.jsonKey(b, this.bodyView, ks, klen, props.ensure(p, klen + 9))
+        this.propLen = p + copy(b, i, end, props.bytes, p)
+        return end
+      }
       p = props.key(b, this.bodyView, ks, klen, props.ensure(p, klen + 2))
       props.bytes[p] = c === 0x74 ? T_TRUE : c === 0x66 ? T_FALSE : T_NULL
       this.propLen = p + 1
@@ -257,6 +282,7 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
    * as a property, outside the size budget (the caller adds what validate.ts would).
    */
   protected madeProperty(key: Buffer, type: number, value: Buffer | number): void {
+    if (this.json) return this.madeJsonProperty(key, type, value)
     const klen = key.length
     const size = typeof value === 'number' ? 8 : 4 + value.length
     let p = props.key(key, null, 0, klen, props.ensure(this.propLen, klen + 2 + size))
@@ -268,6 +294,16 @@ export abstract class ElementEncoder implements ReadElement, MemberReader {
     }
     this.propLen = p + size
     // Its key is not in the body, and no key read after it repeats it (the caller sees to that).
+    this.propCount++
+  }
+
+  /** madeProperty in the JSON format: `,"key":` and the value as JSON.stringify writes it. */
+  private madeJsonProperty(key: Buffer, type: number, value: Buffer | number): void {
+    const text = typeof value === 'number' ? null : type === T_STRING ? Buffer.from(JSON.stringify(value.toString('utf8'))) : value
+    let p = props.jsonKey(key, null, 0, key.length, props.ensure(this.propLen, key.length + 4 + (text === null ? NUMBER_ROOM : text.length)))
+    if (typeof value === 'number') p = numberText(props.bytes, p, value)
+    else p += copy(text!, 0, text!.length, props.bytes, p)
+    this.propLen = p
     this.propCount++
   }
 

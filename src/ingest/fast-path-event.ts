@@ -2,11 +2,13 @@ import { CODEC, MAX_ID_LENGTH, murmur2Range, toPositive } from '../events/index.
 import type { AppendRecord } from '../log/event-log.ts'
 import { copy, copyWords, u16, viewOf } from './fast-path-bytes.ts'
 import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
+import { jsonSize, startJsonRequest, writeJson } from './fast-path-json.ts'
 
 /*
  * The fast path's output side: what reading one element leaves (field spans in the body, the
- * properties already encoded in a scratch buffer) and how that becomes the event's binary encoding
- * (src/events/codec.ts's layout) and its partition key. ./fast-path.ts does the reading.
+ * properties already encoded in a scratch buffer) and how that becomes the event's record — the
+ * binary encoding (src/events/codec.ts's layout), or in the JSON format the canonical JSON record
+ * (./fast-path-json.ts) — and its partition key. ./fast-path.ts does the reading.
  */
 
 const { VERSION, AT_TS, AT_RECEIVED, AT_FLAGS, HEADER, HAS_ANONYMOUS_ID, SERVER_ID } = CODEC
@@ -46,7 +48,9 @@ export interface ReadElement {
   readonly anonymousId: Span
   readonly eventId: Span
   readonly ts: number
-  /** Properties encoded in `props.bytes[0, propLen)`, `u8 len, key | u8 type | value` each. */
+  /** The record is written as JSON (src/events/events-format.ts), else in the binary envelope. */
+  readonly json: boolean
+  /** Properties encoded in `props.bytes[0, propLen)`: `u8 len, key | u8 type | value` each, or in JSON `,"key":value` each. */
   readonly propCount: number
   readonly propLen: number
 }
@@ -64,6 +68,16 @@ export const props = {
       this.view = viewOf(bigger)
     }
     return p
+  },
+  /** Writes a property's `,"key":` at p, the JSON format's (`bv`: a view of b, or null); returns the offset after it. */
+  jsonKey(b: Buffer, bv: DataView | null, ks: number, klen: number, p: number): number {
+    const out = this.bytes
+    out[p] = 0x2c
+    out[p + 1] = 0x22
+    p += 2 + copyWords(b, bv, ks, ks + klen, out, this.view, p + 2)
+    out[p] = 0x22
+    out[p + 1] = 0x3a
+    return p + 2
   },
   /** Writes a property's `u8 len, key` at p (`bv`: a view of b, or null); returns the offset after it. */
   key(b: Buffer, bv: DataView | null, ks: number, klen: number, p: number): number {
@@ -95,6 +109,7 @@ type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
 
 /** Sets the tenant of the request about to be read (at most 255 bytes, ASCII). */
 export function startRequest(tenant: Buffer): void {
+  startJsonRequest(tenant.toString('latin1'))
   const t = tenant.length
   if (keyBytes.length < t + 1 + 3 * MAX_ID_UNITS) {
     keyBytes = Buffer.allocUnsafe(2 * (t + 1 + 3 * MAX_ID_UNITS))
@@ -106,8 +121,8 @@ export function startRequest(tenant: Buffer): void {
 }
 
 /**
- * Encodes the element just read from body `b` (exactly the bytes encodeEvent gives for the event
- * validateEvent makes) and adds it to its partition's group.
+ * Encodes the element just read from body `b` (exactly the bytes encodeEvent, or in JSON
+ * encodeEventJson, gives for the event validateEvent makes) and adds it to its partition's group.
  */
 export function groupElement(groups: AppendRecord[][], b: Buffer, e: ReadElement, receivedAt: number, ids: RequestIds): void {
   const hash = keyHash(b, e)
@@ -150,8 +165,9 @@ export function writeKey(out: Buffer, pos: number): number {
   return copy(keyBytes, 0, keyLength, out, pos)
 }
 
-/** Bytes writeEncoded writes for the element; `madeIdLength`: the id's length when the client sent none. */
+/** Bytes writeEncoded writes for the element (at most, in JSON); `madeIdLength`: the id's length when the client sent none. */
 export function encodedSize(e: ReadElement, madeIdLength: number): number {
+  if (e.json) return jsonSize(e, madeIdLength)
   const id = e.userId.present ? e.userId : e.anonymousId
   const anon = e.anonymousId
   const eidLen = e.eventId.present ? e.eventId.length : madeIdLength
@@ -163,6 +179,7 @@ export function encodedSize(e: ReadElement, madeIdLength: number): number {
  * An event without a client id gets `ids`' next id, or with `ids` null madeId[0, madeLength).
  */
 export function writeEncoded(s: Buffer, sv: DataView, start: number, b: Buffer, e: ReadElement, receivedAt: number, ids: RequestIds | null, madeId: Buffer | null, madeLength: number): number {
+  if (e.json) return writeJson(s, sv, start, b, e, receivedAt, ids, madeId, madeLength, props.bytes, props.view)
   const t = tenantLength
   // With no user_id the anonymous id is both fields.
   const id = e.userId.present ? e.userId : e.anonymousId

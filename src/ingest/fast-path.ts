@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import { DEFAULT_LIMITS, MIN_EVENT_TIME, parseEventTime } from '../events/index.ts'
 import { ElementEncoder, FALLBACK, type FastPathOptions } from './fast-path-encoder.ts'
-import { F_ANON, F_EVENT, F_EVENT_ID, F_SENT_AT, F_TENANT, F_TS, F_USER, isEventName, reservedField } from './fast-path-bytes.ts'
+import { F_ANON, F_EVENT, F_EVENT_ID, F_SENT_AT, F_SERVER, F_TENANT, F_TS, F_USER, isEventName, reservedField } from './fast-path-bytes.ts'
 import { MAX_ID_UNITS, type Span } from './fast-path-event.ts'
 import { REQUEST_ID_LENGTH } from './ids.ts'
 import type { IngestBatch } from './batch.ts'
@@ -89,7 +89,7 @@ export class BodyEncoder extends ElementEncoder {
     const { b, n } = this
     // sent_at corrects the event time (validate.ts), as does a ts later than the receive time (a
     // clamp, and the property original_ts): rare enough for the slow path, which has the rules once.
-    if (field === F_SENT_AT || (this.seen & field) !== 0) return FALLBACK
+    if (field === F_SENT_AT || (field & F_SERVER) !== 0 || (this.seen & field) !== 0) return FALLBACK
     this.seen |= field
     const c = b[i]
     if (c === 0x6e) {

@@ -1,6 +1,6 @@
 import { TOPICS, type EventLog } from '../log/event-log.ts'
 import { appendFramed, FRAME_RECORD_HEADER, FramedRecords } from '../log/framed.ts'
-import { toPositive } from '../events/index.ts'
+import { toPositive, type EventsFormat } from '../events/index.ts'
 import { appendDeadLetters } from './dead-letters.ts'
 import type { IngestBatch, RejectedEvent } from './batch.ts'
 import type { DeadLetter } from './dead-letters.ts'
@@ -33,6 +33,7 @@ export interface FileChunkJob {
   receivedAt: number
   partitions: number
   source: string
+  eventsFormat: EventsFormat
 }
 
 /** A reader thread's answer: a FileChunk with each frame's buffer moved across. */
@@ -61,8 +62,8 @@ export class FileLines extends LineEncoder {
   }
 
   /** The options a file's chunk is read with: its tenant and receive time (ids made from it), no event count limit, no de-duplication. */
-  static options(tenant: string, receivedAt: number, partitions: number, source: string): FastPathOptions {
-    return { tenant, receivedAt, partitions, maxEvents: Number.POSITIVE_INFINITY, deduper: null, ids: new RequestIds(receivedAt), source }
+  static options(tenant: string, receivedAt: number, partitions: number, source: string, eventsFormat?: EventsFormat): FastPathOptions {
+    return { tenant, receivedAt, partitions, maxEvents: Number.POSITIVE_INFINITY, deduper: null, ids: new RequestIds(receivedAt), source, eventsFormat }
   }
 
   /** A chunk read, here or by a reader thread (./file-lines-thread.ts). */

@@ -1,3 +1,4 @@
+import type { EventsFormat } from '../events/index.ts'
 import type { IngestBatch } from './batch.ts'
 import { bodyText, type BodyFormat } from './body.ts'
 import { HTTP_SOURCE, inputLetter, type DeadLetter } from './dead-letters.ts'
@@ -34,6 +35,8 @@ export interface BodyContext {
   deduper: Deduper
   /** The byte-level fast path may read the body (ServerConfig.collectorFastPath; TAGSTREAM_COLLECTOR_FAST_PATH=off turns it off). */
   fastPath: boolean
+  /** How accepted events are stored (ServerConfig.eventsFormat); default DEFAULT_EVENTS_FORMAT. */
+  eventsFormat?: EventsFormat
 }
 
 /** Sorts a request body (UTF-8 not yet checked) into a batch, or the failure that refuses it whole. */
@@ -45,7 +48,7 @@ export function sortBody(bytes: Buffer, format: BodyFormat, shape: BodyShape, c:
   }
   const parsed = parseBody(bytes, format, shape, c.maxEvents)
   if (!(parsed instanceof ParsedBody)) return parsed
-  return sortBatch(parsed, c.tenant, c.receivedAt, c.partitions, c.deduper)
+  return sortBatch(parsed, c.tenant, c.receivedAt, c.partitions, c.deduper, undefined, c.eventsFormat)
 }
 
 function parseBody(bytes: Buffer, format: BodyFormat, shape: BodyShape, maxEvents: number): ParsedBody | RequestFailure {
@@ -96,5 +99,5 @@ export function sortPosthogBody(
   const tenant = tenantOf(body.key)
   if (typeof tenant !== 'string') return tenant
   const parsed = posthogEvents(body, c.maxEvents)
-  return { tenant, batch: parsed instanceof ParsedBody ? sortBatch(parsed, tenant, c.receivedAt, c.partitions, c.deduper) : parsed }
+  return { tenant, batch: parsed instanceof ParsedBody ? sortBatch(parsed, tenant, c.receivedAt, c.partitions, c.deduper, undefined, c.eventsFormat) : parsed }
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, formatEventError, validateEvent, type EventError, type TrackedEvent, type ValidationContext, type ValidationResult } from '../events/index.ts'
+import { DEFAULT_LIMITS, formatEventError, validateEvent, type EventError, type EventsFormat, type TrackedEvent, type ValidationContext, type ValidationResult } from '../events/index.ts'
 import { groupEvent } from './append-events.ts'
 import { emptyBatch, type IngestBatch } from './batch.ts'
 import { HTTP_SOURCE, inputLetter } from './dead-letters.ts'
@@ -18,6 +18,8 @@ export interface SorterOptions {
   sentAt?: number
   /** Dead letters' source: HTTP_SOURCE by default, `file:<path>` for a file. */
   source?: string
+  /** How accepted events are stored (src/events/events-format.ts); default DEFAULT_EVENTS_FORMAT. */
+  eventsFormat?: EventsFormat
 }
 
 /**
@@ -69,7 +71,7 @@ export class RequestSorter {
    */
   add(event: TrackedEvent): boolean {
     try {
-      groupEvent(this.out.groups, event)
+      groupEvent(this.out.groups, event, this.o.eventsFormat)
     } catch (err) {
       this.out.unencodable ??= err instanceof Error ? err : new Error(String(err))
       return false
@@ -90,12 +92,20 @@ export class RequestSorter {
 
 /**
  * Validates every candidate event of a parsed body once, claims client event ids and encodes the
- * accepted events. The loop allocates nothing per event beyond the validated event itself (no
+ * accepted events (in `eventsFormat`). The loop allocates nothing per event beyond the validated event itself (no
  * closures). `ids` is given by tests that compare two paths with the same id sequence.
  */
-export function sortBatch(body: ParsedBody, tenant: string, receivedAt: number, partitions: number, deduper: Deduper, ids: RequestIds = new RequestIds(receivedAt)): IngestBatch {
+export function sortBatch(
+  body: ParsedBody,
+  tenant: string,
+  receivedAt: number,
+  partitions: number,
+  deduper: Deduper,
+  ids: RequestIds = new RequestIds(receivedAt),
+  eventsFormat?: EventsFormat,
+): IngestBatch {
   const batch = emptyBatch(partitions)
-  const sorter = new RequestSorter({ tenant, receivedAt, deduper, ids, sentAt: body.sentAt }, batch)
+  const sorter = new RequestSorter({ tenant, receivedAt, deduper, ids, sentAt: body.sentAt, eventsFormat }, batch)
   for (const e of body.early) sorter.reject(e.index, e, e.raw)
   const items = body.items
   for (let k = 0; k < items.length; k++) {

@@ -1,3 +1,4 @@
+import type { EventsFormat } from '../events/events-format.ts'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
@@ -19,7 +20,8 @@ export interface RunRequest {
   readonly asOfMs?: number
   readonly options?: Partial<PredictOptions>
   /** Where `score` and `run` append the prediction events. */
-  readonly log?: { log: EventLog; partitions: number }
+  /** Where scores go; `format`, how their events are stored (the log's default: src/log/default-events-format.ts). */
+  readonly log?: { log: EventLog; partitions: number; format?: EventsFormat }
   /** Stage, and how far it is (done of total; total 0 when unknown). */
   readonly onProgress?: (stage: string, done: number, total: number) => void
   /**

@@ -1,3 +1,4 @@
+import type { EventsFormat } from '../events/events-format.ts'
 import type { CallGate, RunConnection } from './call-gate.ts'
 import { PREDICTION_EVENT, PREDICTION_SCORES, PREDICTION_VERSION_FIELD, type PredictionScore, type TrackedEvent } from '../events/index.ts'
 import { appendEvents } from '../ingest/append-events.ts'
@@ -15,6 +16,8 @@ const EVENTS_PER_APPEND = 10_000
 export interface ScoreTarget {
   readonly log: EventLog
   readonly partitions: number
+  /** How the prediction events are stored; the library default when absent. */
+  readonly format?: EventsFormat
   /** The events' `ts` (and the traits' `predicted.scored_at`). */
   readonly scoredAt: number
   /** `model_version`: the training run whose models scored. */
@@ -64,7 +67,7 @@ export async function scoreTenant(conn: RunConnection, tenant: string, training:
         properties,
       })
     }
-    await target.gate.pass(() => appendEvents(target.log, batch, target.partitions))
+    await target.gate.pass(() => appendEvents(target.log, batch, target.partitions, target.format))
     appended += batch.length
     target.onAppended?.(appended)
   })

@@ -24,7 +24,10 @@ const H = 3_600_000
 export const JSON_RECORD_CASES: readonly JsonRecordCase[] = [
   { note: 'flat, ISO ts, no event_id', value: json({ event: 'purchase', user_id: '1', amount: 5, currency: 'EUR', ts: '2026-11-05T10:00:00Z' }), event: true },
   { note: 'a `properties` field is a property, tenant of its own', value: json({ event: 'purchase', user_id: 'u2', tenant: 'acme', event_id: 'j-2', properties: { amount: 5 } }), event: true },
-  { note: 'integer user_id, received_at is a property', value: json({ event: 'spin', user_id: 7, received_at: 123, ts: JSON_LOG_TIME - 1_000, bet: 2.5 }), event: true },
+  { note: 'integer user_id', value: json({ event: 'spin', user_id: 7, ts: JSON_LOG_TIME - 1_000, bet: 2.5 }), event: true },
+  { note: 'received_at: a stored event, times as written', value: json({ event: 'spin', user_id: '7', received_at: 123, ts: 100, bet: 2.5 }), event: true },
+  { note: 'id_assigned without received_at: refused as the collector refuses it', value: json({ event: 'spin', user_id: '7', id_assigned: true }), event: false },
+  { note: 'stored event with a ts that is not a number', value: json({ event: 'spin', user_id: '7', received_at: 123, ts: '2026-11-05T10:00:00Z' }), event: false },
   { note: 'ts after the log time: clamped, original_ts kept', value: json({ event: 'spin', user_id: 'late', ts: JSON_LOG_TIME + H }), event: true },
   { note: 'anonymous_id only, sent_at corrects ts', value: json({ event: 'login', anonymous_id: 'anon-1', ts: JSON_LOG_TIME - 10 * H, sent_at: JSON_LOG_TIME - 9 * H }), event: true },
   { note: 'fractional epoch ms', value: json({ event: 'spin', user_id: 'frac', ts: JSON_LOG_TIME - 2_000.75 }), event: true },

@@ -47,7 +47,9 @@ describe('JSON records of the events log', () => {
       received_at: JSON_LOG_TIME,
       properties: { properties: { amount: 5 } },
     })
-    expect(decoded('integer user_id, received_at is a property')).toMatchObject({ user_id: '7', received_at: JSON_LOG_TIME, properties: { received_at: 123, bet: 2.5 } })
+    expect(decoded('integer user_id')).toMatchObject({ user_id: '7', received_at: JSON_LOG_TIME, properties: { bet: 2.5 } })
+    // received_at makes a stored event (what a collector writes in the JSON format): read as written, not validated again.
+    expect(decoded('received_at: a stored event, times as written')).toMatchObject({ user_id: '7', ts: 100, received_at: 123, properties: { bet: 2.5 } })
     expect(decoded('ts after the log time: clamped, original_ts kept')).toMatchObject({ ts: JSON_LOG_TIME, properties: { original_ts: JSON_LOG_TIME + H } })
     expect(decoded('anonymous_id only, sent_at corrects ts')).toMatchObject({ user_id: 'anon-1', anonymous_id: 'anon-1', ts: JSON_LOG_TIME - H })
     expect(decoded('fractional epoch ms').ts).toBe(JSON_LOG_TIME - 2_001)

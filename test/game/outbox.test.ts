@@ -39,7 +39,7 @@ async function allEvents(log: EventLog): Promise<TrackedEvent[]> {
   const out: TrackedEvent[] = []
   for (let p = 0; p < PARTITIONS; p++) {
     const { start, end } = await log.offsets(TOPICS.events, p)
-    for (const r of await readRange(log, TOPICS.events, p, start, end)) if (r.value[0] === 1) out.push(decodeEvent(r.value))
+    for (const r of await readRange(log, TOPICS.events, p, start, end)) if (r.value[0] === 1 || r.value[0] === 0x7b) out.push(decodeEvent(r.value))
   }
   return out
 }

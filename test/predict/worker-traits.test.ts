@@ -56,7 +56,7 @@ describe('predicted traits with engine workers on Kafka and Postgres', () => {
           const { end } = await reader.offsets(TOPICS.events, p)
           for (const r of await readRange(reader, TOPICS.events, p, 0, end)) {
             // Engine records (clock, rules) sit in the same log: only events are decoded.
-            if (r.value[0] !== CODEC.VERSION) continue
+            if (r.value[0] !== CODEC.VERSION && r.value[0] !== CODEC.OPEN_BRACE) continue
             const e = decodeEvent(r.value)
             if (e.event === PREDICTION_EVENT) churn.set(e.user_id, e.properties.churn_7d as number)
           }

@@ -89,7 +89,7 @@ export class Collector {
       if (!Buffer.isBuffer(bytes)) return bodyKeyed ? this.refuse(reply, bytes) : await this.refuseBody(reply, bytes, tenant, receivedAt, raw, spec)
       // Decompressed bytes are held too; they were admitted with the body, so they are counted, not refused.
       reservation.force(bytes.length)
-      const sorting = { tenant, receivedAt, partitions: ctx.partitions, maxEvents: ctx.config.limits.maxEvents, deduper: this.deduper, fastPath: this.fastPath }
+      const sorting = { tenant, receivedAt, partitions: ctx.partitions, maxEvents: ctx.config.limits.maxEvents, deduper: this.deduper, fastPath: this.fastPath, eventsFormat: ctx.config.eventsFormat }
       let batch: IngestBatch | RequestFailure
       if (bodyKeyed) {
         const keyed = sortPosthogBody(bytes, sorting, (key) => this.tenantOfBodyKey(key))

@@ -1,7 +1,7 @@
-import { CODEC } from '../../events/codec.ts'
+import { isEngineRecord } from '../../events/clock-record.ts'
 import { partitionOfUser } from '../../events/partition.ts'
 import { uuid7 } from '../../events/uuid7.ts'
-import { decodeBinary } from '../../engine/engine-record.ts'
+import { decodeEngineRecord } from '../../engine/engine-record.ts'
 import { DEFAULT_WORKER_OPTIONS } from '../../engine/partition-worker.ts'
 import { TOPICS } from '../../log/event-log.ts'
 import { recordsInRange } from '../../log/read-range.ts'
@@ -78,9 +78,12 @@ async function idsToErase(ctx: ApiContext, tenant: string, userId: string): Prom
   const end = Math.min((await ctx.log.offsets(TOPICS.events, p)).end, from + MAX_UNREAD_SCAN)
   for await (const r of recordsInRange(ctx.log, TOPICS.events, p, from, end)) {
     const b = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
-    if (b.length === 0 || b[0] !== CODEC.VERSION) continue
-    const e = decodeBinary(b, 0, b.length)
-    if (!('poison' in e) && e.tenant === tenant && (e.user_id === userId || e.anonymous_id === userId)) return [userId]
+    // Events in either format (and other producers' JSON), decoded as the engine decodes them.
+    if (b.length === 0 || isEngineRecord(b)) continue
+    const d = decodeEngineRecord(b, 0, b.length, p, r.offset, r.timestamp)
+    if (d.kind !== 'event') continue
+    const e = d.event
+    if (e.tenant === tenant && (e.user_id === userId || e.anonymous_id === userId)) return [userId]
   }
   return null
 }

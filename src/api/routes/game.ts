@@ -28,6 +28,7 @@ export function gameDeps(ctx: ApiContext): GameDeps {
     store: ctx.players,
     log: ctx.log,
     partitions: ctx.partitions,
+    eventsFormat: ctx.config.eventsFormat,
     deduper: ctx.deduper,
     onAppended: (e) => ctx.metrics.ingestEvents.inc({ tenant: e.tenant }),
     onQueued: (e, err) =>

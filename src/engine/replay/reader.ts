@@ -34,6 +34,8 @@ export class ReplayReader extends LineEncoder {
       maxEvents: Number.POSITIVE_INFINITY,
       deduper: null,
       ids: new RequestIds(0),
+      // The replay's own batch, not the log: its readers (./repeats.ts, ../replay.ts) read the binary envelope.
+      eventsFormat: 'binary',
     })
   }
 

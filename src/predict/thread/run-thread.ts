@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { openEventLog } from '../../log/open-log.ts'
+import { defaultEventsFormat } from '../../log/default-events-format.ts'
 import { CallGate, RunStopped, STOPPED } from '../call-gate.ts'
 import { predictRun, RunBusyError } from '../run.ts'
 import type { PredictOptions } from '../predict-options.ts'
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
       kind,
       ...(data.asOfMs === undefined ? {} : { asOfMs: data.asOfMs }),
       ...(data.options === undefined ? {} : { options: data.options }),
-      ...(log === null ? {} : { log: { log, partitions } }),
+      ...(log === null ? {} : { log: { log, partitions, format: defaultEventsFormat(data.logUrl) } }),
       signal: stop.signal,
       gate,
       onProgress: (stage, done, total) => post({ type: 'progress', stage, done, total }),

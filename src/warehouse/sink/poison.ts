@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
-import { CODEC, encodeEvent } from '../../events/codec.ts'
-import { decodeJsonRecord, type LogPosition } from '../../events/json-record.ts'
+import { CODEC, decodeJsonEvent, encodeEvent } from '../../events/codec.ts'
+import type { LogPosition } from '../../events/json-record.ts'
 import { PREDICTION_EVENT } from '../../events/prediction.ts'
 
 /*
@@ -145,15 +145,15 @@ function parses(b: Buffer, start: number, end: number): boolean {
 }
 
 /**
- * Any other record is read as a JSON event from another producer, by the decoder the engine uses
- * (src/events/json-record.ts), so a row is exactly the event the engine processed: same event_id,
+ * Any other record is read as a JSON event — our own stored events, or another producer's — by the
+ * decoder the engine uses (decodeJsonEvent), so a row is exactly the event the engine processed: same event_id,
  * ts, tenant and properties. The event comes back in the binary form, checked like every other envelope:
  * what the engine takes but a file cannot hold (a `ts` outside the years 0001–9999, say, from a
  * record whose log timestamp is one, or a tenant over 255 bytes) is refused too. A refusal carries
  * the record's tenant when it names one (`default` for an object without `tenant`), else ''.
  */
 export function jsonRecordEnvelope(b: Buffer, start: number, end: number, at: LogPosition): { event: Buffer } | { reason: string; tenant: string } {
-  const r = decodeJsonRecord(b, at, start, end)
+  const r = decodeJsonEvent(b, start, end, at)
   if (!r.ok) return { reason: `${r.field}: ${r.reason}`, tenant: r.tenant ?? '' }
   const tenant = r.event.tenant
   let event: Buffer
