@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a single-node Apache Kafka broker (KRaft, broker+controller) on 127.0.0.1:9092 for tests and
-# local use (KAFKA_PORT moves it, e.g. when 9092 is taken). The jars come from Maven Central once
+# local use (KAFKA_PORT moves it, e.g. when 9092 is taken; KAFKA_HOST puts its client listener on
+# another local address, e.g. a veth's for a network-cut test). The jars come from Maven Central once
 # (scripts/kafka/pom.xml → .kafka/lib; again when pom.xml changes: lib.sh); every start formats a
 # fresh data directory, so a run never sees an earlier run's topics. Idempotent: a broker already
 # answering on the port is left alone. Stop it with scripts/kafka/stop.sh.
@@ -11,13 +12,15 @@ root="$(cd "$here/../.." && pwd)"
 . "$here/lib.sh"
 dir="${TAGSTREAM_KAFKA_DIR:-$root/.kafka}"
 port="${KAFKA_PORT:-9092}"
+# The address clients connect to (listened on and advertised); the controller stays on 127.0.0.1.
+host="${KAFKA_HOST:-127.0.0.1}"
 controller_port="${KAFKA_CONTROLLER_PORT:-$((port + 1))}"
 wait_s="${KAFKA_START_TIMEOUT_S:-90}"
 
-answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+answers() { (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null; }
 
 if answers "$port"; then
-  echo "kafka: 127.0.0.1:$port already answers; leaving it running"
+  echo "kafka: $host:$port already answers; leaving it running"
   exit 0
 fi
 command -v java >/dev/null || { echo "kafka: java (17+) is needed to run the broker" >&2; exit 1; }
@@ -28,7 +31,7 @@ mkdir -p "$dir"
 exec 9>"$dir/lock"
 flock -w 600 9 || { echo "kafka: timed out waiting for $dir/lock" >&2; exit 1; }
 if answers "$port"; then
-  echo "kafka: 127.0.0.1:$port already answers; leaving it running"
+  echo "kafka: $host:$port already answers; leaving it running"
   exit 0
 fi
 lib="$dir/lib"
@@ -60,8 +63,8 @@ cat >"$props" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://$host:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://$host:$port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
@@ -118,7 +121,7 @@ until answers "$port" && grep -q "Kafka Server started" "$log"; do
     exit 1
   fi
   if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "kafka: not ready on 127.0.0.1:$port after ${wait_s}s; log tail:" >&2
+    echo "kafka: not ready on $host:$port after ${wait_s}s; log tail:" >&2
     tail -n 60 "$log" >&2
     kill "$pid" 2>/dev/null || true
     rm -f "$pidfile"
@@ -126,4 +129,4 @@ until answers "$port" && grep -q "Kafka Server started" "$log"; do
   fi
   sleep 0.5
 done
-echo "kafka: broker ready on 127.0.0.1:$port (pid $pid, log $log)"
+echo "kafka: broker ready on $host:$port (pid $pid, log $log)"

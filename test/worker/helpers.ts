@@ -6,12 +6,14 @@ import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, expect, inject } from 'vitest'
 import { validateEvent, type TrackedEvent } from '../../src/events/index.ts'
 import { appendEvents } from '../../src/ingest/append-events.ts'
+import pg from 'pg'
 import { outcome } from '../engine/outcome.ts'
 import { TOPICS, type EventLog } from '../../src/log/event-log.ts'
 import type { StateStore } from '../../src/state/state-store.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
+import { createLogger } from '../../src/logger.ts'
 import { PostgresStateStore } from '../../src/state/postgres/state-store.ts'
-import { sql, testSchema } from '../state/postgres-helpers.ts'
+import { sql, TEST_POSTGRES, testSchema } from '../state/postgres-helpers.ts'
 import { describeGroup } from '../support/kafka-group.ts'
 import { dropTopics as dropKafkaTopics } from '../support/kafka-topics.ts'
 
@@ -44,10 +46,13 @@ export class WorkerProcess {
   constructor(
     readonly id: string,
     args: readonly string[],
+    /** A command the worker runs under, e.g. `ip netns exec <ns>` (it execs node: the pid stays the worker's). */
+    wrap: readonly string[] = [],
   ) {
     // The workloads carry fixed event times: the workers' clocks move with events only, so every
     // run's output can be compared with one uninterrupted run (clock records: test/engine/clock).
-    this.proc = spawn(process.execPath, [bin, 'worker', '--id', id, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TAGSTREAM_LOG_LEVEL: 'info', TAGSTREAM_CLOCK_TICK_MS: '0' } })
+    const command = [...wrap, process.execPath, bin, 'worker', '--id', id, ...args]
+    this.proc = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TAGSTREAM_LOG_LEVEL: 'info', TAGSTREAM_CLOCK_TICK_MS: '0' } })
     this.proc.stderr!.on('data', (c: Buffer) => (this.log = (this.log + c.toString()).slice(-20_000)))
     // TAGSTREAM_TEST_WORKER_LOGS=<dir> keeps every worker's full log, for looking into a failure.
     const keep = process.env.TAGSTREAM_TEST_WORKER_LOGS
@@ -136,8 +141,17 @@ export interface LeaseRow {
   epoch: number
 }
 
-export async function leases(schema: string): Promise<LeaseRow[]> {
-  return sql<LeaseRow>(`SELECT partition, owner, epoch FROM ${schema}.partition_leases WHERE namespace = 'engine' ORDER BY partition`)
+export async function leases(schema: string, postgres = TEST_POSTGRES): Promise<LeaseRow[]> {
+  const query = `SELECT partition, owner, epoch FROM ${schema}.partition_leases WHERE namespace = 'engine' ORDER BY partition`
+  if (postgres === TEST_POSTGRES) return sql<LeaseRow>(query)
+  // A chaos test's own server (test/support/pg-instance.ts).
+  const client = new pg.Client({ connectionString: postgres })
+  await client.connect()
+  try {
+    return (await client.query<LeaseRow>(query)).rows
+  } finally {
+    await client.end()
+  }
 }
 
 /** Workers started by these tests share partitions through leases only with TAGSTREAM_TRANSACTIONS=off (docs/deployment.md). */
@@ -149,8 +163,8 @@ export const LEASES = process.env.TAGSTREAM_TRANSACTIONS === 'off'
  * shows), or the Postgres leases when the workers use them. A worker's member is known by its client
  * id, `<clientId>-worker-<id>` (src/log/kafka/event-log.ts). `epoch` is 0 for a group member.
  */
-export async function holders(prefix: string, schema: string, broker = BROKER): Promise<LeaseRow[]> {
-  if (LEASES) return (await leases(schema)).filter((l) => l.owner !== null)
+export async function holders(prefix: string, schema: string, broker = BROKER, postgres = TEST_POSTGRES): Promise<LeaseRow[]> {
+  if (LEASES) return (await leases(schema, postgres)).filter((l) => l.owner !== null)
   const rows: LeaseRow[] = []
   for (const m of await describeGroup(broker, `${prefix}tagstream-workers-engine`, `${prefix}${TOPICS.events}`)) {
     const owner = m.clientId.slice(m.clientId.indexOf('-worker-') + '-worker-'.length)
@@ -160,11 +174,11 @@ export async function holders(prefix: string, schema: string, broker = BROKER): 
 }
 
 /** Waits until every one of the partitions is held, none by `worker` (its partitions taken over). */
-export function takenOver(prefix: string, schema: string, worker: string, partitions: number, context: () => string, broker = BROKER): Promise<LeaseRow[]> {
+export function takenOver(prefix: string, schema: string, worker: string, partitions: number, context: () => string, broker = BROKER, postgres = TEST_POSTGRES): Promise<LeaseRow[]> {
   return until(
     `${worker}'s partitions taken over`,
     async () => {
-      const now = await holders(prefix, schema, broker)
+      const now = await holders(prefix, schema, broker, postgres)
       return now.length === partitions && now.every((l) => l.owner !== worker && l.owner !== null) ? now : undefined
     },
     60_000,
@@ -232,10 +246,13 @@ export function workload(count: number, users = 400, seed = 42): TrackedEvent[] 
 
 export const rulesFile = (dir: string) => join(dir, 'rules.yaml')
 
+/** A run's schema: its name, the state URL naming it, and dropping it. */
+export type RunSchema = Pick<ReturnType<typeof testSchema>, 'schema' | 'url' | 'drop'>
+
 /** One run of a crash test: its own topics (by prefix), its own Postgres schema, the log and store opened on them. */
 export interface CrashRun {
   prefix: string
-  schema: ReturnType<typeof testSchema>
+  schema: RunSchema
   log: EventLog
   store: PostgresStateStore
 }
@@ -264,18 +281,23 @@ export class CrashRuns {
     private readonly extra: readonly string[] = CRASH_WORKER_ARGS,
     /** The runs' broker: the shared test broker, or one a chaos test runs (and restarts) itself. */
     private readonly broker = BROKER,
+    /** The runs' Postgres (a URL without schema): the shared test server, or one a chaos test runs itself (test/support/pg-instance.ts). */
+    private readonly postgres = TEST_POSTGRES,
   ) {}
 
   async open(name: string): Promise<CrashRun> {
     const prefix = freshPrefix(name)
-    const schema = testSchema(`${this.label}_${name}`)
-    const run = { prefix, schema, log: (await openEventLog(kafkaUrl(prefix, this.broker), { partitions: this.partitions })).log, store: await PostgresStateStore.open(schema.url) }
+    const schema = this.postgres === TEST_POSTGRES ? testSchema(`${this.label}_${name}`) : schemaOn(this.postgres, `${this.label}_${name}`)
+    // A chaos test's own server is crashed on purpose: the test's pool losing its idle connections then is no news.
+    const quiet = this.postgres === TEST_POSTGRES ? {} : { logger: createLogger('state', 'error') }
+    const run = { prefix, schema, log: (await openEventLog(kafkaUrl(prefix, this.broker), { partitions: this.partitions })).log, store: await PostgresStateStore.open(schema.url, quiet) }
     this.runs.push(run)
     return run
   }
 
-  start(run: CrashRun, id: string): WorkerProcess {
-    const w = new WorkerProcess(id, workerArgs(run.prefix, run.schema.url, this.segments, this.extra, this.broker))
+  /** Starts a worker on the run; `wrap`: a command it runs under (WorkerProcess). */
+  start(run: CrashRun, id: string, wrap: readonly string[] = []): WorkerProcess {
+    const w = new WorkerProcess(id, workerArgs(run.prefix, run.schema.url, this.segments, this.extra, this.broker), wrap)
     this.procs.push(w)
     return w
   }
@@ -326,5 +348,23 @@ export class CrashRuns {
       if (this.broker === BROKER) await dropTopics(r.prefix)
     }
     rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** A fresh schema (named as testSchema names them) on a Postgres server of a test's own. */
+function schemaOn(server: string, label: string): RunSchema {
+  const { schema } = testSchema(label)
+  return {
+    schema,
+    url: `${server}${server.includes('?') ? '&' : '?'}schema=${schema}`,
+    drop: async () => {
+      const client = new pg.Client({ connectionString: server })
+      await client.connect()
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      } finally {
+        await client.end()
+      }
+    },
   }
 }
