@@ -5,6 +5,7 @@ import type { ProgressLine } from '../engine/progress.ts'
 import type { EventLog } from '../log/event-log.ts'
 import type { Logger } from '../logger.ts'
 import type { StateStore } from '../state/state-store.ts'
+import type { RunningPartitions } from './running-partitions.ts'
 import type { CoordinationTiming } from './timing.ts'
 
 export { partitionWriterId } from './running-partitions.ts'
@@ -46,6 +47,30 @@ export interface GroupWorkerConfig {
   progressLogMs?: number
   /** Told every progress line (the worker's /metrics: src/worker/metrics-server.ts). */
   onProgress?: (worker: string, line: ProgressLine) => void
+}
+
+/** What both kinds share: the partitions running here, and what is read from them. */
+export abstract class PartitionsWorker implements GroupWorker {
+  protected stopped = false
+  protected abstract readonly running: RunningPartitions
+  abstract readonly id: string
+  abstract start(): Promise<void>
+  abstract stop(): Promise<void>
+  /** Why the worker is out of its group now (its membership, or its leases), or null. */
+  protected abstract outOfGroup(): string | null
+
+  lag(): Promise<Map<number, number>> {
+    return this.running.lag()
+  }
+
+  owned(): number[] {
+    return this.running.owned()
+  }
+
+  trouble(): string | null {
+    if (this.stopped) return 'stopping'
+    return this.outOfGroup() ?? this.running.failure()
+  }
 }
 
 /** True when the log's own group protocol shares the partitions: it has one, and outputs are transactional (the broker fences a zombie's). */

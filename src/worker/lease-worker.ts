@@ -1,6 +1,6 @@
 import { assignedPartitions } from './assignment.ts'
 import type { Coordinator, Heartbeat } from './coordinator.ts'
-import type { GroupWorker, GroupWorkerConfig } from './group-worker.ts'
+import { PartitionsWorker, type GroupWorkerConfig } from './group-worker.ts'
 import { RunningPartitions } from './running-partitions.ts'
 
 /**
@@ -14,12 +14,11 @@ import { RunningPartitions } from './running-partitions.ts'
  * their checkpoint. Lease calls run beside the heartbeats, never in their way: a lease row locked by
  * a paused owner must not make this worker miss beats.
  */
-export class LeaseWorker implements GroupWorker {
-  private readonly running: RunningPartitions
+export class LeaseWorker extends PartitionsWorker {
+  protected readonly running: RunningPartitions
   private timer: NodeJS.Timeout | null = null
   private ticking: Promise<void> = Promise.resolve()
   private reconciling: Promise<void> | null = null
-  private stopped = false
   /** performance.now() until which this worker's leases are surely still its own, less the append margin. */
   private validUntil = 0
 
@@ -27,6 +26,7 @@ export class LeaseWorker implements GroupWorker {
     private readonly c: GroupWorkerConfig,
     private readonly coordinator: Coordinator,
   ) {
+    super()
     this.running = new RunningPartitions(coordinator.workerId, { ...c, transactions: c.transactions !== false }, () => this.validUntil)
   }
 
@@ -34,18 +34,9 @@ export class LeaseWorker implements GroupWorker {
     return this.coordinator.workerId
   }
 
-  lag(): Promise<Map<number, number>> {
-    return this.running.lag()
-  }
-
-  owned(): number[] {
-    return this.running.owned()
-  }
-
-  trouble(): string | null {
-    if (this.stopped) return 'stopping'
+  protected outOfGroup(): string | null {
     if (performance.now() >= this.validUntil) return 'no heartbeat renewed the leases in time: appends stopped'
-    return this.running.failure()
+    return null
   }
 
   /** Joins the group and runs the first rebalance; later ones follow every heartbeat. */

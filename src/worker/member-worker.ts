@@ -1,12 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { TOPICS, WriterFencedError, type PartitionGroup } from '../log/event-log.ts'
 import { FencedError } from '../state/state-store.ts'
-import type { GroupWorker, GroupWorkerConfig } from './group-worker.ts'
+import { PartitionsWorker, type GroupWorkerConfig } from './group-worker.ts'
 import type { PartitionSlot } from './partition-slot.ts'
 import { RunningPartitions } from './running-partitions.ts'
 
 /** How long a rebalance waits for members to rejoin: each has this long to checkpoint what it gives up. */
 export const REBALANCE_TIMEOUT_MS = 30_000
+/** The longest wait before a failed partition is started again. */
+const RESTART_MAX_MS = 30_000
 
 /**
  * A worker whose partitions are given by the log's group protocol (Kafka's consumer groups,
@@ -16,20 +18,23 @@ export const REBALANCE_TIMEOUT_MS = 30_000
  * on. A member that loses its membership (a pause, a cut network) revokes everything.
  *
  * A partition whose loop failed while still assigned here is started again: after a heartbeat for
- * a fault (Postgres or Kafka unreachable), after a whole session when its writer was fenced. A fence
+ * a fault (Postgres or Kafka unreachable; doubling with each failure in a row, up to 30 s), after a
+ * whole session when its writer was fenced. A fence
  * means another worker opened the partition's writer; if that one truly owns it now, this member
  * hears of its lost membership within the session and does not restart, and if instead this member
  * is the owner (the other was a zombie), restarting after the session takes the partition back.
  */
-export class MemberWorker implements GroupWorker {
-  private readonly running: RunningPartitions
+export class MemberWorker extends PartitionsWorker {
+  protected readonly running: RunningPartitions
   private readonly member: PartitionGroup
   private timer: NodeJS.Timeout | null = null
-  private stopped = false
+  /** Per partition, failures in a row: its next restart's backoff. */
+  private readonly streaks = new Map<number, number>()
   /** Partitions being revoked: a restart due meanwhile must not start them again. */
   private readonly revoking = new Set<number>()
 
   constructor(private readonly c: GroupWorkerConfig) {
+    super()
     this.running = new RunningPartitions(c.id, { ...c, transactions: true })
     this.member = c.log.joinGroup!({
       group: `tagstream-workers-${c.worker.namespace}`,
@@ -53,18 +58,9 @@ export class MemberWorker implements GroupWorker {
     return this.c.id
   }
 
-  lag(): Promise<Map<number, number>> {
-    return this.running.lag()
-  }
-
-  owned(): number[] {
-    return this.running.owned()
-  }
-
-  trouble(): string | null {
-    if (this.stopped) return 'stopping'
+  protected outOfGroup(): string | null {
     if (this.member.generation.id < 0) return 'not a member of the consumer group: joining it again'
-    return this.running.failure()
+    return null
   }
 
   async start(): Promise<void> {
@@ -90,6 +86,7 @@ export class MemberWorker implements GroupWorker {
   /** Checkpoints and stops a partition the group takes away; it stays ours until this resolves. */
   private async revoke(partition: number): Promise<void> {
     this.revoking.add(partition)
+    this.streaks.delete(partition)
     try {
       const slot = this.running.slots.get(partition)
       if (slot === undefined) return
@@ -112,7 +109,11 @@ export class MemberWorker implements GroupWorker {
 
   private restart(slot: PartitionSlot): void {
     const fenced = slot.failed instanceof WriterFencedError || slot.failed instanceof FencedError
-    const wait = fenced ? this.c.timing.sessionMs : this.c.timing.heartbeatMs
+    // A partition that keeps failing (Postgres down for minutes) waits twice as long each time, up
+    // to 30 s; one that ran for a while before failing starts over from a heartbeat.
+    const streak = performance.now() - slot.openedAt > RESTART_MAX_MS ? 0 : (this.streaks.get(slot.partition) ?? 0)
+    this.streaks.set(slot.partition, streak + 1)
+    const wait = fenced ? this.c.timing.sessionMs : Math.min(RESTART_MAX_MS, this.c.timing.heartbeatMs * 2 ** streak)
     void this.running.forget(slot).then(async () => {
       await sleep(wait)
       if (this.stopped || !this.member.owned().includes(slot.partition)) return

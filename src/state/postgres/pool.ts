@@ -18,7 +18,9 @@ export async function openStorePool(url: string, what: string, logger: Logger, d
   const pool = new pg.Pool({ connectionString, max: poolSize, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS })
   // An idle connection dropped by the server (restart, idle timeout) is reported here; without a
   // listener it would crash the process. The next query simply gets a fresh connection.
-  pool.on('error', (err) => logger.warn({ err, url: redactUrl(url) }, 'idle Postgres connection lost'))
+  // The message and code only: pg attaches its whole client to the error (about 4 KB a line, one per
+  // idle connection, every time the server restarts).
+  pool.on('error', (err: Error & { code?: string }) => logger.warn({ err: { message: err.message, code: err.code }, url: redactUrl(url) }, 'idle Postgres connection lost'))
   try {
     await runDdl(pool, schema, ddl(schema))
   } catch (err) {
