@@ -12,8 +12,7 @@ import { KafkaEventLog } from '../src/log/kafka/event-log.ts'
 import { readRecordBatch } from '../src/log/read-batch.ts'
 import { parseRulesYaml } from '../src/rules/index.ts'
 import { planSlots, slotsEventAt } from '../src/sim/index.ts'
-import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
-import { fmt, type Figure, type Section } from './report.ts'
+import { fmt, onBroker, type Figure, type Section } from './report.ts'
 
 /*
  * The cost of the JSON format of the events log against the binary envelope (issue 23), both
@@ -36,16 +35,7 @@ const RULES = `segments:
 `
 
 export async function benchEventsFormat(): Promise<Section> {
-  const lease: BrokerLease | null = process.env.BENCH_KAFKA ? null : await leaseBroker()
-  if (lease?.error) {
-    await lease.release()
-    throw new Error(lease.error)
-  }
-  try {
-    return await measure()
-  } finally {
-    await lease?.release()
-  }
+  return onBroker(measure)
 }
 
 /** Seed 000's events as clients POST them, in bodies of BODY_EVENTS, and the receive time after all of them. */

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Admin } from '@platformatic/kafka'
 import { decodeEvent } from '../src/events/index.ts'
 import { KafkaEventLog } from '../src/log/kafka/event-log.ts'
-import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
-import type { Section } from './report.ts'
+import { onBroker, type Section } from './report.ts'
 import { encodedRecords, sampleEvents } from './sample-events.ts'
 
 const BROKER = process.env.BENCH_KAFKA ?? `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`
@@ -17,17 +16,7 @@ const PARTITIONS = 8
  * measured like the embedded log's section: the same encoded events, batches and concurrency.
  */
 export async function benchKafka(): Promise<Section> {
-  // The local broker of scripts/kafka/start.sh, started here when none runs (BENCH_KAFKA: another one).
-  const lease: BrokerLease | null = process.env.BENCH_KAFKA ? null : await leaseBroker()
-  if (lease?.error) {
-    await lease.release()
-    throw new Error(lease.error)
-  }
-  try {
-    return await measure()
-  } finally {
-    await lease?.release()
-  }
+  return onBroker(measure)
 }
 
 async function measure(): Promise<Section> {

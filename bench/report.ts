@@ -1,5 +1,6 @@
 import { execSync } from 'node:child_process'
 import { cpus, totalmem, type as osType, release } from 'node:os'
+import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
 
 export interface Figure {
   name: string
@@ -56,4 +57,19 @@ export function renderReport(sections: Section[]): string {
     lines.push('')
   }
   return lines.join('\n')
+}
+
+/**
+ * Runs a section that needs Kafka with the local broker of scripts/kafka/start.sh leased (started
+ * when none runs; the lease keeps another user of the checkout from stopping it mid-run), or on the
+ * broker BENCH_KAFKA names, which is nobody's to lease.
+ */
+export async function onBroker<T>(measure: () => Promise<T>): Promise<T> {
+  const lease: BrokerLease | null = process.env.BENCH_KAFKA ? null : await leaseBroker()
+  try {
+    if (lease?.error) throw new Error(lease.error)
+    return await measure()
+  } finally {
+    await lease?.release()
+  }
 }

@@ -11,8 +11,7 @@ import { DEFAULT_EVENTS_FORMAT, type EventsFormat } from '../src/events/events-f
 import { TOPICS, type AppendRecord, type EventLog } from '../src/log/event-log.ts'
 import { openEventLog } from '../src/log/open-log.ts'
 import { planSlots, slotsEventAt } from '../src/sim/index.ts'
-import { leaseBroker, type BrokerLease } from '../scripts/kafka/lease.ts'
-import { fmt, type Section } from './report.ts'
+import { fmt, onBroker, type Section } from './report.ts'
 import { binNodeFlags } from './serve-process.ts'
 import { describeGroup } from '../test/support/kafka-group.ts'
 
@@ -251,15 +250,7 @@ export async function runGroup(
  * every 100 ms) from the moment the group is balanced (or 10% is done, whichever is later) to 90% done.
  */
 export async function benchWorker(): Promise<Section> {
-  // The local broker of scripts/kafka/start.sh, started here when none runs (BENCH_KAFKA: another one);
-  // the lease keeps another user of the checkout from stopping it mid-run.
-  const lease: BrokerLease | null = process.env.BENCH_KAFKA ? null : await leaseBroker()
-  try {
-    if (lease?.error) throw new Error(lease.error)
-    return await measure()
-  } finally {
-    await lease?.release()
-  }
+  return onBroker(measure)
 }
 
 async function measure(): Promise<Section> {
