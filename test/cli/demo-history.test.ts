@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { RunningServer } from '../../src/api/server.ts'
 import { seedPredictionHistory } from '../../src/cli/demo-history.ts'
+import { defaultConfig } from '../../src/api/config.ts'
 import { openEventLog } from '../../src/log/open-log.ts'
 import { tempDir } from '../support/ndjson.ts'
 
@@ -27,6 +28,7 @@ describe("the demo's prediction history", () => {
         ctx: {
           log: new Proxy(log, { get: (target, key) => (key === 'committed' ? committed : Reflect.get(target, key, target)) }),
           partitions: 2,
+          config: defaultConfig({ dataDir, logUrl: join(dataDir, 'log') }),
           predictions: {
             start: () => {
               started++
