@@ -29,8 +29,22 @@ const TENANT = lit(',"tenant":"')
 const RECEIVED = lit(',"received_at":')
 
 /** Property keys the reader leaves to json-record.ts: the reserved fields, and `__proto__`. */
-const NOT_KEYS = new Set<string>([...RESERVED_FIELDS, FORBIDDEN_KEY])
-const NOT_KEY_LENGTHS = new Set([...NOT_KEYS].map((k) => k.length))
+const NOT_KEYS = [...RESERVED_FIELDS, FORBIDDEN_KEY].map((k) => Buffer.from(k))
+/** Per key length, the keys of NOT_KEYS of that length (compared byte by byte: no string made per property). */
+const NOT_KEYS_BY_LENGTH: Buffer[][] = []
+for (const k of NOT_KEYS) (NOT_KEYS_BY_LENGTH[k.length] ??= []).push(k)
+
+/** b[s, s + n) is one of NOT_KEYS. */
+function notKey(b: Buffer, s: number, n: number): boolean {
+  const same = NOT_KEYS_BY_LENGTH[n]
+  if (same === undefined) return false
+  for (const k of same) {
+    let i = 0
+    while (i < n && b[s + i] === k[i]) i++
+    if (i === n) return true
+  }
+  return false
+}
 
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
 
@@ -187,7 +201,7 @@ function walkJsonProperties(b: Buffer, p: number, end: number): number {
     const k0 = b[ks]
     // A digit first: JSON.parse would order the key before the others.
     if (k0 !== undefined && k0 >= 0x30 && k0 <= 0x39) return -1
-    if (NOT_KEY_LENGTHS.has(n) && NOT_KEYS.has((b as Latin1).latin1Slice(ks, ke))) return -1
+    if (notKey(b, ks, n)) return -1
     bloom |= keyBit(b, ks, n)
     p = value(b, ke + 2, end)
     if (p < 0) return -1
@@ -250,6 +264,7 @@ function stringValue(b: Buffer, p: number, end: number): number {
   escaped = false
   for (p++; p < end; p++) {
     const c = b[p]!
+    if (c > 0x22 && c < 0x80 && c !== 0x5c) continue
     if (c === 0x22) return p + 1
     if (c < 0x20) return -1
     if (c >= 0x80) head.high = true
@@ -273,6 +288,8 @@ function isHex(c: number | undefined): boolean {
 function plainString(b: Buffer, p: number, end: number): number {
   for (; p < end; p++) {
     const c = b[p]!
+    // Most bytes: printable ASCII other than the quote and the backslash.
+    if (c > 0x22 && c < 0x80 && c !== 0x5c) continue
     if (c === 0x22) return p
     if (c === 0x5c || c < 0x20) return -1
     if (c >= 0x80) head.high = true
