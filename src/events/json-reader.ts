@@ -3,6 +3,7 @@ import type { JsonValue, TrackedEvent } from './envelope.ts'
 import { DEFAULT_TENANT, FORBIDDEN_KEY, RESERVED_FIELDS } from './envelope.ts'
 import { EventView, keyBit } from './event-view.ts'
 import { readShortString, RepeatedString } from './intern.ts'
+import { JSON_LAYOUT } from './json-layout.ts'
 import { validTenant } from './json-record.ts'
 
 /*
@@ -18,15 +19,18 @@ import { validTenant } from './json-record.ts'
  * record those rules refuse gives null, and the caller takes json-record.ts, which decides.
  */
 
+// What the reader expects before each value: the layout cut after a string's opening quote (the
+// closing quote of the one before is stepped over as the string is read).
+const L = JSON_LAYOUT
 const lit = (s: string): Buffer => Buffer.from(s)
-const EVENT = lit('{"event":"')
-const USER = lit('","user_id":"')
-const ANON = lit(',"anonymous_id":"')
-const TS = lit(',"ts":')
-const EVENT_ID = lit(',"event_id":"')
-const ASSIGNED = lit(',"id_assigned":true')
-const TENANT = lit(',"tenant":"')
-const RECEIVED = lit(',"received_at":')
+const EVENT = lit(`${L.event}"`)
+const USER = lit(`"${L.userId}"`)
+const ANON = lit(`${L.anonymousId}"`)
+const TS = lit(L.ts)
+const EVENT_ID = lit(`${L.eventId}"`)
+const ASSIGNED = lit(L.assigned)
+const TENANT = lit(`${L.tenant}"`)
+const RECEIVED = lit(L.receivedAt)
 
 /** Property keys the reader leaves to json-record.ts: the reserved fields, and `__proto__`. */
 const NOT_KEYS = [...RESERVED_FIELDS, FORBIDDEN_KEY].map((k) => Buffer.from(k))

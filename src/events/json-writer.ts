@@ -1,4 +1,5 @@
 import type { JsonValue, TrackedEvent } from './envelope.ts'
+import { JSON_LAYOUT } from './json-layout.ts'
 
 /*
  * A validated event as the canonical JSON record of the `events` log (docs/events.md, "Inside: the
@@ -36,11 +37,12 @@ export function encodeEventJson(event: TrackedEvent): Buffer {
 
 /** The canonical record as text. */
 export function eventJsonText(e: TrackedEvent): string {
-  let s = `{"event":${str(e.event)},"user_id":${str(e.user_id)}`
-  if (e.anonymous_id !== undefined) s += `,"anonymous_id":${str(e.anonymous_id)}`
-  s += `,"ts":${num(e.ts, 'ts')},"event_id":${str(e.event_id)}`
-  if (e.id_assigned === true) s += ',"id_assigned":true'
-  s += `,"tenant":${str(e.tenant)},"received_at":${num(e.received_at, 'received_at')}`
+  const L = JSON_LAYOUT
+  let s = `${L.event}${str(e.event)}${L.userId}${str(e.user_id)}`
+  if (e.anonymous_id !== undefined) s += `${L.anonymousId}${str(e.anonymous_id)}`
+  s += `${L.ts}${num(e.ts, 'ts')}${L.eventId}${str(e.event_id)}`
+  if (e.id_assigned === true) s += L.assigned
+  s += `${L.tenant}${str(e.tenant)}${L.receivedAt}${num(e.received_at, 'received_at')}`
   const props = e.properties
   for (const key in props) s += `,${str(key)}:${value(props[key]!, key)}`
   return `${s}}`

@@ -1,3 +1,4 @@
+import { JSON_LAYOUT } from '../events/json-layout.ts'
 import { copy, copyWords } from './fast-path-bytes.ts'
 import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
 
@@ -11,15 +12,17 @@ import { REQUEST_ID_LENGTH, type RequestIds } from './ids.ts'
  * never depend on how the client spelled a value. ./fast-path-event.ts calls this in JSON mode.
  */
 
+// The layout cut at the quotes this writer copies the strings between.
+const L = JSON_LAYOUT
 const lit = (s: string): Buffer => Buffer.from(s)
-const EVENT = lit('{"event":"')
-const USER = lit('","user_id":"')
-const ANON = lit('","anonymous_id":"')
-const TS = lit('","ts":')
-const EVENT_ID = lit(',"event_id":"')
-const ASSIGNED = lit('","id_assigned":true')
-const TENANT = lit(',"tenant":')
-const RECEIVED = lit(',"received_at":')
+const EVENT = lit(`${L.event}"`)
+const USER = lit(`"${L.userId}"`)
+const ANON = lit(`"${L.anonymousId}"`)
+const TS = lit(`"${L.ts}`)
+const EVENT_ID = lit(`${L.eventId}"`)
+const ASSIGNED = lit(`"${L.assigned}`)
+const TENANT = lit(L.tenant)
+const RECEIVED = lit(L.receivedAt)
 const QUOTE = 0x22
 
 /** What the JSON writer needs of the element just read (ReadElement's spans). */
