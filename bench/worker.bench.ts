@@ -13,7 +13,7 @@ import { openEventLog } from '../src/log/open-log.ts'
 import { planSlots, slotsEventAt } from '../src/sim/index.ts'
 import { fmt, onBroker, type Section } from './report.ts'
 import { binNodeFlags } from './serve-process.ts'
-import { describeGroup } from '../test/support/kafka-group.ts'
+import { workerHolders } from '../test/support/kafka-group.ts'
 
 const BROKER = process.env.BENCH_KAFKA ?? '127.0.0.1:9092'
 const SERVER = process.env.TAGSTREAM_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -159,10 +159,7 @@ export async function runGroup(
     const held = async (): Promise<Map<string, number>> => {
       const out = new Map<string, number>()
       if (transactions) {
-        for (const m of await describeGroup(BROKER, `${prefix}tagstream-workers-engine`, `${prefix}${TOPICS.events}`)) {
-          const owner = m.clientId.slice(m.clientId.indexOf('-worker-') + '-worker-'.length)
-          if (m.partitions.length > 0) out.set(owner, m.partitions.length)
-        }
+        for (const { owner } of await workerHolders(BROKER, prefix)) out.set(owner, (out.get(owner) ?? 0) + 1)
         return out
       }
       const { rows } = await db.query<{ owner: string; n: number }>(

@@ -73,6 +73,11 @@ export abstract class PartitionsWorker implements GroupWorker {
   }
 }
 
+/** The consumer group of a namespace's workers (without the log's prefix, which the log adds). */
+export function workerGroup(namespace: string): string {
+  return `tagstream-workers-${namespace}`
+}
+
 /** True when the log's own group protocol shares the partitions: it has one, and outputs are transactional (the broker fences a zombie's). */
 export function usesGroupProtocol(log: EventLog, transactions: boolean): boolean {
   return transactions && log.transactional !== undefined && log.joinGroup !== undefined

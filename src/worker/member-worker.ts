@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { TOPICS, WriterFencedError, type PartitionGroup } from '../log/event-log.ts'
 import { FencedError } from '../state/state-store.ts'
-import { PartitionsWorker, type GroupWorkerConfig } from './group-worker.ts'
+import { PartitionsWorker, workerGroup, type GroupWorkerConfig } from './group-worker.ts'
 import type { PartitionSlot } from './partition-slot.ts'
 import { RunningPartitions } from './running-partitions.ts'
 
@@ -37,7 +37,7 @@ export class MemberWorker extends PartitionsWorker {
     super()
     this.running = new RunningPartitions(c.id, { ...c, transactions: true })
     this.member = c.log.joinGroup!({
-      group: `tagstream-workers-${c.worker.namespace}`,
+      group: workerGroup(c.worker.namespace),
       topic: TOPICS.events,
       partitions: c.partitions,
       member: c.id,
@@ -115,7 +115,8 @@ export class MemberWorker extends PartitionsWorker {
     this.streaks.set(slot.partition, streak + 1)
     const wait = fenced ? this.c.timing.sessionMs : Math.min(RESTART_MAX_MS, this.c.timing.heartbeatMs * 2 ** streak)
     void this.running.forget(slot).then(async () => {
-      await sleep(wait)
+      // Unref'd: a restart still waiting must not keep a stopped worker's process alive.
+      await sleep(wait, undefined, { ref: false })
       if (this.stopped || !this.member.owned().includes(slot.partition)) return
       this.c.logger.warn({ partition: slot.partition, fenced }, 'partition restarted after its loop failed')
       this.assign(slot.partition)

@@ -1,5 +1,7 @@
 import { ConnectionPool, describeGroupsV5, findCoordinatorV4 } from '@platformatic/kafka'
+import { TOPICS } from '../../src/log/event-log.ts'
 import { decodeAssignment, partitionsOf } from '../../src/log/kafka/group/consumer-protocol.ts'
+import { workerGroup } from '../../src/worker/group-worker.ts'
 
 export interface GroupMemberView {
   clientId: string
@@ -26,4 +28,18 @@ export async function describeGroup(broker: string, groupId: string, topic: stri
   } finally {
     await pool.close()
   }
+}
+
+/**
+ * Which `tagstream worker` holds which partition of the events topic under the log prefix `prefix`:
+ * the engine workers' group as its coordinator describes it, one row per assigned partition, each
+ * member known by its client id, `<clientId>-worker-<id>` (src/log/kafka/event-log.ts joinGroup).
+ */
+export async function workerHolders(broker: string, prefix: string): Promise<Array<{ partition: number; owner: string }>> {
+  const rows: Array<{ partition: number; owner: string }> = []
+  for (const m of await describeGroup(broker, `${prefix}${workerGroup('engine')}`, `${prefix}${TOPICS.events}`)) {
+    const owner = m.clientId.slice(m.clientId.indexOf('-worker-') + '-worker-'.length)
+    for (const partition of m.partitions) rows.push({ partition, owner })
+  }
+  return rows.sort((a, b) => a.partition - b.partition)
 }

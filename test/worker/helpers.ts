@@ -14,7 +14,7 @@ import { openEventLog } from '../../src/log/open-log.ts'
 import { createLogger } from '../../src/logger.ts'
 import { PostgresStateStore } from '../../src/state/postgres/state-store.ts'
 import { sql, TEST_POSTGRES, testSchema } from '../state/postgres-helpers.ts'
-import { describeGroup } from '../support/kafka-group.ts'
+import { workerHolders } from '../support/kafka-group.ts'
 import { dropTopics as dropKafkaTopics } from '../support/kafka-topics.ts'
 
 export const BROKER = process.env.TAGSTREAM_TEST_KAFKA ?? '127.0.0.1:9092'
@@ -165,12 +165,7 @@ export const LEASES = process.env.TAGSTREAM_TRANSACTIONS === 'off'
  */
 export async function holders(prefix: string, schema: string, broker = BROKER, postgres = TEST_POSTGRES): Promise<LeaseRow[]> {
   if (LEASES) return (await leases(schema, postgres)).filter((l) => l.owner !== null)
-  const rows: LeaseRow[] = []
-  for (const m of await describeGroup(broker, `${prefix}tagstream-workers-engine`, `${prefix}${TOPICS.events}`)) {
-    const owner = m.clientId.slice(m.clientId.indexOf('-worker-') + '-worker-'.length)
-    for (const partition of m.partitions) rows.push({ partition, owner, epoch: 0 })
-  }
-  return rows.sort((a, b) => a.partition - b.partition)
+  return (await workerHolders(broker, prefix)).map((h) => ({ ...h, epoch: 0 }))
 }
 
 /** Waits until every one of the partitions is held, none by `worker` (its partitions taken over). */
